@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module map (one module per concern; pure cores have no dependencies):
+//   SMTPCore      pure SMTP protocol: parser, session state machine, addresses, DATA decoding
+//   DNSCore       pure DNS wire codec, authoritative responder logic, resolver logic
+//   RaftCore      pure Raft state machine (Ready-style), no I/O
+//   DeliveryCore  pure delivery rules: bounce classification, retry schedule, providers, DSN
+//   HTTPCore      pure HTTP/1.1 request parser and response writer (admin API, webhooks)
+//   SpoolStore    LMDB shell: local log with group commit, spool state machine, events
+//   NetworkIO     epoll event loops, sockets, TLS (OpenSSL)
+//   RelayNode     node assembly: config, SMTP server shell, admin API, delivery shell
+//   sendarix      the CLI executable
+let package = Package(
+    name: "Sendarix",
+    products: [
+        .executable(name: "sendarix", targets: ["sendarix"]),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
+                       providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "CSystemShims", path: "Sources/CSystemShims"),
+
+        .target(name: "SMTPCore"),
+        .target(name: "DNSCore"),
+        .target(name: "RaftCore"),
+        .target(name: "DeliveryCore"),
+        .target(name: "HTTPCore"),
+        .target(name: "SpoolStore", dependencies: ["CLMDB"]),
+        .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
+        .target(name: "RelayNode", dependencies: [
+            "SMTPCore", "DNSCore", "RaftCore", "DeliveryCore", "HTTPCore",
+            "SpoolStore", "NetworkIO", "COpenSSL",
+        ]),
+        .executableTarget(name: "sendarix", dependencies: ["RelayNode"]),
+
+        .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
+        .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"]),
+        .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore"]),
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
+        .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["RelayNode"]),
+    ]
+)

@@ -1,0 +1,3 @@
+import Testing
+@testable import DNSCore
+@Test func placeholder() { #expect(1 == 1) }
