@@ -7,6 +7,8 @@ import PackageDescription
 //   RaftCore      pure Raft state machine (Ready-style), no I/O
 //   DeliveryCore  pure delivery rules: bounce classification, retry schedule, providers, DSN
 //   HTTPCore      pure HTTP/1.1 request parser and response writer (admin API, webhooks)
+//   DNSService    DNS I/O shells: authoritative UDP/TCP server, stub resolver client
+//   RelayConfig   JSON configuration, validation (check-config), credentials, IP networks
 //   SpoolStore    LMDB shell: local log with group commit, spool state machine, events
 //   NetworkIO     epoll event loops, sockets, TLS (OpenSSL)
 //   RelayNode     node assembly: config, SMTP server shell, admin API, delivery shell
@@ -28,11 +30,13 @@ let package = Package(
         .target(name: "RaftCore"),
         .target(name: "DeliveryCore"),
         .target(name: "HTTPCore"),
+        .target(name: "DNSService", dependencies: ["DNSCore"]),
+        .target(name: "RelayConfig", dependencies: ["COpenSSL"]),
         .target(name: "SpoolStore", dependencies: ["CLMDB"]),
         .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
         .target(name: "RelayNode", dependencies: [
-            "SMTPCore", "DNSCore", "RaftCore", "DeliveryCore", "HTTPCore",
-            "SpoolStore", "NetworkIO", "COpenSSL",
+            "SMTPCore", "DNSCore", "DNSService", "RaftCore", "DeliveryCore", "HTTPCore",
+            "RelayConfig", "SpoolStore", "NetworkIO", "COpenSSL",
         ]),
         .executableTarget(name: "sendarix", dependencies: ["RelayNode"]),
 
@@ -41,6 +45,8 @@ let package = Package(
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"]),
         .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore"]),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
+        .testTarget(name: "DNSServiceTests", dependencies: ["DNSService"]),
+        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
         .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RelayNode"]),
     ]
