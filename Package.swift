@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "DNSServiceTests", dependencies: ["DNSService"]),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
         .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore"]),
+        .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RelayNode"]),
     ]
 )

@@ -12,6 +12,9 @@
 #include <openssl/kdf.h>
 #include <openssl/rsa.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 /* OpenSSL API that is a macro, wrapped so Swift can call it. */
 static inline long sx_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int v) { return SSL_CTX_set_min_proto_version(ctx, v); }
@@ -29,4 +32,59 @@ static inline long sx_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION
 static inline long sx_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline long sx_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
 static inline void sx_OPENSSL_free(void *p) { OPENSSL_free(p); }
+
+/* Generates an RSA-2048 key and a self-signed certificate for `cn` valid for ten years and writes
+   both as PEM files (key mode 0600). Returns 1 on success, 0 on failure (see the OpenSSL error queue). */
+static inline int sx_generate_self_signed(const char *cn, const char *certPath, const char *keyPath) {
+    int ok = 0;
+    EVP_PKEY *pkey = EVP_RSA_gen(2048);
+    X509 *x = X509_new();
+    FILE *kf = NULL, *cf = NULL;
+    if (!pkey || !x) goto done;
+    X509_set_version(x, 2);
+    unsigned char serial[16];
+    if (RAND_bytes(serial, sizeof serial) != 1) goto done;
+    serial[0] &= 0x7f;
+    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
+    if (!bn) goto done;
+    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+    BN_free(bn);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 60L * 60 * 24 * 3650);
+    X509_set_pubkey(x, pkey);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Sendarix self-signed", -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    {
+        char san[600];
+        snprintf(san, sizeof san, "DNS:%s,DNS:localhost,IP:127.0.0.1", cn);
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+        X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+        if (ext) { X509_add_ext(x, ext, -1); X509_EXTENSION_free(ext); }
+    }
+    if (!X509_sign(x, pkey, EVP_sha256())) goto done;
+    kf = fopen(keyPath, "w");
+    if (!kf) goto done;
+    fchmod(fileno(kf), 0600);
+    if (!PEM_write_PrivateKey(kf, pkey, NULL, NULL, 0, NULL, NULL)) goto done;
+    cf = fopen(certPath, "w");
+    if (!cf) goto done;
+    if (!PEM_write_X509(cf, x)) goto done;
+    ok = 1;
+done:
+    if (kf) fclose(kf);
+    if (cf) fclose(cf);
+    if (x) X509_free(x);
+    if (pkey) EVP_PKEY_free(pkey);
+    return ok;
+}
+
+/* Name of the negotiated cipher of `ssl`, or "" before a handshake. */
+static inline const char *sx_SSL_cipher_name(const SSL *ssl) {
+    const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+    return c ? SSL_CIPHER_get_name(c) : "";
+}
 #endif

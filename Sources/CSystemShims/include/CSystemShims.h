@@ -3,7 +3,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
+#include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -12,6 +13,11 @@
 int sx_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int sx_SOCK_NONBLOCK(void);
 int sx_SOCK_CLOEXEC(void);
-/* Block the given signal in this thread (for signalfd-free signal handling). */
+/* Ignores SIGPIPE process-wide. */
 int sx_ignore_sigpipe(void);
+/* Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (call before starting threads) and
+   returns a non-blocking signalfd that reports them, or -1. */
+int sx_signalfd_for_lifecycle(void);
+/* Reads one signal number from a signalfd; returns 0 when none is pending. */
+int sx_signalfd_read(int fd);
 #endif
