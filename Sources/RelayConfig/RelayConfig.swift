@@ -1,1 +1,312 @@
-// Placeholder; replaced as the module is written.
+/// The complete configuration of one Sendarix node, read from a JSON file (see deploy/CONFIG.md).
+///
+/// Every key is optional; the property initial values below are the defaults. Build one with
+/// `RelayConfig.load(path:)` (file), `RelayConfig.parse(data:baseDirectory:)` (bytes) or
+/// `RelayConfig.embeddedDefault(dataDir:)` (no config). After loading, all file paths are absolute,
+/// plain `users[].password` values have been replaced by `passwordHash`, and secret files
+/// (`adminTokenFile`, `cluster.secretFile`, `routes[].auth.passwordFile`) have been read into the
+/// corresponding non-JSON fields. Immutable value; safe to share between threads.
+public struct RelayConfig: Sendable, Codable, Equatable {
+    /// Identity of this node and where it keeps its data.
+    public var node = Node()
+    /// Listening addresses for every protocol.
+    public var listen = Listen()
+    /// Server certificate; nil means the node generates a self-signed one into `node.dataDir`.
+    public var tls: TLS? = nil
+    /// Other members of the cluster.
+    public var cluster = Cluster()
+    /// SMTP AUTH users.
+    public var users: [User] = []
+    /// Static routes that bypass MX lookup (smart hosts, tests).
+    public var routes: [Route] = []
+    /// DNS resolver used for MX/A lookups during delivery.
+    public var resolver = Resolver()
+    /// Bearer token for the admin API (read from `adminTokenFile` at load when that is given).
+    public var adminToken: String? = nil
+    /// File holding the admin token (absolute after load).
+    public var adminTokenFile: String? = nil
+    /// Authoritative DNS zone served on `listen.dns`; nil disables the responder's zone.
+    public var dns: DNS? = nil
+    /// Relay and abuse policy.
+    public var policy = Policy()
+    /// Protocol size limits.
+    public var limits = Limits()
+    /// SMTP server timeouts in seconds.
+    public var timeouts = Timeouts()
+    /// LMDB spool settings.
+    public var spool = Spool()
+    /// Outbound delivery settings.
+    public var delivery = Delivery()
+    /// Logging.
+    public var log = Log()
+
+    /// A configuration with every default (no users, no routes). Does not block.
+    public init() {}
+
+    /// `node`: identity and data directory.
+    public struct Node: Sendable, Codable, Equatable {
+        /// Unique node id within the cluster (letters, digits, `-`, `_`, `.`).
+        public var id = "n1"
+        /// Region name, used for regional DNS answers.
+        public var region = "default"
+        /// Public host name used in greetings and EHLO; nil means the machine's host name.
+        public var hostname: String? = nil
+        /// Directory for the spool, generated certificate and secrets (absolute after load).
+        public var dataDir = "./sendarix-data"
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    /// `listen`: addresses to bind. Lists may be empty to disable a service.
+    public struct Listen: Sendable, Codable, Equatable {
+        /// Submission with STARTTLS (RFC 6409).
+        public var submission: [HostPort] = [HostPort(host: "0.0.0.0", port: 587)]
+        /// Submission over implicit TLS (RFC 8314).
+        public var smtps: [HostPort] = [HostPort(host: "0.0.0.0", port: 465)]
+        /// MTA-to-MTA relay (port 25); unauthenticated clients may only send to local domains.
+        public var relay: [HostPort] = []
+        /// Admin HTTP API; nil (JSON `null`) disables it.
+        public var admin: HostPort? = HostPort(host: "127.0.0.1", port: 8025)
+        /// Authoritative DNS (UDP and TCP).
+        public var dns: [HostPort] = []
+        /// Peer (cluster) traffic; required when `cluster.peers` is not empty.
+        public var peer: HostPort? = nil
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    /// `tls`: server certificate and key, PEM files.
+    public struct TLS: Sendable, Codable, Equatable {
+        /// Certificate chain PEM path (absolute after load).
+        public var certificate: String
+        /// Private key PEM path (absolute after load).
+        public var privateKey: String
+        /// Creates a TLS section.
+        public init(certificate: String, privateKey: String) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+        }
+    }
+
+    /// `cluster`: the other nodes.
+    public struct Cluster: Sendable, Codable, Equatable {
+        /// Other members (not including this node).
+        public var peers: [Peer] = []
+        /// File holding the shared secret that authenticates peer traffic (absolute after load).
+        public var secretFile: String? = nil
+        /// Contents of `secretFile` (whitespace-trimmed), filled in at load; not a JSON key.
+        public var secret: String? = nil
+        /// Creates the defaults.
+        public init() {}
+
+        enum CodingKeys: String, CodingKey { case peers, secretFile }
+    }
+
+    /// `cluster.peers[]`: one other node.
+    public struct Peer: Sendable, Codable, Equatable {
+        /// The peer's node id.
+        public var id: String
+        /// The peer's `listen.peer` address.
+        public var address: HostPort
+        /// The peer's region.
+        public var region: String
+        /// Creates a peer entry.
+        public init(id: String, address: HostPort, region: String = "default") {
+            self.id = id
+            self.address = address
+            self.region = region
+        }
+    }
+
+    /// `users[]`: an SMTP AUTH account.
+    public struct User: Sendable, Codable, Equatable {
+        /// Login name (case-sensitive).
+        public var name: String
+        /// Plain password as written in the file; nil after load (replaced by `passwordHash`).
+        public var password: String? = nil
+        /// `$pbkdf2-sha256$i=…$salt$hash` (see `PasswordHasher`).
+        public var passwordHash: String? = nil
+        /// Tenant that messages from this user are accounted to.
+        public var tenant = "default"
+        /// Client networks this user may log in from; empty means anywhere.
+        public var allowedNetworks: [IPNetwork] = []
+        /// Creates a user.
+        public init(name: String, password: String? = nil, passwordHash: String? = nil,
+                    tenant: String = "default", allowedNetworks: [IPNetwork] = []) {
+            self.name = name
+            self.password = password
+            self.passwordHash = passwordHash
+            self.tenant = tenant
+            self.allowedNetworks = allowedNetworks
+        }
+    }
+
+    /// TLS policy for an outbound route.
+    public enum RouteTLS: String, Sendable, Codable, CaseIterable {
+        /// Plain text only, never STARTTLS.
+        case none
+        /// STARTTLS when offered, no certificate check; plain text otherwise.
+        case opportunistic
+        /// TLS required, certificate not verified.
+        case required
+        /// TLS required and the certificate must verify against the host name.
+        case verify
+    }
+
+    /// `routes[]`: deliver a domain to fixed hosts instead of its MX.
+    public struct Route: Sendable, Codable, Equatable {
+        /// Recipient domain (lowercased), or `*` for every domain (smart host).
+        public var domain: String
+        /// Hosts tried in order (port defaults to 25 when omitted).
+        public var hosts: [HostPort]
+        /// TLS policy.
+        public var tls: RouteTLS = .opportunistic
+        /// Connect with implicit TLS (port 465 style) instead of STARTTLS.
+        public var implicitTLS = false
+        /// SMTP AUTH towards the smart host.
+        public var auth: RouteAuth? = nil
+        /// Creates a route.
+        public init(domain: String, hosts: [HostPort], tls: RouteTLS = .opportunistic,
+                    implicitTLS: Bool = false, auth: RouteAuth? = nil) {
+            self.domain = domain
+            self.hosts = hosts
+            self.tls = tls
+            self.implicitTLS = implicitTLS
+            self.auth = auth
+        }
+    }
+
+    /// `routes[].auth`: credentials for a smart host.
+    public struct RouteAuth: Sendable, Codable, Equatable {
+        /// Login name.
+        public var username: String
+        /// File holding the password (absolute after load).
+        public var passwordFile: String
+        /// Contents of `passwordFile` (trailing newline removed), filled in at load; not a JSON key.
+        public var password: String? = nil
+        /// Creates route credentials.
+        public init(username: String, passwordFile: String, password: String? = nil) {
+            self.username = username
+            self.passwordFile = passwordFile
+            self.password = password
+        }
+
+        enum CodingKeys: String, CodingKey { case username, passwordFile }
+    }
+
+    /// `resolver`: DNS servers for delivery lookups.
+    public struct Resolver: Sendable, Codable, Equatable {
+        /// Servers to query (port defaults to 53); empty means `/etc/resolv.conf`.
+        public var nameservers: [HostPort] = []
+        /// Per-query timeout in milliseconds.
+        public var timeoutMs = 2000
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    /// `dns`: the cluster's authoritative zone.
+    public struct DNS: Sendable, Codable, Equatable {
+        /// Zone apex, e.g. `relay.example`.
+        public var zone: String
+        /// Name answering with the healthy nodes, e.g. `smtp.relay.example`; must be inside `zone`.
+        public var ingressName: String
+        /// TTL of answers in seconds.
+        public var ttl = 60
+        /// Region name → client networks that should get that region's nodes first.
+        public var regions: [String: [IPNetwork]] = [:]
+        /// Creates a DNS section.
+        public init(zone: String, ingressName: String, ttl: Int = 60, regions: [String: [IPNetwork]] = [:]) {
+            self.zone = zone
+            self.ingressName = ingressName
+            self.ttl = ttl
+            self.regions = regions
+        }
+    }
+
+    /// `policy`: relay permissions and abuse limits.
+    public struct Policy: Sendable, Codable, Equatable {
+        /// Domains this relay accepts mail for from unauthenticated clients (lowercased).
+        public var localDomains: [String] = []
+        /// Networks allowed to relay without AUTH.
+        public var trustedNetworks: [IPNetwork] = []
+        /// Concurrent connections allowed from one client address.
+        public var maxConnectionsPerIP = 100
+        /// Failed AUTH attempts per client address within the window before it is throttled.
+        public var maxAuthFailuresPerIP = 10
+        /// Length of the AUTH failure window in seconds.
+        public var authFailureWindowSeconds = 300
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    /// `limits`: protocol bounds.
+    public struct Limits: Sendable, Codable, Equatable {
+        /// Largest message accepted, bytes (advertised in EHLO SIZE).
+        public var maxMessageSize = 52_428_800
+        /// Recipients per message.
+        public var maxRecipients = 1000
+        /// Protocol errors per session before disconnect.
+        public var maxErrors = 10
+        /// Longest DATA line in bytes excluding CRLF (RFC 5321: 998).
+        public var maxDataLineLength = 998
+        /// Concurrent SMTP connections per node.
+        public var maxConnections = 10_000
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    /// `timeouts`: SMTP server timeouts in seconds (RFC 5321 §4.5.3.2 minimums are the defaults).
+    public struct Timeouts: Sendable, Codable, Equatable {
+        /// Waiting for a command.
+        public var command = 300
+        /// Waiting for the next chunk of DATA.
+        public var dataBlock = 180
+        /// Waiting for the reply after the end of DATA (used by the delivery client).
+        public var dataTermination = 600
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    /// `spool`: LMDB settings.
+    public struct Spool: Sendable, Codable, Equatable {
+        /// LMDB map size in MiB (address space reserved, not disk used).
+        public var mapSizeMB = 16_384
+        /// fsync each commit; turning it off can lose accepted mail on power failure.
+        public var fsync = true
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    /// `delivery`: outbound SMTP.
+    public struct Delivery: Sendable, Codable, Equatable {
+        /// Deliver queued mail (false keeps everything queued).
+        public var enabled = true
+        /// Give up and bounce after this many seconds in the queue.
+        public var maxLifetimeSeconds = 432_000
+        /// Name sent in EHLO; nil means `node.hostname`.
+        public var heloName: String? = nil
+        /// Local addresses to bind outgoing connections to (round-robin); empty means the default.
+        public var sourceAddresses: [IPAddress] = []
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    /// Log verbosity.
+    public enum LogLevel: String, Sendable, Codable, CaseIterable, Comparable {
+        case trace, debug, info, notice, warning, error, critical
+
+        /// Orders by severity (trace lowest).
+        public static func < (a: LogLevel, b: LogLevel) -> Bool {
+            let all = LogLevel.allCases
+            return all.firstIndex(of: a)! < all.firstIndex(of: b)!
+        }
+    }
+
+    /// `log`: logging.
+    public struct Log: Sendable, Codable, Equatable {
+        /// Minimum level written.
+        public var level: LogLevel = .info
+        /// Creates the defaults.
+        public init() {}
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+
+extension RelayConfig {
+    /// Decodes a config from any `Decoder` (e.g. `JSONDecoder`) with the same strictness as `parse`:
+    /// unknown keys and bad values throw `RelayConfigError(.invalid)`. Relative paths stay relative
+    /// and passwords are not hashed; prefer `load(path:)` / `parse(data:baseDirectory:)`.
+    public init(from decoder: Decoder) throws {
+        let value = try JSONValue(from: decoder)
+        let problems = ConfigProblems()
+        let config = RelayConfig.decode(value, problems: problems)
+        if problems.list.contains(where: { $0.severity == .error }) {
+            throw RelayConfigError(.invalid, "invalid configuration", problems: problems.list)
+        }
+        self = config
+    }
+
+    /// Walks a JSON document into a config, reporting type errors, unparsable values and unknown keys.
+    static func decode(_ root: JSONValue, problems: ConfigProblems) -> RelayConfig {
+        var c = RelayConfig()
+        var r = ConfigReader(root, path: "", problems: problems)
+
+        if var o = r.object("node") {
+            c.node.id = o.string("id", default: c.node.id)
+            c.node.region = o.string("region", default: c.node.region)
+            c.node.hostname = o.string("hostname")
+            c.node.dataDir = o.string("dataDir", default: c.node.dataDir)
+            o.finish()
+        }
+
+        if var o = r.object("listen") {
+            c.listen.submission = hostPorts(&o, "submission") ?? c.listen.submission
+            c.listen.smtps = hostPorts(&o, "smtps") ?? c.listen.smtps
+            c.listen.relay = hostPorts(&o, "relay") ?? c.listen.relay
+            c.listen.dns = hostPorts(&o, "dns") ?? c.listen.dns
+            if o.isExplicitNull("admin") {
+                _ = o.raw("admin")
+                c.listen.admin = nil
+            } else if let s = o.string("admin") {
+                c.listen.admin = hostPort(s, path: o.keyPath("admin"), problems: problems)
+            }
+            if let s = o.string("peer") {
+                c.listen.peer = hostPort(s, path: o.keyPath("peer"), problems: problems)
+            }
+            o.finish()
+        }
+
+        if var o = r.object("tls") {
+            let cert = o.requiredString("certificate")
+            let key = o.requiredString("privateKey")
+            if let cert, let key { c.tls = TLS(certificate: cert, privateKey: key) }
+            o.finish()
+        }
+
+        if var o = r.object("cluster") {
+            for item in o.array("peers") ?? [] {
+                var p = ConfigReader(item.value, path: item.path, problems: problems)
+                let id = p.requiredString("id")
+                let addr = p.requiredString("address").flatMap {
+                    hostPort($0, path: p.keyPath("address"), problems: problems)
+                }
+                let region = p.string("region", default: "default")
+                if let id, let addr { c.cluster.peers.append(Peer(id: id, address: addr, region: region)) }
+                p.finish()
+            }
+            c.cluster.secretFile = o.string("secretFile")
+            o.finish()
+        }
+
+        for item in r.array("users") ?? [] {
+            var u = ConfigReader(item.value, path: item.path, problems: problems)
+            let name = u.requiredString("name")
+            let password = u.string("password")
+            let hash = u.string("passwordHash")
+            let tenant = u.string("tenant", default: "default")
+            let nets = networks(&u, "allowedNetworks") ?? []
+            if let name {
+                c.users.append(User(name: name, password: password, passwordHash: hash,
+                                    tenant: tenant, allowedNetworks: nets))
+            }
+            u.finish()
+        }
+
+        for item in r.array("routes") ?? [] {
+            var o = ConfigReader(item.value, path: item.path, problems: problems)
+            let domain = o.requiredString("domain")
+            var hosts: [HostPort] = []
+            if let list = o.strings("hosts") {
+                for h in list {
+                    if let hp = hostPort(h.value, path: h.path, problems: problems, defaultPort: 25) {
+                        hosts.append(hp)
+                    }
+                }
+            } else if !o.isExplicitNull("hosts") && o.fields["hosts"] == nil {
+                problems.error(o.keyPath("hosts"), "is required")
+            }
+            var tls = RouteTLS.opportunistic
+            if let t = o.string("tls") {
+                if let v = RouteTLS(rawValue: t) {
+                    tls = v
+                } else {
+                    problems.error(o.keyPath("tls"), "'\(t)' is not one of none, opportunistic, required, verify")
+                }
+            }
+            let implicit = o.bool("implicitTLS", default: false)
+            var auth: RouteAuth? = nil
+            if var a = o.object("auth") {
+                let user = a.requiredString("username")
+                let file = a.requiredString("passwordFile")
+                if let user, let file { auth = RouteAuth(username: user, passwordFile: file) }
+                a.finish()
+            }
+            if let domain {
+                c.routes.append(Route(domain: domain.lowercased(), hosts: hosts, tls: tls,
+                                      implicitTLS: implicit, auth: auth))
+            }
+            o.finish()
+        }
+
+        if var o = r.object("resolver") {
+            if let list = o.strings("nameservers") {
+                c.resolver.nameservers = list.compactMap {
+                    hostPort($0.value, path: $0.path, problems: problems, defaultPort: 53)
+                }
+            }
+            c.resolver.timeoutMs = o.int("timeoutMs", default: c.resolver.timeoutMs)
+            o.finish()
+        }
+
+        c.adminToken = r.string("adminToken")
+        c.adminTokenFile = r.string("adminTokenFile")
+
+        if var o = r.object("dns") {
+            let zone = o.requiredString("zone")
+            let ingress = o.requiredString("ingressName")
+            let ttl = o.int("ttl", default: 60)
+            var regions: [String: [IPNetwork]] = [:]
+            if var reg = o.object("regions") {
+                for name in reg.fields.keys.sorted() {
+                    regions[name] = networks(&reg, name) ?? []
+                }
+                reg.finish()
+            }
+            if let zone, let ingress {
+                c.dns = DNS(zone: zone.lowercased(), ingressName: ingress.lowercased(), ttl: ttl, regions: regions)
+            }
+            o.finish()
+        }
+
+        if var o = r.object("policy") {
+            if let list = o.strings("localDomains") { c.policy.localDomains = list.map { $0.value.lowercased() } }
+            c.policy.trustedNetworks = networks(&o, "trustedNetworks") ?? []
+            c.policy.maxConnectionsPerIP = o.int("maxConnectionsPerIP", default: c.policy.maxConnectionsPerIP)
+            c.policy.maxAuthFailuresPerIP = o.int("maxAuthFailuresPerIP", default: c.policy.maxAuthFailuresPerIP)
+            c.policy.authFailureWindowSeconds = o.int("authFailureWindowSeconds",
+                                                      default: c.policy.authFailureWindowSeconds)
+            o.finish()
+        }
+
+        if var o = r.object("limits") {
+            c.limits.maxMessageSize = o.int("maxMessageSize", default: c.limits.maxMessageSize)
+            c.limits.maxRecipients = o.int("maxRecipients", default: c.limits.maxRecipients)
+            c.limits.maxErrors = o.int("maxErrors", default: c.limits.maxErrors)
+            c.limits.maxDataLineLength = o.int("maxDataLineLength", default: c.limits.maxDataLineLength)
+            c.limits.maxConnections = o.int("maxConnections", default: c.limits.maxConnections)
+            o.finish()
+        }
+
+        if var o = r.object("timeouts") {
+            c.timeouts.command = o.int("command", default: c.timeouts.command)
+            c.timeouts.dataBlock = o.int("dataBlock", default: c.timeouts.dataBlock)
+            c.timeouts.dataTermination = o.int("dataTermination", default: c.timeouts.dataTermination)
+            o.finish()
+        }
+
+        if var o = r.object("spool") {
+            c.spool.mapSizeMB = o.int("mapSizeMB", default: c.spool.mapSizeMB)
+            c.spool.fsync = o.bool("fsync", default: c.spool.fsync)
+            o.finish()
+        }
+
+        if var o = r.object("delivery") {
+            c.delivery.enabled = o.bool("enabled", default: c.delivery.enabled)
+            c.delivery.maxLifetimeSeconds = o.int("maxLifetimeSeconds", default: c.delivery.maxLifetimeSeconds)
+            c.delivery.heloName = o.string("heloName")
+            if let list = o.strings("sourceAddresses") {
+                c.delivery.sourceAddresses = list.compactMap { item in
+                    guard let a = IPAddress(item.value) else {
+                        problems.error(item.path, "'\(item.value)' is not an IP address")
+                        return nil
+                    }
+                    return a
+                }
+            }
+            o.finish()
+        }
+
+        if var o = r.object("log") {
+            if let l = o.string("level") {
+                if let v = LogLevel(rawValue: l) {
+                    c.log.level = v
+                } else {
+                    let names = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+                    problems.error(o.keyPath("level"), "'\(l)' is not one of \(names)")
+                }
+            }
+            o.finish()
+        }
+
+        r.finish()
+        return c
+    }
+
+    static func hostPort(_ s: String, path: String, problems: ConfigProblems,
+                         defaultPort: UInt16? = nil) -> HostPort? {
+        if let hp = HostPort(s, defaultPort: defaultPort) { return hp }
+        problems.error(path, "'\(s)' is not a valid host:port")
+        return nil
+    }
+
+    static func hostPorts(_ r: inout ConfigReader, _ key: String) -> [HostPort]? {
+        guard let list = r.strings(key) else { return nil }
+        return list.compactMap { hostPort($0.value, path: $0.path, problems: r.problems) }
+    }
+
+    static func networks(_ r: inout ConfigReader, _ key: String) -> [IPNetwork]? {
+        guard let list = r.strings(key) else { return nil }
+        return list.compactMap { item in
+            switch IPNetwork.parse(item.value) {
+            case .success(let n): return n
+            case .failure(let f):
+                r.problems.error(item.path, "'\(item.value)' \(f)")
+                return nil
+            }
+        }
+    }
+}
