@@ -1,0 +1,69 @@
+/// Why a delivery attempt failed, as reported in events' `bounceClass` (raw values are lowercase
+/// kebab strings and are part of the event contract).
+///
+/// Pure value; any thread may use it.
+public enum BounceClass: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The recipient mailbox does not exist or is disabled.
+    case badMailbox = "bad-mailbox"
+    /// The recipient domain does not exist, has no usable MX or has a null MX.
+    case badDomain = "bad-domain"
+    /// The recipient mailbox is over quota.
+    case mailboxFull = "mailbox-full"
+    /// The receiver greylisted the attempt; retry after a short wait.
+    case greylisted
+    /// The receiver limits how fast this sender or IP may send.
+    case rateLimited = "rate-limited"
+    /// The sending IP or domain has bad reputation or is on a block list.
+    case reputationBlock = "reputation-block"
+    /// The message content was judged spam, phishing or malware.
+    case spamContent = "spam-content"
+    /// A local policy of the receiver refused the message (relaying, sender, recipient rules).
+    case policy
+    /// Sender authentication failed: SPF, DKIM, DMARC, reverse DNS, or SMTP AUTH credentials.
+    case authFailure = "auth-failure"
+    /// TLS was required but not available, or the TLS handshake / verification failed.
+    case tlsFailure = "tls-failure"
+    /// A DNS lookup failed (temporary resolver errors, sender domain not resolvable).
+    case dnsFailure = "dns-failure"
+    /// A connection or reply timed out, the connection broke, or the message expired in the queue.
+    case timeout
+    /// The message exceeds the receiver's size limit.
+    case messageTooLarge = "message-too-large"
+    /// Anything not recognised.
+    case other
+}
+
+/// Whether a failure is permanent for this message (hard: bounce now) or worth retrying (soft).
+///
+/// Pure value; any thread may use it.
+public enum BounceHardness: String, Sendable, Hashable, Codable {
+    /// Permanent: do not retry this message to this recipient.
+    case hard
+    /// Transient: retry later.
+    case soft
+}
+
+/// The result of classifying one failure.
+///
+/// Pure value; any thread may use it.
+public struct BounceClassification: Sendable, Equatable {
+    /// The failure's class.
+    public var bounceClass: BounceClass
+    /// Whether to bounce (hard) or retry (soft).
+    public var hardness: BounceHardness
+    /// The name of the rule that matched (for logs and tests), e.g. "gmail-unusual-rate".
+    public var rule: String
+
+    /// Creates a classification. Pure; any caller.
+    public init(_ bounceClass: BounceClass, _ hardness: BounceHardness, rule: String) {
+        self.bounceClass = bounceClass
+        self.hardness = hardness
+        self.rule = rule
+    }
+
+    /// True when the receiver is pushing back on this source IP / sender (rate limit or
+    /// reputation), i.e. the signal `AdaptiveThrottle` reacts to. Pure; any caller.
+    public var isThrottleSignal: Bool {
+        bounceClass == .rateLimited || bounceClass == .reputationBlock
+    }
+}

@@ -1,0 +1,93 @@
+extension BounceClassifier {
+    private typealias E = EnhancedPattern
+
+    /// The built-in rule table, most specific first: provider markers (Yahoo `[TSxx]`, Microsoft
+    /// `S3150`/`5.7.6xx`, Gmail texts), then generic phrases, then enhanced-code and reply-code
+    /// fallbacks. Pure constant; any caller.
+    public static let standardRules: [Rule] = providerRules + phraseRules + enhancedRules + codeRules
+
+    /// Yahoo/AOL, Microsoft and Gmail specific markers and texts.
+    static let providerRules: [Rule] = [
+        // Yahoo / AOL (senders.yahooinc.com/smtp-error-codes)
+        Rule("yahoo-ts03", text: [["[ts03]"]], .reputationBlock, hardness: .hard),
+        Rule("yahoo-ts01", text: [["[ts01]"]], .reputationBlock),
+        Rule("yahoo-deferred-volume", text: [["[tss04]", "[ts02]", "[tss01]", "[tss02]", "[tss03]"]], .rateLimited),
+        Rule("yahoo-gl01", text: [["[gl01]"]], .greylisted),
+        Rule("yahoo-block-list", text: [["[bl21]", "[bl22]", "[bl23]"]], .reputationBlock),
+        Rule("yahoo-phishing", text: [["[ph01]"]], .spamContent),
+        Rule("yahoo-no-account", text: [["doesn't have a yahoo", "doesn't have an aol", "this mailbox is disabled"]], .badMailbox),
+        Rule("aol-dynamic-throttle", text: [["(dyn:t1)", "(dyn:t2)"]], .rateLimited),
+        Rule("aol-block", text: [["(rly:b", "(hvu:b", "(dyn:b"]], .reputationBlock),
+        // Microsoft (Exchange Online NDR codes, Outlook.com SC/DY/RP codes)
+        Rule("microsoft-block-list", text: [["(s3150)", "(s3140)", "(s3114)", "(s3115)", "sc-001", "sc-002", "sc-003", "sc-004", "dy-001", "dy-002"]], .reputationBlock),
+        Rule("microsoft-rate-limit-rp", text: [["rp-001", "rp-002", "rp-003"]], .rateLimited),
+        Rule("microsoft-policy-ou", text: [["ou-002"]], .policy),
+        Rule("microsoft-banned-ip", enhanced: [E(7, 606...649), E(7, 511), E(7, 708)], .reputationBlock),
+        Rule("microsoft-throttled", codes: 400...499, enhanced: [E(7, 500...699)], .rateLimited),
+        Rule("microsoft-auth-level", enhanced: [E(7, 509), E(7, 515), E(7, 57)], .authFailure),
+        Rule("microsoft-sender-not-allowed", enhanced: [E(7, 133...136), E(7, 124), E(7, 750), E(7, 64), E(7, 54), E(7, 12)], .policy),
+        Rule("microsoft-recipient-not-found", text: [["resolver.adr.recipientnotfound", "resolver.adr.exrecipnotfound", "resolver.adr.recipnotfound"]], .badMailbox),
+        Rule("microsoft-dbeb", enhanced: [E(4, 1)], text: [["recipient address rejected: access denied"]], .badMailbox),
+        Rule("microsoft-nonexistent-domain", text: [["nonexistentdomain", "dns domain does not exist"]], .badDomain),
+        Rule("microsoft-nonexistent-domain-code", enhanced: [E(4, 310)], .badDomain),
+        Rule("microsoft-dns-query-failed", enhanced: [E(4, 312)], .dnsFailure),
+        Rule("microsoft-expired", enhanced: [E(4, 300), E(4, 316), E(4, 317), E(4, 318)], .timeout),
+        Rule("microsoft-tls", enhanced: [E(7, 321...324)], .tlsFailure),
+        Rule("microsoft-spam", enhanced: [E(7, 350)], .spamContent),
+        // Gmail (support.google.com/a/answer/3726730)
+        Rule("gmail-unusual-rate-deferral", codes: 400...499, text: [["unusual rate"]], .rateLimited),
+        Rule("gmail-unusual-rate-block", codes: 500...599, text: [["unusual rate"]], .reputationBlock),
+        Rule("gmail-low-reputation", text: [["low reputation"]], .reputationBlock),
+        Rule("gmail-ip-not-authorized", text: [["not authorized to send email directly"]], .reputationBlock),
+        Rule("gmail-receiving-too-fast", text: [["receiving mail too quickly", "receiving mail at a rate"]], .rateLimited),
+        Rule("gmail-sending-limit", text: [["sending limit exceeded", "sending quota exceeded", "relay limit exceeded", "too many login attempts"]], .rateLimited),
+        Rule("gmail-closing-connection", codes: 421...421, text: [["try again later, closing connection"]], .rateLimited),
+        Rule("gmail-ip-whitelist", text: [["not in whitelist", "not in allowlist"]], .policy),
+        Rule("gmail-dangerous-content", text: [["illegal attachment", "potential security issue"]], .spamContent),
+    ]
+
+    /// Generic phrases used by Postfix, Exim, Sendmail, Exchange, appliances and providers.
+    static let phraseRules: [Rule] = [
+        Rule("greylisted", codes: 400...499, text: [["greylist", "grey-list", "graylist", "gray-list", "postgrey", "grey listed", "greylisting"]], .greylisted),
+        Rule("protocol-violation", text: [["protocol violation", "bad sequence", "syntax error", "bare linefeed", "barelinefeeds"]], .other),
+        Rule("null-mx-sender", text: [["null mx", "nullmx"], ["sender"]], .policy),
+        Rule("null-mx", text: [["null mx", "nullmx"]], .badDomain),
+        Rule("tls-required", text: [["starttls", "tls required", "tls is required", "requires tls", "tls connection", "tls/ssl", "encryption required", "must use tls", "support tls", "tlscert", "ssl required", "encryption needed"]], .tlsFailure),
+        Rule("tls-enhanced", enhanced: [E(7, 10), E(7, 11)], .tlsFailure),
+        Rule("smtp-auth-credentials", text: [["authentication credentials", "username and password", "authentication failed", "authentication required", "invalid credentials"]], .authFailure),
+        Rule("sender-authentication", text: [["spf", "dkim", "dmarc", "unauthenticated", "authentication checks", "authentication information", "authenticate with", "sender policy framework", "ptr record", "reverse dns", "reverse hostname", "cannot find your hostname", "not authenticated", "authentication level"]], .authFailure),
+        Rule("sender-authentication-enhanced", enhanced: [E(7, 8), E(7, 23...27), E(7, 30), E(7, 32)], .authFailure),
+        Rule("mailbox-full", text: [["over quota", "quota exceeded", "mailbox full", "mailbox is full", "mailbox quota", "exceeded storage allocation", "mailbox size limit", "quotaexceeded", "full mailbox", "insufficient space in mailbox", "out of storage space"]], .mailboxFull, hardness: .soft),
+        Rule("mailbox-full-enhanced", enhanced: [E(2, 2)], .mailboxFull, hardness: .soft),
+        Rule("message-too-large", text: [["message size", "too large", "too big", "size limit", "exceeds fixed maximum", "exceeds maximum", "message length exceeds", "exceeded google's message size"]], .messageTooLarge),
+        Rule("sender-domain-dns", text: [["sender address rejected: domain not found", "domain of sender address", "sender domain", "sender address does not resolve"]], .dnsFailure),
+        Rule("dns-lookup-failed", text: [["host or domain name not found", "name service error", "dns query failed", "dns lookup failed", "temporary lookup failure", "dns failure", "servfail", "cannot resolve", "unable to resolve"]], .dnsFailure),
+        Rule("sender-rejected", text: [["sender address rejected", "sender verify", "sender verification", "callout", "sender denied", "sender rejected"]], .policy),
+        Rule("bad-domain", text: [["domain not found", "host unknown", "unrouteable", "no such domain", "domain does not exist", "nonexistent domain", "recipient domain", "unknown domain", "domain name not found", "no mx"]], .badDomain),
+        Rule("bad-mailbox", text: [["user unknown", "unknown user", "no such user", "does not exist", "doesn't exist", "mailbox unavailable", "mailbox not available", "mailbox not found", "invalid recipient", "recipient not found", "unknown recipient", "recipient unknown", "no mailbox", "not a valid", "mailbox is disabled", "account is disabled", "account has been disabled", "inactive email address", "inactive account", "is disabled", "user not found", "no such recipient", "invalid mailbox", "undeliverable address", "address rejected: undeliverable", "no longer available", "not our customer", "user not local", "mailbox unknown", "address unknown", "unknown address", "no such mailbox", "not a known user"]], .badMailbox),
+        Rule("reputation", text: [["block list", "blocklist", "blacklist", "black list", "blocked using", "listed at", "listed in", "listed on", "spamhaus", "spamcop", "barracuda", "sorbs", "dnsbl", "ipcheck.proofpoint", "dnsbl-lookup", "poor reputation", "bad reputation", "ip reputation", "sender reputation", "banned sending ip", "banned sender", "dynamic ip", "dynamically-assigned", "dynamically assigned", "client host blocked", "comcast block", "your ip has been", "ip address has been blocked", "blocked - see", "blocked. see"]], .reputationBlock),
+        Rule("rate-limited", text: [["rate limit", "rate-limit", "ratelimit", "throttl", "too many connections", "too many concurrent", "too much mail", "too many messages", "exceeded the rate", "slow down", "server busy", "temporarily deferred", "deferred due to", "connection limit", "sending rate", "too frequently"]], .rateLimited),
+        Rule("spam-content", text: [["spam", "unsolicited", "junk", "phish", "virus", "malware", "content filter", "content rejected", "message content", "suspicious", "bulk mail", "infected", "malicious", "high probability"]], .spamContent),
+        Rule("server-problem", text: [["local problem", "system failure", "system problem", "local error", "internal error", "insufficient system storage", "temporary failure", "service unavailable", "service not available", "resources are temporarily unavailable", "system resources", "not available"]], .other),
+        Rule("greylisted-try-later", codes: 450...451, text: [["try again later", "try later", "please retry later", "come back later"]], .greylisted),
+        Rule("timeout", text: [["timeout", "timed out", "time out", "expired", "connection lost", "lost connection", "connection refused", "connection reset", "no answer", "delivery time"]], .timeout),
+        Rule("policy", text: [["relay access denied", "relaying denied", "relay not permitted", "relay denied", "not permitted to relay", "unable to relay", "open relay", "policy", "policies", "administrative prohibition", "access denied", "not allowed", "prohibited", "rejected by", "not authorized", "not permitted", "client host rejected", "helo command rejected", "envelope blocked", "anti-spoofing", "too many recipients", "refused", "blocked"]], .policy),
+    ]
+
+    /// Fallbacks on the enhanced status code alone (RFC 3463 subjects and details).
+    static let enhancedRules: [Rule] = [
+        Rule("enhanced-bad-mailbox", enhanced: [E(1, 1), E(1, 3), E(1, 6), E(2, 1), E(1, 10)], .badMailbox),
+        Rule("enhanced-bad-domain", enhanced: [E(1, 2), E(4, 4)], .badDomain),
+        Rule("enhanced-dns", enhanced: [E(1, 7), E(1, 8), E(4, 3)], .dnsFailure),
+        Rule("enhanced-too-large", enhanced: [E(2, 3), E(3, 4)], .messageTooLarge),
+        Rule("enhanced-timeout", enhanced: [E(4, 1), E(4, 2), E(4, 7)], .timeout),
+        Rule("enhanced-congestion", enhanced: [E(4, 5)], .rateLimited),
+        Rule("enhanced-security-permanent", codes: 500...599, enhanced: [E(7, 0...1)], .policy),
+    ]
+
+    /// Last-resort fallbacks on the reply code alone.
+    static let codeRules: [Rule] = [
+        Rule("code-552", codes: 552...552, .messageTooLarge),
+        Rule("code-553", codes: 553...553, .badMailbox),
+    ]
+}
