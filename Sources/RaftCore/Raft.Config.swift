@@ -1,0 +1,36 @@
+extension Raft {
+    /// Tunables of one Raft node. Times are in ticks: the shell calls `Raft.tick()` at a fixed
+    /// interval (for example every 100 ms).
+    public struct Config: Sendable {
+        /// This node's id (non-zero, unique in the cluster).
+        public var id: UInt64
+        /// Ticks without hearing from a leader before a follower campaigns; the actual timeout is
+        /// randomized in [electionTick, 2*electionTick). Also the leader's check-quorum period.
+        public var electionTick: Int = 10
+        /// Ticks between leader heartbeats. Must be less than `electionTick`.
+        public var heartbeatTick: Int = 1
+        /// Byte budget of one AppendEntries message (at least one entry is always sent).
+        public var maxSizePerMsg: Int = 1 << 20
+        /// Maximum number of AppendEntries in flight (unacknowledged) per follower.
+        public var maxInflightMessages: Int = 256
+        /// Byte budget of the committed entries handed out in one `Ready`.
+        public var maxCommittedSizePerReady: Int = 8 << 20
+        /// Ask for votes without bumping the term first, so a partitioned node cannot disrupt.
+        public var preVote: Bool = true
+        /// Leader steps down when it has not heard from a majority for `electionTick` ticks; followers
+        /// then also refuse to vote while they have a live leader (leader lease).
+        public var checkQuorum: Bool = true
+        /// Ticks a leader waits for a snapshot to be acknowledged before probing the follower again.
+        public var snapshotTimeoutTicks: Int = 50
+        /// Last index already applied by the application when restarting (0 = the snapshot index).
+        public var applied: UInt64 = 0
+        /// Seed of the generator that randomizes election timeouts (use a different one per node).
+        public var randomSeed: UInt64
+
+        /// Creates a configuration with defaults. Does not block; any caller.
+        public init(id: UInt64, randomSeed: UInt64? = nil) {
+            self.id = id
+            self.randomSeed = randomSeed ?? (id &* 0x9E37_79B9_7F4A_7C15)
+        }
+    }
+}

@@ -1,0 +1,19 @@
+extension Raft {
+    /// Deterministic SplitMix64 generator: the same seed always yields the same sequence.
+    /// Used for election timeouts and by simulations. Plain value; not thread-safe.
+    public struct SeededRandom: RandomNumberGenerator, Sendable {
+        private var state: UInt64
+
+        /// Creates a generator from a seed. Does not block; any caller.
+        public init(seed: UInt64) { state = seed }
+
+        /// Next 64 random bits.
+        public mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+}

@@ -1,0 +1,304 @@
+/// One Raft node as a pure, deterministic state machine in the style of etcd's RawNode.
+///
+/// The shell owns all I/O: it calls `tick()` on a timer, feeds received messages to `step(_:)`,
+/// submits commands with `propose(_:)`, and whenever `hasReady` is true takes `ready()`, persists and
+/// sends what it says (see `Raft.Ready` for the order) and calls `advance(_:)`. Nothing here blocks,
+/// reads clocks, does I/O or draws unseeded randomness. Not thread-safe: drive each instance from one
+/// thread (or actor) at a time.
+///
+/// Features: pre-vote, check-quorum with leader lease, pipelined byte-bounded replication with
+/// flow control, fast conflict back-off, commit of current-term entries only (§5.4.2), snapshots,
+/// single-step membership changes with learners, and leadership transfer.
+public final class Raft {
+    /// This node's id.
+    public let id: UInt64
+    /// Current term.
+    public internal(set) var term: UInt64 = 0
+    /// Vote cast in `term` (0 = none).
+    public internal(set) var vote: UInt64 = 0
+    /// Current role.
+    public internal(set) var role: Role = .follower
+    /// Known leader (0 = unknown).
+    public internal(set) var leader: UInt64 = 0
+    /// Voting members, per the last applied membership.
+    public internal(set) var voters: Set<UInt64> = []
+    /// Learners, per the last applied membership.
+    public internal(set) var learners: Set<UInt64> = []
+    /// Follower progress (leader only; includes self).
+    public internal(set) var progress: [UInt64: Progress] = [:]
+    /// Target of an ongoing leadership transfer (0 = none).
+    public internal(set) var leadTransferee: UInt64 = 0
+
+    var log: Log
+    let config: Config
+    var random: SeededRandom
+    var electionElapsed = 0
+    var heartbeatElapsed = 0
+    var randomizedElectionTimeout = 0
+    var votes: [UInt64: Bool] = [:]
+    var msgs: [Message] = []
+    var pendingConfIndex: UInt64 = 0
+    var prevSoftState: SoftState
+    var prevHardState: HardState
+    var readyOutstanding = false
+
+    /// Creates (or restarts) a node from its storage. Does not block; call from the driving thread.
+    /// A brand-new node of a new cluster uses a storage whose `confState` lists the initial voters;
+    /// a node joining an existing cluster starts with an empty log and the cluster's current
+    /// membership (it is added with `ConfChange.addLearner` and cannot campaign until promoted).
+    public init(config: Config, storage: any RaftStorage) {
+        precondition(config.id != 0, "raft node id must be non-zero")
+        precondition(config.heartbeatTick > 0 && config.electionTick > config.heartbeatTick,
+                     "electionTick must exceed heartbeatTick")
+        self.id = config.id
+        self.config = config
+        self.random = SeededRandom(seed: config.randomSeed)
+        self.log = Log(storage: storage, maxCommittedSize: config.maxCommittedSizePerReady)
+        let (hs, cs) = storage.initialState()
+        self.prevSoftState = SoftState(leader: 0, role: .follower)
+        self.prevHardState = hs
+        voters = Set(cs.voters)
+        learners = Set(cs.learners)
+        if !hs.isEmpty {
+            precondition(hs.commit >= log.committed && hs.commit <= log.lastIndex,
+                         "hard state commit \(hs.commit) out of range [\(log.committed), \(log.lastIndex)]")
+            log.committed = hs.commit
+            term = hs.term
+            vote = hs.vote
+        }
+        if config.applied > 0 { log.appliedTo(Swift.min(config.applied, log.committed)) }
+        becomeFollower(term: term, leader: 0)
+    }
+
+    // MARK: - Public inspection
+
+    /// Current soft state (leader and role).
+    public var softState: SoftState { SoftState(leader: leader, role: role) }
+    /// Current hard state.
+    public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
+    /// Highest committed index.
+    public var commitIndex: UInt64 { log.committed }
+    /// Highest index handed to the application (advanced by `advance`).
+    public var appliedIndex: UInt64 { log.applied }
+    /// Last index in the log (stable or not).
+    public var lastIndex: UInt64 { log.lastIndex }
+    /// First index still in the log (after the snapshot).
+    public var firstIndex: UInt64 { log.firstIndex }
+    /// Term of the entry at `index`, nil if compacted or absent. Does not block.
+    public func term(at index: UInt64) -> UInt64? { log.term(index) }
+    /// Current membership.
+    public var confState: ConfState { ConfState(voters: Array(voters), learners: Array(learners)) }
+    /// Whether this node may campaign (it is a voter).
+    public var isPromotable: Bool { voters.contains(id) }
+    var quorum: Int { voters.count / 2 + 1 }
+
+    // MARK: - Driving
+
+    /// Advances logical time by one tick: followers count toward an election, leaders send
+    /// heartbeats and check quorum. Does not block; call from the driving thread.
+    public func tick() {
+        if role == .leader { tickHeartbeat() } else { tickElection() }
+    }
+
+    /// Feeds a message received from a peer. Messages for another node or from an older term are
+    /// ignored or answered as Raft requires. Does not block; call from the driving thread.
+    public func step(_ m: Message) {
+        guard m.to == id else { return }
+        if m.term > term {
+            if m.kind == .requestVote || m.kind == .requestPreVote {
+                let inLease = config.checkQuorum && leader != 0 && electionElapsed < config.electionTick
+                if !m.isTransfer && inLease { return }
+            }
+            switch m.kind {
+            case .requestPreVote:
+                break
+            case .preVoteResponse where !m.reject:
+                break
+            case .appendEntries, .heartbeat, .installSnapshot:
+                becomeFollower(term: m.term, leader: m.from)
+            default:
+                becomeFollower(term: m.term, leader: 0)
+            }
+        } else if m.term < term {
+            if (config.checkQuorum || config.preVote) && (m.kind == .heartbeat || m.kind == .appendEntries) {
+                send(Message(kind: .appendResponse, from: id, to: m.from, term: term))
+            } else if m.kind == .requestPreVote {
+                send(Message(kind: .preVoteResponse, from: id, to: m.from, term: term, reject: true))
+            }
+            return
+        }
+
+        switch m.kind {
+        case .requestVote, .requestPreVote:
+            let canVote = vote == m.from || (vote == 0 && leader == 0)
+                || (m.kind == .requestPreVote && m.term > term)
+            let respKind: Message.Kind = m.kind == .requestVote ? .voteResponse : .preVoteResponse
+            if canVote && log.isUpToDate(lastIndex: m.index, term: m.logTerm) {
+                send(Message(kind: respKind, from: id, to: m.from, term: m.term))
+                if m.kind == .requestVote {
+                    electionElapsed = 0
+                    vote = m.from
+                }
+            } else {
+                send(Message(kind: respKind, from: id, to: m.from, term: term, reject: true))
+            }
+        default:
+            switch role {
+            case .leader: stepLeader(m)
+            case .candidate, .preCandidate: stepCandidate(m)
+            case .follower: stepFollower(m)
+            }
+        }
+    }
+
+    /// Appends a command to the log on the leader and starts replicating it. Returns the entry's
+    /// (index, term): the command is committed once an applied entry has that index and term; if the
+    /// entry applied at that index has another term the proposal was lost and may be retried.
+    /// Throws `.notLeader` (with `leaderHint`) or `.transferInProgress`. Does not block.
+    @discardableResult
+    public func propose(_ data: [UInt8]) throws(Raft.Error) -> (index: UInt64, term: UInt64) {
+        try appendProposal(Entry(term: 0, index: 0, kind: .normal, data: data))
+    }
+
+    /// Proposes a membership change (leader only). Throws `.confChangePending` while another change
+    /// is not yet applied, `.invalidConfChange` if it does not fit the current membership, plus the
+    /// errors of `propose`. Does not block.
+    @discardableResult
+    public func proposeConfChange(_ cc: ConfChange) throws(Raft.Error) -> (index: UInt64, term: UInt64) {
+        try checkLeader()
+        if pendingConfIndex > log.applied {
+            throw Raft.Error(.confChangePending, "membership change at \(pendingConfIndex) not applied yet (applied \(log.applied))")
+        }
+        try validate(cc)
+        let r = try appendProposal(Entry(term: 0, index: 0, kind: .confChange, data: cc.encode()))
+        pendingConfIndex = r.index
+        return r
+    }
+
+    func checkLeader() throws(Raft.Error) {
+        guard role == .leader else {
+            throw Raft.Error(.notLeader, "node \(id) is not the leader", leaderHint: leader)
+        }
+        if leadTransferee != 0 {
+            throw Raft.Error(.transferInProgress, "leadership is moving to \(leadTransferee)", leaderHint: leadTransferee)
+        }
+    }
+
+    func appendProposal(_ e: Entry) throws(Raft.Error) -> (index: UInt64, term: UInt64) {
+        try checkLeader()
+        guard progress[id] != nil else {
+            throw Raft.Error(.notLeader, "node \(id) was removed from the cluster")
+        }
+        appendEntries([e])
+        bcastAppend()
+        return (log.lastIndex, term)
+    }
+
+    /// Whether `ready()` has work (state to persist, messages to send or entries to apply) and no
+    /// earlier `Ready` is still awaiting `advance`. Does not block.
+    public var hasReady: Bool {
+        if readyOutstanding { return false }
+        if softState != prevSoftState { return true }
+        let hs = hardState
+        if !hs.isEmpty && hs != prevHardState { return true }
+        if log.unstable.snapshot != nil || !log.unstable.entries.isEmpty { return true }
+        if !msgs.isEmpty { return true }
+        return log.hasNextCommittedEntries
+    }
+
+    /// Takes the pending work; see `Raft.Ready` for how to handle it. Must be followed by
+    /// `advance(_:)` before the next call. Messages are removed from the node. Does not block.
+    public func ready() -> Ready {
+        precondition(!readyOutstanding, "ready() called again before advance()")
+        let ss = softState
+        let hs = hardState
+        let rd = Ready(
+            softState: ss != prevSoftState ? ss : nil,
+            hardState: hs != prevHardState ? hs : nil,
+            entries: log.unstable.entries,
+            snapshot: log.unstable.snapshot,
+            committedEntries: log.nextCommittedEntries(),
+            messages: msgs,
+            mustSync: !log.unstable.entries.isEmpty || hs.term != prevHardState.term || hs.vote != prevHardState.vote
+        )
+        msgs.removeAll(keepingCapacity: true)
+        prevSoftState = ss
+        prevHardState = hs
+        readyOutstanding = true
+        return rd
+    }
+
+    /// Tells the node a `Ready` was persisted, sent and applied. Does not block.
+    public func advance(_ rd: Ready) {
+        readyOutstanding = false
+        if let last = rd.entries.last { log.unstable.stableTo(index: last.index, term: last.term) }
+        if let s = rd.snapshot {
+            log.unstable.stableSnapTo(s.index)
+            log.appliedTo(s.index)
+        }
+        if let last = rd.committedEntries.last { log.appliedTo(last.index) }
+    }
+
+    // MARK: - Role changes
+
+    func reset(term newTerm: UInt64) {
+        if term != newTerm {
+            term = newTerm
+            vote = 0
+        }
+        leader = 0
+        electionElapsed = 0
+        heartbeatElapsed = 0
+        randomizedElectionTimeout = config.electionTick + Int(random.next() % UInt64(config.electionTick))
+        leadTransferee = 0
+        votes = [:]
+        pendingConfIndex = 0
+        progress = [:]
+    }
+
+    func becomeFollower(term t: UInt64, leader l: UInt64) {
+        reset(term: t)
+        role = .follower
+        leader = l
+    }
+
+    func becomePreCandidate() {
+        precondition(role != .leader, "leader cannot become pre-candidate")
+        votes = [:]
+        role = .preCandidate
+        leader = 0
+    }
+
+    func becomeCandidate() {
+        precondition(role != .leader, "leader cannot become candidate")
+        reset(term: term + 1)
+        vote = id
+        role = .candidate
+    }
+
+    func becomeLeader() {
+        precondition(role == .candidate, "only a candidate can become leader")
+        reset(term: term)
+        role = .leader
+        leader = id
+        let last = log.lastIndex
+        for v in voters { progress[v] = newProgress(v, learner: false, last: last) }
+        for l in learners { progress[l] = newProgress(l, learner: true, last: last) }
+        progress[id]?.becomeReplicate()
+        progress[id]?.recentActive = true
+        // The no-op of the new term; membership changes wait until it is applied (so that a leader
+        // has committed an entry of its own term before changing the configuration).
+        appendEntries([Entry(term: 0, index: 0)])
+        pendingConfIndex = log.lastIndex
+        bcastAppend()
+    }
+
+    func newProgress(_ node: UInt64, learner: Bool, last: UInt64) -> Progress {
+        Progress(match: node == id ? last : 0, next: last + 1, isLearner: learner,
+                 maxInflight: config.maxInflightMessages)
+    }
+
+    func send(_ m: Message) {
+        msgs.append(m)
+    }
+}
