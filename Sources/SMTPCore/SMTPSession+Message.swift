@@ -1,0 +1,116 @@
+extension SMTPSession {
+    /// DATA: checks the transaction and switches to payload mode after 354.
+    mutating func handleData(_ argument: String) {
+        guard argument.isEmpty else { return reply(SMTPReply(501, "5.5.4", "Syntax: DATA")) }
+        guard let current = transaction else { return reply(SMTPReply(503, "5.5.1", "Error: need MAIL command")) }
+        guard !current.recipients.isEmpty else { return reply(SMTPReply(554, "5.5.1", "Error: no valid recipients")) }
+        guard current.bodyType != .binaryMIME else {
+            return reply(SMTPReply(503, "5.5.1", "Error: BINARYMIME requires BDAT"))
+        }
+        guard !current.usedBDAT else { return reply(SMTPReply(503, "5.5.1", "Error: DATA not permitted after BDAT")) }
+        decoder = SMTPDataDecoder(maxLineLength: configuration.maxDataLineLength, maxSize: configuration.maxMessageSize)
+        messageBody = []
+        mode = .data
+        reply(SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>"))
+    }
+
+    /// The DATA payload ended with <CRLF>.<CRLF>: enqueue it, or reject it for the problem the decoder found.
+    mutating func finishData() {
+        mode = .command
+        switch decoder.problem {
+        case nil:
+            completeMessage()
+        case .tooLarge?:
+            rejectMessage(SMTPReply(552, "5.3.4", "Message size exceeds fixed maximum message size"))
+        case .bareLineEnding?:
+            rejectMessage(SMTPReply(550, "5.6.0", "Message contains bare CR or LF characters; lines must end in CRLF"))
+        case .lineTooLong?:
+            rejectMessage(SMTPReply(550, "5.6.0", "Message contains a line longer than \(configuration.maxDataLineLength) octets"))
+        }
+    }
+
+    /// BDAT size [LAST] (RFC 3030). The chunk is always consumed, even when the command is refused, so that
+    /// its bytes are never read as commands.
+    mutating func handleBdat(_ argument: String) {
+        let parts = argument.split(separator: " ")
+        guard parts.count == 1 || parts.count == 2, let size = Self.parseDecimal(parts[0]),
+              parts.count == 1 || parts[1].uppercased() == "LAST"
+        else {
+            return reply(SMTPReply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
+        }
+        bdatRemaining = size
+        bdatLast = parts.count == 2
+        mode = .bdat
+        if let current = transaction {
+            if current.recipients.isEmpty {
+                bdatDisposition = .discard(SMTPReply(554, "5.5.1", "Error: no valid recipients"), abortsTransaction: false)
+            } else if messageBody.count + size > configuration.maxMessageSize {
+                bdatDisposition = .discard(SMTPReply(552, "5.3.4", "Message size exceeds fixed maximum message size"),
+                                           abortsTransaction: true)
+                messageBody = []
+            } else {
+                transaction?.usedBDAT = true
+                bdatDisposition = .store
+            }
+        } else {
+            bdatDisposition = .discard(SMTPReply(503, "5.5.1", "Error: need MAIL command"), abortsTransaction: false)
+        }
+        chunkSize = size
+    }
+
+    /// Appends chunk bytes to the message unless the chunk is being discarded.
+    mutating func storeChunk(_ bytes: ArraySlice<UInt8>) {
+        guard bdatDisposition == .store else { return }
+        messageBody.append(contentsOf: bytes)
+    }
+
+    /// The announced chunk size was consumed: acknowledge it, or complete the message after LAST.
+    mutating func finishChunk() {
+        mode = .command
+        let disposition = bdatDisposition
+        bdatDisposition = .store
+        switch disposition {
+        case .discard(let failure, let aborts):
+            if aborts { resetTransaction() }
+            reply(failure)
+        case .store:
+            if bdatLast {
+                completeMessage()
+            } else {
+                reply(SMTPReply(250, "2.0.0", "\(chunkSize) octets received"))
+            }
+        }
+    }
+
+    mutating func rejectMessage(_ failure: SMTPReply) {
+        if let queueID = transaction?.queueID {
+            pending.append(.log(.messageRejected(queueID: queueID, code: failure.code,
+                                                 enhancedCode: failure.enhancedCode ?? "", reason: failure.text)))
+        }
+        resetTransaction()
+        reply(failure)
+    }
+
+    /// Builds envelope and stored bytes and asks the shell to enqueue them.
+    mutating func completeMessage() {
+        guard let current = transaction else { return }
+        let envelope = Envelope(
+            queueID: current.queueID, mailFrom: current.mailFrom, recipients: current.recipients,
+            bodyType: current.bodyType, smtpUTF8: current.smtpUTF8, declaredSize: current.declaredSize,
+            dsnReturn: current.dsnReturn, envelopeID: current.envelopeID,
+            authenticatedUser: authenticatedUser, tenant: tenant,
+            clientAddress: context.clientAddress, clientPort: context.clientPort, heloName: heloName ?? "",
+            tlsInfo: context.isTLS ? context.tlsInfo : nil, portKind: configuration.portKind,
+            receivedAt: environment.now())
+        let protocolName = MessageAssembler.protocolName(
+            extended: extended, tls: context.isTLS, authenticated: authenticatedUser != nil, smtpUTF8: current.smtpUTF8)
+        let message = MessageAssembler.assemble(
+            body: messageBody, envelope: envelope, hostname: configuration.hostname, protocolName: protocolName,
+            addSubmissionFields: configuration.portKind != .relay)
+        pending.append(.log(.messageReceived(queueID: current.queueID, sender: current.mailFrom?.address ?? "",
+                                             recipients: current.recipients.count, size: messageBody.count)))
+        messageBody = []
+        mode = .awaitingEnqueue
+        terminal = .enqueue(envelope, message)
+    }
+}

@@ -1,0 +1,339 @@
+import Foundation
+
+/// The server side of one SMTP connection as a pure state machine (RFC 5321 with STARTTLS, AUTH, SIZE,
+/// 8BITMIME, SMTPUTF8, PIPELINING, CHUNKING, BINARYMIME, DSN, ENHANCEDSTATUSCODES).
+///
+/// The network shell feeds it bytes and events and carries out the returned `Action`s in order. It owns no
+/// socket, clock or randomness (time and queue IDs come from `Environment`). Every method returns at once;
+/// one session is driven by one caller at a time (it is a value type).
+public struct SMTPSession: Sendable {
+    /// Listener policy and limits.
+    public let configuration: Configuration
+    /// Facts about the connection; `isTLS`/`tlsInfo` change after STARTTLS.
+    public private(set) var context: ConnectionContext
+    let environment: Environment
+
+    enum Mode: Sendable, Equatable {
+        case notStarted
+        case command
+        case data
+        case bdat
+        case authResponse
+        case awaitingAuthentication
+        case awaitingEnqueue
+        case awaitingTLS
+        case closed
+    }
+
+    /// A SASL exchange in progress (waiting for a `334` response line).
+    enum AuthStep: Sendable, Equatable {
+        case plain
+        case loginUsername
+        case loginPassword(username: String)
+    }
+
+    /// What happens to the BDAT chunk being read.
+    enum ChunkDisposition: Sendable, Equatable {
+        case store
+        case discard(SMTPReply, abortsTransaction: Bool)
+    }
+
+    /// One mail transaction, from MAIL to the end of data.
+    struct Transaction: Sendable {
+        var queueID: String
+        var mailFrom: SMTPAddress?
+        var recipients: [Recipient] = []
+        var bodyType: BodyType = .sevenBit
+        var smtpUTF8 = false
+        var declaredSize: Int?
+        var dsnReturn: DSNReturn?
+        var envelopeID: String?
+        var usedBDAT = false
+    }
+
+    var mode: Mode = .notStarted
+    var heloName: String?
+    var extended = false
+    var authenticatedUser: String?
+    var tenant: String?
+    var transaction: Transaction?
+    var authStep: AuthStep = .plain
+    var pendingAuth: AuthRequest?
+    var errorCount = 0
+    var commandCount = 0
+
+    var inbox: [UInt8] = []
+    var inboxStart = 0
+    var discardingLongLine = false
+
+    var decoder = SMTPDataDecoder(maxLineLength: 998, maxSize: 0)
+    var messageBody: [UInt8] = []
+    var bdatRemaining = 0
+    var bdatLast = false
+    var chunkSize = 0
+    var bdatDisposition: ChunkDisposition = .store
+
+    var outbox: [UInt8] = []
+    var pending: [Action] = []
+    var terminal: Action?
+
+    /// Creates a session for a new connection; call `start()` next. Does not block.
+    public init(configuration: Configuration, context: ConnectionContext, environment: Environment) {
+        self.configuration = configuration
+        self.context = context
+        self.environment = environment
+    }
+
+    /// Seconds of client inactivity the shell should allow in the current state before calling `timedOut()`.
+    public var timeout: Int {
+        switch mode {
+        case .data, .bdat: return configuration.timeouts.dataBlock
+        case .awaitingTLS: return configuration.timeouts.tlsHandshake
+        case .awaitingAuthentication, .awaitingEnqueue: return configuration.timeouts.serverProcessing
+        case .notStarted, .command, .authResponse, .closed: return configuration.timeouts.command
+        }
+    }
+
+    /// True once the session has asked the shell to close.
+    public var isClosed: Bool { mode == .closed }
+
+    /// Sends the 220 greeting and logs the connection. Call once, first. Does not block.
+    public mutating func start() -> [Action] {
+        guard mode == .notStarted else { return [] }
+        pending.append(.log(.connected(clientAddress: context.clientAddress, clientPort: context.clientPort,
+                                       tls: context.isTLS ? context.tlsInfo : nil)))
+        mode = .command
+        reply(SMTPReply(220, nil, "\(configuration.hostname) ESMTP Sendarix"))
+        processInput()
+        return flush()
+    }
+
+    /// Feeds bytes read from the socket (any split). Returns replies batched into one `.send`, possibly
+    /// followed by `.startTLS`, `.authenticate`, `.enqueue` or `.close`. Does not block.
+    public mutating func receive(_ bytes: ArraySlice<UInt8>) -> [Action] {
+        switch mode {
+        case .closed, .awaitingTLS:
+            return [] // after STARTTLS no plaintext may be carried over into the TLS session
+        default:
+            break
+        }
+        if inboxStart == inbox.count {
+            inbox.removeAll(keepingCapacity: true)
+            inboxStart = 0
+        } else if inboxStart > 65_536 && inboxStart * 2 > inbox.count {
+            inbox.removeSubrange(0..<inboxStart)
+            inboxStart = 0
+        }
+        inbox.append(contentsOf: bytes)
+        processInput()
+        return flush()
+    }
+
+    /// Tells the session the STARTTLS handshake finished. Resets to the initial state (RFC 3207 4.2): the
+    /// client must send EHLO again. Does not block.
+    public mutating func tlsEstablished(_ info: TLSInfo) -> [Action] {
+        guard mode == .awaitingTLS else { return [] }
+        context.isTLS = true
+        context.tlsInfo = info
+        heloName = nil
+        extended = false
+        authenticatedUser = nil
+        tenant = nil
+        resetTransaction()
+        inbox.removeAll(keepingCapacity: true)
+        inboxStart = 0
+        mode = .command
+        pending.append(.log(.tlsEstablished(info)))
+        return flush()
+    }
+
+    /// Tells the session the result of an `.authenticate`; replies and resumes buffered input. Does not block.
+    public mutating func authenticationCompleted(_ result: AuthResult) -> [Action] {
+        guard mode == .awaitingAuthentication, let request = pendingAuth else { return [] }
+        pendingAuth = nil
+        mode = .command
+        switch result {
+        case .success(let user, let tenant):
+            authenticatedUser = user
+            self.tenant = tenant
+            pending.append(.log(.authSucceeded(user: user, tenant: tenant, mechanism: request.mechanism)))
+            reply(SMTPReply(235, "2.7.0", "Authentication successful"))
+        case .failure:
+            pending.append(.log(.authFailed(user: request.username, mechanism: request.mechanism, result: result)))
+            reply(SMTPReply(535, "5.7.8", "Authentication credentials invalid"))
+        case .throttled:
+            pending.append(.log(.authFailed(user: request.username, mechanism: request.mechanism, result: result)))
+            reply(SMTPReply(454, "4.7.0", "Too many failed authentication attempts, try later"))
+        case .temporaryFailure:
+            pending.append(.log(.authFailed(user: request.username, mechanism: request.mechanism, result: result)))
+            reply(SMTPReply(454, "4.7.0", "Temporary authentication failure"))
+        }
+        checkLimits()
+        processInput()
+        return flush()
+    }
+
+    /// Tells the session the result of an `.enqueue`; replies and resumes buffered input. Does not block.
+    public mutating func enqueueCompleted(_ result: EnqueueResult) -> [Action] {
+        guard mode == .awaitingEnqueue else { return [] }
+        let queueID = transaction?.queueID ?? ""
+        resetTransaction()
+        mode = .command
+        switch result {
+        case .queued(let id):
+            pending.append(.log(.queued(queueID: id)))
+            reply(SMTPReply(250, "2.0.0", "OK: queued as \(id)"), countsAsError: false)
+        case .storageFull:
+            pending.append(.log(.enqueueFailed(queueID: queueID, reason: "storage full")))
+            reply(SMTPReply(452, "4.3.1", "Insufficient system storage"), countsAsError: false)
+        case .failed(let reason):
+            pending.append(.log(.enqueueFailed(queueID: queueID, reason: reason)))
+            reply(SMTPReply(451, "4.3.0", "Local error in processing, try again later"), countsAsError: false)
+        case .unavailable:
+            pending.append(.log(.enqueueFailed(queueID: queueID, reason: "unavailable")))
+            reply(SMTPReply(451, "4.3.0", "Service temporarily unavailable, try again later"), countsAsError: false)
+        }
+        processInput()
+        return flush()
+    }
+
+    /// The client was idle longer than `timeout`: 421 4.4.2 and close. Does not block.
+    public mutating func timedOut() -> [Action] {
+        guard mode != .closed else { return [] }
+        close(SMTPReply(421, "4.4.2", "\(configuration.hostname) Error: timeout exceeded"), reason: "timeout")
+        return flush()
+    }
+
+    /// The server is stopping: 421 4.3.2 and close. Does not block.
+    public mutating func shutdown() -> [Action] {
+        guard mode != .closed else { return [] }
+        close(SMTPReply(421, "4.3.2", "Service shutting down"), reason: "shutdown")
+        return flush()
+    }
+
+    // MARK: - Input loop
+
+    enum Line {
+        case line(ArraySlice<UInt8>)
+        case tooLong
+    }
+
+    /// Runs every complete unit of buffered input (command line, SASL response, DATA payload, BDAT chunk)
+    /// until input runs out or the session must wait for the shell.
+    mutating func processInput() {
+        while true {
+            switch mode {
+            case .command:
+                guard let line = nextLine(limit: max(configuration.maxCommandLineLength, configuration.maxAuthLineLength)) else { return }
+                commandCount += 1
+                handleCommandLine(line)
+                checkLimits()
+            case .authResponse:
+                guard let line = nextLine(limit: configuration.maxAuthLineLength) else { return }
+                handleAuthResponse(line)
+                checkLimits()
+            case .data:
+                guard inboxStart < inbox.count else { return }
+                var body: [UInt8] = []
+                swap(&body, &messageBody)
+                var dataDecoder = decoder
+                let start = inboxStart
+                let progress = inbox.withUnsafeBufferPointer { buffer in
+                    dataDecoder.decode(UnsafeBufferPointer(rebasing: buffer[start...]), into: &body)
+                }
+                decoder = dataDecoder
+                swap(&body, &messageBody)
+                inboxStart += progress.consumed
+                guard progress.finished else { return }
+                finishData()
+                checkLimits()
+            case .bdat:
+                if bdatRemaining > 0 {
+                    guard inboxStart < inbox.count else { return }
+                    let take = min(bdatRemaining, inbox.count - inboxStart)
+                    storeChunk(inbox[inboxStart..<(inboxStart + take)])
+                    inboxStart += take
+                    bdatRemaining -= take
+                    if bdatRemaining > 0 { return }
+                }
+                finishChunk()
+                checkLimits()
+            case .notStarted, .awaitingAuthentication, .awaitingEnqueue, .awaitingTLS, .closed:
+                return
+            }
+        }
+    }
+
+    /// The next line without its line ending (CRLF, or a bare LF, which commands tolerate), or `.tooLong`
+    /// once an over-long line has been skipped up to its end. `limit` includes the CRLF.
+    mutating func nextLine(limit: Int) -> Line? {
+        guard let newline = inbox[inboxStart...].firstIndex(of: Byte.lf) else {
+            if inbox.count - inboxStart > limit {
+                discardingLongLine = true
+                inbox.removeAll(keepingCapacity: true)
+                inboxStart = 0
+            }
+            return nil
+        }
+        let start = inboxStart
+        inboxStart = newline + 1
+        if discardingLongLine {
+            discardingLongLine = false
+            return .tooLong
+        }
+        guard newline + 1 - start <= limit else { return .tooLong }
+        var end = newline
+        if end > start && inbox[end - 1] == Byte.cr { end -= 1 }
+        return .line(inbox[start..<end])
+    }
+
+    // MARK: - Output
+
+    /// Queues a reply and logs it. Failures count towards `maxErrors` unless `countsAsError` is false.
+    mutating func reply(_ reply: SMTPReply, countsAsError: Bool = true) {
+        reply.append(to: &outbox)
+        pending.append(.log(.reply(code: reply.code, enhancedCode: reply.enhancedCode, text: reply.text)))
+        if reply.isFailure && countsAsError { errorCount += 1 }
+    }
+
+    /// Sends a final reply, drops all input and asks the shell to close.
+    mutating func close(_ finalReply: SMTPReply, reason: String) {
+        reply(finalReply, countsAsError: false)
+        pending.append(.log(.disconnected(reason: reason)))
+        inbox = []
+        inboxStart = 0
+        messageBody = []
+        mode = .closed
+        terminal = .close
+    }
+
+    /// Closes the session once too many errors or commands have been seen.
+    mutating func checkLimits() {
+        guard mode != .closed else { return }
+        if errorCount >= configuration.maxErrors {
+            close(SMTPReply(421, "4.7.0", "\(configuration.hostname) Error: too many errors"), reason: "too many errors")
+        } else if commandCount > configuration.maxCommands {
+            close(SMTPReply(421, "4.7.0", "\(configuration.hostname) Error: too many commands"), reason: "too many commands")
+        }
+    }
+
+    /// Returns the actions gathered since the last flush: logs, one `.send`, then the terminal action.
+    mutating func flush() -> [Action] {
+        var actions = pending
+        pending = []
+        if !outbox.isEmpty {
+            actions.append(.send(outbox))
+            outbox = []
+        }
+        if let terminal {
+            actions.append(terminal)
+            self.terminal = nil
+        }
+        return actions
+    }
+
+    mutating func resetTransaction() {
+        transaction = nil
+        messageBody = []
+    }
+}
