@@ -1,1 +1,340 @@
-// Placeholder; replaced as the module is written.
+import CLMDB
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The spool's durable storage: one LMDB environment (a directory) holding the
+/// local log, message records and bodies, the due-time queue, events with
+/// their indexes and suppression lists.
+///
+/// Writes go through ``commit(_:appendToLog:)`` only, which must be called from
+/// one thread at a time and must stay on that thread for the whole call (LMDB
+/// write transactions are bound to their OS thread); ``LocalLog`` runs it on
+/// its dedicated writer thread. Reads (`message`, `queueEntries`, `events`, …)
+/// may be called from any thread concurrently: each uses its own read-only
+/// transaction (the env is opened with `MDB_NOTLS`) and blocks only briefly.
+///
+/// `@unchecked Sendable` is sound because the only shared mutable state is the
+/// `MDB_env` (thread-safe for this usage per LMDB's rules above) and the
+/// `closed` flag, which is guarded by a reader-writer lock: every operation
+/// holds it shared, `close()` holds it exclusive, so the env is never closed
+/// under a running transaction.
+public final class SpoolStore: @unchecked Sendable {
+    /// Settings for opening the store.
+    public struct Options: Sendable {
+        /// Maximum size of the memory map (and so of the data file); sparse on disk. Default 16 GiB.
+        public var mapSize: Int
+        /// When false the environment is opened with `MDB_NOSYNC`: faster, but a
+        /// machine crash (not a process crash) may lose recent commits.
+        public var durable: Bool
+        /// Maximum concurrent read transactions.
+        public var maxReaders: UInt32
+
+        /// Creates options. Any thread.
+        public init(mapSize: Int = 16 << 30, durable: Bool = true, maxReaders: UInt32 = 512) {
+            self.mapSize = mapSize
+            self.durable = durable
+            self.maxReaders = maxReaders
+        }
+    }
+
+    /// The directory holding `data.mdb` and `lock.mdb`.
+    public let directory: String
+    public let options: Options
+
+    let env: OpaquePointer
+    let dbMeta: MDB_dbi
+    let dbLog: MDB_dbi
+    let dbMessages: MDB_dbi
+    let dbBodies: MDB_dbi
+    let dbDue: MDB_dbi
+    let dbEvents: MDB_dbi
+    let dbEventsByRecipient: MDB_dbi
+    let dbEventsBySender: MDB_dbi
+    let dbEventsByQueue: MDB_dbi
+    let dbSuppression: MDB_dbi
+
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    private var closed = false
+
+    /// Opens (creating if needed) the store in `directory`. Blocks for file I/O;
+    /// call once per directory per process (LMDB forbids opening the same
+    /// environment twice in one process).
+    public init(directory: String, options: Options = Options()) throws {
+        self.directory = directory
+        self.options = options
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.ioError, "cannot create directory: \(error)", context: directory)
+        }
+        var envp: OpaquePointer?
+        var rc = mdb_env_create(&envp)
+        guard rc == 0, let env = envp else { throw StoreError.lmdb(rc, "mdb_env_create") }
+        func fail(_ rc: Int32, _ what: String) -> StoreError {
+            mdb_env_close(env)
+            return StoreError.lmdb(rc, "\(what) \(directory)")
+        }
+        rc = mdb_env_set_mapsize(env, options.mapSize)
+        guard rc == 0 else { throw fail(rc, "mdb_env_set_mapsize") }
+        rc = mdb_env_set_maxdbs(env, 16)
+        guard rc == 0 else { throw fail(rc, "mdb_env_set_maxdbs") }
+        rc = mdb_env_set_maxreaders(env, options.maxReaders)
+        guard rc == 0 else { throw fail(rc, "mdb_env_set_maxreaders") }
+        var flags = UInt32(MDB_NOTLS)
+        if !options.durable { flags |= UInt32(MDB_NOSYNC) }
+        rc = mdb_env_open(env, directory, flags, 0o600)
+        guard rc == 0 else { throw fail(rc, "mdb_env_open") }
+        var dead: Int32 = 0
+        _ = mdb_reader_check(env, &dead)  // clear reader slots of killed processes
+
+        var txnp: OpaquePointer?
+        rc = mdb_txn_begin(env, nil, 0, &txnp)
+        guard rc == 0, let txn = txnp else { throw fail(rc, "mdb_txn_begin") }
+        var dbis: [MDB_dbi] = []
+        for name in ["meta", "log", "messages", "bodies", "due", "events", "events_by_recipient",
+                     "events_by_sender", "events_by_queue", "suppression"] {
+            var dbi: MDB_dbi = 0
+            rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
+            guard rc == 0 else {
+                mdb_txn_abort(txn)
+                throw fail(rc, "mdb_dbi_open \(name)")
+            }
+            dbis.append(dbi)
+        }
+        rc = mdb_txn_commit(txn)
+        guard rc == 0 else { throw fail(rc, "mdb_txn_commit (open)") }
+        self.env = env
+        (dbMeta, dbLog, dbMessages, dbBodies, dbDue) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
+        (dbEvents, dbEventsByRecipient, dbEventsBySender, dbEventsByQueue, dbSuppression) =
+            (dbis[5], dbis[6], dbis[7], dbis[8], dbis[9])
+        lock = .allocate(capacity: 1)
+        pthread_rwlock_init(lock, nil)
+    }
+
+    deinit {
+        close()
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    /// Closes the environment after running operations finish; later calls
+    /// throw `.closed`. Idempotent. Blocks until in-flight transactions end.
+    /// Stop the ``LocalLog`` first so no proposal is left waiting.
+    public func close() {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        guard !closed else { return }
+        closed = true
+        mdb_env_close(env)
+    }
+
+    /// Runs `body` while the env is guaranteed open.
+    func withOpenEnv<T>(_ body: () throws -> T) throws -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        guard !closed else { throw StoreError(.closed, "spool store is closed", context: directory) }
+        return try body()
+    }
+
+    /// Runs `body` in a read-only transaction (any thread).
+    func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        try withOpenEnv {
+            var txnp: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txnp)
+            guard rc == 0, let txn = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (read)") }
+            defer { mdb_txn_abort(txn) }
+            return try body(LMDBTransaction(txn: txn))
+        }
+    }
+
+    // MARK: Reads
+
+    /// The last applied log position (index 0, term 0 for a new store). Any thread; brief read.
+    public func lastApplied() throws -> (index: UInt64, term: UInt64) {
+        try read { txn in
+            guard let v = try txn.get(dbMeta, SpoolKeys.applied) else { return (0, 0) }
+            var r = BinaryReader(v, what: "applied position")
+            return (try r.u64(), try r.u64())
+        }
+    }
+
+    /// Metadata and per-recipient state of a queued message; nil when it is not
+    /// (or no longer) in the queue. Any thread; brief read.
+    public func message(id: String) throws -> StoredMessage? {
+        try read { txn in
+            guard let v = try txn.get(dbMessages, SpoolKeys.message(id)) else { return nil }
+            return try StoredMessage(decoding: v)
+        }
+    }
+
+    /// Queue listing ordered by queue ID: up to `limit` entries with IDs
+    /// greater than `after` (pass the last ID of the previous page). Any thread.
+    public func queueEntries(limit: Int, after: String? = nil) throws -> [QueueEntry] {
+        guard limit > 0 else { return [] }
+        return try read { txn in
+            let cursor = try txn.cursor(dbMessages)
+            defer { cursor.close() }
+            var out: [QueueEntry] = []
+            var item = if let after { try cursor.seek(atLeast: SpoolKeys.message(after)) } else { try cursor.get(MDB_FIRST) }
+            if let after, let cur = item, Array(cur.key) == SpoolKeys.message(after) {
+                item = try cursor.get(MDB_NEXT)
+            }
+            while let cur = item, out.count < limit {
+                out.append(QueueEntry(try StoredMessage(decoding: cur.value)))
+                item = try cursor.get(MDB_NEXT)
+            }
+            return out
+        }
+    }
+
+    /// Number of messages in the queue. Any thread; O(1).
+    public func queueCount() throws -> Int {
+        try read { txn in
+            var stat = MDB_stat()
+            let rc = mdb_stat(txn.txn, dbMessages, &stat)
+            guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_stat") }
+            return stat.ms_entries
+        }
+    }
+
+    /// Entry counts of every table, by table name (diagnostics and tests). Any thread.
+    public func tableCounts() throws -> [String: Int] {
+        let tables: [(String, MDB_dbi)] = [
+            ("meta", dbMeta), ("log", dbLog), ("messages", dbMessages), ("bodies", dbBodies), ("due", dbDue),
+            ("events", dbEvents), ("events_by_recipient", dbEventsByRecipient), ("events_by_sender", dbEventsBySender),
+            ("events_by_queue", dbEventsByQueue), ("suppression", dbSuppression),
+        ]
+        return try read { txn in
+            var out: [String: Int] = [:]
+            for (name, dbi) in tables {
+                var stat = MDB_stat()
+                let rc = mdb_stat(txn.txn, dbi, &stat)
+                guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_stat \(name)") }
+                out[name] = stat.ms_entries
+            }
+            return out
+        }
+    }
+
+    /// The message body, reassembled; nil when the message is not queued.
+    /// Copies the whole body: use ``forEachBodyChunk(id:_:)`` for big bodies. Any thread.
+    public func messageBody(id: String) throws -> [UInt8]? {
+        var out: [UInt8] = []
+        let found = try forEachBodyChunk(id: id, reserve: { out.reserveCapacity($0) }) { out.append(contentsOf: $0) }
+        return found ? out : nil
+    }
+
+    /// Streams the body in stored chunks (≤ 4080 bytes each) to `chunk`, in
+    /// order, without copying: each buffer is valid only during its call.
+    /// Returns false when the message is not queued. Runs in one read
+    /// transaction (a consistent snapshot); `chunk` must not call back into the store.
+    @discardableResult
+    public func forEachBodyChunk(id: String, _ chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        try forEachBodyChunk(id: id, reserve: { _ in }, chunk)
+    }
+
+    private func forEachBodyChunk(id: String, reserve: (Int) -> Void,
+                                  _ chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        try read { txn in
+            guard let v = try txn.get(dbMessages, SpoolKeys.message(id)) else { return false }
+            let m = try StoredMessage(decoding: v)
+            reserve(m.bodySize)
+            let count = SpoolKeys.chunkCount(bodySize: m.bodySize)
+            guard count > 0 else { return true }
+            let cursor = try txn.cursor(dbBodies)
+            defer { cursor.close() }
+            var item = try cursor.seek(atLeast: SpoolKeys.body(id, chunk: 0))
+            var total = 0
+            for i in 0..<count {
+                guard let cur = item, Array(cur.key) == SpoolKeys.body(id, chunk: i) else {
+                    throw StoreError(.corrupt, "body chunk \(i) missing", context: id)
+                }
+                total += cur.value.count
+                try chunk(cur.value)
+                if i + 1 < count { item = try cursor.get(MDB_NEXT) }
+            }
+            guard total == m.bodySize else { throw StoreError(.corrupt, "body size mismatch", context: id) }
+            return true
+        }
+    }
+
+    /// Queue IDs due for delivery at `now` (ms since epoch), earliest first:
+    /// messages with a recipient due and no lease, or whose lease expired.
+    /// Any thread.
+    public func dueMessages(now: Int64, limit: Int) throws -> [String] {
+        guard limit > 0 else { return [] }
+        return try read { txn in
+            let cursor = try txn.cursor(dbDue)
+            defer { cursor.close() }
+            var out: [String] = []
+            var item = try cursor.get(MDB_FIRST)
+            while let cur = item, out.count < limit {
+                var r = BinaryReader(cur.key, what: "due key")
+                guard SpoolKeys.unbiased(try r.u64()) <= now else { break }
+                out.append(String(decoding: UnsafeRawBufferPointer(rebasing: cur.key[8...]), as: UTF8.self))
+                item = try cursor.get(MDB_NEXT)
+            }
+            return out
+        }
+    }
+
+    /// When the earliest queued message becomes due (ms since epoch), nil when
+    /// the queue is empty: lets the delivery shell sleep until then. Any thread.
+    public func nextDueTime() throws -> Int64? {
+        try read { txn in
+            let cursor = try txn.cursor(dbDue)
+            defer { cursor.close() }
+            guard let cur = try cursor.get(MDB_FIRST) else { return nil }
+            var r = BinaryReader(cur.key, what: "due key")
+            return SpoolKeys.unbiased(try r.u64())
+        }
+    }
+
+    /// The suppression entry for `address` in `tenant`, or nil. Any thread.
+    public func suppression(tenant: String, address: String) throws -> SpoolCommand.Suppression? {
+        try read { txn in
+            guard let v = try txn.get(dbSuppression, SpoolKeys.suppression(tenant: tenant, address: address)) else {
+                return nil
+            }
+            var r = BinaryReader(v, what: "suppression record")
+            return SpoolCommand.Suppression(tenant: tenant, address: SpoolMachine.asciiLowercased(address),
+                                            reason: try r.string(), createdAt: try r.i64())
+        }
+    }
+
+    /// Up to `limit` suppression entries of `tenant`, ordered by address. Any thread.
+    public func suppressions(tenant: String, limit: Int) throws -> [SpoolCommand.Suppression] {
+        guard limit > 0 else { return [] }
+        return try read { txn in
+            let prefix = SpoolKeys.suppression(tenant: tenant, address: "")
+            let cursor = try txn.cursor(dbSuppression)
+            defer { cursor.close() }
+            var out: [SpoolCommand.Suppression] = []
+            var item = try cursor.seek(atLeast: prefix)
+            while let cur = item, cur.key.hasPrefix(prefix), out.count < limit {
+                let address = String(decoding: UnsafeRawBufferPointer(rebasing: cur.key[prefix.count...]),
+                                     as: UTF8.self)
+                var r = BinaryReader(cur.value, what: "suppression record")
+                out.append(SpoolCommand.Suppression(tenant: tenant, address: address, reason: try r.string(),
+                                                    createdAt: try r.i64()))
+                item = try cursor.get(MDB_NEXT)
+            }
+            return out
+        }
+    }
+
+    /// The local log record at `index` (term and command; an enqueue comes back
+    /// with `bodyElided` set since the local log does not repeat bodies), or nil.
+    /// Any thread.
+    public func logEntry(index: UInt64) throws -> LogEntry? {
+        try read { txn in
+            guard let v = try txn.get(dbLog, SpoolKeys.log(index)) else { return nil }
+            var r = BinaryReader(v, what: "log record")
+            let term = try r.u64()
+            let command = try SpoolCommand(decoding: UnsafeRawBufferPointer(rebasing: v[8...]))
+            return LogEntry(index: index, term: term, command: command)
+        }
+    }
+}

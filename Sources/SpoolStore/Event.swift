@@ -1,0 +1,117 @@
+/// A delivery event (accepted, delivered, deferred, bounced, suppressed, failed)
+/// as stored by the spool and served by `GET /v1/events` and webhooks.
+///
+/// Encodes to the JSON object of DESIGN §3: `id`, `type`, `messageId`,
+/// `queueId`, `tenant`, `sender`, `recipient`, `timestamp` (RFC 3339) and, for
+/// outcomes, `smtpCode`, `enhancedCode`, `response`, `remoteHost`, `attempt`,
+/// `bounceClass` (omitted when absent). Pure value; any thread.
+public struct Event: Sendable, Equatable, Codable {
+    /// Event type (`type` in JSON).
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case accepted, delivered, deferred, bounced, complained, suppressed, failed
+
+        var code: UInt8 {
+            switch self {
+            case .accepted: 0
+            case .delivered: 1
+            case .deferred: 2
+            case .bounced: 3
+            case .complained: 4
+            case .suppressed: 5
+            case .failed: 6
+            }
+        }
+
+        init?(code: UInt8) {
+            guard Int(code) < Kind.allCases.count else { return nil }
+            self = Kind.allCases[Int(code)]
+        }
+    }
+
+    /// Unique, deterministic ID: `<log index>-<ordinal within the command>`.
+    public var id: String
+    public var type: Kind
+    public var messageId: String
+    public var queueId: String
+    public var tenant: String
+    public var sender: String
+    public var recipient: String
+    /// ms since epoch; JSON `timestamp` is its RFC 3339 form.
+    public var timestampMillis: Int64
+    public var smtpCode: Int?
+    public var enhancedCode: String?
+    public var response: String?
+    public var remoteHost: String?
+    public var attempt: Int?
+    public var bounceClass: String?
+
+    /// RFC 3339 form of `timestampMillis`.
+    public var timestamp: String { RFC3339.format(millis: timestampMillis) }
+
+    /// Creates an event. Any thread.
+    public init(id: String, type: Kind, messageId: String, queueId: String, tenant: String, sender: String,
+                recipient: String, timestampMillis: Int64, smtpCode: Int? = nil, enhancedCode: String? = nil,
+                response: String? = nil, remoteHost: String? = nil, attempt: Int? = nil, bounceClass: String? = nil) {
+        self.id = id
+        self.type = type
+        self.messageId = messageId
+        self.queueId = queueId
+        self.tenant = tenant
+        self.sender = sender
+        self.recipient = recipient
+        self.timestampMillis = timestampMillis
+        self.smtpCode = smtpCode
+        self.enhancedCode = enhancedCode
+        self.response = response
+        self.remoteHost = remoteHost
+        self.attempt = attempt
+        self.bounceClass = bounceClass
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, type, messageId, queueId, tenant, sender, recipient, timestamp
+        case smtpCode, enhancedCode, response, remoteHost, attempt, bounceClass
+    }
+
+    /// Encodes the DESIGN §3 JSON shape. Any thread.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(type, forKey: .type)
+        try c.encode(messageId, forKey: .messageId)
+        try c.encode(queueId, forKey: .queueId)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(sender, forKey: .sender)
+        try c.encode(recipient, forKey: .recipient)
+        try c.encode(timestamp, forKey: .timestamp)
+        try c.encodeIfPresent(smtpCode, forKey: .smtpCode)
+        try c.encodeIfPresent(enhancedCode, forKey: .enhancedCode)
+        try c.encodeIfPresent(response, forKey: .response)
+        try c.encodeIfPresent(remoteHost, forKey: .remoteHost)
+        try c.encodeIfPresent(attempt, forKey: .attempt)
+        try c.encodeIfPresent(bounceClass, forKey: .bounceClass)
+    }
+
+    /// Decodes the DESIGN §3 JSON shape (webhook receivers, CLI). Any thread.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        type = try c.decode(Kind.self, forKey: .type)
+        messageId = try c.decode(String.self, forKey: .messageId)
+        queueId = try c.decode(String.self, forKey: .queueId)
+        tenant = try c.decode(String.self, forKey: .tenant)
+        sender = try c.decode(String.self, forKey: .sender)
+        recipient = try c.decode(String.self, forKey: .recipient)
+        let text = try c.decode(String.self, forKey: .timestamp)
+        guard let millis = RFC3339.parse(text) else {
+            throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "not RFC 3339: \(text)")
+        }
+        timestampMillis = millis
+        smtpCode = try c.decodeIfPresent(Int.self, forKey: .smtpCode)
+        enhancedCode = try c.decodeIfPresent(String.self, forKey: .enhancedCode)
+        response = try c.decodeIfPresent(String.self, forKey: .response)
+        remoteHost = try c.decodeIfPresent(String.self, forKey: .remoteHost)
+        attempt = try c.decodeIfPresent(Int.self, forKey: .attempt)
+        bounceClass = try c.decodeIfPresent(String.self, forKey: .bounceClass)
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+
+/// The single-node ``ReplicatedLog``: a dedicated writer thread that commits
+/// proposals to the ``SpoolStore`` with group commit.
+///
+/// Every proposal waiting when the writer wakes goes into ONE write
+/// transaction (append log record + apply to the spool state) and ONE fsync,
+/// bounded by ``Options/maxBatchCount`` and ``Options/maxBatchBytes``; then all
+/// their completions run on the writer thread. Log indexes continue from the
+/// store's last applied index; the term is always 0. Enqueue log records do
+/// not repeat the body (the applied message holds it), so the local log is an
+/// audit trail and position counter, not a replay source for bodies.
+///
+/// `@unchecked Sendable` is sound: all mutable state (`pending`, counters,
+/// `stopping`) is guarded by `condition`; `nextIndex` is touched only by the
+/// writer thread (and by `init` before it starts).
+public final class LocalLog: ReplicatedLog, @unchecked Sendable {
+    /// Batch limits and log retention.
+    public struct Options: Sendable {
+        /// Most proposals in one transaction.
+        public var maxBatchCount: Int
+        /// Most (approximate) bytes in one transaction; a single larger proposal still goes alone.
+        public var maxBatchBytes: Int
+        /// Local log records kept (older ones are trimmed as new ones are written).
+        public var retainedLogEntries: UInt64
+
+        /// Creates options. Any thread.
+        public init(maxBatchCount: Int = 1024, maxBatchBytes: Int = 64 << 20, retainedLogEntries: UInt64 = 1_000_000) {
+            self.maxBatchCount = maxBatchCount
+            self.maxBatchBytes = maxBatchBytes
+            self.retainedLogEntries = retainedLogEntries
+        }
+    }
+
+    /// Counters for observing group commit.
+    public struct Statistics: Sendable, Equatable {
+        /// Write transactions committed (or attempted) by the writer.
+        public var transactions: Int
+        /// Proposals those transactions carried.
+        public var proposals: Int
+        /// Largest batch so far.
+        public var largestBatch: Int
+    }
+
+    private struct Pending {
+        let command: SpoolCommand
+        let completion: @Sendable (Result<UInt64, StoreError>) -> Void
+    }
+
+    public let store: SpoolStore
+    public let options: Options
+    private let condition = NSCondition()
+    private var pending: [Pending] = []
+    private var stopping = false
+    private var finished = false
+    private var stats = Statistics(transactions: 0, proposals: 0, largestBatch: 0)
+    private var nextIndex: UInt64
+    private var thread: Thread?
+
+    /// Starts the writer thread; indexes continue after `store.lastApplied()`.
+    /// Blocks briefly (one read). One `LocalLog` per store.
+    public init(store: SpoolStore, options: Options = Options()) throws {
+        self.store = store
+        self.options = options
+        self.nextIndex = try store.lastApplied().index + 1
+        let thread = Thread { [unowned self] in self.writerLoop() }
+        thread.name = "spool-writer"
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// See ``ReplicatedLog/propose(_:completion:)``. Never blocks; after
+    /// ``stop()`` the completion runs at once with `.closed`.
+    public func propose(_ command: SpoolCommand,
+                        completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            completion(.failure(StoreError(.closed, "local log stopped", context: "propose")))
+            return
+        }
+        pending.append(Pending(command: command, completion: completion))
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Group-commit counters. Any thread.
+    public var statistics: Statistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return stats
+    }
+
+    /// Commits what is already proposed, then stops the writer thread and
+    /// waits for it to exit. Later proposals fail with `.closed`. Idempotent;
+    /// blocks; do not call from a completion.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func writerLoop() {
+        var batch: [Pending] = []
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopping { condition.wait() }
+            if pending.isEmpty {
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            takeBatch(into: &batch)
+            stats.transactions += 1
+            stats.proposals += batch.count
+            stats.largestBatch = max(stats.largestBatch, batch.count)
+            condition.unlock()
+            commit(batch)
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Moves the next batch from `pending` into `batch` (lock held).
+    private func takeBatch(into batch: inout [Pending]) {
+        var bytes = 0
+        var n = 0
+        for p in pending {
+            let size = p.command.approximateSize
+            if n > 0 && (n >= options.maxBatchCount || bytes + size > options.maxBatchBytes) { break }
+            bytes += size
+            n += 1
+        }
+        if n == pending.count {
+            swap(&batch, &pending)
+        } else {
+            batch.append(contentsOf: pending[0..<n])
+            pending.removeFirst(n)
+        }
+    }
+
+    private func commit(_ batch: [Pending]) {
+        let first = nextIndex
+        var entries: [LogEntry] = []
+        entries.reserveCapacity(batch.count)
+        for (i, p) in batch.enumerated() {
+            entries.append(LogEntry(index: first + UInt64(i), term: 0, command: p.command))
+        }
+        let last = first + UInt64(batch.count) - 1
+        let trim = last > options.retainedLogEntries ? last - options.retainedLogEntries : 0
+        do {
+            let results = try store.commit(entries, appendToLog: true, trimLogBefore: trim)
+            nextIndex = last + 1
+            for (i, p) in batch.enumerated() {
+                switch results[i] {
+                case .success: p.completion(.success(entries[i].index))
+                case .failure(let e): p.completion(.failure(e))
+                }
+            }
+        } catch let error as StoreError {
+            for p in batch { p.completion(.failure(error)) }
+        } catch {
+            let e = StoreError(.internalError, "\(error)", context: "commit")
+            for p in batch { p.completion(.failure(e)) }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+extension SpoolCommand {
+    /// Encoding format version written as the first byte of every command.
+    public static let formatVersion: UInt8 = 1
+
+    private enum Tag: UInt8 {
+        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7
+    }
+
+    /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
+    /// strings and byte runs with 32-bit length prefixes. With `includeBody:
+    /// false` an enqueue's body is replaced by its length (for the local log,
+    /// whose applied state already holds the body). Pure; any thread.
+    public func encoded(includeBody: Bool = true) -> [UInt8] {
+        var w = BinaryWriter(capacity: includeBody ? approximateSize + 64 : 512)
+        w.u8(Self.formatVersion)
+        switch self {
+        case .enqueue(let e):
+            w.u8(Tag.enqueue.rawValue)
+            w.string(e.queueID)
+            w.string(e.messageID)
+            w.string(e.tenant)
+            w.string(e.authUser)
+            w.string(e.clientIP)
+            w.string(e.sender)
+            w.u32(UInt32(e.recipients.count))
+            for r in e.recipients {
+                w.string(r.address)
+                w.u8(r.notify.rawValue)
+                w.string(r.originalRecipient)
+            }
+            w.i64(e.receivedAt)
+            w.u8(e.bodyType.rawValue)
+            w.u32(e.flags.rawValue)
+            w.string(e.dsnEnvelopeID)
+            w.u8(e.dsnReturn.rawValue)
+            if includeBody && !e.bodyElided {
+                w.u8(1)
+                w.blob(e.body)
+            } else {
+                w.u8(0)
+                w.u64(UInt64(e.bodyElided ? e.elidedBodySize : e.body.count))
+            }
+        case .claim(let c):
+            w.u8(Tag.claim.rawValue)
+            w.string(c.queueID)
+            w.string(c.owner)
+            w.u32(c.attempt)
+            w.i64(c.issuedAt)
+            w.i64(c.expiresAt)
+        case .outcome(let o):
+            w.u8(Tag.outcome.rawValue)
+            w.string(o.queueID)
+            w.u32(o.attempt)
+            w.i64(o.timestamp)
+            w.u32(UInt32(o.results.count))
+            for r in o.results {
+                w.string(r.recipient)
+                switch r.disposition {
+                case .delivered: w.u8(0); w.i64(0)
+                case .deferred(let until): w.u8(1); w.i64(until)
+                case .bounced: w.u8(2); w.i64(0)
+                case .suppressed: w.u8(3); w.i64(0)
+                }
+                w.u16(r.smtpCode)
+                w.string(r.enhancedCode)
+                w.string(r.response)
+                w.string(r.remoteHost)
+                w.string(r.bounceClass)
+            }
+        case .suppress(let s):
+            w.u8(Tag.suppress.rawValue)
+            w.string(s.tenant)
+            w.string(s.address)
+            w.string(s.reason)
+            w.i64(s.createdAt)
+        case .unsuppress(let tenant, let address):
+            w.u8(Tag.unsuppress.rawValue)
+            w.string(tenant)
+            w.string(address)
+        case .delete(let d):
+            w.u8(Tag.delete.rawValue)
+            w.string(d.queueID)
+            w.string(d.reason)
+            w.i64(d.timestamp)
+        case .reschedule(let r):
+            w.u8(Tag.reschedule.rawValue)
+            w.string(r.queueID)
+            w.i64(r.at)
+        }
+        return w.bytes
+    }
+
+    /// Decodes bytes written by ``encoded(includeBody:)``. Throws `.corrupt`
+    /// on any malformed, truncated or trailing input, or an unknown version. Any thread.
+    public init(decoding bytes: [UInt8]) throws {
+        self = try bytes.withUnsafeBytes { buf in
+            var r = BinaryReader(buf, what: "spool command")
+            return try SpoolCommand(reading: &r)
+        }
+    }
+
+    /// Decodes one command from a raw buffer (e.g. an LMDB value), which must
+    /// hold exactly one command. Any thread.
+    public init(decoding buffer: UnsafeRawBufferPointer) throws {
+        var r = BinaryReader(buffer, what: "spool command")
+        self = try SpoolCommand(reading: &r)
+    }
+
+    init(reading r: inout BinaryReader) throws {
+        guard try r.u8() == Self.formatVersion else { throw StoreError.corrupt("spool command version") }
+        guard let tag = Tag(rawValue: try r.u8()) else { throw StoreError.corrupt("spool command tag") }
+        switch tag {
+        case .enqueue:
+            let queueID = try r.string()
+            let messageID = try r.string()
+            let tenant = try r.string()
+            let authUser = try r.string()
+            let clientIP = try r.string()
+            let sender = try r.string()
+            let n = try r.count(minBytesEach: 9)
+            var recipients: [Recipient] = []
+            recipients.reserveCapacity(n)
+            for _ in 0..<n {
+                let address = try r.string()
+                let notify = Notify(rawValue: try r.u8())
+                let orcpt = try r.string()
+                recipients.append(Recipient(address: address, notify: notify, originalRecipient: orcpt))
+            }
+            let receivedAt = try r.i64()
+            guard let bodyType = BodyType(rawValue: try r.u8()) else { throw StoreError.corrupt("body type") }
+            let flags = Flags(rawValue: try r.u32())
+            let envid = try r.string()
+            guard let ret = DSNReturn(rawValue: try r.u8()) else { throw StoreError.corrupt("DSN RET") }
+            var e = Enqueue(queueID: queueID, messageID: messageID, tenant: tenant, authUser: authUser,
+                            clientIP: clientIP, sender: sender, recipients: recipients, receivedAt: receivedAt,
+                            bodyType: bodyType, flags: flags, dsnEnvelopeID: envid, dsnReturn: ret, body: [])
+            if try r.bool() {
+                e.body = try r.blob()
+                e.elidedBodySize = e.body.count
+            } else {
+                e.bodyElided = true
+                e.elidedBodySize = Int(try r.u64())
+            }
+            self = .enqueue(e)
+        case .claim:
+            self = .claim(Claim(queueID: try r.string(), owner: try r.string(), attempt: try r.u32(),
+                                issuedAt: try r.i64(), expiresAt: try r.i64()))
+        case .outcome:
+            let queueID = try r.string()
+            let attempt = try r.u32()
+            let timestamp = try r.i64()
+            let n = try r.count(minBytesEach: 31)
+            var results: [RecipientResult] = []
+            results.reserveCapacity(n)
+            for _ in 0..<n {
+                let recipient = try r.string()
+                let kind = try r.u8()
+                let until = try r.i64()
+                let disposition: Disposition
+                switch kind {
+                case 0: disposition = .delivered
+                case 1: disposition = .deferred(until: until)
+                case 2: disposition = .bounced
+                case 3: disposition = .suppressed
+                default: throw StoreError.corrupt("disposition")
+                }
+                results.append(RecipientResult(recipient: recipient, disposition: disposition, smtpCode: try r.u16(),
+                                               enhancedCode: try r.string(), response: try r.string(),
+                                               remoteHost: try r.string(), bounceClass: try r.string()))
+            }
+            self = .outcome(Outcome(queueID: queueID, attempt: attempt, timestamp: timestamp, results: results))
+        case .suppress:
+            self = .suppress(Suppression(tenant: try r.string(), address: try r.string(), reason: try r.string(),
+                                         createdAt: try r.i64()))
+        case .unsuppress:
+            self = .unsuppress(tenant: try r.string(), address: try r.string())
+        case .delete:
+            self = .delete(Delete(queueID: try r.string(), reason: try r.string(), timestamp: try r.i64()))
+        case .reschedule:
+            self = .reschedule(Reschedule(queueID: try r.string(), at: try r.i64()))
+        }
+        guard r.isAtEnd else { throw StoreError.corrupt("spool command (trailing bytes)") }
+    }
+}

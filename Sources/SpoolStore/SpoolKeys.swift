@@ -1,0 +1,71 @@
+/// Builds the LMDB keys of the spool's tables. Integers are big-endian and
+/// signed times are biased (sign bit flipped) so byte order equals time order.
+/// Pure; any thread.
+enum SpoolKeys {
+    /// Body chunk size: one 4096-byte overflow page holds exactly 4080 bytes.
+    static let chunkSize = 4080
+    /// Longest indexed field prefix in a secondary-index key (LMDB keys ≤ 511 bytes).
+    static let maxIndexedField = 400
+
+    static func biased(_ t: Int64) -> UInt64 { UInt64(bitPattern: t) ^ (1 << 63) }
+    static func unbiased(_ v: UInt64) -> Int64 { Int64(bitPattern: v ^ (1 << 63)) }
+
+    static func log(_ index: UInt64) -> [UInt8] {
+        var w = BinaryWriter(capacity: 8)
+        w.u64(index)
+        return w.bytes
+    }
+
+    static func message(_ queueID: String) -> [UInt8] { Array(queueID.utf8) }
+
+    /// `[len u8][queueID][chunk u32]`: the length prefix keeps IDs that are prefixes of others apart.
+    static func body(_ queueID: String, chunk: Int) -> [UInt8] {
+        var w = BinaryWriter(capacity: queueID.utf8.count + 5)
+        w.u8(UInt8(truncatingIfNeeded: queueID.utf8.count))
+        w.raw(queueID.utf8)
+        w.u32(UInt32(chunk))
+        return w.bytes
+    }
+
+    static func chunkCount(bodySize: Int) -> Int { (bodySize + chunkSize - 1) / chunkSize }
+
+    /// `[due time][queueID]`.
+    static func due(_ at: Int64, _ queueID: String) -> [UInt8] {
+        var w = BinaryWriter(capacity: queueID.utf8.count + 8)
+        w.u64(biased(at))
+        w.raw(queueID.utf8)
+        return w.bytes
+    }
+
+    /// `[timestamp][log index][ordinal]`, 20 bytes, time-ordered.
+    static func event(_ e: Event, index: UInt64, ordinal: Int) -> [UInt8] {
+        var w = BinaryWriter(capacity: 20)
+        w.u64(biased(e.timestampMillis))
+        w.u64(index)
+        w.u32(UInt32(truncatingIfNeeded: ordinal))
+        return w.bytes
+    }
+
+    static let eventKeySize = 20
+
+    /// Prefix of a secondary event index key: `[len u16][lowercased field, truncated]`.
+    static func indexPrefix(_ field: String) -> [UInt8] {
+        let lower = Array(SpoolMachine.asciiLowercased(field).utf8.prefix(maxIndexedField))
+        var w = BinaryWriter(capacity: lower.count + 2 + eventKeySize)
+        w.u16(UInt16(lower.count))
+        w.raw(lower)
+        return w.bytes
+    }
+
+    /// `[tenant len u16][tenant][lowercased address]`.
+    static func suppression(tenant: String, address: String) -> [UInt8] {
+        let t = Array(tenant.utf8.prefix(200))
+        var w = BinaryWriter(capacity: t.count + address.utf8.count + 2)
+        w.u16(UInt16(t.count))
+        w.raw(t)
+        w.raw(SpoolMachine.asciiLowercased(address).utf8.prefix(300))
+        return w.bytes
+    }
+
+    static let applied: [UInt8] = Array("applied".utf8)
+}

@@ -1,0 +1,142 @@
+import CLMDB
+
+extension SpoolStore {
+    /// Applies committed log entries in ONE write transaction with ONE fsync:
+    /// optionally appends each to the local log table (an enqueue's body is not
+    /// repeated there; the applied message holds it), runs the state machine
+    /// (``SpoolMachine``) for each and records the last applied index and term.
+    ///
+    /// Returns one result per entry: `.success` when applied, `.failure` when
+    /// the state machine rejected it (duplicate, stale attempt, lease conflict,
+    /// not found…); rejected entries are still logged and count as applied
+    /// positions. Throws when the transaction cannot commit (e.g. `.storageFull`):
+    /// then nothing of the batch is stored.
+    ///
+    /// Blocks (disk writes and fsync). Call from one thread at a time, and keep
+    /// the whole call on that thread (``LocalLog``'s writer thread, or a Raft
+    /// applier thread). Log records with index < `trimLogBefore` are deleted
+    /// (at most 2 × `entries.count` per call) to bound the local log.
+    public func commit(_ entries: [LogEntry], appendToLog: Bool = true,
+                       trimLogBefore: UInt64 = 0) throws -> [Result<Void, StoreError>] {
+        guard let last = entries.last else { return [] }
+        return try withOpenEnv {
+            var txnp: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, 0, &txnp)
+            guard rc == 0, let txnPtr = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (write)") }
+            let txn = LMDBTransaction(txn: txnPtr)
+            var results: [Result<Void, StoreError>] = []
+            results.reserveCapacity(entries.count)
+            do {
+                for entry in entries {
+                    if appendToLog {
+                        var w = BinaryWriter(capacity: 512)
+                        w.u64(entry.term)
+                        w.raw(entry.command.encoded(includeBody: false))
+                        try txn.put(dbLog, SpoolKeys.log(entry.index), w.bytes, flags: MDB_APPEND)
+                    }
+                    results.append(try apply(entry, in: txn))
+                }
+                if trimLogBefore > 0 { try trimLog(before: trimLogBefore, max: entries.count * 2, in: txn) }
+                var w = BinaryWriter(capacity: 16)
+                w.u64(last.index)
+                w.u64(last.term)
+                try txn.put(dbMeta, SpoolKeys.applied, w.bytes)
+            } catch {
+                mdb_txn_abort(txnPtr)
+                throw error
+            }
+            let crc = mdb_txn_commit(txnPtr)  // frees the txn even on failure
+            guard crc == 0 else { throw StoreError.lmdb(crc, "mdb_txn_commit") }
+            return results
+        }
+    }
+
+    /// Applies one entry inside `txn`. Returns the state machine's verdict;
+    /// throws only for storage failures (which abort the whole batch).
+    private func apply(_ entry: LogEntry, in txn: LMDBTransaction) throws -> Result<Void, StoreError> {
+        var current: StoredMessage?
+        if let id = entry.command.queueID, let v = try txn.get(dbMessages, SpoolKeys.message(id)) {
+            do {
+                current = try StoredMessage(decoding: v)
+            } catch let error as StoreError {
+                return .failure(StoreError(error.code, error.reason, context: id))
+            }
+        }
+        let t = SpoolMachine.apply(entry.command, current: current, index: entry.index)
+        if let rejection = t.rejection { return .failure(rejection) }
+
+        switch t.message {
+        case .unchanged:
+            break
+        case .put(let m):
+            let oldDue = current?.nextAttemptAt
+            let newDue = m.nextAttemptAt
+            if oldDue != newDue {
+                if let oldDue { try txn.delete(dbDue, SpoolKeys.due(oldDue, m.queueID)) }
+                if let newDue { try txn.put(dbDue, SpoolKeys.due(newDue, m.queueID), [UInt8]()) }
+            }
+            try txn.put(dbMessages, SpoolKeys.message(m.queueID), m.encoded())
+        case .remove:
+            if let old = current {
+                if let oldDue = old.nextAttemptAt { try txn.delete(dbDue, SpoolKeys.due(oldDue, old.queueID)) }
+                try txn.delete(dbMessages, SpoolKeys.message(old.queueID))
+                try deleteBody(old.queueID, chunks: SpoolKeys.chunkCount(bodySize: old.bodySize), in: txn)
+            }
+        }
+
+        if let body = t.body, let id = entry.command.queueID {
+            try body.withUnsafeBytes { all in
+                var chunk = 0
+                var offset = 0
+                while offset < all.count {
+                    let end = min(offset + SpoolKeys.chunkSize, all.count)
+                    try txn.put(dbBodies, SpoolKeys.body(id, chunk: chunk),
+                                UnsafeRawBufferPointer(rebasing: all[offset..<end]))
+                    chunk += 1
+                    offset = end
+                }
+            }
+        }
+
+        for (ordinal, event) in t.events.enumerated() {
+            let key = SpoolKeys.event(event, index: entry.index, ordinal: ordinal)
+            try txn.put(dbEvents, key, event.encoded())
+            let empty = [UInt8]()
+            try txn.put(dbEventsByRecipient, SpoolKeys.indexPrefix(event.recipient) + key, empty)
+            try txn.put(dbEventsBySender, SpoolKeys.indexPrefix(event.sender) + key, empty)
+            try txn.put(dbEventsByQueue, SpoolKeys.indexPrefix(event.queueId) + key, empty)
+        }
+
+        switch t.suppression {
+        case .add(let s)?:
+            var w = BinaryWriter(capacity: 64)
+            w.string(s.reason)
+            w.i64(s.createdAt)
+            try txn.put(dbSuppression, SpoolKeys.suppression(tenant: s.tenant, address: s.address), w.bytes)
+        case .remove(let tenant, let address)?:
+            try txn.delete(dbSuppression, SpoolKeys.suppression(tenant: tenant, address: address))
+        case nil:
+            break
+        }
+        return .success(())
+    }
+
+    private func deleteBody(_ queueID: String, chunks: Int, in txn: LMDBTransaction) throws {
+        for i in 0..<chunks {
+            try txn.delete(dbBodies, SpoolKeys.body(queueID, chunk: i))
+        }
+    }
+
+    private func trimLog(before index: UInt64, max: Int, in txn: LMDBTransaction) throws {
+        let cursor = try txn.cursor(dbLog)
+        let first = try cursor.get(MDB_FIRST).map { cur -> UInt64 in
+            var r = BinaryReader(cur.key, what: "log key")
+            return (try? r.u64()) ?? index
+        }
+        cursor.close()
+        guard let first, first < index else { return }
+        for i in first..<min(index, first + UInt64(max)) {
+            try txn.delete(dbLog, SpoolKeys.log(i))
+        }
+    }
+}

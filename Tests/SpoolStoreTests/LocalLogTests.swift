@@ -1,0 +1,120 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import SpoolStore
+
+@Suite("LocalLog group commit")
+struct LocalLogTests {
+    /// Runs `proposers` concurrent tasks, each proposing `perProposer` 5 KB enqueues one after another.
+    static func load(_ log: LocalLog, proposers: Int, perProposer: Int, prefix: String) async -> [Result<UInt64, StoreError>] {
+        let body = testBody(size: 5 * 1024, seed: 5)
+        return await withTaskGroup(of: [Result<UInt64, StoreError>].self) { group in
+            for p in 0..<proposers {
+                group.addTask {
+                    var out: [Result<UInt64, StoreError>] = []
+                    for i in 0..<perProposer {
+                        out.append(await log.proposeAndWait(makeEnqueue("\(prefix)-\(p)-\(i)", body: body)))
+                    }
+                    return out
+                }
+            }
+            var all: [Result<UInt64, StoreError>] = []
+            for await part in group { all += part }
+            return all
+        }
+    }
+
+    @Test("concurrent proposals share transactions, and every proposal gets a distinct index")
+    func batches() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store)
+        let results = await Self.load(log, proposers: 20, perProposer: 25, prefix: "G")
+        let indexes = results.compactMap { try? $0.get() }
+        #expect(indexes.count == 500)
+        #expect(Set(indexes) == Set(1...500))
+        let stats = log.statistics
+        #expect(stats.proposals == 500)
+        #expect(stats.transactions < stats.proposals)
+        #expect(stats.largestBatch > 1)
+        #expect(try store.queueCount() == 500)
+        log.stop()
+    }
+
+    @Test("a batch is bounded by count; all proposals still commit")
+    func boundedBatch() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store, options: .init(maxBatchCount: 4))
+        let results = await Self.load(log, proposers: 16, perProposer: 5, prefix: "B")
+        #expect(results.allSatisfy { $0.isSuccess })
+        #expect(log.statistics.largestBatch <= 4)
+        #expect(log.statistics.transactions >= 20)
+        log.stop()
+    }
+
+    @Test("rejected commands in a batch do not affect the others in it")
+    func mixedBatch() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store)
+        let results = await withTaskGroup(of: (Int, Result<UInt64, StoreError>).self) { group in
+            for i in 0..<40 {
+                // Every even proposal duplicates the ID of the previous odd one's pair.
+                group.addTask { (i, await log.proposeAndWait(makeEnqueue("M\(i / 2)"))) }
+            }
+            var out: [(Int, Result<UInt64, StoreError>)] = []
+            for await r in group { out.append(r) }
+            return out
+        }
+        #expect(results.filter { $0.1.isSuccess }.count == 20)
+        #expect(results.filter { $0.1.failureCode == .duplicate }.count == 20)
+        #expect(try store.queueCount() == 20)
+        #expect(try store.lastApplied().index == 40)
+        log.stop()
+    }
+
+    @Test("proposals after stop fail with .closed; pending ones before stop are committed")
+    func stopDrains() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store)
+        let done = Mutex(0)
+        for i in 0..<50 {
+            log.propose(makeEnqueue("S\(i)")) { r in if case .success = r { done.withLock { $0 += 1 } } }
+        }
+        log.stop()
+        #expect(done.withLock { $0 } == 50)
+        #expect(await log.proposeAndWait(makeEnqueue("S-late")).failureCode == .closed)
+        #expect(try store.queueCount() == 50)
+    }
+
+    @Test("the local log is trimmed to the retained number of records")
+    func retention() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store, options: .init(retainedLogEntries: 10))
+        for i in 0..<30 { _ = try await log.proposeAndWait(makeEnqueue("T\(i)")).get() }
+        #expect(try store.tableCounts()["log"]! <= 11)
+        #expect(try store.logEntry(index: 30) != nil)
+        #expect(try store.logEntry(index: 5) == nil)
+        log.stop()
+    }
+
+    @Test("throughput check: 20 concurrent proposers enqueue 5 KB messages durably (prints rate)")
+    func throughput() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store)
+        let start = ContinuousClock.now
+        let results = await Self.load(log, proposers: 20, perProposer: 200, prefix: "X")
+        let elapsed = ContinuousClock.now - start
+        #expect(results.allSatisfy { $0.isSuccess })
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let stats = log.statistics
+        print("SpoolStore throughput: \(results.count) durable 5 KB enqueues in \(seconds) s = "
+              + "\(Int(Double(results.count) / seconds))/s, \(stats.transactions) transactions, "
+              + "largest batch \(stats.largestBatch)")
+        log.stop()
+    }
+}
