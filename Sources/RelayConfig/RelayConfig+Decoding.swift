@@ -128,6 +128,9 @@ extension RelayConfig {
 
         c.adminToken = r.string("adminToken")
         c.adminTokenFile = r.string("adminTokenFile")
+        if c.adminToken != nil && c.adminTokenFile != nil {
+            problems.error("adminTokenFile", "set either adminToken or adminTokenFile, not both")
+        }
 
         if var o = r.object("dns") {
             let zone = o.requiredString("zone")

@@ -79,9 +79,6 @@ extension RelayConfig {
             RelayConfig.checkFile(t.certificate, "tls.certificate", p)
             RelayConfig.checkFile(t.privateKey, "tls.privateKey", p)
         }
-        if adminToken != nil && adminTokenFile != nil {
-            p.error("adminTokenFile", "set either adminToken or adminTokenFile, not both")
-        }
         if let f = adminTokenFile { RelayConfig.checkFile(f, "adminTokenFile", p) }
         if let t = adminToken {
             if t.isEmpty {

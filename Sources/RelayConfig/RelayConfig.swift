@@ -73,6 +73,19 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var peer: HostPort? = nil
         /// Creates the defaults.
         public init() {}
+
+        enum CodingKeys: String, CodingKey { case submission, smtps, relay, admin, dns, peer }
+
+        /// Encodes every key; a disabled admin API is written as `null` so it does not revert to the default.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(submission, forKey: .submission)
+            try c.encode(smtps, forKey: .smtps)
+            try c.encode(relay, forKey: .relay)
+            try c.encode(admin, forKey: .admin)
+            try c.encode(dns, forKey: .dns)
+            try c.encodeIfPresent(peer, forKey: .peer)
+        }
     }
 
     /// `tls`: server certificate and key, PEM files.

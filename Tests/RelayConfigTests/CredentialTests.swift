@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+@testable import RelayConfig
+
+@Suite("Passwords, authentication and throttling")
+struct CredentialTests {
+    @Test("a hash verifies its password and rejects others, with the documented format")
+    func hashVerify() throws {
+        let h = try PasswordHasher.hash("correct horse", iterations: 1000)
+        #expect(h.hasPrefix("$pbkdf2-sha256$i=1000$"))
+        #expect(PasswordHasher.verify("correct horse", against: h))
+        #expect(!PasswordHasher.verify("correct horsE", against: h))
+        #expect(!PasswordHasher.verify("", against: h))
+        let parsed = try #require(PasswordHasher.parse(h))
+        #expect(parsed.salt.count == 16)
+        #expect(parsed.hash.count == 32)
+        // Fresh salt per hash.
+        #expect(try PasswordHasher.hash("correct horse", iterations: 1000) != h)
+    }
+
+    @Test("PBKDF2 output matches the RFC 7914 test vector for PBKDF2-HMAC-SHA256")
+    func knownVector() throws {
+        // RFC 7914 §11: P="passwd", S="salt", c=1, dkLen=64.
+        let dk = try PasswordHasher.derive(password: "passwd", salt: Array("salt".utf8), iterations: 1, length: 64)
+        let hex = dk.map { String(format: "%02x", $0) }.joined()
+        #expect(hex.hasPrefix("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"))
+    }
+
+    @Test("an empty password hashes and verifies without crashing")
+    func emptyPassword() throws {
+        let h = try PasswordHasher.hash("", iterations: 1000)
+        #expect(PasswordHasher.verify("", against: h))
+        #expect(!PasswordHasher.verify("x", against: h))
+    }
+
+    @Test("malformed stored hashes never verify")
+    func malformed() {
+        for bad in ["", "plain", "$pbkdf2-sha256$i=10$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==",
+                    "$pbkdf2-sha256$i=1000$!!!$AAAA", "$pbkdf2-sha1$i=1000$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==",
+                    "$pbkdf2-sha256$i=1000$AAAAAAAAAAA=", "$pbkdf2-sha256$i=99999999999$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA=="] {
+            #expect(PasswordHasher.parse(bad) == nil, "parsed \(bad)")
+            #expect(!PasswordHasher.verify("x", against: bad))
+        }
+    }
+
+    @Test("the authenticator accepts the right password, rejects wrong ones and unknown users")
+    func authenticator() throws {
+        let users = [
+            RelayConfig.User(name: "app", passwordHash: try PasswordHasher.hash("pw1", iterations: 1000), tenant: "acme"),
+            RelayConfig.User(name: "ci", passwordHash: try PasswordHasher.hash("pw2", iterations: 1000),
+                             allowedNetworks: [IPNetwork("10.0.0.0/8")!, IPNetwork("2001:db8::/32")!]),
+        ]
+        let auth = try Authenticator(users: users, iterations: 1000)
+        let ip = IPAddress("192.0.2.1")!
+        #expect(auth.verify(user: "app", password: "pw1", clientIP: ip) == .success(user: "app", tenant: "acme"))
+        // Second success comes from the cache and must give the same answer.
+        #expect(auth.verify(user: "app", password: "pw1", clientIP: ip) == .success(user: "app", tenant: "acme"))
+        #expect(auth.verify(user: "app", password: "pw2", clientIP: ip) == .failure(.badPassword))
+        #expect(auth.verify(user: "nobody", password: "pw1", clientIP: ip) == .failure(.unknownUser))
+        #expect(auth.verify(user: "APP", password: "pw1", clientIP: ip) == .failure(.unknownUser))
+    }
+
+    @Test("allowedNetworks restricts where a user may log in from, including mapped IPv4")
+    func allowedNetworks() throws {
+        let users = [RelayConfig.User(name: "ci", passwordHash: try PasswordHasher.hash("pw", iterations: 1000),
+                                      allowedNetworks: [IPNetwork("10.0.0.0/8")!])]
+        let auth = try Authenticator(users: users, iterations: 1000)
+        #expect(auth.verify(user: "ci", password: "pw", clientIP: IPAddress("10.2.3.4")) == .success(user: "ci", tenant: "default"))
+        #expect(auth.verify(user: "ci", password: "pw", clientIP: IPAddress("::ffff:10.2.3.4")) == .success(user: "ci", tenant: "default"))
+        #expect(auth.verify(user: "ci", password: "pw", clientIP: IPAddress("11.0.0.1")) == .failure(.networkNotAllowed))
+        #expect(auth.verify(user: "ci", password: "pw", clientIP: nil) == .failure(.networkNotAllowed))
+        #expect(auth.verify(user: "ci", password: "bad", clientIP: IPAddress("11.0.0.1")) == .failure(.badPassword))
+    }
+
+    @Test("a cached success does not let a different password in")
+    func cacheIsPerPassword() throws {
+        let users = [RelayConfig.User(name: "u", passwordHash: try PasswordHasher.hash("right", iterations: 1000))]
+        let auth = try Authenticator(users: users, iterations: 1000)
+        #expect(auth.verify(user: "u", password: "right", clientIP: nil) == .success(user: "u", tenant: "default"))
+        #expect(auth.verify(user: "u", password: "wrong", clientIP: nil) == .failure(.badPassword))
+        #expect(auth.verify(user: "u", password: "right", clientIP: nil) == .success(user: "u", tenant: "default"))
+    }
+
+    @Test("N failures inside the window throttle a client until the oldest failure leaves the window")
+    func throttle() {
+        var t = AuthThrottle(maxFailures: 3, window: 60)
+        let ip = IPAddress("198.51.100.7")!
+        let other = IPAddress("198.51.100.8")!
+        t.recordFailure(from: ip, now: 100)
+        t.recordFailure(from: ip, now: 110)
+        #expect(!t.isThrottled(ip, now: 111))
+        t.recordFailure(from: ip, now: 120)
+        #expect(t.isThrottled(ip, now: 121))
+        #expect(t.retryAfter(ip, now: 121) == 39)  // until 100 + 60
+        #expect(!t.isThrottled(other, now: 121))
+        #expect(!t.isThrottled(ip, now: 160))
+        // Failures spread wider than the window never throttle.
+        var slow = AuthThrottle(maxFailures: 3, window: 60)
+        for i in 0..<10 { slow.recordFailure(from: ip, now: Double(i) * 31) }
+        #expect(!slow.isThrottled(ip, now: 280))
+    }
+
+    @Test("IPv6 clients are counted per /64 and the throttle forgets old clients")
+    func throttleIPv6AndPrune() {
+        var t = AuthThrottle(maxFailures: 2, window: 10)
+        t.recordFailure(from: IPAddress("2001:db8:1:2::1")!, now: 0)
+        t.recordFailure(from: IPAddress("2001:db8:1:2:ffff::9")!, now: 1)
+        #expect(t.isThrottled(IPAddress("2001:db8:1:2::77")!, now: 2))
+        #expect(!t.isThrottled(IPAddress("2001:db8:1:3::1")!, now: 2))
+        t.recordFailure(from: IPAddress("10.0.0.1")!, now: 5)
+        #expect(t.trackedClients == 2)
+        t.prune(now: 12)
+        #expect(t.trackedClients == 1)
+        t.prune(now: 20)
+        #expect(t.trackedClients == 0)
+    }
+
+    @Test("the throttle's memory stays bounded under many distinct clients")
+    func throttleBounded() {
+        var t = AuthThrottle(maxFailures: 5, window: 300, maxTrackedClients: 100)
+        for i in 0..<1000 { t.recordFailure(from: .v4(UInt32(i)), now: Double(i)) }
+        #expect(t.trackedClients <= 100)
+        // The most recent offender is still remembered.
+        #expect(t.failures[.v4(999)] != nil)
+    }
+}
