@@ -19,14 +19,14 @@ extension SMTPSession {
         public var tlsHandshake: Int
         /// Waiting for the shell's own answer (authentication, enqueue); the client waits up to 10 minutes
         /// for the reply to the end of data (4.5.3.2.6).
-        public var serverProcessing: Int
+        public var dataTermination: Int
 
         /// Creates timeouts; the defaults follow RFC 5321. Does not block.
-        public init(command: Int = 300, dataBlock: Int = 180, tlsHandshake: Int = 60, serverProcessing: Int = 600) {
+        public init(command: Int = 300, dataBlock: Int = 180, tlsHandshake: Int = 60, dataTermination: Int = 600) {
             self.command = command
             self.dataBlock = dataBlock
             self.tlsHandshake = tlsHandshake
-            self.serverProcessing = serverProcessing
+            self.dataTermination = dataTermination
         }
     }
 

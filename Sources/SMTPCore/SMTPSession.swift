@@ -89,7 +89,7 @@ public struct SMTPSession: Sendable {
         switch mode {
         case .data, .bdat: return configuration.timeouts.dataBlock
         case .awaitingTLS: return configuration.timeouts.tlsHandshake
-        case .awaitingAuthentication, .awaitingEnqueue: return configuration.timeouts.serverProcessing
+        case .awaitingAuthentication, .awaitingEnqueue: return configuration.timeouts.dataTermination
         case .notStarted, .command, .authResponse, .closed: return configuration.timeouts.command
         }
     }
