@@ -1,0 +1,139 @@
+import DNSCore
+import Glibc
+import Synchronization
+
+/// Stub resolver for the delivery engine: asks recursive nameservers over UDP (TCP when the
+/// reply is truncated), with a per-try timeout, moving to the next nameserver on timeout,
+/// SERVFAIL/REFUSED or a mismatched reply. Results are cached by TTL in one cache shared by all
+/// callers.
+///
+/// Every `resolve…`/`lookup` call BLOCKS the calling thread until an answer or until all tries
+/// time out (worst case ≈ nameservers × attempts × timeout). Safe to call from any number of
+/// threads at once; never call it from an event-loop thread that must not block.
+public final class DNSResolver: Sendable {
+    /// Nameservers in the order they are tried.
+    public let nameservers: [DNSSocketAddress]
+    /// Seconds to wait for one reply from one nameserver.
+    public let timeout: Double
+    /// Rounds over the whole nameserver list.
+    public let attempts: Int
+
+    private let cache: Mutex<DNSCache>
+
+    /// Creates a resolver. `nameservers` are `"127.0.0.1:5353"` / `"[::1]:53"` / `"10.0.0.1"`;
+    /// when empty, the `nameserver` lines of `resolvConf` are used. Throws `DNSServiceError`
+    /// (`.invalidAddress`, `.noNameservers`). Reads resolv.conf only when needed; any thread.
+    public init(nameservers: [String] = [], timeout: Double = 2.0, attempts: Int = 2,
+                cacheCapacity: Int = 10_000, resolvConf: String = "/etc/resolv.conf") throws {
+        var list = nameservers
+        if list.isEmpty { list = DNSResolver.nameservers(fromResolvConf: resolvConf) }
+        guard !list.isEmpty else { throw DNSServiceError(.noNameservers, "no nameserver configured or in \(resolvConf)") }
+        self.nameservers = try list.map { try DNSSocketAddress($0) }
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.cache = Mutex(DNSCache(capacity: cacheCapacity))
+    }
+
+    /// The `nameserver` addresses listed in a resolv.conf file (empty when unreadable).
+    /// Blocks on file I/O; any thread.
+    public static func nameservers(fromResolvConf path: String) -> [String] {
+        guard let file = fopen(path, "r") else { return [] }
+        defer { fclose(file) }
+        var result: [String] = []
+        var line = [CChar](repeating: 0, count: 1024)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+            if fields.count >= 2, fields[0] == "nameserver" {
+                var host = String(fields[1])
+                if let percent = host.firstIndex(of: "%") { host = String(host[..<percent]) } // drop IPv6 zone
+                if DNSIPAddress.parse(host) != nil {
+                    result.append(host.contains(":") ? "[\(host)]:53" : "\(host):53")
+                }
+            }
+        }
+        return result
+    }
+
+    /// Resolves the mail exchangers of `domain` (MX, null MX, implicit MX via A/AAAA).
+    /// BLOCKS (network I/O); any thread.
+    public func resolveMX(_ domain: String) -> DNSResolution {
+        guard let name = try? DNSName(domain) else { return .nxdomain }
+        var random = SystemRandomNumberGenerator()
+        let mx = lookup(name, .mx)
+        if let resolution = DNSResolverCore.resolution(forMX: mx, domain: name, random: &random) {
+            return resolution
+        }
+        return DNSResolverCore.implicitMX(domain: name, a: lookup(name, .a), aaaa: lookup(name, .aaaa))
+    }
+
+    /// The host's IPv4 addresses followed by its IPv6 addresses, as text; an IP literal
+    /// (optionally in brackets) is returned as is. Empty when none or on failure.
+    /// BLOCKS (network I/O); any thread.
+    public func resolveAddresses(_ host: String) -> [String] {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if let literal = DNSIPAddress.parse(bare), let text = DNSIPAddress.format(literal) { return [text] }
+        guard let name = try? DNSName(bare) else { return [] }
+        return DNSResolverCore.addresses(from: lookup(name, .a)) + DNSResolverCore.addresses(from: lookup(name, .aaaa))
+    }
+
+    /// One lookup of (name, type), following CNAMEs, using and filling the cache.
+    /// BLOCKS (network I/O); any thread.
+    public func lookup(_ name: DNSName, _ type: DNSRecordType) -> DNSLookup.Outcome {
+        if let cached = cache.withLock({ $0.lookup(name, type, now: DNSSocket.now()) }) { return cached }
+        var machine = DNSLookup(name: name, type: type)
+        var question = machine.question
+        while true {
+            let reply = exchange(question)
+            switch machine.advance(with: reply) {
+            case .query(let next):
+                question = next
+            case .done(let outcome):
+                cache.withLock { $0.store(outcome, for: name, type, now: DNSSocket.now()) }
+                return outcome
+            }
+        }
+    }
+
+    /// Drops every cached answer. Any thread.
+    public func flushCache() {
+        cache.withLock { $0.removeAll() }
+    }
+
+    /// Asks each nameserver in turn (for `attempts` rounds) until one gives a usable reply.
+    func exchange(_ question: DNSMessage.Question) -> DNSResolverCore.Reply {
+        var lastFailure = "no nameserver answered"
+        for _ in 0..<attempts {
+            for server in nameservers {
+                let id = UInt16.random(in: 0...UInt16.max)
+                let query = DNSResolverCore.makeQuery(id: id, question: question)
+                var reply: DNSResolverCore.Reply
+                switch udpExchange(query, id: id, question: question, server: server) {
+                case .success(let r): reply = r
+                case .failure(let reason):
+                    lastFailure = "\(server): \(reason)"
+                    continue
+                }
+                if case .truncated = reply {
+                    switch tcpExchange(query, id: id, question: question, server: server) {
+                    case .success(let r): reply = r
+                    case .failure(let reason):
+                        lastFailure = "\(server) (TCP): \(reason)"
+                        continue
+                    }
+                }
+                switch reply {
+                case .failure(let reason):
+                    lastFailure = "\(server): \(reason)"
+                    continue
+                case .truncated:
+                    lastFailure = "\(server): truncated even over TCP"
+                    continue
+                default:
+                    return reply
+                }
+            }
+        }
+        return .failure(lastFailure)
+    }
+}
