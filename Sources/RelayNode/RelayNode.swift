@@ -1,1 +1,151 @@
-// Placeholder; replaced as the module is written.
+import CSystemShims
+import Foundation
+import Glibc
+import NetworkIO
+import RelayConfig
+import SpoolStore
+
+/// One Sendarix node: opens the spool, starts the event loops, SMTP listeners and the admin API,
+/// and runs until SIGTERM/SIGINT (graceful drain) while SIGHUP reloads the TLS certificate.
+///
+/// Create it on the main thread and call `run()`, which blocks until shutdown.
+public final class RelayNode {
+    /// The configuration in force.
+    public let config: RelayConfig
+    /// Logs.
+    public let logger: NodeLogger
+    private let configPath: String?
+    private var loops: [EventLoop] = []
+    private var store: SpoolStore?
+    private var log: LocalLog?
+    private var smtp: SMTPServer?
+    private var admin: AdminServer?
+    private let tls = TLSContextHolder(nil)
+    private var certificatePaths: (String, String)?
+
+    /// Creates a node for `config` (already validated). `configPath` is kept for messages.
+    public init(config: RelayConfig, configPath: String?) {
+        self.config = config
+        self.configPath = configPath
+        self.logger = NodeLogger(level: NodeLogger.Level(name: config.log.level.rawValue))
+    }
+
+    /// The host name used in greetings and Received headers.
+    var hostname: String {
+        if let h = config.node.hostname, !h.isEmpty { return h }
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, 255)
+        return String(cString: buffer)
+    }
+
+    /// Starts everything, then blocks handling signals until shutdown. Returns the exit status.
+    public func run() throws -> Int32 {
+        _ = sx_ignore_sigpipe()
+        // Block lifecycle signals before any thread starts so they all inherit the mask.
+        let signalFD = sx_signalfd_for_lifecycle()
+        try start()
+        logger.log(.info, "ready", ["node": config.node.id, "hostname": hostname])
+        defer { if signalFD >= 0 { close(signalFD) } }
+        while true {
+            var pfd = pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)
+            let n = poll(&pfd, 1, -1)
+            if n < 0 && errno == EINTR { continue }
+            let sig = sx_signalfd_read(signalFD)
+            switch sig {
+            case SIGHUP:
+                reloadTLS()
+            case SIGTERM, SIGINT:
+                shutdown()
+                return 0
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Opens the spool and binds every listener. Blocks until listening.
+    public func start() throws {
+        let fm = FileManager.default
+        let dataDir = config.node.dataDir
+        try fm.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        try prepareTLS(dataDir: dataDir)
+
+        var options = SpoolStore.Options()
+        options.mapSize = config.spool.mapSizeMB << 20
+        options.durable = config.spool.fsync
+        let store = try SpoolStore(directory: dataDir + "/spool", options: options)
+        self.store = store
+        let log = try LocalLog(store: store)
+        self.log = log
+
+        let loopCount = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+        for i in 0..<loopCount {
+            let loop = try EventLoop(name: "loop-\(i)")
+            loop.start()
+            loops.append(loop)
+        }
+        let smtp = SMTPServer(config: config, hostname: hostname, log: log, logger: logger, tls: tls, loops: loops)
+        self.smtp = smtp
+        var bound: [String: Any] = [:]
+        for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
+        if let adminAddress = config.listen.admin {
+            let admin = AdminServer(config: config, store: store, logger: logger, nodeID: config.node.id,
+                                    isDraining: { [weak smtp] in smtp?.isDraining ?? true })
+            bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
+            self.admin = admin
+        }
+        // Tests and tools read the bound ports (port 0 in config) from here.
+        let data = try JSONSerialization.data(withJSONObject: bound, options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: dataDir + "/listen.json"), options: .atomic)
+    }
+
+    private func prepareTLS(dataDir: String) throws {
+        let cert: String, key: String
+        if let t = config.tls {
+            cert = t.certificate
+            key = t.privateKey
+        } else {
+            let dir = dataDir + "/tls"
+            cert = dir + "/cert.pem"
+            key = dir + "/key.pem"
+            if !FileManager.default.fileExists(atPath: cert) || !FileManager.default.fileExists(atPath: key) {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try TLSContext.generateSelfSigned(commonName: hostname, certificatePath: cert, keyPath: key)
+                logger.log(.info, "tls certificate generated", ["certificate": cert, "note": "self-signed"])
+            }
+        }
+        certificatePaths = (cert, key)
+        tls.replace(try TLSContext(serverCertificate: cert, privateKey: key))
+    }
+
+    /// Reloads the certificate and key; sessions in progress keep their context.
+    private func reloadTLS() {
+        guard let (cert, key) = certificatePaths else { return }
+        do {
+            tls.replace(try TLSContext(serverCertificate: cert, privateKey: key))
+            logger.log(.info, "tls reloaded", ["certificate": cert])
+        } catch {
+            logger.log(.error, "tls reload failed; keeping the previous certificate", ["error": "\(error)"])
+        }
+    }
+
+    /// Graceful stop: no new connections, sessions get up to 30 s to finish, then 421 and close;
+    /// the log is flushed and the spool closed. Blocks.
+    public func shutdown() {
+        logger.log(.info, "shutdown", ["phase": "draining"])
+        smtp?.stopAccepting()
+        let deadline = Date().addingTimeInterval(30)
+        while let smtp, smtp.liveSessions() > 0, Date() < deadline { usleep(50_000) }
+        smtp?.closeRemaining()
+        if let smtp {
+            let hard = Date().addingTimeInterval(5)
+            while smtp.liveSessions() > 0, Date() < hard { usleep(20_000) }
+        }
+        admin?.stop()
+        log?.stop()
+        for loop in loops { loop.stop() }
+        for loop in loops { loop.waitUntilStopped() }
+        store?.close()
+        logger.log(.info, "shutdown", ["phase": "done"])
+    }
+}

@@ -1,1 +1,4 @@
-print("sendarix")
+import Foundation
+
+// Entry point: `sendarix <command> ...`. See CLI.swift.
+exit(CLI.main(Array(CommandLine.arguments.dropFirst())))

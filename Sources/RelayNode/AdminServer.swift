@@ -1,0 +1,190 @@
+import Foundation
+import HTTPCore
+import NetworkIO
+import RelayConfig
+import SpoolStore
+
+/// The admin HTTP API (JSON, bearer token) on `listen.admin`: health, queue and events.
+///
+/// Runs on one event loop; requests read LMDB through read transactions, which are short and do
+/// not block the writer. `start` blocks until listening.
+final class AdminServer: @unchecked Sendable {
+    // Safe: `listener` and `handlers` are touched only on `loop` (set up through `onLoop`).
+    let config: RelayConfig
+    let store: SpoolStore
+    let logger: NodeLogger
+    let nodeID: String
+    let token: String?
+    let isDraining: @Sendable () -> Bool
+    private var loop: EventLoop?
+    private var listener: Listener?
+    private var handlers: [ObjectIdentifier: Handler] = [:]
+
+    init(config: RelayConfig, store: SpoolStore, logger: NodeLogger, nodeID: String,
+         isDraining: @escaping @Sendable () -> Bool) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.nodeID = nodeID
+        self.token = config.adminToken
+        self.isDraining = isDraining
+    }
+
+    /// Binds `address` on `loop`; returns the bound address.
+    func start(address: String, loop: EventLoop) throws -> String {
+        self.loop = loop
+        let sa = try SocketAddress(parsing: address)
+        let listener = try Listener(address: sa, loop: loop) { [self] fd, remote in
+            let h = Handler(server: self)
+            if let c = try? Connection.accepted(fd: fd, remote: remote, loop: loop, delegate: h) {
+                h.connection = c
+                handlers[ObjectIdentifier(h)] = h
+            } else {
+                close(fd)
+            }
+        }
+        try SMTPServer.onLoop(loop) { try listener.start() }
+        self.listener = listener
+        logger.log(.info, "listening", ["service": "admin", "address": listener.address.description])
+        return listener.address.description
+    }
+
+    /// Closes the listener and open connections. Blocks until done.
+    func stop() {
+        guard let loop else { return }
+        try? SMTPServer.onLoop(loop) { [self] in
+            listener?.close()
+            for h in handlers.values { h.connection?.abort() }
+            handlers.removeAll()
+        }
+    }
+
+    fileprivate func finished(_ h: Handler) { handlers[ObjectIdentifier(h)] = nil }
+
+    /// One admin connection (keep-alive, pipelined requests answered in order). Loop-confined.
+    final class Handler: ConnectionDelegate {
+        unowned let server: AdminServer
+        var connection: Connection?
+        var parser = HTTPRequestParser()
+
+        init(server: AdminServer) { self.server = server }
+
+        func connection(_ connection: Connection, didRead bytes: ArraySlice<UInt8>) {
+            parser.feed(bytes)
+            while true {
+                switch parser.next() {
+                case .needMore:
+                    return
+                case .error(let e):
+                    connection.write(AdminServer.response(e.status, json: ["error": e.reason], keepAlive: false))
+                    connection.close()
+                    return
+                case .request(let request):
+                    let keepAlive = request.keepAlive
+                    connection.write(server.handle(request, keepAlive: keepAlive))
+                    if !keepAlive {
+                        connection.close()
+                        return
+                    }
+                }
+            }
+        }
+
+        func connectionDidClose(_ connection: Connection, error: NetworkError?) {
+            self.connection = nil
+            server.finished(self)
+        }
+    }
+
+    // MARK: - Routing
+
+    func handle(_ request: HTTPRequest, keepAlive: Bool) -> [UInt8] {
+        let path = String(request.path)
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if request.method == "GET" && path == "/health" {
+            return health(keepAlive: keepAlive)
+        }
+        guard authorized(request) else {
+            return AdminServer.response(401, json: ["error": "missing or wrong bearer token"], keepAlive: keepAlive,
+                                        extra: [("WWW-Authenticate", "Bearer")])
+        }
+        do {
+            switch (request.method, parts.count, parts.first, parts.dropFirst().first) {
+            case ("GET", 2, "v1", "queue"):
+                let limit = min(max(Int(request.query("limit") ?? "") ?? 100, 1), 10_000)
+                let entries = try store.queueEntries(limit: limit, after: request.query("after"))
+                return AdminServer.response(200, json: ["messages": entries.map(AdminServer.json(_:)),
+                                                        "count": try store.queueCount()], keepAlive: keepAlive)
+            case ("GET", 3, "v1", "queue"):
+                guard let m = try store.message(id: parts[2]) else { return notFound(parts[2], keepAlive) }
+                return AdminServer.response(200, json: AdminServer.json(m), keepAlive: keepAlive)
+            case ("GET", 4, "v1", "queue") where parts[3] == "body":
+                guard let body = try store.messageBody(id: parts[2]) else { return notFound(parts[2], keepAlive) }
+                return AdminServer.response(200, body: body, contentType: "message/rfc822", keepAlive: keepAlive)
+            case ("GET", 2, "v1", "events"):
+                return try events(request, keepAlive: keepAlive)
+            default:
+                return AdminServer.response(404, json: ["error": "no such resource: \(request.method) \(path)"],
+                                            keepAlive: keepAlive)
+            }
+        } catch {
+            logger.log(.error, "admin request failed", ["path": path, "error": "\(error)"])
+            return AdminServer.response(500, json: ["error": "\(error)"], keepAlive: keepAlive)
+        }
+    }
+
+    private func authorized(_ request: HTTPRequest) -> Bool {
+        guard let token, !token.isEmpty else { return false }
+        guard let value = request.headers.values("Authorization").first, value.hasPrefix("Bearer ") else { return false }
+        return PasswordHasher.constantTimeEqual(Array(value.dropFirst(7).utf8), Array(token.utf8))
+    }
+
+    private func notFound(_ id: String, _ keepAlive: Bool) -> [UInt8] {
+        AdminServer.response(404, json: ["error": "no message \(id) in the queue"], keepAlive: keepAlive)
+    }
+
+    private func health(keepAlive: Bool) -> [UInt8] {
+        let draining = isDraining()
+        var body: [String: Any] = ["status": draining ? "draining" : "ok", "node": nodeID]
+        if let n = try? store.queueCount() { body["queue"] = n }
+        return AdminServer.response(draining ? 503 : 200, json: body, keepAlive: keepAlive)
+    }
+
+    private func events(_ request: HTTPRequest, keepAlive: Bool) throws -> [UInt8] {
+        var q = EventQuery()
+        q.recipient = request.query("recipient").flatMap { $0.isEmpty ? nil : $0 }
+        q.sender = request.query("sender").flatMap { $0.isEmpty ? nil : $0 }
+        q.queueId = request.query("queueId").flatMap { $0.isEmpty ? nil : $0 }
+        if let t = request.query("type"), !t.isEmpty {
+            guard let kind = Event.Kind(rawValue: t) else {
+                return AdminServer.response(400, json: ["error": "unknown event type '\(t)'"], keepAlive: keepAlive)
+            }
+            q.type = kind
+        }
+        if let s = request.query("since"), !s.isEmpty {
+            guard let ms = AdminServer.parseTime(s) else {
+                return AdminServer.response(400, json: ["error": "since must be RFC 3339 or milliseconds since the epoch"],
+                                            keepAlive: keepAlive)
+            }
+            q.since = ms
+        }
+        if let l = request.query("limit"), !l.isEmpty {
+            guard let n = Int(l), n > 0 else {
+                return AdminServer.response(400, json: ["error": "limit must be a positive number"], keepAlive: keepAlive)
+            }
+            q.limit = min(n, 10_000)
+        }
+        let events = try store.events(q)
+        let encoded = try JSONEncoder().encode(events)
+        var body = Array("{\"events\":".utf8)
+        body += encoded
+        body += Array("}".utf8)
+        return AdminServer.response(200, body: body, contentType: "application/json", keepAlive: keepAlive)
+    }
+
+    /// RFC 3339 or integer milliseconds.
+    static func parseTime(_ s: String) -> Int64? {
+        if let ms = Int64(s) { return ms }
+        return RFC3339.parse(s)
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import RelayConfig
+import RelayNode
+
+/// The `sendarix` command line: `serve`, `check-config`, and operator commands that talk to a
+/// running node's admin API. Runs on the main thread; operator commands block on HTTP.
+enum CLI {
+    static let usage = """
+    usage: sendarix <command> [options]
+
+      serve [--config FILE]            run a node (embedded single-node default without --config)
+      check-config FILE                validate a config file and explain every problem
+      queue list [--limit N]           list queued messages
+      queue show ID                    show one message and its per-recipient state
+      events [--recipient R] [--sender S] [--type T] [--queue-id ID] [--since TIME] [--limit N]
+                                       search events, newest first
+      health                           show the node's health
+
+    Operator commands find the admin API with --admin URL (default http://127.0.0.1:8025) and
+    --token TOKEN (default $SENDARIX_ADMIN_TOKEN, else ./sendarix-data/admin-token), or take both
+    from --config FILE.
+    """
+
+    static func main(_ args: [String]) -> Int32 {
+        guard let command = args.first else {
+            FileHandle.standardError.write(Data((usage + "\n").utf8))
+            return 2
+        }
+        let rest = Array(args.dropFirst())
+        do {
+            switch command {
+            case "serve": return try serve(rest)
+            case "check-config": return checkConfig(rest)
+            case "queue", "events", "health": return try Operator.run(command, rest)
+            case "help", "--help", "-h":
+                print(usage)
+                return 0
+            default:
+                fail("unknown command '\(command)'\n\n\(usage)")
+                return 2
+            }
+        } catch {
+            fail("\(error)")
+            return 1
+        }
+    }
+
+    static func fail(_ message: String) {
+        FileHandle.standardError.write(Data("sendarix: \(message)\n".utf8))
+    }
+
+    /// Parses `--name value` options and positional arguments.
+    static func options(_ args: [String], flags: Set<String> = []) throws -> (named: [String: String], positional: [String]) {
+        var named: [String: String] = [:]
+        var positional: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a.hasPrefix("--") {
+                let name = String(a.dropFirst(2))
+                if let eq = name.firstIndex(of: "=") {
+                    named[String(name[..<eq])] = String(name[name.index(after: eq)...])
+                } else if flags.contains(name) {
+                    named[name] = "true"
+                } else {
+                    guard i + 1 < args.count else { throw CLIError("option --\(name) needs a value") }
+                    named[name] = args[i + 1]
+                    i += 1
+                }
+            } else {
+                positional.append(a)
+            }
+            i += 1
+        }
+        return (named, positional)
+    }
+
+    static func serve(_ args: [String]) throws -> Int32 {
+        let (named, positional) = try options(args)
+        guard positional.isEmpty else { throw CLIError("serve takes no positional arguments") }
+        let config: RelayConfig
+        if let path = named["config"] {
+            let result = RelayConfig.check(path: path)
+            for p in result.problems { fail(p.description) }
+            guard result.isValid, let c = result.config else {
+                fail("\(path): not starting; fix the problems above (see `sendarix check-config \(path)`)")
+                return 1
+            }
+            config = c
+        } else {
+            let (c, dev) = try RelayConfig.embeddedDefault()
+            config = c
+            if dev.created, let password = dev.password {
+                let port = c.listen.submission.first?.port ?? 587
+                print("""
+                Sendarix embedded default: data in \(c.node.dataDir)
+                Created user 'dev' with password: \(password)
+                (shown once; its hash is in \(c.node.dataDir)/dev-password — delete that file to get a new one)
+                Try it:
+                  swaks --server 127.0.0.1:\(port) --tls --auth PLAIN --auth-user dev --auth-password '\(password)' --from dev@example.com --to you@example.net
+                Admin API: http://\(c.listen.admin?.description ?? "-")  token in \(c.node.dataDir)/admin-token
+                """)
+                fflush(nil)
+            }
+        }
+        let node = RelayNode(config: config, configPath: named["config"])
+        return try node.run()
+    }
+
+    static func checkConfig(_ args: [String]) -> Int32 {
+        guard args.count == 1 else {
+            fail("usage: sendarix check-config FILE")
+            return 2
+        }
+        let result = RelayConfig.check(path: args[0])
+        for p in result.problems { print(p.description) }
+        if result.isValid {
+            print("\(args[0]): OK\(result.problems.isEmpty ? "" : " (with warnings)")")
+            return 0
+        }
+        print("\(args[0]): \(result.problems.filter { $0.severity == .error }.count) error(s)")
+        return 1
+    }
+}
+
+/// A command-line usage error.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

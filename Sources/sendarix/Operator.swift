@@ -1,0 +1,123 @@
+import Foundation
+import Glibc
+import HTTPCore
+import RelayConfig
+
+/// Operator commands: talk to a running node's admin API over HTTP/1.1 and print JSON.
+/// Blocks on the network; main thread only.
+enum Operator {
+    static func run(_ command: String, _ args: [String]) throws -> Int32 {
+        let (named, positional) = try CLI.options(args)
+        let target = try AdminTarget(named)
+        switch (command, positional.first) {
+        case ("health", _):
+            return try show(target.get("/health", authenticated: false))
+        case ("queue", "list"):
+            let limit = named["limit"] ?? "100"
+            return try show(target.get("/v1/queue?limit=\(HTTPQuery.percentEncode(limit))"))
+        case ("queue", "show"):
+            guard positional.count == 2 else { throw CLIError("usage: sendarix queue show ID") }
+            return try show(target.get("/v1/queue/\(HTTPQuery.percentEncode(positional[1]))"))
+        case ("events", _):
+            var items: [HTTPQuery.Item] = []
+            for (flag, key) in [("recipient", "recipient"), ("sender", "sender"), ("type", "type"),
+                                ("queue-id", "queueId"), ("since", "since"), ("limit", "limit")] {
+                if let v = named[flag] { items.append(HTTPQuery.Item(name: key, value: v)) }
+            }
+            return try show(target.get("/v1/events?" + HTTPQuery.encode(items)))
+        default:
+            throw CLIError("unknown operator command '\(command) \(positional.joined(separator: " "))'\n\n\(CLI.usage)")
+        }
+    }
+
+    static func show(_ response: (Int, [UInt8])) throws -> Int32 {
+        let (status, body) = response
+        if let obj = try? JSONSerialization.jsonObject(with: Data(body)),
+           let pretty = try? JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) {
+            print(String(decoding: pretty, as: UTF8.self))
+        } else {
+            print(String(decoding: body, as: UTF8.self))
+        }
+        return status >= 200 && status < 300 ? 0 : 1
+    }
+}
+
+/// Where the admin API is and which token to present.
+struct AdminTarget {
+    var host: String
+    var port: UInt16
+    var token: String?
+
+    init(_ named: [String: String]) throws {
+        var url = named["admin"]
+        var token = named["token"] ?? ProcessInfo.processInfo.environment["SENDARIX_ADMIN_TOKEN"]
+        if let path = named["config"] {
+            let config = try RelayConfig.load(path: path)
+            if url == nil, let a = config.listen.admin { url = "http://\(a.description)" }
+            if token == nil { token = config.adminToken }
+        }
+        if token == nil, let d = FileManager.default.contents(atPath: "./sendarix-data/admin-token") {
+            token = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var rest = Substring(url ?? "http://127.0.0.1:8025")
+        if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]) else {
+            throw CLIError("--admin must look like http://HOST:PORT")
+        }
+        host = String(rest[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        self.port = port
+        self.token = token
+    }
+
+    /// GET `path`; returns status and body. Blocks (10 s timeout).
+    func get(_ path: String, authenticated: Bool = true) throws -> (Int, [UInt8]) {
+        var headers = HTTPHeaders()
+        headers.add("Host", "\(host):\(port)")
+        headers.add("Connection", "close")
+        if authenticated, let token { headers.add("Authorization", "Bearer \(token)") }
+        let request = HTTPRequest(method: "GET", target: path, headers: headers).serialize()
+        let raw = try exchange(request)
+        var parser = HTTPResponseParser()
+        parser.feed(raw)
+        var event = parser.next()
+        if event == .needMore { event = parser.finish() }
+        switch event {
+        case .response(let r): return (r.status, r.body)
+        case .error(let e): throw CLIError("bad response from admin API: \(e)")
+        case .needMore: throw CLIError("incomplete response from admin API")
+        }
+    }
+
+    private func exchange(_ request: [UInt8]) throws -> [UInt8] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var info: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &info) == 0, let ai = info else {
+            throw CLIError("cannot resolve admin host \(host)")
+        }
+        defer { freeaddrinfo(info) }
+        let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
+        guard fd >= 0 else { throw CLIError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        guard connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
+            throw CLIError("cannot reach the admin API at \(host):\(port): \(String(cString: strerror(errno))) (is the node running?)")
+        }
+        var off = 0
+        while off < request.count {
+            let n = request.withUnsafeBytes { send(fd, $0.baseAddress! + off, request.count - off, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw CLIError("write to admin API failed") }
+            off += n
+        }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
+            if n <= 0 { break }
+            out += buffer[0..<n]
+        }
+        return out
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+/// Crash-safety and lifecycle tests against the real binary.
+@Suite("Durability and lifecycle", .serialized)
+struct DurabilityTests {
+    /// Many concurrent clients each send messages with a unique marker; prints one JSON line per
+    /// 250 with the queue id and the exact bytes' SHA-256.
+    static let loadScript = """
+    import socket, sys, threading, hashlib, json, time
+    host, port, threads, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    lock = threading.Lock()
+    def reply(f):
+        while True:
+            l = f.readline()
+            if not l: raise EOFError
+            if l[3:4] != b"-": return l
+    def worker(t):
+        try:
+            s = socket.create_connection((host, port), timeout=30); f = s.makefile("rb")
+            reply(f); s.sendall(b"EHLO load.test\\r\\n"); reply(f)
+            for i in range(per):
+                body = (f"Subject: m {t}-{i}\\r\\nX-Marker: {t}-{i}\\r\\n\\r\\n" + ("payload %d-%d\\r\\n" % (t, i)) * 40).encode()
+                s.sendall(b"MAIL FROM:<l@remote.test>\\r\\nRCPT TO:<r@local.test>\\r\\nDATA\\r\\n")
+                reply(f); reply(f); reply(f)
+                s.sendall(body + b".\\r\\n")
+                r = reply(f).decode()
+                if r.startswith("250"):
+                    qid = r.strip().rsplit(" ", 1)[-1]
+                    with lock:
+                        print(json.dumps({"id": qid, "marker": f"{t}-{i}", "sha": hashlib.sha256(body).hexdigest()}), flush=True)
+        except Exception as e:
+            pass
+    ts = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    """
+
+    @Test("kill -9 mid-load: every message that got 250 is in the queue after restart with its exact bytes")
+    func killNineKeepsAcknowledgedMail() throws {
+        let relay = try RelayProcess()
+        defer { relay.cleanUp() }
+        let (host, port) = relay.address("relay")
+        // Start the load, kill the node while it runs.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", Self.loadScript, host, String(port), "16", "400"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let box = DataBox()
+        let reader = Thread { box.data = pipe.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        // Wait until at least some messages were acknowledged, then SIGKILL.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let n = (try? relay.events("type=accepted&limit=300").count) ?? 0
+            if n >= 200 { break }
+            usleep(20_000)
+        }
+        relay.kill9()
+        p.waitUntilExit()
+        while reader.isExecuting { usleep(10_000) }
+        let lines = String(decoding: box.data, as: UTF8.self).split(separator: "\n")
+        let acked = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        #expect(acked.count >= 200, "acknowledged only \(acked.count)")
+        try relay.launch()
+        for a in acked {
+            let (status, body) = try relay.admin("/v1/queue/\(a["id"]!)/body")
+            #expect(status == 200, "missing \(a["id"]!)")
+            // The stored bytes are our Received header followed by exactly what the client sent.
+            let text = String(decoding: body, as: UTF8.self)
+            guard let start = text.range(of: "Subject: m \(a["marker"]!)\r\n") else {
+                Issue.record("body of \(a["id"]!) lost its content")
+                continue
+            }
+            let original = Array(text[start.lowerBound...].utf8)
+            #expect(sha256Hex(original) == a["sha"], "bytes differ for \(a["id"]!)")
+        }
+    }
+
+    @Test("SIGTERM drains: a session in progress finishes its message before the node exits")
+    func gracefulShutdown() throws {
+        let relay = try RelayProcess()
+        defer { relay.cleanUp() }
+        let script = """
+        import socket, sys, os, signal, time
+        host, port, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        s = socket.create_connection((host, port), timeout=30); f = s.makefile("rb")
+        def reply():
+            while True:
+                l = f.readline()
+                if l[3:4] != b"-": return l.decode().strip()
+        reply(); s.sendall(b"EHLO c.test\\r\\n"); reply()
+        s.sendall(b"MAIL FROM:<a@remote.test>\\r\\nRCPT TO:<b@local.test>\\r\\nDATA\\r\\n"); reply(); reply(); reply()
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.3)
+        try:
+            c = socket.create_connection((host, port), timeout=2); print("new-connection", c.recv(100))
+        except OSError:
+            print("new-connection refused")
+        s.sendall(b"Subject: drain\\r\\n\\r\\nbody\\r\\n.\\r\\n"); print("data", reply())
+        s.sendall(b"QUIT\\r\\n"); print("quit", reply())
+        """
+        let out = try python(script, ["127.0.0.1", String(relay.port("relay")), String(relay.process.processIdentifier)])
+        let text = String(decoding: out.stdout, as: UTF8.self)
+        #expect(text.contains("data 250 2.0.0 OK: queued as"), "\(text) \(out.stderr)")
+        #expect(text.contains("quit 221"))
+        #expect(!text.contains("new-connection b'220"))
+        relay.process.waitUntilExit()
+        #expect(relay.process.terminationStatus == 0)
+        try relay.launch()
+        #expect(try relay.events("type=accepted").count == 1)
+    }
+
+    @Test("SMTP smuggling through the real server: a bare-LF end-of-data never splits one message into two")
+    func smugglingEndToEnd() throws {
+        let relay = try RelayProcess()
+        defer { relay.cleanUp() }
+        let script = """
+        import socket, sys
+        host, port = sys.argv[1], int(sys.argv[2])
+        variants = [b"\\n.\\n", b"\\n.\\r\\n", b"\\r\\n.\\n", b"\\r.\\r", b"\\r\\n.\\r", b"\\r.\\r\\n"]
+        for v in variants:
+            s = socket.create_connection((host, port), timeout=30); f = s.makefile("rb")
+            def reply():
+                while True:
+                    l = f.readline()
+                    if not l: return "EOF"
+                    if l[3:4] != b"-": return l.decode().strip()
+            reply(); s.sendall(b"EHLO c.test\\r\\n"); reply()
+            payload = (b"MAIL FROM:<a@remote.test>\\r\\nRCPT TO:<b@local.test>\\r\\nDATA\\r\\n" +
+                       b"Subject: first\\r\\n\\r\\nhello" + v +
+                       b"MAIL FROM:<evil@remote.test>\\r\\nRCPT TO:<victim@local.test>\\r\\nDATA\\r\\nSubject: smuggled\\r\\n\\r\\nx\\r\\n.\\r\\n")
+            s.sendall(payload)
+            print(repr(v), reply(), reply(), reply(), reply())
+            s.close()
+        """
+        let out = try python(script, ["127.0.0.1", String(relay.port("relay"))])
+        #expect(out.status == 0, "\(out.stderr)")
+        let accepted = try relay.events("type=accepted&limit=100")
+        #expect(!accepted.contains { ($0["recipient"] as? String) == "victim@local.test" },
+                "a smuggled message was accepted: \(String(decoding: out.stdout, as: UTF8.self))")
+    }
+
+    @Test("check-config explains every problem and exits 1; a good file exits 0")
+    func checkConfig() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-cc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"{"listen": {"submission": ["0.0.0.0:99999"]}, "limits": {"maxMessageSize": -1}, "bogus": 1}"#
+            .write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        let bad = try run(RelayProcess.binary, ["check-config", dir + "/bad.json"])
+        let text = String(decoding: bad.stdout, as: UTF8.self)
+        #expect(bad.status == 1)
+        #expect(text.contains("listen.submission[0]"))
+        #expect(text.contains("bogus"))
+        #expect(text.contains("maxMessageSize"))
+        try #"{"node": {"id": "ok1", "dataDir": "/tmp/x"}, "adminToken": "t"}"#.write(toFile: dir + "/good.json", atomically: true, encoding: .utf8)
+        let good = try run(RelayProcess.binary, ["check-config", dir + "/good.json"])
+        #expect(good.status == 0, "\(String(decoding: good.stdout, as: UTF8.self))")
+    }
+}
+
+/// SHA-256 hex of bytes via the system's sha256sum (keeps the test free of crypto code).
+func sha256Hex(_ bytes: [UInt8]) -> String {
+    let out = try? run("/usr/bin/sha256sum", [], stdin: Data(bytes))
+    return String(String(decoding: out?.stdout ?? Data(), as: UTF8.self).prefix(64))
+}

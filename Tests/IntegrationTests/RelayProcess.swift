@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+
+/// A real `sendarix serve` process started for one test, on 127.0.0.1 port-0 listeners, with its
+/// own temporary data directory. The node reports the ports it bound in `dataDir/listen.json`.
+final class RelayProcess: @unchecked Sendable {
+    // Safe: mutated only by the test that owns it.
+    let directory: String
+    let dataDir: String
+    let configPath: String
+    var process: Process
+    let stderrPath: String
+    var ports: [String: Any] = [:]
+    let adminToken = "test-admin-token-\(UUID().uuidString.prefix(8))"
+    let config: [String: Any]
+
+    static var binary: String {
+        if let env = ProcessInfo.processInfo.environment["SENDARIX_BINARY"], !env.isEmpty { return env }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/sendarix").path
+    }
+
+    /// Writes a config (defaults below, deep-merged with `overlay`) and starts the node.
+    init(overlay: [String: Any] = [:], users: [(String, String)] = [("alice", "s3cret-pass")]) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-it-\(UUID().uuidString)").path
+        dataDir = directory + "/data"
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        var base: [String: Any] = [
+            "node": ["id": "it1", "hostname": "relay.test", "dataDir": dataDir],
+            "listen": ["submission": ["127.0.0.1:0"], "smtps": ["127.0.0.1:0"], "relay": ["127.0.0.1:0"],
+                       "admin": "127.0.0.1:0"],
+            "users": users.map { ["name": $0.0, "password": $0.1, "tenant": "acme"] },
+            "policy": ["localDomains": ["local.test"], "trustedNetworks": []],
+            "adminToken": adminToken,
+            "delivery": ["enabled": false],
+        ]
+        base = RelayProcess.merge(base, overlay)
+        config = base
+        configPath = directory + "/sendarix.json"
+        try JSONSerialization.data(withJSONObject: base, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: configPath))
+        stderrPath = directory + "/stderr.log"
+        process = Process()
+        try launch()
+    }
+
+    static func merge(_ a: [String: Any], _ b: [String: Any]) -> [String: Any] {
+        var out = a
+        for (k, v) in b {
+            if let bv = v as? [String: Any], let av = out[k] as? [String: Any] { out[k] = merge(av, bv) } else { out[k] = v }
+        }
+        return out
+    }
+
+    /// Starts (or restarts) the binary and waits until it reports its listeners.
+    func launch() throws {
+        try? FileManager.default.removeItem(atPath: dataDir + "/listen.json")
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: RelayProcess.binary)
+        p.arguments = ["serve", "--config", configPath]
+        let log = FileHandle(forWritingAtPath: stderrPath)!
+        log.seekToEndOfFile()
+        p.standardError = log
+        p.standardOutput = log
+        try p.run()
+        process = p
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let d = FileManager.default.contents(atPath: dataDir + "/listen.json"),
+               let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
+                ports = obj
+                return
+            }
+            if !p.isRunning { break }
+            usleep(20_000)
+        }
+        throw HarnessError("sendarix did not start: \(log())")
+    }
+
+    /// The first address reported for `kind` (submission, smtps, relay, admin) as (host, port).
+    func address(_ kind: String) -> (String, Int) {
+        let text: String
+        if let list = ports[kind] as? [String] { text = list[0] } else { text = ports[kind] as! String }
+        let colon = text.lastIndex(of: ":")!
+        return (String(text[..<colon]), Int(text[text.index(after: colon)...])!)
+    }
+
+    func port(_ kind: String) -> Int { address(kind).1 }
+
+    /// The node's stderr so far.
+    func log() -> String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM and wait for exit.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(40)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+
+    /// SIGKILL and wait for exit.
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Removes the temp directory (after stop).
+    func cleanUp() {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// GET on the admin API with the bearer token through curl; returns (status, body).
+    func admin(_ path: String, token: String? = nil) throws -> (Int, Data) {
+        let (host, port) = address("admin")
+        let out = try run("/usr/bin/curl", ["-s", "-o", "-", "-w", "\n%{http_code}", "-H",
+                                            "Authorization: Bearer \(token ?? adminToken)",
+                                            "http://\(host):\(port)\(path)"])
+        let text = String(decoding: out.stdout, as: UTF8.self)
+        let nl = text.lastIndex(of: "\n")!
+        return (Int(text[text.index(after: nl)...]) ?? 0, Data(text[..<nl].utf8))
+    }
+
+    /// Parsed JSON of an admin GET.
+    func adminJSON(_ path: String) throws -> [String: Any] {
+        let (status, body) = try admin(path)
+        guard status == 200, let obj = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            throw HarnessError("admin \(path) -> \(status): \(String(decoding: body, as: UTF8.self))")
+        }
+        return obj
+    }
+
+    /// Events for a query string like `type=accepted&limit=100`.
+    func events(_ query: String) throws -> [[String: Any]] {
+        (try adminJSON("/v1/events?\(query)")["events"] as? [[String: Any]]) ?? []
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Result of a child process.
+struct ProcessOutput {
+    var status: Int32
+    var stdout: Data
+    var stderr: String
+}
+
+/// Runs a program to completion with an optional stdin and a time limit (kills it after).
+@discardableResult
+func run(_ path: String, _ args: [String], stdin: Data? = nil, timeout: Double = 120,
+         environment: [String: String]? = nil) throws -> ProcessOutput {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    if let environment { p.environment = environment }
+    let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
+    p.standardOutput = outPipe
+    p.standardError = errPipe
+    p.standardInput = inPipe
+    try p.run()
+    if let stdin { inPipe.fileHandleForWriting.write(stdin) }
+    try? inPipe.fileHandleForWriting.close()
+    let outBox = DataBox(), errBox = DataBox()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { outBox.data = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter()
+    DispatchQueue.global().async { errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    if group.wait(timeout: .now() + timeout) == .timedOut {
+        kill(p.processIdentifier, SIGKILL)
+        group.wait()
+    }
+    p.waitUntilExit()
+    return ProcessOutput(status: p.terminationStatus, stdout: outBox.data, stderr: String(decoding: errBox.data, as: UTF8.self))
+}
+
+final class DataBox: @unchecked Sendable {
+    // Safe: written by one reader thread before the group is left, read after the wait.
+    var data = Data()
+}
+
+/// Runs a Python 3 script (system interpreter, where apt's python3-* modules live) with arguments.
+@discardableResult
+func python(_ script: String, _ args: [String] = [], timeout: Double = 120) throws -> ProcessOutput {
+    try run("/usr/bin/python3", ["-c", script] + args, timeout: timeout)
+}
