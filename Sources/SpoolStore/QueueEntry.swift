@@ -2,6 +2,8 @@
 /// what an operator sees in `GET /v1/queue`. Pure value; any thread.
 public struct QueueEntry: Sendable, Equatable {
     public var queueID: String
+    /// The message's Message-ID header value.
+    public var messageID: String
     public var tenant: String
     public var sender: String
     /// Each recipient with its current status.
@@ -26,6 +28,7 @@ public struct QueueEntry: Sendable, Equatable {
     /// Summarises a stored message. Pure; any thread.
     public init(_ m: StoredMessage) {
         queueID = m.queueID
+        messageID = m.messageID
         tenant = m.tenant
         sender = m.sender
         recipients = m.recipients.map { Recipient(address: $0.address, status: $0.status) }

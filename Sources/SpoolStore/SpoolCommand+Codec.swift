@@ -3,7 +3,7 @@ extension SpoolCommand {
     public static let formatVersion: UInt8 = 1
 
     private enum Tag: UInt8 {
-        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7
+        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -86,6 +86,10 @@ extension SpoolCommand {
             w.u8(Tag.reschedule.rawValue)
             w.string(r.queueID)
             w.i64(r.at)
+        case .pruneEvents(let p):
+            w.u8(Tag.pruneEvents.rawValue)
+            w.i64(p.before)
+            w.u32(p.maxCount)
         }
         return w.bytes
     }
@@ -178,6 +182,8 @@ extension SpoolCommand {
             self = .delete(Delete(queueID: try r.string(), reason: try r.string(), timestamp: try r.i64()))
         case .reschedule:
             self = .reschedule(Reschedule(queueID: try r.string(), at: try r.i64()))
+        case .pruneEvents:
+            self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32()))
         }
         guard r.isAtEnd else { throw StoreError.corrupt("spool command (trailing bytes)") }
     }

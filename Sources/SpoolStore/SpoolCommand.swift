@@ -20,6 +20,8 @@ public enum SpoolCommand: Sendable, Equatable {
     case delete(Delete)
     /// Make a message's waiting recipients due at a given time (operator "retry now").
     case reschedule(Reschedule)
+    /// Delete events older than a cutoff (event retention), a bounded number per command.
+    case pruneEvents(PruneEvents)
 
     /// The queue ID the command is about, or nil for suppression changes.
     public var queueID: String? {
@@ -29,7 +31,7 @@ public enum SpoolCommand: Sendable, Equatable {
         case .outcome(let o): return o.queueID
         case .delete(let d): return d.queueID
         case .reschedule(let r): return r.queueID
-        case .suppress, .unsuppress: return nil
+        case .suppress, .unsuppress, .pruneEvents: return nil
         }
     }
 
@@ -269,6 +271,22 @@ public enum SpoolCommand: Sendable, Equatable {
             self.queueID = queueID
             self.reason = reason
             self.timestamp = timestamp
+        }
+    }
+
+    /// Deletes up to `maxCount` of the oldest events with a timestamp before
+    /// `before`. Propose it periodically (e.g. `before = now - retention`); if
+    /// it hit `maxCount`, propose again.
+    public struct PruneEvents: Sendable, Equatable {
+        /// Cutoff, ms since epoch (exclusive).
+        public var before: Int64
+        /// Most events deleted by one command, keeping the transaction small.
+        public var maxCount: UInt32
+
+        /// Creates a prune command. Any thread.
+        public init(before: Int64, maxCount: UInt32 = 10_000) {
+            self.before = before
+            self.maxCount = maxCount
         }
     }
 

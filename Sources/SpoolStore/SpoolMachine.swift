@@ -31,6 +31,8 @@ public enum SpoolMachine {
         public var body: [UInt8]? = nil
         public var events: [Event] = []
         public var suppression: SuppressionChange? = nil
+        /// Events to prune (the shell deletes the oldest matching ones).
+        public var pruneEvents: SpoolCommand.PruneEvents? = nil
         /// Non-nil when the command was refused; then nothing else changes.
         public var rejection: StoreError? = nil
 
@@ -55,6 +57,10 @@ public enum SpoolMachine {
             var s = s
             s.address = asciiLowercased(s.address)
             t.suppression = .add(s)
+            return t
+        case .pruneEvents(let p):
+            var t = Transition()
+            t.pruneEvents = p
             return t
         case .unsuppress(let tenant, let address):
             var t = Transition()

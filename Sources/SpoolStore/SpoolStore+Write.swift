@@ -118,7 +118,28 @@ extension SpoolStore {
         case nil:
             break
         }
+        if let p = t.pruneEvents { try pruneEvents(p, in: txn) }
         return .success(())
+    }
+
+    /// Deletes the oldest events before `p.before` (at most `p.maxCount`) with their index entries.
+    private func pruneEvents(_ p: SpoolCommand.PruneEvents, in txn: LMDBTransaction) throws {
+        var victims: [([UInt8], Event)] = []
+        let cursor = try txn.cursor(dbEvents)
+        var item = try cursor.get(MDB_FIRST)
+        while let cur = item, victims.count < Int(p.maxCount) {
+            var r = BinaryReader(cur.key, what: "event key")
+            guard SpoolKeys.unbiased(try r.u64()) < p.before else { break }
+            victims.append((Array(cur.key), try Event(decoding: cur.value)))
+            item = try cursor.get(MDB_NEXT)
+        }
+        cursor.close()
+        for (key, event) in victims {
+            try txn.delete(dbEvents, key)
+            try txn.delete(dbEventsByRecipient, SpoolKeys.indexPrefix(event.recipient) + key)
+            try txn.delete(dbEventsBySender, SpoolKeys.indexPrefix(event.sender) + key)
+            try txn.delete(dbEventsByQueue, SpoolKeys.indexPrefix(event.queueId) + key)
+        }
     }
 
     private func deleteBody(_ queueID: String, chunks: Int, in txn: LMDBTransaction) throws {

@@ -32,6 +32,13 @@ public struct StoredMessage: Sendable, Equatable {
         public var attempt: UInt32
         /// ms since epoch.
         public var expiresAt: Int64
+
+        /// Creates a lease value. Any thread.
+        public init(owner: String, attempt: UInt32, expiresAt: Int64) {
+            self.owner = owner
+            self.attempt = attempt
+            self.expiresAt = expiresAt
+        }
     }
 
     /// Delivery state of one recipient.

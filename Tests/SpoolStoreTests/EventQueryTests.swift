@@ -78,6 +78,24 @@ struct EventQueryTests {
         _ = dir
     }
 
+    @Test("pruning deletes the oldest events before the cutoff, bounded per command, with their index entries")
+    func prune() async throws {
+        let (dir, store, log) = try await populated()
+        let first = try await log.propose(.pruneEvents(.init(before: Self.t0 + 1500, maxCount: 2)))
+        #expect(first > 0)
+        #expect(try store.events(EventQuery()).map(\.timestampMillis) == [Self.t0 + 2000, Self.t0 + 2000, Self.t0 + 1000])
+        _ = try await log.propose(.pruneEvents(.init(before: Self.t0 + 1500)))
+        #expect(try store.events(EventQuery()).map(\.type) == [.bounced, .delivered])
+        #expect(try store.events(EventQuery(queueId: "M2")).isEmpty)
+        let counts = try store.tableCounts()
+        #expect(counts["events"] == 2)
+        #expect(counts["events_by_recipient"] == 2 && counts["events_by_sender"] == 2 && counts["events_by_queue"] == 2)
+        // The queued message M2 itself is untouched.
+        #expect(try store.message(id: "M2") != nil)
+        log.stop()
+        _ = dir
+    }
+
     @Test("events encode to the documented JSON shape and decode back")
     func json() throws {
         let e = Event(id: "3-1", type: .bounced, messageId: "m@x", queueId: "Q", tenant: "acme", sender: "a@x",

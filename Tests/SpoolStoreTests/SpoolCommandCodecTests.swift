@@ -27,6 +27,7 @@ struct SpoolCommandCodecTests {
         .unsuppress(tenant: "acme", address: "x@y"),
         .delete(SpoolCommand.Delete(queueID: "Q1", reason: "operator", timestamp: 8)),
         .reschedule(SpoolCommand.Reschedule(queueID: "Q1", at: 9)),
+        .pruneEvents(SpoolCommand.PruneEvents(before: -3, maxCount: 77)),
     ]
 
     @Test("every command kind decodes to an equal value", arguments: samples)
