@@ -4,7 +4,7 @@ import Synchronization
 /// Verifies SMTP AUTH credentials against the configured users, honouring each user's
 /// `allowedNetworks`.
 ///
-/// `verify` BLOCKS for one PBKDF2 run (~40 ms at 100,000 iterations) unless the same user recently
+/// `verify` BLOCKS for one PBKDF2 run (~60 ms at 100,000 iterations on the development machine) unless the same user recently
 /// logged in with the same password: successful logins are remembered as an HMAC of the password under
 /// a random per-process key (never the password itself), so repeated AUTH by busy clients costs
 /// microseconds. Unknown users also pay a full PBKDF2 run so timing does not reveal which names exist.

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Stored format: `$pbkdf2-sha256$i=<iterations>$<base64 salt>$<base64 hash>` (standard base64 with
 /// padding, 16-byte random salt, 32-byte hash). `hash` and `verify` run the full key derivation and
-/// therefore BLOCK the calling thread for the configured cost (about 40 ms of one core at 100,000
+/// therefore BLOCK the calling thread for the configured cost (about 60 ms of one core at 100,000
 /// iterations on the development machine; see deploy/CONFIG.md): call them off event-loop threads.
 /// Any thread may call them. Passwords are never logged or put into errors.
 public enum PasswordHasher {

@@ -9,6 +9,21 @@ extension RelayConfig {
         public var problems: [Problem]
         /// True when there is no error-severity problem.
         public var isValid: Bool { !problems.contains { $0.severity == .error } }
+
+        /// Human report for `sendarix check-config`: one `error: path: message` / `warning: …` line per
+        /// problem, then a summary line (`OK` or `N errors, M warnings`). Never contains secrets.
+        public func report(file: String) -> String {
+            var lines = problems.map { "\($0.severity.rawValue): \($0)" }
+            let errors = problems.filter { $0.severity == .error }.count
+            let warnings = problems.count - errors
+            func plural(_ n: Int, _ w: String) -> String { "\(n) \(w)\(n == 1 ? "" : "s")" }
+            if errors == 0 {
+                lines.append("\(file): OK" + (warnings > 0 ? " (\(plural(warnings, "warning")))" : ""))
+            } else {
+                lines.append("\(file): \(plural(errors, "error")), \(plural(warnings, "warning"))")
+            }
+            return lines.joined(separator: "\n")
+        }
     }
 
     /// Reads, validates and prepares the config file at `path`: relative paths are resolved against the

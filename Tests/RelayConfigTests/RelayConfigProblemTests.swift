@@ -204,3 +204,22 @@ struct RelayConfigProblemTests {
         }
     }
 }
+
+@Suite("check-config report")
+struct CheckReportTests {
+    @Test("the report lists each problem with its severity and ends with a summary")
+    func report() {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let bad = dir.write("bad.json", #"{"listen": {"smtps": ["1.2.3.4:70000"]}, "spool": {"fsync": false}}"#)
+        #expect(RelayConfig.check(path: bad).report(file: "bad.json") == """
+        error: listen.smtps[0]: '1.2.3.4:70000' is not a valid host:port
+        bad.json: 1 error, 0 warnings
+        """)
+        let warn = dir.write("warn.json", #"{"spool": {"fsync": false}, "adminToken": "0123456789abcdef"}"#)
+        #expect(RelayConfig.check(path: warn, hashIterations: 1000).report(file: "warn.json") == """
+        warning: spool.fsync: false: accepted mail can be lost on power failure
+        warn.json: OK (1 warning)
+        """)
+    }
+}
