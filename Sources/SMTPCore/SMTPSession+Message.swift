@@ -10,6 +10,8 @@ extension SMTPSession {
         guard !current.usedBDAT else { return reply(SMTPReply(503, "5.5.1", "Error: DATA not permitted after BDAT")) }
         decoder = SMTPDataDecoder(maxLineLength: configuration.maxDataLineLength, maxSize: configuration.maxMessageSize)
         messageBody = []
+        // Pre-size from SIZE=, capped so that a large declaration alone cannot claim much memory.
+        messageBody.reserveCapacity(min(current.declaredSize ?? 0, 1 << 20))
         mode = .data
         reply(SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>"))
     }

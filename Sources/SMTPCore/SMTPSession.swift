@@ -117,15 +117,26 @@ public struct SMTPSession: Sendable {
         default:
             break
         }
+        var rest = bytes
         if inboxStart == inbox.count {
             inbox.removeAll(keepingCapacity: true)
             inboxStart = 0
+            // Fast path: payload goes straight from the socket chunk into the message, unbuffered.
+            while !rest.isEmpty && (mode == .data || (mode == .bdat && bdatRemaining > 0)) {
+                rest = rest.dropFirst(feedPayload(rest))
+            }
         } else if inboxStart > 65_536 && inboxStart * 2 > inbox.count {
             inbox.removeSubrange(0..<inboxStart)
             inboxStart = 0
         }
-        inbox.append(contentsOf: bytes)
+        guard mode != .closed else { return flush() }
+        inbox.append(contentsOf: rest)
         processInput()
+        if (mode == .awaitingAuthentication || mode == .awaitingEnqueue)
+            && inbox.count - inboxStart > configuration.maxMessageSize + 65_536 {
+            close(SMTPReply(421, "4.7.0", "\(configuration.hostname) Error: too much pipelined input"),
+                  reason: "input buffer limit")
+        }
         return flush()
     }
 
@@ -232,35 +243,49 @@ public struct SMTPSession: Sendable {
                 guard let line = nextLine(limit: configuration.maxAuthLineLength) else { return }
                 handleAuthResponse(line)
                 checkLimits()
-            case .data:
+            case .data, .bdat:
+                if mode == .bdat && bdatRemaining == 0 {
+                    finishChunk()
+                    checkLimits()
+                    continue
+                }
                 guard inboxStart < inbox.count else { return }
-                var body: [UInt8] = []
-                swap(&body, &messageBody)
-                var dataDecoder = decoder
-                let start = inboxStart
-                let progress = inbox.withUnsafeBufferPointer { buffer in
-                    dataDecoder.decode(UnsafeBufferPointer(rebasing: buffer[start...]), into: &body)
-                }
-                decoder = dataDecoder
-                swap(&body, &messageBody)
-                inboxStart += progress.consumed
-                guard progress.finished else { return }
-                finishData()
-                checkLimits()
-            case .bdat:
-                if bdatRemaining > 0 {
-                    guard inboxStart < inbox.count else { return }
-                    let take = min(bdatRemaining, inbox.count - inboxStart)
-                    storeChunk(inbox[inboxStart..<(inboxStart + take)])
-                    inboxStart += take
-                    bdatRemaining -= take
-                    if bdatRemaining > 0 { return }
-                }
-                finishChunk()
-                checkLimits()
+                let consumed = feedPayload(inbox[inboxStart...])
+                guard mode != .closed else { return }
+                inboxStart += consumed
             case .notStarted, .awaitingAuthentication, .awaitingEnqueue, .awaitingTLS, .closed:
                 return
             }
+        }
+    }
+
+    /// Feeds DATA or BDAT payload and returns how many bytes were consumed; finishes the message or chunk
+    /// (and so leaves the payload mode) when its end is reached.
+    mutating func feedPayload(_ bytes: ArraySlice<UInt8>) -> Int {
+        switch mode {
+        case .data:
+            var body: [UInt8] = []
+            swap(&body, &messageBody)
+            var dataDecoder = decoder
+            let progress = bytes.withUnsafeBufferPointer { dataDecoder.decode($0, into: &body) }
+            decoder = dataDecoder
+            swap(&body, &messageBody)
+            if progress.finished {
+                finishData()
+                checkLimits()
+            }
+            return progress.consumed
+        case .bdat:
+            let take = min(bdatRemaining, bytes.count)
+            storeChunk(bytes.prefix(take))
+            bdatRemaining -= take
+            if bdatRemaining == 0 {
+                finishChunk()
+                checkLimits()
+            }
+            return take
+        default:
+            return 0
         }
     }
 

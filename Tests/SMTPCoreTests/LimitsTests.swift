@@ -101,4 +101,23 @@ struct LimitsTests {
         let harness = Harness(.init(hostname: "mx.test", timeouts: .init(command: 42)))
         #expect(harness.session.timeout == 42)
     }
+
+    @Test("input piling up while an enqueue is pending is bounded: beyond it 421 4.7.0 and close")
+    func pipelinedInputBound() {
+        var harness = Harness(.init(hostname: "mx.test", portKind: .relay, maxMessageSize: 100, localDomains: ["local.test"]))
+        harness.input("EHLO c\r\nMAIL FROM:<a@r.test>\r\nRCPT TO:<b@local.test>\r\nDATA\r\nx\r\n.\r\n")
+        #expect(harness.input(String(repeating: "N", count: 60_000)) == "")
+        #expect(harness.input(String(repeating: "N", count: 6_000)) == "421 4.7.0 mx.test Error: too much pipelined input\r\n")
+        #expect(harness.closed)
+        #expect(harness.session.enqueueCompleted(.queued("Q1")).isEmpty)
+    }
+
+    @Test("a rejected message that reaches the error limit closes the session, even mid-packet")
+    func errorLimitAtEndOfData() {
+        var harness = Harness(.init(hostname: "mx.test", portKind: .relay, maxErrors: 1, localDomains: ["local.test"]))
+        harness.input("EHLO c\r\nMAIL FROM:<a@r.test>\r\nRCPT TO:<b@local.test>\r\nDATA\r\n")
+        let sent = harness.input("bad\nline\r\n.\r\nNOOP\r\n")
+        #expect(Harness.codes(sent) == [550, 421])
+        #expect(harness.closed)
+    }
 }
