@@ -88,7 +88,7 @@ extension RelayConfig {
             }
         }
         if listen.admin != nil && adminToken == nil && adminTokenFile == nil {
-            p.warning("adminToken", "not set; the node uses a random token stored in \(node.dataDir)/admin-token")
+            p.warning("adminToken", "not set; the admin API refuses every request until adminToken or adminTokenFile is set")
         }
     }
 
