@@ -109,6 +109,21 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible {
         return result
     }
 
+    /// True when any label contains an ASCII uppercase letter.
+    public var hasUppercase: Bool {
+        var i = 0
+        while wire[i] != 0 {
+            let len = Int(wire[i])
+            var k = i + 1
+            while k <= i + len {
+                if wire[k] >= 0x41 && wire[k] <= 0x5A { return true }
+                k += 1
+            }
+            i += 1 + len
+        }
+        return false
+    }
+
     /// The name with ASCII letters lowercased.
     public var lowercased: DNSName {
         var copy = wire

@@ -31,6 +31,19 @@ extension DNSResponder {
                 self.region = region
                 self.healthy = healthy
             }
+
+            /// Convenience: parses the host name and IPv4/IPv6 address texts. Throws `DNSError`
+            /// (`.invalidText` for an address that is not an IP literal). Pure.
+            public init(id: String, name: String, addresses: [String], region: String? = nil, healthy: Bool = true) throws {
+                var v4: [[UInt8]] = [], v6: [[UInt8]] = []
+                for text in addresses {
+                    guard let bytes = DNSIPAddress.parse(text) else {
+                        throw DNSError(.invalidText, "node \(id): \"\(text)\" is not an IP address")
+                    }
+                    if bytes.count == 4 { v4.append(bytes) } else { v6.append(bytes) }
+                }
+                self.init(id: id, name: try DNSName(name), ipv4: v4, ipv6: v6, region: region, healthy: healthy)
+            }
         }
 
         /// A client network assigned to a region.
@@ -52,6 +65,22 @@ extension DNSResponder {
             public init?(cidr: String, region: String) {
                 guard let parsed = DNSIPAddress.parseNetwork(cidr) else { return nil }
                 self.init(network: parsed.address, prefixLength: parsed.prefixLength, region: region)
+            }
+
+            /// Converts the config shape `{"eu": ["192.0.2.0/24"], ...}` into regions (sorted by
+            /// region then network text, so the result is deterministic). Throws
+            /// `DNSError(.invalidText)` naming the first bad network. Pure.
+            public static func list(from map: [String: [String]]) throws -> [Region] {
+                var out: [Region] = []
+                for region in map.keys.sorted() {
+                    for cidr in map[region]!.sorted() {
+                        guard let parsed = Region(cidr: cidr, region: region) else {
+                            throw DNSError(.invalidText, "region \(region): \"\(cidr)\" is not a network")
+                        }
+                        out.append(parsed)
+                    }
+                }
+                return out
             }
         }
 

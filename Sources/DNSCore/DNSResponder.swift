@@ -36,6 +36,10 @@ public struct DNSResponder: Sendable {
     private let soaRecord: DNSRecord
     private let healthyByRegion: [String: [Zone.Node]]
     private let allHealthy: [Zone.Node]
+    /// Precomputed ingress A+AAAA records per region (only regions with healthy nodes).
+    private let ingressByRegion: [String: [DNSRecord]]
+    /// Precomputed ingress A+AAAA records of every healthy node.
+    private let ingressAll: [DNSRecord]
 
     /// Precomputes lookup tables for `zone`. Pure; any thread.
     public init(zone: Zone) {
@@ -97,6 +101,16 @@ public struct DNSResponder: Sendable {
         self.soaRecord = soa
         self.healthyByRegion = byRegion
         self.allHealthy = zone.nodes.filter(\.healthy)
+        func ingress(_ nodes: [Zone.Node]) -> [DNSRecord] {
+            var out: [DNSRecord] = []
+            for node in nodes { for a in node.ipv4 { out.append(DNSRecord(name: zone.ingressName, ttl: ttl, data: .a(a))) } }
+            for node in nodes { for a in node.ipv6 { out.append(DNSRecord(name: zone.ingressName, ttl: ttl, data: .aaaa(a))) } }
+            var unique: [DNSRecord] = []
+            for r in out where !unique.contains(r) { unique.append(r) }
+            return unique
+        }
+        self.ingressByRegion = byRegion.mapValues(ingress)
+        self.ingressAll = ingress(allHealthy)
     }
 
     /// Answers one wire-format query; nil means "send nothing" (runt packet or a response).
@@ -173,7 +187,7 @@ public struct DNSResponder: Sendable {
         if isIngress && (question.type == .a || question.type == .aaaa || question.type == .any) {
             let routed = route(client: client, subnet: subnet)
             scope = routed.scope
-            ingressRecords = addressRecords(of: routed.nodes, name: zone.ingressName, type: question.type)
+            ingressRecords = routedRecords(region: routed.region).filter { question.type == .any || $0.type == question.type }
         }
 
         var answers: [DNSRecord] = []
@@ -229,17 +243,9 @@ public struct DNSResponder: Sendable {
         return (allHealthy, best?.region, scope)
     }
 
-    private func addressRecords(of nodes: [Zone.Node], name: DNSName, type: DNSRecordType) -> [DNSRecord] {
-        var out: [DNSRecord] = []
-        if type == .a || type == .any {
-            for node in nodes { for a in node.ipv4 { out.append(DNSRecord(name: name, ttl: zone.ttl, data: .a(a))) } }
-        }
-        if type == .aaaa || type == .any {
-            for node in nodes { for a in node.ipv6 { out.append(DNSRecord(name: name, ttl: zone.ttl, data: .aaaa(a))) } }
-        }
-        var unique: [DNSRecord] = []
-        for r in out where !unique.contains(r) { unique.append(r) }
-        return unique
+    private func routedRecords(region: String?) -> [DNSRecord] {
+        if let region, let records = ingressByRegion[region] { return records }
+        return ingressAll
     }
 
     /// Glue for MX (the ingress addresses) and NS (node addresses) answers, in-zone names only.
@@ -255,7 +261,7 @@ public struct DNSResponder: Sendable {
             }
             guard target.isSubdomain(of: zone.origin), done.insert(target).inserted else { continue }
             if target == zone.ingressName {
-                out += addressRecords(of: route(client: client, subnet: subnet).nodes, name: target, type: .any)
+                out += routedRecords(region: route(client: client, subnet: subnet).region)
             }
             for r in staticRecords[target] ?? [] where r.type == .a || r.type == .aaaa {
                 if !out.contains(r) { out.append(r) }

@@ -2,8 +2,9 @@
 /// Internal to the codec; pure.
 struct DNSWireWriter {
     var bytes: [UInt8]
-    /// Lowercased wire suffix → offset where it was written.
-    private var suffixes: [ArraySlice<UInt8>: Int] = [:]
+    /// Lowercased wire suffixes already written and their offsets. A linear list: responses hold
+    /// few distinct suffixes, and scanning beats hashing every byte.
+    private var suffixes: [(key: ArraySlice<UInt8>, offset: Int)] = []
 
     init(capacity: Int) {
         bytes = []
@@ -29,15 +30,15 @@ struct DNSWireWriter {
             bytes.append(contentsOf: wire)
             return
         }
-        let lower = name.lowercased.wire
+        let lower = name.hasUppercase ? name.lowercased.wire : wire
         var i = 0
         while lower[i] != 0 {
             let key = lower[i...]
-            if let target = suffixes[key] {
+            if let target = offset(of: key) {
                 u16(0xC000 | UInt16(target))
                 return
             }
-            if bytes.count < 0x3FFF { suffixes[key] = bytes.count }
+            if bytes.count < 0x3FFF { suffixes.append((key, bytes.count)) }
             let len = Int(wire[i])
             bytes.append(contentsOf: wire[i...(i + len)])
             i += 1 + len
@@ -45,9 +46,16 @@ struct DNSWireWriter {
         bytes.append(0)
     }
 
+    private func offset(of key: ArraySlice<UInt8>) -> Int? {
+        for entry in suffixes where entry.key.count == key.count && entry.key.first == key.first && entry.key.elementsEqual(key) {
+            return entry.offset
+        }
+        return nil
+    }
+
     /// Forgets compression targets at or after `offset` (used after cutting the buffer back).
     mutating func truncate(to offset: Int) {
         bytes.removeSubrange(offset...)
-        suffixes = suffixes.filter { $0.value < offset }
+        suffixes.removeAll { $0.offset >= offset }
     }
 }

@@ -59,28 +59,26 @@ public struct DNSSocketAddress: Sendable, Hashable, CustomStringConvertible {
             var sin6 = sockaddr_in6()
             sin6.sin6_family = sa_family_t(AF_INET6)
             sin6.sin6_port = port.bigEndian
-            withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in
-                for i in 0..<16 { raw[i] = address[i] }
-            }
-            withUnsafeMutableBytes(of: &storage) { raw in
-                withUnsafeBytes(of: sin6) { raw.copyMemory(from: $0) }
-            }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: address) }
+            length = Self.store(sin6, in: &storage)
         } else {
             var sin = sockaddr_in()
             sin.sin_family = sa_family_t(AF_INET)
             sin.sin_port = port.bigEndian
-            withUnsafeMutableBytes(of: &sin.sin_addr) { raw in
-                for i in 0..<4 { raw[i] = address[i] }
-            }
-            withUnsafeMutableBytes(of: &storage) { raw in
-                withUnsafeBytes(of: sin) { raw.copyMemory(from: $0) }
-            }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeMutableBytes(of: &sin.sin_addr) { $0.copyBytes(from: address.prefix(4)) }
+            length = Self.store(sin, in: &storage)
         }
         return withUnsafePointer(to: &storage) { ptr in
             ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }
+    }
+
+    /// Copies a concrete sockaddr into `storage`, returning its length.
+    private static func store<T>(_ value: T, in storage: inout sockaddr_storage) -> socklen_t {
+        withUnsafeMutableBytes(of: &storage) { raw in
+            withUnsafeBytes(of: value) { raw.copyMemory(from: $0) }
+        }
+        return socklen_t(MemoryLayout<T>.size)
     }
 
     /// Reads an IPv4/IPv6 sockaddr; nil for other families.

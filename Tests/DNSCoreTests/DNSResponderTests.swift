@@ -272,3 +272,23 @@ struct DNSResponderTests {
         #expect(ns.answers.count == 4)
     }
 }
+
+@Suite("Zone construction from config text")
+struct DNSZoneBuildingTests {
+    @Test("nodes and regions build from address and CIDR strings, and bad text is explained")
+    func fromText() throws {
+        let node = try DNSResponder.Zone.Node(id: "n1", name: "n1.relay.example", addresses: ["10.0.0.1", "fd00::1"], region: "eu")
+        #expect(node.ipv4 == [[10, 0, 0, 1]] && node.ipv6.count == 1 && node.name == name("n1.relay.example"))
+        #expect(throws: DNSError.self) { try DNSResponder.Zone.Node(id: "n1", name: "n1.relay.example", addresses: ["n1.example"]) }
+        let regions = try DNSResponder.Zone.Region.list(from: ["us": ["198.51.100.0/24"], "eu": ["192.0.2.0/24", "2001:db8::/32"]])
+        #expect(regions.map(\.region) == ["eu", "eu", "us"] && regions[0].prefixLength == 24 && regions[1].prefixLength == 32)
+        do {
+            _ = try DNSResponder.Zone.Region.list(from: ["eu": ["192.0.2.0/40"]])
+            Issue.record("bad prefix accepted")
+        } catch let e as DNSError {
+            #expect(e.code == .invalidText && e.reason.contains("192.0.2.0/40"))
+        }
+        let zone = try DNSResponder.Zone(origin: "relay.example", ingressName: "smtp.relay.example", nodes: [node], regions: regions)
+        #expect(zone.ttl == 60 && zone.negativeTTL == 60)
+    }
+}
