@@ -1,0 +1,1326 @@
+#!/usr/bin/env python3
+"""Sendarix vs Postfix benchmark (driven by cluster/bench).
+
+Scenarios, each run against a fresh Postfix instance and a fresh Sendarix node, one server at a
+time, on 127.0.0.0/8 only:
+
+  accept   smtp-source (20 sessions) with 5 KB and 100 KB messages; accepted messages/s from the
+           wall clock around smtp-source, p50/p99 end-of-DATA -> 250 latency from a one-message-at-
+           a-time prober running alongside, server CPU seconds per 1,000 accepted messages.
+  rss      N idle STARTTLS sessions (EHLO, STARTTLS, EHLO): (RSS_after - RSS_before) / N, Sendarix
+           from /proc/PID/status VmRSS, Postfix summed over its smtpd processes (PSS too).
+  relay    smtp-source -> server -> smtp-sink: messages/s arriving at the sink and server CPU
+           seconds per 1,000 delivered messages. Skipped with "not yet available" when Sendarix
+           does not deliver.
+  cluster, dnsperf   hooks, "not yet available".
+
+Prints progress on stderr, a table on stdout, and the last stdout line is one JSON object with
+every figure. Uses only the Python standard library.
+"""
+
+import argparse
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+SENDER = "from@bench.test"
+RECIPIENT = "to@example.test"
+ADMIN_TOKEN = "bench-token"
+
+# Addresses (ports are the preferred ones; a busy port is replaced by a free one on the same IP).
+SX_IP, SX_PORT, SX_ADMIN_PORT = "127.0.0.2", 2525, 8025
+SX_SINK_IP, SX_SINK_PORT = "127.0.0.3", 2526
+PF_IP, PF_PORT = "127.0.0.4", 2525
+PF_SINK_IP, PF_SINK_PORT = "127.0.0.5", 2526
+# Source addresses for the idle TLS sessions (spread so per-IP connection limits do not bite).
+CLIENT_NET = "127.0.1."
+SESSIONS_PER_SOURCE_IP = 100
+
+
+def log(msg):
+    """Progress line on stderr."""
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+class Unavailable(Exception):
+    """A side of a scenario cannot be measured (reason is printed, the run continues)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Process bookkeeping and cleanup
+
+
+class Processes:
+    """Every process this run started; `cleanup` stops them all (reverse order)."""
+
+    def __init__(self):
+        self.popens = []      # (name, Popen) started in their own session
+        self.stoppers = []    # callables (e.g. postfix stop)
+        self.lock = threading.Lock()
+
+    def spawn(self, name, argv, stdout=None, stderr=None, env=None):
+        out = open(stdout, "ab") if stdout else subprocess.DEVNULL
+        err = open(stderr, "ab") if stderr else subprocess.DEVNULL
+        try:
+            p = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                 env=env, start_new_session=True)
+        finally:
+            for f in (out, err):
+                if f is not subprocess.DEVNULL:
+                    f.close()
+        with self.lock:
+            self.popens.append((name, p))
+        return p
+
+    def add_stopper(self, fn):
+        with self.lock:
+            self.stoppers.append(fn)
+
+    def remove_stopper(self, fn):
+        with self.lock:
+            if fn in self.stoppers:
+                self.stoppers.remove(fn)
+
+    def stop(self, p, grace=5.0):
+        """Stops one spawned process group: SIGTERM, then SIGKILL after `grace` seconds.
+        Descendants that left the group (e.g. under `script`'s pty) are signalled by pid."""
+        strays = [c for c in descendants(p.pid) if pgid_of(c) != p.pid] \
+            if p.poll() is None else []
+        for c in strays:
+            try:
+                os.kill(c, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait()
+        else:
+            # Leader gone; make sure nothing it forked in its group survives.
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        with self.lock:
+            self.popens = [(n, q) for (n, q) in self.popens if q is not p]
+
+    def cleanup(self):
+        with self.lock:
+            stoppers = list(reversed(self.stoppers))
+            self.stoppers = []
+        for fn in stoppers:
+            try:
+                fn()
+            except Exception as e:  # keep going: every process must be stopped
+                log("cleanup: %s" % e)
+        with self.lock:
+            popens = list(reversed(self.popens))
+        for _, p in popens:
+            try:
+                self.stop(p, grace=3.0)
+            except Exception as e:
+                log("cleanup: %s" % e)
+
+
+def pgid_of(pid):
+    """Process group of pid, or None when it is gone."""
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+PROCS = Processes()
+
+
+# --------------------------------------------------------------------------------------------
+# /proc helpers
+
+
+def proc_stat(pid):
+    """(ppid, utime+stime, cutime+cstime) in clock ticks, or None if the process is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
+
+
+def descendants(pid):
+    """PIDs of all live descendants of pid."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = proc_stat(int(name))
+        if st:
+            children.setdefault(st[0], []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def tree_cpu_seconds(pid):
+    """CPU seconds (user+system) used by pid, its reaped children and its live descendants."""
+    total = 0
+    st = proc_stat(pid)
+    if st is None:
+        return None
+    total += st[1] + st[2]
+    for c in descendants(pid):
+        cst = proc_stat(c)
+        if cst:
+            total += cst[1]  # a child's own reaped children are already in its parent's c-times
+            total += cst[2]
+    return total / CLK_TCK
+
+
+def proc_kb(pid, name, key):
+    """The kB figure of `key` in /proc/PID/<name> (status, smaps_rollup), or None."""
+    try:
+        with open("/proc/%d/%s" % (pid, name)) as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None
+
+
+def vm_rss_kb(pid):
+    return proc_kb(pid, "status", "VmRSS:")
+
+
+def pss_kb(pid):
+    return proc_kb(pid, "smaps_rollup", "Pss:")
+
+
+def file_tail(path, n):
+    """The last n bytes of a file as text ("" when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - n))
+            return f.read().decode("latin-1", "replace")
+    except OSError:
+        return ""
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Network helpers
+
+
+def pick_port(ip, preferred):
+    """`preferred` if it can be bound on ip, else a free ephemeral port on ip."""
+    for port in (preferred, 0):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((ip, port))
+            return s.getsockname()[1]
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port on %s" % ip)
+
+
+class SMTPError(Exception):
+    pass
+
+
+class SMTPConn:
+    """Minimal blocking SMTP client (plain or after STARTTLS)."""
+
+    def __init__(self, ip, port, timeout=60.0, source_ip=None):
+        self.sock = socket.create_connection((ip, port), timeout=timeout,
+                                             source_address=(source_ip, 0) if source_ip else None)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def _line(self):
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i + 1], self.buf[i + 1:]
+                return line.rstrip(b"\r\n").decode("latin-1")
+            data = self.sock.recv(65536)
+            if not data:
+                raise SMTPError("connection closed by server")
+            self.buf += data
+
+    def reply(self):
+        """(code, [text lines]) of one possibly multi-line reply."""
+        lines = []
+        while True:
+            line = self._line()
+            if len(line) < 3 or not line[:3].isdigit():
+                raise SMTPError("malformed reply: %r" % line)
+            lines.append(line[4:])
+            if len(line) == 3 or line[3] != "-":
+                return int(line[:3]), lines
+
+    def cmd(self, text, expect=None):
+        self.sock.sendall(text.encode("latin-1") + b"\r\n")
+        code, lines = self.reply()
+        if expect is not None and code // 100 != expect:
+            raise SMTPError("%s -> %d %s" % (text.split(" ")[0], code, " / ".join(lines)))
+        return code, lines
+
+    def greet(self):
+        code, lines = self.reply()
+        if code != 220:
+            raise SMTPError("greeting %d %s" % (code, " ".join(lines)))
+
+    def ehlo(self, name="probe.bench.test"):
+        _, lines = self.cmd("EHLO " + name, expect=2)
+        return set(l.split(" ")[0].upper() for l in lines[1:])
+
+    def starttls(self, ctx, server_hostname="bench.test"):
+        self.cmd("STARTTLS", expect=2)
+        self.buf = b""
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
+
+    def send_message(self, body):
+        """Sends one transaction; returns seconds from the end of DATA to the 250 reply."""
+        self.cmd("MAIL FROM:<%s>" % SENDER, expect=2)
+        self.cmd("RCPT TO:<%s>" % RECIPIENT, expect=2)
+        self.cmd("DATA", expect=3)
+        self.sock.sendall(body)
+        t0 = time.monotonic()
+        code, lines = self.reply()
+        t1 = time.monotonic()
+        if code // 100 != 2:
+            raise SMTPError("end of DATA -> %d %s" % (code, " ".join(lines)))
+        return t1 - t0
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def make_body(size, tag="probe"):
+    """A dot-terminated message of about `size` bytes (CRLF lines, no dot-stuffing needed)."""
+    head = ("From: <%s>\r\nTo: <%s>\r\nSubject: bench %s\r\nMessage-ID: <%s.%d@bench.test>\r\n\r\n"
+            % (SENDER, RECIPIENT, tag, tag, os.getpid())).encode()
+    line = b"x" * 76 + b"\r\n"
+    n = max(1, (size - len(head)) // len(line))
+    return head + line * n + b".\r\n"
+
+
+def wait_smtp_ready(ip, port, timeout, proc=None, what="server"):
+    """Polls until ip:port answers with a 220 greeting (or the process exits / time runs out)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise Unavailable("%s exited with status %s during start-up" % (what, proc.returncode))
+        try:
+            c = SMTPConn(ip, port, timeout=5.0)
+            try:
+                c.greet()
+                c.cmd("QUIT")
+                return
+            finally:
+                c.close()
+        except (OSError, SMTPError) as e:
+            last = str(e)
+        time.sleep(0.05)
+    raise Unavailable("%s not ready on %s:%d after %.0fs (%s)" % (what, ip, port, timeout, last))
+
+
+def wait_listening(ip, port, timeout, what="server"):
+    """Polls /proc/net/tcp until ip:port is in LISTEN state (no connection is made, so a
+    Postfix master does not spawn an smtpd that would linger in later measurements)."""
+    a = socket.inet_aton(ip)
+    want = "%02X%02X%02X%02X:%04X" % (a[3], a[2], a[1], a[0], port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/tcp") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 3 and fields[1] == want and fields[3] == "0A":
+                    return
+        time.sleep(0.05)
+    raise Unavailable("%s not listening on %s:%d after %.0fs" % (what, ip, port, timeout))
+
+
+def percentile(sorted_values, p):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return None
+    k = max(0, min(len(sorted_values) - 1, int(-(-p * len(sorted_values) // 100)) - 1))
+    return sorted_values[k]
+
+
+# --------------------------------------------------------------------------------------------
+# smtp-sink
+
+
+class Sink:
+    """An `smtp-sink -c` counting received messages (parsed from its running counters).
+
+    smtp-sink buffers its counter output unless stdout is a terminal, and flushes a plain file
+    only when a session ends; a relay that keeps its connection open would look stalled. So it
+    runs under `script`, whose pty makes every update visible at once."""
+
+    def __init__(self, root, name, ip, preferred_port):
+        self.ip = ip
+        self.port = pick_port(ip, preferred_port)
+        self.out = os.path.join(root, "%s.out" % name)
+        argv = ["smtp-sink", "-c", "-m", "1024"]
+        if os.geteuid() == 0:
+            argv += ["-u", "nobody"]
+        argv += ["%s:%d" % (ip, self.port), "1024"]
+        self.proc = PROCS.spawn(name, ["script", "-qfec", " ".join(argv), "/dev/null"],
+                                stdout=self.out, stderr=self.out)
+        try:
+            wait_smtp_ready(ip, self.port, 10.0, self.proc, what=name)
+        except BaseException:
+            self.stop()
+            raise
+        self.base = self.count()
+
+    def count(self):
+        """Messages received since the sink started (the readiness probe sends none)."""
+        found = re.findall(r"mesg=(\d+)", file_tail(self.out, 4096))
+        return int(found[-1]) if found else 0
+
+    def received(self):
+        return self.count() - self.base
+
+    def stop(self):
+        # smtp-sink runs in the pty's own session: stop it by pid, then `script`.
+        for pid in descendants(self.proc.pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        PROCS.stop(self.proc)
+
+    def wait_for(self, target, stall_seconds, max_seconds):
+        """Waits until `received() >= target` or no progress for stall_seconds / max_seconds.
+        Returns (received, monotonic time of the last observed increase)."""
+        start = time.monotonic()
+        last_n, last_change = self.received(), time.monotonic()
+        while True:
+            n = self.received()
+            now = time.monotonic()
+            if n != last_n:
+                last_n, last_change = n, now
+            if n >= target or now - last_change > stall_seconds or now - start > max_seconds:
+                return n, last_change
+            time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------------------------
+# Servers
+
+
+class PostfixServer:
+    """A private Postfix instance (own config/queue/data dirs under `root`)."""
+
+    name = "postfix"
+
+    def __init__(self, root, cert, key, sink, smtpd_maxproc):
+        if os.geteuid() != 0:
+            raise Unavailable("Postfix needs root to run a private instance")
+        self.root = root
+        self.etc = os.path.join(root, "etc")
+        self.spool = os.path.join(root, "spool")
+        self.data = os.path.join(root, "data")
+        self.logfile = os.path.join(root, "postfix.log")
+        for d in (self.etc, self.spool, self.data):
+            os.makedirs(d, exist_ok=True)
+        shutil.chown(self.data, user="postfix")
+        self.ip = PF_IP
+        self.port = pick_port(PF_IP, PF_PORT)
+        main_cf = """\
+# Private benchmark instance generated by cluster/bench. Defaults except where noted.
+compatibility_level = 3.6
+queue_directory = {spool}
+data_directory = {data}
+meta_directory = /etc/postfix
+daemon_directory = /usr/lib/postfix/sbin
+command_directory = /usr/sbin
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = {log}
+maillog_file_prefixes = {root}
+myhostname = postfix.bench.test
+mydomain = bench.test
+myorigin = $mydomain
+# relay only: no local delivery
+mydestination =
+local_recipient_maps =
+local_transport = error:local delivery disabled
+alias_maps =
+alias_database =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+relayhost = [{sink_ip}]:{sink_port}
+# no DNS: the sink is an address literal; do not reverse-resolve clients
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+biff = no
+""".format(spool=self.spool, data=self.data, log=self.logfile, root=root,
+           sink_ip=sink.ip, sink_port=sink.port, cert=cert, key=key)
+        master_cf = """\
+{ip}:{port} inet n - n - {maxproc} smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+""".format(ip=self.ip, port=self.port, maxproc=smtpd_maxproc)
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(main_cf)
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(master_cf)
+        self.master = None
+
+    def _postfix(self, action, timeout=60):
+        # `script` gives postfix a terminal so its errors reach us (there may be no syslog).
+        cmd = "postfix -c %s %s" % (self.etc, action)
+        argv = ["script", "-qec", cmd, "/dev/null"] if shutil.which("script") else cmd.split()
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+        return r.returncode, r.stdout.decode("latin-1", "replace").replace("\r", "")
+
+    def start(self):
+        PROCS.add_stopper(self.stop)
+        rc, out = self._postfix("start")
+        if rc != 0:
+            raise Unavailable("postfix start failed: %s" % out.strip()[-400:])
+        pidfile = os.path.join(self.spool, "pid", "master.pid")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.master is None:
+            try:
+                with open(pidfile) as f:
+                    self.master = int(f.read().strip())
+            except (FileNotFoundError, ValueError):
+                time.sleep(0.05)
+        if self.master is None:
+            raise Unavailable("postfix master pid file did not appear")
+        wait_listening(self.ip, self.port, 30.0, what="postfix master")
+
+    def stop(self):
+        PROCS.remove_stopper(self.stop)
+        if self.master is None:
+            return
+        pids = [self.master] + descendants(self.master)
+        try:
+            self._postfix("stop", timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(proc_stat(p) for p in pids):
+            time.sleep(0.05)
+        for p in pids:  # anything left over from this instance
+            if proc_stat(p):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.master = None
+
+    def cpu_seconds(self):
+        return tree_cpu_seconds(self.master)
+
+    def smtpd_pids(self):
+        return [p for p in descendants(self.master) if comm(p) == "smtpd"]
+
+    def session_memory_kb(self):
+        """(sum VmRSS, sum PSS, process count) over the smtpd processes."""
+        pids = self.smtpd_pids()
+        rss = sum(vm_rss_kb(p) or 0 for p in pids)
+        pss = sum(pss_kb(p) or 0 for p in pids)
+        return rss, pss, len(pids)
+
+    def delivers(self):
+        return True, ""
+
+    def describe_failure(self):
+        return file_tail(self.logfile, 1500)
+
+
+class SendarixServer:
+    """A Sendarix node started from its release binary with a generated JSON config."""
+
+    name = "sendarix"
+
+    def __init__(self, root, binary, cert, key, sink, max_conn):
+        if not binary or not os.path.isfile(binary) or not os.access(binary, os.X_OK):
+            raise Unavailable("binary %s not found (build it: cd %s && swift build -c release, "
+                              "or pass --build / --sendarix-bin)" % (binary, REPO))
+        self.root = root
+        self.binary = binary
+        self.ip = SX_IP
+        self.port = pick_port(SX_IP, SX_PORT)
+        self.admin_port = pick_port(SX_IP, SX_ADMIN_PORT)
+        self.logfile = os.path.join(root, "sendarix.log")
+        self.config = os.path.join(root, "sendarix.json")
+        cfg = {
+            "node": {"id": "bench1", "hostname": "bench.sendarix.test",
+                     "dataDir": os.path.join(root, "data")},
+            "listen": {"submission": [], "smtps": [], "relay": ["%s:%d" % (self.ip, self.port)],
+                       "admin": "%s:%d" % (self.ip, self.admin_port)},
+            "tls": {"certificate": cert, "privateKey": key},
+            "policy": {"trustedNetworks": ["127.0.0.0/8"], "localDomains": ["example.test"],
+                       "maxConnectionsPerIP": max_conn},
+            "limits": {"maxConnections": max(10000, max_conn * 2)},
+            "routes": [{"domain": "example.test", "hosts": ["%s:%d" % (sink.ip, sink.port)],
+                        "tls": "none"}],
+            "adminToken": ADMIN_TOKEN,
+        }
+        with open(self.config, "w") as f:
+            json.dump(cfg, f, indent=2)
+        self.proc = None
+
+    def start(self):
+        self.proc = PROCS.spawn("sendarix", [self.binary, "serve", "--config", self.config],
+                                stdout=self.logfile, stderr=self.logfile)
+        wait_smtp_ready(self.ip, self.port, 60.0, self.proc, what="sendarix")
+
+    def stop(self):
+        if self.proc is not None:
+            PROCS.stop(self.proc, grace=10.0)
+            self.proc = None
+
+    def cpu_seconds(self):
+        return tree_cpu_seconds(self.proc.pid)
+
+    def rss_kb(self):
+        return vm_rss_kb(self.proc.pid)
+
+    def health(self):
+        """(status, parsed JSON or text) of GET /health, or (None, error)."""
+        try:
+            c = http.client.HTTPConnection(self.ip, self.admin_port, timeout=5)
+            c.request("GET", "/health", headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+            r = c.getresponse()
+            body = r.read().decode("utf-8", "replace")
+            c.close()
+            try:
+                return r.status, json.loads(body)
+            except ValueError:
+                return r.status, body
+        except (OSError, http.client.HTTPException) as e:
+            return None, str(e)
+
+    def delivers(self):
+        """(True, "") unless /health says delivery is off."""
+        status, body = self.health()
+        if isinstance(body, dict):
+            for key in ("delivery", "deliveryEnabled", "delivers"):
+                v = body.get(key)
+                if v is False or (isinstance(v, dict) and v.get("enabled") is False):
+                    return False, "/health reports %s=%s" % (key, json.dumps(v))
+        return True, ""
+
+    def describe_failure(self):
+        """Tail of the node's log, plus `sendarix check-config` output when that rejects the
+        generated config."""
+        text = file_tail(self.logfile, 1500)
+        try:
+            r = subprocess.run([self.binary, "check-config", self.config], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+            if r.returncode != 0:
+                text += "\ncheck-config: " + r.stdout.decode("utf-8", "replace").strip()[-600:]
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        return text
+
+
+# --------------------------------------------------------------------------------------------
+# Load tools
+
+
+class Prober(threading.Thread):
+    """Sends one message at a time over one SMTP connection and records end-of-DATA -> 250."""
+
+    def __init__(self, ip, port, size, interval=0.025):
+        super().__init__(daemon=True)
+        self.interval = interval  # pause between messages: sample the load, do not add to it
+        self.ip, self.port = ip, port
+        self.body = make_body(size)
+        self.stop_event = threading.Event()
+        self.samples = []
+        self.errors = 0
+        self.last_error = None
+
+    def run(self):
+        conn = None
+        while not self.stop_event.is_set():
+            try:
+                if conn is None:
+                    conn = SMTPConn(self.ip, self.port, timeout=60.0)
+                    conn.greet()
+                    conn.ehlo()
+                self.samples.append(conn.send_message(self.body))
+                self.stop_event.wait(self.interval)
+            except (OSError, SMTPError) as e:
+                self.errors += 1
+                self.last_error = str(e)
+                if conn is not None:
+                    conn.close()
+                conn = None
+                self.stop_event.wait(0.05)
+        if conn is not None:
+            try:
+                conn.cmd("QUIT")
+            except (OSError, SMTPError):
+                pass
+            conn.close()
+
+    def finish(self):
+        self.stop_event.set()
+        self.join(timeout=120)
+        s = sorted(self.samples)
+        ms = lambda v: None if v is None else round(v * 1000.0, 2)
+        return {"samples": len(s), "errors": self.errors, "p50_ms": ms(percentile(s, 50)),
+                "p99_ms": ms(percentile(s, 99)), "max_ms": ms(s[-1] if s else None),
+                "last_error": self.last_error}
+
+
+def run_smtp_source(server, sessions, size, count, root, tag):
+    """Runs smtp-source against the server; returns (ok, seconds, stderr tail)."""
+    out = os.path.join(root, "smtp-source-%s.log" % tag)
+    argv = ["smtp-source", "-s", str(sessions), "-l", str(size), "-m", str(count),
+            "-f", SENDER, "-t", RECIPIENT, "%s:%d" % (server.ip, server.port)]
+    t0 = time.monotonic()
+    p = PROCS.spawn("smtp-source", argv, stdout=out, stderr=out)
+    timeout = 300 + count * 0.1
+    try:
+        rc = p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        PROCS.stop(p)
+        return False, time.monotonic() - t0, "timed out after %.0fs" % timeout
+    elapsed = time.monotonic() - t0
+    PROCS.stop(p)
+    with open(out, "rb") as f:
+        text = f.read().decode("latin-1", "replace").strip()
+    return rc == 0, elapsed, text[-400:]
+
+
+def open_idle_tls(server, n, workers=16):
+    """Opens n sessions (EHLO, STARTTLS, EHLO) and leaves them open. Returns (conns, errors)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    def one(i):
+        src = CLIENT_NET + str(10 + i // SESSIONS_PER_SOURCE_IP)
+        c = SMTPConn(server.ip, server.port, timeout=60.0, source_ip=src)
+        try:
+            c.greet()
+            ext = c.ehlo("idle%d.bench.test" % i)
+            if "STARTTLS" not in ext:
+                raise Unavailable("EHLO does not offer STARTTLS")
+            c.starttls(ctx)
+            c.ehlo("idle%d.bench.test" % i)
+            return c
+        except BaseException:
+            c.close()
+            raise
+
+    conns, errors = [], []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        for fut in [pool.submit(one, i) for i in range(n)]:
+            try:
+                conns.append(fut.result())
+            except Unavailable:
+                raise
+            except (OSError, SMTPError, ssl.SSLError) as e:
+                errors.append(str(e))
+    return conns, errors
+
+
+def settle(sample, rounds=15, interval=0.2, tolerance=0.005):
+    """Samples a value until two consecutive samples differ by < tolerance (or rounds run out)."""
+    prev = sample()
+    for _ in range(rounds):
+        time.sleep(interval)
+        cur = sample()
+        if prev and cur is not None and abs(cur - prev) <= tolerance * prev:
+            return cur
+        prev = cur
+    return prev
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario runner
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.root = tempfile.mkdtemp(prefix="sendarix-bench-")
+        os.chmod(self.root, 0o755)  # the postfix user must reach its queue directory
+        self.cert = os.path.join(self.root, "cert.pem")
+        self.key = os.path.join(self.root, "key.pem")
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", self.key, "-out", self.cert, "-days", "2",
+                            "-subj", "/CN=bench.test"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            raise SystemExit("openssl req failed: %s" % r.stderr.decode())
+        os.chmod(self.key, 0o644)
+        self.seq = 0
+        self.results = {}
+
+    def dir(self, name):
+        self.seq += 1
+        d = os.path.join(self.root, "%02d-%s" % (self.seq, name))
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        return d
+
+    def targets(self):
+        return [t for t in ("postfix", "sendarix") if t in self.args.targets]
+
+    def start_server(self, target, d, sink, max_conn):
+        """Starts a fresh server for one target; raises Unavailable."""
+        if target == "postfix":
+            s = PostfixServer(d, self.cert, self.key, sink, smtpd_maxproc=max(100, max_conn))
+        else:
+            s = SendarixServer(d, self.args.sendarix_bin, self.cert, self.key, sink, max_conn)
+        try:
+            s.start()
+        except Unavailable as e:
+            tail = s.describe_failure().strip()
+            s.stop()
+            raise Unavailable("%s%s" % (e, ("; log tail: " + tail[-600:]) if tail else ""))
+        except BaseException:
+            s.stop()
+            raise
+        return s
+
+    def sink_for(self, target, d):
+        if target == "postfix":
+            return Sink(d, "postfix-sink", PF_SINK_IP, PF_SINK_PORT)
+        return Sink(d, "sendarix-sink", SX_SINK_IP, SX_SINK_PORT)
+
+    # ---- rounds ----------------------------------------------------------------------------
+
+    def rounds(self, measure):
+        """Runs measure(target) for every target, --rounds times, alternating the targets so
+        both see the same background load. Returns {target: [result of each round]}."""
+        out = {t: [] for t in self.targets()}
+        for r in range(self.args.rounds):
+            for t in self.targets():
+                if self.args.rounds > 1:
+                    log("round %d/%d: %s" % (r + 1, self.args.rounds, t))
+                out[t].append(measure(t))
+        return out
+
+    # ---- 1. acceptance ------------------------------------------------------------------
+
+    def accept_sizes(self):
+        return [(5120, self.args.messages), (102400, self.args.messages_large)]
+
+    def measure_accept(self, target):
+        """One server, one sink; smtp-source at each size with the prober alongside.
+        Returns {size: entry}."""
+        a = self.args
+        out = {}
+        reason = "not measured"
+        d = self.dir("accept-" + target)
+        sink = server = None
+        try:
+            sink = self.sink_for(target, d)
+            server = self.start_server(target, d, sink, max_conn=200)
+            delivered_before = 0
+            for size, count in self.accept_sizes():
+                log("accept: %s, %d x %d bytes, %d sessions" % (target, count, size, a.sessions))
+                prober = Prober(server.ip, server.port, size)
+                cpu0 = server.cpu_seconds()
+                prober.start()
+                ok, secs, err = run_smtp_source(server, a.sessions, size, count, d,
+                                                "%s-%d" % (target, size))
+                lat = prober.finish()
+                cpu1 = server.cpu_seconds()
+                if not ok:
+                    entry = {"available": False,
+                             "reason": "smtp-source failed after %.1fs: %s" % (secs, err)}
+                    log("accept: %s %d: %s" % (target, size, entry["reason"]))
+                    out[str(size)] = entry
+                    continue
+                accepted = count + lat["samples"]
+                entry = {
+                    "available": True, "messages": count, "seconds": round(secs, 3),
+                    "msgs_per_s": round(count / secs, 1),
+                    "mb_per_s": round(count * size / secs / 1e6, 2),
+                    "latency": lat,
+                    "cpu_s_per_1000": round((cpu1 - cpu0) * 1000.0 / accepted, 3)
+                    if cpu0 is not None and cpu1 is not None else None,
+                }
+                log("accept: %s %d: %.1f msg/s, p99 %s ms (%d samples)"
+                    % (target, size, entry["msgs_per_s"], lat["p99_ms"], lat["samples"]))
+                # Let queued deliveries finish so the next size starts from an idle server.
+                n, _ = sink.wait_for(delivered_before + accepted, stall_seconds=5.0,
+                                     max_seconds=a.drain_timeout)
+                entry["delivered_to_sink"] = n - delivered_before
+                if n == delivered_before:
+                    entry["note"] = ("nothing reached the sink: CPU figure excludes delivery work")
+                delivered_before = n
+                out[str(size)] = entry
+        except Unavailable as e:
+            reason = str(e)
+            log("accept: %s not available: %s" % (target, e))
+        finally:
+            if server:
+                server.stop()
+            if sink:
+                sink.stop()
+        for size, _ in self.accept_sizes():
+            out.setdefault(str(size), {"available": False, "reason": reason})
+        return out
+
+    def scenario_accept(self):
+        per = self.rounds(self.measure_accept)
+        res = {"sessions": self.args.sessions, "rounds": self.args.rounds, "sizes": {}}
+        for size, count in self.accept_sizes():
+            sec = {"messages": count, "message_bytes": size}
+            for t, runs in per.items():
+                sec[t] = combine([r[str(size)] for r in runs], "msgs_per_s")
+            sec["ratio_msgs_per_s"] = ratio(sec, "msgs_per_s")
+            sec["ratio_p50"] = ratio(sec, "latency", "p50_ms")
+            sec["ratio_p99"] = ratio(sec, "latency", "p99_ms")
+            sec["ratio_cpu"] = ratio(sec, "cpu_s_per_1000")
+            res["sizes"][str(size)] = sec
+        self.results["accept"] = res
+
+    # ---- 2. RSS per idle TLS session ------------------------------------------------------
+
+    def measure_rss(self, target):
+        n = self.args.tls_sessions
+        d = self.dir("rss-" + target)
+        sink = server = None
+        conns = []
+        try:
+            sink = self.sink_for(target, d)
+            server = self.start_server(target, d, sink, max_conn=n + 50)
+            log("rss: %s, %d idle STARTTLS sessions" % (target, n))
+            if target == "sendarix":
+                # Warm up once so one-time TLS/library initialisation is not charged per session.
+                warm, _ = open_idle_tls(server, 1, workers=1)
+                for c in warm:
+                    c.close()
+                before = settle(server.rss_kb)
+                conns, errors = open_idle_tls(server, n)
+                after = settle(server.rss_kb)
+                entry = {"available": True, "sessions_open": len(conns), "errors": len(errors),
+                         "rss_before_kb": before, "rss_after_kb": after}
+                if conns:
+                    entry["rss_per_session_kb"] = round((after - before) / len(conns), 2)
+            else:
+                # Readiness was checked without connecting, so no smtpd exists yet.
+                rss0, pss0, _ = server.session_memory_kb()
+                conns, errors = open_idle_tls(server, n)
+                rss1 = settle(lambda: server.session_memory_kb()[0])
+                _, pss1, procs = server.session_memory_kb()
+                entry = {"available": True, "sessions_open": len(conns), "errors": len(errors),
+                         "smtpd_processes": procs, "rss_before_kb": rss0, "rss_after_kb": rss1,
+                         "pss_before_kb": pss0, "pss_after_kb": pss1}
+                if conns:
+                    entry["rss_per_session_kb"] = round((rss1 - rss0) / len(conns), 2)
+                    entry["pss_per_session_kb"] = round((pss1 - pss0) / len(conns), 2)
+            if errors:
+                entry["first_error"] = errors[0]
+            if not conns:
+                entry = {"available": False,
+                         "reason": "no session opened: %s" % (errors[0] if errors else "?")}
+            log("rss: %s: %s KB per session (%d open, %d errors)"
+                % (target, entry.get("rss_per_session_kb"), len(conns), len(errors)))
+            return entry
+        except Unavailable as e:
+            log("rss: %s not available: %s" % (target, e))
+            return {"available": False, "reason": str(e)}
+        finally:
+            for c in conns:
+                c.close()
+            if server:
+                server.stop()
+            if sink:
+                sink.stop()
+
+    def scenario_rss(self):
+        res = {"sessions": self.args.tls_sessions, "rounds": self.args.rounds}
+        for t, runs in self.rounds(self.measure_rss).items():
+            res[t] = combine(runs, "rss_per_session_kb")
+        res["ratio_rss_per_session"] = ratio(res, "rss_per_session_kb")
+        # Postfix's RSS counts shared libraries once per smtpd process; PSS splits them.
+        p, sx = res.get("postfix") or {}, res.get("sendarix") or {}
+        res["ratio_rss_vs_postfix_pss"] = (
+            round(sx["rss_per_session_kb"] / p["pss_per_session_kb"], 3)
+            if sx.get("rss_per_session_kb") is not None and p.get("pss_per_session_kb") else None)
+        self.results["rss"] = res
+
+    # ---- 3. end-to-end relay ------------------------------------------------------------
+
+    def measure_relay(self, target):
+        a = self.args
+        count, size = a.relay_messages, 5120
+        d = self.dir("relay-" + target)
+        sink = server = None
+        try:
+            sink = self.sink_for(target, d)
+            server = self.start_server(target, d, sink, max_conn=200)
+            ok, why = server.delivers()
+            if not ok:
+                raise Unavailable("not yet available (%s)" % why)
+            # One probe message must reach the sink, otherwise delivery is not there yet.
+            c = SMTPConn(server.ip, server.port)
+            try:
+                c.greet()
+                c.ehlo()
+                c.send_message(make_body(1024, "relay-probe"))
+                c.cmd("QUIT")
+            except (OSError, SMTPError) as e:
+                raise Unavailable("probe message not accepted: %s" % e)
+            finally:
+                c.close()
+            n, _ = sink.wait_for(1, stall_seconds=a.delivery_probe_timeout,
+                                 max_seconds=a.delivery_probe_timeout)
+            if n < 1:
+                raise Unavailable("not yet available (a probe message did not reach the sink "
+                                  "within %.0fs)" % a.delivery_probe_timeout)
+            log("relay: %s, %d x %d bytes" % (target, count, size))
+            base = sink.received()
+            cpu0 = server.cpu_seconds()
+            t0 = time.monotonic()
+            ok, secs, err = run_smtp_source(server, a.sessions, size, count, d, "relay-" + target)
+            if not ok:
+                raise Unavailable("smtp-source failed after %.1fs: %s" % (secs, err))
+            got, t_last = sink.wait_for(base + count, stall_seconds=30.0,
+                                        max_seconds=max(120.0, count * 0.05))
+            cpu1 = server.cpu_seconds()
+            delivered = got - base
+            span = max(t_last - t0, secs)
+            entry = {"available": True, "accepted": count, "delivered": delivered,
+                     "accept_seconds": round(secs, 3), "seconds": round(span, 3),
+                     "msgs_per_s": round(delivered / span, 1) if span > 0 else None,
+                     "cpu_s_per_1000": round((cpu1 - cpu0) * 1000.0 / delivered, 3)
+                     if delivered else None}
+            if delivered < count:
+                entry["note"] = "only %d of %d reached the sink" % (delivered, count)
+            log("relay: %s: %s msg/s end to end, %s CPU s / 1000"
+                % (target, entry["msgs_per_s"], entry["cpu_s_per_1000"]))
+            return entry
+        except Unavailable as e:
+            log("relay: %s: %s" % (target, e))
+            return {"available": False, "reason": str(e)}
+        finally:
+            if server:
+                server.stop()
+            if sink:
+                sink.stop()
+
+    def scenario_relay(self):
+        res = {"messages": self.args.relay_messages, "message_bytes": 5120,
+               "sessions": self.args.sessions, "rounds": self.args.rounds}
+        for t, runs in self.rounds(self.measure_relay).items():
+            res[t] = combine(runs, "msgs_per_s")
+        res["ratio_msgs_per_s"] = ratio(res, "msgs_per_s")
+        res["ratio_cpu"] = ratio(res, "cpu_s_per_1000")
+        self.results["relay"] = res
+
+    # ---- 4. hooks for later sections -------------------------------------------------------
+
+    def scenario_cluster(self):
+        log("cluster: 3-node cluster benchmark not yet available")
+        self.results["cluster"] = {"available": False, "reason": "not yet available"}
+
+    def scenario_dnsperf(self):
+        log("dnsperf: DNS responder benchmark not yet available")
+        self.results["dnsperf"] = {"available": False, "reason": "not yet available"}
+
+
+def combine(entries, key):
+    """The median round (by `key`, lower median) among the available ones, with every round's
+    `key` listed under `rounds`; the first entry when none is available."""
+    ok = sorted((e for e in entries if e.get("available") and e.get(key) is not None),
+                key=lambda e: e[key])
+    if not ok:
+        return entries[0]
+    med = dict(ok[(len(ok) - 1) // 2])
+    if len(entries) > 1:
+        med["rounds"] = [e.get(key) if e.get("available") else None for e in entries]
+    return med
+
+
+def ratio(section, key, sub=None):
+    """Sendarix / Postfix for one figure, or None when either side is missing."""
+    def get(t):
+        v = section.get(t) or {}
+        v = v.get(key) if isinstance(v, dict) else None
+        if sub is not None:
+            v = v.get(sub) if isinstance(v, dict) else None
+        return v
+    p, s = get("postfix"), get("sendarix")
+    if not p or s is None:
+        return None
+    return round(s / p, 3)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        v = ("%.3f" % v) if abs(v) < 10 else ("%.1f" % v)
+    return "%s%s" % (v, unit)
+
+
+def side(section, target, key, sub=None):
+    v = section.get(target) or {}
+    if not v.get("available", False):
+        return "n/a"
+    v = v.get(key)
+    if sub is not None:
+        v = v.get(sub) if isinstance(v, dict) else None
+    return fmt(v)
+
+
+def print_report(results, meta):
+    rows = []  # (metric, postfix, sendarix, ratio, better)
+
+    def r(v):
+        return "-" if v is None else "%.2fx" % v
+
+    acc = results.get("accept")
+    if acc:
+        for size, sec in acc["sizes"].items():
+            label = "%d KB" % (int(size) // 1024)
+            rows.append(("accept %s: msgs/s" % label, side(sec, "postfix", "msgs_per_s"),
+                         side(sec, "sendarix", "msgs_per_s"), r(sec.get("ratio_msgs_per_s")), "higher"))
+            rows.append(("accept %s: p50 latency ms" % label, side(sec, "postfix", "latency", "p50_ms"),
+                         side(sec, "sendarix", "latency", "p50_ms"), r(sec.get("ratio_p50")), "lower"))
+            rows.append(("accept %s: p99 latency ms" % label, side(sec, "postfix", "latency", "p99_ms"),
+                         side(sec, "sendarix", "latency", "p99_ms"), r(sec.get("ratio_p99")), "lower"))
+            rows.append(("accept %s: CPU s / 1000 msgs" % label, side(sec, "postfix", "cpu_s_per_1000"),
+                         side(sec, "sendarix", "cpu_s_per_1000"), r(sec.get("ratio_cpu")), "lower"))
+    rss = results.get("rss")
+    if rss:
+        rows.append(("RSS KB per idle TLS session", side(rss, "postfix", "rss_per_session_kb"),
+                     side(rss, "sendarix", "rss_per_session_kb"), r(rss.get("ratio_rss_per_session")), "lower"))
+        rows.append(("  same, Postfix smtpd PSS instead of RSS", side(rss, "postfix", "pss_per_session_kb"),
+                     side(rss, "sendarix", "rss_per_session_kb"), r(rss.get("ratio_rss_vs_postfix_pss")),
+                     "lower"))
+    rel = results.get("relay")
+    if rel:
+        rows.append(("relay end-to-end msgs/s", side(rel, "postfix", "msgs_per_s"),
+                     side(rel, "sendarix", "msgs_per_s"), r(rel.get("ratio_msgs_per_s")), "higher"))
+        rows.append(("relay CPU s / 1000 msgs", side(rel, "postfix", "cpu_s_per_1000"),
+                     side(rel, "sendarix", "cpu_s_per_1000"), r(rel.get("ratio_cpu")), "lower"))
+    for name in ("cluster", "dnsperf"):
+        if name in results:
+            rows.append((name, "not yet available", "", "", ""))
+
+    head = ("metric", "Postfix", "Sendarix", "S/P", "better")
+    widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(5)]
+    line = "  ".join("%-*s" % (widths[0], head[0]) if i == 0 else "%*s" % (widths[i], head[i])
+                     for i in range(5))
+    print()
+    if meta.get("self_test"):
+        print("SELF-TEST: the Sendarix column measures a Python test double "
+              "(cluster/bench.d/fake-sendarix), not Sendarix")
+    print("Sendarix vs Postfix %s on %s (%d CPUs, load average %s at start, %s at end)%s"
+          % (meta["postfix_version"], meta["host"], meta["cpus"], meta["loadavg_start"],
+             meta["loadavg_end"], "; median of %d rounds" % meta["rounds"] if meta["rounds"] > 1 else ""))
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join("%-*s" % (widths[0], row[0]) if i == 0 else "%*s" % (widths[i], row[i])
+                        for i in range(5)))
+    notes = []
+    for name, sec in results.items():
+        if name == "accept":
+            items = [(name + " " + s, v) for s, v in sec["sizes"].items()]
+        else:
+            items = [(name, sec)]
+        for label, v in items:
+            for t in ("postfix", "sendarix"):
+                e = v.get(t)
+                if isinstance(e, dict) and not e.get("available", True):
+                    notes.append("%s %s: %s" % (label, t, e.get("reason", "")[:300]))
+                elif isinstance(e, dict) and e.get("note"):
+                    notes.append("%s %s: %s" % (label, t, e["note"]))
+    if float(meta["loadavg_start"]) > 0.5 or float(meta["loadavg_end"]) > 2.5:
+        notes.append("the machine was busy with other work (load average %s -> %s): absolute "
+                     "figures are noisy; --rounds N alternates the servers and reports medians"
+                     % (meta["loadavg_start"], meta["loadavg_end"]))
+    if notes:
+        print()
+        for n in notes:
+            print("note: " + n)
+    print()
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="cluster/bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
+    p.add_argument("--only", action="append", default=None,
+                   choices=["accept", "rss", "relay", "cluster", "dnsperf"],
+                   help="run only this scenario (repeatable)")
+    p.add_argument("--messages", type=int, default=None,
+                   help="5 KB messages for accept and relay (100 KB runs use a quarter)")
+    p.add_argument("--sessions", type=int, default=20, help="smtp-source sessions (default 20)")
+    p.add_argument("--tls-sessions", type=int, default=None,
+                   help="idle STARTTLS sessions for rss (default 500, --quick 100)")
+    p.add_argument("--targets", default="postfix,sendarix",
+                   help="comma list of servers to measure (default postfix,sendarix)")
+    p.add_argument("--sendarix-bin", default=os.environ.get(
+        "SENDARIX_BIN", os.path.join(REPO, ".build", "release", "sendarix")))
+    p.add_argument("--build", action="store_true",
+                   help="run `swift build -c release --product sendarix` in the repo first")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat each scenario N times alternating the servers; report medians")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs)")
+    p.add_argument("--self-test", action="store_true",
+                   help="check the harness itself: --quick against a Python test double "
+                        "(bench.d/fake-sendarix) instead of the Sendarix binary")
+    a = p.parse_args(argv)
+    if a.self_test:
+        a.quick = True
+        a.sendarix_bin = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake-sendarix")
+    if a.rounds < 1:
+        p.error("--rounds must be at least 1")
+    a.targets = [t.strip() for t in a.targets.split(",") if t.strip()]
+    for t in a.targets:
+        if t not in ("postfix", "sendarix"):
+            p.error("unknown target %r" % t)
+    if a.messages is None:
+        a.messages = 2000 if a.quick else 20000
+    a.messages_large = max(100, a.messages // 4)
+    a.relay_messages = a.messages if a.quick else max(100, a.messages // 2)
+    if a.tls_sessions is None:
+        a.tls_sessions = 100 if a.quick else 500
+    a.drain_timeout = 60.0 if a.quick else 180.0
+    a.delivery_probe_timeout = 15.0
+    a.only = a.only or ["accept", "rss", "relay", "cluster", "dnsperf"]
+    return a
+
+
+def main(argv):
+    args = parse_args(argv)
+
+    def on_signal(signum, _frame):
+        log("interrupted by signal %d: stopping everything this run started" % signum)
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, max(soft, 4 * args.tls_sessions + 1024))
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+    if args.build:
+        log("building sendarix (release)")
+        r = subprocess.run(["swift", "build", "-c", "release", "--product", "sendarix"], cwd=REPO)
+        if r.returncode != 0:
+            log("build failed; Sendarix figures will be missing")
+
+    for tool in ("smtp-source", "smtp-sink", "postfix", "openssl", "script"):
+        if not shutil.which(tool):
+            raise SystemExit("bench: %s not found (cluster/bench installs postfix)" % tool)
+
+    bench = None
+    try:
+        bench = Bench(args)
+        pv = subprocess.run(["postconf", "-d", "-h", "mail_version"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL).stdout.decode().strip() or "?"
+        meta = {"host": socket.gethostname(), "cpus": os.cpu_count(),
+                "loadavg_start": "%.2f" % os.getloadavg()[0], "postfix_version": pv,
+                "sendarix_bin": args.sendarix_bin, "quick": args.quick, "rounds": args.rounds,
+                "self_test": args.self_test, "messages": args.messages,
+                "messages_100k": args.messages_large, "relay_messages": args.relay_messages,
+                "sessions": args.sessions, "tls_sessions": args.tls_sessions,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
+        for name in ("accept", "rss", "relay", "cluster", "dnsperf"):
+            if name in args.only:
+                getattr(bench, "scenario_" + name)()
+        meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]
+        print_report(bench.results, meta)
+        print(json.dumps({"bench": "sendarix-vs-postfix", "meta": meta, "results": bench.results},
+                         sort_keys=True), flush=True)
+        return 0
+    finally:
+        PROCS.cleanup()
+        if bench is not None:
+            if args.keep:
+                log("kept %s" % bench.root)
+            else:
+                shutil.rmtree(bench.root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
