@@ -53,6 +53,7 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
     private var pending: [Pending] = []
     private var stopping = false
     private var finished = false
+    private var held = false
     private var stats = Statistics(transactions: 0, proposals: 0, largestBatch: 0)
     private var nextIndex: UInt64
     private var thread: Thread?
@@ -107,11 +108,34 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Proposals waiting for the writer. Any thread.
+    var pendingCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending.count
+    }
+
+    /// Makes the writer leave proposals waiting until ``release()`` (tests use
+    /// it to build a batch deterministically). ``stop()`` overrides it. Any thread.
+    func hold() {
+        condition.lock()
+        held = true
+        condition.unlock()
+    }
+
+    /// Lets a held writer continue. Any thread.
+    func release() {
+        condition.lock()
+        held = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
     private func writerLoop() {
         var batch: [Pending] = []
         while true {
             condition.lock()
-            while pending.isEmpty && !stopping { condition.wait() }
+            while (pending.isEmpty || held) && !stopping { condition.wait() }
             if pending.isEmpty {
                 finished = true
                 condition.broadcast()
@@ -146,7 +170,37 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         }
     }
 
+    /// Commits `batch` in one transaction. If the store is full and the batch
+    /// holds several commands, falls back to committing the non-enqueue
+    /// commands together (outcomes and deletes free space, so they must not be
+    /// starved by enqueues that do not fit) and then each enqueue on its own.
     private func commit(_ batch: [Pending]) {
+        do {
+            try commitOrThrow(batch)
+        } catch let error where error.code == .storageFull && batch.count > 1 {
+            var others: [Pending] = []
+            var enqueues: [Pending] = []
+            for p in batch {
+                if case .enqueue = p.command { enqueues.append(p) } else { others.append(p) }
+            }
+            if !others.isEmpty { commitReporting(others) }
+            for p in enqueues { commitReporting([p]) }
+        } catch {
+            for p in batch { p.completion(.failure(error)) }
+        }
+    }
+
+    private func commitReporting(_ batch: [Pending]) {
+        do {
+            try commitOrThrow(batch)
+        } catch {
+            for p in batch { p.completion(.failure(error)) }
+        }
+    }
+
+    /// One transaction for `batch`; on success runs every completion, on a
+    /// thrown error runs none (nothing was stored; indexes are not consumed).
+    private func commitOrThrow(_ batch: [Pending]) throws(StoreError) {
         let first = nextIndex
         var entries: [LogEntry] = []
         entries.reserveCapacity(batch.count)
@@ -155,20 +209,20 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         }
         let last = first + UInt64(batch.count) - 1
         let trim = last > options.retainedLogEntries ? last - options.retainedLogEntries : 0
+        let results: [Result<Void, StoreError>]
         do {
-            let results = try store.commit(entries, appendToLog: true, trimLogBefore: trim)
-            nextIndex = last + 1
-            for (i, p) in batch.enumerated() {
-                switch results[i] {
-                case .success: p.completion(.success(entries[i].index))
-                case .failure(let e): p.completion(.failure(e))
-                }
-            }
+            results = try store.commit(entries, appendToLog: true, trimLogBefore: trim)
         } catch let error as StoreError {
-            for p in batch { p.completion(.failure(error)) }
+            throw error
         } catch {
-            let e = StoreError(.internalError, "\(error)", context: "commit")
-            for p in batch { p.completion(.failure(e)) }
+            throw StoreError(.internalError, "\(error)", context: "commit")
+        }
+        nextIndex = last + 1
+        for (i, p) in batch.enumerated() {
+            switch results[i] {
+            case .success: p.completion(.success(entries[i].index))
+            case .failure(let e): p.completion(.failure(e))
+            }
         }
     }
 }

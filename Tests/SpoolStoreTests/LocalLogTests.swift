@@ -41,6 +41,53 @@ struct LocalLogTests {
         log.stop()
     }
 
+    @Test("every proposal waiting when the writer wakes goes into one transaction")
+    func oneTransaction() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store)
+        log.hold()
+        let results = await withTaskGroup(of: Result<UInt64, StoreError>.self) { group in
+            for i in 0..<100 {
+                group.addTask { await log.proposeAndWait(makeEnqueue("H\(i)")) }
+            }
+            // Release once all 100 are queued (each task proposes, then suspends until its completion).
+            while log.pendingCount < 100 { await Task.yield() }
+            log.release()
+            var out: [Result<UInt64, StoreError>] = []
+            for await r in group { out.append(r) }
+            return out
+        }
+        #expect(results.allSatisfy { $0.isSuccess })
+        #expect(log.statistics == LocalLog.Statistics(transactions: 1, proposals: 100, largestBatch: 100))
+        log.stop()
+    }
+
+    @Test("when the store is full, outcomes and deletes batched with enqueues that do not fit still commit")
+    func fullStoreFallback() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path, options: .init(mapSize: 2 << 20))
+        let log = try LocalLog(store: store)
+        var accepted = 0
+        while await log.proposeAndWait(makeEnqueue("F\(accepted)", body: testBody(size: 100_000, seed: 1))).isSuccess {
+            accepted += 1
+        }
+        #expect(accepted > 2)
+        log.hold()
+        let big = makeEnqueue("too-big", body: testBody(size: 1_000_000, seed: 2))
+        async let bigResult = log.proposeAndWait(big)
+        async let deleteResult = log.proposeAndWait(.delete(.init(queueID: "F0", reason: "space", timestamp: 1)))
+        while log.pendingCount < 2 { await Task.yield() }
+        log.release()
+        let (b, d) = await (bigResult, deleteResult)
+        #expect(b.failureCode == .storageFull)
+        #expect(d.isSuccess)
+        #expect(try store.message(id: "F0") == nil)
+        #expect(try store.message(id: "too-big") == nil)
+        #expect(try store.queueCount() == accepted - 1)
+        log.stop()
+    }
+
     @Test("a batch is bounded by count; all proposals still commit")
     func boundedBatch() async throws {
         let dir = TempDirectory()
