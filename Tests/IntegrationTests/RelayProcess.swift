@@ -75,7 +75,7 @@ final class RelayProcess: @unchecked Sendable {
             if !p.isRunning { break }
             usleep(20_000)
         }
-        throw HarnessError("sendarix did not start: \(log())")
+        throw HarnessError("sendarix did not start: \(self.log())")
     }
 
     /// The first address reported for `kind` (submission, smtps, relay, admin) as (host, port).
