@@ -141,6 +141,17 @@ public struct DNSResponder: Sendable {
         return reply.encoded(limit: limit).bytes
     }
 
+    /// A minimal reply for rate-limited UDP clients: header, question and OPT only, TC set, so a
+    /// genuine client retries over TCP. Nil when `query` would get no reply at all. Pure.
+    public func slipResponse(to query: [UInt8]) -> [UInt8]? {
+        guard query.count >= 12, query[2] & 0x80 == 0, let message = try? DNSMessage(decoding: query) else { return nil }
+        var reply = DNSMessage(id: message.id, isResponse: true, opcode: message.opcode, isTruncated: true,
+                               recursionDesired: message.recursionDesired, checkingDisabled: message.checkingDisabled,
+                               questions: message.questions)
+        if message.edns != nil { reply.edns = DNSMessage.EDNS(udpPayloadSize: UInt16(DNSResponder.maximumUDPPayload)) }
+        return reply.encoded(limit: 512).bytes
+    }
+
     /// Builds the complete (untruncated) response to a decoded query. Size limits are applied by
     /// `respond(to:transport:client:)`. Pure; any thread.
     public func answer(_ query: DNSMessage, client: [UInt8]) -> DNSMessage {

@@ -20,6 +20,7 @@ extension DNSServer {
         var connections: [Connection] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var pollSet: [pollfd] = []
+        var limiter = rateLimit
         let fixed = 1 + udpSockets.count + tcpListeners.count
         defer {
             for c in connections { close(c.fd) }
@@ -45,7 +46,7 @@ extension DNSServer {
                 while read(wakeRead, &buffer, buffer.count) > 0 {}
             }
             for (i, fd) in udpSockets.enumerated() where pollSet[1 + i].revents != 0 {
-                serveUDP(fd, responder: current, buffer: &buffer)
+                serveUDP(fd, responder: current, buffer: &buffer, limiter: &limiter)
             }
             // Connections: the poll set holds the ones that existed before this round.
             var closed = Set<Int32>()
@@ -71,7 +72,7 @@ extension DNSServer {
         }
     }
 
-    private func serveUDP(_ fd: Int32, responder: DNSResponder, buffer: inout [UInt8]) {
+    private func serveUDP(_ fd: Int32, responder: DNSResponder, buffer: inout [UInt8], limiter: inout DNSRateLimiter?) {
         for _ in 0..<64 {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -82,8 +83,18 @@ extension DNSServer {
             }
             if n < 0 { return }
             guard let peer = DNSSocketAddress(storage: storage), peer.port != 0 else { continue }
-            guard let reply = responder.respond(to: Array(buffer[0..<n]), transport: .udp, client: peer.address) else { continue }
-            answered.add(1, ordering: .relaxed)
+            let query = Array(buffer[0..<n])
+            var decision = DNSRateLimiter.Decision.allow
+            if limiter != nil { decision = limiter!.decide(client: peer.address, now: DNSSocket.now()) }
+            let response: [UInt8]?
+            switch decision {
+            case .allow: response = responder.respond(to: query, transport: .udp, client: peer.address)
+            case .slip: response = responder.slipResponse(to: query)
+            case .drop: response = nil
+            }
+            if decision != .allow { limited.add(1, ordering: .relaxed) }
+            guard let reply = response else { continue }
+            if decision == .allow { answered.add(1, ordering: .relaxed) }
             _ = reply.withUnsafeBytes { raw in
                 withUnsafePointer(to: &storage) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, length) }

@@ -12,6 +12,9 @@ import Synchronization
 /// - TCP: RFC 1035 §4.2.2 two-byte framing, many queries per connection, idle timeout, a bound
 ///   on connections (the least recently active one is closed to admit a new one), and a bound on
 ///   unsent output per connection. Garbage input never crashes the server.
+/// - UDP responses can be rate limited per client network (`rateLimit`, off by default); TCP is
+///   never limited.
+/// - The worker thread keeps the server alive: call `stop()` when done (deinit alone won't run).
 public final class DNSServer: Sendable {
     /// The addresses actually bound, with real ports (`127.0.0.1:40123`), in the order given.
     public let boundAddresses: [DNSSocketAddress]
@@ -19,10 +22,13 @@ public final class DNSServer: Sendable {
     public let maxTCPConnections: Int
     /// Seconds a TCP connection may stay idle before it is closed.
     public let tcpIdleTimeout: Double
+    /// UDP response rate limiting settings (nil = unlimited); the loop keeps its own state.
+    public let rateLimit: DNSRateLimiter?
 
     let responder: Mutex<DNSResponder>
     let stopping = Atomic<Bool>(false)
     let answered = Atomic<Int>(0)
+    let limited = Atomic<Int>(0)
     let udpSockets: [Int32]
     let tcpListeners: [Int32]
     let wakeRead: Int32
@@ -31,8 +37,10 @@ public final class DNSServer: Sendable {
 
     /// Binds UDP+TCP on each of `listen` (`"127.0.0.5:53"`, `"[::1]:0"`) and starts serving `zone`.
     /// Blocks while binding; throws `DNSServiceError` (bad address, bind failure). Any thread.
-    public init(listen: [String], zone: DNSResponder.Zone, maxTCPConnections: Int = 256, tcpIdleTimeout: Double = 10) throws {
+    public init(listen: [String], zone: DNSResponder.Zone, maxTCPConnections: Int = 256, tcpIdleTimeout: Double = 10,
+                rateLimit: DNSRateLimiter? = nil) throws {
         self.maxTCPConnections = max(1, maxTCPConnections)
+        self.rateLimit = rateLimit
         self.tcpIdleTimeout = tcpIdleTimeout
         self.responder = Mutex(DNSResponder(zone: zone))
         var udp: [Int32] = [], tcp: [Int32] = [], bound: [DNSSocketAddress] = []
@@ -83,8 +91,11 @@ public final class DNSServer: Sendable {
     /// The zone currently served. Any thread.
     public var zone: DNSResponder.Zone { responder.withLock { $0.zone } }
 
-    /// Number of queries answered so far. Any thread.
+    /// Number of queries answered so far (full answers, not rate-limited ones). Any thread.
     public var queriesAnswered: Int { answered.load(ordering: .relaxed) }
+
+    /// Number of UDP responses dropped or slipped by the rate limiter. Any thread.
+    public var responsesLimited: Int { limited.load(ordering: .relaxed) }
 
     /// Replaces the served zone atomically; lookup tables are built before taking the lock.
     /// Non-blocking apart from the brief lock; any thread.
