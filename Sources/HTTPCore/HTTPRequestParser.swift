@@ -26,6 +26,7 @@ public struct HTTPRequestParser: Sendable {
     var input = InputBuffer()
     var pending: (HTTPRequest, Int)? = nil
     var failure: HTTPParseError? = nil
+    var continueWanted = false
 
     /// Creates a parser with the given limits.
     public init(maxHeaderBytes: Int = 16 * 1024, maxBodyBytes: Int = 1024 * 1024) {
@@ -35,6 +36,15 @@ public struct HTTPRequestParser: Sendable {
 
     /// Appends received bytes. Does not parse; call `next()`.
     public mutating func feed(_ bytes: some Sequence<UInt8>) { input.append(bytes) }
+
+    /// True once (then false) when the request whose body is being awaited sent
+    /// `Expect: 100-continue`: the server should write `HTTPResponse.continueLine` so the client
+    /// (e.g. curl with bodies over 1 KiB) sends the body without waiting a second. Check after `next()`
+    /// returned `.needMore`.
+    public mutating func takeExpectContinue() -> Bool {
+        defer { continueWanted = false }
+        return continueWanted && pending != nil
+    }
 
     /// Bytes received but not yet consumed by a returned request.
     public var bufferedByteCount: Int { input.readable }
@@ -63,6 +73,8 @@ public struct HTTPRequestParser: Sendable {
             case .success(let (request, length)):
                 input.consume(headEnd - input.start)
                 pending = (request, length)
+                continueWanted = length > 0 && request.minorVersion == 1
+                    && request.headers.contains("Expect", token: "100-continue")
             }
         }
         guard let (request, length) = pending else { return .needMore }
@@ -71,6 +83,7 @@ public struct HTTPRequestParser: Sendable {
         if length > 0 { r.body = Array(input.bytes[input.start..<(input.start + length)]) }
         input.consume(length)
         pending = nil
+        continueWanted = false
         return .request(r)
     }
 

@@ -33,6 +33,9 @@ public struct HTTPResponse: Sendable, Equatable {
     /// The response for a parse error: its status, a one-line text body; the caller closes afterwards.
     public static func error(_ e: HTTPParseError) -> HTTPResponse { text(e.status, e.reason + "\n") }
 
+    /// The interim `HTTP/1.1 100 Continue` response (see `HTTPRequestParser.takeExpectContinue()`).
+    public static let continueLine: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
     /// True for statuses that never carry a body (1xx, 204, 304).
     public static func statusHasNoBody(_ status: Int) -> Bool {
         (100..<200).contains(status) || status == 204 || status == 304

@@ -73,9 +73,9 @@ extension RelayConfig {
     static func checkThrowingSyntax(data: Data, baseDirectory: String, hashIterations: Int) throws -> CheckResult {
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            root = try JSONValue.parse(Array(data))
         } catch {
-            throw RelayConfigError(.syntax, "not valid JSON: \(describeJSONError(error))")
+            throw RelayConfigError(.syntax, "not valid JSON: \(error)")
         }
         let problems = ConfigProblems()
         var config = decode(root, problems: problems)
@@ -157,17 +157,5 @@ extension RelayConfig {
             parts.append(comp)
         }
         return "/" + parts.joined(separator: "/")
-    }
-
-    static func describeJSONError(_ error: Error) -> String {
-        if case DecodingError.dataCorrupted(let ctx) = error {
-            if let u = ctx.underlyingError {
-                let ns = u as NSError
-                if let d = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return d }
-                return "\(u)"
-            }
-            return ctx.debugDescription
-        }
-        return "\(error)"
     }
 }

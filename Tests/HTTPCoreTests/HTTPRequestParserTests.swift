@@ -168,3 +168,45 @@ struct HTTPRequestParserTests {
         #expect(rs.first?.query("x") == "1")
     }
 }
+
+@Suite("HTTP request parser: Expect and split points")
+struct HTTPRequestParserMoreTests {
+    @Test("Expect: 100-continue is signalled once while the body is outstanding")
+    func expectContinue() {
+        var p = HTTPRequestParser()
+        p.feed(Array("POST /v1/x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n".utf8))
+        #expect(p.next() == .needMore)
+        let first = p.takeExpectContinue(), second = p.takeExpectContinue()
+        #expect(first)
+        #expect(!second)
+        p.feed(Array("abcd".utf8))
+        guard case .request(let r) = p.next() else {
+            Issue.record("no request")
+            return
+        }
+        #expect(r.body == Array("abcd".utf8))
+        // Without Expect nothing is signalled.
+        var q = HTTPRequestParser()
+        q.feed(Array("POST /v1/x HTTP/1.1\r\nContent-Length: 4\r\n\r\n".utf8))
+        #expect(q.next() == .needMore)
+        let none = q.takeExpectContinue()
+        #expect(!none)
+        #expect(HTTPResponse.continueLine == Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+    }
+
+    @Test("a pipelined stream split at every byte position yields the same requests")
+    func everySplit() {
+        let text = "\r\nGET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloDELETE /c/%20 HTTP/1.1\r\n\r\n"
+        let bytes = Array(text.utf8)
+        for cut in 0...bytes.count {
+            var p = HTTPRequestParser()
+            var got: [HTTPRequest] = []
+            for part in [bytes[..<cut], bytes[cut...]] {
+                p.feed(part)
+                while case .request(let r) = p.next() { got.append(r) }
+            }
+            #expect(got.map(\.target) == ["/a?x=1", "/b", "/c/%20"], "cut at \(cut)")
+            #expect(got.count == 3 && got[1].body == Array("hello".utf8), "cut at \(cut)")
+        }
+    }
+}
