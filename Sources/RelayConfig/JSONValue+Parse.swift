@@ -88,16 +88,7 @@ struct JSONParser {
             i += 1
             skipSpace()
             fields[key] = try value(depth: depth + 1)
-            skipSpace()
-            guard i < bytes.count else { throw error("unexpected end of file, expected ',' or '}'", at: i) }
-            if bytes[i] == 0x2C {
-                i += 1
-                skipSpace()
-                if i < bytes.count && bytes[i] == 0x7D { throw error("trailing comma before '}'", at: i) }
-                continue
-            }
-            if bytes[i] == 0x7D { i += 1; return .object(fields) }
-            throw error("unexpected \(describe(i)), expected ',' or '}'", at: i)
+            if try !separator(close: 0x7D) { return .object(fields) }
         }
     }
 
@@ -109,17 +100,24 @@ struct JSONParser {
         while true {
             skipSpace()
             items.append(try value(depth: depth + 1))
-            skipSpace()
-            guard i < bytes.count else { throw error("unexpected end of file, expected ',' or ']'", at: i) }
-            if bytes[i] == 0x2C {
-                i += 1
-                skipSpace()
-                if i < bytes.count && bytes[i] == 0x5D { throw error("trailing comma before ']'", at: i) }
-                continue
-            }
-            if bytes[i] == 0x5D { i += 1; return .array(items) }
-            throw error("unexpected \(describe(i)), expected ',' or ']'", at: i)
+            if try !separator(close: 0x5D) { return .array(items) }
         }
+    }
+
+    /// After a member or element: consumes `,` (returns true, more follow) or the closing bracket
+    /// `close` (returns false); anything else, or a trailing comma, is an error.
+    mutating func separator(close: UInt8) throws(JSONValue.SyntaxError) -> Bool {
+        let closeText = close == 0x7D ? "'}'" : "']'"
+        skipSpace()
+        guard i < bytes.count else { throw error("unexpected end of file, expected ',' or \(closeText)", at: i) }
+        if bytes[i] == 0x2C {
+            i += 1
+            skipSpace()
+            if i < bytes.count && bytes[i] == close { throw error("trailing comma before \(closeText)", at: i) }
+            return true
+        }
+        if bytes[i] == close { i += 1; return false }
+        throw error("unexpected \(describe(i)), expected ',' or \(closeText)", at: i)
     }
 
     mutating func string() throws(JSONValue.SyntaxError) -> String {
