@@ -7,7 +7,9 @@
 public struct DNSMessage: Sendable, Hashable {
     /// Operation code (header bits 1-4).
     public struct Opcode: RawRepresentable, Hashable, Sendable {
+        /// The 4-bit opcode.
         public var rawValue: UInt8
+        /// Wraps an opcode, keeping the low 4 bits. Pure.
         public init(rawValue: UInt8) { self.rawValue = rawValue & 0x0F }
         public static let query = Opcode(rawValue: 0)
         public static let iquery = Opcode(rawValue: 1)
@@ -18,7 +20,9 @@ public struct DNSMessage: Sendable, Hashable {
 
     /// Response code, 12 bits with EDNS (RFC 6891 §6.1.3).
     public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The 12-bit response code.
         public var rawValue: UInt16
+        /// Wraps a response code, keeping the low 12 bits. Pure.
         public init(rawValue: UInt16) { self.rawValue = rawValue & 0x0FFF }
         public static let noError = RCode(rawValue: 0)
         public static let formatError = RCode(rawValue: 1)
@@ -28,6 +32,7 @@ public struct DNSMessage: Sendable, Hashable {
         public static let refused = RCode(rawValue: 5)
         public static let badVersion = RCode(rawValue: 16)
 
+        /// Mnemonic such as `NXDOMAIN`.
         public var description: String {
             switch rawValue {
             case 0: "NOERROR"

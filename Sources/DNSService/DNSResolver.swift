@@ -58,7 +58,7 @@ public final class DNSResolver: Sendable {
     /// Resolves the mail exchangers of `domain` (MX, null MX, implicit MX via A/AAAA).
     /// BLOCKS (network I/O); any thread.
     public func resolveMX(_ domain: String) -> DNSResolution {
-        guard let name = try? DNSName(domain) else { return .nxdomain }
+        guard let name = try? DNSName(domain), !name.isRoot else { return .nxdomain }
         var random = SystemRandomNumberGenerator()
         let mx = lookup(name, .mx)
         if let resolution = DNSResolverCore.resolution(forMX: mx, domain: name, random: &random) {

@@ -10,6 +10,8 @@ extension DNSServer {
         var output: [UInt8] = []
         var outputOffset = 0
         var lastActive: Double
+        /// The peer shut down its sending side: finish writing, then close.
+        var readClosed = false
     }
 
     /// Unsent bytes above which a connection stops being read until it drains.
@@ -34,7 +36,7 @@ extension DNSServer {
             for fd in tcpListeners { pollSet.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             for c in connections {
                 var events: Int16 = 0
-                if c.output.count - c.outputOffset < DNSServer.outputHighWater { events |= Int16(POLLIN) }
+                if !c.readClosed && c.output.count - c.outputOffset < DNSServer.outputHighWater { events |= Int16(POLLIN) }
                 if c.outputOffset < c.output.count { events |= Int16(POLLOUT) }
                 pollSet.append(pollfd(fd: c.fd, events: events, revents: 0))
             }
@@ -106,10 +108,12 @@ extension DNSServer {
     /// Reads, answers and writes for one connection; false means close it.
     private func serveTCP(_ c: inout Connection, revents: Int16, responder: DNSResponder,
                           buffer: inout [UInt8], now: Double) -> Bool {
-        if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+        if revents & Int16(POLLERR) != 0 { return false }
+        if !c.readClosed && revents & Int16(POLLIN | POLLHUP) != 0 {
             let n = buffer.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
-            if n == 0 { return false }
-            if n < 0 {
+            if n == 0 {
+                c.readClosed = true
+            } else if n < 0 {
                 if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return false }
             } else {
                 c.lastActive = now
@@ -145,7 +149,10 @@ extension DNSServer {
                 }
             }
         }
-        return true
+        if revents & Int16(POLLHUP) != 0 && c.outputOffset < c.output.count && revents & Int16(POLLOUT) == 0 {
+            return false // peer gone entirely: nothing more can be delivered
+        }
+        return !(c.readClosed && c.outputOffset == c.output.count)
     }
 
     private func accept(on listener: Int32, into connections: inout [Connection], closed: inout Set<Int32>, now: Double) {
