@@ -51,7 +51,12 @@ extension RelayConfig {
         try ensureDirectory(dataDir)
         let password = try SecureRandom.token(length: 20)
         let hash = try PasswordHasher.hash(password, iterations: hashIterations)
-        try writeSecret(hash + "\n", to: file)
+        do {
+            try writeSecret(hash + "\n", to: file)
+        } catch where FileManager.default.fileExists(atPath: file) {
+            // Another process created it first; use theirs.
+            return try loadOrCreateDevPassword(dataDir: dataDir, hashIterations: hashIterations)
+        }
         return DevPassword(password: password, passwordHash: hash, created: true)
     }
 
@@ -66,7 +71,11 @@ extension RelayConfig {
         }
         try ensureDirectory(dataDir)
         let token = try SecureRandom.token(length: 32)
-        try writeSecret(token + "\n", to: file)
+        do {
+            try writeSecret(token + "\n", to: file)
+        } catch where FileManager.default.fileExists(atPath: file) {
+            return try loadOrCreateAdminToken(dataDir: dataDir) // created concurrently by another process
+        }
         return token
     }
 
