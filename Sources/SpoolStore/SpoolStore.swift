@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,6 +58,11 @@ public final class SpoolStore: @unchecked Sendable {
 
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private var closed = false
+    /// Canonical path registered in `openDirectories` while open.
+    private let canonicalPath: String
+
+    /// Directories open in this process: LMDB must not open one environment twice.
+    private static let openDirectories = Mutex<Set<String>>([])
 
     /// Opens (creating if needed) the store in `directory`. Blocks for file I/O;
     /// call once per directory per process (LMDB forbids opening the same
@@ -69,11 +75,21 @@ public final class SpoolStore: @unchecked Sendable {
         } catch {
             throw StoreError(.ioError, "cannot create directory: \(error)", context: directory)
         }
+        let canonical = URL(fileURLWithPath: directory).resolvingSymlinksInPath().standardizedFileURL.path
+        let registered = Self.openDirectories.withLock { $0.insert(canonical).inserted }
+        guard registered else {
+            throw StoreError(.alreadyOpen, "spool store already open in this process", context: canonical)
+        }
+        canonicalPath = canonical
         var envp: OpaquePointer?
         var rc = mdb_env_create(&envp)
-        guard rc == 0, let env = envp else { throw StoreError.lmdb(rc, "mdb_env_create") }
+        guard rc == 0, let env = envp else {
+            _ = Self.openDirectories.withLock { $0.remove(canonical) }
+            throw StoreError.lmdb(rc, "mdb_env_create")
+        }
         func fail(_ rc: Int32, _ what: String) -> StoreError {
             mdb_env_close(env)
+            _ = Self.openDirectories.withLock { $0.remove(canonical) }
             return StoreError.lmdb(rc, "\(what) \(directory)")
         }
         rc = mdb_env_set_mapsize(env, options.mapSize)
@@ -128,6 +144,7 @@ public final class SpoolStore: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         mdb_env_close(env)
+        _ = Self.openDirectories.withLock { $0.remove(canonicalPath) }
     }
 
     /// Runs `body` while the env is guaranteed open.

@@ -33,6 +33,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidCommand
         /// LMDB refused for a resource limit other than space (readers, DBs, txn size).
         case resourceLimit
+        /// The store directory is already open in this process (LMDB forbids a second open).
+        case alreadyOpen
         /// Anything else LMDB reported; `reason` carries its message.
         case internalError
     }

@@ -13,7 +13,10 @@ struct LocalLogTests {
                 group.addTask {
                     var out: [Result<UInt64, StoreError>] = []
                     for i in 0..<perProposer {
-                        out.append(await log.proposeAndWait(makeEnqueue("\(prefix)-\(p)-\(i)", body: body)))
+                        // Time-ordered IDs, like the relay's queue ID generator produces.
+                        let id = "\(prefix)-\(String(1_000_000 + i).dropFirst())-\(String(100 + p).dropFirst())"
+                        out.append(await log.proposeAndWait(makeEnqueue(id, recipients: ["r\(i)-\(p)@example.org"],
+                                                                        body: body)))
                     }
                     return out
                 }

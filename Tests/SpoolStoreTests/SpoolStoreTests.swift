@@ -141,6 +141,57 @@ struct SpoolStoreTests {
         store.close()
     }
 
+    @Test("opening the same directory twice in one process is refused until the first is closed")
+    func doubleOpen() throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let error = #expect(throws: StoreError.self) { try SpoolStore(directory: dir.path + "/.") }
+        #expect(error?.code == .alreadyOpen)
+        store.close()
+        let again = try SpoolStore(directory: dir.path)
+        again.close()
+    }
+
+    @Test("readers on other threads see consistent messages and bodies while the writer commits")
+    func concurrentReads() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store)
+        let total = 300
+        let failures = await withTaskGroup(of: Int.self) { group in
+            group.addTask {
+                for i in 0..<total {
+                    _ = await log.proposeAndWait(makeEnqueue("W\(100_000 + i)", body: testBody(size: 3000 + i, seed: UInt64(i))))
+                }
+                return 0
+            }
+            for _ in 0..<3 {
+                group.addTask {
+                    var bad = 0
+                    var seen = 0
+                    while seen < total {
+                        guard let entries = try? store.queueEntries(limit: 1000) else { return bad + 1 }
+                        seen = entries.count
+                        if let last = entries.last {
+                            let i = Int(last.queueID.dropFirst())! - 100_000
+                            if (try? store.messageBody(id: last.queueID)) != testBody(size: 3000 + i, seed: UInt64(i)) { bad += 1 }
+                        }
+                        // Events commit with their message: a later snapshot never shows fewer.
+                        if ((try? store.events(EventQuery(limit: 1000)))?.count ?? 0) < seen { bad += 1 }
+                        await Task.yield()
+                    }
+                    return bad
+                }
+            }
+            var sum = 0
+            for await f in group { sum += f }
+            return sum
+        }
+        #expect(failures == 0)
+        #expect(try store.queueCount() == total)
+        log.stop()
+    }
+
     @Test("queue listing pages by queue ID")
     func paging() async throws {
         let dir = TempDirectory()
