@@ -113,6 +113,17 @@ public enum DNSResolverCore {
         return .noMailHost
     }
 
+    /// Combines a host's A and AAAA lookups: addresses (A first), or why there are none. Pure.
+    public static func addressResult(a: DNSLookup.Outcome, aaaa: DNSLookup.Outcome) -> DNSAddressResult {
+        let found = addresses(from: a) + addresses(from: aaaa)
+        if !found.isEmpty { return DNSAddressResult(addresses: found) }
+        if case .failure(let reason) = a { return DNSAddressResult(addresses: [], temporaryFailure: reason) }
+        if case .failure(let reason) = aaaa { return DNSAddressResult(addresses: [], temporaryFailure: reason) }
+        if case .nxdomain = a { return DNSAddressResult(addresses: [], nxdomain: true) }
+        if case .nxdomain = aaaa { return DNSAddressResult(addresses: [], nxdomain: true) }
+        return DNSAddressResult(addresses: [])
+    }
+
     /// Text addresses from an A or AAAA lookup outcome, in record order. Pure.
     public static func addresses(from outcome: DNSLookup.Outcome) -> [String] {
         guard case .records(let records, _) = outcome else { return [] }

@@ -7,6 +7,9 @@ import Synchronization
 /// SERVFAIL/REFUSED or a mismatched reply. Results are cached by TTL in one cache shared by all
 /// callers.
 ///
+/// Lead-engineer entry points: `resolveMX(_:)` → `DNSResolution`, `resolveHost(_:)` /
+/// `resolveAddresses(_:)` for an exchanger's addresses, `lookup(_:_:)` for anything else.
+///
 /// Every `resolve…`/`lookup` call BLOCKS the calling thread until an answer or until all tries
 /// time out (worst case ≈ nameservers × attempts × timeout). Safe to call from any number of
 /// threads at once; never call it from an event-loop thread that must not block.
@@ -68,13 +71,21 @@ public final class DNSResolver: Sendable {
     }
 
     /// The host's IPv4 addresses followed by its IPv6 addresses, as text; an IP literal
-    /// (optionally in brackets) is returned as is. Empty when none or on failure.
-    /// BLOCKS (network I/O); any thread.
+    /// (optionally in brackets) is returned as is. Empty when none or on failure (use
+    /// `resolveHost` to tell the two apart). BLOCKS (network I/O); any thread.
     public func resolveAddresses(_ host: String) -> [String] {
+        resolveHost(host).addresses
+    }
+
+    /// Like `resolveAddresses`, but says why there is no address: a temporary failure (retry
+    /// later), NXDOMAIN, or a name without A/AAAA. BLOCKS (network I/O); any thread.
+    public func resolveHost(_ host: String) -> DNSAddressResult {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        if let literal = DNSIPAddress.parse(bare), let text = DNSIPAddress.format(literal) { return [text] }
-        guard let name = try? DNSName(bare) else { return [] }
-        return DNSResolverCore.addresses(from: lookup(name, .a)) + DNSResolverCore.addresses(from: lookup(name, .aaaa))
+        if let literal = DNSIPAddress.parse(bare), let text = DNSIPAddress.format(literal) {
+            return DNSAddressResult(addresses: [text])
+        }
+        guard let name = try? DNSName(bare), !name.isRoot else { return DNSAddressResult(addresses: [], nxdomain: true) }
+        return DNSResolverCore.addressResult(a: lookup(name, .a), aaaa: lookup(name, .aaaa))
     }
 
     /// One lookup of (name, type), following CNAMEs, using and filling the cache.

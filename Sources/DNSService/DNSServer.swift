@@ -5,7 +5,8 @@ import Synchronization
 /// Authoritative DNS server shell: UDP and TCP listeners on the given addresses, one worker
 /// thread running a `poll` loop, every query answered by `DNSResponder` for the current zone.
 ///
-/// - `init` binds all sockets (UDP and TCP share the port; port 0 picks one free for both) and
+/// - `init` binds all sockets (UDP and TCP share the port; port 0 picks one free for both;
+///   IPv6 sockets are v6-only, so list `0.0.0.0:53` and `[::]:53` for dual stack) and
 ///   starts the thread; it blocks only for binding. Throws `DNSServiceError` if any bind fails.
 /// - `updateZone(_:)` may be called from any thread at any time; the next query sees the new zone.
 /// - `stop()` closes every socket and joins the thread; idempotent, any thread (not the loop).

@@ -70,6 +70,18 @@ struct DNSResolverCoreTests {
         #expect(DNSResolverCore.implicitMX(domain: name("example.com"), a: .nxdomain(ttl: 5), aaaa: .nxdomain(ttl: 5)) == .nxdomain)
     }
 
+    @Test("a host's A and AAAA outcomes combine into addresses or the reason there are none")
+    func addressResult() {
+        let a = DNSLookup.Outcome.records([DNSRecord(name: name("h"), ttl: 5, data: .a([192, 0, 2, 1]))], ttl: 5)
+        let aaaa = DNSLookup.Outcome.records([DNSRecord(name: name("h"), ttl: 5, data: .aaaa(ip("2001:db8::1")))], ttl: 5)
+        #expect(DNSResolverCore.addressResult(a: a, aaaa: aaaa) == DNSAddressResult(addresses: ["192.0.2.1", "2001:db8::1"]))
+        #expect(DNSResolverCore.addressResult(a: .failure("t"), aaaa: aaaa).addresses == ["2001:db8::1"])
+        #expect(DNSResolverCore.addressResult(a: .failure("t"), aaaa: .noData(ttl: 1)).temporaryFailure == "t")
+        #expect(DNSResolverCore.addressResult(a: .nxdomain(ttl: 1), aaaa: .nxdomain(ttl: 1)).nxdomain)
+        let none = DNSResolverCore.addressResult(a: .noData(ttl: 1), aaaa: .noData(ttl: 1))
+        #expect(none.addresses.isEmpty && none.temporaryFailure == nil && !none.nxdomain)
+    }
+
     @Test("NXDOMAIN is permanent, failures are temporary")
     func permanence() {
         var rng = SplitMix64(seed: 1)

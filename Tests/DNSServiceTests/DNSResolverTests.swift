@@ -18,6 +18,8 @@ struct DNSResolverTests {
         #expect(resolver.resolveMX("n1.relay.example") == .mxTargets([MXTarget(host: "n1.relay.example", preference: 0, isImplicit: true)]))
         // Outside the zone the server REFUSES: temporary.
         if case .temporaryFailure = resolver.resolveMX("example.com") {} else { Issue.record("REFUSED should be temporary") }
+        #expect(resolver.resolveHost("nope.relay.example").nxdomain)
+        #expect(resolver.resolveHost("example.com").temporaryFailure != nil)
         #expect(resolver.resolveAddresses("192.0.2.7") == ["192.0.2.7"])
         #expect(resolver.resolveAddresses("[2001:db8::1]") == ["2001:db8::1"])
     }
