@@ -48,10 +48,26 @@ enum SpoolKeys {
 
     static let eventKeySize = 20
 
-    /// Prefix of a secondary event index key: `[len u16][lowercased field, truncated]`.
-    static func indexPrefix(_ field: String) -> [UInt8] {
+    /// Which event field a secondary index entry is for.
+    enum EventIndex: UInt8, CaseIterable {
+        case recipient = 1, sender = 2, queueID = 3, type = 4
+
+        func field(of e: Event) -> String {
+            switch self {
+            case .recipient: e.recipient
+            case .sender: e.sender
+            case .queueID: e.queueId
+            case .type: e.type.rawValue
+            }
+        }
+    }
+
+    /// Prefix of a secondary event index key (all indexes share one table):
+    /// `[index kind][len u16][lowercased field, truncated]`; the event key follows.
+    static func indexPrefix(_ index: EventIndex, _ field: String) -> [UInt8] {
         let lower = Array(SpoolMachine.asciiLowercased(field).utf8.prefix(maxIndexedField))
-        var w = BinaryWriter(capacity: lower.count + 2 + eventKeySize)
+        var w = BinaryWriter(capacity: lower.count + 3 + eventKeySize)
+        w.u8(index.rawValue)
         w.u16(UInt16(lower.count))
         w.raw(lower)
         return w.bytes
@@ -68,4 +84,7 @@ enum SpoolKeys {
     }
 
     static let applied: [UInt8] = Array("applied".utf8)
+    static let schema: [UInt8] = Array("schema".utf8)
+    /// Layout version of the tables; bumped on incompatible changes.
+    static let schemaVersion: UInt32 = 1
 }

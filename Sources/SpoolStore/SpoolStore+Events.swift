@@ -4,7 +4,7 @@ extension SpoolStore {
     /// Events matching `query`, newest first, at most `query.limit`.
     ///
     /// Uses the most selective index available (queue ID, then recipient, then
-    /// sender; else the time-ordered event table) and scans it backwards from
+    /// sender, then type; else the time-ordered event table) and scans it backwards from
     /// `before` (or the newest entry) down to `since`, checking the remaining
     /// filters on each event. Any thread; one read transaction.
     public func events(_ query: EventQuery) throws -> [Event] {
@@ -12,9 +12,10 @@ extension SpoolStore {
         let recipient = query.recipient.map(SpoolMachine.asciiLowercased)
         let sender = query.sender.map(SpoolMachine.asciiLowercased)
         let (dbi, prefix): (MDB_dbi, [UInt8]) =
-            if let q = query.queueId { (dbEventsByQueue, SpoolKeys.indexPrefix(q)) }
-            else if let r = query.recipient { (dbEventsByRecipient, SpoolKeys.indexPrefix(r)) }
-            else if let s = query.sender { (dbEventsBySender, SpoolKeys.indexPrefix(s)) }
+            if let q = query.queueId { (dbEventIndex, SpoolKeys.indexPrefix(.queueID, q)) }
+            else if let r = query.recipient { (dbEventIndex, SpoolKeys.indexPrefix(.recipient, r)) }
+            else if let s = query.sender { (dbEventIndex, SpoolKeys.indexPrefix(.sender, s)) }
+            else if let t = query.type { (dbEventIndex, SpoolKeys.indexPrefix(.type, t.rawValue)) }
             else { (dbEvents, []) }
         let viaIndex = dbi != dbEvents
 

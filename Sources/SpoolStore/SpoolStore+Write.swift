@@ -102,9 +102,9 @@ extension SpoolStore {
             let key = SpoolKeys.event(event, index: entry.index, ordinal: ordinal)
             try txn.put(dbEvents, key, event.encoded())
             let empty = [UInt8]()
-            try txn.put(dbEventsByRecipient, SpoolKeys.indexPrefix(event.recipient) + key, empty)
-            try txn.put(dbEventsBySender, SpoolKeys.indexPrefix(event.sender) + key, empty)
-            try txn.put(dbEventsByQueue, SpoolKeys.indexPrefix(event.queueId) + key, empty)
+            for index in SpoolKeys.EventIndex.allCases {
+                try txn.put(dbEventIndex, SpoolKeys.indexPrefix(index, index.field(of: event)) + key, empty)
+            }
         }
 
         switch t.suppression {
@@ -136,9 +136,9 @@ extension SpoolStore {
         cursor.close()
         for (key, event) in victims {
             try txn.delete(dbEvents, key)
-            try txn.delete(dbEventsByRecipient, SpoolKeys.indexPrefix(event.recipient) + key)
-            try txn.delete(dbEventsBySender, SpoolKeys.indexPrefix(event.sender) + key)
-            try txn.delete(dbEventsByQueue, SpoolKeys.indexPrefix(event.queueId) + key)
+            for index in SpoolKeys.EventIndex.allCases {
+                try txn.delete(dbEventIndex, SpoolKeys.indexPrefix(index, index.field(of: event)) + key)
+            }
         }
     }
 

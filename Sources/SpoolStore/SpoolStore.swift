@@ -51,9 +51,8 @@ public final class SpoolStore: @unchecked Sendable {
     let dbBodies: MDB_dbi
     let dbDue: MDB_dbi
     let dbEvents: MDB_dbi
-    let dbEventsByRecipient: MDB_dbi
-    let dbEventsBySender: MDB_dbi
-    let dbEventsByQueue: MDB_dbi
+    /// Secondary event indexes (recipient, sender, queue ID, type) in one table.
+    let dbEventIndex: MDB_dbi
     let dbSuppression: MDB_dbi
 
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
@@ -109,8 +108,7 @@ public final class SpoolStore: @unchecked Sendable {
         rc = mdb_txn_begin(env, nil, 0, &txnp)
         guard rc == 0, let txn = txnp else { throw fail(rc, "mdb_txn_begin") }
         var dbis: [MDB_dbi] = []
-        for name in ["meta", "log", "messages", "bodies", "due", "events", "events_by_recipient",
-                     "events_by_sender", "events_by_queue", "suppression"] {
+        for name in ["meta", "log", "messages", "bodies", "due", "events", "event_index", "suppression"] {
             var dbi: MDB_dbi = 0
             rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
             guard rc == 0 else {
@@ -119,12 +117,40 @@ public final class SpoolStore: @unchecked Sendable {
             }
             dbis.append(dbi)
         }
+        // Record the table layout version in a new store; refuse an incompatible one.
+        let schemaCheck: StoreError? = {
+            let t = LMDBTransaction(txn: txn)
+            do {
+                if let v = try t.get(dbis[0], SpoolKeys.schema) {
+                    var r = BinaryReader(v, what: "schema version")
+                    let found = try r.u32()
+                    guard found == SpoolKeys.schemaVersion else {
+                        return StoreError(.corrupt, "store layout version \(found), this build reads "
+                                          + "\(SpoolKeys.schemaVersion)", context: directory)
+                    }
+                } else {
+                    var w = BinaryWriter(capacity: 4)
+                    w.u32(SpoolKeys.schemaVersion)
+                    try t.put(dbis[0], SpoolKeys.schema, w.bytes)
+                }
+                return nil
+            } catch let e as StoreError {
+                return e
+            } catch {
+                return StoreError(.internalError, "\(error)", context: directory)
+            }
+        }()
+        if let schemaCheck {
+            mdb_txn_abort(txn)
+            mdb_env_close(env)
+            _ = Self.openDirectories.withLock { $0.remove(canonical) }
+            throw schemaCheck
+        }
         rc = mdb_txn_commit(txn)
         guard rc == 0 else { throw fail(rc, "mdb_txn_commit (open)") }
         self.env = env
         (dbMeta, dbLog, dbMessages, dbBodies, dbDue) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
-        (dbEvents, dbEventsByRecipient, dbEventsBySender, dbEventsByQueue, dbSuppression) =
-            (dbis[5], dbis[6], dbis[7], dbis[8], dbis[9])
+        (dbEvents, dbEventIndex, dbSuppression) = (dbis[5], dbis[6], dbis[7])
         lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
     }
@@ -220,8 +246,7 @@ public final class SpoolStore: @unchecked Sendable {
     public func tableCounts() throws -> [String: Int] {
         let tables: [(String, MDB_dbi)] = [
             ("meta", dbMeta), ("log", dbLog), ("messages", dbMessages), ("bodies", dbBodies), ("due", dbDue),
-            ("events", dbEvents), ("events_by_recipient", dbEventsByRecipient), ("events_by_sender", dbEventsBySender),
-            ("events_by_queue", dbEventsByQueue), ("suppression", dbSuppression),
+            ("events", dbEvents), ("event_index", dbEventIndex), ("suppression", dbSuppression),
         ]
         return try read { txn in
             var out: [String: Int] = [:]

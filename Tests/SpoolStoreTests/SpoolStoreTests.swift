@@ -1,3 +1,4 @@
+import CLMDB
 import Foundation
 import Testing
 @testable import SpoolStore
@@ -190,6 +191,29 @@ struct SpoolStoreTests {
         #expect(failures == 0)
         #expect(try store.queueCount() == total)
         log.stop()
+    }
+
+    @Test("a store written with another layout version is refused, not misread")
+    func schemaVersion() async throws {
+        let dir = TempDirectory()
+        do {
+            let store = try SpoolStore(directory: dir.path)
+            var w = BinaryWriter()
+            w.u32(SpoolKeys.schemaVersion + 1)
+            let txn = try #require(try store.withOpenEnv { () -> OpaquePointer? in
+                var t: OpaquePointer?
+                _ = mdb_txn_begin(store.env, nil, 0, &t)
+                return t
+            })
+            try LMDBTransaction(txn: txn).put(store.dbMeta, SpoolKeys.schema, w.bytes)
+            #expect(mdb_txn_commit(txn) == 0)
+            store.close()
+        }
+        let error = #expect(throws: StoreError.self) { try SpoolStore(directory: dir.path) }
+        #expect(error?.code == .corrupt)
+        // The failed open released the directory: a later open is not refused as "already open".
+        let again = #expect(throws: StoreError.self) { try SpoolStore(directory: dir.path) }
+        #expect(again?.code == .corrupt)
     }
 
     @Test("queue listing pages by queue ID")
