@@ -16,9 +16,10 @@ extension SMTPSession {
         case close
     }
 
-    /// Credentials from AUTH PLAIN or LOGIN. The password never appears in `description`.
+    /// Credentials from AUTH PLAIN, LOGIN or XOAUTH2 (whose bearer token is in `password`). The password never
+    /// appears in `description`.
     public struct AuthRequest: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
-        /// SASL mechanism name, uppercased (`PLAIN`, `LOGIN`).
+        /// SASL mechanism name, uppercased (`PLAIN`, `LOGIN`, `XOAUTH2`).
         public var mechanism: String
         /// The authentication identity (user name).
         public var username: String

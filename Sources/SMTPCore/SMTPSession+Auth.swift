@@ -25,6 +25,12 @@ extension SMTPSession {
             reply(SMTPReply(334, nil, ""))
         case ("PLAIN", let response?):
             completePlain(response == [Byte.equals] ? [] : response[...])
+        case ("XOAUTH2", nil):
+            authStep = .xoauth2
+            mode = .authResponse
+            reply(SMTPReply(334, nil, ""))
+        case ("XOAUTH2", let response?):
+            completeXOAuth2(response[...])
         case (_, nil):
             authStep = .loginUsername
             mode = .authResponse
@@ -46,6 +52,8 @@ extension SMTPSession {
         switch authStep {
         case .plain:
             completePlain(bytes)
+        case .xoauth2:
+            completeXOAuth2(bytes)
         case .loginUsername:
             receiveLoginUsername(bytes)
         case .loginPassword(let username):
@@ -68,6 +76,25 @@ extension SMTPSession {
             username: String(decoding: fields[1], as: UTF8.self),
             password: String(decoding: fields[2], as: UTF8.self),
             authorizationIdentity: authorization.isEmpty ? nil : authorization))
+    }
+
+    /// XOAUTH2 message: `user=` user ^A `auth=Bearer ` token ^A ^A. The token is passed as the password.
+    mutating func completeXOAuth2(_ encoded: ArraySlice<UInt8>) {
+        guard let decoded = SMTPBase64.decode(encoded) else { return replyUndecodable() }
+        var user: String?
+        var token: String?
+        for field in decoded.split(separator: 0x01) {
+            let text = String(decoding: field, as: UTF8.self)
+            if text.hasPrefix("user=") {
+                user = String(text.dropFirst(5))
+            } else if text.lowercased().hasPrefix("auth=bearer ") {
+                token = String(text.dropFirst(12))
+            }
+        }
+        guard let user, !user.isEmpty, let token, !token.isEmpty else {
+            return reply(SMTPReply(501, "5.5.2", "Invalid XOAUTH2 authentication data"))
+        }
+        requestAuthentication(AuthRequest(mechanism: "XOAUTH2", username: user, password: token))
     }
 
     mutating func receiveLoginUsername(_ encoded: ArraySlice<UInt8>) {

@@ -54,7 +54,7 @@ extension SMTPSession {
         public var maxDataLineLength: Int
         /// Lowercase domains that unauthenticated relay-port clients may send to.
         public var localDomains: Set<String>
-        /// SASL mechanisms offered after TLS; PLAIN and LOGIN are implemented, others are ignored.
+        /// SASL mechanisms offered after TLS; PLAIN, LOGIN and XOAUTH2 are implemented, others are ignored.
         public var authMechanisms: [String]
         /// Idle timeouts.
         public var timeouts: Timeouts

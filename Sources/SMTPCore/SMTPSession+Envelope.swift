@@ -3,8 +3,11 @@ import Foundation
 extension SMTPSession {
     /// MAIL FROM BODY= value (RFC 6152, RFC 3030).
     public enum BodyType: String, Sendable, Equatable {
+        /// Plain 7-bit text (the default).
         case sevenBit = "7BIT"
+        /// 8-bit text in lines (RFC 6152).
         case eightBitMIME = "8BITMIME"
+        /// Arbitrary octets, only with BDAT (RFC 3030).
         case binaryMIME = "BINARYMIME"
     }
 
@@ -18,6 +21,7 @@ extension SMTPSession {
 
     /// RCPT TO NOTIFY= value (RFC 3461); the empty set means NEVER.
     public struct DSNNotify: OptionSet, Sendable, Hashable {
+        /// The option bits.
         public let rawValue: UInt8
         /// Creates a set from raw bits. Does not block.
         public init(rawValue: UInt8) { self.rawValue = rawValue }

@@ -13,6 +13,7 @@ public struct SMTPSession: Sendable {
     public private(set) var context: ConnectionContext
     let environment: Environment
 
+    /// What the session is reading or waiting for.
     enum Mode: Sendable, Equatable {
         case notStarted
         case command
@@ -28,6 +29,7 @@ public struct SMTPSession: Sendable {
     /// A SASL exchange in progress (waiting for a `334` response line).
     enum AuthStep: Sendable, Equatable {
         case plain
+        case xoauth2
         case loginUsername
         case loginPassword(username: String)
     }
@@ -52,16 +54,21 @@ public struct SMTPSession: Sendable {
     }
 
     var mode: Mode = .notStarted
-    var heloName: String?
+    /// The HELO/EHLO name, once given (cleared by STARTTLS).
+    public internal(set) var heloName: String?
+    /// True when the client greeted with EHLO.
     var extended = false
-    var authenticatedUser: String?
-    var tenant: String?
+    /// The authenticated user, once AUTH succeeded.
+    public internal(set) var authenticatedUser: String?
+    /// The authenticated user's tenant.
+    public internal(set) var tenant: String?
     var transaction: Transaction?
     var authStep: AuthStep = .plain
     var pendingAuth: AuthRequest?
     var errorCount = 0
     var commandCount = 0
 
+    /// Received bytes not yet processed start at `inbox[inboxStart]`.
     var inbox: [UInt8] = []
     var inboxStart = 0
     var discardingLongLine = false
@@ -73,6 +80,7 @@ public struct SMTPSession: Sendable {
     var chunkSize = 0
     var bdatDisposition: ChunkDisposition = .store
 
+    /// Replies, log actions and the final action gathered for the next `flush()`.
     var outbox: [UInt8] = []
     var pending: [Action] = []
     var terminal: Action?

@@ -104,9 +104,28 @@ struct AuthTests {
         #expect(harness.input("NOOP\r\n") == "250 2.0.0 OK\r\n")
     }
 
+    @Test("XOAUTH2 passes user and bearer token, with or without an initial response")
+    func xoauth2() {
+        let config = SMTPSession.Configuration(hostname: "mx.test", portKind: .smtps, authMechanisms: ["PLAIN", "LOGIN", "XOAUTH2"])
+        let response = SMTPBase64.encode(Array("user=alice\u{1}auth=Bearer tok123\u{1}\u{1}".utf8))
+        var harness = Harness.tls(config)
+        #expect(harness.input("EHLO c\r\n").contains("250-AUTH PLAIN LOGIN XOAUTH2\r\n"))
+        harness.input("AUTH XOAUTH2 \(response)\r\n")
+        #expect(harness.authRequests == [.init(mechanism: "XOAUTH2", username: "alice", password: "tok123")])
+        var continued = Harness.tls(config)
+        continued.input("EHLO c\r\n")
+        #expect(continued.input("AUTH XOAUTH2\r\n") == "334 \r\n")
+        continued.input(response + "\r\n")
+        #expect(continued.authRequests.map(\.username) == ["alice"])
+        var bad = Harness.tls(config)
+        bad.input("EHLO c\r\n")
+        #expect(bad.input("AUTH XOAUTH2 \(SMTPBase64.encode(Array("user=alice".utf8)))\r\n")
+            == "501 5.5.2 Invalid XOAUTH2 authentication data\r\n")
+    }
+
     @Test("only configured and implemented mechanisms are offered")
     func mechanisms() {
-        var harness = Harness.tls(.init(hostname: "mx.test", portKind: .smtps, authMechanisms: ["LOGIN", "XOAUTH2"]))
+        var harness = Harness.tls(.init(hostname: "mx.test", portKind: .smtps, authMechanisms: ["LOGIN", "CRAM-MD5"]))
         let ehlo = harness.input("EHLO c\r\n")
         #expect(ehlo.contains("250-AUTH LOGIN\r\n"))
         #expect(harness.input("AUTH PLAIN\r\n") == "504 5.5.4 Unrecognized authentication type\r\n")
