@@ -3,7 +3,7 @@
 /// Build one per zone version (`init(zone:)` precomputes the lookup tables) and call
 /// `respond(to:transport:client:)` from any number of threads; it never blocks and never traps on
 /// any input. Behaviour:
-/// - Drops (returns nil) packets shorter than a header and packets with QR set.
+/// - Drops (returns nil) packets too short to hold an ID and packets with QR set.
 /// - FORMERR (header only, ID/opcode/RD echoed) when the packet cannot be decoded; FORMERR also for
 ///   QDCOUNT ≠ 1 and malformed Client Subnet options. NOTIMP for opcodes other than QUERY.
 ///   BADVERS (extended RCODE 16) for EDNS version ≠ 0.
@@ -113,19 +113,20 @@ public struct DNSResponder: Sendable {
         self.ingressAll = ingress(allHealthy)
     }
 
-    /// Answers one wire-format query; nil means "send nothing" (runt packet or a response).
+    /// Answers one wire-format query; nil means "send nothing" (under 2 bytes, or a response).
     /// `client` is the source address (4 or 16 bytes; IPv4-mapped IPv6 is unmapped). Pure; never
     /// blocks; any thread.
     public func respond(to query: [UInt8], transport: Transport, client: [UInt8]) -> [UInt8]? {
-        guard query.count >= 12, query[2] & 0x80 == 0 else { return nil }
+        guard query.count >= 2, query.count < 3 || query[2] & 0x80 == 0 else { return nil }
         let message: DNSMessage
         do {
             message = try DNSMessage(decoding: query)
         } catch {
-            // Header-only error reply: ID, opcode, RD and CD echoed.
-            let opcode = (query[2] >> 3) & 0x0F
-            let rcode: UInt8 = opcode == 0 ? 1 : 4
-            return [query[0], query[1], 0x80 | (query[2] & 0x79), (query[3] & 0x10) | rcode, 0, 0, 0, 0, 0, 0, 0, 0]
+            // Header-only error reply: ID, opcode, RD and CD echoed when present.
+            let flags2 = query.count > 2 ? query[2] : 0
+            let flags3 = query.count > 3 ? query[3] : 0
+            let rcode: UInt8 = (flags2 >> 3) & 0x0F == 0 ? 1 : 4
+            return [query[0], query[1], 0x80 | (flags2 & 0x79), (flags3 & 0x10) | rcode, 0, 0, 0, 0, 0, 0, 0, 0]
         }
         let reply = answer(message, client: client)
         let limit: Int

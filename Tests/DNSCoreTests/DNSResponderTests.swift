@@ -191,9 +191,13 @@ struct DNSResponderTests {
         #expect(try responder.reply(none.encoded()).rcode == .formatError)
     }
 
-    @Test("runt packets and responses are dropped")
-    func dropped() {
-        #expect(responder.respond(to: [1, 2, 3], transport: .udp, client: ip("192.0.2.1")) == nil)
+    @Test("a runt packet with a readable ID gets FORMERR; one without, and responses, are dropped")
+    func dropped() throws {
+        #expect(responder.respond(to: [1], transport: .udp, client: ip("192.0.2.1")) == nil)
+        let runt = try DNSMessage(decoding: responder.respond(to: [0x12, 0x34, 0x01], transport: .udp, client: ip("192.0.2.1"))!)
+        #expect(runt.id == 0x1234 && runt.rcode == .formatError && runt.recursionDesired && runt.isResponse)
+        let idOnly = try DNSMessage(decoding: responder.respond(to: [0xAB, 0xCD], transport: .udp, client: ip("192.0.2.1"))!)
+        #expect(idOnly.id == 0xABCD && idOnly.rcode == .formatError)
         var response = query("relay.example", .a)
         response[2] |= 0x80
         #expect(responder.respond(to: response, transport: .udp, client: ip("192.0.2.1")) == nil)

@@ -16,6 +16,17 @@ struct DNSServerTests {
         #expect(throws: DNSServiceError.self) { try DNSServer(listen: ["not-an-ip:53"], zone: testZone()) }
     }
 
+    @Test("several listen addresses are all served, each on its own reported port")
+    func severalAddresses() throws {
+        let server = try DNSServer(listen: ["127.0.0.1:0", "127.0.0.5:0"], zone: testZone())
+        defer { server.stop() }
+        #expect(server.boundAddresses.count == 2 && server.boundAddresses[1].address == [127, 0, 0, 5])
+        let second = server.boundAddresses[1]
+        let out = try run("/usr/bin/dig", ["@127.0.0.5", "-p", "\(second.port)", "+tries=1", "+time=3", "n2.relay.example", "A", "+tcp"])
+        #expect(digAddresses(out) == ["10.0.0.2"], "\(out)")
+        #expect(digAddresses(try dig(server.port, ["n2.relay.example", "A"])) == ["10.0.0.2"])
+    }
+
     @Test("dig over UDP gets the regional ingress addresses with aa set and ra clear")
     func digUDP() throws {
         let server = try DNSServer(listen: ["127.0.0.1:0"], zone: testZone())
