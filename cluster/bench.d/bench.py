@@ -40,7 +40,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 SENDER = "from@bench.test"
 RECIPIENT = "to@example.test"
-ADMIN_TOKEN = "bench-token"
+ADMIN_TOKEN = "bench-token-not-secret"  # >= 16 characters, or Sendarix warns
 
 # Addresses (ports are the preferred ones; a busy port is replaced by a free one on the same IP).
 SX_IP, SX_PORT, SX_ADMIN_PORT = "127.0.0.2", 2525, 8025
