@@ -22,7 +22,8 @@ extension Raft {
         public var checkQuorum: Bool = true
         /// Ticks a leader waits for a snapshot to be acknowledged before probing the follower again.
         public var snapshotTimeoutTicks: Int = 50
-        /// Last index already applied by the application when restarting (0 = the snapshot index).
+        /// Last index already applied by the application when restarting (0 = the snapshot index,
+        /// for applications that reload their state from the latest snapshot).
         public var applied: UInt64 = 0
         /// Seed of the generator that randomizes election timeouts (use a different one per node).
         public var randomSeed: UInt64

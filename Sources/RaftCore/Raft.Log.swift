@@ -12,8 +12,10 @@ extension Raft {
             let first = storage.firstIndex
             let last = storage.lastIndex
             unstable = Unstable(offset: last + 1)
-            committed = first - 1
-            applied = first - 1
+            // The application reloads its latest snapshot on restart, so that is what is applied.
+            let snapIndex = (try? storage.snapshot().index) ?? 0
+            committed = Swift.max(first - 1, snapIndex)
+            applied = committed
             self.maxCommittedSize = maxCommittedSize
         }
 

@@ -3,8 +3,10 @@
 /// reads. Calls happen on the thread driving the `Raft` instance and must not block for long.
 ///
 /// Index conventions: the storage holds a snapshot covering everything up to `snapshot().index`
-/// and the entries `firstIndex ... lastIndex`, where `firstIndex == snapshot index + 1`. An empty
-/// log has `firstIndex == lastIndex + 1`.
+/// and the entries `firstIndex ... lastIndex`, where `firstIndex <= snapshot index + 1` (a tail of
+/// entries before the snapshot may be kept for slow followers). An empty log has
+/// `firstIndex == lastIndex + 1`. On restart Raft treats the snapshot index as applied (the
+/// application reloads the snapshot) unless `Raft.Config.applied` says otherwise.
 public protocol RaftStorage: AnyObject {
     /// Persisted hard state and membership, read once when a `Raft` is created.
     func initialState() -> (hardState: Raft.HardState, confState: Raft.ConfState)

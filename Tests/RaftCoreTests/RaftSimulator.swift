@@ -1,0 +1,477 @@
+@testable import RaftCore
+
+/// Deterministic simulation of a Raft cluster: seeded scheduler, lossy/duplicating/reordering
+/// network with partitions, disks whose unsynced writes vanish on crash, and a toy spool as the
+/// replicated state machine. Every step runs the safety checks for what happened in it; `run()`
+/// ends with a liveness phase (faults healed; a new proposal must commit everywhere in time).
+final class RaftSimulator {
+    struct Options {
+        var nodes = 3
+        var chaosSteps = 3000
+        var stepsPerTick = 4
+        var maxDelay = 8
+        var dropRate = 0.05
+        var dupRate = 0.03
+        var crashRate = 0.002
+        var restartRate = 0.02
+        var partitionRate = 0.003
+        var healRate = 0.008
+        var proposeRate = 0.08
+        var transferRate = 0.0005
+        var fsyncMaxDelay = 3
+        var maxSizePerMsg = 512
+        var snapshotEvery: UInt64 = 20
+        var keepTail: UInt64 = 5
+        var leaseLength: UInt32 = 40
+        var livenessTicks = 80
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var seed: UInt64
+        var step: Int
+        var message: String
+        var description: String {
+            "seed \(seed) step \(step): \(message)\n  replay: RAFT_SEED=\(seed) RAFT_TRACE=1 swift test --filter RaftSimulationTests"
+        }
+    }
+
+    struct Link: Hashable {
+        var from: UInt64
+        var to: UInt64
+    }
+
+    struct InFlight {
+        var message: Raft.Message
+        var at: Int
+    }
+
+    struct EntryKey: Hashable {
+        var index: UInt64
+        var term: UInt64
+    }
+
+    final class Node {
+        let id: UInt64
+        let storage: RaftMemoryStorage
+        var raft: Raft?
+        var pending: Raft.Ready?
+        var pendingAt = 0
+        var spool = SimSpool()
+        let tickPhase: Int
+        var proposals: [UInt64: (term: UInt64, command: SimSpool.Command)] = [:]
+        var seenLeaderTerm: UInt64 = 0
+
+        init(id: UInt64, storage: RaftMemoryStorage, tickPhase: Int) {
+            self.id = id
+            self.storage = storage
+            self.tickPhase = tickPhase
+        }
+    }
+
+    let seed: UInt64
+    var options: Options
+    var rng: Raft.SeededRandom
+    var nodes: [Node] = []
+    var network: [InFlight] = []
+    var blocked: Set<Link> = []
+    var now = 0
+    var faultsEnabled = true
+    var trace: Bool
+    var nextMessageID: UInt32 = 0
+
+    // Safety bookkeeping.
+    var leaderOfTerm: [UInt64: UInt64] = [:]
+    var committed: [UInt64: Raft.Entry] = [:]
+    var logIdentity: [EntryKey: (prevTerm: UInt64?, data: [UInt8])] = [:]
+    var ackedAt: [UInt64: (term: UInt64, id: UInt32)] = [:]
+    var failure: Failure?
+
+    // Statistics (also a fingerprint of the run for the replay test).
+    var stats = (messages: 0, dropped: 0, crashes: 0, elections: 0, acked: 0, snapshots: 0, installs: 0, maxTerm: UInt64(0))
+
+    init(seed: UInt64, options: Options, trace: Bool = false) {
+        self.seed = seed
+        self.options = options
+        self.rng = Raft.SeededRandom(seed: seed)
+        self.trace = trace
+        let voters = (1...UInt64(options.nodes)).map { $0 }
+        for id in voters {
+            let st = RaftMemoryStorage(confState: Raft.ConfState(voters: voters))
+            let node = Node(id: id, storage: st, tickPhase: Int(rng.next() % UInt64(options.stepsPerTick)))
+            nodes.append(node)
+            start(node)
+        }
+    }
+
+    var quorum: Int { options.nodes / 2 + 1 }
+
+    func chance(_ p: Double) -> Bool { Double(rng.next() >> 11) / Double(1 << 53) < p }
+    func pick(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+
+    func log(_ s: @autoclosure () -> String) {
+        if trace { print("[\(now)] \(s())") }
+    }
+
+    func fail(_ message: String) {
+        if failure == nil { failure = Failure(seed: seed, step: now, message: message) }
+    }
+
+    // MARK: - Node lifecycle
+
+    func start(_ n: Node) {
+        var cfg = Raft.Config(id: n.id, randomSeed: rng.next())
+        cfg.maxSizePerMsg = options.maxSizePerMsg
+        cfg.maxInflightMessages = 8
+        cfg.snapshotTimeoutTicks = 20
+        let snap = try! n.storage.snapshot()
+        do {
+            n.spool = try SimSpool.decode(snap.data)
+        } catch {
+            fail("node \(n.id): snapshot data does not decode: \(error)")
+        }
+        n.spool.applied = snap.index
+        checkAckedPresent(n)
+        n.raft = Raft(config: cfg, storage: n.storage)
+        n.pending = nil
+        n.proposals = [:]
+        n.seenLeaderTerm = 0
+    }
+
+    func crash(_ n: Node) {
+        log("crash \(n.id) (pending ready dropped: \(n.pending != nil))")
+        n.raft = nil
+        n.pending = nil
+        n.proposals = [:]
+        stats.crashes += 1
+        checkCommittedDurable()
+    }
+
+    // MARK: - Steps
+
+    func step() {
+        now += 1
+        if faultsEnabled { injectFaults() }
+        for n in nodes where n.raft != nil && now % options.stepsPerTick == n.tickPhase {
+            n.raft!.tick()
+        }
+        deliver()
+        if chance(options.proposeRate) { proposeRandom() }
+        for n in nodes { pump(n) }
+        checkStep()
+    }
+
+    func injectFaults() {
+        if chance(options.crashRate) {
+            let alive = nodes.filter { $0.raft != nil }
+            if !alive.isEmpty { crash(alive[pick(alive.count)]) }
+        }
+        for n in nodes where n.raft == nil && chance(options.restartRate) {
+            log("restart \(n.id)")
+            start(n)
+        }
+        if chance(options.partitionRate) { partition() }
+        if !blocked.isEmpty && chance(options.healRate) {
+            log("heal network")
+            blocked = []
+        }
+        if chance(options.transferRate), let leader = nodes.first(where: { $0.raft?.role == .leader }) {
+            let target = UInt64(pick(options.nodes) + 1)
+            log("transfer leadership \(leader.id) -> \(target)")
+            try? leader.raft!.transferLeader(to: target)
+        }
+    }
+
+    func partition() {
+        let ids = nodes.map(\.id)
+        switch pick(3) {
+        case 0:
+            let a = ids[pick(ids.count)]
+            log("isolate \(a)")
+            for b in ids where b != a {
+                blocked.insert(Link(from: a, to: b))
+                blocked.insert(Link(from: b, to: a))
+            }
+        case 1:
+            var side: [UInt64: Bool] = [:]
+            for id in ids { side[id] = chance(0.5) }
+            log("split \(ids.filter { side[$0]! }) | \(ids.filter { !side[$0]! })")
+            for a in ids { for b in ids where side[a] != side[b] { blocked.insert(Link(from: a, to: b)) } }
+        default:
+            let a = ids[pick(ids.count)]
+            let b = ids[pick(ids.count)]
+            if a != b {
+                log("block one way \(a) -> \(b)")
+                blocked.insert(Link(from: a, to: b))
+            }
+        }
+    }
+
+    func deliver() {
+        guard !network.isEmpty else { return }
+        var due: [Raft.Message] = []
+        var keep: [InFlight] = []
+        keep.reserveCapacity(network.count)
+        for f in network {
+            if f.at <= now { due.append(f.message) } else { keep.append(f) }
+        }
+        network = keep
+        if due.count > 1 {
+            for i in stride(from: due.count - 1, to: 0, by: -1) { due.swapAt(i, pick(i + 1)) }
+        }
+        for m in due {
+            if blocked.contains(Link(from: m.from, to: m.to)) { stats.dropped += 1; continue }
+            guard let r = nodes[Int(m.to) - 1].raft else { stats.dropped += 1; continue }
+            r.step(m)
+        }
+    }
+
+    func send(_ messages: [Raft.Message]) {
+        for m in messages {
+            stats.messages += 1
+            if faultsEnabled && chance(options.dropRate) { stats.dropped += 1; continue }
+            network.append(InFlight(message: m, at: now + 1 + pick(options.maxDelay)))
+            if faultsEnabled && chance(options.dupRate) {
+                network.append(InFlight(message: m, at: now + 1 + pick(options.maxDelay * 2)))
+            }
+        }
+    }
+
+    func pump(_ n: Node) {
+        guard let r = n.raft else { return }
+        if n.pending != nil && now >= n.pendingAt { complete(n) }
+        if n.pending == nil && r.hasReady {
+            n.pending = r.ready()
+            n.pendingAt = now + pick(options.fsyncMaxDelay + 1)
+            if n.pendingAt == now { complete(n) }
+        }
+    }
+
+    /// The pending Ready's writes reach the disk (atomically), then messages go out and committed
+    /// entries are applied.
+    func complete(_ n: Node) {
+        guard let rd = n.pending, let r = n.raft else { return }
+        n.pending = nil
+        let st = n.storage
+        if let s = rd.snapshot {
+            do {
+                try st.applySnapshot(s)
+                n.spool = try SimSpool.decode(s.data)
+            } catch {
+                fail("node \(n.id): installing snapshot \(s.index): \(error)")
+            }
+            n.spool.applied = s.index
+            stats.installs += 1
+            log("node \(n.id) installed snapshot at \(s.index)")
+            checkAckedPresent(n)
+        }
+        st.append(rd.entries)
+        for e in rd.entries { checkLogIdentity(e, prevTerm: try? st.term(at: e.index - 1)) }
+        if let hs = rd.hardState { st.setHardState(hs) }
+        send(rd.messages)
+        for e in rd.committedEntries { apply(e, on: n, raft: r) }
+        r.advance(rd)
+        if n.spool.applied >= st.firstIndex - 1 + options.snapshotEvery {
+            let idx = n.spool.applied
+            do {
+                try st.createSnapshot(index: idx, confState: r.confState, data: n.spool.encode())
+                stats.snapshots += 1
+            } catch {
+                fail("node \(n.id): snapshot at \(idx): \(error)")
+            }
+            if idx > options.keepTail { st.compact(to: idx - options.keepTail) }
+        }
+    }
+
+    func apply(_ e: Raft.Entry, on n: Node, raft r: Raft) {
+        if e.index != n.spool.applied + 1 {
+            fail("node \(n.id) applies \(e.index) after \(n.spool.applied)")
+            return
+        }
+        if let c = committed[e.index] {
+            if c != e { fail("state machine safety: node \(n.id) applies \(e.index)@\(e.term), others applied @\(c.term)") }
+        } else {
+            committed[e.index] = e
+        }
+        if e.kind == .confChange, let cc = try? Raft.ConfChange.decode(e.data) {
+            n.storage.setConfState(r.applyConfChange(cc))
+        }
+        if let v = n.spool.apply(e.data, index: e.index) { fail("node \(n.id): \(v)") }
+        if let p = n.proposals.removeValue(forKey: e.index) {
+            if p.term == e.term, case .enqueue(let id) = p.command {
+                ackedAt[e.index] = (e.term, id)
+                stats.acked += 1
+                log("ack message \(id) at \(e.index)@\(e.term)")
+            }
+        }
+        if let a = ackedAt[e.index], n.spool.messages[a.id] == nil {
+            fail("node \(n.id) applied acknowledged entry \(e.index) but lacks message \(a.id)")
+        }
+    }
+
+    func proposeRandom() {
+        let alive = nodes.filter { $0.raft != nil }
+        guard !alive.isEmpty else { return }
+        let n = alive[pick(alive.count)]
+        let cmd: SimSpool.Command
+        let t = UInt32(now)
+        switch pick(10) {
+        case 0..<5:
+            nextMessageID += 1
+            cmd = .enqueue(id: nextMessageID)
+        case 5..<8:
+            guard nextMessageID > 0 else { return }
+            cmd = .claim(id: UInt32(pick(Int(nextMessageID)) + 1), node: UInt8(n.id), now: t, expiry: t + options.leaseLength)
+        default:
+            guard nextMessageID > 0 else { return }
+            cmd = .outcome(id: UInt32(pick(Int(nextMessageID)) + 1), node: UInt8(n.id), now: t)
+        }
+        propose(cmd, on: n)
+    }
+
+    @discardableResult
+    func propose(_ cmd: SimSpool.Command, on n: Node, redirected: Bool = false) -> Bool {
+        guard let r = n.raft else { return false }
+        do {
+            let (index, term) = try r.propose(cmd.encode())
+            n.proposals[index] = (term, cmd)
+            log("node \(n.id) proposes \(cmd) at \(index)@\(term)")
+            return true
+        } catch {
+            // A client redirected by the hint tries the named leader once.
+            if !redirected, error.code == .notLeader, error.leaderHint != 0, error.leaderHint != n.id,
+               let hinted = nodes.first(where: { $0.id == error.leaderHint }), hinted.raft != nil {
+                return propose(cmd, on: hinted, redirected: true)
+            }
+            return false
+        }
+    }
+
+    // MARK: - Invariants
+
+    func checkStep() {
+        for n in nodes {
+            guard let r = n.raft else { continue }
+            if r.term > stats.maxTerm { stats.maxTerm = r.term }
+            guard r.role == .leader else { continue }
+            if let other = leaderOfTerm[r.term], other != n.id {
+                fail("election safety: nodes \(other) and \(n.id) both lead term \(r.term)")
+            }
+            leaderOfTerm[r.term] = n.id
+            if n.seenLeaderTerm != r.term {
+                n.seenLeaderTerm = r.term
+                stats.elections += 1
+                log("node \(n.id) leads term \(r.term)")
+                checkLeaderCompleteness(n, r)
+            }
+        }
+        if now % 50 == 0 {
+            checkCommittedDurable()
+            for n in nodes where n.raft != nil { checkAckedPresent(n); checkLeases(n) }
+        }
+    }
+
+    func checkLeaderCompleteness(_ n: Node, _ r: Raft) {
+        let first = r.firstIndex
+        for (index, e) in committed where index >= first {
+            if r.term(at: index) != e.term {
+                fail("leader completeness: leader \(n.id) of term \(r.term) lacks committed \(index)@\(e.term)")
+                return
+            }
+        }
+    }
+
+    func checkLogIdentity(_ e: Raft.Entry, prevTerm: UInt64?) {
+        let key = EntryKey(index: e.index, term: e.term)
+        if let seen = logIdentity[key] {
+            if seen.data != e.data {
+                fail("log matching: two different entries at \(e.index)@\(e.term)")
+            }
+            if let a = seen.prevTerm, let b = prevTerm, a != b {
+                fail("log matching: entry \(e.index)@\(e.term) follows term \(a) in one log and \(b) in another")
+            }
+            if seen.prevTerm == nil, prevTerm != nil { logIdentity[key] = (prevTerm, e.data) }
+        } else {
+            logIdentity[key] = (prevTerm, e.data)
+        }
+    }
+
+    /// Every acknowledged entry is on the disks of a majority (or inside their snapshots).
+    func checkCommittedDurable() {
+        for (index, a) in ackedAt {
+            var holders = 0
+            for n in nodes {
+                let st = n.storage
+                if st.firstIndex - 1 >= index || (try? st.term(at: index)) == a.term { holders += 1 }
+            }
+            if holders < quorum {
+                fail("committed-is-durable: acknowledged entry \(index)@\(a.term) is on \(holders) disks")
+                return
+            }
+        }
+    }
+
+    /// Every acknowledged message at or below the node's applied index is in its spool.
+    func checkAckedPresent(_ n: Node) {
+        for (index, a) in ackedAt where index <= n.spool.applied && n.spool.messages[a.id] == nil {
+            fail("node \(n.id) applied through \(n.spool.applied) but lacks acknowledged message \(a.id) (entry \(index))")
+            return
+        }
+    }
+
+    /// At most one unexpired lease per message at any time.
+    func checkLeases(_ n: Node) {
+        for (id, m) in n.spool.messages where m.leases.count > 1 {
+            for i in 1..<m.leases.count where m.leases[i].start < m.leases[i - 1].expiry {
+                fail("node \(n.id): message \(id) has overlapping leases \(m.leases[i - 1]) and \(m.leases[i])")
+            }
+            if n.spool.unexpiredLeases(id, at: UInt32(now)) > 1 { fail("node \(n.id): two live leases on \(id)") }
+        }
+    }
+
+    // MARK: - Run
+
+    /// Runs the chaos phase then the liveness phase; returns the first violation, if any.
+    func run() -> Failure? {
+        for _ in 0..<options.chaosSteps {
+            step()
+            if failure != nil { return failure }
+        }
+        // Heal everything and require progress within a bounded number of ticks.
+        faultsEnabled = false
+        blocked = []
+        for n in nodes where n.raft == nil { start(n) }
+        log("liveness phase")
+        nextMessageID += 1
+        let probe = nextMessageID
+        let deadline = now + options.livenessTicks * options.stepsPerTick
+        var done = false
+        while now < deadline && !done {
+            step()
+            if failure != nil { return failure }
+            if now % (options.stepsPerTick * 3) == 0,
+               !ackedAt.values.contains(where: { $0.id == probe }),
+               let leader = nodes.first(where: { $0.raft?.role == .leader }) {
+                propose(.enqueue(id: probe), on: leader)
+            }
+            done = ackedAt.values.contains(where: { $0.id == probe })
+                && nodes.allSatisfy { $0.spool.messages[probe] != nil }
+        }
+        if !done {
+            let roles = nodes.map { "\($0.id):\($0.raft.map { "\($0.role)@\($0.term) commit \($0.commitIndex)" } ?? "down")" }
+            fail("liveness: no new proposal committed everywhere within \(options.livenessTicks) ticks after healing; \(roles)")
+            return failure
+        }
+        checkCommittedDurable()
+        for n in nodes { checkAckedPresent(n); checkLeases(n) }
+        let hi = nodes.map(\.spool.applied).min() ?? 0
+        for (index, a) in ackedAt where index <= hi {
+            for n in nodes where n.spool.messages[a.id] == nil { fail("node \(n.id) lost acknowledged message \(a.id)") }
+        }
+        return failure
+    }
+
+    /// Summary of the run, identical for identical seeds.
+    var fingerprint: String {
+        "\(stats) applied \(nodes.map(\.spool.applied)) acked \(ackedAt.count) now \(now)"
+    }
+}
