@@ -1,7 +1,8 @@
 /// TTL cache of lookup outcomes keyed by (name, type), with an injected clock.
 ///
 /// `now` is seconds on any monotonic scale the caller chooses; the cache never reads a clock.
-/// Failures and zero TTLs are not cached; TTLs are capped at `maxTTL`. When full, expired
+/// Zero TTLs are not cached; failures only for `failureTTL` seconds (0 = never), so a dead
+/// domain does not make every caller wait out the timeouts again; TTLs are capped at `maxTTL`. When full, expired
 /// entries are purged first, then the entries closest to expiry. Value type: wrap it in a lock to
 /// share between threads (DNSService's resolver does).
 public struct DNSCache: Sendable {
@@ -26,11 +27,14 @@ public struct DNSCache: Sendable {
     public let capacity: Int
     /// Upper bound on any cached TTL, seconds.
     public let maxTTL: Double
+    /// Seconds a temporary failure is remembered (0 = not cached).
+    public let failureTTL: Double
 
     /// Creates an empty cache. Pure.
-    public init(capacity: Int = 10_000, maxTTL: Double = 86_400) {
+    public init(capacity: Int = 10_000, maxTTL: Double = 86_400, failureTTL: Double = 0) {
         self.capacity = max(1, capacity)
         self.maxTTL = maxTTL
+        self.failureTTL = max(0, failureTTL)
     }
 
     /// Number of stored entries (including not yet purged expired ones).
@@ -51,22 +55,22 @@ public struct DNSCache: Sendable {
             return .records(records, ttl: remaining)
         case .nxdomain: return .nxdomain(ttl: remaining)
         case .noData: return .noData(ttl: remaining)
-        case .failure: return nil
+        case .failure: return entry.outcome
         }
     }
 
-    /// Stores `outcome` for its TTL (records: `ttl`; negative: their negative TTL). Failures and
-    /// zero TTLs are ignored.
+    /// Stores `outcome` for its TTL (records: `ttl`; negative: their negative TTL; failures:
+    /// `failureTTL`). Zero TTLs are ignored.
     public mutating func store(_ outcome: DNSLookup.Outcome, for name: DNSName, _ type: DNSRecordType, now: Double) {
-        let ttl: UInt32
+        let ttl: Double
         switch outcome {
-        case .records(_, let t), .nxdomain(let t), .noData(let t): ttl = t
-        case .failure: return
+        case .records(_, let t), .nxdomain(let t), .noData(let t): ttl = min(Double(t), maxTTL)
+        case .failure: ttl = failureTTL
         }
         guard ttl > 0 else { return }
         let key = Key(name: name, type: type)
         if entries[key] == nil && entries.count >= capacity { evict(now: now) }
-        entries[key] = Entry(outcome: outcome, expires: now + min(Double(ttl), maxTTL))
+        entries[key] = Entry(outcome: outcome, expires: now + ttl)
     }
 
     /// Drops every entry.

@@ -25,16 +25,19 @@ public final class DNSResolver: Sendable {
 
     /// Creates a resolver. `nameservers` are `"127.0.0.1:5353"` / `"[::1]:53"` / `"10.0.0.1"`;
     /// when empty, the `nameserver` lines of `resolvConf` are used. Throws `DNSServiceError`
-    /// (`.invalidAddress`, `.noNameservers`). Reads resolv.conf only when needed; any thread.
+    /// (`.invalidAddress`, `.noNameservers`). `failureCacheSeconds` remembers a temporary failure
+    /// briefly so concurrent deliveries to a dead domain don't each wait out every timeout.
+    /// Reads resolv.conf only when needed; any thread.
     public init(nameservers: [String] = [], timeout: Double = 2.0, attempts: Int = 2,
-                cacheCapacity: Int = 10_000, resolvConf: String = "/etc/resolv.conf") throws {
+                cacheCapacity: Int = 10_000, failureCacheSeconds: Double = 5,
+                resolvConf: String = "/etc/resolv.conf") throws {
         var list = nameservers
         if list.isEmpty { list = DNSResolver.nameservers(fromResolvConf: resolvConf) }
         guard !list.isEmpty else { throw DNSServiceError(.noNameservers, "no nameserver configured or in \(resolvConf)") }
         self.nameservers = try list.map { try DNSSocketAddress($0) }
         self.timeout = timeout
         self.attempts = max(1, attempts)
-        self.cache = Mutex(DNSCache(capacity: cacheCapacity))
+        self.cache = Mutex(DNSCache(capacity: cacheCapacity, failureTTL: failureCacheSeconds))
     }
 
     /// The `nameserver` addresses listed in a resolv.conf file (empty when unreadable).

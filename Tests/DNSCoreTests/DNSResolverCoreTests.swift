@@ -149,6 +149,14 @@ struct DNSResolverCoreTests {
         #expect(cache.lookup(name("f.example"), .mx, now: 0) == nil && cache.lookup(name("z.example"), .mx, now: 0) == nil)
     }
 
+    @Test("failures are remembered only for the configured failure TTL")
+    func failureTTL() {
+        var cache = DNSCache(failureTTL: 5)
+        cache.store(.failure("timeout"), for: name("dead.example"), .mx, now: 100)
+        #expect(cache.lookup(name("dead.example"), .mx, now: 104) == .failure("timeout"))
+        #expect(cache.lookup(name("dead.example"), .mx, now: 105) == nil)
+    }
+
     @Test("the cache caps TTLs and stays within its capacity")
     func cacheBounds() {
         var cache = DNSCache(capacity: 10, maxTTL: 100)

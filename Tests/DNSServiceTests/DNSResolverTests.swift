@@ -76,15 +76,19 @@ struct DNSResolverTests {
         #expect(servfail.questionCount == 1 && silent.questionCount == 1 && good.questionCount == 1)
     }
 
-    @Test("when every nameserver fails the result is a temporary failure, not cached")
+    @Test("when every nameserver fails the result is a temporary failure, remembered only briefly")
     func allFail() throws {
         let servfail = try FakeDNSServer { _, _ in DNSMessage(id: 0, rcode: .serverFailure) }
         defer { servfail.stop() }
-        let resolver = try DNSResolver(nameservers: [servfail.address], timeout: 0.3, attempts: 2)
-        guard case .temporaryFailure = resolver.resolveMX("down.test") else { Issue.record("expected temporary failure"); return }
+        let remembering = try DNSResolver(nameservers: [servfail.address], timeout: 0.3, attempts: 2)
+        guard case .temporaryFailure = remembering.resolveMX("down.test") else { Issue.record("expected temporary failure"); return }
         #expect(servfail.questionCount == 2)
-        _ = resolver.resolveMX("down.test")
-        #expect(servfail.questionCount == 4)
+        guard case .temporaryFailure = remembering.resolveMX("down.test") else { Issue.record("expected temporary failure"); return }
+        #expect(servfail.questionCount == 2)
+        let forgetting = try DNSResolver(nameservers: [servfail.address], timeout: 0.3, attempts: 2, failureCacheSeconds: 0)
+        _ = forgetting.resolveMX("down.test")
+        _ = forgetting.resolveMX("down.test")
+        #expect(servfail.questionCount == 6)
     }
 
     @Test("a CNAME answered without its target is chased with a second query")
