@@ -1243,6 +1243,7 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=1,
                    help="repeat each scenario N times alternating the servers; report medians")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs)")
+    p.add_argument("--json", metavar="FILE", help="also write the final JSON object to FILE")
     p.add_argument("--self-test", action="store_true",
                    help="check the harness itself: --quick against a Python test double "
                         "(bench.d/fake-sendarix) instead of the Sendarix binary")
@@ -1310,8 +1311,12 @@ def main(argv):
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]
         print_report(bench.results, meta)
-        print(json.dumps({"bench": "sendarix-vs-postfix", "meta": meta, "results": bench.results},
-                         sort_keys=True), flush=True)
+        line = json.dumps({"bench": "sendarix-vs-postfix", "meta": meta, "results": bench.results},
+                          sort_keys=True)
+        if args.json:
+            with open(args.json, "w") as f:
+                f.write(line + "\n")
+        print(line, flush=True)
         return 0
     finally:
         PROCS.cleanup()
