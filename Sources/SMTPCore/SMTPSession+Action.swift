@@ -18,7 +18,8 @@ extension SMTPSession {
 
     /// Credentials from AUTH PLAIN, LOGIN or XOAUTH2 (whose bearer token is in `password`). The password never
     /// appears in `description`.
-    public struct AuthRequest: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    public struct AuthRequest: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+                               CustomReflectable {
         /// SASL mechanism name, uppercased (`PLAIN`, `LOGIN`, `XOAUTH2`).
         public var mechanism: String
         /// The authentication identity (user name).
@@ -40,6 +41,10 @@ extension SMTPSession {
         public var description: String { "AuthRequest(\(mechanism), user: \(username), password: <redacted>)" }
         /// Same as `description`.
         public var debugDescription: String { description }
+        /// Mechanism and user only, so that `dump` and reflection never show the password.
+        public var customMirror: Mirror {
+            Mirror(self, children: ["mechanism": mechanism, "username": username, "password": "<redacted>"])
+        }
     }
 
     /// The shell's verdict on an `AuthRequest`.
