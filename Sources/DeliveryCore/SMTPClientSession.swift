@@ -32,6 +32,38 @@ public struct SMTPClientSession: Sendable {
         case rset, mail, rcpt(Int), data, body, dataAbort, bdat(last: Bool), quit
     }
 
+    /// FIFO of awaited replies with O(1) removal from the front (pipelines can be long).
+    private struct ExpectQueue: Sendable {
+        private var items: [Expect] = []
+        private var head = 0
+
+        init(_ initial: [Expect]) { items = initial }
+
+        var isEmpty: Bool { head == items.count }
+        var first: Expect? { isEmpty ? nil : items[head] }
+
+        mutating func append(_ expect: Expect) { items.append(expect) }
+
+        mutating func removeFirst() -> Expect {
+            let expect = items[head]
+            head += 1
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return expect
+        }
+
+        mutating func removeAll() {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        }
+
+        func contains(where predicate: (Expect) -> Bool) -> Bool {
+            items[head...].contains(where: predicate)
+        }
+    }
+
     private struct Active: Sendable {
         var transaction: Transaction
         var replies: [SMTPReply?]
@@ -49,7 +81,7 @@ public struct SMTPClientSession: Sendable {
 
     private var parser = SMTPReplyParser()
     private var phase: Phase = .greeting
-    private var expected: [Expect] = [.greeting]
+    private var expected = ExpectQueue([.greeting])
     private var outgoing: [(bytes: [UInt8], expect: Expect)] = []
     private var queue: [Transaction] = []
     private var active: Active?

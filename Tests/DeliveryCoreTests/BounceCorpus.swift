@@ -211,4 +211,10 @@ let bounceCorpus: [BounceCorpusEntry] = [
     .init("550 5.7.1 Email rejected due to poor reputation of the sending IP", .reputationBlock, .hard),
     .init("554 5.4.14 Hop count exceeded - possible mail loop ATTR34", .other, .hard),
     .init("451 4.4.1 No answer from host", .timeout, .soft),
+    .init("550 5.7.1 Message rejected due to content restrictions", .spamContent, .hard),
+    .init("550 5.2.1 <user@example.com>: Mailbox is inactive", .badMailbox, .hard),
+    .init("554 5.7.5 Permanent error evaluating DMARC policy", .authFailure, .hard),
+    .init("550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using b.barracudacentral.org; http://www.barracudanetworks.com/reputation/?pr=1&ip=192.0.2.1", .reputationBlock, .hard),
+    .init("554 5.7.1 <user@example.org>: Recipient address rejected: Access denied", .policy, .hard),
+    .init("553 5.7.1 <app@acme.test>: Sender address rejected: not owned by user app", .policy, .hard),
 ]
