@@ -27,6 +27,16 @@ enum SpoolKeys {
         return w.bytes
     }
 
+    /// Rewrites the chunk number at the end of a key made by ``body(_:chunk:)``.
+    static func setChunk(_ chunk: Int, in key: inout [UInt8]) {
+        let n = UInt32(chunk)
+        let end = key.count
+        key[end - 4] = UInt8(truncatingIfNeeded: n >> 24)
+        key[end - 3] = UInt8(truncatingIfNeeded: n >> 16)
+        key[end - 2] = UInt8(truncatingIfNeeded: n >> 8)
+        key[end - 1] = UInt8(truncatingIfNeeded: n)
+    }
+
     static func chunkCount(bodySize: Int) -> Int { (bodySize + chunkSize - 1) / chunkSize }
 
     /// `[due time][queueID]`.

@@ -88,10 +88,11 @@ extension SpoolStore {
             try body.withUnsafeBytes { all in
                 var chunk = 0
                 var offset = 0
+                var key = SpoolKeys.body(id, chunk: 0)
                 while offset < all.count {
                     let end = min(offset + SpoolKeys.chunkSize, all.count)
-                    try txn.put(dbBodies, SpoolKeys.body(id, chunk: chunk),
-                                UnsafeRawBufferPointer(rebasing: all[offset..<end]))
+                    SpoolKeys.setChunk(chunk, in: &key)
+                    try txn.put(dbBodies, key, UnsafeRawBufferPointer(rebasing: all[offset..<end]))
                     chunk += 1
                     offset = end
                 }
@@ -143,8 +144,10 @@ extension SpoolStore {
     }
 
     private func deleteBody(_ queueID: String, chunks: Int, in txn: LMDBTransaction) throws {
+        var key = SpoolKeys.body(queueID, chunk: 0)
         for i in 0..<chunks {
-            try txn.delete(dbBodies, SpoolKeys.body(queueID, chunk: i))
+            SpoolKeys.setChunk(i, in: &key)
+            try txn.delete(dbBodies, key)
         }
     }
 

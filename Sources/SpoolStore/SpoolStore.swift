@@ -287,10 +287,12 @@ public final class SpoolStore: @unchecked Sendable {
             guard count > 0 else { return true }
             let cursor = try txn.cursor(dbBodies)
             defer { cursor.close() }
-            var item = try cursor.seek(atLeast: SpoolKeys.body(id, chunk: 0))
+            var expected = SpoolKeys.body(id, chunk: 0)
+            var item = try cursor.seek(atLeast: expected)
             var total = 0
             for i in 0..<count {
-                guard let cur = item, Array(cur.key) == SpoolKeys.body(id, chunk: i) else {
+                SpoolKeys.setChunk(i, in: &expected)
+                guard let cur = item, cur.key.elementsEqual(expected) else {
                     throw StoreError(.corrupt, "body chunk \(i) missing", context: id)
                 }
                 total += cur.value.count
