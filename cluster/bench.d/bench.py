@@ -119,12 +119,6 @@ class Processes:
                 except ProcessLookupError:
                     pass
                 p.wait()
-        else:
-            # Leader gone; make sure nothing it forked in its group survives.
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         with self.lock:
             self.popens = [(n, q) for (n, q) in self.popens if q is not p]
 
@@ -172,6 +166,16 @@ def proc_stat(pid):
     return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
 
 
+def start_time(pid):
+    """Start time of pid (clock ticks since boot), or None when it is gone or a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None if rest[0] == "Z" else int(rest[19])
+
+
 def descendants(pid):
     """PIDs of all live descendants of pid."""
     children = {}
@@ -199,8 +203,7 @@ def tree_cpu_seconds(pid):
     for c in descendants(pid):
         cst = proc_stat(c)
         if cst:
-            total += cst[1]  # a child's own reaped children are already in its parent's c-times
-            total += cst[2]
+            total += cst[1] + cst[2]  # its own time and that of the children it reaped
     return total / CLK_TCK
 
 
@@ -566,20 +569,21 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         PROCS.remove_stopper(self.stop)
         if self.master is None:
             return
-        pids = [self.master] + descendants(self.master)
+        # (pid, start time) so that a recycled pid is never signalled
+        procs = [(p, start_time(p)) for p in [self.master] + descendants(self.master)]
         try:
             self._postfix("stop", timeout=30)
         except subprocess.TimeoutExpired:
             pass
+        alive = lambda: [p for p, t in procs if t is not None and start_time(p) == t]
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(proc_stat(p) for p in pids):
+        while time.monotonic() < deadline and alive():
             time.sleep(0.05)
-        for p in pids:  # anything left over from this instance
-            if proc_stat(p):
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        for p in alive():  # anything left over from this instance
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.master = None
 
     def cpu_seconds(self):
@@ -1230,14 +1234,16 @@ def parse_args(argv):
                    choices=["accept", "rss", "relay", "cluster", "dnsperf"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
-                   help="5 KB messages for accept and relay (100 KB runs use a quarter)")
+                   help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
+                        "half (all with --quick). Default 20000, --quick 2000")
     p.add_argument("--sessions", type=int, default=20, help="smtp-source sessions (default 20)")
     p.add_argument("--tls-sessions", type=int, default=None,
                    help="idle STARTTLS sessions for rss (default 500, --quick 100)")
     p.add_argument("--targets", default="postfix,sendarix",
                    help="comma list of servers to measure (default postfix,sendarix)")
     p.add_argument("--sendarix-bin", default=os.environ.get(
-        "SENDARIX_BIN", os.path.join(REPO, ".build", "release", "sendarix")))
+        "SENDARIX_BIN", os.path.join(REPO, ".build", "release", "sendarix")),
+                   help="Sendarix binary (default $SENDARIX_BIN or .build/release/sendarix)")
     p.add_argument("--build", action="store_true",
                    help="run `swift build -c release --product sendarix` in the repo first")
     p.add_argument("--rounds", type=int, default=1,
