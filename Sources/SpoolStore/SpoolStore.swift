@@ -192,6 +192,22 @@ public final class SpoolStore: @unchecked Sendable {
         }
     }
 
+    /// Writes a consistent, compacted copy of the whole store (as of one read
+    /// snapshot) into `directory` (created if needed; must not already hold a
+    /// store). For backups and Raft snapshots; open the copy with
+    /// ``init(directory:options:)``. Blocks for the copy's I/O; writers keep running. Any thread.
+    public func backup(to directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.ioError, "cannot create directory: \(error)", context: directory)
+        }
+        try withOpenEnv {
+            let rc = mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT))
+            guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_env_copy2 \(directory)") }
+        }
+    }
+
     // MARK: Reads
 
     /// The last applied log position (index 0, term 0 for a new store). Any thread; brief read.

@@ -216,6 +216,24 @@ struct SpoolStoreTests {
         #expect(again?.code == .corrupt)
     }
 
+    @Test("a backup copy opens as a store with the same messages, bodies, events and position")
+    func backup() async throws {
+        let dir = TempDirectory()
+        let copyDir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store)
+        for i in 0..<3 { _ = try await log.proposeAndWait(makeEnqueue("B\(i)", body: testBody(size: 5000, seed: UInt64(i)))).get() }
+        try store.backup(to: copyDir.path + "/snap")
+        _ = try await log.proposeAndWait(makeEnqueue("after-backup")).get()
+        log.stop()
+        let copy = try SpoolStore(directory: copyDir.path + "/snap")
+        #expect(try copy.lastApplied().index == 3)
+        #expect(try copy.queueEntries(limit: 10).map(\.queueID) == ["B0", "B1", "B2"])
+        #expect(try copy.messageBody(id: "B2") == testBody(size: 5000, seed: 2))
+        #expect(try copy.events(EventQuery(type: .accepted)).count == 3)
+        copy.close()
+    }
+
     @Test("queue listing pages by queue ID")
     func paging() async throws {
         let dir = TempDirectory()
