@@ -2,39 +2,39 @@ extension SMTPSession {
     /// AUTH mechanism [initial-response] (RFC 4954). Only over TLS.
     mutating func handleAuth(_ argument: String) {
         guard context.isTLS else {
-            return reply(SMTPReply(538, "5.7.11", "Encryption required for requested authentication mechanism"))
+            return reply(Reply(538, "5.7.11", "Encryption required for requested authentication mechanism"))
         }
-        guard heloName != nil && extended else { return reply(SMTPReply(503, "5.5.1", "Error: send EHLO first")) }
-        guard authenticatedUser == nil else { return reply(SMTPReply(503, "5.5.1", "Error: already authenticated")) }
+        guard heloName != nil && extended else { return reply(Reply(503, "5.5.1", "Error: send EHLO first")) }
+        guard authenticatedUser == nil else { return reply(Reply(503, "5.5.1", "Error: already authenticated")) }
         guard transaction == nil else {
-            return reply(SMTPReply(503, "5.5.1", "Error: AUTH not permitted during a mail transaction"))
+            return reply(Reply(503, "5.5.1", "Error: AUTH not permitted during a mail transaction"))
         }
         let parts = argument.split(separator: " ")
         guard parts.count == 1 || parts.count == 2 else {
-            return reply(SMTPReply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"))
+            return reply(Reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"))
         }
         let mechanism = parts[0].uppercased()
         guard offeredMechanisms.contains(mechanism) else {
-            return reply(SMTPReply(504, "5.5.4", "Unrecognized authentication type"))
+            return reply(Reply(504, "5.5.4", "Unrecognized authentication type"))
         }
         let initial = parts.count == 2 ? Array(parts[1].utf8) : nil
         switch (mechanism, initial) {
         case ("PLAIN", nil):
             authStep = .plain
             mode = .authResponse
-            reply(SMTPReply(334, nil, ""))
+            reply(Reply(334, nil, ""))
         case ("PLAIN", let response?):
             completePlain(response == [Byte.equals] ? [] : response[...])
         case ("XOAUTH2", nil):
             authStep = .xoauth2
             mode = .authResponse
-            reply(SMTPReply(334, nil, ""))
+            reply(Reply(334, nil, ""))
         case ("XOAUTH2", let response?):
             completeXOAuth2(response[...])
         case (_, nil):
             authStep = .loginUsername
             mode = .authResponse
-            reply(SMTPReply(334, nil, "VXNlcm5hbWU6"))
+            reply(Reply(334, nil, "VXNlcm5hbWU6"))
         case (_, let response?):
             receiveLoginUsername(response == [Byte.equals] ? [] : response[...])
         }
@@ -44,10 +44,10 @@ extension SMTPSession {
     mutating func handleAuthResponse(_ line: Line) {
         mode = .command
         guard case .line(let bytes) = line else {
-            return reply(SMTPReply(500, "5.5.6", "Authentication exchange line is too long"))
+            return reply(Reply(500, "5.5.6", "Authentication exchange line is too long"))
         }
         if bytes.count == 1 && bytes.first == 0x2A {
-            return reply(SMTPReply(501, "5.0.0", "Authentication cancelled"))
+            return reply(Reply(501, "5.0.0", "Authentication cancelled"))
         }
         switch authStep {
         case .plain:
@@ -68,7 +68,7 @@ extension SMTPSession {
         guard let decoded = SMTPBase64.decode(encoded) else { return replyUndecodable() }
         let fields = decoded.split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false)
         guard fields.count == 3, !fields[1].isEmpty, !fields[2].contains(0) else {
-            return reply(SMTPReply(501, "5.5.2", "Invalid PLAIN authentication data"))
+            return reply(Reply(501, "5.5.2", "Invalid PLAIN authentication data"))
         }
         let authorization = String(decoding: fields[0], as: UTF8.self)
         requestAuthentication(AuthRequest(
@@ -92,7 +92,7 @@ extension SMTPSession {
             }
         }
         guard let user, !user.isEmpty, let token, !token.isEmpty else {
-            return reply(SMTPReply(501, "5.5.2", "Invalid XOAUTH2 authentication data"))
+            return reply(Reply(501, "5.5.2", "Invalid XOAUTH2 authentication data"))
         }
         requestAuthentication(AuthRequest(mechanism: "XOAUTH2", username: user, password: token))
     }
@@ -101,11 +101,11 @@ extension SMTPSession {
         guard let username = SMTPBase64.decode(encoded) else { return replyUndecodable() }
         authStep = .loginPassword(username: String(decoding: username, as: UTF8.self))
         mode = .authResponse
-        reply(SMTPReply(334, nil, "UGFzc3dvcmQ6"))
+        reply(Reply(334, nil, "UGFzc3dvcmQ6"))
     }
 
     mutating func replyUndecodable() {
-        reply(SMTPReply(501, "5.5.2", "Cannot decode base64 response"))
+        reply(Reply(501, "5.5.2", "Cannot decode base64 response"))
     }
 
     /// Hands credentials to the shell and stops processing input until `authenticationCompleted`.

@@ -15,22 +15,22 @@ extension SMTPSession {
     /// Dispatches one command line.
     mutating func handleCommandLine(_ line: Line) {
         guard case .line(let bytes) = line else {
-            reply(SMTPReply(500, "5.5.2", "Error: line too long"))
+            reply(Reply(500, "5.5.2", "Error: line too long"))
             return
         }
         let command: SMTPCommand
         do {
             command = try SMTPCommand.parse(bytes)
         } catch {
-            reply(SMTPReply(501, "5.5.4", "Syntax error: invalid UTF-8"))
+            reply(Reply(501, "5.5.4", "Syntax error: invalid UTF-8"))
             return
         }
         guard let verb = command.verb else {
-            reply(SMTPReply(500, "5.5.2", "Error: command not recognized"))
+            reply(Reply(500, "5.5.2", "Error: command not recognized"))
             return
         }
         if verb != .auth && bytes.count + 2 > configuration.maxCommandLineLength {
-            reply(SMTPReply(500, "5.5.2", "Error: line too long"))
+            reply(Reply(500, "5.5.2", "Error: line too long"))
             return
         }
         let argument = command.argument
@@ -44,46 +44,46 @@ extension SMTPSession {
         case .auth: handleAuth(argument)
         case .starttls: handleStartTLS(argument)
         case .rset:
-            guard argument.isEmpty else { return reply(SMTPReply(501, "5.5.4", "Syntax: RSET")) }
+            guard argument.isEmpty else { return reply(Reply(501, "5.5.4", "Syntax: RSET")) }
             resetTransaction()
-            reply(SMTPReply(250, "2.0.0", "OK"))
+            reply(Reply(250, "2.0.0", "OK"))
         case .noop:
-            reply(SMTPReply(250, "2.0.0", "OK"))
+            reply(Reply(250, "2.0.0", "OK"))
         case .quit:
-            close(SMTPReply(221, "2.0.0", "Bye"), reason: "quit")
+            close(Reply(221, "2.0.0", "Bye"), reason: "quit")
         case .vrfy:
-            guard !argument.isEmpty else { return reply(SMTPReply(501, "5.5.4", "Syntax: VRFY address")) }
-            reply(SMTPReply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"))
+            guard !argument.isEmpty else { return reply(Reply(501, "5.5.4", "Syntax: VRFY address")) }
+            reply(Reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"))
         case .expn:
-            reply(SMTPReply(502, "5.5.1", "EXPN not available"))
+            reply(Reply(502, "5.5.1", "EXPN not available"))
         case .help:
-            reply(SMTPReply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"))
+            reply(Reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"))
         }
     }
 
     mutating func handleHelo(_ argument: String, extended: Bool) {
         let name = argument.split(separator: " ").first.map(String.init) ?? ""
         guard !name.isEmpty, name.utf8.count <= 255 else {
-            return reply(SMTPReply(501, "5.5.4", "Syntax: \(extended ? "EHLO" : "HELO") hostname"))
+            return reply(Reply(501, "5.5.4", "Syntax: \(extended ? "EHLO" : "HELO") hostname"))
         }
         resetTransaction()
         heloName = name
         self.extended = extended
         pending.append(.log(.helo(name: name, extended: extended)))
-        guard extended else { return reply(SMTPReply(250, nil, configuration.hostname)) }
+        guard extended else { return reply(Reply(250, nil, configuration.hostname)) }
         var lines = [configuration.hostname, "PIPELINING", "SIZE \(configuration.maxMessageSize)", "8BITMIME",
                      "SMTPUTF8", "ENHANCEDSTATUSCODES"]
         if !context.isTLS && configuration.tlsAvailable { lines.append("STARTTLS") }
         if context.isTLS && !offeredMechanisms.isEmpty { lines.append("AUTH " + offeredMechanisms.joined(separator: " ")) }
         lines += ["CHUNKING", "BINARYMIME", "DSN"]
-        reply(SMTPReply(250, nil, lines: lines))
+        reply(Reply(250, nil, lines: lines))
     }
 
     mutating func handleStartTLS(_ argument: String) {
-        guard argument.isEmpty else { return reply(SMTPReply(501, "5.5.4", "Syntax: STARTTLS")) }
-        guard !context.isTLS else { return reply(SMTPReply(503, "5.5.1", "TLS already active")) }
-        guard configuration.tlsAvailable else { return reply(SMTPReply(454, "4.7.0", "TLS not available")) }
-        reply(SMTPReply(220, "2.0.0", "Ready to start TLS"))
+        guard argument.isEmpty else { return reply(Reply(501, "5.5.4", "Syntax: STARTTLS")) }
+        guard !context.isTLS else { return reply(Reply(503, "5.5.1", "TLS already active")) }
+        guard configuration.tlsAvailable else { return reply(Reply(454, "4.7.0", "TLS not available")) }
+        reply(Reply(220, "2.0.0", "Ready to start TLS"))
         // RFC 3207 / CVE-2011-0411: nothing pipelined after STARTTLS may be acted on.
         inbox.removeAll(keepingCapacity: true)
         inboxStart = 0
@@ -93,57 +93,57 @@ extension SMTPSession {
     }
 
     mutating func handleMail(_ argument: String) {
-        guard heloName != nil else { return reply(SMTPReply(503, "5.5.1", "Error: send HELO/EHLO first")) }
-        guard transaction == nil else { return reply(SMTPReply(503, "5.5.1", "Error: nested MAIL command")) }
-        guard mayTransact else { return reply(SMTPReply(530, "5.7.0", "Authentication required")) }
+        guard heloName != nil else { return reply(Reply(503, "5.5.1", "Error: send HELO/EHLO first")) }
+        guard transaction == nil else { return reply(Reply(503, "5.5.1", "Error: nested MAIL command")) }
+        guard mayTransact else { return reply(Reply(530, "5.7.0", "Authentication required")) }
         let parsed: SMTPCommand.PathArgument
         do {
             parsed = try SMTPCommand.PathArgument.parse(argument, prefix: "FROM:")
         } catch {
-            return reply(SMTPReply(501, "5.5.4", "Syntax: MAIL FROM:<address>"))
+            return reply(Reply(501, "5.5.4", "Syntax: MAIL FROM:<address>"))
         }
         guard extended || parsed.parameters.isEmpty else {
-            return reply(SMTPReply(555, "5.5.4", "MAIL parameters require EHLO"))
+            return reply(Reply(555, "5.5.4", "MAIL parameters require EHLO"))
         }
         var draft = Transaction(queueID: "")
         var seen: Set<String> = []
         for parameter in parsed.parameters {
             guard seen.insert(parameter.keyword).inserted else {
-                return reply(SMTPReply(501, "5.5.4", "Duplicate \(parameter.keyword) parameter"))
+                return reply(Reply(501, "5.5.4", "Duplicate \(parameter.keyword) parameter"))
             }
             let value = parameter.value
             switch parameter.keyword {
             case "SIZE":
                 guard let size = value.flatMap(Self.parseDecimal) else {
-                    return reply(SMTPReply(501, "5.5.4", "Invalid SIZE value"))
+                    return reply(Reply(501, "5.5.4", "Invalid SIZE value"))
                 }
                 guard size <= configuration.maxMessageSize else {
-                    return reply(SMTPReply(552, "5.3.4", "Message size exceeds fixed maximum message size"))
+                    return reply(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"))
                 }
                 draft.declaredSize = size
             case "BODY":
                 guard let body = value.flatMap({ BodyType(rawValue: $0.uppercased()) }) else {
-                    return reply(SMTPReply(501, "5.5.4", "Invalid BODY value"))
+                    return reply(Reply(501, "5.5.4", "Invalid BODY value"))
                 }
                 draft.bodyType = body
             case "SMTPUTF8":
-                guard value == nil else { return reply(SMTPReply(501, "5.5.4", "SMTPUTF8 takes no value")) }
+                guard value == nil else { return reply(Reply(501, "5.5.4", "SMTPUTF8 takes no value")) }
                 draft.smtpUTF8 = true
             case "RET":
                 guard let ret = value.flatMap({ DSNReturn(rawValue: $0.uppercased()) }) else {
-                    return reply(SMTPReply(501, "5.5.4", "Invalid RET value"))
+                    return reply(Reply(501, "5.5.4", "Invalid RET value"))
                 }
                 draft.dsnReturn = ret
             case "ENVID":
                 guard let value, value.utf8.count <= 100, let decoded = SMTPXText.decode(value) else {
-                    return reply(SMTPReply(501, "5.5.4", "Invalid ENVID value"))
+                    return reply(Reply(501, "5.5.4", "Invalid ENVID value"))
                 }
                 draft.envelopeID = decoded
             case "AUTH":
                 // RFC 4954 5: accepted and not trusted; the authenticated identity comes from AUTH.
-                guard value != nil else { return reply(SMTPReply(501, "5.5.4", "Invalid AUTH value")) }
+                guard value != nil else { return reply(Reply(501, "5.5.4", "Invalid AUTH value")) }
             default:
-                return reply(SMTPReply(555, "5.5.4", "Unsupported MAIL parameter \(parameter.keyword)"))
+                return reply(Reply(555, "5.5.4", "Unsupported MAIL parameter \(parameter.keyword)"))
             }
         }
         do {
@@ -153,39 +153,39 @@ extension SMTPSession {
         }
         draft.queueID = environment.makeQueueID()
         transaction = draft
-        reply(SMTPReply(250, "2.1.0", "Sender OK"))
+        reply(Reply(250, "2.1.0", "Sender OK"))
     }
 
     mutating func handleRcpt(_ argument: String) {
-        guard let current = transaction else { return reply(SMTPReply(503, "5.5.1", "Error: need MAIL command")) }
+        guard let current = transaction else { return reply(Reply(503, "5.5.1", "Error: need MAIL command")) }
         let parsed: SMTPCommand.PathArgument
         do {
             parsed = try SMTPCommand.PathArgument.parse(argument, prefix: "TO:")
         } catch {
-            return reply(SMTPReply(501, "5.5.4", "Syntax: RCPT TO:<address>"))
+            return reply(Reply(501, "5.5.4", "Syntax: RCPT TO:<address>"))
         }
         guard extended || parsed.parameters.isEmpty else {
-            return reply(SMTPReply(555, "5.5.4", "RCPT parameters require EHLO"))
+            return reply(Reply(555, "5.5.4", "RCPT parameters require EHLO"))
         }
         var recipient = Recipient(address: SMTPAddress(localPart: "", domain: ""))
         var seen: Set<String> = []
         for parameter in parsed.parameters {
             guard seen.insert(parameter.keyword).inserted else {
-                return reply(SMTPReply(501, "5.5.4", "Duplicate \(parameter.keyword) parameter"))
+                return reply(Reply(501, "5.5.4", "Duplicate \(parameter.keyword) parameter"))
             }
             switch parameter.keyword {
             case "NOTIFY":
                 guard let notify = parameter.value.flatMap(Self.parseNotify) else {
-                    return reply(SMTPReply(501, "5.5.4", "Invalid NOTIFY value"))
+                    return reply(Reply(501, "5.5.4", "Invalid NOTIFY value"))
                 }
                 recipient.notify = notify
             case "ORCPT":
                 guard let original = parameter.value.flatMap(Self.parseOriginalRecipient) else {
-                    return reply(SMTPReply(501, "5.5.4", "Invalid ORCPT value"))
+                    return reply(Reply(501, "5.5.4", "Invalid ORCPT value"))
                 }
                 recipient.originalRecipient = original
             default:
-                return reply(SMTPReply(555, "5.5.4", "Unsupported RCPT parameter \(parameter.keyword)"))
+                return reply(Reply(555, "5.5.4", "Unsupported RCPT parameter \(parameter.keyword)"))
             }
         }
         // RFC 5321 4.5.1: <postmaster> without a domain must be accepted; it means this host's postmaster.
@@ -195,7 +195,7 @@ extension SMTPSession {
         } else {
             do {
                 guard let address = try SMTPAddress.parsePath(Self.bracketed(parsed.path), allowUTF8: current.smtpUTF8) else {
-                    return reply(SMTPReply(501, "5.1.3", "Bad recipient address syntax"))
+                    return reply(Reply(501, "5.1.3", "Bad recipient address syntax"))
                 }
                 recipient.address = address
             } catch {
@@ -204,21 +204,21 @@ extension SMTPSession {
         }
         guard current.recipients.count < configuration.maxRecipients else {
             // Not a client error: pipelining clients send all RCPTs and retry the rest later.
-            return reply(SMTPReply(452, "4.5.3", "Too many recipients"), countsAsError: false)
+            return reply(Reply(452, "4.5.3", "Too many recipients"), countsAsError: false)
         }
         guard isPostmaster || mayRelay || configuration.localDomains.contains(recipient.address.normalizedDomain) else {
-            return reply(SMTPReply(554, "5.7.1", "Relay access denied"))
+            return reply(Reply(554, "5.7.1", "Relay access denied"))
         }
         transaction?.recipients.append(recipient)
-        reply(SMTPReply(250, "2.1.5", "Recipient OK"))
+        reply(Reply(250, "2.1.5", "Recipient OK"))
     }
 
-    func addressFailure(_ error: SMTPAddress.ParseError, sender: Bool) -> SMTPReply {
+    func addressFailure(_ error: SMTPAddress.ParseError, sender: Bool) -> Reply {
         if error.code == .nonASCII {
-            return SMTPReply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8")
+            return Reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8")
         }
-        return sender ? SMTPReply(501, "5.1.7", "Bad sender address syntax")
-                      : SMTPReply(501, "5.1.3", "Bad recipient address syntax")
+        return sender ? Reply(501, "5.1.7", "Bad sender address syntax")
+                      : Reply(501, "5.1.3", "Bad recipient address syntax")
     }
 
     /// The path with angle brackets added when the client sent a bare mailbox (tolerated, as Postfix does).

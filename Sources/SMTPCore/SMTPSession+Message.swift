@@ -1,19 +1,19 @@
 extension SMTPSession {
     /// DATA: checks the transaction and switches to payload mode after 354.
     mutating func handleData(_ argument: String) {
-        guard argument.isEmpty else { return reply(SMTPReply(501, "5.5.4", "Syntax: DATA")) }
-        guard let current = transaction else { return reply(SMTPReply(503, "5.5.1", "Error: need MAIL command")) }
-        guard !current.recipients.isEmpty else { return reply(SMTPReply(554, "5.5.1", "Error: no valid recipients")) }
+        guard argument.isEmpty else { return reply(Reply(501, "5.5.4", "Syntax: DATA")) }
+        guard let current = transaction else { return reply(Reply(503, "5.5.1", "Error: need MAIL command")) }
+        guard !current.recipients.isEmpty else { return reply(Reply(554, "5.5.1", "Error: no valid recipients")) }
         guard current.bodyType != .binaryMIME else {
-            return reply(SMTPReply(503, "5.5.1", "Error: BINARYMIME requires BDAT"))
+            return reply(Reply(503, "5.5.1", "Error: BINARYMIME requires BDAT"))
         }
-        guard !current.usedBDAT else { return reply(SMTPReply(503, "5.5.1", "Error: DATA not permitted after BDAT")) }
+        guard !current.usedBDAT else { return reply(Reply(503, "5.5.1", "Error: DATA not permitted after BDAT")) }
         decoder = SMTPDataDecoder(maxLineLength: configuration.maxDataLineLength, maxSize: configuration.maxMessageSize)
         messageBody = []
         // Pre-size from SIZE=, capped so that a large declaration alone cannot claim much memory.
         messageBody.reserveCapacity(min(current.declaredSize ?? 0, 1 << 20))
         mode = .data
-        reply(SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>"))
+        reply(Reply(354, nil, "End data with <CR><LF>.<CR><LF>"))
     }
 
     /// The DATA payload ended with <CRLF>.<CRLF>: enqueue it, or reject it for the problem the decoder found.
@@ -23,11 +23,11 @@ extension SMTPSession {
         case nil:
             completeMessage()
         case .tooLarge?:
-            rejectMessage(SMTPReply(552, "5.3.4", "Message size exceeds fixed maximum message size"))
+            rejectMessage(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"))
         case .bareLineEnding?:
-            rejectMessage(SMTPReply(550, "5.6.0", "Message contains bare CR or LF characters; lines must end in CRLF"))
+            rejectMessage(Reply(550, "5.6.0", "Message contains bare CR or LF characters; lines must end in CRLF"))
         case .lineTooLong?:
-            rejectMessage(SMTPReply(550, "5.6.0", "Message contains a line longer than \(configuration.maxDataLineLength) octets"))
+            rejectMessage(Reply(550, "5.6.0", "Message contains a line longer than \(configuration.maxDataLineLength) octets"))
         }
     }
 
@@ -38,16 +38,16 @@ extension SMTPSession {
         guard parts.count == 1 || parts.count == 2, let size = Self.parseDecimal(parts[0]),
               parts.count == 1 || parts[1].uppercased() == "LAST"
         else {
-            return reply(SMTPReply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
+            return reply(Reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
         }
         bdatRemaining = size
         bdatLast = parts.count == 2
         mode = .bdat
         if let current = transaction {
             if current.recipients.isEmpty {
-                bdatDisposition = .discard(SMTPReply(554, "5.5.1", "Error: no valid recipients"), abortsTransaction: false)
+                bdatDisposition = .discard(Reply(554, "5.5.1", "Error: no valid recipients"), abortsTransaction: false)
             } else if messageBody.count + size > configuration.maxMessageSize {
-                bdatDisposition = .discard(SMTPReply(552, "5.3.4", "Message size exceeds fixed maximum message size"),
+                bdatDisposition = .discard(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"),
                                            abortsTransaction: true)
                 messageBody = []
             } else {
@@ -55,7 +55,7 @@ extension SMTPSession {
                 bdatDisposition = .store
             }
         } else {
-            bdatDisposition = .discard(SMTPReply(503, "5.5.1", "Error: need MAIL command"), abortsTransaction: false)
+            bdatDisposition = .discard(Reply(503, "5.5.1", "Error: need MAIL command"), abortsTransaction: false)
         }
         chunkSize = size
     }
@@ -79,12 +79,12 @@ extension SMTPSession {
             if bdatLast {
                 completeMessage()
             } else {
-                reply(SMTPReply(250, "2.0.0", "\(chunkSize) octets received"))
+                reply(Reply(250, "2.0.0", "\(chunkSize) octets received"))
             }
         }
     }
 
-    mutating func rejectMessage(_ failure: SMTPReply) {
+    mutating func rejectMessage(_ failure: Reply) {
         if let queueID = transaction?.queueID {
             pending.append(.log(.messageRejected(queueID: queueID, code: failure.code,
                                                  enhancedCode: failure.enhancedCode ?? "", reason: failure.text)))

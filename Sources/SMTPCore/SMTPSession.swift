@@ -37,7 +37,7 @@ public struct SMTPSession: Sendable {
     /// What happens to the BDAT chunk being read.
     enum ChunkDisposition: Sendable, Equatable {
         case store
-        case discard(SMTPReply, abortsTransaction: Bool)
+        case discard(Reply, abortsTransaction: Bool)
     }
 
     /// One mail transaction, from MAIL to the end of data.
@@ -111,7 +111,7 @@ public struct SMTPSession: Sendable {
         pending.append(.log(.connected(clientAddress: context.clientAddress, clientPort: context.clientPort,
                                        tls: context.isTLS ? context.tlsInfo : nil)))
         mode = .command
-        reply(SMTPReply(220, nil, "\(configuration.hostname) ESMTP Sendarix"))
+        reply(Reply(220, nil, "\(configuration.hostname) ESMTP Sendarix"))
         processInput()
         return flush()
     }
@@ -142,7 +142,7 @@ public struct SMTPSession: Sendable {
         processInput()
         if (mode == .awaitingAuthentication || mode == .awaitingEnqueue)
             && inbox.count - inboxStart > configuration.maxMessageSize + 65_536 {
-            close(SMTPReply(421, "4.7.0", "\(configuration.hostname) Error: too much pipelined input"),
+            close(Reply(421, "4.7.0", "\(configuration.hostname) Error: too much pipelined input"),
                   reason: "input buffer limit")
         }
         return flush()
@@ -176,16 +176,16 @@ public struct SMTPSession: Sendable {
             authenticatedUser = user
             self.tenant = tenant
             pending.append(.log(.authSucceeded(user: user, tenant: tenant, mechanism: request.mechanism)))
-            reply(SMTPReply(235, "2.7.0", "Authentication successful"))
+            reply(Reply(235, "2.7.0", "Authentication successful"))
         case .failure:
             pending.append(.log(.authFailed(user: request.username, mechanism: request.mechanism, result: result)))
-            reply(SMTPReply(535, "5.7.8", "Authentication credentials invalid"))
+            reply(Reply(535, "5.7.8", "Authentication credentials invalid"))
         case .throttled:
             pending.append(.log(.authFailed(user: request.username, mechanism: request.mechanism, result: result)))
-            reply(SMTPReply(454, "4.7.0", "Too many failed authentication attempts, try later"))
+            reply(Reply(454, "4.7.0", "Too many failed authentication attempts, try later"))
         case .temporaryFailure:
             pending.append(.log(.authFailed(user: request.username, mechanism: request.mechanism, result: result)))
-            reply(SMTPReply(454, "4.7.0", "Temporary authentication failure"))
+            reply(Reply(454, "4.7.0", "Temporary authentication failure"))
         }
         checkLimits()
         processInput()
@@ -201,16 +201,16 @@ public struct SMTPSession: Sendable {
         switch result {
         case .queued(let id):
             pending.append(.log(.queued(queueID: id)))
-            reply(SMTPReply(250, "2.0.0", "OK: queued as \(id)"), countsAsError: false)
+            reply(Reply(250, "2.0.0", "OK: queued as \(id)"), countsAsError: false)
         case .storageFull:
             pending.append(.log(.enqueueFailed(queueID: queueID, reason: "storage full")))
-            reply(SMTPReply(452, "4.3.1", "Insufficient system storage"), countsAsError: false)
+            reply(Reply(452, "4.3.1", "Insufficient system storage"), countsAsError: false)
         case .failed(let reason):
             pending.append(.log(.enqueueFailed(queueID: queueID, reason: reason)))
-            reply(SMTPReply(451, "4.3.0", "Local error in processing, try again later"), countsAsError: false)
+            reply(Reply(451, "4.3.0", "Local error in processing, try again later"), countsAsError: false)
         case .unavailable:
             pending.append(.log(.enqueueFailed(queueID: queueID, reason: "unavailable")))
-            reply(SMTPReply(451, "4.3.0", "Service temporarily unavailable, try again later"), countsAsError: false)
+            reply(Reply(451, "4.3.0", "Service temporarily unavailable, try again later"), countsAsError: false)
         }
         processInput()
         return flush()
@@ -219,14 +219,14 @@ public struct SMTPSession: Sendable {
     /// The client was idle longer than `timeout`: 421 4.4.2 and close. Does not block.
     public mutating func timedOut() -> [Action] {
         guard mode != .closed else { return [] }
-        close(SMTPReply(421, "4.4.2", "\(configuration.hostname) Error: timeout exceeded"), reason: "timeout")
+        close(Reply(421, "4.4.2", "\(configuration.hostname) Error: timeout exceeded"), reason: "timeout")
         return flush()
     }
 
     /// The server is stopping: 421 4.3.2 and close. Does not block.
     public mutating func shutdown() -> [Action] {
         guard mode != .closed else { return [] }
-        close(SMTPReply(421, "4.3.2", "Service shutting down"), reason: "shutdown")
+        close(Reply(421, "4.3.2", "Service shutting down"), reason: "shutdown")
         return flush()
     }
 
@@ -323,14 +323,14 @@ public struct SMTPSession: Sendable {
     // MARK: - Output
 
     /// Queues a reply and logs it. Failures count towards `maxErrors` unless `countsAsError` is false.
-    mutating func reply(_ reply: SMTPReply, countsAsError: Bool = true) {
+    mutating func reply(_ reply: Reply, countsAsError: Bool = true) {
         reply.append(to: &outbox)
         pending.append(.log(.reply(code: reply.code, enhancedCode: reply.enhancedCode, text: reply.text)))
         if reply.isFailure && countsAsError { errorCount += 1 }
     }
 
     /// Sends a final reply, drops all input and asks the shell to close.
-    mutating func close(_ finalReply: SMTPReply, reason: String) {
+    mutating func close(_ finalReply: Reply, reason: String) {
         reply(finalReply, countsAsError: false)
         pending.append(.log(.disconnected(reason: reason)))
         inbox = []
@@ -344,9 +344,9 @@ public struct SMTPSession: Sendable {
     mutating func checkLimits() {
         guard mode != .closed else { return }
         if errorCount >= configuration.maxErrors {
-            close(SMTPReply(421, "4.7.0", "\(configuration.hostname) Error: too many errors"), reason: "too many errors")
+            close(Reply(421, "4.7.0", "\(configuration.hostname) Error: too many errors"), reason: "too many errors")
         } else if commandCount > configuration.maxCommands {
-            close(SMTPReply(421, "4.7.0", "\(configuration.hostname) Error: too many commands"), reason: "too many commands")
+            close(Reply(421, "4.7.0", "\(configuration.hostname) Error: too many commands"), reason: "too many commands")
         }
     }
 

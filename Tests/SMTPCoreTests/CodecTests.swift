@@ -47,10 +47,10 @@ struct CodecTests {
 
     @Test("replies encode multi-line form with enhanced codes and neutralise control characters")
     func replyEncoding() {
-        let reply = SMTPReply(250, "2.0.0", lines: ["first", "second"])
+        let reply = SMTPSession.Reply(250, "2.0.0", lines: ["first", "second"])
         #expect(String(decoding: reply.bytes, as: UTF8.self) == "250-2.0.0 first\r\n250 2.0.0 second\r\n")
-        #expect(String(decoding: SMTPReply(334, nil, "").bytes, as: UTF8.self) == "334 \r\n")
-        #expect(String(decoding: SMTPReply(550, "5.0.0", "a\r\nb").bytes, as: UTF8.self) == "550 5.0.0 a??b\r\n")
+        #expect(String(decoding: SMTPSession.Reply(334, nil, "").bytes, as: UTF8.self) == "334 \r\n")
+        #expect(String(decoding: SMTPSession.Reply(550, "5.0.0", "a\r\nb").bytes, as: UTF8.self) == "550 5.0.0 a??b\r\n")
     }
 
     @Test("RFC 5322 dates are formatted in UTC without a formatter")
