@@ -81,7 +81,7 @@ enum CLI {
         let config: RelayConfig
         if let path = named["config"] {
             let result = RelayConfig.check(path: path)
-            for p in result.problems { fail(p.description) }
+            for p in result.problems { fail("\(p.severity.rawValue): \(p)") }
             guard result.isValid, let c = result.config else {
                 fail("\(path): not starting; fix the problems above (see `sendarix check-config \(path)`)")
                 return 1
@@ -113,13 +113,8 @@ enum CLI {
             return 2
         }
         let result = RelayConfig.check(path: args[0])
-        for p in result.problems { print(p.description) }
-        if result.isValid {
-            print("\(args[0]): OK\(result.problems.isEmpty ? "" : " (with warnings)")")
-            return 0
-        }
-        print("\(args[0]): \(result.problems.filter { $0.severity == .error }.count) error(s)")
-        return 1
+        print(result.report(file: args[0]))
+        return result.isValid ? 0 : 1
     }
 }
 

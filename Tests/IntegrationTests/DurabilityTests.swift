@@ -155,7 +155,11 @@ struct DurabilityTests {
         #expect(bad.status == 1)
         #expect(text.contains("listen.submission[0]"))
         #expect(text.contains("bogus"))
-        #expect(text.contains("maxMessageSize"))
+        try #"{"limits": {"maxMessageSize": -1}, "adminToken": "0123456789abcdef0123"}"#
+            .write(toFile: dir + "/range.json", atomically: true, encoding: .utf8)
+        let range = try run(RelayProcess.binary, ["check-config", dir + "/range.json"])
+        #expect(range.status == 1)
+        #expect(String(decoding: range.stdout, as: UTF8.self).contains("error: limits.maxMessageSize: -1 is out of range"))
         try #"{"node": {"id": "ok1", "dataDir": "/tmp/x"}, "adminToken": "t"}"#.write(toFile: dir + "/good.json", atomically: true, encoding: .utf8)
         let good = try run(RelayProcess.binary, ["check-config", dir + "/good.json"])
         #expect(good.status == 0, "\(String(decoding: good.stdout, as: UTF8.self))")

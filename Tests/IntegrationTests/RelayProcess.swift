@@ -118,9 +118,10 @@ final class RelayProcess: @unchecked Sendable {
         let out = try run("/usr/bin/curl", ["-s", "-o", "-", "-w", "\n%{http_code}", "-H",
                                             "Authorization: Bearer \(token ?? adminToken)",
                                             "http://\(host):\(port)\(path)"])
-        let text = String(decoding: out.stdout, as: UTF8.self)
-        let nl = text.lastIndex(of: "\n")!
-        return (Int(text[text.index(after: nl)...]) ?? 0, Data(text[..<nl].utf8))
+        // Binary-safe: the status follows the last newline.
+        let bytes = Array(out.stdout)
+        guard let nl = bytes.lastIndex(of: 0x0A) else { return (0, Data()) }
+        return (Int(String(decoding: bytes[(nl + 1)...], as: UTF8.self)) ?? 0, Data(bytes[..<nl]))
     }
 
     /// Parsed JSON of an admin GET.

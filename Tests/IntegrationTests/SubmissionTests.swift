@@ -19,10 +19,9 @@ struct SubmissionTests {
         s.starttls(context=ctx)
     s.ehlo("client.test")
     s.user, s.password = user, password
-    code, resp = s.auth(mech, getattr(s, "auth_" + mech.lower().replace("-", "_")), initial_response_ok=(mech == "PLAIN"))
+    auth_code, resp = s.auth(mech, getattr(s, "auth_" + mech.lower().replace("-", "_")), initial_response_ok=(mech == "PLAIN"))
     r = s.sendmail("a@example.com", ["b@example.net", "c@example.net"], msg)
-    code, text = s.noop()
-    print(json.dumps({"auth": code, "refused": r, "tls": s.sock.version() if hasattr(s.sock, "version") else None}))
+    print(json.dumps({"auth": auth_code, "refused": r, "tls": s.sock.version() if hasattr(s.sock, "version") else None}))
     s.quit()
     """
 
