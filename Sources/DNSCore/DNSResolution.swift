@@ -22,37 +22,3 @@ public enum DNSResolution: Sendable, Hashable {
         }
     }
 }
-
-/// One mail exchanger: host name (lowercase, no trailing dot) and MX preference.
-/// Pure value; any thread.
-public struct MXTarget: Sendable, Hashable {
-    public var host: String
-    public var preference: UInt16
-    /// True when derived from the domain's own A/AAAA records (no MX published).
-    public var isImplicit: Bool
-
-    /// Creates a target. Pure.
-    public init(host: String, preference: UInt16, isImplicit: Bool = false) {
-        self.host = host
-        self.preference = preference
-        self.isImplicit = isImplicit
-    }
-}
-
-/// The addresses of one host (A then AAAA) with the reason when there are none, so the delivery
-/// engine can tell "try later" from "this host has no address". Pure value; any thread.
-public struct DNSAddressResult: Sendable, Hashable {
-    /// IPv4 addresses first, then IPv6, as text.
-    public var addresses: [String]
-    /// Set when no address was found and at least one lookup failed temporarily.
-    public var temporaryFailure: String?
-    /// True when the host name does not exist (NXDOMAIN) and no address was found.
-    public var nxdomain: Bool
-
-    /// Creates a result. Pure.
-    public init(addresses: [String], temporaryFailure: String? = nil, nxdomain: Bool = false) {
-        self.addresses = addresses
-        self.temporaryFailure = temporaryFailure
-        self.nxdomain = nxdomain
-    }
-}
