@@ -86,12 +86,6 @@ struct LMDBCursor {
                 UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
     }
 
-    /// Deletes the entry at the cursor.
-    func deleteCurrent() throws {
-        let rc = mdb_cursor_del(cursor, 0)
-        guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_cursor_del") }
-    }
-
     func close() { mdb_cursor_close(cursor) }
 }
 

@@ -9,7 +9,9 @@ extension SpoolStore {
     /// Returns one result per entry: `.success` when applied, `.failure` when
     /// the state machine rejected it (duplicate, stale attempt, lease conflict,
     /// not found…); rejected entries are still logged and count as applied
-    /// positions. Throws when the transaction cannot commit (e.g. `.storageFull`):
+    /// positions. Entries at or below the last applied index were applied
+    /// before (a replay after restart) and are skipped, reported as `.success`,
+    /// so re-delivering committed entries is harmless. Throws when the transaction cannot commit (e.g. `.storageFull`):
     /// then nothing of the batch is stored.
     ///
     /// Blocks (disk writes and fsync). Call from one thread at a time, and keep
@@ -27,7 +29,17 @@ extension SpoolStore {
             var results: [Result<Void, StoreError>] = []
             results.reserveCapacity(entries.count)
             do {
+                var appliedIndex: UInt64 = 0
+                if let v = try txn.get(dbMeta, SpoolKeys.applied) {
+                    var r = BinaryReader(v, what: "applied position")
+                    appliedIndex = try r.u64()
+                }
                 for entry in entries {
+                    guard entry.index > appliedIndex else {
+                        results.append(.success(()))
+                        continue
+                    }
+                    appliedIndex = entry.index
                     if appendToLog {
                         var w = BinaryWriter(capacity: 512)
                         w.u64(entry.term)
@@ -37,10 +49,12 @@ extension SpoolStore {
                     results.append(try apply(entry, in: txn))
                 }
                 if trimLogBefore > 0 { try trimLog(before: trimLogBefore, max: entries.count * 2, in: txn) }
-                var w = BinaryWriter(capacity: 16)
-                w.u64(last.index)
-                w.u64(last.term)
-                try txn.put(dbMeta, SpoolKeys.applied, w.bytes)
+                if appliedIndex == last.index {
+                    var w = BinaryWriter(capacity: 16)
+                    w.u64(last.index)
+                    w.u64(last.term)
+                    try txn.put(dbMeta, SpoolKeys.applied, w.bytes)
+                }
             } catch {
                 mdb_txn_abort(txnPtr)
                 throw error

@@ -234,6 +234,31 @@ struct SpoolStoreTests {
         copy.close()
     }
 
+    @Test("committing entries directly (Raft applier path) skips replays of already applied indexes")
+    func replayedEntries() throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let t0: Int64 = Self.t0
+        let claim = SpoolCommand.claim(.init(queueID: "Q", owner: "n1", attempt: 1, issuedAt: t0, expiresAt: t0 + 1000))
+        let first = try store.commit([LogEntry(index: 1, term: 3, command: makeEnqueue("Q", at: t0)),
+                                      LogEntry(index: 2, term: 3, command: claim)], appendToLog: false)
+        #expect(first.allSatisfy { $0.isSuccess })
+        #expect(try store.lastApplied() == (2, 3) as (UInt64, UInt64))
+        #expect(try store.logEntry(index: 1) == nil)
+        // A restart re-delivers 1...3: only 3 is applied; the claim is not applied twice.
+        let outcome = SpoolCommand.outcome(.init(queueID: "Q", attempt: 1, timestamp: t0 + 1, results: [
+            .init(recipient: "rcpt@example.org", disposition: .deferred(until: t0 + 5000))]))
+        let replay = try store.commit([LogEntry(index: 1, term: 3, command: makeEnqueue("Q", at: t0)),
+                                       LogEntry(index: 2, term: 3, command: claim),
+                                       LogEntry(index: 3, term: 4, command: outcome)], appendToLog: false)
+        #expect(replay.allSatisfy { $0.isSuccess })
+        #expect(try store.message(id: "Q")?.attempts == 1)
+        #expect(try store.message(id: "Q")?.lease == nil)
+        #expect(try store.lastApplied() == (3, 4) as (UInt64, UInt64))
+        #expect(try store.events(EventQuery()).map(\.type) == [.deferred, .accepted])
+        store.close()
+    }
+
     @Test("queue listing pages by queue ID")
     func paging() async throws {
         let dir = TempDirectory()
