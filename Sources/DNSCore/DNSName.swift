@@ -167,6 +167,29 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible {
         return DNSName(uncheckedWire: [UInt8(bytes.count)] + bytes + wire)
     }
 
+    /// The reverse-lookup name of an address: `4.3.2.1.in-addr.arpa` for 4 bytes, the nibble
+    /// form under `ip6.arpa` for 16 bytes (RFC 3596 §2.5); nil for other lengths. Pure.
+    public static func reverse(address: [UInt8]) -> DNSName? {
+        var wire: [UInt8] = []
+        if address.count == 4 {
+            for byte in address.reversed() {
+                let digits = Array(String(byte).utf8)
+                wire.append(UInt8(digits.count))
+                wire.append(contentsOf: digits)
+            }
+            wire += [7] + Array("in-addr".utf8) + [4] + Array("arpa".utf8) + [0]
+        } else if address.count == 16 {
+            let hex = Array("0123456789abcdef".utf8)
+            for byte in address.reversed() {
+                wire += [1, hex[Int(byte & 0x0F)], 1, hex[Int(byte >> 4)]]
+            }
+            wire += [3] + Array("ip6".utf8) + [4] + Array("arpa".utf8) + [0]
+        } else {
+            return nil
+        }
+        return DNSName(uncheckedWire: wire)
+    }
+
     static func bytesEqualIgnoringCase(_ a: [UInt8], from ai: Int, _ b: [UInt8], from bi: Int, count: Int) -> Bool {
         var k = 0
         while k < count {

@@ -124,6 +124,19 @@ public enum DNSResolverCore {
         return DNSAddressResult(addresses: [])
     }
 
+    /// Host names from a PTR lookup outcome (lowercase, no trailing dot). Pure.
+    public static func ptrNames(from outcome: DNSLookup.Outcome) -> [String] {
+        guard case .records(let records, _) = outcome else { return [] }
+        return records.compactMap { if case .ptr(let host) = $0.data { host.lowercased.description } else { nil } }
+    }
+
+    /// TXT records from a lookup outcome, each record's character strings concatenated
+    /// (as SPF, DMARC and DKIM expect, RFC 7208 §3.3). Invalid UTF-8 is repaired. Pure.
+    public static func texts(from outcome: DNSLookup.Outcome) -> [String] {
+        guard case .records(let records, _) = outcome else { return [] }
+        return records.compactMap { if case .txt(let strings) = $0.data { String(decoding: strings.joined(), as: UTF8.self) } else { nil } }
+    }
+
     /// Text addresses from an A or AAAA lookup outcome, in record order. Pure.
     public static func addresses(from outcome: DNSLookup.Outcome) -> [String] {
         guard case .records(let records, _) = outcome else { return [] }

@@ -91,6 +91,20 @@ public final class DNSResolver: Sendable {
         return DNSResolverCore.addressResult(a: lookup(name, .a), aaaa: lookup(name, .aaaa))
     }
 
+    /// The PTR names of an IP address text (reverse DNS), empty when none or on failure.
+    /// BLOCKS (network I/O); any thread.
+    public func resolvePTR(_ address: String) -> [String] {
+        guard let bytes = DNSIPAddress.parse(address), let name = DNSName.reverse(address: bytes) else { return [] }
+        return DNSResolverCore.ptrNames(from: lookup(name, .ptr))
+    }
+
+    /// The TXT records of `name`, each joined into one string (SPF, DMARC, DKIM keys); empty when
+    /// none or on failure (use `lookup(_:_:)` to tell the two apart). BLOCKS; any thread.
+    public func resolveTXT(_ name: String) -> [String] {
+        guard let parsed = try? DNSName(name), !parsed.isRoot else { return [] }
+        return DNSResolverCore.texts(from: lookup(parsed, .txt))
+    }
+
     /// One lookup of (name, type), following CNAMEs, using and filling the cache.
     /// BLOCKS (network I/O); any thread.
     public func lookup(_ name: DNSName, _ type: DNSRecordType) -> DNSLookup.Outcome {

@@ -38,6 +38,14 @@ struct DNSNameTests {
         #expect((try? DNSName(String(repeating: "a", count: 63) + ".com")) != nil)
     }
 
+    @Test("reverse names follow in-addr.arpa and nibble ip6.arpa form")
+    func reverseNames() {
+        #expect(DNSName.reverse(address: ip("192.0.2.10"))?.description == "10.2.0.192.in-addr.arpa")
+        #expect(DNSName.reverse(address: ip("2001:db8::567:89ab"))?.description
+                == "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa")
+        #expect(DNSName.reverse(address: [1, 2, 3]) == nil)
+    }
+
     @Test("escapes round trip through presentation form")
     func escapes() throws {
         let n = try DNSName("a\\.b.c\\032d")

@@ -40,6 +40,25 @@ struct DNSResolverTests {
         #expect(fake.questionCount == 2)
     }
 
+    @Test("PTR and TXT lookups return names and joined strings")
+    func ptrAndTXT() throws {
+        let fake = try FakeDNSServer { query, _ in
+            let q = query.questions[0]
+            if q.type == .ptr && q.name == name("7.2.0.192.in-addr.arpa") {
+                return DNSMessage(id: 0, answers: [DNSRecord(name: q.name, ttl: 60, data: .ptr(name("Mail.Example.test")))])
+            }
+            if q.type == .txt {
+                return DNSMessage(id: 0, answers: [DNSRecord(name: q.name, ttl: 60, data: .txt([Array("v=spf1 ".utf8), Array("-all".utf8)]))])
+            }
+            return DNSMessage(id: 0, rcode: .nameError)
+        }
+        defer { fake.stop() }
+        let resolver = try DNSResolver(nameservers: [fake.address])
+        #expect(resolver.resolvePTR("192.0.2.7") == ["mail.example.test"])
+        #expect(resolver.resolvePTR("192.0.2.8").isEmpty)
+        #expect(resolver.resolveTXT("example.test") == ["v=spf1 -all"])
+    }
+
     @Test("a null MX reply is reported as nullMX")
     func nullMX() throws {
         let fake = try FakeDNSServer { query, _ in
