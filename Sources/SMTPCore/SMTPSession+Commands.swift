@@ -153,6 +153,7 @@ extension SMTPSession {
         }
         draft.queueID = environment.makeQueueID()
         transaction = draft
+        lineChecker = SMTPLineChecker(maxLineLength: configuration.maxDataLineLength)
         reply(Reply(250, "2.1.0", "Sender OK"))
     }
 

@@ -19,15 +19,22 @@ extension SMTPSession {
     /// The DATA payload ended with <CRLF>.<CRLF>: enqueue it, or reject it for the problem the decoder found.
     mutating func finishData() {
         mode = .command
-        switch decoder.problem {
-        case nil:
+        if let problem = decoder.problem {
+            rejectMessage(rejection(for: problem))
+        } else {
             completeMessage()
-        case .tooLarge?:
-            rejectMessage(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"))
-        case .bareLineEnding?:
-            rejectMessage(Reply(550, "5.6.0", "Message contains bare CR or LF characters; lines must end in CRLF"))
-        case .lineTooLong?:
-            rejectMessage(Reply(550, "5.6.0", "Message contains a line longer than \(configuration.maxDataLineLength) octets"))
+        }
+    }
+
+    /// The reply that rejects a finished message for `problem`.
+    func rejection(for problem: SMTPDataDecoder.Problem) -> Reply {
+        switch problem {
+        case .tooLarge:
+            return Reply(552, "5.3.4", "Message size exceeds fixed maximum message size")
+        case .bareLineEnding:
+            return Reply(550, "5.6.0", "Message contains bare CR or LF characters; lines must end in CRLF")
+        case .lineTooLong:
+            return Reply(550, "5.6.0", "Message contains a line longer than \(configuration.maxDataLineLength) octets")
         }
     }
 
@@ -60,9 +67,17 @@ extension SMTPSession {
         chunkSize = size
     }
 
-    /// Appends chunk bytes to the message unless the chunk is being discarded.
+    /// Appends chunk bytes to the message unless the chunk is being discarded. Non-binary bodies are checked
+    /// for line structure; once that fails, nothing more is stored.
     mutating func storeChunk(_ bytes: ArraySlice<UInt8>) {
         guard bdatDisposition == .store else { return }
+        if transaction?.bodyType != .binaryMIME {
+            bytes.withUnsafeBufferPointer { lineChecker.check($0) }
+            if lineChecker.problem != nil {
+                messageBody = []
+                return
+            }
+        }
         messageBody.append(contentsOf: bytes)
     }
 
@@ -77,7 +92,12 @@ extension SMTPSession {
             reply(failure)
         case .store:
             if bdatLast {
-                completeMessage()
+                lineChecker.finish()
+                if transaction?.bodyType != .binaryMIME, let problem = lineChecker.problem {
+                    rejectMessage(rejection(for: problem))
+                } else {
+                    completeMessage()
+                }
             } else {
                 reply(Reply(250, "2.0.0", "\(chunkSize) octets received"))
             }

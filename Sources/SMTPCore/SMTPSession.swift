@@ -79,6 +79,7 @@ public struct SMTPSession: Sendable {
     var bdatLast = false
     var chunkSize = 0
     var bdatDisposition: ChunkDisposition = .store
+    var lineChecker = SMTPLineChecker(maxLineLength: 998)
 
     /// Replies, log actions and the final action gathered for the next `flush()`.
     var outbox: [UInt8] = []
@@ -368,5 +369,6 @@ public struct SMTPSession: Sendable {
     mutating func resetTransaction() {
         transaction = nil
         messageBody = []
+        lineChecker = SMTPLineChecker(maxLineLength: configuration.maxDataLineLength)
     }
 }

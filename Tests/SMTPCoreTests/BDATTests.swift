@@ -86,4 +86,40 @@ struct BDATTests {
         harness.input(Self.start)
         #expect(harness.input(line + "\r\n") == "501 5.5.4 Syntax: BDAT size [LAST]\r\n")
     }
+
+    @Test("non-binary BDAT content with bare CR or LF is rejected with 550 5.6.0 at LAST, over any chunking",
+          arguments: ["a\nb\r\n", "a\rb\r\n", "ab\r", "x\r\n.\n"])
+    func bareLineEndingsInChunks(content: String) {
+        let bytes = Array(content.utf8)
+        for cut in 0...bytes.count {
+            var harness = Harness(relayConfig)
+            harness.input("EHLO c\r\nMAIL FROM:<a@r.test> BODY=8BITMIME\r\nRCPT TO:<b@local.test>\r\n")
+            harness.input(Array("BDAT \(cut)\r\n".utf8) + bytes[..<cut])
+            let sent = harness.input(Array("BDAT \(bytes.count - cut) LAST\r\n".utf8) + bytes[cut...])
+            #expect(sent.hasSuffix("550 5.6.0 Message contains bare CR or LF characters; lines must end in CRLF\r\n"), "cut \(cut)")
+            #expect(harness.enqueued.isEmpty, "cut \(cut)")
+        }
+    }
+
+    @Test("non-binary BDAT content with over-long lines is rejected; binary content is not checked")
+    func lineLengthInChunks() {
+        let long = String(repeating: "q", count: 999) + "\r\n"
+        var text = Harness(relayConfig)
+        text.input("EHLO c\r\nMAIL FROM:<a@r.test>\r\nRCPT TO:<b@local.test>\r\n")
+        #expect(text.input("BDAT \(long.utf8.count) LAST\r\n" + long)
+            == "550 5.6.0 Message contains a line longer than 998 octets\r\n")
+        var binary = Harness(relayConfig)
+        binary.input(Self.start)
+        binary.input("BDAT \(long.utf8.count + 1) LAST\r\n" + long + "\n")
+        #expect(binary.enqueued.count == 1)
+    }
+
+    @Test("well-formed non-binary BDAT content split inside CRLF is accepted")
+    func crlfAcrossChunks() {
+        var harness = Harness(relayConfig)
+        harness.input("EHLO c\r\nMAIL FROM:<a@r.test>\r\nRCPT TO:<b@local.test>\r\nBDAT 2\r\na\r")
+        harness.input("BDAT 3 LAST\r\n\nbc")
+        #expect(harness.enqueued.count == 1)
+        #expect(harness.message().hasSuffix("\r\na\r\nbc"))
+    }
 }
