@@ -11,6 +11,7 @@ import PackageDescription
 //   RelayConfig   JSON configuration, validation (check-config), credentials, IP networks
 //   SpoolStore    LMDB shell: local log with group commit, spool state machine, events
 //   NetworkIO     epoll event loops, sockets, TLS (OpenSSL)
+//   DeliveryEngine delivery shell: scheduling, routing, SMTP client connections, outcomes
 //   RelayNode     node assembly: config, SMTP server shell, admin API, delivery shell
 //   sendarix      the CLI executable
 let package = Package(
@@ -34,7 +35,11 @@ let package = Package(
         .target(name: "RelayConfig", dependencies: ["COpenSSL"]),
         .target(name: "SpoolStore", dependencies: ["CLMDB"]),
         .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
+        .target(name: "DeliveryEngine", dependencies: [
+            "DeliveryCore", "DNSCore", "DNSService", "NetworkIO", "RelayConfig", "SpoolStore",
+        ]),
         .target(name: "RelayNode", dependencies: [
+            "DeliveryEngine",
             "SMTPCore", "DNSCore", "DNSService", "RaftCore", "DeliveryCore", "HTTPCore",
             "RelayConfig", "SpoolStore", "NetworkIO", "COpenSSL",
         ]),
@@ -49,6 +54,7 @@ let package = Package(
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
         .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
+        .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RelayNode"]),
     ]
 )

@@ -1,4 +1,5 @@
 import CSystemShims
+import DeliveryEngine
 import Foundation
 import Glibc
 import NetworkIO
@@ -20,6 +21,7 @@ public final class RelayNode {
     private var log: LocalLog?
     private var smtp: SMTPServer?
     private var admin: AdminServer?
+    private var delivery: DeliveryEngine?
     private let tls = TLSContextHolder(nil)
     private var certificatePaths: (String, String)?
 
@@ -94,6 +96,16 @@ public final class RelayNode {
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }
+        if config.delivery.enabled {
+            let logger = self.logger
+            let engine = DeliveryEngine(config: config, nodeID: config.node.id, hostname: hostname, store: store,
+                                        log: log, loops: loops) { level, event, fields in
+                logger.log(NodeLogger.Level(name: level), event, fields: fields)
+            }
+            try engine.start()
+            delivery = engine
+            smtp.onEnqueued = { [weak engine] in engine?.wake() }
+        }
         // Tests and tools read the bound ports (port 0 in config) from here.
         let data = try JSONSerialization.data(withJSONObject: bound, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: dataDir + "/listen.json"), options: .atomic)
@@ -142,6 +154,7 @@ public final class RelayNode {
             while smtp.liveSessions() > 0, Date() < hard { usleep(20_000) }
         }
         admin?.stop()
+        delivery?.stop()
         log?.stop()
         for loop in loops { loop.stop() }
         for loop in loops { loop.waitUntilStopped() }

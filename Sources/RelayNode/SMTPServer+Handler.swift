@@ -136,7 +136,9 @@ extension SMTPServer {
         private func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
             let command = SpoolCommand.enqueue(SMTPServer.enqueueCommand(envelope, message))
             let me = LoopBound(self, loop: loop)
+            let hook = server.onEnqueued
             server.log.propose(command) { result in
+                if case .success = result { hook?() }
                 let outcome: SMTPSession.EnqueueResult
                 switch result {
                 case .success: outcome = .queued(envelope.queueID)

@@ -24,6 +24,12 @@ final class SMTPServer: Sendable {
     /// Live handlers per loop, touched only on their loop (see `Registry`).
     let registries: [LoopBound<Registry>]
     private let draining = Atomic<Bool>(false)
+    private let enqueuedHook = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Called (on the log's thread) after each message is queued; the delivery engine's wake-up.
+    var onEnqueued: (@Sendable () -> Void)? {
+        get { enqueuedHook.withLock { $0 } }
+        set { enqueuedHook.withLock { $0 = newValue } }
+    }
     private let sessionCounter = Atomic<UInt64>(0)
 
     /// The live sessions of one loop. Loop-confined.
