@@ -60,9 +60,8 @@ public final class Raft {
         voters = Set(cs.voters)
         learners = Set(cs.learners)
         if !hs.isEmpty {
-            precondition(hs.commit >= log.committed && hs.commit <= log.lastIndex,
-                         "hard state commit \(hs.commit) out of range [\(log.committed), \(log.lastIndex)]")
-            log.committed = hs.commit
+            precondition(hs.commit <= log.lastIndex, "hard state commit \(hs.commit) beyond last index \(log.lastIndex)")
+            log.committed = Swift.max(hs.commit, log.committed)
             term = hs.term
             vote = hs.vote
         }

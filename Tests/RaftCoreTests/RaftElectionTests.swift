@@ -21,6 +21,10 @@ struct RaftElectionTests {
         #expect(c.leaders.count == 1)
         let leader = c.nodes[c.leaders[0]]!
         for n in c.nodes.values { #expect(n.leader == leader.id && n.term == leader.term) }
+        let status = leader.status()
+        #expect(status.softState == Raft.SoftState(leader: leader.id, role: .leader))
+        #expect(status.peers.map(\.id) == [UInt64(1), 2, 3].filter { $0 != leader.id })
+        #expect(status.peers.allSatisfy { $0.match == leader.lastIndex && $0.state == .replicate })
         try leader.propose([1, 2, 3])
         c.stabilize()
         for id in [UInt64(1), 2, 3] { #expect(c.appliedData(id) == [[1, 2, 3]]) }

@@ -2,7 +2,8 @@ import Testing
 import Glibc
 @testable import RaftCore
 
-/// Seeds run in CI. Odd seeds simulate 3 nodes, even seeds 5. `RAFT_SEED=n` runs just that seed
+/// Seeds run in CI. Odd seeds simulate 3 nodes, even seeds 5 (multiples of 4 with membership
+/// changes: 3 initial voters, others added as learners, promoted, removed). `RAFT_SEED=n` runs just that seed
 /// (add `RAFT_TRACE=1` to print every event).
 func simulationSeeds() -> [UInt64] {
     if let s = environment("RAFT_SEED"), let seed = UInt64(s) { return [seed] }
@@ -18,6 +19,8 @@ func environment(_ name: String) -> String? {
 func simulationOptions(seed: UInt64) -> RaftSimulator.Options {
     var o = RaftSimulator.Options()
     o.nodes = seed % 2 == 0 ? 5 : 3
+    // Every fourth seed starts 3 voters of 5 nodes and changes membership as it runs.
+    o.membership = seed % 4 == 0
     var r = Raft.SeededRandom(seed: seed ^ 0xA5A5_5A5A)
     let harsh = Double(r.next() % 100) / 100
     o.dropRate = 0.01 + 0.15 * harsh
@@ -52,7 +55,7 @@ struct RaftSimulationTests {
 extension RaftSimulationTests {
     @Test("the fault mix really happens: across seeds there are crashes, drops, snapshot installs, re-elections and acknowledgements")
     func coverage() {
-        var crashes = 0, dropped = 0, elections = 0, acked = 0, installs = 0, snapshots = 0
+        var crashes = 0, dropped = 0, elections = 0, acked = 0, installs = 0, snapshots = 0, confChanges = 0
         for seed: UInt64 in 1...20 {
             let sim = RaftSimulator(seed: seed, options: simulationOptions(seed: seed))
             #expect(sim.run() == nil)
@@ -62,8 +65,9 @@ extension RaftSimulationTests {
             acked += sim.stats.acked
             installs += sim.stats.installs
             snapshots += sim.stats.snapshots
+            confChanges += sim.stats.confChanges
         }
-        print("simulation coverage over 20 seeds: crashes \(crashes) dropped \(dropped) elections \(elections) acked \(acked) snapshots \(snapshots) installs \(installs)")
-        #expect(crashes > 10 && dropped > 100 && elections > 40 && acked > 200 && snapshots > 20 && installs > 0)
+        print("simulation coverage over 20 seeds: crashes \(crashes) dropped \(dropped) elections \(elections) acked \(acked) snapshots \(snapshots) installs \(installs) membership changes \(confChanges)")
+        #expect(crashes > 10 && dropped > 100 && elections > 40 && acked > 200 && snapshots > 20 && installs > 0 && confChanges > 5)
     }
 }

@@ -24,6 +24,9 @@ final class RaftSimulator {
         var keepTail: UInt64 = 5
         var leaseLength: UInt32 = 40
         var livenessTicks = 80
+        /// Start with 3 voters out of `nodes` and add, promote and remove members during the run.
+        var membership = false
+        var confChangeRate = 0.003
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -87,15 +90,17 @@ final class RaftSimulator {
     var failure: Failure?
 
     // Statistics (also a fingerprint of the run for the replay test).
-    var stats = (messages: 0, dropped: 0, crashes: 0, elections: 0, acked: 0, snapshots: 0, installs: 0, maxTerm: UInt64(0))
+    var stats = (messages: 0, dropped: 0, crashes: 0, elections: 0, acked: 0, snapshots: 0, installs: 0,
+                 confChanges: 0, maxTerm: UInt64(0))
 
     init(seed: UInt64, options: Options, trace: Bool = false) {
         self.seed = seed
         self.options = options
         self.rng = Raft.SeededRandom(seed: seed)
         self.trace = trace
-        let voters = (1...UInt64(options.nodes)).map { $0 }
-        for id in voters {
+        let voters = (1...UInt64(options.membership ? 3 : options.nodes)).map { $0 }
+        conf = Raft.ConfState(voters: voters)
+        for id in 1...UInt64(options.nodes) {
             let st = RaftMemoryStorage(confState: Raft.ConfState(voters: voters))
             let node = Node(id: id, storage: st, tickPhase: Int(rng.next() % UInt64(options.stepsPerTick)))
             nodes.append(node)
@@ -103,7 +108,11 @@ final class RaftSimulator {
         }
     }
 
-    var quorum: Int { options.nodes / 2 + 1 }
+    /// Membership as of the latest committed change.
+    var conf: Raft.ConfState
+    /// Nodes removed at some point (never re-added).
+    var removed: Set<UInt64> = []
+    var members: [UInt64] { conf.voters + conf.learners }
 
     func chance(_ p: Double) -> Bool { Double(rng.next() >> 11) / Double(1 << 53) < p }
     func pick(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
@@ -174,10 +183,36 @@ final class RaftSimulator {
             log("heal network")
             blocked = []
         }
+        if options.membership && chance(options.confChangeRate) { changeMembership() }
         if chance(options.transferRate), let leader = nodes.first(where: { $0.raft?.role == .leader }) {
             let target = UInt64(pick(options.nodes) + 1)
             log("transfer leadership \(leader.id) -> \(target)")
             try? leader.raft!.transferLeader(to: target)
+        }
+    }
+
+    /// The leader proposes a random change that fits the current membership (≥ 3 voters kept,
+    /// removed ids never come back).
+    func changeMembership() {
+        guard let leader = nodes.first(where: { $0.raft?.role == .leader }), let r = leader.raft else { return }
+        var options: [Raft.ConfChange] = []
+        for n in nodes where !removed.contains(n.id) {
+            if r.learners.contains(n.id) {
+                options.append(Raft.ConfChange(.promoteToVoter, nodeID: n.id))
+                options.append(Raft.ConfChange(.removeNode, nodeID: n.id))
+            } else if r.voters.contains(n.id) {
+                if r.voters.count > 3 { options.append(Raft.ConfChange(.removeNode, nodeID: n.id)) }
+            } else {
+                options.append(Raft.ConfChange(.addLearner, nodeID: n.id))
+            }
+        }
+        guard !options.isEmpty else { return }
+        let cc = options[pick(options.count)]
+        do {
+            let (index, term) = try r.proposeConfChange(cc)
+            log("node \(leader.id) proposes \(cc) at \(index)@\(term)")
+        } catch {
+            log("conf change \(cc) refused: \(error)")
         }
     }
 
@@ -291,6 +326,9 @@ final class RaftSimulator {
             if c != e { fail("state machine safety: node \(n.id) applies \(e.index)@\(e.term), others applied @\(c.term)") }
         } else {
             committed[e.index] = e
+            if e.kind == .confChange, let cc = try? Raft.ConfChange.decode(e.data) {
+                commitConfChange(cc)
+            }
         }
         if e.kind == .confChange, let cc = try? Raft.ConfChange.decode(e.data) {
             n.storage.setConfState(r.applyConfChange(cc))
@@ -306,6 +344,27 @@ final class RaftSimulator {
         if let a = ackedAt[e.index], n.spool.messages[a.id] == nil {
             fail("node \(n.id) applied acknowledged entry \(e.index) but lacks message \(a.id)")
         }
+    }
+
+    /// Tracks the cluster membership in commit order (first application of each change).
+    func commitConfChange(_ cc: Raft.ConfChange) {
+        var voters = Set(conf.voters)
+        var learners = Set(conf.learners)
+        switch cc.kind {
+        case .addLearner:
+            if !voters.contains(cc.nodeID) { learners.insert(cc.nodeID) }
+        case .promoteToVoter:
+            if learners.remove(cc.nodeID) != nil { voters.insert(cc.nodeID) }
+        case .removeNode:
+            if voters.count > 1 || !voters.contains(cc.nodeID) {
+                voters.remove(cc.nodeID)
+                learners.remove(cc.nodeID)
+                removed.insert(cc.nodeID)
+            }
+        }
+        conf = Raft.ConfState(voters: Array(voters), learners: Array(learners))
+        stats.confChanges += 1
+        log("membership now voters \(conf.voters) learners \(conf.learners)")
     }
 
     func proposeRandom() {
@@ -395,16 +454,19 @@ final class RaftSimulator {
         }
     }
 
-    /// Every acknowledged entry is on the disks of a majority (or inside their snapshots).
+    /// Every acknowledged entry is on enough voters' disks (or inside their snapshots) that no
+    /// quorum of the current voters lacks it, so no leader can be elected without it.
     func checkCommittedDurable() {
+        let voters = conf.voters
+        let needed = voters.count - (voters.count / 2 + 1) + 1
         for (index, a) in ackedAt {
             var holders = 0
-            for n in nodes {
-                let st = n.storage
+            for id in 1...UInt64(options.nodes) {
+                let st = nodes[Int(id) - 1].storage
                 if st.firstIndex - 1 >= index || (try? st.term(at: index)) == a.term { holders += 1 }
             }
-            if holders < quorum {
-                fail("committed-is-durable: acknowledged entry \(index)@\(a.term) is on \(holders) disks")
+            if holders < needed {
+                fail("committed-is-durable: acknowledged entry \(index)@\(a.term) is on \(holders) of \(voters) disks")
                 return
             }
         }
@@ -454,7 +516,7 @@ final class RaftSimulator {
                 propose(.enqueue(id: probe), on: leader)
             }
             done = ackedAt.values.contains(where: { $0.id == probe })
-                && nodes.allSatisfy { $0.spool.messages[probe] != nil }
+                && members.allSatisfy { nodes[Int($0) - 1].spool.messages[probe] != nil }
         }
         if !done {
             let roles = nodes.map { "\($0.id):\($0.raft.map { "\($0.role)@\($0.term) commit \($0.commitIndex)" } ?? "down")" }
@@ -463,9 +525,10 @@ final class RaftSimulator {
         }
         checkCommittedDurable()
         for n in nodes { checkAckedPresent(n); checkLeases(n) }
-        let hi = nodes.map(\.spool.applied).min() ?? 0
+        let memberNodes = members.map { nodes[Int($0) - 1] }
+        let hi = memberNodes.map(\.spool.applied).min() ?? 0
         for (index, a) in ackedAt where index <= hi {
-            for n in nodes where n.spool.messages[a.id] == nil { fail("node \(n.id) lost acknowledged message \(a.id)") }
+            for n in memberNodes where n.spool.messages[a.id] == nil { fail("node \(n.id) lost acknowledged message \(a.id)") }
         }
         return failure
     }
