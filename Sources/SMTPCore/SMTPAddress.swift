@@ -21,6 +21,9 @@ public struct SMTPAddress: Sendable, Hashable, CustomStringConvertible {
     /// `local@domain` in wire form, as given.
     public var address: String { localPart + "@" + domain }
 
+    /// The address as an SMTP path, `<local@domain>`, for MAIL FROM / RCPT TO.
+    public var path: String { "<" + address + ">" }
+
     /// Same as `address`.
     public var description: String { address }
 

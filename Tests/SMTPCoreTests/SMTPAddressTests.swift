@@ -10,6 +10,7 @@ struct SMTPAddressTests {
         #expect(address.domain == "Example.COM")
         #expect(address.normalizedDomain == "example.com")
         #expect(address.address == "John.Doe+tag@Example.COM")
+        #expect(address.path == "<John.Doe+tag@Example.COM>")
         #expect(address == (try SMTPAddress.parse("John.Doe+tag@example.com")))
         #expect(address != (try SMTPAddress.parse("john.doe+tag@example.com")))
     }
