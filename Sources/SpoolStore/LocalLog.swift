@@ -59,7 +59,8 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
     private var thread: Thread?
 
     /// Starts the writer thread; indexes continue after `store.lastApplied()`.
-    /// Blocks briefly (one read). One `LocalLog` per store.
+    /// Blocks briefly (one read). One `LocalLog` per store. The running writer
+    /// thread keeps the log alive: call ``stop()`` to end it.
     public init(store: SpoolStore, options: Options = Options()) throws {
         self.store = store
         self.options = options
@@ -69,10 +70,6 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         thread.stackSize = 1 << 20
         self.thread = thread
         thread.start()
-    }
-
-    deinit {
-        stop()
     }
 
     /// See ``ReplicatedLog/propose(_:completion:)``. Never blocks; after
