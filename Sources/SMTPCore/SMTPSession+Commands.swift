@@ -29,7 +29,10 @@ extension SMTPSession {
             reply(Reply(500, "5.5.2", "Error: command not recognized"))
             return
         }
-        if verb != .auth && bytes.count + 2 > configuration.maxCommandLineLength {
+        // ESMTP parameters lengthen MAIL and RCPT: SIZE +26 (RFC 1870), ENVID/RET +100 and ORCPT/NOTIFY +500
+        // (RFC 3461), AUTH= +500 (RFC 4954), BODY/SMTPUTF8 a few more.
+        let allowance = verb == .mail ? 650 : (verb == .rcpt ? 500 : 0)
+        if verb != .auth && bytes.count + 2 > configuration.maxCommandLineLength + allowance {
             reply(Reply(500, "5.5.2", "Error: line too long"))
             return
         }

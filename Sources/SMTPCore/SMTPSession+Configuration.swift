@@ -46,7 +46,8 @@ extension SMTPSession {
         public var maxErrors: Int
         /// Commands per session before 421 4.7.0 and close.
         public var maxCommands: Int
-        /// Longest command line including CRLF (RFC 5321 4.5.3.1.4); longer gets 500 5.5.2.
+        /// Longest command line including CRLF (RFC 5321 4.5.3.1.4); longer gets 500 5.5.2. MAIL and RCPT get
+        /// the extra length their ESMTP parameters are allowed (650 and 500 octets).
         public var maxCommandLineLength: Int
         /// Longest AUTH command or SASL response line including CRLF (RFC 4954: 12288).
         public var maxAuthLineLength: Int

@@ -25,6 +25,22 @@ struct LimitsTests {
         #expect(harness.input(fits + "\r\n") == "250 2.0.0 OK\r\n")
     }
 
+    @Test("MAIL and RCPT lines get the RFC 3461/4954 length allowances for their parameters")
+    func parameterAllowances() {
+        var harness = Harness(relayConfig)
+        harness.input("EHLO c\r\n")
+        let envid = String(repeating: "e", count: 100)
+        let auth = String(repeating: "a", count: 480)
+        #expect(harness.input("MAIL FROM:<\(String(repeating: "s", count: 60))@remote.test> SIZE=100 ENVID=\(envid) AUTH=\(auth)@x\r\n")
+            == "250 2.1.0 Sender OK\r\n")
+        let orcpt = "rfc822;" + String(repeating: "o", count: 400) + "@local.test"
+        let rcpt = "RCPT TO:<\(String(repeating: "r", count: 64))@local.test> NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=\(orcpt)\r\n"
+        #expect(rcpt.utf8.count > 512)
+        #expect(harness.input(rcpt) == "250 2.1.5 Recipient OK\r\n")
+        #expect(harness.input("RCPT TO:<a@local.test> ORCPT=rfc822;\(String(repeating: "o", count: 1000))\r\n")
+            == "500 5.5.2 Error: line too long\r\n")
+    }
+
     @Test("an endless line is discarded as it arrives, not buffered, and answered once it ends")
     func endlessLine() {
         var harness = Harness(relayConfig)
