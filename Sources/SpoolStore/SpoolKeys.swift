@@ -58,6 +58,14 @@ enum SpoolKeys {
 
     static let eventKeySize = 20
 
+    /// Commit-order feed key: `[5][log index][ordinal]` (the tail of the event
+    /// key); its value is the event key.
+    static func feed(eventKey: [UInt8]) -> [UInt8] {
+        [feedTag] + eventKey[8...]
+    }
+
+    static let feedTag: UInt8 = 5
+
     /// Which event field a secondary index entry is for.
     enum EventIndex: UInt8, CaseIterable {
         case recipient = 1, sender = 2, queueID = 3, type = 4

@@ -120,6 +120,7 @@ extension SpoolStore {
             for index in SpoolKeys.EventIndex.allCases {
                 try txn.put(dbEventIndex, SpoolKeys.indexPrefix(index, index.field(of: event)) + key, empty)
             }
+            try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
         }
 
         switch t.suppression {
@@ -154,6 +155,7 @@ extension SpoolStore {
             for index in SpoolKeys.EventIndex.allCases {
                 try txn.delete(dbEventIndex, SpoolKeys.indexPrefix(index, index.field(of: event)) + key)
             }
+            try txn.delete(dbEventIndex, SpoolKeys.feed(eventKey: key))
         }
     }
 

@@ -91,9 +91,28 @@ struct EventQueryTests {
         #expect(try store.events(EventQuery(queueId: "M2")).isEmpty)
         let counts = try store.tableCounts()
         #expect(counts["events"] == 2)
-        #expect(counts["event_index"] == 2 * SpoolKeys.EventIndex.allCases.count)
+        #expect(counts["event_index"] == 2 * (SpoolKeys.EventIndex.allCases.count + 1))
+        #expect(try store.eventFeed(after: nil, limit: 10).map(\.type) == [.delivered, .bounced])
         // The queued message M2 itself is untouched.
         #expect(try store.message(id: "M2") != nil)
+        log.stop()
+        _ = dir
+    }
+
+    @Test("the event feed returns events in commit order after a given event ID, page by page")
+    func feed() async throws {
+        let (dir, store, log) = try await populated()
+        let all = try store.eventFeed(after: nil, limit: 100)
+        // Commit order: M1 accepted ×2, M1 delivered+bounced, then M2 accepted (older timestamp than the outcomes).
+        #expect(all.map(\.type) == [.accepted, .accepted, .delivered, .bounced, .accepted])
+        #expect(all.last?.queueId == "M2")
+        let page1 = try store.eventFeed(after: nil, limit: 2)
+        let page2 = try store.eventFeed(after: page1.last?.id, limit: 2)
+        let page3 = try store.eventFeed(after: page2.last?.id, limit: 2)
+        #expect(page1 + page2 + page3 == all)
+        #expect(try store.eventFeed(after: all.last?.id, limit: 10).isEmpty)
+        let error = #expect(throws: StoreError.self) { try store.eventFeed(after: "garbage", limit: 1) }
+        #expect(error?.code == .invalidCommand)
         log.stop()
         _ = dir
     }
