@@ -1,0 +1,116 @@
+import Testing
+@testable import SpoolStore
+
+/// Seeded xorshift generator: random but reproducible command sequences.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+}
+
+@Suite("Spool store against the pure state machine")
+struct SpoolModelTests {
+    static let t0: Int64 = 1_700_000_000_000
+
+    /// A random command about one of a few messages, at a clock that moves forward.
+    static func randomCommand(_ rng: inout SeededGenerator, now: Int64, model: [String: StoredMessage]) -> SpoolCommand {
+        let id = "Q\(Int.random(in: 0..<6, using: &rng))"
+        let owners = ["n1", "n2", "n3"]
+        let attempts = (model[id]?.attempts ?? 0)
+        switch Int.random(in: 0..<10, using: &rng) {
+        case 0, 1:
+            let n = Int.random(in: 1...3, using: &rng)
+            return makeEnqueue(id, recipients: (0..<n).map { "r\($0)@\(id).test" }, at: now,
+                               body: testBody(size: Int.random(in: 0..<9000, using: &rng), seed: rng.next()))
+        case 2, 3, 4:
+            let attempt = UInt32(max(0, Int(attempts) + Int.random(in: -1...1, using: &rng)))
+            return .claim(.init(queueID: id, owner: owners.randomElement(using: &rng)!, attempt: attempt,
+                                issuedAt: now, expiresAt: now + Int64.random(in: 1...50, using: &rng)))
+        case 5, 6, 7:
+            let recipients = model[id]?.recipients.map(\.address) ?? ["r0@\(id).test"]
+            let results = recipients.filter { _ in Bool.random(using: &rng) }.map { r -> SpoolCommand.RecipientResult in
+                let d: SpoolCommand.Disposition = [.delivered, .bounced, .suppressed,
+                                                   .deferred(until: now + Int64.random(in: 1...40, using: &rng))]
+                    .randomElement(using: &rng)!
+                return .init(recipient: r, disposition: d, smtpCode: 250)
+            }
+            let attempt = UInt32(max(0, Int(attempts) + Int.random(in: -1...0, using: &rng)))
+            return .outcome(.init(queueID: id, attempt: attempt, timestamp: now, results: results))
+        case 8:
+            return .reschedule(.init(queueID: id, at: now + Int64.random(in: -5...5, using: &rng)))
+        default:
+            return .delete(.init(queueID: id, reason: "random", timestamp: now))
+        }
+    }
+
+    @Test("random command sequences give the same queue, due index and events in LMDB as in the pure model",
+          arguments: [1, 2, 3] as [UInt64])
+    func matchesModel(seed: UInt64) throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        var rng = SeededGenerator(seed: seed &* 0x9E3779B97F4A7C15)
+        var model: [String: StoredMessage] = [:]
+        var modelEvents = 0
+        var accepted = 0
+        var acceptedByKind: [String: Int] = [:]
+        var index: UInt64 = 0
+        var now = Self.t0
+        for _ in 0..<120 {
+            // A batch of 1...8 commands commits in one transaction, like LocalLog does.
+            var entries: [LogEntry] = []
+            var expected: [Bool] = []
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                now += Int64.random(in: 0...10, using: &rng)
+                index += 1
+                let command = Self.randomCommand(&rng, now: now, model: model)
+                let t = SpoolMachine.apply(command, current: command.queueID.flatMap { model[$0] }, index: index)
+                expected.append(t.rejection == nil)
+                if t.rejection == nil {
+                    switch t.message {
+                    case .put(let m): model[m.queueID] = m
+                    case .remove: model[command.queueID!] = nil
+                    case .unchanged: break
+                    }
+                    modelEvents += t.events.count
+                    accepted += 1
+                    let kind = "\(command)".prefix { $0 != "(" }
+                    acceptedByKind[String(kind) + (t.message == .remove ? "-removed" : ""), default: 0] += 1
+                }
+                entries.append(LogEntry(index: index, term: 0, command: command))
+            }
+            let results = try store.commit(entries)
+            #expect(results.map(\.isSuccess) == expected)
+
+            // Invariants: at most one lease per message, and the stored state equals the model.
+            let stored = try store.queueEntries(limit: 100)
+            #expect(stored.map(\.queueID) == model.keys.sorted())
+            for id in model.keys {
+                let m = try store.message(id: id)
+                #expect(m == model[id])
+                #expect(try store.messageBody(id: id)?.count == model[id]?.bodySize)
+            }
+            let due = try store.dueMessages(now: .max, limit: 100)
+            let modelDue = model.values.sorted {
+                ($0.nextAttemptAt!, $0.queueID) < ($1.nextAttemptAt!, $1.queueID)
+            }.map(\.queueID)
+            #expect(due == modelDue)
+            let counts = try store.tableCounts()
+            #expect(counts["events"] == modelEvents)
+            #expect(counts["bodies"] == model.values.reduce(0) { $0 + SpoolKeys.chunkCount(bodySize: $1.bodySize) })
+            #expect(counts["due"] == model.count)
+        }
+        #expect(accepted > 60)
+        // The sequence exercised the interesting paths, not only rejections.
+        #expect(acceptedByKind["claim", default: 0] > 5)
+        #expect(acceptedByKind["outcome", default: 0] + acceptedByKind["outcome-removed", default: 0] > 5)
+        #expect(acceptedByKind["outcome-removed", default: 0] > 0)
+        #expect(acceptedByKind["delete-removed", default: 0] > 0)
+        #expect(try store.lastApplied().index == index)
+        store.close()
+    }
+}
