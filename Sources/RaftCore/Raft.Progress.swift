@@ -1,7 +1,7 @@
 extension Raft {
     /// The leader's view of one follower's replication (etcd's Progress): what is known to match,
     /// what to send next, and the flow-control state.
-    public struct Progress: Sendable {
+    public struct Progress {
         /// Replication mode.
         public enum State: UInt8, Sendable {
             /// One append at a time until the match point is found.
@@ -28,44 +28,23 @@ extension Raft {
         public var isLearner: Bool
         /// Ticks spent in `.snapshot`.
         var snapshotTicks: Int = 0
-        /// Last indexes of in-flight appends (ring of at most `maxInflight`).
-        var inflights: [UInt64] = []
-        var inflightHead: Int = 0
-        let maxInflight: Int
+        /// Last indexes of in-flight appends (shared buffer, mutated in place).
+        let inflights: Inflights
 
         init(match: UInt64, next: UInt64, isLearner: Bool, maxInflight: Int) {
             self.match = match
             self.next = next
             self.isLearner = isLearner
-            self.maxInflight = max(1, maxInflight)
+            self.inflights = Inflights(capacity: max(1, maxInflight))
         }
 
-        var inflightCount: Int { inflights.count - inflightHead }
-        var inflightsFull: Bool { inflightCount >= maxInflight }
+        var inflightsFull: Bool { inflights.isFull }
 
-        mutating func resetInflights() {
-            inflights.removeAll(keepingCapacity: true)
-            inflightHead = 0
-        }
-
-        mutating func addInflight(_ last: UInt64) {
-            inflights.append(last)
-        }
-
+        func resetInflights() { inflights.reset() }
+        func addInflight(_ last: UInt64) { inflights.add(last) }
         /// Frees in-flight appends whose last index is <= `index`.
-        mutating func freeInflights(upTo index: UInt64) {
-            while inflightHead < inflights.count && inflights[inflightHead] <= index { inflightHead += 1 }
-            if inflightHead == inflights.count {
-                resetInflights()
-            } else if inflightHead > 64 && inflightHead * 2 > inflights.count {
-                inflights.removeFirst(inflightHead)
-                inflightHead = 0
-            }
-        }
-
-        mutating func freeFirstInflight() {
-            if inflightHead < inflights.count { freeInflights(upTo: inflights[inflightHead]) }
-        }
+        func freeInflights(upTo index: UInt64) { inflights.free(upTo: index) }
+        func freeFirstInflight() { inflights.freeFirst() }
 
         mutating func becomeProbe() {
             if state == .snapshot {

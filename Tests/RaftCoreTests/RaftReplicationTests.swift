@@ -131,6 +131,23 @@ struct RaftReplicationTests {
         #expect(leader.progress[3]!.state == .replicate)
     }
 
+    @Test("a batch proposal becomes consecutive entries sent in one append per follower")
+    func batchProposal() throws {
+        let c = TestCluster(voters: [1, 2, 3])
+        c.campaign(1)
+        c.queue.removeAll()
+        let leader = c.nodes[1]!
+        let (first, term) = try leader.propose(batch: [[1], [2], [3]])
+        #expect(first == leader.lastIndex - 2 && term == leader.term)
+        c.process(1)
+        let appends = c.queue.filter { $0.kind == .appendEntries }
+        #expect(appends.count == 2)
+        #expect(appends.allSatisfy { $0.entries.map(\.data) == [[1], [2], [3]] })
+        c.stabilize()
+        #expect(c.appliedData(2) == [[1], [2], [3]])
+        #expect(c.applied[3]!.last!.index == first + 2)
+    }
+
     @Test("stale and duplicated append responses do not move a follower's progress backwards")
     func staleResponses() throws {
         let c = TestCluster(voters: [1, 2, 3])
