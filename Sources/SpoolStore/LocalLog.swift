@@ -40,6 +40,17 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         public var proposals: Int
         /// Largest batch so far.
         public var largestBatch: Int
+        /// Total time spent committing (write transaction + fsync), nanoseconds;
+        /// divide by `transactions` for the mean commit latency.
+        public var commitNanoseconds: UInt64 = 0
+
+        /// Creates statistics. Any thread.
+        public init(transactions: Int, proposals: Int, largestBatch: Int, commitNanoseconds: UInt64 = 0) {
+            self.transactions = transactions
+            self.proposals = proposals
+            self.largestBatch = largestBatch
+            self.commitNanoseconds = commitNanoseconds
+        }
     }
 
     private struct Pending {
@@ -144,7 +155,13 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
             stats.proposals += batch.count
             stats.largestBatch = max(stats.largestBatch, batch.count)
             condition.unlock()
+            let start = ContinuousClock.now
             commit(batch)
+            let elapsed = (ContinuousClock.now - start).components
+            condition.lock()
+            stats.commitNanoseconds &+= UInt64(elapsed.seconds) &* 1_000_000_000
+                &+ UInt64(elapsed.attoseconds / 1_000_000_000)
+            condition.unlock()
             batch.removeAll(keepingCapacity: true)
         }
     }
