@@ -16,12 +16,14 @@ final class AdminServer: @unchecked Sendable {
     let nodeID: String
     let token: String?
     let isDraining: @Sendable () -> Bool
+    let health: ClusterHealth?
     private var loop: EventLoop?
     private var listener: Listener?
     private var handlers: [ObjectIdentifier: Handler] = [:]
 
     init(config: RelayConfig, store: SpoolStore, logger: NodeLogger, nodeID: String,
-         isDraining: @escaping @Sendable () -> Bool) {
+         isDraining: @escaping @Sendable () -> Bool, health: ClusterHealth? = nil) {
+        self.health = health
         self.config = config
         self.store = store
         self.logger = logger
@@ -147,6 +149,15 @@ final class AdminServer: @unchecked Sendable {
         let draining = isDraining()
         var body: [String: Any] = ["status": draining ? "draining" : "ok", "node": nodeID]
         if let n = try? store.queueCount() { body["queue"] = n }
+        if let health {
+            body["advertised"] = health.selfHealthy()
+            body["peers"] = health.peers().map { p -> [String: Any] in
+                var d: [String: Any] = ["id": p.id, "address": p.address, "healthy": health.isHealthy(p)]
+                if let t = p.lastOK { d["lastContact"] = AdminServer.time(Int64(t.timeIntervalSince1970 * 1000)) }
+                if let e = p.lastError { d["lastError"] = e }
+                return d
+            }
+        }
         return AdminServer.response(draining ? 503 : 200, json: body, keepAlive: keepAlive)
     }
 

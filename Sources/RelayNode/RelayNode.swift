@@ -1,4 +1,5 @@
 import CSystemShims
+import DNSService
 import DeliveryEngine
 import Foundation
 import Glibc
@@ -22,6 +23,8 @@ public final class RelayNode {
     private var smtp: SMTPServer?
     private var admin: AdminServer?
     private var delivery: DeliveryEngine?
+    private var health: ClusterHealth?
+    private var dnsServer: DNSServer?
     private let tls = TLSContextHolder(nil)
     private var certificatePaths: (String, String)?
 
@@ -90,9 +93,24 @@ public final class RelayNode {
         self.smtp = smtp
         var bound: [String: Any] = [:]
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
+        let draining: @Sendable () -> Bool = { [weak smtp] in smtp?.isDraining ?? true }
+        if config.listen.peer != nil || !config.cluster.peers.isEmpty {
+            let health = ClusterHealth(config: config, loop: loops[0], draining: draining)
+            if let peer = try health.start(listen: config.listen.peer?.description) { bound["peer"] = peer }
+            self.health = health
+        }
+        if let dns = config.dns, !config.listen.dns.isEmpty {
+            let server = try DNSServer(listen: config.listen.dns.map(\.description),
+                                       zone: try RelayNode.makeZone(config, dns: dns, health: health))
+            dnsServer = server
+            bound["dns"] = server.boundAddresses.map { "\($0)" }
+            logger.log(.info, "listening", ["service": "dns", "zone": dns.zone,
+                                            "address": server.boundAddresses.map { "\($0)" }.joined(separator: ",")])
+            scheduleZoneRefresh(dns: dns, loop: loops[0])
+        }
         if let adminAddress = config.listen.admin {
             let admin = AdminServer(config: config, store: store, logger: logger, nodeID: config.node.id,
-                                    isDraining: { [weak smtp] in smtp?.isDraining ?? true })
+                                    isDraining: draining, health: health)
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }
@@ -109,6 +127,30 @@ public final class RelayNode {
         // Tests and tools read the bound ports (port 0 in config) from here.
         let data = try JSONSerialization.data(withJSONObject: bound, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: dataDir + "/listen.json"), options: .atomic)
+    }
+
+    /// Rebuilds the DNS zone every second from the health view (a killed peer leaves the
+    /// answers within its staleness window plus a second).
+    private func scheduleZoneRefresh(dns: RelayConfig.DNS, loop: EventLoop) {
+        let config = self.config
+        let health = self.health
+        let server = self.dnsServer
+        let logger = self.logger
+        final class Tick: @unchecked Sendable {
+            // Safe: used only on the loop that runs the timer.
+            var body: (() -> Void)?
+        }
+        let tick = Tick()
+        tick.body = { [weak server] in
+            guard let server else { return }
+            do {
+                server.updateZone(try RelayNode.makeZone(config, dns: dns, health: health))
+            } catch {
+                logger.log(.error, "dns zone update failed", ["error": "\(error)"])
+            }
+            loop.schedule(after: 1.0) { tick.body?() }
+        }
+        loop.execute { tick.body?() }
     }
 
     private func prepareTLS(dataDir: String) throws {
@@ -155,6 +197,8 @@ public final class RelayNode {
         }
         admin?.stop()
         delivery?.stop()
+        health?.stop()
+        dnsServer?.stop()
         log?.stop()
         for loop in loops { loop.stop() }
         for loop in loops { loop.waitUntilStopped() }

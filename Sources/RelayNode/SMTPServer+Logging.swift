@@ -26,7 +26,7 @@ extension SMTPServer {
             level = .warning
             fields += [("user", user), ("mechanism", mechanism), ("result", "\(result)")]
         case .reply(let code, let enhanced, let text):
-            guard logger.enabled(.debug) || code >= 400 || code == 250 && text.hasPrefix("2.0.0 OK") else { return }
+            guard logger.enabled(.debug) || code >= 400 else { return }
             name = "reply"
             fields += [("code", String(code)), ("enhanced", enhanced ?? ""), ("text", text)]
         case .messageReceived(let queueID, let sender, let recipients, let size):

@@ -15,6 +15,7 @@ enum CLI {
       events [--recipient R] [--sender S] [--type T] [--queue-id ID] [--since TIME] [--limit N]
                                        search events, newest first
       health                           show the node's health
+      cluster status                   this node's view of the cluster: peers, health, last contact
 
     Operator commands find the admin API with --admin URL (default http://127.0.0.1:8025) and
     --token TOKEN (default $SENDARIX_ADMIN_TOKEN, else ./sendarix-data/admin-token), or take both
@@ -31,7 +32,7 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
-            case "queue", "events", "health": return try Operator.run(command, rest)
+            case "queue", "events", "health", "cluster": return try Operator.run(command, rest)
             case "help", "--help", "-h":
                 print(usage)
                 return 0

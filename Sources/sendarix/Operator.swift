@@ -10,7 +10,7 @@ enum Operator {
         let (named, positional) = try CLI.options(args)
         let target = try AdminTarget(named)
         switch (command, positional.first) {
-        case ("health", _):
+        case ("health", _), ("cluster", "status"):
             return try show(target.get("/health", authenticated: false))
         case ("queue", "list"):
             let limit = named["limit"] ?? "100"

@@ -1,0 +1,38 @@
+import DNSCore
+import DNSService
+import Foundation
+import NetworkIO
+import RelayConfig
+
+extension RelayNode {
+    /// The addresses clients should use to reach this node: the explicit IPs of its SMTP
+    /// listeners, else those of its DNS listeners.
+    static func advertisedAddresses(_ config: RelayConfig) -> [String] {
+        let smtp = (config.listen.submission + config.listen.smtps + config.listen.relay).map(\.host)
+        let wild: Set<String> = ["0.0.0.0", "::", "[::]"]
+        var out: [String] = []
+        for h in smtp + config.listen.dns.map(\.host) where !wild.contains(h) && !out.contains(h) {
+            if DNSIPAddress.parse(h) != nil { out.append(h) }
+        }
+        return out
+    }
+
+    /// Builds the authoritative zone from the config and the current health view.
+    static func makeZone(_ config: RelayConfig, dns: RelayConfig.DNS, health: ClusterHealth?) throws -> DNSResponder.Zone {
+        func nodeName(_ id: String) -> String { "\(id).\(dns.zone)" }
+        var nodes: [DNSResponder.Zone.Node] = [
+            try .init(id: config.node.id, name: nodeName(config.node.id), addresses: advertisedAddresses(config),
+                      region: config.node.region, healthy: health?.selfHealthy() ?? true),
+        ]
+        for peer in health?.peers() ?? [] {
+            let host = String(peer.address[..<(peer.address.lastIndex(of: ":") ?? peer.address.endIndex)])
+                .trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            let addresses = DNSIPAddress.parse(host) != nil ? [host] : []
+            nodes.append(try .init(id: peer.id, name: nodeName(peer.id), addresses: addresses, region: peer.region,
+                                   healthy: health!.isHealthy(peer)))
+        }
+        let regions = try DNSResponder.Zone.Region.list(from: dns.regions.mapValues { $0.map(\.description) })
+        return try DNSResponder.Zone(origin: dns.zone, ingressName: dns.ingressName, ttl: UInt32(dns.ttl),
+                                     nodes: nodes, regions: regions)
+    }
+}
