@@ -137,7 +137,7 @@ public struct AdaptiveThrottle: Sendable {
             return nil
         case .slowed(let factor, _):
             var result = policy
-            result.maxConnections = max(1, Int((Double(policy.maxConnections) * factor).rounded(.down)))
+            result.maxConnections = max(1, Int((Double(policy.maxConnections) * factor).floorInt64))
             result.messagesPerSecond = policy.messagesPerSecond * factor
             result.connectionsPerSecond = policy.connectionsPerSecond * factor
             return result
@@ -156,7 +156,7 @@ public struct AdaptiveThrottle: Sendable {
     private func effectiveLevel(_ entry: Entry, now: Double) -> Int {
         let quietSince = max(entry.lastRaise, entry.suspendedUntil)
         guard now > quietSince else { return entry.level }
-        let steps = Int(((now - quietSince) / configuration.recoveryInterval).rounded(.down))
+        let steps = Int(((now - quietSince) / configuration.recoveryInterval).floorInt64)
         return max(0, entry.level - steps)
     }
 

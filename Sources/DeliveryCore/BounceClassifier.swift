@@ -44,11 +44,14 @@ public struct BounceClassifier: Sendable {
         /// Enhanced code patterns (any of); empty means "any or none".
         public var enhanced: [EnhancedPattern]
         /// Conjunction of disjunctions of lowercase phrases; empty means "any text".
-        public var text: [[String]]
+        public var text: [[String]] {
+            didSet { textBytes = text.map { $0.map { Array($0.utf8) } } }
+        }
         /// The class assigned on a match.
         public var bounceClass: BounceClass
         /// Forced hardness, or nil to derive it from the reply code.
         public var hardness: BounceHardness?
+        private var textBytes: [[[UInt8]]]
 
         /// Creates a rule. Phrases must be lowercase. Pure; any caller.
         public init(_ name: String, codes: ClosedRange<Int> = 400...599, enhanced: [EnhancedPattern] = [],
@@ -57,20 +60,22 @@ public struct BounceClassifier: Sendable {
             self.codes = codes
             self.enhanced = enhanced
             self.text = text
+            self.textBytes = text.map { $0.map { Array($0.utf8) } }
             self.bounceClass = bounceClass
             self.hardness = hardness
         }
 
-        /// True when the rule applies. `lowercased` must be the lowercased reply text. Pure.
-        public func matches(code: Int, enhancedCode: EnhancedStatusCode?, lowercased: String) -> Bool {
+        /// True when the rule applies. `lowercased` must be the reply text as UTF-8 with ASCII
+        /// letters lowercased (see `BounceClassifier.lowercasedUTF8`). Pure; any caller.
+        public func matches(code: Int, enhancedCode: EnhancedStatusCode?, lowercased: [UInt8]) -> Bool {
             guard codes.contains(code) else { return false }
             if !enhanced.isEmpty {
                 guard let enhancedCode, enhanced.contains(where: { $0.matches(enhancedCode) }) else { return false }
             }
-            for group in text where !group.contains(where: { lowercased.contains($0) }) {
-                return false
+            if textBytes.isEmpty { return true }
+            return lowercased.withUnsafeBufferPointer { haystack in
+                textBytes.allSatisfy { group in group.contains { BounceClassifier.contains(haystack, $0) } }
             }
-            return true
         }
     }
 
@@ -120,7 +125,7 @@ public struct BounceClassifier: Sendable {
     public func classify(code: Int, enhancedCode: EnhancedStatusCode?, text: String) -> BounceClassification {
         guard code >= 400 else { return BounceClassification(.other, .soft, rule: "not-a-failure") }
         let byCode: BounceHardness = code >= 500 ? .hard : .soft
-        let lowercased = text.lowercased()
+        let lowercased = BounceClassifier.lowercasedUTF8(text)
         for rule in rules where rule.matches(code: code, enhancedCode: enhancedCode, lowercased: lowercased) {
             return BounceClassification(rule.bounceClass, rule.hardness ?? byCode, rule: rule.name)
         }
@@ -141,6 +146,36 @@ public struct BounceClassifier: Sendable {
             return BounceClassification(.tlsFailure, .soft, rule: rule)
         case .queueLifetimeExpired:
             return BounceClassification(.timeout, .hard, rule: rule)
+        }
+    }
+
+    /// `text` as UTF-8 with ASCII letters lowercased (non-ASCII bytes unchanged). Pure; any caller.
+    public static func lowercasedUTF8(_ text: String) -> [UInt8] {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            for index in buffer.indices where buffer[index] &- 65 < 26 { buffer[index] |= 0x20 }
+        }
+        return bytes
+    }
+
+    /// Byte substring search (first-byte scan, then compare). Pure; any caller.
+    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
+        let length = needle.count
+        guard length > 0 else { return true }
+        guard haystack.count >= length else { return false }
+        return needle.withUnsafeBufferPointer { needle in
+            let first = needle[0]
+            let last = haystack.count - length
+            var index = 0
+            while index <= last {
+                if haystack[index] == first {
+                    var offset = 1
+                    while offset < length, haystack[index + offset] == needle[offset] { offset += 1 }
+                    if offset == length { return true }
+                }
+                index += 1
+            }
+            return false
         }
     }
 

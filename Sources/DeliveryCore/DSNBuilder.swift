@@ -134,7 +134,7 @@ public struct DSNBuilder: Sendable {
             && (original.ret == .full || (original.ret == nil && anyFailed))
         let returned = returnFull ? original.message : headerBlock
         let boundary = makeBoundary(original: original, now: now, avoiding: returned)
-        let messageID = "<\(sanitize(original.queueID)).\(Int64(now.rounded(.down))).dsn@\(reportingMTA)>"
+        let messageID = "<\(sanitize(original.queueID)).\(now.floorInt64).dsn@\(reportingMTA)>"
 
         var out = ""
         out.reserveCapacity(2048)
@@ -233,7 +233,7 @@ public struct DSNBuilder: Sendable {
     }
 
     private func makeBoundary(original: Original, now: Double, avoiding content: [UInt8]) -> String {
-        var boundary = "=_dsn_\(sanitize(original.queueID).filter { $0.isLetter || $0.isNumber })_\(Int64(now.rounded(.down)))"
+        var boundary = "=_dsn_\(sanitize(original.queueID).filter { $0.isLetter || $0.isNumber })_\(now.floorInt64)"
         while contains(content, Array(boundary.utf8)) { boundary += "_x" }
         return boundary
     }

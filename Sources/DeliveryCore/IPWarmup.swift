@@ -119,6 +119,6 @@ public struct IPWarmup: Sendable {
     }
 
     private static func day(_ time: Double) -> Int {
-        Int((time / 86_400).rounded(.down))
+        Int((time / 86_400).floorInt64)
     }
 }

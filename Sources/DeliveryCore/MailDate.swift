@@ -8,7 +8,7 @@ public enum MailDate {
 
     /// Formats `seconds` (fractions dropped) as an RFC 5322 date in UTC. Pure; any caller.
     public static func format(_ seconds: Double) -> String {
-        let total = Int64(seconds.rounded(.down))
+        let total = seconds.floorInt64
         var days = total / 86_400
         var remainder = total % 86_400
         if remainder < 0 {

@@ -42,45 +42,53 @@ public enum SMTPBody {
         var out: [UInt8] = []
         out.reserveCapacity(count + count / 64 + 8)
         message.withUnsafeBufferPointer { input in
+            let raw = UnsafeRawBufferPointer(input)
             var runStart = 0
             var index = 0
             var atLineStart = true
-            while index < count {
-                let byte = input[index]
-                if byte == 13 {
-                    if index + 1 < count, input[index + 1] == 10 {
-                        index += 2
-                        atLineStart = true
-                        continue
-                    }
-                    out.append(contentsOf: input[runStart..<index])
-                    out.append(13); out.append(10)
-                    index += 1
-                    runStart = index
-                    atLineStart = true
-                    continue
-                }
-                if byte == 10 {
-                    out.append(contentsOf: input[runStart..<index])
-                    out.append(13); out.append(10)
-                    index += 1
-                    runStart = index
-                    atLineStart = true
-                    continue
-                }
-                if atLineStart, dotStuff, byte == UInt8(ascii: ".") {
-                    out.append(contentsOf: input[runStart..<index])
-                    out.append(UInt8(ascii: "."))
-                    runStart = index
-                }
-                atLineStart = false
-                index += 1
+            func flush(to end: Int) {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[runStart..<end]))
             }
-            out.append(contentsOf: input[runStart..<count])
+            while index < count {
+                if atLineStart {
+                    atLineStart = false
+                    if dotStuff, input[index] == UInt8(ascii: ".") {
+                        flush(to: index)
+                        out.append(UInt8(ascii: "."))
+                        runStart = index
+                    }
+                }
+                // Skip eight bytes at a time while they hold neither CR nor LF.
+                while index + 8 <= count {
+                    let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    if hasByte(word, 0x0D) || hasByte(word, 0x0A) { break }
+                    index += 8
+                }
+                while index < count, input[index] != 13, input[index] != 10 { index += 1 }
+                guard index < count else { break }
+                atLineStart = true
+                if input[index] == 13, index + 1 < count, input[index + 1] == 10 {
+                    index += 2
+                    continue
+                }
+                // Bare CR or bare LF: write CRLF instead.
+                flush(to: index)
+                out.append(13); out.append(10)
+                index += 1
+                runStart = index
+            }
+            flush(to: count)
         }
         if !out.isEmpty, !(out.count >= 2 && out[out.count - 2] == 13 && out[out.count - 1] == 10) {
             out.append(13); out.append(10)
         }
         return out
+    }
+
+    /// True when any byte of `word` equals `byte`.
+    @inline(__always)
+    private static func hasByte(_ word: UInt64, _ byte: UInt8) -> Bool {
+        let value = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
+        return (value &- 0x0101_0101_0101_0101) & ~value & 0x8080_8080_8080_8080 != 0
     }
 }

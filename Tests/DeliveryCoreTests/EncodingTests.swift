@@ -48,6 +48,45 @@ struct EncodingTests {
         #expect(String(decoding: SMTPBody.canonical(Array(".x\n".utf8)), as: UTF8.self) == ".x\r\n")
     }
 
+    /// Straightforward reference: canonicalise line ends, then stuff dots, then terminate.
+    static func referencePayload(_ input: [UInt8], dotStuff: Bool) -> [UInt8] {
+        var lines: [[UInt8]] = []
+        var current: [UInt8] = []
+        var index = 0
+        while index < input.count {
+            let byte = input[index]
+            if byte == 13 || byte == 10 {
+                lines.append(current)
+                current = []
+                index += (byte == 13 && index + 1 < input.count && input[index + 1] == 10) ? 2 : 1
+                continue
+            }
+            current.append(byte)
+            index += 1
+        }
+        if !current.isEmpty { lines.append(current) }
+        var out: [UInt8] = []
+        for line in lines {
+            if dotStuff, line.first == 46 { out.append(46) }
+            out += line + [13, 10]
+        }
+        return dotStuff ? out + [46, 13, 10] : out
+    }
+
+    @Test("the word-at-a-time body encoder matches a simple reference on random inputs")
+    func bodyEncoderMatchesReference() {
+        var generator = SeededGenerator(seed: 77)
+        let alphabet: [UInt8] = [97, 98, 46, 13, 10, 0xC3, 32]
+        for _ in 0..<2000 {
+            let length = Int.random(in: 0...90, using: &generator)
+            let input = (0..<length).map { _ in
+                Bool.random(using: &generator) ? 120 : alphabet.randomElement(using: &generator)!
+            }
+            #expect(SMTPBody.dataPayload(input) == Self.referencePayload(input, dotStuff: true), "\(input)")
+            #expect(SMTPBody.canonical(input) == Self.referencePayload(input, dotStuff: false), "\(input)")
+        }
+    }
+
     @Test("8-bit detection finds a high byte at any position")
     func eightBitDetection() {
         for length in [1, 7, 8, 9, 31] {
