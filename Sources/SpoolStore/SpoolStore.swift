@@ -80,74 +80,14 @@ public final class SpoolStore: @unchecked Sendable {
             throw StoreError(.alreadyOpen, "spool store already open in this process", context: canonical)
         }
         canonicalPath = canonical
-        var envp: OpaquePointer?
-        var rc = mdb_env_create(&envp)
-        guard rc == 0, let env = envp else {
+        let env: OpaquePointer
+        let dbis: [MDB_dbi]
+        do {
+            (env, dbis) = try Self.openEnvironment(directory: directory, options: options)
+        } catch {
             _ = Self.openDirectories.withLock { $0.remove(canonical) }
-            throw StoreError.lmdb(rc, "mdb_env_create")
+            throw error
         }
-        func fail(_ rc: Int32, _ what: String) -> StoreError {
-            mdb_env_close(env)
-            _ = Self.openDirectories.withLock { $0.remove(canonical) }
-            return StoreError.lmdb(rc, "\(what) \(directory)")
-        }
-        rc = mdb_env_set_mapsize(env, options.mapSize)
-        guard rc == 0 else { throw fail(rc, "mdb_env_set_mapsize") }
-        rc = mdb_env_set_maxdbs(env, 16)
-        guard rc == 0 else { throw fail(rc, "mdb_env_set_maxdbs") }
-        rc = mdb_env_set_maxreaders(env, options.maxReaders)
-        guard rc == 0 else { throw fail(rc, "mdb_env_set_maxreaders") }
-        var flags = UInt32(MDB_NOTLS)
-        if !options.durable { flags |= UInt32(MDB_NOSYNC) }
-        rc = mdb_env_open(env, directory, flags, 0o600)
-        guard rc == 0 else { throw fail(rc, "mdb_env_open") }
-        var dead: Int32 = 0
-        _ = mdb_reader_check(env, &dead)  // clear reader slots of killed processes
-
-        var txnp: OpaquePointer?
-        rc = mdb_txn_begin(env, nil, 0, &txnp)
-        guard rc == 0, let txn = txnp else { throw fail(rc, "mdb_txn_begin") }
-        var dbis: [MDB_dbi] = []
-        for name in ["meta", "log", "messages", "bodies", "due", "events", "event_index", "suppression"] {
-            var dbi: MDB_dbi = 0
-            rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
-            guard rc == 0 else {
-                mdb_txn_abort(txn)
-                throw fail(rc, "mdb_dbi_open \(name)")
-            }
-            dbis.append(dbi)
-        }
-        // Record the table layout version in a new store; refuse an incompatible one.
-        let schemaCheck: StoreError? = {
-            let t = LMDBTransaction(txn: txn)
-            do {
-                if let v = try t.get(dbis[0], SpoolKeys.schema) {
-                    var r = BinaryReader(v, what: "schema version")
-                    let found = try r.u32()
-                    guard found == SpoolKeys.schemaVersion else {
-                        return StoreError(.corrupt, "store layout version \(found), this build reads "
-                                          + "\(SpoolKeys.schemaVersion)", context: directory)
-                    }
-                } else {
-                    var w = BinaryWriter(capacity: 4)
-                    w.u32(SpoolKeys.schemaVersion)
-                    try t.put(dbis[0], SpoolKeys.schema, w.bytes)
-                }
-                return nil
-            } catch let e as StoreError {
-                return e
-            } catch {
-                return StoreError(.internalError, "\(error)", context: directory)
-            }
-        }()
-        if let schemaCheck {
-            mdb_txn_abort(txn)
-            mdb_env_close(env)
-            _ = Self.openDirectories.withLock { $0.remove(canonical) }
-            throw schemaCheck
-        }
-        rc = mdb_txn_commit(txn)
-        guard rc == 0 else { throw fail(rc, "mdb_txn_commit (open)") }
         self.env = env
         (dbMeta, dbLog, dbMessages, dbBodies, dbDue) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
         (dbEvents, dbEventIndex, dbSuppression) = (dbis[5], dbis[6], dbis[7])
