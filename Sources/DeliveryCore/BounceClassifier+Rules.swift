@@ -10,8 +10,8 @@ extension BounceClassifier {
     static let providerRules: [Rule] = [
         // Yahoo / AOL (senders.yahooinc.com/smtp-error-codes)
         Rule("yahoo-ts03", text: [["[ts03]"]], .reputationBlock, hardness: .hard),
-        Rule("yahoo-ts01", text: [["[ts01]"]], .reputationBlock),
-        Rule("yahoo-deferred-volume", text: [["[tss04]", "[ts02]", "[tss01]", "[tss02]", "[tss03]"]], .rateLimited),
+        Rule("yahoo-ts01", text: [["[ts01]", "[ts06]"]], .reputationBlock),
+        Rule("yahoo-deferred-volume", text: [["[tss04]", "[ts02]", "[tss01]", "[tss02]", "[tss03]", "[tss05]", "[tss07]"]], .rateLimited),
         Rule("yahoo-gl01", text: [["[gl01]"]], .greylisted),
         Rule("yahoo-block-list", text: [["[bl21]", "[bl22]", "[bl23]"]], .reputationBlock),
         Rule("yahoo-phishing", text: [["[ph01]"]], .spamContent),
