@@ -3,7 +3,7 @@ extension SpoolCommand {
     public static let formatVersion: UInt8 = 1
 
     private enum Tag: UInt8 {
-        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8
+        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -86,6 +86,16 @@ extension SpoolCommand {
             w.u8(Tag.reschedule.rawValue)
             w.string(r.queueID)
             w.i64(r.at)
+        case .complaint(let c):
+            w.u8(Tag.complaint.rawValue)
+            w.string(c.tenant)
+            w.string(c.recipient)
+            w.string(c.sender)
+            w.string(c.messageID)
+            w.string(c.queueID)
+            w.string(c.feedback)
+            w.i64(c.timestamp)
+            w.bool(c.suppress)
         case .pruneEvents(let p):
             w.u8(Tag.pruneEvents.rawValue)
             w.i64(p.before)
@@ -182,6 +192,10 @@ extension SpoolCommand {
             self = .delete(Delete(queueID: try r.string(), reason: try r.string(), timestamp: try r.i64()))
         case .reschedule:
             self = .reschedule(Reschedule(queueID: try r.string(), at: try r.i64()))
+        case .complaint:
+            self = .complaint(Complaint(tenant: try r.string(), recipient: try r.string(), sender: try r.string(),
+                                        messageID: try r.string(), queueID: try r.string(), feedback: try r.string(),
+                                        timestamp: try r.i64(), suppress: try r.bool()))
         case .pruneEvents:
             self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32()))
         }

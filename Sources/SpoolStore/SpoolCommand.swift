@@ -20,6 +20,9 @@ public enum SpoolCommand: Sendable, Equatable {
     case delete(Delete)
     /// Make a message's waiting recipients due at a given time (operator "retry now").
     case reschedule(Reschedule)
+    /// Record a recipient's spam complaint (feedback loop report) as a
+    /// `complained` event, optionally suppressing the address for the tenant.
+    case complaint(Complaint)
     /// Delete events older than a cutoff (event retention), a bounded number per command.
     case pruneEvents(PruneEvents)
 
@@ -31,7 +34,7 @@ public enum SpoolCommand: Sendable, Equatable {
         case .outcome(let o): return o.queueID
         case .delete(let d): return d.queueID
         case .reschedule(let r): return r.queueID
-        case .suppress, .unsuppress, .pruneEvents: return nil
+        case .suppress, .unsuppress, .pruneEvents, .complaint: return nil
         }
     }
 
@@ -271,6 +274,41 @@ public enum SpoolCommand: Sendable, Equatable {
             self.queueID = queueID
             self.reason = reason
             self.timestamp = timestamp
+        }
+    }
+
+    /// A complaint about a message already sent (usually no longer queued, so
+    /// the event's fields come from the report). Recorded as a `complained`
+    /// event; with `suppress` the recipient is also added to the tenant's
+    /// suppression list with reason `complaint`.
+    public struct Complaint: Sendable, Equatable {
+        public var tenant: String
+        /// The complaining recipient.
+        public var recipient: String
+        /// The original envelope sender.
+        public var sender: String
+        /// The original message's Message-ID, "" when unknown.
+        public var messageID: String
+        /// The original queue ID, "" when unknown.
+        public var queueID: String
+        /// Feedback type or report summary (event `response`).
+        public var feedback: String
+        /// When the complaint was received, ms since epoch.
+        public var timestamp: Int64
+        /// Also suppress the recipient for the tenant.
+        public var suppress: Bool
+
+        /// Creates a complaint. Any thread.
+        public init(tenant: String, recipient: String, sender: String = "", messageID: String = "",
+                    queueID: String = "", feedback: String = "abuse", timestamp: Int64, suppress: Bool = true) {
+            self.tenant = tenant
+            self.recipient = recipient
+            self.sender = sender
+            self.messageID = messageID
+            self.queueID = queueID
+            self.feedback = feedback
+            self.timestamp = timestamp
+            self.suppress = suppress
         }
     }
 

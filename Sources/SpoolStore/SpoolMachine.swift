@@ -58,6 +58,17 @@ public enum SpoolMachine {
             s.address = asciiLowercased(s.address)
             t.suppression = .add(s)
             return t
+        case .complaint(let c):
+            var t = Transition()
+            var ev = Event(id: "\(index)-0", type: .complained, messageId: c.messageID, queueId: c.queueID,
+                           tenant: c.tenant, sender: c.sender, recipient: c.recipient, timestampMillis: c.timestamp)
+            ev.response = c.feedback
+            t.events = [ev]
+            if c.suppress {
+                t.suppression = .add(SpoolCommand.Suppression(tenant: c.tenant, address: asciiLowercased(c.recipient),
+                                                              reason: "complaint", createdAt: c.timestamp))
+            }
+            return t
         case .pruneEvents(let p):
             var t = Transition()
             t.pruneEvents = p

@@ -117,6 +117,22 @@ struct EventQueryTests {
         _ = dir
     }
 
+    @Test("a complaint records a complained event and suppresses the recipient for the tenant")
+    func complaint() async throws {
+        let (dir, store, log) = try await populated()
+        _ = try await log.propose(.complaint(.init(tenant: "acme", recipient: "Bob@example.org", sender: "alice@example.com",
+                                                   messageID: "M1@relay.test", queueID: "M1", timestamp: Self.t0 + 9000)))
+        let events = try store.events(EventQuery(recipient: "bob@example.org", type: .complained))
+        #expect(events.count == 1)
+        #expect(events.first?.queueId == "M1" && events.first?.response == "abuse")
+        #expect(try store.suppression(tenant: "acme", address: "bob@example.org")?.reason == "complaint")
+        _ = try await log.propose(.complaint(.init(tenant: "acme", recipient: "x@example.org", timestamp: Self.t0,
+                                                   suppress: false)))
+        #expect(try store.suppression(tenant: "acme", address: "x@example.org") == nil)
+        log.stop()
+        _ = dir
+    }
+
     @Test("events encode to the documented JSON shape and decode back")
     func json() throws {
         let e = Event(id: "3-1", type: .bounced, messageId: "m@x", queueId: "Q", tenant: "acme", sender: "a@x",

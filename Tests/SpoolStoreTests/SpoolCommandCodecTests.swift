@@ -28,6 +28,8 @@ struct SpoolCommandCodecTests {
         .delete(SpoolCommand.Delete(queueID: "Q1", reason: "operator", timestamp: 8)),
         .reschedule(SpoolCommand.Reschedule(queueID: "Q1", at: 9)),
         .pruneEvents(SpoolCommand.PruneEvents(before: -3, maxCount: 77)),
+        .complaint(SpoolCommand.Complaint(tenant: "acme", recipient: "r@x", sender: "s@y", messageID: "m@z",
+                                          queueID: "Q9", feedback: "abuse", timestamp: 11, suppress: false)),
     ]
 
     @Test("every command kind decodes to an equal value", arguments: samples)
