@@ -114,7 +114,7 @@ public final class EventLoop: @unchecked Sendable {
                 handlers[fd]?.handleEvents(events[i].events)
             }
             runPending()
-            timers.fire(now: EventLoop.now())
+            for body in timers.takeDue(now: EventLoop.now()) { body() }
         }
         runPending()
         finishedCondition.lock()

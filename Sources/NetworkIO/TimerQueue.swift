@@ -29,11 +29,15 @@ struct TimerQueue {
         return Int32(min(UInt64(Int32.max), (top.deadline - now + 999_999) / 1_000_000))
     }
 
-    mutating func fire(now: UInt64) {
+    /// Removes and returns the bodies of every timer due at `now`; the caller runs them (outside
+    /// any access to the queue, since a body may schedule new timers).
+    mutating func takeDue(now: UInt64) -> [() -> Void] {
+        var due: [() -> Void] = []
         while let top = heap.first, top.deadline <= now {
             popTop()
-            if let body = bodies.removeValue(forKey: top.id) { body() }
+            if let body = bodies.removeValue(forKey: top.id) { due.append(body) }
         }
+        return due
     }
 
     private mutating func popTop() {

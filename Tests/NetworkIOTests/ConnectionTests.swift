@@ -109,3 +109,23 @@ func addresses() throws {
     #expect(throws: NetworkError.self) { try SocketAddress(parsing: "localhost:25") }
     #expect(throws: NetworkError.self) { try SocketAddress(parsing: "1.2.3.4:99999") }
 }
+
+@Test("a timer body may schedule further timers (re-arming) without an access conflict")
+func timerRearms() throws {
+    let loop = try EventLoop(name: "test-timers")
+    loop.start()
+    defer { loop.stop() }
+    final class Counter: @unchecked Sendable { var n = 0; let done = DispatchSemaphore(value: 0) }
+    let c = Counter()
+    loop.execute {
+        func arm() {
+            loop.schedule(after: 0.001) {
+                c.n += 1
+                if c.n < 5 { arm() } else { c.done.signal() }
+            }
+        }
+        arm()
+    }
+    #expect(c.done.wait(timeout: .now() + 10) == .success)
+    #expect(c.n == 5)
+}
