@@ -61,6 +61,10 @@ struct CrashTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let pid = process.processIdentifier
+        // Watchdog: never let a stuck child hang the test run.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120) {
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
 
         // Read ACK lines on a plain thread; SIGKILL the child once enough were acknowledged.
         let acknowledged: [Int] = await withCheckedContinuation { continuation in
