@@ -6,7 +6,8 @@
 /// (counted from the end of any suspension), so the sender recovers gradually.
 ///
 /// Signals that arrive within `coalesceWindow` of the previous raise count once, because many
-/// parallel connections usually see the same deferral together. Time is passed in (seconds since
+/// parallel connections usually see the same deferral together (a permanent reputation block
+/// still suspends at once). Time is passed in (seconds since
 /// the epoch). Pure value; not thread-safe, owned by the delivery scheduler.
 public struct AdaptiveThrottle: Sendable {
     /// Tunables.
@@ -94,7 +95,9 @@ public struct AdaptiveThrottle: Sendable {
         guard classification.isThrottleSignal else { return status(for: key, now: now) }
         var entry = entries[key] ?? Entry(level: 0, lastRaise: -.infinity, suspendedUntil: 0)
         let current = effectiveLevel(entry, now: now)
-        if now - entry.lastRaise < configuration.coalesceWindow, current > 0 {
+        let escalates = classification.bounceClass == .reputationBlock && classification.hardness == .hard
+            && now >= entry.suspendedUntil
+        if now - entry.lastRaise < configuration.coalesceWindow, current > 0, !escalates {
             return status(for: key, now: now)
         }
         var level = current

@@ -63,6 +63,14 @@ struct ThrottlingTests {
         #expect(result2 == .suspended(until: 950))
     }
 
+    @Test("a permanent block right after a coalesced deferral still suspends")
+    func hardBlockNotCoalesced() {
+        var throttle = AdaptiveThrottle()
+        throttle.record(rateLimited, for: key, now: 0)
+        throttle.record(reputationHard, for: key, now: 5)
+        #expect(throttle.status(for: key, now: 6) == .suspended(until: 905))
+    }
+
     @Test("the circuit opens after the failure threshold, half-opens for one probe, and closes on success")
     func breakerCycle() {
         var breaker = CircuitBreaker(failureThreshold: 3, openDuration: 60)
