@@ -46,11 +46,16 @@ extension SMTPClientSession {
         public var convertEightBit: Bool
         /// Largest BDAT chunk in bytes.
         public var chunkSize: Int
+        /// Send RSET before every transaction after the first on a connection, not only after an
+        /// aborted one (a completed DATA/BDAT already ends the transaction, RFC 5321 4.1.4, so
+        /// this costs a round trip without PIPELINING and is off by default).
+        public var resetBetweenTransactions: Bool
 
         /// Creates a configuration. Pure; any caller.
         public init(heloName: String, tlsPolicy: TLSPolicy = .opportunistic, implicitTLS: Bool = false,
                     credentials: Credentials? = nil, allowPlaintextAuth: Bool = false, usePipelining: Bool = true,
-                    useChunking: Bool = true, convertEightBit: Bool = true, chunkSize: Int = 1 << 20) {
+                    useChunking: Bool = true, convertEightBit: Bool = true, chunkSize: Int = 1 << 20,
+                    resetBetweenTransactions: Bool = false) {
             self.heloName = heloName
             self.tlsPolicy = tlsPolicy
             self.implicitTLS = implicitTLS
@@ -60,6 +65,7 @@ extension SMTPClientSession {
             self.useChunking = useChunking
             self.convertEightBit = convertEightBit
             self.chunkSize = max(1, chunkSize)
+            self.resetBetweenTransactions = resetBetweenTransactions
         }
     }
 

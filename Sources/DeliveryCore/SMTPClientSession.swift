@@ -86,6 +86,7 @@ public struct SMTPClientSession: Sendable {
     private var queue: [Transaction] = []
     private var active: Active?
     private var needsReset = false
+    private var transactionsStarted = 0
     private var quitRequested = false
     private var startTLSRefused = false
     private var pipelining: Bool { capabilities.pipelining && configuration.usePipelining }
@@ -446,10 +447,11 @@ public struct SMTPClientSession: Sendable {
             return
         }
         phase = .transaction
-        if needsReset {
+        if needsReset || (configuration.resetBetweenTransactions && transactionsStarted > 0) {
             commands.insert((line("RSET"), .rset), at: 0)
             needsReset = false
         }
+        transactionsStarted += 1
         if pipelining {
             if !useBDAT {
                 commands.append((line("DATA"), .data))

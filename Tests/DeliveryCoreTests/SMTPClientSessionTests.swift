@@ -69,6 +69,22 @@ struct SMTPClientSessionTests {
         #expect(finishedResults(actions).first?.recipients.map(\.status) == [.delivered])
     }
 
+    @Test("after a completed transaction the next MAIL needs no RSET unless configured to always reset")
+    func resetPolicy() {
+        for always in [false, true] {
+            var configuration = Session.Configuration(heloName: "relay.test", tlsPolicy: .none)
+            configuration.resetBetweenTransactions = always
+            var (session, _) = connectedSession(standard, configuration: configuration)
+            let first = session.submit(transaction(["a@example.com"]))
+            #expect(sentText(first).hasPrefix("MAIL FROM:"), "never RSET before the first transaction")
+            _ = session.server("250 ok\r\n250 ok\r\n354 go\r\n")
+            _ = session.server("250 queued\r\n")
+            let second = session.submit(transaction(["b@example.com"], tag: 2))
+            #expect(sentText(second).hasPrefix(always ? "RSET\r\nMAIL FROM:" : "MAIL FROM:"))
+            #expect(writeCount(second) == 1, "RSET is pipelined with the envelope")
+        }
+    }
+
     @Test("a rejected MAIL FROM fails every recipient with the MAIL reply even though RCPT replies were 503")
     func mailRejectedPipelined() {
         var (session, _) = connectedSession(standard)
