@@ -58,19 +58,14 @@ public struct DeliveryShaper: Sendable {
     /// Asks to open a connection for `key` at `now`; `.allowed` counts it as open (report
     /// `connectionClosed` later). Pure; the scheduler calls it.
     public mutating func requestConnection(for key: Key, now: Double) -> Admission {
-        switch throttle.status(for: key, now: now) {
-        case .suspended(let until): return .suspended(until: until)
-        default: break
+        admit(key, now: now) { state, policy in
+            guard state.openConnections < policy.maxConnections else { return .atConnectionLimit }
+            guard state.connections.tryAcquire(now: now) else {
+                return .wait(until: now + state.connections.delay(now: now))
+            }
+            state.openConnections += 1
+            return .allowed
         }
-        guard let policy = policy(for: key, now: now) else { return .atConnectionLimit }
-        var state = prepare(key, policy: policy, now: now)
-        defer { states[key] = state }
-        guard state.openConnections < policy.maxConnections else { return .atConnectionLimit }
-        guard state.connections.tryAcquire(now: now) else {
-            return .wait(until: now + state.connections.delay(now: now))
-        }
-        state.openConnections += 1
-        return .allowed
     }
 
     /// Reports that a connection counted by `requestConnection` closed. Pure; the scheduler calls it.
@@ -82,17 +77,23 @@ public struct DeliveryShaper: Sendable {
 
     /// Asks to send one message for `key` at `now`; `.allowed` takes a message token. Pure.
     public mutating func requestMessage(for key: Key, now: Double) -> Admission {
-        switch throttle.status(for: key, now: now) {
-        case .suspended(let until): return .suspended(until: until)
-        default: break
+        admit(key, now: now) { state, _ in
+            guard state.messages.tryAcquire(now: now) else {
+                return .wait(until: now + state.messages.delay(now: now))
+            }
+            return .allowed
         }
+    }
+
+    /// Checks suspension, brings the key's limiters in line with the effective policy, then lets
+    /// `decide` take tokens or slots from the state, which is stored back.
+    private mutating func admit(_ key: Key, now: Double, _ decide: (inout State, ShapingPolicy) -> Admission) -> Admission {
+        if case .suspended(let until) = throttle.status(for: key, now: now) { return .suspended(until: until) }
         guard let policy = policy(for: key, now: now) else { return .atConnectionLimit }
         var state = prepare(key, policy: policy, now: now)
-        defer { states[key] = state }
-        guard state.messages.tryAcquire(now: now) else {
-            return .wait(until: now + state.messages.delay(now: now))
-        }
-        return .allowed
+        let admission = decide(&state, policy)
+        states[key] = state
+        return admission
     }
 
     /// Feeds a classified failure (or any classification) for `key` into the throttle. Returns
