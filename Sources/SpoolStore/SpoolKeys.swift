@@ -18,6 +18,11 @@ enum SpoolKeys {
 
     static func message(_ queueID: String) -> [UInt8] { Array(queueID.utf8) }
 
+    /// True when `queueID` can be used in keys (1...255 UTF-8 bytes).
+    static func isValidQueueID(_ queueID: String) -> Bool {
+        !queueID.isEmpty && queueID.utf8.count <= SpoolMachine.maxQueueIDBytes
+    }
+
     /// `[len u8][queueID][chunk u32]`: the length prefix keeps IDs that are prefixes of others apart.
     static func body(_ queueID: String, chunk: Int) -> [UInt8] {
         var w = BinaryWriter(capacity: queueID.utf8.count + 5)

@@ -69,6 +69,11 @@ extension SpoolStore {
     /// throws only for storage failures (which abort the whole batch).
     private func apply(_ entry: LogEntry, in txn: LMDBTransaction) throws -> Result<Void, StoreError> {
         var current: StoredMessage?
+        if let id = entry.command.queueID, !SpoolKeys.isValidQueueID(id) {
+            // Rejected here: such a key would make LMDB fail the whole batch.
+            return .failure(StoreError(.invalidCommand, "queue ID must be 1...\(SpoolMachine.maxQueueIDBytes) bytes",
+                                       context: String(id.prefix(64))))
+        }
         if let id = entry.command.queueID, let v = try txn.get(dbMessages, SpoolKeys.message(id)) {
             do {
                 current = try StoredMessage(decoding: v)

@@ -162,7 +162,8 @@ public final class SpoolStore: @unchecked Sendable {
     /// Metadata and per-recipient state of a queued message; nil when it is not
     /// (or no longer) in the queue. Any thread; brief read.
     public func message(id: String) throws -> StoredMessage? {
-        try read { txn in
+        guard SpoolKeys.isValidQueueID(id) else { return nil }
+        return try read { txn in
             guard let v = try txn.get(dbMessages, SpoolKeys.message(id)) else { return nil }
             return try StoredMessage(decoding: v)
         }
@@ -176,9 +177,16 @@ public final class SpoolStore: @unchecked Sendable {
             let cursor = try txn.cursor(dbMessages)
             defer { cursor.close() }
             var out: [QueueEntry] = []
-            var item = if let after { try cursor.seek(atLeast: SpoolKeys.message(after)) } else { try cursor.get(MDB_FIRST) }
-            if let after, let cur = item, Array(cur.key) == SpoolKeys.message(after) {
-                item = try cursor.get(MDB_NEXT)
+            var item: (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?
+            if let after {
+                // Seek with at most a maximal queue ID's bytes (LMDB keys are bounded), then skip keys ≤ after.
+                let bound = SpoolKeys.message(after)
+                item = try cursor.seek(atLeast: Array(bound.prefix(SpoolMachine.maxQueueIDBytes)))
+                while let cur = item, !bound.lexicographicallyPrecedes(cur.key) {
+                    item = try cursor.get(MDB_NEXT)
+                }
+            } else {
+                item = try cursor.get(MDB_FIRST)
             }
             while let cur = item, out.count < limit {
                 out.append(QueueEntry(try StoredMessage(decoding: cur.value)))
@@ -235,7 +243,8 @@ public final class SpoolStore: @unchecked Sendable {
 
     private func forEachBodyChunk(id: String, reserve: (Int) -> Void,
                                   _ chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
-        try read { txn in
+        guard SpoolKeys.isValidQueueID(id) else { return false }
+        return try read { txn in
             guard let v = try txn.get(dbMessages, SpoolKeys.message(id)) else { return false }
             let m = try StoredMessage(decoding: v)
             reserve(m.bodySize)

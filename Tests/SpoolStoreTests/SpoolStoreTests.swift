@@ -259,6 +259,28 @@ struct SpoolStoreTests {
         store.close()
     }
 
+    @Test("an over-long queue ID is rejected alone; the rest of its batch commits and reads return nothing")
+    func overlongQueueID() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let log = try LocalLog(store: store)
+        let long = String(repeating: "x", count: 600)
+        log.hold()
+        async let claim = log.proposeAndWait(.claim(.init(queueID: long, owner: "n1", attempt: 1, issuedAt: 0, expiresAt: 1)))
+        async let enqueue = log.proposeAndWait(makeEnqueue("ok"))
+        while log.pendingCount < 2 { await Task.yield() }
+        log.release()
+        let (c, e) = await (claim, enqueue)
+        #expect(c.failureCode == .invalidCommand)
+        #expect(e.isSuccess)
+        #expect(await log.proposeAndWait(makeEnqueue(long)).failureCode == .invalidCommand)
+        #expect(try store.message(id: long) == nil)
+        #expect(try store.messageBody(id: long) == nil)
+        #expect(try store.queueEntries(limit: 10, after: long).isEmpty)
+        #expect(try store.queueEntries(limit: 10, after: "a" + long).map(\.queueID) == ["ok"])
+        log.stop()
+    }
+
     @Test("queue listing pages by queue ID")
     func paging() async throws {
         let dir = TempDirectory()
