@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// `cluster/up` with the built-in DNS responder: failover of the ingress name and regional answers.
+/// These bind the standard ports on 127.0.0.1-3, so the suite runs serially.
+@Suite("DNS responder on a local cluster", .serialized)
+struct DNSClusterTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// Runs a cluster script with a private cluster dir.
+    static func cluster(_ dir: String, _ args: [String]) throws -> ProcessOutput {
+        var env = ProcessInfo.processInfo.environment
+        env["SENDARIX_CLUSTER_DIR"] = dir
+        env["SENDARIX_BINARY"] = RelayProcess.binary
+        return try run("/bin/bash", [root + "/cluster/" + args[0]] + args.dropFirst(), timeout: 120, environment: env)
+    }
+
+    static func dig(_ server: String, _ name: String, _ extra: [String] = []) throws -> [String] {
+        let out = try run("/usr/bin/dig", ["+short", "+time=1", "+tries=1", "@\(server)", "-p", "53", name, "A"] + extra)
+        return String(decoding: out.stdout, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.hasPrefix(";") }.sorted()
+    }
+
+    /// Polls `condition` every 100 ms until it holds or `seconds` pass; returns the elapsed time.
+    static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Double? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < seconds {
+            if try condition() { return Date().timeIntervalSince(start) }
+            usleep(100_000)
+        }
+        return nil
+    }
+
+    @Test("failover: a SIGKILLed node leaves the ingress answers within 10 s and submission through the name goes on")
+    func failover() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-cl-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer {
+            _ = try? Self.cluster(dir, ["down", "--purge"])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let overlay = dir + "/overlay.json"
+        try #"{"users": [{"name": "app", "password": "cluster-pass-1", "tenant": "t1"}], "delivery": {"enabled": false}}"#
+            .write(toFile: overlay, atomically: true, encoding: .utf8)
+        let up = try Self.cluster(dir, ["up", "3", "--overlay", overlay])
+        #expect(up.status == 0, "\(up.stderr)")
+        let all = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+        #expect(try Self.waitFor(10) { try Self.dig("127.0.0.1", "smtp.relay.test") == all } != nil)
+        // A client resolving the ingress name through the responder, trying each address.
+        let client = """
+        import dns.resolver, smtplib, ssl, sys, json
+        r = dns.resolver.Resolver(configure=False); r.nameservers = ["127.0.0.3"]; r.port = 53; r.lifetime = 3
+        ok = []
+        for i in range(int(sys.argv[1])):
+            addrs = [a.to_text() for a in r.resolve("smtp.relay.test", "A")]
+            for a in addrs:
+                try:
+                    s = smtplib.SMTP(a, 587, timeout=10); s.ehlo("c.test")
+                    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+                    s.starttls(context=ctx); s.ehlo("c.test"); s.login("app", "cluster-pass-1")
+                    code, resp = s.data if False else (None, None)
+                    s.sendmail("a@example.com", ["b@example.net"], b"Subject: %d\\r\\n\\r\\nx\\r\\n" % i)
+                    ok.append(a); s.quit(); break
+                except Exception as e:
+                    continue
+        print(json.dumps(ok))
+        """
+        let before = try python(client, ["10"])
+        #expect(before.status == 0, "\(before.stderr)")
+        _ = try Self.cluster(dir, ["kill", "n2"])
+        let elapsed = try Self.waitFor(10) { try Self.dig("127.0.0.1", "smtp.relay.test") == ["127.0.0.1", "127.0.0.3"] }
+        #expect(elapsed != nil, "n2 still advertised 10 s after SIGKILL")
+        let after = try python(client, ["10"])
+        let sent = (try? JSONSerialization.jsonObject(with: after.stdout) as? [String]) ?? []
+        #expect(sent.count == 10, "\(String(decoding: after.stdout, as: UTF8.self)) \(after.stderr)")
+        #expect(!sent.contains("127.0.0.2"))
+    }
+
+    @Test("regions: ECS from a region's subnet gets that region's nodes; with the region down, every healthy node")
+    func regions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-cl-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer {
+            _ = try? Self.cluster(dir, ["down", "--purge"])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let overlay = dir + "/overlay.json"
+        try #"{"dns": {"regions": {"eu": ["192.0.2.0/24"], "us": ["198.51.100.0/24"]}}, "delivery": {"enabled": false}}"#
+            .write(toFile: overlay, atomically: true, encoding: .utf8)
+        let up = try Self.cluster(dir, ["up", "3", "--overlay", overlay, "--regions", "eu,us,us"])
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(try Self.waitFor(10) { try Self.dig("127.0.0.1", "smtp.relay.test").count == 3 } != nil)
+        #expect(try Self.dig("127.0.0.1", "smtp.relay.test", ["+subnet=192.0.2.0/24"]) == ["127.0.0.1"])
+        #expect(try Self.dig("127.0.0.1", "smtp.relay.test", ["+subnet=198.51.100.7/32"]) == ["127.0.0.2", "127.0.0.3"])
+        _ = try Self.cluster(dir, ["kill", "n1"])
+        let fallback = try Self.waitFor(10) {
+            try Self.dig("127.0.0.2", "smtp.relay.test", ["+subnet=192.0.2.0/24"]) == ["127.0.0.2", "127.0.0.3"]
+        }
+        #expect(fallback != nil, "eu clients did not fall back to the us nodes")
+    }
+}
