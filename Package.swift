@@ -12,6 +12,7 @@ import PackageDescription
 //   SpoolStore    LMDB shell: local log with group commit, spool state machine, events
 //   NetworkIO     epoll event loops, sockets, TLS (OpenSSL)
 //   DeliveryEngine delivery shell: scheduling, routing, SMTP client connections, outcomes
+//   ClusterLog    Raft shell: replicated ReplicatedLog, LMDB raft storage, peer transport, leases
 //   RelayNode     node assembly: config, SMTP server shell, admin API, delivery shell
 //   sendarix      the CLI executable
 let package = Package(
@@ -38,8 +39,11 @@ let package = Package(
         .target(name: "DeliveryEngine", dependencies: [
             "DeliveryCore", "DNSCore", "DNSService", "NetworkIO", "RelayConfig", "SpoolStore",
         ]),
+        .target(name: "ClusterLog", dependencies: [
+            "RaftCore", "SpoolStore", "NetworkIO", "RelayConfig", "CLMDB", "COpenSSL",
+        ]),
         .target(name: "RelayNode", dependencies: [
-            "DeliveryEngine",
+            "DeliveryEngine", "ClusterLog",
             "SMTPCore", "DNSCore", "DNSService", "RaftCore", "DeliveryCore", "HTTPCore",
             "RelayConfig", "SpoolStore", "NetworkIO", "COpenSSL",
         ]),
@@ -55,6 +59,7 @@ let package = Package(
         .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
         .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine"]),
+        .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RelayNode"]),
     ]
 )
