@@ -1,0 +1,617 @@
+import DNSService
+import DeliveryCore
+import Dispatch
+import NetworkIO
+import RelayConfig
+import SpoolStore
+import Synchronization
+
+/// The delivery scheduler: finds due messages, claims them through the log, routes each domain's
+/// recipients, runs the SMTP transactions through the `ConnectionPool` with shaping, failover,
+/// circuit breakers and adaptive throttling, and proposes the outcome (plus suppressions and
+/// DSNs) when every recipient has a result.
+///
+/// All state is confined to `queue`; DNS lookups run on worker queues, SMTP on the event loops.
+/// Entry points (`wake`, `stop`) are thread-safe.
+final class DeliveryCoordinator: @unchecked Sendable {
+    // Safe: every mutable property is touched only on `queue` (entry points hop onto it).
+
+    let queue = DispatchQueue(label: "sendarix.delivery.scheduler")
+    let config: RelayConfig
+    let nodeID: String
+    let hostname: String
+    let store: SpoolStore
+    let log: any ReplicatedLog
+    let loops: [EventLoop]
+    let logSink: DeliveryEngine.LogSink
+    let options: DeliveryEngine.Options
+    let routes: RouteResolver
+    let schedule: RetrySchedule
+    let dsnBuilder: DSNBuilder
+    let heloName: String
+    private let dnsLanes: [DispatchQueue]
+    private let plainTLS: TLSContext?
+    private let verifyTLS: TLSContext?
+    private let wakePending = Atomic<Bool>(false)
+
+    private var laneIndex = 0
+    private var loopIndex = 0
+    private var sourceIndex = 0
+    private var inFlight: [String: MessageAttempt] = [:]
+    private let pool = ConnectionPool()
+    private var breakers: [String: CircuitBreaker] = [:]
+    private var brokenTLS: [String: Double] = [:]
+    private var throttle: AdaptiveThrottle
+    private var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
+    private var random = SystemRandomNumberGenerator()
+    private var stopping = false
+    private var timerGeneration = 0
+    private var drained: DispatchSemaphore?
+    private var transactionsSent = 0
+
+    init(config: RelayConfig, nodeID: String, hostname: String, store: SpoolStore, log: any ReplicatedLog,
+         loops: [EventLoop], options: DeliveryEngine.Options, logSink: @escaping DeliveryEngine.LogSink) {
+        self.config = config
+        self.nodeID = nodeID
+        self.hostname = hostname
+        self.store = store
+        self.log = log
+        self.loops = loops
+        self.options = options
+        self.logSink = logSink
+        self.heloName = config.delivery.heloName ?? hostname
+        let resolver = try? DNSResolver(nameservers: config.resolver.nameservers.map(\.description),
+                                        timeout: Double(max(config.resolver.timeoutMs, 50)) / 1000)
+        self.routes = RouteResolver(config: config, resolver: resolver, mxPort: options.mxPort, ourHostname: hostname)
+        self.schedule = RetrySchedule(steps: options.retrySteps, maxLifetime: Double(config.delivery.maxLifetimeSeconds),
+                                      jitter: options.retryJitter)
+        self.dsnBuilder = DSNBuilder(reportingMTA: hostname)
+        self.dnsLanes = (0..<max(1, options.dnsThreads)).map { DispatchQueue(label: "sendarix.delivery.dns\($0)") }
+        self.plainTLS = try? TLSContext(clientVerification: .none)
+        if let caFile = options.caFile, !caFile.isEmpty {
+            self.verifyTLS = try? TLSContext(clientVerification: .caFile(caFile))
+        } else {
+            self.verifyTLS = try? TLSContext(clientVerification: .systemTrust)
+        }
+        self.throttle = AdaptiveThrottle(configuration: options.throttle)
+        if resolver == nil {
+            logSink("warning", "delivery.resolver", [("reason", "no nameservers; MX delivery will defer")])
+        }
+    }
+
+    // MARK: Entry points (any thread)
+
+    /// Schedules a scheduler pass; coalesces bursts. Never blocks.
+    func wake() {
+        guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        queue.async {
+            self.wakePending.store(false, ordering: .releasing)
+            self.poll()
+        }
+    }
+
+    /// Stops claiming and waits up to `timeout` seconds for attempts in flight. Blocks.
+    func stop(timeout: Double) {
+        let semaphore: DispatchSemaphore? = queue.sync {
+            stopping = true
+            timerGeneration += 1
+            pool.closeIdle()
+            guard !inFlight.isEmpty else { return nil }
+            let s = DispatchSemaphore(value: 0)
+            drained = s
+            return s
+        }
+        if let semaphore { _ = semaphore.wait(timeout: .now() + timeout) }
+        queue.sync { pool.closeIdle() }
+    }
+
+    /// Messages in flight and connections opened (for tests and figures). Blocks briefly.
+    func statistics() -> (inFlight: Int, connectionsOpened: Int, transactions: Int) {
+        queue.sync { (inFlight.count, pool.connectionsOpened, transactionsSent) }
+    }
+
+    // MARK: Scheduling
+
+    private func poll() {
+        guard !stopping else { return }
+        let now = options.clock()
+        var onlyInFlight = false
+        let capacity = options.maxInFlight - inFlight.count
+        if capacity > 0 {
+            do {
+                let ids = try store.dueMessages(now: now, limit: min(options.batchSize, capacity) + inFlight.count)
+                var claimed = 0
+                for id in ids where inFlight[id] == nil {
+                    guard inFlight.count < options.maxInFlight else { break }
+                    if claim(id, now: now) { claimed += 1 }
+                }
+                onlyInFlight = claimed == 0 && !ids.isEmpty
+            } catch {
+                logSink("error", "delivery.due", [("error", "\(error)")])
+            }
+        }
+        scheduleTimer(now: now, busy: onlyInFlight || capacity <= 0)
+    }
+
+    private func scheduleTimer(now: Int64, busy: Bool) {
+        var delay = 30.0
+        if let next = try? store.nextDueTime() {
+            delay = min(max(Double(next - now) / 1000, 0.005), 30)
+        }
+        if busy { delay = max(delay, 0.25) }
+        timerGeneration += 1
+        let generation = timerGeneration
+        queue.asyncAfter(deadline: .now() + delay) {
+            guard generation == self.timerGeneration else { return }
+            self.poll()
+        }
+    }
+
+    private func claim(_ id: String, now: Int64) -> Bool {
+        guard let message = try? store.message(id: id) else { return false }
+        if let lease = message.lease, lease.expiresAt > now, lease.owner != nodeID { return false }
+        let attempt = MessageAttempt(queueID: id, number: message.attempts &+ 1, message: message)
+        inFlight[id] = attempt
+        let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,
+                                       expiresAt: now + Int64(options.leaseSeconds * 1000))
+        log.propose(.claim(claim)) { result in
+            self.queue.async { self.claimed(attempt, result) }
+        }
+        return true
+    }
+
+    private func claimed(_ attempt: MessageAttempt, _ result: Result<UInt64, StoreError>) {
+        switch result {
+        case .failure(let error):
+            inFlight[attempt.queueID] = nil
+            logSink("debug", "delivery.claim_refused", [("queueId", attempt.queueID), ("error", error.description)])
+            checkDrained()
+        case .success:
+            start(attempt)
+        }
+    }
+
+    // MARK: Attempts
+
+    private func start(_ attempt: MessageAttempt) {
+        let now = options.clock()
+        guard let message = try? store.message(id: attempt.queueID), let body = try? store.messageBody(id: attempt.queueID) else {
+            inFlight[attempt.queueID] = nil
+            checkDrained()
+            return
+        }
+        attempt.message = message
+        attempt.body = body
+        let expired = schedule.isExpired(queuedAt: Double(message.receivedAt) / 1000, now: Double(now) / 1000)
+        var groups: [String: [StoredMessage.RecipientState]] = [:]
+        var order: [String] = []
+        for recipient in message.recipients where !recipient.status.isFinal && recipient.nextAttemptAt <= now {
+            if (try? store.suppression(tenant: message.tenant, address: recipient.address)) ?? nil != nil {
+                let reply = SMTPReply(550, EnhancedStatusCode(5, 7, 1), "recipient is on the suppression list of tenant \(message.tenant)")
+                attempt.record(MessageAttempt.Recorded(
+                    result: SpoolCommand.RecipientResult(recipient: recipient.address, disposition: .suppressed,
+                                                         smtpCode: 550, enhancedCode: "5.7.1", response: reply.description),
+                    reply: reply, hard: true, expired: false, bounceClass: nil))
+                continue
+            }
+            if expired {
+                recordExpired(recipient, attempt: attempt)
+                continue
+            }
+            guard let at = recipient.address.lastIndex(of: "@"), recipient.address.index(after: at) < recipient.address.endIndex else {
+                record(recipient.address, SMTPReply(553, EnhancedStatusCode(5, 1, 3), "recipient address has no domain"),
+                       isLocal: true, remoteHost: "", attempt: attempt, now: now)
+                continue
+            }
+            let domain = String(recipient.address[recipient.address.index(after: at)...]).lowercased()
+            if groups[domain] == nil { order.append(domain) }
+            groups[domain, default: []].append(recipient)
+        }
+        guard !order.isEmpty else {
+            finish(attempt)
+            return
+        }
+        attempt.pendingJobs = order.count
+        let requiresUTF8 = message.flags.contains(.smtpUTF8)
+        for domain in order {
+            let recipients = groups[domain]!.map { state in
+                SMTPClientSession.Recipient(state.address, notify: DeliveryCoordinator.notify(state.notify),
+                                            originalRecipient: DeliveryCoordinator.orcpt(state.originalRecipient))
+            }
+            let transaction = SMTPClientSession.Transaction(
+                tag: 0, mailFrom: message.sender, recipients: recipients, message: body, requiresSMTPUTF8: requiresUTF8,
+                dsnReturn: message.dsnReturn == .full ? .full : (message.dsnReturn == .headers ? .headers : nil),
+                envelopeID: message.dsnEnvelopeID.isEmpty ? nil : message.dsnEnvelopeID)
+            let job = DeliveryJob(attempt: attempt, domain: domain, transaction: transaction, startedAt: now)
+            if let resolution = routes.resolveWithoutDNS(domain: domain) {
+                routed(job, resolution)
+            } else {
+                let lane = dnsLanes[laneIndex % dnsLanes.count]
+                laneIndex &+= 1
+                let routes = self.routes
+                lane.async {
+                    let resolution = routes.resolve(domain: domain)
+                    self.queue.async { self.routed(job, resolution) }
+                }
+            }
+        }
+    }
+
+    private func recordExpired(_ recipient: StoredMessage.RecipientState, attempt: MessageAttempt) {
+        let days = Double(config.delivery.maxLifetimeSeconds) / 86_400
+        let last = recipient.lastResponse.isEmpty ? "" : "; last error: \(recipient.lastResponse)"
+        let reply = SMTPReply(554, EnhancedStatusCode(5, 4, 7),
+                              "message expired after \(days < 1 ? "\(config.delivery.maxLifetimeSeconds) seconds" : "\(Int(days)) days") in the queue\(last)")
+        let bounceClass = recipient.lastBounceClass.isEmpty ? BounceClass.timeout.rawValue : recipient.lastBounceClass
+        attempt.record(MessageAttempt.Recorded(
+            result: SpoolCommand.RecipientResult(recipient: recipient.address, disposition: .bounced, smtpCode: 554,
+                                                 enhancedCode: "5.4.7", response: reply.description,
+                                                 remoteHost: recipient.lastRemoteHost, bounceClass: bounceClass),
+            reply: reply, hard: true, expired: true, bounceClass: BounceClass(rawValue: bounceClass)))
+    }
+
+    /// Decides and records the result of `address` from `reply`.
+    private func record(_ address: String, _ reply: SMTPReply, isLocal: Bool, remoteHost: String,
+                        attempt: MessageAttempt, now: Int64) {
+        let decision = DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal,
+                                               failedAttempts: Int(attempt.number),
+                                               queuedAt: Double(attempt.message.receivedAt) / 1000,
+                                               now: Double(now) / 1000, schedule: schedule, using: &random)
+        let disposition: SpoolCommand.Disposition
+        switch decision.verdict {
+        case .delivered: disposition = .delivered
+        case .deferred(let until): disposition = .deferred(until: Int64((until * 1000).rounded(.up)))
+        case .bounced: disposition = .bounced
+        }
+        attempt.record(MessageAttempt.Recorded(
+            result: SpoolCommand.RecipientResult(recipient: address, disposition: disposition,
+                                                 smtpCode: UInt16(clamping: max(0, reply.code)),
+                                                 enhancedCode: decision.enhancedCode ?? "", response: decision.response,
+                                                 remoteHost: remoteHost, bounceClass: decision.bounceClass ?? ""),
+            reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
+            bounceClass: decision.classification?.bounceClass))
+    }
+
+    // MARK: Routing and connections
+
+    private func routed(_ job: DeliveryJob, _ resolution: DeliveryRoute.Resolution) {
+        switch resolution {
+        case .failure(let reply):
+            finish(job, failure: reply, remoteHost: "")
+        case .route(let route):
+            job.use(route)
+            tryNext(job)
+        }
+    }
+
+    private func tryNext(_ job: DeliveryJob) {
+        guard let route = job.route else { return }
+        let now = options.clock()
+        let seconds = Double(now) / 1000
+        while job.candidateIndex < job.candidates.count {
+            let candidate = job.candidates[job.candidateIndex]
+            let breakerKey = "\(candidate.address):\(candidate.host.port)"
+            var breaker = breakers[breakerKey] ?? CircuitBreaker(failureThreshold: options.breakerThreshold,
+                                                                 openDuration: options.breakerOpenSeconds)
+            let allowed = breaker.allowAttempt(now: seconds)
+            breakers[breakerKey] = breaker
+            guard allowed else {
+                job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
+                                             "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
+                                   "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)")
+                job.candidateIndex += 1
+                continue
+            }
+            let source = sourceAddress(for: candidate.address)
+            let throttleKey = AdaptiveThrottle.Key(route.provider, source ?? "default")
+            let base = options.shaping.policy(for: route.provider)
+            guard let policy = throttle.apply(base, for: throttleKey, now: seconds) else {
+                breakers[breakerKey]?.recordSuccess(now: seconds) // the breaker probe was not used
+                let until: String
+                if case .suspended(let end) = throttle.status(for: throttleKey, now: seconds) {
+                    until = " for \(Int(end - seconds)) s"
+                } else {
+                    until = ""
+                }
+                finish(job, failure: SMTPReply(451, EnhancedStatusCode(4, 7, 0),
+                                               "delivery to \(route.provider.rawValue) paused\(until) after rate limiting (local throttle)"),
+                       remoteHost: "")
+                return
+            }
+            var limiter = rateLimiters[throttleKey] ?? RateLimiter(rate: policy.messagesPerSecond,
+                                                                  burst: max(1, policy.messagesPerSecond), now: seconds)
+            if limiter.rate != policy.messagesPerSecond {
+                limiter.reconfigure(rate: policy.messagesPerSecond, burst: max(1, policy.messagesPerSecond), now: seconds)
+            }
+            let acquired = limiter.tryAcquire(now: seconds)
+            let wait = acquired ? 0 : limiter.delay(now: seconds)
+            rateLimiters[throttleKey] = limiter
+            guard acquired else {
+                queue.asyncAfter(deadline: .now() + min(max(wait, 0.001), 60)) { self.tryNext(job) }
+                return
+            }
+            let hostKey = "\(candidate.host.name):\(candidate.host.port)"
+            var tlsPolicy = route.tlsPolicy
+            if tlsPolicy == .opportunistic, job.plaintextHosts.contains(hostKey) || (brokenTLS[hostKey] ?? 0) > seconds {
+                tlsPolicy = .none
+            }
+            let key = ConnectionPool.Key(hostName: candidate.host.name, address: candidate.address, port: candidate.host.port,
+                                         source: source, tlsPolicy: tlsPolicy, implicitTLS: route.implicitTLS,
+                                         username: route.credentials?.username)
+            let maxPerConnection = policy.maxMessagesPerConnection
+            pool.acquire(key, limit: policy.maxConnections, factory: { [unowned self] in
+                self.makeConnection(key, route: route)
+            }, { [unowned self] connection in
+                self.send(job, on: connection, key: key, maxPerConnection: maxPerConnection)
+            })
+            return
+        }
+        let failure = job.lastFailure
+        finish(job, failure: failure?.reply ?? SMTPReply(451, EnhancedStatusCode(4, 4, 0), "\(job.domain): no host could be tried"),
+               remoteHost: failure?.remoteHost ?? "")
+    }
+
+    private func sourceAddress(for address: String) -> String? {
+        let wantsV6 = address.contains(":")
+        let matching = config.delivery.sourceAddresses.filter { $0.isIPv4 != wantsV6 }
+        guard !matching.isEmpty else { return nil }
+        sourceIndex &+= 1
+        return matching[sourceIndex % matching.count].description
+    }
+
+    private func makeConnection(_ key: ConnectionPool.Key, route: DeliveryRoute) -> SMTPClientConnection {
+        let loop = loops[loopIndex % loops.count]
+        loopIndex &+= 1
+        var sessionConfig = SMTPClientSession.Configuration(heloName: heloName, tlsPolicy: key.tlsPolicy,
+                                                            implicitTLS: key.implicitTLS, credentials: route.credentials)
+        sessionConfig.useChunking = true
+        // Address text was produced by the resolver or validated as a literal; fall back to a
+        // never-listening address so the failure is reported as a connect error.
+        let address = (try? SocketAddress(ip: key.address, port: key.port)) ?? (try! SocketAddress(ip: "0.0.0.0", port: 1))
+        let source = key.source.flatMap { try? SocketAddress(ip: $0, port: 0) }
+        let target = SMTPClientConnection.Target(hostName: key.hostName, address: address, source: source,
+                                                 session: sessionConfig, plainContext: plainTLS, verifyContext: verifyTLS,
+                                                 connectTimeout: options.connectTimeout, replyTimeoutCap: options.replyTimeoutCap,
+                                                 idleTimeout: options.idleTimeout)
+        let connection = SMTPClientConnection(target: target, loop: loop)
+        let queue = self.queue
+        let pool = self.pool
+        // The closure is dropped when it runs (at close), which breaks the reference cycle.
+        connection.onClosed = {
+            queue.async { pool.closed(key, connection) }
+        }
+        return connection
+    }
+
+    private func send(_ job: DeliveryJob, on connection: SMTPClientConnection, key: ConnectionPool.Key, maxPerConnection: Int) {
+        let transaction = job.transaction
+        transactionsSent += 1
+        connection.loop.execute {
+            connection.submit(transaction) { report in
+                self.queue.async {
+                    self.handle(report, job: job, connection: connection, key: key, maxPerConnection: maxPerConnection)
+                }
+            }
+        }
+    }
+
+    private func handle(_ report: SMTPClientConnection.Report, job: DeliveryJob, connection: SMTPClientConnection,
+                        key: ConnectionPool.Key, maxPerConnection: Int) {
+        let now = options.clock()
+        let seconds = Double(now) / 1000
+        let remoteHost = connection.target.remoteHost
+        if report.staleConnection {
+            transactionsSent -= 1
+            job.staleRetries += 1
+            if job.staleRetries <= 5 {
+                tryNext(job)
+            } else {
+                finish(job, failure: SMTPReply(451, EnhancedStatusCode(4, 4, 2), "\(remoteHost): connections keep closing"),
+                       remoteHost: remoteHost)
+            }
+            return
+        }
+        pool.release(key, connection, reusable: report.reusable && report.transactions < maxPerConnection && !stopping)
+        let breakerKey = "\(key.address):\(key.port)"
+        var connectionFailure: SMTPReply?
+        if let failure = report.connectFailure {
+            connectionFailure = BounceClassifier.syntheticReply(for: failure, host: remoteHost)
+        } else if let failure = report.failure, [.greeting, .hello, .startTLS, .auth].contains(failure.stage) {
+            connectionFailure = failure.reply
+            if failure.stage == .auth, failure.reply.isPermanent {
+                connectionFailure = SMTPReply(454, EnhancedStatusCode(4, 7, 0), "authentication with the smart host failed: \(failure.reply)")
+            }
+        } else if !report.result.bodyTransmitted, !report.result.recipients.isEmpty,
+                  report.result.recipients.allSatisfy({ $0.reply.code == 421 || ($0.isLocal && report.failure != nil) }) {
+            connectionFailure = report.result.recipients[0].reply
+        }
+        let throttleKey = AdaptiveThrottle.Key(job.route?.provider ?? .other, key.source ?? "default")
+        if var reply = connectionFailure {
+            if report.connectFailure == nil, report.failure?.reply.code == 421 || report.result.recipients.contains(where: { !$0.isLocal }) {
+                let classification = BounceClassifier().classify(reply)
+                if classification.isThrottleSignal { throttle.record(classification, for: throttleKey, now: seconds) }
+            }
+            breakers[breakerKey, default: CircuitBreaker(failureThreshold: options.breakerThreshold,
+                                                         openDuration: options.breakerOpenSeconds)].recordFailure(now: seconds)
+            if report.failure?.retryWithoutTLS == true {
+                let hostKey = "\(key.hostName):\(key.port)"
+                brokenTLS[hostKey] = seconds + options.brokenTLSSeconds
+                if !job.plaintextHosts.contains(hostKey) {
+                    job.plaintextHosts.insert(hostKey)
+                    logSink("info", "delivery.tls_broken", [("host", remoteHost), ("reply", reply.description)])
+                    tryNext(job)
+                    return
+                }
+            }
+            if reply.text.isEmpty == false, !reply.text.contains(key.hostName) {
+                reply = SMTPReply(code: reply.code, enhancedCode: reply.enhancedCode,
+                                  lines: ["\(remoteHost) said: \(reply.text)"])
+            }
+            job.lastFailure = (reply, remoteHost)
+            job.candidateIndex += 1
+            logSink("info", "delivery.failover", [("queueId", job.attempt.queueID), ("host", remoteHost), ("reply", reply.description)])
+            tryNext(job)
+            return
+        }
+        breakers[breakerKey]?.recordSuccess(now: seconds)
+        for result in report.result.recipients {
+            if !result.isLocal, !result.reply.isPositive {
+                let classification = BounceClassifier().classify(result.reply)
+                if classification.isThrottleSignal {
+                    throttle.record(classification, for: throttleKey, now: seconds)
+                }
+            }
+            record(result.address, result.reply, isLocal: result.isLocal, remoteHost: remoteHost,
+                   attempt: job.attempt, now: now)
+        }
+        finish(job, failure: nil, remoteHost: remoteHost)
+    }
+
+    /// Ends `job`: recipients without a result get `failure` (a local reply).
+    private func finish(_ job: DeliveryJob, failure: SMTPReply?, remoteHost: String) {
+        let now = options.clock()
+        let reply = failure ?? SMTPReply(451, EnhancedStatusCode(4, 3, 0), "no result for this recipient")
+        for recipient in job.transaction.recipients where !job.attempt.hasResult(recipient.address) {
+            record(recipient.address, reply, isLocal: true, remoteHost: remoteHost, attempt: job.attempt, now: now)
+        }
+        job.attempt.pendingJobs -= 1
+        if job.attempt.pendingJobs == 0 { finish(job.attempt) }
+    }
+
+    // MARK: Outcomes
+
+    private func finish(_ attempt: MessageAttempt) {
+        let now = options.clock()
+        let outcome = SpoolCommand.Outcome(queueID: attempt.queueID, attempt: attempt.number, timestamp: now,
+                                           results: attempt.recorded.map(\.result))
+        log.propose(.outcome(outcome)) { result in
+            self.queue.async { self.recorded(attempt, result) }
+        }
+    }
+
+    private func recorded(_ attempt: MessageAttempt, _ result: Result<UInt64, StoreError>) {
+        inFlight[attempt.queueID] = nil
+        defer {
+            checkDrained()
+            wake()
+        }
+        if case .failure(let error) = result {
+            logSink("warning", "delivery.outcome_refused", [("queueId", attempt.queueID), ("error", error.description)])
+            return
+        }
+        for entry in attempt.recorded {
+            logSink("info", "delivery.\(eventName(entry.result.disposition))",
+                    [("queueId", attempt.queueID), ("recipient", entry.result.recipient), ("attempt", String(attempt.number)),
+                     ("remoteHost", entry.result.remoteHost), ("response", entry.result.response)])
+        }
+        suppressHardBounces(attempt)
+        sendNotifications(attempt)
+    }
+
+    private func eventName(_ disposition: SpoolCommand.Disposition) -> String {
+        switch disposition {
+        case .delivered: return "delivered"
+        case .deferred: return "deferred"
+        case .bounced: return "bounced"
+        case .suppressed: return "suppressed"
+        }
+    }
+
+    /// Hard bounces that say something about the address (unknown mailbox or domain, or a soft
+    /// failure that lasted the whole queue lifetime) put the address on the tenant's list.
+    private func suppressHardBounces(_ attempt: MessageAttempt) {
+        let now = options.clock()
+        for entry in attempt.recorded where entry.result.disposition == .bounced && entry.hard {
+            let addressRelated = entry.expired || entry.bounceClass == .badMailbox || entry.bounceClass == .badDomain
+            guard addressRelated else { continue }
+            let reason = entry.expired ? "expired" : "hard-bounce"
+            let suppression = SpoolCommand.Suppression(tenant: attempt.message.tenant, address: entry.result.recipient,
+                                                       reason: reason, createdAt: now)
+            log.propose(.suppress(suppression)) { result in
+                if case .failure(let error) = result {
+                    self.logSink("warning", "delivery.suppress_failed", [("recipient", suppression.address), ("error", error.description)])
+                }
+            }
+        }
+    }
+
+    /// Enqueues a DSN to the envelope sender for recipients whose NOTIFY asks for one.
+    private func sendNotifications(_ attempt: MessageAttempt) {
+        let message = attempt.message
+        guard !message.sender.isEmpty, !message.flags.contains(.isBounce) else { return }
+        let now = options.clock()
+        var outcomes: [DSNBuilder.RecipientOutcome] = []
+        for entry in attempt.recorded {
+            guard let state = attempt.recipientState(entry.result.recipient), !state.notify.contains(.never) else { continue }
+            let wanted: Bool
+            switch entry.result.disposition {
+            case .bounced: wanted = state.notify.contains(.failure) || (state.notify.isEmpty && options.notifyByDefault)
+            case .delivered: wanted = state.notify.contains(.success)
+            case .deferred: wanted = state.notify.contains(.delay) && attempt.number == 1
+            case .suppressed: wanted = state.notify.contains(.failure)
+            }
+            guard wanted else { continue }
+            var retryUntil: Double?
+            if case .deferred = entry.result.disposition {
+                retryUntil = Double(message.receivedAt) / 1000 + Double(config.delivery.maxLifetimeSeconds)
+            }
+            outcomes.append(DSNBuilder.RecipientOutcome(
+                recipient: entry.result.recipient,
+                originalRecipient: DeliveryCoordinator.orcpt(state.originalRecipient),
+                reply: entry.reply, remoteMTA: entry.result.remoteHost.isEmpty ? nil : entry.result.remoteHost,
+                lastAttempt: Double(now) / 1000, willRetryUntil: retryUntil))
+        }
+        guard !outcomes.isEmpty else { return }
+        let original = DSNBuilder.Original(queueID: message.queueID, mailFrom: message.sender,
+                                           envelopeID: message.dsnEnvelopeID.isEmpty ? nil : message.dsnEnvelopeID,
+                                           ret: message.dsnReturn == .headers ? .headers : (message.dsnReturn == .full ? .full : nil),
+                                           arrivalDate: Double(message.receivedAt) / 1000, message: attempt.body)
+        let notification: DSNBuilder.Notification
+        do {
+            notification = try dsnBuilder.build(original: original, outcomes: outcomes, now: Double(now) / 1000)
+        } catch {
+            logSink("warning", "delivery.dsn_failed", [("queueId", message.queueID), ("error", error.description)])
+            return
+        }
+        var messageID = notification.messageID
+        if messageID.hasPrefix("<"), messageID.hasSuffix(">") { messageID = String(messageID.dropFirst().dropLast()) }
+        let enqueue = SpoolCommand.Enqueue(
+            queueID: "\(message.queueID)-dsn\(attempt.number)", messageID: messageID, tenant: message.tenant,
+            sender: "", recipients: [SpoolCommand.Recipient(address: notification.recipient)], receivedAt: now,
+            bodyType: SMTPBody.containsEightBit(notification.message) ? .eightBitMIME : .sevenBit,
+            flags: [.isBounce], body: notification.message)
+        log.propose(.enqueue(enqueue)) { result in
+            switch result {
+            case .success: self.wake()
+            case .failure(let error):
+                self.logSink("warning", "delivery.dsn_enqueue_failed", [("queueId", message.queueID), ("error", error.description)])
+            }
+        }
+    }
+
+    private func checkDrained() {
+        if inFlight.isEmpty, let drained {
+            self.drained = nil
+            drained.signal()
+        }
+    }
+
+    // MARK: Helpers
+
+    static func notify(_ notify: SpoolCommand.Notify) -> [SMTPClientSession.DSNNotify]? {
+        guard !notify.isEmpty else { return nil }
+        if notify.contains(.never) { return [.never] }
+        var out: [SMTPClientSession.DSNNotify] = []
+        if notify.contains(.success) { out.append(.success) }
+        if notify.contains(.failure) { out.append(.failure) }
+        if notify.contains(.delay) { out.append(.delay) }
+        return out
+    }
+
+    /// The address part of an ORCPT value (`rfc822;user@example.org` → `user@example.org`).
+    static func orcpt(_ value: String) -> String? {
+        guard !value.isEmpty else { return nil }
+        if let semicolon = value.firstIndex(of: ";") { return String(value[value.index(after: semicolon)...]) }
+        return value
+    }
+}

@@ -1,0 +1,52 @@
+import DeliveryCore
+import Foundation
+
+extension DeliveryEngine {
+    /// Tunables of the delivery shell that the configuration file does not (yet) carry. The
+    /// defaults are production values; tests shorten the timeouts and retry steps.
+    public struct Options: Sendable {
+        /// Seconds to wait for a TCP connect before failing over to the next address/host (5 s).
+        public var connectTimeout: Double = 5
+        /// Upper bound on the RFC 5321 reply timeouts (seconds); also bounds a TLS handshake.
+        public var replyTimeoutCap: Double = 300
+        /// Seconds an idle pooled connection is kept open for reuse before QUIT.
+        public var idleTimeout: Double = 5
+        /// Lease length of a claim in seconds (another node may take the message after it).
+        public var leaseSeconds: Double = 900
+        /// Most messages in flight (claimed and not yet recorded) at once.
+        public var maxInFlight = 2_000
+        /// Messages fetched from the due index per scheduler pass.
+        public var batchSize = 500
+        /// Retry steps in seconds after the 1st, 2nd, … failure (the last repeats).
+        public var retrySteps: [Double] = RetrySchedule.defaultSteps
+        /// Relative jitter of retry delays.
+        public var retryJitter: Double = 0.1
+        /// Port used for MX hosts (25; tests point it at their fake receivers).
+        public var mxPort: UInt16 = 25
+        /// CA file for the `verify` TLS policy instead of the system store (tests); defaults to the
+        /// environment variable `SENDARIX_TEST_CA_FILE` when set.
+        public var caFile: String? = ProcessInfo.processInfo.environment["SENDARIX_TEST_CA_FILE"]
+        /// Per-provider shaping overrides (connections, messages per connection, rates).
+        public var shaping = ShapingPolicy.Configuration()
+        /// Consecutive connection failures that open a host's circuit breaker.
+        public var breakerThreshold = 5
+        /// Seconds a host's circuit breaker stays open at first.
+        public var breakerOpenSeconds: Double = 60
+        /// Seconds a host whose opportunistic TLS failed is contacted without STARTTLS.
+        public var brokenTLSSeconds: Double = 3_600
+        /// Threads running blocking DNS lookups.
+        public var dnsThreads = 8
+        /// Seconds `stop()` waits for attempts in flight to record their outcomes.
+        public var stopTimeout: Double = 10
+        /// Send a failure DSN when the recipient gave no NOTIFY parameter (RFC 3461 default);
+        /// off: only explicit NOTIFY=FAILURE/SUCCESS produce notifications.
+        public var notifyByDefault = false
+        /// Adaptive throttle tunables (slow-down and suspension on rate-limit replies).
+        public var throttle = AdaptiveThrottle.Configuration()
+        /// The wall clock in milliseconds since the epoch (injectable for tests).
+        public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+        /// Production defaults. Pure; any caller.
+        public init() {}
+    }
+}

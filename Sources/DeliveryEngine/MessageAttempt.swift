@@ -1,0 +1,56 @@
+import DeliveryCore
+import SpoolStore
+
+/// One claimed delivery attempt of one message: the stored record and body, the recipients being
+/// tried (grouped into one `DeliveryJob` per domain), and the per-recipient results gathered so
+/// far until the outcome command can be proposed.
+///
+/// Confined to the delivery scheduler's queue.
+final class MessageAttempt: @unchecked Sendable {
+    // Safe: used only on the scheduler queue; closures merely carry it back there.
+    /// A recorded result with what the scheduler needs after the outcome commits.
+    struct Recorded {
+        var result: SpoolCommand.RecipientResult
+        var reply: SMTPReply
+        var hard: Bool
+        var expired: Bool
+        var bounceClass: BounceClass?
+    }
+
+    let queueID: String
+    /// The attempt number named in the claim.
+    let number: UInt32
+    /// The record as read when the attempt started.
+    var message: StoredMessage
+    /// The message bytes.
+    var body: [UInt8] = []
+    /// Jobs not finished yet.
+    var pendingJobs = 0
+    /// Results in recording order.
+    private(set) var recorded: [Recorded] = []
+    private var recordedAddresses: Set<String> = []
+
+    init(queueID: String, number: UInt32, message: StoredMessage) {
+        self.queueID = queueID
+        self.number = number
+        self.message = message
+    }
+
+    /// Records a result for `recorded.result.recipient` unless one exists already.
+    func record(_ entry: Recorded) {
+        let key = SpoolMachine.asciiLowercased(entry.result.recipient)
+        guard recordedAddresses.insert(key).inserted else { return }
+        recorded.append(entry)
+    }
+
+    /// True when `address` has a result.
+    func hasResult(_ address: String) -> Bool {
+        recordedAddresses.contains(SpoolMachine.asciiLowercased(address))
+    }
+
+    /// The stored state of `address`.
+    func recipientState(_ address: String) -> StoredMessage.RecipientState? {
+        let key = SpoolMachine.asciiLowercased(address)
+        return message.recipients.first { SpoolMachine.asciiLowercased($0.address) == key }
+    }
+}
