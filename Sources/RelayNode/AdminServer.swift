@@ -17,13 +17,19 @@ final class AdminServer: @unchecked Sendable {
     let token: String?
     let isDraining: @Sendable () -> Bool
     let health: ClusterHealth?
+    let log: any ReplicatedLog
+    /// Called after an operator made messages due (retry), to wake delivery.
+    let onRescheduled: @Sendable () -> Void
     private var loop: EventLoop?
     private var listener: Listener?
     private var handlers: [ObjectIdentifier: Handler] = [:]
 
     init(config: RelayConfig, store: SpoolStore, logger: NodeLogger, nodeID: String,
-         isDraining: @escaping @Sendable () -> Bool, health: ClusterHealth? = nil) {
+         isDraining: @escaping @Sendable () -> Bool, health: ClusterHealth? = nil, log: any ReplicatedLog,
+         onRescheduled: @escaping @Sendable () -> Void = {}) {
         self.health = health
+        self.log = log
+        self.onRescheduled = onRescheduled
         self.config = config
         self.store = store
         self.logger = logger
@@ -68,12 +74,19 @@ final class AdminServer: @unchecked Sendable {
         unowned let server: AdminServer
         var connection: Connection?
         var parser = HTTPRequestParser()
+        /// True while a request waits for a log commit; later pipelined requests wait too.
+        var busy = false
 
         init(server: AdminServer) { self.server = server }
 
         func connection(_ connection: Connection, didRead bytes: ArraySlice<UInt8>) {
             parser.feed(bytes)
-            while true {
+            process()
+        }
+
+        private func process() {
+            guard let connection else { return }
+            while !busy {
                 switch parser.next() {
                 case .needMore:
                     return
@@ -83,6 +96,18 @@ final class AdminServer: @unchecked Sendable {
                     return
                 case .request(let request):
                     let keepAlive = request.keepAlive
+                    if let command = server.command(for: request) {
+                        busy = true
+                        let me = LoopBound(self, loop: connection.loop)
+                        server.perform(command, keepAlive: keepAlive) { bytes in
+                            me.execute { h in
+                                h.busy = false
+                                h.connection?.write(bytes)
+                                if !keepAlive { h.connection?.close() } else { h.process() }
+                            }
+                        }
+                        return
+                    }
                     connection.write(server.handle(request, keepAlive: keepAlive))
                     if !keepAlive {
                         connection.close()
@@ -125,6 +150,16 @@ final class AdminServer: @unchecked Sendable {
                 return AdminServer.response(200, body: body, contentType: "message/rfc822", keepAlive: keepAlive)
             case ("GET", 2, "v1", "events"):
                 return try events(request, keepAlive: keepAlive)
+            case ("GET", 2, "v1", "suppressions"):
+                let tenant = request.query("tenant") ?? "default"
+                let limit = min(max(Int(request.query("limit") ?? "") ?? 1000, 1), 100_000)
+                let list = try store.suppressions(tenant: tenant, limit: limit).map { s -> [String: Any] in
+                    ["tenant": s.tenant, "address": s.address, "reason": s.reason, "createdAt": AdminServer.time(s.createdAt)]
+                }
+                return AdminServer.response(200, json: ["suppressions": list], keepAlive: keepAlive)
+            case ("POST", 2, "v1", "suppressions"):
+                return AdminServer.response(400, json: ["error": "body must be JSON {\"address\": \"user@domain\", \"tenant\": \"…\", \"reason\": \"…\"}"],
+                                            keepAlive: keepAlive)
             default:
                 return AdminServer.response(404, json: ["error": "no such resource: \(request.method) \(path)"],
                                             keepAlive: keepAlive)
@@ -134,6 +169,8 @@ final class AdminServer: @unchecked Sendable {
             return AdminServer.response(500, json: ["error": "\(error)"], keepAlive: keepAlive)
         }
     }
+
+    func authorizedRequest(_ request: HTTPRequest) -> Bool { authorized(request) }
 
     private func authorized(_ request: HTTPRequest) -> Bool {
         guard let token, !token.isEmpty else { return false }

@@ -93,6 +93,16 @@ public final class RelayNode {
         self.smtp = smtp
         var bound: [String: Any] = [:]
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
+        if config.delivery.enabled {
+            let logger = self.logger
+            let engine = DeliveryEngine(config: config, nodeID: config.node.id, hostname: hostname, store: store,
+                                        log: log, loops: loops) { level, event, fields in
+                logger.log(NodeLogger.Level(name: level), event, fields: fields)
+            }
+            try engine.start()
+            delivery = engine
+            smtp.onEnqueued = { [weak engine] in engine?.wake() }
+        }
         let draining: @Sendable () -> Bool = { [weak smtp] in smtp?.isDraining ?? true }
         if config.listen.peer != nil || !config.cluster.peers.isEmpty {
             let health = ClusterHealth(config: config, loop: loops[0], draining: draining)
@@ -109,20 +119,12 @@ public final class RelayNode {
             scheduleZoneRefresh(dns: dns, loop: loops[0])
         }
         if let adminAddress = config.listen.admin {
+            let engineRef = delivery
             let admin = AdminServer(config: config, store: store, logger: logger, nodeID: config.node.id,
-                                    isDraining: draining, health: health)
+                                    isDraining: draining, health: health, log: log,
+                                    onRescheduled: { engineRef?.wake() })
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
-        }
-        if config.delivery.enabled {
-            let logger = self.logger
-            let engine = DeliveryEngine(config: config, nodeID: config.node.id, hostname: hostname, store: store,
-                                        log: log, loops: loops) { level, event, fields in
-                logger.log(NodeLogger.Level(name: level), event, fields: fields)
-            }
-            try engine.start()
-            delivery = engine
-            smtp.onEnqueued = { [weak engine] in engine?.wake() }
         }
         // Tests and tools read the bound ports (port 0 in config) from here.
         let data = try JSONSerialization.data(withJSONObject: bound, options: [.sortedKeys])

@@ -12,6 +12,11 @@ enum CLI {
       check-config FILE                validate a config file and explain every problem
       queue list [--limit N]           list queued messages
       queue show ID                    show one message and its per-recipient state
+      queue retry ID                   make a message's waiting recipients due now
+      queue delete ID                  remove a message from the queue (recipients get 'failed' events)
+      suppression list [--tenant T]    list a tenant's suppressed addresses
+      suppression add ADDRESS [--tenant T] [--reason R]
+      suppression remove ADDRESS [--tenant T]
       events [--recipient R] [--sender S] [--type T] [--queue-id ID] [--since TIME] [--limit N]
                                        search events, newest first
       health                           show the node's health
@@ -32,7 +37,7 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
-            case "queue", "events", "health", "cluster": return try Operator.run(command, rest)
+            case "queue", "events", "health", "cluster", "suppression": return try Operator.run(command, rest)
             case "help", "--help", "-h":
                 print(usage)
                 return 0

@@ -18,6 +18,22 @@ enum Operator {
         case ("queue", "show"):
             guard positional.count == 2 else { throw CLIError("usage: sendarix queue show ID") }
             return try show(target.get("/v1/queue/\(HTTPQuery.percentEncode(positional[1]))"))
+        case ("queue", "retry"), ("queue", "delete"):
+            guard positional.count == 2 else { throw CLIError("usage: sendarix queue \(positional[0]) ID") }
+            let path = "/v1/queue/\(HTTPQuery.percentEncode(positional[1]))"
+            return try show(positional[0] == "retry" ? target.request("POST", path + "/retry") : target.request("DELETE", path))
+        case ("suppression", "list"):
+            let tenant = HTTPQuery.percentEncode(named["tenant"] ?? "default")
+            return try show(target.get("/v1/suppressions?tenant=\(tenant)"))
+        case ("suppression", "add"):
+            guard positional.count == 2 else { throw CLIError("usage: sendarix suppression add ADDRESS [--tenant T] [--reason R]") }
+            let body: [String: String] = ["address": positional[1], "tenant": named["tenant"] ?? "default",
+                                          "reason": named["reason"] ?? "operator"]
+            return try show(target.request("POST", "/v1/suppressions", body: try JSONSerialization.data(withJSONObject: body)))
+        case ("suppression", "remove"):
+            guard positional.count == 2 else { throw CLIError("usage: sendarix suppression remove ADDRESS [--tenant T]") }
+            let tenant = HTTPQuery.percentEncode(named["tenant"] ?? "default")
+            return try show(target.request("DELETE", "/v1/suppressions/\(tenant)/\(HTTPQuery.percentEncode(positional[1].lowercased()))"))
         case ("events", _):
             var items: [HTTPQuery.Item] = []
             for (flag, key) in [("recipient", "recipient"), ("sender", "sender"), ("type", "type"),
@@ -72,11 +88,17 @@ struct AdminTarget {
 
     /// GET `path`; returns status and body. Blocks (10 s timeout).
     func get(_ path: String, authenticated: Bool = true) throws -> (Int, [UInt8]) {
+        try request("GET", path, authenticated: authenticated)
+    }
+
+    /// Sends one request and returns status and body. Blocks (10 s timeout).
+    func request(_ method: String, _ path: String, body: Data? = nil, authenticated: Bool = true) throws -> (Int, [UInt8]) {
         var headers = HTTPHeaders()
         headers.add("Host", "\(host):\(port)")
         headers.add("Connection", "close")
         if authenticated, let token { headers.add("Authorization", "Bearer \(token)") }
-        let request = HTTPRequest(method: "GET", target: path, headers: headers).serialize()
+        if body != nil { headers.add("Content-Type", "application/json") }
+        let request = HTTPRequest(method: method, target: path, headers: headers, body: body.map { Array($0) } ?? []).serialize()
         let raw = try exchange(request)
         var parser = HTTPResponseParser()
         parser.feed(raw)
