@@ -158,9 +158,11 @@ public enum SpoolCommand: Sendable, Equatable {
 
     /// A delivery lease: `owner` may attempt delivery `attempt` until `expiresAt`.
     ///
-    /// Accepted when the message exists, some recipient is due at `issuedAt`, no
-    /// other owner holds an unexpired lease, and `attempt` is the next attempt
-    /// number (or the current one, by the current owner, to renew).
+    /// Accepted when the message exists, some recipient is due at `issuedAt` (or
+    /// a recorded lease expired), no other owner holds an unexpired lease, and
+    /// `attempt` is the next attempt number. The owner of an unexpired lease may
+    /// also renew it (same attempt) or supersede it (next attempt; the old
+    /// attempt's outcome then counts as stale).
     public struct Claim: Sendable, Equatable {
         public var queueID: String
         /// Node ID taking the lease.

@@ -107,14 +107,16 @@ public enum SpoolMachine {
             return .rejected(.invalidCommand, "lease must expire after it is issued", c.queueID)
         }
         if let lease = m.lease, lease.expiresAt > c.issuedAt {
-            // An unexpired lease exists: only its owner may renew it, for the same attempt.
+            // An unexpired lease exists: only its owner may renew it (same attempt) or
+            // supersede it with the next attempt (e.g. after restarting mid-attempt).
             guard lease.owner == c.owner else {
                 return .rejected(.leaseConflict, "leased by \(lease.owner) until \(lease.expiresAt)", c.queueID)
             }
-            guard c.attempt == lease.attempt else {
-                return .rejected(.staleAttempt, "lease renewal names attempt \(c.attempt), current is \(lease.attempt)",
-                                 c.queueID)
+            guard c.attempt == lease.attempt || c.attempt == m.attempts &+ 1 else {
+                return .rejected(.staleAttempt, "claim by the lease owner names attempt \(c.attempt), current is "
+                                 + "\(lease.attempt)", c.queueID)
             }
+            m.attempts = max(m.attempts, c.attempt)
             m.lease = StoredMessage.Lease(owner: c.owner, attempt: c.attempt, expiresAt: c.expiresAt)
             var t = Transition()
             t.message = .put(m)

@@ -68,13 +68,22 @@ struct SpoolMachineTests {
         #expect(m5?.attempts == 2)
     }
 
-    @Test("the lease owner renews its attempt; a wrong attempt number is stale")
+    @Test("the lease owner renews its attempt or supersedes it with the next; other numbers are stale")
     func renew() {
         let (_, m1) = applied(claim("n1", 1, at: Self.t0), enqueued())
         let (t2, m2) = applied(claim("n1", 1, at: Self.t0 + 30_000), m1)
         #expect(t2.rejection == nil)
         #expect(m2?.lease?.expiresAt == Self.t0 + 90_000)
-        #expect(applied(claim("n1", 2, at: Self.t0 + 30_000), m1).0.rejection?.code == .staleAttempt)
+        #expect(m2?.attempts == 1)
+        #expect(applied(claim("n1", 3, at: Self.t0 + 30_000), m1).0.rejection?.code == .staleAttempt)
+        #expect(applied(claim("n1", 0, at: Self.t0 + 30_000), m1).0.rejection?.code == .staleAttempt)
+        // Restarted mid-attempt: the owner starts attempt 2; attempt 1's outcome is then stale.
+        let (t3, m3) = applied(claim("n1", 2, at: Self.t0 + 30_000), m1)
+        #expect(t3.rejection == nil)
+        #expect(m3?.attempts == 2 && m3?.lease?.attempt == 2)
+        let late = SpoolCommand.outcome(SpoolCommand.Outcome(queueID: "Q", attempt: 1, timestamp: Self.t0 + 31_000,
+            results: [SpoolCommand.RecipientResult(recipient: "a@x", disposition: .delivered)]))
+        #expect(SpoolMachine.apply(late, current: m3, index: 5).rejection?.code == .staleAttempt)
     }
 
     @Test("claiming a message with nothing due is refused")
