@@ -243,14 +243,13 @@ public final class Connection: EventHandler {
         }
     }
 
-    private static let readChunk = 65536
-
     private func readPlain() {
-        var buffer = [UInt8](repeating: 0, count: Connection.readChunk)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, Connection.readChunk) }
+        let scratch = loop.readScratch
+        let n = read(fd, scratch.baseAddress, scratch.count)
         if n > 0 {
             bytesRead += n
-            delegate?.connection(self, didRead: buffer[0..<n])
+            let bytes = Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+            delegate?.connection(self, didRead: bytes[...])
         } else if n == 0 {
             finish(error: nil)
         } else if errno != EAGAIN && errno != EINTR {
@@ -260,14 +259,15 @@ public final class Connection: EventHandler {
 
     private func readTLS() {
         guard let ssl else { return }
-        var buffer = [UInt8](repeating: 0, count: 16384)
+        let scratch = loop.readScratch
         // Drain: records buffered inside OpenSSL never wake epoll.
         while state == .open && !readPaused {
             ERR_clear_error()
-            let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, 16384) }
+            let n = SSL_read(ssl, scratch.baseAddress, Int32(scratch.count))
             if n > 0 {
                 bytesRead += Int(n)
-                delegate?.connection(self, didRead: buffer[0..<Int(n)])
+                let bytes = Array(UnsafeRawBufferPointer(rebasing: scratch[0..<Int(n)]))
+                delegate?.connection(self, didRead: bytes[...])
                 continue
             }
             switch SSL_get_error(ssl, n) {

@@ -32,6 +32,9 @@ public final class EventLoop: @unchecked Sendable {
     private let finishedCondition = NSCondition()
     /// A name for logs and thread names.
     public let name: String
+    /// Scratch space for socket reads on this loop (64 KiB, allocated once): connections read
+    /// into it and copy out only the bytes received, so idle connections hold no read buffer.
+    let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
 
     /// Creates a loop; call `start()` to run it on a new thread or `run()` on the current one.
     public init(name: String) throws {
@@ -51,6 +54,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
+        readScratch.deallocate()
         close(wakeFD)
         close(epollFD)
     }
