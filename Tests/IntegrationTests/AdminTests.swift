@@ -38,17 +38,17 @@ struct AdminTests {
         defer { relay.cleanUp() }
         let id = try Self.queueOne(relay)
         let (s1, list) = try cli(relay, ["queue", "list"])
-        #expect(s1 == 0 && list.contains(id), list)
+        #expect(s1 == 0 && list.contains(id), "\(list)")
         let (s2, show) = try cli(relay, ["queue", "show", id])
-        #expect(s2 == 0 && show.contains("x@local.test"), show)
+        #expect(s2 == 0 && show.contains("x@local.test"), "\(show)")
         let (s3, _) = try cli(relay, ["queue", "retry", id])
         #expect(s3 == 0)
         let (s4, del) = try cli(relay, ["queue", "delete", id])
-        #expect(s4 == 0, del)
+        #expect(s4 == 0, "\(del)")
         #expect(try relay.admin("/v1/queue/\(id)").0 == 404)
         #expect(try relay.events("type=failed&queueId=\(id)").count == 1)
         let (s5, missing) = try cli(relay, ["queue", "show", "NOSUCHID"])
-        #expect(s5 == 1 && missing.contains("no message"), missing)
+        #expect(s5 == 1 && missing.contains("no message"), "\(missing)")
     }
 
     @Test("CLI: suppression add/list/remove round trip per tenant")
@@ -57,12 +57,12 @@ struct AdminTests {
         defer { relay.cleanUp() }
         #expect(try cli(relay, ["suppression", "add", "Bad@Example.NET", "--tenant", "acme", "--reason", "manual"]).0 == 0)
         let (_, listed) = try cli(relay, ["suppression", "list", "--tenant", "acme"])
-        #expect(listed.contains("bad@example.net"), listed)
+        #expect(listed.contains("bad@example.net"), "\(listed)")
         let (_, other) = try cli(relay, ["suppression", "list", "--tenant", "other"])
         #expect(!other.contains("bad@example.net"))
         #expect(try cli(relay, ["suppression", "remove", "bad@example.net", "--tenant", "acme"]).0 == 0)
         let (_, after) = try cli(relay, ["suppression", "list", "--tenant", "acme"])
-        #expect(!after.contains("bad@example.net"), after)
+        #expect(!after.contains("bad@example.net"), "\(after)")
     }
 
     @Test("CLI: events search by recipient and type")
@@ -73,6 +73,6 @@ struct AdminTests {
         _ = try Self.queueOne(relay, to: "other@local.test")
         let (status, out) = try cli(relay, ["events", "--recipient", "findme@local.test", "--type", "accepted"])
         #expect(status == 0)
-        #expect(out.contains(id) && !out.contains("other@local.test"), out)
+        #expect(out.contains(id) && !out.contains("other@local.test"), "\(out)")
     }
 }
