@@ -93,7 +93,8 @@ extension Raft {
                 switch pr.state {
                 case .probe:
                     pr.becomeReplicate()
-                case .snapshot where pr.match >= pr.pendingSnapshot:
+                case .snapshot where pr.match >= pr.pendingSnapshot || pr.match + 1 >= log.firstIndex:
+                    // Installed, or the follower can now be served from the log.
                     pr.becomeProbe()
                     pr.becomeReplicate()
                 case .replicate:

@@ -27,6 +27,19 @@ struct RaftLifecycleTests {
         #expect(!r.hasReady)
     }
 
+    @Test("a vote survives a restart: the same term's vote is not given to another candidate")
+    func votePersists() {
+        let c = TestCluster(voters: [1, 2, 3], preVote: false)
+        c.nodes[2]!.step(Raft.Message(kind: .requestVote, from: 1, to: 2, term: 5, logTerm: 0, index: 0))
+        c.process(2)
+        c.queue.removeAll()
+        c.restart(2)
+        c.nodes[2]!.step(Raft.Message(kind: .requestVote, from: 3, to: 2, term: 5, logTerm: 0, index: 0))
+        c.process(2)
+        #expect(c.queue.map(\.reject) == [true])
+        #expect(c.nodes[2]!.vote == 1)
+    }
+
     @Test("duplicated and reordered appends leave the follower log unchanged")
     func duplicateAppendsIdempotent() throws {
         let c = TestCluster(voters: [1, 2])

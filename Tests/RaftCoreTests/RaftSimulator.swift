@@ -19,6 +19,7 @@ final class RaftSimulator {
         var proposeRate = 0.08
         var transferRate = 0.0005
         var fsyncMaxDelay = 3
+        var crashAfterVoteRate = 0.2
         var maxSizePerMsg = 512
         var snapshotEvery: UInt64 = 20
         var keepTail: UInt64 = 5
@@ -272,8 +273,8 @@ final class RaftSimulator {
     }
 
     func pump(_ n: Node) {
-        guard let r = n.raft else { return }
         if n.pending != nil && now >= n.pendingAt { complete(n) }
+        guard let r = n.raft else { return }   // complete() may have crashed and restarted the node
         if n.pending == nil && r.hasReady {
             n.pending = r.ready()
             n.pendingAt = now + pick(options.fsyncMaxDelay + 1)
@@ -288,6 +289,7 @@ final class RaftSimulator {
         n.pending = nil
         let st = n.storage
         if let s = rd.snapshot {
+            checkDiskKeepsAcked(n, droppingAfter: s.index)
             do {
                 try st.applySnapshot(s)
                 n.spool = try SimSpool.decode(s.data)
@@ -299,12 +301,19 @@ final class RaftSimulator {
             log("node \(n.id) installed snapshot at \(s.index)")
             checkAckedPresent(n)
         }
+        if let first = rd.entries.first { checkDiskKeepsAcked(n, overwriting: rd.entries, from: first.index) }
         st.append(rd.entries)
         for e in rd.entries { checkLogIdentity(e, prevTerm: try? st.term(at: e.index - 1)) }
         if let hs = rd.hardState { st.setHardState(hs) }
         send(rd.messages)
         for e in rd.committedEntries { apply(e, on: n, raft: r) }
         r.advance(rd)
+        if faultsEnabled, let hs = rd.hardState, hs.vote != 0, hs.vote != n.id, chance(options.crashAfterVoteRate) {
+            // Targeted fault: lose everything volatile right after a vote reached the disk.
+            crash(n)
+            start(n)
+            return
+        }
         if n.spool.applied >= st.firstIndex - 1 + options.snapshotEvery {
             let idx = n.spool.applied
             do {
@@ -334,10 +343,12 @@ final class RaftSimulator {
             n.storage.setConfState(r.applyConfChange(cc))
         }
         if let v = n.spool.apply(e.data, index: e.index) { fail("node \(n.id): \(v)") }
+        if case .claim(let id, _, _, _)? = SimSpool.Command.decode(e.data) { checkLeases(n, message: id) }
         if let p = n.proposals.removeValue(forKey: e.index) {
             if p.term == e.term, case .enqueue(let id) = p.command {
                 ackedAt[e.index] = (e.term, id)
                 stats.acked += 1
+                checkDurable(index: e.index, term: e.term)
                 log("ack message \(id) at \(e.index)@\(e.term)")
             }
         }
@@ -364,6 +375,7 @@ final class RaftSimulator {
         }
         conf = Raft.ConfState(voters: Array(voters), learners: Array(learners))
         stats.confChanges += 1
+        checkCommittedDurable()
         log("membership now voters \(conf.voters) learners \(conf.learners)")
     }
 
@@ -454,6 +466,51 @@ final class RaftSimulator {
         }
     }
 
+    /// An acknowledged entry must be on enough disks when acknowledged (the per-disk checks below
+    /// then keep that true at every step, since disks change only when a Ready is persisted).
+    func checkDurable(index: UInt64, term: UInt64) {
+        let voters = conf.voters
+        let needed = voters.count - (voters.count / 2 + 1) + 1
+        var holders = 0
+        for id in voters {
+            let st = nodes[Int(id) - 1].storage
+            if st.firstIndex - 1 >= index || (try? st.term(at: index)) == term { holders += 1 }
+        }
+        if holders < needed {
+            fail("committed-is-durable: entry \(index)@\(term) acknowledged while on \(holders) of \(voters) disks")
+        }
+    }
+
+    /// A disk never loses an acknowledged entry it holds by a conflicting append.
+    func checkDiskKeepsAcked(_ n: Node, overwriting entries: [Raft.Entry], from first: UInt64) {
+        let st = n.storage
+        for e in entries {
+            guard let a = ackedAt[e.index] else { continue }
+            if (try? st.term(at: e.index)) == a.term && e.term != a.term {
+                fail("node \(n.id) overwrites acknowledged entry \(e.index)@\(a.term) with term \(e.term)")
+            }
+        }
+        var i = first + UInt64(entries.count)
+        while i <= st.lastIndex {
+            if let a = ackedAt[i], (try? st.term(at: i)) == a.term {
+                fail("node \(n.id) truncates acknowledged entry \(i)@\(a.term)")
+            }
+            i += 1
+        }
+    }
+
+    /// A disk never loses an acknowledged entry it holds by installing an older snapshot.
+    func checkDiskKeepsAcked(_ n: Node, droppingAfter index: UInt64) {
+        let st = n.storage
+        var i = index + 1
+        while i <= st.lastIndex {
+            if let a = ackedAt[i], (try? st.term(at: i)) == a.term {
+                fail("node \(n.id) drops acknowledged entry \(i)@\(a.term) installing snapshot \(index)")
+            }
+            i += 1
+        }
+    }
+
     /// Every acknowledged entry is on enough voters' disks (or inside their snapshots) that no
     /// quorum of the current voters lacks it, so no leader can be elected without it.
     func checkCommittedDurable() {
@@ -478,6 +535,14 @@ final class RaftSimulator {
             fail("node \(n.id) applied through \(n.spool.applied) but lacks acknowledged message \(a.id) (entry \(index))")
             return
         }
+    }
+
+    /// Lease history of one message never overlaps.
+    func checkLeases(_ n: Node, message id: UInt32) {
+        guard let m = n.spool.messages[id], m.leases.count > 1 else { return }
+        let a = m.leases[m.leases.count - 2]
+        let b = m.leases[m.leases.count - 1]
+        if b.start < a.expiry { fail("node \(n.id): message \(id) has overlapping leases \(a) and \(b)") }
     }
 
     /// At most one unexpired lease per message at any time.
