@@ -1,0 +1,115 @@
+/// One frame of the peer protocol: `u32 big-endian length | u8 kind | payload` where length counts
+/// the kind byte and the payload. Pure value; any thread.
+///
+/// The transport authenticates a connection once (see `PeerAuth`), then carries frames in one
+/// direction only: each node writes on the connections it dialled and reads on those it accepted.
+public struct PeerFrame: Sendable, Equatable {
+    /// What the payload is.
+    public enum Kind: UInt8, Sendable {
+        /// An encoded `Raft.Message`.
+        case raft = 1
+        /// Follower → leader: `u64 request id | encoded SpoolCommand` to propose on the caller's behalf.
+        case forward = 2
+        /// Leader → follower: `u64 request id | u8 status | u64 index | reason` for a forwarded proposal.
+        case forwardResult = 3
+        /// Leader → all: `u64 index` every member has replicated; the log may be compacted up to it.
+        case compactHint = 4
+        /// Client → server handshake (only as the first frame of a connection).
+        case hello = 16
+    }
+
+    /// Frame kind.
+    public var kind: Kind
+    /// Payload bytes.
+    public var payload: [UInt8]
+
+    /// Creates a frame. Any thread.
+    public init(_ kind: Kind, _ payload: [UInt8]) {
+        self.kind = kind
+        self.payload = payload
+    }
+
+    /// The wire bytes (header and payload in one buffer, so one write). Any thread.
+    public func encoded() -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(5 + payload.count)
+        let n = UInt32(payload.count + 1)
+        out.append(UInt8(truncatingIfNeeded: n >> 24))
+        out.append(UInt8(truncatingIfNeeded: n >> 16))
+        out.append(UInt8(truncatingIfNeeded: n >> 8))
+        out.append(UInt8(truncatingIfNeeded: n))
+        out.append(kind.rawValue)
+        out.append(contentsOf: payload)
+        return out
+    }
+
+    /// Accumulates received bytes and cuts them into lines, fixed-size blocks and frames without
+    /// copying more than once. Plain value; owned by one connection.
+    public struct Reader: Sendable {
+        private var buffer: [UInt8] = []
+        private var start = 0
+        /// Largest accepted frame (kind + payload).
+        public let maxFrame: Int
+
+        /// Creates an empty reader. Any thread.
+        public init(maxFrame: Int) { self.maxFrame = maxFrame }
+
+        /// The same buffered bytes with another frame limit (after the handshake).
+        public func withMaxFrame(_ max: Int) -> Reader {
+            var r = Reader(maxFrame: max)
+            r.buffer = Array(buffer[start...])
+            return r
+        }
+
+        /// Unconsumed byte count.
+        public var available: Int { buffer.count - start }
+
+        /// Adds received bytes.
+        public mutating func append(_ bytes: ArraySlice<UInt8>) {
+            if start > 0 && start == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+            } else if start > 1 << 20 && start * 2 > buffer.count {
+                buffer.removeSubrange(0..<start)
+                start = 0
+            }
+            buffer.append(contentsOf: bytes)
+        }
+
+        /// Takes a `\n`-terminated line (without the newline) of at most `max` bytes; nil if not
+        /// complete yet; throws if longer.
+        public mutating func line(max: Int) throws(ClusterError) -> [UInt8]? {
+            guard let nl = buffer[start...].firstIndex(of: 0x0A) else {
+                if available > max { throw ClusterError(.authentication, "greeting line too long") }
+                return nil
+            }
+            guard nl - start <= max else { throw ClusterError(.authentication, "greeting line too long") }
+            let out = Array(buffer[start..<nl])
+            start = nl + 1
+            return out
+        }
+
+        /// Takes exactly `count` bytes, or nil if fewer are buffered.
+        public mutating func take(_ count: Int) -> [UInt8]? {
+            guard available >= count else { return nil }
+            let out = Array(buffer[start..<(start + count)])
+            start += count
+            return out
+        }
+
+        /// Takes the next complete frame; nil if incomplete; throws on an oversized or unknown frame.
+        public mutating func frame() throws(ClusterError) -> PeerFrame? {
+            guard available >= 5 else { return nil }
+            let n = Int(buffer[start]) << 24 | Int(buffer[start + 1]) << 16 | Int(buffer[start + 2]) << 8
+                | Int(buffer[start + 3])
+            guard n >= 1, n <= maxFrame else { throw ClusterError(.network, "peer frame of \(n) bytes") }
+            guard available >= 4 + n else { return nil }
+            guard let kind = Kind(rawValue: buffer[start + 4]) else {
+                throw ClusterError(.network, "unknown peer frame kind \(buffer[start + 4])")
+            }
+            let payload = Array(buffer[(start + 5)..<(start + 4 + n)])
+            start += 4 + n
+            return PeerFrame(kind, payload)
+        }
+    }
+}

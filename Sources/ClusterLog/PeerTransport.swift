@@ -1,0 +1,162 @@
+import Foundation
+import Glibc
+import NetworkIO
+
+/// Authenticated, framed TCP between cluster nodes, running on one `EventLoop`.
+///
+/// Each node dials every peer on two lanes, `.control` (votes, heartbeats, responses, small appends,
+/// forwarded proposals) and `.bulk` (large appends), so heartbeats never queue behind a big body;
+/// it writes only on connections it dialled and reads only on those it accepted. Connections are
+/// authenticated by `PeerAuth` (HMAC-SHA256 challenge-response over the cluster secret); a
+/// connection that does not send a hello just gets the health line `SENDARIX <id> ok` (the peer
+/// port's health protocol) and is closed. Lost connections are re-dialled on demand with
+/// exponential backoff (50 ms doubling to 2 s); frames sent while a lane is down are buffered up
+/// to a bound and dropped when the dial fails (Raft retransmits).
+///
+/// Threading: all methods and callbacks run on `loop`'s thread (create it off-loop, then call
+/// `start` through the loop); nothing blocks except the socket system calls.
+public final class PeerTransport {
+    /// A connection's traffic class.
+    public enum Lane: UInt8, Sendable, CaseIterable {
+        /// Small, latency-sensitive frames.
+        case control = 0
+        /// Large appends.
+        case bulk = 1
+    }
+
+    /// Connection state of one peer, for `RaftLog.status()`.
+    public struct PeerInfo: Sendable, Equatable {
+        /// Peer node id.
+        public var id: String
+        /// Dial address.
+        public var address: String
+        /// Whether the control lane is connected and authenticated.
+        public var connected: Bool
+        /// Monotonic time (ns, `EventLoop.now()`) of the last frame received from the peer.
+        public var lastContact: UInt64?
+        /// Last connection error, if any.
+        public var lastError: String?
+        /// Frames dropped because the lane was down or saturated.
+        public var droppedFrames: Int
+    }
+
+    /// The loop everything runs on.
+    public let loop: EventLoop
+    /// This node's id.
+    public let nodeID: String
+    let secret: [UInt8]
+    /// Largest frame accepted or sent.
+    public let maxFrame: Int
+    /// Bytes a lane may queue (connecting or slow) before frames are dropped.
+    public var maxQueuedBytes = 64 << 20
+    /// Called for every frame received from an authenticated peer.
+    public var onFrame: (String, PeerFrame) -> Void = { _, _ in }
+    /// Called when a lane to a peer fails (Raft's `reportUnreachable`).
+    public var onUnreachable: (String) -> Void = { _ in }
+    /// Word of the health line (`ok` or `draining`).
+    public var healthWord: () -> String = { "ok" }
+
+    var addresses: [String: String] = [:]
+    var links: [String: [Outbound]] = [:]
+    var inbound: [ObjectIdentifier: Inbound] = [:]
+    var lastContact: [String: UInt64] = [:]
+    var lastError: [String: String] = [:]
+    var dropped: [String: Int] = [:]
+    private var listener: Listener?
+    var stopped = false
+
+    /// Creates a transport for node `nodeID` with the cluster `secret` and peers (id → `host:port`).
+    /// Does not block; any thread (the object is then confined to `loop`).
+    public init(loop: EventLoop, nodeID: String, secret: [UInt8], peers: [String: String], maxFrame: Int = 256 << 20) {
+        self.loop = loop
+        self.nodeID = nodeID
+        self.secret = secret
+        self.addresses = peers
+        self.maxFrame = maxFrame
+    }
+
+    /// Binds `listen` (port 0 picks one) and starts accepting. Returns the bound address. Loop thread.
+    @discardableResult
+    public func start(listen: String) throws -> SocketAddress {
+        let l = try Listener(address: try SocketAddress(parsing: listen), loop: loop) { [weak self] fd, remote in
+            self?.accept(fd: fd, remote: remote)
+        }
+        try l.start()
+        listener = l
+        return l.address
+    }
+
+    /// Closes the listener and every connection. Idempotent; loop thread.
+    public func stop() {
+        stopped = true
+        listener?.close()
+        listener = nil
+        for (_, lanes) in links { for link in lanes { link.close() } }
+        links = [:]
+        for (_, i) in inbound { i.connection?.abort() }
+        inbound = [:]
+    }
+
+    /// Adds or re-addresses a peer. Loop thread.
+    public func setPeer(_ id: String, address: String) {
+        if addresses[id] != address, let lanes = links[id] {
+            for link in lanes { link.close() }
+            links[id] = nil
+        }
+        addresses[id] = address
+    }
+
+    /// Forgets a peer and closes its lanes. Loop thread.
+    public func removePeer(_ id: String) {
+        addresses[id] = nil
+        for link in links[id] ?? [] { link.close() }
+        links[id] = nil
+    }
+
+    /// Queues `frame` to `peer` on `lane`, dialling if needed. Returns false if it was dropped
+    /// (unknown peer, lane saturated, or transport stopped). Loop thread; never blocks.
+    @discardableResult
+    public func send(_ frame: PeerFrame, to peer: String, lane: Lane) -> Bool {
+        guard !stopped, let address = addresses[peer] else { return false }
+        let bytes = frame.encoded()
+        guard bytes.count - 4 <= maxFrame else { return false }
+        let lanes = links[peer] ?? Lane.allCases.map { Outbound(transport: self, peer: peer, address: address, lane: $0) }
+        links[peer] = lanes
+        if lanes[Int(lane.rawValue)].send(bytes) { return true }
+        dropped[peer, default: 0] += 1
+        return false
+    }
+
+    /// Connection state of every peer, sorted by id. Loop thread.
+    public func peerInfo() -> [PeerInfo] {
+        addresses.keys.sorted().map { id in
+            PeerInfo(id: id, address: addresses[id]!, connected: links[id]?.first?.isReady ?? false,
+                     lastContact: lastContact[id], lastError: lastError[id], droppedFrames: dropped[id] ?? 0)
+        }
+    }
+
+    private func accept(fd: Int32, remote: SocketAddress) {
+        guard !stopped else {
+            Glibc.close(fd)
+            return
+        }
+        let handler = Inbound(transport: self)
+        do {
+            let c = try Connection.accepted(fd: fd, remote: remote, loop: loop, delegate: handler)
+            handler.begin(c)
+            inbound[ObjectIdentifier(handler)] = handler
+        } catch {
+            Glibc.close(fd)
+        }
+    }
+
+    func received(_ frame: PeerFrame, from peer: String) {
+        lastContact[peer] = EventLoop.now()
+        onFrame(peer, frame)
+    }
+
+    func linkFailed(_ peer: String, error: String) {
+        lastError[peer] = error
+        onUnreachable(peer)
+    }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import NetworkIO
+import RaftCore
+import SpoolStore
+
+/// The loop-side engine: proposals, ticks, `Ready` handling and applying. Loop thread only.
+extension RaftLog {
+    func startOnLoop() throws -> String {
+        transport.onFrame = { [unowned self] peer, frame in self.received(frame, from: peer) }
+        transport.onUnreachable = { [unowned self] peer in
+            if let id = self.ids.ids[peer] { self.raft.reportUnreachable(id) }
+        }
+        let bound = try transport.start(listen: options.listen)
+        shared.withLock { $0.started = true }
+        scheduleTick()
+        scheduleProcess()
+        log("info", "raft started", ["term": "\(raft.term)", "last": "\(raft.lastIndex)",
+                                     "commit": "\(raft.commitIndex)", "peer": "\(bound)"])
+        return bound.description
+    }
+
+    func enqueue(_ p: Proposal) {
+        if stopping {
+            finish(p.origin, .failure(StoreError(.closed, "cluster log stopping", context: "propose")))
+            return
+        }
+        pending.append(p)
+        scheduleProcess()
+    }
+
+    /// Coalesces work to once per loop turn (after every queued task and event ran).
+    func scheduleProcess() {
+        guard !processScheduled else { return }
+        processScheduled = true
+        let me = LoopBound(self, loop: loop)
+        loop.execute { me.value.process() }
+    }
+
+    func process() {
+        processScheduled = false
+        flushProposals()
+        var rounds = 0
+        while raft.hasReady && rounds < 64 {
+            handleReady(raft.ready())
+            rounds += 1
+        }
+        if raft.hasReady { scheduleProcess() }
+        refreshStatus()
+    }
+
+    private func scheduleTick() {
+        _ = loop.schedule(after: options.tickInterval) { [weak self] in
+            guard let self, !self.stopping || self.stopCompletion != nil else { return }
+            self.tick()
+            self.scheduleTick()
+        }
+    }
+
+    private func tick() {
+        ticks += 1
+        raft.tick()
+        expire(now: EventLoop.now())
+        if raft.role == .leader && ticks % 10 == 0 { advertiseCompaction() }
+        maybeCompact()
+        if !applyQueue.isEmpty { drainApplyQueue() }
+        checkStop()
+        process()
+    }
+
+    /// Proposes (leader) or forwards (follower) everything pending.
+    private func flushProposals() {
+        guard !pending.isEmpty, !stopping else { return }
+        if raft.role == .leader && raft.leadTransferee == 0 {
+            var start = 0
+            while start < pending.count {
+                let end = min(pending.count, start + options.maxBatchCount)
+                let chunk = pending[start..<end]
+                do {
+                    let (first, term) = try raft.propose(batch: chunk.map(\.data))
+                    for (i, p) in chunk.enumerated() {
+                        waiters[first + UInt64(i)] = Waiter(term: term, origin: p.origin, deadline: p.deadline)
+                    }
+                } catch {
+                    // Lost leadership in between: keep them pending for the next leader.
+                    pending.removeFirst(start)
+                    return
+                }
+                start = end
+            }
+            pending.removeAll(keepingCapacity: true)
+            return
+        }
+        let leader = raft.leader
+        guard leader != 0, leader != raft.id, raft.leadTransferee == 0 else { return }  // wait for a leader (deadline)
+        let peer = ids.name(leader)
+        for p in pending {
+            if case .remote(let from, let request) = p.origin {
+                // Not the leader (any more): tell the origin to retry on the leader it knows.
+                sendResult(to: from, request: request, .failure(notLeader()))
+                continue
+            }
+            let request = nextRequest
+            nextRequest += 1
+            var payload = [UInt8]()
+            payload.reserveCapacity(8 + p.data.count)
+            payload.appendUInt64(request)
+            payload.append(contentsOf: p.data)
+            let lane: PeerTransport.Lane = p.data.count > options.bulkThreshold ? .bulk : .control
+            if transport.send(PeerFrame(.forward, payload), to: peer, lane: lane) {
+                forwarded[request] = p
+            } else {
+                finish(p.origin, .failure(unavailable("leader \(peer) unreachable")))
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private func handleReady(_ rd: Raft.Ready) {
+        if let ss = rd.softState { roleChanged(ss) }
+        if rd.snapshot != nil {
+            log("error", "raft snapshot install requested; not supported (node needs a data copy)", [:])
+        }
+        do {
+            try storage.persist(entries: rd.entries, hardState: rd.hardState, sync: rd.mustSync)
+        } catch {
+            // Without durable entries we must not acknowledge anything: stop participating.
+            log("error", "raft storage write failed; stopping node", ["error": "\(error)"])
+            fatalError("raft storage write failed: \(error)")
+        }
+        for m in rd.messages { sendMessage(m) }
+        applyQueue.append(contentsOf: rd.committedEntries)
+        raft.advance(rd)
+        drainApplyQueue()
+    }
+
+    private func roleChanged(_ ss: Raft.SoftState) {
+        let leader = ss.leader == 0 ? "none" : ids.name(ss.leader)
+        log("info", "raft role", ["role": "\(ss.role)", "leader": leader, "term": "\(raft.term)"])
+        if lastRole == .leader && ss.role != .leader {
+            // Forwarded and local proposals already in the log may still commit under the new
+            // leader; those not yet proposed go to it.
+            scheduleProcess()
+        }
+        lastRole = ss.role
+    }
+
+    private func sendMessage(_ m: Raft.Message) {
+        let peer = ids.name(m.to)
+        if m.kind == .installSnapshot {
+            if needsSnapshot.insert(m.to).inserted {
+                log("warn", "peer is behind the compacted log and needs a data copy", ["peer": peer])
+            }
+            raft.reportSnapshot(to: m.to, success: false)
+            return
+        }
+        var bytes = 0
+        for e in m.entries { bytes += e.data.count }
+        let lane: PeerTransport.Lane = bytes > options.bulkThreshold ? .bulk : .control
+        if !transport.send(PeerFrame(.raft, m.encode()), to: peer, lane: lane) {
+            raft.reportUnreachable(m.to)
+        }
+    }
+
+    /// Applies queued committed entries to the spool in one transaction, then completes waiters.
+    /// On a storage failure the entries stay queued and are retried on the next tick.
+    func drainApplyQueue() {
+        guard !applyQueue.isEmpty else { return }
+        var logEntries: [LogEntry] = []
+        logEntries.reserveCapacity(applyQueue.count)
+        var decodeFailures: [UInt64: StoreError] = [:]
+        for e in applyQueue where e.kind == .normal && !e.data.isEmpty {
+            do {
+                logEntries.append(LogEntry(index: e.index, term: e.term, command: try SpoolCommand(decoding: e.data)))
+            } catch {
+                decodeFailures[e.index] = StoreError(.invalidCommand, "undecodable log entry: \(error)", context: "raft \(e.index)")
+            }
+        }
+        var results: [UInt64: Result<Void, StoreError>] = [:]
+        if !logEntries.isEmpty {
+            do {
+                let r = try store.commit(logEntries, appendToLog: false)
+                for (i, e) in logEntries.enumerated() { results[e.index] = r[i] }
+            } catch {
+                log("error", "applying committed entries failed; will retry", ["error": "\(error)",
+                    "first": "\(applyQueue.first!.index)"])
+                return
+            }
+        }
+        let entries = applyQueue
+        applyQueue.removeAll(keepingCapacity: true)
+        for e in entries {
+            if e.kind == .confChange { applyConfChange(e) }
+            guard let w = waiters.removeValue(forKey: e.index) else { continue }
+            if w.term != e.term {
+                finish(w.origin, .failure(unavailable("leadership changed before the entry committed")))
+            } else if let f = decodeFailures[e.index] {
+                finish(w.origin, .failure(f))
+            } else if case .failure(let err)? = results[e.index] {
+                finish(w.origin, .failure(err))
+            } else {
+                finish(w.origin, .success(e.index))
+            }
+        }
+        if let last = entries.last { storage.releaseCache(through: last.index) }
+    }
+
+    private func applyConfChange(_ e: Raft.Entry) {
+        guard let cc = try? Raft.ConfChange.decode(e.data) else { return }
+        let cs = raft.applyConfChange(cc)
+        do {
+            try storage.setConfState(cs)
+        } catch {
+            log("error", "persisting membership failed", ["error": "\(error)"])
+        }
+        log("info", "membership changed", ["voters": cs.voters.map(ids.name).joined(separator: ","),
+                                           "learners": cs.learners.map(ids.name).joined(separator: ",")])
+    }
+
+    /// Fails proposals whose deadline passed (pending, forwarded, or appended but not committed).
+    private func expire(now: UInt64) {
+        if pending.contains(where: { $0.deadline <= now }) {
+            var keep: [Proposal] = []
+            for p in pending {
+                if p.deadline <= now { finish(p.origin, .failure(timeout())) } else { keep.append(p) }
+            }
+            pending = keep
+        }
+        for (k, p) in forwarded where p.deadline <= now {
+            forwarded[k] = nil
+            finish(p.origin, .failure(timeout()))
+        }
+        for (k, w) in waiters where w.deadline <= now {
+            waiters[k] = nil
+            finish(w.origin, .failure(timeout()))
+        }
+    }
+
+    func finish(_ origin: Origin, _ result: Result<UInt64, StoreError>) {
+        switch origin {
+        case .local(let completion): completion(result)
+        case .remote(let peer, let request): sendResult(to: peer, request: request, result)
+        }
+    }
+
+    func unavailable(_ why: String) -> StoreError {
+        StoreError(.ioError, "cluster unavailable: \(why)", context: "raft")
+    }
+
+    func timeout() -> StoreError {
+        unavailable("not committed within \(options.proposalTimeout) s (no quorum?)")
+    }
+
+    func notLeader() -> StoreError {
+        StoreError(.ioError, "cluster unavailable: not the leader", context: "raft-not-leader")
+    }
+
+    func log(_ level: String, _ event: String, _ fields: [String: String]) {
+        var f = fields
+        f["node"] = options.nodeID
+        logSink(level, event, f)
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendUInt64(_ v: UInt64) {
+        Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) }
+    }
+
+    func readUInt64(at i: Int) -> UInt64? {
+        guard i >= 0, count >= i + 8 else { return nil }
+        var v: UInt64 = 0
+        for k in 0..<8 { v = v << 8 | UInt64(self[i + k]) }
+        return v
+    }
+}

@@ -1,0 +1,116 @@
+import NetworkIO
+import RaftCore
+import SpoolStore
+
+/// Peer frames: raft messages, forwarded proposals and their results, compaction hints.
+/// Loop thread only.
+extension RaftLog {
+    func received(_ frame: PeerFrame, from peer: String) {
+        guard !stopping || stopCompletion != nil else { return }
+        switch frame.kind {
+        case .raft:
+            guard let m = try? Raft.Message.decode(frame.payload), m.to == raft.id, ids.ids[peer] == m.from else {
+                log("warn", "dropped malformed raft message", ["peer": peer])
+                return
+            }
+            if m.kind == .installSnapshot {
+                // Restoring the spool from a leader's snapshot is not supported in-process: refuse it
+                // (the leader retries later) rather than pretend the state was installed.
+                log("warn", "leader sent a snapshot; this node is behind the compacted log and needs a data copy",
+                    ["peer": peer])
+                return
+            }
+            raft.step(m)
+            scheduleProcess()
+        case .forward:
+            guard let request = frame.payload.readUInt64(at: 0) else { return }
+            let data = Array(frame.payload[8...])
+            let deadline = EventLoop.now() + UInt64(options.proposalTimeout * 1e9)
+            if stopping || raft.role != .leader {
+                sendResult(to: peer, request: request, .failure(notLeader()))
+                return
+            }
+            pending.append(Proposal(data: data, origin: .remote(peer: peer, request: request), deadline: deadline))
+            scheduleProcess()
+        case .forwardResult:
+            guard let (request, result) = Self.decodeResult(frame.payload),
+                  let p = forwarded.removeValue(forKey: request) else { return }
+            if case .failure(let e) = result, e.context == "raft-not-leader", !stopping, p.deadline > EventLoop.now() {
+                pending.append(p)  // never proposed there: retry on the current leader
+                scheduleProcess()
+                return
+            }
+            finish(p.origin, result)
+        case .compactHint:
+            if let index = frame.payload.readUInt64(at: 0), ids.ids[peer] == raft.leader { compactHint = index }
+        case .hello:
+            break
+        }
+    }
+
+    func sendResult(to peer: String, request: UInt64, _ result: Result<UInt64, StoreError>) {
+        var p = [UInt8]()
+        p.appendUInt64(request)
+        switch result {
+        case .success(let index):
+            p.append(0)
+            p.appendUInt64(index)
+        case .failure(let e):
+            p.append(1)
+            for s in [e.code.rawValue, e.reason, e.context] {
+                let b = Array(s.utf8.prefix(4000))
+                p.append(UInt8(b.count >> 8))
+                p.append(UInt8(b.count & 0xff))
+                p.append(contentsOf: b)
+            }
+        }
+        transport.send(PeerFrame(.forwardResult, p), to: peer, lane: .control)
+    }
+
+    static func decodeResult(_ p: [UInt8]) -> (UInt64, Result<UInt64, StoreError>)? {
+        guard let request = p.readUInt64(at: 0), p.count > 8 else { return nil }
+        if p[8] == 0 {
+            guard let index = p.readUInt64(at: 9) else { return nil }
+            return (request, .success(index))
+        }
+        var strings: [String] = []
+        var i = 9
+        for _ in 0..<3 {
+            guard i + 2 <= p.count else { return nil }
+            let n = Int(p[i]) << 8 | Int(p[i + 1])
+            guard i + 2 + n <= p.count else { return nil }
+            strings.append(String(decoding: p[(i + 2)..<(i + 2 + n)], as: UTF8.self))
+            i += 2 + n
+        }
+        let code = StoreError.Code(rawValue: strings[0]) ?? .internalError
+        return (request, .failure(StoreError(code, strings[1], context: strings[2])))
+    }
+
+    /// Leader: tells every member the index all of them have replicated (they may compact to it).
+    func advertiseCompaction() {
+        let st = raft.status()
+        guard st.peers.count + 1 >= raft.confState.voters.count + raft.confState.learners.count else { return }
+        var minMatch = raft.appliedIndex
+        for p in st.peers { minMatch = min(minMatch, p.match) }
+        compactHint = minMatch
+        var payload = [UInt8]()
+        payload.appendUInt64(minMatch)
+        for p in st.peers { transport.send(PeerFrame(.compactHint, payload), to: ids.name(p.id), lane: .control) }
+    }
+
+    /// Compacts the local log when it is long, never past what is applied here, what every member
+    /// has (per the leader's hint), or the retained tail.
+    func maybeCompact() {
+        guard storage.entryCount > options.compactThreshold else { return }
+        let applied = raft.appliedIndex
+        guard applyQueue.isEmpty, applied > options.retainedEntries else { return }
+        let target = min(applied - options.retainedEntries, compactHint)
+        guard target > storage.firstIndex else { return }
+        do {
+            let at = try storage.compact(to: target)
+            log("info", "raft log compacted", ["through": "\(at)", "entries": "\(storage.entryCount)"])
+        } catch {
+            log("error", "raft log compaction failed", ["error": "\(error)"])
+        }
+    }
+}

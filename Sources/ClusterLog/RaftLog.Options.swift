@@ -1,0 +1,47 @@
+extension RaftLog {
+    /// Settings of one cluster node's replicated log. Build them from the relay config with
+    /// `RaftLog.Options(config:)` or by hand (tests). Plain value; any thread.
+    public struct Options: Sendable {
+        /// This node's id (string, as in config).
+        public var nodeID: String
+        /// The other members: id → peer address (`host:port`).
+        public var peers: [String: String]
+        /// Address the peer transport listens on (`127.0.0.1:0` picks a port).
+        public var listen: String
+        /// Cluster secret that authenticates peer connections.
+        public var secret: [UInt8]
+        /// Directory of the raft LMDB environment (the node uses `dataDir/raft`).
+        public var directory: String
+        /// Interval of one Raft tick, seconds.
+        public var tickInterval: Double = 0.1
+        /// Ticks without a leader before campaigning (randomized up to twice this).
+        public var electionTicks: Int = 10
+        /// Ticks between leader heartbeats.
+        public var heartbeatTicks: Int = 1
+        /// A proposal not committed and applied within this many seconds fails (SMTP 451 4.3.0).
+        public var proposalTimeout: Double = 5
+        /// Appends carrying more entry bytes than this go on the bulk lane.
+        public var bulkThreshold: Int = 64 << 10
+        /// Byte budget of one AppendEntries message.
+        public var maxAppendBytes: Int = 4 << 20
+        /// Most proposals given to Raft in one batch.
+        public var maxBatchCount: Int = 1024
+        /// Compact the log when it holds more than this many entries…
+        public var compactThreshold: Int = 50_000
+        /// …keeping this many applied entries behind for slow followers.
+        public var retainedEntries: UInt64 = 10_000
+        /// Map size of the raft LMDB environment.
+        public var mapSize: Int = 32 << 30
+        /// Voters of a brand-new cluster; nil means this node and every peer.
+        public var initialVoters: [String]? = nil
+
+        /// Creates options with defaults. Any thread.
+        public init(nodeID: String, peers: [String: String], listen: String, secret: [UInt8], directory: String) {
+            self.nodeID = nodeID
+            self.peers = peers
+            self.listen = listen
+            self.secret = secret
+            self.directory = directory
+        }
+    }
+}

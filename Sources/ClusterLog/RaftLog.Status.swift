@@ -1,0 +1,60 @@
+import RaftCore
+
+extension RaftLog {
+    /// What `sendarix cluster status`, `/health` and the DNS responder need to know about this node
+    /// and its peers. Plain value; any thread.
+    public struct Status: Sendable, Equatable {
+        /// One other member, as seen from this node.
+        public struct Peer: Sendable, Equatable {
+            /// Node id.
+            public var id: String
+            /// Peer address.
+            public var address: String
+            /// Highest index known replicated there (leader only; 0 elsewhere).
+            public var match: UInt64
+            /// Entries the peer is behind this node's last index (leader only).
+            public var lag: UInt64
+            /// Milliseconds since a frame from this peer arrived; nil if never.
+            public var lastContactMillis: UInt64?
+            /// Whether the control lane to the peer is up.
+            public var connected: Bool
+            /// Non-voting member.
+            public var isLearner: Bool
+            /// The peer fell behind the compacted log and needs a restore from a snapshot.
+            public var needsSnapshot: Bool
+            /// Last connection error.
+            public var lastError: String?
+        }
+
+        /// This node's id.
+        public var id: String
+        /// Role: `leader`, `follower`, `candidate`, `preCandidate` or `stopped`.
+        public var role: String
+        /// Leader's node id, nil when unknown.
+        public var leader: String?
+        /// Current term.
+        public var term: UInt64
+        /// Highest committed index known here.
+        public var commit: UInt64
+        /// Highest index applied to the spool.
+        public var applied: UInt64
+        /// Last index in the local log.
+        public var lastIndex: UInt64
+        /// First index still in the local log (compaction point + 1).
+        public var firstIndex: UInt64
+        /// Whether this node is in touch with a majority of voters (a leader that heard from a
+        /// majority within two election timeouts; a follower that heard from its leader).
+        public var hasQuorum: Bool
+        /// Voting members.
+        public var voters: [String]
+        /// Non-voting members.
+        public var learners: [String]
+        /// The other members.
+        public var peers: [Peer]
+        /// Proposals waiting for commit on this node.
+        public var pendingProposals: Int
+
+        /// Whether this node is the leader.
+        public var isLeader: Bool { role == "leader" }
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import NetworkIO
+import RaftCore
+import SpoolStore
+import Synchronization
+
+/// The replicated `ReplicatedLog`: a Raft node (RaftCore) with LMDB raft storage, the peer
+/// transport, and the spool as its state machine. The replicated sibling of `LocalLog`.
+///
+/// Everything runs on one event loop thread owned by this object: ticks, received messages,
+/// proposals, persisting each `Ready` (entries + hard state in one fsynced LMDB transaction, before
+/// its messages are sent), sending, and applying committed entries to the `SpoolStore` in one
+/// transaction per batch. Proposals that arrive while the loop is busy (fsync) are proposed
+/// together on its next turn (group commit).
+///
+/// Proposals: on the leader they are appended directly; a follower forwards them to the leader
+/// over the transport and the leader reports the result back (one extra round trip, no 4xx just
+/// because the client picked a follower). A proposal completes once its entry is committed and
+/// applied here with the same index and term; if the slot was taken by another leader's entry,
+/// or nothing committed it within `Options.proposalTimeout`, it fails with
+/// `StoreError(.ioError, "cluster unavailable: …")` (SMTP 451 4.3.0), and a stopped log fails with
+/// `.closed`.
+///
+/// Snapshots: the spool is the state; the raft log is compacted (behind the applied index and
+/// behind what every member has replicated, as the leader advertises) once it exceeds
+/// `Options.compactThreshold`. A member that falls behind the compacted log (a new or wiped node)
+/// cannot yet be restored by streaming: it is reported with `needsSnapshot` in `status()` and must
+/// be seeded with a copy of a healthy node's data (`SpoolStore.backup`) — see the report.
+///
+/// `@unchecked Sendable` is sound: loop-confined state is touched only on `loop` (every public
+/// entry point hops there with `execute`); the cross-thread view (`status`, flags) is in a `Mutex`.
+public final class RaftLog: ReplicatedLog, @unchecked Sendable {
+    /// Where a proposal came from, hence how to report its result.
+    enum Origin {
+        case local(@Sendable (Result<UInt64, StoreError>) -> Void)
+        case remote(peer: String, request: UInt64)
+    }
+
+    struct Proposal {
+        var data: [UInt8]
+        var origin: Origin
+        var deadline: UInt64
+    }
+
+    struct Waiter {
+        var term: UInt64
+        var origin: Origin
+        var deadline: UInt64
+    }
+
+    /// Logs an event with fields (e.g. to the node logger). Called on the loop thread.
+    public typealias LogSink = @Sendable (_ level: String, _ event: String, _ fields: [String: String]) -> Void
+
+    /// The settings in force.
+    public let options: Options
+    /// The spool this log applies to.
+    public let store: SpoolStore
+    let ids: NodeIDMap
+    let loop: EventLoop
+    let logSink: LogSink
+    let shared = Mutex(Shared())
+
+    // Loop-confined state.
+    var raft: Raft!
+    var storage: RaftLogStorage!
+    var transport: PeerTransport!
+    var pending: [Proposal] = []
+    var waiters: [UInt64: Waiter] = [:]
+    var forwarded: [UInt64: Proposal] = [:]
+    var nextRequest: UInt64 = 1
+    var processScheduled = false
+    var applyQueue: [Raft.Entry] = []
+    var compactHint: UInt64 = 0
+    var needsSnapshot: Set<UInt64> = []
+    var ticks: UInt64 = 0
+    var stopping = false
+    var lastRole = Raft.Role.follower
+    var stopCompletion: (() -> Void)?
+    var stopDeadline: UInt64 = 0
+
+    /// State readable from any thread.
+    struct Shared {
+        var status: Status?
+        var started = false
+        var stopped = false
+    }
+
+    /// Opens the raft storage in `options.directory` and prepares the node; call `start()` to join
+    /// the cluster. Blocks for file I/O. Throws `ClusterError` for a bad configuration or storage.
+    public init(options: Options, store: SpoolStore, logSink: @escaping LogSink = { _, _, _ in }) throws {
+        self.options = options
+        self.store = store
+        self.logSink = logSink
+        var members = [options.nodeID] + options.peers.keys.sorted()
+        if let v = options.initialVoters { members += v.filter { !members.contains($0) } }
+        ids = try NodeIDMap(members)
+        guard !options.secret.isEmpty || options.peers.isEmpty else {
+            throw ClusterError(.invalidConfig, "a cluster needs cluster.secretFile")
+        }
+        loop = try EventLoop(name: "raft-\(options.nodeID)")
+        let voters = (options.initialVoters ?? members).map(NodeIDMap.raftID)
+        let storage = try RaftLogStorage(directory: options.directory, initialVoters: voters, mapSize: options.mapSize)
+        self.storage = storage
+        var cfg = Raft.Config(id: ids.ids[options.nodeID]!, randomSeed: UInt64.random(in: 1...UInt64.max))
+        cfg.electionTick = options.electionTicks
+        cfg.heartbeatTick = options.heartbeatTicks
+        cfg.maxSizePerMsg = options.maxAppendBytes
+        cfg.applied = try store.lastApplied().index
+        if cfg.applied > storage.lastIndex {
+            throw ClusterError(.corrupt, "spool applied index \(cfg.applied) is beyond the raft log (\(storage.lastIndex))",
+                               context: options.directory)
+        }
+        raft = Raft(config: cfg, storage: storage)
+        transport = PeerTransport(loop: loop, nodeID: options.nodeID, secret: options.secret, peers: options.peers,
+                                  maxFrame: max(256 << 20, options.maxAppendBytes * 2))
+    }
+
+    /// Starts the loop, binds the peer port and begins ticking. Returns the bound peer address.
+    /// Blocks until listening; call once, not from a completion.
+    @discardableResult
+    public func start() throws -> String {
+        loop.start()
+        let result = Mutex<Result<String, Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let me = LoopBound(self, loop: loop)
+        loop.execute {
+            let r = Result { () throws -> String in try me.value.startOnLoop() }
+            result.withLock { $0 = r }
+            done.signal()
+        }
+        done.wait()
+        let r = result.withLock { $0 }!
+        if case .failure = r {
+            loop.stop()
+            loop.waitUntilStopped()
+        }
+        return try r.get()
+    }
+
+    /// See `ReplicatedLog.propose`. Never blocks; the completion runs on the raft loop thread
+    /// (must not block). After `stop()` it fails at once with `.closed`.
+    public func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
+        let stopped = shared.withLock { $0.stopped || !$0.started }
+        if stopped {
+            completion(.failure(StoreError(.closed, "cluster log not running", context: "propose")))
+            return
+        }
+        let data = command.encoded()
+        let deadline = EventLoop.now() + UInt64(options.proposalTimeout * 1e9)
+        let me = LoopBound(self, loop: loop)
+        loop.execute {
+            me.value.enqueue(Proposal(data: data, origin: .local(completion), deadline: deadline))
+        }
+    }
+
+    /// Stops the node: optionally hands leadership to the most up-to-date voter first (waiting up
+    /// to about two election timeouts), fails waiting proposals with `.closed`, closes the
+    /// transport and the raft storage. Blocks until done; idempotent; not from a completion.
+    public func stop(transferLeadership: Bool = true) {
+        let first = shared.withLock { s -> Bool in
+            defer { s.stopped = true }
+            return s.started && !s.stopped
+        }
+        guard first else { return }
+        let done = DispatchSemaphore(value: 0)
+        let me = LoopBound(self, loop: loop)
+        loop.execute { me.value.beginStop(transfer: transferLeadership) { done.signal() } }
+        done.wait()
+        loop.stop()
+        loop.waitUntilStopped()
+        storage.close()
+    }
+
+    /// The node's current status (refreshed on every loop turn). Any thread; never blocks on I/O.
+    public func status() -> Status {
+        shared.withLock { $0.status } ?? Status(id: options.nodeID, role: "stopped", leader: nil, term: 0, commit: 0,
+                                                applied: 0, lastIndex: 0, firstIndex: 0, hasQuorum: false, voters: [],
+                                                learners: [], peers: [], pendingProposals: 0)
+    }
+
+    /// Whether this node currently leads. Any thread.
+    public var isLeader: Bool { status().isLeader }
+
+    /// Whether this node is in touch with a majority (see `Status.hasQuorum`). Any thread.
+    public var hasQuorum: Bool { status().hasQuorum }
+}
+
+extension RaftLog {
+    /// Changes the address used to reach member `id` (config reload, or tests that learn ports after
+    /// binding). Unknown ids are ignored. Never blocks; any thread.
+    public func updatePeer(_ id: String, address: String) {
+        guard id != options.nodeID, ids.ids[id] != nil else { return }
+        let me = LoopBound(self, loop: loop)
+        loop.execute { me.value.transport.setPeer(id, address: address) }
+    }
+}

@@ -1,0 +1,259 @@
+import CLMDB
+import Foundation
+import RaftCore
+
+/// LMDB-backed `RaftStorage`: the raft log, hard state, membership and compaction point of one
+/// node, in its own LMDB environment (`dataDir/raft`, separate from the spool).
+///
+/// Layout: table `entries` maps an 8-byte big-endian index to `term (8 LE) | kind (1) | data`;
+/// table `meta` holds `hard` (term, vote, commit), `conf` (membership) and `snap` (index and term of
+/// the compaction point, which is also the `Raft.Snapshot` index; its data is the spool itself).
+/// Terms of all held entries and a bounded tail of recent entries are cached in memory so that
+/// Raft's frequent `term(at:)` and the apply path do not touch LMDB.
+///
+/// Threading: every method, reads included, must be called on the one thread that drives the
+/// `Raft` instance (the `RaftLog` loop): LMDB write transactions are bound to their OS thread and
+/// the caches are not locked. Writes block for the fsync; reads are in memory or one short read
+/// transaction.
+public final class RaftLogStorage: RaftStorage {
+    let env: OpaquePointer
+    let dbEntries: MDB_dbi
+    let dbMeta: MDB_dbi
+    /// The directory of the LMDB environment.
+    public let directory: String
+
+    private(set) var hard = Raft.HardState()
+    private(set) var conf: Raft.ConfState
+    /// Compaction point: every entry up to `snapIndex` is applied and gone from the log.
+    private(set) var snapIndex: UInt64 = 0
+    private(set) var snapTerm: UInt64 = 0
+    /// terms[i] is the term of entry snapIndex + i (terms[0] = snapTerm).
+    private var terms: [UInt64] = [0]
+    /// Recently written entries, a contiguous run ending at `lastIndex`.
+    private var cache: [Raft.Entry] = []
+    private var cacheBytes = 0
+    /// Byte budget of the recent-entries cache.
+    let cacheLimit: Int
+    private var closed = false
+
+    /// Opens (creating if needed) the storage in `directory`. A new storage starts with membership
+    /// `initialVoters`; an existing one uses what it persisted. Blocks for file I/O and, on open, a
+    /// scan of the stored terms. Throws `ClusterError(.storage/.corrupt)`.
+    public init(directory: String, initialVoters: [UInt64], mapSize: Int = 32 << 30,
+                cacheLimit: Int = 64 << 20) throws(ClusterError) {
+        self.directory = directory
+        self.cacheLimit = cacheLimit
+        conf = Raft.ConfState(voters: initialVoters)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ClusterError(.storage, "cannot create directory: \(error)", context: directory)
+        }
+        (env, dbEntries, dbMeta) = try Self.openEnvironment(directory: directory, mapSize: mapSize)
+        do {
+            try load()
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Closes the environment. Idempotent; driving thread only (or after it stopped).
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        mdb_env_close(env)
+    }
+
+    // MARK: RaftStorage
+
+    public func initialState() -> (hardState: Raft.HardState, confState: Raft.ConfState) { (hard, conf) }
+
+    public var firstIndex: UInt64 { snapIndex + 1 }
+
+    public var lastIndex: UInt64 { snapIndex + UInt64(terms.count - 1) }
+
+    public func term(at index: UInt64) throws(Raft.Error) -> UInt64 {
+        if index < snapIndex { throw Raft.Error(.compacted, "term of \(index) compacted (first \(firstIndex))") }
+        if index > lastIndex { throw Raft.Error(.unavailable, "term of \(index) beyond last \(lastIndex)") }
+        return terms[Int(index - snapIndex)]
+    }
+
+    public func snapshot() throws(Raft.Error) -> Raft.Snapshot {
+        // The application state is the spool itself; snapshots are metadata only (see RaftLog docs).
+        Raft.Snapshot(index: snapIndex, term: snapTerm, confState: conf)
+    }
+
+    public func entries(from lo: UInt64, to hi: UInt64, maxBytes: Int) throws(Raft.Error) -> [Raft.Entry] {
+        if lo < firstIndex { throw Raft.Error(.compacted, "entry \(lo) compacted (first \(firstIndex))") }
+        if hi > lastIndex + 1 { throw Raft.Error(.unavailable, "entries up to \(hi - 1) beyond last \(lastIndex)") }
+        if lo >= hi { return [] }
+        if let start = cache.first?.index, lo >= start {
+            var out: [Raft.Entry] = []
+            var size = 0
+            var i = Int(lo - start)
+            let end = Int(hi - start)
+            while i < end {
+                size += cache[i].byteSize
+                if !out.isEmpty && size > maxBytes { break }
+                out.append(cache[i])
+                i += 1
+            }
+            return out
+        }
+        do {
+            return try readEntries(from: lo, to: hi, maxBytes: maxBytes)
+        } catch {
+            // The log is our own fsynced data: failing to read it is not recoverable here.
+            preconditionFailure("raft log read [\(lo), \(hi)) failed: \(error)")
+        }
+    }
+
+    // MARK: Writes (driving thread)
+
+    /// Persists a `Ready`'s entries (replacing any stored entries at the same or later indexes)
+    /// and hard state in ONE write transaction, fsynced when `sync` (otherwise durable at the next
+    /// synced commit). Entries at or below the compaction point are skipped. Blocks.
+    public func persist(entries: [Raft.Entry], hardState: Raft.HardState?, sync: Bool) throws(ClusterError) {
+        var ents = entries[...]
+        while let f = ents.first, f.index <= snapIndex { ents = ents.dropFirst() }
+        if ents.isEmpty && hardState == nil { return }
+        if let first = ents.first, first.index > lastIndex + 1 {
+            throw ClusterError(.storage, "gap appending \(first.index) after \(lastIndex)", context: directory)
+        }
+        try write(sync: sync) { txn throws(ClusterError) in
+            if let first = ents.first {
+                if first.index <= lastIndex {
+                    for i in first.index...lastIndex { try txn.delete(dbEntries, Self.key(i)) }
+                }
+                for e in ents {
+                    try txn.put(dbEntries, Self.key(e.index), Self.encode(e), flags: UInt32(MDB_APPEND))
+                }
+            }
+            if let hs = hardState { try txn.put(dbMeta, Self.hardKey, Self.encode(hs)) }
+        }
+        if let hs = hardState { hard = hs }
+        guard let first = ents.first else { return }
+        terms.removeSubrange(Int(first.index - snapIndex)...)
+        for e in ents { terms.append(e.term) }
+        if let cs = cache.first?.index, first.index > cs, first.index <= cs + UInt64(cache.count) {
+            let drop = cache[Int(first.index - cs)...]
+            cacheBytes -= drop.reduce(0) { $0 + $1.byteSize }
+            cache.removeSubrange(Int(first.index - cs)...)
+        } else {
+            cache.removeAll(keepingCapacity: true)
+            cacheBytes = 0
+        }
+        for e in ents {
+            cache.append(e)
+            cacheBytes += e.byteSize
+        }
+        trimCache()
+    }
+
+    /// Persists the membership returned by `Raft.applyConfChange` (fsynced). Blocks.
+    public func setConfState(_ cs: Raft.ConfState) throws(ClusterError) {
+        try write(sync: true) { txn throws(ClusterError) in try txn.put(dbMeta, Self.confKey, Self.encode(cs)) }
+        conf = cs
+    }
+
+    /// Drops the cached copies of entries up to `index` (they were applied). Any index is fine.
+    public func releaseCache(through index: UInt64) {
+        var n = 0
+        for e in cache {
+            if e.index > index { break }
+            cacheBytes -= e.byteSize
+            n += 1
+        }
+        if n > 0 { cache.removeFirst(n) }
+    }
+
+    /// Discards entries up to `index` (which the caller has applied to the spool), making it the
+    /// compaction point; at most `maxDeletes` entries go per call (call again to continue). Returns
+    /// the new compaction point. Blocks (one synced write).
+    @discardableResult
+    public func compact(to index: UInt64, maxDeletes: Int = 20_000) throws(ClusterError) -> UInt64 {
+        let target = Swift.min(index, lastIndex, snapIndex + UInt64(maxDeletes))
+        guard target > snapIndex else { return snapIndex }
+        let newTerm = terms[Int(target - snapIndex)]
+        try write(sync: true) { txn throws(ClusterError) in
+            for i in firstIndex...target { try txn.delete(dbEntries, Self.key(i)) }
+            var w = WireWriter(capacity: 20)
+            w.varint(target)
+            w.varint(newTerm)
+            try txn.put(dbMeta, Self.snapKey, w.bytes)
+        }
+        terms.removeFirst(Int(target - snapIndex))
+        snapIndex = target
+        snapTerm = newTerm
+        releaseCache(through: target)
+        return target
+    }
+
+    /// Number of entries held in the log.
+    public var entryCount: Int { terms.count - 1 }
+
+    private func trimCache() {
+        var n = 0
+        var bytes = cacheBytes
+        while bytes > cacheLimit && n < cache.count - 1 {
+            bytes -= cache[n].byteSize
+            n += 1
+        }
+        if n > 0 {
+            cache.removeFirst(n)
+            cacheBytes = bytes
+        }
+    }
+
+    /// Reads meta and the term of every held entry.
+    private func load() throws(ClusterError) {
+        try read { txn throws(ClusterError) in
+            if let v = try txn.get(dbMeta, Self.hardKey) { hard = try Self.decodeHardState(v) }
+            if let v = try txn.get(dbMeta, Self.confKey) { conf = try Self.decodeConfState(v) }
+            if let v = try txn.get(dbMeta, Self.snapKey) {
+                var r = WireReader(v[...])
+                do {
+                    snapIndex = try r.varint()
+                    snapTerm = try r.varint()
+                } catch {
+                    throw ClusterError(.corrupt, "snapshot metadata: \(error)", context: directory)
+                }
+            }
+            terms = [snapTerm]
+            var expected = snapIndex + 1
+            try txn.forEach(dbEntries) { key, value throws(ClusterError) in
+                let index = Self.index(key)
+                guard index == expected, value.count >= 9 else {
+                    throw ClusterError(.corrupt, "raft log entry \(index) out of sequence (expected \(expected))",
+                                       context: directory)
+                }
+                terms.append(value.loadUnaligned(as: UInt64.self).littleEndian)
+                expected += 1
+                return true
+            }
+        }
+        if hard.commit > lastIndex {
+            throw ClusterError(.corrupt, "commit \(hard.commit) beyond last entry \(lastIndex)", context: directory)
+        }
+    }
+
+    private func readEntries(from lo: UInt64, to hi: UInt64, maxBytes: Int) throws(ClusterError) -> [Raft.Entry] {
+        try read { txn throws(ClusterError) in
+            var out: [Raft.Entry] = []
+            var size = 0
+            try txn.forEach(dbEntries, from: Self.key(lo)) { key, value throws(ClusterError) in
+                let index = Self.index(key)
+                if index >= hi { return false }
+                let e = try Self.decodeEntry(index: index, value)
+                size += e.byteSize
+                if !out.isEmpty && size > maxBytes { return false }
+                out.append(e)
+                return true
+            }
+            return out
+        }
+    }
+}

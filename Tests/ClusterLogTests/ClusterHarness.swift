@@ -1,0 +1,101 @@
+import ClusterLog
+import Foundation
+import SpoolStore
+import Synchronization
+
+/// An in-process cluster of `RaftLog`s on 127.0.0.1 port-0 listeners, each node with its own
+/// temp directory (spool + raft). Used by one test; nodes can be stopped and restarted from disk.
+final class ClusterHarness: @unchecked Sendable {
+    // Safe: used only by the test that owns it (one task).
+    let root: String
+    let names: [String]
+    var logs: [String: RaftLog] = [:]
+    var stores: [String: SpoolStore] = [:]
+    var addresses: [String: String] = [:]
+    let secret = Array("test-cluster-secret".utf8)
+    let tune: (inout RaftLog.Options) -> Void
+
+    init(nodes: Int, tune: @escaping (inout RaftLog.Options) -> Void = { _ in }) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("sx-raft-\(UUID().uuidString)").path
+        names = (1...nodes).map { "n\($0)" }
+        self.tune = tune
+        for n in names { addresses[n] = "127.0.0.1:0" }
+        for n in names { try startNode(n) }
+    }
+
+    deinit {
+        for (_, l) in logs { l.stop(transferLeadership: false) }
+        for (_, s) in stores { s.close() }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func options(_ n: String) -> RaftLog.Options {
+        var peers: [String: String] = [:]
+        for p in names where p != n { peers[p] = addresses[p]!.hasSuffix(":0") ? "127.0.0.1:1" : addresses[p]! }
+        var o = RaftLog.Options(nodeID: n, peers: peers, listen: addresses[n]!, secret: secret,
+                                directory: "\(root)/\(n)/raft")
+        o.tickInterval = 0.05
+        o.electionTicks = 10
+        o.proposalTimeout = 5
+        tune(&o)
+        return o
+    }
+
+    /// Opens the node's spool and raft storage and starts it; tells the others its address.
+    func startNode(_ n: String) throws {
+        let store = try SpoolStore(directory: "\(root)/\(n)/spool", options: SpoolStore.Options(mapSize: 1 << 30))
+        let log = try RaftLog(options: options(n), store: store)
+        let bound = try log.start()
+        stores[n] = store
+        logs[n] = log
+        addresses[n] = bound
+        for (other, l) in logs where other != n { l.updatePeer(n, address: bound) }
+    }
+
+    /// Stops a node (optionally without leadership transfer, like a crash of the process).
+    func stopNode(_ n: String, transfer: Bool = false) {
+        logs.removeValue(forKey: n)?.stop(transferLeadership: transfer)
+        stores.removeValue(forKey: n)?.close()
+    }
+
+    var running: [RaftLog] { names.compactMap { logs[$0] } }
+
+    /// Polls until `condition` holds or `seconds` pass; true if it held.
+    func wait(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if try condition() { return true }
+            usleep(10_000)
+        }
+        return try condition()
+    }
+
+    /// Waits for one running node to lead with the others agreeing; returns its name.
+    func awaitLeader(_ seconds: Double = 10) -> String? {
+        var found: String?
+        _ = wait(seconds) {
+            let sts = running.map { $0.status() }
+            guard let l = sts.first(where: { $0.isLeader }), l.hasQuorum,
+                  sts.allSatisfy({ $0.leader == l.id }) else { return false }
+            found = l.id
+            return true
+        }
+        return found
+    }
+
+    static func enqueue(_ id: String, size: Int = 200) -> SpoolCommand {
+        var body = Array("Subject: t\r\n\r\n".utf8)
+        body += [UInt8](repeating: UInt8(ascii: "x"), count: max(0, size - body.count))
+        return .enqueue(SpoolCommand.Enqueue(queueID: id, sender: "a@example.com",
+                                             recipients: [.init(address: "b@example.org")],
+                                             receivedAt: 1_700_000_000_000, body: body))
+    }
+}
+
+/// Collects completion results across threads.
+final class Results: Sendable {
+    let values = Mutex<[Int: Result<UInt64, StoreError>]>([:])
+    var count: Int { values.withLock { $0.count } }
+    func set(_ i: Int, _ r: Result<UInt64, StoreError>) { values.withLock { $0[i] = r } }
+    var all: [Int: Result<UInt64, StoreError>] { values.withLock { $0 } }
+}
