@@ -29,6 +29,12 @@ func simulationOptions(seed: UInt64) -> RaftSimulator.Options {
     o.partitionRate = 0.001 + 0.005 * Double(r.next() % 100) / 100
     o.maxDelay = 2 + Int(r.next() % 10)
     o.maxSizePerMsg = r.next() % 2 == 0 ? 40 : 512
+    if r.next() % 2 == 0 {
+        // Leader churn: frequent transfers and leader isolation.
+        o.transferRate = 0.01
+        o.partitionRate = 0.02
+        o.healRate = 0.05
+    }
     // Some seeds restart crashed nodes almost at once (catches state that must survive a restart).
     if r.next() % 3 == 0 {
         o.restartRate = 0.3

@@ -221,7 +221,8 @@ final class RaftSimulator {
         let ids = nodes.map(\.id)
         switch pick(3) {
         case 0:
-            let a = ids[pick(ids.count)]
+            let leaders = nodes.filter { $0.raft?.role == .leader }.map(\.id)
+            let a = leaders.isEmpty || chance(0.3) ? ids[pick(ids.count)] : leaders[0]
             log("isolate \(a)")
             for b in ids where b != a {
                 blocked.insert(Link(from: a, to: b))
