@@ -38,6 +38,31 @@ struct RaftCodecTests {
         #expect(throws: Raft.Error.self) { try Raft.Message.decode([1, 0] + [UInt8](repeating: 0xFF, count: 12)) }
     }
 
+    @Test("random and corrupted bytes never crash the decoder (seeded fuzz)")
+    func fuzz() {
+        var rng = Raft.SeededRandom(seed: 77)
+        let valid = Raft.Message(kind: .installSnapshot, from: 3, to: 1, term: 9, entries: [],
+                                 snapshot: Raft.Snapshot(index: 5, term: 2, confState: Raft.ConfState(voters: [1, 2, 3]), data: [1, 2, 3])).encode()
+        var decoded = 0
+        for i in 0..<5000 {
+            var bytes: [UInt8]
+            if i % 2 == 0 {
+                bytes = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                if !bytes.isEmpty { bytes[0] = Raft.Message.wireVersion }
+            } else {
+                bytes = valid
+                for _ in 0..<(1 + Int(rng.next() % 3)) {
+                    bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next())
+                }
+            }
+            if let m = try? Raft.Message.decode(bytes) {
+                decoded += 1
+                #expect((try? Raft.Message.decode(m.encode())) == m)
+            }
+        }
+        #expect(decoded < 5000)
+    }
+
     @Test("a heartbeat encodes in a handful of bytes")
     func compact() {
         let m = Raft.Message(kind: .heartbeat, from: 1, to: 2, term: 5, commit: 1000)

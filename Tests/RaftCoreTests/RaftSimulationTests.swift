@@ -29,6 +29,13 @@ func simulationOptions(seed: UInt64) -> RaftSimulator.Options {
     o.partitionRate = 0.001 + 0.005 * Double(r.next() % 100) / 100
     o.maxDelay = 2 + Int(r.next() % 10)
     o.maxSizePerMsg = r.next() % 2 == 0 ? 40 : 512
+    // Some seeds run without pre-vote or without check-quorum (both still must be safe).
+    switch r.next() % 8 {
+    case 0: o.preVote = false
+    case 1: o.checkQuorum = false
+    case 2: o.preVote = false; o.checkQuorum = false
+    default: break
+    }
     if r.next() % 2 == 0 {
         // Leader churn: frequent transfers and leader isolation.
         o.transferRate = 0.01
@@ -47,7 +54,8 @@ func simulationOptions(seed: UInt64) -> RaftSimulator.Options {
 struct RaftSimulationTests {
     @Test("seeded chaos (loss, duplication, reordering, partitions, crashes losing unsynced writes) keeps every safety invariant and recovers", arguments: simulationSeeds())
     func chaos(seed: UInt64) {
-        let sim = RaftSimulator(seed: seed, options: simulationOptions(seed: seed), trace: environment("RAFT_TRACE") != nil)
+        let options = simulationOptions(seed: seed)
+        let sim = RaftSimulator(seed: seed, options: options, trace: environment("RAFT_TRACE") != nil)
         let failure = sim.run()
         #expect(failure == nil, "\(failure.map(\.description) ?? "")")
         #expect(sim.stats.acked > 0, "seed \(seed) acknowledged nothing")

@@ -21,6 +21,8 @@ final class RaftSimulator {
         var fsyncMaxDelay = 3
         var crashAfterVoteRate = 0.2
         var maxSizePerMsg = 512
+        var preVote = true
+        var checkQuorum = true
         var snapshotEvery: UInt64 = 20
         var keepTail: UInt64 = 5
         var leaseLength: UInt32 = 40
@@ -131,6 +133,8 @@ final class RaftSimulator {
     func start(_ n: Node) {
         var cfg = Raft.Config(id: n.id, randomSeed: rng.next())
         cfg.maxSizePerMsg = options.maxSizePerMsg
+        cfg.preVote = options.preVote
+        cfg.checkQuorum = options.checkQuorum
         cfg.maxInflightMessages = 8
         cfg.snapshotTimeoutTicks = 20
         let snap = try! n.storage.snapshot()
