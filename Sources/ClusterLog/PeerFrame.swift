@@ -10,7 +10,9 @@ public struct PeerFrame: Sendable, Equatable {
         case raft = 1
         /// Follower → leader: `u64 request id | encoded SpoolCommand` to propose on the caller's behalf.
         case forward = 2
-        /// Leader → follower: `u64 request id | u8 status | u64 index | reason` for a forwarded proposal.
+        /// Leader → follower, for a forwarded proposal: `u64 request id | 0 | u64 index | u64 term`
+        /// once appended (the follower then waits for that entry to apply locally), or
+        /// `u64 request id | 1 | code | reason | context` (u16-length strings) on failure.
         case forwardResult = 3
         /// Leader → all: `u64 index` every member has replicated; the log may be compacted up to it.
         case compactHint = 4

@@ -12,7 +12,7 @@ extension PeerTransport {
         let lane: Lane
         var state = State.idle
         var connection: Connection?
-        var queued: [[UInt8]] = []
+        var queued: [([UInt8], (() -> Void)?)] = []
         var queuedBytes = 0
         var reader: PeerFrame.Reader
         var serverNonce: [UInt8] = []
@@ -32,7 +32,7 @@ extension PeerTransport {
         var isReady: Bool { state == .ready }
 
         /// Writes or queues `bytes`; false when dropped.
-        func send(_ bytes: [UInt8]) -> Bool {
+        func send(_ bytes: [UInt8], onDrop: (() -> Void)?) -> Bool {
             switch state {
             case .closed:
                 return false
@@ -42,7 +42,7 @@ extension PeerTransport {
                 return true
             default:
                 guard queuedBytes + bytes.count <= transport.maxQueuedBytes else { return false }
-                queued.append(bytes)
+                queued.append((bytes, onDrop))
                 queuedBytes += bytes.count
                 if state == .idle { dial() }
                 return true
@@ -51,8 +51,7 @@ extension PeerTransport {
 
         func close() {
             state = .closed
-            queued = []
-            queuedBytes = 0
+            dropQueued()
             connection?.abort()
             connection = nil
         }
@@ -106,8 +105,7 @@ extension PeerTransport {
             guard state != .closed else { return }
             state = .idle
             connection = nil
-            queued = []
-            queuedBytes = 0
+            dropQueued()
             nextAttempt = EventLoop.now() + UInt64(backoff * 1e9)
             backoff = min(backoff * 2, 2.0)
             transport.linkFailed(peer, error: error)
@@ -149,7 +147,7 @@ extension PeerTransport {
                     state = .ready
                     backoff = 0.05
                     transport.lastError[peer] = nil
-                    for b in queued { connection.write(b) }
+                    for (b, _) in queued { connection.write(b) }
                     queued = []
                     queuedBytes = 0
                 }
@@ -157,6 +155,15 @@ extension PeerTransport {
                 connection.abort()
                 failed("\(error)")
             }
+        }
+
+        /// Discards queued frames (never written) and tells their senders.
+        private func dropQueued() {
+            let dropped = queued
+            queued = []
+            queuedBytes = 0
+            guard dropped.contains(where: { $0.1 != nil }) else { return }
+            _ = transport.loop.schedule(after: 0) { for (_, onDrop) in dropped { onDrop?() } }
         }
 
         private func sendHello(_ connection: Connection) {

@@ -115,14 +115,16 @@ public final class PeerTransport {
 
     /// Queues `frame` to `peer` on `lane`, dialling if needed. Returns false if it was dropped
     /// (unknown peer, lane saturated, or transport stopped). Loop thread; never blocks.
+    /// `onDrop` runs (on the loop, later) if the frame was queued but discarded before any byte
+    /// of it was written, so the caller may safely resend it elsewhere.
     @discardableResult
-    public func send(_ frame: PeerFrame, to peer: String, lane: Lane) -> Bool {
+    public func send(_ frame: PeerFrame, to peer: String, lane: Lane, onDrop: (() -> Void)? = nil) -> Bool {
         guard !stopped, let address = addresses[peer] else { return false }
         let bytes = frame.encoded()
         guard bytes.count - 4 <= maxFrame else { return false }
         let lanes = links[peer] ?? Lane.allCases.map { Outbound(transport: self, peer: peer, address: address, lane: $0) }
         links[peer] = lanes
-        if lanes[Int(lane.rawValue)].send(bytes) { return true }
+        if lanes[Int(lane.rawValue)].send(bytes, onDrop: onDrop) { return true }
         dropped[peer, default: 0] += 1
         return false
     }

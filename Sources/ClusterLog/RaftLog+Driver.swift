@@ -60,7 +60,10 @@ extension RaftLog {
         ticks += 1
         raft.tick()
         expire(now: EventLoop.now())
-        if raft.role == .leader && ticks % 10 == 0 { advertiseCompaction() }
+        if raft.role == .leader && ticks % 10 == 0 {
+            advertiseCompaction()
+            promoteCaughtUpLearners()
+        }
         maybeCompact()
         if !applyQueue.isEmpty { drainApplyQueue() }
         checkStop()
@@ -78,7 +81,13 @@ extension RaftLog {
                 do {
                     let (first, term) = try raft.propose(batch: chunk.map(\.data))
                     for (i, p) in chunk.enumerated() {
-                        waiters[first + UInt64(i)] = Waiter(term: term, origin: p.origin, deadline: p.deadline)
+                        let index = first + UInt64(i)
+                        if case .remote(let peer, let request) = p.origin {
+                            // The forwarding node waits for the entry itself (committed AND applied there).
+                            sendAppended(to: peer, request: request, index: index, term: term)
+                        } else {
+                            waiters[index, default: []].append(Waiter(term: term, origin: p.origin, deadline: p.deadline))
+                        }
                     }
                 } catch {
                     // Lost leadership in between: keep them pending for the next leader.
@@ -106,9 +115,15 @@ extension RaftLog {
             payload.appendUInt64(request)
             payload.append(contentsOf: p.data)
             let lane: PeerTransport.Lane = p.data.count > options.bulkThreshold ? .bulk : .control
-            if transport.send(PeerFrame(.forward, payload), to: peer, lane: lane) {
-                forwarded[request] = p
-            } else {
+            forwarded[request] = p
+            let sent = transport.send(PeerFrame(.forward, payload), to: peer, lane: lane) { [unowned self] in
+                // Never written to the leader: safe to forward again once a leader is reachable.
+                guard let p = self.forwarded.removeValue(forKey: request) else { return }
+                self.pending.append(p)
+                self.scheduleRetry()
+            }
+            if !sent {
+                forwarded[request] = nil
                 finish(p.origin, .failure(unavailable("leader \(peer) unreachable")))
             }
         }
@@ -120,6 +135,14 @@ extension RaftLog {
         if rd.snapshot != nil {
             log("error", "raft snapshot install requested; not supported (node needs a data copy)", [:])
         }
+        // A leader whose term and vote are already durable may replicate before its own fsync: it
+        // counts its own copy only for acks it handles on a later turn of this loop, after the
+        // write below finished. Everything else (votes, follower acks) waits for the write.
+        let early = raft.role == .leader
+            && (rd.hardState.map { $0.term == storage.hard.term && $0.vote == storage.hard.vote } ?? true)
+        if early {
+            for m in rd.messages where m.kind == .appendEntries || m.kind == .heartbeat { sendMessage(m) }
+        }
         do {
             try storage.persist(entries: rd.entries, hardState: rd.hardState, sync: rd.mustSync)
         } catch {
@@ -127,7 +150,7 @@ extension RaftLog {
             log("error", "raft storage write failed; stopping node", ["error": "\(error)"])
             fatalError("raft storage write failed: \(error)")
         }
-        for m in rd.messages { sendMessage(m) }
+        for m in rd.messages where !(early && (m.kind == .appendEntries || m.kind == .heartbeat)) { sendMessage(m) }
         applyQueue.append(contentsOf: rd.committedEntries)
         raft.advance(rd)
         drainApplyQueue()
@@ -168,7 +191,7 @@ extension RaftLog {
         var logEntries: [LogEntry] = []
         logEntries.reserveCapacity(applyQueue.count)
         var decodeFailures: [UInt64: StoreError] = [:]
-        for e in applyQueue where e.kind == .normal && !e.data.isEmpty {
+        for e in applyQueue where e.kind == .normal && !e.data.isEmpty && e.data[0] != Self.memberRecordTag {
             do {
                 logEntries.append(LogEntry(index: e.index, term: e.term, command: try SpoolCommand(decoding: e.data)))
             } catch {
@@ -190,31 +213,14 @@ extension RaftLog {
         applyQueue.removeAll(keepingCapacity: true)
         for e in entries {
             if e.kind == .confChange { applyConfChange(e) }
-            guard let w = waiters.removeValue(forKey: e.index) else { continue }
-            if w.term != e.term {
-                finish(w.origin, .failure(unavailable("leadership changed before the entry committed")))
-            } else if let f = decodeFailures[e.index] {
-                finish(w.origin, .failure(f))
-            } else if case .failure(let err)? = results[e.index] {
-                finish(w.origin, .failure(err))
-            } else {
-                finish(w.origin, .success(e.index))
-            }
+            if e.kind == .normal, e.data.first == Self.memberRecordTag { applyMemberRecord(e.data) }
+            let result: Result<Void, StoreError> = decodeFailures[e.index].map { .failure($0) } ?? results[e.index] ?? .success(())
+            remember(e.index, term: e.term, result)
+            for w in waiters.removeValue(forKey: e.index) ?? [] { resolve(w, index: e.index, term: e.term, result) }
         }
         if let last = entries.last { storage.releaseCache(through: last.index) }
     }
 
-    private func applyConfChange(_ e: Raft.Entry) {
-        guard let cc = try? Raft.ConfChange.decode(e.data) else { return }
-        let cs = raft.applyConfChange(cc)
-        do {
-            try storage.setConfState(cs)
-        } catch {
-            log("error", "persisting membership failed", ["error": "\(error)"])
-        }
-        log("info", "membership changed", ["voters": cs.voters.map(ids.name).joined(separator: ","),
-                                           "learners": cs.learners.map(ids.name).joined(separator: ",")])
-    }
 
     /// Fails proposals whose deadline passed (pending, forwarded, or appended but not committed).
     private func expire(now: UInt64) {
@@ -229,10 +235,40 @@ extension RaftLog {
             forwarded[k] = nil
             finish(p.origin, .failure(timeout()))
         }
-        for (k, w) in waiters where w.deadline <= now {
-            waiters[k] = nil
-            finish(w.origin, .failure(timeout()))
+        for (k, ws) in waiters where ws.contains(where: { $0.deadline <= now }) {
+            for w in ws where w.deadline <= now { finish(w.origin, .failure(timeout())) }
+            let keep = ws.filter { $0.deadline > now }
+            waiters[k] = keep.isEmpty ? nil : keep
         }
+    }
+
+    /// Completes a waiter for the entry applied at `index` with `term`.
+    func resolve(_ w: Waiter, index: UInt64, term: UInt64, _ result: Result<Void, StoreError>) {
+        if w.term != term {
+            finish(w.origin, .failure(unavailable("leadership changed before the entry committed")))
+        } else {
+            finish(w.origin, result.map { index })
+        }
+    }
+
+    /// Keeps the last 65,536 apply results.
+    private func remember(_ index: UInt64, term: UInt64, _ result: Result<Void, StoreError>) {
+        recentResults[index] = (term, result)
+        recentOrder.append(index)
+        if recentOrder.count - recentStart > 65_536 {
+            recentResults[recentOrder[recentStart]] = nil
+            recentStart += 1
+            if recentStart > 65_536 {
+                recentOrder.removeFirst(recentStart)
+                recentStart = 0
+            }
+        }
+    }
+
+    /// Retries pending proposals on the next tick (not at once: the leader may be unreachable).
+    func scheduleRetry() {
+        let me = LoopBound(self, loop: loop)
+        _ = loop.schedule(after: options.tickInterval) { me.value.scheduleProcess() }
     }
 
     func finish(_ origin: Origin, _ result: Result<UInt64, StoreError>) {

@@ -35,12 +35,27 @@ extension RaftLog {
         case .forwardResult:
             guard let (request, result) = Self.decodeResult(frame.payload),
                   let p = forwarded.removeValue(forKey: request) else { return }
-            if case .failure(let e) = result, e.context == "raft-not-leader", !stopping, p.deadline > EventLoop.now() {
-                pending.append(p)  // never proposed there: retry on the current leader
-                scheduleProcess()
-                return
+            switch result {
+            case .success(let (index, term)):
+                if index <= raft.appliedIndex && applyQueue.first.map({ index < $0.index }) ?? true {
+                    // Already applied here before the acknowledgement arrived.
+                    let w = Waiter(term: term, origin: p.origin, deadline: p.deadline)
+                    if let (t, r) = recentResults[index] {
+                        resolve(w, index: index, term: t, r)
+                    } else {
+                        finish(p.origin, .failure(unavailable("outcome of entry \(index) no longer known")))
+                    }
+                } else {
+                    waiters[index, default: []].append(Waiter(term: term, origin: p.origin, deadline: p.deadline))
+                }
+            case .failure(let e):
+                if e.context == "raft-not-leader", !stopping, p.deadline > EventLoop.now() {
+                    pending.append(p)  // never proposed there: retry on the current leader
+                    scheduleRetry()
+                    return
+                }
+                finish(p.origin, .failure(e))
             }
-            finish(p.origin, result)
         case .compactHint:
             if let index = frame.payload.readUInt64(at: 0), ids.ids[peer] == raft.leader { compactHint = index }
         case .hello:
@@ -48,30 +63,37 @@ extension RaftLog {
         }
     }
 
-    func sendResult(to peer: String, request: UInt64, _ result: Result<UInt64, StoreError>) {
+    /// Leader → forwarding node: its proposal was appended at (index, term).
+    func sendAppended(to peer: String, request: UInt64, index: UInt64, term: UInt64) {
         var p = [UInt8]()
         p.appendUInt64(request)
-        switch result {
-        case .success(let index):
-            p.append(0)
-            p.appendUInt64(index)
-        case .failure(let e):
-            p.append(1)
-            for s in [e.code.rawValue, e.reason, e.context] {
-                let b = Array(s.utf8.prefix(4000))
-                p.append(UInt8(b.count >> 8))
-                p.append(UInt8(b.count & 0xff))
-                p.append(contentsOf: b)
-            }
+        p.append(0)
+        p.appendUInt64(index)
+        p.appendUInt64(term)
+        transport.send(PeerFrame(.forwardResult, p), to: peer, lane: .control)
+    }
+
+    /// Leader → forwarding node: its proposal failed (a failure of success is not sent: see
+    /// `sendAppended`).
+    func sendResult(to peer: String, request: UInt64, _ result: Result<UInt64, StoreError>) {
+        guard case .failure(let e) = result else { return }
+        var p = [UInt8]()
+        p.appendUInt64(request)
+        p.append(1)
+        for s in [e.code.rawValue, e.reason, e.context] {
+            let b = Array(s.utf8.prefix(4000))
+            p.append(UInt8(b.count >> 8))
+            p.append(UInt8(b.count & 0xff))
+            p.append(contentsOf: b)
         }
         transport.send(PeerFrame(.forwardResult, p), to: peer, lane: .control)
     }
 
-    static func decodeResult(_ p: [UInt8]) -> (UInt64, Result<UInt64, StoreError>)? {
+    static func decodeResult(_ p: [UInt8]) -> (UInt64, Result<(UInt64, UInt64), StoreError>)? {
         guard let request = p.readUInt64(at: 0), p.count > 8 else { return nil }
         if p[8] == 0 {
-            guard let index = p.readUInt64(at: 9) else { return nil }
-            return (request, .success(index))
+            guard let index = p.readUInt64(at: 9), let term = p.readUInt64(at: 17) else { return nil }
+            return (request, .success((index, term)))
         }
         var strings: [String] = []
         var i = 9

@@ -34,7 +34,7 @@ extension RaftLog {
         stopCompletion = nil
         process()  // send what the last Ready holds (e.g. timeoutNow)
         let closed = StoreError(.closed, "cluster log stopped", context: "propose")
-        for (_, w) in waiters { finish(w.origin, .failure(closed)) }
+        for (_, ws) in waiters { for w in ws { finish(w.origin, .failure(closed)) } }
         waiters = [:]
         for (_, p) in forwarded { finish(p.origin, .failure(closed)) }
         forwarded = [:]

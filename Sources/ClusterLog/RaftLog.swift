@@ -55,7 +55,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     public let options: Options
     /// The spool this log applies to.
     public let store: SpoolStore
-    let ids: NodeIDMap
+    /// Loop-confined once started (members added at runtime are inserted).
+    var ids: NodeIDMap
     let loop: EventLoop
     let logSink: LogSink
     let shared = Mutex(Shared())
@@ -65,7 +66,14 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var storage: RaftLogStorage!
     var transport: PeerTransport!
     var pending: [Proposal] = []
-    var waiters: [UInt64: Waiter] = [:]
+    /// Proposals appended to the log, by index (a node may hold one of its own term and one
+    /// forwarded to a later leader at the same index).
+    var waiters: [UInt64: [Waiter]] = [:]
+    /// Results of recently applied entries (index → term, result), for forwarded proposals whose
+    /// append acknowledgement arrives after the entry was applied here.
+    var recentResults: [UInt64: (UInt64, Result<Void, StoreError>)] = [:]
+    var recentOrder: [UInt64] = []
+    var recentStart = 0
     var forwarded: [UInt64: Proposal] = [:]
     var nextRequest: UInt64 = 1
     var processScheduled = false
@@ -76,6 +84,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var stopping = false
     var lastRole = Raft.Role.follower
     var stopCompletion: (() -> Void)?
+    /// Membership changes waiting for their entry to apply: index → (term, completion).
+    var confWaiters: [UInt64: (UInt64, @Sendable (Result<Void, ClusterError>) -> Void)] = [:]
     var stopDeadline: UInt64 = 0
 
     /// State readable from any thread.
@@ -111,7 +121,13 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
                                context: options.directory)
         }
         raft = Raft(config: cfg, storage: storage)
-        transport = PeerTransport(loop: loop, nodeID: options.nodeID, secret: options.secret, peers: options.peers,
+        // Members added at runtime (`addNode`) are remembered by the raft storage; config wins.
+        var peers = options.peers
+        for (name, address) in storage.members where name != options.nodeID && peers[name] == nil {
+            try? ids.insert(name)
+            peers[name] = address
+        }
+        transport = PeerTransport(loop: loop, nodeID: options.nodeID, secret: options.secret, peers: peers,
                                   maxFrame: max(256 << 20, options.maxAppendBytes * 2))
     }
 
@@ -189,8 +205,11 @@ extension RaftLog {
     /// Changes the address used to reach member `id` (config reload, or tests that learn ports after
     /// binding). Unknown ids are ignored. Never blocks; any thread.
     public func updatePeer(_ id: String, address: String) {
-        guard id != options.nodeID, ids.ids[id] != nil else { return }
+        guard id != options.nodeID else { return }
         let me = LoopBound(self, loop: loop)
-        loop.execute { me.value.transport.setPeer(id, address: address) }
+        loop.execute {
+            guard me.value.ids.ids[id] != nil else { return }
+            me.value.transport.setPeer(id, address: address)
+        }
     }
 }

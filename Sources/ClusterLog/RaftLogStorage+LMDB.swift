@@ -139,6 +139,22 @@ extension RaftLogStorage {
     static let hardKey = Array("hard".utf8)
     static let confKey = Array("conf".utf8)
     static let snapKey = Array("snap".utf8)
+    static let membersKey = Array("members".utf8)
+
+    static func decodeMembers(_ v: [UInt8]) throws(ClusterError) -> [String: String] {
+        var r = WireReader(v[...])
+        var out: [String: String] = [:]
+        do {
+            let n = try r.varint()
+            for _ in 0..<n {
+                let k = String(decoding: try r.lengthPrefixed(), as: UTF8.self)
+                out[k] = String(decoding: try r.lengthPrefixed(), as: UTF8.self)
+            }
+        } catch {
+            throw ClusterError(.corrupt, "member addresses: \(error)")
+        }
+        return out
+    }
 
     static func key(_ index: UInt64) -> [UInt8] {
         withUnsafeBytes(of: index.bigEndian) { Array($0) }

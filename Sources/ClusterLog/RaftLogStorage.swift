@@ -27,6 +27,8 @@ public final class RaftLogStorage: RaftStorage {
     /// Compaction point: every entry up to `snapIndex` is applied and gone from the log.
     private(set) var snapIndex: UInt64 = 0
     private(set) var snapTerm: UInt64 = 0
+    /// Members added at runtime: node id → peer address (persisted; see `RaftLog.addNode`).
+    public private(set) var members: [String: String] = [:]
     /// terms[i] is the term of entry snapIndex + i (terms[0] = snapTerm).
     private var terms: [UInt64] = [0]
     /// Recently written entries, a contiguous run ending at `lastIndex`.
@@ -159,6 +161,20 @@ public final class RaftLogStorage: RaftStorage {
         conf = cs
     }
 
+    /// Records (address non-nil) or forgets a runtime member's address (fsynced). Blocks.
+    public func setMember(_ name: String, address: String?) throws(ClusterError) {
+        var m = members
+        m[name] = address
+        var w = WireWriter(capacity: 64)
+        w.varint(UInt64(m.count))
+        for (k, v) in m.sorted(by: { $0.key < $1.key }) {
+            w.lengthPrefixed(Array(k.utf8))
+            w.lengthPrefixed(Array(v.utf8))
+        }
+        try write(sync: true) { txn throws(ClusterError) in try txn.put(dbMeta, Self.membersKey, w.bytes) }
+        members = m
+    }
+
     /// Drops the cached copies of entries up to `index` (they were applied). Any index is fine.
     public func releaseCache(through index: UInt64) {
         var n = 0
@@ -213,6 +229,7 @@ public final class RaftLogStorage: RaftStorage {
         try read { txn throws(ClusterError) in
             if let v = try txn.get(dbMeta, Self.hardKey) { hard = try Self.decodeHardState(v) }
             if let v = try txn.get(dbMeta, Self.confKey) { conf = try Self.decodeConfState(v) }
+            if let v = try txn.get(dbMeta, Self.membersKey) { members = try Self.decodeMembers(v) }
             if let v = try txn.get(dbMeta, Self.snapKey) {
                 var r = WireReader(v[...])
                 do {

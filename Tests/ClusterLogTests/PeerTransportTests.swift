@@ -1,6 +1,7 @@
 @testable import ClusterLog
 import Foundation
 import Glibc
+import RelayConfig
 import NetworkIO
 import Synchronization
 import Testing
@@ -140,5 +141,23 @@ struct PeerTransportTests {
         #expect(m.name(NodeIDMap.raftID("n2")) == "n2")
         #expect(Set(m.ids.values).count == 3 && !m.ids.values.contains(0))
         #expect(throws: ClusterError.self) { try NodeIDMap(["n1", "n1"]) }
+    }
+}
+
+@Suite("Options from the relay config")
+struct RaftLogConfigTests {
+    @Test("peers, listen address, secret and raft directory come from the config; missing secret is refused")
+    func fromConfig() throws {
+        var c = RelayConfig()
+        c.node.id = "n1"
+        c.node.dataDir = "/var/lib/sx"
+        c.listen.peer = HostPort("127.0.0.1:7700")
+        c.cluster.peers = [.init(id: "n2", address: HostPort("127.0.0.2:7700")!)]
+        c.cluster.secret = "s3cret"
+        let o = try RaftLog.Options(config: c)
+        #expect(o.nodeID == "n1" && o.peers == ["n2": "127.0.0.2:7700"] && o.listen == "127.0.0.1:7700")
+        #expect(o.secret == Array("s3cret".utf8) && o.directory == "/var/lib/sx/raft")
+        c.cluster.secret = nil
+        #expect(throws: ClusterError.self) { try RaftLog.Options(config: c) }
     }
 }

@@ -1,0 +1,20 @@
+import RelayConfig
+
+extension RaftLog.Options {
+    /// Options for the node described by `config`: `node.id`, `cluster.peers` (id → address),
+    /// `listen.peer` (where the transport listens), the secret read from `cluster.secretFile`, and
+    /// the raft storage in `node.dataDir/raft`. Throws `.invalidConfig` when `listen.peer` or the
+    /// secret is missing. Pure; any thread.
+    public init(config: RelayConfig) throws(ClusterError) {
+        guard let listen = config.listen.peer else {
+            throw ClusterError(.invalidConfig, "listen.peer is required for a cluster", context: "listen.peer")
+        }
+        guard let secret = config.cluster.secret, !secret.isEmpty else {
+            throw ClusterError(.invalidConfig, "cluster.secretFile is required for a cluster", context: "cluster.secretFile")
+        }
+        var peers: [String: String] = [:]
+        for p in config.cluster.peers { peers[p.id] = p.address.description }
+        self.init(nodeID: config.node.id, peers: peers, listen: listen.description, secret: Array(secret.utf8),
+                  directory: config.node.dataDir + "/raft")
+    }
+}
