@@ -19,6 +19,7 @@ extension Raft.Message {
         w.varint(UInt64(entries.count))
         for e in entries { e.encode(into: &w) }
         if let s = snapshot { s.encode(into: &w) }
+        w.lengthPrefixed(context)
         return w.bytes
     }
 
@@ -45,10 +46,11 @@ extension Raft.Message {
         entries.reserveCapacity(Int(count))
         for _ in 0..<count { entries.append(try Raft.Entry.decode(from: &r)) }
         let snapshot = flags & 4 != 0 ? try Raft.Snapshot.decode(from: &r) : nil
+        let context = try r.lengthPrefixed()
         guard r.isAtEnd else { throw Raft.Error(.decodeFailed, "trailing bytes after message") }
         return Raft.Message(kind: kind, from: from, to: to, term: term, logTerm: logTerm, index: index,
                             entries: entries, commit: commit, reject: flags & 1 != 0, rejectHint: rejectHint,
-                            isTransfer: flags & 2 != 0, snapshot: snapshot)
+                            isTransfer: flags & 2 != 0, snapshot: snapshot, context: context)
     }
 }
 

@@ -146,6 +146,8 @@ extension Raft {
             handleSnapshot(m)
         case .timeoutNow:
             hup(transfer: true)
+        case .readIndexResponse:
+            readStates.append(ReadState(index: m.index, context: m.context))
         default:
             break
         }

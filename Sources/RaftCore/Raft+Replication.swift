@@ -21,7 +21,9 @@ extension Raft {
         for v in voters { matches.append(progress[v]?.match ?? 0) }
         matches.sort(by: >)
         let mci = matches[quorum - 1]
-        return log.maybeCommit(index: mci, term: term)
+        guard log.maybeCommit(index: mci, term: term) else { return false }
+        serveReadsAwaitingCommit()
+        return true
     }
 
     func bcastAppend() {
@@ -115,7 +117,10 @@ extension Raft {
             } else {
                 progress[m.from] = pr
             }
+        case .readIndex:
+            handleReadIndex(context: m.context, from: m.from)
         case .heartbeatResponse:
+            if !m.context.isEmpty { confirmRead(context: m.context, from: m.from) }
             pr.recentActive = true
             pr.probeSent = false
             if pr.state == .replicate && pr.inflightsFull { pr.freeFirstInflight() }
@@ -146,7 +151,7 @@ extension Raft {
 
     func handleHeartbeat(_ m: Message) {
         log.commitTo(Swift.min(m.commit, log.lastIndex))
-        send(Message(kind: .heartbeatResponse, from: id, to: m.from, term: term))
+        send(Message(kind: .heartbeatResponse, from: id, to: m.from, term: term, context: m.context))
     }
 
     func handleSnapshot(_ m: Message) {

@@ -25,6 +25,10 @@ extension Raft {
             case installSnapshot = 8
             /// Leader → transfer target: campaign now (leadership transfer).
             case timeoutNow = 9
+            /// Follower → leader: request a read index for `context`.
+            case readIndex = 10
+            /// Leader → follower: the read index (`index`) for `context`.
+            case readIndexResponse = 11
         }
 
         /// Message type.
@@ -51,11 +55,13 @@ extension Raft {
         public var isTransfer: Bool = false
         /// Snapshot for `.installSnapshot`.
         public var snapshot: Snapshot? = nil
+        /// Read request id carried by read-index messages and the heartbeats that confirm them.
+        public var context: [UInt8] = []
 
         /// Creates a message. Does not block; any caller.
         public init(kind: Kind, from: UInt64, to: UInt64, term: UInt64, logTerm: UInt64 = 0, index: UInt64 = 0,
                     entries: [Entry] = [], commit: UInt64 = 0, reject: Bool = false, rejectHint: UInt64 = 0,
-                    isTransfer: Bool = false, snapshot: Snapshot? = nil) {
+                    isTransfer: Bool = false, snapshot: Snapshot? = nil, context: [UInt8] = []) {
             self.kind = kind
             self.from = from
             self.to = to
@@ -68,6 +74,7 @@ extension Raft {
             self.rejectHint = rejectHint
             self.isTransfer = isTransfer
             self.snapshot = snapshot
+            self.context = context
         }
     }
 }

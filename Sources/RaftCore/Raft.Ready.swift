@@ -6,6 +6,7 @@ extension Raft {
     ///    persist `hardState` if set; fsync when `mustSync`.
     /// 3. Only then send `messages` (they may acknowledge the entries just written or carry votes).
     /// 4. Apply `committedEntries` in order (for `.confChange` entries call `Raft.applyConfChange`).
+    /// 5. Answer `readStates` once the applied index reaches each one's `index`.
     public struct Ready: Sendable {
         /// New leader / role, nil when unchanged.
         public var softState: SoftState?
@@ -21,5 +22,7 @@ extension Raft {
         public var messages: [Message]
         /// Whether the writes must be fsynced before sending messages.
         public var mustSync: Bool
+        /// Confirmed read indexes for `Raft.readIndex` requests made on this node.
+        public var readStates: [ReadState] = []
     }
 }

@@ -41,6 +41,9 @@ public final class Raft {
     var prevSoftState: SoftState
     var prevHardState: HardState
     var readyOutstanding = false
+    var pendingReads: [PendingRead] = []
+    var readsAwaitingCommit: [PendingRead] = []
+    var readStates: [ReadState] = []
 
     /// Creates (or restarts) a node from its storage. Does not block; call from the driving thread.
     /// A brand-new node of a new cluster uses a storage whose `confState` lists the initial voters;
@@ -216,7 +219,7 @@ public final class Raft {
         let hs = hardState
         if !hs.isEmpty && hs != prevHardState { return true }
         if log.unstable.snapshot != nil || !log.unstable.entries.isEmpty { return true }
-        if !msgs.isEmpty { return true }
+        if !msgs.isEmpty || !readStates.isEmpty { return true }
         return log.hasNextCommittedEntries
     }
 
@@ -233,9 +236,11 @@ public final class Raft {
             snapshot: log.unstable.snapshot,
             committedEntries: log.nextCommittedEntries(),
             messages: msgs,
-            mustSync: !log.unstable.entries.isEmpty || hs.term != prevHardState.term || hs.vote != prevHardState.vote
+            mustSync: !log.unstable.entries.isEmpty || hs.term != prevHardState.term || hs.vote != prevHardState.vote,
+            readStates: readStates
         )
         msgs.removeAll(keepingCapacity: true)
+        readStates.removeAll()
         prevSoftState = ss
         prevHardState = hs
         readyOutstanding = true
@@ -268,6 +273,8 @@ public final class Raft {
         votes = [:]
         pendingConfIndex = 0
         progress = [:]
+        pendingReads = []
+        readsAwaitingCommit = []
     }
 
     func becomeFollower(term t: UInt64, leader l: UInt64) {

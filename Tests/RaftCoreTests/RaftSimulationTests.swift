@@ -76,7 +76,7 @@ struct RaftSimulationTests {
 extension RaftSimulationTests {
     @Test("the fault mix really happens: across seeds there are crashes, drops, snapshot installs, re-elections and acknowledgements")
     func coverage() {
-        var crashes = 0, dropped = 0, elections = 0, acked = 0, installs = 0, snapshots = 0, confChanges = 0
+        var crashes = 0, dropped = 0, elections = 0, acked = 0, installs = 0, snapshots = 0, confChanges = 0, reads = 0
         for seed: UInt64 in 1...20 {
             let sim = RaftSimulator(seed: seed, options: simulationOptions(seed: seed))
             #expect(sim.run() == nil)
@@ -87,8 +87,9 @@ extension RaftSimulationTests {
             installs += sim.stats.installs
             snapshots += sim.stats.snapshots
             confChanges += sim.stats.confChanges
+            reads += sim.stats.reads
         }
-        print("simulation coverage over 20 seeds: crashes \(crashes) dropped \(dropped) elections \(elections) acked \(acked) snapshots \(snapshots) installs \(installs) membership changes \(confChanges)")
-        #expect(crashes > 10 && dropped > 100 && elections > 40 && acked > 200 && snapshots > 20 && installs > 0 && confChanges > 5)
+        print("simulation coverage over 20 seeds: crashes \(crashes) dropped \(dropped) elections \(elections) acked \(acked) snapshots \(snapshots) installs \(installs) membership changes \(confChanges) reads \(reads)")
+        #expect(crashes > 10 && dropped > 100 && elections > 40 && acked > 200 && snapshots > 20 && installs > 0 && confChanges > 5 && reads > 100)
     }
 }

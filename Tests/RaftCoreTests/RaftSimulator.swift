@@ -22,6 +22,7 @@ final class RaftSimulator {
         var crashAfterVoteRate = 0.2
         var maxSizePerMsg = 512
         var preVote = true
+        var readRate = 0.02
         var checkQuorum = true
         var snapshotEvery: UInt64 = 20
         var keepTail: UInt64 = 5
@@ -91,10 +92,14 @@ final class RaftSimulator {
     var logIdentity: [EntryKey: (prevTerm: UInt64?, data: [UInt8])] = [:]
     var ackedAt: [UInt64: (term: UInt64, id: UInt32)] = [:]
     var failure: Failure?
+    /// Read requests: context → highest index committed anywhere when the read was requested.
+    var reads: [UInt32: UInt64] = [:]
+    var nextRead: UInt32 = 0
+    var maxCommitted: UInt64 = 0
 
     // Statistics (also a fingerprint of the run for the replay test).
     var stats = (messages: 0, dropped: 0, crashes: 0, elections: 0, acked: 0, snapshots: 0, installs: 0,
-                 confChanges: 0, maxTerm: UInt64(0))
+                 confChanges: 0, reads: 0, maxTerm: UInt64(0))
 
     init(seed: UInt64, options: Options, trace: Bool = false) {
         self.seed = seed
@@ -170,6 +175,7 @@ final class RaftSimulator {
         }
         deliver()
         if chance(options.proposeRate) { proposeRandom() }
+        if chance(options.readRate) { readRandom() }
         for n in nodes { pump(n) }
         checkStep()
     }
@@ -311,6 +317,7 @@ final class RaftSimulator {
         for e in rd.entries { checkLogIdentity(e, prevTerm: try? st.term(at: e.index - 1)) }
         if let hs = rd.hardState { st.setHardState(hs) }
         send(rd.messages)
+        for rs in rd.readStates { checkRead(rs, on: n) }
         for e in rd.committedEntries { apply(e, on: n, raft: r) }
         r.advance(rd)
         if faultsEnabled, let hs = rd.hardState, hs.vote != 0, hs.vote != n.id, chance(options.crashAfterVoteRate) {
@@ -340,6 +347,7 @@ final class RaftSimulator {
             if c != e { fail("state machine safety: node \(n.id) applies \(e.index)@\(e.term), others applied @\(c.term)") }
         } else {
             committed[e.index] = e
+            maxCommitted = Swift.max(maxCommitted, e.index)
             if e.kind == .confChange, let cc = try? Raft.ConfChange.decode(e.data) {
                 commitConfChange(cc)
             }
@@ -382,6 +390,35 @@ final class RaftSimulator {
         stats.confChanges += 1
         checkCommittedDurable()
         log("membership now voters \(conf.voters) learners \(conf.learners)")
+    }
+
+    /// A client asks a random node for a linearizable read point.
+    func readRandom() {
+        let alive = nodes.filter { $0.raft != nil }
+        guard !alive.isEmpty else { return }
+        let n = alive[pick(alive.count)]
+        nextRead += 1
+        var w = WireWriter()
+        w.fixed64(UInt64(nextRead))
+        do {
+            try n.raft!.readIndex(context: w.bytes)
+            reads[nextRead] = maxCommitted
+        } catch {
+            return
+        }
+    }
+
+    /// Linearizable reads: the read point is at least everything committed before the request.
+    func checkRead(_ rs: Raft.ReadState, on n: Node) {
+        var r = WireReader(rs.context[...])
+        guard let raw = try? r.fixed64(), let floor = reads[UInt32(raw)] else {
+            fail("node \(n.id) got a read state for an unknown request \(rs.context)")
+            return
+        }
+        stats.reads += 1
+        if rs.index < floor {
+            fail("stale read: node \(n.id) read point \(rs.index) below \(floor) committed before the request")
+        }
     }
 
     func proposeRandom() {

@@ -10,6 +10,7 @@ final class TestCluster {
     var queue: [Raft.Message] = []
     var delivered: [Raft.Message] = []
     var dropFilter: ((Raft.Message) -> Bool)? = nil
+    var readStates: [UInt64: [Raft.ReadState]] = [:]
 
     init(voters: [UInt64], learners: [UInt64] = [], preVote: Bool = true, checkQuorum: Bool = true,
          configure: (inout Raft.Config) -> Void = { _ in }) {
@@ -55,6 +56,7 @@ final class TestCluster {
             st.append(rd.entries)
             if let hs = rd.hardState { st.setHardState(hs) }
             queue.append(contentsOf: rd.messages)
+            readStates[id, default: []].append(contentsOf: rd.readStates)
             for e in rd.committedEntries {
                 if e.kind == .confChange {
                     st.setConfState(r.applyConfChange(try! Raft.ConfChange.decode(e.data)))
