@@ -170,6 +170,17 @@ public final class EventLoop: @unchecked Sendable {
         timers.add(deadline: EventLoop.now() + UInt64(max(0, seconds) * 1e9), body)
     }
 
+    /// Runs `body` on the loop every `seconds` (first after `initialDelay`) until it returns false.
+    /// Thread-safe: may be called from any thread.
+    public func every(_ seconds: Double, initialDelay: Double = 0, _ body: @escaping @Sendable () -> Bool) {
+        execute { [self] in
+            func arm(_ delay: Double) {
+                schedule(after: delay) { if body() { arm(seconds) } }
+            }
+            arm(initialDelay)
+        }
+    }
+
     /// Cancels a timer that has not fired yet. Loop thread only.
     public func cancelTimer(_ id: UInt64) { timers.cancel(id) }
 

@@ -178,6 +178,7 @@ extension RelayConfig {
         if var o = r.object("spool") {
             c.spool.mapSizeMB = o.int("mapSizeMB", default: c.spool.mapSizeMB)
             c.spool.fsync = o.bool("fsync", default: c.spool.fsync)
+            c.spool.eventRetentionHours = o.int("eventRetentionHours", default: c.spool.eventRetentionHours)
             o.finish()
         }
 

@@ -215,6 +215,7 @@ extension RelayConfig {
         RelayConfig.checkRange(timeouts.dataBlock, 1...86_400, "timeouts.dataBlock", p)
         RelayConfig.checkRange(timeouts.dataTermination, 1...86_400, "timeouts.dataTermination", p)
         RelayConfig.checkRange(spool.mapSizeMB, 16...16_777_216, "spool.mapSizeMB", p)
+        RelayConfig.checkRange(spool.eventRetentionHours, 1...87_600, "spool.eventRetentionHours", p)
         if !spool.fsync { p.warning("spool.fsync", "false: accepted mail can be lost on power failure") }
         RelayConfig.checkRange(delivery.maxLifetimeSeconds, 60...31_536_000, "delivery.maxLifetimeSeconds", p)
         if let h = delivery.heloName, !HostPort.isValidHostname(h) {

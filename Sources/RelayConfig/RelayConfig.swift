@@ -286,6 +286,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var mapSizeMB = 16_384
         /// fsync each commit; turning it off can lose accepted mail on power failure.
         public var fsync = true
+        /// Events older than this many hours are pruned (in bounded batches, once a minute).
+        public var eventRetentionHours = 168
         /// Creates the defaults.
         public init() {}
     }

@@ -126,6 +126,7 @@ public final class RelayNode {
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }
+        schedulePruning(log: log, loop: loops[0])
         // Tests and tools read the bound ports (port 0 in config) from here.
         let data = try JSONSerialization.data(withJSONObject: bound, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: dataDir + "/listen.json"), options: .atomic)
@@ -138,21 +139,31 @@ public final class RelayNode {
         let health = self.health
         let server = self.dnsServer
         let logger = self.logger
-        final class Tick: @unchecked Sendable {
-            // Safe: used only on the loop that runs the timer.
-            var body: (() -> Void)?
-        }
-        let tick = Tick()
-        tick.body = { [weak server] in
-            guard let server else { return }
+        loop.every(1.0) { [weak server] in
+            guard let server else { return false }
             do {
                 server.updateZone(try RelayNode.makeZone(config, dns: dns, health: health))
             } catch {
                 logger.log(.error, "dns zone update failed", ["error": "\(error)"])
             }
-            loop.schedule(after: 1.0) { tick.body?() }
+            return true
         }
-        loop.execute { tick.body?() }
+    }
+
+    /// Once a minute, drops events older than `spool.eventRetentionHours` (bounded per command so
+    /// pruning never stalls the log).
+    private func schedulePruning(log: any ReplicatedLog, loop: EventLoop) {
+        let retentionMs = Int64(config.spool.eventRetentionHours) * 3_600_000
+        let logger = self.logger
+        loop.every(60, initialDelay: 60) {
+            let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - retentionMs
+            log.propose(.pruneEvents(SpoolCommand.PruneEvents(before: cutoff))) { result in
+                if case .failure(let e) = result, e.code != .closed {
+                    logger.log(.warning, "event pruning failed", ["error": "\(e)"])
+                }
+            }
+            return true
+        }
     }
 
     private func prepareTLS(dataDir: String) throws {
