@@ -252,11 +252,16 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     /// Decides and records the result of `address` from `reply`.
     private func record(_ address: String, _ reply: SMTPReply, isLocal: Bool, remoteHost: String,
-                        attempt: MessageAttempt, now: Int64) {
-        let decision = DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal,
+                        attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil) {
+        var decision = DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal,
                                                failedAttempts: Int(attempt.number),
                                                queuedAt: Double(attempt.message.receivedAt) / 1000,
                                                now: Double(now) / 1000, schedule: schedule, using: &random)
+        if let localClass, isLocal, decision.classification != nil {
+            // A failure we detected ourselves (connect, TLS) is classified by what happened, not by
+            // the wording of the synthetic reply.
+            decision.classification?.bounceClass = localClass
+        }
         let disposition: SpoolCommand.Disposition
         switch decision.verdict {
         case .delivered: disposition = .delivered
@@ -296,9 +301,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
             let allowed = breaker.allowAttempt(now: seconds)
             breakers[breakerKey] = breaker
             guard allowed else {
-                job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
-                                             "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
-                                   "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)")
+                if job.lastFailure == nil {
+                    job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
+                                                 "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
+                                       "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout)
+                }
                 job.candidateIndex += 1
                 continue
             }
@@ -348,7 +355,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         let failure = job.lastFailure
         finish(job, failure: failure?.reply ?? SMTPReply(451, EnhancedStatusCode(4, 4, 0), "\(job.domain): no host could be tried"),
-               remoteHost: failure?.remoteHost ?? "")
+               remoteHost: failure?.remoteHost ?? "", localClass: failure?.localClass ?? .timeout)
     }
 
     private func sourceAddress(for address: String) -> String? {
@@ -414,19 +421,32 @@ final class DeliveryCoordinator: @unchecked Sendable {
         pool.release(key, connection, reusable: report.reusable && report.transactions < maxPerConnection && !stopping)
         let breakerKey = "\(key.address):\(key.port)"
         var connectionFailure: SMTPReply?
+        var localClass: BounceClass?
         if let failure = report.connectFailure {
             connectionFailure = BounceClassifier.syntheticReply(for: failure, host: remoteHost)
+            localClass = BounceClassifier().classify(failure).bounceClass
         } else if let failure = report.failure, [.greeting, .hello, .startTLS, .auth].contains(failure.stage) {
-            connectionFailure = failure.reply
+            connectionFailure = failure.isLocal ? prefixed(failure.reply, "\(remoteHost): ") : prefixed(failure.reply, "\(remoteHost) said: ")
+            if failure.isLocal {
+                if failure.stage == .startTLS || failure.reply.enhancedCode == EnhancedStatusCode(4, 7, 4) {
+                    localClass = .tlsFailure
+                } else if failure.reply.enhancedCode?.subject == 4 {
+                    localClass = .timeout
+                }
+            }
             if failure.stage == .auth, failure.reply.isPermanent {
-                connectionFailure = SMTPReply(454, EnhancedStatusCode(4, 7, 0), "authentication with the smart host failed: \(failure.reply)")
+                connectionFailure = SMTPReply(454, EnhancedStatusCode(4, 7, 0),
+                                              "authentication with the smart host failed: \(remoteHost) said: \(failure.reply)")
+                localClass = .authFailure
             }
         } else if !report.result.bodyTransmitted, !report.result.recipients.isEmpty,
                   report.result.recipients.allSatisfy({ $0.reply.code == 421 || ($0.isLocal && report.failure != nil) }) {
-            connectionFailure = report.result.recipients[0].reply
+            let first = report.result.recipients[0]
+            connectionFailure = prefixed(first.reply, first.isLocal ? "\(remoteHost): " : "\(remoteHost) said: ")
+            if first.isLocal { localClass = .timeout }
         }
         let throttleKey = AdaptiveThrottle.Key(job.route?.provider ?? .other, key.source ?? "default")
-        if var reply = connectionFailure {
+        if let reply = connectionFailure {
             if report.connectFailure == nil, report.failure?.reply.code == 421 || report.result.recipients.contains(where: { !$0.isLocal }) {
                 let classification = BounceClassifier().classify(reply)
                 if classification.isThrottleSignal { throttle.record(classification, for: throttleKey, now: seconds) }
@@ -443,11 +463,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     return
                 }
             }
-            if reply.text.isEmpty == false, !reply.text.contains(key.hostName) {
-                reply = SMTPReply(code: reply.code, enhancedCode: reply.enhancedCode,
-                                  lines: ["\(remoteHost) said: \(reply.text)"])
-            }
-            job.lastFailure = (reply, remoteHost)
+            job.lastFailure = (reply, remoteHost, localClass)
             job.candidateIndex += 1
             logSink("info", "delivery.failover", [("queueId", job.attempt.queueID), ("host", remoteHost), ("reply", reply.description)])
             tryNext(job)
@@ -468,11 +484,12 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     /// Ends `job`: recipients without a result get `failure` (a local reply).
-    private func finish(_ job: DeliveryJob, failure: SMTPReply?, remoteHost: String) {
+    private func finish(_ job: DeliveryJob, failure: SMTPReply?, remoteHost: String, localClass: BounceClass? = nil) {
         let now = options.clock()
         let reply = failure ?? SMTPReply(451, EnhancedStatusCode(4, 3, 0), "no result for this recipient")
         for recipient in job.transaction.recipients where !job.attempt.hasResult(recipient.address) {
-            record(recipient.address, reply, isLocal: true, remoteHost: remoteHost, attempt: job.attempt, now: now)
+            record(recipient.address, reply, isLocal: true, remoteHost: remoteHost, attempt: job.attempt, now: now,
+                   localClass: localClass)
         }
         job.attempt.pendingJobs -= 1
         if job.attempt.pendingJobs == 0 { finish(job.attempt) }
@@ -597,6 +614,12 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// `reply` with `prefix` before its text (one line), unless it starts with it already.
+    private func prefixed(_ reply: SMTPReply, _ prefix: String) -> SMTPReply {
+        guard !reply.text.hasPrefix(prefix) else { return reply }
+        return SMTPReply(code: reply.code, enhancedCode: reply.enhancedCode, lines: [prefix + reply.text])
+    }
 
     static func notify(_ notify: SpoolCommand.Notify) -> [SMTPClientSession.DSNNotify]? {
         guard !notify.isEmpty else { return nil }

@@ -23,8 +23,9 @@ final class DeliveryJob: @unchecked Sendable {
     var staleRetries = 0
     /// Host keys (`name:port`) to contact without STARTTLS after an opportunistic TLS failure.
     var plaintextHosts: Set<String> = []
-    /// The last connection-level failure (reply, remote host), used when every host failed.
-    var lastFailure: (reply: SMTPReply, remoteHost: String)?
+    /// The last connection-level failure (reply, remote host, class of a locally detected
+    /// failure), used when every host failed.
+    var lastFailure: (reply: SMTPReply, remoteHost: String, localClass: BounceClass?)?
     /// When the job started (for logs).
     let startedAt: Int64
 

@@ -51,6 +51,7 @@ final class EngineHarness: @unchecked Sendable {
     }
 
     init(config: RelayConfig, options: DeliveryEngine.Options = EngineHarness.testOptions()) throws {
+        signal(SIGPIPE, SIG_IGN) // as the node does: peers closing mid-write must not kill the process
         directory = NSTemporaryDirectory() + "sx-engine-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try SpoolStore(directory: directory + "/spool", options: SpoolStore.Options(mapSize: 64 << 20, durable: false))

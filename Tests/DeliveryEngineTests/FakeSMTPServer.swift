@@ -71,6 +71,7 @@ final class FakeSMTPServer: @unchecked Sendable {
 
     /// Starts listening on `ip`:`port` (0 = any free port). Blocks until listening.
     init(behavior: Behavior = Behavior(), ip: String = "127.0.0.1", port: UInt16 = 0) throws {
+        signal(SIGPIPE, SIG_IGN)
         self.behavior = behavior
         loop = try EventLoop(name: "fake-smtp")
         loop.start()
