@@ -28,10 +28,7 @@ extension Raft {
             return
         }
         pendingReads.append(read)
-        for node in progress.keys.sorted() where node != id {
-            let commit = Swift.min(progress[node]!.match, log.committed)
-            send(Message(kind: .heartbeat, from: id, to: node, term: term, commit: commit, context: context))
-        }
+        bcastHeartbeat(context: context)
     }
 
     /// Leader: a heartbeat response echoing `context` confirms leadership for that read and all before it.

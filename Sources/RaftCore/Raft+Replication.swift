@@ -30,10 +30,11 @@ extension Raft {
         for node in progress.keys.sorted() where node != id { sendAppend(to: node) }
     }
 
-    func bcastHeartbeat() {
+    /// Heartbeats to every peer; `context` marks a read-index confirmation round.
+    func bcastHeartbeat(context: [UInt8] = []) {
         for node in progress.keys.sorted() where node != id {
             let commit = Swift.min(progress[node]!.match, log.committed)
-            send(Message(kind: .heartbeat, from: id, to: node, term: term, commit: commit))
+            send(Message(kind: .heartbeat, from: id, to: node, term: term, commit: commit, context: context))
         }
     }
 
