@@ -14,8 +14,10 @@ public struct PeerFrame: Sendable, Equatable {
         /// once appended (the follower then waits for that entry to apply locally), or
         /// `u64 request id | 1 | code | reason | context` (u16-length strings) on failure.
         case forwardResult = 3
-        /// Leader → all: `u64 index` every member has replicated; the log may be compacted up to it.
-        case compactHint = 4
+        /// Leader → all, every second: `u64 index` every member has replicated (the log may be
+        /// compacted up to it), then `u8 count` and that many `u8 len | node id`: the members the
+        /// leader heard from recently (the live set used for delivery ownership).
+        case leaderView = 4
         /// Client → server handshake (only as the first frame of a connection).
         case hello = 16
     }

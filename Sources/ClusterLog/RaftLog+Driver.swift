@@ -61,7 +61,7 @@ extension RaftLog {
         raft.tick()
         expire(now: EventLoop.now())
         if raft.role == .leader && ticks % 10 == 0 {
-            advertiseCompaction()
+            advertiseLeaderView()
             promoteCaughtUpLearners()
         }
         maybeCompact()
@@ -74,6 +74,12 @@ extension RaftLog {
     private func flushProposals() {
         guard !pending.isEmpty, !stopping else { return }
         if raft.role == .leader && raft.leadTransferee == 0 {
+            let now = Self.nowMillis()
+            pending.removeAll { p in
+                guard let err = Self.validateClaim(p.data, nowMillis: now) else { return false }
+                finish(p.origin, .failure(err))
+                return true
+            }
             var start = 0
             while start < pending.count {
                 let end = min(pending.count, start + options.maxBatchCount)

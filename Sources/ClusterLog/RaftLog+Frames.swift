@@ -56,8 +56,11 @@ extension RaftLog {
                 }
                 finish(p.origin, .failure(e))
             }
-        case .compactHint:
-            if let index = frame.payload.readUInt64(at: 0), ids.ids[peer] == raft.leader { compactHint = index }
+        case .leaderView:
+            guard let index = frame.payload.readUInt64(at: 0), ids.ids[peer] == raft.leader else { return }
+            compactHint = index
+            liveMembers = Self.decodeNames(frame.payload.dropFirst(8))
+            liveReceived = EventLoop.now()
         case .hello:
             break
         }
@@ -108,17 +111,49 @@ extension RaftLog {
         return (request, .failure(StoreError(code, strings[1], context: strings[2])))
     }
 
-    /// Leader: tells every member the index all of them have replicated (they may compact to it).
-    func advertiseCompaction() {
+    /// Leader: tells every member the index all of them have replicated (they may compact to it)
+    /// and which members are live (heard from within two election timeouts).
+    func advertiseLeaderView() {
         let st = raft.status()
-        guard st.peers.count + 1 >= raft.confState.voters.count + raft.confState.learners.count else { return }
         var minMatch = raft.appliedIndex
         for p in st.peers { minMatch = min(minMatch, p.match) }
-        compactHint = minMatch
+        if st.peers.count + 1 >= raft.confState.voters.count + raft.confState.learners.count { compactHint = minMatch }
+        let now = EventLoop.now()
+        let window = 2 * electionNanos
+        var live = [options.nodeID]
+        for p in st.peers {
+            let name = ids.name(p.id)
+            if let c = transport.lastContact[name], now &- c < window { live.append(name) }
+        }
+        liveMembers = live.sorted()
+        liveReceived = now
         var payload = [UInt8]()
-        payload.appendUInt64(minMatch)
-        for p in st.peers { transport.send(PeerFrame(.compactHint, payload), to: ids.name(p.id), lane: .control) }
+        payload.appendUInt64(compactHint)
+        payload.append(UInt8(min(liveMembers.count, 255)))
+        for name in liveMembers.prefix(255) {
+            let b = Array(name.utf8.prefix(255))
+            payload.append(UInt8(b.count))
+            payload.append(contentsOf: b)
+        }
+        for p in st.peers { transport.send(PeerFrame(.leaderView, payload), to: ids.name(p.id), lane: .control) }
     }
+
+    static func decodeNames(_ p: ArraySlice<UInt8>) -> [String] {
+        guard let count = p.first else { return [] }
+        var out: [String] = []
+        var i = p.startIndex + 1
+        for _ in 0..<count {
+            guard i < p.endIndex else { break }
+            let n = Int(p[i])
+            guard i + 1 + n <= p.endIndex else { break }
+            out.append(String(decoding: p[(i + 1)..<(i + 1 + n)], as: UTF8.self))
+            i += 1 + n
+        }
+        return out
+    }
+
+    /// One election timeout in nanoseconds.
+    var electionNanos: UInt64 { UInt64(Double(options.electionTicks) * options.tickInterval * 1e9) }
 
     /// Compacts the local log when it is long, never past what is applied here, what every member
     /// has (per the leader's hint), or the retained tail.

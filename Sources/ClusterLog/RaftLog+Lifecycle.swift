@@ -50,7 +50,6 @@ extension RaftLog {
         let st = raft.status()
         let now = EventLoop.now()
         let infos = transport.peerInfo()
-        let electionNanos = UInt64(Double(options.electionTicks) * options.tickInterval * 1e9)
         var peers: [Status.Peer] = []
         var recent = 1
         for info in infos {
@@ -83,7 +82,8 @@ extension RaftLog {
                             term: raft.term, commit: raft.commitIndex, applied: raft.appliedIndex,
                             lastIndex: raft.lastIndex, firstIndex: raft.firstIndex, hasQuorum: quorum,
                             voters: st.confState.voters.map(ids.name), learners: st.confState.learners.map(ids.name),
-                            peers: peers, pendingProposals: pending.count + waiters.count + forwarded.count)
+                            peers: peers, pendingProposals: pending.count + waiters.count + forwarded.count,
+                            live: now &- liveReceived < 2 * electionNanos ? liveMembers : [])
         shared.withLock { $0.status = status }
     }
 }

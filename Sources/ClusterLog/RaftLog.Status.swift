@@ -53,6 +53,9 @@ extension RaftLog {
         public var peers: [Peer]
         /// Proposals waiting for commit on this node.
         public var pendingProposals: Int
+        /// Members the leader heard from recently (sorted; includes the leader), as last reported
+        /// by the leader; empty when no leader view arrived within two election timeouts.
+        public var live: [String]
 
         /// Whether this node is the leader.
         public var isLeader: Bool { role == "leader" }

@@ -79,6 +79,9 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var processScheduled = false
     var applyQueue: [Raft.Entry] = []
     var compactHint: UInt64 = 0
+    /// Members the leader last reported live, and when that report arrived (monotonic ns).
+    var liveMembers: [String] = []
+    var liveReceived: UInt64 = 0
     var needsSnapshot: Set<UInt64> = []
     var ticks: UInt64 = 0
     var stopping = false
@@ -191,7 +194,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     public func status() -> Status {
         shared.withLock { $0.status } ?? Status(id: options.nodeID, role: "stopped", leader: nil, term: 0, commit: 0,
                                                 applied: 0, lastIndex: 0, firstIndex: 0, hasQuorum: false, voters: [],
-                                                learners: [], peers: [], pendingProposals: 0)
+                                                learners: [], peers: [], pendingProposals: 0, live: [])
     }
 
     /// Whether this node currently leads. Any thread.

@@ -125,10 +125,10 @@ struct PeerTransportTests {
     @Test("frame reader cuts frames across arbitrary splits and rejects oversized ones")
     func reader() throws {
         var r = PeerFrame.Reader(maxFrame: 100)
-        let bytes = PeerFrame(.forward, [1, 2, 3]).encoded() + PeerFrame(.compactHint, [9]).encoded()
+        let bytes = PeerFrame(.forward, [1, 2, 3]).encoded() + PeerFrame(.leaderView, [9]).encoded()
         for b in bytes { r.append([b][...]) }
         #expect(try r.frame() == PeerFrame(.forward, [1, 2, 3]))
-        #expect(try r.frame() == PeerFrame(.compactHint, [9]))
+        #expect(try r.frame() == PeerFrame(.leaderView, [9]))
         #expect(try r.frame() == nil)
         r.append([0, 0, 1, 0, 1][...])
         #expect(throws: ClusterError.self) { try r.frame() }

@@ -1,0 +1,68 @@
+import Foundation
+import RaftCore
+import SpoolStore
+
+/// Delivery leases in a cluster.
+///
+/// What the delivery engine should do in cluster mode:
+/// 1. Pick work it owns: for a due message, `preferredOwner(for: <recipient domain>)` names one
+///    live member (rendezvous hashing over the leader's live set), so each destination domain is
+///    worked by one node (connection reuse) and domains spread over the live nodes. A node also
+///    takes a due message whose lease has expired and that has stayed unclaimed for a grace period
+///    (work of a dead node), whoever the preferred owner is.
+/// 2. Propose `SpoolCommand.claim(owner: nodeID, attempt: next, issuedAt: now, expiresAt: now + L)`
+///    through this log and deliver ONLY after the completion reports success (the claim is then
+///    committed on a majority and applied locally). `.leaseConflict` / `.staleAttempt` mean another
+///    node owns it: skip.
+/// 3. Renew (claim again with the same attempt) well before `expiresAt`; if renewal cannot commit
+///    (no quorum), stop starting new SMTP transactions for that message once the lease has expired
+///    by the local clock, because another node may take it over.
+/// 4. Report the attempt with `SpoolCommand.outcome(attempt:)`; the state machine rejects outcomes
+///    of stale attempts, so a node that lost its lease cannot overwrite the new owner's result.
+///
+/// The leader validates claims before appending them: a claim whose `issuedAt` is more than
+/// `maxClaimSkewMillis` away from the leader's clock is refused with `.leaseConflict`, so a node
+/// with a wrong clock cannot judge leases expired early and steal them (lease expiry is compared
+/// against the claimant's `issuedAt` by the state machine).
+extension RaftLog {
+    /// Largest accepted difference between a claim's `issuedAt` and the leader's clock.
+    public static let maxClaimSkewMillis: Int64 = 2_000
+
+    /// The live member that should deliver work keyed by `key` (e.g. the recipient domain), by
+    /// rendezvous hashing over `status().live`; nil when no leader view is current (then claim only
+    /// what expired leases leave behind, or nothing). Any thread; never blocks.
+    public func preferredOwner(for key: String) -> String? {
+        Self.rendezvous(key, over: status().live)
+    }
+
+    /// Highest-random-weight choice of one of `members` for `key`. Pure; any thread.
+    public static func rendezvous(_ key: String, over members: [String]) -> String? {
+        var best: (UInt64, String)?
+        for m in members {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            h = (h ^ 0xff) &* 0x0000_0100_0000_01b3
+            for b in m.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            h ^= h >> 29
+            h = h &* 0xbf58_476d_1ce4_e5b9
+            h ^= h >> 32
+            if best == nil || h > best!.0 || (h == best!.0 && m < best!.1) { best = (h, m) }
+        }
+        return best?.1
+    }
+
+    /// Leader-side check of a claim proposal; nil when acceptable. Pure apart from reading the
+    /// clock value passed in.
+    static func validateClaim(_ data: [UInt8], nowMillis: Int64) -> StoreError? {
+        // [version][tag]: only claims (tag 2) are inspected, without decoding other commands.
+        guard data.count > 2, data[0] == SpoolCommand.formatVersion, data[1] == 2,
+              case .claim(let c)? = try? SpoolCommand(decoding: data) else { return nil }
+        let skew = c.issuedAt - nowMillis
+        guard abs(skew) > maxClaimSkewMillis else { return nil }
+        return StoreError(.leaseConflict, "claim issued at a time \(skew) ms off the leader's clock",
+                          context: c.queueID)
+    }
+
+    /// Wall clock in ms since the epoch (the shell owns the clock).
+    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
