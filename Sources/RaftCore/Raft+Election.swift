@@ -158,7 +158,8 @@ extension Raft {
     /// Throws `.notLeader` on a non-leader, `.invalidConfChange` if `to` is not a voter. Does not block.
     public func transferLeader(to target: UInt64) throws(Raft.Error) {
         guard role == .leader else {
-            throw Raft.Error(.notLeader, "only the leader can transfer leadership", leaderHint: leader)
+            throw Raft.Error(.notLeader, "only the leader can transfer leadership", leaderHint: leader,
+                             context: "transferLeader")
         }
         if target == id { return }
         guard voters.contains(target), progress[target] != nil else {

@@ -11,7 +11,7 @@ extension Raft {
         case .follower where leader != 0:
             send(Message(kind: .readIndex, from: id, to: leader, term: term, context: context))
         default:
-            throw Raft.Error(.notLeader, "no known leader to confirm a read", leaderHint: leader)
+            throw Raft.Error(.notLeader, "no known leader to confirm a read", leaderHint: leader, context: "readIndex")
         }
     }
 

@@ -1,6 +1,7 @@
 extension Raft {
     /// Error raised by the Raft core and by storages. `code` is for programs, `reason` for humans,
-    /// `leaderHint` names the known leader (0 = unknown) when a proposal went to the wrong node.
+    /// `leaderHint` names the known leader (0 = unknown) when a proposal went to the wrong node,
+    /// `context` says where (optional, for logs).
     public struct Error: Swift.Error, Equatable, Sendable, CustomStringConvertible {
         /// What went wrong.
         public enum Code: String, Sendable {
@@ -28,17 +29,23 @@ extension Raft {
         public var reason: String
         /// Known leader when `code == .notLeader` (0 = unknown).
         public var leaderHint: UInt64
+        /// Where the error arose (operation, peer, index…), empty when not given.
+        public var context: String
 
         /// Creates an error. Does not block; any caller.
-        public init(_ code: Code, _ reason: String, leaderHint: UInt64 = 0) {
+        public init(_ code: Code, _ reason: String, leaderHint: UInt64 = 0, context: String = "") {
             self.code = code
             self.reason = reason
             self.leaderHint = leaderHint
+            self.context = context
         }
 
-        /// "code: reason" text.
+        /// "code: reason (leader N) [context]" text.
         public var description: String {
-            leaderHint == 0 ? "\(code.rawValue): \(reason)" : "\(code.rawValue): \(reason) (leader \(leaderHint))"
+            var s = "\(code.rawValue): \(reason)"
+            if leaderHint != 0 { s += " (leader \(leaderHint))" }
+            if !context.isEmpty { s += " [\(context)]" }
+            return s
         }
     }
 }

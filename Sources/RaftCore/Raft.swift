@@ -184,7 +184,8 @@ public final class Raft {
     public func proposeConfChange(_ cc: ConfChange) throws(Raft.Error) -> (index: UInt64, term: UInt64) {
         try checkLeader()
         if pendingConfIndex > log.applied {
-            throw Raft.Error(.confChangePending, "membership change at \(pendingConfIndex) not applied yet (applied \(log.applied))")
+            throw Raft.Error(.confChangePending, "membership change at \(pendingConfIndex) not applied yet (applied \(log.applied))",
+                             context: "proposeConfChange")
         }
         try validate(cc)
         let r = try appendProposal(Entry(term: 0, index: 0, kind: .confChange, data: cc.encode()))
@@ -194,10 +195,11 @@ public final class Raft {
 
     func checkLeader() throws(Raft.Error) {
         guard role == .leader else {
-            throw Raft.Error(.notLeader, "node \(id) is not the leader", leaderHint: leader)
+            throw Raft.Error(.notLeader, "node \(id) is not the leader", leaderHint: leader, context: "propose")
         }
         if leadTransferee != 0 {
-            throw Raft.Error(.transferInProgress, "leadership is moving to \(leadTransferee)", leaderHint: leadTransferee)
+            throw Raft.Error(.transferInProgress, "leadership is moving to \(leadTransferee)", leaderHint: leadTransferee,
+                             context: "propose")
         }
     }
 

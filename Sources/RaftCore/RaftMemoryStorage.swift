@@ -27,10 +27,12 @@ public final class RaftMemoryStorage: RaftStorage {
 
     private var offset: UInt64 { ents[0].index }
 
+    /// `RaftStorage`: persisted hard state and membership. Does not block.
     public func initialState() -> (hardState: Raft.HardState, confState: Raft.ConfState) {
         (hardState, confState)
     }
 
+    /// `RaftStorage`: entries in [lo, hi) within `maxBytes` (at least one). Does not block.
     public func entries(from lo: UInt64, to hi: UInt64, maxBytes: Int) throws(Raft.Error) -> [Raft.Entry] {
         if lo <= offset { throw Raft.Error(.compacted, "entry \(lo) compacted (snapshot at \(offset))") }
         if hi > lastIndex + 1 { throw Raft.Error(.unavailable, "entries up to \(hi - 1) beyond last \(lastIndex)") }
@@ -47,15 +49,19 @@ public final class RaftMemoryStorage: RaftStorage {
         return Array(ents[start..<i])
     }
 
+    /// `RaftStorage`: term of the entry at `index`. Does not block.
     public func term(at index: UInt64) throws(Raft.Error) -> UInt64 {
         if index < offset { throw Raft.Error(.compacted, "term of \(index) compacted") }
         if index > lastIndex { throw Raft.Error(.unavailable, "term of \(index) beyond last \(lastIndex)") }
         return ents[Int(index - offset)].term
     }
 
+    /// `RaftStorage`: first index still held.
     public var firstIndex: UInt64 { offset + 1 }
+    /// `RaftStorage`: last index held.
     public var lastIndex: UInt64 { offset + UInt64(ents.count - 1) }
 
+    /// `RaftStorage`: the latest snapshot. Does not block.
     public func snapshot() throws(Raft.Error) -> Raft.Snapshot { snap }
 
     /// Records the hard state from a `Ready`. Any caller.

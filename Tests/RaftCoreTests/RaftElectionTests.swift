@@ -34,8 +34,12 @@ struct RaftElectionTests {
     func proposeOnFollower() {
         let c = TestCluster(voters: [1, 2, 3])
         c.campaign(1)
-        #expect(throws: Raft.Error(.notLeader, "node 2 is not the leader", leaderHint: 1)) {
+        do {
             try c.nodes[2]!.propose([1])
+            Issue.record("a follower accepted a proposal")
+        } catch {
+            #expect(error.code == .notLeader && error.leaderHint == 1)
+            #expect(error.description == "notLeader: node 2 is not the leader (leader 1) [propose]")
         }
     }
 
