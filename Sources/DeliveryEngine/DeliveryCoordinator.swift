@@ -115,6 +115,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private func poll() {
         guard !stopping else { return }
         let now = options.clock()
+        renewLeases(now: now)
         var onlyInFlight = false
         let capacity = options.maxInFlight - inFlight.count
         if capacity > 0 {
@@ -133,12 +134,28 @@ final class DeliveryCoordinator: @unchecked Sendable {
         scheduleTimer(now: now, busy: onlyInFlight || capacity <= 0)
     }
 
+    /// Renews the leases of attempts that have used half of theirs (long transfers, slow hosts).
+    private func renewLeases(now: Int64) {
+        let half = Int64(options.leaseSeconds * 500)
+        for attempt in inFlight.values where attempt.started && attempt.leaseExpiresAt - now < half {
+            let claim = SpoolCommand.Claim(queueID: attempt.queueID, owner: nodeID, attempt: attempt.number, issuedAt: now,
+                                           expiresAt: now + Int64(options.leaseSeconds * 1000))
+            attempt.leaseExpiresAt = claim.expiresAt
+            log.propose(.claim(claim)) { result in
+                if case .failure(let error) = result {
+                    self.logSink("warning", "delivery.lease_renewal_failed", [("queueId", claim.queueID), ("error", error.description)])
+                }
+            }
+        }
+    }
+
     private func scheduleTimer(now: Int64, busy: Bool) {
         var delay = 30.0
         if let next = try? store.nextDueTime() {
             delay = min(max(Double(next - now) / 1000, 0.005), 30)
         }
-        if busy { delay = max(delay, 0.25) }
+        // Everything due is in flight or owned by another node: completions wake us anyway.
+        if busy { delay = max(delay, 1) }
         timerGeneration += 1
         let generation = timerGeneration
         queue.asyncAfter(deadline: .now() + delay) {
@@ -150,10 +167,17 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private func claim(_ id: String, now: Int64) -> Bool {
         guard let message = try? store.message(id: id) else { return false }
         if let lease = message.lease, lease.expiresAt > now, lease.owner != nodeID { return false }
+        if let preferredOwner = options.preferredOwner {
+            let orphaned = message.lease.map { now - $0.expiresAt > Int64(options.orphanGraceSeconds * 1000) } ?? false
+            let due = message.recipients.first { !$0.status.isFinal && $0.nextAttemptAt <= now } ?? message.recipients.first
+            let domain = due.map { DeliveryCoordinator.domain(of: $0.address) } ?? ""
+            guard orphaned || preferredOwner(domain) == nodeID else { return false }
+        }
         let attempt = MessageAttempt(queueID: id, number: message.attempts &+ 1, message: message)
         inFlight[id] = attempt
         let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,
                                        expiresAt: now + Int64(options.leaseSeconds * 1000))
+        attempt.leaseExpiresAt = claim.expiresAt
         log.propose(.claim(claim)) { result in
             self.queue.async { self.claimed(attempt, result) }
         }
@@ -182,6 +206,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         attempt.message = message
         attempt.body = body
+        attempt.started = true
         let expired = schedule.isExpired(queuedAt: Double(message.receivedAt) / 1000, now: Double(now) / 1000)
         var groups: [String: [StoredMessage.RecipientState]] = [:]
         var order: [String] = []
@@ -198,12 +223,12 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 recordExpired(recipient, attempt: attempt)
                 continue
             }
-            guard let at = recipient.address.lastIndex(of: "@"), recipient.address.index(after: at) < recipient.address.endIndex else {
+            let domain = DeliveryCoordinator.domain(of: recipient.address)
+            guard !domain.isEmpty else {
                 record(recipient.address, SMTPReply(553, EnhancedStatusCode(5, 1, 3), "recipient address has no domain"),
                        isLocal: true, remoteHost: "", attempt: attempt, now: now)
                 continue
             }
-            let domain = String(recipient.address[recipient.address.index(after: at)...]).lowercased()
             if groups[domain] == nil { order.append(domain) }
             groups[domain, default: []].append(recipient)
         }
@@ -293,6 +318,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
         guard let route = job.route else { return }
         let now = options.clock()
         let seconds = Double(now) / 1000
+        guard now < job.attempt.leaseExpiresAt else {
+            // Another node may own the message now; its outcome would be refused as stale anyway.
+            finish(job, failure: SMTPReply(451, EnhancedStatusCode(4, 3, 0), "delivery lease expired before sending"), remoteHost: "")
+            return
+        }
         while job.candidateIndex < job.candidates.count {
             let candidate = job.candidates[job.candidateIndex]
             let breakerKey = "\(candidate.address):\(candidate.host.port)"
@@ -619,6 +649,12 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private func prefixed(_ reply: SMTPReply, _ prefix: String) -> SMTPReply {
         guard !reply.text.hasPrefix(prefix) else { return reply }
         return SMTPReply(code: reply.code, enhancedCode: reply.enhancedCode, lines: [prefix + reply.text])
+    }
+
+    /// The lowercased domain of an address ("" when it has none).
+    static func domain(of address: String) -> String {
+        guard let at = address.lastIndex(of: "@") else { return "" }
+        return String(address[address.index(after: at)...]).lowercased()
     }
 
     static func notify(_ notify: SpoolCommand.Notify) -> [SMTPClientSession.DSNNotify]? {

@@ -43,6 +43,13 @@ extension DeliveryEngine {
         public var notifyByDefault = false
         /// Adaptive throttle tunables (slow-down and suspension on rate-limit replies).
         public var throttle = AdaptiveThrottle.Configuration()
+        /// Cluster mode: names the node that should deliver a recipient domain (e.g.
+        /// `RaftLog.preferredOwner(for:)`); messages whose first due domain maps elsewhere (or to
+        /// nil) are left to that node unless their lease expired more than `orphanGraceSeconds`
+        /// ago. nil (single node): this node delivers everything.
+        public var preferredOwner: (@Sendable (_ domain: String) -> String?)? = nil
+        /// Seconds after a lease expired before any node takes the message over.
+        public var orphanGraceSeconds: Double = 30
         /// The wall clock in milliseconds since the epoch (injectable for tests).
         public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 

@@ -24,6 +24,10 @@ final class MessageAttempt: @unchecked Sendable {
     var message: StoredMessage
     /// The message bytes.
     var body: [UInt8] = []
+    /// When the lease in force ends (ms since epoch).
+    var leaseExpiresAt: Int64 = 0
+    /// True once the claim committed and delivery began.
+    var started = false
     /// Jobs not finished yet.
     var pendingJobs = 0
     /// Results in recording order.
