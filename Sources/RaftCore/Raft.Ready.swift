@@ -20,7 +20,8 @@ extension Raft {
         public var committedEntries: [Entry]
         /// Messages to send after persisting.
         public var messages: [Message]
-        /// Whether the writes must be fsynced before sending messages.
+        /// Whether the writes must be fsynced before sending messages (entries, a snapshot, or a new
+        /// term or vote). When false only the commit index changed, which may be lost in a crash.
         public var mustSync: Bool
         /// Confirmed read indexes for `Raft.readIndex` requests made on this node.
         public var readStates: [ReadState] = []

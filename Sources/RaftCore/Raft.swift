@@ -238,7 +238,8 @@ public final class Raft {
             snapshot: log.unstable.snapshot,
             committedEntries: log.nextCommittedEntries(),
             messages: msgs,
-            mustSync: !log.unstable.entries.isEmpty || hs.term != prevHardState.term || hs.vote != prevHardState.vote,
+            mustSync: !log.unstable.entries.isEmpty || log.unstable.snapshot != nil
+                || hs.term != prevHardState.term || hs.vote != prevHardState.vote,
             readStates: readStates
         )
         msgs.removeAll(keepingCapacity: true)

@@ -2,7 +2,13 @@
 
 /// Deterministic simulation of a Raft cluster: seeded scheduler, lossy/duplicating/reordering
 /// network with partitions, disks whose unsynced writes vanish on crash, and a toy spool as the
-/// replicated state machine. Every step runs the safety checks for what happened in it; `run()`
+/// replicated state machine.
+///
+/// Disk model: a node's `RaftMemoryStorage` is its durable disk. A `Ready` is taken, then "fsynced"
+/// 0-3 steps later, when its writes reach the disk atomically, its messages are sent and its
+/// committed entries applied; a crash before that loses it (Raft's unstable log is the volatile
+/// copy). A commit-only hard state (`mustSync == false`) stays volatile until the next synced write.
+/// The spool is rebuilt from the latest snapshot on restart. Every step runs the safety checks for what happened in it; `run()`
 /// ends with a liveness phase (faults healed; a new proposal must commit everywhere in time).
 final class RaftSimulator {
     struct Options {
@@ -67,6 +73,7 @@ final class RaftSimulator {
         let tickPhase: Int
         var proposals: [UInt64: (term: UInt64, command: SimSpool.Command)] = [:]
         var seenLeaderTerm: UInt64 = 0
+        var unsyncedHardState: Raft.HardState?
 
         init(id: UInt64, storage: RaftMemoryStorage, tickPhase: Int) {
             self.id = id
@@ -160,6 +167,7 @@ final class RaftSimulator {
         log("crash \(n.id) (pending ready dropped: \(n.pending != nil))")
         n.raft = nil
         n.pending = nil
+        n.unsyncedHardState = nil
         n.proposals = [:]
         stats.crashes += 1
         checkCommittedDurable()
@@ -315,7 +323,12 @@ final class RaftSimulator {
         if let first = rd.entries.first { checkDiskKeepsAcked(n, overwriting: rd.entries, from: first.index) }
         st.append(rd.entries)
         for e in rd.entries { checkLogIdentity(e, prevTerm: try? st.term(at: e.index - 1)) }
-        if let hs = rd.hardState { st.setHardState(hs) }
+        if let hs = rd.hardState { n.unsyncedHardState = hs }
+        if rd.mustSync, let hs = n.unsyncedHardState {
+            // Only a synced write makes the hard state durable; a commit-only update may be lost.
+            st.setHardState(hs)
+            n.unsyncedHardState = nil
+        }
         send(rd.messages)
         for rs in rd.readStates { checkRead(rs, on: n) }
         for e in rd.committedEntries { apply(e, on: n, raft: r) }
