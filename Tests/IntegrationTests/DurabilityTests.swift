@@ -44,13 +44,13 @@ struct DurabilityTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         p.arguments = ["-c", Self.loadScript, host, String(port), "16", "400"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
+        // A file, not a pipe (see `run`): concurrent spawns can leak pipe ends.
+        let outPath = relay.directory + "/load.out"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        let outHandle = FileHandle(forWritingAtPath: outPath)!
+        p.standardOutput = outHandle
         p.standardError = FileHandle.nullDevice
         try p.run()
-        let box = DataBox()
-        let reader = Thread { box.data = pipe.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
         // Wait until at least some messages were acknowledged, then SIGKILL.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -60,23 +60,32 @@ struct DurabilityTests {
         }
         relay.kill9()
         p.waitUntilExit()
-        while reader.isExecuting { usleep(10_000) }
-        let lines = String(decoding: box.data, as: UTF8.self).split(separator: "\n")
+        try? outHandle.close()
+        let lines = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
+            .split(separator: "\n")
         let acked = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
         #expect(acked.count >= 200, "acknowledged only \(acked.count)")
         try relay.launch()
-        for a in acked {
-            let (status, body) = try relay.admin("/v1/queue/\(a["id"]!)/body")
-            #expect(status == 200, "missing \(a["id"]!)")
-            // The stored bytes are our Received header followed by exactly what the client sent.
-            let text = String(decoding: body, as: UTF8.self)
-            guard let start = text.range(of: "Subject: m \(a["marker"]!)\r\n") else {
-                Issue.record("body of \(a["id"]!) lost its content")
-                continue
-            }
-            let original = Array(text[start.lowerBound...].utf8)
-            #expect(sha256Hex(original) == a["sha"], "bytes differ for \(a["id"]!)")
-        }
+        // One checker process fetches every acknowledged body over keep-alive HTTP: the stored
+        // bytes must be our Received header followed by exactly what the client sent.
+        let checker = """
+        import http.client, json, sys, hashlib
+        host, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+        acked = [json.loads(l) for l in open(sys.argv[4]) if l.strip()]
+        c = http.client.HTTPConnection(host, port, timeout=30); bad = []
+        for a in acked:
+            c.request("GET", "/v1/queue/%s/body" % a["id"], headers={"Authorization": "Bearer " + token})
+            r = c.getresponse(); body = r.read()
+            i = body.find(("Subject: m %s\\r\\n" % a["marker"]).encode())
+            if r.status != 200 or i < 0 or hashlib.sha256(body[i:]).hexdigest() != a["sha"]:
+                bad.append(a["id"])
+        print(json.dumps({"checked": len(acked), "bad": bad}))
+        """
+        let (host, adminPort) = relay.address("admin")
+        let check = try python(checker, [host, String(adminPort), relay.adminToken, outPath])
+        let result = (try? JSONSerialization.jsonObject(with: check.stdout) as? [String: Any]) ?? [:]
+        #expect(result["checked"] as? Int == acked.count, "\(check.stderr)")
+        #expect((result["bad"] as? [String])?.isEmpty == true, "lost or altered: \(result["bad"] ?? "?")")
     }
 
     @Test("SIGTERM drains: a session in progress finishes its message before the node exits")
@@ -164,10 +173,4 @@ struct DurabilityTests {
         let good = try run(RelayProcess.binary, ["check-config", dir + "/good.json"])
         #expect(good.status == 0, "\(String(decoding: good.stdout, as: UTF8.self))")
     }
-}
-
-/// SHA-256 hex of bytes via the system's sha256sum (keeps the test free of crypto code).
-func sha256Hex(_ bytes: [UInt8]) -> String {
-    let out = try? run("/usr/bin/sha256sum", [], stdin: Data(bytes))
-    return String(String(decoding: out?.stdout ?? Data(), as: UTF8.self).prefix(64))
 }

@@ -152,37 +152,37 @@ struct ProcessOutput {
 }
 
 /// Runs a program to completion with an optional stdin and a time limit (kills it after).
+///
+/// Output goes to temporary files, not pipes: with tests spawning processes concurrently, a pipe's
+/// write end can leak into an unrelated long-lived child (a node started meanwhile), and then a
+/// pipe reader would never see end-of-file.
 @discardableResult
 func run(_ path: String, _ args: [String], stdin: Data? = nil, timeout: Double = 120,
          environment: [String: String]? = nil) throws -> ProcessOutput {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("sx-run-\(UUID().uuidString)").path
+    let outPath = base + ".out", errPath = base + ".err", inPath = base + ".in"
+    FileManager.default.createFile(atPath: outPath, contents: nil)
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
+    defer { for f in [outPath, errPath, inPath] { try? FileManager.default.removeItem(atPath: f) } }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
     if let environment { p.environment = environment }
-    let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
-    p.standardOutput = outPipe
-    p.standardError = errPipe
-    p.standardInput = inPipe
+    let out = FileHandle(forWritingAtPath: outPath)!, err = FileHandle(forWritingAtPath: errPath)!
+    let input = FileHandle(forReadingAtPath: inPath)!
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = input
     try p.run()
-    if let stdin { inPipe.fileHandleForWriting.write(stdin) }
-    try? inPipe.fileHandleForWriting.close()
-    let outBox = DataBox(), errBox = DataBox()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { outBox.data = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    group.enter()
-    DispatchQueue.global().async { errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    if group.wait(timeout: .now() + timeout) == .timedOut {
-        kill(p.processIdentifier, SIGKILL)
-        group.wait()
-    }
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning && Date() < deadline { usleep(5_000) }
+    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
     p.waitUntilExit()
-    return ProcessOutput(status: p.terminationStatus, stdout: outBox.data, stderr: String(decoding: errBox.data, as: UTF8.self))
-}
-
-final class DataBox: @unchecked Sendable {
-    // Safe: written by one reader thread before the group is left, read after the wait.
-    var data = Data()
+    try? out.close(); try? err.close(); try? input.close()
+    let stdout = FileManager.default.contents(atPath: outPath) ?? Data()
+    let stderr = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
+    return ProcessOutput(status: p.terminationStatus, stdout: stdout, stderr: stderr)
 }
 
 /// Runs a Python 3 script (system interpreter, where apt's python3-* modules live) with arguments.
