@@ -11,6 +11,14 @@ extension RaftLog {
             if let id = self.ids.ids[peer] { self.raft.reportUnreachable(id) }
         }
         let bound = try transport.start(listen: options.listen)
+        let me = LoopBound(self, loop: loop)
+        let sink = logSink
+        let node = options.nodeID
+        applier = SpoolApplier(store: store, metadataTag: Self.memberRecordTag, onApplied: { batch in
+            me.execute { $0.applied(batch) }
+        }, onError: { error in
+            sink("error", "applying committed entries failed; retrying", ["error": "\(error)", "node": node])
+        })
         shared.withLock { $0.started = true }
         scheduleTick()
         scheduleProcess()
@@ -65,7 +73,6 @@ extension RaftLog {
             promoteCaughtUpLearners()
         }
         maybeCompact()
-        if !applyQueue.isEmpty { drainApplyQueue() }
         checkStop()
         process()
     }
@@ -157,9 +164,8 @@ extension RaftLog {
             fatalError("raft storage write failed: \(error)")
         }
         for m in rd.messages where !(early && (m.kind == .appendEntries || m.kind == .heartbeat)) { sendMessage(m) }
-        applyQueue.append(contentsOf: rd.committedEntries)
+        commit(rd.committedEntries)
         raft.advance(rd)
-        drainApplyQueue()
     }
 
     private func roleChanged(_ ss: Raft.SoftState) {
@@ -190,43 +196,28 @@ extension RaftLog {
         }
     }
 
-    /// Applies queued committed entries to the spool in one transaction, then completes waiters.
-    /// On a storage failure the entries stay queued and are retried on the next tick.
-    func drainApplyQueue() {
-        guard !applyQueue.isEmpty else { return }
-        var logEntries: [LogEntry] = []
-        logEntries.reserveCapacity(applyQueue.count)
-        var decodeFailures: [UInt64: StoreError] = [:]
-        for e in applyQueue where e.kind == .normal && !e.data.isEmpty && e.data[0] != Self.memberRecordTag {
-            do {
-                logEntries.append(LogEntry(index: e.index, term: e.term, command: try SpoolCommand(decoding: e.data)))
-            } catch {
-                decodeFailures[e.index] = StoreError(.invalidCommand, "undecodable log entry: \(error)", context: "raft \(e.index)")
-            }
-        }
-        var results: [UInt64: Result<Void, StoreError>] = [:]
-        if !logEntries.isEmpty {
-            do {
-                let r = try store.commit(logEntries, appendToLog: false)
-                for (i, e) in logEntries.enumerated() { results[e.index] = r[i] }
-            } catch {
-                log("error", "applying committed entries failed; will retry", ["error": "\(error)",
-                    "first": "\(applyQueue.first!.index)"])
-                return
-            }
-        }
-        let entries = applyQueue
-        applyQueue.removeAll(keepingCapacity: true)
+    /// Hands committed entries to the applier; membership entries take effect here at once (they
+    /// do not touch the spool).
+    func commit(_ entries: [Raft.Entry]) {
         for e in entries {
             if e.kind == .confChange { applyConfChange(e) }
             if e.kind == .normal, e.data.first == Self.memberRecordTag { applyMemberRecord(e.data) }
-            let result: Result<Void, StoreError> = decodeFailures[e.index].map { .failure($0) } ?? results[e.index] ?? .success(())
-            remember(e.index, term: e.term, result)
-            for w in waiters.removeValue(forKey: e.index) ?? [] { resolve(w, index: e.index, term: e.term, result) }
         }
-        if let last = entries.last { storage.releaseCache(through: last.index) }
+        applier.enqueue(entries)
     }
 
+    /// The applier finished a batch: record results and complete waiters. Loop thread.
+    func applied(_ batch: [SpoolApplier.Applied]) {
+        for a in batch {
+            remember(a.index, term: a.term, a.result)
+            for w in waiters.removeValue(forKey: a.index) ?? [] { resolve(w, index: a.index, term: a.term, a.result) }
+        }
+        if let last = batch.last {
+            spoolApplied = max(spoolApplied, last.index)
+            storage.releaseCache(through: last.index)
+        }
+        refreshStatus()
+    }
 
     /// Fails proposals whose deadline passed (pending, forwarded, or appended but not committed).
     private func expire(now: UInt64) {

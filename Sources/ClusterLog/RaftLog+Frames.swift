@@ -37,7 +37,7 @@ extension RaftLog {
                   let p = forwarded.removeValue(forKey: request) else { return }
             switch result {
             case .success(let (index, term)):
-                if index <= raft.appliedIndex && applyQueue.first.map({ index < $0.index }) ?? true {
+                if index <= spoolApplied {
                     // Already applied here before the acknowledgement arrived.
                     let w = Waiter(term: term, origin: p.origin, deadline: p.deadline)
                     if let (t, r) = recentResults[index] {
@@ -115,7 +115,7 @@ extension RaftLog {
     /// and which members are live (heard from within two election timeouts).
     func advertiseLeaderView() {
         let st = raft.status()
-        var minMatch = raft.appliedIndex
+        var minMatch = spoolApplied
         for p in st.peers { minMatch = min(minMatch, p.match) }
         if st.peers.count + 1 >= raft.confState.voters.count + raft.confState.learners.count { compactHint = minMatch }
         let now = EventLoop.now()
@@ -159,8 +159,8 @@ extension RaftLog {
     /// has (per the leader's hint), or the retained tail.
     func maybeCompact() {
         guard storage.entryCount > options.compactThreshold else { return }
-        let applied = raft.appliedIndex
-        guard applyQueue.isEmpty, applied > options.retainedEntries else { return }
+        let applied = spoolApplied
+        guard applied > options.retainedEntries else { return }
         let target = min(applied - options.retainedEntries, compactHint)
         guard target > storage.firstIndex else { return }
         do {

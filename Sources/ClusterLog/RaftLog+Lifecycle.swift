@@ -40,7 +40,7 @@ extension RaftLog {
         forwarded = [:]
         transport.stop()
         shared.withLock { $0.status?.role = "stopped" }
-        log("info", "raft stopped", ["term": "\(raft.term)", "applied": "\(raft.appliedIndex)"])
+        log("info", "raft stopped", ["term": "\(raft.term)", "applied": "\(spoolApplied)"])
         done()
     }
 
@@ -79,7 +79,7 @@ extension RaftLog {
         case .preCandidate: role = "preCandidate"
         }
         let status = Status(id: options.nodeID, role: role, leader: raft.leader == 0 ? nil : ids.name(raft.leader),
-                            term: raft.term, commit: raft.commitIndex, applied: raft.appliedIndex,
+                            term: raft.term, commit: raft.commitIndex, applied: spoolApplied,
                             lastIndex: raft.lastIndex, firstIndex: raft.firstIndex, hasQuorum: quorum,
                             voters: st.confState.voters.map(ids.name), learners: st.confState.learners.map(ids.name),
                             peers: peers, pendingProposals: pending.count + waiters.count + forwarded.count,

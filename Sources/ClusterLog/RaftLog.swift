@@ -77,7 +77,9 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var forwarded: [UInt64: Proposal] = [:]
     var nextRequest: UInt64 = 1
     var processScheduled = false
-    var applyQueue: [Raft.Entry] = []
+    var applier: SpoolApplier!
+    /// Highest index the applier has applied to the spool (reported back to the loop).
+    var spoolApplied: UInt64 = 0
     var compactHint: UInt64 = 0
     /// Members the leader last reported live, and when that report arrived (monotonic ns).
     var liveMembers: [String] = []
@@ -124,6 +126,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
                                context: options.directory)
         }
         raft = Raft(config: cfg, storage: storage)
+        spoolApplied = raft.appliedIndex
         // Members added at runtime (`addNode`) are remembered by the raft storage; config wins.
         var peers = options.peers
         for (name, address) in storage.members where name != options.nodeID && peers[name] == nil {
@@ -187,6 +190,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         done.wait()
         loop.stop()
         loop.waitUntilStopped()
+        applier.stop()
         storage.close()
     }
 

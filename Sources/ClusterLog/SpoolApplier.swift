@@ -1,0 +1,139 @@
+import Foundation
+import RaftCore
+import SpoolStore
+
+/// Applies committed raft entries to the `SpoolStore` on a dedicated thread, so the raft loop
+/// never waits for the spool's write transaction and fsync: while one batch is applied the loop
+/// goes on persisting, replicating and acknowledging the next.
+///
+/// Every entry queued when the thread wakes goes into ONE `SpoolStore.commit` (one transaction,
+/// one fsync). Entries that are not spool commands (leader no-ops, membership changes, member
+/// records) are reported as applied with `.success` so waiters at their index are resolved.
+/// After each batch `onApplied` runs on the applier thread with one result per entry, in index
+/// order. A failing commit (disk full, I/O) is reported to `onError` and retried every 100 ms:
+/// committed entries cannot be skipped.
+///
+/// `@unchecked Sendable` is sound: `queue`, `stopping` and `finished` are guarded by `condition`;
+/// the store is written only by the applier thread.
+final class SpoolApplier: @unchecked Sendable {
+    /// The result of applying one entry.
+    struct Applied: Sendable {
+        var index: UInt64
+        var term: UInt64
+        var result: Result<Void, StoreError>
+    }
+
+    let store: SpoolStore
+    /// First byte of log entries that are cluster metadata, not spool commands.
+    let metadataTag: UInt8
+    private let onApplied: @Sendable ([Applied]) -> Void
+    private let onError: @Sendable (StoreError) -> Void
+    private let condition = NSCondition()
+    private var queue: [Raft.Entry] = []
+    private var stopping = false
+    private var finished = false
+
+    /// Starts the applier thread. Does not block.
+    init(store: SpoolStore, metadataTag: UInt8, onApplied: @escaping @Sendable ([Applied]) -> Void,
+         onError: @escaping @Sendable (StoreError) -> Void) {
+        self.store = store
+        self.metadataTag = metadataTag
+        self.onApplied = onApplied
+        self.onError = onError
+        let thread = Thread { [self] in run() }
+        thread.name = "raft-apply"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Queues committed entries (in index order). Never blocks for long; any thread.
+    func enqueue(_ entries: [Raft.Entry]) {
+        guard !entries.isEmpty else { return }
+        condition.lock()
+        queue.append(contentsOf: entries)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Entries waiting to be applied. Any thread.
+    var backlog: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
+    /// Finishes the batch in progress and stops; entries still queued are left (Raft hands them
+    /// out again after a restart, and the spool skips what it already applied). Blocks until the
+    /// thread exits; idempotent.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if stopping {
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            condition.unlock()
+            while !apply(batch) {
+                condition.lock()
+                if !stopping { _ = condition.wait(until: Date().addingTimeInterval(0.1)) }
+                let stop = stopping
+                condition.unlock()
+                if stop { break }
+            }
+        }
+    }
+
+    /// Applies one batch; false when the spool commit failed (nothing applied).
+    private func apply(_ batch: [Raft.Entry]) -> Bool {
+        var logEntries: [LogEntry] = []
+        logEntries.reserveCapacity(batch.count)
+        var failures: [UInt64: StoreError] = [:]
+        for e in batch where e.kind == .normal && !e.data.isEmpty && e.data[0] != metadataTag {
+            do {
+                logEntries.append(LogEntry(index: e.index, term: e.term, command: try SpoolCommand(decoding: e.data)))
+            } catch {
+                failures[e.index] = StoreError(.invalidCommand, "undecodable log entry: \(error)", context: "raft \(e.index)")
+            }
+        }
+        var results: [Result<Void, StoreError>] = []
+        if !logEntries.isEmpty {
+            do {
+                results = try store.commit(logEntries, appendToLog: false)
+            } catch let error as StoreError {
+                onError(error)
+                return false
+            } catch {
+                onError(StoreError(.internalError, "\(error)", context: "raft apply"))
+                return false
+            }
+        }
+        var out: [Applied] = []
+        out.reserveCapacity(batch.count)
+        var next = 0
+        for e in batch {
+            var result: Result<Void, StoreError> = .success(())
+            if let f = failures[e.index] {
+                result = .failure(f)
+            } else if next < logEntries.count, logEntries[next].index == e.index {
+                result = results[next]
+                next += 1
+            }
+            out.append(Applied(index: e.index, term: e.term, result: result))
+        }
+        onApplied(out)
+        return true
+    }
+}
