@@ -60,6 +60,8 @@ final class FakeSMTPServer: @unchecked Sendable {
         var commands: [String] = []
         var messages: [Received] = []
         var authenticated: [String] = []
+        /// Client IP of each connection, in order.
+        var clientIPs: [String] = []
     }
 
     let loop: EventLoop
@@ -123,6 +125,7 @@ final class FakeSMTPServer: @unchecked Sendable {
 
     private func accepted(fd: Int32, remote: SocketAddress) {
         let number = records.withLock { r -> Int in
+            r.clientIPs.append(remote.ip)
             r.connections += 1
             return r.connections
         }
