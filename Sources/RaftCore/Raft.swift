@@ -8,7 +8,25 @@
 ///
 /// Features: pre-vote, check-quorum with leader lease, pipelined byte-bounded replication with
 /// flow control, fast conflict back-off, commit of current-term entries only (§5.4.2), snapshots,
-/// single-step membership changes with learners, and leadership transfer.
+/// single-step membership changes with learners, leadership transfer and ReadIndex.
+///
+/// A shell's loop, in outline:
+/// ```swift
+/// let raft = Raft(config: Raft.Config(id: me), storage: storage)
+/// // every tick interval:            raft.tick()
+/// // on a peer message:              raft.step(try Raft.Message.decode(bytes))
+/// // on a client command (leader):   let (index, term) = try raft.propose(data)  // or propose(batch:)
+/// while raft.hasReady {
+///     let rd = raft.ready()
+///     if let s = rd.snapshot { install(s) }                          // storage + application state
+///     persist(rd.entries, rd.hardState, fsync: rd.mustSync)         // one transaction
+///     for m in rd.messages { transport.send(m.encode(), to: m.to) } // only after persisting
+///     for e in rd.committedEntries { apply(e) }  // .confChange: storage.conf = raft.applyConfChange(cc)
+///     raft.advance(rd)
+/// }
+/// ```
+/// A command proposed at (index, term) is committed when an applied entry has that index and
+/// term; a different term at that index means it was lost (retry).
 public final class Raft {
     /// This node's id.
     public let id: UInt64

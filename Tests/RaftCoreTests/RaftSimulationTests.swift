@@ -29,6 +29,7 @@ func simulationOptions(seed: UInt64) -> RaftSimulator.Options {
     o.partitionRate = 0.001 + 0.005 * Double(r.next() % 100) / 100
     o.maxDelay = 2 + Int(r.next() % 10)
     o.maxSizePerMsg = r.next() % 2 == 0 ? 40 : 512
+    o.maxCommittedSizePerReady = r.next() % 2 == 0 ? 64 : 1 << 20
     // Some seeds run without pre-vote or without check-quorum (both still must be safe).
     switch r.next() % 8 {
     case 0: o.preVote = false

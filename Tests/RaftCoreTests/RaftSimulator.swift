@@ -27,6 +27,7 @@ final class RaftSimulator {
         var fsyncMaxDelay = 3
         var crashAfterVoteRate = 0.2
         var maxSizePerMsg = 512
+        var maxCommittedSizePerReady = 1 << 20
         var preVote = true
         var readRate = 0.02
         var checkQuorum = true
@@ -145,6 +146,7 @@ final class RaftSimulator {
     func start(_ n: Node) {
         var cfg = Raft.Config(id: n.id, randomSeed: rng.next())
         cfg.maxSizePerMsg = options.maxSizePerMsg
+        cfg.maxCommittedSizePerReady = options.maxCommittedSizePerReady
         cfg.preVote = options.preVote
         cfg.checkQuorum = options.checkQuorum
         cfg.maxInflightMessages = 8
