@@ -81,8 +81,8 @@ struct DurabilityTests {
                 bad.append(a["id"])
         print(json.dumps({"checked": len(acked), "bad": bad}))
         """
-        let (host, adminPort) = relay.address("admin")
-        let check = try python(checker, [host, String(adminPort), relay.adminToken, outPath])
+        let (adminHost, adminPort) = relay.address("admin")
+        let check = try python(checker, [adminHost, String(adminPort), relay.adminToken, outPath])
         let result = (try? JSONSerialization.jsonObject(with: check.stdout) as? [String: Any]) ?? [:]
         #expect(result["checked"] as? Int == acked.count, "\(check.stderr)")
         #expect((result["bad"] as? [String])?.isEmpty == true, "lost or altered: \(result["bad"] ?? "?")")
