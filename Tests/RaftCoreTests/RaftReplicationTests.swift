@@ -148,6 +148,63 @@ struct RaftReplicationTests {
         #expect(c.applied[3]!.last!.index == first + 2)
     }
 
+    @Test("reportUnreachable drops a pipelining follower back to probing; reportSnapshot resumes after a stream")
+    func transportReports() throws {
+        let c = TestCluster(voters: [1, 2, 3])
+        c.campaign(1)
+        try c.nodes[1]!.propose([1])
+        c.stabilize()
+        let leader = c.nodes[1]!
+        #expect(leader.progress[2]!.state == .replicate)
+        leader.reportUnreachable(2)
+        #expect(leader.progress[2]!.state == .probe)
+        // Snapshot path: compact, isolate 3 so it needs a snapshot, let the transport report it.
+        c.isolate(3)
+        for i in 0..<5 { try leader.propose([UInt8(i)]) }
+        c.stabilize()
+        try c.storages[1]!.createSnapshot(index: leader.appliedIndex, confState: leader.confState, data: [5])
+        c.storages[1]!.compact(to: leader.appliedIndex)
+        c.heal()
+        c.dropFilter = { $0.kind == .installSnapshot }
+        c.tickAll(3)
+        #expect(leader.progress[3]!.state == .snapshot)
+        leader.reportSnapshot(to: 3, success: false)
+        #expect(leader.progress[3]!.state == .probe)
+        c.dropFilter = nil
+        c.tickAll(3)
+        #expect(leader.progress[3]!.state == .replicate)
+        #expect(c.nodes[3]!.commitIndex == leader.commitIndex)
+    }
+
+    @Test("a restart with Config.applied skips entries the application already applied")
+    func configApplied() throws {
+        let c = TestCluster(voters: [1])
+        c.campaign(1)
+        for i in 0..<5 { try c.nodes[1]!.propose([UInt8(i)]) }
+        c.stabilize()
+        c.restart(1) { $0.applied = 4 }
+        let rd = c.nodes[1]!.ready()
+        #expect(rd.committedEntries.map(\.index) == [5, 6])
+    }
+
+    @Test("committed entries beyond the per-Ready budget come in later Readies, in order")
+    func committedBudget() throws {
+        let c = TestCluster(voters: [1]) { $0.maxCommittedSizePerReady = 60 }
+        c.campaign(1)
+        for i in 0..<6 { try c.nodes[1]!.propose([UInt8(i)]) }
+        let r = c.nodes[1]!
+        var batches: [[UInt64]] = []
+        while r.hasReady {
+            let rd = r.ready()
+            c.storages[1]!.append(rd.entries)
+            if let hs = rd.hardState { c.storages[1]!.setHardState(hs) }
+            if !rd.committedEntries.isEmpty { batches.append(rd.committedEntries.map(\.index)) }
+            r.advance(rd)
+        }
+        #expect(batches.count >= 3)
+        #expect(batches.flatMap { $0 } == Array(UInt64(2)...7))
+    }
+
     @Test("stale and duplicated append responses do not move a follower's progress backwards")
     func staleResponses() throws {
         let c = TestCluster(voters: [1, 2, 3])
