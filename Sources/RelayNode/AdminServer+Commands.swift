@@ -7,7 +7,7 @@ extension AdminServer {
     /// for read-only requests. Malformed bodies are answered by `handle` (400) instead.
     func command(for request: HTTPRequest) -> SpoolCommand? {
         guard authorizedRequest(request) else { return nil }
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let parts = AdminServer.pathSegments(request)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         switch (request.method, parts.count) {
         case ("POST", 4) where parts[0] == "v1" && parts[1] == "queue" && parts[3] == "retry":
@@ -45,6 +45,15 @@ extension AdminServer {
             case .failure(let e):
                 reply(AdminServer.response(e.code == .storageFull ? 507 : 409, json: ["error": e.reason], keepAlive: keepAlive))
             }
+        }
+    }
+}
+
+extension AdminServer {
+    /// The request path split on `/`, each segment percent-decoded (`bad%40example.net`).
+    static func pathSegments(_ request: HTTPRequest) -> [String] {
+        request.path.split(separator: "/", omittingEmptySubsequences: true).map {
+            HTTPQuery.percentDecode(String($0)) ?? String($0)
         }
     }
 }

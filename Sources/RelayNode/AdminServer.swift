@@ -127,7 +127,7 @@ final class AdminServer: @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, keepAlive: Bool) -> [UInt8] {
         let path = String(request.path)
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let parts = AdminServer.pathSegments(request)
         if request.method == "GET" && path == "/health" {
             return health(keepAlive: keepAlive)
         }
