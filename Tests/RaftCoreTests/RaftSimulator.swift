@@ -647,6 +647,10 @@ final class RaftSimulator {
         }
         checkCommittedDurable()
         for n in nodes { checkAckedPresent(n); checkLeases(n) }
+        for id in members {
+            let cs = nodes[Int(id) - 1].raft!.confState
+            if cs != conf { fail("node \(id) sees membership \(cs) after catching up, cluster has \(conf)") }
+        }
         let memberNodes = members.map { nodes[Int($0) - 1] }
         let hi = memberNodes.map(\.spool.applied).min() ?? 0
         for (index, a) in ackedAt where index <= hi {
