@@ -177,7 +177,7 @@ public final class Raft {
     /// Throws `.notLeader` (with `leaderHint`) or `.transferInProgress`. Does not block.
     @discardableResult
     public func propose(_ data: [UInt8]) throws(Raft.Error) -> (index: UInt64, term: UInt64) {
-        try appendProposal(Entry(term: 0, index: 0, kind: .normal, data: data))
+        try appendProposals([Entry(term: 0, index: 0, kind: .normal, data: data)])
     }
 
     /// Appends several commands as consecutive entries with one round of replication messages
@@ -186,13 +186,12 @@ public final class Raft {
     /// appends nothing. Throws like `propose`. Does not block.
     @discardableResult
     public func propose(batch: [[UInt8]]) throws(Raft.Error) -> (first: UInt64, term: UInt64) {
-        try checkLeader()
-        guard progress[id] != nil else { throw Raft.Error(.notLeader, "node \(id) was removed from the cluster") }
-        let first = log.lastIndex + 1
-        guard !batch.isEmpty else { return (first, term) }
-        appendEntries(batch.map { Entry(term: 0, index: 0, kind: .normal, data: $0) })
-        bcastAppend()
-        return (first, term)
+        guard !batch.isEmpty else {
+            try checkLeader()
+            return (log.lastIndex + 1, term)
+        }
+        let r = try appendProposals(batch.map { Entry(term: 0, index: 0, kind: .normal, data: $0) })
+        return (r.index, r.term)
     }
 
     /// Proposes a membership change (leader only). Throws `.confChangePending` while another change
@@ -206,7 +205,7 @@ public final class Raft {
                              context: "proposeConfChange")
         }
         try validate(cc)
-        let r = try appendProposal(Entry(term: 0, index: 0, kind: .confChange, data: cc.encode()))
+        let r = try appendProposals([Entry(term: 0, index: 0, kind: .confChange, data: cc.encode())])
         pendingConfIndex = r.index
         return r
     }
@@ -221,14 +220,16 @@ public final class Raft {
         }
     }
 
-    func appendProposal(_ e: Entry) throws(Raft.Error) -> (index: UInt64, term: UInt64) {
+    /// Leader: appends `es` and replicates; returns the first new index and the term.
+    func appendProposals(_ es: [Entry]) throws(Raft.Error) -> (index: UInt64, term: UInt64) {
         try checkLeader()
         guard progress[id] != nil else {
-            throw Raft.Error(.notLeader, "node \(id) was removed from the cluster")
+            throw Raft.Error(.notLeader, "node \(id) was removed from the cluster", context: "propose")
         }
-        appendEntries([e])
+        let first = log.lastIndex + 1
+        appendEntries(es)
         bcastAppend()
-        return (log.lastIndex, term)
+        return (first, term)
     }
 
     /// Whether `ready()` has work (state to persist, messages to send or entries to apply) and no
