@@ -79,7 +79,7 @@ struct PolicyTests {
         let port = String(relay.port("smtps"))
         #expect(String(decoding: try python(probe, ["127.0.0.1", port]).stdout, as: UTF8.self).contains("first.test"))
         try makeCert("second.test")
-        kill(relay.process.processIdentifier, SIGHUP)
+        relay.process.signal(SIGHUP)
         var seen = ""
         for _ in 0..<50 {
             seen = String(decoding: try python(probe, ["127.0.0.1", port]).stdout, as: UTF8.self)

@@ -8,7 +8,7 @@ final class RelayProcess: @unchecked Sendable {
     let directory: String
     let dataDir: String
     let configPath: String
-    var process: Process
+    var process: ChildProcess!
     let stderrPath: String
     var ports: [String: Any] = [:]
     let adminToken = "test-admin-token-\(UUID().uuidString.prefix(8))"
@@ -40,7 +40,6 @@ final class RelayProcess: @unchecked Sendable {
         configPath = directory + "/sendarix.json"
         try JSONSerialization.data(withJSONObject: base, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: configPath))
         stderrPath = directory + "/stderr.log"
-        process = Process()
         try launch()
     }
 
@@ -55,15 +54,8 @@ final class RelayProcess: @unchecked Sendable {
     /// Starts (or restarts) the binary and waits until it reports its listeners.
     func launch() throws {
         try? FileManager.default.removeItem(atPath: dataDir + "/listen.json")
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: RelayProcess.binary)
-        p.arguments = ["serve", "--config", configPath]
-        let log = FileHandle(forWritingAtPath: stderrPath)!
-        log.seekToEndOfFile()
-        p.standardError = log
-        p.standardOutput = log
-        try p.run()
+        let p = try ChildProcess(RelayProcess.binary, ["serve", "--config", configPath],
+                                 stdoutPath: stderrPath, stderrPath: stderrPath, appendOutput: true)
         process = p
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -91,19 +83,17 @@ final class RelayProcess: @unchecked Sendable {
     /// The node's stderr so far.
     func log() -> String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
-    /// SIGTERM and wait for exit.
+    /// SIGTERM and wait for exit (SIGKILL after 40 s).
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(40)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        guard let process, process.isRunning else { return }
+        process.signal(SIGTERM)
+        process.wait(timeout: 40)
     }
 
     /// SIGKILL and wait for exit.
     func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
     }
 
     /// Removes the temp directory (after stop).
@@ -161,28 +151,14 @@ func run(_ path: String, _ args: [String], stdin: Data? = nil, timeout: Double =
          environment: [String: String]? = nil) throws -> ProcessOutput {
     let base = FileManager.default.temporaryDirectory.appendingPathComponent("sx-run-\(UUID().uuidString)").path
     let outPath = base + ".out", errPath = base + ".err", inPath = base + ".in"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
     FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
     defer { for f in [outPath, errPath, inPath] { try? FileManager.default.removeItem(atPath: f) } }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    if let environment { p.environment = environment }
-    let out = FileHandle(forWritingAtPath: outPath)!, err = FileHandle(forWritingAtPath: errPath)!
-    let input = FileHandle(forReadingAtPath: inPath)!
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = input
-    try p.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(5_000) }
-    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-    p.waitUntilExit()
-    try? out.close(); try? err.close(); try? input.close()
+    let p = try ChildProcess(path, args, environment: environment, stdinPath: inPath, stdoutPath: outPath,
+                             stderrPath: errPath)
+    let status = p.wait(timeout: timeout)
     let stdout = FileManager.default.contents(atPath: outPath) ?? Data()
     let stderr = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
-    return ProcessOutput(status: p.terminationStatus, stdout: stdout, stderr: stderr)
+    return ProcessOutput(status: status, stdout: stdout, stderr: stderr)
 }
 
 /// Runs a Python 3 script (system interpreter, where apt's python3-* modules live) with arguments.
