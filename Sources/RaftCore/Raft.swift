@@ -136,6 +136,13 @@ public final class Raft {
                 break
             case .appendEntries, .heartbeat, .installSnapshot:
                 becomeFollower(term: m.term, leader: m.from)
+            case .requestVote:
+                // Adopt the term but keep the election timer running unless the vote is granted
+                // below (Raft §5.2): otherwise a node with a stale log that times out first could
+                // keep resetting everyone's timers and block elections when pre-vote is off.
+                let elapsed = electionElapsed
+                becomeFollower(term: m.term, leader: 0)
+                electionElapsed = elapsed
             default:
                 becomeFollower(term: m.term, leader: 0)
             }

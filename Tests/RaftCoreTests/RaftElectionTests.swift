@@ -95,6 +95,22 @@ struct RaftElectionTests {
         #expect(!c.queue.contains { $0.kind == .voteResponse })
     }
 
+    @Test("without pre-vote, a rejected higher-term vote request raises the term but does not reset the election timer")
+    func rejectedVoteKeepsTimer() {
+        let c = TestCluster(voters: [1, 2, 3], preVote: false, checkQuorum: false)
+        c.preload(1, terms: [1, 1, 1], term: 1)
+        let r = c.nodes[1]!
+        for _ in 0..<5 { r.tick() }
+        #expect(r.electionElapsed == 5)
+        // Node 2's log is shorter: the vote is refused, the term adopted, the timer kept.
+        r.step(Raft.Message(kind: .requestVote, from: 2, to: 1, term: 2, logTerm: 1, index: 1))
+        #expect(r.term == 2 && r.vote == 0)
+        #expect(r.electionElapsed == 5)
+        // A granted vote does reset it.
+        r.step(Raft.Message(kind: .requestVote, from: 3, to: 1, term: 3, logTerm: 1, index: 3))
+        #expect(r.vote == 3 && r.electionElapsed == 0)
+    }
+
     @Test("a vote is granted once per term and only to a candidate whose log is up to date")
     func voteRules() {
         let c = TestCluster(voters: [1, 2, 3], checkQuorum: false)

@@ -4,9 +4,13 @@ import Glibc
 
 /// Seeds run in CI. Odd seeds simulate 3 nodes, even seeds 5 (multiples of 4 with membership
 /// changes: 3 initial voters, others added as learners, promoted, removed). `RAFT_SEED=n` runs just that seed
-/// (add `RAFT_TRACE=1` to print every event).
+/// (add `RAFT_TRACE=1` to print every event); `RAFT_SEEDS=a-b` runs a longer range.
 func simulationSeeds() -> [UInt64] {
     if let s = environment("RAFT_SEED"), let seed = UInt64(s) { return [seed] }
+    if let s = environment("RAFT_SEEDS") {   // e.g. RAFT_SEEDS=1-5000 for a longer soak
+        let parts = s.split(separator: "-").compactMap { UInt64($0) }
+        if parts.count == 2, parts[0] <= parts[1] { return Array(parts[0]...parts[1]) }
+    }
     return Array(1...300)
 }
 
@@ -60,6 +64,17 @@ struct RaftSimulationTests {
         let failure = sim.run()
         #expect(failure == nil, "\(failure.map(\.description) ?? "")")
         #expect(sim.stats.acked > 0, "seed \(seed) acknowledged nothing")
+    }
+
+    @Test("a violation is reported with its seed, step and a one-line replay command")
+    func failureMessage() {
+        let sim = RaftSimulator(seed: 1234, options: simulationOptions(seed: 1234))
+        for _ in 0..<10 { sim.step() }
+        sim.fail("example violation")
+        sim.fail("a later one is not reported")
+        let text = sim.failure?.description ?? ""
+        #expect(text.hasPrefix("seed 1234 step 10: example violation"))
+        #expect(text.contains("RAFT_SEED=1234 RAFT_TRACE=1 swift test --filter RaftSimulationTests"))
     }
 
     @Test("a seed replays exactly: two runs of the same seed produce the same history")
