@@ -53,3 +53,20 @@ struct RaftLogLeaseTests {
         if case .failure(let e)? = res.all[0] { #expect(e.code == .leaseConflict) } else { Issue.record("claim accepted") }
     }
 }
+
+@Suite("Replicated log: status")
+struct RaftLogStatusTests {
+    @Test("status serializes to JSON with leader, indexes and per-peer replication")
+    func statusJSON() throws {
+        let c = try ClusterHarness(nodes: 3)
+        let leader = try #require(c.awaitLeader())
+        #expect(RaftLogClusterTests.proposeAll(["J1"], on: c.running).values.allSatisfy { (try? $0.get()) != nil })
+        let log = c.logs[leader]!
+        #expect(c.wait(5) { log.status().peers.allSatisfy { $0.match == log.status().lastIndex && $0.lastContactMillis != nil } })
+        let data = try JSONSerialization.data(withJSONObject: log.status().jsonObject())
+        let obj = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(obj["role"] as? String == "leader" && obj["leader"] as? String == leader)
+        #expect((obj["peers"] as? [[String: Any]])?.count == 2)
+        #expect((obj["peers"] as? [[String: Any]])?.allSatisfy { $0["lag"] as? Int == 0 } == true)
+    }
+}
