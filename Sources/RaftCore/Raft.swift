@@ -140,9 +140,9 @@ public final class Raft {
                 // Adopt the term but keep the election timer running unless the vote is granted
                 // below (Raft §5.2): otherwise a node with a stale log that times out first could
                 // keep resetting everyone's timers and block elections when pre-vote is off.
-                let elapsed = electionElapsed
+                let (elapsed, timeout) = (electionElapsed, randomizedElectionTimeout)
                 becomeFollower(term: m.term, leader: 0)
-                electionElapsed = elapsed
+                (electionElapsed, randomizedElectionTimeout) = (elapsed, timeout)
             default:
                 becomeFollower(term: m.term, leader: 0)
             }
