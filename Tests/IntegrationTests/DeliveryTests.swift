@@ -1,0 +1,158 @@
+import Foundation
+import Glibc
+import Testing
+
+/// `smtp-sink` (Debian's postfix package) as a real receiving MTA on 127.0.0.1: each message is
+/// dumped to its own file in `directory`. Extra flags script failures (`-Q MAIL` → 421, `-f RCPT`
+/// → 5xx).
+final class SinkProcess: @unchecked Sendable {
+    // Safe: set up in init, only read afterwards (stop is called once by the owning test).
+    let port: UInt16
+    let directory: String
+    private let process: Process
+
+    init(flags: [String] = []) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-sink-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o777]) // smtp-sink runs as nobody
+        port = try SinkProcess.freePort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
+        // As root smtp-sink insists on dropping privileges (-u); dumps are written as that user.
+        process.arguments = flags + ["-u", "nobody", "-d", directory + "/msg.", "127.0.0.1:\(port)", "100"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !SinkProcess.accepts(port), Date() < deadline { usleep(20_000) }
+    }
+
+    /// Message files written so far (contents).
+    var messages: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.sorted().compactMap { try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
+    }
+
+    /// Kills the sink (it ignores SIGTERM) and removes its directory.
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A port that was free a moment ago on 127.0.0.1.
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0 else { throw HarnessError("bind for a free port failed") }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// True when something accepts TCP connections on 127.0.0.1:`port`.
+    static func accepts(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } } == 0
+    }
+}
+
+/// Relaying through the real binary: submission with smtplib, delivery by the node's engine to
+/// `smtp-sink`, outcomes in the admin events API.
+@Suite("Delivery through the binary to smtp-sink", .serialized)
+struct DeliveryTests {
+    static let send = """
+    import smtplib, ssl, sys
+    host, port, rcpts = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP(host, port, timeout=30)
+    s.ehlo("client.test"); s.starttls(context=ctx); s.ehlo("client.test")
+    s.login("alice", "s3cret-pass")
+    msg = b"From: app@origin.test\\r\\nTo: someone@sink.test\\r\\nSubject: relayed by sendarix\\r\\n\\r\\nhello sink\\r\\n"
+    s.sendmail("app@origin.test", rcpts, msg)
+    s.quit()
+    """
+
+    /// Polls the events API until `predicate` holds for the events of `type` (or 20 s pass).
+    func waitForEvents(_ relay: RelayProcess, type: String, _ predicate: ([[String: Any]]) -> Bool) throws -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(20)
+        var events: [[String: Any]] = []
+        while Date() < deadline {
+            events = try relay.events("type=\(type)&limit=100")
+            if predicate(events) { return events }
+            usleep(50_000)
+        }
+        return events
+    }
+
+    static func relayConfig(routes: [[String: Any]]) -> [String: Any] {
+        ["delivery": ["enabled": true], "routes": routes]
+    }
+
+    @Test("smtplib → Sendarix → smtp-sink: the message arrives and a delivered event records remoteHost and 250")
+    func relaysToSink() throws {
+        let sink = try SinkProcess()
+        defer { sink.stop() }
+        let relay = try RelayProcess(overlay: Self.relayConfig(routes: [
+            ["domain": "sink.test", "hosts": ["127.0.0.1:\(sink.port)"], "tls": "none"]]))
+        defer { relay.cleanUp() }
+        let out = try python(Self.send, ["127.0.0.1", String(relay.port("submission")), "a@sink.test,b@sink.test"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let delivered = try waitForEvents(relay, type: "delivered") { $0.count >= 2 }
+        #expect(delivered.count == 2, "\(relay.log())")
+        for event in delivered {
+            #expect(event["smtpCode"] as? Int == 250)
+            #expect((event["remoteHost"] as? String)?.contains("127.0.0.1]:\(sink.port)") == true)
+            #expect(event["attempt"] as? Int == 1)
+        }
+        #expect(Set(delivered.compactMap { $0["recipient"] as? String }) == ["a@sink.test", "b@sink.test"])
+        let dumped = sink.messages.joined()
+        #expect(dumped.contains("Subject: relayed by sendarix"))
+        #expect(dumped.contains("hello sink"))
+        let queue = try relay.adminJSON("/v1/queue")
+        #expect((queue["messages"] as? [[String: Any]] ?? []).isEmpty)
+    }
+
+    @Test("a sink that answers 421 to MAIL is failed over to the second route host")
+    func failsOverBetweenSinks() throws {
+        let closing = try SinkProcess(flags: ["-Q", "MAIL"])
+        let good = try SinkProcess()
+        defer { closing.stop(); good.stop() }
+        let relay = try RelayProcess(overlay: Self.relayConfig(routes: [
+            ["domain": "sink.test", "hosts": ["127.0.0.1:\(closing.port)", "127.0.0.1:\(good.port)"], "tls": "none"]]))
+        defer { relay.cleanUp() }
+        let out = try python(Self.send, ["127.0.0.1", String(relay.port("submission")), "c@sink.test"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let delivered = try waitForEvents(relay, type: "delivered") { !$0.isEmpty }
+        #expect(delivered.count == 1, "\(relay.log())")
+        #expect((delivered.first?["remoteHost"] as? String)?.hasSuffix(":\(good.port)") == true)
+        #expect(closing.messages.isEmpty)
+        #expect(good.messages.count == 1)
+    }
+
+    @Test("a sink that rejects RCPT permanently produces a bounced event with code and class")
+    func bouncesOnReject() throws {
+        let rejecting = try SinkProcess(flags: ["-f", "RCPT", "-B", "550 5.1.1 No such user"])
+        defer { rejecting.stop() }
+        let relay = try RelayProcess(overlay: Self.relayConfig(routes: [
+            ["domain": "sink.test", "hosts": ["127.0.0.1:\(rejecting.port)"], "tls": "none"]]))
+        defer { relay.cleanUp() }
+        let out = try python(Self.send, ["127.0.0.1", String(relay.port("submission")), "gone@sink.test"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let bounced = try waitForEvents(relay, type: "bounced") { !$0.isEmpty }
+        #expect(bounced.first?["smtpCode"] as? Int == 550, "\(relay.log())")
+        #expect(bounced.first?["enhancedCode"] as? String == "5.1.1")
+        #expect(bounced.first?["bounceClass"] as? String == "bad-mailbox")
+        #expect(!rejecting.messages.joined().contains("hello sink"))
+    }
+}
