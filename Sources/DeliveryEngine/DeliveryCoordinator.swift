@@ -1,6 +1,7 @@
 import DNSService
 import DeliveryCore
 import Dispatch
+import Foundation
 import NetworkIO
 import RelayConfig
 import SpoolStore
@@ -102,7 +103,14 @@ final class DeliveryCoordinator: @unchecked Sendable {
             return s
         }
         if let semaphore { _ = semaphore.wait(timeout: .now() + timeout) }
-        queue.sync { pool.closeIdle() }
+        let figures: (Int, Int, Int) = queue.sync {
+            pool.closeIdle()
+            return (inFlight.count, pool.connectionsOpened, transactionsSent)
+        }
+        let perConnection = figures.1 > 0 ? Double(figures.2) / Double(figures.1) : 0
+        logSink("info", "delivery.stopped", [("inFlight", String(figures.0)), ("connections", String(figures.1)),
+                                             ("transactions", String(figures.2)),
+                                             ("messagesPerConnection", String(format: "%.1f", perConnection))])
     }
 
     /// Messages in flight and connections opened (for tests and figures). Blocks briefly.
