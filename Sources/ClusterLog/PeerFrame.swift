@@ -18,6 +18,11 @@ public struct PeerFrame: Sendable, Equatable {
         /// compacted up to it), then `u8 count` and that many `u8 len | node id`: the members the
         /// leader heard from recently (the live set used for delivery ownership).
         case leaderView = 4
+        /// Leader → follower on the bulk lane: `u64 stream id | u64 offset | bytes` of a spool snapshot.
+        case snapshotChunk = 5
+        /// Leader → follower: `u64 stream id | u64 total size | u64 index | u64 term | membership`
+        /// closes a snapshot stream.
+        case snapshotEnd = 6
         /// Client → server handshake (only as the first frame of a connection).
         case hello = 16
     }

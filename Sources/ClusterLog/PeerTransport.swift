@@ -129,6 +129,12 @@ public final class PeerTransport {
         return false
     }
 
+    /// Bytes queued or unsent on a lane to `peer` (for flow control of long streams). Loop thread.
+    public func queuedBytes(to peer: String, lane: Lane) -> Int {
+        guard let link = links[peer]?[Int(lane.rawValue)] else { return 0 }
+        return link.isReady ? (link.connection?.pendingOutputCount ?? 0) : link.queuedBytes
+    }
+
     /// Connection state of every peer, sorted by id. Loop thread.
     public func peerInfo() -> [PeerInfo] {
         addresses.keys.sorted().map { id in

@@ -73,6 +73,7 @@ extension RaftLog {
             promoteCaughtUpLearners()
         }
         maybeCompact()
+        pumpSnapshots()
         checkStop()
         process()
     }
@@ -183,9 +184,9 @@ extension RaftLog {
         let peer = ids.name(m.to)
         if m.kind == .installSnapshot {
             if needsSnapshot.insert(m.to).inserted {
-                log("warn", "peer is behind the compacted log and needs a data copy", ["peer": peer])
+                log("info", "peer is behind the compacted log; streaming a spool snapshot", ["peer": peer])
             }
-            raft.reportSnapshot(to: m.to, success: false)
+            startSnapshotStream(to: peer)
             return
         }
         var bytes = 0

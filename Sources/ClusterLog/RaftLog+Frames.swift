@@ -61,6 +61,8 @@ extension RaftLog {
             compactHint = index
             liveMembers = Self.decodeNames(frame.payload.dropFirst(8))
             liveReceived = EventLoop.now()
+        case .snapshotChunk, .snapshotEnd:
+            receiveSnapshot(frame, from: peer)
         case .hello:
             break
         }

@@ -82,7 +82,7 @@ extension RaftLog {
                             term: raft.term, commit: raft.commitIndex, applied: spoolApplied,
                             lastIndex: raft.lastIndex, firstIndex: raft.firstIndex, hasQuorum: quorum,
                             voters: st.confState.voters.map(ids.name), learners: st.confState.learners.map(ids.name),
-                            peers: peers, pendingProposals: pending.count + waiters.count + forwarded.count,
+                            peers: peers, snapshotPending: snapshotPending, pendingProposals: pending.count + waiters.count + forwarded.count,
                             live: now &- liveReceived < 2 * electionNanos ? liveMembers : [])
         shared.withLock { $0.status = status }
     }

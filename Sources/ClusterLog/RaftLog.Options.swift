@@ -34,6 +34,9 @@ extension RaftLog {
         public var mapSize: Int = 32 << 30
         /// Voters of a brand-new cluster; nil means this node and every peer.
         public var initialVoters: [String]? = nil
+        /// Runs (on the raft loop) when a leader's spool snapshot was received and waits to be
+        /// installed by a restart (`RaftLog.installPendingSnapshot`); must not block.
+        public var onSnapshotReady: (@Sendable () -> Void)? = nil
 
         /// Creates options with defaults. Any thread.
         public init(nodeID: String, peers: [String: String], listen: String, secret: [UInt8], directory: String) {

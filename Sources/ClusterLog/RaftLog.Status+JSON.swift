@@ -7,7 +7,7 @@ extension RaftLog.Status {
         var out: [String: Any] = [
             "id": id, "role": role, "term": term, "commit": commit, "applied": applied, "lastIndex": lastIndex,
             "firstIndex": firstIndex, "hasQuorum": hasQuorum, "voters": voters, "learners": learners, "live": live,
-            "pendingProposals": pendingProposals,
+            "pendingProposals": pendingProposals, "snapshotPending": snapshotPending,
         ]
         if let leader { out["leader"] = leader }
         out["peers"] = peers.map { p -> [String: Any] in

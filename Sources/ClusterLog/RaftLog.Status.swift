@@ -51,6 +51,9 @@ extension RaftLog {
         public var learners: [String]
         /// The other members.
         public var peers: [Peer]
+        /// A leader's snapshot was received and waits to be installed: restart the node (stop, then
+        /// `RaftLog.installPendingSnapshot` before opening the spool).
+        public var snapshotPending: Bool
         /// Proposals waiting for commit on this node.
         public var pendingProposals: Int
         /// Members the leader heard from recently (sorted; includes the leader), as last reported

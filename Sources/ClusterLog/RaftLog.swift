@@ -89,6 +89,15 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var stopping = false
     var lastRole = Raft.Role.follower
     var stopCompletion: (() -> Void)?
+    /// Snapshot streams this leader is sending, by peer.
+    var outgoingSnapshots: [String: OutgoingSnapshot] = [:]
+    /// When the last stream to a peer finished (monotonic ns), to avoid resending at once.
+    var snapshotSentAt: [String: UInt64] = [:]
+    /// The snapshot stream this node is receiving.
+    var incomingSnapshot: IncomingSnapshot?
+    /// A complete snapshot waits in `snapshotDirectory`; install it with `installPendingSnapshot`
+    /// before reopening the spool.
+    var snapshotPending = false
     /// Membership changes waiting for their entry to apply: index → (term, completion).
     var confWaiters: [UInt64: (UInt64, @Sendable (Result<Void, ClusterError>) -> Void)] = [:]
     var stopDeadline: UInt64 = 0
@@ -198,7 +207,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     public func status() -> Status {
         shared.withLock { $0.status } ?? Status(id: options.nodeID, role: "stopped", leader: nil, term: 0, commit: 0,
                                                 applied: 0, lastIndex: 0, firstIndex: 0, hasQuorum: false, voters: [],
-                                                learners: [], peers: [], pendingProposals: 0, live: [])
+                                                learners: [], peers: [], snapshotPending: false, pendingProposals: 0,
+                                                live: [])
     }
 
     /// Whether this node currently leads. Any thread.

@@ -208,6 +208,32 @@ public final class RaftLogStorage: RaftStorage {
         return target
     }
 
+    /// Replaces the whole log with a snapshot point (index, term) and membership, raising the
+    /// committed index to it (used when the spool was replaced by a leader's snapshot). Blocks.
+    public func reset(toSnapshot index: UInt64, term: UInt64, confState: Raft.ConfState) throws(ClusterError) {
+        var hs = hard
+        hs.commit = Swift.max(hs.commit, index)
+        if hs.term < term { hs.term = term }
+        let first = firstIndex
+        let last = lastIndex
+        try write(sync: true) { txn throws(ClusterError) in
+            if last >= first { for i in first...last { try txn.delete(dbEntries, Self.key(i)) } }
+            var w = WireWriter(capacity: 20)
+            w.varint(index)
+            w.varint(term)
+            try txn.put(dbMeta, Self.snapKey, w.bytes)
+            try txn.put(dbMeta, Self.hardKey, Self.encode(hs))
+            try txn.put(dbMeta, Self.confKey, Self.encode(confState))
+        }
+        hard = hs
+        conf = confState
+        snapIndex = index
+        snapTerm = term
+        terms = [term]
+        cache.removeAll()
+        cacheBytes = 0
+    }
+
     /// Number of entries held in the log.
     public var entryCount: Int { terms.count - 1 }
 

@@ -58,6 +58,18 @@ final class ClusterHarness: @unchecked Sendable {
         stores.removeValue(forKey: n)?.close()
     }
 
+    /// Options for a node `name` joining this cluster at runtime: it knows the current members and
+    /// starts as a non-voter (the initial voters are the harness nodes).
+    func joinerOptions(_ name: String) -> RaftLog.Options {
+        var peers: [String: String] = [:]
+        for n in names { peers[n] = addresses[n]! }
+        var o = RaftLog.Options(nodeID: name, peers: peers, listen: "127.0.0.1:0", secret: secret,
+                                directory: "\(root)/\(name)/raft")
+        o.tickInterval = 0.05
+        o.initialVoters = names
+        return o
+    }
+
     var running: [RaftLog] { names.compactMap { logs[$0] } }
 
     /// Polls until `condition` holds or `seconds` pass; true if it held.

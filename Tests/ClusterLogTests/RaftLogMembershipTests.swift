@@ -28,11 +28,7 @@ struct RaftLogMembershipTests {
         #expect(RaftLogClusterTests.proposeAll(ids, on: c.running).values.allSatisfy { (try? $0.get()) != nil })
 
         // The newcomer knows the current members and starts as a non-voter.
-        var o = RaftLog.Options(nodeID: "n4", peers: ["n1": c.addresses["n1"]!, "n2": c.addresses["n2"]!,
-                                                      "n3": c.addresses["n3"]!],
-                                listen: "127.0.0.1:0", secret: c.secret, directory: "\(c.root)/n4/raft")
-        o.tickInterval = 0.05
-        o.initialVoters = ["n1", "n2", "n3"]
+        let o = c.joinerOptions("n4")
         let store = try SpoolStore(directory: "\(c.root)/n4/spool", options: SpoolStore.Options(mapSize: 1 << 30))
         defer { store.close() }
         let n4 = try RaftLog(options: o, store: store)
