@@ -147,7 +147,7 @@ extension RaftLog {
     private func handleReady(_ rd: Raft.Ready) {
         if let ss = rd.softState { roleChanged(ss) }
         if rd.snapshot != nil {
-            log("error", "raft snapshot install requested; not supported (node needs a data copy)", [:])
+            log("error", "unexpected raft snapshot in Ready ignored (snapshots are installed on restart)", [:])
         }
         // A leader whose term and vote are already durable may replicate before its own fsync: it
         // counts its own copy only for acks it handles on a later turn of this loop, after the

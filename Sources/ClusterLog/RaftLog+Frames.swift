@@ -14,10 +14,8 @@ extension RaftLog {
                 return
             }
             if m.kind == .installSnapshot {
-                // Restoring the spool from a leader's snapshot is not supported in-process: refuse it
-                // (the leader retries later) rather than pretend the state was installed.
-                log("warn", "leader sent a snapshot; this node is behind the compacted log and needs a data copy",
-                    ["peer": peer])
+                // Snapshots travel as spool copies (`.snapshotChunk`/`.snapshotEnd`) and are installed
+                // on restart; a bare Raft snapshot message would claim state this spool lacks.
                 return
             }
             raft.step(m)

@@ -23,9 +23,9 @@ import Synchronization
 ///
 /// Snapshots: the spool is the state; the raft log is compacted (behind the applied index and
 /// behind what every member has replicated, as the leader advertises) once it exceeds
-/// `Options.compactThreshold`. A member that falls behind the compacted log (a new or wiped node)
-/// cannot yet be restored by streaming: it is reported with `needsSnapshot` in `status()` and must
-/// be seeded with a copy of a healthy node's data (`SpoolStore.backup`) — see the report.
+/// `Options.compactThreshold`. A member behind the compacted log (a new member) is sent a streamed
+/// copy of the leader's spool, which it installs on its next start (see `RaftLog+Snapshots.swift`,
+/// `installPendingSnapshot`, `Options.onSnapshotReady`, `Status.snapshotPending`).
 ///
 /// `@unchecked Sendable` is sound: loop-confined state is touched only on `loop` (every public
 /// entry point hops there with `execute`); the cross-thread view (`status`, flags) is in a `Mutex`.
