@@ -348,7 +348,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 continue
             }
             let source = sourceAddress(for: candidate.address)
-            let throttleKey = AdaptiveThrottle.Key(route.provider, source ?? "default")
+            let throttleKey = DeliveryCoordinator.throttleKey(route.provider, host: candidate.host.name, source: source)
             let base = options.shaping.policy(for: route.provider)
             guard let policy = throttle.apply(base, for: throttleKey, now: seconds) else {
                 breakers[breakerKey]?.recordSuccess(now: seconds) // the breaker probe was not used
@@ -363,17 +363,19 @@ final class DeliveryCoordinator: @unchecked Sendable {
                        remoteHost: "")
                 return
             }
-            var limiter = rateLimiters[throttleKey] ?? RateLimiter(rate: policy.messagesPerSecond,
-                                                                  burst: max(1, policy.messagesPerSecond), now: seconds)
-            if limiter.rate != policy.messagesPerSecond {
-                limiter.reconfigure(rate: policy.messagesPerSecond, burst: max(1, policy.messagesPerSecond), now: seconds)
-            }
-            let acquired = limiter.tryAcquire(now: seconds)
-            let wait = acquired ? 0 : limiter.delay(now: seconds)
-            rateLimiters[throttleKey] = limiter
-            guard acquired else {
-                queue.asyncAfter(deadline: .now() + min(max(wait, 0.001), 60)) { self.tryNext(job) }
-                return
+            if !route.isStatic || options.rateLimitStaticRoutes {
+                var limiter = rateLimiters[throttleKey] ?? RateLimiter(rate: policy.messagesPerSecond,
+                                                                      burst: max(1, policy.messagesPerSecond), now: seconds)
+                if limiter.rate != policy.messagesPerSecond {
+                    limiter.reconfigure(rate: policy.messagesPerSecond, burst: max(1, policy.messagesPerSecond), now: seconds)
+                }
+                let acquired = limiter.tryAcquire(now: seconds)
+                let wait = acquired ? 0 : limiter.delay(now: seconds)
+                rateLimiters[throttleKey] = limiter
+                guard acquired else {
+                    queue.asyncAfter(deadline: .now() + min(max(wait, 0.001), 60)) { self.tryNext(job) }
+                    return
+                }
             }
             let hostKey = "\(candidate.host.name):\(candidate.host.port)"
             var tlsPolicy = route.tlsPolicy
@@ -483,7 +485,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             connectionFailure = prefixed(first.reply, first.isLocal ? "\(remoteHost): " : "\(remoteHost) said: ")
             if first.isLocal { localClass = .timeout }
         }
-        let throttleKey = AdaptiveThrottle.Key(job.route?.provider ?? .other, key.source ?? "default")
+        let throttleKey = DeliveryCoordinator.throttleKey(job.route?.provider ?? .other, host: key.hostName, source: key.source)
         if let reply = connectionFailure {
             if report.connectFailure == nil, report.failure?.reply.code == 421 || report.result.recipients.contains(where: { !$0.isLocal }) {
                 let classification = BounceClassifier().classify(reply)
@@ -657,6 +659,13 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private func prefixed(_ reply: SMTPReply, _ prefix: String) -> SMTPReply {
         guard !reply.text.hasPrefix(prefix) else { return reply }
         return SMTPReply(code: reply.code, enhancedCode: reply.enhancedCode, lines: [prefix + reply.text])
+    }
+
+    /// Rate-limit and throttle scope: a recognised provider is shaped as a whole (per source
+    /// address); any other receiver per host, so one slow receiver does not slow the rest.
+    static func throttleKey(_ provider: Provider, host: String, source: String?) -> AdaptiveThrottle.Key {
+        let scope = provider == .other ? host.lowercased() : provider.rawValue
+        return AdaptiveThrottle.Key(provider, "\(source ?? "default")|\(scope)")
     }
 
     /// The lowercased domain of an address ("" when it has none).

@@ -28,6 +28,9 @@ extension DeliveryEngine {
         public var caFile: String? = ProcessInfo.processInfo.environment["SENDARIX_TEST_CA_FILE"]
         /// Per-provider shaping overrides (connections, messages per connection, rates).
         public var shaping = ShapingPolicy.Configuration()
+        /// Apply the message-rate limit to static routes (smart hosts) too; off by default, since
+        /// the operator chose the smart host (connection and per-connection limits still apply).
+        public var rateLimitStaticRoutes = false
         /// Consecutive connection failures that open a host's circuit breaker.
         public var breakerThreshold = 5
         /// Seconds a host's circuit breaker stays open at first.

@@ -24,6 +24,8 @@ struct DeliveryRoute: Sendable, Equatable {
     var credentials: SMTPClientSession.Credentials?
     /// The provider recognised from the host names (shaping, adaptive throttling).
     var provider: Provider
+    /// True for a configured static route (smart host), false for MX delivery.
+    var isStatic: Bool
 
     /// What routing decided for a domain.
     enum Resolution: Sendable, Equatable {

@@ -81,7 +81,7 @@ struct RouteResolver: Sendable {
             let provider = Provider.recognize(mxHosts: usable)
             let minimumTLS = ShapingPolicy.defaults(for: provider).minimumTLS
             return .route(DeliveryRoute(hosts: hosts, tlsPolicy: minimumTLS == nil ? .opportunistic : .required,
-                                        implicitTLS: false, credentials: nil, provider: provider))
+                                        implicitTLS: false, credentials: nil, provider: provider, isStatic: false))
         }
     }
 
@@ -91,7 +91,7 @@ struct RouteResolver: Sendable {
         }
         let policy = SMTPClientSession.TLSPolicy(rawValue: route.tls.rawValue) ?? .opportunistic
         return DeliveryRoute(hosts: hosts, tlsPolicy: policy, implicitTLS: route.implicitTLS, credentials: credentials,
-                             provider: Provider.recognize(mxHosts: hosts.map(\.name)))
+                             provider: Provider.recognize(mxHosts: hosts.map(\.name)), isStatic: true)
     }
 
     /// Addresses of a route host (an IP literal as is). BLOCKS on DNS.

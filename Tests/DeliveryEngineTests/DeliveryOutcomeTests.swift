@@ -68,7 +68,8 @@ struct DeliveryOutcomeTests {
         #expect(events.first?.bounceClass == "greylisted")
         #expect(events.first?.smtpCode == 450)
         if events.count == 2 {
-            #expect(events[1].timestampMillis - events[0].timestampMillis >= 2_000)
+            // The retry time is computed a few ms before the deferral event is stamped.
+            #expect(events[1].timestampMillis - events[0].timestampMillis >= 1_900)
             #expect(events[1].attempt == 2)
         }
     }

@@ -89,6 +89,23 @@ struct DeliveryRoutingTests {
         #expect(event?.bounceClass == "dns-failure", "\(String(describing: event))")
     }
 
+    @Test("the per-host message rate applies to MX delivery: 5 messages at 2/s take over a second")
+    func messageRate() throws {
+        let server = try FakeSMTPServer()
+        defer { server.stop() }
+        let dns = try startZone("rate.test", addresses: ["127.0.0.1"])
+        defer { dns.stop() }
+        var options = Self.mxOptions(port: server.port)
+        options.shaping = ShapingPolicy.Configuration(all: ShapingPolicy.Override(messagesPerSecond: 2))
+        let h = try EngineHarness(config: EngineHarness.config(nameservers: ["127.0.0.1:\(dns.port)"]), options: options)
+        defer { h.shutdown() }
+        for i in 0..<5 { h.enqueue("q\(i)", to: ["r\(i)@rate.test"]) }
+        let times = (0..<5).compactMap { h.waitForOutcome("q\($0)").first?.timestampMillis }
+        #expect(times.count == 5)
+        #expect((times.max() ?? 0) - (times.min() ?? 0) >= 1_000)
+        #expect(server.messages.count == 5)
+    }
+
     @Test("with one connection allowed, several messages share it (RSET between is not needed after success)")
     func connectionReuse() throws {
         let server = try FakeSMTPServer()
