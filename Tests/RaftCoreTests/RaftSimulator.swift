@@ -128,6 +128,9 @@ final class RaftSimulator {
     var conf: Raft.ConfState
     /// Nodes removed at some point (never re-added).
     var removed: Set<UInt64> = []
+    /// Removed nodes to shut down for good at the next step, and those shut down.
+    var decommission: [UInt64] = []
+    var decommissioned: Set<UInt64> = []
     var members: [UInt64] { conf.voters + conf.learners }
 
     func chance(_ p: Double) -> Bool { Double(rng.next() >> 11) / Double(1 << 53) < p }
@@ -179,6 +182,12 @@ final class RaftSimulator {
 
     func step() {
         now += 1
+        for id in decommission where !decommissioned.contains(id) {
+            log("decommission removed node \(id)")
+            decommissioned.insert(id)
+            if nodes[Int(id) - 1].raft != nil { crash(nodes[Int(id) - 1]) }
+        }
+        decommission = []
         if faultsEnabled { injectFaults() }
         for n in nodes where n.raft != nil && now % options.stepsPerTick == n.tickPhase {
             n.raft!.tick()
@@ -195,7 +204,7 @@ final class RaftSimulator {
             let alive = nodes.filter { $0.raft != nil }
             if !alive.isEmpty { crash(alive[pick(alive.count)]) }
         }
-        for n in nodes where n.raft == nil && chance(options.restartRate) {
+        for n in nodes where n.raft == nil && !decommissioned.contains(n.id) && chance(options.restartRate) {
             log("restart \(n.id)")
             start(n)
         }
@@ -399,6 +408,11 @@ final class RaftSimulator {
                 voters.remove(cc.nodeID)
                 learners.remove(cc.nodeID)
                 removed.insert(cc.nodeID)
+                if !options.preVote || !options.checkQuorum {
+                    // Without pre-vote and leader lease a removed node that missed its removal can
+                    // disrupt the cluster forever (Raft thesis §4.2.3): the operator shuts it down.
+                    decommission.append(cc.nodeID)
+                }
             }
         }
         conf = Raft.ConfState(voters: Array(voters), learners: Array(learners))
@@ -623,7 +637,7 @@ final class RaftSimulator {
         // Heal everything and require progress within a bounded number of ticks.
         faultsEnabled = false
         blocked = []
-        for n in nodes where n.raft == nil { start(n) }
+        for n in nodes where n.raft == nil && !decommissioned.contains(n.id) { start(n) }
         log("liveness phase")
         nextMessageID += 1
         let probe = nextMessageID
