@@ -164,7 +164,7 @@ extension RaftLog {
                 } catch {
                     return
                 }
-                FileManager.default.createFile(atPath: incomingDir + "/data.mdb", contents: nil)
+                _ = FileManager.default.createFile(atPath: incomingDir + "/data.mdb", contents: nil)
                 guard let h = FileHandle(forWritingAtPath: incomingDir + "/data.mdb") else { return }
                 incomingSnapshot = IncomingSnapshot(id: id, leader: peer, handle: h, received: 0)
                 log("info", "receiving a spool snapshot", ["leader": peer])
@@ -199,7 +199,9 @@ extension RaftLog {
             let ready = snapshotRoot + "/snapshot"
             try? FileManager.default.removeItem(atPath: ready)
             try FileManager.default.moveItem(atPath: incomingDir, toPath: ready)
-            FileManager.default.createFile(atPath: ready + "/complete", contents: Data())
+            guard FileManager.default.createFile(atPath: ready + "/complete", contents: Data()) else {
+                throw ClusterError(.storage, "cannot mark the snapshot complete", context: ready)
+            }
             snapshotPending = true
             log("warn", "spool snapshot received; restart the node to install it",
                 ["leader": peer, "index": "\(index)", "bytes": "\(second)"])

@@ -230,3 +230,13 @@ extension RaftLog {
         }
     }
 }
+
+extension RaftLog {
+    /// Sets the word of the health line the peer port answers to plain connections
+    /// (`SENDARIX <id> <word>`; the node's prober expects `ok`, e.g. `draining` while shutting
+    /// down). `word` runs on the raft loop and must not block. Never blocks; any thread.
+    public func setHealthWord(_ word: @escaping @Sendable () -> String) {
+        let me = LoopBound(self, loop: loop)
+        loop.execute { me.value.transport.healthWord = word }
+    }
+}
