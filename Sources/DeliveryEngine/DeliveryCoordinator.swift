@@ -467,12 +467,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
             localClass = BounceClassifier().classify(failure).bounceClass
         } else if let failure = report.failure, [.greeting, .hello, .startTLS, .auth].contains(failure.stage) {
             connectionFailure = failure.isLocal ? prefixed(failure.reply, "\(remoteHost): ") : prefixed(failure.reply, "\(remoteHost) said: ")
-            if failure.isLocal {
-                if failure.stage == .startTLS || failure.reply.enhancedCode == EnhancedStatusCode(4, 7, 4) {
-                    localClass = .tlsFailure
-                } else if failure.reply.enhancedCode?.subject == 4 {
-                    localClass = .timeout
-                }
+            if failure.stage == .startTLS || (failure.isLocal && failure.reply.enhancedCode == EnhancedStatusCode(4, 7, 4)) {
+                localClass = .tlsFailure // refused, failed or missing STARTTLS under a TLS-requiring policy
+            } else if failure.isLocal, failure.reply.enhancedCode?.subject == 4 {
+                localClass = .timeout
             }
             if failure.stage == .auth, failure.reply.isPermanent {
                 connectionFailure = SMTPReply(454, EnhancedStatusCode(4, 7, 0),

@@ -156,6 +156,25 @@ struct DeliveryOutcomeTests {
         #expect(h.wait { ((try? h.store.suppression(tenant: "acme", address: "late@dest.test")) ?? nil)?.reason == "expired" })
     }
 
+    @Test("a soft failure that lasts the whole queue lifetime becomes a hard bounce carrying the last error, and is suppressed")
+    func softFailureExpires() throws {
+        let server = try FakeSMTPServer(behavior: .init(script: { $0.verb == "RCPT" ? .line("451 4.3.0 temporary trouble") : nil }))
+        defer { server.stop() }
+        var config = EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])])
+        config.delivery.maxLifetimeSeconds = 2
+        let h = try EngineHarness(config: config)
+        defer { h.shutdown() }
+        h.enqueue("e1", to: ["slow@dest.test"], notify: [.failure])
+        let events = h.waitForOutcome("e1", type: .bounced, timeout: 15)
+        #expect(events.first?.type == .deferred)
+        let bounce = events.last
+        #expect(bounce?.type == .bounced, "\(events)")
+        #expect(bounce?.enhancedCode == "5.4.7")
+        #expect(bounce?.response?.contains("temporary trouble") == true)
+        #expect(events.count >= 2)
+        #expect(h.wait { ((try? h.store.suppression(tenant: "acme", address: "slow@dest.test")) ?? nil)?.reason == "expired" })
+    }
+
     @Test("NOTIFY=FAILURE: a hard bounce enqueues an RFC 3464 DSN from <> to the sender, which is delivered")
     func dsnOnFailure() throws {
         let server = try FakeSMTPServer(behavior: .init(script: { step in

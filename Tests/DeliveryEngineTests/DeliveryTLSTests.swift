@@ -66,6 +66,26 @@ struct DeliveryTLSTests {
         #expect(server.commands.filter { $0 == "STARTTLS" }.count == 1)
     }
 
+    @Test("a receiver refusing STARTTLS with 454: opportunistic continues in plain text, required defers")
+    func startTLSRefused() throws {
+        let (context, _) = try Self.certificate("mx.dest.test")
+        let server = try FakeSMTPServer(behavior: .init(tls: context, script: { step in
+            step.verb == "STARTTLS" ? .line("454 4.7.0 TLS not available due to temporary reason") : nil
+        }))
+        defer { server.stop() }
+        let h = try EngineHarness(config: EngineHarness.config(routes: [
+            EngineHarness.route("plain.test", [server.port], tls: .opportunistic),
+            EngineHarness.route("strict.test", [server.port], tls: .required)]))
+        defer { h.shutdown() }
+        h.enqueue("r1", to: ["a@plain.test"])
+        h.enqueue("r2", to: ["a@strict.test"])
+        #expect(h.waitForOutcome("r1").first?.type == .delivered)
+        let strict = h.waitForOutcome("r2").first
+        #expect(strict?.type == .deferred)
+        #expect(strict?.bounceClass == "tls-failure", "\(String(describing: strict))")
+        #expect(server.messages.map(\.recipients) == [["a@plain.test"]])
+    }
+
     @Test("required TLS towards a server without STARTTLS defers with a TLS failure and sends nothing")
     func requiredNotOffered() throws {
         let server = try FakeSMTPServer()

@@ -287,7 +287,9 @@ final class FakeSMTPSession: ConnectionDelegate {
             respond("HELO", argument, normal: "250 fake.test")
         case "STARTTLS":
             guard let context = server.behavior.tls else { respond("STARTTLS", argument, normal: "502 5.5.1 no"); return }
-            guard respond("STARTTLS", argument, normal: "220 2.0.0 Ready to start TLS") else { return }
+            let reply = server.behavior.script(step("STARTTLS", argument)) ?? .line("220 2.0.0 Ready to start TLS")
+            send(reply)
+            guard case .line(let text) = reply, text.hasPrefix("220") else { return }
             buffer.removeAll()
             if server.behavior.breakTLS {
                 connection?.write(Array("this is not a TLS server hello\r\n".utf8))
