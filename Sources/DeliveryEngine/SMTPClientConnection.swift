@@ -67,6 +67,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     private var connected = false
     private var handshaking = false
     private var closed = false
+    private var quitting = false
     private var timer: UInt64?
     private var idleTimer: UInt64?
     private var collected: [SMTPClientSession.TransactionResult] = []
@@ -83,7 +84,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     /// Loop thread only.
     func submit(_ transaction: SMTPClientSession.Transaction, completion: @escaping Completion) {
         cancelIdleTimer()
-        if closed || session.isClosed {
+        if closed || quitting || session.isClosed {
             completion(Report(result: SMTPClientSession.TransactionResult(tag: transaction.tag, recipients: transaction.recipients.map {
                 SMTPClientSession.RecipientResult(address: $0.address,
                                                   reply: SMTPReply(451, EnhancedStatusCode(4, 4, 2), "pooled connection closed"),
@@ -112,6 +113,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     func quit() {
         cancelIdleTimer()
         guard !closed else { return }
+        quitting = true
         if connection == nil {
             markClosed()
             return
