@@ -49,6 +49,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var timerGeneration = 0
     private var drained: DispatchSemaphore?
     private var transactionsSent = 0
+    private var lastRenewalCheck: Int64 = 0
 
     init(config: RelayConfig, nodeID: String, hostname: String, store: SpoolStore, log: any ReplicatedLog,
          loops: [EventLoop], options: DeliveryEngine.Options, logSink: @escaping DeliveryEngine.LogSink) {
@@ -128,7 +129,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let capacity = options.maxInFlight - inFlight.count
         if capacity > 0 {
             do {
-                let ids = try store.dueMessages(now: now, limit: min(options.batchSize, capacity) + inFlight.count)
+                // In cluster mode the head of the due index may belong to other nodes: look further.
+                let window = options.preferredOwner == nil ? min(options.batchSize, capacity) : options.batchSize * 10
+                let ids = try store.dueMessages(now: now, limit: window + inFlight.count)
                 var claimed = 0
                 for id in ids where inFlight[id] == nil {
                     guard inFlight.count < options.maxInFlight else { break }
@@ -144,6 +147,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     /// Renews the leases of attempts that have used half of theirs (long transfers, slow hosts).
     private func renewLeases(now: Int64) {
+        // Checking every tenth of a lease is plenty; polls can be far more frequent.
+        guard now - lastRenewalCheck >= Int64(options.leaseSeconds * 100) else { return }
+        lastRenewalCheck = now
         let half = Int64(options.leaseSeconds * 500)
         for attempt in inFlight.values where attempt.started && attempt.leaseExpiresAt - now < half {
             let claim = SpoolCommand.Claim(queueID: attempt.queueID, owner: nodeID, attempt: attempt.number, issuedAt: now,
