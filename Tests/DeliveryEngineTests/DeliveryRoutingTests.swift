@@ -48,6 +48,23 @@ struct DeliveryRoutingTests {
         #expect(event?.remoteHost?.contains("[127.0.0.1]") == true)
     }
 
+    @Test("an MX host of a recognised provider (Google) gets its policy: TLS required, so a plain-text MX defers")
+    func providerPolicy() throws {
+        let server = try FakeSMTPServer()
+        defer { server.stop() }
+        // Served only by the test DNS server on 127.0.0.1: MX google.com → mx.google.com → 127.0.0.1.
+        let dns = try startZone("google.com", addresses: ["127.0.0.1"])
+        defer { dns.stop() }
+        let h = try EngineHarness(config: EngineHarness.config(nameservers: ["127.0.0.1:\(dns.port)"]),
+                                  options: Self.mxOptions(port: server.port))
+        defer { h.shutdown() }
+        h.enqueue("g1", to: ["someone@google.com"])
+        let event = h.waitForOutcome("g1").first
+        #expect(event?.type == .deferred)
+        #expect(event?.bounceClass == "tls-failure", "\(String(describing: event))")
+        #expect(!server.commands.contains { $0.hasPrefix("MAIL") })
+    }
+
     @Test("a domain that does not exist (NXDOMAIN) bounces at once as bad-domain")
     func nxdomain() throws {
         let dns = try startZone("exists.test", addresses: ["127.0.0.1"])
