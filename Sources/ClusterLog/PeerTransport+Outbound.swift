@@ -158,7 +158,7 @@ extension PeerTransport {
         }
 
         /// Discards queued frames (never written) and tells their senders.
-        private func dropQueued() {
+        func dropQueued() {
             let dropped = queued
             queued = []
             queuedBytes = 0

@@ -129,6 +129,12 @@ public final class PeerTransport {
         return false
     }
 
+    /// Discards frames waiting for a lane to `peer` to connect (their `onDrop` callbacks run), so
+    /// work queued for an unreachable leader can go to the new one at once. Loop thread.
+    public func dropUnsent(to peer: String) {
+        for link in links[peer] ?? [] where !link.isReady { link.dropQueued() }
+    }
+
     /// Bytes queued or unsent on a lane to `peer` (for flow control of long streams). Loop thread.
     public func queuedBytes(to peer: String, lane: Lane) -> Int {
         guard let link = links[peer]?[Int(lane.rawValue)] else { return 0 }

@@ -178,6 +178,10 @@ extension RaftLog {
             scheduleProcess()
         }
         lastRole = ss.role
+        if lastLeader != 0 && lastLeader != ss.leader && lastLeader != raft.id {
+            transport.dropUnsent(to: ids.name(lastLeader))  // forwards stuck behind a dead leader's dial
+        }
+        lastLeader = ss.leader
     }
 
     private func sendMessage(_ m: Raft.Message) {

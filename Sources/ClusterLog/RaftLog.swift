@@ -88,6 +88,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var ticks: UInt64 = 0
     var stopping = false
     var lastRole = Raft.Role.follower
+    var lastLeader: UInt64 = 0
     var stopCompletion: (() -> Void)?
     /// Snapshot streams this leader is sending, by peer.
     var outgoingSnapshots: [String: OutgoingSnapshot] = [:]
