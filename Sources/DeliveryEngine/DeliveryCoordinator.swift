@@ -37,7 +37,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     private var laneIndex = 0
     private var loopIndex = 0
-    private var sourceIndex = 0
+    private var warmup: IPWarmup
     private var inFlight: [String: MessageAttempt] = [:]
     private let pool = ConnectionPool()
     private var breakers: [String: CircuitBreaker] = [:]
@@ -76,6 +76,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
             self.verifyTLS = try? TLSContext(clientVerification: .systemTrust)
         }
         self.throttle = AdaptiveThrottle(configuration: options.throttle)
+        var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
+        let sources = options.sourceIPs ?? config.delivery.sourceAddresses.map { IPWarmup.SourceIP($0.description) }
+        warmup.setPool("v4", sources.filter { !$0.address.contains(":") })
+        warmup.setPool("v6", sources.filter { $0.address.contains(":") })
+        self.warmup = warmup
         if resolver == nil {
             logSink("warning", "delivery.resolver", [("reason", "no nameservers; MX delivery will defer")])
         }
@@ -353,7 +358,19 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 job.candidateIndex += 1
                 continue
             }
-            let source = sourceAddress(for: candidate.address)
+            let source: String?
+            switch sourceAddress(for: candidate.address, provider: route.provider, now: seconds,
+                                 isFailover: job.lastFailure != nil || job.attempt.number > 1) {
+            case .systemDefault:
+                source = nil
+            case .address(let address):
+                source = address
+            case .unavailable:
+                finish(job, failure: SMTPReply(451, EnhancedStatusCode(4, 7, 0),
+                                               "no source address may send to \(route.provider.rawValue) now (warm-up caps, blocks, or cold addresses for a retry)"),
+                       remoteHost: "", localClass: .rateLimited)
+                return
+            }
             let throttleKey = DeliveryCoordinator.throttleKey(route.provider, host: candidate.host.name, source: source)
             let base = options.shaping.policy(for: route.provider)
             guard let policy = throttle.apply(base, for: throttleKey, now: seconds) else {
@@ -404,12 +421,24 @@ final class DeliveryCoordinator: @unchecked Sendable {
                remoteHost: failure?.remoteHost ?? "", localClass: failure?.localClass ?? .timeout)
     }
 
-    private func sourceAddress(for address: String) -> String? {
-        let wantsV6 = address.contains(":")
-        let matching = config.delivery.sourceAddresses.filter { $0.isIPv4 != wantsV6 }
-        guard !matching.isEmpty else { return nil }
-        sourceIndex &+= 1
-        return matching[sourceIndex % matching.count].description
+    /// Which local address to send from.
+    private enum SourceChoice {
+        /// No pool for this address family: let the kernel choose.
+        case systemDefault
+        case address(String)
+        /// The pool has addresses but none may send now.
+        case unavailable
+    }
+
+    /// Picks the source address for a connection to `address` through `IPWarmup`: blocked and
+    /// capped addresses are skipped, deprioritised ones used last, cold ones never for retries.
+    private func sourceAddress(for address: String, provider: Provider, now: Double, isFailover: Bool) -> SourceChoice {
+        let pool = address.contains(":") ? "v6" : "v4"
+        guard warmup.pools[pool]?.isEmpty == false else { return .systemDefault }
+        guard let chosen = warmup.choose(pool: pool, provider: provider, now: now, isFailover: isFailover) else {
+            return .unavailable
+        }
+        return .address(chosen)
     }
 
     private func makeConnection(_ key: ConnectionPool.Key, route: DeliveryRoute) -> SMTPClientConnection {
@@ -493,7 +522,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
         if let reply = connectionFailure {
             if report.connectFailure == nil, report.failure?.reply.code == 421 || report.result.recipients.contains(where: { !$0.isLocal }) {
                 let classification = BounceClassifier().classify(reply)
-                if classification.isThrottleSignal { throttle.record(classification, for: throttleKey, now: seconds) }
+                if classification.isThrottleSignal {
+                    throttleSignal(classification, key: throttleKey, source: key.source, provider: job.route?.provider ?? .other, now: seconds)
+                }
             }
             breakers[breakerKey, default: CircuitBreaker(failureThreshold: options.breakerThreshold,
                                                          openDuration: options.breakerOpenSeconds)].recordFailure(now: seconds)
@@ -514,17 +545,33 @@ final class DeliveryCoordinator: @unchecked Sendable {
             return
         }
         breakers[breakerKey]?.recordSuccess(now: seconds)
+        if let source = key.source, report.result.bodyTransmitted { warmup.recordSent(source, now: seconds) }
         for result in report.result.recipients {
             if !result.isLocal, !result.reply.isPositive {
                 let classification = BounceClassifier().classify(result.reply)
                 if classification.isThrottleSignal {
-                    throttle.record(classification, for: throttleKey, now: seconds)
+                    throttleSignal(classification, key: throttleKey, source: key.source, provider: job.route?.provider ?? .other, now: seconds)
                 }
             }
             record(result.address, result.reply, isLocal: result.isLocal, remoteHost: remoteHost,
                    attempt: job.attempt, now: now)
         }
         finish(job, failure: nil, remoteHost: remoteHost)
+    }
+
+    /// Reacts to a rate-limit or reputation reply: slows/suspends the provider for that source,
+    /// and moves traffic to the pool's other addresses (blocked after a hard reputation block).
+    private func throttleSignal(_ classification: BounceClassification, key: AdaptiveThrottle.Key, source: String?,
+                                provider: Provider, now: Double) {
+        let status = throttle.record(classification, for: key, now: now)
+        guard let source else { return }
+        var until = now + options.throttle.recoveryInterval
+        if case .suspended(let end) = status { until = max(until, end) }
+        if classification.bounceClass == .reputationBlock, classification.hardness == .hard {
+            warmup.block(source, for: provider, until: until)
+        } else {
+            warmup.deprioritise(source, for: provider, until: until)
+        }
     }
 
     /// Ends `job`: recipients without a result get `failure` (a local reply).
@@ -561,7 +608,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
             return
         }
         for entry in attempt.recorded {
-            logSink("info", "delivery.\(eventName(entry.result.disposition))",
+            // Deliveries are in the events store already; log them only at debug to keep the hot path lean.
+            let level = entry.result.disposition == .delivered ? "debug" : "info"
+            logSink(level, "delivery.\(eventName(entry.result.disposition))",
                     [("queueId", attempt.queueID), ("recipient", entry.result.recipient), ("attempt", String(attempt.number)),
                      ("remoteHost", entry.result.remoteHost), ("response", entry.result.response)])
         }

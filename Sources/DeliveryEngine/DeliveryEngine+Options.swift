@@ -37,6 +37,11 @@ extension DeliveryEngine {
         public var breakerOpenSeconds: Double = 60
         /// Seconds a host whose opportunistic TLS failed is contacted without STARTTLS.
         public var brokenTLSSeconds: Double = 3_600
+        /// Outbound source addresses with their warm-up start, replacing `delivery.sourceAddresses`
+        /// (which are taken as warm) until the configuration carries warm-up dates.
+        public var sourceIPs: [IPWarmup.SourceIP]? = nil
+        /// Daily message caps of a cold source address, day by day of its warm-up.
+        public var warmupDailyCaps = IPWarmup.defaultDailyCaps
         /// Threads running blocking DNS lookups.
         public var dnsThreads = 8
         /// Seconds `stop()` waits for attempts in flight to record their outcomes.

@@ -64,6 +64,42 @@ struct DeliveryExtensionTests {
         #expect(server.messages.isEmpty)
     }
 
+    @Test("a source address that gets rate-limited is deprioritised: the next message leaves from the other one")
+    func sourceDeprioritised() throws {
+        let server = try FakeSMTPServer(behavior: .init(script: { step in
+            step.verb == "RCPT" && step.clientIP == "127.0.0.2" ? .line("450 4.7.28 rate limited, slow down") : nil
+        }))
+        defer { server.stop() }
+        var config = EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])])
+        config.delivery.sourceAddresses = [IPAddress("127.0.0.2")!, IPAddress("127.0.0.3")!]
+        var options = EngineHarness.testOptions()
+        options.shaping = ShapingPolicy.Configuration(all: ShapingPolicy.Override(maxMessagesPerConnection: 1))
+        let h = try EngineHarness(config: config, options: options)
+        defer { h.shutdown() }
+        h.enqueue("w1", to: ["a@dest.test"])
+        #expect(h.waitForOutcome("w1").first?.bounceClass == "rate-limited")
+        h.enqueue("w2", to: ["b@dest.test"])
+        #expect(h.waitForOutcome("w2").first?.type == .delivered)
+        #expect(server.records.withLock { $0.clientIPs } == ["127.0.0.2", "127.0.0.3"])
+    }
+
+    @Test("a cold (warming-up) source address never carries failover traffic")
+    func coldAddressNoFailover() throws {
+        let good = try FakeSMTPServer()
+        defer { good.stop() }
+        let dead = try DeliveryFailoverTests.closedPort()
+        var options = EngineHarness.testOptions()
+        let now = Date().timeIntervalSince1970
+        options.sourceIPs = [IPWarmup.SourceIP("127.0.0.2", warmupStartedAt: now), IPWarmup.SourceIP("127.0.0.3")]
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [dead, good.port])]),
+                                  options: options)
+        defer { h.shutdown() }
+        h.enqueue("w3", to: ["a@dest.test"])
+        #expect(h.waitForOutcome("w3").first?.type == .delivered, "\(h.logText)")
+        // The first try (to the dead host) may use the cold address; the failover must not.
+        #expect(good.records.withLock { $0.clientIPs } == ["127.0.0.3"])
+    }
+
     @Test("outgoing connections bind the configured source address")
     func sourceAddress() throws {
         let server = try FakeSMTPServer()

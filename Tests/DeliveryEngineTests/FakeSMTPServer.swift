@@ -30,6 +30,8 @@ final class FakeSMTPServer: @unchecked Sendable {
         var connection: Int
         /// Messages fully received on this server before this step.
         var messagesSoFar: Int
+        /// The client's IP address.
+        var clientIP: String
     }
 
     /// Behaviour settings.
@@ -129,7 +131,7 @@ final class FakeSMTPServer: @unchecked Sendable {
             r.connections += 1
             return r.connections
         }
-        let session = FakeSMTPSession(server: self, number: number)
+        let session = FakeSMTPSession(server: self, number: number, clientIP: remote.ip)
         do {
             let connection = try Connection.accepted(fd: fd, remote: remote, loop: loop, delegate: session)
             session.connection = connection
@@ -149,6 +151,7 @@ final class FakeSMTPServer: @unchecked Sendable {
 final class FakeSMTPSession: ConnectionDelegate {
     unowned let server: FakeSMTPServer
     let number: Int
+    let clientIP: String
     var connection: Connection?
     private var buffer: [UInt8] = []
     private var inData = false
@@ -162,9 +165,10 @@ final class FakeSMTPSession: ConnectionDelegate {
     private var authLoginStep = 0
     private var authUser = ""
 
-    init(server: FakeSMTPServer, number: Int) {
+    init(server: FakeSMTPServer, number: Int, clientIP: String) {
         self.server = server
         self.number = number
+        self.clientIP = clientIP
     }
 
     func start() {
@@ -197,7 +201,7 @@ final class FakeSMTPSession: ConnectionDelegate {
 
     private func step(_ verb: String, _ argument: String) -> FakeSMTPServer.Step {
         FakeSMTPServer.Step(verb: verb, argument: argument, connection: number,
-                            messagesSoFar: server.records.withLock { $0.messages.count })
+                            messagesSoFar: server.records.withLock { $0.messages.count }, clientIP: clientIP)
     }
 
     /// Sends the scripted reply for `verb` or `normal`; false when the session stopped (drop/stall).
