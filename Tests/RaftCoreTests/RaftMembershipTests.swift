@@ -81,6 +81,24 @@ struct RaftMembershipTests {
         #expect(leaders.count == 1 && leaders[0] != 1)
     }
 
+    @Test("a removed node that missed its removal cannot disrupt the cluster (pre-vote + leader lease)")
+    func removedNodeHarmless() throws {
+        let c = TestCluster(voters: [1, 2, 3])
+        c.campaign(1)
+        c.tickAll(1)
+        c.isolate(3)
+        try c.nodes[1]!.proposeConfChange(Raft.ConfChange(.removeNode, nodeID: 3))
+        c.stabilize()
+        c.tickAll(1)
+        #expect(c.nodes[1]!.voters == [1, 2])
+        #expect(c.nodes[3]!.voters == [1, 2, 3])   // never heard of it
+        let term = c.nodes[1]!.term
+        c.heal()
+        c.tickAll(100)
+        #expect(c.nodes[1]!.role == .leader && c.nodes[1]!.term == term)
+        #expect(c.nodes[2]!.leader == 1)
+    }
+
     @Test("a conf change payload round-trips and garbage is rejected")
     func confChangeCodec() throws {
         let cc = Raft.ConfChange(.promoteToVoter, nodeID: 0xDEAD_BEEF_CAFE)
