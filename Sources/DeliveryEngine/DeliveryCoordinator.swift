@@ -344,20 +344,6 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         while job.candidateIndex < job.candidates.count {
             let candidate = job.candidates[job.candidateIndex]
-            let breakerKey = "\(candidate.address):\(candidate.host.port)"
-            var breaker = breakers[breakerKey] ?? CircuitBreaker(failureThreshold: options.breakerThreshold,
-                                                                 openDuration: options.breakerOpenSeconds)
-            let allowed = breaker.allowAttempt(now: seconds)
-            breakers[breakerKey] = breaker
-            guard allowed else {
-                if job.lastFailure == nil {
-                    job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
-                                                 "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
-                                       "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout)
-                }
-                job.candidateIndex += 1
-                continue
-            }
             let source: String?
             switch sourceAddress(for: candidate.address, provider: route.provider, now: seconds,
                                  isFailover: job.lastFailure != nil || job.attempt.number > 1) {
@@ -374,7 +360,6 @@ final class DeliveryCoordinator: @unchecked Sendable {
             let throttleKey = DeliveryCoordinator.throttleKey(route.provider, host: candidate.host.name, source: source)
             let base = options.shaping.policy(for: route.provider)
             guard let policy = throttle.apply(base, for: throttleKey, now: seconds) else {
-                breakers[breakerKey]?.recordSuccess(now: seconds) // the breaker probe was not used
                 let until: String
                 if case .suspended(let end) = throttle.status(for: throttleKey, now: seconds) {
                     until = " for \(Int(end - seconds)) s"
@@ -399,6 +384,21 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     queue.asyncAfter(deadline: .now() + min(max(wait, 0.001), 60)) { self.tryNext(job) }
                     return
                 }
+            }
+            // Last, so that an allowed half-open probe is always followed by a real attempt.
+            let breakerKey = "\(candidate.address):\(candidate.host.port)"
+            var breaker = breakers[breakerKey] ?? CircuitBreaker(failureThreshold: options.breakerThreshold,
+                                                                 openDuration: options.breakerOpenSeconds)
+            let allowed = breaker.allowAttempt(now: seconds)
+            breakers[breakerKey] = breaker
+            guard allowed else {
+                if job.lastFailure == nil {
+                    job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
+                                                 "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
+                                       "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout)
+                }
+                job.candidateIndex += 1
+                continue
             }
             let hostKey = "\(candidate.host.name):\(candidate.host.port)"
             var tlsPolicy = route.tlsPolicy

@@ -21,6 +21,7 @@ struct DeliveryOutcomeTests {
         #expect(events.allSatisfy { $0.smtpCode == 250 && $0.attempt == 1 })
         #expect(events.allSatisfy { ($0.remoteHost ?? "").contains("127.0.0.1") && ($0.remoteHost ?? "").contains(":\(server.port)") })
         #expect(events.first?.enhancedCode == "2.0.0")
+        #expect(events.first?.response?.hasPrefix("250 2.0.0") == true)
         #expect(h.wait { h.isDone("m1") })
         let messages = server.messages
         #expect(messages.count == 1)
