@@ -155,6 +155,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         // Checking every tenth of a lease is plenty; polls can be far more frequent.
         guard now - lastRenewalCheck >= Int64(options.leaseSeconds * 100) else { return }
         lastRenewalCheck = now
+        pruneHostState(now: Double(now) / 1000)
         let half = Int64(options.leaseSeconds * 500)
         for attempt in inFlight.values where attempt.started && attempt.leaseExpiresAt - now < half {
             let claim = SpoolCommand.Claim(queueID: attempt.queueID, owner: nodeID, attempt: attempt.number, issuedAt: now,
@@ -166,6 +167,16 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Forgets per-host state that no longer restricts anything (closed breakers, full rate
+    /// buckets, expired TLS memories, decayed throttles), so memory stays bounded by the hosts
+    /// that are currently misbehaving or busy.
+    private func pruneHostState(now: Double) {
+        breakers = breakers.filter { $0.value.state(now: now) != .closed }
+        brokenTLS = brokenTLS.filter { $0.value > now }
+        rateLimiters = rateLimiters.filter { $0.value.available(now: now) < $0.value.burst }
+        throttle.prune(now: now)
     }
 
     private func scheduleTimer(now: Int64, busy: Bool) {
