@@ -13,6 +13,11 @@ import Synchronization
 /// failures before MAIL) and a circuit breaker per host; results become one `outcome` command
 /// (delivered / deferred until T / bounced, per recipient). Hard bounces of unknown mailboxes or
 /// domains (and expiries) suppress the address; DSNs go to the sender when NOTIFY asks.
+///
+/// Threads: one serial scheduler queue owns all state; DNS lookups run on `Options.dnsThreads`
+/// worker queues; SMTP connections run on the given event loops (round-robin). Cluster mode: pass
+/// `Options.preferredOwner` (e.g. `{ raftLog.preferredOwner(for: $0) }`) so each node claims only
+/// the domains it owns plus orphaned leases; leases are renewed while an attempt runs.
 public final class DeliveryEngine: Sendable {
     /// Receives structured log lines: level (`debug|info|warning|error`), event name, fields.
     public typealias LogSink = @Sendable (_ level: String, _ event: String, _ fields: [(String, String)]) -> Void
