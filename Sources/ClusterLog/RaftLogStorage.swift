@@ -71,23 +71,30 @@ public final class RaftLogStorage: RaftStorage {
 
     // MARK: RaftStorage
 
+    /// Persisted hard state and membership (driving thread; in memory).
     public func initialState() -> (hardState: Raft.HardState, confState: Raft.ConfState) { (hard, conf) }
 
+    /// First index held (compaction point + 1). In memory.
     public var firstIndex: UInt64 { snapIndex + 1 }
 
+    /// Last index held (the compaction point when the log is empty). In memory.
     public var lastIndex: UInt64 { snapIndex + UInt64(terms.count - 1) }
 
+    /// Term of the entry at `index` (compaction point included); in memory. Driving thread.
     public func term(at index: UInt64) throws(Raft.Error) -> UInt64 {
         if index < snapIndex { throw Raft.Error(.compacted, "term of \(index) compacted (first \(firstIndex))") }
         if index > lastIndex { throw Raft.Error(.unavailable, "term of \(index) beyond last \(lastIndex)") }
         return terms[Int(index - snapIndex)]
     }
 
+    /// The compaction point as a data-less snapshot (the state is the spool itself). In memory.
     public func snapshot() throws(Raft.Error) -> Raft.Snapshot {
         // The application state is the spool itself; snapshots are metadata only (see RaftLog docs).
         Raft.Snapshot(index: snapIndex, term: snapTerm, confState: conf)
     }
 
+    /// Entries in [lo, hi) within `maxBytes` (at least one): from the recent-entries cache, or one
+    /// short LMDB read transaction. Driving thread.
     public func entries(from lo: UInt64, to hi: UInt64, maxBytes: Int) throws(Raft.Error) -> [Raft.Entry] {
         if lo < firstIndex { throw Raft.Error(.compacted, "entry \(lo) compacted (first \(firstIndex))") }
         if hi > lastIndex + 1 { throw Raft.Error(.unavailable, "entries up to \(hi - 1) beyond last \(lastIndex)") }
