@@ -156,9 +156,11 @@ extension RaftLog {
     var electionNanos: UInt64 { UInt64(Double(options.electionTicks) * options.tickInterval * 1e9) }
 
     /// Compacts the local log when it is long, never past what is applied here, what every member
-    /// has (per the leader's hint), or the retained tail.
+    /// has (per the leader's hint), or the retained tail; never when the spool is not fsynced.
     func maybeCompact() {
-        guard storage.entryCount > options.compactThreshold else { return }
+        // A spool opened without fsync may lose applied entries in a power cut; the raft log is then
+        // the only durable copy, so it is kept whole.
+        guard store.options.durable, storage.entryCount > options.compactThreshold else { return }
         let applied = spoolApplied
         guard applied > options.retainedEntries else { return }
         let target = min(applied - options.retainedEntries, compactHint)
