@@ -307,7 +307,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     /// Decides and records the result of `address` from `reply`.
     private func record(_ address: String, _ reply: SMTPReply, isLocal: Bool, remoteHost: String,
-                        attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil) {
+                        attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil, notifyPassedOn: Bool = false) {
         var decision = DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal,
                                                failedAttempts: Int(attempt.number),
                                                queuedAt: Double(attempt.message.receivedAt) / 1000,
@@ -329,7 +329,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                                                  enhancedCode: decision.enhancedCode ?? "", response: decision.response,
                                                  remoteHost: remoteHost, bounceClass: decision.bounceClass ?? ""),
             reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
-            bounceClass: decision.classification?.bounceClass))
+            bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn))
     }
 
     // MARK: Routing and connections
@@ -565,7 +565,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 }
             }
             record(result.address, result.reply, isLocal: result.isLocal, remoteHost: remoteHost,
-                   attempt: job.attempt, now: now)
+                   attempt: job.attempt, now: now, notifyPassedOn: report.receiverDSN)
         }
         finish(job, failure: nil, remoteHost: remoteHost)
     }
@@ -667,7 +667,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             let wanted: Bool
             switch entry.result.disposition {
             case .bounced: wanted = state.notify.contains(.failure) || (state.notify.isEmpty && options.notifyByDefault)
-            case .delivered: wanted = state.notify.contains(.success)
+            case .delivered: wanted = state.notify.contains(.success) && !entry.notifyPassedOn
             case .deferred: wanted = state.notify.contains(.delay) && attempt.number == 1
             case .suppressed: wanted = state.notify.contains(.failure)
             }
@@ -676,11 +676,14 @@ final class DeliveryCoordinator: @unchecked Sendable {
             if case .deferred = entry.result.disposition {
                 retryUntil = Double(message.receivedAt) / 1000 + Double(config.delivery.maxLifetimeSeconds)
             }
-            outcomes.append(DSNBuilder.RecipientOutcome(
+            var outcome = DSNBuilder.RecipientOutcome(
                 recipient: entry.result.recipient,
                 originalRecipient: DeliveryCoordinator.orcpt(state.originalRecipient),
                 reply: entry.reply, remoteMTA: entry.result.remoteHost.isEmpty ? nil : entry.result.remoteHost,
-                lastAttempt: Double(now) / 1000, willRetryUntil: retryUntil))
+                lastAttempt: Double(now) / 1000, willRetryUntil: retryUntil)
+            // RFC 3461 6.2.3.3: handed to a receiver that does not do DSN.
+            if entry.result.disposition == .delivered { outcome.action = .relayed }
+            outcomes.append(outcome)
         }
         guard !outcomes.isEmpty else { return }
         let original = DSNBuilder.Original(queueID: message.queueID, mailFrom: message.sender,

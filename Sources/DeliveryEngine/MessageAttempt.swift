@@ -15,6 +15,8 @@ final class MessageAttempt: @unchecked Sendable {
         var hard: Bool
         var expired: Bool
         var bounceClass: BounceClass?
+        /// Delivered to a receiver that supports DSN: NOTIFY went along, so it reports success.
+        var notifyPassedOn = false
     }
 
     let queueID: String

@@ -50,6 +50,8 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         var reusable: Bool
         /// Transactions submitted on this connection so far (messages per connection).
         var transactions: Int
+        /// True when the receiver advertised DSN (it takes over NOTIFY=SUCCESS reporting).
+        var receiverDSN = false
     }
 
     typealias Completion = @Sendable (Report) -> Void
@@ -199,7 +201,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
                 guard let completion = pending.removeValue(forKey: result.tag) else { continue }
                 let reusable = failure == nil && !closeNow && !session.isClosed
                 completion(Report(result: result, failure: failure, connectFailure: nil, staleConnection: false,
-                                  reusable: reusable, transactions: transactions))
+                                  reusable: reusable, transactions: transactions, receiverDSN: session.capabilities.dsn))
             }
         }
         if closeNow {

@@ -196,6 +196,27 @@ struct DeliveryOutcomeTests {
         #expect(h.waitForOutcome("d1-dsn1").first?.type == .delivered)
     }
 
+    @Test("NOTIFY=SUCCESS: a receiver without DSN gets a 'relayed' DSN sent back; one with DSN gets NOTIFY passed on instead")
+    func successNotification() throws {
+        let plain = try FakeSMTPServer()
+        let dsnCapable = try FakeSMTPServer(behavior: .init(extensions: ["PIPELINING", "8BITMIME", "DSN"]))
+        defer { plain.stop(); dsnCapable.stop() }
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("plain.test", [plain.port]),
+                                                                        EngineHarness.route("dsn.test", [dsnCapable.port]),
+                                                                        EngineHarness.route("origin.test", [plain.port])]))
+        defer { h.shutdown() }
+        h.enqueue("ok1", to: ["a@plain.test"], notify: [.success])
+        h.enqueue("ok2", to: ["b@dsn.test"], notify: [.success])
+        #expect(h.waitForOutcome("ok1").first?.type == .delivered)
+        #expect(h.waitForOutcome("ok2").first?.type == .delivered)
+        #expect(h.waitForOutcome("ok1-dsn1").first?.type == .delivered, "\(h.logText)")
+        let report = plain.messages.first { $0.mailFrom.isEmpty }.map { String(decoding: $0.data, as: UTF8.self) } ?? ""
+        #expect(report.contains("Action: relayed"))
+        h.settle()
+        #expect(((try? h.store.message(id: "ok2-dsn1")) ?? nil) == nil && h.outcomes("ok2-dsn1").isEmpty)
+        #expect(dsnCapable.commands.contains { $0.hasPrefix("RCPT TO:<b@dsn.test>") && $0.contains("NOTIFY=SUCCESS") })
+    }
+
     @Test("without NOTIFY no DSN is sent for a bounce, and a null-sender message never gets one")
     func noDSNWithoutNotify() throws {
         let server = try FakeSMTPServer(behavior: .init(script: { step in
