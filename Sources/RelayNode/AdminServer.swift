@@ -17,6 +17,8 @@ final class AdminServer: @unchecked Sendable {
     let token: String?
     let isDraining: @Sendable () -> Bool
     let health: ClusterHealth?
+    /// Raft status for `/health` and `cluster status` (nil on a single node).
+    var raftStatus: (@Sendable () -> [String: Any])?
     let log: any ReplicatedLog
     /// Called after an operator made messages due (retry), to wake delivery.
     let onRescheduled: @Sendable () -> Void
@@ -186,6 +188,7 @@ final class AdminServer: @unchecked Sendable {
         let draining = isDraining()
         var body: [String: Any] = ["status": draining ? "draining" : "ok", "node": nodeID]
         if let n = try? store.queueCount() { body["queue"] = n }
+        if let raftStatus { body["raft"] = raftStatus() }
         if let health {
             body["advertised"] = health.selfHealthy()
             body["peers"] = health.peers().map { p -> [String: Any] in

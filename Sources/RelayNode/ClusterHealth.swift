@@ -27,6 +27,8 @@ final class ClusterHealth: @unchecked Sendable {
     private let state: Mutex<[String: PeerState]>
     private let draining: @Sendable () -> Bool
     private var listener: Listener?
+    /// With Raft: true while this node is a voter in touch with a quorum (replaces the probe majority).
+    var quorumCheck: (@Sendable () -> Bool)?
     private var probing: Set<String> = []
     private var stopped = false
 
@@ -114,6 +116,7 @@ final class ClusterHealth: @unchecked Sendable {
     /// This node advertises itself only while not draining and in touch with a majority.
     func selfHealthy() -> Bool {
         if draining() { return false }
+        if let quorumCheck { return quorumCheck() }
         let ps = peers()
         let reachable = ps.filter { isHealthy($0) }.count + 1
         return reachable * 2 > ps.count + 1

@@ -1,4 +1,5 @@
 import CSystemShims
+import ClusterLog
 import DNSService
 import DeliveryEngine
 import Foundation
@@ -20,6 +21,7 @@ public final class RelayNode {
     private var loops: [EventLoop] = []
     private var store: SpoolStore?
     private var log: LocalLog?
+    private var raftLog: RaftLog?
     private var smtp: SMTPServer?
     private var admin: AdminServer?
     private var delivery: DeliveryEngine?
@@ -78,10 +80,27 @@ public final class RelayNode {
         var options = SpoolStore.Options()
         options.mapSize = config.spool.mapSizeMB << 20
         options.durable = config.spool.fsync
+        if !config.cluster.peers.isEmpty,
+           try RaftLog.installPendingSnapshot(raftDirectory: dataDir + "/raft", spoolDirectory: dataDir + "/spool") {
+            logger.log(.info, "installed the spool snapshot received from the leader")
+        }
         let store = try SpoolStore(directory: dataDir + "/spool", options: options)
         self.store = store
-        let log = try LocalLog(store: store)
-        self.log = log
+        let log: any ReplicatedLog
+        var raftPeer: String?
+        if config.cluster.peers.isEmpty {
+            let local = try LocalLog(store: store)
+            self.log = local
+            log = local
+        } else {
+            let logger = self.logger
+            let raft = try RaftLog(options: try RaftLog.Options(config: config), store: store) { level, event, fields in
+                logger.log(NodeLogger.Level(name: level), event, fields: fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            }
+            raftPeer = try raft.start()
+            raftLog = raft
+            log = raft
+        }
 
         let loopCount = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
         for i in 0..<loopCount {
@@ -95,8 +114,14 @@ public final class RelayNode {
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
         if config.delivery.enabled {
             let logger = self.logger
+            var options = DeliveryEngine.Options()
+            if let raft = raftLog {
+                // Cluster: each node delivers the domains it owns (rendezvous over live members)
+                // plus messages whose lease expired and nobody took over.
+                options.preferredOwner = { [weak raft] domain in raft?.preferredOwner(for: domain) }
+            }
             let engine = DeliveryEngine(config: config, nodeID: config.node.id, hostname: hostname, store: store,
-                                        log: log, loops: loops) { level, event, fields in
+                                        log: log, loops: loops, options: options) { level, event, fields in
                 logger.log(NodeLogger.Level(name: level), event, fields: fields)
             }
             try engine.start()
@@ -106,7 +131,19 @@ public final class RelayNode {
         let draining: @Sendable () -> Bool = { [weak smtp] in smtp?.isDraining ?? true }
         if config.listen.peer != nil || !config.cluster.peers.isEmpty {
             let health = ClusterHealth(config: config, loop: loops[0], draining: draining)
-            if let peer = try health.start(listen: config.listen.peer?.description) { bound["peer"] = peer }
+            if let raft = raftLog {
+                let me = config.node.id
+                health.quorumCheck = { [weak raft] in
+                    guard let raft else { return false }
+                    let s = raft.status()
+                    return s.hasQuorum && s.voters.contains(me)
+                }
+            }
+            // With raft the peer port belongs to the transport, which answers the same health line.
+            if let peer = try health.start(listen: raftLog == nil ? config.listen.peer?.description : nil) {
+                bound["peer"] = peer
+            }
+            if let raftPeer { bound["peer"] = raftPeer }
             self.health = health
         }
         if let dns = config.dns, !config.listen.dns.isEmpty {
@@ -123,6 +160,7 @@ public final class RelayNode {
             let admin = AdminServer(config: config, store: store, logger: logger, nodeID: config.node.id,
                                     isDraining: draining, health: health, log: log,
                                     onRescheduled: { engineRef?.wake() })
+            if let raft = raftLog { admin.raftStatus = { [weak raft] in raft?.status().jsonObject() ?? [:] } }
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }
@@ -213,6 +251,7 @@ public final class RelayNode {
         health?.stop()
         dnsServer?.stop()
         log?.stop()
+        raftLog?.stop(transferLeadership: true)
         for loop in loops { loop.stop() }
         for loop in loops { loop.waitUntilStopped() }
         store?.close()

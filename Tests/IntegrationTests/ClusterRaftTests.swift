@@ -4,11 +4,7 @@ import Testing
 /// Three real `sendarix serve` processes forming a Raft cluster on 127.0.3.1-3 (peer port 7700 on
 /// each; SMTP and admin on port 0), loaded over SMTP by retrying clients while the leader is
 /// SIGKILLed and restarted. Every message that got a 250 must be in the queue of every node.
-///
-/// Disabled until `RelayNode` runs `RaftLog` for a node with `cluster.peers` (see the ClusterLog
-/// hand-over): with the single-node `LocalLog` each node keeps only its own messages.
-@Suite("Raft cluster of real nodes", .serialized,
-       .disabled("enable once RelayNode uses ClusterLog.RaftLog when cluster.peers is set"))
+@Suite("Raft cluster of real nodes", .serialized)
 struct ClusterRaftTests {
     static let ips = ["127.0.3.1", "127.0.3.2", "127.0.3.3"]
 
