@@ -3,6 +3,37 @@ import HTTPCore
 import SpoolStore
 
 extension AdminServer {
+    /// A request whose answer comes later (a log commit or a membership change): returns the
+    /// action that starts it and calls back (on another thread) with the response bytes.
+    func deferredAction(for request: HTTPRequest, keepAlive: Bool)
+        -> ((@escaping @Sendable ([UInt8]) -> Void) -> Void)? {
+        if let command = command(for: request) {
+            return { reply in self.perform(command, keepAlive: keepAlive, reply: reply) }
+        }
+        guard authorizedRequest(request), let raft else { return nil }
+        let parts = AdminServer.pathSegments(request)
+        guard parts.count >= 3, parts[0] == "v1", parts[1] == "cluster", parts[2] == "members" else { return nil }
+        func answer(_ reply: @escaping @Sendable ([UInt8]) -> Void) -> @Sendable (Result<Void, ClusterError>) -> Void {
+            { result in
+                switch result {
+                case .success: reply(AdminServer.response(200, json: ["ok": true], keepAlive: keepAlive))
+                case .failure(let e): reply(AdminServer.response(409, json: ["error": "\(e)"], keepAlive: keepAlive))
+                }
+            }
+        }
+        switch (request.method, parts.count) {
+        case ("POST", 3):
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
+                  let id = obj["id"] as? String, let address = obj["address"] as? String else { return nil }
+            return { reply in raft.addNode(id, address: address, completion: answer(reply)) }
+        case ("DELETE", 4):
+            let id = parts[3]
+            return { reply in raft.removeNode(id, completion: answer(reply)) }
+        default:
+            return nil
+        }
+    }
+
     /// The log command an operator request asks for (retry, delete, suppression changes), or nil
     /// for read-only requests. Malformed bodies are answered by `handle` (400) instead.
     func command(for request: HTTPRequest) -> SpoolCommand? {

@@ -1,3 +1,4 @@
+import ClusterLog
 import Foundation
 import HTTPCore
 import NetworkIO
@@ -17,8 +18,9 @@ final class AdminServer: @unchecked Sendable {
     let token: String?
     let isDraining: @Sendable () -> Bool
     let health: ClusterHealth?
-    /// Raft status for `/health` and `cluster status` (nil on a single node).
-    var raftStatus: (@Sendable () -> [String: Any])?
+    /// The replicated log, for `/health`, `cluster status` and membership (nil on a single node).
+    /// Set before `start`.
+    var raft: RaftLog?
     let log: any ReplicatedLog
     /// Called after an operator made messages due (retry), to wake delivery.
     let onRescheduled: @Sendable () -> Void
@@ -98,10 +100,10 @@ final class AdminServer: @unchecked Sendable {
                     return
                 case .request(let request):
                     let keepAlive = request.keepAlive
-                    if let command = server.command(for: request) {
+                    if let action = server.deferredAction(for: request, keepAlive: keepAlive) {
                         busy = true
                         let me = LoopBound(self, loop: connection.loop)
-                        server.perform(command, keepAlive: keepAlive) { bytes in
+                        action { bytes in
                             me.execute { h in
                                 h.busy = false
                                 h.connection?.write(bytes)
@@ -159,6 +161,17 @@ final class AdminServer: @unchecked Sendable {
                     ["tenant": s.tenant, "address": s.address, "reason": s.reason, "createdAt": AdminServer.time(s.createdAt)]
                 }
                 return AdminServer.response(200, json: ["suppressions": list], keepAlive: keepAlive)
+            case ("GET", 3, "v1", "cluster") where parts[2] == "status":
+                guard let raft else {
+                    return AdminServer.response(200, json: ["mode": "single-node", "node": nodeID], keepAlive: keepAlive)
+                }
+                return AdminServer.response(200, json: raft.status().jsonObject(), keepAlive: keepAlive)
+            case ("POST", 3, "v1", "cluster") where parts[2] == "members",
+                 ("DELETE", 4, "v1", "cluster") where parts[2] == "members":
+                return AdminServer.response(raft == nil ? 409 : 400,
+                                            json: ["error": raft == nil ? "not a cluster node (no cluster.peers)"
+                                                   : "body must be JSON {\"id\": \"n4\", \"address\": \"host:7700\"}"],
+                                            keepAlive: keepAlive)
             case ("POST", 2, "v1", "suppressions"):
                 return AdminServer.response(400, json: ["error": "body must be JSON {\"address\": \"user@domain\", \"tenant\": \"…\", \"reason\": \"…\"}"],
                                             keepAlive: keepAlive)
@@ -188,7 +201,7 @@ final class AdminServer: @unchecked Sendable {
         let draining = isDraining()
         var body: [String: Any] = ["status": draining ? "draining" : "ok", "node": nodeID]
         if let n = try? store.queueCount() { body["queue"] = n }
-        if let raftStatus { body["raft"] = raftStatus() }
+        if let raft { body["raft"] = raft.status().jsonObject() }
         if let health {
             body["advertised"] = health.selfHealthy()
             body["peers"] = health.peers().map { p -> [String: Any] in

@@ -160,7 +160,7 @@ public final class RelayNode {
             let admin = AdminServer(config: config, store: store, logger: logger, nodeID: config.node.id,
                                     isDraining: draining, health: health, log: log,
                                     onRescheduled: { engineRef?.wake() })
-            if let raft = raftLog { admin.raftStatus = { [weak raft] in raft?.status().jsonObject() ?? [:] } }
+            admin.raft = raftLog
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }

@@ -20,7 +20,9 @@ enum CLI {
       events [--recipient R] [--sender S] [--type T] [--queue-id ID] [--since TIME] [--limit N]
                                        search events, newest first
       health                           show the node's health
-      cluster status                   this node's view of the cluster: peers, health, last contact
+      cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
+      cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
+      cluster remove NODE-ID           remove a node from the cluster
 
     Operator commands find the admin API with --admin URL (default http://127.0.0.1:8025) and
     --token TOKEN (default $SENDARIX_ADMIN_TOKEN, else ./sendarix-data/admin-token), or take both

@@ -10,8 +10,17 @@ enum Operator {
         let (named, positional) = try CLI.options(args)
         let target = try AdminTarget(named)
         switch (command, positional.first) {
-        case ("health", _), ("cluster", "status"):
+        case ("health", _):
             return try show(target.get("/health", authenticated: false))
+        case ("cluster", "status"):
+            return try show(target.get("/v1/cluster/status"))
+        case ("cluster", "add"):
+            guard positional.count == 3 else { throw CLIError("usage: sendarix cluster add NODE-ID PEER-ADDRESS (host:port)") }
+            let body = try JSONSerialization.data(withJSONObject: ["id": positional[1], "address": positional[2]])
+            return try show(target.request("POST", "/v1/cluster/members", body: body))
+        case ("cluster", "remove"):
+            guard positional.count == 2 else { throw CLIError("usage: sendarix cluster remove NODE-ID") }
+            return try show(target.request("DELETE", "/v1/cluster/members/\(HTTPQuery.percentEncode(positional[1]))"))
         case ("queue", "list"):
             let limit = named["limit"] ?? "100"
             return try show(target.get("/v1/queue?limit=\(HTTPQuery.percentEncode(limit))"))
