@@ -1,3 +1,4 @@
+import ClusterLog
 import Foundation
 import HTTPCore
 import SpoolStore
