@@ -124,6 +124,22 @@ final class DeliveryCoordinator: @unchecked Sendable {
         queue.sync { (inFlight.count, pool.connectionsOpened, transactionsSent) }
     }
 
+    /// After a restart, takes back the messages this node still holds leases on (they would
+    /// otherwise wait for the lease to expire), one page of the queue per scheduler turn.
+    func recoverLeases(after: String? = nil) {
+        queue.async {
+            guard !self.stopping else { return }
+            let page = (try? self.store.queueEntries(limit: 1_000, after: after)) ?? []
+            let now = self.options.clock()
+            for entry in page where entry.leaseOwner == self.nodeID && self.inFlight[entry.queueID] == nil {
+                if self.claim(entry.queueID, now: now) {
+                    self.logSink("info", "delivery.lease_recovered", [("queueId", entry.queueID)])
+                }
+            }
+            if page.count == 1_000, let last = page.last { self.recoverLeases(after: last.queueID) }
+        }
+    }
+
     // MARK: Scheduling
 
     private func poll() {
@@ -196,14 +212,19 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     private func claim(_ id: String, now: Int64) -> Bool {
         guard let message = try? store.message(id: id) else { return false }
-        if let lease = message.lease, lease.expiresAt > now, lease.owner != nodeID { return false }
+        var number = message.attempts &+ 1
+        if let lease = message.lease, lease.expiresAt > now {
+            guard lease.owner == nodeID else { return false }
+            // Our own lease from before a restart: renew it and carry on with that attempt.
+            number = lease.attempt
+        }
         if let preferredOwner = options.preferredOwner {
             let orphaned = message.lease.map { now - $0.expiresAt > Int64(options.orphanGraceSeconds * 1000) } ?? false
             let due = message.recipients.first { !$0.status.isFinal && $0.nextAttemptAt <= now } ?? message.recipients.first
             let domain = due.map { DeliveryCoordinator.domain(of: $0.address) } ?? ""
             guard orphaned || preferredOwner(domain) == nodeID else { return false }
         }
-        let attempt = MessageAttempt(queueID: id, number: message.attempts &+ 1, message: message)
+        let attempt = MessageAttempt(queueID: id, number: number, message: message)
         inFlight[id] = attempt
         let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,
                                        expiresAt: now + Int64(options.leaseSeconds * 1000))

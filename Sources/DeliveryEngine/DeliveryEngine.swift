@@ -51,7 +51,10 @@ public final class DeliveryEngine: Sendable {
             state = .running
             return true
         }
-        if start { coordinator.wake() }
+        if start {
+            coordinator.recoverLeases()
+            coordinator.wake()
+        }
     }
 
     /// Wakes the scheduler (e.g. after an enqueue). Thread-safe, never blocks.

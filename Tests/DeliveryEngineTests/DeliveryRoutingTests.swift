@@ -216,6 +216,23 @@ struct DeliveryOwnershipTests {
         #expect(server.messages.map(\.recipients) == [["a@mine.test"]])
     }
 
+    @Test("after a restart the node takes back its own unexpired leases at once and finishes that attempt")
+    func recoversOwnLeases() throws {
+        let server = try FakeSMTPServer()
+        defer { server.stop() }
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]), start: false)
+        defer { h.shutdown() }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        h.enqueue("l1", to: ["a@dest.test"])
+        let claim = SpoolCommand.Claim(queueID: "l1", owner: "t1", attempt: 1, issuedAt: now, expiresAt: now + 3_600_000)
+        #expect((try? h.propose(.claim(claim)).get()) != nil)
+        try h.engine.start()
+        let event = h.waitForOutcome("l1").first
+        #expect(event?.type == .delivered, "\(h.logText)")
+        #expect(event?.attempt == 1)
+        #expect(h.logText.contains("delivery.lease_recovered"))
+    }
+
     @Test("a message leased by a node whose lease expired beyond the grace period is taken over")
     func takesOverOrphans() throws {
         let server = try FakeSMTPServer()

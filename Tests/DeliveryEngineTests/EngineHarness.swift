@@ -50,7 +50,7 @@ final class EngineHarness: @unchecked Sendable {
                           implicitTLS: implicitTLS, auth: auth)
     }
 
-    init(config: RelayConfig, options: DeliveryEngine.Options = EngineHarness.testOptions()) throws {
+    init(config: RelayConfig, options: DeliveryEngine.Options = EngineHarness.testOptions(), start: Bool = true) throws {
         signal(SIGPIPE, SIG_IGN) // as the node does: peers closing mid-write must not kill the process
         directory = NSTemporaryDirectory() + "sx-engine-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -63,7 +63,7 @@ final class EngineHarness: @unchecked Sendable {
                                 loops: [loop], options: options) { level, event, fields in
             lines.value.withLock { $0.append("\(level) \(event) \(fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))") }
         }
-        try engine.start()
+        if start { try engine.start() }
     }
 
     /// Stops the engine, the loop and the log; removes the directory.
