@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Module map (one module per concern; pure cores have no dependencies):
+//   SendarixSupport pure shared helpers: civil dates (RFC 3339/5322), IP text, SplitMix64
 //   SMTPCore      pure SMTP protocol: parser, session state machine, addresses, DATA decoding
 //   DNSCore       pure DNS wire codec, authoritative responder logic, resolver logic
 //   RaftCore      pure Raft state machine (Ready-style), no I/O
@@ -27,14 +28,15 @@ let package = Package(
                        providers: [.apt(["liblmdb-dev"])]),
         .target(name: "CSystemShims", path: "Sources/CSystemShims"),
 
-        .target(name: "SMTPCore"),
-        .target(name: "DNSCore"),
+        .target(name: "SendarixSupport"),
+        .target(name: "SMTPCore", dependencies: ["SendarixSupport"]),
+        .target(name: "DNSCore", dependencies: ["SendarixSupport"]),
         .target(name: "RaftCore"),
-        .target(name: "DeliveryCore"),
+        .target(name: "DeliveryCore", dependencies: ["SendarixSupport"]),
         .target(name: "HTTPCore"),
         .target(name: "DNSService", dependencies: ["DNSCore"]),
-        .target(name: "RelayConfig", dependencies: ["COpenSSL"]),
-        .target(name: "SpoolStore", dependencies: ["CLMDB"]),
+        .target(name: "RelayConfig", dependencies: ["SendarixSupport", "COpenSSL"]),
+        .target(name: "SpoolStore", dependencies: ["SendarixSupport", "CLMDB"]),
         .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
         .target(name: "DeliveryEngine", dependencies: [
             "DeliveryCore", "DNSCore", "DNSService", "NetworkIO", "RelayConfig", "SpoolStore",
@@ -49,14 +51,15 @@ let package = Package(
         ]),
         .executableTarget(name: "sendarix", dependencies: ["RelayNode"]),
 
-        .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
-        .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
+        .testTarget(name: "SendarixSupportTests", dependencies: ["SendarixSupport"]),
+        .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore", "SendarixSupport"]),
+        .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore", "SendarixSupport"]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"]),
-        .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore"]),
-        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
+        .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore", "SendarixSupport"]),
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "SendarixSupport"]),
         .testTarget(name: "DNSServiceTests", dependencies: ["DNSService"]),
-        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
-        .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore"]),
+        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "SendarixSupport"]),
+        .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
         .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine"]),
         .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog"]),

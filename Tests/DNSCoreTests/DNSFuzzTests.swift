@@ -1,5 +1,6 @@
 import Testing
 @testable import DNSCore
+import SendarixSupport
 
 @Suite("Random and mutated packets")
 struct DNSFuzzTests {

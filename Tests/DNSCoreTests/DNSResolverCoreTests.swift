@@ -1,5 +1,6 @@
 import Testing
 @testable import DNSCore
+import SendarixSupport
 
 @Suite("Resolver core")
 struct DNSResolverCoreTests {

@@ -1,5 +1,6 @@
 import Testing
 import DeliveryCore
+import SendarixSupport
 
 @Suite("Delivery decisions")
 struct DeliveryDecisionTests {
@@ -7,7 +8,7 @@ struct DeliveryDecisionTests {
 
     @Test("a 2xx reply is delivered and carries event fields without a bounce class")
     func delivered() {
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let decision = DeliveryDecision.decide(recipient: "a@example.com", reply: SMTPReply(250, EnhancedStatusCode(2, 0, 0), "OK queued"),
                                                failedAttempts: 0, queuedAt: 0, now: 10, schedule: schedule, using: &generator)
         #expect(decision.verdict == .delivered && decision.eventType == "delivered")
@@ -17,7 +18,7 @@ struct DeliveryDecisionTests {
 
     @Test("a hard failure bounces at once with its class")
     func hardBounce() {
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let decision = DeliveryDecision.decide(recipient: "a@example.com", reply: SMTPReply(550, EnhancedStatusCode(5, 1, 1), "user unknown"),
                                                failedAttempts: 1, queuedAt: 0, now: 10, schedule: schedule, using: &generator)
         #expect(decision.verdict == .bounced && !decision.expired)
@@ -26,7 +27,7 @@ struct DeliveryDecisionTests {
 
     @Test("greylisting is retried after the wait the receiver names; other soft failures follow the schedule")
     func deferrals() {
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let grey = DeliveryDecision.decide(recipient: "a@example.com", reply: SMTPReply(450, EnhancedStatusCode(4, 7, 1), "Greylisted for 120 seconds"),
                                            failedAttempts: 1, queuedAt: 0, now: 10, schedule: schedule, using: &generator)
         #expect(grey.verdict == .deferred(until: 130) && grey.bounceClass == "greylisted")
@@ -37,7 +38,7 @@ struct DeliveryDecisionTests {
 
     @Test("a soft failure after the queue lifetime bounces as expired and hard")
     func expiry() {
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let result = SMTPClientSession.RecipientResult(address: "a@example.com",
                                                        reply: BounceClassifier.syntheticReply(for: .connectionRefused, host: "mx.example.com"),
                                                        isLocal: true)

@@ -1,5 +1,6 @@
 import Testing
 import DeliveryCore
+import SendarixSupport
 
 @Suite("Wire encodings: reply parser, dot-stuffing, quoted-printable, MIME downgrade, base64")
 struct EncodingTests {
@@ -75,7 +76,7 @@ struct EncodingTests {
 
     @Test("the word-at-a-time body encoder matches a simple reference on random inputs")
     func bodyEncoderMatchesReference() {
-        var generator = SeededGenerator(seed: 77)
+        var generator = SplitMix64(seed: 77)
         let alphabet: [UInt8] = [97, 98, 46, 13, 10, 0xC3, 32]
         for _ in 0..<2000 {
             let length = Int.random(in: 0...90, using: &generator)

@@ -1,5 +1,6 @@
 import Testing
 import DeliveryCore
+import SendarixSupport
 
 @Suite("IP warm-up and MX selection")
 struct IPWarmupTests {
@@ -72,7 +73,7 @@ struct IPWarmupTests {
             MXSelection.Target(host: "a2", preference: 10), MXSelection.Target(host: "a3", preference: 10),
             MXSelection.Target(host: "b", preference: 15),
         ]
-        var generator = SeededGenerator(seed: 9)
+        var generator = SplitMix64(seed: 9)
         var firsts = Set<String>()
         for _ in 0..<50 {
             let ordered = MXSelection.order(targets, using: &generator)
@@ -85,7 +86,7 @@ struct IPWarmupTests {
 
     @Test("plans: implicit MX, null MX, dedup, and dropping hosts not better than ourselves")
     func mxPlan() {
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         #expect(MXSelection.plan(domain: "Example.COM.", records: [], using: &generator) == .implicit(host: "example.com"))
         #expect(MXSelection.plan(domain: "x", records: [.init(host: ".", preference: 0)], using: &generator) == .nullMX)
         let plan = MXSelection.plan(domain: "example.com", records: [

@@ -1,5 +1,6 @@
 import Testing
 import DeliveryCore
+import SendarixSupport
 
 @Suite("Retry hints and schedule")
 struct RetryTests {
@@ -44,7 +45,7 @@ struct RetryTests {
     @Test("without jitter the schedule walks 1, 5, 15, 30 min, 1, 2, 4 h and then repeats 4 h")
     func steps() {
         let schedule = RetrySchedule(jitter: 0)
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let expected: [Double] = [60, 300, 900, 1800, 3600, 7200, 14400, 14400, 14400]
         for (index, delay) in expected.enumerated() {
             let decision = schedule.next(failedAttempts: index + 1, queuedAt: 0, now: 1000, using: &generator)
@@ -55,7 +56,7 @@ struct RetryTests {
     @Test("jitter stays within +/-10% and differs between draws")
     func jitter() {
         let schedule = RetrySchedule()
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var seen = Set<Double>()
         for _ in 0..<200 {
             guard case .retry(let at) = schedule.next(failedAttempts: 5, queuedAt: 0, now: 0, using: &generator) else {
@@ -71,7 +72,7 @@ struct RetryTests {
     @Test("a receiver's requested wait replaces the step and is never shortened by jitter")
     func hintHonoured() {
         let schedule = RetrySchedule()
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for _ in 0..<100 {
             guard case .retry(let at) = schedule.next(failedAttempts: 1, queuedAt: 0, now: 10, hint: 300, using: &generator) else {
                 Issue.record("unexpected expiry")
@@ -84,7 +85,7 @@ struct RetryTests {
     @Test("retries never pass the queue lifetime, and at the lifetime the message expires")
     func lifetime() {
         let schedule = RetrySchedule(maxLifetime: 3600, jitter: 0)
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         #expect(schedule.next(failedAttempts: 7, queuedAt: 0, now: 3000, using: &generator) == .retry(at: 3600))
         #expect(schedule.next(failedAttempts: 8, queuedAt: 0, now: 3600, using: &generator) == .expire)
         #expect(schedule.isExpired(queuedAt: 0, now: 3600))

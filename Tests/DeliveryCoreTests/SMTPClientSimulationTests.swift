@@ -1,5 +1,6 @@
 import Testing
 import DeliveryCore
+import SendarixSupport
 
 /// A minimal scripted SMTP server: parses what the client sends and answers per recipient.
 struct FakeServer {
@@ -125,7 +126,7 @@ struct SMTPClientSimulationTests {
             ["PIPELINING", "8BITMIME"], ["8BITMIME"], ["PIPELINING", "CHUNKING", "8BITMIME"], ["CHUNKING", "8BITMIME"],
           ])
     func randomised(advertise: [String]) throws {
-        var generator = SeededGenerator(seed: UInt64(advertise.count * 31 + (advertise.first?.count ?? 0)))
+        var generator = SplitMix64(seed: UInt64(advertise.count * 31 + (advertise.first?.count ?? 0)))
         for _ in 0..<40 {
             var verdicts: [String: Int] = [:]
             var transactions: [Session.Transaction] = []

@@ -1,16 +1,6 @@
 import Testing
 @testable import HTTPCore
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import SendarixSupport
 
 @Suite("HTTP parsers under mutated input (seeded)")
 struct HTTPFuzzTests {
@@ -18,7 +8,7 @@ struct HTTPFuzzTests {
     func requestMutations() {
         let base = Array("POST /v1/queue/abc/retry?x=%41 HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nbodyGET /health HTTP/1.1\r\n\r\n".utf8)
         let alphabet = Array("\r\n :/?%0123456789ABCDEFGHTPabcdef-".utf8) + [0x00, 0x7F, 0xFF, 0x09]
-        var rng = SplitMix(state: 1)
+        var rng = SplitMix64(seed: 1)
         for _ in 0..<3000 {
             var doc = base
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
@@ -54,7 +44,7 @@ struct HTTPFuzzTests {
     func responseMutations() {
         let base = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n".utf8)
         let alphabet = Array("\r\n :0123456789abcdefHTP;".utf8) + [0x00, 0xFF]
-        var rng = SplitMix(state: 2)
+        var rng = SplitMix64(seed: 2)
         for _ in 0..<3000 {
             var doc = base
             let pos = Int.random(in: 0..<doc.count, using: &rng)

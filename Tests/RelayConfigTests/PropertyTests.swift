@@ -1,24 +1,13 @@
 import Foundation
 import Testing
 @testable import RelayConfig
-
-/// Deterministic generator for property tests (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import SendarixSupport
 
 @Suite("Property tests (seeded)")
 struct PropertyTests {
     @Test("random IPv6 and IPv4 addresses format canonically and parse back to themselves")
     func addressRoundTrip() {
-        var rng = SeededGenerator(state: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<5000 {
             // Bias towards zero groups so compression paths are exercised.
             var hi: UInt64 = 0, lo: UInt64 = 0
@@ -38,7 +27,7 @@ struct PropertyTests {
 
     @Test("networks contain exactly the addresses that share their prefix")
     func networkMembership() {
-        var rng = SeededGenerator(state: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<5000 {
             let len = Int.random(in: 0...32, using: &rng)
             let base = UInt32.random(in: 0...UInt32.max, using: &rng)
@@ -55,7 +44,7 @@ struct PropertyTests {
     func jsonMutations() throws {
         let url = URL(fileURLWithPath: DeployExamplesTests.examplesDir + "/cluster-n1.json")
         let original = Array(try Data(contentsOf: url))
-        var rng = SeededGenerator(state: 99)
+        var rng = SplitMix64(seed: 99)
         let alphabet = Array("{}[]:,\"\\ 0123456789.eE+-truefalsnul\n\t".utf8) + [0x00, 0xC3, 0xFF]
         for _ in 0..<2000 {
             var doc = original

@@ -1,5 +1,6 @@
 import Testing
 @testable import SMTPCore
+import SendarixSupport
 
 @Suite("State resets and robustness")
 struct RobustnessTests {
@@ -36,7 +37,7 @@ struct RobustnessTests {
 
     @Test("random bytes and random completions never break the action invariants")
     func fuzz() {
-        var rng = SplitMix64(state: 7)
+        var rng = SplitMix64(seed: 7)
         let fragments = ["EHLO x\r\n", "MAIL FROM:<a@b.test>\r\n", "RCPT TO:<c@local.test>\r\n", "DATA\r\n", "BDAT 4\r\n",
                          "BDAT 2 LAST\r\n", ".\r\n", "\r\n", "\n", "\r", "AUTH PLAIN\r\n", "STARTTLS\r\n", "RSET\r\n",
                          "abcd", "\u{0}\u{FF}", "QUIT\r\n", "AUTH LOGIN\r\n", "*\r\n"]

@@ -1,24 +1,13 @@
 import Testing
 @testable import SpoolStore
-
-/// Seeded xorshift generator: random but reproducible command sequences.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
-    }
-}
+import SendarixSupport
 
 @Suite("Spool store against the pure state machine")
 struct SpoolModelTests {
     static let t0: Int64 = 1_700_000_000_000
 
     /// A random command about one of a few messages, at a clock that moves forward.
-    static func randomCommand(_ rng: inout SeededGenerator, now: Int64, model: [String: StoredMessage]) -> SpoolCommand {
+    static func randomCommand(_ rng: inout SplitMix64, now: Int64, model: [String: StoredMessage]) -> SpoolCommand {
         let id = "Q\(Int.random(in: 0..<6, using: &rng))"
         let owners = ["n1", "n2", "n3"]
         let attempts = (model[id]?.attempts ?? 0)
@@ -53,7 +42,7 @@ struct SpoolModelTests {
     func matchesModel(seed: UInt64) throws {
         let dir = TempDirectory()
         let store = try SpoolStore(directory: dir.path)
-        var rng = SeededGenerator(seed: seed &* 0x9E3779B97F4A7C15)
+        var rng = SplitMix64(seed: seed &* 0x9E3779B97F4A7C15)
         var model: [String: StoredMessage] = [:]
         var modelEvents = 0
         var accepted = 0
