@@ -126,7 +126,7 @@ public final class RelayNode {
             }
             try engine.start()
             delivery = engine
-            smtp.onEnqueued = { [weak engine] in engine?.wake() }
+            smtp.setDelivery(engine)
         }
         let draining: @Sendable () -> Bool = { [weak smtp] in smtp?.isDraining ?? true }
         if config.listen.peer != nil || !config.cluster.peers.isEmpty {

@@ -136,9 +136,9 @@ extension SMTPServer {
         private func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
             let command = SpoolCommand.enqueue(SMTPServer.enqueueCommand(envelope, message))
             let me = LoopBound(self, loop: loop)
-            let hook = server.onEnqueued
+            let server = self.server
             server.log.propose(command) { result in
-                if case .success = result { hook?() }
+                if case .success = result { server.enqueued() }
                 let outcome: SMTPSession.EnqueueResult
                 switch result {
                 case .success: outcome = .queued(envelope.queueID)

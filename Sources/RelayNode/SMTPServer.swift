@@ -1,3 +1,4 @@
+import DeliveryEngine
 import Foundation
 import NetworkIO
 import RelayConfig
@@ -24,12 +25,16 @@ final class SMTPServer: Sendable {
     /// Live handlers per loop, touched only on their loop (see `Registry`).
     let registries: [LoopBound<Registry>]
     private let draining = Atomic<Bool>(false)
-    private let enqueuedHook = Mutex<(@Sendable () -> Void)?>(nil)
-    /// Called (on the log's thread) after each message is queued; the delivery engine's wake-up.
-    var onEnqueued: (@Sendable () -> Void)? {
-        get { enqueuedHook.withLock { $0 } }
-        set { enqueuedHook.withLock { $0 = newValue } }
-    }
+    /// Woken (on the log's thread) after each message is queued: the delivery engine. A class
+    /// reference, not a stored closure: reading a closure out of a `Mutex` through `inout` re-wraps
+    /// it in a reabstraction thunk on every access, and the chain grew until the stack overflowed.
+    private let delivery = Mutex<DeliveryEngine?>(nil)
+
+    /// Sets the engine to wake after each enqueue. Thread-safe.
+    func setDelivery(_ engine: DeliveryEngine?) { delivery.withLock { $0 = engine } }
+
+    /// Wakes delivery after an enqueue. Thread-safe, never blocks.
+    func enqueued() { delivery.withLock { $0 }?.wake() }
     private let sessionCounter = Atomic<UInt64>(0)
 
     /// The live sessions of one loop. Loop-confined.
