@@ -4,9 +4,9 @@ import SendarixSupport
 /// without any system call. Pure; any thread.
 public enum DNSIPAddress {
     /// Parses `192.0.2.1` or an IPv6 address (`2001:db8::1`, `::ffff:192.0.2.1`) into 4 or 16
-    /// bytes; nil when invalid (strict like `inet_pton`: no leading zeros in IPv4 octets).
+    /// bytes; nil when invalid. IPv4 octets with leading zeros (`010`) are read as decimal.
     public static func parse(_ text: String) -> [UInt8]? {
-        IPText.parse(text)
+        IPText.parse(text, allowLeadingZeros: true)
     }
 
     /// Parses `192.0.2.0/24` or `2001:db8::/32` into (masked address bytes, prefix length);

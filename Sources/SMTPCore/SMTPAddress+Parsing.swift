@@ -1,3 +1,5 @@
+import SendarixSupport
+
 extension SMTPAddress {
     /// Parses an RFC 5321 `Mailbox` (`local@domain`, no angle brackets). Quoted local parts, IPv4 and IPv6
     /// address literals are accepted; non-ASCII only when `allowUTF8` (SMTPUTF8, RFC 6531).
@@ -119,73 +121,19 @@ extension SMTPAddress {
         return isValidIPv4(inner)
     }
 
-    /// Dotted-quad IPv4 with each part 0...255 (at most three digits).
+    /// Dotted-quad IPv4 with each part 0...255 (at most three digits, leading zeros allowed as in
+    /// RFC 5321 `Snum`).
     static func isValidIPv4(_ bytes: ArraySlice<UInt8>) -> Bool {
-        var parts = 0
-        var value = 0
-        var digits = 0
-        for byte in bytes {
-            if byte == Byte.dot {
-                guard digits > 0 else { return false }
-                parts += 1
-                value = 0
-                digits = 0
-            } else if byte >= 0x30 && byte <= 0x39 {
-                digits += 1
-                value = value * 10 + Int(byte - 0x30)
-                guard digits <= 3, value <= 255 else { return false }
-            } else {
-                return false
-            }
-        }
-        return digits > 0 && parts == 3
+        IPText.parseIPv4(bytes, allowLeadingZeros: true) != nil
     }
 
     /// RFC 4291 textual IPv6, with at most one `::` and an optional trailing IPv4 part.
     static func isValidIPv6(_ bytes: ArraySlice<UInt8>) -> Bool {
-        let text = Array(bytes)
-        guard !text.isEmpty else { return false }
-        var groups = 0
-        var sawCompression = false
-        var index = 0
-        if text.count >= 2 && text[0] == Byte.colon && text[1] == Byte.colon {
-            sawCompression = true
-            index = 2
-            if index == text.count { return true }
-        } else if text[0] == Byte.colon {
-            return false
-        }
-        while index < text.count {
-            var end = index
-            while end < text.count && text[end] != Byte.colon { end += 1 }
-            let group = text[index..<end]
-            if group.contains(Byte.dot) {
-                guard end == text.count, isValidIPv4(group) else { return false }
-                groups += 2
-            } else {
-                guard !group.isEmpty, group.count <= 4, group.allSatisfy(isHexDigit) else { return false }
-                groups += 1
-            }
-            if end == text.count { break }
-            if end + 1 < text.count && text[end + 1] == Byte.colon {
-                guard !sawCompression else { return false }
-                sawCompression = true
-                index = end + 2
-                if index == text.count { break }
-            } else {
-                index = end + 1
-                guard index < text.count else { return false }
-            }
-        }
-        return sawCompression ? groups <= 7 : groups == 8
+        IPText.parseIPv6(bytes, allowLeadingZeros: true) != nil
     }
 
     static func isLetterOrDigit(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-    }
-
-    static func isHexDigit(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66)
     }
 
     /// RFC 5322 atext.

@@ -6,7 +6,8 @@
 /// and no brackets, zone ids (`%eth0`) or prefix lengths.
 public enum IPText {
     /// Parses a dotted-quad IPv4 address; most significant byte first (`192.0.2.1` is 0xC000_0201).
-    public static func parseIPv4(_ s: ArraySlice<UInt8>) -> UInt32? {
+    /// `allowLeadingZeros` accepts octets like `010` as decimal (RFC 5321 `Snum` allows them).
+    public static func parseIPv4(_ s: ArraySlice<UInt8>, allowLeadingZeros: Bool = false) -> UInt32? {
         var value: UInt32 = 0
         var octets = 0
         var current: UInt32 = 0
@@ -14,7 +15,7 @@ public enum IPText {
         var leadingZero = false
         for c in s {
             if c >= 0x30 && c <= 0x39 {
-                if digits == 1 && leadingZero { return nil }
+                if digits >= 1 && leadingZero && !allowLeadingZeros { return nil }
                 if digits == 0 { leadingZero = c == 0x30 }
                 current = current * 10 + UInt32(c - 0x30)
                 digits += 1
@@ -34,8 +35,8 @@ public enum IPText {
     }
 
     /// Parses a textual IPv6 address (`2001:db8::1`, `::ffff:192.0.2.1`) into two 64-bit halves,
-    /// most significant first.
-    public static func parseIPv6(_ s: ArraySlice<UInt8>) -> (hi: UInt64, lo: UInt64)? {
+    /// most significant first. `allowLeadingZeros` applies to a trailing dotted IPv4 part.
+    public static func parseIPv6(_ s: ArraySlice<UInt8>, allowLeadingZeros: Bool = false) -> (hi: UInt64, lo: UInt64)? {
         if s.count < 2 || s.count > 45 { return nil }
         var groups: [UInt16] = []
         groups.reserveCapacity(8)
@@ -62,7 +63,7 @@ public enum IPText {
             }
             if j < end && s[j] == 0x2E {
                 // Embedded IPv4 must be last and fit in two groups.
-                guard let v4 = parseIPv4(s[i..<end]), groups.count <= 6 else { return nil }
+                guard let v4 = parseIPv4(s[i..<end], allowLeadingZeros: allowLeadingZeros), groups.count <= 6 else { return nil }
                 groups.append(UInt16(v4 >> 16))
                 groups.append(UInt16(v4 & 0xffff))
                 i = end
@@ -96,10 +97,10 @@ public enum IPText {
     }
 
     /// Parses IPv4 or IPv6 text into network-order bytes: 4 for IPv4, 16 for IPv6; nil when invalid.
-    public static func parse(_ text: some StringProtocol) -> [UInt8]? {
+    public static func parse(_ text: some StringProtocol, allowLeadingZeros: Bool = false) -> [UInt8]? {
         let utf8 = Array(text.utf8)
-        if let v4 = parseIPv4(utf8[...]) { return bytes(v4) }
-        if let (hi, lo) = parseIPv6(utf8[...]) { return bytes(hi, lo) }
+        if let v4 = parseIPv4(utf8[...], allowLeadingZeros: allowLeadingZeros) { return bytes(v4) }
+        if let (hi, lo) = parseIPv6(utf8[...], allowLeadingZeros: allowLeadingZeros) { return bytes(hi, lo) }
         return nil
     }
 

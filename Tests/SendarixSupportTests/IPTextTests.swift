@@ -52,3 +52,16 @@ struct IPTextTests {
         }
     }
 }
+
+@Suite("IPText leading-zero option")
+struct IPTextLeadingZeroTests {
+    @Test("leading zeros are refused by default and read as decimal when allowed, also inside IPv6")
+    func leadingZeros() {
+        #expect(IPText.parse("010.0.0.1") == nil)
+        #expect(IPText.parse("010.0.0.1", allowLeadingZeros: true) == [10, 0, 0, 1])
+        #expect(IPText.parse("::ffff:001.2.3.4") == nil)
+        #expect(IPText.parse("::ffff:001.2.3.4", allowLeadingZeros: true)?.suffix(4) == [1, 2, 3, 4])
+        #expect(IPText.parse("0001.2.3.4", allowLeadingZeros: true) == nil)
+        #expect(IPText.parse("0.0.0.0") == [0, 0, 0, 0])
+    }
+}
