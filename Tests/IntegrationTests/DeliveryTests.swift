@@ -9,20 +9,17 @@ final class SinkProcess: @unchecked Sendable {
     // Safe: set up in init, only read afterwards (stop is called once by the owning test).
     let port: UInt16
     let directory: String
-    private let process: Process
+    private let process: ChildProcess
 
-    init(flags: [String] = []) throws {
+    init(flags: [String] = [], dump: Bool = true) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-sink-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o777]) // smtp-sink runs as nobody
         port = try SinkProcess.freePort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
         // As root smtp-sink insists on dropping privileges (-u); dumps are written as that user.
-        process.arguments = flags + ["-u", "nobody", "-d", directory + "/msg.", "127.0.0.1:\(port)", "100"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let dumpFlags = dump ? ["-d", directory + "/msg."] : []
+        process = try ChildProcess("/usr/sbin/smtp-sink",
+                                   flags + ["-u", "nobody"] + dumpFlags + ["127.0.0.1:\(port)", "100"])
         let deadline = Date().addingTimeInterval(10)
         while !SinkProcess.accepts(port), Date() < deadline { usleep(20_000) }
     }
@@ -35,8 +32,8 @@ final class SinkProcess: @unchecked Sendable {
 
     /// Kills the sink (it ignores SIGTERM) and removes its directory.
     func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
