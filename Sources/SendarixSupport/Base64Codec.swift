@@ -41,53 +41,25 @@ public enum Base64Codec {
     /// no whitespace or other bytes. Nil when `text` breaks any of these.
     public static func decodeStrict(_ text: some Collection<UInt8>) -> [UInt8]? {
         guard text.count % 4 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 4 * 3)
-        var quad: UInt32 = 0
-        var count = 0
-        var padding = 0
-        for byte in text {
-            let value: UInt32
-            if byte == 0x3D {
-                value = 0
-                padding += 1
-            } else {
-                guard padding == 0, let v = sextet(byte) else { return nil }
-                value = v
-            }
-            quad = quad << 6 | value
-            count += 1
-            if count == 4 {
-                out.append(UInt8(truncatingIfNeeded: quad >> 16))
-                out.append(UInt8(truncatingIfNeeded: quad >> 8))
-                out.append(UInt8(truncatingIfNeeded: quad))
-                quad = 0
-                count = 0
-            }
-        }
-        guard padding <= 2 else { return nil }
-        out.removeLast(padding)
-        return out
+        return decode(text, skipWhitespace: false)
     }
 
     /// Decodes base64 ignoring tab, LF, CR and space; padding is optional but, once seen, only
     /// more `=` or whitespace may follow (at most two `=`). Nil for any other byte.
     public static func decodeLenient(_ text: some Collection<UInt8>) -> [UInt8]? {
+        decode(text, skipWhitespace: true)
+    }
+
+    private static func decode(_ text: some Collection<UInt8>, skipWhitespace: Bool) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(text.count / 4 * 3)
         var accumulator: UInt32 = 0
         var bits = 0
         var padding = 0
         for byte in text {
-            let value: UInt32
-            switch byte {
-            case 0x3D: padding += 1; continue
-            case 9, 10, 13, 32: continue
-            default:
-                guard let v = sextet(byte) else { return nil }
-                value = v
-            }
-            guard padding == 0 else { return nil }
+            if byte == 0x3D { padding += 1; continue }
+            if skipWhitespace && (byte == 9 || byte == 10 || byte == 13 || byte == 32) { continue }
+            guard padding == 0, let value = sextet(byte) else { return nil }
             accumulator = accumulator << 6 | value
             bits += 6
             if bits >= 8 {
