@@ -71,6 +71,32 @@ struct ConfigReader {
         }
     }
 
+    /// A number (integer or decimal); reports other types and returns `d`.
+    mutating func double(_ key: String, default d: Double) -> Double {
+        guard let v = raw(key) else { return d }
+        switch v {
+        case .integer(let i): return Double(i)
+        case .number(let x): return x
+        default:
+            problems.error(keyPath(key), "expected a number, got \(v.kindDescription)")
+            return d
+        }
+    }
+
+    /// An array of integers; elements of the wrong type are reported and skipped.
+    mutating func ints(_ key: String) -> [Int]? {
+        guard let items = array(key) else { return nil }
+        return items.compactMap { item in
+            switch item.value {
+            case .integer(let i): return i
+            case .number(let x) where x == x.rounded() && abs(x) < 9e15: return Int(x)
+            default:
+                problems.error(item.path, "expected an integer, got \(item.value.kindDescription)")
+                return nil
+            }
+        }
+    }
+
     mutating func bool(_ key: String, default d: Bool) -> Bool {
         guard let v = raw(key) else { return d }
         if case .bool(let b) = v { return b }

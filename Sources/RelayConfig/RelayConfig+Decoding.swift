@@ -183,19 +183,7 @@ extension RelayConfig {
         }
 
         if var o = r.object("delivery") {
-            c.delivery.enabled = o.bool("enabled", default: c.delivery.enabled)
-            c.delivery.maxLifetimeSeconds = o.int("maxLifetimeSeconds", default: c.delivery.maxLifetimeSeconds)
-            c.delivery.heloName = o.string("heloName")
-            if let list = o.strings("sourceAddresses") {
-                c.delivery.sourceAddresses = list.compactMap { item in
-                    guard let a = IPAddress(item.value) else {
-                        problems.error(item.path, "'\(item.value)' is not an IP address")
-                        return nil
-                    }
-                    return a
-                }
-            }
-            o.finish()
+            decodeDelivery(&o, into: &c.delivery)
         }
 
         if var o = r.object("log") {

@@ -14,6 +14,7 @@ extension RelayConfig {
         validateRoutes(p)
         validateResolverAndDNS(p)
         validatePolicyAndLimits(p)
+        validateDelivery(p)
         return p.list
     }
 
@@ -217,10 +218,6 @@ extension RelayConfig {
         RelayConfig.checkRange(spool.mapSizeMB, 16...16_777_216, "spool.mapSizeMB", p)
         RelayConfig.checkRange(spool.eventRetentionHours, 1...87_600, "spool.eventRetentionHours", p)
         if !spool.fsync { p.warning("spool.fsync", "false: accepted mail can be lost on power failure") }
-        RelayConfig.checkRange(delivery.maxLifetimeSeconds, 60...31_536_000, "delivery.maxLifetimeSeconds", p)
-        if let h = delivery.heloName, !HostPort.isValidHostname(h) {
-            p.error("delivery.heloName", "'\(h)' is not a valid host name")
-        }
     }
 
     static func checkRange(_ v: Int, _ range: ClosedRange<Int>, _ path: String, _ p: ConfigProblems) {

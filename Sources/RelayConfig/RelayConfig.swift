@@ -301,7 +301,40 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         /// Name sent in EHLO; nil means `node.hostname`.
         public var heloName: String? = nil
         /// Local addresses to bind outgoing connections to (round-robin); empty means the default.
+        /// These are taken as warm (uncapped); cold addresses go in `warmup.addresses`.
         public var sourceAddresses: [IPAddress] = []
+        /// Seconds to wait for a TCP connect before failing over to the next address or host.
+        public var connectTimeoutSeconds: Double = 5
+        /// Upper bound on every reply wait of the SMTP client (RFC 5321 timeouts), and on a TLS handshake.
+        public var commandTimeoutSeconds: Double = 300
+        /// Seconds an idle outbound connection is kept open for reuse before QUIT.
+        public var idleTimeoutSeconds: Double = 5
+        /// Length of a delivery lease (claim) in seconds; another node may take the message after it.
+        public var leaseSeconds = 900
+        /// Delay in seconds after the 1st, 2nd, … failed attempt; the last step repeats.
+        public var retrySchedule: [Int] = [60, 300, 900, 1_800, 3_600, 7_200, 14_400]
+        /// Relative random spread applied to each retry delay (0.1 = ±10 %).
+        public var retryJitter: Double = 0.1
+        /// Send a failure DSN (bounce mail) when the recipient gave no NOTIFY parameter.
+        public var notifyByDefault = false
+        /// PEM file of trust anchors for routes with `tls: "verify"` instead of the system store (absolute after load).
+        public var caFile: String? = nil
+        /// TCP port used for MX hosts (25; tests point it at their own receivers).
+        public var mxPort = 25
+        /// Most messages in delivery (claimed, not yet recorded) at once on this node.
+        public var maxInFlight = 2_000
+        /// Apply the provider message rate to static routes (smart hosts) too.
+        public var rateLimitStaticRoutes = false
+        /// Per-host circuit breaker.
+        public var circuitBreaker = CircuitBreaker()
+        /// Seconds a host whose STARTTLS failed is contacted without TLS (opportunistic routes only).
+        public var brokenTLSSeconds = 3_600
+        /// Connection and rate limits per receiving provider.
+        public var shaping = Shaping()
+        /// Adaptive slow-down on rate-limit and reputation replies.
+        public var throttle = Throttle()
+        /// Source addresses still warming up and their daily caps.
+        public var warmup = Warmup()
         /// Creates the defaults.
         public init() {}
     }

@@ -114,7 +114,7 @@ public final class RelayNode {
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
         if config.delivery.enabled {
             let logger = self.logger
-            var options = DeliveryEngine.Options()
+            var options = RelayNode.deliveryOptions(config)
             if let raft = raftLog {
                 // Cluster: each node delivers the domains it owns (rendezvous over live members)
                 // plus messages whose lease expired and nobody took over.
