@@ -274,7 +274,7 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var command = 300
         /// Waiting for the next chunk of DATA.
         public var dataBlock = 180
-        /// Waiting for the reply after the end of DATA (used by the delivery client).
+        /// Longest wait for an AUTH check or the durable enqueue before the server replies to the client.
         public var dataTermination = 600
         /// Creates the defaults.
         public init() {}
