@@ -1,3 +1,5 @@
+import DNSCore
+import DNSService
 import DeliveryCore
 import DeliveryEngine
 import Foundation
@@ -328,6 +330,29 @@ struct DeliveryPostfixTests {
         #expect(stored.allSatisfy { $0.contains("hello postfix") })
         #expect(stored.contains { $0.contains("Delivered-To: bob@pf.test") })
         #expect(stored.contains { $0.contains("Delivered-To: carol@pf.test") })
+    }
+
+    @Test("MX delivery to Postfix: the MX comes from a test DNS server (resolver.nameservers) and the port from delivery.mxPort")
+    func deliversToPostfixByMX() throws {
+        let postfix = try PostfixReceiver(domain: "pf.test")
+        defer { postfix.stop() }
+        // pf.test MX → mx.pf.test A 127.0.0.1, served on 127.0.0.1 port 0.
+        let node = try DNSResponder.Zone.Node(id: "n0", name: "n0.pf.test", addresses: ["127.0.0.1"])
+        let dns = try DNSServer(listen: ["127.0.0.1:0"],
+                                zone: try DNSResponder.Zone(origin: "pf.test", ingressName: "mx.pf.test", ttl: 60, nodes: [node]))
+        defer { dns.stop() }
+        let relay = try RelayProcess(overlay: [
+            "delivery": ["enabled": true, "mxPort": Int(postfix.port)],
+            "resolver": ["nameservers": ["127.0.0.1:\(dns.port)"]],
+        ])
+        defer { relay.cleanUp() }
+        let out = try python(Self.send, ["127.0.0.1", String(relay.port("submission")), "erin@pf.test", "by mx"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let delivered = try waitForEvents(relay, type: "delivered") { !$0.isEmpty }
+        #expect(delivered.first?["remoteHost"] as? String == "mx.pf.test[127.0.0.1]:\(postfix.port)", "\(relay.log())")
+        #expect(delivered.first?["smtpCode"] as? Int == 250)
+        #expect(postfix.waitForSent("erin@pf.test") != nil, "\(postfix.log)")
+        #expect(postfix.mailbox.contains { $0.contains("Subject: by mx") && $0.contains("Delivered-To: erin@pf.test") })
     }
 
     @Test("delivery.retrySchedule from the config is honoured: a 451 at RCPT is retried after the configured 2 s, not the 60 s default")
