@@ -41,6 +41,25 @@ public final class Listener: EventHandler {
         self.onAccept = onAccept
     }
 
+    /// Checks that nothing else listens on `address` and returns the address to bind (with the
+    /// real port when 0 was asked for). Listeners set SO_REUSEPORT so each loop can own one, which
+    /// would also let a second process silently share the port: this probe binds without it, so a
+    /// port already taken (by anyone) fails here with `addressInUse`. Blocks only on system calls.
+    public static func claim(_ address: SocketAddress) throws -> SocketAddress {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | sx_SOCK_CLOEXEC(), 0)
+        if fd < 0 { throw NetworkError.posix(errno, context: "socket for \(address)") }
+        defer { Glibc.close(fd) }
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if address.family == AF_INET6 {
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if address.withSockAddr({ bind(fd, $0, $1) }) != 0 {
+            throw NetworkError.posix(errno, context: "bind \(address)")
+        }
+        return Connection.localAddress(of: fd)
+    }
+
     /// Starts accepting on the loop. Loop thread only.
     public func start() throws {
         try loop.register(fd: fd, events: EPOLLIN.rawValue, handler: self)

@@ -45,7 +45,7 @@ final class AdminServer: @unchecked Sendable {
     /// Binds `address` on `loop`; returns the bound address.
     func start(address: String, loop: EventLoop) throws -> String {
         self.loop = loop
-        let sa = try SocketAddress(parsing: address)
+        let sa = try Listener.claim(try SocketAddress(parsing: address))
         let listener = try Listener(address: sa, loop: loop) { [self] fd, remote in
             let h = Handler(server: self)
             if let c = try? Connection.accepted(fd: fd, remote: remote, loop: loop, delegate: h) {

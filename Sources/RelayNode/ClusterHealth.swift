@@ -48,7 +48,7 @@ final class ClusterHealth: @unchecked Sendable {
     func start(listen: String?) throws -> String? {
         var bound: String?
         if let listen {
-            let l = try Listener(address: try SocketAddress(parsing: listen), loop: loop) { [self] fd, _ in
+            let l = try Listener(address: try Listener.claim(try SocketAddress(parsing: listen)), loop: loop) { [self] fd, _ in
                 let line = "SENDARIX \(nodeID) \(draining() ? "draining" : "ok")\n"
                 SMTPServer.rejectAndClose(fd: fd, reply: line)
             }

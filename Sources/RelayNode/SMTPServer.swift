@@ -66,7 +66,8 @@ final class SMTPServer: Sendable {
                                           (.relay, config.listen.relay)]
         for (kind, addresses) in plan {
             for hp in addresses {
-                var address = try SocketAddress(parsing: hp.description)
+                // Fails when another process holds the port; resolves port 0 once for all loops.
+                var address = try Listener.claim(try SocketAddress(parsing: hp.description))
                 for registry in registries {
                     let loop = registry.loop
                     let listener = try Listener(address: address, loop: loop) { [self] fd, remote in

@@ -129,3 +129,16 @@ func timerRearms() throws {
     #expect(c.done.wait(timeout: .now() + 10) == .success)
     #expect(c.n == 5)
 }
+
+@Test("Listener.claim refuses an address another socket already listens on, and resolves port 0")
+func claimDetectsBusyPort() throws {
+    let loop = try EventLoop(name: "test-claim")
+    let first = try Listener(address: try Listener.claim(try SocketAddress(parsing: "127.0.0.1:0")), loop: loop) { fd, _ in close(fd) }
+    #expect(first.address.port != 0)
+    #expect(throws: NetworkError.self) { try Listener.claim(first.address) }
+    do {
+        _ = try Listener.claim(first.address)
+    } catch let e as NetworkError {
+        #expect(e.code == .addressInUse)
+    }
+}
