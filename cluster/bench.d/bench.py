@@ -338,6 +338,15 @@ class SMTPConn:
         except OSError:
             pass
 
+    def quit_and_close(self):
+        """Best-effort QUIT without waiting for the reply, then close."""
+        try:
+            self.sock.settimeout(1.0)
+            self.sock.sendall(b"QUIT\r\n")
+        except (OSError, ssl.SSLError):
+            pass
+        self.close()
+
 
 def make_body(size, tag="probe"):
     """A dot-terminated message of about `size` bytes (CRLF lines, no dot-stuffing needed)."""
@@ -968,7 +977,7 @@ class Bench:
                 # Warm up once so one-time TLS/library initialisation is not charged per session.
                 warm, _ = open_idle_tls(server, 1, workers=1)
                 for c in warm:
-                    c.close()
+                    c.quit_and_close()
                 before = settle(server.rss_kb)
                 conns, errors = open_idle_tls(server, n)
                 after = settle(server.rss_kb)
@@ -1001,7 +1010,7 @@ class Bench:
             return {"available": False, "reason": str(e)}
         finally:
             for c in conns:
-                c.close()
+                c.quit_and_close()
             if server:
                 server.stop()
             if sink:
@@ -1152,7 +1161,9 @@ def print_report(results, meta):
     rows = []  # (metric, postfix, sendarix, ratio, better)
 
     def r(v):
-        return "-" if v is None else "%.2fx" % v
+        if v is None:
+            return "-"
+        return ("%.2fx" % v) if v >= 0.1 else ("%.4fx" % v)
 
     acc = results.get("accept")
     if acc:
