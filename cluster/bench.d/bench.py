@@ -12,7 +12,11 @@ time, on 127.0.0.0/8 only:
   relay    smtp-source -> server -> smtp-sink: messages/s arriving at the sink and server CPU
            seconds per 1,000 delivered messages. Skipped with "not yet available" when Sendarix
            does not deliver.
-  cluster, dnsperf   hooks, "not yet available".
+  cluster  3 Sendarix nodes (Raft, replication on) on 127.0.4.1-3: smtp-source (20 sessions, 5 KB)
+           against the leader vs Postfix single-node acceptance; then retrying clients while the
+           leader is SIGKILLed: longest gap between 250s and acknowledged messages lost (looked up
+           on every node after the killed one restarts).
+  dnsperf  dnsperf against one node's DNS responder (A queries for the ingress name): queries/s.
 
 Prints progress on stderr, a table on stdout, and the last stdout line is one JSON object with
 every figure. Uses only the Python standard library.
@@ -319,8 +323,9 @@ class SMTPConn:
         self.buf = b""
         self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
 
-    def send_message(self, body):
-        """Sends one transaction; returns seconds from the end of DATA to the 250 reply."""
+    def send_message(self, body, with_reply=False):
+        """Sends one transaction; returns seconds from the end of DATA to the 250 reply (and the
+        reply's last line with `with_reply`)."""
         self.cmd("MAIL FROM:<%s>" % SENDER, expect=2)
         self.cmd("RCPT TO:<%s>" % RECIPIENT, expect=2)
         self.cmd("DATA", expect=3)
@@ -330,7 +335,7 @@ class SMTPConn:
         t1 = time.monotonic()
         if code // 100 != 2:
             raise SMTPError("end of DATA -> %d %s" % (code, " ".join(lines)))
-        return t1 - t0
+        return (t1 - t0, lines[-1]) if with_reply else t1 - t0
 
     def close(self):
         try:
@@ -1097,15 +1102,240 @@ class Bench:
         res["ratio_cpu"] = ratio(res, "cpu_s_per_1000")
         self.results["relay"] = res
 
-    # ---- 4. hooks for later sections -------------------------------------------------------
+    # ---- 4. replicated cluster ---------------------------------------------------------------
 
     def scenario_cluster(self):
-        log("cluster: 3-node cluster benchmark not yet available")
-        self.results["cluster"] = {"available": False, "reason": "not yet available"}
+        """3 Sendarix nodes on 127.0.4.1-3 (Raft, replication on, delivery off so only acceptance
+        is measured): smtp-source (20 sessions, 5 KB) against the leader with the latency prober,
+        compared with Postfix single-node acceptance of this run (measured now when the accept
+        section did not run). Then retrying clients across all nodes while the leader is
+        SIGKILLed: the longest gap between acknowledgements around the kill, and how many
+        acknowledged messages are missing from any node after the killed node is restarted."""
+        a = self.args
+        res = {"nodes": 3, "sessions": a.sessions, "message_bytes": 5120, "messages": a.messages}
+        pf = ((self.results.get("accept") or {}).get("sizes") or {}).get("5120", {}).get("postfix")
+        if (not pf or not pf.get("available")) and "postfix" in self.targets():
+            pf = self.measure_accept("postfix").get("5120")
+        res["postfix"] = pf or {"available": False, "reason": "postfix not measured"}
+        d = self.dir("cluster")
+        nodes = []
+        try:
+            nodes = ClusterNodes(d, self.args.sendarix_bin)
+            nodes.start()
+            leader = nodes.wait_leader(30.0)
+            target = nodes.node(leader)
+            log("cluster: leader %s; accept %d x 5120 bytes, %d sessions" % (leader, a.messages, a.sessions))
+            prober = Prober(target.ip, target.port, 5120)
+            prober.start()
+            ok, secs, err = run_smtp_source(target, a.sessions, 5120, a.messages, d, "cluster")
+            lat = prober.finish()
+            if not ok:
+                raise Unavailable("smtp-source failed after %.1fs: %s" % (secs, err))
+            sx = {"available": True, "messages": a.messages, "seconds": round(secs, 3),
+                  "msgs_per_s": round(a.messages / secs, 1), "latency": lat}
+            log("cluster: %.1f msg/s, p99 %s ms" % (sx["msgs_per_s"], lat["p99_ms"]))
+            fo = nodes.failover(leader, seconds_before=3.0, seconds_after=6.0)
+            sx.update(fo)
+            log("cluster: leader kill: longest acknowledgement gap %.2f s, %d acknowledged, %d missing"
+                % (fo["failover_gap_s"], fo["acknowledged"], fo["lost"]))
+            res["sendarix"] = sx
+        except Unavailable as e:
+            log("cluster: not available: %s" % e)
+            res["sendarix"] = {"available": False, "reason": str(e)}
+        finally:
+            if nodes:
+                nodes.stop()
+        res["ratio_msgs_per_s"] = ratio(res, "msgs_per_s")
+        res["ratio_p99"] = ratio(res, "latency", "p99_ms")
+        self.results["cluster"] = res
+
+    # ---- 5. DNS responder -----------------------------------------------------------------
 
     def scenario_dnsperf(self):
-        log("dnsperf: DNS responder benchmark not yet available")
-        self.results["dnsperf"] = {"available": False, "reason": "not yet available"}
+        """dnsperf against one node's authoritative responder, A queries for the ingress name.
+        Postfix has no counterpart: absolute figures only."""
+        res = {}
+        if shutil.which("dnsperf") is None:
+            log("dnsperf: not installed (cluster/bench installs it)")
+            self.results["dnsperf"] = {"sendarix": {"available": False, "reason": "dnsperf not installed"}}
+            return
+        d = self.dir("dnsperf")
+        node = None
+        try:
+            node = ClusterNodes(d, self.args.sendarix_bin, count=1, dns=True)
+            node.start()
+            qfile = os.path.join(d, "queries.txt")
+            with open(qfile, "w") as f:
+                f.write("smtp.relay.test A\n")
+            seconds = 5 if self.args.quick else 15
+            out = subprocess.run(["dnsperf", "-s", node.nodes[0].ip, "-p", str(node.dns_port), "-d", qfile,
+                                  "-l", str(seconds), "-c", "4", "-Q", "1000000"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=seconds + 60)
+            text = out.stdout.decode("utf-8", "replace")
+            qps = re.search(r"Queries per second:\s+([0-9.]+)", text)
+            lost = re.search(r"Queries lost:\s+([0-9]+)", text)
+            lat = re.search(r"Average Latency \(s\):\s+([0-9.]+)", text)
+            if not qps:
+                raise Unavailable("dnsperf output not understood: %s" % text[-400:])
+            res = {"available": True, "seconds": seconds, "queries_per_s": round(float(qps.group(1)), 1),
+                   "lost": int(lost.group(1)) if lost else None,
+                   "avg_latency_ms": round(float(lat.group(1)) * 1000, 3) if lat else None}
+            log("dnsperf: %.0f queries/s for the ingress name, %s lost" % (res["queries_per_s"], res["lost"]))
+        except Unavailable as e:
+            log("dnsperf: not available: %s" % e)
+            res = {"available": False, "reason": str(e)}
+        finally:
+            if node:
+                node.stop()
+        self.results["dnsperf"] = {"sendarix": res}
+
+
+class ClusterNodes:
+    """`count` Sendarix nodes on 127.0.4.1 … (Raft peers on port 7700 of each when count > 1),
+    relay on a free port, admin on a free port; `dns` adds the responder for relay.test."""
+
+    class Node:
+        def __init__(self, ip, port, admin_port):
+            self.ip, self.port, self.admin_port = ip, port, admin_port
+            self.proc = None
+            self.name = "sendarix"
+
+    def __init__(self, root, binary, count=3, dns=False):
+        if not binary or not os.access(binary, os.X_OK):
+            raise Unavailable("binary %s not found (build it or pass --sendarix-bin)" % binary)
+        self.root, self.binary, self.count = root, binary, count
+        self.nodes = []
+        secret = os.path.join(root, "cluster.key")
+        with open(secret, "w") as f:
+            f.write("bench-cluster-secret-%d" % os.getpid())
+        self.dns_port = pick_port("127.0.4.1", 5353) if dns else None
+        ips = ["127.0.4.%d" % (i + 1) for i in range(count)]
+        for i, ip in enumerate(ips):
+            n = ClusterNodes.Node(ip, pick_port(ip, 2525), pick_port(ip, 8025))
+            cfg = {
+                "node": {"id": "n%d" % (i + 1), "hostname": "n%d.relay.test" % (i + 1),
+                         "dataDir": os.path.join(root, "n%d" % (i + 1))},
+                "listen": {"submission": [], "smtps": [], "relay": ["%s:%d" % (ip, n.port)],
+                           "admin": "%s:%d" % (ip, n.admin_port)},
+                "policy": {"trustedNetworks": ["127.0.0.0/8"], "maxConnectionsPerIP": 500},
+                "limits": {"maxConnections": 10000},
+                "delivery": {"enabled": False},
+                "adminToken": ADMIN_TOKEN,
+            }
+            if count > 1:
+                cfg["listen"]["peer"] = "%s:7700" % ip
+                cfg["cluster"] = {"secretFile": secret,
+                                  "peers": [{"id": "n%d" % (j + 1), "address": "%s:7700" % other}
+                                            for j, other in enumerate(ips) if other != ip]}
+            if dns:
+                cfg["listen"]["dns"] = ["%s:%d" % (ip, self.dns_port)]
+                cfg["dns"] = {"zone": "relay.test", "ingressName": "smtp.relay.test", "ttl": 60}
+            n.config = os.path.join(root, "n%d.json" % (i + 1))
+            n.logfile = os.path.join(root, "n%d.log" % (i + 1))
+            with open(n.config, "w") as f:
+                json.dump(cfg, f, indent=2)
+            self.nodes.append(n)
+
+    def start_node(self, n):
+        n.proc = PROCS.spawn("sendarix", [self.binary, "serve", "--config", n.config],
+                             stdout=n.logfile, stderr=n.logfile)
+        wait_smtp_ready(n.ip, n.port, 60.0, n.proc, what="sendarix %s" % n.ip)
+
+    def start(self):
+        for n in self.nodes:
+            self.start_node(n)
+
+    def stop(self):
+        for n in self.nodes:
+            if n.proc is not None:
+                PROCS.stop(n.proc, grace=15.0)
+                n.proc = None
+
+    def node(self, node_id):
+        return self.nodes[int(node_id[1:]) - 1]
+
+    def admin(self, n, path):
+        try:
+            c = http.client.HTTPConnection(n.ip, n.admin_port, timeout=5)
+            c.request("GET", path, headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            return r.status, json.loads(body) if body[:1] in (b"{", b"[") else body
+        except (OSError, http.client.HTTPException, ValueError):
+            return None, None
+
+    def wait_leader(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for n in self.nodes:
+                if n.proc is None:
+                    continue
+                st, body = self.admin(n, "/v1/cluster/status")
+                if st == 200 and isinstance(body, dict) and body.get("leader") and body.get("hasQuorum"):
+                    return body["leader"]
+            time.sleep(0.1)
+        raise Unavailable("no leader elected within %.0f s" % timeout)
+
+    def failover(self, leader, seconds_before, seconds_after, clients=6):
+        """Retrying clients (one message per connection, rotating over the nodes) while the
+        leader is SIGKILLed; then the killed node restarts and every acknowledged queue id is
+        looked up on every node."""
+        acks, lock, stop = [], threading.Lock(), threading.Event()
+
+        def client(k):
+            i = 0
+            while not stop.is_set():
+                n = self.nodes[(i + k) % len(self.nodes)]
+                i += 1
+                try:
+                    c = SMTPConn(n.ip, n.port, timeout=3.0)
+                    c.greet()
+                    c.ehlo()
+                    _, text = c.send_message(make_body(1024, "failover"), with_reply=True)
+                    c.close()
+                    if "queued as" in text:
+                        with lock:
+                            acks.append((time.monotonic(), text.split()[-1]))
+                except (OSError, SMTPError, ValueError):
+                    time.sleep(0.05)
+
+        threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
+        for t in threads:
+            t.start()
+        time.sleep(seconds_before)
+        victim = self.node(leader)
+        t_kill = time.monotonic()
+        os.killpg(victim.proc.pid, signal.SIGKILL)
+        victim.proc.wait()
+        victim.proc = None
+        time.sleep(seconds_after)
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        times = sorted(t for t, _ in acks)
+        gap = max((b - a for a, b in zip(times, times[1:]) if b > t_kill), default=None)
+        first_after = next((t - t_kill for t in times if t > t_kill), None)
+        self.start_node(victim)
+        self.wait_leader(30.0)
+        ids = [q for _, q in acks]
+        # Wait until every node applied as far as the leader committed, then look every id up.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            applied = [(self.admin(n, "/v1/cluster/status")[1] or {}).get("applied") for n in self.nodes]
+            if None not in applied and len(set(applied)) == 1:
+                break
+            time.sleep(0.2)
+        lost = 0
+        for q in ids:
+            for n in self.nodes:
+                st, _ = self.admin(n, "/v1/queue/" + q)
+                if st != 200:
+                    lost += 1
+                    break
+        return {"failover_gap_s": round(gap, 3) if gap is not None else None,
+                "first_ack_after_kill_s": round(first_after, 3) if first_after is not None else None,
+                "acknowledged": len(ids), "lost": lost}
 
 
 def combine(entries, key):
@@ -1190,9 +1420,19 @@ def print_report(results, meta):
                      side(rel, "sendarix", "msgs_per_s"), r(rel.get("ratio_msgs_per_s")), "higher"))
         rows.append(("relay CPU s / 1000 msgs", side(rel, "postfix", "cpu_s_per_1000"),
                      side(rel, "sendarix", "cpu_s_per_1000"), r(rel.get("ratio_cpu")), "lower"))
-    for name in ("cluster", "dnsperf"):
-        if name in results:
-            rows.append((name, "not yet available", "", "", ""))
+    cl = results.get("cluster")
+    if cl:
+        rows.append(("3-node cluster accept 5 KB: msgs/s (Postfix: 1 node)", side(cl, "postfix", "msgs_per_s"),
+                     side(cl, "sendarix", "msgs_per_s"), r(cl.get("ratio_msgs_per_s")), "higher"))
+        rows.append(("3-node cluster accept 5 KB: p99 latency ms", side(cl, "postfix", "latency", "p99_ms"),
+                     side(cl, "sendarix", "latency", "p99_ms"), r(cl.get("ratio_p99")), "lower"))
+        rows.append(("leader SIGKILL: longest gap between 250s, s", "", side(cl, "sendarix", "failover_gap_s"),
+                     "", "lower"))
+        rows.append(("leader SIGKILL: acknowledged messages lost", "", side(cl, "sendarix", "lost"), "", "0"))
+    dp = results.get("dnsperf")
+    if dp:
+        rows.append(("DNS responder: queries/s (ingress name)", "", side(dp, "sendarix", "queries_per_s"),
+                     "", "higher"))
 
     head = ("metric", "Postfix", "Sendarix", "S/P", "better")
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(5)]
