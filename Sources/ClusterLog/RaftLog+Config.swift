@@ -5,7 +5,7 @@ extension RaftLog.Options {
     /// `listen.peer` (where the transport listens), the secret read from `cluster.secretFile`, and
     /// the raft storage in `node.dataDir/raft`. Throws `.invalidConfig` when `listen.peer` or the
     /// secret is missing. Pure; any thread.
-    public init(config: RelayConfig) throws(ClusterError) {
+    public init(config: RelayConfig) throws {
         guard let listen = config.listen.peer else {
             throw ClusterError(.invalidConfig, "listen.peer is required for a cluster", context: "listen.peer")
         }
