@@ -73,7 +73,8 @@ extension PeerTransport {
                 let target = try Self.resolve(address)
                 state = .connecting
                 reader = PeerFrame.Reader(maxFrame: 1024)
-                connection = try Connection.connect(to: target, loop: transport.loop, timeout: 2, delegate: self)
+                connection = try Connection.connect(to: target, from: transport.sourceAddress, loop: transport.loop,
+                                                    timeout: 2, delegate: self)
             } catch {
                 failed("\(error)")
             }

@@ -78,13 +78,21 @@ public final class PeerTransport {
     /// Binds `listen` (port 0 picks one) and starts accepting. Returns the bound address. Loop thread.
     @discardableResult
     public func start(listen: String) throws -> SocketAddress {
-        let l = try Listener(address: try SocketAddress(parsing: listen), loop: loop) { [weak self] fd, remote in
+        let l = try Listener(address: try Listener.claim(try SocketAddress(parsing: listen)), loop: loop) {
+            [weak self] fd, remote in
             self?.accept(fd: fd, remote: remote)
         }
         try l.start()
         listener = l
+        // Outbound peer connections leave from the cluster address too (not whatever the kernel
+        // picks), so firewalls and partitions between node addresses apply to both directions.
+        let ip = l.address.ip
+        if ip != "0.0.0.0" && ip != "::" { sourceAddress = try? SocketAddress(ip: ip, port: 0) }
         return l.address
     }
+
+    /// The local address outbound peer connections bind to (the listen IP), when it is specific.
+    private(set) var sourceAddress: SocketAddress?
 
     /// Closes the listener and every connection. Idempotent; loop thread.
     public func stop() {

@@ -8,8 +8,8 @@ import Testing
 struct ClusterRaftTests {
     static let ips = ["127.0.3.1", "127.0.3.2", "127.0.3.3"]
 
-    /// Starts the three nodes with a shared cluster secret.
-    static func startCluster(_ dir: String) throws -> [RelayProcess] {
+    /// Starts the three nodes (on `ips`) with a shared cluster secret.
+    static func startCluster(_ dir: String, ips: [String] = ClusterRaftTests.ips) throws -> [RelayProcess] {
         let secret = dir + "/cluster.key"
         try "raft-integration-secret-\(UUID().uuidString)".write(toFile: secret, atomically: true, encoding: .utf8)
         var nodes: [RelayProcess] = []

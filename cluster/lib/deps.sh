@@ -3,7 +3,7 @@
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
-        want="$want swaks dnsutils python3-dkim python3-dnspython curl postfix procps iproute2"
+        want="$want swaks dnsutils python3-dkim python3-dnspython curl postfix procps iproute2 iptables dnsperf"
     fi
     local missing=""
     for p in $want; do
