@@ -16,6 +16,7 @@ int sx_signalfd_for_lifecycle(void) {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
@@ -25,4 +26,8 @@ int sx_signalfd_read(int fd) {
     ssize_t n = read(fd, &info, sizeof(info));
     if (n != sizeof(info)) return 0;
     return (int)info.ssi_signo;
+}
+
+int sx_reexec(char *const argv[]) {
+    return execv("/proc/self/exe", argv);
 }

@@ -64,10 +64,24 @@ public final class RelayNode {
             case SIGTERM, SIGINT:
                 shutdown()
                 return 0
+            case SIGUSR1:
+                // A follower received the leader's spool snapshot: restart in place so it is
+                // installed before the spool opens (the spool cannot be swapped while running).
+                logger.log(.info, "restarting to install the spool snapshot from the leader")
+                shutdown()
+                RelayNode.reexec()
+                return 1
             default:
                 continue
             }
         }
+    }
+
+    /// Replaces this process with a fresh copy of itself (same arguments). Returns only on failure.
+    static func reexec() {
+        let argv = CommandLine.arguments.map { strdup($0) } + [nil]
+        _ = sx_reexec(argv)
+        for a in argv { free(a) }
     }
 
     /// Opens the spool and binds every listener. Blocks until listening.
@@ -94,7 +108,9 @@ public final class RelayNode {
             log = local
         } else {
             let logger = self.logger
-            let raft = try RaftLog(options: try RaftLog.Options(config: config), store: store) { level, event, fields in
+            var raftOptions = try RaftLog.Options(config: config)
+            raftOptions.onSnapshotReady = { kill(getpid(), SIGUSR1) }
+            let raft = try RaftLog(options: raftOptions, store: store) { level, event, fields in
                 logger.log(NodeLogger.Level(name: level), event, fields: fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             }
             raftPeer = try raft.start()

@@ -165,4 +165,26 @@ struct DurabilityTests {
         let good = try run(RelayProcess.binary, ["check-config", dir + "/good.json"])
         #expect(good.status == 0, "\(String(decoding: good.stdout, as: UTF8.self))")
     }
+
+    @Test("SIGUSR1 (snapshot install) restarts the node in place: same pid, queue intact, accepting again")
+    func restartInPlace() throws {
+        let relay = try RelayProcess()
+        defer { relay.cleanUp() }
+        _ = try AdminTests.queueOne(relay)
+        try? FileManager.default.removeItem(atPath: relay.dataDir + "/listen.json")
+        relay.process.signal(SIGUSR1)
+        var restarted = false
+        for _ in 0..<300 {
+            if FileManager.default.fileExists(atPath: relay.dataDir + "/listen.json") { restarted = true; break }
+            usleep(20_000)
+        }
+        #expect(restarted, "\(relay.log().suffix(1500))")
+        #expect(relay.process.isRunning)
+        let listen = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: relay.dataDir + "/listen.json"))) as? [String: Any] ?? [:]
+        relay.ports = listen
+        #expect(relay.log().contains("restarting to install the spool snapshot"))
+        #expect(try relay.adminJSON("/health")["queue"] as? Int == 1)
+        _ = try AdminTests.queueOne(relay)
+        #expect(try relay.adminJSON("/health")["queue"] as? Int == 2)
+    }
 }

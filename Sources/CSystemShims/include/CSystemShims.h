@@ -15,9 +15,11 @@ int sx_SOCK_NONBLOCK(void);
 int sx_SOCK_CLOEXEC(void);
 /* Ignores SIGPIPE process-wide. */
 int sx_ignore_sigpipe(void);
-/* Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (call before starting threads) and
+/* Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 in the calling thread (call before starting threads) and
    returns a non-blocking signalfd that reports them, or -1. */
 int sx_signalfd_for_lifecycle(void);
 /* Reads one signal number from a signalfd; returns 0 when none is pending. */
 int sx_signalfd_read(int fd);
+/* Replaces the process image with /proc/self/exe and the given argv (NULL-terminated). Returns only on failure. */
+int sx_reexec(char *const argv[]);
 #endif
