@@ -79,7 +79,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
                 return ptr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                     var a = sin.pointee.sin_addr
                     inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count))
-                    return String(cString: buffer)
+                    return String(nulTerminated: buffer)
                 }
             }
             return ptr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
@@ -89,7 +89,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
                     return "\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])"
                 }
                 inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count))
-                return String(cString: buffer)
+                return String(nulTerminated: buffer)
             }
         }
     }

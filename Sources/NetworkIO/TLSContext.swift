@@ -104,7 +104,7 @@ public final class TLSContext: @unchecked Sendable {
             if e == 0 { break }
             var buffer = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(e, &buffer, buffer.count)
-            reasons.append(String(cString: buffer))
+            reasons.append(String(nulTerminated: buffer))
         }
         if reasons.isEmpty && errno != 0 && code == .tlsFailure {
             return NetworkError(code, String(cString: strerror(errno)), context: context)

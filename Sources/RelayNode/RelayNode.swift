@@ -42,7 +42,7 @@ public final class RelayNode {
         if let h = config.node.hostname, !h.isEmpty { return h }
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, 255)
-        return String(cString: buffer)
+        return String(nulTerminated: buffer)
     }
 
     /// Starts everything, then blocks handling signals until shutdown. Returns the exit status.
