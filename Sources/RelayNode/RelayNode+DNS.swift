@@ -33,6 +33,22 @@ extension RelayNode {
         }
         let regions = try DNSResponder.Zone.Region.list(from: dns.regions.mapValues { $0.map(\.description) })
         return try DNSResponder.Zone(origin: dns.zone, ingressName: dns.ingressName, ttl: UInt32(dns.ttl),
-                                     nodes: nodes, regions: regions)
+                                     nodes: nodes, regions: regions, txt: try spfRecords(zone: dns.zone, nodes: nodes))
+    }
+
+    /// SPF (RFC 7208) for what the relay publishes: each node's name lists its own addresses (it
+    /// uses that name in EHLO), the zone apex lists every node's. Mail from these names sent from
+    /// anywhere else fails SPF.
+    static func spfRecords(zone: String, nodes: [DNSResponder.Zone.Node]) throws -> [DNSName: [String]] {
+        func spf(_ v4: [[UInt8]], _ v6: [[UInt8]]) -> String {
+            let mechanisms = v4.compactMap { DNSIPAddress.format($0).map { "ip4:" + $0 } }
+                + v6.compactMap { DNSIPAddress.format($0).map { "ip6:" + $0 } }
+            return (["v=spf1"] + mechanisms + ["-all"]).joined(separator: " ")
+        }
+        var txt: [DNSName: [String]] = [:]
+        for n in nodes { txt[n.name] = [spf(n.ipv4, n.ipv6)] }
+        let all = nodes.sorted { $0.id < $1.id }  // the same record on every node
+        txt[try DNSName(zone)] = [spf(all.flatMap(\.ipv4), all.flatMap(\.ipv6))]
+        return txt
     }
 }

@@ -46,6 +46,12 @@ struct DNSClusterTests {
         #expect(up.status == 0, "\(up.stderr)")
         let all = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
         #expect(try Self.waitFor(10) { try Self.dig("127.0.0.1", "smtp.relay.test") == all } != nil)
+        // The zone publishes SPF for the node names (used in EHLO) and the apex.
+        let txt = { (name: String) throws -> String in
+            String(decoding: try run("/usr/bin/dig", ["+short", "@127.0.0.1", "-p", "53", name, "TXT"]).stdout, as: UTF8.self)
+        }
+        #expect(try txt("n2.relay.test").contains("v=spf1 ip4:127.0.0.2 -all"))
+        #expect(try txt("relay.test").contains("v=spf1 ip4:127.0.0.1 ip4:127.0.0.2 ip4:127.0.0.3 -all"))
         // A client resolving the ingress name through the responder, trying each address.
         let client = """
         import dns.resolver, smtplib, ssl, sys, json
