@@ -91,9 +91,13 @@ extension SMTPServer {
             closed = true
             if let t = timer { loop.cancelTimer(t) }
             server.limiter.release(ip: remote.ip)
-            var fields: [(String, String)] = [("session", sessionID), ("bytesIn", String(connection.bytesRead))]
-            if let error { fields.append(("error", error.description)) }
-            server.logger.log(.info, "disconnect", fields: fields)
+            // An orderly end was already logged by the session ("session end"); log the close only
+            // when the client vanished or the socket failed.
+            if error != nil || !session.isClosed {
+                var fields: [(String, String)] = [("session", sessionID), ("bytesIn", String(connection.bytesRead))]
+                if let error { fields.append(("error", error.description)) }
+                server.logger.log(.info, "disconnect", fields: fields)
+            }
             server.removed(self, loop: loop)
             self.connection = nil
         }

@@ -8,10 +8,9 @@ extension SMTPServer {
         let name: String
         var level = NodeLogger.Level.info
         switch event {
-        case .connected(let address, let port, let tls):
-            name = "session start"
-            fields += [("client", "\(address):\(port)")]
-            if let tls { fields += [("tls", tls.version), ("cipher", tls.cipher)] }
+        case .connected:
+            // The shell's "connect" line already names the client and the service.
+            return
         case .helo(let helo, let extended):
             name = extended ? "ehlo" : "helo"
             fields.append(("helo", helo))
