@@ -10,10 +10,12 @@ import Testing
 /// required TLS, certificate verification with a test CA, implicit TLS with AUTH.
 @Suite("Delivery TLS")
 struct DeliveryTLSTests {
-    /// A self-signed certificate for `name` in a temp directory: (server context, certificate path).
-    static func certificate(_ name: String) throws -> (TLSContext, String) {
+    /// A self-signed certificate for `name`: (server context, certificate path). The files live in a
+    /// temp directory that is removed at once unless `keep` is set (the caller then removes it).
+    static func certificate(_ name: String, keep: Bool = false) throws -> (TLSContext, String) {
         let dir = NSTemporaryDirectory() + "sx-engine-tls-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
         try TLSContext.generateSelfSigned(commonName: name, certificatePath: dir + "/cert.pem", keyPath: dir + "/key.pem")
         return (try TLSContext(serverCertificate: dir + "/cert.pem", privateKey: dir + "/key.pem"), dir + "/cert.pem")
     }
@@ -101,7 +103,8 @@ struct DeliveryTLSTests {
 
     @Test("verify policy: a certificate for the route host that chains to the CA file is accepted")
     func verifyAccepts() throws {
-        let (context, caFile) = try Self.certificate("mx.dest.test")
+        let (context, caFile) = try Self.certificate("mx.dest.test", keep: true)
+        defer { try? FileManager.default.removeItem(atPath: (caFile as NSString).deletingLastPathComponent) }
         let server = try FakeSMTPServer(behavior: .init(tls: context))
         defer { server.stop() }
         let dns = try startZone("dest.test", addresses: ["127.0.0.1"])
@@ -120,7 +123,8 @@ struct DeliveryTLSTests {
 
     @Test("verify policy: a certificate for another name is refused and the message deferred, not sent in clear")
     func verifyRefusesWrongName() throws {
-        let (context, caFile) = try Self.certificate("other.example")
+        let (context, caFile) = try Self.certificate("other.example", keep: true)
+        defer { try? FileManager.default.removeItem(atPath: (caFile as NSString).deletingLastPathComponent) }
         let server = try FakeSMTPServer(behavior: .init(tls: context))
         defer { server.stop() }
         let dns = try startZone("dest.test", addresses: ["127.0.0.1"])
