@@ -165,6 +165,7 @@ extension RelayConfig {
             c.limits.maxErrors = o.int("maxErrors", default: c.limits.maxErrors)
             c.limits.maxDataLineLength = o.int("maxDataLineLength", default: c.limits.maxDataLineLength)
             c.limits.maxConnections = o.int("maxConnections", default: c.limits.maxConnections)
+            c.limits.messageMemoryMB = o.int("messageMemoryMB", default: c.limits.messageMemoryMB)
             o.finish()
         }
 

@@ -212,6 +212,11 @@ extension RelayConfig {
         RelayConfig.checkRange(limits.maxErrors, 1...1000, "limits.maxErrors", p)
         RelayConfig.checkRange(limits.maxDataLineLength, 998...1_000_000, "limits.maxDataLineLength", p)
         RelayConfig.checkRange(limits.maxConnections, 1...10_000_000, "limits.maxConnections", p)
+        RelayConfig.checkRange(limits.messageMemoryMB, 1...1_048_576, "limits.messageMemoryMB", p)
+        if limits.messageMemoryMB >= 1 && limits.messageMemoryMB << 20 < limits.maxMessageSize {
+            p.error("limits.messageMemoryMB", "\(limits.messageMemoryMB) MiB cannot hold one message of "
+                    + "limits.maxMessageSize (\(limits.maxMessageSize) bytes)")
+        }
         RelayConfig.checkRange(timeouts.command, 1...86_400, "timeouts.command", p)
         RelayConfig.checkRange(timeouts.dataBlock, 1...86_400, "timeouts.dataBlock", p)
         RelayConfig.checkRange(timeouts.dataTermination, 1...86_400, "timeouts.dataTermination", p)

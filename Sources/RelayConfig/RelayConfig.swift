@@ -264,6 +264,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var maxDataLineLength = 998
         /// Concurrent SMTP connections per node.
         public var maxConnections = 10_000
+        /// Memory all sessions together may hold for message bodies being received, MiB; past it new
+        /// bodies get a temporary `452 4.3.1`.
+        public var messageMemoryMB = 1024
         /// Creates the defaults.
         public init() {}
     }

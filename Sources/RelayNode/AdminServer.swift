@@ -3,6 +3,7 @@ import Foundation
 import HTTPCore
 import NetworkIO
 import RelayConfig
+import SMTPCore
 import SpoolStore
 
 /// The admin HTTP API (JSON, bearer token) on `listen.admin`: health, queue and events.
@@ -21,6 +22,8 @@ final class AdminServer: @unchecked Sendable {
     /// The replicated log, for `/health`, `cluster status` and membership (nil on a single node).
     /// Set before `start`.
     var raft: RaftLog?
+    /// The SMTP sessions' shared body memory, shown by `/health`. Set before `start`.
+    var bodyBudget: BodyMemoryBudget?
     let log: any ReplicatedLog
     /// Called after an operator made messages due (retry), to wake delivery.
     let onRescheduled: @Sendable () -> Void
@@ -202,6 +205,9 @@ final class AdminServer: @unchecked Sendable {
         var body: [String: Any] = ["status": draining ? "draining" : "ok", "node": nodeID]
         if let n = try? store.queueCount() { body["queue"] = n }
         if let raft { body["raft"] = raft.status().jsonObject() }
+        if let bodyBudget {
+            body["bodyMemory"] = ["inUseBytes": bodyBudget.inUse, "limitBytes": bodyBudget.limit]
+        }
         if let health {
             body["advertised"] = health.selfHealthy()
             body["peers"] = health.peers().map { p -> [String: Any] in

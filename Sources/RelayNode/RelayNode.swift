@@ -177,6 +177,7 @@ public final class RelayNode {
                                     isDraining: draining, health: health, log: log,
                                     onRescheduled: { engineRef?.wake() })
             admin.raft = raftLog
+            admin.bodyBudget = smtp.bodyBudget
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }

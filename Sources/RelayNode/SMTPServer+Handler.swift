@@ -44,7 +44,8 @@ extension SMTPServer {
                                                         isTrustedNetwork: trusted, isTLS: kind == .smtps,
                                                         tlsInfo: nil, sessionID: sessionID)
             let ids = server.queueIDs
-            let environment = SMTPSession.Environment(now: { Date() }, makeQueueID: { ids.next() })
+            let environment = SMTPSession.Environment(now: { Date() }, makeQueueID: { ids.next() },
+                                                      bodyBudget: server.bodyBudget)
             session = SMTPSession(configuration: configuration, context: context, environment: environment)
             sessionParts = (configuration, context, environment)
         }
@@ -98,6 +99,7 @@ extension SMTPServer {
                 if let error { fields.append(("error", error.description)) }
                 server.logger.log(.info, "disconnect", fields: fields)
             }
+            session.connectionClosed()
             server.removed(self, loop: loop)
             self.connection = nil
         }

@@ -22,6 +22,8 @@ final class SMTPServer: Sendable {
     let authenticator: AuthService
     let limiter: ConnectionLimiter
     let localDomains: Set<String>
+    /// Memory every session together may hold for bodies being received (`limits.messageMemoryMB`).
+    let bodyBudget: BodyMemoryBudget
     /// Live handlers per loop, touched only on their loop (see `Registry`).
     let registries: [LoopBound<Registry>]
     private let draining = Atomic<Bool>(false)
@@ -55,6 +57,7 @@ final class SMTPServer: Sendable {
         self.limiter = ConnectionLimiter(perIP: config.policy.maxConnectionsPerIP,
                                          total: config.limits.maxConnections)
         self.localDomains = Set(config.policy.localDomains.map { $0.lowercased() })
+        self.bodyBudget = BodyMemoryBudget(limit: config.limits.messageMemoryMB << 20)
         self.registries = loops.map { LoopBound(Registry(), loop: $0) }
     }
 

@@ -15,6 +15,8 @@ public struct SMTPDataDecoder: Sendable {
         case lineTooLong
         /// More message bytes than the size limit.
         case tooLarge
+        /// The process has no memory left for bodies (the session's budget was refused).
+        case resourcesExhausted
     }
 
     /// Result of one `decode` call.
@@ -145,6 +147,12 @@ public struct SMTPDataDecoder: Sendable {
             index += 1
         }
         return count
+    }
+
+    /// Marks the message as rejected for `problem` (unless a problem was already found), empties
+    /// `body`, and stores nothing more; decoding still runs to the end of the data. Does not block.
+    public mutating func reject(_ problem: Problem, body: inout [UInt8]) {
+        flag(problem, &body)
     }
 
     private mutating func flag(_ problem: Problem, _ body: inout [UInt8]) {

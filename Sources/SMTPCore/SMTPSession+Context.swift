@@ -48,11 +48,15 @@ extension SMTPSession {
         public var now: @Sendable () -> Date
         /// A new unique queue ID; called once per transaction (at MAIL).
         public var makeQueueID: @Sendable () -> String
+        /// The process-wide memory for bodies being received; nil means unbounded.
+        public var bodyBudget: BodyMemoryBudget?
 
         /// Creates an environment. Does not block.
-        public init(now: @escaping @Sendable () -> Date, makeQueueID: @escaping @Sendable () -> String) {
+        public init(now: @escaping @Sendable () -> Date, makeQueueID: @escaping @Sendable () -> String,
+                    bodyBudget: BodyMemoryBudget? = nil) {
             self.now = now
             self.makeQueueID = makeQueueID
+            self.bodyBudget = bodyBudget
         }
     }
 }

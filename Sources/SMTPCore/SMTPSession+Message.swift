@@ -11,7 +11,8 @@ extension SMTPSession {
         decoder = SMTPDataDecoder(maxLineLength: configuration.maxDataLineLength, maxSize: configuration.maxMessageSize)
         messageBody = []
         // Pre-size from SIZE=, capped so that a large declaration alone cannot claim much memory.
-        messageBody.reserveCapacity(min(current.declaredSize ?? 0, 1 << 20))
+        let presize = min(current.declaredSize ?? 0, 1 << 20)
+        if reserveBody(upTo: presize) { messageBody.reserveCapacity(presize) }
         mode = .data
         reply(Reply(354, nil, "End data with <CR><LF>.<CR><LF>"))
     }
@@ -35,7 +36,14 @@ extension SMTPSession {
             return Reply(550, "5.6.0", "Message contains bare CR or LF characters; lines must end in CRLF")
         case .lineTooLong:
             return Reply(550, "5.6.0", "Message contains a line longer than \(configuration.maxDataLineLength) octets")
+        case .resourcesExhausted:
+            return Self.resourcesExhausted
         }
+    }
+
+    /// The temporary refusal for a body the process has no memory for; the client retries later.
+    static var resourcesExhausted: Reply {
+        Reply(452, "4.3.1", "Insufficient system resources, try again later")
     }
 
     /// BDAT size [LAST] (RFC 3030). The chunk is always consumed, even when the command is refused, so that
@@ -57,6 +65,10 @@ extension SMTPSession {
                 bdatDisposition = .discard(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"),
                                            abortsTransaction: true)
                 messageBody = []
+            } else if !reserveBody(upTo: messageBody.count + size) {
+                bdatDisposition = .discard(Self.resourcesExhausted, abortsTransaction: true)
+                messageBody = []
+                releaseBody()
             } else {
                 transaction?.usedBDAT = true
                 bdatDisposition = .store

@@ -80,6 +80,8 @@ public struct SMTPSession: Sendable {
     var chunkSize = 0
     var bdatDisposition: ChunkDisposition = .store
     var lineChecker = SMTPLineChecker(maxLineLength: 998)
+    /// Bytes of `environment.bodyBudget` this session holds for `messageBody`.
+    var reservedBodyBytes = 0
 
     /// Replies, log actions and the final action gathered for the next `flush()`.
     var outbox: [UInt8] = []
@@ -231,6 +233,16 @@ public struct SMTPSession: Sendable {
         return flush()
     }
 
+    /// The connection is gone (the session may be mid-message): drops buffered input and the body and
+    /// gives the session's share of the body budget back. Call it once when the socket closes. Does not block.
+    public mutating func connectionClosed() {
+        inbox = []
+        inboxStart = 0
+        messageBody = []
+        releaseBody()
+        mode = .closed
+    }
+
     // MARK: - Input loop
 
     enum Line {
@@ -277,6 +289,10 @@ public struct SMTPSession: Sendable {
             swap(&body, &messageBody)
             var dataDecoder = decoder
             let progress = bytes.withUnsafeBufferPointer { dataDecoder.decode($0, into: &body) }
+            if dataDecoder.problem == nil && !reserveBody(upTo: body.count) {
+                dataDecoder.reject(.resourcesExhausted, body: &body)
+                releaseBody()
+            }
             decoder = dataDecoder
             swap(&body, &messageBody)
             if progress.finished {
@@ -337,6 +353,7 @@ public struct SMTPSession: Sendable {
         inbox = []
         inboxStart = 0
         messageBody = []
+        releaseBody()
         mode = .closed
         terminal = .close
     }
@@ -369,6 +386,25 @@ public struct SMTPSession: Sendable {
     mutating func resetTransaction() {
         transaction = nil
         messageBody = []
+        releaseBody()
         lineChecker = SMTPLineChecker(maxLineLength: configuration.maxDataLineLength)
+    }
+
+    /// Grows this session's share of the body budget to cover `count` bytes (in 64 KiB steps, so a
+    /// budget is touched once per step, not per read); false when the budget has no room. Does not block.
+    mutating func reserveBody(upTo count: Int) -> Bool {
+        guard let budget = environment.bodyBudget, count > reservedBodyBytes else { return true }
+        let step = 64 * 1024
+        let target = (count + step - 1) / step * step
+        guard budget.reserve(target - reservedBodyBytes) else { return false }
+        reservedBodyBytes = target
+        return true
+    }
+
+    /// Gives this session's share of the body budget back. Does not block.
+    mutating func releaseBody() {
+        guard reservedBodyBytes > 0 else { return }
+        environment.bodyBudget?.release(reservedBodyBytes)
+        reservedBodyBytes = 0
     }
 }

@@ -75,4 +75,57 @@ struct LargeMessageTests {
         let again = try python(Self.sender, ["127.0.0.1", port, String(1 << 20)], timeout: 120)
         #expect(String(decoding: again.stdout, as: UTF8.self).contains("\"ok\": true"), "\(String(decoding: again.stdout, as: UTF8.self))")
     }
+
+    static let budgetScenario = """
+    import smtplib, sys, json, time, urllib.request
+    host, port, admin, token = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    def in_use():
+        req = urllib.request.Request("http://%s/health" % admin, headers={"Authorization": "Bearer " + token})
+        return json.load(urllib.request.urlopen(req))["bodyMemory"]["inUseBytes"]
+    line = b"x" * 78 + b"\\r\\n"
+    out = {}
+    holder = smtplib.SMTP(host, port, timeout=60); holder.ehlo("holder.test")
+    holder.mail("a@remote.test"); holder.rcpt("b@local.test")
+    out["data"] = holder.docmd("DATA")[0]
+    holder.send(b"Subject: held\\r\\n\\r\\n" + line * (900 * 1024 // 80))
+    deadline = time.time() + 30
+    while in_use() < 800 * 1024 and time.time() < deadline:
+        time.sleep(0.02)
+    out["held"] = in_use()
+    other = smtplib.SMTP(host, port, timeout=60); other.ehlo("other.test")
+    body = b"Subject: other\\r\\n\\r\\n" + line * (300 * 1024 // 80)
+    try:
+        other.sendmail("c@remote.test", ["d@local.test"], body); out["first"] = [250, ""]
+    except smtplib.SMTPDataError as e:
+        out["first"] = [e.smtp_code, e.smtp_error.decode()]
+    holder.send(b".\\r\\n")
+    out["holder"] = list(holder.getreply()); out["holder"][1] = out["holder"][1].decode()
+    out["released"] = in_use()
+    other.sendmail("c@remote.test", ["d@local.test"], body); out["retry"] = 250
+    out["after"] = in_use()
+    holder.quit(); other.quit()
+    print(json.dumps(out))
+    """
+
+    @Test("limits.messageMemoryMB: while one client holds most of the body memory, another's message gets 452 4.3.1 and succeeds on retry; /health shows the memory in use")
+    func bodyMemoryBudget() throws {
+        let relay = try RelayProcess(overlay: ["limits": ["messageMemoryMB": 1, "maxMessageSize": 1_000_000]])
+        defer { relay.cleanUp() }
+        let (adminHost, adminPort) = relay.address("admin")
+        let out = try python(Self.budgetScenario, ["127.0.0.1", String(relay.port("relay")), "\(adminHost):\(adminPort)",
+                                                   relay.adminToken], timeout: 120)
+        let text = String(decoding: out.stdout, as: UTF8.self)
+        let result = (try? JSONSerialization.jsonObject(with: out.stdout) as? [String: Any]) ?? [:]
+        #expect(result["data"] as? Int == 354, "\(text) \(out.stderr)")
+        #expect((result["held"] as? Int ?? 0) >= 800 * 1024, "\(text)")
+        let first = result["first"] as? [Any] ?? []
+        #expect(first.first as? Int == 452, "\(text)")
+        #expect((first.last as? String ?? "").hasPrefix("4.3.1"), "\(text)")
+        let holder = result["holder"] as? [Any] ?? []
+        #expect(holder.first as? Int == 250, "\(text)")
+        #expect(result["released"] as? Int == 0, "\(text)")
+        #expect(result["retry"] as? Int == 250, "\(text) \(out.stderr)")
+        #expect(result["after"] as? Int == 0, "\(text)")
+        #expect(try relay.events("type=accepted").count == 2)
+    }
 }

@@ -49,6 +49,15 @@ struct RelayConfigProblemTests {
         ])
     }
 
+    @Test("limits.messageMemoryMB must be in range and hold one message of limits.maxMessageSize")
+    func bodyMemory() throws {
+        #expect(problems(#"{"limits": {"messageMemoryMB": 0}}"#) == ["limits.messageMemoryMB: 0 is out of range (1...1048576)"])
+        #expect(problems(#"{"limits": {"messageMemoryMB": 10}}"#)
+            == ["limits.messageMemoryMB: 10 MiB cannot hold one message of limits.maxMessageSize (52428800 bytes)"])
+        #expect(try parseConfig(#"{"limits": {"messageMemoryMB": 10, "maxMessageSize": 10485760}}"#).limits.messageMemoryMB == 10)
+        #expect(try parseConfig("{}").limits.messageMemoryMB == 1024)
+    }
+
     @Test("network lists explain bad CIDRs")
     func badNetworks() {
         #expect(problems(#"{"users": [{"name": "a", "password": "p", "allowedNetworks": ["10.0.0.1/8"]}]}"#)

@@ -30,10 +30,11 @@ struct Harness {
     var lastActions: [SMTPSession.Action] = []
 
     init(_ configuration: SMTPSession.Configuration = .init(hostname: "mx.test"),
-         context: SMTPSession.ConnectionContext = .init(clientAddress: "192.0.2.10", clientPort: 40000, sessionID: "s1")) {
+         context: SMTPSession.ConnectionContext = .init(clientAddress: "192.0.2.10", clientPort: 40000, sessionID: "s1"),
+         budget: BodyMemoryBudget? = nil) {
         let ids = QueueIDSource()
         session = SMTPSession(configuration: configuration, context: context,
-                              environment: .init(now: { fixedDate }, makeQueueID: { ids.next() }))
+                              environment: .init(now: { fixedDate }, makeQueueID: { ids.next() }, bodyBudget: budget))
         record(session.start())
     }
 
