@@ -112,13 +112,18 @@ extension RaftLog {
     }
 
     /// Leader: tells every member the index all of them have replicated (they may compact to it)
-    /// and which members are live (heard from within two election timeouts).
+    /// and which members are live (heard from within two election timeouts). A member silent for
+    /// longer than `compactionHoldSeconds` is left out of that index: it will need a snapshot.
     func advertiseLeaderView() {
         let st = raft.status()
-        var minMatch = spoolApplied
-        for p in st.peers { minMatch = min(minMatch, p.match) }
-        if st.peers.count + 1 >= raft.confState.voters.count + raft.confState.learners.count { compactHint = minMatch }
         let now = EventLoop.now()
+        let hold = UInt64(max(0, options.compactionHoldSeconds) * 1e9)
+        var minMatch = spoolApplied
+        for p in st.peers {
+            let heard = transport.lastContact[ids.name(p.id)] ?? createdAt
+            if now &- heard < hold { minMatch = min(minMatch, p.match) }
+        }
+        if st.peers.count + 1 >= raft.confState.voters.count + raft.confState.learners.count { compactHint = minMatch }
         let window = 2 * electionNanos
         var live = [options.nodeID]
         for p in st.peers {

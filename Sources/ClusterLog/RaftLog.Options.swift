@@ -30,6 +30,9 @@ extension RaftLog {
         public var compactThreshold: Int = 50_000
         /// …keeping this many applied entries behind for slow followers.
         public var retainedEntries: UInt64 = 10_000
+        /// A member silent for longer than this no longer holds back compaction: the log stays
+        /// bounded while a node is down, and the node catches up from a streamed snapshot when it returns.
+        public var compactionHoldSeconds: Double = 600
         /// Map size of the raft LMDB environment.
         public var mapSize: Int = 32 << 30
         /// Voters of a brand-new cluster; nil means this node and every peer.

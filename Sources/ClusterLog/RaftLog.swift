@@ -81,6 +81,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     /// Highest index the applier has applied to the spool (reported back to the loop).
     var spoolApplied: UInt64 = 0
     var compactHint: UInt64 = 0
+    /// When this log was created (monotonic ns): a peer never heard from counts as silent since then.
+    let createdAt = EventLoop.now()
     /// Members the leader last reported live, and when that report arrived (monotonic ns).
     var liveMembers: [String] = []
     var liveReceived: UInt64 = 0
