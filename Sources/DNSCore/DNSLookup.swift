@@ -68,7 +68,7 @@ public struct DNSLookup: Sendable {
             return .done(.noData(ttl: min(ttl, chainTTL)))
         case .truncated:
             return .done(.failure("truncated reply for \(currentName)"))
-        case .failure(let reason):
+        case .failure(let reason), .ednsRejected(let reason):
             return .done(.failure(reason))
         }
     }

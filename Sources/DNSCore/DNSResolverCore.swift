@@ -14,17 +14,26 @@ public enum DNSResolverCore {
         /// SERVFAIL/REFUSED/NOTIMP/FORMERR or a reply that does not match the question: try the
         /// next nameserver.
         case failure(String)
+        /// FORMERR or NOTIMP without an OPT record to a query that carried one: the server does not
+        /// speak EDNS; ask it again without (RFC 6891 §7).
+        case ednsRejected(String)
     }
 
-    /// Builds a recursive (RD) query with EDNS0 (payload `udpPayloadSize`). Pure.
-    public static func makeQuery(id: UInt16, question: DNSMessage.Question, udpPayloadSize: UInt16 = 1232) -> [UInt8] {
+    /// Builds a recursive (RD) query, with EDNS0 advertising `udpPayloadSize` unless it is nil. Pure.
+    public static func makeQuery(id: UInt16, question: DNSMessage.Question, udpPayloadSize: UInt16? = 1232) -> [UInt8] {
         DNSMessage(id: id, recursionDesired: true, questions: [question],
-                   edns: DNSMessage.EDNS(udpPayloadSize: udpPayloadSize)).encoded()
+                   edns: udpPayloadSize.map { DNSMessage.EDNS(udpPayloadSize: $0) }).encoded()
     }
 
     /// Classifies `response` as the answer to `question`, following CNAMEs inside it. Pure.
     public static func classify(_ response: DNSMessage, question: DNSMessage.Question) -> Reply {
         guard response.isResponse, response.opcode == .query else { return .failure("not a query response") }
+        // A server that does not know EDNS answers FORMERR or NOTIMP without an OPT record, and may
+        // leave out the question.
+        if (response.rcode == .formatError || response.rcode == .notImplemented) && response.edns == nil
+            && (response.questions.isEmpty || response.questions == [question]) {
+            return .ednsRejected("\(response.rcode) without OPT from server for \(question.name) \(question.type)")
+        }
         guard response.questions.count == 1, response.questions[0].name == question.name,
               response.questions[0].type == question.type else {
             return .failure("response question does not match \(question.name) \(question.type)")

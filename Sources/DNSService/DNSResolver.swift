@@ -128,30 +128,29 @@ public final class DNSResolver: Sendable {
         cache.withLock { $0.removeAll() }
     }
 
-    /// Asks each nameserver in turn (for `attempts` rounds) until one gives a usable reply.
+    /// Asks each nameserver in turn (for `attempts` rounds) until one gives a usable reply. A server
+    /// that rejects EDNS is asked again at once without it.
     func exchange(_ question: DNSMessage.Question) -> DNSResolverCore.Reply {
         var lastFailure = "no nameserver answered"
         for _ in 0..<attempts {
             for server in nameservers {
-                let id = UInt16.random(in: 0...UInt16.max)
-                let query = DNSResolverCore.makeQuery(id: id, question: question)
                 var reply: DNSResolverCore.Reply
-                switch udpExchange(query, id: id, question: question, server: server) {
+                switch ask(question, server: server, edns: true) {
                 case .success(let r): reply = r
                 case .failure(let reason):
-                    lastFailure = "\(server): \(reason)"
+                    lastFailure = reason
                     continue
                 }
-                if case .truncated = reply {
-                    switch tcpExchange(query, id: id, question: question, server: server) {
+                if case .ednsRejected = reply {
+                    switch ask(question, server: server, edns: false) {
                     case .success(let r): reply = r
                     case .failure(let reason):
-                        lastFailure = "\(server) (TCP): \(reason)"
+                        lastFailure = reason
                         continue
                     }
                 }
                 switch reply {
-                case .failure(let reason):
+                case .failure(let reason), .ednsRejected(let reason):
                     lastFailure = "\(server): \(reason)"
                     continue
                 case .truncated:
@@ -163,5 +162,20 @@ public final class DNSResolver: Sendable {
             }
         }
         return .failure(lastFailure)
+    }
+
+    /// One question to one server over UDP, and over TCP when the UDP reply was truncated.
+    private func ask(_ question: DNSMessage.Question, server: DNSSocketAddress, edns: Bool) -> Attempt {
+        let id = UInt16.random(in: 0...UInt16.max)
+        let query = DNSResolverCore.makeQuery(id: id, question: question, udpPayloadSize: edns ? 1232 : nil)
+        switch udpExchange(query, id: id, question: question, server: server) {
+        case .success(.truncated):
+            switch tcpExchange(query, id: id, question: question, server: server) {
+            case .success(let r): return .success(r)
+            case .failure(let reason): return .failure("\(server) (TCP): \(reason)")
+            }
+        case .success(let r): return .success(r)
+        case .failure(let reason): return .failure("\(server): \(reason)")
+        }
     }
 }
