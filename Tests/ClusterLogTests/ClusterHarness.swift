@@ -35,7 +35,10 @@ final class ClusterHarness: @unchecked Sendable {
         var o = RaftLog.Options(nodeID: n, peers: peers, listen: addresses[n]!, secret: secret,
                                 directory: "\(root)/\(n)/raft")
         o.tickInterval = 0.05
-        o.electionTicks = 10
+        // Elections after 1.5–3 s of silence: tolerant of fsync or CPU stalls of the raft loop on a
+        // loaded machine (a spurious election fails proposals in flight). The live-set and
+        // check-quorum windows (2 × the election timeout) are 3 s.
+        o.electionTicks = 30
         o.proposalTimeout = 5
         tune(&o)
         return o
@@ -66,6 +69,7 @@ final class ClusterHarness: @unchecked Sendable {
         var o = RaftLog.Options(nodeID: name, peers: peers, listen: "127.0.0.1:0", secret: secret,
                                 directory: "\(root)/\(name)/raft")
         o.tickInterval = 0.05
+        o.electionTicks = 30 // as `options(_:)`
         o.initialVoters = names
         return o
     }
@@ -83,7 +87,7 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     /// Waits for one running node to lead with the others agreeing; returns its name.
-    func awaitLeader(_ seconds: Double = 10) -> String? {
+    func awaitLeader(_ seconds: Double = 15) -> String? {
         var found: String?
         _ = wait(seconds) {
             let sts = running.map { $0.status() }

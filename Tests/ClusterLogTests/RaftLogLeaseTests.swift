@@ -42,7 +42,8 @@ struct RaftLogLeaseTests {
         #expect(owner != nil && c.running.allSatisfy { $0.preferredOwner(for: "example.org") == owner })
         let victim = c.names.first { $0 != leader }!
         c.stopNode(victim)
-        #expect(c.wait(5) { c.running.allSatisfy { !$0.status().live.contains(victim) && $0.status().live.count == 2 } })
+        // A member leaves the live set 3 s (2 × the election timeout) after its last contact.
+        #expect(c.wait(15) { c.running.allSatisfy { !$0.status().live.contains(victim) && $0.status().live.count == 2 } })
         // A skewed claim proposed through a follower is refused by the leader.
         let follower = c.running.first { !$0.isLeader }!
         let skewed = SpoolCommand.claim(.init(queueID: "none", owner: follower.options.nodeID, attempt: 1,

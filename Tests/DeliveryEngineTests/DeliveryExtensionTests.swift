@@ -73,6 +73,7 @@ struct DeliveryExtensionTests {
         var config = EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])])
         config.delivery.sourceAddresses = [IPAddress("127.0.0.2")!, IPAddress("127.0.0.3")!]
         var options = EngineHarness.testOptions()
+        options.retrySteps = [600] // w1 must not come back (a third connection) during the test
         options.shaping = ShapingPolicy.Configuration(all: ShapingPolicy.Override(maxMessagesPerConnection: 1))
         let h = try EngineHarness(config: config, options: options)
         defer { h.shutdown() }
@@ -87,7 +88,8 @@ struct DeliveryExtensionTests {
     func coldAddressNoFailover() throws {
         let good = try FakeSMTPServer()
         defer { good.stop() }
-        let dead = try DeliveryFailoverTests.closedPort()
+        let (dead, deadFD) = try DeliveryFailoverTests.closedPort()
+        defer { close(deadFD) }
         var options = EngineHarness.testOptions()
         let now = Date().timeIntervalSince1970
         options.sourceIPs = [IPWarmup.SourceIP("127.0.0.2", warmupStartedAt: now), IPWarmup.SourceIP("127.0.0.3")]

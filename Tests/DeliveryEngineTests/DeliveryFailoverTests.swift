@@ -9,19 +9,35 @@ import Testing
 /// breakers, lost connections and timeouts mid-transaction.
 @Suite("Delivery failover")
 struct DeliveryFailoverTests {
-    /// A port on 127.0.0.1 where nothing listens (bound then closed).
-    static func closedPort() throws -> UInt16 {
-        let server = try FakeSMTPServer()
-        let port = server.port
-        server.stop()
-        return port
+    /// A port on 127.0.0.1 that refuses connections for as long as the returned descriptor stays
+    /// open: the socket is bound but never listens, so no other test can be given the port
+    /// meanwhile. The caller closes `fd` when done (`defer { close(fd) }`).
+    static func closedPort() throws -> (port: UInt16, fd: Int32) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ClosedPortError(message: "socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { close(fd); throw ClosedPortError(message: "bind: errno \(errno)") }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { close(fd); throw ClosedPortError(message: "getsockname: errno \(errno)") }
+        return (UInt16(bigEndian: address.sin_port), fd)
     }
+
+    struct ClosedPortError: Error { var message: String }
 
     @Test("connection refused on the first host fails over to the second at once")
     func refusedFailsOver() throws {
         let good = try FakeSMTPServer()
         defer { good.stop() }
-        let dead = try Self.closedPort()
+        let (dead, deadFD) = try Self.closedPort()
+        defer { close(deadFD) }
         let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [dead, good.port])]))
         defer { h.shutdown() }
         let started = Date()
@@ -66,7 +82,10 @@ struct DeliveryFailoverTests {
         let stalled = try FakeSMTPServer(behavior: .init(script: { $0.verb == "CONNECT" ? .stall : nil }))
         let good = try FakeSMTPServer()
         defer { stalled.stop(); good.stop() }
-        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [stalled.port, good.port])]))
+        var options = EngineHarness.testOptions()
+        options.replyTimeoutCap = 1 // the stall must time out
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [stalled.port, good.port])]),
+                                  options: options)
         defer { h.shutdown() }
         let started = Date()
         h.enqueue("f4", to: ["a@dest.test"])
@@ -77,7 +96,8 @@ struct DeliveryFailoverTests {
 
     @Test("when every host fails the recipients are deferred with the last failure (timeout class)")
     func allHostsFail() throws {
-        let dead1 = try Self.closedPort(), dead2 = try Self.closedPort()
+        let (dead1, dead1FD) = try Self.closedPort(), (dead2, dead2FD) = try Self.closedPort()
+        defer { close(dead1FD); close(dead2FD) }
         let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [dead1, dead2])]))
         defer { h.shutdown() }
         h.enqueue("f5", to: ["a@dest.test"])
@@ -105,7 +125,10 @@ struct DeliveryFailoverTests {
     func stallAfterBody() throws {
         let server = try FakeSMTPServer(behavior: .init(script: { $0.verb == "BODY" ? .stall : nil }))
         defer { server.stop() }
-        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])]))
+        var options = EngineHarness.testOptions()
+        options.replyTimeoutCap = 1 // the stall must time out
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])]),
+                                  options: options)
         defer { h.shutdown() }
         h.enqueue("f7", to: ["a@dest.test"])
         let event = h.waitForOutcome("f7").first

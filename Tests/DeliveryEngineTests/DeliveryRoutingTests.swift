@@ -147,10 +147,14 @@ struct DeliveryRoutingTests {
         defer { server.stop() }
         var options = EngineHarness.testOptions()
         options.shaping = ShapingPolicy.Configuration(all: ShapingPolicy.Override(maxConnections: 1, maxMessagesPerConnection: 2))
+        // A connection must not idle out between two messages (that would open an extra one):
+        // everything is queued before the engine starts, and the idle timeout is generous.
+        options.idleTimeout = 5
         let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])]),
-                                  options: options)
+                                  options: options, start: false)
         defer { h.shutdown() }
         for i in 0..<5 { h.enqueue("k\(i)", to: ["r\(i)@dest.test"]) }
+        try h.engine.start()
         for i in 0..<5 { #expect(h.waitForOutcome("k\(i)").first?.type == .delivered) }
         #expect(server.connectionCount == 3)
         let perConnection = Dictionary(grouping: server.messages, by: \.connection).mapValues(\.count)

@@ -19,11 +19,13 @@ final class EngineHarness: @unchecked Sendable {
     let engine: DeliveryEngine
     let lines = LogLines()
 
-    /// Short test defaults: 1 s connect and reply timeouts, 1 s retry step, no jitter.
+    /// Test defaults: connect and reply (and TLS handshake) timeouts generous enough that a loaded
+    /// machine never trips them by accident (tests that exercise a timeout set a short one
+    /// themselves), a short idle timeout, a 1 s retry step, no jitter.
     static func testOptions() -> DeliveryEngine.Options {
         var options = DeliveryEngine.Options()
-        options.connectTimeout = 1
-        options.replyTimeoutCap = 1
+        options.connectTimeout = 5
+        options.replyTimeoutCap = 10
         options.idleTimeout = 0.5
         options.retrySteps = [1]
         options.retryJitter = 0
@@ -32,13 +34,14 @@ final class EngineHarness: @unchecked Sendable {
         return options
     }
 
-    /// A config with node name `relay.test`, the given routes and a one-hour lifetime.
+    /// A config with node name `relay.test`, the given routes, a 2 s resolver timeout and a
+    /// one-hour lifetime.
     static func config(routes: [RelayConfig.Route] = [], nameservers: [String] = []) -> RelayConfig {
         var config = RelayConfig()
         config.node.hostname = "relay.test"
         config.routes = routes
         config.resolver.nameservers = nameservers.compactMap { HostPort($0) }
-        config.resolver.timeoutMs = 300
+        config.resolver.timeoutMs = 2_000
         config.delivery.maxLifetimeSeconds = 3_600
         return config
     }

@@ -1,11 +1,18 @@
 import Foundation
 import Glibc
 
+/// glibc ≥ 2.34 `posix_spawn_file_actions_addclosefrom_np` (not visible through the Glibc module):
+/// the child closes every descriptor from `from` up before it execs.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+func spawnActionsAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+
 /// A child process started with `posix_spawn` and reaped with `waitpid` by pid.
 ///
 /// The tests use this instead of Foundation's `Process`, whose exit detection on Linux was seen to
 /// miss a child's exit here (the child stayed a zombie while `isRunning` kept answering true).
-/// stdin/stdout/stderr are files (or /dev/null), never pipes.
+/// stdin/stdout/stderr are files (or /dev/null), never pipes, and the child inherits no other
+/// descriptor: every test runs in one process, and a descriptor of another test (a pipe's write
+/// end, a listening socket) leaking into a long-lived child would outlive that test.
 final class ChildProcess: @unchecked Sendable {
     // Safe: `status` is only written by the owning test thread through `poll`/`wait`.
     let pid: pid_t
@@ -21,6 +28,8 @@ final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, stdinPath ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", outFlags, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", outFlags, 0o644)
+        let closeRC = spawnActionsAddCloseFrom(&actions, 3)
+        guard closeRC == 0 else { throw HarnessError("posix_spawn_file_actions_addclosefrom_np: \(String(cString: strerror(closeRC)))") }
         let argv = ([path] + args).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -36,7 +36,6 @@ final class PostfixReceiver: @unchecked Sendable {
         let ssl = try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
                                                "-out", cert, "-days", "1", "-subj", "/CN=postfix.pf.test"], timeout: 60)
         guard ssl.status == 0 else { throw HarnessError("openssl req failed: \(ssl.stderr)") }
-        port = try SinkProcess.freePort()
         let mainCF = """
         compatibility_level = 3.6
         queue_directory = \(spool)
@@ -74,8 +73,8 @@ final class PostfixReceiver: @unchecked Sendable {
         smtpd_tls_loglevel = 1
         biff = no
         """
-        let masterCF = """
-        127.0.0.1:\(port) inet n - n - 10 smtpd
+        let masterCFTemplate = """
+        127.0.0.1:@PORT@ inet n - n - 10 smtpd
         pickup    unix  n       -       n       60      1       pickup
         cleanup   unix  n       -       n       -       0       cleanup
         qmgr      unix  n       -       n       300     1       qmgr
@@ -100,18 +99,36 @@ final class PostfixReceiver: @unchecked Sendable {
 
         """
         try (mainCF + "\n").write(toFile: etc + "/main.cf", atomically: true, encoding: .utf8)
-        try masterCF.write(toFile: etc + "/master.cf", atomically: true, encoding: .utf8)
-        master = try ChildProcess("/usr/sbin/postfix", ["-c", etc, "start-fg"],
-                                  stdoutPath: root + "/master.out", stderrPath: root + "/master.out")
-        let deadline = Date().addingTimeInterval(30)
-        while !SinkProcess.accepts(port) {
-            guard master.isRunning, Date() < deadline else {
-                let out = (try? String(contentsOfFile: root + "/master.out", encoding: .utf8)) ?? ""
-                stop()
-                throw HarnessError("postfix did not start listening on 127.0.0.1:\(port): \(out)\n\(log)")
+        // The port was free a moment ago; another test may take it before the master binds it. Then
+        // the master fails (or something else answers there): start again on a new port.
+        var started: (port: UInt16, master: ChildProcess)?
+        for attempt in 1...3 {
+            let port = try SinkProcess.freePort()
+            try masterCFTemplate.replacingOccurrences(of: "@PORT@", with: String(port))
+                .write(toFile: etc + "/master.cf", atomically: true, encoding: .utf8)
+            let master = try ChildProcess("/usr/sbin/postfix", ["-c", etc, "start-fg"],
+                                          stdoutPath: root + "/master.out", stderrPath: root + "/master.out")
+            let deadline = Date().addingTimeInterval(30)
+            var listening = false
+            while master.isRunning, Date() < deadline {
+                if SinkProcess.accepts(port) && SinkProcess.listens(port, inTreeOf: master.pid) { listening = true; break }
+                usleep(50_000)
             }
-            usleep(50_000)
+            if listening {
+                started = (port, master)
+                break
+            }
+            let out = (try? String(contentsOfFile: root + "/master.out", encoding: .utf8)) ?? ""
+            let log = (try? String(contentsOfFile: root + "/postfix.log", encoding: .utf8)) ?? ""
+            PostfixReceiver.halt(etc: etc, master: master)
+            if attempt == 3 {
+                try? FileManager.default.removeItem(atPath: root)
+                throw HarnessError("postfix did not start listening on 127.0.0.1:\(port) (3 ports tried): \(out)\n\(log)")
+            }
         }
+        guard let started else { throw HarnessError("postfix did not start") }
+        port = started.port
+        master = started.master
     }
 
     /// Postfix's own mail log (`maillog_file`).
@@ -140,17 +157,22 @@ final class PostfixReceiver: @unchecked Sendable {
     /// shell this test spawned exits), escalating to `postfix abort` and SIGKILL for any process
     /// still running with this instance's MAIL_CONFIG, and removes the instance's directory.
     func stop() {
-        _ = try? run("/usr/sbin/postfix", ["-c", etc, "stop"], timeout: 30)
-        if master.wait(timeout: 20) != 0, !leftovers().isEmpty {
-            _ = try? run("/usr/sbin/postfix", ["-c", etc, "abort"], timeout: 20)
-        }
-        for pid in leftovers() { kill(pid, SIGKILL) }
-        master.wait(timeout: 5)
+        PostfixReceiver.halt(etc: etc, master: master)
         try? FileManager.default.removeItem(atPath: root)
     }
 
+    /// Stops the instance configured in `etc` whose `start-fg` is `master`, leaving no process.
+    static func halt(etc: String, master: ChildProcess) {
+        _ = try? run("/usr/sbin/postfix", ["-c", etc, "stop"], timeout: 30)
+        if master.wait(timeout: 20) != 0, !leftovers(etc: etc).isEmpty {
+            _ = try? run("/usr/sbin/postfix", ["-c", etc, "abort"], timeout: 20)
+        }
+        for pid in leftovers(etc: etc) { kill(pid, SIGKILL) }
+        master.wait(timeout: 5)
+    }
+
     /// Processes whose environment names this instance's config directory (master and daemons).
-    func leftovers() -> [pid_t] {
+    static func leftovers(etc: String) -> [pid_t] {
         let marker = Array("MAIL_CONFIG=\(etc)".utf8)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { name -> pid_t? in

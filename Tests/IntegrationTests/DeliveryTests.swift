@@ -15,13 +15,35 @@ final class SinkProcess: @unchecked Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-sink-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o777]) // smtp-sink runs as nobody
-        port = try SinkProcess.freePort()
         // As root smtp-sink insists on dropping privileges (-u); dumps are written as that user.
         let dumpFlags = dump ? ["-d", directory + "/msg."] : []
-        process = try ChildProcess("/usr/sbin/smtp-sink",
-                                   flags + ["-u", "nobody"] + dumpFlags + ["127.0.0.1:\(port)", "100"])
-        let deadline = Date().addingTimeInterval(10)
-        while !SinkProcess.accepts(port), Date() < deadline { usleep(20_000) }
+        // The port was free a moment ago; another test may take it before smtp-sink binds it. Then
+        // smtp-sink fails (or something else answers there): start again on a new port.
+        var started: (port: UInt16, process: ChildProcess)?
+        for attempt in 1...3 {
+            let port = try SinkProcess.freePort()
+            let process = try ChildProcess("/usr/sbin/smtp-sink",
+                                           flags + ["-u", "nobody"] + dumpFlags + ["127.0.0.1:\(port)", "100"])
+            let deadline = Date().addingTimeInterval(10)
+            var listening = false
+            while process.isRunning, Date() < deadline {
+                if SinkProcess.accepts(port) && SinkProcess.listens(port, inTreeOf: process.pid) { listening = true; break }
+                usleep(20_000)
+            }
+            if listening {
+                started = (port, process)
+                break
+            }
+            process.signal(SIGKILL)
+            process.wait()
+            if attempt == 3 {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw HarnessError("smtp-sink did not start listening on 127.0.0.1 (3 ports tried)")
+            }
+        }
+        guard let started else { throw HarnessError("smtp-sink did not start") }
+        port = started.port
+        process = started.process
     }
 
     /// Message files written so far (contents).
@@ -49,6 +71,43 @@ final class SinkProcess: @unchecked Sendable {
         guard bound == 0 else { throw HarnessError("bind for a free port failed") }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// True when `root` or one of its descendants holds a TCP socket listening on `port` (so the
+    /// listener there is the child's, not another test's that took the port meanwhile).
+    static func listens(_ port: UInt16, inTreeOf root: pid_t) -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        let portSuffix = ":" + String(format: "%04X", Int(port))
+        var sockets = Set<String>()
+        for line in table.split(separator: "\n").dropFirst() {
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+            let f = line.split(separator: " ")
+            guard f.count > 9, f[3] == "0A", f[1].hasSuffix(portSuffix) else { continue }
+            sockets.insert("socket:[\(f[9])]")
+        }
+        guard !sockets.isEmpty else { return false }
+        var parent: [pid_t: pid_t] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let rest = stat[stat.index(after: close)...].split(separator: " ") // state ppid …
+            if rest.count > 1, let ppid = pid_t(rest[1]) { parent[pid] = ppid }
+        }
+        func inTree(_ pid: pid_t) -> Bool {
+            var p = pid
+            for _ in 0..<64 where p > 1 {
+                if p == root { return true }
+                p = parent[p] ?? 0
+            }
+            return false
+        }
+        for pid in parent.keys where inTree(pid) {
+            for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? [] {
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                   sockets.contains(target) { return true }
+            }
+        }
+        return false
     }
 
     /// True when something accepts TCP connections on 127.0.0.1:`port`.

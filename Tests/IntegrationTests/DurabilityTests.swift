@@ -87,7 +87,7 @@ struct DurabilityTests {
         defer { relay.cleanUp() }
         let script = """
         import socket, sys, os, signal, time
-        host, port, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        host, port, pid, logpath = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
         s = socket.create_connection((host, port), timeout=30); f = s.makefile("rb")
         def reply():
             while True:
@@ -96,18 +96,38 @@ struct DurabilityTests {
         reply(); s.sendall(b"EHLO c.test\\r\\n"); reply()
         s.sendall(b"MAIL FROM:<a@remote.test>\\r\\nRCPT TO:<b@local.test>\\r\\nDATA\\r\\n"); reply(); reply(); reply()
         os.kill(pid, signal.SIGTERM)
-        time.sleep(0.3)
-        try:
-            c = socket.create_connection((host, port), timeout=2); print("new-connection", c.recv(100))
-        except OSError:
-            print("new-connection refused")
+        # Wait for the node to have started draining (its log line), not for a fixed time.
+        deadline = time.time() + 30
+        logged = False
+        while not logged and time.time() < deadline:
+            logged = '"phase":"draining"' in open(logpath).read()
+            if not logged: time.sleep(0.02)
+        print("drain-logged", logged)
+        # The listeners close on their loops right after that line. A new connection must then be
+        # refused or turned away: probe until it is (the open session keeps the node draining).
+        result = "new-connection none"
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                c = socket.create_connection((host, port), timeout=5)
+                try:
+                    result = "new-connection " + repr(c.recv(100))
+                finally:
+                    c.close()
+            except OSError:
+                result = "new-connection refused"
+            if not result.startswith("new-connection b'220"): break
+            time.sleep(0.05)
+        print(result)
         s.sendall(b"Subject: drain\\r\\n\\r\\nbody\\r\\n.\\r\\n"); print("data", reply())
         s.sendall(b"QUIT\\r\\n"); print("quit", reply())
         """
-        let out = try python(script, ["127.0.0.1", String(relay.port("relay")), String(relay.process.pid)])
+        let out = try python(script, ["127.0.0.1", String(relay.port("relay")), String(relay.process.pid), relay.stderrPath])
         let text = String(decoding: out.stdout, as: UTF8.self)
+        #expect(text.contains("drain-logged True"), "\(text) \(out.stderr)")
         #expect(text.contains("data 250 2.0.0 OK: queued as"), "\(text) \(out.stderr)")
         #expect(text.contains("quit 221"))
+        #expect(text.contains("new-connection refused") || text.contains("new-connection b'421"), "\(text)")
         #expect(!text.contains("new-connection b'220"))
         #expect(relay.process.wait(timeout: 60) == 0)
         try relay.launch()
@@ -174,7 +194,7 @@ struct DurabilityTests {
         try? FileManager.default.removeItem(atPath: relay.dataDir + "/listen.json")
         relay.process.signal(SIGUSR1)
         var restarted = false
-        for _ in 0..<300 {
+        for _ in 0..<1500 { // 30 s, as RelayProcess.launch allows for a start
             if FileManager.default.fileExists(atPath: relay.dataDir + "/listen.json") { restarted = true; break }
             usleep(20_000)
         }

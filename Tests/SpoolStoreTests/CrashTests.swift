@@ -17,6 +17,61 @@ enum CrashHarness {
 
     /// Varied sizes (1 KB … 150 KB) so kills land in transactions of different shapes.
     static func body(_ n: Int) -> [UInt8] { testBody(size: 1000 + (n * 7919) % 150_000, seed: UInt64(n) + 1) }
+
+    /// The numbers of the complete `ACK n` lines in the child's output file so far.
+    static func acks(in path: String) -> [Int] {
+        guard let data = FileManager.default.contents(atPath: path), let end = data.lastIndex(of: 0x0A) else { return [] }
+        return String(decoding: data[..<end], as: UTF8.self).split(separator: "\n").compactMap { line in
+            line.hasPrefix("ACK ") ? Int(line.dropFirst(4)) : nil
+        }
+    }
+}
+
+/// glibc ≥ 2.34 `posix_spawn_file_actions_addclosefrom_np` (not visible through the Glibc module).
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnActionsAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+
+/// The crash child: started with `posix_spawn` (stdin and stderr /dev/null, stdout appended to a
+/// file, no other inherited descriptor) and reaped with `waitpid` by pid.
+final class CrashChild: @unchecked Sendable {
+    // Safe: used by the one test that owns it.
+    struct SpawnError: Error, CustomStringConvertible { let description: String }
+
+    let pid: pid_t
+    private(set) var exitStatus: Int32?
+
+    init(_ path: String, _ args: [String], environment: [String: String], stdoutPath: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // O_APPEND: the child's concurrent writers each add one whole line.
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let closeRC = spawnActionsAddCloseFrom(&actions, 3)
+        guard closeRC == 0 else { throw SpawnError(description: "addclosefrom: \(String(cString: strerror(closeRC)))") }
+        let argv = ([path] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        let env = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for e in env { free(e) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, env)
+        guard rc == 0 else { throw SpawnError(description: "posix_spawn \(path): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    /// True until the child has exited (reaps it when it has).
+    var isRunning: Bool {
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid {
+            let signal = status & 0x7f
+            exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            return false
+        }
+        return r == 0 || (r < 0 && errno == EINTR)
+    }
 }
 
 @Suite("Crash durability")
@@ -50,50 +105,31 @@ struct CrashTests {
     @Test("every enqueue acknowledged before a SIGKILL is present and byte-exact after reopening")
     func killedChild() async throws {
         let dir = TempDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["--testing-library", "swift-testing", "--filter", "CrashTests/child"]
+        // The child's stdout goes to a file, not a pipe (a pipe's write end could leak into a
+        // long-lived process another test spawns meanwhile, and end-of-file would never come), and
+        // the child is reaped by pid (Foundation's Process was seen to miss exits here).
+        let outPath = dir.path + ".acks"
+        defer { unlink(outPath) }
         var environment = ProcessInfo.processInfo.environment
         environment[CrashHarness.environmentKey] = dir.path
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let pid = process.processIdentifier
-        // Watchdog: never let a stuck child hang the test run.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 120) {
-            if process.isRunning { kill(pid, SIGKILL) }
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let child = try CrashChild(exe, ["--testing-library", "swift-testing", "--filter", "CrashTests/child"],
+                                   environment: environment, stdoutPath: outPath)
+        // On a plain thread (not the concurrency pool, which busy tests may hold): SIGKILL the child
+        // once enough enqueues were acknowledged (never later than 120 s), and reap it.
+        let (acknowledged, exitedEarly, exitStatus): ([Int], Bool, Int32?) = await withCheckedContinuation { continuation in
+            Thread {
+                let deadline = Date().addingTimeInterval(120)
+                while child.isRunning, Date() < deadline, CrashHarness.acks(in: outPath).count < 600 { usleep(10_000) }
+                let exitedEarly = !child.isRunning
+                if !exitedEarly { kill(child.pid, SIGKILL) } // not after reaping: the pid could be reused
+                while child.isRunning { usleep(5_000) }
+                // Every ACK line the child wrote before it died counts as acknowledged.
+                continuation.resume(returning: (CrashHarness.acks(in: outPath), exitedEarly, child.exitStatus))
+            }.start()
         }
-
-        // Read ACK lines on a plain thread; SIGKILL the child once enough were acknowledged.
-        let acknowledged: [Int] = await withCheckedContinuation { continuation in
-            let reader = Thread {
-                var acks: [Int] = []
-                var buffer: [UInt8] = []
-                var killed = false
-                let handle = pipe.fileHandleForReading
-                while true {
-                    let data = handle.availableData
-                    if data.isEmpty { break }
-                    buffer += data
-                    while let nl = buffer.firstIndex(of: 0x0A) {
-                        let line = String(decoding: buffer[..<nl], as: UTF8.self)
-                        buffer.removeSubrange(...nl)
-                        if line.hasPrefix("ACK "), let n = Int(line.dropFirst(4)) { acks.append(n) }
-                    }
-                    if !killed && acks.count >= 600 {
-                        kill(pid, SIGKILL)
-                        killed = true
-                    }
-                }
-                process.waitUntilExit()
-                continuation.resume(returning: acks)
-            }
-            reader.start()
-        }
-        #expect(process.terminationReason == .uncaughtSignal)
-        #expect(process.terminationStatus == SIGKILL)
+        #expect(!exitedEarly, "the child exited before the kill")
+        #expect(exitStatus == 128 + SIGKILL)
         #expect(acknowledged.count >= 600)
 
         let store = try SpoolStore(directory: dir.path)
