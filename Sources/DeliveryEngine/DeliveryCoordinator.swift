@@ -38,6 +38,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var laneIndex = 0
     private var loopIndex = 0
     private var warmup: IPWarmup
+    /// Source pool by authenticated user (`users[].pool`).
+    private let userPools: [String: String]
     private var inFlight: [String: MessageAttempt] = [:]
     private let pool = ConnectionPool()
     private var breakers: [String: CircuitBreaker] = [:]
@@ -77,10 +79,16 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         self.throttle = AdaptiveThrottle(configuration: options.throttle)
         var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
-        let sources = options.sourceIPs ?? config.delivery.sourceAddresses.map { IPWarmup.SourceIP($0.description) }
-        warmup.setPool("v4", sources.filter { !$0.address.contains(":") })
-        warmup.setPool("v6", sources.filter { $0.address.contains(":") })
+        let configured = DeliveryEngine.Options.sourcePools(for: config)
+        var pools = options.sourcePools ?? configured.filter { $0.key != Self.defaultPool }
+        pools[Self.defaultPool] = options.sourceIPs ?? configured[Self.defaultPool] ?? []
+        for (name, sources) in pools {
+            warmup.setPool(name + "/v4", sources.filter { !$0.address.contains(":") })
+            warmup.setPool(name + "/v6", sources.filter { $0.address.contains(":") })
+        }
         self.warmup = warmup
+        self.userPools = Dictionary(config.users.compactMap { user in user.pool.map { (user.name, $0) } },
+                                    uniquingKeysWith: { first, _ in first })
         if resolver == nil {
             logSink("warning", "delivery.resolver", [("reason", "no nameservers; MX delivery will defer")])
         }
@@ -374,20 +382,31 @@ final class DeliveryCoordinator: @unchecked Sendable {
             finish(job, failure: SMTPReply(451, EnhancedStatusCode(4, 3, 0), "delivery lease expired before sending"), remoteHost: "")
             return
         }
+        let sourcePool = poolName(job, route: route)
         while job.candidateIndex < job.candidates.count {
             let candidate = job.candidates[job.candidateIndex]
             let source: String?
-            switch sourceAddress(for: candidate.address, provider: route.provider, now: seconds,
+            switch sourceAddress(for: candidate.address, pool: sourcePool, provider: route.provider, now: seconds,
                                  isFailover: job.lastFailure != nil || job.attempt.number > 1) {
             case .systemDefault:
                 source = nil
             case .address(let address):
                 source = address
             case .unavailable:
+                let inPool = sourcePool == Self.defaultPool ? "" : " in pool \(sourcePool)"
                 finish(job, failure: SMTPReply(451, EnhancedStatusCode(4, 7, 0),
-                                               "no source address may send to \(route.provider.rawValue) now (warm-up caps, blocks, or cold addresses for a retry)"),
+                                               "no source address\(inPool) may send to \(route.provider.rawValue) now (warm-up caps, blocks, or cold addresses for a retry)"),
                        remoteHost: "", localClass: .rateLimited)
                 return
+            case .noAddressOfFamily:
+                if job.lastFailure == nil {
+                    let family = candidate.address.contains(":") ? "IPv6" : "IPv4"
+                    job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 0),
+                                                 "pool \(sourcePool) has no \(family) source address for \(candidate.host.name)[\(candidate.address)]"),
+                                       "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", nil)
+                }
+                job.candidateIndex += 1
+                continue
             }
             let throttleKey = DeliveryCoordinator.throttleKey(route.provider, host: candidate.host.name, source: source)
             let base = options.shaping.policy(for: route.provider)
@@ -455,19 +474,32 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     /// Which local address to send from.
     private enum SourceChoice {
-        /// No pool for this address family: let the kernel choose.
+        /// The default pool has no address of this family: let the kernel choose.
         case systemDefault
         case address(String)
         /// The pool has addresses but none may send now.
         case unavailable
+        /// A named pool has no address of this family: skip the destination address (the pool's
+        /// mail never leaves from another address).
+        case noAddressOfFamily
     }
 
-    /// Picks the source address for a connection to `address` through `IPWarmup`: blocked and
-    /// capped addresses are skipped, deprioritised ones used last, cold ones never for retries.
-    private func sourceAddress(for address: String, provider: Provider, now: Double, isFailover: Bool) -> SourceChoice {
-        let pool = address.contains(":") ? "v6" : "v4"
-        guard warmup.pools[pool]?.isEmpty == false else { return .systemDefault }
-        guard let chosen = warmup.choose(pool: pool, provider: provider, now: now, isFailover: isFailover) else {
+    /// Name of the pool built from `delivery.sourceAddresses` (and unpooled warm-up addresses).
+    static let defaultPool = DeliveryEngine.Options.defaultPool
+
+    /// The source pool of `job`: its route's, else its sender's (`users[].pool`), else the default.
+    private func poolName(_ job: DeliveryJob, route: DeliveryRoute) -> String {
+        route.pool ?? userPools[job.attempt.message.authUser] ?? Self.defaultPool
+    }
+
+    /// Picks the source address from `pool` for a connection to `address` through `IPWarmup`:
+    /// blocked and capped addresses are skipped, deprioritised ones used last, cold ones never for retries.
+    private func sourceAddress(for address: String, pool: String, provider: Provider, now: Double, isFailover: Bool) -> SourceChoice {
+        let key = pool + (address.contains(":") ? "/v6" : "/v4")
+        guard warmup.pools[key]?.isEmpty == false else {
+            return pool == Self.defaultPool || warmup.pools[pool + "/v4"] == nil ? .systemDefault : .noAddressOfFamily
+        }
+        guard let chosen = warmup.choose(pool: key, provider: provider, now: now, isFailover: isFailover) else {
             return .unavailable
         }
         return .address(chosen)

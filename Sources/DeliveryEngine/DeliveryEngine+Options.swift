@@ -1,5 +1,6 @@
 import DeliveryCore
 import Foundation
+import RelayConfig
 
 extension DeliveryEngine {
     /// Tunables of the delivery shell that the configuration file does not (yet) carry. The
@@ -40,6 +41,9 @@ extension DeliveryEngine {
         /// Outbound source addresses with their warm-up start, replacing `delivery.sourceAddresses`
         /// (which are taken as warm) until the configuration carries warm-up dates.
         public var sourceIPs: [IPWarmup.SourceIP]? = nil
+        /// Named source pools, replacing those built from `delivery.pools` and the warm-up
+        /// addresses that name a pool (tests).
+        public var sourcePools: [String: [IPWarmup.SourceIP]]? = nil
         /// Daily message caps of a cold source address, day by day of its warm-up.
         public var warmupDailyCaps = IPWarmup.defaultDailyCaps
         /// Threads running blocking DNS lookups.
@@ -63,5 +67,23 @@ extension DeliveryEngine {
 
         /// Production defaults. Pure; any caller.
         public init() {}
+
+        /// Name of the pool of `delivery.sourceAddresses` and the warm-up addresses without a pool.
+        public static let defaultPool = "default"
+
+        /// The source pools `config` describes, by name (`defaultPool` included): each pool's warm
+        /// addresses, then its warm-up addresses with their start. Pure; any caller.
+        public static func sourcePools(for config: RelayConfig) -> [String: [IPWarmup.SourceIP]] {
+            let d = config.delivery
+            func cold(_ pool: String?) -> [IPWarmup.SourceIP] {
+                d.warmup.addresses.filter { $0.pool == pool }
+                    .map { IPWarmup.SourceIP($0.address.description, warmupStartedAt: $0.startSeconds) }
+            }
+            var pools = [defaultPool: d.sourceAddresses.map { IPWarmup.SourceIP($0.description) } + cold(nil)]
+            for pool in d.pools {
+                pools[pool.name, default: []] += pool.addresses.map { IPWarmup.SourceIP($0.description) } + cold(pool.name)
+            }
+            return pools
+        }
     }
 }

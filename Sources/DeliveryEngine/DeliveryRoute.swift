@@ -26,6 +26,8 @@ struct DeliveryRoute: Sendable, Equatable {
     var provider: Provider
     /// True for a configured static route (smart host), false for MX delivery.
     var isStatic: Bool
+    /// The source address pool the route names (`routes[].pool`); nil: the sender's or the default.
+    var pool: String? = nil
 
     /// What routing decided for a domain.
     enum Resolution: Sendable, Equatable {

@@ -91,7 +91,7 @@ struct RouteResolver: Sendable {
         }
         let policy = SMTPClientSession.TLSPolicy(rawValue: route.tls.rawValue) ?? .opportunistic
         return DeliveryRoute(hosts: hosts, tlsPolicy: policy, implicitTLS: route.implicitTLS, credentials: credentials,
-                             provider: Provider.recognize(mxHosts: hosts.map(\.name)), isStatic: true)
+                             provider: Provider.recognize(mxHosts: hosts.map(\.name)), isStatic: true, pool: route.pool)
     }
 
     /// Addresses of a route host (an IP literal as is). BLOCKS on DNS.

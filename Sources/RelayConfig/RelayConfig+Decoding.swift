@@ -73,9 +73,10 @@ extension RelayConfig {
             let hash = u.string("passwordHash")
             let tenant = u.string("tenant", default: "default")
             let nets = networks(&u, "allowedNetworks") ?? []
+            let pool = u.string("pool")
             if let name {
                 c.users.append(User(name: name, password: password, passwordHash: hash,
-                                    tenant: tenant, allowedNetworks: nets))
+                                    tenant: tenant, allowedNetworks: nets, pool: pool))
             }
             u.finish()
         }
@@ -109,9 +110,10 @@ extension RelayConfig {
                 if let user, let file { auth = RouteAuth(username: user, passwordFile: file) }
                 a.finish()
             }
+            let pool = o.string("pool")
             if let domain {
                 c.routes.append(Route(domain: domain.lowercased(), hosts: hosts, tls: tls,
-                                      implicitTLS: implicit, auth: auth))
+                                      implicitTLS: implicit, auth: auth, pool: pool))
             }
             o.finish()
         }

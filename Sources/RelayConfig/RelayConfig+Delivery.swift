@@ -1,6 +1,20 @@
 import SendarixSupport
 
 extension RelayConfig.Delivery {
+    /// `delivery.pools[]`: a named set of warm local source addresses (e.g. to keep bulk mail's
+    /// reputation apart from transactional mail's).
+    public struct SourcePool: Sendable, Codable, Equatable {
+        /// Pool name, referenced by `routes[].pool`, `users[].pool` and `warmup.addresses[].pool`.
+        public var name: String
+        /// Warm local addresses of the pool (cold ones join through `warmup.addresses[].pool`).
+        public var addresses: [IPAddress]
+        /// Creates a pool.
+        public init(name: String, addresses: [IPAddress]) {
+            self.name = name
+            self.addresses = addresses
+        }
+    }
+
     /// `delivery.circuitBreaker`: skip a host for a while after it keeps failing.
     public struct CircuitBreaker: Sendable, Codable, Equatable {
         /// Consecutive connection failures that open the breaker.
@@ -94,10 +108,13 @@ extension RelayConfig.Delivery {
             public var address: IPAddress
             /// First day of warm-up, `YYYY-MM-DD` (UTC).
             public var startDate: String
+            /// The pool it joins (`delivery.pools[].name`); nil: the default pool.
+            public var pool: String? = nil
             /// Creates an entry.
-            public init(address: IPAddress, startDate: String) {
+            public init(address: IPAddress, startDate: String, pool: String? = nil) {
                 self.address = address
                 self.startDate = startDate
+                self.pool = pool
             }
 
             /// `startDate` as seconds since the epoch (UTC midnight), or nil when it is not a valid date.
@@ -177,10 +194,21 @@ extension RelayConfig {
                     ipAddress($0, path: a.keyPath("address"), problems: problems)
                 }
                 let start = a.requiredString("startDate")
-                if let address, let start { d.warmup.addresses.append(.init(address: address, startDate: start)) }
+                let pool = a.string("pool")
+                if let address, let start { d.warmup.addresses.append(.init(address: address, startDate: start, pool: pool)) }
                 a.finish()
             }
             w.finish()
+        }
+        for item in o.array("pools") ?? [] {
+            var q = ConfigReader(item.value, path: item.path, problems: problems)
+            let name = q.requiredString("name")
+            var addresses: [IPAddress] = []
+            if let list = q.strings("addresses") {
+                addresses = list.compactMap { ipAddress($0.value, path: $0.path, problems: problems) }
+            }
+            if let name { d.pools.append(Delivery.SourcePool(name: name, addresses: addresses)) }
+            q.finish()
         }
         o.finish()
     }
@@ -274,6 +302,19 @@ extension RelayConfig {
             let path = "delivery.sourceAddresses[\(i)]"
             if let other = seen[a] { p.error(path, "\(a) is already listed at \(other)") } else { seen[a] = path }
         }
+        var poolNames: Set<String> = []
+        for (i, pool) in d.pools.enumerated() {
+            let path = "delivery.pools[\(i)]"
+            if !RelayConfig.isValidID(pool.name) || pool.name == "default" {
+                p.error(path + ".name", "'\(pool.name)' must be 1-64 letters, digits, '-', '_' or '.', and not 'default'")
+            } else if !poolNames.insert(pool.name).inserted {
+                p.error(path + ".name", "duplicate pool '\(pool.name)'")
+            }
+            for (j, a) in pool.addresses.enumerated() {
+                let apath = path + ".addresses[\(j)]"
+                if let other = seen[a] { p.error(apath, "\(a) is already listed at \(other)") } else { seen[a] = apath }
+            }
+        }
         for (i, a) in d.warmup.addresses.enumerated() {
             let path = "delivery.warmup.addresses[\(i)]"
             if let other = seen[a.address] {
@@ -283,6 +324,23 @@ extension RelayConfig {
             }
             if a.startSeconds == nil {
                 p.error(path + ".startDate", "'\(a.startDate)' is not a date (YYYY-MM-DD)")
+            }
+            if let name = a.pool, !poolNames.contains(name) {
+                p.error(path + ".pool", "no pool '\(name)' in delivery.pools")
+            }
+        }
+        for (i, pool) in d.pools.enumerated() where pool.addresses.isEmpty
+            && !d.warmup.addresses.contains(where: { $0.pool == pool.name }) {
+            p.error("delivery.pools[\(i)].addresses", "pool '\(pool.name)' has no address (here or in delivery.warmup.addresses)")
+        }
+        for (i, u) in users.enumerated() {
+            if let name = u.pool, !poolNames.contains(name) {
+                p.error("users[\(i)].pool", "no pool '\(name)' in delivery.pools")
+            }
+        }
+        for (i, r) in routes.enumerated() {
+            if let name = r.pool, !poolNames.contains(name) {
+                p.error("routes[\(i)].pool", "no pool '\(name)' in delivery.pools")
             }
         }
     }

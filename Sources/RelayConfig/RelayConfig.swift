@@ -143,14 +143,17 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var tenant = "default"
         /// Client networks this user may log in from; empty means anywhere.
         public var allowedNetworks: [IPNetwork] = []
+        /// Source address pool (`delivery.pools[].name`) this user's mail leaves from; nil: the default.
+        public var pool: String? = nil
         /// Creates a user.
         public init(name: String, password: String? = nil, passwordHash: String? = nil,
-                    tenant: String = "default", allowedNetworks: [IPNetwork] = []) {
+                    tenant: String = "default", allowedNetworks: [IPNetwork] = [], pool: String? = nil) {
             self.name = name
             self.password = password
             self.passwordHash = passwordHash
             self.tenant = tenant
             self.allowedNetworks = allowedNetworks
+            self.pool = pool
         }
     }
 
@@ -178,14 +181,17 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var implicitTLS = false
         /// SMTP AUTH towards the smart host.
         public var auth: RouteAuth? = nil
+        /// Source address pool for mail on this route (wins over the sender's `users[].pool`).
+        public var pool: String? = nil
         /// Creates a route.
         public init(domain: String, hosts: [HostPort], tls: RouteTLS = .opportunistic,
-                    implicitTLS: Bool = false, auth: RouteAuth? = nil) {
+                    implicitTLS: Bool = false, auth: RouteAuth? = nil, pool: String? = nil) {
             self.domain = domain
             self.hosts = hosts
             self.tls = tls
             self.implicitTLS = implicitTLS
             self.auth = auth
+            self.pool = pool
         }
     }
 
@@ -338,6 +344,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var throttle = Throttle()
         /// Source addresses still warming up and their daily caps.
         public var warmup = Warmup()
+        /// Named pools of source addresses besides the default pool (`sourceAddresses`); mail uses
+        /// one through `routes[].pool` or `users[].pool`.
+        public var pools: [SourcePool] = []
         /// Creates the defaults.
         public init() {}
     }

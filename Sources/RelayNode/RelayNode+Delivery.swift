@@ -37,10 +37,6 @@ extension RelayNode {
         throttle.recoveryInterval = Double(max(1, d.throttle.recoverySeconds))
         options.throttle = throttle
         if !d.warmup.dailyCaps.isEmpty { options.warmupDailyCaps = d.warmup.dailyCaps }
-        if !d.warmup.addresses.isEmpty {
-            options.sourceIPs = d.sourceAddresses.map { IPWarmup.SourceIP($0.description) }
-                + d.warmup.addresses.map { IPWarmup.SourceIP($0.address.description, warmupStartedAt: $0.startSeconds) }
-        }
         return options
     }
 

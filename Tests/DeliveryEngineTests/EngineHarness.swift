@@ -93,10 +93,10 @@ final class EngineHarness: @unchecked Sendable {
 
     /// Enqueues a message and wakes the engine.
     func enqueue(_ id: String, to recipients: [String], from sender: String = "sender@origin.test",
-                 notify: SpoolCommand.Notify = [], receivedAt: Int64? = nil, tenant: String = "acme",
+                 notify: SpoolCommand.Notify = [], receivedAt: Int64? = nil, tenant: String = "acme", authUser: String = "",
                  body: [UInt8] = Array("From: sender@origin.test\r\nSubject: test\r\n\r\nhello\r\n.dot line\r\n".utf8)) {
         let enqueue = SpoolCommand.Enqueue(
-            queueID: id, messageID: "\(id)@relay.test", tenant: tenant, sender: sender,
+            queueID: id, messageID: "\(id)@relay.test", tenant: tenant, authUser: authUser, sender: sender,
             recipients: recipients.map { SpoolCommand.Recipient(address: $0, notify: notify) },
             receivedAt: receivedAt ?? Int64(Date().timeIntervalSince1970 * 1000), body: body)
         let result = propose(.enqueue(enqueue))

@@ -433,7 +433,9 @@ struct DeliveryPostfixTests {
         d.throttle.maxSuspendSeconds = 600
         d.throttle.recoverySeconds = 120
         d.warmup.dailyCaps = [10, 20]
-        d.warmup.addresses = [.init(address: IPAddress("192.0.2.11")!, startDate: "2026-11-20")]
+        d.warmup.addresses = [.init(address: IPAddress("192.0.2.11")!, startDate: "2026-11-20"),
+                              .init(address: IPAddress("192.0.2.21")!, startDate: "2026-11-20", pool: "bulk")]
+        d.pools = [.init(name: "bulk", addresses: [IPAddress("192.0.2.20")!])]
         config.delivery = d
 
         let o = RelayNode.deliveryOptions(config)
@@ -449,8 +451,10 @@ struct DeliveryPostfixTests {
         #expect(o.throttle.slowdownFactor == 0.25 && o.throttle.minimumFactor == 0.1 && o.throttle.suspendLevel == 3)
         #expect(o.throttle.suspendDuration == 60 && o.throttle.maxSuspendDuration == 600 && o.throttle.recoveryInterval == 120)
         #expect(o.warmupDailyCaps == [10, 20])
-        #expect(o.sourceIPs == [IPWarmup.SourceIP("192.0.2.10"),
-                                IPWarmup.SourceIP("192.0.2.11", warmupStartedAt: 20_777 * 86_400)])
+        #expect(DeliveryEngine.Options.sourcePools(for: config) == [
+            "default": [IPWarmup.SourceIP("192.0.2.10"), IPWarmup.SourceIP("192.0.2.11", warmupStartedAt: 20_777 * 86_400)],
+            "bulk": [IPWarmup.SourceIP("192.0.2.20"), IPWarmup.SourceIP("192.0.2.21", warmupStartedAt: 20_777 * 86_400)],
+        ])
     }
 
     @Test("a config without delivery keys yields exactly the engine's default options")

@@ -138,6 +138,46 @@ struct DeliveryConfigTests {
         ])
     }
 
+    @Test("named source pools are read with the routes, users and warm-up addresses that use them")
+    func pools() throws {
+        let c = try parseConfig(#"""
+        {"delivery": {"sourceAddresses": ["192.0.2.1"],
+                      "pools": [{"name": "bulk", "addresses": ["192.0.2.2", "2001:db8::2"]}, {"name": "cold-only"}],
+                      "warmup": {"addresses": [{"address": "192.0.2.3", "startDate": "2026-11-01", "pool": "cold-only"}]}},
+         "users": [{"name": "news", "password": "pw", "pool": "bulk"}],
+         "routes": [{"domain": "example.test", "hosts": ["192.0.2.9"], "pool": "bulk"}]}
+        """#)
+        #expect(c.delivery.pools == [.init(name: "bulk", addresses: [IPAddress("192.0.2.2")!, IPAddress("2001:db8::2")!]),
+                                     .init(name: "cold-only", addresses: [])])
+        #expect(c.delivery.warmup.addresses.first?.pool == "cold-only")
+        #expect(c.users.first?.pool == "bulk")
+        #expect(c.routes.first?.pool == "bulk")
+        #expect(try parseConfig("{}").delivery.pools.isEmpty)
+    }
+
+    @Test("pools need a valid unique name, an address of their own, and every reference must name one")
+    func poolProblems() {
+        #expect(problems(#"{"delivery": {"pools": [{"name": "default", "addresses": ["192.0.2.1"]}, {"name": "a b", "addresses": ["192.0.2.2"]}]}}"#) == [
+            "delivery.pools[0].name: 'default' must be 1-64 letters, digits, '-', '_' or '.', and not 'default'",
+            "delivery.pools[1].name: 'a b' must be 1-64 letters, digits, '-', '_' or '.', and not 'default'",
+        ])
+        #expect(problems(#"{"delivery": {"pools": [{"name": "x", "addresses": ["192.0.2.1"]}, {"name": "x", "addresses": ["192.0.2.2"]}]}}"#)
+                == ["delivery.pools[1].name: duplicate pool 'x'"])
+        #expect(problems(#"{"delivery": {"sourceAddresses": ["192.0.2.1"], "pools": [{"name": "x", "addresses": ["192.0.2.1"]}]}}"#)
+                == ["delivery.pools[0].addresses[0]: 192.0.2.1 is already listed at delivery.sourceAddresses[0]"])
+        #expect(problems(#"{"delivery": {"pools": [{"name": "empty", "addresses": []}]}}"#)
+                == ["delivery.pools[0].addresses: pool 'empty' has no address (here or in delivery.warmup.addresses)"])
+        #expect(problems(#"""
+        {"delivery": {"warmup": {"addresses": [{"address": "192.0.2.3", "startDate": "2026-11-01", "pool": "nope"}]}},
+         "users": [{"name": "u", "password": "pw", "pool": "nope"}],
+         "routes": [{"domain": "example.test", "hosts": ["192.0.2.9"], "pool": "nope"}]}
+        """#) == [
+            "delivery.warmup.addresses[0].pool: no pool 'nope' in delivery.pools",
+            "users[0].pool: no pool 'nope' in delivery.pools",
+            "routes[0].pool: no pool 'nope' in delivery.pools",
+        ])
+    }
+
     @Test("warm-up addresses need a real date, a valid unique address and daily caps")
     func warmup() {
         #expect(problems(#"{"delivery": {"warmup": {"addresses": [{"address": "192.0.2.1", "startDate": "2026-02-30"}, {"address": "192.0.2.2", "startDate": "20261101"}]}}}"#) == [
