@@ -38,8 +38,8 @@ extension DeliveryEngine {
         public var breakerOpenSeconds: Double = 60
         /// Seconds a host whose opportunistic TLS failed is contacted without STARTTLS.
         public var brokenTLSSeconds: Double = 3_600
-        /// Outbound source addresses with their warm-up start, replacing `delivery.sourceAddresses`
-        /// (which are taken as warm) until the configuration carries warm-up dates.
+        /// The default source pool, replacing the one built from `delivery.sourceAddresses` and
+        /// `delivery.warmup.addresses` (tests).
         public var sourceIPs: [IPWarmup.SourceIP]? = nil
         /// Named source pools, replacing those built from `delivery.pools` and the warm-up
         /// addresses that name a pool (tests).
