@@ -93,6 +93,8 @@ struct DNSClusterTests {
         let elapsed = try Self.waitFor(30) { try Self.dig("127.0.0.1", "smtp.relay.test") == ["127.0.0.1", "127.0.0.3"] }
         #expect(elapsed != nil, "n2 still advertised 30 s after SIGKILL")
         print("DNS failover: n2 left the ingress answers \(elapsed.map { String(format: "%.1f", $0) } ?? "-") s after SIGKILL")
+        // The issue's deadline (a functional limit with a wide margin: 1.6-2.7 s measured under load).
+        #expect((elapsed ?? .infinity) < 10, "a killed node must leave the answers within 10 s")
         let after = try python(client, ["10"], timeout: 360)
         let sent = (try? JSONSerialization.jsonObject(with: after.stdout) as? [String]) ?? []
         #expect(sent.count == 10, "\(String(decoding: after.stdout, as: UTF8.self)) \(after.stderr)")
