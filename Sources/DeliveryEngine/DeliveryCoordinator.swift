@@ -39,7 +39,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var loopIndex = 0
     private var warmup: IPWarmup
     /// Source pool by authenticated user (`users[].pool`).
-    private let userPools: [String: String]
+    private var userPools: [String: String]
     private var inFlight: [String: MessageAttempt] = [:]
     private let pool = ConnectionPool()
     private var breakers: [String: CircuitBreaker] = [:]
@@ -87,8 +87,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             warmup.setPool(name + "/v6", sources.filter { $0.address.contains(":") })
         }
         self.warmup = warmup
-        self.userPools = Dictionary(config.users.compactMap { user in user.pool.map { (user.name, $0) } },
-                                    uniquingKeysWith: { first, _ in first })
+        self.userPools = Self.userPools(config.users)
         if resolver == nil {
             logSink("warning", "delivery.resolver", [("reason", "no nameservers; MX delivery will defer")])
         }
@@ -482,6 +481,17 @@ final class DeliveryCoordinator: @unchecked Sendable {
         /// A named pool has no address of this family: skip the destination address (the pool's
         /// mail never leaves from another address).
         case noAddressOfFamily
+    }
+
+    /// Source pool by user name, for the users that name one.
+    static func userPools(_ users: [RelayConfig.User]) -> [String: String] {
+        Dictionary(users.compactMap { user in user.pool.map { (user.name, $0) } }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Takes the users of a reloaded configuration (their source pools). Never blocks.
+    func updateUsers(_ users: [RelayConfig.User]) {
+        let pools = Self.userPools(users)
+        queue.async { self.userPools = pools }
     }
 
     /// Name of the pool built from `delivery.sourceAddresses` (and unpooled warm-up addresses).

@@ -57,6 +57,12 @@ public final class DeliveryEngine: Sendable {
         }
     }
 
+    /// Takes the users of a reloaded configuration: later attempts use their `users[].pool`.
+    /// Thread-safe, never blocks.
+    public func updateUsers(_ users: [RelayConfig.User]) {
+        coordinator.updateUsers(users)
+    }
+
     /// Wakes the scheduler (e.g. after an enqueue). Thread-safe, never blocks.
     public func wake() {
         guard state.withLock({ if case .running = $0 { return true } else { return false } }) else { return }

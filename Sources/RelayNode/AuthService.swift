@@ -8,7 +8,8 @@ import Synchronization
 /// clients that keep failing (`policy.maxAuthFailuresPerIP` within `policy.authFailureWindowSeconds`).
 /// Thread-safe; `verify` never blocks the caller.
 final class AuthService: Sendable {
-    private let authenticator: Authenticator?
+    /// Replaced as a whole by `replaceUsers` (SIGHUP); a check in progress keeps the one it read.
+    private let authenticator: Mutex<Authenticator?>
     private let throttle: Mutex<AuthThrottle>
     private let logger: NodeLogger
     private let queue = DispatchQueue(label: "sendarix.auth", qos: .userInitiated, attributes: .concurrent)
@@ -16,10 +17,10 @@ final class AuthService: Sendable {
     init(config: RelayConfig, logger: NodeLogger) {
         self.logger = logger
         do {
-            authenticator = try Authenticator(users: config.users)
+            authenticator = Mutex(try Authenticator(users: config.users))
         } catch {
             logger.log(.error, "auth disabled", ["error": "\(error)"])
-            authenticator = nil
+            authenticator = Mutex(nil)
         }
         throttle = Mutex(AuthThrottle(maxFailures: max(1, config.policy.maxAuthFailuresPerIP),
                                       window: Double(max(1, config.policy.authFailureWindowSeconds))))
@@ -35,7 +36,7 @@ final class AuthService: Sendable {
             completion(.throttled)
             return
         }
-        guard let authenticator else {
+        guard let authenticator = authenticator.withLock({ $0 }) else {
             completion(.temporaryFailure)
             return
         }
@@ -49,5 +50,13 @@ final class AuthService: Sendable {
                 completion(.failure)
             }
         }
+    }
+
+    /// Switches to `users` (a reloaded configuration's) for every later AUTH; sessions already
+    /// authenticated stay so. Blocks for one PBKDF2 run. Throws when the authenticator cannot be built
+    /// (the old users stay in force). Any thread.
+    func replaceUsers(_ users: [RelayConfig.User]) throws {
+        let fresh = try Authenticator(users: users)
+        authenticator.withLock { $0 = fresh }
     }
 }

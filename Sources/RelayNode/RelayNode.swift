@@ -9,7 +9,8 @@ import RelayConfig
 import SpoolStore
 
 /// One Sendarix node: opens the spool, starts the event loops, SMTP listeners and the admin API,
-/// and runs until SIGTERM/SIGINT (graceful drain) while SIGHUP reloads the TLS certificate.
+/// and runs until SIGTERM/SIGINT (graceful drain) while SIGHUP reloads the TLS certificate and the
+/// config file's users.
 ///
 /// Create it on the main thread and call `run()`, which blocks until shutdown.
 public final class RelayNode {
@@ -60,7 +61,7 @@ public final class RelayNode {
             let sig = sx_signalfd_read(signalFD)
             switch sig {
             case SIGHUP:
-                reloadTLS()
+                reload()
             case SIGTERM, SIGINT:
                 shutdown()
                 return 0
@@ -238,6 +239,49 @@ public final class RelayNode {
         }
         certificatePaths = (cert, key)
         tls.replace(try TLSContext(serverCertificate: cert, privateKey: key))
+    }
+
+    /// SIGHUP: reloads the certificate and key, then re-reads the config file and puts its users
+    /// (credentials, tenants, networks, pools) in force for new AUTH and later deliveries. Other
+    /// changed sections are named in the log as needing a restart. A config that no longer loads
+    /// is logged and ignored: the running configuration stays. Blocks (config load, PBKDF2).
+    private func reload() {
+        reloadTLS()
+        guard let configPath else { return }
+        do {
+            let fresh = try RelayConfig.load(path: configPath)
+            try smtp?.authenticator.replaceUsers(fresh.users)
+            delivery?.updateUsers(fresh.users)
+            let pending = RelayNode.sectionsNeedingRestart(running: config, loaded: fresh)
+            var fields: [(String, String)] = [("config", configPath), ("users", String(fresh.users.count))]
+            if !pending.isEmpty { fields.append(("restartNeededFor", pending.joined(separator: ","))) }
+            logger.log(pending.isEmpty ? .info : .warning, "config reloaded", fields: fields)
+        } catch {
+            logger.log(.error, "config reload failed; keeping the running configuration",
+                       ["config": configPath, "error": "\(error)"])
+        }
+    }
+
+    /// Top-level sections of `loaded` that differ from the `running` configuration and are not
+    /// applied by a reload (everything but `users`). Pure; any caller.
+    static func sectionsNeedingRestart(running: RelayConfig, loaded: RelayConfig) -> [String] {
+        var changed: [String] = []
+        func check(_ name: String, _ same: Bool) { if !same { changed.append(name) } }
+        check("node", running.node == loaded.node)
+        check("listen", running.listen == loaded.listen)
+        check("tls", running.tls == loaded.tls)
+        check("cluster", running.cluster == loaded.cluster)
+        check("routes", running.routes == loaded.routes)
+        check("resolver", running.resolver == loaded.resolver)
+        check("adminToken", running.adminToken == loaded.adminToken && running.adminTokenFile == loaded.adminTokenFile)
+        check("dns", running.dns == loaded.dns)
+        check("policy", running.policy == loaded.policy)
+        check("limits", running.limits == loaded.limits)
+        check("timeouts", running.timeouts == loaded.timeouts)
+        check("spool", running.spool == loaded.spool)
+        check("delivery", running.delivery == loaded.delivery)
+        check("log", running.log == loaded.log)
+        return changed
     }
 
     /// Reloads the certificate and key; sessions in progress keep their context.

@@ -89,4 +89,59 @@ struct PolicyTests {
         #expect(seen.contains("second.test"), "\(seen)")
         #expect(relay.process.isRunning)
     }
+
+    static let authProbe = """
+    import smtplib, ssl, sys
+    host, port = sys.argv[1], int(sys.argv[2])
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    codes = []
+    for pair in sys.argv[3:]:
+        user, pw = pair.split(":", 1)
+        s = smtplib.SMTP(host, port, timeout=30); s.starttls(context=ctx); s.ehlo("t.test")
+        s.user, s.password = user, pw
+        try:
+            codes.append(s.auth("PLAIN", s.auth_plain)[0])
+        except smtplib.SMTPAuthenticationError as e:
+            codes.append(e.smtp_code)
+        s.close()
+    print(codes)
+    """
+
+    /// Polls the node's log until `text` appears `count` times (or 20 s pass).
+    static func waitForLog(_ relay: RelayProcess, _ text: String, count: Int = 1) -> Bool {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if relay.log().components(separatedBy: text).count - 1 >= count { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    @Test("SIGHUP re-reads the config: added users can log in, removed ones cannot, other changes are named as needing a restart, and a broken file keeps the running config")
+    func configReload() throws {
+        let relay = try RelayProcess()
+        defer { relay.cleanUp() }
+        let port = String(relay.port("submission"))
+        func codes(_ pairs: [String]) throws -> String {
+            let out = try python(Self.authProbe, ["127.0.0.1", port] + pairs)
+            return String(decoding: out.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) + out.stderr
+        }
+        #expect(try codes(["alice:s3cret-pass", "bob:bob-pass-1"]) == "[235, 535]")
+
+        var changed = relay.config
+        changed["users"] = [["name": "bob", "password": "bob-pass-1", "tenant": "acme"]]
+        changed["limits"] = ["maxRecipients": 500]
+        try JSONSerialization.data(withJSONObject: changed, options: [.prettyPrinted])
+            .write(to: URL(fileURLWithPath: relay.configPath))
+        relay.process.signal(SIGHUP)
+        #expect(Self.waitForLog(relay, "config reloaded"), "\(relay.log())")
+        #expect(relay.log().contains("\"restartNeededFor\":\"limits\""), "\(relay.log())")
+        #expect(try codes(["bob:bob-pass-1", "alice:s3cret-pass"]) == "[235, 535]")
+
+        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: relay.configPath))
+        relay.process.signal(SIGHUP)
+        #expect(Self.waitForLog(relay, "config reload failed"), "\(relay.log())")
+        #expect(relay.process.isRunning)
+        #expect(try codes(["bob:bob-pass-1"]) == "[235]")
+    }
 }
