@@ -177,6 +177,7 @@ extension RaftLog {
             // leader; those not yet proposed go to it.
             scheduleProcess()
         }
+        if ss.role == .leader && lastRole != .leader { leaderSince = EventLoop.now() }
         lastRole = ss.role
         if lastLeader != 0 && lastLeader != ss.leader && lastLeader != raft.id {
             transport.dropUnsent(to: ids.name(lastLeader))  // forwards stuck behind a dead leader's dial

@@ -120,7 +120,7 @@ extension RaftLog {
         let hold = UInt64(max(0, options.compactionHoldSeconds) * 1e9)
         var minMatch = spoolApplied
         for p in st.peers {
-            let heard = transport.lastContact[ids.name(p.id)] ?? createdAt
+            let heard = max(transport.lastContact[ids.name(p.id)] ?? createdAt, leaderSince)
             if now &- heard < hold { minMatch = min(minMatch, p.match) }
         }
         if st.peers.count + 1 >= raft.confState.voters.count + raft.confState.learners.count { compactHint = minMatch }

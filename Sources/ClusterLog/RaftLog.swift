@@ -83,6 +83,9 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var compactHint: UInt64 = 0
     /// When this log was created (monotonic ns): a peer never heard from counts as silent since then.
     let createdAt = EventLoop.now()
+    /// When this node last became leader (monotonic ns): a new leader counts every peer as heard
+    /// from then, since what it saw as a follower says little about them.
+    var leaderSince: UInt64 = 0
     /// Members the leader last reported live, and when that report arrived (monotonic ns).
     var liveMembers: [String] = []
     var liveReceived: UInt64 = 0

@@ -91,6 +91,11 @@ public struct IPWarmup: Sendable {
         return best?.address
     }
 
+    /// True when `pool` has an address past its warm-up at `now` (blocks not considered). Pure.
+    public func hasWarmAddress(pool: String, now: Double) -> Bool {
+        pools[pool]?.contains { dailyCap(of: $0, now: now) == nil } ?? false
+    }
+
     /// Counts one message sent from `address` at `now`. Pure; the owner calls it.
     public mutating func recordSent(_ address: String, now: Double, count: Int = 1) {
         let today = IPWarmup.day(now)

@@ -386,7 +386,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             let candidate = job.candidates[job.candidateIndex]
             let source: String?
             switch sourceAddress(for: candidate.address, pool: sourcePool, provider: route.provider, now: seconds,
-                                 isFailover: job.lastFailure != nil || job.attempt.number > 1) {
+                                 isFailover: job.failedOver, isRetry: job.attempt.number > 1) {
             case .systemDefault:
                 source = nil
             case .address(let address):
@@ -503,15 +503,24 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     /// Picks the source address from `pool` for a connection to `address` through `IPWarmup`:
-    /// blocked and capped addresses are skipped, deprioritised ones used last, cold ones never for retries.
-    private func sourceAddress(for address: String, pool: String, provider: Provider, now: Double, isFailover: Bool) -> SourceChoice {
+    /// blocked and capped addresses are skipped, deprioritised ones used last, cold ones never for
+    /// failover, nor for retries while the pool has a warm address of the family.
+    private func sourceAddress(for address: String, pool: String, provider: Provider, now: Double,
+                               isFailover: Bool, isRetry: Bool) -> SourceChoice {
         let key = pool + (address.contains(":") ? "/v6" : "/v4")
-        guard warmup.pools[key]?.isEmpty == false else {
-            return pool == Self.defaultPool || warmup.pools[pool + "/v4"] == nil ? .systemDefault : .noAddressOfFamily
+        guard let sources = warmup.pools[key] else {
+            // A pool this engine was not started with (e.g. named by a reloaded user): never let
+            // the kernel choose for it, which would send the pool's mail from another address.
+            return pool == Self.defaultPool ? .systemDefault : .unavailable
         }
-        guard let chosen = warmup.choose(pool: key, provider: provider, now: now, isFailover: isFailover) else {
-            return .unavailable
+        guard !sources.isEmpty else { return pool == Self.defaultPool ? .systemDefault : .noAddressOfFamily }
+        var chosen = warmup.choose(pool: key, provider: provider, now: now, isFailover: isFailover || isRetry)
+        if chosen == nil, isRetry, !isFailover, !warmup.hasWarmAddress(pool: key, now: now) {
+            // A pool still wholly warming up: its retries use its cold addresses (within their caps),
+            // or its deferred mail could never leave.
+            chosen = warmup.choose(pool: key, provider: provider, now: now, isFailover: false)
         }
+        guard let chosen else { return .unavailable }
         return .address(chosen)
     }
 
@@ -613,6 +622,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 }
             }
             job.lastFailure = (reply, remoteHost, localClass)
+            job.failedOver = true
             job.candidateIndex += 1
             logSink("info", "delivery.failover", [("queueId", job.attempt.queueID), ("host", remoteHost), ("reply", reply.description)])
             tryNext(job)

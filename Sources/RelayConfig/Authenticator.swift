@@ -38,14 +38,31 @@ public struct Authenticator: Sendable {
     /// always fills it in). Blocks for one PBKDF2 run to create the timing-equalisation hash.
     /// Throws `RelayConfigError(.crypto)` when OpenSSL's random generator fails.
     public init(users: [RelayConfig.User], iterations: Int = PasswordHasher.defaultIterations) throws {
+        accounts = Self.accounts(users)
+        cache = try VerificationCache()
+        dummyHash = try PasswordHasher.hash(try SecureRandom.token(length: 16), iterations: iterations)
+    }
+
+    private init(accounts: [String: Account], cache: VerificationCache, dummyHash: String) {
+        self.accounts = accounts
+        self.cache = cache
+        self.dummyHash = dummyHash
+    }
+
+    /// An authenticator for `users` (a reloaded configuration's) that keeps this one's login cache
+    /// and timing hash: users whose stored hash is unchanged keep their fast path, a changed password
+    /// misses (entries are bound to the stored hash). Does not block. Any thread.
+    public func replacingUsers(_ users: [RelayConfig.User]) -> Authenticator {
+        Authenticator(accounts: Self.accounts(users), cache: cache, dummyHash: dummyHash)
+    }
+
+    private static func accounts(_ users: [RelayConfig.User]) -> [String: Account] {
         var map: [String: Account] = [:]
         for u in users {
             guard let h = u.passwordHash else { continue }
             map[u.name] = Account(name: u.name, passwordHash: h, tenant: u.tenant, allowedNetworks: u.allowedNetworks)
         }
-        accounts = map
-        cache = try VerificationCache()
-        dummyHash = try PasswordHasher.hash(try SecureRandom.token(length: 16), iterations: iterations)
+        return map
     }
 
     /// Checks `user`/`password` from a client at `clientIP` (nil when unknown, e.g. a Unix socket; then

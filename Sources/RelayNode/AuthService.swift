@@ -52,11 +52,13 @@ final class AuthService: Sendable {
         }
     }
 
-    /// Switches to `users` (a reloaded configuration's) for every later AUTH; sessions already
-    /// authenticated stay so. Blocks for one PBKDF2 run. Throws when the authenticator cannot be built
-    /// (the old users stay in force). Any thread.
+    /// Switches to `users` (a reloaded configuration's) for every later AUTH, keeping the login
+    /// cache for unchanged password hashes; sessions already authenticated stay so. Blocks for one
+    /// PBKDF2 run only when AUTH was disabled. Throws when the authenticator cannot be built (the
+    /// old users stay in force). Any thread.
     func replaceUsers(_ users: [RelayConfig.User]) throws {
-        let fresh = try Authenticator(users: users)
+        let current = authenticator.withLock { $0 }
+        let fresh = try current?.replacingUsers(users) ?? Authenticator(users: users)
         authenticator.withLock { $0 = fresh }
     }
 }

@@ -250,6 +250,14 @@ public final class RelayNode {
         guard let configPath else { return }
         do {
             let fresh = try RelayConfig.load(path: configPath)
+            // Pools come from the running delivery engine: a user may only name one it has.
+            let running = Set(config.delivery.pools.map(\.name))
+            if let user = fresh.users.first(where: { $0.pool.map { !running.contains($0) } ?? false }) {
+                logger.log(.error, "config reload refused; keeping the running configuration",
+                           ["config": configPath, "reason": "users '\(user.name)' names pool '\(user.pool ?? "")', "
+                            + "which the running node does not have; restart to add pools"])
+                return
+            }
             try smtp?.authenticator.replaceUsers(fresh.users)
             delivery?.updateUsers(fresh.users)
             let pending = RelayNode.sectionsNeedingRestart(running: config, loaded: fresh)

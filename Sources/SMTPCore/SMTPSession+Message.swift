@@ -10,9 +10,9 @@ extension SMTPSession {
         guard !current.usedBDAT else { return reply(Reply(503, "5.5.1", "Error: DATA not permitted after BDAT")) }
         decoder = SMTPDataDecoder(maxLineLength: configuration.maxDataLineLength, maxSize: configuration.maxMessageSize)
         messageBody = []
-        // Pre-size from SIZE=, capped so that a large declaration alone cannot claim much memory.
-        let presize = min(current.declaredSize ?? 0, 1 << 20)
-        if reserveBody(upTo: presize) { messageBody.reserveCapacity(presize) }
+        // Pre-size from SIZE= for typical messages only: a declaration alone claims no budget and
+        // little memory (the budget is taken as bytes arrive).
+        messageBody.reserveCapacity(min(current.declaredSize ?? 0, 16 * 1024))
         mode = .data
         reply(Reply(354, nil, "End data with <CR><LF>.<CR><LF>"))
     }
@@ -65,10 +65,6 @@ extension SMTPSession {
                 bdatDisposition = .discard(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"),
                                            abortsTransaction: true)
                 messageBody = []
-            } else if !reserveBody(upTo: messageBody.count + size) {
-                bdatDisposition = .discard(Self.resourcesExhausted, abortsTransaction: true)
-                messageBody = []
-                releaseBody()
             } else {
                 transaction?.usedBDAT = true
                 bdatDisposition = .store
@@ -83,6 +79,14 @@ extension SMTPSession {
     /// for line structure; once that fails, nothing more is stored.
     mutating func storeChunk(_ bytes: ArraySlice<UInt8>) {
         guard bdatDisposition == .store else { return }
+        // The budget is taken as chunk bytes arrive, not when a size is announced (an announcement
+        // costs the client nothing).
+        guard reserveBody(upTo: messageBody.count + bytes.count) else {
+            bdatDisposition = .discard(Self.resourcesExhausted, abortsTransaction: true)
+            messageBody = []
+            releaseBody()
+            return
+        }
         if transaction?.bodyType != .binaryMIME {
             bytes.withUnsafeBufferPointer { lineChecker.check($0) }
             if lineChecker.problem != nil {

@@ -53,6 +53,43 @@ struct DeliveryPoolTests {
         return out
     }
 
+    @Test("a skipped IPv6 destination does not make the next one failover: a warming-up pool's cold address still sends")
+    func skippedFamilyIsNotFailover() throws {
+        let server = try FakeSMTPServer()
+        defer { server.stop() }
+        var options = EngineHarness.testOptions()
+        options.sourcePools = ["cold": [IPWarmup.SourceIP("127.0.0.3", warmupStartedAt: Date().timeIntervalSince1970)]]
+        var route = EngineHarness.route("dual.test", [])
+        route.hosts = [HostPort(host: "::1", port: 1), HostPort(host: "127.0.0.1", port: server.port)]
+        route.pool = "cold"
+        let h = try EngineHarness(config: EngineHarness.config(routes: [route]), options: options)
+        defer { h.shutdown() }
+        h.enqueue("p6", to: ["a@dual.test"])
+        let event = h.waitForOutcome("p6").first
+        #expect(event?.type == .delivered, "\(h.logText)")
+        #expect(server.records.withLock { $0.clientIPs } == ["127.0.0.3"])
+    }
+
+    @Test("a pool still wholly warming up sends its retries from its cold addresses instead of deferring them for ever")
+    func coldPoolRetries() throws {
+        let server = try FakeSMTPServer(behavior: .init(script: { step in
+            step.verb == "RCPT" && step.connection == 1 ? .line("452 4.2.2 mailbox full") : nil
+        }))
+        defer { server.stop() }
+        var options = EngineHarness.testOptions()
+        options.sourceIPs = [IPWarmup.SourceIP("127.0.0.2", warmupStartedAt: Date().timeIntervalSince1970)]
+        options.shaping = ShapingPolicy.Configuration(all: ShapingPolicy.Override(maxMessagesPerConnection: 1))
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])]),
+                                  options: options)
+        defer { h.shutdown() }
+        h.enqueue("p7", to: ["a@dest.test"])
+        let events = h.waitForOutcome("p7", type: .delivered, timeout: 30)
+        #expect(events.first?.type == .deferred, "\(h.logText)")
+        #expect(events.last?.type == .delivered, "\(h.logText)")
+        #expect(events.last?.attempt == 2)
+        #expect(server.records.withLock { $0.clientIPs } == ["127.0.0.2", "127.0.0.2"])
+    }
+
     @Test("a pool without IPv6 addresses skips an IPv6 destination instead of sending from another address")
     func familySkipped() throws {
         var route = EngineHarness.route("v6.test", [25], host: "::1")

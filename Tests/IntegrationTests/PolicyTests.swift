@@ -138,6 +138,16 @@ struct PolicyTests {
         #expect(relay.log().contains("\"restartNeededFor\":\"limits\""), "\(relay.log())")
         #expect(try codes(["bob:bob-pass-1", "alice:s3cret-pass"]) == "[235, 535]")
 
+        // A user may not name a pool the running node lacks (pools need a restart): refused whole.
+        var pooled = changed
+        pooled["users"] = [["name": "carol", "password": "carol-pass-1", "pool": "bulk2"]]
+        pooled["delivery"] = ["enabled": false, "pools": [["name": "bulk2", "addresses": ["127.0.0.5"]]]]
+        try JSONSerialization.data(withJSONObject: pooled, options: [.prettyPrinted])
+            .write(to: URL(fileURLWithPath: relay.configPath))
+        relay.process.signal(SIGHUP)
+        #expect(Self.waitForLog(relay, "config reload refused"), "\(relay.log())")
+        #expect(try codes(["carol:carol-pass-1", "bob:bob-pass-1"]) == "[535, 235]")
+
         try Data("{ not json".utf8).write(to: URL(fileURLWithPath: relay.configPath))
         relay.process.signal(SIGHUP)
         #expect(Self.waitForLog(relay, "config reload failed"), "\(relay.log())")

@@ -60,6 +60,24 @@ struct CredentialTests {
         #expect(auth.verify(user: "APP", password: "pw1", clientIP: ip) == .failure(.unknownUser))
     }
 
+    @Test("replacingUsers (config reload) adds and removes users, and a changed password hash takes effect at once")
+    func replacingUsers() throws {
+        let old = try PasswordHasher.hash("pw1", iterations: 1000)
+        let auth = try Authenticator(users: [RelayConfig.User(name: "app", passwordHash: old),
+                                             RelayConfig.User(name: "gone", passwordHash: old)], iterations: 1000)
+        let ip = IPAddress("192.0.2.1")!
+        #expect(auth.verify(user: "app", password: "pw1", clientIP: ip) == .success(user: "app", tenant: "default"))
+        let same = auth.replacingUsers([RelayConfig.User(name: "app", passwordHash: old, tenant: "acme"),
+                                        RelayConfig.User(name: "new", passwordHash: try PasswordHasher.hash("pw3", iterations: 1000))])
+        #expect(same.verify(user: "app", password: "pw1", clientIP: ip) == .success(user: "app", tenant: "acme"))
+        #expect(same.verify(user: "new", password: "pw3", clientIP: ip) == .success(user: "new", tenant: "default"))
+        #expect(same.verify(user: "gone", password: "pw1", clientIP: ip) == .failure(.unknownUser))
+        // The cached success of pw1 must not outlive a password change.
+        let changed = same.replacingUsers([RelayConfig.User(name: "app", passwordHash: try PasswordHasher.hash("pw2", iterations: 1000))])
+        #expect(changed.verify(user: "app", password: "pw1", clientIP: ip) == .failure(.badPassword))
+        #expect(changed.verify(user: "app", password: "pw2", clientIP: ip) == .success(user: "app", tenant: "default"))
+    }
+
     @Test("allowedNetworks restricts where a user may log in from, including mapped IPv4")
     func allowedNetworks() throws {
         let users = [RelayConfig.User(name: "ci", passwordHash: try PasswordHasher.hash("pw", iterations: 1000),

@@ -68,6 +68,21 @@ struct BodyBudgetTests {
         #expect(harness.enqueued.count == 1)
     }
 
+    @Test("announcing a huge BDAT chunk takes no budget: memory is taken only as its bytes arrive")
+    func bdatAnnouncementIsFree() {
+        let budget = BodyMemoryBudget(limit: 1 << 20)
+        var idle = Harness(relayConfig, budget: budget)
+        idle.input("EHLO a\r\nMAIL FROM:<a@r.test>\r\nRCPT TO:<u@local.test>\r\nBDAT 50000000 LAST\r\nx")
+        #expect(budget.inUse == 64 * 1024, "one step for the one byte that arrived")
+        var other = Harness(relayConfig, budget: budget)
+        other.input("EHLO b\r\nMAIL FROM:<b@r.test>\r\nRCPT TO:<u@local.test>\r\n")
+        other.input("BDAT 409600 LAST\r\n" + Self.body(kib: 400))
+        #expect(other.enqueued.count == 1, "\(other.transcript)")
+        idle.session.connectionClosed()
+        other.completeEnqueue(.queued("Q1"))
+        #expect(budget.inUse == 0)
+    }
+
     @Test("RSET, a rejected message, and a connection that drops mid-body all give the memory back")
     func releasedOnEveryPath() {
         let budget = BodyMemoryBudget(limit: 1 << 20)
