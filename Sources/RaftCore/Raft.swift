@@ -1,3 +1,5 @@
+import SendarixSupport
+
 /// One Raft node as a pure, deterministic state machine in the style of etcd's RawNode.
 ///
 /// The shell owns all I/O: it calls `tick()` on a timer, feeds received messages to `step(_:)`,
@@ -49,7 +51,7 @@ public final class Raft {
 
     var log: Log
     let config: Config
-    var random: SeededRandom
+    var random: SplitMix64
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTimeout = 0
@@ -73,7 +75,7 @@ public final class Raft {
                      "electionTick must exceed heartbeatTick")
         self.id = config.id
         self.config = config
-        self.random = SeededRandom(seed: config.randomSeed)
+        self.random = SplitMix64(seed: config.randomSeed)
         self.log = Log(storage: storage, maxCommittedSize: config.maxCommittedSizePerReady)
         let (hs, cs) = storage.initialState()
         self.prevSoftState = SoftState(leader: 0, role: .follower)

@@ -31,19 +31,30 @@ struct DNSClusterTests {
         return nil
     }
 
-    @Test("failover: a SIGKILLed node leaves the ingress answers once its health goes stale, and submission through the name goes on")
-    func failover() throws {
+    /// `cluster/up 3` in a fresh directory with `overlay` merged into every node's config; returns
+    /// the directory (pass it to `down`). Throws when the cluster did not come up.
+    static func up(overlay: String, _ extra: [String] = []) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-cl-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer {
-            _ = try? Self.cluster(dir, ["down", "--purge"])
-            try? FileManager.default.removeItem(atPath: dir)
+        try overlay.write(toFile: dir + "/overlay.json", atomically: true, encoding: .utf8)
+        let up = try cluster(dir, ["up", "3", "--overlay", dir + "/overlay.json"] + extra)
+        guard up.status == 0 else {
+            down(dir)
+            throw HarnessError("cluster/up failed: \(up.stderr)")
         }
-        let overlay = dir + "/overlay.json"
-        try #"{"users": [{"name": "app", "password": "cluster-pass-1", "tenant": "t1"}], "delivery": {"enabled": false}}"#
-            .write(toFile: overlay, atomically: true, encoding: .utf8)
-        let up = try Self.cluster(dir, ["up", "3", "--overlay", overlay])
-        #expect(up.status == 0, "\(up.stderr)")
+        return dir
+    }
+
+    /// Stops the cluster started by `up` and removes its directory.
+    static func down(_ dir: String) {
+        _ = try? cluster(dir, ["down", "--purge"])
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    @Test("failover: a SIGKILLed node leaves the ingress answers once its health goes stale, and submission through the name goes on")
+    func failover() throws {
+        let dir = try Self.up(overlay: #"{"users": [{"name": "app", "password": "cluster-pass-1", "tenant": "t1"}], "delivery": {"enabled": false}}"#)
+        defer { Self.down(dir) }
         let all = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
         #expect(try Self.waitFor(30) { try Self.dig("127.0.0.1", "smtp.relay.test") == all } != nil)
         // The zone publishes SPF for the node names (used in EHLO) and the apex.
@@ -103,17 +114,9 @@ struct DNSClusterTests {
 
     @Test("regions: ECS from a region's subnet gets that region's nodes; with the region down, every healthy node")
     func regions() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-cl-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer {
-            _ = try? Self.cluster(dir, ["down", "--purge"])
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        let overlay = dir + "/overlay.json"
-        try #"{"dns": {"regions": {"eu": ["192.0.2.0/24"], "us": ["198.51.100.0/24"]}}, "delivery": {"enabled": false}}"#
-            .write(toFile: overlay, atomically: true, encoding: .utf8)
-        let up = try Self.cluster(dir, ["up", "3", "--overlay", overlay, "--regions", "eu,us,us"])
-        #expect(up.status == 0, "\(up.stderr)")
+        let dir = try Self.up(overlay: #"{"dns": {"regions": {"eu": ["192.0.2.0/24"], "us": ["198.51.100.0/24"]}}, "delivery": {"enabled": false}}"#,
+                              ["--regions", "eu,us,us"])
+        defer { Self.down(dir) }
         #expect(try Self.waitFor(30) { try Self.dig("127.0.0.1", "smtp.relay.test").count == 3 } != nil)
         #expect(try Self.dig("127.0.0.1", "smtp.relay.test", ["+subnet=192.0.2.0/24"]) == ["127.0.0.1"])
         #expect(try Self.dig("127.0.0.1", "smtp.relay.test", ["+subnet=198.51.100.7/32"]) == ["127.0.0.2", "127.0.0.3"])

@@ -1,5 +1,6 @@
 import Testing
 @testable import RaftCore
+import SendarixSupport
 
 @Suite("Raft wire codec")
 struct RaftCodecTests {
@@ -40,7 +41,7 @@ struct RaftCodecTests {
 
     @Test("random and corrupted bytes never crash the decoder (seeded fuzz)")
     func fuzz() {
-        var rng = Raft.SeededRandom(seed: 77)
+        var rng = SplitMix64(seed: 77)
         let valid = Raft.Message(kind: .installSnapshot, from: 3, to: 1, term: 9, entries: [],
                                  snapshot: Raft.Snapshot(index: 5, term: 2, confState: Raft.ConfState(voters: [1, 2, 3]), data: [1, 2, 3])).encode()
         var decoded = 0

@@ -1,6 +1,7 @@
 import Testing
 import Glibc
 @testable import RaftCore
+import SendarixSupport
 
 /// Seeds run in CI. Odd seeds simulate 3 nodes, even seeds 5 (multiples of 4 with membership
 /// changes: 3 initial voters, others added as learners, promoted, removed). `RAFT_SEED=n` runs just that seed
@@ -25,7 +26,7 @@ func simulationOptions(seed: UInt64) -> RaftSimulator.Options {
     o.nodes = seed % 2 == 0 ? 5 : 3
     // Every fourth seed starts 3 voters of 5 nodes and changes membership as it runs.
     o.membership = seed % 4 == 0
-    var r = Raft.SeededRandom(seed: seed ^ 0xA5A5_5A5A)
+    var r = SplitMix64(seed: seed ^ 0xA5A5_5A5A)
     let harsh = Double(r.next() % 100) / 100
     o.dropRate = 0.01 + 0.15 * harsh
     o.dupRate = 0.01 + 0.05 * Double(r.next() % 100) / 100

@@ -1,4 +1,5 @@
 @testable import RaftCore
+import SendarixSupport
 
 /// Deterministic simulation of a Raft cluster: seeded scheduler, lossy/duplicating/reordering
 /// network with partitions, disks whose unsynced writes vanish on crash, and a toy spool as the
@@ -85,7 +86,7 @@ final class RaftSimulator {
 
     let seed: UInt64
     var options: Options
-    var rng: Raft.SeededRandom
+    var rng: SplitMix64
     var nodes: [Node] = []
     var network: [InFlight] = []
     var blocked: Set<Link> = []
@@ -112,7 +113,7 @@ final class RaftSimulator {
     init(seed: UInt64, options: Options, trace: Bool = false) {
         self.seed = seed
         self.options = options
-        self.rng = Raft.SeededRandom(seed: seed)
+        self.rng = SplitMix64(seed: seed)
         self.trace = trace
         let voters = (1...UInt64(options.membership ? 3 : options.nodes)).map { $0 }
         conf = Raft.ConfState(voters: voters)
