@@ -57,12 +57,13 @@ let package = Package(
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "SendarixSupport"]),
         .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore", "SendarixSupport"]),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "SendarixSupport"]),
-        .testTarget(name: "DNSServiceTests", dependencies: ["DNSService"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DNSServiceTests", dependencies: ["DNSService", "TestSupport"]),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "SendarixSupport"]),
-        .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport"]),
+        .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport", "TestSupport"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
         .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine"]),
         .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["RelayNode"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["RelayNode", "TestSupport"]),
     ]
 )

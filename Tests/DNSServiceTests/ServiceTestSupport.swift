@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 @testable import DNSService
+import TestSupport
 
 func name(_ text: String) -> DNSName { try! DNSName(text) }
 func ip(_ text: String) -> [UInt8] { DNSIPAddress.parse(text)! }
@@ -28,52 +29,14 @@ func testZone(healthy: [String: Bool] = [:], extraNodes: Int = 0) -> DNSResponde
         txt: [name("relay.example"): ["v=spf1 -all"]])
 }
 
-/// glibc ≥ 2.34 `posix_spawn_file_actions_addclosefrom_np` (not visible through the Glibc module).
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func spawnActionsAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
-
-struct SpawnError: Error, CustomStringConvertible {
-    let description: String
-}
-
 /// Runs a program, returning its combined output. Blocks until it exits (SIGKILLed after
-/// `timeout` seconds).
-///
-/// Not Foundation's `Process` and no pipe (as IntegrationTests' `ChildProcess`): `Process` was
-/// seen to miss a child's exit on Linux, and with every test in one process a pipe's write end can
-/// leak into a long-lived child spawned meanwhile by another test, so that end-of-file never comes.
-/// The child's stdin is /dev/null, its stdout and stderr one temporary file, and it inherits no
-/// other descriptor; it is reaped by pid.
+/// `timeout` seconds). Through `ChildProcess` (not Foundation's `Process`, no pipe): output goes to a
+/// temporary file and the child is reaped by pid.
 func run(_ executable: String, _ arguments: [String], timeout: Double = 120) throws -> String {
     let outPath = NSTemporaryDirectory() + "sx-dns-run-\(UUID().uuidString).out"
     defer { unlink(outPath) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let closeRC = spawnActionsAddCloseFrom(&actions, 3)
-    guard closeRC == 0 else { throw SpawnError(description: "addclosefrom: \(String(cString: strerror(closeRC)))") }
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { for a in argv { free(a) } }
-    let env = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { for e in env { free(e) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, nil, argv, env)
-    guard rc == 0 else { throw SpawnError(description: "posix_spawn \(executable): \(String(cString: strerror(rc)))") }
-    let deadline = Date().addingTimeInterval(timeout)
-    var status: Int32 = 0
-    while true {
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == pid || (r < 0 && errno != EINTR) { break }
-        if Date() >= deadline {
-            kill(pid, SIGKILL)
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            break
-        }
-        usleep(5_000)
-    }
+    let child = try ChildProcess(executable, arguments, stdoutPath: outPath, stderrPath: outPath, appendOutput: true)
+    child.wait(timeout: timeout)
     return String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Three real `sendarix serve` processes forming a Raft cluster on 127.0.3.1-3 (peer port 7700 on
 /// each; SMTP and admin on port 0), loaded over SMTP by retrying clients while the leader is

@@ -7,6 +7,7 @@ import Glibc
 import RelayConfig
 import RelayNode
 import Testing
+import TestSupport
 
 /// A private Postfix instance (its own config_directory, queue_directory and data_directory under
 /// a temporary root) listening on 127.0.0.1 as a real receiving MTA: mail for `domain` is accepted

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `smtp-sink` (Debian's postfix package) as a real receiving MTA on 127.0.0.1: each message is
 /// dumped to its own file in `directory`. Extra flags script failures (`-Q MAIL` → 421, `-f RCPT`

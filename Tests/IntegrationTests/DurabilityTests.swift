@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Crash-safety and lifecycle tests against the real binary.
 @Suite("Durability and lifecycle", .serialized)

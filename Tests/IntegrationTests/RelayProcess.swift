@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A real `sendarix serve` process started for one test, on 127.0.0.1 port-0 listeners, with its
 /// own temporary data directory. The node reports the ports it bound in `dataDir/listen.json`.

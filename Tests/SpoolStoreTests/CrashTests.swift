@@ -5,6 +5,7 @@ import Testing
 import Glibc
 #endif
 @testable import SpoolStore
+import TestSupport
 
 /// The crash test re-runs this test binary as a child process that only runs
 /// `CrashTests/child()`, kills it with SIGKILL while it is committing, and
@@ -24,53 +25,6 @@ enum CrashHarness {
         return String(decoding: data[..<end], as: UTF8.self).split(separator: "\n").compactMap { line in
             line.hasPrefix("ACK ") ? Int(line.dropFirst(4)) : nil
         }
-    }
-}
-
-/// glibc ≥ 2.34 `posix_spawn_file_actions_addclosefrom_np` (not visible through the Glibc module).
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func spawnActionsAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
-
-/// The crash child: started with `posix_spawn` (stdin and stderr /dev/null, stdout appended to a
-/// file, no other inherited descriptor) and reaped with `waitpid` by pid.
-final class CrashChild: @unchecked Sendable {
-    // Safe: used by the one test that owns it.
-    struct SpawnError: Error, CustomStringConvertible { let description: String }
-
-    let pid: pid_t
-    private(set) var exitStatus: Int32?
-
-    init(_ path: String, _ args: [String], environment: [String: String], stdoutPath: String) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        // O_APPEND: the child's concurrent writers each add one whole line.
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let closeRC = spawnActionsAddCloseFrom(&actions, 3)
-        guard closeRC == 0 else { throw SpawnError(description: "addclosefrom: \(String(cString: strerror(closeRC)))") }
-        let argv = ([path] + args).map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        let env = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for e in env { free(e) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, env)
-        guard rc == 0 else { throw SpawnError(description: "posix_spawn \(path): \(String(cString: strerror(rc)))") }
-        self.pid = pid
-    }
-
-    /// True until the child has exited (reaps it when it has).
-    var isRunning: Bool {
-        if exitStatus != nil { return false }
-        var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == pid {
-            let signal = status & 0x7f
-            exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
-            return false
-        }
-        return r == 0 || (r < 0 && errno == EINTR)
     }
 }
 
@@ -113,8 +67,9 @@ struct CrashTests {
         var environment = ProcessInfo.processInfo.environment
         environment[CrashHarness.environmentKey] = dir.path
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let child = try CrashChild(exe, ["--testing-library", "swift-testing", "--filter", "CrashTests/child"],
-                                   environment: environment, stdoutPath: outPath)
+        // O_APPEND: the child's concurrent writers each add one whole line.
+        let child = try ChildProcess(exe, ["--testing-library", "swift-testing", "--filter", "CrashTests/child"],
+                                     environment: environment, stdoutPath: outPath, appendOutput: true)
         // On a plain thread (not the concurrency pool, which busy tests may hold): SIGKILL the child
         // once enough enqueues were acknowledged (never later than 120 s), and reap it.
         let (acknowledged, exitedEarly, exitStatus): ([Int], Bool, Int32?) = await withCheckedContinuation { continuation in
