@@ -47,7 +47,8 @@ struct LargeMessageTests {
         let big = try python(Self.sender, ["127.0.0.1", port, String(51 << 20)], timeout: 300)
         let refused = (try? JSONSerialization.jsonObject(with: big.stdout) as? [[String: Any]]) ?? []
         #expect(refused.first?["code"] as? Int == 552, "\(String(decoding: big.stdout, as: UTF8.self))")
-        #expect((refused.first?["msg"] as? String ?? "").hasPrefix("5.3.4"))
+        let refusal = (refused.first?["msg"] as? String) ?? ""
+        #expect(refusal.hasPrefix("5.3.4"), "\(refusal)")
         #expect(try relay.events("type=accepted").count == 1)
     }
 
@@ -60,7 +61,7 @@ struct LargeMessageTests {
         let results = (try? JSONSerialization.jsonObject(with: out.stdout) as? [[String: Any]]) ?? []
         let accepted = results.filter { $0["ok"] as? Bool == true }.count
         #expect(accepted >= 3 && accepted < 20, "\(String(decoding: out.stdout, as: UTF8.self)) \(out.stderr)")
-        #expect(results.contains { $0["code"] as? Int == 452 && ($0["msg"] as? String ?? "").hasPrefix("4.3.1") })
+        #expect(results.contains { $0["code"] as? Int == 452 && (($0["msg"] as? String) ?? "").hasPrefix("4.3.1") })
         // Every acknowledged message is complete in the queue.
         let queue = try relay.adminJSON("/v1/queue?limit=100")
         let entries = queue["messages"] as? [[String: Any]] ?? []
@@ -121,7 +122,7 @@ struct LargeMessageTests {
         #expect((result["held"] as? Int ?? 0) == 15 * 65536, "\(text)")
         let first = result["first"] as? [Any] ?? []
         #expect(first.first as? Int == 452, "\(text)")
-        #expect((first.last as? String ?? "").hasPrefix("4.3.1"), "\(text)")
+        #expect(((first.last as? String) ?? "").hasPrefix("4.3.1"), "\(text)")
         let holder = result["holder"] as? [Any] ?? []
         #expect(holder.first as? Int == 250, "\(text)")
         #expect(result["released"] as? Int == 0, "\(text)")

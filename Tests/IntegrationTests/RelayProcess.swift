@@ -152,7 +152,7 @@ func run(_ path: String, _ args: [String], stdin: Data? = nil, timeout: Double =
          environment: [String: String]? = nil) throws -> ProcessOutput {
     let base = FileManager.default.temporaryDirectory.appendingPathComponent("sx-run-\(UUID().uuidString)").path
     let outPath = base + ".out", errPath = base + ".err", inPath = base + ".in"
-    FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
+    _ = FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
     defer { for f in [outPath, errPath, inPath] { try? FileManager.default.removeItem(atPath: f) } }
     let p = try ChildProcess(path, args, environment: environment, stdinPath: inPath, stdoutPath: outPath,
                              stderrPath: errPath)
