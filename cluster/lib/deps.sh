@@ -1,9 +1,18 @@
-# Installs the Debian packages Sendarix needs, only when some are missing.
-# Usage: . cluster/lib/deps.sh; sx_install_deps build|test
+# Installs the Debian packages Sendarix needs, only when some are missing, and checks that each tool
+# the tests drive can do what the tests ask of it.
+# Usage: . cluster/lib/deps.sh; sx_install_deps build|test; sx_check_tools
+#
+# Packages are installed with --no-install-recommends, so every feature the tests use that Debian
+# ships only as a Recommends is listed here by name:
+#   libnet-ssleay-perl  swaks' TLS (STARTTLS, --tlsc); swaks only recommends it
+#   python3             /usr/bin/python3 itself (python3-dkim only recommends it)
+#   python3-nacl        Ed25519 signatures in python3-dkim (dkimverify)
+#   fuse3 python3-fusepy the power-loss test's filesystem that drops unsynced writes
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
-        want="$want swaks dnsutils python3-dkim python3-dnspython curl postfix procps iproute2 iptables dnsperf"
+        want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython
+              curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy"
     fi
     local missing=""
     for p in $want; do
@@ -23,4 +32,36 @@ sx_install_deps() {
         $sudo apt-get update -q >&2
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing >&2
     }
+}
+
+# Checks, before any test runs, that each external tool the tests drive is there and can do what
+# the tests ask of it. Prints every problem with what fixes it; returns 1 when there is any.
+sx_check_tools() {
+    local problems=0
+    _sx_need() { # _sx_need "what" "why/fix" command...
+        local what="$1" fix="$2"; shift 2
+        if ! "$@" >/dev/null 2>&1; then
+            echo "sendarix: test tool check failed: $what ($fix)" >&2
+            problems=$((problems + 1))
+        fi
+    }
+    local support
+    support="$(swaks --support 2>&1 || true)"
+    _sx_need "swaks with TLS" "install libnet-ssleay-perl" grep -q '^=== TLS supported' <<<"$support"
+    _sx_need "swaks with AUTH" "swaks' Basic AUTH needs MIME::Base64 (perl)" grep -q '^=== Basic AUTH supported' <<<"$support"
+    _sx_need "curl speaking SMTP over TLS" "install curl with libcurl4 (OpenSSL)" \
+        bash -c 'curl -V | grep -q "^Protocols:.* smtp .*smtps" && curl -V | grep -q "^Features:.* SSL"'
+    _sx_need "dig with EDNS client subnet" "install dnsutils" /usr/bin/dig -v
+    _sx_need "/usr/bin/python3 with ssl, smtplib, dnspython, dkim (Ed25519 via nacl)" \
+        "install python3 python3-dnspython python3-dkim python3-nacl" \
+        /usr/bin/python3 -c 'import ssl, smtplib, dns.message, dns.query, dns.rdtypes, dkim, nacl.signing'
+    _sx_need "/usr/bin/python3 with fusepy" "install python3-fusepy" /usr/bin/python3 -c 'import fusepy'
+    _sx_need "/dev/fuse and fusermount3" "install fuse3; the kernel needs FUSE" \
+        bash -c '[ -c /dev/fuse ] && command -v fusermount3'
+    _sx_need "smtp-sink and smtp-source" "install postfix" bash -c '[ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ]'
+    _sx_need "postfix (a private instance is a test peer)" "install postfix" /usr/sbin/postconf -d mail_version
+    _sx_need "openssl command" "install openssl" /usr/bin/openssl version
+    _sx_need "iptables on loopback (partition tests; needs root)" "install iptables, run as root" /usr/sbin/iptables -w -S
+    _sx_need "ip (iproute2)" "install iproute2" ip -V
+    [ "$problems" -eq 0 ] || { echo "sendarix: $problems test tool problem(s); fix them and run again" >&2; return 1; }
 }
