@@ -300,6 +300,11 @@ extension SMTPClientSession {
     public enum Action: Sendable, Equatable {
         /// Write these bytes to the connection (in order, in one write where possible).
         case send([UInt8])
+        /// The next `send` carries the message body: once it leaves, the server may accept the
+        /// message. A shell that may no longer deliver (its delivery lease is too close to its
+        /// end) closes the connection instead of sending; the transaction then fails as a lost
+        /// connection and nothing is delivered.
+        case commitPoint(tag: UInt64)
         /// Run the TLS client handshake now (verifying the certificate against the host when
         /// `verifyCertificate`), then call `tlsEstablished()` or `tlsFailed(verification:)`.
         case startTLS(verifyCertificate: Bool)

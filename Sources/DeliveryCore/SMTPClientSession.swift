@@ -507,6 +507,7 @@ public struct SMTPClientSession: Sendable {
             if current.mailFailure == nil, current.accepted.contains(true) {
                 current.bodyTransmitted = true
                 expected.append(.body)
+                actions.append(.commitPoint(tag: current.transaction.tag))
                 actions.append(.send(current.payload))
                 current.payload = []
             } else {
@@ -538,6 +539,7 @@ public struct SMTPClientSession: Sendable {
             offset = end
         } while offset < payload.count
         current.bodyTransmitted = true
+        actions.append(.commitPoint(tag: current.transaction.tag))
         if pipelining {
             var batch: [UInt8] = []
             batch.reserveCapacity(payload.count + chunks.count * 24)

@@ -52,6 +52,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var drained: DispatchSemaphore?
     private var transactionsSent = 0
     private var lastRenewalCheck: Int64 = 0
+    /// Recorded in every claim (see `Options.incarnation`).
+    let incarnation: UInt64
 
     init(config: RelayConfig, nodeID: String, hostname: String, store: SpoolStore, log: any ReplicatedLog,
          loops: [EventLoop], options: DeliveryEngine.Options, logSink: @escaping DeliveryEngine.LogSink) {
@@ -88,6 +90,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         self.warmup = warmup
         self.userPools = Self.userPools(config.users)
+        var incarnation = options.incarnation ?? 0
+        while incarnation == 0 { incarnation = UInt64.random(in: 1...UInt64.max) }
+        self.incarnation = incarnation
         if resolver == nil {
             logSink("warning", "delivery.resolver", [("reason", "no nameservers; MX delivery will defer")])
         }
@@ -173,22 +178,54 @@ final class DeliveryCoordinator: @unchecked Sendable {
         scheduleTimer(now: now, busy: onlyInFlight || capacity <= 0)
     }
 
-    /// Renews the leases of attempts that have used half of theirs (long transfers, slow hosts).
+    /// Renews the leases of attempts that have used a third of theirs (long transfers, slow
+    /// hosts). Only a renewal that committed extends the lease the attempt acts on: a node cut
+    /// off from the majority sees its leases run out and stops sending bodies (see `mayCommit`).
     private func renewLeases(now: Int64) {
         // Checking every tenth of a lease is plenty; polls can be far more frequent.
         guard now - lastRenewalCheck >= Int64(options.leaseSeconds * 100) else { return }
         lastRenewalCheck = now
         pruneHostState(now: Double(now) / 1000)
-        let half = Int64(options.leaseSeconds * 500)
-        for attempt in inFlight.values where attempt.started && attempt.leaseExpiresAt - now < half {
+        let renewBelow = Int64(options.leaseSeconds * 1000 * 2 / 3)
+        for attempt in inFlight.values where attempt.started && !attempt.renewing && attempt.leaseExpiresAt - now < renewBelow {
             let claim = SpoolCommand.Claim(queueID: attempt.queueID, owner: nodeID, attempt: attempt.number, issuedAt: now,
-                                           expiresAt: now + Int64(options.leaseSeconds * 1000))
-            attempt.leaseExpiresAt = claim.expiresAt
+                                           expiresAt: now + Int64(options.leaseSeconds * 1000), incarnation: incarnation)
+            attempt.renewing = true
             log.propose(.claim(claim)) { result in
-                if case .failure(let error) = result {
-                    self.logSink("warning", "delivery.lease_renewal_failed", [("queueId", claim.queueID), ("error", error.description)])
+                self.queue.async {
+                    attempt.renewing = false
+                    switch result {
+                    case .success:
+                        attempt.leaseExpiresAt = max(attempt.leaseExpiresAt, claim.expiresAt)
+                    case .failure(let error):
+                        self.logSink("warning", "delivery.lease_renewal_failed",
+                                     [("queueId", claim.queueID), ("error", error.description)])
+                    }
                 }
             }
+        }
+    }
+
+    /// Seconds of committed lease an attempt must have left when a message body is about to leave:
+    /// twice the clock difference the leader allows between nodes (another node's claim is judged
+    /// by its own clock) plus a second for the body to reach the receiver.
+    var commitMarginMillis: Int64 { min(5_000, Int64(options.leaseSeconds * 500)) }
+
+    /// The gate asked on the event loop just before `attempt`'s body is sent: true while the
+    /// committed lease outlasts the margin. Any thread.
+    private func commitGate(_ attempt: MessageAttempt) -> SMTPClientConnection.CommitGate {
+        let clock = options.clock
+        let margin = commitMarginMillis
+        let logSink = self.logSink
+        return { [attempt] in
+            let end = attempt.committedLeaseEnd.load(ordering: .relaxed)
+            let now = clock()
+            guard now + margin <= end else {
+                logSink("warning", "delivery.lease_too_short",
+                        [("queueId", attempt.queueID), ("leaseLeftMs", String(end - now))])
+                return false
+            }
+            return true
         }
     }
 
@@ -209,6 +246,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         // Everything due is in flight or owned by another node: completions wake us anyway.
         if busy { delay = max(delay, 1) }
+        // Attempts in flight need their leases renewed in time.
+        if !inFlight.isEmpty { delay = min(delay, options.leaseSeconds / 10) }
         timerGeneration += 1
         let generation = timerGeneration
         queue.asyncAfter(deadline: .now() + delay) {
@@ -219,13 +258,16 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     private func claim(_ id: String, now: Int64) -> Bool {
         guard let message = try? store.message(id: id) else { return false }
-        var number = message.attempts &+ 1
+        let number = message.attempts &+ 1
+        var ownLease = false
         if let lease = message.lease, lease.expiresAt > now {
             guard lease.owner == nodeID else { return false }
-            // Our own lease from before a restart: renew it and carry on with that attempt.
-            number = lease.attempt
+            // Our own lease with no attempt running here: an earlier incarnation's (before a
+            // restart) or one whose outcome did not commit. Supersede it with the next attempt now
+            // rather than wait for it to expire.
+            ownLease = true
         }
-        if let preferredOwner = options.preferredOwner {
+        if !ownLease, let preferredOwner = options.preferredOwner {
             let orphaned = message.lease.map { now - $0.expiresAt > Int64(options.orphanGraceSeconds * 1000) } ?? false
             let due = message.recipients.first { !$0.status.isFinal && $0.nextAttemptAt <= now } ?? message.recipients.first
             let domain = due.map { DeliveryCoordinator.domain(of: $0.address) } ?? ""
@@ -234,21 +276,21 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let attempt = MessageAttempt(queueID: id, number: number, message: message)
         inFlight[id] = attempt
         let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,
-                                       expiresAt: now + Int64(options.leaseSeconds * 1000))
-        attempt.leaseExpiresAt = claim.expiresAt
+                                       expiresAt: now + Int64(options.leaseSeconds * 1000), incarnation: incarnation)
         log.propose(.claim(claim)) { result in
-            self.queue.async { self.claimed(attempt, result) }
+            self.queue.async { self.claimed(attempt, claim, result) }
         }
         return true
     }
 
-    private func claimed(_ attempt: MessageAttempt, _ result: Result<UInt64, StoreError>) {
+    private func claimed(_ attempt: MessageAttempt, _ claim: SpoolCommand.Claim, _ result: Result<UInt64, StoreError>) {
         switch result {
         case .failure(let error):
             inFlight[attempt.queueID] = nil
             logSink("debug", "delivery.claim_refused", [("queueId", attempt.queueID), ("error", error.description)])
             checkDrained()
         case .success:
+            attempt.leaseExpiresAt = claim.expiresAt
             start(attempt)
         }
     }
@@ -376,7 +418,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         guard let route = job.route else { return }
         let now = options.clock()
         let seconds = Double(now) / 1000
-        guard now < job.attempt.leaseExpiresAt else {
+        guard now + commitMarginMillis < job.attempt.leaseExpiresAt else {
             // Another node may own the message now; its outcome would be refused as stale anyway.
             finish(job, failure: SMTPReply(451, EnhancedStatusCode(4, 3, 0), "delivery lease expired before sending"), remoteHost: "")
             return
@@ -550,9 +592,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     private func send(_ job: DeliveryJob, on connection: SMTPClientConnection, key: ConnectionPool.Key, maxPerConnection: Int) {
         let transaction = job.transaction
+        let gate = commitGate(job.attempt)
         transactionsSent += 1
         connection.loop.execute {
-            connection.submit(transaction) { report in
+            connection.submit(transaction, mayCommit: gate) { report in
                 self.queue.async {
                     self.handle(report, job: job, connection: connection, key: key, maxPerConnection: maxPerConnection)
                 }

@@ -12,8 +12,12 @@ extension DeliveryEngine {
         public var replyTimeoutCap: Double = 300
         /// Seconds an idle pooled connection is kept open for reuse before QUIT.
         public var idleTimeout: Double = 5
-        /// Lease length of a claim in seconds (another node may take the message after it).
-        public var leaseSeconds: Double = 900
+        /// Lease length of a claim in seconds (another node may take the message after it). Short,
+        /// so a dead node's messages move on quickly; attempts renew it while they run.
+        public var leaseSeconds: Double = 10
+        /// This process's incarnation, recorded in its leases (random per start when nil), so a
+        /// restarted node tells its predecessor's leases from its own.
+        public var incarnation: UInt64? = nil
         /// Most messages in flight (claimed and not yet recorded) at once.
         public var maxInFlight = 2_000
         /// Messages fetched from the due index per scheduler pass.
@@ -60,8 +64,9 @@ extension DeliveryEngine {
         /// nil) are left to that node unless their lease expired more than `orphanGraceSeconds`
         /// ago. nil (single node): this node delivers everything.
         public var preferredOwner: (@Sendable (_ domain: String) -> String?)? = nil
-        /// Seconds after a lease expired before any node takes the message over.
-        public var orphanGraceSeconds: Double = 30
+        /// Seconds after a lease expired before a node other than the domain's preferred owner
+        /// takes the message over (the preferred owner takes it at expiry).
+        public var orphanGraceSeconds: Double = 2
         /// The wall clock in milliseconds since the epoch (injectable for tests).
         public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 

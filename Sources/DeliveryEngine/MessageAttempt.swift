@@ -1,5 +1,6 @@
 import DeliveryCore
 import SpoolStore
+import Synchronization
 
 /// One claimed delivery attempt of one message: the stored record and body, the recipients being
 /// tried (grouped into one `DeliveryJob` per domain), and the per-recipient results gathered so
@@ -26,8 +27,15 @@ final class MessageAttempt: @unchecked Sendable {
     var message: StoredMessage
     /// The message bytes.
     var body: [UInt8] = []
-    /// When the lease in force ends (ms since epoch).
-    var leaseExpiresAt: Int64 = 0
+    /// When the committed lease ends (ms since epoch): set only by claims and renewals that
+    /// committed, never by one merely proposed.
+    var leaseExpiresAt: Int64 = 0 {
+        didSet { committedLeaseEnd.store(leaseExpiresAt, ordering: .relaxed) }
+    }
+    /// `leaseExpiresAt`, readable from the event loops' commit gates.
+    let committedLeaseEnd = Atomic<Int64>(0)
+    /// True while a renewal is proposed and not yet committed or refused.
+    var renewing = false
     /// True once the claim committed and delivery began.
     var started = false
     /// Jobs not finished yet.

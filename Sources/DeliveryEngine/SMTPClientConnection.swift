@@ -55,6 +55,8 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     }
 
     typealias Completion = @Sendable (Report) -> Void
+    /// Decides, on the loop thread, whether a transaction may still send its body. Must not block.
+    typealias CommitGate = @Sendable () -> Bool
 
     let loop: EventLoop
     let target: Target
@@ -66,6 +68,9 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     private var session: SMTPClientSession
     private var connection: Connection?
     private var pending: [UInt64: Completion] = [:]
+    /// Per transaction: asked at its commit point (just before the body leaves); false closes the
+    /// connection instead, so the server never gets the complete message.
+    private var commitGates: [UInt64: CommitGate] = [:]
     private var connected = false
     private var handshaking = false
     private var closed = false
@@ -83,8 +88,10 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     }
 
     /// Runs `transaction` (connecting first when needed); `completion` runs on the loop once.
+    /// `mayCommit`, when given, is asked just before the body is sent (see `CommitGate`).
     /// Loop thread only.
-    func submit(_ transaction: SMTPClientSession.Transaction, completion: @escaping Completion) {
+    func submit(_ transaction: SMTPClientSession.Transaction, mayCommit: CommitGate? = nil,
+                completion: @escaping Completion) {
         cancelIdleTimer()
         if closed || quitting || session.isClosed {
             completion(Report(result: SMTPClientSession.TransactionResult(tag: transaction.tag, recipients: transaction.recipients.map {
@@ -96,6 +103,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         }
         transactions += 1
         pending[transaction.tag] = completion
+        commitGates[transaction.tag] = mayCommit
         if connection == nil {
             do {
                 connection = try Connection.connect(to: target.address, from: target.source, loop: loop,
@@ -178,8 +186,11 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     private func perform(_ actions: [SMTPClientSession.Action]) {
         var failure: SMTPClientSession.SessionFailure?
         var closeNow = false
-        for action in actions {
+        var refusedCommit = false
+        for action in actions where !refusedCommit {
             switch action {
+            case .commitPoint(let tag):
+                if let gate = commitGates.removeValue(forKey: tag), !gate() { refusedCommit = true }
             case .send(let bytes):
                 connection?.write(bytes)
             case .startTLS(let verify):
@@ -198,11 +209,18 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
             let results = collected
             collected.removeAll()
             for result in results {
+                commitGates[result.tag] = nil
                 guard let completion = pending.removeValue(forKey: result.tag) else { continue }
                 let reusable = failure == nil && !closeNow && !session.isClosed
                 completion(Report(result: result, failure: failure, connectFailure: nil, staleConnection: false,
                                   reusable: reusable, transactions: transactions, receiverDSN: session.capabilities.dsn))
             }
+        }
+        if refusedCommit {
+            // The body stays here: the server sees the connection drop before the end of data and
+            // discards the transaction; the session fails it as a lost connection.
+            connection?.abort()
+            return
         }
         if closeNow {
             connection?.close()
@@ -234,6 +252,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     private func connectFailed(_ failure: BounceClassifier.LocalFailure) {
         let waiting = pending
         pending.removeAll()
+        commitGates.removeAll()
         markClosed()
         for (tag, completion) in waiting {
             completion(Report(result: SMTPClientSession.TransactionResult(tag: tag, recipients: []), failure: nil,
@@ -244,6 +263,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     private func markClosed() {
         guard !closed else { return }
         closed = true
+        commitGates.removeAll()
         cancelTimer()
         cancelIdleTimer()
         let waiting = pending

@@ -319,7 +319,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         /// Seconds an idle outbound connection is kept open for reuse before QUIT.
         public var idleTimeoutSeconds: Double = 5
         /// Length of a delivery lease (claim) in seconds; another node may take the message after it.
-        public var leaseSeconds = 900
+        /// Attempts renew it every third of its length while they run, so it bounds how long a dead
+        /// node's messages wait, not how long a transfer may take.
+        public var leaseSeconds = 10
         /// Delay in seconds after the 1st, 2nd, … failed attempt; the last step repeats.
         public var retrySchedule: [Int] = [60, 300, 900, 1_800, 3_600, 7_200, 14_400]
         /// Relative random spread applied to each retry delay (0.1 = ±10 %).

@@ -47,6 +47,7 @@ extension SpoolCommand {
             w.u32(c.attempt)
             w.i64(c.issuedAt)
             w.i64(c.expiresAt)
+            w.u64(c.incarnation)
         case .outcome(let o):
             w.u8(Tag.outcome.rawValue)
             w.string(o.queueID)
@@ -157,8 +158,11 @@ extension SpoolCommand {
             }
             self = .enqueue(e)
         case .claim:
-            self = .claim(Claim(queueID: try r.string(), owner: try r.string(), attempt: try r.u32(),
-                                issuedAt: try r.i64(), expiresAt: try r.i64()))
+            var c = Claim(queueID: try r.string(), owner: try r.string(), attempt: try r.u32(),
+                          issuedAt: try r.i64(), expiresAt: try r.i64())
+            // Claims written before incarnations existed end here.
+            if !r.isAtEnd { c.incarnation = try r.u64() }
+            self = .claim(c)
         case .outcome:
             let queueID = try r.string()
             let attempt = try r.u32()

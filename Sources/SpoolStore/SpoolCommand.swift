@@ -173,14 +173,19 @@ public enum SpoolCommand: Sendable, Equatable {
         public var issuedAt: Int64
         /// Lease end, ms since epoch; after it another node may claim.
         public var expiresAt: Int64
+        /// The owner's process incarnation (random per start; 0 = unknown, from an older format).
+        /// A lease of an earlier incarnation of the same node belongs to a process that is gone.
+        public var incarnation: UInt64
 
         /// Creates a claim. Any thread.
-        public init(queueID: String, owner: String, attempt: UInt32, issuedAt: Int64, expiresAt: Int64) {
+        public init(queueID: String, owner: String, attempt: UInt32, issuedAt: Int64, expiresAt: Int64,
+                    incarnation: UInt64 = 0) {
             self.queueID = queueID
             self.owner = owner
             self.attempt = attempt
             self.issuedAt = issuedAt
             self.expiresAt = expiresAt
+            self.incarnation = incarnation
         }
     }
 

@@ -112,12 +112,19 @@ public enum SpoolMachine {
             guard lease.owner == c.owner else {
                 return .rejected(.leaseConflict, "leased by \(lease.owner) until \(lease.expiresAt)", c.queueID)
             }
-            guard c.attempt == lease.attempt || c.attempt == m.attempts &+ 1 else {
+            // A later incarnation of the owner (the node restarted) may only supersede the lease
+            // with the next attempt: the earlier process's attempt is gone, never renewed.
+            let sameProcess = c.incarnation == lease.incarnation
+            guard (sameProcess && c.attempt == lease.attempt) || c.attempt == m.attempts &+ 1 else {
                 return .rejected(.staleAttempt, "claim by the lease owner names attempt \(c.attempt), current is "
-                                 + "\(lease.attempt)", c.queueID)
+                                 + "\(lease.attempt)" + (sameProcess ? "" : " (held by an earlier incarnation)"),
+                                 c.queueID)
             }
+            // A renewal never shortens a lease.
+            let expiresAt = c.attempt == lease.attempt ? max(lease.expiresAt, c.expiresAt) : c.expiresAt
             m.attempts = max(m.attempts, c.attempt)
-            m.lease = StoredMessage.Lease(owner: c.owner, attempt: c.attempt, expiresAt: c.expiresAt)
+            m.lease = StoredMessage.Lease(owner: c.owner, attempt: c.attempt, expiresAt: expiresAt,
+                                          incarnation: c.incarnation)
             var t = Transition()
             t.message = .put(m)
             return t
@@ -132,7 +139,8 @@ public enum SpoolMachine {
             guard due else { return .rejected(.staleAttempt, "no recipient is due", c.queueID) }
         }
         m.attempts = c.attempt
-        m.lease = StoredMessage.Lease(owner: c.owner, attempt: c.attempt, expiresAt: c.expiresAt)
+        m.lease = StoredMessage.Lease(owner: c.owner, attempt: c.attempt, expiresAt: c.expiresAt,
+                                      incarnation: c.incarnation)
         var t = Transition()
         t.message = .put(m)
         return t

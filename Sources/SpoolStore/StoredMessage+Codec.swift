@@ -19,10 +19,12 @@ extension StoredMessage {
         w.u64(UInt64(bodySize))
         w.u32(attempts)
         if let lease {
-            w.u8(1)
+            // 2: a lease with its owner's incarnation (1, without it, is still read).
+            w.u8(2)
             w.string(lease.owner)
             w.u32(lease.attempt)
             w.i64(lease.expiresAt)
+            w.u64(lease.incarnation)
         } else {
             w.u8(0)
         }
@@ -61,10 +63,15 @@ extension StoredMessage {
         dsnReturn = ret
         bodySize = Int(try r.u64())
         attempts = try r.u32()
-        if try r.bool() {
-            lease = Lease(owner: try r.string(), attempt: try r.u32(), expiresAt: try r.i64())
-        } else {
+        switch try r.u8() {
+        case 0:
             lease = nil
+        case 1:
+            lease = Lease(owner: try r.string(), attempt: try r.u32(), expiresAt: try r.i64())
+        case 2:
+            lease = Lease(owner: try r.string(), attempt: try r.u32(), expiresAt: try r.i64(), incarnation: try r.u64())
+        default:
+            throw StoreError.corrupt("lease flag")
         }
         let n = try r.count(minBytesEach: 36)
         var list: [RecipientState] = []

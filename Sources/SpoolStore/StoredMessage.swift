@@ -32,12 +32,15 @@ public struct StoredMessage: Sendable, Equatable {
         public var attempt: UInt32
         /// ms since epoch.
         public var expiresAt: Int64
+        /// The owner's process incarnation when it claimed (0 = unknown).
+        public var incarnation: UInt64
 
         /// Creates a lease value. Any thread.
-        public init(owner: String, attempt: UInt32, expiresAt: Int64) {
+        public init(owner: String, attempt: UInt32, expiresAt: Int64, incarnation: UInt64 = 0) {
             self.owner = owner
             self.attempt = attempt
             self.expiresAt = expiresAt
+            self.incarnation = incarnation
         }
     }
 

@@ -167,7 +167,7 @@ struct SMTPClientSimulationTests {
                 case .finished(let result): results.append(result)
                 case .close: closed = true
                 case .failed(let failure): Issue.record("unexpected failure \(failure)")
-                case .ready, .startTLS: break
+                case .ready, .startTLS, .commitPoint: break
                 }
             }
             #expect(closed)

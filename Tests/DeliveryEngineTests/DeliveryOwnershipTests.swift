@@ -24,23 +24,97 @@ struct DeliveryOwnershipTests {
         #expect(server.messages.map(\.recipients) == [["a@mine.test"]])
     }
 
-    @Test("after a restart the node takes back its own unexpired leases at once and finishes that attempt")
+    @Test("after a restart the node takes back its earlier incarnation's unexpired lease at once, even for a domain that now maps to another node")
     func recoversOwnLeases() throws {
         let server = try FakeSMTPServer()
         defer { server.stop() }
-        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]), start: false)
+        var options = EngineHarness.testOptions()
+        options.preferredOwner = { _ in "t2" }
+        options.incarnation = 2
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]),
+                                  options: options, start: false)
         defer { h.shutdown() }
         h.enqueue("l1", to: ["a@dest.test"])
         // Issued after the enqueue: a claim issued before the message was received finds no recipient due.
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let claim = SpoolCommand.Claim(queueID: "l1", owner: "t1", attempt: 1, issuedAt: now, expiresAt: now + 3_600_000)
+        // The previous process (incarnation 1) held an hour-long lease: waiting for it is what must not happen.
+        let claim = SpoolCommand.Claim(queueID: "l1", owner: "t1", attempt: 1, issuedAt: now, expiresAt: now + 3_600_000,
+                                       incarnation: 1)
         let claimed = h.propose(.claim(claim))
         #expect((try? claimed.get()) != nil, "\(claimed)")
         try h.engine.start()
         let event = h.waitForOutcome("l1").first
         #expect(event?.type == .delivered, "\(h.logText)")
-        #expect(event?.attempt == 1)
+        // The earlier process's attempt is superseded, not continued.
+        #expect(event?.attempt == 2)
         #expect(h.logText.contains("delivery.lease_recovered"))
+        #expect(server.messages.count == 1)
+    }
+
+    @Test("a message leased by a dead node is taken over by its preferred owner as soon as the short lease ends")
+    func takesOverAtExpiry() throws {
+        let server = try FakeSMTPServer()
+        defer { server.stop() }
+        var options = EngineHarness.testOptions()
+        options.preferredOwner = { _ in "t1" }
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]), options: options)
+        defer { h.shutdown() }
+        h.enqueue("d1", to: ["a@dest.test"])
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let claim = SpoolCommand.Claim(queueID: "d1", owner: "dead", attempt: 1, issuedAt: now, expiresAt: now + 2_000,
+                                       incarnation: 9)
+        #expect((try? h.propose(.claim(claim)).get()) != nil)
+        h.engine.wake()
+        let event = h.waitForOutcome("d1").first
+        #expect(event?.type == .delivered, "\(h.logText)")
+        #expect(event?.attempt == 2)
+        // Not before the dead node's lease ended.
+        #expect((event?.timestampMillis ?? 0) >= now + 2_000)
+    }
+
+    @Test("a renewal that does not commit never extends the lease: the body is held back and the receiver gets nothing")
+    func uncommittedRenewalStopsTheBody() throws {
+        let server = try FakeSMTPServer(behavior: Self.slowData(seconds: 4))
+        defer { server.stop() }
+        var options = EngineHarness.testOptions()
+        options.leaseSeconds = 3
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]),
+                                  options: options, wrapLog: { RenewalRefusingLog(base: $0) })
+        defer { h.shutdown() }
+        h.enqueue("r1", to: ["a@dest.test"])
+        let event = h.waitForOutcome("r1").first
+        #expect(event?.type == .deferred, "\(h.logText)")
+        #expect(h.logText.contains("delivery.lease_renewal_failed"))
+        #expect(h.logText.contains("delivery.lease_too_short"))
+        // The server answered 354 after the lease had run low: no body, no message.
+        #expect(server.commands.contains { $0.hasPrefix("DATA") })
+        #expect(server.messages.isEmpty)
+    }
+
+    @Test("a renewal that commits extends the lease: the same slow receiver gets the message")
+    func committedRenewalKeepsTheBody() throws {
+        let server = try FakeSMTPServer(behavior: Self.slowData(seconds: 4))
+        defer { server.stop() }
+        var options = EngineHarness.testOptions()
+        options.leaseSeconds = 3
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]), options: options)
+        defer { h.shutdown() }
+        h.enqueue("r2", to: ["a@dest.test"])
+        let event = h.waitForOutcome("r2").first
+        #expect(event?.type == .delivered, "\(h.logText)")
+        #expect(event?.attempt == 1)
+        #expect(!h.logText.contains("delivery.lease_too_short"))
+        #expect(server.messages.count == 1)
+    }
+
+    /// A receiver that answers DATA with 354 only after `seconds`.
+    static func slowData(seconds: Double) -> FakeSMTPServer.Behavior {
+        var behavior = FakeSMTPServer.Behavior()
+        behavior.script = { step in
+            if step.verb == "DATA" { Thread.sleep(forTimeInterval: seconds) }
+            return nil
+        }
+        return behavior
     }
 
     @Test("a message leased by a node whose lease expired beyond the grace period is taken over")

@@ -53,7 +53,10 @@ final class EngineHarness: @unchecked Sendable {
                           implicitTLS: implicitTLS, auth: auth)
     }
 
-    init(config: RelayConfig, options: DeliveryEngine.Options = EngineHarness.testOptions(), start: Bool = true) throws {
+    /// `wrapLog` puts a test double between the engine and the log (the harness's own proposals
+    /// go to the log directly).
+    init(config: RelayConfig, options: DeliveryEngine.Options = EngineHarness.testOptions(), start: Bool = true,
+         wrapLog: ((LocalLog) -> any ReplicatedLog)? = nil) throws {
         signal(SIGPIPE, SIG_IGN) // as the node does: peers closing mid-write must not kill the process
         directory = NSTemporaryDirectory() + "sx-engine-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -62,7 +65,8 @@ final class EngineHarness: @unchecked Sendable {
         loop = try EventLoop(name: "engine-test")
         loop.start()
         let lines = self.lines
-        engine = DeliveryEngine(config: config, nodeID: "t1", hostname: "relay.test", store: store, log: log,
+        engine = DeliveryEngine(config: config, nodeID: "t1", hostname: "relay.test", store: store,
+                                log: wrapLog?(log) ?? log,
                                 loops: [loop], options: options) { level, event, fields in
             lines.value.withLock { $0.append("\(level) \(event) \(fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))") }
         }

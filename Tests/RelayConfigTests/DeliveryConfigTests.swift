@@ -50,7 +50,7 @@ struct DeliveryConfigTests {
         let d = try parseConfig(#"{"delivery": {}}"#).delivery
         #expect(d == RelayConfig.Delivery())
         #expect(d.retrySchedule == [60, 300, 900, 1_800, 3_600, 7_200, 14_400])
-        #expect(d.connectTimeoutSeconds == 5 && d.commandTimeoutSeconds == 300 && d.leaseSeconds == 900)
+        #expect(d.connectTimeoutSeconds == 5 && d.commandTimeoutSeconds == 300 && d.leaseSeconds == 10)
         #expect(!d.notifyByDefault && d.caFile == nil && d.mxPort == 25)
     }
 
@@ -95,16 +95,16 @@ struct DeliveryConfigTests {
                 == ["delivery.circuitBreaker.threshold: unknown key"])
     }
 
-    @Test("a missing caFile is an error; decreasing retry steps and a short lease are warnings")
+    @Test("a missing caFile is an error; decreasing retry steps and a long lease are warnings")
     func caFileAndWarnings() throws {
         #expect(problems(#"{"delivery": {"caFile": "/nonexistent/ca.pem"}}"#)
                 == ["delivery.caFile: file '/nonexistent/ca.pem' does not exist"])
         var c = RelayConfig()
         c.delivery.retrySchedule = [600, 60]
-        c.delivery.leaseSeconds = 100
+        c.delivery.leaseSeconds = 900
         let warnings = c.validate().filter { $0.severity == .warning }.map(\.description)
         #expect(warnings.contains("delivery.retrySchedule: delays are not in increasing order"))
-        #expect(warnings.contains { $0.hasPrefix("delivery.leaseSeconds: 100 is shorter than delivery.commandTimeoutSeconds") })
+        #expect(warnings.contains { $0.hasPrefix("delivery.leaseSeconds: 900 s: in a cluster, the messages a dead node") })
     }
 
     @Test("shaping accepts only known providers, positive limits and TLS versions 1.0-1.3")

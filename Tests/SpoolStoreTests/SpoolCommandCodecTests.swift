@@ -58,7 +58,9 @@ struct SpoolCommandCodecTests {
     func truncated() throws {
         for command in Self.samples {
             let bytes = command.encoded()
-            for n in 0..<bytes.count {
+            // A claim without its trailing 8-byte incarnation is the older claim format, still read.
+            let olderFormat: Int? = if case .claim = command { bytes.count - 8 } else { nil }
+            for n in 0..<bytes.count where n != olderFormat {
                 #expect(throws: StoreError.self) { try SpoolCommand(decoding: Array(bytes[0..<n])) }
             }
         }
