@@ -183,6 +183,10 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
             return
         }
         let data = command.encoded()
+        if let problem = Self.entrySizeProblem(data.count) {
+            completion(.failure(problem))
+            return
+        }
         let deadline = EventLoop.now() + UInt64(options.proposalTimeout * 1e9)
         let me = LoopBound(self, loop: loop)
         loop.execute {

@@ -11,7 +11,9 @@ import SpoolStore
 /// records) are reported as applied with `.success` so waiters at their index are resolved.
 /// After each batch `onApplied` runs on the applier thread with one result per entry, in index
 /// order. A failing commit (disk full, I/O) is reported to `onError` and retried every 100 ms:
-/// committed entries cannot be skipped.
+/// committed entries cannot be skipped. When the store is full, the batch is split and applied
+/// entry by entry in order, so every entry ahead of the one that does not fit is applied (and its
+/// waiters answered) instead of the whole batch retrying behind it.
 ///
 /// `@unchecked Sendable` is sound: `queue`, `stopping` and `finished` are guarded by `condition`;
 /// the store is written only by the applier thread.
@@ -32,6 +34,8 @@ final class SpoolApplier: @unchecked Sendable {
     private var queue: [Raft.Entry] = []
     private var stopping = false
     private var finished = false
+    /// The last commit failure (applier thread only).
+    private var lastFailure: StoreError?
 
     /// Starts the applier thread. Does not block.
     init(store: SpoolStore, metadataTag: UInt8, onApplied: @escaping @Sendable ([Applied]) -> Void,
@@ -83,10 +87,12 @@ final class SpoolApplier: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let batch = queue
+            var batch = queue[...]
             queue.removeAll(keepingCapacity: true)
             condition.unlock()
-            while !apply(batch) {
+            while true {
+                batch = batch.dropFirst(applyPrefix(batch))
+                if batch.isEmpty { break }
                 condition.lock()
                 if !stopping { _ = condition.wait(until: Date().addingTimeInterval(0.1)) }
                 let stop = stopping
@@ -96,8 +102,22 @@ final class SpoolApplier: @unchecked Sendable {
         }
     }
 
+    /// Applies as much of `batch` as the store takes, in order: all of it in one commit, or, when
+    /// that commit finds the store full, entry by entry up to the first that does not fit. Returns
+    /// how many entries were applied (and reported).
+    private func applyPrefix(_ batch: ArraySlice<Raft.Entry>) -> Int {
+        if apply(batch, reportFull: batch.count == 1) { return batch.count }
+        guard batch.count > 1, lastFailure?.code == .storageFull else { return 0 }
+        var applied = 0
+        for i in batch.indices {
+            guard apply(batch[i...i], reportFull: true) else { break }
+            applied += 1
+        }
+        return applied
+    }
+
     /// Applies one batch; false when the spool commit failed (nothing applied).
-    private func apply(_ batch: [Raft.Entry]) -> Bool {
+    private func apply(_ batch: ArraySlice<Raft.Entry>, reportFull: Bool) -> Bool {
         var logEntries: [LogEntry] = []
         logEntries.reserveCapacity(batch.count)
         var failures: [UInt64: StoreError] = [:]
@@ -113,10 +133,13 @@ final class SpoolApplier: @unchecked Sendable {
             do {
                 results = try store.commit(logEntries, appendToLog: false)
             } catch let error as StoreError {
-                onError(error)
+                lastFailure = error
+                // A full store is retried entry by entry first; report it when that is what stops.
+                if error.code != .storageFull || reportFull { onError(error) }
                 return false
             } catch {
-                onError(StoreError(.internalError, "\(error)", context: "raft apply"))
+                lastFailure = StoreError(.internalError, "\(error)", context: "raft apply")
+                onError(lastFailure!)
                 return false
             }
         }

@@ -396,7 +396,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
         attempt.record(MessageAttempt.Recorded(
             result: SpoolCommand.RecipientResult(recipient: address, disposition: disposition,
                                                  smtpCode: UInt16(clamping: max(0, reply.code)),
-                                                 enhancedCode: decision.enhancedCode ?? "", response: decision.response,
+                                                 enhancedCode: decision.enhancedCode ?? "",
+                                                 response: StoredReply.bounded(decision.response, maxBytes:
+                                                     StoredReply.perRecipientLimit(recipients: attempt.message.recipients.count)),
                                                  remoteHost: remoteHost, bounceClass: decision.bounceClass ?? ""),
             reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
             bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn))

@@ -182,6 +182,7 @@ extension RelayConfig {
             c.spool.mapSizeMB = o.int("mapSizeMB", default: c.spool.mapSizeMB)
             c.spool.fsync = o.bool("fsync", default: c.spool.fsync)
             c.spool.eventRetentionHours = o.int("eventRetentionHours", default: c.spool.eventRetentionHours)
+            if o.raw("reserveMB") != nil { c.spool.reserveMB = o.int("reserveMB", default: c.spool.effectiveReserveMB) }
             o.finish()
         }
 

@@ -204,7 +204,9 @@ extension RelayConfig {
         RelayConfig.checkRange(policy.maxConnectionsPerIP, 1...1_000_000, "policy.maxConnectionsPerIP", p)
         RelayConfig.checkRange(policy.maxAuthFailuresPerIP, 1...1_000_000, "policy.maxAuthFailuresPerIP", p)
         RelayConfig.checkRange(policy.authFailureWindowSeconds, 1...86_400, "policy.authFailureWindowSeconds", p)
-        RelayConfig.checkRange(limits.maxMessageSize, 1024...2_147_483_647, "limits.maxMessageSize", p)
+        // A message is one replicated log entry, and peer frames are bounded (256 MiB): keep room
+        // for the envelope of limits.maxRecipients recipients.
+        RelayConfig.checkRange(limits.maxMessageSize, 1024...Limits.maxReplicatedMessageSize, "limits.maxMessageSize", p)
         RelayConfig.checkRange(limits.maxRecipients, 1...100_000, "limits.maxRecipients", p)
         if limits.maxRecipients >= 1 && limits.maxRecipients < 100 {
             p.warning("limits.maxRecipients", "RFC 5321 requires accepting at least 100 recipients")
@@ -222,6 +224,9 @@ extension RelayConfig {
         RelayConfig.checkRange(timeouts.dataTermination, 1...86_400, "timeouts.dataTermination", p)
         RelayConfig.checkRange(spool.mapSizeMB, 16...16_777_216, "spool.mapSizeMB", p)
         RelayConfig.checkRange(spool.eventRetentionHours, 1...87_600, "spool.eventRetentionHours", p)
+        if let reserve = spool.reserveMB, spool.mapSizeMB >= 16 {
+            RelayConfig.checkRange(reserve, 1...max(1, spool.mapSizeMB / 2), "spool.reserveMB", p)
+        }
         if !spool.fsync { p.warning("spool.fsync", "false: accepted mail can be lost on power failure") }
     }
 

@@ -262,6 +262,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public struct Limits: Sendable, Codable, Equatable {
         /// Largest message accepted, bytes (advertised in EHLO SIZE).
         public var maxMessageSize = 52_428_800
+        /// Upper bound of `maxMessageSize`: 200 MiB, so a message with its envelope fits in one
+        /// replicated log entry (`RaftLog.maxEntryBytes`, 255 MiB).
+        public static let maxReplicatedMessageSize = 200 << 20
         /// Recipients per message.
         public var maxRecipients = 1000
         /// Protocol errors per session before disconnect.
@@ -297,6 +300,11 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var fsync = true
         /// Events older than this many hours are pruned (in bounded batches, once a minute).
         public var eventRetentionHours = 168
+        /// Space in MiB kept free for what frees space (outcomes, deletes, claims): new messages get
+        /// `452 4.3.1` once less than this is left. nil: an eighth of the map, at most 1024 MiB.
+        public var reserveMB: Int? = nil
+        /// `reserveMB`, or its default for `mapSizeMB`.
+        public var effectiveReserveMB: Int { reserveMB ?? min(1_024, max(1, mapSizeMB / 8)) }
         /// Creates the defaults.
         public init() {}
     }

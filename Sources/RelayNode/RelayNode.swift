@@ -125,7 +125,8 @@ public final class RelayNode {
             loop.start()
             loops.append(loop)
         }
-        let smtp = SMTPServer(config: config, hostname: hostname, log: log, logger: logger, tls: tls, loops: loops)
+        let admission = SpoolAdmission(base: log, store: store, reserve: config.spool.effectiveReserveMB << 20)
+        let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops)
         self.smtp = smtp
         var bound: [String: Any] = [:]
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }

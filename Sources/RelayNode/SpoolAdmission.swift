@@ -1,0 +1,55 @@
+import Foundation
+import SpoolStore
+import Synchronization
+
+/// Admission control in front of the log: a new message is proposed only while the spool keeps
+/// `reserve` bytes free after it, else it fails at once with `.storageFull` (SMTP `452 4.3.1`,
+/// the client retries). Everything else (outcomes, deletes, claims: what frees space or needs
+/// little) passes, so a nearly full spool still drains and never wedges behind enqueues that can
+/// no longer be applied.
+///
+/// The space figure is read from LMDB at most every `refreshMillis` (cheap, but not per message).
+/// Thread-safe.
+final class SpoolAdmission: ReplicatedLog {
+    let base: any ReplicatedLog
+    let store: SpoolStore
+    let reserve: Int
+    let refreshMillis: Int64
+    private let cached = Mutex<(at: Int64, available: Int)?>(nil)
+
+    /// Wraps `base`; `reserve` in bytes. Any thread.
+    init(base: any ReplicatedLog, store: SpoolStore, reserve: Int, refreshMillis: Int64 = 200) {
+        self.base = base
+        self.store = store
+        self.reserve = reserve
+        self.refreshMillis = refreshMillis
+    }
+
+    /// Proposes `command`, refusing new messages that would eat into the reserve. Never blocks
+    /// for long (a read transaction at most every `refreshMillis`); any thread.
+    func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
+        if case .enqueue(let e) = command {
+            // LMDB stores a body in its own pages plus the record and index entries: count twice
+            // the body to stay on the safe side of copy-on-write during the commit.
+            let needed = 2 * command.approximateSize
+            let available = availableBytes()
+            if available - needed < reserve {
+                completion(.failure(StoreError(.storageFull, "spool nearly full: \(available >> 20) MiB left, "
+                                               + "\(reserve >> 20) MiB kept for deliveries and deletes", context: e.queueID)))
+                return
+            }
+            // Count this message against the cached figure until the next refresh.
+            cached.withLock { if $0 != nil { $0!.available -= needed } }
+        }
+        base.propose(command, completion: completion)
+    }
+
+    private func availableBytes() -> Int {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        if let c = cached.withLock({ $0 }), now - c.at < refreshMillis { return c.available }
+        // On an error reading the figure, admit: the commit itself still fails cleanly when full.
+        let available = (try? store.spaceUsage().available) ?? Int.max / 2
+        cached.withLock { $0 = (now, available) }
+        return available
+    }
+}
