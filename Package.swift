@@ -39,15 +39,15 @@ let package = Package(
         .target(name: "SpoolStore", dependencies: ["SendarixSupport", "CLMDB"]),
         .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
         .target(name: "DeliveryEngine", dependencies: [
-            "DeliveryCore", "DNSCore", "DNSService", "NetworkIO", "RelayConfig", "SpoolStore",
+            "DeliveryCore", "DNSCore", "DNSService", "NetworkIO", "RelayConfig", "SpoolStore", "SendarixSupport",
         ]),
         .target(name: "ClusterLog", dependencies: [
-            "RaftCore", "SpoolStore", "NetworkIO", "RelayConfig", "CLMDB", "COpenSSL",
+            "RaftCore", "SpoolStore", "NetworkIO", "RelayConfig", "CLMDB", "COpenSSL", "SendarixSupport",
         ]),
         .target(name: "RelayNode", dependencies: [
             "DeliveryEngine", "ClusterLog",
             "SMTPCore", "DNSCore", "DNSService", "RaftCore", "DeliveryCore", "HTTPCore",
-            "RelayConfig", "SpoolStore", "NetworkIO", "COpenSSL",
+            "RelayConfig", "SpoolStore", "NetworkIO", "COpenSSL", "SendarixSupport",
         ]),
         .executableTarget(name: "sendarix", dependencies: ["RelayNode"]),
 

@@ -1,6 +1,7 @@
 import Foundation
 import RaftCore
 import SpoolStore
+import SendarixSupport
 
 /// Delivery leases in a cluster.
 ///
@@ -64,5 +65,5 @@ extension RaftLog {
     }
 
     /// Wall clock in ms since the epoch (the shell owns the clock).
-    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    static func nowMillis() -> Int64 { WallClock.nowMillis() }
 }

@@ -1,6 +1,7 @@
 import DeliveryCore
 import Foundation
 import RelayConfig
+import SendarixSupport
 
 extension DeliveryEngine {
     /// Tunables of the delivery shell that the configuration file does not (yet) carry. The
@@ -68,7 +69,7 @@ extension DeliveryEngine {
         /// takes the message over (the preferred owner takes it at expiry).
         public var orphanGraceSeconds: Double = 2
         /// The wall clock in milliseconds since the epoch (injectable for tests).
-        public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        public var clock: @Sendable () -> Int64 = { WallClock.nowMillis() }
 
         /// Production defaults. Pure; any caller.
         public init() {}

@@ -2,6 +2,7 @@ import ClusterLog
 import Foundation
 import HTTPCore
 import SpoolStore
+import SendarixSupport
 
 extension AdminServer {
     /// A request whose answer comes later (a log commit or a membership change): returns the
@@ -40,7 +41,7 @@ extension AdminServer {
     func command(for request: HTTPRequest) -> SpoolCommand? {
         guard authorizedRequest(request) else { return nil }
         let parts = AdminServer.pathSegments(request)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = WallClock.nowMillis()
         switch (request.method, parts.count) {
         case ("POST", 4) where parts[0] == "v1" && parts[1] == "queue" && parts[3] == "retry":
             return .reschedule(SpoolCommand.Reschedule(queueID: parts[2], at: now))

@@ -3,6 +3,7 @@ import NetworkIO
 import RelayConfig
 import SMTPCore
 import SpoolStore
+import SendarixSupport
 
 extension SMTPServer {
     /// One SMTP connection: feeds socket bytes to its `SMTPSession` and performs the actions it
@@ -44,7 +45,7 @@ extension SMTPServer {
                                                         isTrustedNetwork: trusted, isTLS: kind == .smtps,
                                                         tlsInfo: nil, sessionID: sessionID)
             let ids = server.queueIDs
-            let environment = SMTPSession.Environment(now: { Date() }, makeQueueID: { ids.next() },
+            let environment = SMTPSession.Environment(now: { WallClock.now() }, makeQueueID: { ids.next() },
                                                       bodyBudget: server.bodyBudget)
             session = SMTPSession(configuration: configuration, context: context, environment: environment)
             sessionParts = (configuration, context, environment)
