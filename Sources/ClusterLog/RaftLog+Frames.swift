@@ -202,7 +202,7 @@ extension RaftLog {
         let target = min(applied - options.retainedEntries, compactHint)
         guard target > storage.firstIndex else { return }
         if store.options.durable {
-            compact(to: target)
+            compact(to: target, spoolFlushed: false)
             return
         }
         spoolFlushInFlight = true
@@ -216,16 +216,17 @@ extension RaftLog {
                 if let error {
                     log.log("error", "flushing the spool before compaction failed", ["error": error, "path": path])
                 } else {
-                    log.compact(to: target)
+                    log.compact(to: target, spoolFlushed: true)
                 }
             }
         }
     }
 
-    private func compact(to target: UInt64) {
+    private func compact(to target: UInt64, spoolFlushed: Bool) {
         do {
             let at = try storage.compact(to: target)
-            log("info", "raft log compacted", ["through": "\(at)", "entries": "\(storage.entryCount)"])
+            log("info", "raft log compacted", ["through": "\(at)", "entries": "\(storage.entryCount)",
+                                               "spoolFlushed": "\(spoolFlushed)"])
         } catch {
             log("error", "raft log compaction failed", ["error": "\(error)"])
         }

@@ -16,9 +16,12 @@ final class ClusterHarness: @unchecked Sendable {
     let secret = Array("test-cluster-secret".utf8)
     let tune: (inout RaftLog.Options) -> Void
     let spoolOptions: SpoolStore.Options
+    /// Receives every node's log lines, if set.
+    let logLines: LogLines?
 
-    init(nodes: Int, spool: SpoolStore.Options = SpoolStore.Options(mapSize: 1 << 30),
+    init(nodes: Int, spool: SpoolStore.Options = SpoolStore.Options(mapSize: 1 << 30), logLines: LogLines? = nil,
          tune: @escaping (inout RaftLog.Options) -> Void = { _ in }) throws {
+        self.logLines = logLines
         root = FileManager.default.temporaryDirectory.appendingPathComponent("sx-raft-\(UUID().uuidString)").path
         names = (1...nodes).map { "n\($0)" }
         self.tune = tune
@@ -51,7 +54,9 @@ final class ClusterHarness: @unchecked Sendable {
     /// Opens the node's spool and raft storage and starts it; tells the others its address.
     func startNode(_ n: String) throws {
         let store = try SpoolStore(directory: "\(root)/\(n)/spool", options: spoolOptions)
-        let log = try RaftLog(options: options(n), store: store)
+        var sink: RaftLog.LogSink = { _, _, _ in }
+        if let logLines { sink = logLines.sink }
+        let log = try RaftLog(options: options(n), store: store, logSink: sink)
         let bound = try log.start()
         stores[n] = store
         logs[n] = log

@@ -23,6 +23,7 @@ struct RaftLogDurabilityTests {
             wrote("entries")
             try s.persist(entries: [], hardState: Raft.HardState(term: 1, vote: 1, commit: 5))
             #expect(s.commitCount == commits, "a commit-only change was written on its own")
+            #expect(!s.lastCommitSkippedSync, "a commit-only change committed without fsync")
             #expect(s.initialState().hardState.commit == 5)
             try s.persist(entries: [], hardState: Raft.HardState(term: 2, vote: 0, commit: 5))
             wrote("a new term")
@@ -115,7 +116,8 @@ struct RaftLogDurabilityTests {
 
     @Test("with a spool opened without fsync the raft log is still compacted, and the node restarts with everything")
     func compactsWithoutSpoolFsync() throws {
-        let c = try ClusterHarness(nodes: 1, spool: SpoolStore.Options(mapSize: 1 << 30, durable: false)) { o in
+        let lines = LogLines()
+        let c = try ClusterHarness(nodes: 1, spool: SpoolStore.Options(mapSize: 1 << 30, durable: false), logLines: lines) { o in
             o.compactThreshold = 20
             o.retainedEntries = 5
         }
@@ -123,6 +125,9 @@ struct RaftLogDurabilityTests {
         let ids = (0..<60).map { "U\($0)" }
         #expect(RaftLogClusterTests.proposeAll(ids, on: c.running).values.allSatisfy { (try? $0.get()) != nil })
         #expect(c.wait(10) { c.logs["n1"]!.status().firstIndex > 20 }, "first index \(c.logs["n1"]!.status().firstIndex)")
+        // Each compaction came after an fsync of the spool's data file.
+        let compactions = lines.lines.withLock { $0 }.filter { $0.contains("raft log compacted") }
+        #expect(!compactions.isEmpty && compactions.allSatisfy { $0.contains("spoolFlushed=true") }, "\(compactions)")
         c.stopNode("n1")
         try c.startNode("n1")
         #expect(c.awaitLeader() == "n1")
