@@ -16,6 +16,11 @@ import SpoolStore
 /// components hold the `SpoolStore`), so installing takes a restart of the node's storage: stop the
 /// `RaftLog`, close the spool, call `RaftLog.installPendingSnapshot(raftDirectory:spoolDirectory:)`,
 /// then open both again. Loop thread only, except the static installer.
+///
+/// A snapshot is kept only if it comes from the leader this node follows, was sent in the current
+/// term, and is ahead of this node's commit and applied indexes; the installer checks again
+/// against what is on disk (see `installPendingSnapshot`). An older snapshot would erase entries
+/// this node holds, may have acknowledged, and has committed.
 extension RaftLog {
     struct OutgoingSnapshot {
         var id: UInt64

@@ -8,6 +8,8 @@ import RaftCore
 /// Layout: table `entries` maps an 8-byte big-endian index to `term (8 LE) | kind (1) | data`;
 /// table `meta` holds `hard` (term, vote, commit), `conf` (membership) and `snap` (index and term of
 /// the compaction point, which is also the `Raft.Snapshot` index; its data is the spool itself).
+/// Every write is fsynced (never `MDB_NOSYNC`); the stored commit index may lag, as a change of
+/// the commit index alone is not written (see `persist`, `raiseCommit`).
 /// Terms of all held entries and a bounded tail of recent entries are cached in memory so that
 /// Raft's frequent `term(at:)` and the apply path do not touch LMDB.
 ///
