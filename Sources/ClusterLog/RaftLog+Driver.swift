@@ -175,8 +175,7 @@ extension RaftLog {
 
     /// Whether a quorum of voters is this node alone (its own append commits at once).
     var soleVoter: Bool {
-        let voters = raft.confState.voters
-        return voters.count == 1 && voters[0] == raft.id
+        raft.voters.count == 1 && raft.voters.contains(raft.id)
     }
 
     private func roleChanged(_ ss: Raft.SoftState) {
