@@ -8,20 +8,25 @@ public struct PeerFrame: Sendable, Equatable {
     public enum Kind: UInt8, Sendable {
         /// An encoded `Raft.Message`.
         case raft = 1
-        /// Follower → leader: `u64 request id | encoded SpoolCommand` to propose on the caller's behalf.
-        case forward = 2
-        /// Leader → follower, for a forwarded proposal: `u64 request id | 0 | u64 index | u64 term`
-        /// once appended (the follower then waits for that entry to apply locally), or
-        /// `u64 request id | 1 | code | reason | context` (u16-length strings) on failure.
-        case forwardResult = 3
+        /// Follower → leader: `u64 incarnation | u64 request seq | encoded SpoolCommand` to propose on
+        /// the caller's behalf (the incarnation is random per start of the forwarding node, the
+        /// sequence restarts at 1 with it). Kinds 2 and 3 were the layout without an incarnation.
+        case forward = 7
+        /// Leader → follower, for a forwarded proposal, echoing its incarnation and sequence:
+        /// `u64 incarnation | u64 seq | 0 | u64 index | u64 term` once appended (the follower then
+        /// waits for that entry to apply locally), or `u64 incarnation | u64 seq | 1 | code | reason |
+        /// context` (u16-length strings) on failure. A reply for another incarnation is ignored.
+        case forwardResult = 8
         /// Leader → all, every second: `u64 index` every member has replicated (the log may be
         /// compacted up to it), then `u8 count` and that many `u8 len | node id`: the members the
         /// leader heard from recently (the live set used for delivery ownership).
         case leaderView = 4
         /// Leader → follower on the bulk lane: `u64 stream id | u64 offset | bytes` of a spool snapshot.
         case snapshotChunk = 5
-        /// Leader → follower: `u64 stream id | u64 total size | u64 index | u64 term | membership`
-        /// closes a snapshot stream.
+        /// Leader → follower: `u64 stream id | u64 total size | u64 index | u64 term | membership |
+        /// u64 leader term` closes a snapshot stream (index and term of the spool copy's last
+        /// applied entry; the term the leader sent it in). Kept only when from the current leader
+        /// in the current term and ahead of the receiver's commit and applied indexes.
         case snapshotEnd = 6
         /// Client → server handshake (only as the first frame of a connection).
         case hello = 16

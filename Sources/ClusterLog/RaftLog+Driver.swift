@@ -122,11 +122,12 @@ extension RaftLog {
                 sendResult(to: from, request: request, .failure(notLeader()))
                 continue
             }
-            let request = nextRequest
+            let request = RequestID(incarnation: incarnation, seq: nextRequest)
             nextRequest += 1
             var payload = [UInt8]()
-            payload.reserveCapacity(8 + p.data.count)
-            payload.appendUInt64(request)
+            payload.reserveCapacity(16 + p.data.count)
+            payload.appendUInt64(request.incarnation)
+            payload.appendUInt64(request.seq)
             payload.append(contentsOf: p.data)
             let lane: PeerTransport.Lane = p.data.count > options.bulkThreshold ? .bulk : .control
             forwarded[request] = p
@@ -151,14 +152,17 @@ extension RaftLog {
         }
         // A leader whose term and vote are already durable may replicate before its own fsync: it
         // counts its own copy only for acks it handles on a later turn of this loop, after the
-        // write below finished. Everything else (votes, follower acks) waits for the write.
-        let early = raft.role == .leader
+        // write below finished. Not when it is the only voter: RaftCore then commits its entries
+        // as it appends them, and the commit index in these messages would let learners apply
+        // entries that are not yet on the leader's disk (its match index must be what is durable).
+        // Everything else (votes, follower acks) waits for the write.
+        let early = raft.role == .leader && !soleVoter
             && (rd.hardState.map { $0.term == storage.hard.term && $0.vote == storage.hard.vote } ?? true)
         if early {
             for m in rd.messages where m.kind == .appendEntries || m.kind == .heartbeat { sendMessage(m) }
         }
         do {
-            try storage.persist(entries: rd.entries, hardState: rd.hardState, sync: rd.mustSync)
+            try storage.persist(entries: rd.entries, hardState: rd.hardState)
         } catch {
             // Without durable entries we must not acknowledge anything: stop participating.
             log("error", "raft storage write failed; stopping node", ["error": "\(error)"])
@@ -167,6 +171,11 @@ extension RaftLog {
         for m in rd.messages where !(early && (m.kind == .appendEntries || m.kind == .heartbeat)) { sendMessage(m) }
         commit(rd.committedEntries)
         raft.advance(rd)
+    }
+
+    /// Whether a quorum of voters is this node alone (its own append commits at once).
+    var soleVoter: Bool {
+        raft.voters.count == 1 && raft.voters.contains(raft.id)
     }
 
     private func roleChanged(_ ss: Raft.SoftState) {
@@ -194,6 +203,7 @@ extension RaftLog {
             startSnapshotStream(to: peer)
             return
         }
+        sendObserver?(m, storage.lastIndex)
         var bytes = 0
         for e in m.entries { bytes += e.data.count }
         let lane: PeerTransport.Lane = bytes > options.bulkThreshold ? .bulk : .control

@@ -1,3 +1,4 @@
+import Foundation
 import NetworkIO
 import RaftCore
 import SpoolStore
@@ -21,8 +22,12 @@ extension RaftLog {
             raft.step(m)
             scheduleProcess()
         case .forward:
-            guard let request = frame.payload.readUInt64(at: 0) else { return }
-            let data = Array(frame.payload[8...])
+            guard let incarnation = frame.payload.readUInt64(at: 0), let seq = frame.payload.readUInt64(at: 8) else {
+                log("warn", "dropped malformed forwarded proposal", ["peer": peer])
+                return
+            }
+            let request = RequestID(incarnation: incarnation, seq: seq)
+            let data = Array(frame.payload[16...])
             let deadline = EventLoop.now() + UInt64(options.proposalTimeout * 1e9)
             if stopping || raft.role != .leader {
                 sendResult(to: peer, request: request, .failure(notLeader()))
@@ -31,8 +36,18 @@ extension RaftLog {
             pending.append(Proposal(data: data, origin: .remote(peer: peer, request: request), deadline: deadline))
             scheduleProcess()
         case .forwardResult:
-            guard let (request, result) = Self.decodeResult(frame.payload),
-                  let p = forwarded.removeValue(forKey: request) else { return }
+            guard let (request, result) = Self.decodeResult(frame.payload) else {
+                log("warn", "dropped malformed forwarded-proposal result", ["peer": peer])
+                return
+            }
+            guard request.incarnation == incarnation else {
+                // For a request of an earlier run of this node: its proposal is gone, and the
+                // sequence number may now name another one.
+                log("info", "ignored a forwarded-proposal result for a previous incarnation",
+                    ["peer": peer, "request": "\(request.seq)"])
+                return
+            }
+            guard let p = forwarded.removeValue(forKey: request) else { return }
             switch result {
             case .success(let (index, term)):
                 if index <= spoolApplied {
@@ -67,21 +82,34 @@ extension RaftLog {
     }
 
     /// Leader → forwarding node: its proposal was appended at (index, term).
-    func sendAppended(to peer: String, request: UInt64, index: UInt64, term: UInt64) {
-        var p = [UInt8]()
-        p.appendUInt64(request)
-        p.append(0)
-        p.appendUInt64(index)
-        p.appendUInt64(term)
-        transport.send(PeerFrame(.forwardResult, p), to: peer, lane: .control)
+    func sendAppended(to peer: String, request: RequestID, index: UInt64, term: UInt64) {
+        transport.send(PeerFrame(.forwardResult, Self.appendedPayload(request, index: index, term: term)), to: peer,
+                       lane: .control)
     }
 
     /// Leader → forwarding node: its proposal failed (a failure of success is not sent: see
     /// `sendAppended`).
-    func sendResult(to peer: String, request: UInt64, _ result: Result<UInt64, StoreError>) {
+    func sendResult(to peer: String, request: RequestID, _ result: Result<UInt64, StoreError>) {
         guard case .failure(let e) = result else { return }
+        transport.send(PeerFrame(.forwardResult, Self.failurePayload(request, e)), to: peer, lane: .control)
+    }
+
+    /// A `.forwardResult` payload for a proposal appended at (index, term). Pure.
+    static func appendedPayload(_ request: RequestID, index: UInt64, term: UInt64) -> [UInt8] {
         var p = [UInt8]()
-        p.appendUInt64(request)
+        p.appendUInt64(request.incarnation)
+        p.appendUInt64(request.seq)
+        p.append(0)
+        p.appendUInt64(index)
+        p.appendUInt64(term)
+        return p
+    }
+
+    /// A `.forwardResult` payload for a failed proposal. Pure.
+    static func failurePayload(_ request: RequestID, _ e: StoreError) -> [UInt8] {
+        var p = [UInt8]()
+        p.appendUInt64(request.incarnation)
+        p.appendUInt64(request.seq)
         p.append(1)
         for s in [e.code.rawValue, e.reason, e.context] {
             let b = Array(s.utf8.prefix(4000))
@@ -89,17 +117,19 @@ extension RaftLog {
             p.append(UInt8(b.count & 0xff))
             p.append(contentsOf: b)
         }
-        transport.send(PeerFrame(.forwardResult, p), to: peer, lane: .control)
+        return p
     }
 
-    static func decodeResult(_ p: [UInt8]) -> (UInt64, Result<(UInt64, UInt64), StoreError>)? {
-        guard let request = p.readUInt64(at: 0), p.count > 8 else { return nil }
-        if p[8] == 0 {
-            guard let index = p.readUInt64(at: 9), let term = p.readUInt64(at: 17) else { return nil }
+    /// Decodes a `.forwardResult` payload; nil when malformed. Pure.
+    static func decodeResult(_ p: [UInt8]) -> (RequestID, Result<(UInt64, UInt64), StoreError>)? {
+        guard let incarnation = p.readUInt64(at: 0), let seq = p.readUInt64(at: 8), p.count > 16 else { return nil }
+        let request = RequestID(incarnation: incarnation, seq: seq)
+        if p[16] == 0 {
+            guard let index = p.readUInt64(at: 17), let term = p.readUInt64(at: 25) else { return nil }
             return (request, .success((index, term)))
         }
         var strings: [String] = []
-        var i = 9
+        var i = 17
         for _ in 0..<3 {
             guard i + 2 <= p.count else { return nil }
             let n = Int(p[i]) << 8 | Int(p[i + 1])
@@ -161,20 +191,54 @@ extension RaftLog {
     var electionNanos: UInt64 { UInt64(Double(options.electionTicks) * options.tickInterval * 1e9) }
 
     /// Compacts the local log when it is long, never past what is applied here, what every member
-    /// has (per the leader's hint), or the retained tail; never when the spool is not fsynced.
+    /// has (per the leader's hint), or the retained tail. A spool opened without fsync
+    /// (`spool.fsync: false`) commits without flushing, so the raft log would be the only durable
+    /// copy of what it applied: its data file is fsynced first (off the loop), then the log is
+    /// compacted up to what was applied before that flush.
     func maybeCompact() {
-        // A spool opened without fsync may lose applied entries in a power cut; the raft log is then
-        // the only durable copy, so it is kept whole.
-        guard store.options.durable, storage.entryCount > options.compactThreshold else { return }
+        guard !spoolFlushInFlight, storage.entryCount > options.compactThreshold else { return }
         let applied = spoolApplied
         guard applied > options.retainedEntries else { return }
         let target = min(applied - options.retainedEntries, compactHint)
         guard target > storage.firstIndex else { return }
+        if store.options.durable {
+            compact(to: target, spoolFlushed: false)
+            return
+        }
+        spoolFlushInFlight = true
+        let path = store.directory + "/data.mdb"
+        let me = LoopBound(self, loop: loop)
+        Thread.detachNewThread {
+            let error = Self.fsyncFile(path)
+            me.execute { log in
+                log.spoolFlushInFlight = false
+                guard !log.stopping else { return }
+                if let error {
+                    log.log("error", "flushing the spool before compaction failed", ["error": error, "path": path])
+                } else {
+                    log.compact(to: target, spoolFlushed: true)
+                }
+            }
+        }
+    }
+
+    private func compact(to target: UInt64, spoolFlushed: Bool) {
         do {
             let at = try storage.compact(to: target)
-            log("info", "raft log compacted", ["through": "\(at)", "entries": "\(storage.entryCount)"])
+            log("info", "raft log compacted", ["through": "\(at)", "entries": "\(storage.entryCount)",
+                                               "spoolFlushed": "\(spoolFlushed)"])
         } catch {
             log("error", "raft log compaction failed", ["error": "\(error)"])
         }
+    }
+
+    /// fsyncs the file at `path` (what LMDB committed without syncing reaches the disk); nil on
+    /// success, else the error. Blocks for the flush; any thread.
+    static func fsyncFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "open: \(String(cString: strerror(errno)))" }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { return "fsync: \(String(cString: strerror(errno)))" }
+        return nil
     }
 }

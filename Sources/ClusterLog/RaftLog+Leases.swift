@@ -53,15 +53,16 @@ extension RaftLog {
     }
 
     /// Leader-side check of a claim proposal; nil when acceptable. Pure apart from reading the
-    /// clock value passed in.
+    /// clock value passed in. The claim comes from a peer: any `Int64` is handled without trapping
+    /// (a difference that overflows is refused as skewed).
     static func validateClaim(_ data: [UInt8], nowMillis: Int64) -> StoreError? {
         // [version][tag]: only claims (tag 2) are inspected, without decoding other commands.
         guard data.count > 2, data[0] == SpoolCommand.formatVersion, data[1] == 2,
               case .claim(let c)? = try? SpoolCommand(decoding: data) else { return nil }
-        let skew = c.issuedAt - nowMillis
-        guard abs(skew) > maxClaimSkewMillis else { return nil }
-        return StoreError(.leaseConflict, "claim issued at a time \(skew) ms off the leader's clock",
-                          context: c.queueID)
+        let (skew, overflow) = c.issuedAt.subtractingReportingOverflow(nowMillis)
+        if !overflow && skew.magnitude <= maxClaimSkewMillis.magnitude { return nil }
+        let off = overflow ? "issued at \(c.issuedAt) ms since the epoch, far" : "issued at a time \(skew) ms"
+        return StoreError(.leaseConflict, "claim \(off) off the leader's clock", context: c.queueID)
     }
 
     /// Wall clock in ms since the epoch (the shell owns the clock).

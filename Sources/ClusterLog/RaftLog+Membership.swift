@@ -101,7 +101,7 @@ extension RaftLog {
 
     /// Leader: promotes one learner that has replicated everything committed.
     func promoteCaughtUpLearners() {
-        guard raft.role == .leader else { return }
+        guard raft.role == .leader, autoPromoteLearners else { return }
         for p in raft.status().peers where p.isLearner && p.match >= raft.commitIndex {
             if (try? raft.proposeConfChange(Raft.ConfChange(.promoteToVoter, nodeID: p.id))) != nil {
                 log("info", "promoting learner", ["node": ids.name(p.id)])

@@ -16,6 +16,11 @@ import SpoolStore
 /// components hold the `SpoolStore`), so installing takes a restart of the node's storage: stop the
 /// `RaftLog`, close the spool, call `RaftLog.installPendingSnapshot(raftDirectory:spoolDirectory:)`,
 /// then open both again. Loop thread only, except the static installer.
+///
+/// A snapshot is kept only if it comes from the leader this node follows, was sent in the current
+/// term, and is ahead of this node's commit and applied indexes; the installer checks again
+/// against what is on disk (see `installPendingSnapshot`). An older snapshot would erase entries
+/// this node holds, may have acknowledged, and has committed.
 extension RaftLog {
     struct OutgoingSnapshot {
         var id: UInt64
@@ -120,14 +125,8 @@ extension RaftLog {
             }
             outgoingSnapshots[peer] = s
             guard s.offset >= s.size else { continue }
-            var end = [UInt8]()
-            end.appendUInt64(s.id)
-            end.appendUInt64(s.size)
-            end.appendUInt64(s.index)
-            end.appendUInt64(s.term)
-            var w = WireWriter(capacity: 64)
-            s.conf.encode(into: &w)
-            end.append(contentsOf: w.bytes)
+            let end = Self.snapshotEndPayload(id: s.id, size: s.size, index: s.index, term: s.term, conf: s.conf,
+                                              leaderTerm: raft.term)
             let sent = transport.send(PeerFrame(.snapshotEnd, end), to: peer, lane: .bulk)
             finishOutgoing(peer)
             if let rid = ids.ids[peer] { raft.reportSnapshot(to: rid, success: sent) }
@@ -136,6 +135,22 @@ extension RaftLog {
                 log("info", "snapshot sent", ["peer": peer, "index": "\(s.index)", "bytes": "\(s.size)"])
             }
         }
+    }
+
+    /// The `.snapshotEnd` payload: `u64 stream id | u64 size | u64 index | u64 term | membership |
+    /// u64 term of the sending leader`. Pure.
+    static func snapshotEndPayload(id: UInt64, size: UInt64, index: UInt64, term: UInt64, conf: Raft.ConfState,
+                                   leaderTerm: UInt64) -> [UInt8] {
+        var end = [UInt8]()
+        end.appendUInt64(id)
+        end.appendUInt64(size)
+        end.appendUInt64(index)
+        end.appendUInt64(term)
+        var w = WireWriter(capacity: 64)
+        conf.encode(into: &w)
+        end.append(contentsOf: w.bytes)
+        end.appendUInt64(leaderTerm)
+        return end
     }
 
     private func finishOutgoing(_ peer: String) {
@@ -157,6 +172,11 @@ extension RaftLog {
         if frame.kind == .snapshotChunk {
             if incomingSnapshot?.id != id || incomingSnapshot?.leader != peer {
                 guard second == 0 else { return }  // joined mid-stream: wait for the next one
+                guard ids.ids[peer] == raft.leader else {
+                    log("warn", "refused a spool snapshot stream: not from the current leader",
+                        ["peer": peer, "leader": raft.leader == 0 ? "none" : ids.name(raft.leader)])
+                    return
+                }
                 try? incomingSnapshot?.handle.close()
                 try? FileManager.default.removeItem(atPath: incomingDir)
                 do {
@@ -185,23 +205,33 @@ extension RaftLog {
             return
         }
         guard let s = incomingSnapshot, s.id == id, s.received == second,
-              let index = p.readUInt64(at: 16), let term = p.readUInt64(at: 24) else { return }
+              let index = p.readUInt64(at: 16), let term = p.readUInt64(at: 24), p.count >= 40,
+              let leaderTerm = p.readUInt64(at: p.count - 8) else { return }
         incomingSnapshot = nil
         do {
             try s.handle.synchronize()
             try s.handle.close()
-            var meta = WireWriter(capacity: 64)
-            meta.varint(index)
-            meta.varint(term)
-            var all = meta.bytes
-            all.append(contentsOf: p[32...])
-            try Data(all).write(to: URL(fileURLWithPath: incomingDir + "/meta"), options: .atomic)
-            let ready = snapshotRoot + "/snapshot"
-            try? FileManager.default.removeItem(atPath: ready)
-            try FileManager.default.moveItem(atPath: incomingDir, toPath: ready)
-            guard FileManager.default.createFile(atPath: ready + "/complete", contents: Data()) else {
-                throw ClusterError(.storage, "cannot mark the snapshot complete", context: ready)
-            }
+        } catch {
+            log("error", "storing snapshot failed", ["error": "\(error)"])
+            try? FileManager.default.removeItem(atPath: incomingDir)
+            return
+        }
+        var r = WireReader(p[32..<(p.count - 8)])
+        guard let conf = try? Raft.ConfState.decode(from: &r), r.isAtEnd else {
+            log("warn", "refused a spool snapshot: malformed end frame", ["peer": peer])
+            try? FileManager.default.removeItem(atPath: incomingDir)
+            return
+        }
+        if let why = refusal(ofSnapshotFrom: peer, index: index, leaderTerm: leaderTerm) {
+            log("warn", "refused a spool snapshot: \(why)",
+                ["peer": peer, "index": "\(index)", "snapshotTerm": "\(leaderTerm)", "term": "\(raft.term)",
+                 "commit": "\(raft.commitIndex)", "applied": "\(spoolApplied)"])
+            try? FileManager.default.removeItem(atPath: incomingDir)
+            return
+        }
+        do {
+            let meta = SnapshotMeta(index: index, term: term, leaderTerm: leaderTerm, conf: conf)
+            try Self.publishSnapshot(raftDirectory: snapshotRoot, incoming: incomingDir, meta: meta)
             snapshotPending = true
             log("warn", "spool snapshot received; restart the node to install it",
                 ["leader": peer, "index": "\(index)", "bytes": "\(second)"])
@@ -212,31 +242,121 @@ extension RaftLog {
         }
     }
 
+    /// Why a completed snapshot stream from `peer` must not be kept, or nil: it must come from the
+    /// leader this node follows, in the current term, and be ahead of what this node committed and
+    /// applied (an older one would erase entries this node holds and may have acknowledged).
+    func refusal(ofSnapshotFrom peer: String, index: UInt64, leaderTerm: UInt64) -> String? {
+        if raft.leader == 0 || ids.ids[peer] != raft.leader { return "not from the current leader" }
+        if leaderTerm != raft.term { return "sent in term \(leaderTerm), this node is in term \(raft.term)" }
+        if index <= raft.commitIndex || index <= spoolApplied {
+            return "index \(index) is not ahead of this node's commit \(raft.commitIndex) / applied \(spoolApplied)"
+        }
+        return nil
+    }
+
+    /// What a received snapshot is: the spool copy's applied index and term, the term of the
+    /// leader that sent it, and the membership. Stored as `<raft dir>/snapshot/meta`.
+    struct SnapshotMeta: Equatable {
+        var index: UInt64
+        var term: UInt64
+        var leaderTerm: UInt64
+        var conf: Raft.ConfState
+
+        func encoded() -> [UInt8] {
+            var w = WireWriter(capacity: 64)
+            w.varint(index)
+            w.varint(term)
+            conf.encode(into: &w)
+            w.varint(leaderTerm)
+            return w.bytes
+        }
+
+        /// Decodes `encoded()`; a meta without the leader's term (written by an earlier version)
+        /// reads as term 0, which no install accepts over a node that has a term.
+        static func decode(_ bytes: [UInt8]) throws -> SnapshotMeta {
+            var r = WireReader(bytes[...])
+            let index = try r.varint()
+            let term = try r.varint()
+            let conf = try Raft.ConfState.decode(from: &r)
+            let leaderTerm = r.isAtEnd ? 0 : try r.varint()
+            return SnapshotMeta(index: index, term: term, leaderTerm: leaderTerm, conf: conf)
+        }
+    }
+
+    /// Moves a fully written and fsynced `incoming` directory (holding `data.mdb`) to
+    /// `<raftDirectory>/snapshot` with `meta` and marks it complete, for `installPendingSnapshot`.
+    /// Blocks for file I/O; any thread.
+    static func publishSnapshot(raftDirectory: String, incoming: String, meta: SnapshotMeta) throws {
+        try Data(meta.encoded()).write(to: URL(fileURLWithPath: incoming + "/meta"), options: .atomic)
+        let ready = raftDirectory + "/snapshot"
+        try? FileManager.default.removeItem(atPath: ready)
+        try FileManager.default.moveItem(atPath: incoming, toPath: ready)
+        guard FileManager.default.createFile(atPath: ready + "/complete", contents: Data()) else {
+            throw ClusterError(.storage, "cannot mark the snapshot complete", context: ready)
+        }
+    }
+
     /// Installs a snapshot received by a previous run, if any: replaces the spool's data file with
-    /// it and resets the raft log to the snapshot point. Call with the node stopped, BEFORE opening
-    /// the `SpoolStore` and the `RaftLog` (e.g. at node start). Returns whether one was installed.
-    /// Crash-safe: an interrupted install is completed by the next call. Blocks for file I/O.
-    public static func installPendingSnapshot(raftDirectory: String, spoolDirectory: String) throws -> Bool {
+    /// it and resets the raft log to the snapshot point (entries after it are kept when the log
+    /// holds the snapshot's entry). Call with the node stopped, BEFORE opening the `SpoolStore` and
+    /// the `RaftLog` (e.g. at node start). Returns whether one was installed.
+    ///
+    /// A snapshot that is not ahead of this node is refused (discarded, logged to `logSink`,
+    /// false returned): its index must be beyond the raft log's commit index and compaction point
+    /// and the spool's applied index, and it must have been sent in this node's current term or a
+    /// later one. Installing an older one would erase entries this node acknowledged and leave a
+    /// commit index beyond the log. Crash-safe: an interrupted install is completed by the next
+    /// call. Blocks for file I/O.
+    public static func installPendingSnapshot(raftDirectory: String, spoolDirectory: String,
+                                              logSink: LogSink = RaftLog.stderrLog) throws -> Bool {
         let fm = FileManager.default
         let ready = raftDirectory + "/snapshot"
         try? fm.removeItem(atPath: raftDirectory + "/incoming")
-        guard fm.fileExists(atPath: ready + "/complete"), let meta = fm.contents(atPath: ready + "/meta") else {
+        guard fm.fileExists(atPath: ready + "/complete"), let bytes = fm.contents(atPath: ready + "/meta") else {
             return false
         }
-        var r = WireReader(Array(meta)[...])
-        let index = try r.varint()
-        let term = try r.varint()
-        let conf = try Raft.ConfState.decode(from: &r)
+        let meta = try SnapshotMeta.decode(Array(bytes))
+        let storage = try RaftLogStorage(directory: raftDirectory, initialVoters: meta.conf.voters)
+        defer { storage.close() }
         if fm.fileExists(atPath: ready + "/data.mdb") {
+            // Not yet moved into the spool (otherwise an interrupted install is being completed).
+            let (hard, _) = storage.initialState()
+            let applied = try spoolApplied(spoolDirectory)
+            var why: String?
+            if meta.index <= max(hard.commit, storage.firstIndex - 1, applied) {
+                why = "index \(meta.index) is not ahead of this node (commit \(hard.commit), "
+                    + "compacted through \(storage.firstIndex - 1), spool applied \(applied))"
+            } else if meta.leaderTerm < hard.term {
+                why = "sent in term \(meta.leaderTerm), this node is in term \(hard.term)"
+            }
+            if let why {
+                logSink("warn", "refused to install a spool snapshot: \(why)",
+                        ["index": "\(meta.index)", "directory": raftDirectory])
+                try fm.removeItem(atPath: ready)
+                return false
+            }
             try fm.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
             try? fm.removeItem(atPath: spoolDirectory + "/data.mdb")
             try? fm.removeItem(atPath: spoolDirectory + "/lock.mdb")
             try fm.moveItem(atPath: ready + "/data.mdb", toPath: spoolDirectory + "/data.mdb")
         }
-        let storage = try RaftLogStorage(directory: raftDirectory, initialVoters: conf.voters)
-        try storage.reset(toSnapshot: index, term: term, confState: conf)
-        storage.close()
+        try storage.reset(toSnapshot: meta.index, term: meta.term, confState: meta.conf)
         try fm.removeItem(atPath: ready)
+        logSink("info", "installed a spool snapshot", ["index": "\(meta.index)", "directory": raftDirectory])
         return true
+    }
+
+    /// The applied index of the spool in `directory` (0 when there is none). Opens and closes it.
+    static func spoolApplied(_ directory: String) throws -> UInt64 {
+        guard FileManager.default.fileExists(atPath: directory + "/data.mdb") else { return 0 }
+        let store = try SpoolStore(directory: directory)
+        defer { store.close() }
+        return try store.lastApplied().index
+    }
+
+    /// The default `LogSink` of the static installer: one line on standard error.
+    public static let stderrLog: LogSink = { level, event, fields in
+        let f = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        FileHandle.standardError.write(Data("\(level) \(event) \(f)\n".utf8))
     }
 }

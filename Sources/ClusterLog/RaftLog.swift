@@ -33,7 +33,15 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     /// Where a proposal came from, hence how to report its result.
     enum Origin {
         case local(@Sendable (Result<UInt64, StoreError>) -> Void)
-        case remote(peer: String, request: UInt64)
+        case remote(peer: String, request: RequestID)
+    }
+
+    /// Names a forwarded proposal: the forwarding node's incarnation (random per `RaftLog`
+    /// instance, so per process start) and a sequence number that restarts at 1 with it. Replies
+    /// carry both, so a late reply to a previous incarnation's request never completes a new one.
+    struct RequestID: Hashable {
+        var incarnation: UInt64
+        var seq: UInt64
     }
 
     struct Proposal {
@@ -74,7 +82,9 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var recentResults: [UInt64: (UInt64, Result<Void, StoreError>)] = [:]
     var recentOrder: [UInt64] = []
     var recentStart = 0
-    var forwarded: [UInt64: Proposal] = [:]
+    var forwarded: [RequestID: Proposal] = [:]
+    /// This instance's incarnation (see `RequestID`): random, never 0.
+    let incarnation = UInt64.random(in: 1...UInt64.max)
     var nextRequest: UInt64 = 1
     var processScheduled = false
     var applier: SpoolApplier!
@@ -107,6 +117,13 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     /// Membership changes waiting for their entry to apply: index → (term, completion).
     var confWaiters: [UInt64: (UInt64, @Sendable (Result<Void, ClusterError>) -> Void)] = [:]
     var stopDeadline: UInt64 = 0
+    /// Whether the leader promotes caught-up learners (tests turn it off to keep a learner).
+    var autoPromoteLearners = true
+    /// Sees every raft message as it is sent, with the last index durable in the raft storage at
+    /// that moment (tests). Loop thread.
+    var sendObserver: ((Raft.Message, UInt64) -> Void)?
+    /// A flush of a spool opened without fsync is running before a compaction.
+    var spoolFlushInFlight = false
 
     /// State readable from any thread.
     struct Shared {
@@ -140,6 +157,9 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
             throw ClusterError(.corrupt, "spool applied index \(cfg.applied) is beyond the raft log (\(storage.lastIndex))",
                                context: options.directory)
         }
+        // Commit-index-only changes are not written (see `RaftLogStorage.persist`); what the spool
+        // applied was committed.
+        storage.raiseCommit(to: cfg.applied)
         raft = Raft(config: cfg, storage: storage)
         spoolApplied = raft.appliedIndex
         // Members added at runtime (`addNode`) are remembered by the raft storage; config wins.

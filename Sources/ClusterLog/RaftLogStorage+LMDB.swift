@@ -107,9 +107,10 @@ extension RaftLogStorage {
         return (env, entries, meta)
     }
 
-    /// Runs `body` in a write transaction and commits it; with `sync == false` the commit skips the
-    /// fsync (the next synced commit makes it durable). Driving thread only; blocks.
-    func write(sync: Bool, _ body: (Txn) throws(ClusterError) -> Void) throws(ClusterError) {
+    /// Runs `body` in a write transaction and commits it, fsynced. `MDB_NOSYNC` is never used on
+    /// this environment: LMDB documents that an OS crash may then corrupt the database, and it
+    /// holds the term and vote. Driving thread only; blocks.
+    func write(_ body: (Txn) throws(ClusterError) -> Void) throws(ClusterError) {
         var txnp: OpaquePointer?
         let rc = mdb_txn_begin(env, nil, 0, &txnp)
         guard rc == 0, let txn = txnp else { throw Self.lmdbError(rc, "mdb_txn_begin (write)") }
@@ -119,10 +120,18 @@ extension RaftLogStorage {
             mdb_txn_abort(txn)
             throw error
         }
-        if !sync { mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 1) }
+        var flags: UInt32 = 0
+        mdb_env_get_flags(env, &flags)
+        flagsAtLastCommit = flags
+        commitCount += 1
         let crc = mdb_txn_commit(txn)
-        if !sync { mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 0) }
         guard crc == 0 else { throw Self.lmdbError(crc, "mdb_txn_commit") }
+    }
+
+    /// Whether the last write transaction committed with a flag that skips or defers the fsync
+    /// (`MDB_NOSYNC`, `MDB_NOMETASYNC`, `MDB_MAPASYNC`): never expected (tests).
+    var lastCommitSkippedSync: Bool {
+        flagsAtLastCommit & UInt32(MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC) != 0
     }
 
     /// Runs `body` in a read-only transaction. Driving thread only.

@@ -8,6 +8,8 @@ import RaftCore
 /// Layout: table `entries` maps an 8-byte big-endian index to `term (8 LE) | kind (1) | data`;
 /// table `meta` holds `hard` (term, vote, commit), `conf` (membership) and `snap` (index and term of
 /// the compaction point, which is also the `Raft.Snapshot` index; its data is the spool itself).
+/// Every write is fsynced (never `MDB_NOSYNC`); the stored commit index may lag, as a change of
+/// the commit index alone is not written (see `persist`, `raiseCommit`).
 /// Terms of all held entries and a bounded tail of recent entries are cached in memory so that
 /// Raft's frequent `term(at:)` and the apply path do not touch LMDB.
 ///
@@ -37,6 +39,11 @@ public final class RaftLogStorage: RaftStorage {
     /// Byte budget of the recent-entries cache.
     let cacheLimit: Int
     private var closed = false
+    /// The environment's flags when the last write transaction committed (tests check that no
+    /// write skips the fsync).
+    var flagsAtLastCommit: UInt32 = 0
+    /// Write transactions committed since opening (tests).
+    var commitCount = 0
 
     /// Opens (creating if needed) the storage in `directory`. A new storage starts with membership
     /// `initialVoters`; an existing one uses what it persisted. Blocks for file I/O and, on open, a
@@ -123,16 +130,24 @@ public final class RaftLogStorage: RaftStorage {
     // MARK: Writes (driving thread)
 
     /// Persists a `Ready`'s entries (replacing any stored entries at the same or later indexes)
-    /// and hard state in ONE write transaction, fsynced when `sync` (otherwise durable at the next
-    /// synced commit). Entries at or below the compaction point are skipped. Blocks.
-    public func persist(entries: [Raft.Entry], hardState: Raft.HardState?, sync: Bool) throws(ClusterError) {
+    /// and hard state in ONE fsynced write transaction. Entries at or below the compaction point
+    /// are skipped. A hard state that changes only the commit index is not written on its own: it
+    /// is kept in memory and written with the next entries or term/vote change (after a restart
+    /// the commit index is raised to the spool's applied index, see `raiseCommit`, and the leader
+    /// advances it). Blocks.
+    public func persist(entries: [Raft.Entry], hardState: Raft.HardState?) throws(ClusterError) {
         var ents = entries[...]
         while let f = ents.first, f.index <= snapIndex { ents = ents.dropFirst() }
         if ents.isEmpty && hardState == nil { return }
         if let first = ents.first, first.index > lastIndex + 1 {
             throw ClusterError(.storage, "gap appending \(first.index) after \(lastIndex)", context: directory)
         }
-        try write(sync: sync) { txn throws(ClusterError) in
+        let hs = hardState ?? hard
+        if ents.isEmpty && hs.term == hard.term && hs.vote == hard.vote {
+            hard = hs  // commit index only
+            return
+        }
+        try write { txn throws(ClusterError) in
             if let first = ents.first {
                 if first.index <= lastIndex {
                     for i in first.index...lastIndex { try txn.delete(dbEntries, Self.key(i)) }
@@ -141,9 +156,9 @@ public final class RaftLogStorage: RaftStorage {
                     try txn.put(dbEntries, Self.key(e.index), Self.encode(e), flags: UInt32(MDB_APPEND))
                 }
             }
-            if let hs = hardState { try txn.put(dbMeta, Self.hardKey, Self.encode(hs)) }
+            try txn.put(dbMeta, Self.hardKey, Self.encode(hs))
         }
-        if let hs = hardState { hard = hs }
+        hard = hs
         guard let first = ents.first else { return }
         terms.removeSubrange(Int(first.index - snapIndex)...)
         for e in ents { terms.append(e.term) }
@@ -162,9 +177,17 @@ public final class RaftLogStorage: RaftStorage {
         trimCache()
     }
 
+    /// Raises the in-memory commit index to `index` (the spool's applied index at start: applied
+    /// entries were committed), without writing. Call before handing the storage to `Raft`.
+    /// Indexes beyond the last entry are ignored.
+    public func raiseCommit(to index: UInt64) {
+        guard index > hard.commit, index <= lastIndex else { return }
+        hard.commit = index
+    }
+
     /// Persists the membership returned by `Raft.applyConfChange` (fsynced). Blocks.
     public func setConfState(_ cs: Raft.ConfState) throws(ClusterError) {
-        try write(sync: true) { txn throws(ClusterError) in try txn.put(dbMeta, Self.confKey, Self.encode(cs)) }
+        try write { txn throws(ClusterError) in try txn.put(dbMeta, Self.confKey, Self.encode(cs)) }
         conf = cs
     }
 
@@ -178,7 +201,7 @@ public final class RaftLogStorage: RaftStorage {
             w.lengthPrefixed(Array(k.utf8))
             w.lengthPrefixed(Array(v.utf8))
         }
-        try write(sync: true) { txn throws(ClusterError) in try txn.put(dbMeta, Self.membersKey, w.bytes) }
+        try write { txn throws(ClusterError) in try txn.put(dbMeta, Self.membersKey, w.bytes) }
         members = m
     }
 
@@ -201,7 +224,7 @@ public final class RaftLogStorage: RaftStorage {
         let target = Swift.min(index, lastIndex, snapIndex + UInt64(maxDeletes))
         guard target > snapIndex else { return snapIndex }
         let newTerm = terms[Int(target - snapIndex)]
-        try write(sync: true) { txn throws(ClusterError) in
+        try write { txn throws(ClusterError) in
             for i in firstIndex...target { try txn.delete(dbEntries, Self.key(i)) }
             var w = WireWriter(capacity: 20)
             w.varint(target)
@@ -215,15 +238,23 @@ public final class RaftLogStorage: RaftStorage {
         return target
     }
 
-    /// Replaces the whole log with a snapshot point (index, term) and membership, raising the
-    /// committed index to it (used when the spool was replaced by a leader's snapshot). Blocks.
+    /// Makes (index, term) the compaction point with membership `confState`, raising the
+    /// committed index to it (used when the spool was replaced by a leader's snapshot). When the
+    /// log holds an entry at `index` with `term`, the entries after it are kept (this node may have
+    /// acknowledged them); otherwise the whole log is dropped, which is refused when entries beyond
+    /// `index` are committed. Blocks (one synced write).
     public func reset(toSnapshot index: UInt64, term: UInt64, confState: Raft.ConfState) throws(ClusterError) {
+        let keepTail = index >= snapIndex && index <= lastIndex && terms[Int(index - snapIndex)] == term
+        guard keepTail || hard.commit <= index else {
+            throw ClusterError(.storage, "snapshot at \(index) is behind the committed index \(hard.commit)",
+                               context: directory)
+        }
         var hs = hard
         hs.commit = Swift.max(hs.commit, index)
         if hs.term < term { hs.term = term }
         let first = firstIndex
-        let last = lastIndex
-        try write(sync: true) { txn throws(ClusterError) in
+        let last = keepTail ? index : lastIndex
+        try write { txn throws(ClusterError) in
             if last >= first { for i in first...last { try txn.delete(dbEntries, Self.key(i)) } }
             var w = WireWriter(capacity: 20)
             w.varint(index)
@@ -234,11 +265,16 @@ public final class RaftLogStorage: RaftStorage {
         }
         hard = hs
         conf = confState
+        if keepTail {
+            terms.removeFirst(Int(index - snapIndex))
+            releaseCache(through: index)
+        } else {
+            terms = [term]
+            cache.removeAll()
+            cacheBytes = 0
+        }
         snapIndex = index
         snapTerm = term
-        terms = [term]
-        cache.removeAll()
-        cacheBytes = 0
     }
 
     /// Number of entries held in the log.

@@ -1,4 +1,5 @@
-import ClusterLog
+@testable import ClusterLog
+import NetworkIO
 import Foundation
 import SpoolStore
 import Synchronization
@@ -14,11 +15,17 @@ final class ClusterHarness: @unchecked Sendable {
     var addresses: [String: String] = [:]
     let secret = Array("test-cluster-secret".utf8)
     let tune: (inout RaftLog.Options) -> Void
+    let spoolOptions: SpoolStore.Options
+    /// Receives every node's log lines, if set.
+    let logLines: LogLines?
 
-    init(nodes: Int, tune: @escaping (inout RaftLog.Options) -> Void = { _ in }) throws {
+    init(nodes: Int, spool: SpoolStore.Options = SpoolStore.Options(mapSize: 1 << 30), logLines: LogLines? = nil,
+         tune: @escaping (inout RaftLog.Options) -> Void = { _ in }) throws {
+        self.logLines = logLines
         root = FileManager.default.temporaryDirectory.appendingPathComponent("sx-raft-\(UUID().uuidString)").path
         names = (1...nodes).map { "n\($0)" }
         self.tune = tune
+        spoolOptions = spool
         for n in names { addresses[n] = "127.0.0.1:0" }
         for n in names { try startNode(n) }
     }
@@ -46,8 +53,10 @@ final class ClusterHarness: @unchecked Sendable {
 
     /// Opens the node's spool and raft storage and starts it; tells the others its address.
     func startNode(_ n: String) throws {
-        let store = try SpoolStore(directory: "\(root)/\(n)/spool", options: SpoolStore.Options(mapSize: 1 << 30))
-        let log = try RaftLog(options: options(n), store: store)
+        let store = try SpoolStore(directory: "\(root)/\(n)/spool", options: spoolOptions)
+        var sink: RaftLog.LogSink = { _, _, _ in }
+        if let logLines { sink = logLines.sink }
+        let log = try RaftLog(options: options(n), store: store, logSink: sink)
         let bound = try log.start()
         stores[n] = store
         logs[n] = log
@@ -106,6 +115,34 @@ final class ClusterHarness: @unchecked Sendable {
                                              recipients: [.init(address: "b@example.org")],
                                              receivedAt: 1_700_000_000_000, body: body))
     }
+}
+
+extension RaftLog {
+    /// Runs `body` on the log's raft loop (where its internal state lives) and returns the result.
+    /// Blocks until it ran; not from the loop itself.
+    func onLoop<T: Sendable>(_ body: @escaping @Sendable (RaftLog) -> T) -> T {
+        let out = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        LoopBound(self, loop: loop).execute { log in
+            let v = body(log)
+            out.withLock { $0 = v }
+            done.signal()
+        }
+        done.wait()
+        return out.withLock { $0 }!
+    }
+}
+
+/// Log lines collected across threads (a `RaftLog.LogSink`).
+final class LogLines: Sendable {
+    let lines = Mutex<[String]>([])
+    var sink: RaftLog.LogSink {
+        { level, event, fields in
+            let f = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            self.lines.withLock { $0.append("\(level) \(event) \(f)") }
+        }
+    }
+    func contains(_ s: String) -> Bool { lines.withLock { $0.contains { $0.contains(s) } } }
 }
 
 /// Collects completion results across threads.

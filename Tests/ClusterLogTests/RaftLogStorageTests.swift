@@ -19,7 +19,7 @@ struct RaftLogStorageTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let s = try RaftLogStorage(directory: dir, initialVoters: [1, 2, 3])
-            try s.persist(entries: Self.entries(1...5, term: 1), hardState: Raft.HardState(term: 2, vote: 3, commit: 4), sync: true)
+            try s.persist(entries: Self.entries(1...5, term: 1), hardState: Raft.HardState(term: 2, vote: 3, commit: 4))
             try s.setConfState(Raft.ConfState(voters: [1, 2], learners: [3]))
             s.close()
         }
@@ -39,8 +39,8 @@ struct RaftLogStorageTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let s = try RaftLogStorage(directory: dir, initialVoters: [1])
-            try s.persist(entries: Self.entries(1...6, term: 1), hardState: nil, sync: true)
-            try s.persist(entries: Self.entries(4...4, term: 2), hardState: nil, sync: true)
+            try s.persist(entries: Self.entries(1...6, term: 1), hardState: nil)
+            try s.persist(entries: Self.entries(4...4, term: 2), hardState: nil)
             #expect(s.lastIndex == 4)
             #expect(try s.term(at: 4) == 2)
             s.close()
@@ -56,7 +56,7 @@ struct RaftLogStorageTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let s = try RaftLogStorage(directory: dir, initialVoters: [1])
-            try s.persist(entries: Self.entries(1...10, term: 3), hardState: Raft.HardState(term: 3, vote: 1, commit: 10), sync: true)
+            try s.persist(entries: Self.entries(1...10, term: 3), hardState: Raft.HardState(term: 3, vote: 1, commit: 10))
             #expect(try s.compact(to: 7) == 7)
             #expect(s.firstIndex == 8)
             #expect(throws: Raft.Error.self) { try s.entries(from: 7, to: 9, maxBytes: 100) }
@@ -74,7 +74,7 @@ struct RaftLogStorageTests {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try RaftLogStorage(directory: dir, initialVoters: [1], cacheLimit: 0)
-        try s.persist(entries: Self.entries(1...10, term: 1), hardState: nil, sync: false)
+        try s.persist(entries: Self.entries(1...10, term: 1), hardState: nil)
         s.releaseCache(through: 10)
         #expect(try s.entries(from: 1, to: 11, maxBytes: 1).count == 1)
         #expect(try s.entries(from: 1, to: 11, maxBytes: 60).count == 2)
