@@ -32,6 +32,11 @@ extension RaftLog {
             finish(p.origin, .failure(StoreError(.closed, "cluster log stopping", context: "propose")))
             return
         }
+        if stalledReady != nil {
+            finish(p.origin, .failure(StoreError(.storageFull, "raft log cannot be written (see the node's log); "
+                                                 + "try another node or later", context: "propose")))
+            return
+        }
         pending.append(p)
         scheduleProcess()
     }
@@ -46,12 +51,14 @@ extension RaftLog {
 
     func process() {
         processScheduled = false
+        guard stalledReady == nil else { return }
         flushProposals()
         var rounds = 0
-        while raft.hasReady && rounds < 64 {
+        while raft.hasReady && rounds < 64 && stalledReady == nil {
             handleReady(raft.ready())
             rounds += 1
         }
+        if stalledReady != nil { return }
         if raft.hasReady { scheduleProcess() }
         refreshStatus()
     }
@@ -161,16 +168,36 @@ extension RaftLog {
         if early {
             for m in rd.messages where m.kind == .appendEntries || m.kind == .heartbeat { sendMessage(m) }
         }
+        finishReady(rd, sentEarly: early)
+    }
+
+    /// Writes `rd` to raft storage, then sends what waited for the write, applies and advances.
+    /// When the write fails nothing that depends on it happens (no acknowledgement, no vote): the
+    /// Ready is kept and retried every second, and the node answers proposals with `.storageFull`
+    /// meanwhile. It never crashes on a full disk; the rest of the cluster goes on without it.
+    private func finishReady(_ rd: Raft.Ready, sentEarly early: Bool) {
         do {
             try storage.persist(entries: rd.entries, hardState: rd.hardState)
         } catch {
-            // Without durable entries we must not acknowledge anything: stop participating.
-            log("error", "raft storage write failed; stopping node", ["error": "\(error)"])
-            fatalError("raft storage write failed: \(error)")
+            if stalledReady == nil {
+                log("error", "raft storage write failed; this node holds back until it can write", ["error": "\(error)"])
+            }
+            stalledReady = rd
+            let me = LoopBound(self, loop: loop)
+            _ = loop.schedule(after: 1.0) {
+                guard let rd = me.value.stalledReady, !me.value.stopping else { return }
+                me.value.finishReady(rd, sentEarly: early)
+            }
+            return
+        }
+        if stalledReady != nil {
+            stalledReady = nil
+            log("info", "raft storage writable again", [:])
         }
         for m in rd.messages where !(early && (m.kind == .appendEntries || m.kind == .heartbeat)) { sendMessage(m) }
         commit(rd.committedEntries)
         raft.advance(rd)
+        scheduleProcess()
     }
 
     /// Whether a quorum of voters is this node alone (its own append commits at once).

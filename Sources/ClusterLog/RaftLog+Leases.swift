@@ -28,6 +28,8 @@ import SendarixSupport
 extension RaftLog {
     /// Largest accepted difference between a claim's `issuedAt` and the leader's clock.
     public static let maxClaimSkewMillis: Int64 = 2_000
+    /// Longest lease the leader accepts in a claim (one day, `delivery.leaseSeconds`' maximum).
+    public static let maxLeaseMillis: Int64 = 86_400_000
 
     /// The live member that should deliver work keyed by `key` (e.g. the recipient domain), by
     /// rendezvous hashing over `status().live`; nil when no leader view is current (then claim only
@@ -59,6 +61,13 @@ extension RaftLog {
         // [version][tag]: only claims (tag 2) are inspected, without decoding other commands.
         guard data.count > 2, data[0] == SpoolCommand.formatVersion, data[1] == 2,
               case .claim(let c)? = try? SpoolCommand(decoding: data) else { return nil }
+        // A lease longer than a day would hold a message out of everyone's reach (a malformed or
+        // hostile claim could name Int64.max).
+        let (length, lengthOverflow) = c.expiresAt.subtractingReportingOverflow(c.issuedAt)
+        if lengthOverflow || length > maxLeaseMillis {
+            return StoreError(.leaseConflict, "claim lease of \(lengthOverflow ? "overflowing" : String(length)) ms "
+                              + "exceeds \(maxLeaseMillis) ms", context: c.queueID)
+        }
         let (skew, overflow) = c.issuedAt.subtractingReportingOverflow(nowMillis)
         if !overflow && skew.magnitude <= maxClaimSkewMillis.magnitude { return nil }
         let off = overflow ? "issued at \(c.issuedAt) ms since the epoch, far" : "issued at a time \(skew) ms"

@@ -74,6 +74,10 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var storage: RaftLogStorage!
     var transport: PeerTransport!
     var pending: [Proposal] = []
+    /// A Ready whose raft-storage write failed (disk or map full, I/O error): kept, with its
+    /// messages unsent, and written again every `storageRetryInterval` until it succeeds. While set,
+    /// local proposals fail at once with `.storageFull` and no new Ready is taken.
+    var stalledReady: Raft.Ready?
     /// Proposals appended to the log, by index (a node may hold one of its own term and one
     /// forwarded to a later leader at the same index).
     var waiters: [UInt64: [Waiter]] = [:]

@@ -96,7 +96,11 @@ public final class RelayNode {
         options.mapSize = config.spool.mapSizeMB << 20
         options.durable = config.spool.fsync
         if !config.cluster.peers.isEmpty,
-           try RaftLog.installPendingSnapshot(raftDirectory: dataDir + "/raft", spoolDirectory: dataDir + "/spool") {
+           try RaftLog.installPendingSnapshot(raftDirectory: dataDir + "/raft", spoolDirectory: dataDir + "/spool",
+                                              logSink: { [logger] level, event, fields in
+                                                  logger.log(NodeLogger.Level(name: level), event,
+                                                             fields: fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                                              }) {
             logger.log(.info, "installed the spool snapshot received from the leader")
         }
         let store = try SpoolStore(directory: dataDir + "/spool", options: options)

@@ -64,9 +64,16 @@ struct RaftLogForwardingTests {
 
     @Test("claims with extreme issue times are refused without trapping, directly and forwarded to the leader")
     func extremeClaims() throws {
-        func claim(_ at: Int64, expires: Int64 = Int64.max) -> [UInt8] {
-            SpoolCommand.claim(.init(queueID: "Q", owner: "n2", attempt: UInt32.max, issuedAt: at, expiresAt: expires)).encoded()
+        func claim(_ at: Int64, expires: Int64? = nil) -> [UInt8] {
+            SpoolCommand.claim(.init(queueID: "Q", owner: "n2", attempt: UInt32.max, issuedAt: at, expiresAt: expires ?? at)).encoded()
         }
+        // Leases longer than a day (or overflowing) are refused whatever the clock.
+        let day = RaftLog.maxLeaseMillis
+        #expect(RaftLog.validateClaim(claim(1_700_000_000_000, expires: 1_700_000_000_000 + day), nowMillis: 1_700_000_000_000) == nil)
+        #expect(RaftLog.validateClaim(claim(1_700_000_000_000, expires: 1_700_000_000_000 + day + 1),
+                                      nowMillis: 1_700_000_000_000)?.code == .leaseConflict)
+        #expect(RaftLog.validateClaim(claim(1_700_000_000_000, expires: Int64.max), nowMillis: 1_700_000_000_000)?.code == .leaseConflict)
+        #expect(RaftLog.validateClaim(claim(Int64.max, expires: Int64.min), nowMillis: Int64.max)?.code == .leaseConflict)
         for now: Int64 in [Int64.min, -1, 0, 1_700_000_000_000, Int64.max] {
             for at: Int64 in [Int64.min, Int64.min + 1, -1, 0, Int64.max - 1, Int64.max] {
                 let err = RaftLog.validateClaim(claim(at), nowMillis: now)
