@@ -210,6 +210,54 @@ struct PowerLossTests {
         return (acked, check, report)
     }
 
+    @Test("powerloss_fs keeps exactly the fsynced bytes: unsynced writes, extensions and truncations are gone after the cut")
+    func diskKeepsOnlySyncedBytes() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("sx-disk-\(UUID().uuidString)").path
+        try fm.createDirectory(atPath: dir + "/mnt", withIntermediateDirectories: true)
+        var disk: Disk?
+        defer {
+            disk?.cleanUp()
+            try? fm.removeItem(atPath: dir)
+        }
+        disk = try Disk(mountPoint: dir + "/mnt", backing: dir + "/disk")
+        // Writes through the mount; prints what the mount itself reads back (the page cache, reads
+        // and a read-only shared mapping must all see the unsynced writes before the cut).
+        let writer = #"""
+        import mmap, os, sys
+        m = sys.argv[1]
+        fd = os.open(m + "/synced", os.O_CREAT | os.O_RDWR, 0o600)
+        os.write(fd, b"A" * 10000); os.fsync(fd)
+        os.pwrite(fd, b"B" * 5, 100); os.pwrite(fd, b"C" * 10, 9995)         # unsynced overwrite and extension
+        mp = mmap.mmap(fd, 10005, mmap.MAP_SHARED, mmap.PROT_READ)
+        print("mmap", mp[98:107].decode(), "read", os.pread(fd, 12, 9993).decode())
+        mp.close(); os.close(fd)
+        fd = os.open(m + "/never", os.O_CREAT | os.O_RDWR, 0o600); os.write(fd, b"x" * 5000); os.close(fd)
+        fd = os.open(m + "/dsync", os.O_CREAT | os.O_WRONLY, 0o600); os.close(fd)
+        fd = os.open(m + "/dsync", os.O_WRONLY | os.O_DSYNC); os.pwrite(fd, b"meta", 0); os.close(fd)
+        fd = os.open(m + "/fdatasync", os.O_CREAT | os.O_RDWR, 0o600)
+        os.write(fd, b"Z" * 8192); os.fdatasync(fd)
+        os.ftruncate(fd, 10); os.pwrite(fd, b"q", 8000); os.fdatasync(fd)   # truncate, extend: zeros between
+        os.pwrite(fd, b"lost", 0); os.ftruncate(fd, 4)                       # unsynced again
+        os.close(fd)
+        """#
+        let w = try python(writer, [dir + "/mnt"])
+        #expect(String(decoding: w.stdout, as: UTF8.self) == "mmap AABBBBBAA read AACCCCCCCCCC\n", "\(w.stderr)")
+        let report = try disk!.powerOff()
+        #expect(((report["dropped"] as? [String: Any])?["files"] as? Int) == 3, "\(report)")
+        let synced = fm.contents(atPath: dir + "/disk/synced") ?? Data()
+        #expect(synced == Data(repeating: UInt8(ascii: "A"), count: 10000))
+        #expect(fm.contents(atPath: dir + "/disk/never") == Data())
+        #expect(fm.contents(atPath: dir + "/disk/dsync") == Data("meta".utf8))
+        var expected = Data(repeating: UInt8(ascii: "Z"), count: 10) + Data(count: 7990)
+        expected.append(UInt8(ascii: "q"))
+        #expect(fm.contents(atPath: dir + "/disk/fdatasync") == expected)
+        // Mounted again, the files are what the disk kept.
+        try disk!.mount()
+        #expect(fm.contents(atPath: dir + "/mnt/synced") == synced)
+        #expect(fm.contents(atPath: dir + "/mnt/fdatasync") == expected)
+    }
+
     @Test("power cut under SMTP load with spool.fsync on: every 250'd message comes back byte-identical")
     func powerCutKeepsAcknowledgedMail() throws {
         let (acked, check, report) = try Self.singleNodeCut(fsync: true)
