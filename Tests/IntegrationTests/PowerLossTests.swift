@@ -27,7 +27,8 @@ struct PowerLossTests {
 
         /// Mounts `backing` (created if absent) at `mountPoint`.
         init(mountPoint: String, backing: String) throws {
-            self.mountPoint = mountPoint
+            // As /proc/self/mountinfo spells it (no symbolic links).
+            self.mountPoint = URL(fileURLWithPath: mountPoint).resolvingSymlinksInPath().path
             self.backing = backing
             logPath = backing + ".fs.log"
             readyPath = backing + ".ready"
