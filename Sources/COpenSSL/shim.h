@@ -15,6 +15,9 @@
 #include <openssl/bn.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 
 /* OpenSSL API that is a macro, wrapped so Swift can call it. */
 static inline long sx_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int v) { return SSL_CTX_set_min_proto_version(ctx, v); }
@@ -32,6 +35,21 @@ static inline long sx_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION
 static inline long sx_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline long sx_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
 static inline void sx_OPENSSL_free(void *p) { OPENSSL_free(p); }
+
+/* fsyncs the directory holding `path` (so a rename into it survives a power cut). 0 on success. */
+static inline int sx_fsync_parent(const char *path) {
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof dir) return -1;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash) { dir[0] = '.'; dir[1] = 0; } else if (slash == dir) { dir[1] = 0; } else { *slash = 0; }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
 
 /* Generates an RSA-2048 key and a self-signed certificate for `cn` valid for ten years and writes
    both as PEM files (key mode 0600). Returns 1 on success, 0 on failure (see the OpenSSL error queue). */
@@ -66,13 +84,25 @@ static inline int sx_generate_self_signed(const char *cn, const char *certPath, 
         if (ext) { X509_add_ext(x, ext, -1); X509_EXTENSION_free(ext); }
     }
     if (!X509_sign(x, pkey, EVP_sha256())) goto done;
-    kf = fopen(keyPath, "w");
+    /* Each file is written under a temporary name, fsynced, renamed into place and its directory
+       fsynced: a power cut leaves either no file (generated again at the next start) or a whole
+       one, never an empty or torn PEM file that would keep the node from starting. */
+    char keyTmp[4096], certTmp[4096];
+    if (snprintf(keyTmp, sizeof keyTmp, "%s.tmp", keyPath) >= (int)sizeof keyTmp) goto done;
+    if (snprintf(certTmp, sizeof certTmp, "%s.tmp", certPath) >= (int)sizeof certTmp) goto done;
+    kf = fopen(keyTmp, "w");
     if (!kf) goto done;
     fchmod(fileno(kf), 0600);
     if (!PEM_write_PrivateKey(kf, pkey, NULL, NULL, 0, NULL, NULL)) goto done;
-    cf = fopen(certPath, "w");
+    if (fflush(kf) != 0 || fsync(fileno(kf)) != 0) goto done;
+    cf = fopen(certTmp, "w");
     if (!cf) goto done;
     if (!PEM_write_X509(cf, x)) goto done;
+    if (fflush(cf) != 0 || fsync(fileno(cf)) != 0) goto done;
+    fclose(kf); kf = NULL;
+    fclose(cf); cf = NULL;
+    if (rename(keyTmp, keyPath) != 0 || rename(certTmp, certPath) != 0) goto done;
+    if (sx_fsync_parent(keyPath) != 0 || sx_fsync_parent(certPath) != 0) goto done;
     ok = 1;
 done:
     if (kf) fclose(kf);

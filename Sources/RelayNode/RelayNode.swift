@@ -236,7 +236,11 @@ public final class RelayNode {
             let dir = dataDir + "/tls"
             cert = dir + "/cert.pem"
             key = dir + "/key.pem"
-            if !FileManager.default.fileExists(atPath: cert) || !FileManager.default.fileExists(atPath: key) {
+            // Missing or empty (a file cut short by a crash of a version that did not fsync it).
+            func usable(_ path: String) -> Bool {
+                ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0
+            }
+            if !usable(cert) || !usable(key) {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 try TLSContext.generateSelfSigned(commonName: hostname, certificatePath: cert, keyPath: key)
                 logger.log(.info, "tls certificate generated", ["certificate": cert, "note": "self-signed"])
