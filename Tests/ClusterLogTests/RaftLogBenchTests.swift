@@ -4,15 +4,21 @@ import SpoolStore
 import Synchronization
 import Testing
 
-/// Throughput and failover figures with production timing (100 ms ticks, 10-tick elections).
-/// Prints its figures (unacknowledged proposals too); asserts that proposals get through and that
-/// every acknowledged enqueue is on every node.
+/// Throughput and failover figures, printed only (speed belongs to cluster/bench, not to tests).
+/// Asserts what must hold whatever the machine's speed: in a fault-free run every proposal is
+/// acknowledged; after the leader is killed a survivor commits again; every acknowledged enqueue
+/// is on every surviving node. The waits below are hang guards, not speed expectations.
 @Suite("Replicated log figures", .serialized)
 struct RaftLogBenchTests {
+    /// Hang guard for conditions that must eventually hold.
+    static let hangGuard: Double = 120
+
     /// Runs `proposers` closed-loop proposers (each waits for its previous completion) on `logs`
-    /// for `count` enqueues of `size` bytes; returns (acked ids, seconds).
-    static func load(_ logs: [RaftLog], count: Int, proposers: Int, size: Int, prefix: String) -> ([String], Double) {
+    /// for `count` enqueues of `size` bytes; returns (acked ids, failures, seconds).
+    static func load(_ logs: [RaftLog], count: Int, proposers: Int, size: Int, prefix: String)
+        -> ([String], [String: StoreError], Double) {
         let acked = Mutex<[String]>([])
+        let failed = Mutex<[String: StoreError]>([:])
         let group = DispatchGroup()
         let start = Date()
         let perProposer = count / proposers
@@ -24,7 +30,10 @@ struct RaftLogBenchTests {
                 for i in 0..<perProposer {
                     let id = "\(prefix)\(p)-\(i)"
                     log.propose(ClusterHarness.enqueue(id, size: size)) { r in
-                        if case .success = r { acked.withLock { $0.append(id) } }
+                        switch r {
+                        case .success: acked.withLock { $0.append(id) }
+                        case .failure(let e): failed.withLock { $0[id] = e }
+                        }
                         sem.signal()
                     }
                     sem.wait()
@@ -33,36 +42,41 @@ struct RaftLogBenchTests {
             }
         }
         group.wait()
-        return (acked.withLock { $0 }, Date().timeIntervalSince(start))
+        return (acked.withLock { $0 }, failed.withLock { $0 }, Date().timeIntervalSince(start))
     }
 
-    @Test("3 nodes, 20 proposers, 5 KB enqueues: commits/s; leader kill to first commit")
+    @Test("3 nodes, 20 proposers, 5 KB enqueues: every proposal acknowledged; after a leader kill a survivor commits again")
     func figures() throws {
+        // The harness's election timing (1.5–3 s) and a proposal timeout far beyond any fsync stall:
+        // a proposal fails only for a real reason (its slot lost to another leader, no quorum).
         let c = try ClusterHarness(nodes: 3) { o in
-            o.tickInterval = 0.1
-            o.electionTicks = 10
+            o.proposalTimeout = Self.hangGuard
         }
-        let leader = try #require(c.awaitLeader(15))
-        // SENDARIX_BENCH=1 for the reported figures; the default keeps the suite quick.
+        let leader = try #require(c.awaitLeader(Self.hangGuard))
+        let term = c.logs[leader]!.status().term
+        // SENDARIX_BENCH=1 for more proposals; the default keeps the suite quick.
         let n = ProcessInfo.processInfo.environment["SENDARIX_BENCH"] == nil ? 400 : 4000
         // All proposers on the leader, then all spread over every node (followers forward).
-        let (a1, t1) = Self.load([c.logs[leader]!], count: n, proposers: 20, size: 5000, prefix: "A")
-        let (a2, t2) = Self.load(c.running, count: n, proposers: 20, size: 5000, prefix: "B")
+        let (a1, f1, t1) = Self.load([c.logs[leader]!], count: n, proposers: 20, size: 5000, prefix: "A")
+        let (a2, f2, t2) = Self.load(c.running, count: n, proposers: 20, size: 5000, prefix: "B")
         print(String(format: "raft bench: via leader %.0f commits/s (%d acked), spread over 3 nodes %.0f commits/s (%d acked)",
                      Double(a1.count) / t1, a1.count, Double(a2.count) / t2, a2.count))
-        // A leadership change or a proposal queued past its timeout behind fsyncs on a busy disk
-        // fails some proposals: reported, not asserted. Some must get through.
-        if a1.count != n || a2.count != n {
-            print("raft bench: \(n - a1.count) + \(n - a2.count) proposals not acknowledged")
-        }
-        #expect(!a1.isEmpty && !a2.isEmpty, "no proposal acknowledged")
-        // Failover under a trickle of proposals from a surviving node.
+        // Fault-free: nothing may fail.
+        #expect(a1.count == n && f1.isEmpty, "via leader: \(f1.count) failed, e.g. \(String(describing: f1.first))")
+        #expect(a2.count == n && f2.isEmpty, "spread: \(f2.count) failed, e.g. \(String(describing: f2.first))")
+        #expect(Set(a1 + a2).count == 2 * n)
+        let after = c.logs[leader]!.status()
+        print("raft bench: leader \(leader) term \(term) before the load, leader \(after.leader ?? "-") term \(after.term) after")
+
+        // Failover: kill the leader without transfer; proposals from a survivor keep coming until
+        // one commits (under the new leader).
         let survivor = c.names.first { $0 != leader }!
         let killedAt = Date()
         c.stopNode(leader, transfer: false)
         var firstCommit: Double?
         var attempts = 0
-        while firstCommit == nil && Date().timeIntervalSince(killedAt) < 20 {
+        var errors: [String] = []
+        while firstCommit == nil && Date().timeIntervalSince(killedAt) < Self.hangGuard {
             let r = Mutex<Result<UInt64, StoreError>?>(nil)
             let sem = DispatchSemaphore(value: 0)
             c.logs[survivor]!.propose(ClusterHarness.enqueue("X\(attempts)", size: 5000)) { res in
@@ -71,13 +85,20 @@ struct RaftLogBenchTests {
             }
             sem.wait()
             attempts += 1
-            if case .success? = r.withLock({ $0 }) { firstCommit = Date().timeIntervalSince(killedAt) }
+            switch r.withLock({ $0 }) {
+            case .success?: firstCommit = Date().timeIntervalSince(killedAt)
+            case .failure(let e)?: errors.append("\(e)")
+            case nil: break
+            }
         }
         print(String(format: "raft bench: leader kill → first commit %.2f s (%d attempts)", firstCommit ?? -1, attempts))
-        #expect(firstCommit != nil)
+        #expect(firstCommit != nil, "no commit after the leader was killed: \(errors.suffix(3))")
+        let newLeader = c.awaitLeader(Self.hangGuard)
+        #expect(newLeader != nil && newLeader != leader)
         let all = a1 + a2
         for name in c.names where c.stores[name] != nil {
-            #expect(c.wait(20) { all.allSatisfy { (try? c.stores[name]!.message(id: $0)) != nil } }, "node \(name)")
+            let missing = { all.filter { (try? c.stores[name]!.message(id: $0)) == nil } }
+            #expect(c.wait(Self.hangGuard) { missing().isEmpty }, "node \(name) lacks \(missing().count) acknowledged enqueues")
         }
     }
 }

@@ -272,10 +272,14 @@ struct DNSServerTests {
         #expect(rc != 0)
     }
 
-    @Test("an IPv6 loopback listener answers too")
+    // Skipped (reported as skipped, with the reason) only where the kernel cannot bind ::1 at all;
+    // where it can, a DNSServer that fails to bind [::1] fails the test.
+    @Test("an IPv6 loopback listener answers too",
+          .enabled(if: ipv6LoopbackAvailable(), "this host cannot bind a socket to ::1 (IPv6 disabled)"))
     func ipv6() throws {
-        guard let server = try? DNSServer(listen: ["[::1]:0"], zone: testZone()) else { return } // no IPv6 here
+        let server = try DNSServer(listen: ["[::1]:0"], zone: testZone())
         defer { server.stop() }
+        #expect(server.boundAddresses.first?.description == "[::1]:\(server.port)")
         let out = try run("/usr/bin/dig", ["@::1", "-p", "\(server.port)", "+tries=1", "+time=3", "n1.relay.example", "AAAA"])
         #expect(out.contains("fd00::1"), "\(out)")
     }

@@ -166,3 +166,19 @@ final class FakeDNSServer: Sendable {
         }
     }
 }
+
+/// True when the kernel lets a socket bind ::1 (port 0): decides whether IPv6 loopback tests can
+/// run here. Independent of `DNSServer` so that a server bug cannot turn itself into a skip.
+func ipv6LoopbackAvailable() -> Bool {
+    let fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var sin6 = sockaddr_in6()
+    sin6.sin6_family = sa_family_t(AF_INET6)
+    sin6.sin6_port = 0
+    sin6.sin6_addr = in6addr_loopback
+    let rc = withUnsafePointer(to: &sin6) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+    }
+    return rc == 0
+}

@@ -108,9 +108,15 @@ final class EngineHarness: @unchecked Sendable {
         engine.wake()
     }
 
-    /// Outcome events (not `accepted`) of `id`, oldest first.
+    /// Outcome events (not `accepted`) of `id`, oldest first. A store error is recorded as a test
+    /// failure (not read as "no events").
     func outcomes(_ id: String) -> [Event] {
-        ((try? store.events(EventQuery(queueId: id, limit: 1000))) ?? []).filter { $0.type != .accepted }.reversed()
+        do {
+            return try store.events(EventQuery(queueId: id, limit: 1000)).filter { $0.type != .accepted }.reversed()
+        } catch {
+            Issue.record("events of \(id): \(error)")
+            return []
+        }
     }
 
     /// Waits until `condition` holds (polling every 20 ms) or `timeout` seconds pass; returns it.
@@ -144,7 +150,13 @@ final class EngineHarness: @unchecked Sendable {
     }
 
     /// True when `id` is no longer queued (every recipient final).
-    func isDone(_ id: String) -> Bool { ((try? store.message(id: id)) ?? nil) == nil }
+    /// A store error is recorded as a test failure and counts as not done.
+    func isDone(_ id: String) -> Bool {
+        do { return try store.message(id: id) == nil } catch {
+            Issue.record("message \(id): \(error)")
+            return false
+        }
+    }
 
     /// Log lines so far.
     var logText: String { lines.value.withLock { $0.joined(separator: "\n") } }

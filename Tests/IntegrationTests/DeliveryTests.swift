@@ -12,7 +12,9 @@ final class SinkProcess: @unchecked Sendable {
     let directory: String
     private let process: ChildProcess
 
-    init(flags: [String] = [], dump: Bool = true) throws {
+    /// With `counting`, smtp-sink runs with `-c` and its running counters go to `counterPath`
+    /// (read them with `messagesReceived`).
+    init(flags: [String] = [], dump: Bool = true, counting: Bool = false) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-sink-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o777]) // smtp-sink runs as nobody
@@ -24,7 +26,9 @@ final class SinkProcess: @unchecked Sendable {
         for attempt in 1...3 {
             let port = try SinkProcess.freePort()
             let process = try ChildProcess("/usr/sbin/smtp-sink",
-                                           flags + ["-u", "nobody"] + dumpFlags + ["127.0.0.1:\(port)", "100"])
+                                           flags + (counting ? ["-c"] : []) + ["-u", "nobody"] + dumpFlags
+                                               + ["127.0.0.1:\(port)", "100"],
+                                           stdoutPath: counting ? directory + "/counter.out" : nil)
             let deadline = Date().addingTimeInterval(10)
             var listening = false
             while process.isRunning, Date() < deadline {
@@ -47,10 +51,19 @@ final class SinkProcess: @unchecked Sendable {
         process = started.process
     }
 
+    /// With `counting`: the number of messages smtp-sink has received (its last `mesg=N` counter),
+    /// nil before the first one.
+    var messagesReceived: Int? {
+        guard let data = FileManager.default.contents(atPath: directory + "/counter.out") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let range = text.range(of: "mesg=", options: .backwards) else { return nil }
+        return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+
     /// Message files written so far (contents).
     var messages: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.sorted().compactMap { try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
+        return names.filter { $0.hasPrefix("msg.") }.sorted().compactMap { try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
     }
 
     /// Kills the sink (it ignores SIGTERM) and removes its directory.

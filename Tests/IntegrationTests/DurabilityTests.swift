@@ -135,10 +135,13 @@ struct DurabilityTests {
         #expect(try relay.events("type=accepted").count == 1)
     }
 
-    @Test("SMTP smuggling through the real server: a bare-LF end-of-data never splits one message into two")
+    @Test("SMTP smuggling through the real server: a bare-LF/CR end-of-data is rejected as one message (550 5.6.0), never split into two, and the session goes on")
     func smugglingEndToEnd() throws {
         let relay = try RelayProcess()
         defer { relay.cleanUp() }
+        // Per variant one connection: the smuggling payload (its first message carries the bare line
+        // ending, the "smuggled" one follows the fake end-of-data), then a clean message on the same
+        // session, then QUIT. Prints the variant and every reply line, separated by '|'.
         let script = """
         import socket, sys
         host, port = sys.argv[1], int(sys.argv[2])
@@ -150,19 +153,39 @@ struct DurabilityTests {
                     l = f.readline()
                     if not l: return "EOF"
                     if l[3:4] != b"-": return l.decode().strip()
-            reply(); s.sendall(b"EHLO c.test\\r\\n"); reply()
+            replies = [reply()]
+            s.sendall(b"EHLO c.test\\r\\n"); replies.append(reply())
             payload = (b"MAIL FROM:<a@remote.test>\\r\\nRCPT TO:<b@local.test>\\r\\nDATA\\r\\n" +
                        b"Subject: first\\r\\n\\r\\nhello" + v +
                        b"MAIL FROM:<evil@remote.test>\\r\\nRCPT TO:<victim@local.test>\\r\\nDATA\\r\\nSubject: smuggled\\r\\n\\r\\nx\\r\\n.\\r\\n")
             s.sendall(payload)
-            print(repr(v), reply(), reply(), reply(), reply())
+            replies += [reply(), reply(), reply(), reply()]
+            s.sendall(b"MAIL FROM:<good@remote.test>\\r\\n"); replies.append(reply())
+            s.sendall(b"RCPT TO:<legit@local.test>\\r\\n"); replies.append(reply())
+            s.sendall(b"DATA\\r\\n"); replies.append(reply())
+            s.sendall(b"Subject: legit\\r\\n\\r\\nclean body\\r\\n.\\r\\n"); replies.append(reply())
+            s.sendall(b"QUIT\\r\\n"); replies.append(reply())
+            print(repr(v) + "|" + "|".join(replies))
             s.close()
         """
         let out = try python(script, ["127.0.0.1", String(relay.port("relay"))])
+        let text = String(decoding: out.stdout, as: UTF8.self)
         #expect(out.status == 0, "\(out.stderr)")
+        let lines = text.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        #expect(lines.count == 6, "\(text)")
+        for fields in lines {
+            let variant = fields.first ?? "?"
+            let codes = fields.dropFirst().map { String($0.prefix(3)) }
+            // banner, EHLO | MAIL, RCPT, DATA, end of the one (rejected) message | clean MAIL, RCPT, DATA, end | QUIT
+            #expect(codes == ["220", "250", "250", "250", "354", "550", "250", "250", "354", "250", "221"],
+                    "variant \(variant): \(fields)")
+            #expect(fields.count > 6 && fields[6].hasPrefix("550 5.6.0"), "variant \(variant): \(fields)")
+        }
         let accepted = try relay.events("type=accepted&limit=100")
-        #expect(!accepted.contains { ($0["recipient"] as? String) == "victim@local.test" },
-                "a smuggled message was accepted: \(String(decoding: out.stdout, as: UTF8.self))")
+        let recipients = accepted.compactMap { $0["recipient"] as? String }
+        #expect(!recipients.contains("victim@local.test"), "a smuggled message was accepted: \(text)")
+        #expect(!recipients.contains("b@local.test"), "a message with a bare line ending was accepted: \(text)")
+        #expect(recipients.filter { $0 == "legit@local.test" }.count == 6, "\(recipients)")
     }
 
     @Test("check-config explains every problem and exits 1; a good file exits 0")
