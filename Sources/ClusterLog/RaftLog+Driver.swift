@@ -319,7 +319,7 @@ extension RaftLog {
     }
 
     func unavailable(_ why: String) -> StoreError {
-        StoreError(.ioError, "cluster unavailable: \(why)", context: "raft")
+        StoreError(.unavailable, "cluster unavailable: \(why)", context: "raft")
     }
 
     func timeout() -> StoreError {
@@ -327,7 +327,7 @@ extension RaftLog {
     }
 
     func notLeader() -> StoreError {
-        StoreError(.ioError, "cluster unavailable: not the leader", context: "raft-not-leader")
+        StoreError(.unavailable, "cluster unavailable: not the leader", context: "raft-not-leader")
     }
 
     func log(_ level: String, _ event: String, _ fields: [String: String]) {

@@ -18,7 +18,7 @@ import Synchronization
 /// because the client picked a follower). A proposal completes once its entry is committed and
 /// applied here with the same index and term; if the slot was taken by another leader's entry,
 /// or nothing committed it within `Options.proposalTimeout`, it fails with
-/// `StoreError(.ioError, "cluster unavailable: …")` (SMTP 451 4.3.0), and a stopped log fails with
+/// `StoreError(.unavailable, "cluster unavailable: …")` (SMTP 451 4.3.0), and a stopped log fails with
 /// `.closed`.
 ///
 /// Snapshots: the spool is the state; the raft log is compacted (behind the applied index and

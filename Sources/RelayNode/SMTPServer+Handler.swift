@@ -150,6 +150,7 @@ extension SMTPServer {
                 switch result {
                 case .success: outcome = .queued(envelope.queueID)
                 case .failure(let e) where e.code == .storageFull: outcome = .storageFull
+                case .failure(let e) where e.code == .unavailable: outcome = .unavailable
                 case .failure(let e): outcome = .failed(reason: e.reason)
                 }
                 me.execute { handler in

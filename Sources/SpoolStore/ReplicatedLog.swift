@@ -6,7 +6,7 @@ public protocol ReplicatedLog: Sendable {
     /// once it is committed and applied, with its log index, or with an error:
     /// a state-machine rejection (`.duplicate`, `.staleAttempt`,
     /// `.leaseConflict`, `.notFound`, `.invalidCommand`) or a storage failure
-    /// (`.storageFull`, `.ioError`, `.closed`). Does not block; any thread.
+    /// (`.storageFull`, `.unavailable`, `.ioError`, `.closed`). Does not block; any thread.
     /// `completion` must not block: hand work to your own thread/loop.
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void)
 }

@@ -37,6 +37,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case alreadyOpen
         /// Anything else LMDB reported; `reason` carries its message.
         case internalError
+        /// The replicated log cannot commit now (no quorum, no leader, not the leader): SMTP
+        /// 451 4.3.0, retry (another node may take it).
+        case unavailable
     }
 
     /// The error category.
