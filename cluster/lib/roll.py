@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import smtplib
 import socket
@@ -48,6 +49,12 @@ def split_message(data):
     return rid, body
 
 
+def trace_id(data):
+    """The queue ID in Sendarix's Received: header ("id QUEUEID"), or None."""
+    m = re.search(rb"\r\n\s+id ([0-9A-Za-z]+)", data.partition(b"\r\n\r\n")[0])
+    return m.group(1).decode() if m else None
+
+
 def sha(b):
     return hashlib.sha256(b).hexdigest()
 
@@ -61,12 +68,14 @@ class Receiver:
 
     `fault` injects receiver faults to show the checker can fail: ("drop", n) answers 250 but
     forgets every n-th message; ("corrupt", n) records a wrong body hash for every n-th;
-    ("dup", n) records every n-th message twice."""
+    ("dup", n) records every n-th message twice; ("defer", n) answers 451 to every message of one
+    X-Roll-Id in n (by its hash), so those stay queued."""
 
     def __init__(self, host, fault=None):
         self.lock = threading.Lock()
-        self.arrivals = {}  # rid -> [(time, body sha256)]
+        self.arrivals = {}  # rid -> [(time, body sha256, queue ID)]
         self.messages = 0
+        self.resets = 0
         self.without_id = 0
         self.fault = fault
         receiver = self
@@ -75,6 +84,13 @@ class Receiver:
             timeout = 120
 
             def handle(self):
+                try:
+                    self.session()
+                except OSError:  # a node killed mid-session
+                    with receiver.lock:
+                        receiver.resets += 1
+
+            def session(self):
                 w = self.wfile
                 w.write(b"220 receiver.test ESMTP roll\r\n")
                 while True:
@@ -97,8 +113,10 @@ class Receiver:
                             if l == b".\r\n":
                                 break
                             lines.append(l[1:] if l.startswith(b".") else l)
-                        receiver.record(b"".join(lines))
-                        w.write(b"250 2.0.0 stored\r\n")
+                        if receiver.record(b"".join(lines)):
+                            w.write(b"250 2.0.0 stored\r\n")
+                        else:
+                            w.write(b"451 4.3.0 try again later\r\n")
                     elif verb == b"QUIT":
                         w.write(b"221 2.0.0 bye\r\n")
                         w.flush()
@@ -117,27 +135,31 @@ class Receiver:
         self.thread.start()
 
     def record(self, data):
+        """Records a message; False: answer 451 (the defer fault)."""
         now = time.time()
         rid, body = split_message(data)
-        h = sha(body)
+        h, qid = sha(body), trace_id(data)
+        if self.fault and self.fault[0] == "defer" and rid and int(sha(rid.encode()), 16) % self.fault[1] == 0:
+            return False
         with self.lock:
             self.messages += 1
             n = self.messages
             if rid is None:
                 self.without_id += 1
-                return
+                return True
             times = 1
             if self.fault:
                 kind, every = self.fault
                 if n % every == 0:
                     if kind == "drop":
-                        return
+                        return True
                     if kind == "corrupt":
                         h = sha(body + b"corrupted")
                     if kind == "dup":
                         times = 2
             for _ in range(times):
-                self.arrivals.setdefault(rid, []).append((now, h))
+                self.arrivals.setdefault(rid, []).append((now, h, qid))
+        return True
 
     def snapshot(self):
         with self.lock:
@@ -488,7 +510,7 @@ def main():
     ap.add_argument("--receiver", help="receiver address (default: prefix + 50)")
     ap.add_argument("--dir", help="cluster directory (default: a new temporary one); removed at the end")
     ap.add_argument("--keep", action="store_true", help="keep the cluster directory (logs) after stopping")
-    ap.add_argument("--fault", help="receiver fault to prove the checks fail: drop:N, corrupt:N or dup:N")
+    ap.add_argument("--fault", help="receiver fault to prove the checks fail: drop:N, corrupt:N, dup:N or defer:N")
     ap.add_argument("--timeout", type=float, default=0, help="overall limit in seconds (default: computed)")
     a = ap.parse_args()
     if a.nodes < 3 or a.clients < 1 or a.rounds < 1 or a.down < 0:
@@ -498,8 +520,8 @@ def main():
     fault = None
     if a.fault:
         kind, _, n = a.fault.partition(":")
-        if kind not in ("drop", "corrupt", "dup") or not n.isdigit() or int(n) < 1:
-            ap.error("--fault must be drop:N, corrupt:N or dup:N")
+        if kind not in ("drop", "corrupt", "dup", "defer") or not n.isdigit() or int(n) < 1:
+            ap.error("--fault must be drop:N, corrupt:N, dup:N or defer:N")
         fault = (kind, int(n))
     limit = a.timeout or (120 + a.warmup + a.nodes * a.rounds * (a.down + 90 + a.settle) + a.drain + 120)
 
@@ -609,10 +631,14 @@ def main():
         lost = [rid for rid in acked if rid not in got and rid not in stuck_rids]
         dup_ids = {rid: len(v) for rid, v in got.items() if len(v) > 1}
         duplicates = sum(n - 1 for n in dup_ids.values())
+        # A duplicate is a redelivery (one queue ID arrived again: an outcome that did not commit)
+        # or a resubmission (the client retried after losing a 250 the cluster had committed).
+        redeliveries = sum(len(v) - len({q for _, _, q in v}) for v in got.values())
+        resubmissions = duplicates - redeliveries
         mismatches = list(bodies.mismatches)
         for rid, arr in got.items():
             want = load.sent_sha.get(rid)
-            for _, h in arr:
+            for _, h, _ in arr:
                 if want is not None and h != want:
                     mismatches.append(f"{rid}: the receiver got a body that differs from the submitted one")
                     break
@@ -624,8 +650,8 @@ def main():
         for k in kills:
             worst, missing = 0.0, 0
             for qid, m in k["leased"].items():
-                after = [t for t, _ in got.get(m["rid"], []) if t >= k["killedAt"]]
-                before = [t for t, _ in got.get(m["rid"], []) if t < k["killedAt"]]
+                after = [t for t, _, _ in got.get(m["rid"], []) if t >= k["killedAt"]]
+                before = [t for t, _, _ in got.get(m["rid"], []) if t < k["killedAt"]]
                 if after:
                     worst = max(worst, min(after) - k["killedAt"])
                 elif not before:
@@ -640,10 +666,12 @@ def main():
         print(f"cluster/roll: {a.nodes} nodes on {a.base}x, {a.clients} clients, {a.rounds} round(s), "
               f"{a.down:g} s down per kill")
         print(f"  acknowledged {len(acked)}, delivered {len(delivered)}, lost {len(lost)}, stuck {len(stuck)}, "
-              f"duplicates {duplicates} (over {len(dup_ids)} messages), body mismatches {len(mismatches)}")
+              f"duplicates {duplicates} (over {len(dup_ids)} messages: {redeliveries} redeliveries of a queue ID, "
+              f"{resubmissions} resubmissions), body mismatches {len(mismatches)}")
         print(f"  retried submission attempts {load.retries}, rejected {len(load.rejected)}, "
               f"unacknowledged at the end {len(load.gave_up)} ({unacked_delivered} of them delivered), "
-              f"unknown arrivals {len(unknown)}, receiver messages {receiver.messages}")
+              f"unknown arrivals {len(unknown)}, receiver messages {receiver.messages}, "
+              f"receiver sessions cut by a kill {receiver.resets}")
         print(f"  drain: last message {drain:.2f} s after the end of the load; {len(late)} later than {a.drain:g} s")
         print(f"  queued bodies compared across all nodes: {bodies.compared}")
         for t in takeovers:
@@ -663,7 +691,8 @@ def main():
         print(json.dumps({
             "roll.nodes": a.nodes, "roll.clients": a.clients, "roll.rounds": a.rounds, "roll.downSeconds": a.down,
             "roll.acknowledged": len(acked), "roll.delivered": len(delivered), "roll.lost": len(lost),
-            "roll.duplicates": duplicates, "roll.duplicatedMessages": len(dup_ids), "roll.stuck": len(stuck),
+            "roll.duplicates": duplicates, "roll.duplicatedMessages": len(dup_ids),
+            "roll.redeliveries": redeliveries, "roll.resubmissions": resubmissions, "roll.stuck": len(stuck),
             "roll.mismatches": len(mismatches), "roll.late": len(late), "roll.rejected": len(load.rejected),
             "roll.retries": load.retries, "roll.unacknowledged": len(load.gave_up),
             "roll.bodiesCompared": bodies.compared,
