@@ -137,18 +137,27 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     /// After a restart, takes back the messages this node still holds leases on (they would
-    /// otherwise wait for the lease to expire), one page of the queue per scheduler turn.
-    func recoverLeases(after: String? = nil) {
+    /// otherwise wait for the lease to expire), one page of the queue per scheduler turn. A pass
+    /// that found such leases runs again a second later (up to `pass` 20): right after a restart the
+    /// node may not know the leader yet, or not have applied the latest claims, and a refused
+    /// recovery claim would leave the message waiting for its lease to run out.
+    func recoverLeases(after: String? = nil, pass: Int = 1, found: Int = 0) {
         queue.async {
             guard !self.stopping else { return }
             let page = (try? self.store.queueEntries(limit: 1_000, after: after)) ?? []
             let now = self.options.clock()
+            var found = found
             for entry in page where entry.leaseOwner == self.nodeID && self.inFlight[entry.queueID] == nil {
+                found += 1
                 if self.claim(entry.queueID, now: now) {
-                    self.logSink("info", "delivery.lease_recovered", [("queueId", entry.queueID)])
+                    self.logSink("info", "delivery.lease_recovered", [("queueId", entry.queueID), ("pass", String(pass))])
                 }
             }
-            if page.count == 1_000, let last = page.last { self.recoverLeases(after: last.queueID) }
+            if page.count == 1_000, let last = page.last {
+                self.recoverLeases(after: last.queueID, pass: pass, found: found)
+            } else if found > 0 && pass < 20 {
+                self.queue.asyncAfter(deadline: .now() + 1) { self.recoverLeases(pass: pass + 1) }
+            }
         }
     }
 
@@ -717,6 +726,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     // MARK: Outcomes
 
+    /// Times an outcome refused for want of a leader is proposed again (every 0.5 s).
+    static let maxOutcomeRetries = 60
+
     private func finish(_ attempt: MessageAttempt) {
         let now = options.clock()
         let outcome = SpoolCommand.Outcome(queueID: attempt.queueID, attempt: attempt.number, timestamp: now,
@@ -727,6 +739,18 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     private func recorded(_ attempt: MessageAttempt, _ result: Result<UInt64, StoreError>) {
+        // An outcome that could not commit for want of a leader (a leader change, a short
+        // partition) is proposed again while the attempt may still be the current one: the state
+        // machine takes it as long as no other node claimed the message. Dropping it would have the
+        // message delivered again.
+        if case .failure(let error) = result, error.code == .unavailable, !stopping,
+           attempt.outcomeRetries < Self.maxOutcomeRetries {
+            attempt.outcomeRetries += 1
+            logSink("info", "delivery.outcome_retry", [("queueId", attempt.queueID), ("error", error.description),
+                                                      ("retry", String(attempt.outcomeRetries))])
+            queue.asyncAfter(deadline: .now() + 0.5) { self.finish(attempt) }
+            return
+        }
         inFlight[attempt.queueID] = nil
         defer {
             checkDrained()

@@ -36,6 +36,8 @@ final class MessageAttempt: @unchecked Sendable {
     let committedLeaseEnd = Atomic<Int64>(0)
     /// True while a renewal is proposed and not yet committed or refused.
     var renewing = false
+    /// Times the outcome was proposed again after the log had no leader.
+    var outcomeRetries = 0
     /// True once the claim committed and delivery began.
     var started = false
     /// Jobs not finished yet.

@@ -57,14 +57,16 @@ struct DeliveryOwnershipTests {
         defer { server.stop() }
         var options = EngineHarness.testOptions()
         options.preferredOwner = { _ in "t1" }
-        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]), options: options)
+        // Started after the dead node's claim, so that claim is the one on record.
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]),
+                                  options: options, start: false)
         defer { h.shutdown() }
         h.enqueue("d1", to: ["a@dest.test"])
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let claim = SpoolCommand.Claim(queueID: "d1", owner: "dead", attempt: 1, issuedAt: now, expiresAt: now + 2_000,
                                        incarnation: 9)
         #expect((try? h.propose(.claim(claim)).get()) != nil)
-        h.engine.wake()
+        try h.engine.start()
         let event = h.waitForOutcome("d1").first
         #expect(event?.type == .delivered, "\(h.logText)")
         #expect(event?.attempt == 2)
@@ -105,6 +107,28 @@ struct DeliveryOwnershipTests {
         #expect(event?.attempt == 1)
         #expect(!h.logText.contains("delivery.lease_too_short"))
         #expect(server.messages.count == 1)
+    }
+
+    @Test("an outcome that could not commit for want of a leader is proposed again: the message is delivered once")
+    func outcomeRetriedNotRedelivered() throws {
+        let server = try FakeSMTPServer()
+        defer { server.stop() }
+        var options = EngineHarness.testOptions()
+        options.leaseSeconds = 3
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]),
+                                  options: options, wrapLog: { OutcomeRefusingLog(base: $0, failures: 3) })
+        defer { h.shutdown() }
+        h.enqueue("u1", to: ["a@dest.test"])
+        let event = h.waitForOutcome("u1").first
+        #expect(event?.type == .delivered, "\(h.logText)")
+        #expect(event?.attempt == 1)
+        #expect(h.logText.contains("delivery.outcome_retry"))
+        // The message is done after its first attempt: a dropped outcome would have left it queued
+        // until its lease ended, then claimed and sent again (attempt 2).
+        #expect(h.wait { h.isDone("u1") })
+        h.settle()
+        #expect(server.messages.count == 1)
+        #expect(h.outcomes("u1").count == 1)
     }
 
     /// A receiver that answers DATA with 354 only after `seconds`.
