@@ -14,7 +14,10 @@ sx_alive() { local p; p="$(sx_pid "$1")"; [ -n "$p" ] && kill -0 "$p" 2>/dev/nul
 sx_start_node() {
     local id="$1" dir; dir="$(sx_node_dir "$id")"
     rm -f "$dir/data/listen.json"
-    nohup "$(sx_binary)" serve --config "$dir/sendarix.json" </dev/null >>"$dir/node.log" 2>&1 &
+    # Fault tests (cluster/nemesis) jump one node's clock through this file (a signed offset in ms);
+    # absent, the node runs on the system clock.
+    SENDARIX_TEST_CLOCK_OFFSET_FILE="$dir/clock-offset" \
+        nohup "$(sx_binary)" serve --config "$dir/sendarix.json" </dev/null >>"$dir/node.log" 2>&1 &
     echo $! >"$dir/pid"
     for _ in $(seq 1 300); do
         [ -f "$dir/data/listen.json" ] && return 0
