@@ -19,10 +19,9 @@ public enum WallClock {
         let last = lastRead.load(ordering: .relaxed)
         if system &- last >= 500 || system < last {
             lastRead.store(system, ordering: .relaxed)
-            if let text = try? String(contentsOfFile: offsetFile, encoding: .utf8),
-               let value = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                offset.store(value, ordering: .relaxed)
-            }
+            // A missing or unreadable file means no offset.
+            let text = (try? String(contentsOfFile: offsetFile, encoding: .utf8)) ?? ""
+            offset.store(Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, ordering: .relaxed)
         }
         return system &+ offset.load(ordering: .relaxed)
     }
