@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "CSystemShims", path: "Sources/CSystemShims"),
 
         .target(name: "SendarixSupport"),
+        .target(name: "SendarixCrypto", dependencies: ["COpenSSL"]),
         .target(name: "SMTPCore", dependencies: ["SendarixSupport"]),
         .target(name: "DNSCore", dependencies: ["SendarixSupport"]),
         .target(name: "RaftCore", dependencies: ["SendarixSupport"]),
@@ -52,6 +53,7 @@ let package = Package(
         .executableTarget(name: "sendarix", dependencies: ["RelayNode"]),
 
         .testTarget(name: "SendarixSupportTests", dependencies: ["SendarixSupport"]),
+        .testTarget(name: "SendarixCryptoTests", dependencies: ["SendarixCrypto", "SendarixSupport"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore", "SendarixSupport"]),
         .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore", "SendarixSupport"]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "SendarixSupport"]),

@@ -112,6 +112,12 @@ done:
     return ok;
 }
 
+/* A new RSA key of `bits` bits (EVP_RSA_gen is a variadic macro Swift cannot call). */
+static inline EVP_PKEY *sx_rsa_generate(unsigned int bits) { return EVP_RSA_gen(bits); }
+
+/* A new Ed25519 key. */
+static inline EVP_PKEY *sx_ed25519_generate(void) { return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"); }
+
 /* Name of the negotiated cipher of `ssl`, or "" before a handshake. */
 static inline const char *sx_SSL_cipher_name(const SSL *ssl) {
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
