@@ -30,6 +30,7 @@ let package = Package(
 
         .target(name: "SendarixSupport"),
         .target(name: "SendarixCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "DKIM", dependencies: ["SendarixCrypto", "SendarixSupport"]),
         .target(name: "SMTPCore", dependencies: ["SendarixSupport"]),
         .target(name: "DNSCore", dependencies: ["SendarixSupport"]),
         .target(name: "RaftCore", dependencies: ["SendarixSupport"]),
@@ -54,6 +55,8 @@ let package = Package(
 
         .testTarget(name: "SendarixSupportTests", dependencies: ["SendarixSupport"]),
         .testTarget(name: "SendarixCryptoTests", dependencies: ["SendarixCrypto", "SendarixSupport"]),
+        .testTarget(name: "DKIMTests", dependencies: ["DKIM", "SendarixCrypto", "SendarixSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore", "SendarixSupport"]),
         .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore", "SendarixSupport"]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "SendarixSupport"]),
