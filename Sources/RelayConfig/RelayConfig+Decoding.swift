@@ -190,6 +190,10 @@ extension RelayConfig {
             decodeDelivery(&o, into: &c.delivery)
         }
 
+        if var o = r.object("dkim") {
+            decodeDKIM(&o, into: &c.dkim)
+        }
+
         if var o = r.object("log") {
             if let l = o.string("level") {
                 if let v = LogLevel(rawValue: l) {

@@ -91,7 +91,7 @@ extension RelayConfig {
 
     /// Writes `contents` to `path` with mode 0600, exclusively (fails if another process created it
     /// first), then fsyncs. Throws `.io`.
-    static func writeSecret(_ contents: String, to path: String) throws {
+    public static func writeSecret(_ contents: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw RelayConfigError(.io, "cannot create file: \(String(cString: strerror(errno)))", file: path)

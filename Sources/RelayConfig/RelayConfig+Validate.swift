@@ -15,6 +15,7 @@ extension RelayConfig {
         validateResolverAndDNS(p)
         validatePolicyAndLimits(p)
         validateDelivery(p)
+        validateDKIM(p)
         return p.list
     }
 

@@ -37,6 +37,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var spool = Spool()
     /// Outbound delivery settings.
     public var delivery = Delivery()
+    /// Sending domains and DKIM signing.
+    public var dkim = DKIM()
     /// Logging.
     public var log = Log()
 

@@ -24,6 +24,8 @@ final class AdminServer: @unchecked Sendable {
     var raft: RaftLog?
     /// The SMTP sessions' shared body memory, shown by `/health`. Set before `start`.
     var bodyBudget: BodyMemoryBudget?
+    /// Sending domains (`/v1/domains`, `/v1/tenants/T`). Set before `start`.
+    var domains: SendingDomains?
     let log: any ReplicatedLog
     /// Called after an operator made messages due (retry), to wake delivery.
     let onRescheduled: @Sendable () -> Void

@@ -28,6 +28,7 @@ public final class RelayNode {
     private var delivery: DeliveryEngine?
     private var health: ClusterHealth?
     private var dnsServer: DNSServer?
+    private var domains: SendingDomains?
     private let tls = TLSContextHolder(nil)
     private var certificatePaths: (String, String)?
 
@@ -130,7 +131,10 @@ public final class RelayNode {
             loops.append(loop)
         }
         let admission = SpoolAdmission(base: log, store: store, reserve: config.spool.effectiveReserveMB << 20)
-        let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops)
+        let domains = try SendingDomains(config: config, store: store, log: log, logger: logger)
+        self.domains = domains
+        let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops,
+                              domains: domains)
         self.smtp = smtp
         var bound: [String: Any] = [:]
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
@@ -184,10 +188,12 @@ public final class RelayNode {
                                     onRescheduled: { engineRef?.wake() })
             admin.raft = raftLog
             admin.bodyBudget = smtp.bodyBudget
+            admin.domains = domains
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }
         schedulePruning(log: log, loop: loops[0])
+        scheduleDomainRechecks(domains, loop: loops[0])
         // Tests and tools read the bound ports (port 0 in config) from here.
         let data = try JSONSerialization.data(withJSONObject: bound, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: dataDir + "/listen.json"), options: .atomic)
@@ -207,6 +213,21 @@ public final class RelayNode {
             } catch {
                 logger.log(.error, "dns zone update failed", ["error": "\(error)"])
             }
+            return true
+        }
+    }
+
+    /// Every `dkim.recheckSeconds`, the leader (or a single node) looks every sending domain's
+    /// records up again; a domain whose DKIM record went away becomes failing and is no longer
+    /// signed for. The lookups run on a worker thread, never on the loop.
+    private func scheduleDomainRechecks(_ domains: SendingDomains, loop: EventLoop) {
+        let raft = self.raftLog
+        let period = Double(config.dkim.recheckSeconds)
+        // One serial worker: checks never overlap (they take seconds at most per domain).
+        let worker = DispatchQueue(label: "sendarix.dkim.recheck")
+        loop.every(period, initialDelay: period) {
+            guard raft?.status().isLeader ?? true else { return true }
+            worker.async { domains.recheckAll() }
             return true
         }
     }

@@ -141,9 +141,20 @@ extension SMTPServer {
         }
 
         private func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
-            let command = SpoolCommand.enqueue(SMTPServer.enqueueCommand(envelope, message))
             let me = LoopBound(self, loop: loop)
             let server = self.server
+            var message = message
+            if let domains = server.domains {
+                switch domains.accept(envelope, message) {
+                case .refuse(let reason):
+                    server.logger.log(.info, "sender refused by policy", ["queueId": envelope.queueID, "reason": reason])
+                    perform(session.enqueueCompleted(.refused(reason: reason)))
+                    return
+                case .store(let bytes):
+                    message = bytes
+                }
+            }
+            let command = SpoolCommand.enqueue(SMTPServer.enqueueCommand(envelope, message))
             server.log.propose(command) { result in
                 if case .success = result { server.enqueued() }
                 let outcome: SMTPSession.EnqueueResult

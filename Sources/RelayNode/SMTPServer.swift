@@ -16,6 +16,8 @@ final class SMTPServer: Sendable {
     let config: RelayConfig
     let hostname: String
     let log: any ReplicatedLog
+    /// Sending domains: sender policy and DKIM signing at acceptance (nil: neither).
+    let domains: SendingDomains?
     let logger: NodeLogger
     let queueIDs: QueueIDGenerator
     let tls: TLSContextHolder
@@ -46,7 +48,8 @@ final class SMTPServer: Sendable {
     }
 
     init(config: RelayConfig, hostname: String, log: any ReplicatedLog, logger: NodeLogger,
-         tls: TLSContextHolder, loops: [EventLoop]) {
+         tls: TLSContextHolder, loops: [EventLoop], domains: SendingDomains? = nil) {
+        self.domains = domains
         self.config = config
         self.hostname = hostname
         self.log = log

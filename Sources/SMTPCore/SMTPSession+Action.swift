@@ -69,6 +69,8 @@ extension SMTPSession {
         case failed(reason: String)
         /// The cluster cannot commit now: 451 4.3.0, try again later.
         case unavailable
+        /// Refused by policy (e.g. an unverified sender domain): `550 5.7.1 <reason>`, permanent.
+        case refused(reason: String)
     }
 
     /// A structured log event. None carries a password or message content.

@@ -214,6 +214,11 @@ public struct SMTPSession: Sendable {
         case .unavailable:
             pending.append(.log(.enqueueFailed(queueID: queueID, reason: "unavailable")))
             reply(Reply(451, "4.3.0", "Service temporarily unavailable, try again later"), countsAsError: false)
+        case .refused(let reason):
+            pending.append(.log(.enqueueFailed(queueID: queueID, reason: "refused: " + reason)))
+            // One line: a reason must not smuggle a CRLF into the reply.
+            let text = String(reason.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(400))
+            reply(Reply(550, "5.7.1", text), countsAsError: true)
         }
         processInput()
         return flush()

@@ -9,6 +9,10 @@ public struct Event: Sendable, Equatable, Codable {
     /// Event type (`type` in JSON).
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case accepted, delivered, deferred, bounced, complained, suppressed, failed
+        /// Control-plane events about a sending domain (`sender` holds the domain, `response`
+        /// the reason).
+        case domainAdded = "domain.added", domainVerified = "domain.verified", domainFailing = "domain.failing"
+        case domainRemoved = "domain.removed", domainKeysRotated = "domain.keys_rotated"
 
         var code: UInt8 {
             switch self {
@@ -19,6 +23,11 @@ public struct Event: Sendable, Equatable, Codable {
             case .complained: 4
             case .suppressed: 5
             case .failed: 6
+            case .domainAdded: 7
+            case .domainVerified: 8
+            case .domainFailing: 9
+            case .domainRemoved: 10
+            case .domainKeysRotated: 11
             }
         }
 

@@ -1,9 +1,10 @@
+import Registry
 extension SpoolCommand {
     /// Encoding format version written as the first byte of every command.
     public static let formatVersion: UInt8 = 1
 
     private enum Tag: UInt8 {
-        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9
+        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -97,6 +98,9 @@ extension SpoolCommand {
             w.string(c.feedback)
             w.i64(c.timestamp)
             w.bool(c.suppress)
+        case .registry(let c):
+            w.u8(Tag.registry.rawValue)
+            w.blob(c.encoded())
         case .pruneEvents(let p):
             w.u8(Tag.pruneEvents.rawValue)
             w.i64(p.before)
@@ -202,6 +206,13 @@ extension SpoolCommand {
                                         timestamp: try r.i64(), suppress: try r.bool()))
         case .pruneEvents:
             self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32()))
+        case .registry:
+            let json = try r.blob()
+            do {
+                self = .registry(try RegistryCommand(decoding: json))
+            } catch {
+                throw StoreError.corrupt("registry command: \(error)")
+            }
         }
         guard r.isAtEnd else { throw StoreError.corrupt("spool command (trailing bytes)") }
     }

@@ -1,3 +1,4 @@
+import Registry
 /// One state change of the spool, as it travels through the (replicated) log.
 ///
 /// The spool is a deterministic state machine: applying the same committed
@@ -25,6 +26,8 @@ public enum SpoolCommand: Sendable, Equatable {
     case complaint(Complaint)
     /// Delete events older than a cutoff (event retention), a bounded number per command.
     case pruneEvents(PruneEvents)
+    /// A control-plane change (sending domains, tenants …), applied by `RegistryMachine`.
+    case registry(RegistryCommand)
 
     /// The queue ID the command is about, or nil for suppression changes.
     public var queueID: String? {
@@ -34,7 +37,7 @@ public enum SpoolCommand: Sendable, Equatable {
         case .outcome(let o): return o.queueID
         case .delete(let d): return d.queueID
         case .reschedule(let r): return r.queueID
-        case .suppress, .unsuppress, .pruneEvents, .complaint: return nil
+        case .suppress, .unsuppress, .pruneEvents, .complaint, .registry: return nil
         }
     }
 

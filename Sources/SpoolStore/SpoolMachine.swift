@@ -73,6 +73,9 @@ public enum SpoolMachine {
             var t = Transition()
             t.pruneEvents = p
             return t
+        case .registry:
+            // Applied by `RegistryMachine` (the store routes it there); nothing for messages.
+            return Transition()
         case .unsuppress(let tenant, let address):
             var t = Transition()
             t.suppression = .remove(tenant: tenant, address: asciiLowercased(address))

@@ -68,6 +68,7 @@ extension SpoolStore {
     /// Applies one entry inside `txn`. Returns the state machine's verdict;
     /// throws only for storage failures (which abort the whole batch).
     private func apply(_ entry: LogEntry, in txn: LMDBTransaction) throws -> Result<Void, StoreError> {
+        if case .registry(let command) = entry.command { return try applyRegistry(command, index: entry.index, in: txn) }
         var current: StoredMessage?
         if let id = entry.command.queueID, !SpoolKeys.isValidQueueID(id) {
             // Rejected here: such a key would make LMDB fail the whole batch.
@@ -119,13 +120,7 @@ extension SpoolStore {
         }
 
         for (ordinal, event) in t.events.enumerated() {
-            let key = SpoolKeys.event(event, index: entry.index, ordinal: ordinal)
-            try txn.put(dbEvents, key, event.encoded())
-            let empty = [UInt8]()
-            for index in SpoolKeys.EventIndex.allCases {
-                try txn.put(dbEventIndex, SpoolKeys.indexPrefix(index, index.field(of: event)) + key, empty)
-            }
-            try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
+            try storeEvent(event, index: entry.index, ordinal: ordinal, in: txn)
         }
 
         switch t.suppression {
@@ -141,6 +136,17 @@ extension SpoolStore {
         }
         if let p = t.pruneEvents { try pruneEvents(p, in: txn) }
         return .success(())
+    }
+
+    /// Stores one event with its index entries.
+    func storeEvent(_ event: Event, index: UInt64, ordinal: Int, in txn: LMDBTransaction) throws {
+        let key = SpoolKeys.event(event, index: index, ordinal: ordinal)
+        try txn.put(dbEvents, key, event.encoded())
+        let empty = [UInt8]()
+        for i in SpoolKeys.EventIndex.allCases {
+            try txn.put(dbEventIndex, SpoolKeys.indexPrefix(i, i.field(of: event)) + key, empty)
+        }
+        try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
     }
 
     /// Deletes the oldest events before `p.before` (at most `p.maxCount`) with their index entries.

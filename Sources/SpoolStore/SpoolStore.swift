@@ -54,6 +54,8 @@ public final class SpoolStore: @unchecked Sendable {
     /// Secondary event indexes (recipient, sender, queue ID, type) in one table.
     let dbEventIndex: MDB_dbi
     let dbSuppression: MDB_dbi
+    /// Control-plane records (`RegistryKeys` → `RegistryRecord` JSON).
+    let dbRegistry: MDB_dbi
 
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private var closed = false
@@ -90,7 +92,7 @@ public final class SpoolStore: @unchecked Sendable {
         }
         self.env = env
         (dbMeta, dbLog, dbMessages, dbBodies, dbDue) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
-        (dbEvents, dbEventIndex, dbSuppression) = (dbis[5], dbis[6], dbis[7])
+        (dbEvents, dbEventIndex, dbSuppression, dbRegistry) = (dbis[5], dbis[6], dbis[7], dbis[8])
         lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
     }

@@ -19,6 +19,15 @@ enum CLI {
       suppression remove ADDRESS [--tenant T]
       events [--recipient R] [--sender S] [--type T] [--queue-id ID] [--since TIME] [--limit N]
                                        search events, newest first
+      domains add DOMAIN --tenant T    add a sending domain: new RSA-2048 + Ed25519 keys, prints the DNS records
+                                       to publish (--private-key PEM-FILE --selector S imports a key instead)
+      domains list [--tenant T]        sending domains and their status (pending, verified, failing)
+      domains show DOMAIN              one domain: keys, status, the records to publish
+      domains verify DOMAIN            look the records up now (verified once every DKIM record is found)
+      domains rotate DOMAIN            publish new keys; they take over once verified, the old ones retire
+      domains remove DOMAIN            stop signing for a domain and forget its keys
+      tenants show T                   a tenant's sender policy
+      tenants set T [--sender-policy enforce|sign-only|off] [--allow-subdomains true|false]
       health                           show the node's health
       cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
       cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
@@ -39,7 +48,8 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
-            case "queue", "events", "health", "cluster", "suppression": return try Operator.run(command, rest)
+            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants":
+                return try Operator.run(command, rest)
             case "help", "--help", "-h":
                 print(usage)
                 return 0

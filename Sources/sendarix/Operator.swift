@@ -43,6 +43,37 @@ enum Operator {
             guard positional.count == 2 else { throw CLIError("usage: sendarix suppression remove ADDRESS [--tenant T]") }
             let tenant = HTTPQuery.percentEncode(named["tenant"] ?? "default")
             return try show(target.request("DELETE", "/v1/suppressions/\(tenant)/\(HTTPQuery.percentEncode(positional[1].lowercased()))"))
+        case ("domains", "add"):
+            guard positional.count == 2, let tenant = named["tenant"] else {
+                throw CLIError("usage: sendarix domains add DOMAIN --tenant T [--private-key PEM-FILE --selector S]")
+            }
+            var body: [String: String] = ["domain": positional[1], "tenant": tenant]
+            if let file = named["private-key"] { body["privateKey"] = try String(contentsOfFile: file, encoding: .utf8) }
+            if let selector = named["selector"] { body["selector"] = selector }
+            return try show(target.request("POST", "/v1/domains", body: try JSONSerialization.data(withJSONObject: body)))
+        case ("domains", "list"):
+            let query = named["tenant"].map { "?tenant=" + HTTPQuery.percentEncode($0) } ?? ""
+            return try show(target.get("/v1/domains" + query))
+        case ("domains", "show"), ("domains", "verify"), ("domains", "rotate"), ("domains", "remove"):
+            guard positional.count == 2 else { throw CLIError("usage: sendarix domains \(positional[0]) DOMAIN") }
+            let path = "/v1/domains/" + HTTPQuery.percentEncode(positional[1].lowercased())
+            switch positional[0] {
+            case "show": return try show(target.get(path))
+            case "remove": return try show(target.request("DELETE", path))
+            default: return try show(target.request("POST", path + "/" + positional[0]))
+            }
+        case ("tenants", "show"):
+            guard positional.count == 2 else { throw CLIError("usage: sendarix tenants show TENANT") }
+            return try show(target.get("/v1/tenants/" + HTTPQuery.percentEncode(positional[1])))
+        case ("tenants", "set"):
+            guard positional.count == 2 else {
+                throw CLIError("usage: sendarix tenants set TENANT [--sender-policy enforce|sign-only|off] [--allow-subdomains true|false]")
+            }
+            var body: [String: Any] = [:]
+            if let p = named["sender-policy"] { body["senderPolicy"] = p }
+            if let a = named["allow-subdomains"] { body["allowSubdomains"] = a == "true" }
+            return try show(target.request("PUT", "/v1/tenants/" + HTTPQuery.percentEncode(positional[1]),
+                                           body: try JSONSerialization.data(withJSONObject: body)))
         case ("events", _):
             var items: [HTTPQuery.Item] = []
             for (flag, key) in [("recipient", "recipient"), ("sender", "sender"), ("type", "type"),

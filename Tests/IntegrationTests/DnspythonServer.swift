@@ -18,18 +18,35 @@ final class DnspythonServer: @unchecked Sendable {
     import json, os, socket, socketserver, struct, sys, threading
     import dns.flags, dns.message, dns.name, dns.rcode, dns.rdatatype, dns.rrset
     ready_path, log_path, records_json, reject = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-    records = {}
-    for key, rdatas in json.loads(records_json).items():
-        name, rdtype = key.split(' ')
-        records[(dns.name.from_text(name), rdtype)] = rdatas
-    names = {n for n, _ in records}
-    origin = min(names, key=lambda n: len(n.labels))
-    soa = dns.rrset.from_text(origin, 60, 'IN', 'SOA', 'ns.%s hostmaster.%s 1 60 60 60 60' % (origin, origin))
+    records, names, soa, loaded = {}, set(), None, [None]
+    def load():
+        # "@path": the records live in a file the test may rewrite; reloaded when it changes.
+        global records, names, soa
+        if records_json.startswith('@'):
+            mtime = os.stat(records_json[1:]).st_mtime_ns
+            if loaded[0] == mtime: return
+            loaded[0] = mtime
+            text = open(records_json[1:]).read()
+        elif loaded[0] is None:
+            loaded[0] = 0
+            text = records_json
+        else:
+            return
+        new = {}
+        for key, rdatas in json.loads(text).items():
+            name, rdtype = key.split(' ')
+            new[(dns.name.from_text(name), rdtype)] = rdatas
+        records, names = new, {n for n, _ in new}
+        origin = min(names, key=lambda n: len(n.labels))
+        soa = dns.rrset.from_text(origin, 60, 'IN', 'SOA', 'ns.%s hostmaster.%s 1 60 60 60 60' % (origin, origin))
+    load()
     lock = threading.Lock()
+    log_lock = threading.Lock()
     def log(line):
-        with lock:
+        with log_lock:
             with open(log_path, 'a') as f: f.write(line + '\n')
     def answer(wire, proto):
+        with lock: load()
         q = dns.message.from_wire(wire)
         r = dns.message.make_response(q)
         r.flags |= dns.flags.AA
@@ -105,9 +122,9 @@ final class DnspythonServer: @unchecked Sendable {
     init(records: [String: [String]], rejectSMTP: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-dnspy-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: records), as: UTF8.self)
+        try Self.write(records, to: directory + "/records.json")
         process = try ChildProcess("/usr/bin/python3", ["-c", Self.script, directory + "/port", directory + "/queries.log",
-                                                         json, rejectSMTP ?? "-"],
+                                                         "@" + directory + "/records.json", rejectSMTP ?? "-"],
                                    stdoutPath: directory + "/output.log", stderrPath: directory + "/output.log",
                                    appendOutput: true)
         let deadline = Date().addingTimeInterval(30) // hang guard
@@ -124,6 +141,28 @@ final class DnspythonServer: @unchecked Sendable {
             throw HarnessError("the dnspython server did not start: \(output)")
         }
         port = found
+    }
+
+    /// Replaces the served records (the server reloads them at its next question).
+    func update(_ records: [String: [String]]) throws {
+        try Self.write(records, to: directory + "/records.json")
+    }
+
+    static func write(_ records: [String: [String]], to path: String) throws {
+        let data = try JSONSerialization.data(withJSONObject: records)
+        try data.write(to: URL(fileURLWithPath: path + ".tmp"))
+        guard rename(path + ".tmp", path) == 0 else { throw HarnessError("cannot rename \(path)") }
+    }
+
+    /// A TXT rdata text for `value`: quoted strings of at most 255 bytes (long DKIM keys).
+    static func txt(_ value: String) -> String {
+        var parts: [String] = []
+        var rest = Substring(value)
+        while !rest.isEmpty {
+            parts.append("\"" + rest.prefix(255) + "\"")
+            rest = rest.dropFirst(255)
+        }
+        return parts.joined(separator: " ")
     }
 
     /// Log lines so far: `udp MX dp.test.`, `tcp A mx.dp.test.`, `smtp-connection (…)`, `error …`.

@@ -1,0 +1,24 @@
+import Foundation
+
+/// One stored control-plane record. Pure value; any thread.
+public enum RegistryRecord: Codable, Sendable, Equatable {
+    case domain(SendingDomain)
+    case tenant(TenantSettings)
+
+    /// JSON bytes (sorted keys).
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array((try? encoder.encode(self)) ?? Data())
+    }
+
+    /// Decodes `encoded()`'s bytes; throws on malformed input.
+    public init(decoding bytes: some Collection<UInt8>) throws {
+        self = try JSONDecoder().decode(RegistryRecord.self, from: Data(bytes))
+    }
+
+    /// The domain, when this is one.
+    public var domain: SendingDomain? { if case .domain(let d) = self { d } else { nil } }
+    /// The tenant settings, when these are.
+    public var tenant: TenantSettings? { if case .tenant(let t) = self { t } else { nil } }
+}

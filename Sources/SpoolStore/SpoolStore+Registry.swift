@@ -1,0 +1,66 @@
+import CLMDB
+import Registry
+
+extension SpoolStore {
+    /// Applies a control-plane command inside `txn`: reads the records it names, runs
+    /// `RegistryMachine`, writes its changes and records its notices as events (`sender` holds
+    /// the domain, `response` the reason). Throws only for storage failures.
+    func applyRegistry(_ command: RegistryCommand, index: UInt64, in txn: LMDBTransaction) throws -> Result<Void, StoreError> {
+        var current: [String: RegistryRecord] = [:]
+        for key in command.keys {
+            guard let v = try txn.get(dbRegistry, Array(key.utf8)) else { continue }
+            do {
+                current[key] = try RegistryRecord(decoding: UnsafeRawBufferPointer(v).map { $0 })
+            } catch {
+                return .failure(StoreError(.corrupt, "registry record \(key): \(error)", context: key))
+            }
+        }
+        let t = RegistryMachine.apply(command, current: current)
+        if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: command.keys.first ?? "")) }
+        for (key, record) in t.writes {
+            if let record {
+                try txn.put(dbRegistry, Array(key.utf8), record.encoded())
+            } else {
+                try txn.delete(dbRegistry, Array(key.utf8))
+            }
+        }
+        for (ordinal, notice) in t.notices.enumerated() {
+            let kind: Event.Kind = switch notice.kind {
+            case .domainAdded: .domainAdded
+            case .domainVerified: .domainVerified
+            case .domainFailing: .domainFailing
+            case .domainRemoved: .domainRemoved
+            case .keysRotated: .domainKeysRotated
+            }
+            var event = Event(id: "\(index)-\(ordinal)", type: kind, messageId: "", queueId: "", tenant: notice.tenant,
+                              sender: notice.domain, recipient: "", timestampMillis: notice.at)
+            if !notice.reason.isEmpty { event.response = notice.reason }
+            try storeEvent(event, index: index, ordinal: ordinal, in: txn)
+        }
+        return .success(())
+    }
+
+    /// The record stored under `key`, or nil. Any thread; a read transaction.
+    public func registryRecord(_ key: String) throws -> RegistryRecord? {
+        try read { txn in
+            guard let v = try txn.get(dbRegistry, Array(key.utf8)) else { return nil }
+            return try RegistryRecord(decoding: UnsafeRawBufferPointer(v).map { $0 })
+        }
+    }
+
+    /// Every record whose key starts with `prefix`, in key order. Any thread; a read transaction.
+    public func registryRecords(prefix: String) throws -> [RegistryRecord] {
+        try read { txn in
+            let cursor = try txn.cursor(dbRegistry)
+            defer { cursor.close() }
+            let start = Array(prefix.utf8)
+            var out: [RegistryRecord] = []
+            var item = try cursor.seek(atLeast: start)
+            while let cur = item, cur.key.starts(with: start) {
+                out.append(try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }))
+                item = try cursor.get(MDB_NEXT)
+            }
+            return out
+        }
+    }
+}
