@@ -11,6 +11,7 @@ public struct DNSRecordType: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let cname = DNSRecordType(rawValue: 5)
     public static let soa = DNSRecordType(rawValue: 6)
     public static let ptr = DNSRecordType(rawValue: 12)
+    public static let hinfo = DNSRecordType(rawValue: 13)
     public static let mx = DNSRecordType(rawValue: 15)
     public static let txt = DNSRecordType(rawValue: 16)
     public static let aaaa = DNSRecordType(rawValue: 28)
@@ -27,6 +28,7 @@ public struct DNSRecordType: RawRepresentable, Hashable, Sendable, CustomStringC
         case 5: "CNAME"
         case 6: "SOA"
         case 12: "PTR"
+        case 13: "HINFO"
         case 15: "MX"
         case 16: "TXT"
         case 28: "AAAA"

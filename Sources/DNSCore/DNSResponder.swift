@@ -7,6 +7,9 @@
 /// - FORMERR (header only, ID/opcode/RD echoed) when the packet cannot be decoded; FORMERR also for
 ///   QDCOUNT ≠ 1 and malformed Client Subnet options. NOTIMP for opcodes other than QUERY.
 ///   BADVERS (extended RCODE 16) for EDNS version ≠ 0.
+/// - ANY (RFC 8482 minimal answers, UDP and TCP alike): a name with data gets one synthesized
+///   HINFO record `"RFC8482" ""` (zone TTL, no additional records) instead of every RRset; a name
+///   without data gets the usual NODATA/NXDOMAIN. Keeps ANY useless as an amplifier.
 /// - REFUSED (AA clear) for names outside the zone, classes other than IN/ANY, and AXFR/IXFR.
 /// - AA set, RA clear, RD and CD copied, question echoed with the requester's case.
 /// - NXDOMAIN for names that do not exist, NODATA (NOERROR, empty answer) for existing names
@@ -215,6 +218,11 @@ public struct DNSResponder: Sendable {
             answers.append(record)
         }
 
+        if question.type == .any && !answers.isEmpty {
+            // RFC 8482 §4.2: the name has data, but ANY gets one synthesized HINFO, not all of it.
+            scope = 0
+            answers = [DNSRecord(name: question.name, ttl: zone.ttl, data: Self.rfc8482HINFO)]
+        }
         if answers.isEmpty {
             reply.rcode = existingNames.contains(question.name) ? .noError : .nameError
             var soa = soaRecord
@@ -281,6 +289,9 @@ public struct DNSResponder: Sendable {
         }
         return out
     }
+
+    /// HINFO RDATA `"RFC8482" ""` (RFC 8482 §4.2: CPU "RFC8482", OS the empty string).
+    static let rfc8482HINFO = DNSRecord.RData.unknown(type: .hinfo, data: [7] + Array("RFC8482".utf8) + [0])
 
     private static func echo(_ subnet: DNSMessage.ClientSubnet, scope: UInt8) -> DNSMessage.EDNS.Option {
         var copy = subnet

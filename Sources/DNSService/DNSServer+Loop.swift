@@ -86,11 +86,15 @@ extension DNSServer {
             if n < 0 { return }
             guard let peer = DNSSocketAddress(storage: storage), peer.port != 0 else { continue }
             let query = Array(buffer[0..<n])
+            guard let full = responder.respond(to: query, transport: .udp, client: peer.address) else { continue }
             var decision = DNSRateLimiter.Decision.allow
-            if limiter != nil { decision = limiter!.decide(client: peer.address, now: DNSSocket.now()) }
+            if limiter != nil {
+                decision = limiter!.decide(client: peer.address, category: DNSRateLimiter.Category(responseBytes: full),
+                                           now: DNSSocket.now())
+            }
             let response: [UInt8]?
             switch decision {
-            case .allow: response = responder.respond(to: query, transport: .udp, client: peer.address)
+            case .allow: response = full
             case .slip: response = responder.slipResponse(to: query)
             case .drop: response = nil
             }

@@ -13,8 +13,10 @@ import Synchronization
 /// - TCP: RFC 1035 §4.2.2 two-byte framing, many queries per connection, idle timeout, a bound
 ///   on connections (the least recently active one is closed to admit a new one), and a bound on
 ///   unsent output per connection. Garbage input never crashes the server.
-/// - UDP responses can be rate limited per client network (`rateLimit`, off by default); TCP is
-///   never limited.
+/// - UDP responses can be rate limited (`rateLimit`, RRL: per client network and kind of
+///   response, see `DNSRateLimiter`; nil = off, the default here, on in `RelayNode`). Each response
+///   is built first and charged to its category; over the limit it is dropped or sent as a
+///   truncated slip. TCP is never limited.
 /// - The worker thread keeps the server alive: call `stop()` when done (deinit alone won't run).
 public final class DNSServer: Sendable {
     /// The addresses actually bound, with real ports (`127.0.0.1:40123`), in the order given.

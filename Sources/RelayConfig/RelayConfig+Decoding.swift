@@ -145,8 +145,11 @@ extension RelayConfig {
                 }
                 reg.finish()
             }
+            var rateLimit = DNS.RateLimit()
+            if var rl = o.object("rateLimit") { RelayConfig.decodeDNSRateLimit(&rl, into: &rateLimit) }
             if let zone, let ingress {
                 c.dns = DNS(zone: zone.lowercased(), ingressName: ingress.lowercased(), ttl: ttl, regions: regions)
+                c.dns?.rateLimit = rateLimit
             }
             o.finish()
         }

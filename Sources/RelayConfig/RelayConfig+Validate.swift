@@ -191,6 +191,7 @@ extension RelayConfig {
             p.error("dns.ingressName", "'\(d.ingressName)' is not inside dns.zone '\(d.zone)'")
         }
         RelayConfig.checkRange(d.ttl, 0...86_400, "dns.ttl", p)
+        RelayConfig.validateDNSRateLimit(d.rateLimit, p)
         let knownRegions = Set([node.region] + cluster.peers.map(\.region))
         for name in d.regions.keys.sorted() where !knownRegions.contains(name) {
             p.warning("dns.regions.\(name)", "no node is in region '\(name)' (known: \(knownRegions.sorted().joined(separator: ", ")))")

@@ -235,6 +235,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var ttl = 60
         /// Region name → client networks that should get that region's nodes first.
         public var regions: [String: [IPNetwork]] = [:]
+        /// UDP response rate limiting (on by default).
+        public var rateLimit = RateLimit()
         /// Creates a DNS section.
         public init(zone: String, ingressName: String, ttl: Int = 60, regions: [String: [IPNetwork]] = [:]) {
             self.zone = zone

@@ -17,6 +17,19 @@ extension RelayNode {
         return out
     }
 
+    /// Starts the authoritative DNS server on `listen.dns` with the configured UDP response rate
+    /// limiting (`dns.rateLimit`, on by default). Throws `DNSServiceError` when a bind fails.
+    static func makeDNSServer(_ config: RelayConfig, dns: RelayConfig.DNS, zone: DNSResponder.Zone) throws -> DNSServer {
+        try DNSServer(listen: config.listen.dns.map(\.description), zone: zone, rateLimit: rateLimiter(dns.rateLimit))
+    }
+
+    /// The limiter for `dns.rateLimit`; nil when disabled.
+    static func rateLimiter(_ r: RelayConfig.DNS.RateLimit) -> DNSRateLimiter? {
+        guard r.enabled else { return nil }
+        return DNSRateLimiter(responsesPerSecond: r.responsesPerSecond, errorsPerSecond: r.errorsPerSecond, slip: r.slip,
+                              window: r.window, ipv4PrefixLength: r.ipv4PrefixLength, ipv6PrefixLength: r.ipv6PrefixLength)
+    }
+
     /// Builds the authoritative zone from the config and the current health view.
     static func makeZone(_ config: RelayConfig, dns: RelayConfig.DNS, health: ClusterHealth?) throws -> DNSResponder.Zone {
         func nodeName(_ id: String) -> String { "\(id).\(dns.zone)" }

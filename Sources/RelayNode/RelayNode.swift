@@ -173,8 +173,7 @@ public final class RelayNode {
             self.health = health
         }
         if let dns = config.dns, !config.listen.dns.isEmpty {
-            let server = try DNSServer(listen: config.listen.dns.map(\.description),
-                                       zone: try RelayNode.makeZone(config, dns: dns, health: health))
+            let server = try RelayNode.makeDNSServer(config, dns: dns, zone: try RelayNode.makeZone(config, dns: dns, health: health))
             dnsServer = server
             bound["dns"] = server.boundAddresses.map { "\($0)" }
             logger.log(.info, "listening", ["service": "dns", "zone": dns.zone,

@@ -260,10 +260,27 @@ struct DNSResponderTests {
         #expect(!fits.isTruncated && fits.answers.count == 60 && fits.edns != nil)
     }
 
-    @Test("ANY at the apex returns every record type there")
+    @Test("ANY gets one synthesized HINFO \"RFC8482\" \"\" record over UDP and TCP (RFC 8482), not every RRset")
     func any() throws {
-        let r = try responder.reply(query("relay.example", .any), transport: .tcp)
-        #expect(Set(r.answers.map(\.type)) == [.soa, .ns, .mx, .txt])
+        let hinfo: [UInt8] = [7] + Array("RFC8482".utf8) + [0]
+        for transport in [DNSResponder.Transport.udp, .tcp] {
+            for qname in ["relay.example", "RELAY.example", "smtp.relay.example", "n1.relay.example"] {
+                let r = try responder.reply(query(qname, .any, edns: .init()), transport: transport)
+                #expect(r.rcode == .noError && r.isAuthoritative && !r.isTruncated)
+                #expect(r.answers == [DNSRecord(name: name(qname), ttl: 60, data: .unknown(type: .hinfo, data: hinfo))])
+                #expect(r.answers.first?.name.description == name(qname).description)
+                #expect(r.authorities.isEmpty && r.additionals.isEmpty)
+            }
+        }
+        // Names without data keep their negative answers; outside the zone stays REFUSED.
+        #expect(try responder.reply(query("nope.relay.example", .any)).rcode == .nameError)
+        var zone = sampleZone()
+        zone.txt[name("a.b.relay.example")] = ["x"]
+        let nodata = try DNSResponder(zone: zone).reply(query("b.relay.example", .any))  // empty non-terminal
+        #expect(nodata.rcode == .noError && nodata.answers.isEmpty && nodata.authorities.first?.type == .soa)
+        #expect(try responder.reply(query("example.org", .any)).rcode == .refused)
+        // Other types are still answered in full.
+        #expect(try responder.reply(query("relay.example", .ns)).answers.count == 3)
     }
 
     @Test("updating the zone changes the answer: a new responder per zone version")
