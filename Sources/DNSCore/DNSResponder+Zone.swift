@@ -122,6 +122,9 @@ extension DNSResponder {
         public var txt: [DNSName: [String]]
         /// Preference of the apex MX record.
         public var mxPreference: UInt16
+        /// More MX records by owner name (e.g. the return-path names of sending domains inside the
+        /// zone), each pointing at the given exchange with `mxPreference`.
+        public var mx: [DNSName: DNSName] = [:]
 
         /// Creates a zone. Pure.
         public init(origin: DNSName, ingressName: DNSName, ttl: UInt32 = 60, soa: SOAFields = SOAFields(),

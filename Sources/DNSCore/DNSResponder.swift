@@ -65,6 +65,9 @@ public struct DNSResponder: Sendable {
             add(DNSRecord(name: origin, ttl: ttl, data: .ns(node.name)))
         }
         add(DNSRecord(name: origin, ttl: ttl, data: .mx(preference: zone.mxPreference, exchange: zone.ingressName)))
+        for (name, exchange) in zone.mx where name.isSubdomain(of: origin) {
+            add(DNSRecord(name: name, ttl: ttl, data: .mx(preference: zone.mxPreference, exchange: exchange)))
+        }
         for node in zone.nodes {
             for a in node.ipv4 { add(DNSRecord(name: node.name, ttl: ttl, data: .a(a))) }
             for a in node.ipv6 { add(DNSRecord(name: node.name, ttl: ttl, data: .aaaa(a))) }

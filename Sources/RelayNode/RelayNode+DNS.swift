@@ -31,7 +31,8 @@ extension RelayNode {
     }
 
     /// Builds the authoritative zone from the config and the current health view.
-    static func makeZone(_ config: RelayConfig, dns: RelayConfig.DNS, health: ClusterHealth?) throws -> DNSResponder.Zone {
+    static func makeZone(_ config: RelayConfig, dns: RelayConfig.DNS, health: ClusterHealth?,
+                         domains: SendingDomains? = nil) throws -> DNSResponder.Zone {
         func nodeName(_ id: String) -> String { "\(id).\(dns.zone)" }
         var nodes: [DNSResponder.Zone.Node] = [
             try .init(id: config.node.id, name: nodeName(config.node.id), addresses: advertisedAddresses(config),
@@ -45,8 +46,20 @@ extension RelayNode {
                                    healthy: health!.isHealthy(peer)))
         }
         let regions = try DNSResponder.Zone.Region.list(from: dns.regions.mapValues { $0.map(\.description) })
-        return try DNSResponder.Zone(origin: dns.zone, ingressName: dns.ingressName, ttl: UInt32(dns.ttl),
-                                     nodes: nodes, regions: regions, txt: try spfRecords(zone: dns.zone, nodes: nodes))
+        var txt = try spfRecords(zone: dns.zone, nodes: nodes)
+        var zone = try DNSResponder.Zone(origin: dns.zone, ingressName: dns.ingressName, ttl: UInt32(dns.ttl),
+                                         nodes: nodes, regions: regions, txt: [:])
+        // Sending domains inside the zone publish themselves: DKIM keys, SPF, DMARC, return-path MX.
+        let published = domains?.zoneRecords(inside: dns.zone)
+        for (name, values) in published?.txt ?? [:] {
+            guard let owner = try? DNSName(name), txt[owner] == nil || name.hasPrefix("_") || name.contains("._domainkey.") else { continue }
+            txt[owner, default: []] += values
+        }
+        for (name, exchange) in published?.mx ?? [:] {
+            if let owner = try? DNSName(name), let target = try? DNSName(exchange) { zone.mx[owner] = target }
+        }
+        zone.txt = txt
+        return zone
     }
 
     /// SPF (RFC 7208) for what the relay publishes: each node's name lists its own addresses (it

@@ -205,10 +205,11 @@ public final class RelayNode {
         let health = self.health
         let server = self.dnsServer
         let logger = self.logger
+        let domains = self.domains
         loop.every(1.0) { [weak server] in
             guard let server else { return false }
             do {
-                server.updateZone(try RelayNode.makeZone(config, dns: dns, health: health))
+                server.updateZone(try RelayNode.makeZone(config, dns: dns, health: health, domains: domains))
             } catch {
                 logger.log(.error, "dns zone update failed", ["error": "\(error)"])
             }

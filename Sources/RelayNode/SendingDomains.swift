@@ -254,6 +254,29 @@ final class SendingDomains: Sendable {
         return entry
     }
 
+    /// The records the built-in DNS responder serves for sending domains inside `zone`: DKIM TXT
+    /// for every published key, SPF (an include of the zone, whose apex lists every node), a DMARC
+    /// suggestion and the return-path MX. Names are text; never blocks for long (reads the
+    /// registry). Any thread.
+    func zoneRecords(inside zone: String) -> (txt: [String: [String]], mx: [String: String]) {
+        let suffix = "." + zone.lowercased()
+        var txt: [String: [String]] = [:]
+        var mx: [String: String] = [:]
+        let now = WallClock.nowMillis()
+        for d in ((try? store.registryRecords(prefix: RegistryKeys.domainPrefix)) ?? []).compactMap(\.domain)
+            where d.name == zone.lowercased() || d.name.hasSuffix(suffix) {
+            for k in d.publishedKeys(at: now) {
+                let record = DKIMRecord(keyType: k.algorithm == "rsa" ? .rsa : .ed25519,
+                                        publicKey: Base64Codec.decodeStrict(Array(k.publicKey.utf8)) ?? [])
+                txt[DKIMRecord.name(selector: k.selector, domain: d.name), default: []].append(record.text)
+            }
+            txt[d.name, default: []].append("v=spf1 include:\(zone) ~all")
+            txt["_dmarc." + d.name, default: []].append("v=DMARC1; p=none; adkim=r; aspf=r")
+            if d.returnPath.hasSuffix(suffix) { mx[d.returnPath] = config.dns?.ingressName ?? zone }
+        }
+        return (txt, mx)
+    }
+
     // MARK: Keys and records
 
     private func newKeys(domain: String, state: DKIMKey.State, at now: Int64) throws -> [DKIMKey] {

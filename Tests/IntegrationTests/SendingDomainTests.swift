@@ -224,3 +224,43 @@ struct SendingDomainTests {
         #expect(try Self.verify(unsigned, dnsPort: dns.port) == "unsigned")
     }
 }
+
+/// Sending domains inside the node's own DNS zone publish themselves.
+@Suite("Sending domains in the built-in zone")
+struct SendingDomainZoneTests {
+    @Test("a domain inside dns.zone: its DKIM, SPF, DMARC and return-path records are served (dig), and verify finds them")
+    func builtInZone() throws {
+        let dnsPort = try SinkProcess.freePort()
+        let relay = try RelayProcess(overlay: [
+            "listen": ["dns": ["127.0.0.1:\(dnsPort)"]],
+            "dns": ["zone": "relay.test", "ingressName": "smtp.relay.test", "ttl": 60, "rateLimit": ["enabled": false]],
+            "resolver": ["nameservers": ["127.0.0.1:\(dnsPort)"], "timeoutMs": 2000],
+        ])
+        defer { relay.cleanUp() }
+        let (status, domain) = try SendingDomainTests.request(relay, "POST", "/v1/domains", ["domain": "news.relay.test", "tenant": "acme"])
+        #expect(status == 201, "\(domain)")
+        let dkim = (domain["records"] as? [[String: Any]] ?? []).filter { $0["purpose"] as? String == "dkim" }
+        #expect(dkim.count == 2)
+        func dig(_ name: String, _ type: String) throws -> String {
+            let out = try run("/usr/bin/dig", ["@127.0.0.1", "-p", "\(dnsPort)", "+short", "+tcp", name, type])
+            return String(decoding: out.stdout, as: UTF8.self)
+        }
+        // Published within the zone refresh (every second).
+        var served = ""
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            served = try dig(dkim[0]["name"] as! String, "TXT")
+            if !served.isEmpty { break }
+            usleep(100_000)
+        } while Date() < deadline
+        let value = dkim[0]["value"] as! String
+        #expect(served.replacingOccurrences(of: "\" \"", with: "").contains(String(value.suffix(40))), "\(served)")
+        #expect(try dig("news.relay.test", "TXT").contains("v=spf1 include:relay.test ~all"))
+        #expect(try dig("_dmarc.news.relay.test", "TXT").contains("v=DMARC1"))
+        #expect(try dig("bounces.news.relay.test", "MX").contains("smtp.relay.test."))
+        // The apex keeps its own SPF record.
+        #expect(try dig("relay.test", "TXT").contains("v=spf1 ip4:127.0.0.1"))
+        let (vs, verified) = try SendingDomainTests.request(relay, "POST", "/v1/domains/news.relay.test/verify")
+        #expect(vs == 200 && verified["status"] as? String == "verified", "\(verified)")
+    }
+}
