@@ -69,7 +69,8 @@ struct SendingDomainTests {
 
     /// Submits; returns the reply and, when queued, the stored message bytes.
     static func submit(_ relay: RelayProcess, from: String, headerFrom: String? = nil) throws -> (reply: String, stored: Data?) {
-        let out = try python(sender, ["127.0.0.1", String(relay.port("submission")), from, headerFrom ?? from])
+        let (host, port) = relay.address("submission")
+        let out = try python(sender, [host, String(port), from, headerFrom ?? from])
         let reply = String(decoding: out.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard reply.hasPrefix("250"), let id = reply.components(separatedBy: "queued as ").last else { return (reply + out.stderr, nil) }
         let (status, body) = try relay.admin("/v1/queue/\(id)/body")
@@ -262,5 +263,62 @@ struct SendingDomainZoneTests {
         #expect(try dig("relay.test", "TXT").contains("v=spf1 ip4:127.0.0.1"))
         let (vs, verified) = try SendingDomainTests.request(relay, "POST", "/v1/domains/news.relay.test/verify")
         #expect(vs == 200 && verified["status"] as? String == "verified", "\(verified)")
+    }
+}
+
+/// Sending domains in a 3-node cluster: the registry is replicated.
+@Suite("Sending domains in a cluster", .serialized)
+struct SendingDomainClusterTests {
+    static let ips = ["127.0.40.1", "127.0.40.2", "127.0.40.3"]
+
+    @Test("a domain added and verified on one node signs on every node; a node killed and restarted keeps the keys")
+    func replicated() throws {
+        let base = ["c.example.test. A": ["127.0.0.9"]]
+        let dns = try DnspythonServer(records: base)
+        defer { dns.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-domains-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let nodes = try ClusterRaftTests.startCluster(dir, ips: Self.ips, extra: [
+            "resolver": ["nameservers": ["127.0.0.1:\(dns.port)"], "timeoutMs": 2000],
+        ])
+        defer { for n in nodes { n.cleanUp() } }
+        #expect(ClusterRaftTests.waitFor(30) { ClusterRaftTests.leader(nodes) != nil })
+
+        // Added on n1 (a follower forwards the proposal), published, verified on n2.
+        var added: (Int, [String: Any]) = (0, [:])
+        #expect(ClusterRaftTests.waitFor(30) {
+            added = (try? SendingDomainTests.request(nodes[0], "POST", "/v1/domains", ["domain": "c.example.test", "tenant": "acme"])) ?? (0, [:])
+            return added.0 == 201
+        }, "\(added)")
+        var published = base
+        for (k, v) in SendingDomainTests.dkimRecords(added.1) { published[k] = v }
+        try dns.update(published)
+        #expect(try SendingDomainTests.request(nodes[1], "POST", "/v1/domains/c.example.test/verify").1["status"] as? String == "verified")
+
+        // Every node signs (each reads its own applied copy of the registry).
+        for node in nodes {
+            var last = ""
+            #expect(ClusterRaftTests.waitFor(10) {
+                guard let sent = try? SendingDomainTests.submit(node, from: "a@c.example.test") else { return false }
+                guard let stored = sent.stored else {
+                    last = sent.reply
+                    return false
+                }
+                last = (try? SendingDomainTests.verify(stored, dnsPort: dns.port)) ?? "verifier failed"
+                return last == "pass pass"
+            }, "\(node.dataDir): \(last)")
+        }
+
+        // n3 killed and restarted: its keys are still there and still sign.
+        nodes[2].kill9()
+        try nodes[2].launch()
+        var after = ""
+        #expect(ClusterRaftTests.waitFor(30) {
+            guard let stored = (try? SendingDomainTests.submit(nodes[2], from: "b@c.example.test"))?.stored else { return false }
+            after = (try? SendingDomainTests.verify(stored, dnsPort: dns.port)) ?? ""
+            return after == "pass pass"
+        }, "\(after)")
+        #expect(try SendingDomainTests.request(nodes[2], "GET", "/v1/domains/c.example.test").1["status"] as? String == "verified")
     }
 }
