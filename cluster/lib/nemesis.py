@@ -330,7 +330,7 @@ class Nemesis:
     def fault_disk(self, rng, rec):
         nid = self.disk_node
         path = os.path.join(self.cluster.dir, nid, "data", "ballast")
-        rec.update(variant="ballast", node=nid, holdSeconds=self.a.disk_hold)
+        rec.update(variant="ballast", node=nid, holdSeconds=self.a.disk_hold, wasLeader=self.leader(seconds=1) == nid)
         filled = 0
         try:
             with open(path, "wb", buffering=0) as f:
@@ -354,7 +354,8 @@ class Nemesis:
                     died = time.time()
                 time.sleep(0.1)
             rec["nodeAliveWhileFull"] = died is None
-            rec["healthWhileFull"] = self.role(nid)[0]
+            rec["roleWhileFull"] = self.role(nid)[0]
+            rec["leaderWhileFull"] = self.leader(seconds=1)
         finally:
             try:
                 os.unlink(path)
@@ -635,10 +636,7 @@ def main():
                 os.unlink(os.path.join(mounted, "ballast"))
             except OSError:
                 pass
-            if a.keep:  # keep the logs (node.log is outside the tmpfs) but not the mount
-                subprocess.run(["umount", "-l", mounted])
-            else:
-                subprocess.run(["umount", "-l", mounted])
+            subprocess.run(["umount", "-l", mounted])  # node.log is outside the tmpfs: --keep keeps it
         if a.keep:
             log(f"kept {directory}")
         elif os.path.isdir(directory):
