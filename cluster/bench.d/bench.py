@@ -1180,7 +1180,7 @@ class Bench:
             return
         fig = json.loads(lines[-1])
         kills = [{"node": f.get("node"), "newLeader": f.get("newLeader"),
-                  "acceptGapSeconds": f.get("acceptGapSeconds"), "acceptResumedSeconds": f.get("acceptResumedSeconds"),
+                  "acceptGapSeconds": f.get("acceptGapSeconds"), "firstAckAfterKillSeconds": f.get("firstAckAfterKillSeconds"),
                   "electionSeconds": f.get("electionSeconds"), "leased": f.get("leased"),
                   "takeoverSeconds": f.get("takeoverSeconds"), "duplicates": f.get("duplicates")}
                  for f in fig.get("nemesis.faults", []) if f.get("kind") == "leaderKill"]

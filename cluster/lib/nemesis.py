@@ -247,7 +247,7 @@ class Nemesis:
             self.anomaly(rec, "no new leader 30 s after the leader was killed")
         if first is None:
             self.anomaly(rec, "no message acknowledged 30 s after the leader was killed")
-        rec["acceptResumedSeconds"] = round(first - rec["killedAt"], 2) if first else None
+        rec["firstAckAfterKillSeconds"] = round(first - rec["killedAt"], 2) if first else None
         time.sleep(max(0.0, rec["killedAt"] + self.a.down - time.time()))
         self.cluster.script("restart", old)
 
@@ -481,7 +481,7 @@ def main():
             rec["refusals"] = dict(nem.refusals_between(rec["start"], rec["end"]))
             nem.records.append(rec)
             log(f"leader kill {i + 1}/{a.leader_kills}: {rec['node']} -> {rec.get('newLeader')}; leader after "
-                f"{rec.get('electionSeconds')} s, first 250 after {rec.get('acceptResumedSeconds')} s; "
+                f"{rec.get('electionSeconds')} s; "
                 f"{len(rec['leased'])} leased; healthy {rec['recoverySeconds']:.1f} s after the restart")
             if i % 10 == 9:
                 bodies.sample(cluster.ids, 20)
@@ -512,6 +512,9 @@ def main():
         ack_times = sorted(v["at"] for v in acked.values())
         first_ack = ack_times[0] if ack_times else load_start
         max_gap = longest_gap(ack_times, first_ack, load_end)
+        gap_start = next((t for t, u in zip([first_ack] + ack_times, ack_times + [load_end])
+                          if t >= first_ack and abs((u - t) - max_gap) < 1e-9), first_ack)
+        gap_fault = max((r["n"] for r in nem.records if r["start"] <= gap_start + 0.001), default=None)
         # Duplicates, attributed to the last fault that started before the first copy arrived + 2 s
         # (a copy delivered just before a kill whose outcome did not commit belongs to that kill).
         starts = [r["start"] for r in nem.records]
@@ -540,7 +543,6 @@ def main():
         kills = [f for f in faults_out if f["kind"] == "leaderKill"]
         takeovers = [f["takeoverSeconds"] for f in faults_out if "takeoverSeconds" in f and f["leased"]]
         kill_gaps = [f["acceptGapSeconds"] for f in kills]
-        resumed = [f["acceptResumedSeconds"] for f in kills if f.get("acceptResumedSeconds") is not None]
         refusals = collections.Counter(label for _, label in load.refusals)
         unacked_delivered = sum(1 for rid in load.gave_up if rid in got)
 
@@ -550,7 +552,8 @@ def main():
         print(f"  acknowledged {len(acked)}, delivered {len(c['delivered'])}, lost {len(lost)}, stuck {len(stuck)}, "
               f"duplicates {c['duplicates']} ({c['redeliveries']} redeliveries, {c['resubmissions']} resubmissions), "
               f"body mismatches {len(mismatches)}, late {len(late)}, rejected {len(load.rejected)}")
-        print(f"  longest interval without any 250: {max_gap:.2f} s; drain {c['drain']:.2f} s after the load; "
+        print(f"  longest interval without any 250: {max_gap:.2f} s, from {gap_start - load_start:.1f} s after the "
+              f"load started ({'before the first fault' if gap_fault is None else f'after fault #{gap_fault} began'}); drain {c['drain']:.2f} s after the load; "
               f"unacknowledged at the end {len(load.gave_up)} ({unacked_delivered} delivered); "
               f"unknown arrivals {len(c['unknown'])}; queued bodies compared {bodies.compared}")
         print(f"  refused attempts: {dict(refusals.most_common(8))}")
@@ -567,7 +570,7 @@ def main():
                   f"healthy {f['recoverySeconds']:.1f} s after, {f['duplicates']} dup{extra}; refusals {f['refusals']}")
         if kills:
             print(f"  leader kills {len(kills)}: acceptance gap p50 {percentile(kill_gaps, 50):.2f} s, max "
-                  f"{max(kill_gaps):.2f} s; first 250 after the kill p50 {percentile(resumed, 50):.2f} s; takeover "
+                  f"{max(kill_gaps):.2f} s; takeover "
                   f"p50 {percentile(takeovers, 50):.2f} s, max {max(takeovers, default=0):.2f} s; duplicates per kill "
                   f"{sum(f['duplicates'] for f in kills) / len(kills):.2f}")
         for rid in lost[:20]:
@@ -592,15 +595,18 @@ def main():
             "nemesis.mismatches": len(mismatches), "nemesis.late": len(late), "nemesis.rejected": len(load.rejected),
             "nemesis.unacknowledged": len(load.gave_up), "nemesis.anomalies": nem.anomalies,
             "nemesis.refusals": dict(refusals), "nemesis.maxAcceptGapSeconds": round(max_gap, 2),
+            "nemesis.maxAcceptGapStartSeconds": round(gap_start - load_start, 2), "nemesis.maxAcceptGapFault": gap_fault,
             "nemesis.drainSeconds": round(c["drain"], 2), "nemesis.bodiesCompared": bodies.compared,
             "nemesis.leaderKills": len(kills),
             "nemesis.p50AcceptGapSeconds": round(percentile(kill_gaps, 50), 2) if kills else None,
-            "nemesis.p50AcceptResumedSeconds": round(percentile(resumed, 50), 2) if resumed else None,
             "nemesis.p50TakeoverSeconds": round(percentile(takeovers, 50), 2),
             "nemesis.maxTakeoverSeconds": round(max(takeovers, default=0.0), 2),
             "nemesis.duplicatesPerKill": round(sum(f["duplicates"] for f in kills) / len(kills), 3) if kills else None,
             "nemesis.faults": faults_out, "nemesis.ok": ok,
         }), flush=True)
+        if not ok and not a.keep:
+            a.keep = True
+            log("a check failed: keeping the directory (node logs) for a look")
         return 0 if ok else 1
     except SystemExit as e:
         log(str(e.code))

@@ -543,7 +543,8 @@ def check_delivery(cluster, load, receiver, bodies, load_end, drain_limit):
         try:
             status, m = cluster.admin(nid, f"/v1/queue/{qid}")
             if status == 200:
-                info.update({"leaseOwner": m.get("lease", {}).get("owner"), "attempts": m.get("attempts"),
+                info.update({"leaseOwner": m.get("lease", {}).get("owner"),
+                             "leaseExpiresAt": m.get("lease", {}).get("expiresAt"), "attempts": m.get("attempts"),
                              "nextAttemptAt": [r.get("nextAttemptAt") for r in m.get("recipients", [])],
                              "status": [r.get("status") for r in m.get("recipients", [])],
                              "lastResponse": [r.get("lastResponse") for r in m.get("recipients", []) if r.get("lastResponse")]})
