@@ -128,6 +128,10 @@ class Receiver:
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
+            # socketserver's default backlog is 5: when every node opens its delivery connections at
+            # once the accept queue overflows, the kernel drops the handshake's last ACK, and a node
+            # may wait out its 5-minute greeting timeout on a connection the receiver never accepted.
+            request_queue_size = 1024
 
         self.server = Server((host, 0), Handler)
         self.address = f"{host}:{self.server.server_address[1]}"
