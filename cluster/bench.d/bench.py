@@ -1149,6 +1149,55 @@ class Bench:
         res["ratio_p99"] = ratio(res, "latency", "p99_ms")
         self.results["cluster"] = res
 
+    # ---- 6. repeated leader kills (cluster/nemesis) ---------------------------------------
+
+    def scenario_nemesis(self):
+        """cluster/nemesis --leader-kills N on 127.0.17.1-3 with the release binary: the leader
+        SIGKILLed N times back to back under six retrying clients, each time waiting for a new
+        leader and a 250, the dead node restarted 1.5 s after its kill. Per kill: the longest
+        interval without any 250 from the kill to the next kill, the time until the last message
+        leased by the dead node was delivered elsewhere, the duplicates. Absolute figures only."""
+        a = self.args
+        if a.self_test:
+            self.results["nemesis"] = {"sendarix": {"available": False, "reason": "not part of the self-test"}}
+            return
+        d = self.dir("nemesis")
+        env = dict(os.environ, SENDARIX_BINARY=a.sendarix_bin, SENDARIX_CLUSTER_DIR=os.path.join(d, "cluster"))
+        argv = [os.path.join(REPO, "cluster", "nemesis"), "--leader-kills", str(a.nemesis_kills),
+                "--base", "127.0.17.", "--clients", "6", "--seed", "1", "--dir", os.path.join(d, "cluster")]
+        if a.keep:
+            argv.append("--keep")
+        log("nemesis: %d leader kills (%s)" % (a.nemesis_kills, " ".join(argv[1:])))
+        t0 = time.time()
+        with open(os.path.join(d, "nemesis.log"), "w") as errf:
+            p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=errf, stdin=subprocess.DEVNULL,
+                               text=True)
+        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            self.results["nemesis"] = {"sendarix": {"available": False, "reason": "cluster/nemesis exited %d "
+                                                    "without figures: %s" % (p.returncode, file_tail(
+                                                        os.path.join(d, "nemesis.log"), 2000))}}
+            return
+        fig = json.loads(lines[-1])
+        kills = [{"node": f.get("node"), "newLeader": f.get("newLeader"),
+                  "acceptGapSeconds": f.get("acceptGapSeconds"), "firstAckAfterKillSeconds": f.get("firstAckAfterKillSeconds"),
+                  "electionSeconds": f.get("electionSeconds"), "leased": f.get("leased"),
+                  "takeoverSeconds": f.get("takeoverSeconds"), "duplicates": f.get("duplicates")}
+                 for f in fig.get("nemesis.faults", []) if f.get("kind") == "leaderKill"]
+        sx = {k: v for k, v in fig.items() if k != "nemesis.faults"}
+        gaps = sorted(k["acceptGapSeconds"] for k in kills if k["acceptGapSeconds"] is not None)
+        sx.update({"available": True, "exitStatus": p.returncode, "seconds": round(time.time() - t0, 1),
+                   "nemesis.maxKillAcceptGapSeconds": gaps[-1] if gaps else None,
+                   "nemesis.p99AcceptGapSeconds": percentile(gaps, 99) if gaps else None, "kills": kills})
+        if p.returncode != 0:
+            sx["note"] = "cluster/nemesis exited %d (lost %s, stuck %s, anomalies %s)" % (
+                p.returncode, fig.get("nemesis.lost"), fig.get("nemesis.stuck"), fig.get("nemesis.anomalies"))
+        log("nemesis: %d kills, lost %s, longest gap %s s, takeover p50 %s s max %s s, %s duplicates per kill"
+            % (len(kills), fig.get("nemesis.lost"), fig.get("nemesis.maxAcceptGapSeconds"),
+               fig.get("nemesis.p50TakeoverSeconds"), fig.get("nemesis.maxTakeoverSeconds"),
+               fig.get("nemesis.duplicatesPerKill")))
+        self.results["nemesis"] = {"sendarix": sx}
+
     # ---- 5. DNS responder -----------------------------------------------------------------
 
     def scenario_dnsperf(self):
@@ -1437,6 +1486,18 @@ def print_report(results, meta):
         rows.append(("DNS responder: queries/s (ingress name)", "", side(dp, "sendarix", "queries_per_s"),
                      "", "higher"))
 
+    nm = (results.get("nemesis") or {}).get("sendarix") or {}
+    if nm.get("available"):
+        for label, key, better in (
+                ("leader kills (back to back)", "nemesis.leaderKills", ""),
+                ("leader kills: acknowledged lost", "nemesis.lost", "0"),
+                ("leader kills: stuck", "nemesis.stuck", "0"),
+                ("leader kills: longest interval without 250, s", "nemesis.maxAcceptGapSeconds", "lower"),
+                ("leader kills: p50 gap per kill, s", "nemesis.p50AcceptGapSeconds", "lower"),
+                ("leader kills: p50 takeover of leased mail, s", "nemesis.p50TakeoverSeconds", "lower"),
+                ("leader kills: max takeover of leased mail, s", "nemesis.maxTakeoverSeconds", "lower"),
+                ("leader kills: duplicates per kill", "nemesis.duplicatesPerKill", "lower")):
+            rows.append((label, "", fmt(nm.get(key)), "", better))
     head = ("metric", "Postfix", "Sendarix", "S/P", "better")
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(5)]
     line = "  ".join("%-*s" % (widths[0], head[0]) if i == 0 else "%*s" % (widths[i], head[i])
@@ -1470,6 +1531,14 @@ def print_report(results, meta):
         notes.append("the machine was busy with other work (load average %s -> %s): absolute "
                      "figures are noisy; --rounds N alternates the servers and reports medians"
                      % (meta["loadavg_start"], meta["loadavg_end"]))
+    if nm.get("kills"):
+        print()
+        print("leader kills (cluster/nemesis): kill, killed -> new leader (seconds to see it), longest "
+              "interval without 250 after the kill, messages leased by the dead node, their takeover, duplicates")
+        for i, k in enumerate(nm["kills"], 1):
+            print("  %3d  %s -> %s (%5s s)  gap %5.2f s  leased %3s  takeover %5.2f s  dup %s"
+                  % (i, k["node"], k["newLeader"], k["electionSeconds"], k["acceptGapSeconds"] or 0,
+                     k["leased"], k["takeoverSeconds"] or 0, k["duplicates"]))
     if notes:
         print()
         for n in notes:
@@ -1485,12 +1554,14 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
-                   choices=["accept", "rss", "relay", "cluster", "dnsperf"],
+                   choices=["accept", "rss", "relay", "cluster", "dnsperf", "nemesis"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
                         "half (all with --quick). Default 20000, --quick 2000")
     p.add_argument("--sessions", type=int, default=20, help="smtp-source sessions (default 20)")
+    p.add_argument("--nemesis-kills", type=int, default=None,
+                   help="leader kills of the nemesis scenario (default 100, --quick 10)")
     p.add_argument("--tls-sessions", type=int, default=None,
                    help="idle STARTTLS sessions for rss (default 500, --quick 100)")
     p.add_argument("--targets", default="postfix,sendarix",
@@ -1525,6 +1596,9 @@ def parse_args(argv):
         a.tls_sessions = 100 if a.quick else 500
     a.drain_timeout = 60.0 if a.quick else 180.0
     a.delivery_probe_timeout = 15.0
+    if a.nemesis_kills is None:
+        a.nemesis_kills = 10 if a.quick else 100
+    # nemesis (100 leader kills, ~15 min) runs only when asked for: --only nemesis.
     a.only = a.only or ["accept", "rss", "relay", "cluster", "dnsperf"]
     return a
 
@@ -1566,7 +1640,7 @@ def main(argv):
                 "sessions": args.sessions, "tls_sessions": args.tls_sessions,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
-        for name in ("accept", "rss", "relay", "cluster", "dnsperf"):
+        for name in ("accept", "rss", "relay", "cluster", "dnsperf", "nemesis"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]

@@ -128,6 +128,10 @@ class Receiver:
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
+            # socketserver's default backlog is 5: when every node opens its delivery connections at
+            # once the accept queue overflows, the kernel drops the handshake's last ACK, and a node
+            # may wait out its 5-minute greeting timeout on a connection the receiver never accepted.
+            request_queue_size = 1024
 
         self.server = Server((host, 0), Handler)
         self.address = f"{host}:{self.server.server_address[1]}"
@@ -303,6 +307,14 @@ class Cluster:
 # Load
 
 
+def refusal(e):
+    """A short name for a failed submission attempt: "451 4.3.0" for an SMTP reply, else the exception's class."""
+    if isinstance(e, smtplib.SMTPResponseException):
+        text = e.smtp_error.decode("ascii", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+        return f"{e.smtp_code} {text[:5]}"
+    return type(e).__name__
+
+
 class Load:
     """K threads submitting unique messages to random nodes; each message is retried (same
     X-Roll-Id, new session on any error) until it gets a 250."""
@@ -315,6 +327,7 @@ class Load:
         self.retries = 0
         self.gave_up = []
         self.rejected = []
+        self.refusals = []  # (time, "451 4.3.0" or an exception's name) of every attempt not acknowledged
         self.stop = threading.Event()
         self.hard_stop = threading.Event()
         self.ctx = ssl.create_default_context()
@@ -403,11 +416,13 @@ class Load:
                         break
                     with self.lock:
                         self.retries += 1
+                        self.refusals.append((time.time(), f"{code} {resp.decode('ascii', 'replace')[:5]}"))
                     s.rset()
                     time.sleep(0.1)
-                except Exception:
+                except Exception as e:
                     with self.lock:
                         self.retries += 1
+                        self.refusals.append((time.time(), refusal(e)))
                     if s is not None:
                         try:
                             s.close()
@@ -494,6 +509,94 @@ def leased_by(cluster, dead, live, killed_at):
             out[qid] = {"rid": split_message(data)[0], "expiresAt": exp}
         return out, nid
     return {}, None
+
+
+def check_delivery(cluster, load, receiver, bodies, load_end, drain_limit):
+    """After the load: waits up to `drain_limit` s past `load_end` for every acknowledged message
+    to reach the receiver and every queue to empty, then classifies. Returns a dict: acked, got
+    (the receiver's arrivals), delivered, lost, stuck (queue entries with their state), dup_ids,
+    duplicates, redeliveries, resubmissions, mismatches, unknown, drain (seconds after the load of
+    the last first arrival), late."""
+    acked = dict(load.acked)
+    deadline = load_end + drain_limit
+    while time.time() < deadline:
+        got = receiver.snapshot()
+        if all(rid in got for rid in acked):
+            try:
+                queues_empty = all(cluster.admin(n, "/v1/queue?limit=1")[1].get("count") == 0 for n in cluster.ids)
+            except (OSError, http.client.HTTPException, ValueError, AttributeError):
+                queues_empty = False
+            if queues_empty:
+                break
+        time.sleep(0.2)
+    got = receiver.snapshot()
+
+    # Whatever is still queued anywhere is stuck; its state from the node that holds it.
+    queued = {}
+    for nid in cluster.ids:
+        try:
+            for e in cluster.queue(nid):
+                queued.setdefault(e["queueId"], nid)
+        except Exception as e:
+            log(f"queue of {nid}: {e}")
+    bodies.sample(cluster.ids, 200)
+    bodies.against_clients(load.sent_sha)
+    stuck = []
+    for qid, nid in sorted(queued.items()):
+        info = {"queueId": qid, "node": nid}
+        try:
+            status, m = cluster.admin(nid, f"/v1/queue/{qid}")
+            if status == 200:
+                info.update({"leaseOwner": m.get("lease", {}).get("owner"),
+                             "leaseExpiresAt": m.get("lease", {}).get("expiresAt"), "attempts": m.get("attempts"),
+                             "nextAttemptAt": [r.get("nextAttemptAt") for r in m.get("recipients", [])],
+                             "status": [r.get("status") for r in m.get("recipients", [])],
+                             "lastResponse": [r.get("lastResponse") for r in m.get("recipients", []) if r.get("lastResponse")]})
+            status, data = cluster.admin(nid, f"/v1/queue/{qid}/body", raw=True)
+            if status == 200:
+                info["rollId"] = split_message(data)[0]
+        except (OSError, http.client.HTTPException, ValueError):
+            pass
+        stuck.append(info)
+    stuck_rids = {s.get("rollId") for s in stuck}
+
+    delivered = [rid for rid in acked if rid in got]
+    lost = [rid for rid in acked if rid not in got and rid not in stuck_rids]
+    dup_ids = {rid: len(v) for rid, v in got.items() if len(v) > 1}
+    duplicates = sum(n - 1 for n in dup_ids.values())
+    # A duplicate is a redelivery (one queue ID arrived again: an outcome that did not commit)
+    # or a resubmission (the client retried after losing a 250 the cluster had committed).
+    redeliveries = sum(len(v) - len({q for _, _, q in v}) for v in got.values())
+    resubmissions = duplicates - redeliveries
+    mismatches = list(bodies.mismatches)
+    for rid, arr in got.items():
+        want = load.sent_sha.get(rid)
+        for _, h, _ in arr:
+            if want is not None and h != want:
+                mismatches.append(f"{rid}: the receiver got a body that differs from the submitted one")
+                break
+    unknown = [rid for rid in got if rid not in load.sent_sha]
+    firsts = [got[rid][0][0] for rid in delivered]
+    drain = max(0.0, max(firsts) - load_end) if firsts else 0.0
+    late = [rid for rid in delivered if got[rid][0][0] - load_end > drain_limit]
+    return {"acked": acked, "got": got, "delivered": delivered, "lost": lost, "stuck": stuck,
+            "dup_ids": dup_ids, "duplicates": duplicates, "redeliveries": redeliveries,
+            "resubmissions": resubmissions, "mismatches": mismatches, "unknown": unknown,
+            "drain": drain, "late": late}
+
+
+def takeover(leased, killed_at, got):
+    """(seconds from `killed_at` until the last of `leased` (leased_by's answer) arrived after it,
+    how many of them never arrived at all)."""
+    worst, missing = 0.0, 0
+    for m in leased.values():
+        after = [t for t, _, _ in got.get(m["rid"], []) if t >= killed_at]
+        before = [t for t, _, _ in got.get(m["rid"], []) if t < killed_at]
+        if after:
+            worst = max(worst, min(after) - killed_at)
+        elif not before:
+            missing += 1
+    return worst, missing
 
 
 def main():
@@ -583,79 +686,14 @@ def main():
             f"{len(load.gave_up)} unacknowledged at the end")
         bodies.sample(cluster.ids, 200)
 
-        # Drain: every acknowledged message at the receiver and every queue empty, or the deadline.
-        acked = dict(load.acked)
-        deadline = load_end + a.drain
-        queues_empty = False
-        while time.time() < deadline:
-            got = receiver.snapshot()
-            if all(rid in got for rid in acked):
-                try:
-                    queues_empty = all(cluster.admin(n, "/v1/queue?limit=1")[1].get("count") == 0 for n in cluster.ids)
-                except (OSError, http.client.HTTPException, ValueError, AttributeError):
-                    queues_empty = False
-                if queues_empty:
-                    break
-            time.sleep(0.2)
-        got = receiver.snapshot()
-
-        # Whatever is still queued anywhere is stuck; its state from the node that holds it.
-        queued = {}
-        for nid in cluster.ids:
-            try:
-                for e in cluster.queue(nid):
-                    queued.setdefault(e["queueId"], nid)
-            except Exception as e:
-                log(f"queue of {nid}: {e}")
-        bodies.sample(cluster.ids, 200)
-        bodies.against_clients(load.sent_sha)
-        stuck = []
-        for qid, nid in sorted(queued.items()):
-            info = {"queueId": qid, "node": nid}
-            try:
-                status, m = cluster.admin(nid, f"/v1/queue/{qid}")
-                if status == 200:
-                    info.update({"leaseOwner": m.get("lease", {}).get("owner"), "attempts": m.get("attempts"),
-                                 "nextAttemptAt": [r.get("nextAttemptAt") for r in m.get("recipients", [])],
-                                 "status": [r.get("status") for r in m.get("recipients", [])],
-                                 "lastResponse": [r.get("lastResponse") for r in m.get("recipients", []) if r.get("lastResponse")]})
-                status, data = cluster.admin(nid, f"/v1/queue/{qid}/body", raw=True)
-                if status == 200:
-                    info["rollId"] = split_message(data)[0]
-            except (OSError, http.client.HTTPException, ValueError):
-                pass
-            stuck.append(info)
-        stuck_rids = {s.get("rollId") for s in stuck}
-
-        delivered = [rid for rid in acked if rid in got]
-        lost = [rid for rid in acked if rid not in got and rid not in stuck_rids]
-        dup_ids = {rid: len(v) for rid, v in got.items() if len(v) > 1}
-        duplicates = sum(n - 1 for n in dup_ids.values())
-        # A duplicate is a redelivery (one queue ID arrived again: an outcome that did not commit)
-        # or a resubmission (the client retried after losing a 250 the cluster had committed).
-        redeliveries = sum(len(v) - len({q for _, _, q in v}) for v in got.values())
-        resubmissions = duplicates - redeliveries
-        mismatches = list(bodies.mismatches)
-        for rid, arr in got.items():
-            want = load.sent_sha.get(rid)
-            for _, h, _ in arr:
-                if want is not None and h != want:
-                    mismatches.append(f"{rid}: the receiver got a body that differs from the submitted one")
-                    break
-        unknown = [rid for rid in got if rid not in load.sent_sha]
-        firsts = [got[rid][0][0] for rid in delivered]
-        drain = max(0.0, max(firsts) - load_end) if firsts else 0.0
-        late = [rid for rid in delivered if got[rid][0][0] - load_end > a.drain]
+        c = check_delivery(cluster, load, receiver, bodies, load_end, a.drain)
+        acked, got, delivered, lost, stuck = c["acked"], c["got"], c["delivered"], c["lost"], c["stuck"]
+        dup_ids, duplicates, redeliveries = c["dup_ids"], c["duplicates"], c["redeliveries"]
+        resubmissions, mismatches, unknown, drain, late = (c["resubmissions"], c["mismatches"], c["unknown"],
+                                                           c["drain"], c["late"])
         takeovers = []
         for k in kills:
-            worst, missing = 0.0, 0
-            for qid, m in k["leased"].items():
-                after = [t for t, _, _ in got.get(m["rid"], []) if t >= k["killedAt"]]
-                before = [t for t, _, _ in got.get(m["rid"], []) if t < k["killedAt"]]
-                if after:
-                    worst = max(worst, min(after) - k["killedAt"])
-                elif not before:
-                    missing += 1
+            worst, missing = takeover(k["leased"], k["killedAt"], got)
             takeovers.append({"node": k["node"], "round": k["round"], "leased": len(k["leased"]),
                               "takeoverSeconds": round(worst, 2), "undelivered": missing,
                               "leasedQueueIds": sorted(k["leased"])[:20],
