@@ -1,4 +1,5 @@
 import CLMDB
+import Glibc
 
 extension SpoolStore {
     /// How much of the LMDB map the spool uses.
@@ -9,8 +10,12 @@ extension SpoolStore {
         /// writes reuse).
         public var used: Int
 
-        /// Bytes still available to new writes.
-        public var available: Int { max(0, mapSize - used) }
+        /// Bytes free on the filesystem holding the spool (for unprivileged writers), or nil when
+        /// unknown. The map can only grow into what the disk has.
+        public var filesystemFree: Int? = nil
+
+        /// Bytes still available to new writes: what the map has left, bounded by the disk.
+        public var available: Int { max(0, min(mapSize - used, filesystemFree ?? Int.max)) }
     }
 
     /// The spool's space use, counted on a read transaction (walks LMDB's free list: cheap, its
@@ -36,6 +41,11 @@ extension SpoolStore {
             return count
         }
         let pagesWritten = Int(info.me_last_pgno) + 1
-        return SpaceUsage(mapSize: Int(info.me_mapsize), used: max(0, pagesWritten - freePages) * pageSize)
+        var usage = SpaceUsage(mapSize: Int(info.me_mapsize), used: max(0, pagesWritten - freePages) * pageSize)
+        var fs = statvfs()
+        if statvfs(directory, &fs) == 0 {
+            usage.filesystemFree = Int(fs.f_bavail) * Int(fs.f_frsize)
+        }
+        return usage
     }
 }

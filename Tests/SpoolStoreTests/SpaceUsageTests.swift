@@ -32,3 +32,19 @@ struct SpaceUsageTests {
         #expect(full.used - after.used >= 1_500_000)
     }
 }
+
+extension SpaceUsageTests {
+    @Test("the available space is bounded by the filesystem's free space")
+    func boundedByDisk() throws {
+        let dir = NSTemporaryDirectory() + "sx-space-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A map far larger than any disk here: the disk is what limits.
+        let store = try SpoolStore(directory: dir, options: SpoolStore.Options(mapSize: 1 << 44, durable: false))
+        defer { store.close() }
+        let usage = try store.spaceUsage()
+        let free = try #require(usage.filesystemFree)
+        #expect(free > 0)
+        #expect(usage.available == free)
+        #expect(usage.available < usage.mapSize - usage.used)
+    }
+}
