@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "SpoolStore", dependencies: ["SendarixSupport", "CLMDB", "Registry"]),
         .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
         .target(name: "DeliveryEngine", dependencies: [
-            "DeliveryCore", "DNSCore", "DNSService", "NetworkIO", "RelayConfig", "SpoolStore", "SendarixSupport",
+            "DeliveryCore", "DNSCore", "DNSService", "HTTPCore", "NetworkIO", "RelayConfig", "SpoolStore", "SendarixSupport",
         ]),
         .target(name: "ClusterLog", dependencies: [
             "RaftCore", "SpoolStore", "NetworkIO", "RelayConfig", "CLMDB", "COpenSSL", "SendarixSupport",
