@@ -18,6 +18,9 @@ extension DeliveryEngine {
                               reportID: "\(first)_\(last)_\(domain.lowercased())@\(hostname)")
     }
 
+    /// True when this engine applies MTA-STS and keeps TLS report data. Any thread.
+    public var tlsReportsAvailable: Bool { coordinator.mtaSTS != nil }
+
     /// Recipient domains with TLS outcomes in the UTC days overlapping `[since, until)`; empty
     /// when MTA-STS is disabled. Any thread.
     public func tlsReportDomains(since: Double, until: Double) -> [String] {
