@@ -51,7 +51,8 @@ public struct MTASTSPolicy: Sendable, Equatable {
         var maxAge: String?
         var mx: [String] = []
         var lines: [String] = []
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on both forms.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             var line = Substring(raw)
             if line.hasSuffix("\r") { line = line.dropLast() }
             guard !trimmed(line).isEmpty else { continue }
