@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "SendarixSupport"]),
         .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport", "TestSupport"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
-        .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine"]),
+        .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine", "TestSupport"]),
         .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RelayNode", "TestSupport"]),
     ]
