@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "SpoolStore", dependencies: ["SendarixSupport", "CLMDB", "Registry"]),
         .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
         .target(name: "DeliveryEngine", dependencies: [
-            "DeliveryCore", "DNSCore", "DNSService", "NetworkIO", "RelayConfig", "SpoolStore", "SendarixSupport",
+            "DeliveryCore", "DNSCore", "DNSService", "HTTPCore", "NetworkIO", "RelayConfig", "SpoolStore", "SendarixSupport",
         ]),
         .target(name: "ClusterLog", dependencies: [
             "RaftCore", "SpoolStore", "NetworkIO", "RelayConfig", "CLMDB", "COpenSSL", "SendarixSupport",
@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "SendarixSupport"]),
         .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport", "TestSupport"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
-        .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine"]),
+        .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine", "TestSupport"]),
         .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RelayNode", "TestSupport"]),
     ]

@@ -33,6 +33,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private let dnsLanes: [DispatchQueue]
     private let plainTLS: TLSContext?
     private let verifyTLS: TLSContext?
+    /// Checks certificates without enforcing them (MTA-STS testing mode).
+    private let reportTLS: TLSContext?
+    /// MTA-STS policies and TLS report outcomes (nil: `delivery.mtaSts.enabled` false or no resolver).
+    let mtaSTS: MTASTSService?
     private let wakePending = Atomic<Bool>(false)
 
     private var laneIndex = 0
@@ -68,7 +72,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         self.heloName = config.delivery.heloName ?? hostname
         let resolver = try? DNSResolver(nameservers: config.resolver.nameservers.map(\.description),
                                         timeout: Double(max(config.resolver.timeoutMs, 50)) / 1000)
-        self.routes = RouteResolver(config: config, resolver: resolver, mxPort: options.mxPort, ourHostname: hostname)
+        var routes = RouteResolver(config: config, resolver: resolver, mxPort: options.mxPort, ourHostname: hostname)
         self.schedule = RetrySchedule(steps: options.retrySteps, maxLifetime: Double(config.delivery.maxLifetimeSeconds),
                                       jitter: options.retryJitter)
         self.dsnBuilder = DSNBuilder(reportingMTA: hostname)
@@ -76,9 +80,14 @@ final class DeliveryCoordinator: @unchecked Sendable {
         self.plainTLS = try? TLSContext(clientVerification: .none)
         if let caFile = options.caFile, !caFile.isEmpty {
             self.verifyTLS = try? TLSContext(clientVerification: .caFile(caFile))
+            self.reportTLS = try? TLSContext(clientVerification: .caFile(caFile), enforce: false)
         } else {
             self.verifyTLS = try? TLSContext(clientVerification: .systemTrust)
+            self.reportTLS = try? TLSContext(clientVerification: .systemTrust, enforce: false)
         }
+        self.mtaSTS = Self.makeMTASTS(config: config, resolver: resolver, loops: loops, context: verifyTLS, options: options)
+        routes.mtaSTS = mtaSTS
+        self.routes = routes
         self.throttle = AdaptiveThrottle(configuration: options.throttle)
         var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
         let configured = DeliveryEngine.Options.sourcePools(for: config)
@@ -589,6 +598,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let source = key.source.flatMap { try? SocketAddress(ip: $0, port: 0) }
         let target = SMTPClientConnection.Target(hostName: key.hostName, address: address, source: source,
                                                  session: sessionConfig, plainContext: plainTLS, verifyContext: verifyTLS,
+                                                 reportContext: route.mtaSTS?.mode == .testing ? reportTLS : nil,
                                                  connectTimeout: options.connectTimeout, replyTimeoutCap: options.replyTimeoutCap,
                                                  idleTimeout: options.idleTimeout)
         let connection = SMTPClientConnection(target: target, loop: loop)
@@ -654,6 +664,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
             let first = report.result.recipients[0]
             connectionFailure = prefixed(first.reply, first.isLocal ? "\(remoteHost): " : "\(remoteHost) said: ")
             if first.isLocal { localClass = .timeout }
+        }
+        recordTLSOutcome(report, job: job, key: key)
+        if let reply = connectionFailure, localClass == .tlsFailure, let route = job.route {
+            connectionFailure = mtaSTSReply(reply, route: route, domain: job.domain)
         }
         let throttleKey = DeliveryCoordinator.throttleKey(job.route?.provider ?? .other, host: key.hostName, source: key.source)
         if let reply = connectionFailure {

@@ -29,6 +29,8 @@ extension DeliveryEngine {
         public var retryJitter: Double = 0.1
         /// Port used for MX hosts (25; tests point it at their fake receivers).
         public var mxPort: UInt16 = 25
+        /// HTTPS port of MTA-STS policy hosts (443; tests point it at their own server).
+        public var mtaSTSPort: UInt16 = 443
         /// CA file for the `verify` TLS policy instead of the system store (tests); defaults to the
         /// environment variable `SENDARIX_TEST_CA_FILE` when set.
         public var caFile: String? = ProcessInfo.processInfo.environment["SENDARIX_TEST_CA_FILE"]

@@ -22,7 +22,7 @@ public final class DeliveryEngine: Sendable {
     /// Receives structured log lines: level (`debug|info|warning|error`), event name, fields.
     public typealias LogSink = @Sendable (_ level: String, _ event: String, _ fields: [(String, String)]) -> Void
 
-    private let coordinator: DeliveryCoordinator
+    let coordinator: DeliveryCoordinator
     private let state = Mutex<State>(.created)
 
     private enum State { case created, running, stopped }

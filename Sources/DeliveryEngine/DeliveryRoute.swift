@@ -28,6 +28,8 @@ struct DeliveryRoute: Sendable, Equatable {
     var isStatic: Bool
     /// The source address pool the route names (`routes[].pool`); nil: the sender's or the default.
     var pool: String? = nil
+    /// The recipient domain's MTA-STS policy in force (enforce or testing; MX routes only).
+    var mtaSTS: MTASTSPolicy? = nil
 
     /// What routing decided for a domain.
     enum Resolution: Sendable, Equatable {

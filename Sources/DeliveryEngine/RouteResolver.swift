@@ -15,6 +15,8 @@ struct RouteResolver: Sendable {
     let resolver: DNSResolver?
     let mxPort: UInt16
     let ourHostname: String
+    /// MTA-STS policies for MX routes (nil: disabled or no resolver).
+    var mtaSTS: MTASTSService? = nil
 
     /// The route for `domain` when it needs no DNS (a static route whose hosts are IP literals).
     /// Never blocks; any thread.
@@ -59,9 +61,14 @@ struct RouteResolver: Sendable {
             return .failure(SMTPReply(451, EnhancedStatusCode(4, 4, 3), "\(domain): MX lookup failed, try again (\(reason))"))
         case .mxTargets(let targets):
             let names = targets.map { $0.host.lowercased().hasSuffix(".") ? String($0.host.lowercased().dropLast()) : $0.host.lowercased() }
-            let usable = names.filter { $0 != ourHostname.lowercased() }
+            var usable = names.filter { $0 != ourHostname.lowercased() }
             guard !usable.isEmpty else {
                 return .failure(SMTPReply(554, EnhancedStatusCode(5, 4, 6), "\(domain): mail for the domain loops back to myself"))
+            }
+            let sts = applyMTASTS(domain: domain, mxHosts: usable)
+            switch sts {
+            case .failure(let failure): return .failure(failure.reply)
+            case .success(let applied): if let applied { usable = applied.hosts }
             }
             var hosts: [DeliveryRoute.Host] = []
             var temporary = false
@@ -80,8 +87,10 @@ struct RouteResolver: Sendable {
             }
             let provider = Provider.recognize(mxHosts: usable)
             let minimumTLS = ShapingPolicy.defaults(for: provider).minimumTLS
-            return .route(DeliveryRoute(hosts: hosts, tlsPolicy: minimumTLS == nil ? .opportunistic : .required,
-                                        implicitTLS: false, credentials: nil, provider: provider, isStatic: false))
+            let policy = (try? sts.get())??.policy
+            let tlsPolicy: SMTPClientSession.TLSPolicy = policy?.mode == .enforce ? .verify : (minimumTLS == nil ? .opportunistic : .required)
+            return .route(DeliveryRoute(hosts: hosts, tlsPolicy: tlsPolicy, implicitTLS: false, credentials: nil,
+                                        provider: provider, isStatic: false, mtaSTS: policy))
         }
     }
 

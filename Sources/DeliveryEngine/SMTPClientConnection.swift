@@ -24,6 +24,9 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         var plainContext: TLSContext?
         /// Context verifying the chain and host name (verify).
         var verifyContext: TLSContext?
+        /// Context that checks the chain and host name without enforcing them, used instead of
+        /// `plainContext` when set (MTA-STS testing: report what enforcement would refuse).
+        var reportContext: TLSContext? = nil
         /// Connect timeout, seconds.
         var connectTimeout: Double
         /// Cap on reply and handshake timeouts, seconds.
@@ -52,6 +55,9 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         var transactions: Int
         /// True when the receiver advertised DSN (it takes over NOTIFY=SUCCESS reporting).
         var receiverDSN = false
+        /// How TLS went on this connection; set on the first report of a connection whose policy
+        /// asked for TLS and that got as far as deciding it (TLS reports count sessions).
+        var tls: TLSSessionOutcome? = nil
     }
 
     typealias Completion = @Sendable (Report) -> Void
@@ -79,6 +85,9 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     private var idleTimer: UInt64?
     private var collected: [SMTPClientSession.TransactionResult] = []
     private var usedVerification = false
+    private var checkedCertificate = false
+    private var tlsOutcome: TLSSessionOutcome?
+    private var tlsOutcomeReported = false
 
     /// Creates an unconnected connection. Any thread (the object is then used on `loop`).
     init(target: Target, loop: EventLoop) {
@@ -151,6 +160,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
 
     func connectionDidCompleteTLS(_ connection: Connection, info: TLSInfo) {
         handshaking = false
+        tlsOutcome = TLSSessionOutcome.handshake(verifyResult: checkedCertificate ? connection.peerVerifyResult : nil)
         cancelTimer()
         if target.session.implicitTLS {
             armReplyTimer() // now wait for the greeting
@@ -170,6 +180,9 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         if handshaking {
             handshaking = false
             let verification = usedVerification && (error?.reason.contains("certificate verify failed") ?? false)
+            let code = checkedCertificate ? connection.peerVerifyResult : nil
+            tlsOutcome = code.flatMap { TLSReport.ResultType.forVerifyError($0) }.map { .failure($0, reasonCode: "X509_V_ERR \(code!)") }
+                ?? .failure(.validationFailure, reasonCode: "TLS handshake failed")
             if target.session.implicitTLS {
                 connectFailed(verification ? .tlsVerificationFailed : .tlsHandshakeFailed)
                 return
@@ -196,11 +209,13 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
             case .startTLS(let verify):
                 startTLS(verify: verify)
             case .ready:
-                break
+                // Past EHLO (and STARTTLS when it happened): no TLS now means it was not offered.
+                if tlsOutcome == nil, !session.isTLSActive { tlsOutcome = .failure(.starttlsNotSupported, reasonCode: nil) }
             case .finished(let result):
                 collected.append(result)
             case .failed(let f):
                 failure = f
+                if f.stage == .startTLS, tlsOutcome == nil { tlsOutcome = .failure(.starttlsNotSupported, reasonCode: nil) }
             case .close:
                 closeNow = true
             }
@@ -213,7 +228,8 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
                 guard let completion = pending.removeValue(forKey: result.tag) else { continue }
                 let reusable = failure == nil && !closeNow && !session.isClosed
                 completion(Report(result: result, failure: failure, connectFailure: nil, staleConnection: false,
-                                  reusable: reusable, transactions: transactions, receiverDSN: session.capabilities.dsn))
+                                  reusable: reusable, transactions: transactions, receiverDSN: session.capabilities.dsn,
+                                  tls: takeTLSOutcome()))
             }
         }
         if refusedCommit {
@@ -231,9 +247,20 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         if isIdle { armIdleTimer() }
     }
 
+    /// The session's TLS outcome, once per connection: nil when TLS was not asked for (policy
+    /// none, implicit TLS) or nothing decided it yet.
+    private func takeTLSOutcome() -> TLSSessionOutcome? {
+        guard !tlsOutcomeReported, target.session.tlsPolicy != .none, !target.session.implicitTLS else { return nil }
+        guard let outcome = tlsOutcome else { return nil }
+        tlsOutcomeReported = true
+        return outcome
+    }
+
     private func startTLS(verify: Bool) {
         guard let connection else { return }
-        let context = verify ? target.verifyContext : target.plainContext
+        let reportOnly = !verify && target.reportContext != nil
+        let context = verify ? target.verifyContext : (target.reportContext ?? target.plainContext)
+        checkedCertificate = verify || reportOnly
         guard let context else {
             // No context could be created: behave as a failed handshake.
             handshaking = true
@@ -246,7 +273,7 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         timer = loop.schedule(after: target.replyTimeoutCap) { [weak self] in
             self?.connection?.abort(NetworkError(.timedOut, "TLS handshake timed out"))
         }
-        connection.startTLS(context: context, asClient: true, serverName: target.hostName, verifyHost: verify)
+        connection.startTLS(context: context, asClient: true, serverName: target.hostName, verifyHost: verify || reportOnly)
     }
 
     private func connectFailed(_ failure: BounceClassifier.LocalFailure) {

@@ -57,6 +57,11 @@ public final class Connection: EventHandler {
     public private(set) var bytesRead = 0
     /// True once TLS is established.
     public var isTLS: Bool { ssl != nil && state == .open }
+    /// Client role: the peer certificate's X.509 verification result (`SSL_get_verify_result`,
+    /// 0 = valid) once the handshake ended, successfully or not; nil before. With a context that
+    /// loads trust anchors but does not enforce them (`TLSContext(clientVerification:enforce: false)`)
+    /// this tells what verification would have said without failing the handshake.
+    public private(set) var peerVerifyResult: Int?
     /// Bytes still waiting to be written.
     public var pendingOutputCount: Int { output.count - outputOffset }
 
@@ -194,6 +199,7 @@ public final class Connection: EventHandler {
         ERR_clear_error()
         let rc = SSL_do_handshake(ssl)
         if rc == 1 {
+            if tlsIsClient { peerVerifyResult = Int(SSL_get_verify_result(ssl)) }
             state = .open
             let info = TLSInfo(version: String(cString: SSL_get_version(ssl)),
                                cipher: String(cString: sx_SSL_cipher_name(ssl)))
@@ -206,7 +212,9 @@ public final class Connection: EventHandler {
         switch SSL_get_error(ssl, rc) {
         case SSL_ERROR_WANT_READ: handshakeWants = EventLoop.readable; updateInterest()
         case SSL_ERROR_WANT_WRITE: handshakeWants = EventLoop.writable; updateInterest()
-        default: fail(TLSContext.error("TLS handshake with \(remoteAddress)"))
+        default:
+            if tlsIsClient { peerVerifyResult = Int(SSL_get_verify_result(ssl)) }
+            fail(TLSContext.error("TLS handshake with \(remoteAddress)"))
         }
     }
 

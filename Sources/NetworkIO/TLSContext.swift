@@ -55,8 +55,11 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
-    /// Creates a client context (outbound delivery) with the given verification.
-    public init(clientVerification: Verification) throws {
+    /// Creates a client context (outbound delivery) with the given verification. With `enforce`
+    /// false the trust anchors are loaded and the chain (and, with `verifyHost`, the name) checked,
+    /// but a failure does not stop the handshake: read `Connection.peerVerifyResult` afterwards
+    /// (MTA-STS `testing` mode reports what enforcement would have refused).
+    public init(clientVerification: Verification, enforce: Bool = true) throws {
         ERR_clear_error()
         guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw TLSContext.error("SSL_CTX_new") }
         self.ctx = ctx
@@ -66,12 +69,12 @@ public final class TLSContext: @unchecked Sendable {
             SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
         case .systemTrust:
             SSL_CTX_set_default_verify_paths(ctx)
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+            SSL_CTX_set_verify(ctx, enforce ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
         case .caFile(let path):
             if SSL_CTX_load_verify_locations(ctx, path, nil) != 1 {
                 throw TLSContext.error("loading CA file \(path)", code: .tlsConfiguration)
             }
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+            SSL_CTX_set_verify(ctx, enforce ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
         }
     }
 

@@ -15,6 +15,23 @@ extension RelayConfig.Delivery {
         }
     }
 
+    /// `delivery.mtaSts`: outbound MTA-STS (RFC 8461) for MX delivery and the RFC 8460 TLS
+    /// report data kept per node.
+    public struct MTASTS: Sendable, Codable, Equatable {
+        /// Look up and apply recipient domains' MTA-STS policies.
+        public var enabled = true
+        /// Longest time a fetched policy is cached, whatever its `max_age` (seconds).
+        public var cacheMaxAgeSeconds = 31_557_600
+        /// Longest wait for one policy fetch over HTTPS (seconds).
+        public var fetchTimeoutSeconds: Double = 10
+        /// `organization-name` of TLS reports (default: `node.hostname`).
+        public var reportOrganization: String? = nil
+        /// `contact-info` of TLS reports (default: `postmaster@<node.hostname>`).
+        public var reportContact: String? = nil
+        /// Creates the defaults.
+        public init() {}
+    }
+
     /// `delivery.circuitBreaker`: skip a host for a while after it keeps failing.
     public struct CircuitBreaker: Sendable, Codable, Equatable {
         /// Consecutive connection failures that open the breaker.
@@ -159,6 +176,14 @@ extension RelayConfig {
         d.maxInFlight = o.int("maxInFlight", default: d.maxInFlight)
         d.rateLimitStaticRoutes = o.bool("rateLimitStaticRoutes", default: d.rateLimitStaticRoutes)
         d.brokenTLSSeconds = o.int("brokenTLSSeconds", default: d.brokenTLSSeconds)
+        if var m = o.object("mtaSts") {
+            d.mtaSts.enabled = m.bool("enabled", default: d.mtaSts.enabled)
+            d.mtaSts.cacheMaxAgeSeconds = m.int("cacheMaxAgeSeconds", default: d.mtaSts.cacheMaxAgeSeconds)
+            d.mtaSts.fetchTimeoutSeconds = m.double("fetchTimeoutSeconds", default: d.mtaSts.fetchTimeoutSeconds)
+            d.mtaSts.reportOrganization = m.string("reportOrganization")
+            d.mtaSts.reportContact = m.string("reportContact")
+            m.finish()
+        }
         if var b = o.object("circuitBreaker") {
             d.circuitBreaker.failureThreshold = b.int("failureThreshold", default: d.circuitBreaker.failureThreshold)
             d.circuitBreaker.openSeconds = b.int("openSeconds", default: d.circuitBreaker.openSeconds)
@@ -263,6 +288,13 @@ extension RelayConfig {
         RelayConfig.checkRange(d.mxPort, 1...65_535, "delivery.mxPort", p)
         RelayConfig.checkRange(d.maxInFlight, 1...1_000_000, "delivery.maxInFlight", p)
         RelayConfig.checkRange(d.brokenTLSSeconds, 0...604_800, "delivery.brokenTLSSeconds", p)
+        RelayConfig.checkRange(d.mtaSts.cacheMaxAgeSeconds, 60...31_557_600, "delivery.mtaSts.cacheMaxAgeSeconds", p)
+        RelayConfig.checkRange(d.mtaSts.fetchTimeoutSeconds, 0.5...120, "delivery.mtaSts.fetchTimeoutSeconds", p)
+        for (key, value) in [("reportOrganization", d.mtaSts.reportOrganization), ("reportContact", d.mtaSts.reportContact)] {
+            if let value, value.isEmpty || value.count > 256 {
+                p.error("delivery.mtaSts.\(key)", "must be 1-256 characters")
+            }
+        }
         RelayConfig.checkRange(d.circuitBreaker.failureThreshold, 1...1_000, "delivery.circuitBreaker.failureThreshold", p)
         RelayConfig.checkRange(d.circuitBreaker.openSeconds, 1...86_400, "delivery.circuitBreaker.openSeconds", p)
 

@@ -361,6 +361,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         /// Named pools of source addresses besides the default pool (`sourceAddresses`); mail uses
         /// one through `routes[].pool` or `users[].pool`.
         public var pools: [SourcePool] = []
+        /// Outbound MTA-STS (RFC 8461) and TLS reporting (RFC 8460) for MX delivery.
+        public var mtaSts = MTASTS()
         /// Creates the defaults.
         public init() {}
     }

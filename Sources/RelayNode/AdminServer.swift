@@ -1,5 +1,6 @@
 import ClusterLog
 import Foundation
+import DeliveryEngine
 import HTTPCore
 import NetworkIO
 import RelayConfig
@@ -26,6 +27,8 @@ final class AdminServer: @unchecked Sendable {
     var bodyBudget: BodyMemoryBudget?
     /// Sending domains (`/v1/domains`, `/v1/tenants/T`). Set before `start`.
     var domains: SendingDomains?
+    /// The delivery engine (TLS reports); nil when delivery is off.
+    var delivery: DeliveryEngine?
     let log: any ReplicatedLog
     /// Called after an operator made messages due (retry), to wake delivery.
     let onRescheduled: @Sendable () -> Void
@@ -144,6 +147,7 @@ final class AdminServer: @unchecked Sendable {
             return AdminServer.response(401, json: ["error": "missing or wrong bearer token"], keepAlive: keepAlive,
                                         extra: [("WWW-Authenticate", "Bearer")])
         }
+        if let response = tlsReportResponse(for: request, keepAlive: keepAlive) { return response }
         do {
             switch (request.method, parts.count, parts.first, parts.dropFirst().first) {
             case ("GET", 2, "v1", "queue"):
