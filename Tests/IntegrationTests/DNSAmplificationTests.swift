@@ -116,17 +116,25 @@ struct DNSAmplificationTests {
         s.sendto(query("smtp.relay.test", "A", i % 60000), ("127.0.0.1", port))
         drain(s, -1, 0)
     sent_elapsed = time.monotonic() - start
-    s.sendto(query("relay.test", "SOA", 65000), ("127.0.0.1", port))
-    got = drain(s, 65000, 10)
+    # The end of the burst: an answer to a query of another kind. UDP may drop it on a loaded
+    # machine (as it may drop any datagram), so it is asked again, as a resolver would.
+    got = False
+    for attempt in range(8):
+        s.sendto(query("relay.test", "SOA", 65000), ("127.0.0.1", port))
+        got = drain(s, 65000, 2)
+        if got: break
     elapsed = time.monotonic() - start
     # Same /24, other address: the same account, still over the limit (two queries: one slip, one drop).
     n = udp("127.0.0.2")
     n_full = n_tc = 0
     for i in range(2):
         n.sendto(query("smtp.relay.test", "A", 61000 + i), ("127.0.0.1", port))
-    n.sendto(query("relay.test", "SOA", 65001), ("127.0.0.1", port))
     saved = (full, tc); full = tc = 0
-    neighbour_done = drain(n, 65001, 10)
+    neighbour_done = False
+    for attempt in range(8):
+        n.sendto(query("relay.test", "SOA", 65001), ("127.0.0.1", port))
+        neighbour_done = drain(n, 65001, 2)
+        if neighbour_done: break
     n_full, n_tc = full, tc; full, tc = saved
     # Another /24: its own account.
     other = dns.query.udp(dns.message.make_query("smtp.relay.test", "A", use_edns=0), "127.0.0.1", port=port,
