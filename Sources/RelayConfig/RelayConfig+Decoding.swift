@@ -41,6 +41,7 @@ extension RelayConfig {
             if let s = o.string("peer") {
                 c.listen.peer = hostPort(s, path: o.keyPath("peer"), problems: problems)
             }
+            c.listen.adminTLS = o.bool("adminTLS", default: c.listen.adminTLS)
             o.finish()
         }
 
@@ -130,6 +131,11 @@ extension RelayConfig {
 
         c.adminToken = r.string("adminToken")
         c.adminTokenFile = r.string("adminTokenFile")
+        c.adminReadOnlyToken = r.string("adminReadOnlyToken")
+        c.adminReadOnlyTokenFile = r.string("adminReadOnlyTokenFile")
+        if c.adminReadOnlyToken != nil && c.adminReadOnlyTokenFile != nil {
+            problems.error("adminReadOnlyTokenFile", "set either adminReadOnlyToken or adminReadOnlyTokenFile, not both")
+        }
         if c.adminToken != nil && c.adminTokenFile != nil {
             problems.error("adminTokenFile", "set either adminToken or adminTokenFile, not both")
         }

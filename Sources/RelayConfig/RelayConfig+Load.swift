@@ -104,6 +104,7 @@ extension RelayConfig {
         }
         cluster.secretFile = cluster.secretFile.map { RelayConfig.absolutePath($0, base: base) }
         adminTokenFile = adminTokenFile.map { RelayConfig.absolutePath($0, base: base) }
+        adminReadOnlyTokenFile = adminReadOnlyTokenFile.map { RelayConfig.absolutePath($0, base: base) }
         delivery.caFile = delivery.caFile.map { RelayConfig.absolutePath($0, base: base) }
         dkim.keyFile = dkim.keyFile.map { RelayConfig.absolutePath($0, base: base) }
         for i in routes.indices {
@@ -124,6 +125,7 @@ extension RelayConfig {
             return s
         }
         if adminToken == nil, let f = adminTokenFile { adminToken = secret(f, "adminTokenFile") }
+        if adminReadOnlyToken == nil, let f = adminReadOnlyTokenFile { adminReadOnlyToken = secret(f, "adminReadOnlyTokenFile") }
         if let f = cluster.secretFile { cluster.secret = secret(f, "cluster.secretFile") }
         for i in routes.indices {
             if let a = routes[i].auth { routes[i].auth!.password = secret(a.passwordFile, "routes[\(i)].auth.passwordFile") }

@@ -66,6 +66,9 @@ extension RelayConfig {
                 p.error("listen.admin", "'\(a)' must be an IP address to bind, not a host name")
             } else if let ip = a.ipAddress, !ip.isLoopback, adminToken == nil, adminTokenFile == nil {
                 p.error("listen.admin", "\(a) is not loopback; set adminToken or adminTokenFile")
+            } else if let ip = a.ipAddress, !ip.isLoopback, !listen.adminTLS {
+                p.warning("listen.admin", "\(a) is not loopback and listen.adminTLS is off: bearer tokens and message "
+                          + "bodies cross the network in the clear")
             }
         }
         if let peer = listen.peer, peer.ipAddress == nil {
@@ -88,6 +91,15 @@ extension RelayConfig {
             } else if t.count < 16 {
                 p.warning("adminToken", "is shorter than 16 characters; use a long random token")
             }
+        }
+        if let f = adminReadOnlyTokenFile { RelayConfig.checkFile(f, "adminReadOnlyTokenFile", p) }
+        if let t = adminReadOnlyToken {
+            if t.isEmpty {
+                p.error("adminReadOnlyToken", "must not be empty")
+            } else if t.count < 16 {
+                p.warning("adminReadOnlyToken", "is shorter than 16 characters; use a long random token")
+            }
+            if t == adminToken { p.error("adminReadOnlyToken", "must differ from adminToken") }
         }
         if listen.admin != nil && adminToken == nil && adminTokenFile == nil {
             p.warning("adminToken", "not set; the admin API refuses every request until adminToken or adminTokenFile is set")

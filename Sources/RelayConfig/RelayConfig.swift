@@ -25,6 +25,10 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var adminToken: String? = nil
     /// File holding the admin token (absolute after load).
     public var adminTokenFile: String? = nil
+    /// Bearer token for read-only admin access (GET requests only: health, queue, events, …).
+    public var adminReadOnlyToken: String? = nil
+    /// File holding the read-only admin token (absolute after load).
+    public var adminReadOnlyTokenFile: String? = nil
     /// Authoritative DNS zone served on `listen.dns`; nil disables the responder's zone.
     public var dns: DNS? = nil
     /// Relay and abuse policy.
@@ -73,10 +77,12 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var dns: [HostPort] = []
         /// Peer (cluster) traffic; required when `cluster.peers` is not empty.
         public var peer: HostPort? = nil
+        /// Serve the admin API over TLS (the node's certificate) instead of plain HTTP.
+        public var adminTLS = false
         /// Creates the defaults.
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case submission, smtps, relay, admin, dns, peer }
+        enum CodingKeys: String, CodingKey { case submission, smtps, relay, admin, dns, peer, adminTLS }
 
         /// Encodes every key; a disabled admin API is written as `null` so it does not revert to the default.
         public func encode(to encoder: Encoder) throws {

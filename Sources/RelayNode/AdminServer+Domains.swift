@@ -10,7 +10,7 @@ extension AdminServer {
     func domainAction(for request: HTTPRequest, keepAlive: Bool) -> ((@escaping @Sendable ([UInt8]) -> Void) -> Void)? {
         let parts = AdminServer.pathSegments(request)
         guard parts.count >= 2, parts[0] == "v1", parts[1] == "domains" || (parts[1] == "tenants" && parts.count == 3),
-              authorizedRequest(request) else { return nil }
+              let role = role(request), role == .operatorAccess || request.method == "GET" else { return nil }
         guard let domains else {
             return { reply in reply(AdminServer.response(503, json: ["error": "sending domains are not available on this node"], keepAlive: keepAlive)) }
         }

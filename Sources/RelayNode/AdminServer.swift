@@ -27,6 +27,9 @@ final class AdminServer: @unchecked Sendable {
     var bodyBudget: BodyMemoryBudget?
     /// Sending domains (`/v1/domains`, `/v1/tenants/T`). Set before `start`.
     var domains: SendingDomains?
+    /// When set (`listen.adminTLS`), every connection starts with a TLS handshake (the node's
+    /// certificate, reloaded on SIGHUP). Set before `start`.
+    var tls: TLSContextHolder?
     /// The delivery engine (TLS reports); nil when delivery is off.
     var delivery: DeliveryEngine?
     let log: any ReplicatedLog
@@ -59,6 +62,13 @@ final class AdminServer: @unchecked Sendable {
             if let c = try? Connection.accepted(fd: fd, remote: remote, loop: loop, delegate: h) {
                 h.connection = c
                 handlers[ObjectIdentifier(h)] = h
+                if let holder = tls {
+                    guard let ctx = holder.context else {
+                        c.close()
+                        return
+                    }
+                    c.startTLS(context: ctx)
+                }
             } else {
                 close(fd)
             }
@@ -144,6 +154,10 @@ final class AdminServer: @unchecked Sendable {
             return health(keepAlive: keepAlive)
         }
         guard authorized(request) else {
+            if role(request) == .readOnly {
+                return AdminServer.response(403, json: ["error": "the read-only token cannot \(request.method) \(path)"],
+                                            keepAlive: keepAlive)
+            }
             return AdminServer.response(401, json: ["error": "missing or wrong bearer token"], keepAlive: keepAlive,
                                         extra: [("WWW-Authenticate", "Bearer")])
         }
@@ -194,12 +208,28 @@ final class AdminServer: @unchecked Sendable {
         }
     }
 
-    func authorizedRequest(_ request: HTTPRequest) -> Bool { authorized(request) }
+    /// What a request's bearer token allows.
+    enum Role { case operatorAccess, readOnly }
 
+    /// True for the operator token (every request).
+    func authorizedRequest(_ request: HTTPRequest) -> Bool { role(request) == .operatorAccess }
+
+    /// The role of the request's bearer token, nil without a valid one. Compared in constant time.
+    func role(_ request: HTTPRequest) -> Role? {
+        guard let value = request.headers.values("Authorization").first, value.hasPrefix("Bearer ") else { return nil }
+        let presented = Array(value.dropFirst(7).utf8)
+        if let token, !token.isEmpty, PasswordHasher.constantTimeEqual(presented, Array(token.utf8)) { return .operatorAccess }
+        if let r = config.adminReadOnlyToken, !r.isEmpty, PasswordHasher.constantTimeEqual(presented, Array(r.utf8)) {
+            return .readOnly
+        }
+        return nil
+    }
+
+    /// True when the request may be served: any valid token for GET/HEAD, the operator token for
+    /// everything else.
     private func authorized(_ request: HTTPRequest) -> Bool {
-        guard let token, !token.isEmpty else { return false }
-        guard let value = request.headers.values("Authorization").first, value.hasPrefix("Bearer ") else { return false }
-        return PasswordHasher.constantTimeEqual(Array(value.dropFirst(7).utf8), Array(token.utf8))
+        guard let role = role(request) else { return false }
+        return role == .operatorAccess || request.method == "GET" || request.method == "HEAD"
     }
 
     private func notFound(_ id: String, _ keepAlive: Bool) -> [UInt8] {

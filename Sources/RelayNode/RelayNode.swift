@@ -188,6 +188,7 @@ public final class RelayNode {
             admin.raft = raftLog
             admin.bodyBudget = smtp.bodyBudget
             admin.domains = domains
+            if config.listen.adminTLS { admin.tls = tls }
             admin.delivery = delivery
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin

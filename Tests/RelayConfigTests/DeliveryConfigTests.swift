@@ -213,3 +213,20 @@ struct DeliveryConfigTests {
         #expect(back.delivery == c.delivery)
     }
 }
+
+@Suite("Admin listener configuration")
+struct AdminListenerConfigTests {
+    @Test("an admin listener off loopback without TLS is a warning; the read-only token must differ and be long")
+    func adminWarnings() throws {
+        var c = RelayConfig()
+        c.listen.admin = HostPort(host: "192.0.2.10", port: 8025)
+        c.adminToken = "operator-token-0123456789"
+        #expect(c.validate().contains { $0.severity == .warning && $0.description.hasPrefix("listen.admin:") && $0.description.contains("adminTLS") })
+        c.listen.adminTLS = true
+        #expect(!c.validate().contains { $0.description.hasPrefix("listen.admin:") })
+        c.adminReadOnlyToken = c.adminToken
+        #expect(c.validate().contains { $0.severity == .error && $0.description.hasPrefix("adminReadOnlyToken: must differ") })
+        c.adminReadOnlyToken = "short"
+        #expect(c.validate().contains { $0.severity == .warning && $0.description.hasPrefix("adminReadOnlyToken:") })
+    }
+}
