@@ -17,12 +17,16 @@ time, on 127.0.0.0/8 only:
            leader is SIGKILLed: longest gap between 250s and acknowledged messages lost (looked up
            on every node after the killed one restarts).
   dnsperf  dnsperf against one node's DNS responder (A queries for the ingress name): queries/s.
+  dkim     relay end to end with DKIM signing: Sendarix (sending domain in its own zone, RSA-2048 +
+           Ed25519) vs Postfix + OpenDKIM milter (RSA-2048): messages/s, CPU per message, and
+           Sendarix's signing CPU per message (the same load unsigned, same node, same run).
 
 Prints progress on stderr, a table on stdout, and the last stdout line is one JSON object with
 every figure. Uses only the Python standard library.
 """
 
 import argparse
+import base64
 import concurrent.futures
 import http.client
 import json
@@ -1238,6 +1242,198 @@ class Bench:
                 node.stop()
         self.results["dnsperf"] = {"sendarix": res}
 
+    # ---- 6. DKIM signing ------------------------------------------------------------------
+
+    def scenario_dkim(self):
+        """Relay end to end with DKIM signing on both sides: smtp-source -> Sendarix (a sending
+        domain bench.test, added and verified through its own DNS zone: RSA-2048 + Ed25519) ->
+        smtp-sink, and smtp-source -> Postfix + OpenDKIM milter (RSA-2048) -> smtp-sink. Sendarix
+        also relays the same load from a domain that is not a sending domain (unsigned), so the
+        CPU that signing costs per message is measured in the same run. Every message at the sinks
+        is counted for its signatures; one of each side is verified with dkimpy when present."""
+        a = self.args
+        res = {"messages": a.relay_messages, "message_bytes": 5120, "sessions": a.sessions,
+               "sendarix_algorithms": ["rsa-sha256 (2048)", "ed25519-sha256"],
+               "postfix_algorithms": ["rsa-sha256 (2048)"]}
+        res["rounds"] = a.rounds
+        for t, runs in self.rounds(self.measure_dkim).items():
+            for key in ((t,) if t == "postfix" else ("sendarix", "sendarix_unsigned")):
+                res[key] = combine([r[key] for r in runs], "msgs_per_s")
+        res["ratio_msgs_per_s"] = ratio(res, "msgs_per_s")
+        res["ratio_cpu"] = ratio(res, "cpu_s_per_1000")
+        res["ratio_signing_cpu"] = ratio(res, "signing_cpu_ms_per_msg")
+        self.results["dkim"] = res
+
+    def measure_dkim(self, target):
+        """One round of one side: {"postfix": entry} or {"sendarix": signed, "sendarix_unsigned": entry}."""
+        if target == "postfix":
+            return {"postfix": self.measure_dkim_postfix()}
+        signed, unsigned = self.measure_dkim_sendarix()
+        return {"sendarix": signed, "sendarix_unsigned": unsigned}
+
+    def dkim_run(self, server, sink, sender, count, d, tag, dump, extra_cpu=None):
+        """smtp-source (`sender` as envelope and From) -> server -> sink; one measured run.
+        Returns the entry with msgs/s, CPU and the signatures found in the sink's dump."""
+        a = self.args
+        base = sink.received()
+        dump_start = os.path.getsize(dump) if os.path.exists(dump) else 0
+        cpu0 = server.cpu_seconds()
+        x0 = extra_cpu() if extra_cpu else 0.0
+        t0 = time.monotonic()
+        out = os.path.join(d, "smtp-source-%s.log" % tag)
+        argv = ["smtp-source", "-s", str(a.sessions), "-l", "5120", "-m", str(count),
+                "-f", sender, "-t", RECIPIENT, "%s:%d" % (server.ip, server.port)]
+        p = PROCS.spawn("smtp-source", argv, stdout=out, stderr=out)
+        try:
+            rc = p.wait(timeout=300 + count * 0.1)
+        except subprocess.TimeoutExpired:
+            rc = None
+        secs = time.monotonic() - t0
+        PROCS.stop(p)
+        if rc != 0:
+            raise Unavailable("smtp-source failed after %.1fs: %s" % (secs, file_tail(out, 400)))
+        got, t_last = sink.wait_for(base + count, stall_seconds=30.0, max_seconds=max(120.0, count * 0.05))
+        cpu1 = server.cpu_seconds()
+        x1 = extra_cpu() if extra_cpu else 0.0
+        delivered = got - base
+        span = max(t_last - t0, secs)
+        cpu = (cpu1 - cpu0) + (x1 - x0)
+        sigs = dkim_signatures(dump, dump_start)
+        entry = {"available": True, "accepted": count, "delivered": delivered,
+                 "accept_seconds": round(secs, 3), "seconds": round(span, 3),
+                 "msgs_per_s": round(delivered / span, 1) if span > 0 else None,
+                 "cpu_s_per_1000": round(cpu * 1000.0 / delivered, 3) if delivered else None,
+                 "signatures": sigs}
+        if extra_cpu and delivered:
+            entry["milter_cpu_s_per_1000"] = round((x1 - x0) * 1000.0 / delivered, 3)
+        if delivered < count:
+            entry["note"] = "only %d of %d reached the sink" % (delivered, count)
+        log("dkim: %s: %s msg/s end to end, %s CPU s / 1000, signatures %s"
+            % (tag, entry["msgs_per_s"], entry["cpu_s_per_1000"], sigs))
+        return entry
+
+    def dkim_sink(self, d, name, ip, port):
+        """A sink that also appends every message to d/dump/NAME (smtp-sink -D; it runs as
+        nobody, so the directory is world-writable)."""
+        dump_dir = os.path.join(d, "dump")
+        os.makedirs(dump_dir, exist_ok=True)
+        os.chmod(dump_dir, 0o777)
+        dump = os.path.join(dump_dir, name)
+        sink = DumpSink(d, name, ip, port, dump)
+        return sink, dump
+
+    def measure_dkim_sendarix(self):
+        a = self.args
+        d = self.dir("dkim-sendarix")
+        sink = server = None
+        try:
+            sink, dump = self.dkim_sink(d, "sendarix-sink", SX_SINK_IP, SX_SINK_PORT)
+            server = SendarixServer(d, a.sendarix_bin, self.cert, self.key, sink, 200)
+            # The node serves its own zone bench.test; a sending domain inside it publishes its
+            # DKIM records there, and verification asks that responder (nothing leaves 127/8).
+            dns_port = pick_port(SX_IP, 5354)
+            with open(server.config) as f:
+                cfg = json.load(f)
+            cfg["listen"]["dns"] = ["%s:%d" % (SX_IP, dns_port)]
+            cfg["dns"] = {"zone": "bench.test", "ingressName": "smtp.bench.test", "ttl": 60,
+                          "rateLimit": {"enabled": False}}
+            cfg["resolver"] = {"nameservers": ["%s:%d" % (SX_IP, dns_port)], "timeoutMs": 2000}
+            with open(server.config, "w") as f:
+                json.dump(cfg, f, indent=2)
+            try:
+                server.start()
+            except Unavailable as e:
+                raise Unavailable("%s; log tail: %s" % (e, server.describe_failure()[-600:]))
+            wait_listening(server.ip, server.admin_port, 30.0, what="sendarix admin")
+            domain = sendarix_verified_domain(server, "bench.test")
+            records = {r["name"]: r["value"] for r in domain.get("records", []) if r.get("purpose") == "dkim"}
+            # Probe: one signed message must reach the sink.
+            c = SMTPConn(server.ip, server.port)
+            try:
+                c.greet()
+                c.ehlo()
+                c.send_message(make_body(1024, "dkim-probe"))
+                c.cmd("QUIT")
+            finally:
+                c.close()
+            n, _ = sink.wait_for(1, stall_seconds=a.delivery_probe_timeout, max_seconds=a.delivery_probe_timeout)
+            if n < 1:
+                raise Unavailable("the probe message did not reach the sink within %.0fs"
+                                  % a.delivery_probe_timeout)
+            sample = verify_first_message(dump, records)
+            log("dkim: sendarix: domain bench.test %s, probe signatures verified with dkimpy: %s"
+                % (domain.get("status"), sample))
+            count = a.relay_messages
+            unsigned = self.dkim_run(server, sink, "from@unsigned.test", count, d, "sendarix-unsigned", dump)
+            signed = self.dkim_run(server, sink, SENDER, count, d, "sendarix-signed", dump)
+            signed["sample_verification"] = sample
+            if signed.get("cpu_s_per_1000") is not None and unsigned.get("cpu_s_per_1000") is not None:
+                signed["signing_cpu_ms_per_msg"] = round(signed["cpu_s_per_1000"] - unsigned["cpu_s_per_1000"], 3)
+            if signed["signatures"].get("messages_signed") != signed["delivered"]:
+                signed["note"] = "only %s of %d messages at the sink carry signatures" % (
+                    signed["signatures"].get("messages_signed"), signed["delivered"])
+            return signed, unsigned
+        except (Unavailable, OSError, SMTPError) as e:
+            log("dkim: sendarix: %s" % e)
+            gone = {"available": False, "reason": str(e)}
+            return gone, dict(gone)
+        finally:
+            if server:
+                server.stop()
+            if sink:
+                sink.stop()
+
+    def measure_dkim_postfix(self):
+        d = self.dir("dkim-postfix")
+        sink = server = milter = None
+        try:
+            if shutil.which("opendkim") is None:
+                raise Unavailable("opendkim not installed (apt-get install opendkim; cluster/lib/deps.sh test lists it)")
+            sink, dump = self.dkim_sink(d, "postfix-sink", PF_SINK_IP, PF_SINK_PORT)
+            milter = OpenDKIMSigner(d, "bench.test", "pf2048")
+            milter.start()
+            server = PostfixServer(d, self.cert, self.key, sink, smtpd_maxproc=200)
+            with open(os.path.join(server.etc, "main.cf"), "a") as f:
+                f.write("# DKIM signing by the OpenDKIM milter\nsmtpd_milters = inet:%s:%d\n"
+                        "milter_default_action = tempfail\n" % (milter.ip, milter.port))
+            try:
+                server.start()
+            except Unavailable as e:
+                raise Unavailable("%s; log tail: %s" % (e, server.describe_failure()[-600:]))
+            c = SMTPConn(server.ip, server.port)
+            try:
+                c.greet()
+                c.ehlo()
+                c.send_message(make_body(1024, "dkim-probe"))
+                c.cmd("QUIT")
+            finally:
+                c.close()
+            n, _ = sink.wait_for(1, stall_seconds=self.args.delivery_probe_timeout,
+                                 max_seconds=self.args.delivery_probe_timeout)
+            if n < 1:
+                raise Unavailable("the probe message did not reach the sink: %s" % server.describe_failure()[-600:])
+            sample = verify_first_message(dump, {milter.record_name: milter.record})
+            log("dkim: postfix: probe signature verified with dkimpy: %s" % sample)
+            e = self.dkim_run(server, sink, SENDER, self.args.relay_messages, d, "postfix-opendkim", dump,
+                              extra_cpu=milter.cpu_seconds)
+            e["sample_verification"] = sample
+            if e.get("milter_cpu_s_per_1000") is not None:
+                e["signing_cpu_ms_per_msg"] = e["milter_cpu_s_per_1000"]
+            if e["signatures"].get("messages_signed") != e["delivered"]:
+                e["note"] = "only %s of %d messages at the sink carry a signature" % (
+                    e["signatures"].get("messages_signed"), e["delivered"])
+            return e
+        except (Unavailable, OSError, SMTPError) as e:
+            log("dkim: postfix: %s" % e)
+            return {"available": False, "reason": str(e)}
+        finally:
+            if server:
+                server.stop()
+            if milter:
+                milter.stop()
+            if sink:
+                sink.stop()
+
 
 class ClusterNodes:
     """`count` Sendarix nodes on 127.0.4.1 … (Raft peers on port 7700 of each when count > 1),
@@ -1390,6 +1586,162 @@ class ClusterNodes:
                 "acknowledged": len(ids), "lost": lost}
 
 
+# --------------------------------------------------------------------------------------------
+# DKIM scenario helpers
+
+
+class DumpSink(Sink):
+    """A counting smtp-sink that also appends every message to `dump` (`smtp-sink -D`)."""
+
+    def __init__(self, root, name, ip, preferred_port, dump):
+        self.ip = ip
+        self.port = pick_port(ip, preferred_port)
+        self.out = os.path.join(root, "%s.out" % name)
+        argv = ["smtp-sink", "-c", "-m", "1024", "-D", dump]
+        if os.geteuid() == 0:
+            argv += ["-u", "nobody"]
+        argv += ["%s:%d" % (ip, self.port), "1024"]
+        self.proc = PROCS.spawn(name, ["script", "-qfec", " ".join(argv), "/dev/null"],
+                                stdout=self.out, stderr=self.out)
+        try:
+            wait_smtp_ready(ip, self.port, 10.0, self.proc, what=name)
+        except BaseException:
+            self.stop()
+            raise
+        self.base = self.count()
+
+
+class OpenDKIMSigner:
+    """Debian's opendkim as a signing milter (mode s, RSA-2048 key made here, relaxed/relaxed,
+    rsa-sha256, From oversigned) on PF_IP, for the Postfix side of the dkim scenario. Signing asks
+    no DNS question, so no resolver is configured: OpenDKIM 2.11 re-reads a ResolverConfiguration
+    file at every milter connection, from concurrent threads, and its (non-reentrant) unbound
+    config parser then fails and the milter tempfails mail."""
+
+    def __init__(self, root, domain, selector):
+        self.dir = os.path.join(root, "opendkim")
+        os.makedirs(self.dir, exist_ok=True)
+        self.ip = PF_IP
+        self.port = pick_port(PF_IP, 8891)
+        self.logfile = os.path.join(self.dir, "opendkim.log")
+        key = os.path.join(self.dir, "key.pem")
+        r = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                            "-out", key], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            raise Unavailable("openssl genpkey failed: %s" % r.stderr.decode()[-300:])
+        os.chmod(key, 0o600)
+        der = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
+        self.record_name = "%s._domainkey.%s" % (selector, domain)
+        self.record = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+        self.conf = os.path.join(self.dir, "opendkim.conf")
+        with open(self.conf, "w") as f:
+            f.write("Mode s\nDomain %s\nSelector %s\nKeyFile %s\nCanonicalization relaxed/relaxed\n"
+                    "SignatureAlgorithm rsa-sha256\nOversignHeaders From\nInternalHosts csl:127.0.0.0/8\n"
+                    "RequireSafeKeys no\nSocket inet:%d@%s\nBackground no\nSyslog no\nPidFile %s\n"
+                    % (domain, selector, key, self.port, self.ip, os.path.join(self.dir, "opendkim.pid")))
+        self.proc = None
+
+    def start(self):
+        self.proc = PROCS.spawn("opendkim", ["opendkim", "-x", self.conf, "-f"],
+                                stdout=self.logfile, stderr=self.logfile)
+        try:
+            wait_listening(self.ip, self.port, 20.0, what="opendkim")
+        except Unavailable as e:
+            raise Unavailable("%s: %s" % (e, file_tail(self.logfile, 400)))
+
+    def cpu_seconds(self):
+        return tree_cpu_seconds(self.proc.pid) or 0.0
+
+    def stop(self):
+        if self.proc is not None:
+            PROCS.stop(self.proc)
+            self.proc = None
+
+
+def dkim_signatures(dump, offset=0):
+    """Signatures in the messages appended to an smtp-sink dump since `offset`: messages,
+    messages with at least one DKIM-Signature, and the count per algorithm."""
+    try:
+        with open(dump, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("latin-1")
+    except FileNotFoundError:
+        return {"messages": 0, "messages_signed": 0}
+    messages = [m for m in re.split(r"(?m)^(?=X-Client-Addr: )", text) if m.startswith("X-Client-Addr: ")]
+    out = {"messages": len(messages), "messages_signed": 0}
+    for m in messages:
+        head = m.split("\n\n", 1)[0]
+        sigs = re.findall(r"(?m)^DKIM-Signature:((?:.*\n[ \t].*)*.*)", head)
+        if sigs:
+            out["messages_signed"] += 1
+        for s in sigs:
+            alg = re.search(r"a=([a-z0-9-]+)", s)
+            key = alg.group(1) if alg else "?"
+            out[key] = out.get(key, 0) + 1
+    return out
+
+
+def verify_first_message(dump, records):
+    """dkimpy's verdict on each signature of the first message in the dump, keys taken from
+    `records` (DNS name -> TXT value); None when python3-dkim is not installed."""
+    try:
+        import dkim
+    except ImportError:
+        return None
+    try:
+        with open(dump, "rb") as f:
+            text = f.read(1 << 20).decode("latin-1")
+    except FileNotFoundError:
+        return "no message"
+    first = [m for m in re.split(r"(?m)^(?=X-Client-Addr: )", text) if m.startswith("X-Client-Addr: ")][:1]
+    if not first:
+        return "no message"
+    msg = first[0].replace("\r\n", "\n").replace("\n", "\r\n").encode("latin-1")
+
+    def dnsfunc(name, timeout=5):
+        v = records.get(name.decode().rstrip("."))
+        return v.encode() if v else None
+
+    d = dkim.DKIM(msg)
+    n = len([h for h in d.headers if h[0].lower() == b"dkim-signature"])
+    verdicts = []
+    for i in range(n):
+        try:
+            verdicts.append("pass" if d.verify(idx=i, dnsfunc=dnsfunc) else "fail")
+        except Exception as e:  # dkimpy raises for unusable keys or records
+            verdicts.append("error (%s)" % e)
+    return " ".join(verdicts) or "unsigned"
+
+
+def sendarix_verified_domain(server, name, timeout=20.0):
+    """Adds sending domain `name` through the admin API and asks for verification until the
+    node finds its records (its own zone refreshes every second). Returns the domain JSON."""
+    def call(method, path, body=None):
+        c = http.client.HTTPConnection(server.ip, server.admin_port, timeout=30)
+        headers = {"Authorization": "Bearer " + ADMIN_TOKEN, "Content-Type": "application/json"}
+        c.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        r = c.getresponse()
+        data = r.read().decode("utf-8", "replace")
+        c.close()
+        try:
+            return r.status, json.loads(data)
+        except ValueError:
+            return r.status, {"text": data}
+
+    status, domain = call("POST", "/v1/domains", {"domain": name, "tenant": "bench"})
+    if status != 201:
+        raise Unavailable("POST /v1/domains: %d %s" % (status, domain))
+    deadline = time.monotonic() + timeout
+    while True:
+        status, v = call("POST", "/v1/domains/%s/verify" % name)
+        if status == 200 and v.get("status") == "verified":
+            return v
+        if time.monotonic() > deadline:
+            raise Unavailable("sending domain %s not verified after %.0fs: %d %s" % (name, timeout, status, v))
+        time.sleep(0.5)
+
+
 def combine(entries, key):
     """The median round (by `key`, lower median) among the available ones, with every round's
     `key` listed under `rounds`; the first entry when none is available."""
@@ -1437,6 +1789,23 @@ def side(section, target, key, sub=None):
     if sub is not None:
         v = v.get(sub) if isinstance(v, dict) else None
     return fmt(v)
+
+
+def dkim_rows(dk, r):
+    """Report rows of the dkim scenario (none when it did not run)."""
+    if not dk:
+        return []
+    unsigned = {"sendarix": dk.get("sendarix_unsigned") or {}}
+    return [
+        ("DKIM relay end-to-end msgs/s (Postfix+OpenDKIM RSA; Sendarix RSA+Ed25519)",
+         side(dk, "postfix", "msgs_per_s"), side(dk, "sendarix", "msgs_per_s"), r(dk.get("ratio_msgs_per_s")), "higher"),
+        ("DKIM relay CPU s / 1000 msgs (Postfix incl. opendkim)", side(dk, "postfix", "cpu_s_per_1000"),
+         side(dk, "sendarix", "cpu_s_per_1000"), r(dk.get("ratio_cpu")), "lower"),
+        ("  signing CPU ms / msg (opendkim; Sendarix signed - unsigned)", side(dk, "postfix", "signing_cpu_ms_per_msg"),
+         side(dk, "sendarix", "signing_cpu_ms_per_msg"), r(dk.get("ratio_signing_cpu")), "lower"),
+        ("  Sendarix unsigned (same run): msgs/s", "", side(unsigned, "sendarix", "msgs_per_s"), "", ""),
+        ("  Sendarix unsigned (same run): CPU s / 1000 msgs", "", side(unsigned, "sendarix", "cpu_s_per_1000"), "", ""),
+    ]
 
 
 def print_report(results, meta):
@@ -1498,6 +1867,8 @@ def print_report(results, meta):
                 ("leader kills: max takeover of leased mail, s", "nemesis.maxTakeoverSeconds", "lower"),
                 ("leader kills: duplicates per kill", "nemesis.duplicatesPerKill", "lower")):
             rows.append((label, "", fmt(nm.get(key)), "", better))
+    rows += dkim_rows(results.get("dkim"), r)
+
     head = ("metric", "Postfix", "Sendarix", "S/P", "better")
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(5)]
     line = "  ".join("%-*s" % (widths[0], head[0]) if i == 0 else "%*s" % (widths[i], head[i])
@@ -1554,7 +1925,7 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
-                   choices=["accept", "rss", "relay", "cluster", "dnsperf", "nemesis"],
+                   choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
@@ -1599,7 +1970,7 @@ def parse_args(argv):
     if a.nemesis_kills is None:
         a.nemesis_kills = 10 if a.quick else 100
     # nemesis (100 leader kills, ~15 min) runs only when asked for: --only nemesis.
-    a.only = a.only or ["accept", "rss", "relay", "cluster", "dnsperf"]
+    a.only = a.only or ["accept", "rss", "relay", "cluster", "dnsperf", "dkim"]
     return a
 
 
@@ -1640,7 +2011,7 @@ def main(argv):
                 "sessions": args.sessions, "tls_sessions": args.tls_sessions,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
-        for name in ("accept", "rss", "relay", "cluster", "dnsperf", "nemesis"):
+        for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]

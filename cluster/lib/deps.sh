@@ -9,11 +9,15 @@
 #   python3-nacl        Ed25519 signatures in python3-dkim (dkimverify)
 #   python3-fusepy      the power-loss tests' filesystem that drops unsynced writes (fuse3: its
 #                       fusermount, for running them as a user other than root)
+#   opendkim            an independent DKIM verifier (milter in front of Postfix) for the interop
+#                       tests, and the signing milter of cluster/bench's dkim scenario
+#   opendkim-tools      opendkim-testkey: checks the DKIM records a sending domain publishes
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
         want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython
-              curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy"
+              curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy
+              opendkim opendkim-tools"
     fi
     local missing=""
     for p in $want; do
