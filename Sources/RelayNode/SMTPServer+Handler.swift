@@ -143,17 +143,28 @@ extension SMTPServer {
         private func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
             let me = LoopBound(self, loop: loop)
             let server = self.server
-            var message = message
-            if let domains = server.domains {
-                switch domains.accept(envelope, message) {
-                case .refuse(let reason):
-                    server.logger.log(.info, "sender refused by policy", ["queueId": envelope.queueID, "reason": reason])
-                    perform(session.enqueueCompleted(.refused(reason: reason)))
-                    return
-                case .store(let bytes):
-                    message = bytes
+            guard let domains = server.domains else {
+                Self.propose(envelope, message, server: server, handler: me)
+                return
+            }
+            switch domains.decide(envelope, message) {
+            case .refuse(let reason):
+                server.logger.log(.info, "sender refused by policy", ["queueId": envelope.queueID, "reason": reason])
+                perform(session.enqueueCompleted(.refused(reason: reason)))
+            case .store:
+                Self.propose(envelope, message, server: server, handler: me)
+            case .sign(let job):
+                // DKIM signing (an RSA signature is about a millisecond) runs on a worker, not on
+                // the event loop every other session on it is waiting for.
+                server.signingQueue.async {
+                    Self.propose(envelope, domains.sign(job), server: server, handler: me)
                 }
             }
+        }
+
+        /// Proposes the enqueue and hands the result back to the session on its loop. Any thread.
+        private static func propose(_ envelope: SMTPSession.Envelope, _ message: [UInt8], server: SMTPServer,
+                                    handler me: LoopBound<Handler>) {
             let command = SpoolCommand.enqueue(SMTPServer.enqueueCommand(envelope, message))
             server.log.propose(command) { result in
                 if case .success = result { server.enqueued() }

@@ -18,6 +18,8 @@ final class SMTPServer: Sendable {
     let log: any ReplicatedLog
     /// Sending domains: sender policy and DKIM signing at acceptance (nil: neither).
     let domains: SendingDomains?
+    /// Where acceptance-time signing runs (concurrent, as wide as the machine): off the loops.
+    let signingQueue = DispatchQueue(label: "sendarix.smtp.signing", attributes: .concurrent)
     let logger: NodeLogger
     let queueIDs: QueueIDGenerator
     let tls: TLSContextHolder

@@ -18,6 +18,31 @@ extension SendingDomains {
     /// signing failure stores the message unsigned and logs why: mail is never lost to it. Blocks
     /// for the signatures (about 1 ms); any thread.
     func accept(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) -> Acceptance {
+        switch decide(envelope, message) {
+        case .refuse(let reason): return .refuse(reason)
+        case .store: return .store(message)
+        case .sign(let job): return .store(sign(job))
+        }
+    }
+
+    /// What acceptance needs, decided cheaply (a header scan and cached registry reads): refuse,
+    /// store as it is, or sign (the expensive part, for `sign`). Any thread.
+    enum Decision {
+        case refuse(String)
+        case store
+        case sign(SigningJob)
+    }
+
+    /// A message to sign and who signs it.
+    struct SigningJob: @unchecked Sendable {
+        // Safe: immutable values; `SigningKey` is itself safe to share.
+        var queueID: String
+        var message: DKIMMessage
+        var domain: String
+        var identities: [DKIMSigner.Identity]
+    }
+
+    func decide(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) -> Decision {
         let parsed = DKIMMessage(message)
         let fromDomain = parsed.lastValue(of: "from").flatMap(Self.addressDomain(inHeader:))
         if envelope.authenticatedUser != nil {
@@ -27,14 +52,19 @@ extension SendingDomains {
                 return .refuse(reason)
             }
         }
-        guard let fromDomain, let (domain, identities) = identities(forFromDomain: fromDomain) else { return .store(message) }
+        guard let fromDomain, let (domain, identities) = identities(forFromDomain: fromDomain) else { return .store }
+        return .sign(SigningJob(queueID: envelope.queueID, message: parsed, domain: domain.name, identities: identities))
+    }
+
+    /// The message with its DKIM-Signature fields prepended; unsigned (and logged) when signing
+    /// fails, never lost. Blocks for the key operations; any thread.
+    func sign(_ job: SigningJob) -> [UInt8] {
         do {
-            let timestamp = WallClock.nowMillis() / 1000
-            let signatures = try DKIMSigner().sign(parsed, with: identities, timestamp: timestamp)
-            return .store(signatures + message)
+            let signatures = try DKIMSigner().sign(job.message, with: job.identities, timestamp: WallClock.nowMillis() / 1000)
+            return signatures + job.message.bytes
         } catch {
-            logger.log(.error, "dkim.sign_failed", ["domain": domain.name, "queueId": envelope.queueID, "error": "\(error)"])
-            return .store(message)
+            logger.log(.error, "dkim.sign_failed", ["domain": job.domain, "queueId": job.queueID, "error": "\(error)"])
+            return job.message.bytes
         }
     }
 
