@@ -204,6 +204,7 @@ extension RelayConfig {
         RelayConfig.checkRange(policy.maxConnectionsPerIP, 1...1_000_000, "policy.maxConnectionsPerIP", p)
         RelayConfig.checkRange(policy.maxAuthFailuresPerIP, 1...1_000_000, "policy.maxAuthFailuresPerIP", p)
         RelayConfig.checkRange(policy.authFailureWindowSeconds, 1...86_400, "policy.authFailureWindowSeconds", p)
+        RelayConfig.checkRange(policy.ipv6PrefixLength, 16...128, "policy.ipv6PrefixLength", p)
         // A message is one replicated log entry, and peer frames are bounded (256 MiB): keep room
         // for the envelope of limits.maxRecipients recipients.
         RelayConfig.checkRange(limits.maxMessageSize, 1024...Limits.maxReplicatedMessageSize, "limits.maxMessageSize", p)
@@ -215,6 +216,8 @@ extension RelayConfig {
         RelayConfig.checkRange(limits.maxDataLineLength, 998...1_000_000, "limits.maxDataLineLength", p)
         RelayConfig.checkRange(limits.maxConnections, 1...10_000_000, "limits.maxConnections", p)
         RelayConfig.checkRange(limits.messageMemoryMB, 1...1_048_576, "limits.messageMemoryMB", p)
+        RelayConfig.checkRange(limits.maxHops, 1...1_000, "limits.maxHops", p)
+        RelayConfig.checkRange(limits.maxPendingAuth, 0...1_000_000, "limits.maxPendingAuth", p)
         if limits.messageMemoryMB >= 1 && limits.messageMemoryMB << 20 < limits.maxMessageSize {
             p.error("limits.messageMemoryMB", "\(limits.messageMemoryMB) MiB cannot hold one message of "
                     + "limits.maxMessageSize (\(limits.maxMessageSize) bytes)")
