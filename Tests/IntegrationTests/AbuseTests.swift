@@ -187,4 +187,46 @@ struct AbuseTests {
         let queue = try relay.adminJSON("/v1/queue")
         #expect((queue["messages"] as? [[String: Any]] ?? []).count == 1)
     }
+
+    @Test("bounces of unauthenticated relay-port mail carry its headers only, even with RET=FULL; authenticated mail with RET=FULL gets its full body back")
+    func unauthenticatedBounceIsHeadersOnly() throws {
+        let rejecting = try SinkProcess(flags: ["-f", "RCPT", "-B", "550 5.1.1 No such user"])
+        defer { rejecting.stop() }
+        let senders = try SinkProcess()
+        defer { senders.stop() }
+        let relay = try RelayProcess(overlay: [
+            "delivery": ["enabled": true],
+            "policy": ["localDomains": ["sink.test"]],
+            "routes": [["domain": "sink.test", "hosts": ["127.0.0.1:\(rejecting.port)"], "tls": "none"],
+                       ["domain": "origin.test", "hosts": ["127.0.0.1:\(senders.port)"], "tls": "none"]],
+        ])
+        defer { relay.cleanUp() }
+        let script = """
+        import smtplib, ssl, sys
+        host, relay_port, sub_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        def msg(tag):
+            return ("From: %s@origin.test\\r\\nSubject: bounce-%s\\r\\n\\r\\nsecret body of %s\\r\\n" % (tag, tag, tag)).encode()
+        s = smtplib.SMTP(host, relay_port, timeout=30); s.ehlo("mx.forger.test")
+        s.sendmail("unauth@origin.test", ["gone@sink.test"], msg("unauth"), mail_options=["RET=FULL"], rcpt_options=["NOTIFY=FAILURE"])
+        s.quit()
+        ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+        s = smtplib.SMTP(host, sub_port, timeout=30); s.ehlo("c.test"); s.starttls(context=ctx); s.ehlo("c.test")
+        s.login("alice", "s3cret-pass")
+        s.sendmail("auth@origin.test", ["gone@sink.test"], msg("auth"), mail_options=["RET=FULL"], rcpt_options=["NOTIFY=FAILURE"])
+        s.quit()
+        print("sent")
+        """
+        let out = try python(script, ["127.0.0.1", String(relay.port("relay")), String(relay.port("submission"))])
+        #expect(String(decoding: out.stdout, as: UTF8.self).contains("sent"), "\(out.stderr)")
+        let deadline = Date().addingTimeInterval(30)
+        while senders.messages.count < 2 && Date() < deadline { usleep(100_000) }
+        let bounces = senders.messages
+        #expect(bounces.count == 2, "\(relay.log().suffix(3000))")
+        let unauth = try #require(bounces.first { $0.contains("Subject: bounce-unauth") })
+        let auth = try #require(bounces.first { $0.contains("Subject: bounce-auth") })
+        #expect(unauth.contains("Content-Type: text/rfc822-headers"))
+        #expect(!unauth.contains("secret body of unauth"))
+        #expect(auth.contains("Content-Type: message/rfc822"))
+        #expect(auth.contains("secret body of auth"))
+    }
 }
