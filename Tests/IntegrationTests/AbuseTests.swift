@@ -229,4 +229,41 @@ struct AbuseTests {
         #expect(auth.contains("Content-Type: message/rfc822"))
         #expect(auth.contains("secret body of auth"))
     }
+
+    @Test("over TLS, 300 KB pipelined behind a pending AUTH check (paused reading) are all read and answered once the check is done")
+    func pipelinedBehindAuthOverTLSResumes() throws {
+        let relay = try RelayProcess()
+        defer { relay.cleanUp() }
+        let script = """
+        import base64, json, socket, ssl, sys, threading
+        host, port = sys.argv[1], int(sys.argv[2])
+        ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(socket.create_connection((host, port), timeout=60))
+        f = s.makefile("rb")
+        def reply():
+            while True:
+                line = f.readline().decode()
+                if len(line) < 4 or line[3] != "-":
+                    return line.strip()
+        reply()
+        s.sendall(b"EHLO c.test\\r\\n"); reply()
+        n = 50000
+        cred = base64.b64encode(b"\\0alice\\0wrong-password").decode()
+        payload = ("AUTH PLAIN %s\\r\\n" % cred).encode() + b"NOOP\\r\\n" * n
+        t = threading.Thread(target=lambda: s.sendall(payload), daemon=True); t.start()
+        first = reply()
+        noops = 0
+        for _ in range(n):
+            if reply().startswith("250"):
+                noops += 1
+        t.join()
+        print(json.dumps({"auth": first, "noops": noops}))
+        """
+        let out = try python(script, ["127.0.0.1", String(relay.port("smtps"))])
+        let text = String(decoding: out.stdout, as: UTF8.self)
+        let result = try #require(try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                                  "\(text) \(out.stderr)")
+        #expect((result["auth"] as? String ?? "").hasPrefix("535 5.7.8"), "\(text)")
+        #expect(result["noops"] as? Int == 50_000, "\(text)")
+    }
 }
