@@ -34,6 +34,15 @@ public enum PasswordHasher {
         return memoryPrefix + Data(hmac(key: key, password)).base64EncodedString()
     }
 
+    /// The iteration count a `$pbkdf2-sha256$i=N$…` string declares, in range or not (for error
+    /// messages); nil when it declares none. Does not block.
+    public static func declaredIterations(_ stored: String) -> Int? {
+        guard stored.hasPrefix(prefix) else { return nil }
+        let field = stored.dropFirst(prefix.count).prefix { $0 != "$" }
+        guard field.hasPrefix("i=") else { return nil }
+        return Int(field.dropFirst(2))
+    }
+
     /// True when `stored` is a `memoryHash`.
     public static func isMemoryHash(_ stored: String) -> Bool { stored.hasPrefix(memoryPrefix) }
 

@@ -135,7 +135,10 @@ extension RelayConfig {
             case (.some(let pw), nil):
                 if pw.isEmpty { p.error(path + ".password", "must not be empty") }
             case (nil, .some(let h)):
-                if PasswordHasher.parse(h) == nil {
+                if let n = PasswordHasher.declaredIterations(h), n < PasswordHasher.iterationRange.lowerBound {
+                    p.error(path + ".passwordHash", "has \(n) PBKDF2 iterations; at least "
+                            + "\(PasswordHasher.iterationRange.lowerBound) are required (new hashes use \(PasswordHasher.defaultIterations))")
+                } else if PasswordHasher.parse(h) == nil {
                     p.error(path + ".passwordHash", "is not a '$pbkdf2-sha256$i=<iterations>$<salt>$<hash>' hash")
                 }
             }
