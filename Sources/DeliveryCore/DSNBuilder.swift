@@ -2,7 +2,11 @@
 /// message with a human-readable part, a `message/delivery-status` part (per-message fields plus
 /// per-recipient Action, Status, Remote-MTA, Diagnostic-Code, dates) and the original message or
 /// its headers according to RET (RFC 3461; without RET: full message for failures, headers
-/// otherwise; headers only when the original exceeds `maxReturnedSize`).
+/// otherwise; headers only when the original exceeds `maxReturnedSize`). The SMTP server sets RET=HDRS
+/// for all mail from unauthenticated clients outside the trusted networks, so a bounce to a forged
+/// sender carries no body (backscatter). Returned headers are the header fields up to the first line
+/// that is not one (a message without a header/body separator returns no body either), at most
+/// `maxReturnedHeaderSize` bytes cut at a line end.
 ///
 /// Never builds a notification for a null reverse-path (no bounces of bounces). Time is passed in.
 /// Pure value; any thread may use it.
@@ -109,11 +113,14 @@ public struct DSNBuilder: Sendable {
     public var reportingMTA: String
     /// Largest original returned in full; larger ones are returned as headers only.
     public var maxReturnedSize: Int
+    /// Most header bytes returned when headers only are returned.
+    public var maxReturnedHeaderSize: Int
 
     /// Creates a builder. Pure; any caller.
-    public init(reportingMTA: String, maxReturnedSize: Int = 10 << 20) {
+    public init(reportingMTA: String, maxReturnedSize: Int = 10 << 20, maxReturnedHeaderSize: Int = 64 << 10) {
         self.reportingMTA = reportingMTA
         self.maxReturnedSize = maxReturnedSize
+        self.maxReturnedHeaderSize = maxReturnedHeaderSize
     }
 
     /// Builds the notification for `original` reporting `outcomes` at `now`. Throws `nullSender`
@@ -218,18 +225,33 @@ public struct DSNBuilder: Sendable {
         return text
     }
 
-    private func headers(of message: [UInt8]) -> [UInt8] {
+    /// The header fields at the start of `message` (each line a `name:` field or a folded
+    /// continuation), up to the empty line or the first line that is neither, at most
+    /// `maxReturnedHeaderSize` bytes ending at a line end.
+    func headers(of message: [UInt8]) -> [UInt8] {
         var index = 0
+        var end = 0
         while index < message.count {
-            if message[index] == 10 {
-                if index + 1 < message.count, message[index + 1] == 10 { return Array(message[...index]) }
-                if index + 2 < message.count, message[index + 1] == 13, message[index + 2] == 10 {
-                    return Array(message[...index])
-                }
-            }
-            index += 1
+            let lineEnd = message[index...].firstIndex(of: 10).map { $0 + 1 } ?? message.count
+            guard isHeaderLine(message[index..<lineEnd], first: index == 0) else { break }
+            if lineEnd > maxReturnedHeaderSize { break }
+            end = lineEnd
+            index = lineEnd
         }
-        return message
+        return Array(message[..<end])
+    }
+
+    /// A field (`name:` with printable name characters) or, after the first line, a continuation.
+    private func isHeaderLine(_ line: ArraySlice<UInt8>, first: Bool) -> Bool {
+        guard let lead = line.first else { return false }
+        if lead == 32 || lead == 9 { return !first && line.contains { $0 != 32 && $0 != 9 && $0 != 13 && $0 != 10 } }
+        for byte in line {
+            if byte == 58 { return true }
+            // RFC 5322 ftext is 33-126 except the colon; obsolete syntax allows white space before it.
+            if byte == 32 || byte == 9 { continue }
+            if byte < 33 || byte > 126 { return false }
+        }
+        return false
     }
 
     private func makeBoundary(original: Original, now: Double, avoiding content: [UInt8]) -> String {

@@ -2,8 +2,9 @@
 /// a client is throttled until the oldest of those failures is `window` seconds old.
 ///
 /// Pure value with injected time (`now` in seconds on any monotonic clock); no locking, so the owner
-/// (one event loop, or behind a lock) serialises access. IPv6 clients are grouped by /64, since one
-/// host usually controls a whole /64. Memory is bounded by `maxTrackedClients`.
+/// (one event loop, or behind a lock) serialises access. IPv6 clients are grouped by their prefix of
+/// `ipv6PrefixLength` bits (default /64, since one host usually controls a whole /64); IPv4 clients
+/// count per address. Memory is bounded by `maxTrackedClients`.
 public struct AuthThrottle: Sendable {
     /// Failures allowed within the window before throttling.
     public let maxFailures: Int
@@ -11,29 +12,30 @@ public struct AuthThrottle: Sendable {
     public let window: Double
     /// Upper bound on remembered clients; the stalest are evicted beyond it.
     public let maxTrackedClients: Int
+    /// IPv6 clients sharing a prefix of this many bits count as one client.
+    public let ipv6PrefixLength: Int
 
     /// Recent failure times per client key, oldest first, at most `maxFailures` long.
     private(set) var failures: [IPAddress: [Double]] = [:]
 
     /// Creates a throttle; e.g. `AuthThrottle(maxFailures: policy.maxAuthFailuresPerIP,
     /// window: Double(policy.authFailureWindowSeconds))`.
-    public init(maxFailures: Int, window: Double, maxTrackedClients: Int = 100_000) {
+    public init(maxFailures: Int, window: Double, maxTrackedClients: Int = 100_000, ipv6PrefixLength: Int = 64) {
         precondition(maxFailures >= 1 && window > 0 && maxTrackedClients >= 1)
         self.maxFailures = maxFailures
         self.window = window
         self.maxTrackedClients = maxTrackedClients
+        self.ipv6PrefixLength = ipv6PrefixLength
     }
 
-    /// The key a client is counted under (IPv6 /64, IPv4 and mapped IPv4 as themselves).
-    public static func clientKey(_ ip: IPAddress) -> IPAddress {
-        let u = ip.unmapped
-        if case .v6(let hi, _) = u { return .v6(hi, 0) }
-        return u
+    /// The key a client is counted under (`IPAddress.clientKey(ipv6PrefixLength:)`).
+    public func clientKey(_ ip: IPAddress) -> IPAddress {
+        ip.clientKey(ipv6PrefixLength: ipv6PrefixLength)
     }
 
     /// Records one failed attempt from `ip` at `now`.
     public mutating func recordFailure(from ip: IPAddress, now: Double) {
-        let key = AuthThrottle.clientKey(ip)
+        let key = clientKey(ip)
         var list = failures[key] ?? []
         list.removeAll { $0 <= now - window }
         list.append(now)
@@ -49,7 +51,7 @@ public struct AuthThrottle: Sendable {
 
     /// Seconds until `ip` may try again, or nil when it is not throttled.
     public func retryAfter(_ ip: IPAddress, now: Double) -> Double? {
-        guard let list = failures[AuthThrottle.clientKey(ip)], list.count >= maxFailures else { return nil }
+        guard let list = failures[clientKey(ip)], list.count >= maxFailures else { return nil }
         let until = list[list.count - maxFailures] + window
         return until > now ? until - now : nil
     }

@@ -4,10 +4,15 @@ import Synchronization
 /// Verifies SMTP AUTH credentials against the configured users, honouring each user's
 /// `allowedNetworks`.
 ///
-/// `verify` BLOCKS for one PBKDF2 run (~60 ms at 100,000 iterations on the development machine) unless the same user recently
-/// logged in with the same password: successful logins are remembered as an HMAC of the password under
-/// a random per-process key (never the password itself), so repeated AUTH by busy clients costs
-/// microseconds. Unknown users also pay a full PBKDF2 run so timing does not reveal which names exist.
+/// `verify` BLOCKS for one PBKDF2 run (~0.33 s at 600,000 iterations on the development machine)
+/// unless the same user recently logged in with the same password: successful logins are remembered
+/// as an HMAC of the password under a random per-process key (never the password itself), so
+/// repeated AUTH by busy clients costs microseconds. Users whose password was plain text in the
+/// config (a `PasswordHasher.memoryHash`) are checked in microseconds. Every failure (unknown user,
+/// wrong password of any kind of user) costs one full PBKDF2 run, so timing does not reveal which
+/// names exist. A stored PBKDF2 hash weaker than the current cost (`PasswordHasher.defaultIterations`)
+/// is rehashed at that cost after a successful login; the config file cannot be rewritten, so the stronger hash
+/// lives in memory only (until the process ends) and `upgradedUsers` names the users concerned.
 /// Call from worker threads, not the event loop. Thread-safe; share one instance.
 public struct Authenticator: Sendable {
     /// Result of a login attempt.
@@ -32,28 +37,32 @@ public struct Authenticator: Sendable {
 
     let accounts: [String: Account]
     let cache: VerificationCache
-    let dummyHash: String
+    let upgrades: HashUpgrades
+    /// The current PBKDF2 cost: a failed login pays one run of it, weaker stored hashes are rehashed to it.
+    let iterations: Int
 
     /// Builds an authenticator from loaded users (those without `passwordHash` are skipped; `load`
-    /// always fills it in). Blocks for one PBKDF2 run to create the timing-equalisation hash.
-    /// Throws `RelayConfigError(.crypto)` when OpenSSL's random generator fails.
+    /// always fills it in). `iterations` is the current cost: what a failed login pays and what a
+    /// weaker stored hash is rehashed to after a login (tests lower it). Does not block. Throws `RelayConfigError(.crypto)` when OpenSSL's random generator fails.
     public init(users: [RelayConfig.User], iterations: Int = PasswordHasher.defaultIterations) throws {
         accounts = Self.accounts(users)
         cache = try VerificationCache()
-        dummyHash = try PasswordHasher.hash(try SecureRandom.token(length: 16), iterations: iterations)
+        upgrades = HashUpgrades()
+        self.iterations = iterations
     }
 
-    private init(accounts: [String: Account], cache: VerificationCache, dummyHash: String) {
+    private init(accounts: [String: Account], cache: VerificationCache, upgrades: HashUpgrades, iterations: Int) {
         self.accounts = accounts
         self.cache = cache
-        self.dummyHash = dummyHash
+        self.upgrades = upgrades
+        self.iterations = iterations
     }
 
     /// An authenticator for `users` (a reloaded configuration's) that keeps this one's login cache
-    /// and timing hash: users whose stored hash is unchanged keep their fast path, a changed password
-    /// misses (entries are bound to the stored hash). Does not block. Any thread.
+    /// and in-memory rehashes: users whose stored hash is unchanged keep their fast path, a changed
+    /// password misses (entries are bound to the stored hash). Does not block. Any thread.
     public func replacingUsers(_ users: [RelayConfig.User]) -> Authenticator {
-        Authenticator(accounts: Self.accounts(users), cache: cache, dummyHash: dummyHash)
+        Authenticator(accounts: Self.accounts(users), cache: cache, upgrades: upgrades, iterations: iterations)
     }
 
     private static func accounts(_ users: [RelayConfig.User]) -> [String: Account] {
@@ -69,12 +78,19 @@ public struct Authenticator: Sendable {
     /// users with `allowedNetworks` are refused). Blocks for PBKDF2 unless cached. Any thread.
     public func verify(user: String, password: String, clientIP: IPAddress?) -> Outcome {
         guard let account = accounts[user] else {
-            _ = PasswordHasher.verify(password, against: dummyHash)
+            PasswordHasher.burn(password, iterations: iterations)
             return .failure(.unknownUser)
         }
         if !cache.matches(user: user, storedHash: account.passwordHash, password: password) {
-            guard PasswordHasher.verify(password, against: account.passwordHash) else {
+            // A hash rehashed in memory at the current cost stands in for the weaker stored one.
+            let current = upgrades.hash(for: user, stored: account.passwordHash) ?? account.passwordHash
+            guard PasswordHasher.verify(password, against: current) else {
+                if PasswordHasher.isMemoryHash(current) { PasswordHasher.burn(password, iterations: iterations) }
                 return .failure(.badPassword)
+            }
+            if PasswordHasher.needsRehash(current, iterations: iterations),
+               let stronger = try? PasswordHasher.hash(password, iterations: iterations) {
+                upgrades.record(user: user, stored: account.passwordHash, stronger: stronger)
             }
             cache.remember(user: user, storedHash: account.passwordHash, password: password)
         }
@@ -86,8 +102,40 @@ public struct Authenticator: Sendable {
         return .success(user: account.name, tenant: account.tenant)
     }
 
+    /// Users whose stored hash was weaker than the current cost and has been rehashed in memory
+    /// after a login (update their `passwordHash` in the config: `sendarix hash-password`).
+    public var upgradedUsers: [String] { upgrades.users() }
+
+    /// The hash `verify` checks `user` against now (the stored one, or its in-memory rehash), or nil
+    /// for an unknown user. Does not block.
+    public func effectiveHash(of user: String) -> String? {
+        guard let account = accounts[user] else { return nil }
+        return upgrades.hash(for: user, stored: account.passwordHash) ?? account.passwordHash
+    }
+
     /// True if a user with this name exists (for admin listings; do not use to answer clients).
     public func hasUser(_ name: String) -> Bool { accounts[name] != nil }
+}
+
+/// Stronger hashes made after logins for users whose stored hash is weaker than the current cost,
+/// bound to the stored hash they replace (a changed stored hash is used as is). Thread-safe.
+/// Internal to Authenticator.
+final class HashUpgrades: Sendable {
+    let entries = Mutex<[String: (stored: String, stronger: String)]>([:])
+
+    func hash(for user: String, stored: String) -> String? {
+        guard let e = entries.withLock({ $0[user] }), e.stored == stored else { return nil }
+        return e.stronger
+    }
+
+    func record(user: String, stored: String, stronger: String) {
+        entries.withLock {
+            if $0.count >= VerificationCache.capacity { $0.removeAll(keepingCapacity: true) }
+            $0[user] = (stored, stronger)
+        }
+    }
+
+    func users() -> [String] { entries.withLock { Array($0.keys) }.sorted() }
 }
 
 /// Remembers successful verifications as HMAC-SHA256(processKey, password) per user and stored hash.
@@ -104,19 +152,7 @@ final class VerificationCache: Sendable {
 
     init() throws { key = try SecureRandom.bytes(32) }
 
-    func mac(_ password: String) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var outLen: UInt32 = 32
-        let pw = Array(password.utf8)
-        _ = key.withUnsafeBufferPointer { k in
-            pw.withUnsafeBufferPointer { p in
-                out.withUnsafeMutableBufferPointer { o in
-                    HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), p.baseAddress, p.count, o.baseAddress, &outLen)
-                }
-            }
-        }
-        return out
-    }
+    func mac(_ password: String) -> [UInt8] { PasswordHasher.hmac(key: key, password) }
 
     func matches(user: String, storedHash: String, password: String) -> Bool {
         guard let e = entries.withLock({ $0[user] }), e.storedHash == storedHash else { return false }

@@ -67,6 +67,16 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
         return self
     }
 
+    /// The key a client is counted under by per-client limits (connections, AUTH failures): an
+    /// IPv4 address (also when IPv4-mapped) stands for itself, an IPv6 address for its prefix of
+    /// `ipv6PrefixLength` bits (0...128), since one host usually controls a whole /64 and could
+    /// otherwise rotate through it. Does not block.
+    public func clientKey(ipv6PrefixLength: Int) -> IPAddress {
+        let u = unmapped
+        guard case .v6 = u else { return u }
+        return IPNetwork.mask(u, min(128, max(0, ipv6PrefixLength)))
+    }
+
     /// True for 127.0.0.0/8, ::1 and IPv4-mapped loopback.
     public var isLoopback: Bool {
         switch unmapped {

@@ -167,6 +167,7 @@ extension RelayConfig {
             c.policy.maxAuthFailuresPerIP = o.int("maxAuthFailuresPerIP", default: c.policy.maxAuthFailuresPerIP)
             c.policy.authFailureWindowSeconds = o.int("authFailureWindowSeconds",
                                                       default: c.policy.authFailureWindowSeconds)
+            c.policy.ipv6PrefixLength = o.int("ipv6PrefixLength", default: c.policy.ipv6PrefixLength)
             o.finish()
         }
 
@@ -177,6 +178,8 @@ extension RelayConfig {
             c.limits.maxDataLineLength = o.int("maxDataLineLength", default: c.limits.maxDataLineLength)
             c.limits.maxConnections = o.int("maxConnections", default: c.limits.maxConnections)
             c.limits.messageMemoryMB = o.int("messageMemoryMB", default: c.limits.messageMemoryMB)
+            c.limits.maxHops = o.int("maxHops", default: c.limits.maxHops)
+            c.limits.maxPendingAuth = o.int("maxPendingAuth", default: c.limits.maxPendingAuth)
             o.finish()
         }
 

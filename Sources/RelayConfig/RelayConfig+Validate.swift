@@ -148,7 +148,10 @@ extension RelayConfig {
             case (.some(let pw), nil):
                 if pw.isEmpty { p.error(path + ".password", "must not be empty") }
             case (nil, .some(let h)):
-                if PasswordHasher.parse(h) == nil {
+                if let n = PasswordHasher.declaredIterations(h), n < PasswordHasher.iterationRange.lowerBound {
+                    p.error(path + ".passwordHash", "has \(n) PBKDF2 iterations; at least "
+                            + "\(PasswordHasher.iterationRange.lowerBound) are required (new hashes use \(PasswordHasher.defaultIterations))")
+                } else if PasswordHasher.parse(h) == nil {
                     p.error(path + ".passwordHash", "is not a '$pbkdf2-sha256$i=<iterations>$<salt>$<hash>' hash")
                 }
             }
@@ -218,6 +221,7 @@ extension RelayConfig {
         RelayConfig.checkRange(policy.maxConnectionsPerIP, 1...1_000_000, "policy.maxConnectionsPerIP", p)
         RelayConfig.checkRange(policy.maxAuthFailuresPerIP, 1...1_000_000, "policy.maxAuthFailuresPerIP", p)
         RelayConfig.checkRange(policy.authFailureWindowSeconds, 1...86_400, "policy.authFailureWindowSeconds", p)
+        RelayConfig.checkRange(policy.ipv6PrefixLength, 16...128, "policy.ipv6PrefixLength", p)
         // A message is one replicated log entry, and peer frames are bounded (256 MiB): keep room
         // for the envelope of limits.maxRecipients recipients.
         RelayConfig.checkRange(limits.maxMessageSize, 1024...Limits.maxReplicatedMessageSize, "limits.maxMessageSize", p)
@@ -229,6 +233,8 @@ extension RelayConfig {
         RelayConfig.checkRange(limits.maxDataLineLength, 998...1_000_000, "limits.maxDataLineLength", p)
         RelayConfig.checkRange(limits.maxConnections, 1...10_000_000, "limits.maxConnections", p)
         RelayConfig.checkRange(limits.messageMemoryMB, 1...1_048_576, "limits.messageMemoryMB", p)
+        RelayConfig.checkRange(limits.maxHops, 1...1_000, "limits.maxHops", p)
+        RelayConfig.checkRange(limits.maxPendingAuth, 0...1_000_000, "limits.maxPendingAuth", p)
         if limits.messageMemoryMB >= 1 && limits.messageMemoryMB << 20 < limits.maxMessageSize {
             p.error("limits.messageMemoryMB", "\(limits.messageMemoryMB) MiB cannot hold one message of "
                     + "limits.maxMessageSize (\(limits.maxMessageSize) bytes)")

@@ -145,7 +145,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var name: String
         /// Plain password as written in the file; nil after load (replaced by `passwordHash`).
         public var password: String? = nil
-        /// `$pbkdf2-sha256$i=…$salt$hash` (see `PasswordHasher`).
+        /// `$pbkdf2-sha256$i=…$salt$hash` (see `PasswordHasher`); after load, for a plain `password`,
+        /// its memory-only form (`PasswordHasher.memoryHash`, valid in this process only).
         public var passwordHash: String? = nil
         /// Tenant that messages from this user are accounted to.
         public var tenant = "default"
@@ -264,6 +265,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var maxAuthFailuresPerIP = 10
         /// Length of the AUTH failure window in seconds.
         public var authFailureWindowSeconds = 300
+        /// IPv6 clients are counted per prefix of this length for `maxConnectionsPerIP` and
+        /// `maxAuthFailuresPerIP` (one host usually controls a whole /64); IPv4 clients per address.
+        public var ipv6PrefixLength = 64
         /// Creates the defaults.
         public init() {}
     }
@@ -286,6 +290,12 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         /// Memory all sessions together may hold for message bodies being received, MiB; past it new
         /// bodies get a temporary `452 4.3.1`.
         public var messageMemoryMB = 1024
+        /// `Received` fields a message may already carry (RFC 5321 §6.3); a message with more is taken
+        /// as a mail loop and refused with `554 5.4.6`.
+        public var maxHops = 100
+        /// AUTH checks (PBKDF2) waiting for one of the node's verification threads (one per core);
+        /// past it AUTH gets `454 4.7.0 Temporary authentication failure`.
+        public var maxPendingAuth = 64
         /// Creates the defaults.
         public init() {}
     }

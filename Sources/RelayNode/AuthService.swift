@@ -6,13 +6,21 @@ import Synchronization
 
 /// Checks SMTP AUTH credentials off the event loops (PBKDF2 is deliberately slow) and throttles
 /// clients that keep failing (`policy.maxAuthFailuresPerIP` within `policy.authFailureWindowSeconds`).
+///
+/// Checks run on a fixed pool of one thread per core with at most `limits.maxPendingAuth` checks
+/// waiting; past that an attempt is answered at once with a temporary failure (`454 4.7.0`,
+/// counted in `overloaded`) instead of queueing without bound behind a flood of AUTH attempts.
 /// Thread-safe; `verify` never blocks the caller.
 final class AuthService: Sendable {
     /// Replaced as a whole by `replaceUsers` (SIGHUP); a check in progress keeps the one it read.
     private let authenticator: Mutex<Authenticator?>
     private let throttle: Mutex<AuthThrottle>
     private let logger: NodeLogger
-    private let queue = DispatchQueue(label: "sendarix.auth", qos: .userInitiated, attributes: .concurrent)
+    private let pool: WorkerPool
+    private let overloadCount = Atomic<Int>(0)
+
+    /// AUTH attempts refused because every verification thread was busy and the queue full.
+    var overloaded: Int { overloadCount.load(ordering: .relaxed) }
 
     init(config: RelayConfig, logger: NodeLogger) {
         self.logger = logger
@@ -23,10 +31,14 @@ final class AuthService: Sendable {
             authenticator = Mutex(nil)
         }
         throttle = Mutex(AuthThrottle(maxFailures: max(1, config.policy.maxAuthFailuresPerIP),
-                                      window: Double(max(1, config.policy.authFailureWindowSeconds))))
+                                      window: Double(max(1, config.policy.authFailureWindowSeconds)),
+                                      ipv6PrefixLength: config.policy.ipv6PrefixLength))
+        pool = WorkerPool(threads: max(1, ProcessInfo.processInfo.activeProcessorCount),
+                          queueLimit: max(0, config.limits.maxPendingAuth))
     }
 
-    /// Verifies on a worker thread and calls `completion` there with the session's result.
+    /// Verifies on a pool thread and calls `completion` there with the session's result, or at
+    /// once on the caller's thread when the client is throttled or the pool is saturated.
     func verify(username: String, password: String, clientIP: String,
                 completion: @escaping @Sendable (SMTPSession.AuthResult) -> Void) {
         let ip = IPAddress(clientIP)
@@ -40,7 +52,7 @@ final class AuthService: Sendable {
             completion(.temporaryFailure)
             return
         }
-        queue.async { [self] in
+        let accepted = pool.submit { [self] in
             switch authenticator.verify(user: username, password: password, clientIP: ip) {
             case .success(let user, let tenant):
                 completion(.success(user: user, tenant: tenant))
@@ -50,15 +62,77 @@ final class AuthService: Sendable {
                 completion(.failure)
             }
         }
+        if !accepted {
+            let n = overloadCount.add(1, ordering: .relaxed).newValue
+            logger.log(.warning, "auth overloaded", ["client": clientIP, "user": username, "refused": String(n)])
+            completion(.temporaryFailure)
+        }
     }
 
     /// Switches to `users` (a reloaded configuration's) for every later AUTH, keeping the login
-    /// cache for unchanged password hashes; sessions already authenticated stay so. Blocks for one
-    /// PBKDF2 run only when AUTH was disabled. Throws when the authenticator cannot be built (the
-    /// old users stay in force). Any thread.
+    /// cache for unchanged password hashes; sessions already authenticated stay so. Throws when the
+    /// authenticator cannot be built (the old users stay in force). Any thread.
     func replaceUsers(_ users: [RelayConfig.User]) throws {
         let current = authenticator.withLock { $0 }
         let fresh = try current?.replacingUsers(users) ?? Authenticator(users: users)
         authenticator.withLock { $0 = fresh }
+    }
+
+    /// A fixed set of threads running jobs from a bounded queue. Threads live as long as the
+    /// process. Thread-safe.
+    final class WorkerPool: Sendable {
+        private struct Queue {
+            var jobs: [@Sendable () -> Void] = []
+            var head = 0
+            var waiting: Int { jobs.count - head }
+        }
+
+        let queueLimit: Int
+        private let queue = Mutex(Queue())
+        private let ready = DispatchSemaphore(value: 0)
+        private let idle: Atomic<Int>
+
+        /// Starts `threads` threads; at most `queueLimit` jobs may wait beyond the ones running.
+        init(threads: Int, queueLimit: Int) {
+            self.queueLimit = queueLimit
+            idle = Atomic(threads)
+            for i in 0..<threads {
+                let thread = Thread { [self] in self.run() }
+                thread.name = "sendarix-auth-\(i)"
+                thread.start()
+            }
+        }
+
+        /// Queues `job` and returns true, or returns false (and drops it) when every thread is busy
+        /// and `queueLimit` jobs already wait. Never blocks.
+        func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
+            let accepted = queue.withLock { q -> Bool in
+                // Jobs not yet picked up by a thread beyond the idle threads are the backlog.
+                guard q.waiting - idle.load(ordering: .relaxed) < queueLimit else { return false }
+                q.jobs.append(job)
+                return true
+            }
+            if accepted { ready.signal() }
+            return accepted
+        }
+
+        private func run() {
+            while true {
+                ready.wait()
+                let job = queue.withLock { q -> (@Sendable () -> Void)? in
+                    guard q.head < q.jobs.count else { return nil }
+                    let job = q.jobs[q.head]
+                    q.head += 1
+                    if q.head > 1024 && q.head * 2 > q.jobs.count {
+                        q.jobs.removeSubrange(0..<q.head)
+                        q.head = 0
+                    }
+                    idle.subtract(1, ordering: .relaxed)
+                    return job
+                }
+                job?()
+                if job != nil { idle.add(1, ordering: .relaxed) }
+            }
+        }
     }
 }

@@ -36,6 +36,7 @@ extension SMTPServer {
             configuration.maxErrors = cfg.limits.maxErrors
             configuration.maxDataLineLength = cfg.limits.maxDataLineLength
             configuration.localDomains = server.localDomains
+            configuration.maxHops = cfg.limits.maxHops
             configuration.timeouts.command = cfg.timeouts.command
             configuration.timeouts.dataBlock = cfg.timeouts.dataBlock
             configuration.timeouts.dataTermination = cfg.timeouts.dataTermination
@@ -126,6 +127,9 @@ extension SMTPServer {
                     connection.close()
                 }
             }
+            // Back pressure: while an AUTH check or an enqueue is pending and the session already
+            // holds its share of pipelined input, leave the rest in the socket.
+            connection.readPaused = !session.wantsInput
         }
 
         private func authenticate(_ request: SMTPSession.AuthRequest) {

@@ -60,7 +60,8 @@ final class SMTPServer: Sendable {
         self.tls = tls
         self.authenticator = AuthService(config: config, logger: logger)
         self.limiter = ConnectionLimiter(perIP: config.policy.maxConnectionsPerIP,
-                                         total: config.limits.maxConnections)
+                                         total: config.limits.maxConnections,
+                                         ipv6PrefixLength: config.policy.ipv6PrefixLength)
         self.localDomains = Set(config.policy.localDomains.map { $0.lowercased() })
         self.bodyBudget = BodyMemoryBudget(limit: config.limits.messageMemoryMB << 20)
         self.registries = loops.map { LoopBound(Registry(), loop: $0) }

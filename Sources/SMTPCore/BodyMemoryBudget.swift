@@ -32,7 +32,15 @@ public final class BodyMemoryBudget: Sendable {
         }
     }
 
-    /// Gives back `bytes` taken by `reserve`. Never blocks.
+    /// Takes `bytes` even when they do not fit (for memory already in use that must be counted,
+    /// such as input a client pipelined); `inUse` may then exceed `limit` and `reserve` fails until
+    /// enough is released. Never blocks.
+    public func take(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        used.add(bytes, ordering: .acquiringAndReleasing)
+    }
+
+    /// Gives back `bytes` taken by `reserve` or `take`. Never blocks.
     public func release(_ bytes: Int) {
         guard bytes > 0 else { return }
         used.subtract(bytes, ordering: .acquiringAndReleasing)

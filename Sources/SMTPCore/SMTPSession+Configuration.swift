@@ -59,6 +59,12 @@ extension SMTPSession {
         public var authMechanisms: [String]
         /// Idle timeouts.
         public var timeouts: Timeouts
+        /// Input a client may pipeline while the session waits for an AUTH check or an enqueue before
+        /// the shell stops reading (`SMTPSession.wantsInput`).
+        public var maxPendingInput: Int
+        /// `Received` fields a message may already carry (RFC 5321 §6.3); more is taken as a mail loop
+        /// and the message is refused at its end with `554 5.4.6`.
+        public var maxHops: Int
 
         /// Creates a configuration; every value has a default. Does not block.
         public init(
@@ -74,7 +80,9 @@ extension SMTPSession {
             maxDataLineLength: Int = 998,
             localDomains: Set<String> = [],
             authMechanisms: [String] = ["PLAIN", "LOGIN"],
-            timeouts: Timeouts = Timeouts()
+            timeouts: Timeouts = Timeouts(),
+            maxPendingInput: Int = 65_536,
+            maxHops: Int = 100
         ) {
             self.hostname = hostname
             self.portKind = portKind
@@ -89,6 +97,8 @@ extension SMTPSession {
             self.localDomains = localDomains
             self.authMechanisms = authMechanisms
             self.timeouts = timeouts
+            self.maxPendingInput = maxPendingInput
+            self.maxHops = maxHops
         }
     }
 }

@@ -80,7 +80,8 @@ extension SMTPSession {
         public var smtpUTF8: Bool
         /// SIZE= as declared, if any.
         public var declaredSize: Int?
-        /// RET=, if given.
+        /// RET=, if given; always `.headers` for mail from an unauthenticated client outside the
+        /// trusted networks (no full bodies bounced to possibly forged senders).
         public var dsnReturn: DSNReturn?
         /// ENVID=, xtext-decoded, if given.
         public var envelopeID: String?

@@ -132,10 +132,17 @@ extension SMTPSession {
     /// Builds envelope and stored bytes and asks the shell to enqueue them.
     mutating func completeMessage() {
         guard let current = transaction else { return }
+        // RFC 5321 6.3: a message that has passed this many relays is looping.
+        if HopCount.receivedFields(in: messageBody, limit: configuration.maxHops) > configuration.maxHops {
+            return rejectMessage(Reply(554, "5.4.6", "Too many hops"))
+        }
+        // Unauthenticated mail from outside (the relay port) may carry a forged sender: a bounce
+        // returns its headers only (RET=HDRS), so that a forged sender receives no full body.
+        let dsnReturn: DSNReturn? = authenticatedUser == nil && !context.isTrustedNetwork ? .headers : current.dsnReturn
         let envelope = Envelope(
             queueID: current.queueID, mailFrom: current.mailFrom, recipients: current.recipients,
             bodyType: current.bodyType, smtpUTF8: current.smtpUTF8, declaredSize: current.declaredSize,
-            dsnReturn: current.dsnReturn, envelopeID: current.envelopeID,
+            dsnReturn: dsnReturn, envelopeID: current.envelopeID,
             authenticatedUser: authenticatedUser, tenant: tenant,
             clientAddress: context.clientAddress, clientPort: context.clientPort, heloName: heloName ?? "",
             tlsInfo: context.isTLS ? context.tlsInfo : nil, portKind: configuration.portKind,

@@ -82,6 +82,9 @@ public struct SMTPSession: Sendable {
     var lineChecker = SMTPLineChecker(maxLineLength: 998)
     /// Bytes of `environment.bodyBudget` this session holds for `messageBody`.
     var reservedBodyBytes = 0
+    /// Bytes of `environment.bodyBudget` this session holds for input buffered while it waits for
+    /// the shell (an AUTH check or an enqueue).
+    var reservedInputBytes = 0
 
     /// Replies, log actions and the final action gathered for the next `flush()`.
     var outbox: [UInt8] = []
@@ -107,6 +110,24 @@ public struct SMTPSession: Sendable {
 
     /// True once the session has asked the shell to close.
     public var isClosed: Bool { mode == .closed }
+
+    /// False while the session waits for the shell (an AUTH check or an enqueue) and already holds
+    /// `configuration.maxPendingInput` bytes of input the client pipelined meanwhile: the shell should
+    /// stop reading the socket (back pressure: the client's data stays in TCP buffers, flow control
+    /// stops the client) and read again once this turns true. Input a shell delivers anyway is
+    /// buffered up to `maxPendingInput + pendingInputSlack` bytes, then the session closes with 421.
+    public var wantsInput: Bool {
+        switch mode {
+        case .awaitingAuthentication, .awaitingEnqueue:
+            return inbox.count - inboxStart < configuration.maxPendingInput
+        default:
+            return true
+        }
+    }
+
+    /// What a shell honouring `wantsInput` may still deliver past `maxPendingInput`: the read that
+    /// crossed it (up to 64 KiB) plus one more.
+    public static let pendingInputSlack = 131_072
 
     /// Sends the 220 greeting and logs the connection. Call once, first. Does not block.
     public mutating func start() -> [Action] {
@@ -144,7 +165,7 @@ public struct SMTPSession: Sendable {
         inbox.append(contentsOf: rest)
         processInput()
         if (mode == .awaitingAuthentication || mode == .awaitingEnqueue)
-            && inbox.count - inboxStart > configuration.maxMessageSize + 65_536 {
+            && inbox.count - inboxStart > configuration.maxPendingInput + Self.pendingInputSlack {
             close(Reply(421, "4.7.0", "\(configuration.hostname) Error: too much pipelined input"),
                   reason: "input buffer limit")
         }
@@ -245,6 +266,7 @@ public struct SMTPSession: Sendable {
         inboxStart = 0
         messageBody = []
         releaseBody()
+        releaseInput()
         mode = .closed
     }
 
@@ -375,6 +397,7 @@ public struct SMTPSession: Sendable {
 
     /// Returns the actions gathered since the last flush: logs, one `.send`, then the terminal action.
     mutating func flush() -> [Action] {
+        accountHeldInput()
         var actions = pending
         pending = []
         if !outbox.isEmpty {
@@ -411,5 +434,39 @@ public struct SMTPSession: Sendable {
         guard reservedBodyBytes > 0 else { return }
         environment.bodyBudget?.release(reservedBodyBytes)
         reservedBodyBytes = 0
+    }
+
+    /// Counts the input held while waiting for the shell against the body budget (in 64 KiB steps,
+    /// taken even past the limit: the bytes are already in memory, and new bodies are refused while
+    /// the budget is over), and gives it back once the session reads again. Does not block.
+    mutating func accountHeldInput() {
+        guard let budget = environment.bodyBudget else { return }
+        let held: Int
+        switch mode {
+        case .awaitingAuthentication, .awaitingEnqueue:
+            if inboxStart > 0 {
+                // Drop what was already processed so that what is counted is what is held.
+                inbox.removeSubrange(0..<inboxStart)
+                inboxStart = 0
+            }
+            held = inbox.count
+        default:
+            held = 0
+        }
+        let step = 64 * 1024
+        let target = (held + step - 1) / step * step
+        if target > reservedInputBytes {
+            budget.take(target - reservedInputBytes)
+        } else if target < reservedInputBytes {
+            budget.release(reservedInputBytes - target)
+        }
+        reservedInputBytes = target
+    }
+
+    /// Gives back the budget held for buffered input. Does not block.
+    mutating func releaseInput() {
+        guard reservedInputBytes > 0 else { return }
+        environment.bodyBudget?.release(reservedInputBytes)
+        reservedInputBytes = 0
     }
 }

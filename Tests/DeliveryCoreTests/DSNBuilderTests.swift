@@ -72,6 +72,36 @@ struct DSNBuilderTests {
         #expect(!message.contains("Hello there."))
     }
 
+    @Test("headers only means header fields only: a message without a blank line returns no body, a folded field stays whole")
+    func headersOnlyWithoutSeparator() throws {
+        let outcome = DSNBuilder.RecipientOutcome(recipient: "a@example.com", reply: SMTPReply(550, EnhancedStatusCode(5, 1, 1), "No such user"))
+        // A forged message whose "body" follows its fields without an empty line.
+        let forged = Array("From: victim@example.net\r\nSubject: a\r\n b\r\nSPAM BODY LINE ONE\r\nBuy: now\r\n".utf8)
+        let message = text(try DSNBuilder(reportingMTA: "relay.acme.test").build(original: original(ret: .headers, message: forged),
+                                                                                  outcomes: [outcome], now: now))
+        let marker = try boundary(message)
+        let returned = message.components(separatedBy: "--" + marker)[3]
+        #expect(returned.hasSuffix("Content-Type: text/rfc822-headers\r\n\r\nFrom: victim@example.net\r\nSubject: a\r\n b\r\n\r\n"), "\(returned)")
+        #expect(!message.contains("SPAM BODY") && !message.contains("Buy: now"))
+    }
+
+    @Test("returned headers are capped at maxReturnedHeaderSize, cut at a line end")
+    func headerBlockCap() throws {
+        let outcome = DSNBuilder.RecipientOutcome(recipient: "a@example.com", reply: SMTPReply(550, EnhancedStatusCode(5, 1, 1), "No such user"))
+        var huge = ""
+        for i in 0..<5_000 { huge += "X-Filler-\(i): \(String(repeating: "f", count: 60))\r\n" }
+        huge += "\r\nbody\r\n"
+        let builder = DSNBuilder(reportingMTA: "relay.acme.test", maxReturnedHeaderSize: 4096)
+        let message = text(try builder.build(original: original(ret: .headers, message: Array(huge.utf8)), outcomes: [outcome], now: now))
+        let marker = try boundary(message)
+        let returned = message.components(separatedBy: "--" + marker)[3]
+        let fields = try #require(returned.range(of: "text/rfc822-headers\r\n\r\n")).upperBound
+        let block = returned[fields...]
+        #expect(block.utf8.count <= 4096 + 2)
+        #expect(block.utf8.count > 4096 - 100)
+        #expect(block.hasPrefix("X-Filler-0: ") && block.hasSuffix("f\r\n\r\n"))
+    }
+
     @Test("a delay-only report returns headers by default, and an oversized original is never returned in full")
     func defaultsAndSizeCap() throws {
         let delayed = DSNBuilder.RecipientOutcome(recipient: "a@example.com", reply: SMTPReply(421, EnhancedStatusCode(4, 7, 0), "[TSS04] deferred"))

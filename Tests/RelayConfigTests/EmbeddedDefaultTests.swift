@@ -9,7 +9,7 @@ struct EmbeddedDefaultTests {
         let dir = TempDir()
         defer { dir.remove() }
         let data = dir.path + "/nested/sendarix-data"
-        let (config, dev) = try RelayConfig.embeddedDefault(dataDir: data, hashIterations: 1000)
+        let (config, dev) = try RelayConfig.embeddedDefault(dataDir: data, hashIterations: 100_000)
         #expect(dev.created)
         let password = try #require(dev.password)
         #expect(password.count == 20)
@@ -33,7 +33,7 @@ struct EmbeddedDefaultTests {
         let auth = try Authenticator(users: config.users, iterations: 1000)
         #expect(auth.verify(user: "dev", password: password, clientIP: IPAddress("203.0.113.1")) == .success(user: "dev", tenant: "default"))
 
-        let (again, dev2) = try RelayConfig.embeddedDefault(dataDir: data, hashIterations: 1000)
+        let (again, dev2) = try RelayConfig.embeddedDefault(dataDir: data, hashIterations: 100_000)
         #expect(!dev2.created)
         #expect(dev2.password == nil)
         #expect(again.adminToken == token)
@@ -46,7 +46,7 @@ struct EmbeddedDefaultTests {
         defer { dir.remove() }
         _ = dir.write("dev-password", "hunter2\n")
         do {
-            _ = try RelayConfig.loadOrCreateDevPassword(dataDir: dir.path, hashIterations: 1000)
+            _ = try RelayConfig.loadOrCreateDevPassword(dataDir: dir.path, hashIterations: 100_000)
             Issue.record("accepted a plain-text dev-password file")
         } catch let e as RelayConfigError {
             #expect(e.code == .io)

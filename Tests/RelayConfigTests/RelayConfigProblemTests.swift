@@ -80,6 +80,8 @@ struct RelayConfigProblemTests {
                 == ["users[1].name: duplicate user 'a'"])
         #expect(problems(#"{"users": [{"name": "a", "passwordHash": "md5:abc"}]}"#)
                 == ["users[0].passwordHash: is not a '$pbkdf2-sha256$i=<iterations>$<salt>$<hash>' hash"])
+        #expect(problems(#"{"users": [{"name": "a", "passwordHash": "$pbkdf2-sha256$i=1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}]}"#)
+                == ["users[0].passwordHash: has 1000 PBKDF2 iterations; at least 100000 are required (new hashes use 600000)"])
         #expect(problems(#"{"users": [{"name": "a b", "password": "x"}]}"#)
                 == ["users[0].name: 'a b' must be 1-256 characters without spaces"])
     }
