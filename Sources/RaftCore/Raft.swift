@@ -138,10 +138,18 @@ public final class Raft {
                 break
             case .appendEntries, .heartbeat, .installSnapshot:
                 becomeFollower(term: m.term, leader: m.from)
+            case .requestVote where config.checkQuorum:
+                // With check-quorum, restart the election timer like etcd even if the vote is
+                // refused below. Keeping it would let a node with a better log than the candidate
+                // time out just after the candidate won with the other votes: its campaign cannot
+                // succeed (those voters are in the new leader's lease and ignore it), yet its higher
+                // term deposes the new leader through the stale-term append response, and the next
+                // election starts with the same timers lined up again (seed 500762).
+                becomeFollower(term: m.term, leader: 0)
             case .requestVote:
-                // Adopt the term but keep the election timer running unless the vote is granted
-                // below (Raft §5.2): otherwise a node with a stale log that times out first could
-                // keep resetting everyone's timers and block elections when pre-vote is off.
+                // Without check-quorum, adopt the term but keep the election timer running unless
+                // the vote is granted below (Raft §5.2): otherwise a node with a stale log that times
+                // out first could keep resetting everyone's timers and block elections (seed 983).
                 let (elapsed, timeout) = (electionElapsed, randomizedElectionTimeout)
                 becomeFollower(term: m.term, leader: 0)
                 (electionElapsed, randomizedElectionTimeout) = (elapsed, timeout)

@@ -111,6 +111,22 @@ struct RaftElectionTests {
         #expect(r.vote == 3 && r.electionElapsed == 0)
     }
 
+    @Test("with check-quorum, a rejected higher-term vote request raises the term and restarts the election timer")
+    func rejectedVoteRestartsTimerWithCheckQuorum() {
+        let c = TestCluster(voters: [1, 2, 3], preVote: false, checkQuorum: true)
+        c.preload(1, terms: [1, 1, 1], term: 1)
+        let r = c.nodes[1]!
+        for _ in 0..<5 { r.tick() }
+        #expect(r.electionElapsed == 5)
+        // Node 2's log is shorter: the vote is refused and the term adopted. Keeping the timer would
+        // let this node time out right after node 2 wins with node 3's vote and depose it (its
+        // campaign ignored by node 3, in node 2's lease): seed 500762.
+        r.step(Raft.Message(kind: .requestVote, from: 2, to: 1, term: 2, logTerm: 1, index: 1))
+        #expect(r.term == 2 && r.vote == 0)
+        #expect(r.electionElapsed == 0)
+        #expect(r.randomizedElectionTimeout >= 10)
+    }
+
     @Test("a vote is granted once per term and only to a candidate whose log is up to date")
     func voteRules() {
         let c = TestCluster(voters: [1, 2, 3], checkQuorum: false)

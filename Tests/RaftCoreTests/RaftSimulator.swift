@@ -121,7 +121,7 @@ final class RaftSimulator {
 
     // Statistics (also a fingerprint of the run for the replay test).
     var stats = (messages: 0, dropped: 0, crashes: 0, elections: 0, acked: 0, snapshots: 0, installs: 0,
-                 confChanges: 0, reads: 0, maxTerm: UInt64(0))
+                 confChanges: 0, reads: 0, maxTerm: UInt64(0), recoveryTicks: 0)
 
     init(seed: UInt64, options: Options, trace: Bool = false) {
         self.seed = seed
@@ -734,6 +734,7 @@ final class RaftSimulator {
             done = ackedAt.values.contains(where: { $0.id == probe })
                 && members.allSatisfy { nodes[Int($0) - 1].spool.messages[probe] != nil }
         }
+        stats.recoveryTicks = (now - (deadline - options.livenessTicks * options.stepsPerTick)) / options.stepsPerTick
         if !done {
             let roles = nodes.map { "\($0.id):\($0.raft.map { "\($0.role)@\($0.term) commit \($0.commitIndex)" } ?? "down")" }
             fail("liveness: no new proposal committed everywhere within \(options.livenessTicks) ticks after healing; \(roles)")
