@@ -6,7 +6,9 @@ import SendarixSupport
 /// Seeds that once failed, run in CI besides 1...1000:
 /// - 500762: liveness without pre-vote, with check-quorum: a node that refused a vote kept its election
 ///   timer, timed out just after the rival won, and deposed it through the stale-term response.
-/// - 601932: liveness with pre-vote on a slow network (found together with 500762).
+/// - 601932: liveness with pre-vote on a slow network: followers granting a pre-vote timed out while
+///   the pre-candidate's vote requests were in flight and split the vote, round after round.
+/// Both run with the 80-tick liveness bound they failed with.
 let regressionSeeds: [UInt64] = [500762, 601932]
 
 /// Seeds run in CI: 1...1000 and `regressionSeeds`. Odd seeds simulate 3 nodes, even seeds 5
@@ -69,6 +71,8 @@ struct RaftSimulationTests {
     @Test("seeded chaos (loss, duplication, reordering, partitions, crashes losing unsynced writes) keeps every safety invariant and recovers", arguments: simulationSeeds())
     func chaos(seed: UInt64) {
         var options = simulationOptions(seed: seed)
+        // Regression seeds keep the 80-tick bound they failed with.
+        if regressionSeeds.contains(seed) { options.livenessTicks = 80 }
         if let s = environment("RAFT_LIVENESS_TICKS"), let t = Int(s) { options.livenessTicks = t }
         let sim = RaftSimulator(seed: seed, options: options, trace: environment("RAFT_TRACE") != nil)
         let failure = sim.run()
