@@ -9,8 +9,22 @@ import SendarixSupport
 /// 0-3 steps later, when its writes reach the disk atomically, its messages are sent and its
 /// committed entries applied; a crash before that loses it (Raft's unstable log is the volatile
 /// copy). A commit-only hard state (`mustSync == false`) stays volatile until the next synced write.
-/// The spool is rebuilt from the latest snapshot on restart. Every step runs the safety checks for what happened in it; `run()`
-/// ends with a liveness phase (faults healed; a new proposal must commit everywhere in time).
+/// The spool is rebuilt from the latest snapshot on restart. `run()` ends with a liveness phase
+/// (faults healed; a new proposal must commit everywhere within `livenessBound`).
+///
+/// Safety checks, as things happen (so every step):
+/// - election safety: after every input a node processes (tick, message, proposal, Ready) its role
+///   is looked at, so every leader of every term is recorded, however briefly it led; two nodes
+///   leading one term fail;
+/// - leader completeness: every entry some node's commit index covered (in any term) must be in the
+///   log of every leader of a later term, whether elected before or after the commit was seen;
+/// - committed entries agree: two nodes never count different entries at one index as committed;
+/// - log matching: an (index, term) written to any disk always has the same data and follows the
+///   same previous term;
+/// - state machine safety: no two nodes apply different entries at one index;
+/// - durability: a committed entry is never truncated or dropped from a disk that holds it, and is on
+///   enough disks of the current voters (learners and removed nodes do not count) that every quorum
+///   has it; plus spool, lease and read-index checks.
 final class RaftSimulator {
     struct Options {
         var nodes = 3
@@ -320,9 +334,12 @@ final class RaftSimulator {
     }
 
     func pump(_ n: Node) {
-        if n.pending != nil && now >= n.pendingAt { complete(n) }
+        var acted = false
+        if n.pending != nil && now >= n.pendingAt { complete(n); acted = true }
         guard let r = n.raft else { return }   // complete() may have crashed and restarted the node
+        defer { if acted { observe(n) } }
         if n.pending == nil && r.hasReady {
+            acted = true
             let rd = r.ready()
             n.pending = rd
             if let ss = rd.softState, ss.role == .leader, leaderOfTerm[r.term] != n.id {
@@ -331,7 +348,6 @@ final class RaftSimulator {
             n.pendingAt = now + pick(options.fsyncMaxDelay + 1)
             if n.pendingAt == now { complete(n) }
         }
-        observe(n)
     }
 
     /// The pending Ready's writes reach the disk (atomically), then messages go out and committed
@@ -514,10 +530,8 @@ final class RaftSimulator {
     // MARK: - Invariants
 
     func checkStep() {
-        for n in nodes where n.raft != nil {
-            observe(n)
-            if n.raft!.term > stats.maxTerm { stats.maxTerm = n.raft!.term }
-        }
+        // Leadership and commit indexes were checked after every input (`observe`).
+        for n in nodes where n.raft != nil && n.raft!.term > stats.maxTerm { stats.maxTerm = n.raft!.term }
         if now % 50 == 0 {
             checkCommittedDurable()
             for n in nodes where n.raft != nil { checkAckedPresent(n); checkLeases(n) }
