@@ -15,10 +15,13 @@ extension Raft {
         public var maxInflightMessages: Int = 256
         /// Byte budget of the committed entries handed out in one `Ready`.
         public var maxCommittedSizePerReady: Int = 8 << 20
-        /// Ask for votes without bumping the term first, so a partitioned node cannot disrupt.
+        /// Ask for votes without bumping the term first, so a partitioned node cannot disrupt. A
+        /// follower that grants a pre-vote waits a full election timeout before campaigning itself.
         public var preVote: Bool = true
         /// Leader steps down when it has not heard from a majority for `electionTick` ticks; followers
-        /// then also refuse to vote while they have a live leader (leader lease).
+        /// then also refuse to vote while they have a live leader (leader lease), except for that
+        /// leader itself. A leader deposed by a peer that answers with a higher term (a peer that moved
+        /// on during a partition or an election) campaigns again at once.
         public var checkQuorum: Bool = true
         /// Ticks a leader waits for a snapshot to be acknowledged before probing the follower again.
         public var snapshotTimeoutTicks: Int = 50

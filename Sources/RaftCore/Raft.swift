@@ -128,9 +128,12 @@ public final class Raft {
         guard m.to == id else { return }
         if m.term > term {
             if m.kind == .requestVote || m.kind == .requestPreVote {
+                // Leader lease: ignore other candidates while the leader was heard from recently. A
+                // request from that leader itself disrupts nobody (see `.appendResponse` below).
                 let inLease = config.checkQuorum && leader != 0 && electionElapsed < config.electionTick
-                if !m.isTransfer && inLease { return }
+                if !m.isTransfer && inLease && m.from != leader { return }
             }
+            let wasLeader = role == .leader
             switch m.kind {
             case .requestPreVote:
                 break
@@ -145,6 +148,16 @@ public final class Raft {
                 let (elapsed, timeout) = (electionElapsed, randomizedElectionTimeout)
                 becomeFollower(term: m.term, leader: 0)
                 (electionElapsed, randomizedElectionTimeout) = (elapsed, timeout)
+            case .appendResponse where wasLeader:
+                // A peer answered our append with a higher term: it moved on (a partition, or it timed
+                // out while this node was being elected) and this is how it rejoins (etcd's stale-term
+                // response). Step down and campaign at once instead of after a timeout: our followers
+                // are in our lease and would ignore anyone else until it expires, so waiting costs a
+                // whole election round, and the timers left lined up make the next round collide the
+                // same way (seed 500762: leaders deposed like this five times in a row).
+                becomeFollower(term: m.term, leader: 0)
+                hup(transfer: false)
+                return
             default:
                 becomeFollower(term: m.term, leader: 0)
             }
@@ -167,6 +180,13 @@ public final class Raft {
                 if m.kind == .requestVote {
                     electionElapsed = 0
                     vote = m.from
+                } else if role == .follower {
+                    // Granting a pre-vote: stay out of the way of that candidate for a timeout, as for a
+                    // real vote, instead of timing out while its vote requests are still in flight and
+                    // splitting the vote (seed 601932). We hold no lease then (the grant requires
+                    // that), so forget the old leader too: the lease must not come back on the reset.
+                    electionElapsed = 0
+                    leader = 0
                 }
             } else {
                 send(Message(kind: respKind, from: id, to: m.from, term: term, reject: true))

@@ -111,6 +111,67 @@ struct RaftElectionTests {
         #expect(r.vote == 3 && r.electionElapsed == 0)
     }
 
+    @Test("with check-quorum, a leader deposed by a peer's higher-term append response campaigns at once and its followers re-elect it despite their lease")
+    func depositionByStaleTermResponse() {
+        let c = TestCluster(voters: [1, 2, 3], preVote: false, checkQuorum: true)
+        c.campaign(1)
+        let term = c.nodes[1]!.term
+        #expect(c.leaders == [1])
+        // Node 3 timed out meanwhile (say, just after refusing node 1's vote) and is a candidate one
+        // term ahead; node 2 follows node 1 and is in its lease.
+        c.block(3, 2)
+        c.nodes[3]!.hup(transfer: false)
+        c.process(3)
+        #expect(c.nodes[3]!.term == term + 1 && c.nodes[3]!.role == .candidate)
+        c.stabilize()
+        // Node 3's vote request was ignored by node 1 (leader lease) and node 2 never saw it; node 1's
+        // next heartbeat gets the stale-term response: node 1 steps down and campaigns at term + 2.
+        #expect(c.nodes[2]!.term == term)
+        c.nodes[1]!.bcastHeartbeat()
+        c.process(1)
+        c.heal()
+        c.stabilize()
+        #expect(c.leaders == [1])
+        #expect(c.nodes[1]!.term == term + 2)
+        #expect(c.nodes.values.allSatisfy { $0.term == term + 2 && $0.leader == 1 })
+    }
+
+    @Test("a follower in its leader's lease still ignores a higher-term vote request from another node, but not from the leader")
+    func leaseExemptsOwnLeader() {
+        let c = TestCluster(voters: [1, 2, 3], preVote: false, checkQuorum: true)
+        c.campaign(1)
+        let term = c.nodes[1]!.term
+        let f = c.nodes[2]!
+        f.step(Raft.Message(kind: .requestVote, from: 3, to: 2, term: term + 2, logTerm: term, index: 100))
+        #expect(f.term == term)
+        f.step(Raft.Message(kind: .requestVote, from: 1, to: 2, term: term + 2, logTerm: term, index: 100))
+        #expect(f.term == term + 2 && f.vote == 1)
+    }
+
+    @Test("granting a pre-vote restarts the follower's election timer and forgets its silent leader, so the real vote request that follows is granted")
+    func preVoteGrantRestartsTimer() {
+        let c = TestCluster(voters: [1, 2, 3], preVote: true, checkQuorum: true)
+        c.campaign(1)
+        let term = c.nodes[1]!.term
+        let f = c.nodes[2]!
+        c.process(2)
+        // Node 2 has not heard from leader 1 for a whole election timeout: its lease is over.
+        f.electionElapsed = f.config.electionTick
+        let last = f.lastIndex
+        f.step(Raft.Message(kind: .requestPreVote, from: 3, to: 2, term: term + 1, logTerm: term, index: last))
+        var rd = f.ready()
+        #expect(rd.messages.map(\.kind) == [.preVoteResponse] && rd.messages.first?.reject == false)
+        f.advance(rd)
+        #expect(f.term == term)
+        #expect(f.electionElapsed == 0 && f.leader == 0)
+        // Had the leader been kept, the reset timer would put node 2 back in that lease and it would
+        // ignore the vote request node 3 sends next.
+        f.step(Raft.Message(kind: .requestVote, from: 3, to: 2, term: term + 1, logTerm: term, index: last))
+        rd = f.ready()
+        #expect(rd.messages.map(\.kind) == [.voteResponse] && rd.messages.first?.reject == false)
+        #expect(f.vote == 3)
+    }
+
     @Test("a vote is granted once per term and only to a candidate whose log is up to date")
     func voteRules() {
         let c = TestCluster(voters: [1, 2, 3], checkQuorum: false)

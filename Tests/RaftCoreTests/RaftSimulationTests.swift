@@ -3,16 +3,26 @@ import Glibc
 @testable import RaftCore
 import SendarixSupport
 
-/// Seeds run in CI. Odd seeds simulate 3 nodes, even seeds 5 (multiples of 4 with membership
-/// changes: 3 initial voters, others added as learners, promoted, removed). `RAFT_SEED=n` runs just that seed
-/// (add `RAFT_TRACE=1` to print every event); `RAFT_SEEDS=a-b` runs a longer range.
+/// Seeds that once failed, run in CI besides 1...1000:
+/// - 500762: liveness without pre-vote, with check-quorum: a node that refused a vote kept its election
+///   timer, timed out just after the rival won, and deposed it through the stale-term response.
+/// - 601932: liveness with pre-vote on a slow network: followers granting a pre-vote timed out while
+///   the pre-candidate's vote requests were in flight and split the vote, round after round.
+/// Both run with the 80-tick liveness bound they failed with.
+let regressionSeeds: [UInt64] = [500762, 601932]
+
+/// Seeds run in CI: 1...1000 and `regressionSeeds`. Odd seeds simulate 3 nodes, even seeds 5
+/// (multiples of 4 with membership changes: 3 initial voters, others added as learners, promoted,
+/// removed). `RAFT_SEED=n` runs just that seed (add `RAFT_TRACE=1` to print every event);
+/// `RAFT_SEEDS=a-b` runs a longer range. `RAFT_RECOVERY=1` prints each seed's recovery time in
+/// ticks and `RAFT_LIVENESS_TICKS=n` changes the liveness bound (to measure the tail).
 func simulationSeeds() -> [UInt64] {
     if let s = environment("RAFT_SEED"), let seed = UInt64(s) { return [seed] }
     if let s = environment("RAFT_SEEDS") {   // e.g. RAFT_SEEDS=1-5000 for a longer soak
         let parts = s.split(separator: "-").compactMap { UInt64($0) }
         if parts.count == 2, parts[0] <= parts[1] { return Array(parts[0]...parts[1]) }
     }
-    return Array(1...300)
+    return Array(1...1000) + regressionSeeds
 }
 
 func environment(_ name: String) -> String? {
@@ -60,11 +70,17 @@ func simulationOptions(seed: UInt64) -> RaftSimulator.Options {
 struct RaftSimulationTests {
     @Test("seeded chaos (loss, duplication, reordering, partitions, crashes losing unsynced writes) keeps every safety invariant and recovers", arguments: simulationSeeds())
     func chaos(seed: UInt64) {
-        let options = simulationOptions(seed: seed)
+        var options = simulationOptions(seed: seed)
+        // Regression seeds keep the 80-tick bound they failed with.
+        if regressionSeeds.contains(seed) { options.livenessTicks = 80 }
+        if let s = environment("RAFT_LIVENESS_TICKS"), let t = Int(s) { options.livenessTicks = t }
         let sim = RaftSimulator(seed: seed, options: options, trace: environment("RAFT_TRACE") != nil)
         let failure = sim.run()
         #expect(failure == nil, "\(failure.map(\.description) ?? "")")
         #expect(sim.stats.acked > 0, "seed \(seed) acknowledged nothing")
+        if environment("RAFT_RECOVERY") != nil {
+            print("recovery seed \(seed) ticks \(sim.stats.recoveryTicks) maxDelay \(options.maxDelay) preVote \(options.preVote) checkQuorum \(options.checkQuorum)")
+        }
     }
 
     @Test("a violation is reported with its seed, step and a one-line replay command")

@@ -11,9 +11,14 @@ final class TestCluster {
     var delivered: [Raft.Message] = []
     var dropFilter: ((Raft.Message) -> Bool)? = nil
     var readStates: [UInt64: [Raft.ReadState]] = [:]
+    /// The cluster's pre-vote and check-quorum settings, kept by `restart` and `preload`.
+    let preVote: Bool
+    let checkQuorum: Bool
 
     init(voters: [UInt64], learners: [UInt64] = [], preVote: Bool = true, checkQuorum: Bool = true,
          configure: (inout Raft.Config) -> Void = { _ in }) {
+        self.preVote = preVote
+        self.checkQuorum = checkQuorum
         for id in voters + learners {
             let st = RaftMemoryStorage(confState: Raft.ConfState(voters: voters, learners: learners))
             var cfg = Raft.Config(id: id, randomSeed: id * 7919)
@@ -36,6 +41,8 @@ final class TestCluster {
 
     func restart(_ id: UInt64, configure: (inout Raft.Config) -> Void = { _ in }) {
         var cfg = Raft.Config(id: id)
+        cfg.preVote = preVote
+        cfg.checkQuorum = checkQuorum
         configure(&cfg)
         nodes[id] = Raft(config: cfg, storage: storages[id]!)
     }
