@@ -83,7 +83,12 @@ struct ClusterTLSTests {
             #expect(ClusterRaftTests.waitFor(20) { (try? n.admin("/v1/queue/" + queueID).0) == 200 },
                     "\(queueID) missing on a node")
         }
-        for n in nodes { #expect(!n.log().contains("peer connection refused"), "\(n.log().suffix(2000))") }
+        // Health probes (one a second per peer) read the clear-text line and hang up mid-handshake:
+        // that is not worth a warning; nothing else may have been refused either.
+        for n in nodes {
+            #expect(!n.log().contains("peer connection refused") && !n.log().contains("peer TLS handshake failed"),
+                    "\(n.log().suffix(2000))")
+        }
     }
 
     @Test("a node wearing another member's certificate is refused and logged; the other two still form a quorum")
