@@ -116,6 +116,12 @@ extension PeerTransport {
 
         func connectionDidConnect(_ connection: Connection) {
             state = .greeting
+            // A peer (or something in its place) that stalls the handshake must not hold the lane.
+            let timeout = transport.handshakeTimeout
+            _ = transport.loop.schedule(after: timeout) { [weak self, weak connection] in
+                guard let self, let connection, self.connection === connection, self.state != .ready else { return }
+                connection.abort(NetworkError(.timedOut, "peer handshake not finished after \(timeout) s", context: self.peer))
+            }
         }
 
         func connection(_ connection: Connection, didRead bytes: ArraySlice<UInt8>) {

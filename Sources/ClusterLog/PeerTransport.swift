@@ -63,7 +63,8 @@ public final class PeerTransport {
     /// that does not name the node id claimed in the handshake, a failed TLS handshake or secret
     /// check, too many pending handshakes, or a handshake past its deadline. Event and fields, for logs.
     public var onSecurityEvent: (String, [String: String]) -> Void = { _, _ in }
-    /// Seconds an accepted connection has to finish the handshake (TLS and hello) before it is closed.
+    /// Seconds a connection has to finish the handshake (TLS and HMAC) before it is closed, accepted
+    /// or dialled.
     public var handshakeTimeout: Double = 5
     /// Most accepted connections still in their handshake at once; more are closed on accept.
     public var maxPendingHandshakes = 64

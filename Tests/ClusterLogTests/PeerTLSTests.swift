@@ -164,6 +164,41 @@ struct PeerTLSTests {
         p.shutdown()
     }
 
+    @Test("a dialled peer that sends its greeting and then stalls the TLS handshake is dropped after the deadline")
+    func outboundDeadline() throws {
+        let pki = try TestPKI()
+        // A listener that greets like a node and then never answers the ClientHello.
+        let l = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            _ = bind(l, $0, len); _ = listen(l, 4); return getsockname(l, $0, &len) } }
+        let stallPort = UInt16(bigEndian: addr.sin_port)
+        let accepted = Mutex<[Int32]>([])
+        Thread.detachNewThread {
+            while true {
+                let c = accept(l, nil, nil)
+                if c < 0 { return }
+                _ = "SENDARIX n1 ok\n".withCString { send(c, $0, 15, Int32(MSG_NOSIGNAL)) }
+                accepted.withLock { $0.append(c) }
+            }
+        }
+        let p = try Pair(serverTLS: try pki.issue("n1"), clientID: "n2", clientTLS: try pki.issue("n2"), via: { _ in stallPort })
+        let cl = LoopBound(p.client, loop: p.loop)
+        let set = DispatchSemaphore(value: 0)
+        p.loop.execute { cl.value.handshakeTimeout = 0.5; set.signal() }
+        set.wait()
+        p.send(Array("stalled".utf8))
+        #expect(PeerTransportTests.wait(20) { p.events.contains("peer handshake not finished") }, "\(p.events)")
+        #expect(p.clientEvents.contains("peer TLS handshake failed"))
+        p.shutdown()
+        shutdown(l, Int32(SHUT_RDWR))
+        close(l)
+        for c in accepted.withLock({ $0 }) { close(c) }
+    }
+
     @Test("pending handshakes from one source IP beyond the limit are closed on accept")
     func pendingLimit() throws {
         let pki = try TestPKI()
