@@ -34,6 +34,7 @@ static inline long sx_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER(void) { return SSL_MOD
 static inline long sx_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION; }
 static inline long sx_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline long sx_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
+static inline long sx_SSL_OP_NO_TICKET(void) { return SSL_OP_NO_TICKET; }
 static inline void sx_OPENSSL_free(void *p) { OPENSSL_free(p); }
 
 /* fsyncs the directory holding `path` (so a rename into it survives a power cut). 0 on success. */
@@ -123,4 +124,41 @@ static inline const char *sx_SSL_cipher_name(const SSL *ssl) {
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
     return c ? SSL_CIPHER_get_name(c) : "";
 }
+
+/* Writes the names of the peer certificate of `ssl` into `buf` (NUL-terminated), one per line:
+   `CN:<common name>`, `DNS:<dNSName>`, `URI:<uniformResourceIdentifier>` (names holding a NUL or a
+   newline are skipped). Returns the bytes written, -1 without a peer certificate, -2 if `cap` was
+   too small. */
+static inline int sx_peer_certificate_names(SSL *ssl, char *buf, int cap) {
+    if (cap < 1) return -2;
+    buf[0] = 0;
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    if (!cert) return -1;
+    int n = 0, overflow = 0;
+#define SX_ADD_NAME(prefix, str) do { \
+        const unsigned char *d_ = ASN1_STRING_get0_data(str); int l_ = ASN1_STRING_length(str); \
+        if (l_ >= 0 && !memchr(d_, 0, (size_t)l_) && !memchr(d_, '\n', (size_t)l_)) { \
+            int w_ = snprintf(buf + n, (size_t)(cap - n), "%s:%.*s\n", prefix, l_, (const char *)d_); \
+            if (w_ < 0 || w_ >= cap - n) { overflow = 1; buf[n] = 0; } else { n += w_; } \
+        } } while (0)
+    X509_NAME *subject = X509_get_subject_name(cert);
+    int idx = -1;
+    while (!overflow && subject && (idx = X509_NAME_get_index_by_NID(subject, NID_commonName, idx)) >= 0) {
+        ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
+        if (s) SX_ADD_NAME("CN", s);
+    }
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    if (names) {
+        for (int i = 0; i < sk_GENERAL_NAME_num(names) && !overflow; i++) {
+            const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+            if (g->type == GEN_DNS) SX_ADD_NAME("DNS", g->d.dNSName);
+            else if (g->type == GEN_URI) SX_ADD_NAME("URI", g->d.uniformResourceIdentifier);
+        }
+        GENERAL_NAMES_free(names);
+    }
+#undef SX_ADD_NAME
+    X509_free(cert);
+    return overflow ? -2 : n;
+}
+
 #endif

@@ -2,9 +2,11 @@ import Glibc
 import NetworkIO
 
 extension PeerTransport {
-    /// One dialled lane to a peer: connect, handshake, then write frames. Loop thread only.
+    /// One dialled lane to a peer: connect, health line, (with TLS) mutual TLS handshake and a
+    /// check that the server's certificate names the peer, HMAC handshake, then write frames.
+    /// Loop thread only.
     final class Outbound: ConnectionDelegate {
-        enum State { case idle, connecting, greeting, awaitingServerMAC, ready, closed }
+        enum State { case idle, connecting, greeting, tlsHandshake, awaitingServerMAC, ready, closed }
 
         unowned let transport: PeerTransport
         let peer: String
@@ -114,6 +116,12 @@ extension PeerTransport {
 
         func connectionDidConnect(_ connection: Connection) {
             state = .greeting
+            // A peer (or something in its place) that stalls the handshake must not hold the lane.
+            let timeout = transport.handshakeTimeout
+            _ = transport.loop.schedule(after: timeout) { [weak self, weak connection] in
+                guard let self, let connection, self.connection === connection, self.state != .ready else { return }
+                connection.abort(NetworkError(.timedOut, "peer handshake not finished after \(timeout) s", context: self.peer))
+            }
         }
 
         func connection(_ connection: Connection, didRead bytes: ArraySlice<UInt8>) {
@@ -124,6 +132,15 @@ extension PeerTransport {
                     let parts = String(decoding: line, as: UTF8.self).split(separator: " ")
                     guard parts.count == 3, parts[0] == "SENDARIX", String(parts[1]) == peer else {
                         throw ClusterError(.authentication, "unexpected greeting", context: peer)
+                    }
+                    if let tls = transport.clientTLS {
+                        // Nothing may follow the health line in clear: the server waits for our ClientHello.
+                        guard reader.available == 0 else {
+                            throw ClusterError(.authentication, "plaintext after the greeting of a TLS peer", context: peer)
+                        }
+                        state = .tlsHandshake
+                        connection.startTLS(context: tls, asClient: true)
+                        return
                     }
                     guard let nonce = reader.take(PeerAuth.size) else {
                         state = .awaitingServerMAC  // nonce not here yet; handled below
@@ -158,6 +175,21 @@ extension PeerTransport {
             }
         }
 
+        func connectionDidCompleteTLS(_ connection: Connection, info: TLSInfo) {
+            let names = connection.peerCertificateNames ?? []
+            guard PeerTransport.certificate(names, names: peer) else {
+                let error = ClusterError(.authentication, "peer certificate does not name the node dialled",
+                                         context: "\(peer): certificate \(names.joined(separator: ","))")
+                transport.security("peer connection refused", ["peer": peer, "error": "\(error)"])
+                self.connection = nil
+                connection.abort()
+                failed("\(error)")
+                return
+            }
+            state = .awaitingServerMAC
+            serverNonce = []
+        }
+
         /// Discards queued frames (never written) and tells their senders.
         func dropQueued() {
             let dropped = queued
@@ -177,6 +209,9 @@ extension PeerTransport {
 
         func connectionDidClose(_ connection: Connection, error: NetworkError?) {
             guard self.connection === connection else { return }
+            if state == .tlsHandshake, let error {
+                transport.security("peer TLS handshake failed", ["peer": peer, "error": "\(error)"])
+            }
             failed(error?.description ?? "closed by peer")
         }
     }

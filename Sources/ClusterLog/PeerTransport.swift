@@ -9,7 +9,11 @@ import NetworkIO
 /// it writes only on connections it dialled and reads only on those it accepted. Connections are
 /// authenticated by `PeerAuth` (HMAC-SHA256 challenge-response over the cluster secret); a
 /// connection that does not send a hello just gets the health line `SENDARIX <id> ok` (the peer
-/// port's health protocol) and is closed. Lost connections are re-dialled on demand with
+/// port's health protocol) and is closed. With `enableTLS` the health line is followed by a mutual
+/// TLS 1.3 handshake (certificates from the cluster CA that name the node ids) and everything after
+/// it, the HMAC handshake included, runs inside TLS. Accepted connections must finish their
+/// handshake within `handshakeTimeout`, and at most `maxPendingHandshakes` (per source IP:
+/// `maxPendingHandshakesPerIP`) may be pending at once. Lost connections are re-dialled on demand with
 /// exponential backoff (50 ms doubling to 2 s); frames sent while a lane is down are buffered up
 /// to a bound and dropped when the dial fails (Raft retransmits).
 ///
@@ -55,6 +59,22 @@ public final class PeerTransport {
     public var onUnreachable: (String) -> Void = { _ in }
     /// Word of the health line (`ok` or `draining`).
     public var healthWord: () -> String = { "ok" }
+    /// Called (loop thread) when a peer connection is refused for a security reason: a certificate
+    /// that does not name the node id claimed in the handshake, a failed TLS handshake or secret
+    /// check, too many pending handshakes, or a handshake past its deadline. Event and fields, for logs.
+    public var onSecurityEvent: (String, [String: String]) -> Void = { _, _ in }
+    /// Seconds a connection has to finish the handshake (TLS and HMAC) before it is closed, accepted
+    /// or dialled.
+    public var handshakeTimeout: Double = 5
+    /// Most accepted connections still in their handshake at once; more are closed on accept.
+    public var maxPendingHandshakes = 64
+    /// Most accepted connections still in their handshake from one source IP; more are closed on accept.
+    public var maxPendingHandshakesPerIP = 16
+    /// Mutual TLS contexts (`enableTLS`); nil: plaintext frames after the HMAC handshake.
+    var serverTLS: TLSContext?
+    var clientTLS: TLSContext?
+    /// Whether peer links use mutual TLS.
+    public var tlsEnabled: Bool { serverTLS != nil }
 
     var addresses: [String: String] = [:]
     var links: [String: [Outbound]] = [:]
@@ -162,7 +182,16 @@ public final class PeerTransport {
             Glibc.close(fd)
             return
         }
-        let handler = Inbound(transport: self)
+        let ip = remote.ip
+        let pending = inbound.values.filter { $0.peer == nil }
+        let fromIP = pending.reduce(0) { $0 + ($1.remoteIP == ip ? 1 : 0) }
+        if pending.count >= maxPendingHandshakes || fromIP >= maxPendingHandshakesPerIP {
+            security("peer connection refused: too many pending handshakes",
+                     ["remote": "\(remote)", "pending": "\(pending.count)", "pendingFromIP": "\(fromIP)"])
+            Glibc.close(fd)
+            return
+        }
+        let handler = Inbound(transport: self, remoteIP: ip)
         do {
             let c = try Connection.accepted(fd: fd, remote: remote, loop: loop, delegate: handler)
             handler.begin(c)

@@ -3,7 +3,7 @@ import RelayConfig
 extension RaftLog.Options {
     /// Options for the node described by `config`: `node.id`, `cluster.peers` (id → address),
     /// `listen.peer` (where the transport listens), the secret read from `cluster.secretFile`, and
-    /// the raft storage in `node.dataDir/raft`. Throws `.invalidConfig` when `listen.peer` or the
+    /// the raft storage in `node.dataDir/raft`, and mutual TLS from `cluster.tls` when present. Throws `.invalidConfig` when `listen.peer` or the
     /// secret is missing. Pure; any thread.
     public init(config: RelayConfig) throws {
         guard let listen = config.listen.peer else {
@@ -16,5 +16,8 @@ extension RaftLog.Options {
         for p in config.cluster.peers { peers[p.id] = p.address.description }
         self.init(nodeID: config.node.id, peers: peers, listen: listen.description, secret: Array(secret.utf8),
                   directory: config.node.dataDir + "/raft")
+        if let t = config.cluster.tls {
+            tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
+        }
     }
 }

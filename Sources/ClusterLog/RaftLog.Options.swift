@@ -37,6 +37,14 @@ extension RaftLog {
         public var mapSize: Int = 32 << 30
         /// Voters of a brand-new cluster; nil means this node and every peer.
         public var initialVoters: [String]? = nil
+        /// Mutual TLS for peer links (`cluster.tls`); nil: HMAC handshake only, frames in clear.
+        public var tls: PeerTransport.TLSFiles? = nil
+        /// Seconds an accepted peer connection has to finish its handshake.
+        public var handshakeTimeout: Double = 5
+        /// Most accepted peer connections in their handshake at once.
+        public var maxPendingHandshakes: Int = 64
+        /// Most accepted peer connections in their handshake from one source IP.
+        public var maxPendingHandshakesPerIP: Int = 16
         /// Runs (on the raft loop) when a leader's spool snapshot was received and waits to be
         /// installed by a restart (`RaftLog.installPendingSnapshot`); must not block.
         public var onSnapshotReady: (@Sendable () -> Void)? = nil

@@ -174,6 +174,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         }
         transport = PeerTransport(loop: loop, nodeID: options.nodeID, secret: options.secret, peers: peers,
                                   maxFrame: max(256 << 20, options.maxAppendBytes * 2))
+        try transport.apply(options, logSink: logSink)
     }
 
     /// Starts the loop, binds the peer port and begins ticking. Returns the bound peer address.

@@ -39,7 +39,7 @@ public final class Connection: EventHandler {
 
     private enum State { case connecting, open, awaitingTLS, handshaking, closed }
     private var state: State
-    private var ssl: OpaquePointer?
+    private(set) var ssl: OpaquePointer?
     private var tlsContext: TLSContext?
     private var tlsIsClient = false
     private var sslWantsWriteForRead = false

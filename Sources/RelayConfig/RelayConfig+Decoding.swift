@@ -64,6 +64,13 @@ extension RelayConfig {
                 p.finish()
             }
             c.cluster.secretFile = o.string("secretFile")
+            if var t = o.object("tls") {
+                let cert = t.requiredString("certificate")
+                let key = t.requiredString("privateKey")
+                let ca = t.requiredString("caFile")
+                if let cert, let key, let ca { c.cluster.tls = ClusterTLS(certificate: cert, privateKey: key, caFile: ca) }
+                t.finish()
+            }
             o.finish()
         }
 

@@ -104,6 +104,12 @@ extension RelayConfig {
             tls = t
         }
         cluster.secretFile = cluster.secretFile.map { RelayConfig.absolutePath($0, base: base) }
+        if var t = cluster.tls {
+            t.certificate = RelayConfig.absolutePath(t.certificate, base: base)
+            t.privateKey = RelayConfig.absolutePath(t.privateKey, base: base)
+            t.caFile = RelayConfig.absolutePath(t.caFile, base: base)
+            cluster.tls = t
+        }
         adminTokenFile = adminTokenFile.map { RelayConfig.absolutePath($0, base: base) }
         adminReadOnlyTokenFile = adminReadOnlyTokenFile.map { RelayConfig.absolutePath($0, base: base) }
         delivery.caFile = delivery.caFile.map { RelayConfig.absolutePath($0, base: base) }

@@ -129,6 +129,11 @@ extension RelayConfig {
             }
         }
         if let f = cluster.secretFile { RelayConfig.checkFile(f, "cluster.secretFile", p) }
+        if let t = cluster.tls {
+            RelayConfig.checkFile(t.certificate, "cluster.tls.certificate", p)
+            RelayConfig.checkFile(t.privateKey, "cluster.tls.privateKey", p)
+            RelayConfig.checkFile(t.caFile, "cluster.tls.caFile", p)
+        }
     }
 
     func validateUsers(_ p: ConfigProblems) {

@@ -117,10 +117,12 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var secretFile: String? = nil
         /// Contents of `secretFile` (whitespace-trimmed), filled in at load; not a JSON key.
         public var secret: String? = nil
+        /// Mutual TLS for peer links; nil: frames cross the network in clear after the HMAC handshake.
+        public var tls: ClusterTLS? = nil
         /// Creates the defaults.
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case peers, secretFile }
+        enum CodingKeys: String, CodingKey { case peers, secretFile, tls }
     }
 
     /// `cluster.peers[]`: one other node.
