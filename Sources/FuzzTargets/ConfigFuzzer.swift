@@ -1,5 +1,5 @@
 import Foundation
-#if DEBUG
+#if DEBUG || FUZZ_TESTABLE
 @testable import RelayConfig
 #else
 import RelayConfig
@@ -12,7 +12,7 @@ import RelayConfig
 public enum ConfigFuzzer {
     /// Runs one input; traps on a broken invariant.
     public static func run(_ data: [UInt8]) {
-        #if DEBUG
+        #if DEBUG || FUZZ_TESTABLE
         guard let root = try? JSONValue.parse(data) else { return }
         let problems = ConfigProblems()
         var config = RelayConfig.decode(root, problems: problems)
