@@ -26,7 +26,11 @@ public enum DNSFuzzer {
         if let message = try? DNSMessage(decoding: data) {
             let encoded = message.encoded()
             let again = try? DNSMessage(decoding: encoded)
-            precondition(again == message, "DNS message does not survive an encode/decode round trip")
+            precondition(again == message, """
+                DNS message does not survive an encode/decode round trip:
+                  decoded:    \(message)
+                  re-decoded: \(again.map { "\($0)" } ?? "error")
+                """)
         }
         let clients: [[UInt8]] = [[192, 0, 2, 9], [198, 51, 100, 1], [0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [5]]
         let client = clients[data.count % clients.count]

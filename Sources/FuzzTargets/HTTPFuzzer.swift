@@ -16,7 +16,7 @@ public enum HTTPFuzzer {
         if mode & 1 == 0 {
             let whole = requests([payload], limits: mode & 2 != 0)
             let split = requests(FuzzInput.chunks(payload, size: chunkSize), limits: mode & 2 != 0)
-            precondition(whole == split, "HTTP request events depend on how the input is split")
+            precondition(sameOutcome(whole, split), "HTTP request events depend on how the input is split:\n  one read: \(whole)\n  chunks:   \(split)")
             for case .request(let request) in whole {
                 _ = request.path
                 _ = request.queryItems
@@ -32,7 +32,24 @@ public enum HTTPFuzzer {
             let head = mode & 4 != 0
             let whole = responses([payload], head: head)
             let split = responses(FuzzInput.chunks(payload, size: chunkSize), head: head)
-            precondition(whole == split, "HTTP response events depend on how the input is split")
+            precondition(sameOutcome(whole, split), "HTTP response events depend on how the input is split:\n  one read: \(whole)\n  chunks:   \(split)")
+        }
+    }
+
+    /// Same messages in the same order and the same end (error or not). Which error is reported may depend
+    /// on the split (a head over the limit is noticed before its end arrives, a bare CR once it has; found
+    /// by this target); both close the connection.
+    static func sameOutcome(_ a: [HTTPRequestParser.Event], _ b: [HTTPRequestParser.Event]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { x, y in
+            if case .error = x, case .error = y { return true }
+            return x == y
+        }
+    }
+
+    static func sameOutcome(_ a: [HTTPResponseParser.Event], _ b: [HTTPResponseParser.Event]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { x, y in
+            if case .error = x, case .error = y { return true }
+            return x == y
         }
     }
 

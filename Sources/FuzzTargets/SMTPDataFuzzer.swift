@@ -17,8 +17,13 @@ public enum SMTPDataFuzzer {
 
         let whole = decode([payload[...]], maxLineLength: maxLineLength, maxSize: maxSize)
         let split = decode(FuzzInput.chunks(payload[...], size: chunkSize), maxLineLength: maxLineLength, maxSize: maxSize)
-        precondition(whole.body == split.body, "DATA body depends on how the input is split")
-        precondition(whole.problem == split.problem, "DATA problem depends on how the input is split")
+        // Which problem is reported first may depend on the split (a size overrun is noticed when a run is
+        // stored, a bare LF while scanning; found by this target): both reject the message, so only
+        // "rejected or not" and, for accepted messages, the body must agree.
+        precondition((whole.problem == nil) == (split.problem == nil), "DATA rejection depends on how the input is split")
+        if whole.problem == nil {
+            precondition(whole.body == split.body, "DATA body depends on how the input is split")
+        }
         precondition(whole.consumed == split.consumed, "end of DATA depends on how the input is split")
         precondition(whole.finished == split.finished, "end of DATA found in one split only")
         precondition(whole.problem != nil || whole.body.count <= maxSize, "body over the size limit without a problem")
