@@ -5,7 +5,7 @@ import DNSCore
 ///
 /// Invariants: a decoded message re-encodes and decodes to the same message; the responder answers every
 /// query (or stays silent for responses) with a message that decodes, carries the query's ID, fits the
-/// transport's size limit, and is marked as a response; slip replies likewise.
+/// transport's size limit (or the query's own size), and is marked as a response; slip replies likewise.
 public enum DNSFuzzer {
     static let responder: DNSResponder = {
         // Force-unwraps are safe: the zone is a constant known to be valid.
@@ -38,13 +38,19 @@ public enum DNSFuzzer {
             guard let reply = responder.respond(to: data, transport: transport, client: client) else { continue }
             precondition(reply.count >= 12 && reply[0] == data[0] && reply[1] == data[1], "reply lacks the query ID")
             precondition(reply[2] & 0x80 != 0, "reply not marked as a response")
-            precondition(reply.count <= (transport == .udp ? DNSResponder.maximumUDPPayload : 65535), "reply too large")
+            // The question is always echoed, so a reply may exceed the UDP limit by what the query itself
+            // carried, but never amplify beyond that.
+            let limit = transport == .udp ? max(DNSResponder.maximumUDPPayload, data.count + 11) : 65535
+            precondition(reply.count <= limit, "reply too large: \(reply.count) bytes for a \(data.count)-byte query")
             if reply.count > 12 {
                 precondition((try? DNSMessage(decoding: reply)) != nil, "responder produced an undecodable reply")
             }
         }
         if let slip = responder.slipResponse(to: data) {
-            precondition(slip.count <= 512 && slip[2] & 0x82 == 0x82, "slip reply not a truncated response")
+            // At most 512 bytes, unless the echoed question alone is larger (found by this target; the slip
+            // is then still no larger than the query plus an 11-byte OPT record: no amplification).
+            precondition(slip.count <= max(512, data.count + 11) && slip[2] & 0x82 == 0x82,
+                         "slip reply not a small truncated response: \(slip.count) bytes, flags \(slip[2]) for a \(data.count)-byte query")
         }
     }
 }

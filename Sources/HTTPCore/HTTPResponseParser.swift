@@ -58,6 +58,8 @@ public struct HTTPResponseParser: Sendable {
                 if input.readable > maxHeaderBytes { return fail(.badResponse, "response header section too large") }
                 return .needMore
             }
+            // A head that arrived complete in one read must respect the limit too (found by FuzzHTTP).
+            if headEnd - input.start > maxHeaderBytes { return fail(.badResponse, "response header section too large") }
             switch parseHead(input.bytes[input.start..<(headEnd - 4)], headRequest: headRequest) {
             case .failure(let e):
                 failure = e
