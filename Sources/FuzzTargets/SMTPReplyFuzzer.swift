@@ -18,7 +18,11 @@ public enum SMTPReplyFuzzer {
         let whole = replies([payload])
         let split = replies(FuzzInput.chunks(payload, size: chunkSize))
         precondition(whole.replies == split.replies && whole.failed == split.failed,
-                     "SMTP replies depend on how the server's bytes are split")
+                     """
+                     SMTP replies depend on how the server's bytes are split:
+                       one read: \(whole.replies.count) replies, failed \(whole.failed): \(whole.replies.map(\.description))
+                       chunks:   \(split.replies.count) replies, failed \(split.failed): \(split.replies.map(\.description))
+                     """)
         let classifier = BounceClassifier()
         for reply in whole.replies {
             _ = classifier.classify(reply)
