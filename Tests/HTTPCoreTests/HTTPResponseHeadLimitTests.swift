@@ -38,4 +38,22 @@ struct HTTPResponseHeadLimitTests {
         }
         #expect(response.status == 200 && response.body == Array("ok".utf8))
     }
+
+    /// Second finding (input: regressions/trailer-line-over-limit-one-read): a chunked body's trailer line
+    /// over the limit was refused only when it arrived without its line end.
+    @Test("a trailer line over the limit is refused whether it arrives whole or byte by byte")
+    func oversizedTrailerLine() {
+        let bytes = Array(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: "
+                           + String(repeating: "t", count: 300) + "\r\n\r\n").utf8)
+        var whole = HTTPResponseParser(maxHeaderBytes: 256)
+        whole.feed(bytes)
+        #expect(whole.next() == .error(HTTPParseError(.badResponse, "trailer section too large")))
+        var split = HTTPResponseParser(maxHeaderBytes: 256)
+        var event = HTTPResponseParser.Event.needMore
+        for byte in bytes where event == .needMore {
+            split.feed([byte])
+            event = split.next()
+        }
+        #expect(event == .error(HTTPParseError(.badResponse, "trailer section too large")))
+    }
 }
