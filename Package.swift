@@ -16,6 +16,9 @@ import PackageDescription
 //   ClusterLog    Raft shell: replicated ReplicatedLog, LMDB raft storage, peer transport, leases
 //   RelayNode     node assembly: config, SMTP server shell, admin API, delivery shell
 //   sendarix      the CLI executable
+//   FuzzTargets   libFuzzer entry points over the pure parsers (not in any product; see cluster/fuzz)
+//   Fuzz*         one tiny libFuzzer executable per parser, built on request: cluster/fuzz, or
+//                 swift build -Xswiftc -sanitize=fuzzer,address --product FuzzSMTPSession
 let package = Package(
     name: "Sendarix",
     products: [
@@ -55,6 +58,18 @@ let package = Package(
         ]),
         .executableTarget(name: "sendarix", dependencies: ["RelayNode"]),
 
+        // Fuzzing (issue 13): not part of the `sendarix` product. In a plain build each Fuzz* executable
+        // only replays input files; with -sanitize=fuzzer libFuzzer's main takes over.
+        .target(name: "FuzzTargets", dependencies: ["SMTPCore", "DNSCore", "HTTPCore", "DeliveryCore", "RelayConfig"]),
+        .executableTarget(name: "FuzzSMTPCommand", dependencies: ["FuzzTargets"], path: "Sources/Fuzz/FuzzSMTPCommand"),
+        .executableTarget(name: "FuzzSMTPSession", dependencies: ["FuzzTargets"], path: "Sources/Fuzz/FuzzSMTPSession"),
+        .executableTarget(name: "FuzzSMTPData", dependencies: ["FuzzTargets"], path: "Sources/Fuzz/FuzzSMTPData"),
+        .executableTarget(name: "FuzzDNS", dependencies: ["FuzzTargets"], path: "Sources/Fuzz/FuzzDNS"),
+        .executableTarget(name: "FuzzHTTP", dependencies: ["FuzzTargets"], path: "Sources/Fuzz/FuzzHTTP"),
+        .executableTarget(name: "FuzzConfig", dependencies: ["FuzzTargets"], path: "Sources/Fuzz/FuzzConfig"),
+        .executableTarget(name: "FuzzSMTPReply", dependencies: ["FuzzTargets"], path: "Sources/Fuzz/FuzzSMTPReply"),
+        .executableTarget(name: "FuzzMIME", dependencies: ["FuzzTargets"], path: "Sources/Fuzz/FuzzMIME"),
+
         .testTarget(name: "SendarixSupportTests", dependencies: ["SendarixSupport"]),
         .testTarget(name: "SendarixCryptoTests", dependencies: ["SendarixCrypto", "SendarixSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
@@ -72,6 +87,6 @@ let package = Package(
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
         .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine", "TestSupport"]),
         .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["RelayNode", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["RelayNode", "TestSupport", "FuzzTargets"]),
     ]
 )

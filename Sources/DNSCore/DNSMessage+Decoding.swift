@@ -96,7 +96,9 @@ extension DNSMessage {
                 guard r.offset + l <= end else { throw DNSError(.badRData, "TXT string runs past RDATA", offset: r.offset) }
                 strings.append(try r.take(l))
             }
-            data = .txt(strings)
+            // Empty RDATA is malformed (RFC 1035 3.3.14: one or more strings); read it as the one empty
+            // string the encoder writes for it, so decoding and encoding agree (found by FuzzDNS).
+            data = .txt(strings.isEmpty ? [[]] : strings)
         case .soa:
             let mname = try r.name()
             let rname = try r.name()

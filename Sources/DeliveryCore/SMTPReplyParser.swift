@@ -48,7 +48,8 @@ public struct SMTPReplyParser: Sendable {
     public mutating func nextReply() throws(DeliveryError) -> SMTPReply? {
         while true {
             guard let newline = firstNewline() else {
-                if buffer.count - readIndex > maxLineLength {
+                // + 1: a line of maxLineLength bytes may wait here with its CR, before its LF (found by FuzzSMTPReply).
+                if buffer.count - readIndex > maxLineLength + 1 {
                     throw DeliveryError(.replyLineTooLong, "server reply line exceeds \(maxLineLength) bytes")
                 }
                 return nil

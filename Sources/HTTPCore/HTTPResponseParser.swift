@@ -58,6 +58,8 @@ public struct HTTPResponseParser: Sendable {
                 if input.readable > maxHeaderBytes { return fail(.badResponse, "response header section too large") }
                 return .needMore
             }
+            // A head that arrived complete in one read must respect the limit too (found by FuzzHTTP).
+            if headEnd - input.start > maxHeaderBytes { return fail(.badResponse, "response header section too large") }
             switch parseHead(input.bytes[input.start..<(headEnd - 4)], headRequest: headRequest) {
             case .failure(let e):
                 failure = e
@@ -115,10 +117,12 @@ public struct HTTPResponseParser: Sendable {
         while true {
             switch chunkState {
             case .size:
+                // Limits hold whether or not the line end came in the same read (+ 1: a waiting CR; FuzzHTTP).
                 guard let eol = lineEnd() else {
-                    if input.readable > 1024 { return fail(.badResponse, "chunk size line too long") }
+                    if input.readable > 1024 + 1 { return fail(.badResponse, "chunk size line too long") }
                     return .needMore
                 }
+                if eol - input.start > 1024 { return fail(.badResponse, "chunk size line too long") }
                 var line = input.bytes[input.start..<eol]
                 if let semi = line.firstIndex(of: 0x3B) { line = line[line.startIndex..<semi] } // extensions
                 while let l = line.last, l == 0x20 || l == 0x09 { line = line.dropLast() }
@@ -150,9 +154,10 @@ public struct HTTPResponseParser: Sendable {
                 chunkState = .size
             case .trailers:
                 guard let eol = lineEnd() else {
-                    if input.readable > maxHeaderBytes { return fail(.badResponse, "trailer section too large") }
+                    if input.readable > maxHeaderBytes + 1 { return fail(.badResponse, "trailer section too large") }
                     return .needMore
                 }
+                if eol - input.start > maxHeaderBytes { return fail(.badResponse, "trailer section too large") }
                 let empty = eol == input.start
                 input.consume(eol + 2 - input.start)
                 if empty { return complete() }
