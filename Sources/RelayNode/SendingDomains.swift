@@ -125,13 +125,14 @@ final class SendingDomains: Sendable {
         for key in domain.publishedKeys(at: now) {
             let owner = DKIMRecord.name(selector: key.selector, domain: name)
             guard let dnsName = try? DNSName(owner) else { continue }
-            switch resolver.lookup(dnsName, .txt) {
+            let outcome = resolver.lookup(dnsName, .txt)
+            switch outcome {
             case .failure(let why):
                 throw DomainError.temporary("looking up \(owner) failed (\(why)); nothing changed, try again")
             case .nxdomain, .noData:
                 if key.state == .active { problems.append("no DKIM record at \(owner)") }
             case .records:
-                let texts = DNSResolverCore.texts(from: resolver.lookup(dnsName, .txt))
+                let texts = DNSResolverCore.texts(from: outcome)
                 let expected = DKIMRecord(keyType: key.algorithm == "rsa" ? .rsa : .ed25519,
                                           publicKey: Base64Codec.decodeStrict(Array(key.publicKey.utf8)) ?? [])
                 if texts.compactMap(DKIMRecord.init(parsing:)).contains(expected) {
