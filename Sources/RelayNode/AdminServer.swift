@@ -153,6 +153,7 @@ final class AdminServer: @unchecked Sendable {
         if request.method == "GET" && path == "/health" {
             return health(keepAlive: keepAlive)
         }
+        if let response = dashboardResponse(for: request, keepAlive: keepAlive) { return response }
         guard authorized(request) else {
             if role(request) == .readOnly {
                 return AdminServer.response(403, json: ["error": "the read-only token cannot \(request.method) \(path)"],

@@ -1,0 +1,48 @@
+import Foundation
+import HTTPCore
+
+extension AdminServer {
+    /// `GET /ui/…`: the dashboard's static files (`DashboardAssets`), served without the token —
+    /// they hold no data; the page asks for the token and sends it with every API call. `/ui`
+    /// redirects to `/ui/`. Responses carry a strict Content-Security-Policy, an ETag (answered
+    /// with 304 on `If-None-Match`) and cache headers: the page is revalidated on every load, the
+    /// versioned script and style sheet are immutable. Nil for paths outside `/ui`.
+    func dashboardResponse(for request: HTTPRequest, keepAlive: Bool) -> [UInt8]? {
+        let path = request.path
+        guard path == "/ui" || path.hasPrefix("/ui/") else { return nil }
+        var headers = HTTPHeaders()
+        headers.add("Content-Security-Policy", DashboardAssets.contentSecurityPolicy)
+        headers.add("X-Content-Type-Options", "nosniff")
+        headers.add("X-Frame-Options", "DENY")
+        headers.add("Referrer-Policy", "no-referrer")
+        headers.add("Cross-Origin-Opener-Policy", "same-origin")
+        guard request.method == "GET" || request.method == "HEAD" else {
+            headers.add("Allow", "GET, HEAD")
+            headers.add("Content-Type", "text/plain; charset=utf-8")
+            return HTTPResponse(status: 405, headers: headers, body: Array("the dashboard is read with GET\n".utf8))
+                .serialize(keepAlive: keepAlive)
+        }
+        let head = request.method == "HEAD"
+        if path == "/ui" {
+            headers.add("Location", "/ui/")
+            return HTTPResponse(status: 301, headers: headers).serialize(keepAlive: keepAlive, headRequest: head)
+        }
+        guard let asset = DashboardAssets.files[String(path.dropFirst(4))] else {
+            headers.add("Content-Type", "text/plain; charset=utf-8")
+            headers.add("Cache-Control", "no-store")
+            return HTTPResponse(status: 404, headers: headers, body: Array("no such dashboard file\n".utf8))
+                .serialize(keepAlive: keepAlive, headRequest: head)
+        }
+        headers.add("ETag", asset.etag)
+        // A versioned URL (`app.js?v=…`) names one content for good; anything else revalidates.
+        let versioned = asset.immutable && request.query("v") != nil
+        headers.add("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache")
+        let tags = request.headers.values("If-None-Match").flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        if tags.contains(asset.etag) || tags.contains("*") {
+            return HTTPResponse(status: 304, headers: headers).serialize(keepAlive: keepAlive, headRequest: head)
+        }
+        headers.add("Content-Type", asset.contentType)
+        return HTTPResponse(status: 200, headers: headers, body: asset.bytes).serialize(keepAlive: keepAlive, headRequest: head)
+    }
+}
