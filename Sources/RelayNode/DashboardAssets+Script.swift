@@ -73,6 +73,12 @@ extension DashboardAssets {
   function code(ev) {
     return [ev.smtpCode, ev.enhancedCode].filter(x => x !== undefined && x !== null && x !== '').join(' ');
   }
+  /// The remote reply of an outcome event: its text, led by the codes unless the text has them.
+  function replyText(e) {
+    const response = e.response || '';
+    if (e.smtpCode && response.startsWith(String(e.smtpCode))) return response;
+    return [code(e), response].filter(Boolean).join(' ');
+  }
   function status(text) { $('#status-line').textContent = text; }
 
   // ---- API --------------------------------------------------------------------------------
@@ -465,7 +471,7 @@ extension DashboardAssets {
     rows($('#providers tbody'), list, g => el('tr', { 'data-provider': g.name },
       el('td', { text: g.name }), el('td', { text: [...g.domains].join(', ') }), el('td', { text: g.deferred }),
       el('td', { text: g.bounced }), el('td', { text: g.blocks }),
-      el('td', { class: 'reply' }, g.last ? code(g.last) + ' ' + (g.last.response || '') : '')));
+      el('td', { class: 'reply', text: g.last ? replyText(g.last) : '' })));
     $('#providers-empty').hidden = list.length > 0;
   }
 
@@ -578,12 +584,12 @@ extension DashboardAssets {
       const block = el('div', { class: 'recipient', 'data-recipient': address },
         el('h3', {}, el('span', { class: 'mono', text: address }), ' ', badge(state)));
       if (queued && queued.lastCode) {
-        block.append(el('p', {}, 'Last reply: ', el('span', { class: 'reply', text: queued.lastCode + ' ' + (queued.lastEnhancedCode || '') + ' ' + (queued.lastResponse || '') }),
+        block.append(el('p', {}, 'Last reply: ', el('span', { class: 'reply', text: replyText({ smtpCode: queued.lastCode, enhancedCode: queued.lastEnhancedCode, response: queued.lastResponse }) }),
           queued.lastRemoteHost ? ' from ' + queued.lastRemoteHost : '', queued.nextAttemptAt ? '; next attempt ' + fmtTime(queued.nextAttemptAt) : ''));
       }
       block.append(el('ol', { class: 'history' }, ...mine.map(e => el('li', { 'data-type': e.type },
         fmtTime(e.timestamp), ' ', badge(e.type), e.attempt ? ' attempt ' + e.attempt : '',
-        e.smtpCode || e.response ? el('span', {}, ' — remote reply ', el('span', { class: 'reply', text: [code(e), e.response].filter(Boolean).join(' ') })) : '',
+        e.smtpCode || e.response ? el('span', {}, ' — remote reply ', el('span', { class: 'reply', text: replyText(e) })) : '',
         e.remoteHost ? ' from ' + e.remoteHost : '', e.bounceClass ? ' (' + e.bounceClass + ')' : ''))));
       if (!mine.length) block.append(el('p', { class: 'muted', text: 'No events for this recipient yet.' }));
       return block;

@@ -144,7 +144,7 @@ struct DashboardTests {
         let out = try python(Self.driver, [argument], timeout: 120)
         let report = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any],
                                   "driver output: \(String(decoding: out.stdout, as: UTF8.self)) \(out.stderr)")
-        #expect(report["ok"] as? Bool == true, "\(report["error"] ?? "") — screenshots in \(screens)")
+        try #require(report["ok"] as? Bool == true, "\(report["error"] ?? "") — page errors: \(report["problems"] ?? "") — screenshots in \(screens)")
         #expect((report["problems"] as? [String] ?? ["no report"]).isEmpty, "page errors: \(report["problems"] ?? "")")
 
         // Sign-in: the page asks for the token, refuses a wrong one, keeps the right one in the tab.
