@@ -174,7 +174,8 @@ try:
     # 5. A message still in the queue shows its headers and last reply.
     send("Page.navigate", {"url": args["base"] + "/ui/#/message/" + args["queuedId"]})
     wait("queued-message", "document.body && document.body.dataset.ready === 'true' && "
-         "document.querySelector('#message-detail').dataset.state === 'loaded'")
+         "document.querySelector('#message-detail').dataset.queueId === %s && "
+         "document.querySelector('#message-detail').dataset.state === 'loaded'" % json.dumps(args["queuedId"]))
     report["queuedEnvelope"] = text("#message-envelope")
     report["queuedRecipients"] = text("#message-recipients")
     report["queuedHeaders"] = text("#message-headers")
