@@ -88,6 +88,7 @@ extension DashboardAssets {
         <thead><tr><th>Queue ID</th><th>Received</th><th>Sender</th><th>Recipients</th><th>Attempts</th><th>Next attempt</th></tr></thead>
         <tbody></tbody>
       </table>
+      <p class="muted" id="queue-empty" hidden>The queue is empty.</p>
     </article>
   </section>
 

@@ -309,6 +309,7 @@ extension DashboardAssets {
         el('td', {}, messageLink(m.queueId)), el('td', { text: fmtTime(m.receivedAt) }), el('td', { text: m.sender }),
         el('td', { text: (m.recipients || []).map(r => r.address + ' (' + r.status + ')').join(', ') }),
         el('td', { text: m.attempts }), el('td', { text: fmtTime(m.nextAttemptAt) })));
+      $('#queue-empty').hidden = (q.messages || []).length > 0;
       report(list, 'Queue', null);
       list.dataset.state = 'loaded';
       drawQueueChart();

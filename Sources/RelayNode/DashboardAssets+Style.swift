@@ -41,7 +41,7 @@ table.grid th { font-weight: 600; color: var(--muted); font-size: .9em; }
 table.grid td { overflow-wrap: anywhere; }
 table.grid tbody tr.clickable { cursor: pointer; }
 table.grid tbody tr.clickable:hover { background: #eef3fa; }
-.badge { display: inline-block; padding: 0 .45rem; border-radius: 9px; font-size: .85em; color: #fff; background: var(--muted); }
+.badge { display: inline-block; white-space: nowrap; padding: 0 .45rem; border-radius: 9px; font-size: .85em; color: #fff; background: var(--muted); }
 .badge.ok, .badge.delivered, .badge.verified, .badge.healthy { background: var(--ok); }
 .badge.warn, .badge.deferred, .badge.pending, .badge.draining { background: var(--warn); }
 .badge.bad, .badge.bounced, .badge.failed, .badge.failing, .badge.unhealthy { background: var(--bad); }

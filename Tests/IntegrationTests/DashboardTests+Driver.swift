@@ -4,7 +4,8 @@ extension DashboardTests {
     /// waits for each view's `data-state`, searches, opens the bounced message, visits the other
     /// views, saves a screenshot of each step and prints one JSON report of what the page showed
     /// (plus uncaught exceptions, console errors and CSP violations). argv[1] is a JSON object:
-    /// `base`, `token`, `screens` (directory), `recipient` (to search for), `queuedId`, `tenant`.
+    /// `base`, `token`, `screens` (directory), `recipient` (to search for), `queuedId`, `tenant`; with
+    /// `"mode": "cluster"` only sign-in and the overview's health and cluster cards (`name` names the screenshot).
     static let driver = #"""
 # Drives headless Chromium through the Sendarix dashboard over the DevTools protocol on a pipe
 # (--remote-debugging-pipe: JSON messages separated by NUL on fds 3 and 4), standard library only.
@@ -116,6 +117,22 @@ try:
         send(domain + ".enable")
     send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
 
+    if args.get("mode") == "cluster":
+        # A cluster node: sign in, read the cluster card and the peers.
+        send("Page.navigate", {"url": args["base"] + "/ui/"})
+        wait("load", "document.body && document.body.dataset.ready === 'true'")
+        type_into("#token-input", args["token"])
+        click("#login-form button[type=submit]")
+        for panel in ("node-health", "cluster-card"):
+            wait("overview-" + panel, "document.querySelector('#%s').dataset.state === 'loaded'" % panel)
+        report["nodeHealth"] = text("#node-health")
+        report["cluster"] = text("#cluster-facts")
+        report["raftPeers"] = js("[...document.querySelectorAll('#raft-peers tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+        report["healthPeers"] = js("[...document.querySelectorAll('#peer-table tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+        shot("10-cluster-" + args.get("name", "node"))
+        report["ok"] = True
+        raise SystemExit
+
     # 1. The page asks for the token; a wrong one is refused.
     send("Page.navigate", {"url": args["base"] + "/ui/"})
     wait("load", "document.body && document.body.dataset.ready === 'true'")
@@ -179,6 +196,7 @@ try:
     report["queuedEnvelope"] = text("#message-envelope")
     report["queuedRecipients"] = text("#message-recipients")
     report["queuedHeaders"] = text("#message-headers")
+    report["injectedElement"] = js("document.querySelector('#injected') !== null")
     shot("06-message-queued")
 
     # 6. Suppressions, webhooks, sending domains.
@@ -192,6 +210,8 @@ try:
         shot({"suppressions": "07", "webhooks": "08", "domains": "09"}[name] + "-" + name)
     report["suppressedAddresses"] = texts("#suppressions tbody tr", "data-address")
     report["ok"] = True
+except SystemExit:
+    pass
 except Exception as e:
     report["ok"] = False
     report["error"] = str(e)

@@ -22,18 +22,18 @@ struct DashboardTests {
     ids = {}
     for n, rcpt in enumerate(rcpts):
         s.mail("app@origin.test"); s.rcpt(rcpt)
-        code, reply = s.data(("From: app@origin.test\\r\\nTo: %s\\r\\nSubject: dashboard test %d\\r\\n\\r\\nhello\\r\\n" % (rcpt, n)).encode())
+        code, reply = s.data(("From: app@origin.test\\r\\nTo: %s\\r\\nSubject: dashboard test %d <b id=injected>bold</b>\\r\\n\\r\\nhello\\r\\n" % (rcpt, n)).encode())
         assert code == 250, reply
         ids[rcpt] = reply.decode().rsplit(" ", 1)[1]
     s.quit()
     print(json.dumps(ids))
     """
 
-    /// The directory the screenshots are written to (emptied of old ones first).
-    static func screenDirectory() throws -> String {
+    /// The directory the screenshots are written to (emptied of old ones first unless `keep`).
+    static func screenDirectory(keep: Bool = false) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sendarix-ui-screens").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".png") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".png") && !keep {
             try? FileManager.default.removeItem(atPath: dir + "/" + name)
         }
         return dir
@@ -79,6 +79,19 @@ struct DashboardTests {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         return (status, headers)
+    }
+
+    /// Runs the Chromium driver with `request`; returns its report once it says the run went
+    /// through with no uncaught exception, console error or CSP violation on the page.
+    static func drive(_ request: [String: Any]) throws -> [String: Any] {
+        let argument = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
+        let out = try python(Self.driver, [argument], timeout: 120)
+        let report = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any],
+                                  "driver output: \(String(decoding: out.stdout, as: UTF8.self)) \(out.stderr)")
+        try #require(report["ok"] as? Bool == true,
+                     "\(report["error"] ?? "") — page errors: \(report["problems"] ?? "") — screenshots in \(request["screens"] ?? "")")
+        #expect((report["problems"] as? [String] ?? ["no report"]).isEmpty, "page errors: \(report["problems"] ?? "")")
+        return report
     }
 
     @Test("the dashboard's files are served without the token, with a strict CSP, their media types and validators; the data still needs the token")
@@ -151,12 +164,7 @@ struct DashboardTests {
         let (host, port) = relay.address("admin")
         let request: [String: Any] = ["base": "http://\(host):\(port)", "token": relay.adminToken, "screens": screens,
                                       "recipient": "gone@bad.test", "queuedId": queued, "tenant": "acme"]
-        let argument = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
-        let out = try python(Self.driver, [argument], timeout: 120)
-        let report = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any],
-                                  "driver output: \(String(decoding: out.stdout, as: UTF8.self)) \(out.stderr)")
-        try #require(report["ok"] as? Bool == true, "\(report["error"] ?? "") — page errors: \(report["problems"] ?? "") — screenshots in \(screens)")
-        #expect((report["problems"] as? [String] ?? ["no report"]).isEmpty, "page errors: \(report["problems"] ?? "")")
+        let report = try Self.drive(request)
 
         // Sign-in: the page asks for the token, refuses a wrong one, keeps the right one in the tab.
         #expect(report["loginShown"] as? Bool == true)
@@ -197,7 +205,10 @@ struct DashboardTests {
         #expect((report["messageHeaders"] as? String)?.contains("only while the message is in the queue") == true)
 
         // The queued message shows its headers and the deferral's reply.
-        #expect((report["queuedHeaders"] as? String)?.contains("Subject: dashboard test 3") == true, "\(report["queuedHeaders"] ?? "")")
+        // Values are text, never markup: the subject's tag is shown, not made an element.
+        #expect((report["queuedHeaders"] as? String)?.contains("Subject: dashboard test 3 <b id=injected>bold</b>") == true,
+                "\(report["queuedHeaders"] ?? "")")
+        #expect(report["injectedElement"] as? Bool == false)
         #expect((report["queuedRecipients"] as? String)?.contains("421") == true, "\(report["queuedRecipients"] ?? "")")
 
         // Suppressions, webhooks (not built yet on this branch: "not available"), domains.
@@ -219,5 +230,35 @@ struct DashboardTests {
             let data = FileManager.default.contents(atPath: path) ?? Data()
             #expect(data.count > 5_000 && data.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]), "\(path)")
         }
+    }
+
+    @Test("every node of a three-node cluster serves the same dashboard; on a follower it shows its role, the leader and the peers")
+    func clusterNodes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-ui-cluster-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let nodes = try ClusterRaftTests.startCluster(dir, ips: ["127.53.1.1", "127.53.1.2", "127.53.1.3"])
+        defer { for n in nodes { n.cleanUp() } }
+        var leader: String?
+        let agreed = ClusterRaftTests.waitFor(30) {
+            let leaders = nodes.map { (try? $0.adminJSON("/v1/cluster/status"))?["leader"] as? String }
+            leader = leaders[0]
+            return leaders[0] != nil && Set(leaders).count == 1
+        }
+        let leaderID = try #require(agreed ? leader : nil, "no leader agreed on: \(nodes.map { $0.log().suffix(800) })")
+        let etags = try nodes.map { try Self.head($0, "/ui/").1["etag"] ?? "" }
+        #expect(Set(etags).count == 1 && !etags[0].isEmpty, "\(etags)")
+
+        let index = try #require((0..<3).first { "n\($0 + 1)" != leaderID })
+        let follower = nodes[index]
+        let (host, port) = follower.address("admin")
+        let report = try Self.drive(["mode": "cluster", "base": "http://\(host):\(port)", "token": follower.adminToken,
+                                     "screens": try Self.screenDirectory(keep: true), "name": "n\(index + 1)"])
+        let cluster = report["cluster"] as? String ?? ""
+        #expect(cluster.contains("follower") && cluster.contains(leaderID) && cluster.contains("n\(index + 1)"), "\(cluster)")
+        let others = Set((1...3).map { "n\($0)" }).subtracting(["n\(index + 1)"])
+        let raftPeers = report["raftPeers"] as? [[String]] ?? []
+        #expect(Set(raftPeers.compactMap { $0.first?.split(separator: " ").first.map(String.init) }) == others, "\(raftPeers)")
+        #expect((report["nodeHealth"] as? String)?.contains("n\(index + 1)") == true)
     }
 }
