@@ -54,18 +54,6 @@ struct DashboardTests {
         ])
     }
 
-    /// Polls the events API until `predicate` holds for the node's events (or 30 s pass).
-    static func waitForEvents(_ relay: RelayProcess, _ predicate: ([[String: Any]]) -> Bool) throws -> [[String: Any]] {
-        let deadline = Date().addingTimeInterval(30)
-        var events: [[String: Any]] = []
-        while Date() < deadline {
-            events = try relay.events("limit=1000")
-            if predicate(events) { return events }
-            usleep(50_000)
-        }
-        return events
-    }
-
     /// Status and headers (lower-cased names) of a GET through curl, with optional extra headers.
     static func head(_ relay: RelayProcess, _ path: String, _ extra: [String] = []) throws -> (Int, [String: String]) {
         let (host, port) = relay.address("admin")
@@ -138,7 +126,9 @@ struct DashboardTests {
         let sent = try python(Self.send, ["127.53.0.1", String(relay.port("submission")), recipients.joined(separator: ",")])
         let ids = try #require(try JSONSerialization.jsonObject(with: sent.stdout) as? [String: String], "\(sent.stderr)")
         #expect(Set(ids.keys) == Set(recipients))
-        let events = try Self.waitForEvents(relay) { events in
+        var events: [[String: Any]] = []
+        _ = ClusterRaftTests.waitFor(30) {
+            events = (try? relay.events("limit=1000")) ?? []
             let types = events.map { ($0["type"] as? String ?? "", $0["recipient"] as? String ?? "") }
             return types.filter { $0.0 == "delivered" }.count == 2 && types.contains { $0 == ("bounced", "gone@bad.test") }
                 && types.contains { $0 == ("deferred", "later@slow.test") }
@@ -152,9 +142,8 @@ struct DashboardTests {
         let (suppressed, _) = try SendingDomainTests.request(relay, "POST", "/v1/suppressions",
                                                              ["address": "blocked@good.test", "tenant": "acme", "reason": "manual"])
         #expect(suppressed == 200)
-        let deadline = Date().addingTimeInterval(30) // the hard bounce suppresses its address (a later log command)
-        while Date() < deadline, !String(decoding: try relay.admin("/v1/suppressions?tenant=acme").1, as: UTF8.self).contains("gone@bad.test") {
-            usleep(50_000)
+        _ = ClusterRaftTests.waitFor(30) { // the hard bounce suppresses its address (a later log command)
+            String(decoding: (try? relay.admin("/v1/suppressions?tenant=acme").1) ?? Data(), as: UTF8.self).contains("gone@bad.test")
         }
         let (added, domain) = try SendingDomainTests.request(relay, "POST", "/v1/domains", ["domain": "mail.origin.test", "tenant": "acme"])
         #expect(added == 201, "\(domain)")
