@@ -155,8 +155,10 @@ extension DashboardAssets {
     <article class="panel" id="webhooks" data-state="loading">
       <h1>Webhook endpoints</h1>
       <div id="webhook-list"></div>
-      <h2>Recent failures</h2>
-      <div id="webhook-failures"></div>
+      <div id="webhook-failure-section" hidden>
+        <h2>Recent failures</h2>
+        <div id="webhook-failures"></div>
+      </div>
     </article>
   </section>
 

@@ -650,6 +650,7 @@ extension DashboardAssets {
     panel.dataset.state = 'loading';
     $('#webhook-list').replaceChildren();
     $('#webhook-failures').replaceChildren();
+    $('#webhook-failure-section').hidden = true;
     let list;
     try {
       const r = await api('/v1/webhooks');
@@ -659,6 +660,7 @@ extension DashboardAssets {
       return;
     }
     report(panel, 'Webhook endpoints', null);
+    $('#webhook-failure-section').hidden = false;
     const stateOf = w => {
       const s = pick(w, ['state', 'status']);
       if (s) return String(s);

@@ -26,7 +26,7 @@ def child_fds():
 browser = subprocess.Popen(
     ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
      "--user-data-dir=" + profile, "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-     "--disable-background-networking", "--disable-sync", "--mute-audio", "--window-size=1280,1000", "about:blank"],
+     "--disable-background-networking", "--disable-dev-shm-usage", "--disable-sync", "--mute-audio", "--window-size=1280,1000", "about:blank"],
     pass_fds=(3, 4), preexec_fn=child_fds, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 os.close(cmd_r)
 os.close(out_w)
