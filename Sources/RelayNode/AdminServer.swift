@@ -35,6 +35,8 @@ final class AdminServer: @unchecked Sendable {
     let log: any ReplicatedLog
     /// Called after an operator made messages due (retry), to wake delivery.
     let onRescheduled: @Sendable () -> Void
+    /// The queue depth of the last hour, for the dashboard (sampled from `start`).
+    let queueDepth = QueueDepthHistory()
     private var loop: EventLoop?
     private var listener: Listener?
     private var handlers: [ObjectIdentifier: Handler] = [:]
@@ -75,6 +77,7 @@ final class AdminServer: @unchecked Sendable {
         }
         try SMTPServer.onLoop(loop) { try listener.start() }
         self.listener = listener
+        startQueueDepthSampling(loop: loop)
         logger.log(.info, "listening", ["service": "admin", "address": listener.address.description])
         return listener.address.description
     }

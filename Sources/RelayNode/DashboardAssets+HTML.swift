@@ -65,7 +65,7 @@ extension DashboardAssets {
     </div>
     <article class="panel" id="queue-history" data-state="loading">
       <h2>Queue depth over time</h2>
-      <p class="muted">Sampled every 5 seconds while this page is open.</p>
+      <p class="muted" id="queue-history-note"></p>
       <svg id="queue-chart" class="chart" viewBox="0 0 800 200" role="img" aria-label="queue depth over time"></svg>
     </article>
     <article class="panel" id="rates" data-state="loading">

@@ -206,6 +206,7 @@ extension DashboardAssets {
   function startPolling() {
     stopPolling();
     sampleTimer = setInterval(tick, SAMPLE_MS);
+    loadServerHistory();
     sampleQueue();
   }
   function stopPolling() {
@@ -293,6 +294,27 @@ extension DashboardAssets {
     } catch (_) { return []; }
   }
   let history = loadHistory();
+
+  /// Merges the node's own samples of the last hour (GET /v1/queue-depth) into the chart's.
+  async function loadServerHistory() {
+    const panel = $('#queue-history');
+    try {
+      const r = await api('/v1/queue-depth');
+      const seen = new Set(history.map(p => p[0]));
+      for (const p of r.samples || []) if (!seen.has(p[0])) history.push([p[0], p[1]]);
+      history.sort((a, b) => a[0] - b[0]);
+      if (history.length > HISTORY_POINTS) history = history.slice(-HISTORY_POINTS);
+      sessionStorage.setItem(HISTORY_KEY, JSON.stringify(history));
+      $('#queue-history-note').textContent = 'The node samples its queue every ' + r.intervalSeconds
+        + ' s and keeps the last hour; this page adds a sample every ' + SAMPLE_MS / 1000 + ' s.';
+      panel.dataset.server = 'true';
+    } catch (e) {
+      $('#queue-history-note').textContent = 'This node keeps no queue history (HTTP ' + e.status + ': ' + e.message
+        + '); the chart shows the samples this page took, every ' + SAMPLE_MS / 1000 + ' s.';
+      panel.dataset.server = 'false';
+    }
+    drawQueueChart();
+  }
 
   async function sampleQueue() {
     const card = $('#queue-card');

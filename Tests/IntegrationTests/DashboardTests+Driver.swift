@@ -149,7 +149,10 @@ try:
     click("#login-form button[type=submit]")
     for panel in ("node-health", "queue-card", "cluster-card", "rates", "providers", "queue-list"):
         wait("overview-" + panel, "document.querySelector('#%s').dataset.state === 'loaded'" % panel)
-    wait("queue-chart", "Number(document.querySelector('#queue-chart').dataset.points) >= 1")
+    wait("queue-chart", "Number(document.querySelector('#queue-chart').dataset.points) >= 1 && "
+         "document.querySelector('#queue-history').dataset.server !== undefined")
+    report["queueChartPoints"] = js("Number(document.querySelector('#queue-chart').dataset.points)")
+    report["queueHistoryFromNode"] = js("document.querySelector('#queue-history').dataset.server === 'true'")
     report["tokenInSessionStorage"] = js("sessionStorage.getItem('sendarix.adminToken') === %s" % json.dumps(args["token"]))
     report["nodeHealth"] = text("#node-health")
     report["queueCount"] = text("#queue-count")

@@ -109,6 +109,12 @@ struct DashboardTests {
         #expect(!html.contains("<script>") && !html.contains("style="), "no inline script or style: the CSP forbids them")
         #expect(try Self.head(relay, "/ui/nothing.js").0 == 404)
         #expect(try relay.admin("/v1/events", token: "").0 == 401)
+
+        // The node's queue-depth samples (the first taken at start) need the token too.
+        #expect(try relay.admin("/v1/queue-depth", token: "").0 == 401)
+        let depth = try relay.adminJSON("/v1/queue-depth")
+        let samples = depth["samples"] as? [[Int]] ?? []
+        #expect(depth["intervalSeconds"] as? Int == 10 && samples.first?.count == 2 && samples.first?[1] == 0, "\(depth)")
     }
 
     @Test("in Chromium the dashboard signs in with the token, shows health, queue, outcomes and providers, and the search finds the bounced message and its remote reply")
@@ -166,6 +172,9 @@ struct DashboardTests {
         #expect(health.contains("ui1") && health.contains("ok"), "\(health)")
         #expect(report["queueCount"] as? String == "1")
         #expect((report["cluster"] as? String)?.contains("single node") == true)
+        // The chart has the node's samples (one at start, before any message) and the page's own.
+        #expect(report["queueHistoryFromNode"] as? Bool == true)
+        #expect((report["queueChartPoints"] as? Int ?? 0) >= 2, "\(report["queueChartPoints"] ?? "")")
         #expect(report["queueChartPolylines"] as? Int == 1)
         let tiles = report["rateTiles"] as? [String: String] ?? [:]
         #expect(tiles["accepted"] == "4" && tiles["delivered"] == "2" && tiles["bounced"] == "1", "\(tiles)")
