@@ -153,10 +153,10 @@ final class AdminServer: @unchecked Sendable {
     func handle(_ request: HTTPRequest, keepAlive: Bool) -> [UInt8] {
         let path = String(request.path)
         let parts = AdminServer.pathSegments(request)
+        if let response = dashboardResponse(for: request, keepAlive: keepAlive) { return response }
         if request.method == "GET" && path == "/health" {
             return health(keepAlive: keepAlive)
         }
-        if let response = dashboardResponse(for: request, keepAlive: keepAlive) { return response }
         guard authorized(request) else {
             if role(request) == .readOnly {
                 return AdminServer.response(403, json: ["error": "the read-only token cannot \(request.method) \(path)"],
