@@ -411,17 +411,35 @@ extension DashboardAssets {
 
   const knownTenants = new Set(['default']);
 
+  /// Outcome counts, per-minute bars and rates of the last hour: from the node's aggregates
+  /// (GET /v1/events/stats) where it has them, else counted from the events themselves. The
+  /// provider table always groups the deferred and bounced events.
   async function refreshOutcomes() {
     lastOutcomes = Date.now();
     const panel = $('#rates');
     const provPanel = $('#providers');
     const now = Date.now();
     const since = now - 3600 * 1000;
-    let events;
     try {
-      const [r, suffixes] = await Promise.all([api('/v1/events?limit=10000&since=' + since), loadProviderSuffixes()]);
-      events = r.events.filter(e => OUTCOMES.includes(e.type));
-      drawOutcomes(events, since, now, r.events.length >= 10000);
+      const [r, suffixes, stats] = await Promise.all([
+        api('/v1/events?limit=10000&since=' + since), loadProviderSuffixes(),
+        api('/v1/events/stats?resolution=minute&from=' + since + '&to=' + (now + 1)).catch(e => {
+          if (e.status === 404 || e.status === 400) return null; // an older node: count the events here
+          throw e;
+        }),
+      ]);
+      const events = r.events.filter(e => OUTCOMES.includes(e.type));
+      if (stats) {
+        const rows = (stats.buckets || []).filter(b => OUTCOMES.includes(b.type))
+          .map(b => ({ t: Date.parse(b.start), type: b.type, count: b.count }));
+        drawOutcomes(stats.totals || {}, rows, since, now, false, stats.deliveryLatency);
+      } else {
+        const counts = {};
+        for (const e of events) counts[e.type] = (counts[e.type] || 0) + 1;
+        drawOutcomes(counts, events.map(e => ({ t: Date.parse(e.timestamp), type: e.type, count: 1 })), since, now,
+          r.events.length >= 10000, null);
+      }
+      panel.dataset.source = stats ? 'stats' : 'events';
       drawProviders(events, suffixes);
       for (const e of r.events) if (e.tenant) knownTenants.add(e.tenant);
       report(panel, 'Outcome rates', null);
@@ -434,20 +452,30 @@ extension DashboardAssets {
     }
   }
 
-  function drawOutcomes(events, since, now, capped) {
-    const counts = Object.fromEntries(OUTCOMES.map(t => [t, 0]));
-    for (const e of events) counts[e.type]++;
+  function tile(type, value, label, level) {
+    return el('div', { class: 'tile' + (level ? ' ' + level : ''), 'data-type': type }, el('span', { class: 'n', text: value }), label);
+  }
+
+  /// Tiles and the stacked per-minute chart. `totals`: count per type; `rows`: {t, type, count}.
+  function drawOutcomes(totals, rows, since, now, capped, latency) {
+    const counts = Object.fromEntries(OUTCOMES.map(t => [t, Number(totals[t] || 0)]));
     const finals = counts.delivered + counts.bounced;
     const tiles = OUTCOMES.map(t => el('div', { class: 'tile', 'data-type': t },
       el('span', { class: 'n', text: counts[t] + (capped ? '+' : '') }), el('span', {}, el('span', { class: 'swatch ' + t }), t)));
-    tiles.push(el('div', { class: 'tile', 'data-type': 'delivery-rate' },
-      el('span', { class: 'n', text: pct(counts.delivered, finals) }), 'delivered of final outcomes'));
-    tiles.push(el('div', { class: 'tile', 'data-type': 'bounce-rate' },
-      el('span', { class: 'n', text: pct(counts.bounced, finals) }), 'bounce rate'));
+    tiles.push(tile('delivery-rate', pct(counts.delivered, finals), 'delivered of final outcomes'));
+    // Thresholds: Amazon SES reviews at a 5 % bounce rate and pauses at 10 %; Gmail and Yahoo
+    // want a spam rate below 0.3 % (ideally 0.1 %).
+    const bounceRate = finals ? counts.bounced / finals : 0;
+    tiles.push(tile('bounce-rate', pct(counts.bounced, finals), 'bounce rate (SES: review at 5 %)',
+      bounceRate >= 0.10 ? 'bad' : bounceRate >= 0.05 ? 'warn' : ''));
     const complaintRate = counts.delivered ? counts.complained / counts.delivered : 0;
-    tiles.push(el('div', { class: 'tile', 'data-type': 'complaint-rate' },
-      el('span', { class: 'n' + (complaintRate >= 0.003 ? ' error' : ''), text: pct(counts.complained, counts.delivered) }),
-      'complaints (Gmail: keep below 0.3 %)'));
+    tiles.push(tile('complaint-rate', pct(counts.complained, counts.delivered), 'complaints (Gmail: keep below 0.3 %)',
+      complaintRate >= 0.003 ? 'bad' : complaintRate >= 0.001 ? 'warn' : ''));
+    if (latency && latency.count) {
+      const sec = v => (v === null || v === undefined) ? '> max' : (v < 1 ? (v * 1000).toFixed(0) + ' ms' : v.toFixed(1) + ' s');
+      tiles.push(tile('latency', sec(latency.p50Seconds) + ' / ' + sec(latency.p90Seconds) + ' / ' + sec(latency.p99Seconds),
+        'delivery latency p50 / p90 / p99'));
+    }
     $('#rate-tiles').replaceChildren(...tiles);
 
     // Per-minute stacked bars.
@@ -457,9 +485,9 @@ extension DashboardAssets {
     const start = Math.floor(since / minute) * minute;
     const buckets = [];
     for (let t = start; t <= now; t += minute) buckets.push(Object.fromEntries(OUTCOMES.map(k => [k, 0])));
-    for (const e of events) {
-      const i = Math.floor((Date.parse(e.timestamp) - start) / minute);
-      if (i >= 0 && i < buckets.length) buckets[i][e.type]++;
+    for (const r of rows) {
+      const i = Math.floor((r.t - start) / minute);
+      if (i >= 0 && i < buckets.length) buckets[i][r.type] += r.count;
     }
     const ymax = niceCeiling(Math.max(1, ...buckets.map(b => OUTCOMES.reduce((s, k) => s + b[k], 0))));
     const s = frame(chart, start, start + buckets.length * minute, ymax);
@@ -473,7 +501,7 @@ extension DashboardAssets {
         base += b[k];
       }
     });
-    chart.dataset.events = String(events.length);
+    chart.dataset.events = String(rows.reduce((n, r) => n + r.count, 0));
     $('#rates-legend').replaceChildren(...OUTCOMES.map(k => el('span', {}, el('span', { class: 'swatch ' + k }), k)));
   }
 
@@ -691,25 +719,30 @@ extension DashboardAssets {
       return w.failing ? 'failing' : 'active';
     };
     $('#webhook-list').replaceChildren(list.length ? el('table', { class: 'grid' },
-      el('thead', {}, el('tr', {}, ...['ID', 'URL', 'Tenant', 'Events', 'State', 'Backlog'].map(h => el('th', { text: h })))),
-      el('tbody', {}, ...list.map(w => el('tr', { 'data-webhook-id': w.id },
-        el('td', { class: 'mono', text: w.id }), el('td', { class: 'mono', text: w.url }), el('td', { text: w.tenant }),
-        el('td', { text: Array.isArray(w.events) && w.events.length ? w.events.join(', ') : 'all' }),
-        el('td', {}, badge(stateOf(w), ['failing', 'disabled'].includes(stateOf(w)) ? 'bad' : (stateOf(w) === 'paused' ? 'warn' : 'ok'))),
-        el('td', { text: pick(w, ['backlog', 'pending', 'outstanding']) ?? '' })))))
+      el('thead', {}, el('tr', {}, ...['ID', 'URL', 'Tenant', 'Events', 'Status', 'Pending', 'Failed', 'Delivered', 'Last failure']
+        .map(h => el('th', { text: h })))),
+      el('tbody', {}, ...list.map(w => {
+        const state = stateOf(w);
+        return el('tr', { 'data-webhook-id': w.id },
+          el('td', { class: 'mono', text: w.id }), el('td', { class: 'mono', text: w.url }), el('td', { text: w.tenant }),
+          el('td', { text: Array.isArray(w.events) && w.events.length ? w.events.join(', ') : 'all' }),
+          el('td', {}, badge(state, ['failing', 'disabled'].includes(state) ? 'bad' : (state === 'paused' ? 'warn' : 'ok')),
+            w.statusReason ? ' ' + w.statusReason : ''),
+          el('td', { text: pick(w, ['pending', 'backlog']) ?? '' }), el('td', { text: w.failed ?? '' }),
+          el('td', { text: w.delivered ?? '' }),
+          el('td', { text: w.lastFailureAt ? fmtTime(w.lastFailureAt) + (w.consecutiveFailures ? ' (' + w.consecutiveFailures + ' in a row)' : '') : '' }));
+      })))
       : el('p', { class: 'muted', text: 'No webhook endpoints.' }));
 
-    // Failed attempts of each endpoint (the newest 50 attempts each, first 20 endpoints).
+    // Failed attempts (no 2xx answer; status 0 is no answer at all) of the first 20 endpoints.
     const failures = [];
     let attemptsMissing = null;
     await Promise.all(list.slice(0, 20).map(async w => {
       try {
         const r = await api('/v1/webhooks/' + encodeURIComponent(w.id) + '/attempts?limit=50');
-        const attempts = Array.isArray(r) ? r : (r.attempts || []);
-        for (const a of attempts) {
-          const st = pick(a, ['status', 'statusCode', 'httpStatus']);
-          const ok = a.ok === true || a.success === true || (typeof st === 'number' && st >= 200 && st < 300) || st === 'succeeded' || st === 'delivered';
-          if (!ok) failures.push({ endpoint: w, attempt: a, status: st });
+        for (const a of (Array.isArray(r) ? r : (r.attempts || []))) {
+          const st = Number(pick(a, ['status', 'statusCode']));
+          if (!(st >= 200 && st < 300)) failures.push({ endpoint: w, attempt: a, status: st });
         }
       } catch (e) {
         attemptsMissing = e;
@@ -721,14 +754,19 @@ extension DashboardAssets {
     } else if (!failures.length) {
       box.replaceChildren(el('p', { class: 'muted', text: list.length ? 'No failed attempts.' : 'No endpoints, no attempts.' }));
     } else {
-      failures.sort((a, b) => String(pick(b.attempt, ['timestamp', 'at', 'startedAt', 'createdAt']) || '').localeCompare(String(pick(a.attempt, ['timestamp', 'at', 'startedAt', 'createdAt']) || '')));
+      const when = f => String(pick(f.attempt, ['at', 'timestamp']) || '');
+      failures.sort((a, b) => when(b).localeCompare(when(a)));
       box.replaceChildren(el('table', { class: 'grid' },
-        el('thead', {}, el('tr', {}, ...['Time', 'Endpoint', 'Status', 'Latency', 'Response'].map(h => el('th', { text: h })))),
-        el('tbody', {}, ...failures.map(f => el('tr', {},
-          el('td', { text: fmtTime(pick(f.attempt, ['timestamp', 'at', 'startedAt', 'createdAt'])) }),
-          el('td', { class: 'mono', text: f.endpoint.url || f.endpoint.id }), el('td', { text: f.status ?? pick(f.attempt, ['error']) ?? 'failed' }),
-          el('td', { text: pick(f.attempt, ['latencyMs', 'latency', 'durationMs']) ?? '' }),
-          el('td', { class: 'reply', text: pick(f.attempt, ['responseSnippet', 'snippet', 'response', 'error']) ?? '' }))))));
+        el('thead', {}, el('tr', {}, ...['Time', 'Endpoint', 'Event', 'Attempt', 'Status', 'Latency', 'Node', 'Response']
+          .map(h => el('th', { text: h })))),
+        el('tbody', {}, ...failures.map(f => el('tr', { 'data-webhook-id': f.endpoint.id },
+          el('td', { text: fmtTime(when(f)) }), el('td', { class: 'mono', text: f.endpoint.url || f.endpoint.id }),
+          el('td', { text: [f.attempt.eventType, f.attempt.webhookId].filter(Boolean).join(' ') }),
+          el('td', { text: f.attempt.attempt ?? '' }),
+          el('td', { text: f.status ? 'HTTP ' + f.status : 'no answer' }),
+          el('td', { text: f.attempt.latencyMs !== undefined ? f.attempt.latencyMs + ' ms' : '' }),
+          el('td', { text: f.attempt.node || '' }),
+          el('td', { class: 'reply', text: pick(f.attempt, ['response', 'error']) ?? '' }))))));
     }
     panel.dataset.state = 'loaded';
   }

@@ -51,6 +51,8 @@ table.grid tbody tr.clickable:hover { background: #eef3fa; }
 .tiles { display: flex; flex-wrap: wrap; gap: .6rem; margin-bottom: .6rem; }
 .tile { border: 1px solid var(--line); border-radius: 5px; padding: .4rem .8rem; min-width: 7rem; }
 .tile .n { font-size: 1.5rem; font-weight: 700; display: block; }
+.tile.warn { border-color: var(--warn); } .tile.warn .n { color: var(--warn); }
+.tile.bad { border-color: var(--bad); } .tile.bad .n { color: var(--bad); }
 .chart { width: 100%; height: auto; max-height: 260px; display: block; background: #fbfcfe; border: 1px solid var(--line); border-radius: 4px; }
 .chart .axis { stroke: #9aa7b6; stroke-width: 1; }
 .chart .gridline { stroke: #e3e8ef; stroke-width: 1; }

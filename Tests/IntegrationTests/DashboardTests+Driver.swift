@@ -160,6 +160,7 @@ try:
     report["queueChartPolylines"] = js("document.querySelectorAll('#queue-chart polyline').length")
     report["rateTiles"] = js("Object.fromEntries([...document.querySelectorAll('#rate-tiles .tile')].map(t => [t.dataset.type, t.querySelector('.n').textContent]))")
     report["rateBars"] = js("document.querySelectorAll('#rates-chart rect').length")
+    report["ratesSource"] = js("document.querySelector('#rates').dataset.source")
     report["providers"] = js("[...document.querySelectorAll('#providers tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
     report["queueListIds"] = texts("#queue-list tbody tr", "data-queue-id")
     shot("02-overview")

@@ -179,6 +179,9 @@ struct DashboardTests {
         let tiles = report["rateTiles"] as? [String: String] ?? [:]
         #expect(tiles["accepted"] == "4" && tiles["delivered"] == "2" && tiles["bounced"] == "1", "\(tiles)")
         #expect(tiles["bounce-rate"] == "33.33 %", "\(tiles)")
+        // Counted from the events here; from the node's aggregates where it has /v1/events/stats.
+        #expect(["events", "stats"].contains(report["ratesSource"] as? String ?? ""), "\(report["ratesSource"] ?? "")")
+        print("dashboard outcome rates from: \(report["ratesSource"] ?? "")")
         let providers = report["providers"] as? [[String]] ?? []
         #expect(providers.contains { $0.count == 6 && $0[0] == "bad.test" && $0[3] == "1" && $0[5].contains("550") }, "\(providers)")
         #expect(providers.contains { $0.count == 6 && $0[0] == "slow.test" && Int($0[2]) ?? 0 >= 1 }, "\(providers)")
