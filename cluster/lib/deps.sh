@@ -9,18 +9,19 @@
 #   python3-nacl        Ed25519 signatures in python3-dkim (dkimverify)
 #   python3-fusepy      the power-loss tests' filesystem that drops unsynced writes (fuse3: its
 #                       fusermount, for running them as a user other than root)
+#   chromium            headless browser of the dashboard tests (fonts-dejavu-core: text in the
+#                       screenshots; fontconfig only recommends a font)
 #   opendkim            an independent DKIM verifier (milter in front of Postfix) for the interop
 #                       tests, and the signing milter of cluster/bench's dkim scenario
 #   opendkim-tools      opendkim-testkey: checks the DKIM records a sending domain publishes
-#   chromium            headless browser of the dashboard tests (fonts-dejavu-core: text in the
-#                       screenshots; fontconfig only recommends a font)
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
         want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython
               curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy
-              opendkim opendkim-tools chromium fonts-dejavu-core"
+              opendkim opendkim-tools"
     fi
+    if [ "${1:-build}" = test ]; then want="$want chromium fonts-dejavu-core"; fi
     local missing=""
     for p in $want; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -67,8 +68,8 @@ sx_check_tools() {
     _sx_need "smtp-sink and smtp-source" "install postfix" bash -c '[ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ]'
     _sx_need "postfix (a private instance is a test peer)" "install postfix" /usr/sbin/postconf -d mail_version
     _sx_need "openssl command" "install openssl" /usr/bin/openssl version
+    _sx_need "headless chromium (dashboard tests)" "install chromium" /usr/bin/chromium --version
     _sx_need "iptables on loopback (partition tests; needs root)" "install iptables, run as root" /usr/sbin/iptables -w -S
     _sx_need "ip (iproute2)" "install iproute2" ip -V
-    _sx_need "headless chromium (dashboard tests)" "install chromium" /usr/bin/chromium --version
     [ "$problems" -eq 0 ] || { echo "sendarix: $problems test tool problem(s); fix them and run again" >&2; return 1; }
 }
