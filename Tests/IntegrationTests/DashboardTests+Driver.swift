@@ -213,6 +213,8 @@ try:
         report[name + "Text"] = text("#" + panel)
         shot({"suppressions": "07", "webhooks": "08", "domains": "09"}[name] + "-" + name)
     report["suppressedAddresses"] = texts("#suppressions tbody tr", "data-address")
+    report["webhookIds"] = texts("#webhook-list tbody tr", "data-webhook-id")
+    report["webhookFailures"] = js("[...document.querySelectorAll('#webhook-failures tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
     report["ok"] = True
 except SystemExit:
     pass

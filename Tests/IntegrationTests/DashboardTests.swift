@@ -39,9 +39,21 @@ struct DashboardTests {
         return dir
     }
 
+    /// Webhook targets on 127.53.x are allowed (the test's endpoint calls a closed port there).
+    static var webhookConfig: [String: Any] { ["allowedPrivateNetworks": ["127.53.0.0/16"]] }
+
+    /// True when the binary has webhooks (issue 10 item 1): `check-config` accepts the `webhooks`
+    /// key (a binary without them refuses it as unknown).
+    static func binaryHasWebhooks() throws -> Bool {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sx-ui-probe-\(UUID().uuidString).json").path
+        try JSONSerialization.data(withJSONObject: ["webhooks": webhookConfig]).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try run(RelayProcess.binary, ["check-config", path]).status == 0
+    }
+
     /// A node on 127.53.0.1 delivering `good.test` to `good`, `bad.test` to `rejecting` and
     /// `slow.test` to `deferring`.
-    static func node(good: SinkProcess, rejecting: SinkProcess, deferring: SinkProcess) throws -> RelayProcess {
+    static func node(good: SinkProcess, rejecting: SinkProcess, deferring: SinkProcess, webhooks: Bool) throws -> RelayProcess {
         func route(_ domain: String, _ sink: SinkProcess) -> [String: Any] {
             ["domain": domain, "hosts": ["127.0.0.1:\(sink.port)"], "tls": "none"]
         }
@@ -51,7 +63,7 @@ struct DashboardTests {
                        "admin": "127.53.0.1:0"],
             "delivery": ["enabled": true],
             "routes": [route("good.test", good), route("bad.test", rejecting), route("slow.test", deferring)],
-        ])
+        ].merging(webhooks ? ["webhooks": webhookConfig] : [:]) { a, _ in a })
     }
 
     /// Status and headers (lower-cased names) of a GET through curl, with optional extra headers.
@@ -125,8 +137,15 @@ struct DashboardTests {
         let rejecting = try SinkProcess(flags: ["-f", "RCPT", "-B", "550 5.1.1 No such user here"])
         let deferring = try SinkProcess(flags: ["-Q", "MAIL"])
         defer { good.stop(); rejecting.stop(); deferring.stop() }
-        let relay = try Self.node(good: good, rejecting: rejecting, deferring: deferring)
+        let webhooksBuilt = try Self.binaryHasWebhooks()
+        let relay = try Self.node(good: good, rejecting: rejecting, deferring: deferring, webhooks: webhooksBuilt)
         defer { relay.cleanUp() }
+
+        // A webhook endpoint for bounces that nothing answers (nothing listens on 127.53.0.9), where
+        // the binary has webhooks (one without them answers 404 and the view says so).
+        let (hookStatus, hook) = try SendingDomainTests.request(relay, "POST", "/v1/webhooks",
+                                                                ["url": "http://127.53.0.9:9/hook", "tenant": "acme", "events": ["bounced"]])
+        #expect(webhooksBuilt ? hookStatus == 201 && hook["id"] is String : hookStatus == 404, "\(hookStatus) \(hook)")
 
         let recipients = ["a@good.test", "b@good.test", "gone@bad.test", "later@slow.test"]
         let sent = try python(Self.send, ["127.53.0.1", String(relay.port("submission")), recipients.joined(separator: ",")])
@@ -153,6 +172,13 @@ struct DashboardTests {
         }
         let (added, domain) = try SendingDomainTests.request(relay, "POST", "/v1/domains", ["domain": "mail.origin.test", "tenant": "acme"])
         #expect(added == 201, "\(domain)")
+
+        if webhooksBuilt, let id = hook["id"] as? String {
+            let attempted = ClusterRaftTests.waitFor(30) {
+                ((try? relay.adminJSON("/v1/webhooks/\(id)/attempts"))?["attempts"] as? [Any])?.isEmpty == false
+            }
+            #expect(attempted, "no webhook attempt recorded: \(relay.log().suffix(2000))")
+        }
 
         let screens = try Self.screenDirectory()
         print("dashboard screenshots: \(screens)")
@@ -216,10 +242,18 @@ struct DashboardTests {
         #expect(report["suppressionsState"] as? String == "loaded", "\(report["suppressionsText"] ?? "")")
         #expect(Set(report["suppressedAddresses"] as? [String] ?? []) == ["blocked@good.test", "gone@bad.test"],
                 "\(report["suppressionsText"] ?? "")")
-        let webhooks = report["webhooksState"] as? String
-        #expect(webhooks == "loaded" || (webhooks == "unavailable"
-                                         && (report["webhooksText"] as? String)?.contains("not available") == true),
-                "\(report["webhooksText"] ?? "")")
+        if webhooksBuilt {
+            #expect(report["webhooksState"] as? String == "loaded", "\(report["webhooksText"] ?? "")")
+            #expect(report["webhookIds"] as? [String] == [hook["id"] as? String ?? "?"], "\(report["webhooksText"] ?? "")")
+            let failures = report["webhookFailures"] as? [[String]] ?? []
+            #expect(!failures.isEmpty && failures.allSatisfy { $0.joined(separator: " ").contains("no answer") }
+                    && failures.allSatisfy { $0.joined(separator: " ").contains("127.53.0.9:9/hook") }, "\(failures)")
+        } else {
+            #expect(report["webhooksState"] as? String == "unavailable"
+                    && (report["webhooksText"] as? String)?.contains("not available on this node (HTTP 404") == true,
+                    "\(report["webhooksText"] ?? "")")
+        }
+        print("dashboard webhooks view: \(webhooksBuilt ? "endpoints and failed attempts" : "not available (no /v1/webhooks)")")
         let domains = report["domainsText"] as? String ?? ""
         #expect(report["domainsState"] as? String == "loaded" && domains.contains("mail.origin.test") && domains.contains("pending"),
                 "\(domains)")
