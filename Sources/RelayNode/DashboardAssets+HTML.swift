@@ -118,6 +118,7 @@ extension DashboardAssets {
         <thead><tr><th>Time</th><th>Type</th><th>Recipient</th><th>Sender</th><th>Queue ID</th><th>Code</th><th>Reply</th></tr></thead>
         <tbody></tbody>
       </table>
+      <button type="button" id="events-more" hidden>Older events</button>
     </article>
   </section>
 

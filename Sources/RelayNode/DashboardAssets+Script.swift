@@ -550,25 +550,63 @@ extension DashboardAssets {
     panel.dataset.state = 'loading';
     panel.dataset.query = query.toString();
     $('#events-summary').textContent = 'Searching…';
+    $('#events-more').hidden = true;
     try {
       const r = await api('/v1/events?' + query.toString());
       if (panel.dataset.query !== query.toString()) return; // a newer search started meanwhile
-      rows($('#events-table tbody'), r.events, e => el('tr', {
-        class: 'clickable', 'data-queue-id': e.queueId, 'data-recipient': e.recipient, 'data-type': e.type,
-        onclick: ev => { if (!(ev.target instanceof HTMLAnchorElement)) openMessage(e.queueId); },
-      },
-        el('td', { text: fmtTime(e.timestamp) }), el('td', {}, badge(e.type)), el('td', { text: e.recipient }),
-        el('td', { text: e.sender }), el('td', {}, e.queueId ? messageLink(e.queueId) : ''),
-        el('td', { text: code(e) }), el('td', { class: 'reply', text: [e.response, e.remoteHost ? 'from ' + e.remoteHost : ''].filter(Boolean).join(' ') })));
+      rows($('#events-table tbody'), r.events, eventRow);
+      panel.dataset.pages = '1';
+      showMore(r.cursor);
       const filters = [...query.entries()].filter(([k]) => k !== 'limit').map(([k, v]) => k + '=' + v);
       $('#events-summary').textContent = r.events.length + ' event' + (r.events.length === 1 ? '' : 's') + ', newest first'
-        + (filters.length ? ' (' + filters.join(', ') + ')' : '') + (r.events.length >= Number(query.get('limit')) ? ' — limit reached' : '');
+        + (filters.length ? ' (' + filters.join(', ') + ')' : '')
+        + (r.events.length >= Number(query.get('limit')) && !r.cursor ? ' — limit reached' : '');
       report(panel, 'Events', null);
       panel.dataset.state = 'loaded';
     } catch (e) {
       $('#events-summary').textContent = '';
       $('#events-table tbody').replaceChildren();
       report(panel, 'Event search', e);
+    }
+  }
+
+  function eventRow(e) {
+    return el('tr', {
+      class: 'clickable', 'data-queue-id': e.queueId, 'data-recipient': e.recipient, 'data-type': e.type,
+      onclick: ev => { if (!(ev.target instanceof HTMLAnchorElement)) openMessage(e.queueId); },
+    },
+      el('td', { text: fmtTime(e.timestamp) }), el('td', {}, badge(e.type)), el('td', { text: e.recipient }),
+      el('td', { text: e.sender }), el('td', {}, e.queueId ? messageLink(e.queueId) : ''),
+      el('td', { text: code(e) }), el('td', { class: 'reply', text: [e.response, e.remoteHost ? 'from ' + e.remoteHost : ''].filter(Boolean).join(' ') }));
+  }
+
+  /// The "Older events" button, shown when the node's search returned a cursor (more results).
+  function showMore(cursor) {
+    const button = $('#events-more');
+    button.hidden = !cursor;
+    button.dataset.cursor = cursor || '';
+  }
+
+  async function loadMore() {
+    const panel = $('#events');
+    const button = $('#events-more');
+    const query = new URLSearchParams(panel.dataset.query);
+    query.set('cursor', button.dataset.cursor);
+    panel.dataset.state = 'loading';
+    button.disabled = true;
+    try {
+      const r = await api('/v1/events?' + query.toString());
+      $('#events-table tbody').append(...r.events.map(eventRow));
+      panel.dataset.pages = String(Number(panel.dataset.pages || '1') + 1);
+      showMore(r.cursor);
+      const n = $('#events-table tbody').rows.length;
+      $('#events-summary').textContent = n + ' events in ' + panel.dataset.pages + ' pages, newest first';
+      report(panel, 'Events', null);
+      panel.dataset.state = 'loaded';
+    } catch (e) {
+      report(panel, 'Older events', e);
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -800,6 +838,7 @@ extension DashboardAssets {
     $('#search-form').addEventListener('submit', submitSearch);
     $('#search-form').addEventListener('reset', event => { event.preventDefault(); location.hash = '#/events'; });
     $('#suppression-form').addEventListener('submit', submitSuppressions);
+    $('#events-more').addEventListener('click', loadMore);
     $('#sign-out').addEventListener('click', () => signOut('Signed out.'));
     window.addEventListener('hashchange', route);
     if (token()) startPolling();

@@ -81,6 +81,7 @@ button[type=reset], #sign-out { background: #fff; color: var(--accent); }
 .history { margin: .3rem 0 .8rem; }
 .history li { margin: .15rem 0; }
 .reply { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: .9em; }
+#events-more { margin-top: .6rem; }
 footer { padding: .5rem 1.2rem; font-size: .85em; }
 """#
 }

@@ -182,6 +182,21 @@ try:
     report["searchSummary"] = text("#events-summary")
     shot("04-search")
 
+    # The same search one event a page: "Older events" pages on where the node returns a cursor.
+    type_into("#search-limit", "1")
+    click("#search-submit")
+    wait("paged-search", "document.querySelector('#events').dataset.state === 'loaded' && "
+         "document.querySelector('#events').dataset.query.endsWith('limit=1')")
+    report["pagedFirstTypes"] = texts("#events-table tbody tr", "data-type")
+    report["pagedMoreShown"] = js(visible("#events-more"))
+    if report["pagedMoreShown"]:
+        click("#events-more")
+        wait("older-events", "document.querySelector('#events').dataset.state === 'loaded' && "
+             "document.querySelector('#events').dataset.pages === '2'")
+        report["pagedTypes"] = texts("#events-table tbody tr", "data-type")
+        report["pagedRecipients"] = texts("#events-table tbody tr", "data-recipient")
+        shot("04b-search-older")
+
     # 4. A click on a result opens the message: envelope, per-recipient history, remote replies.
     click("#events-table tbody tr[data-type=bounced]")
     wait("message", "document.querySelector('#message-detail').dataset.state === 'loaded' && " + visible("#message-detail"))
