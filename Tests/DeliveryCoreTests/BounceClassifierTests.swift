@@ -3,20 +3,52 @@ import Testing
 
 @Suite("Bounce classification")
 struct BounceClassifierTests {
-    @Test("the published reply corpus holds at least 120 distinct replies")
-    func corpusSize() {
-        #expect(bounceCorpus.count >= 120)
+    @Test("the corpus holds at least 300 distinct sourced replies, a quarter or more held out by the fixed hash rule")
+    func corpusShape() {
+        #expect(bounceCorpus.count >= 300)
         #expect(Set(bounceCorpus.map(\.reply)).count == bounceCorpus.count)
+        for entry in bounceCorpus {
+            #expect(entry.split == (entry.fnv1a % 100 < 30 ? "heldout" : "tune"), "split moved: \(entry.reply)")
+            #expect(entry.source.contains("http") || entry.source.contains("issue 12"), "no source: \(entry.reply)")
+            #expect(BounceClass(rawValue: entry.expectedClass) != nil, "unknown class \(entry.expectedClass)")
+            #expect(entry.parsed != nil, "unparseable: \(entry.reply)")
+        }
+        let heldOut = bounceCorpus.filter { $0.split == "heldout" }.count
+        #expect(heldOut * 4 >= bounceCorpus.count)
+        #expect(Set(bounceCorpus.map(\.expectedClass)).count >= 14)
     }
 
-    @Test("every corpus reply parses and classifies to its expected class and hardness",
-          arguments: bounceCorpus.indices)
-    func corpusEntry(index: Int) throws {
-        let entry = bounceCorpus[index]
-        let reply = try #require(SMTPReply(parsing: entry.reply), "unparseable: \(entry.reply)")
-        let result = BounceClassifier().classify(reply)
-        #expect(result.bounceClass == entry.bounceClass, "\(entry.reply) -> rule \(result.rule)")
-        #expect(result.hardness == entry.hardness, "\(entry.reply) -> rule \(result.rule)")
+    @Test("agreement with the corpus: printed for both parts; the held-out part must reach 90 %")
+    func corpusAgreement() {
+        let classifier = BounceClassifier()
+        var agree: [String: Int] = [:]
+        var total: [String: Int] = [:]
+        var classAgree: [String: Int] = [:]
+        var tuneMisses: [String] = []
+        for entry in bounceCorpus {
+            guard let reply = entry.parsed else { continue }
+            let result = classifier.classify(reply)
+            let classOK = result.bounceClass.rawValue == entry.expectedClass
+            let ok = classOK && result.hardness.rawValue == entry.hardness
+            total[entry.split, default: 0] += 1
+            if ok { agree[entry.split, default: 0] += 1 }
+            if classOK { classAgree[entry.split, default: 0] += 1 }
+            // Only tune-part misses are shown; held-out replies are measured, never looked at.
+            if !ok, entry.split == "tune" {
+                tuneMisses.append("  want \(entry.expectedClass)/\(entry.hardness) got \(result.bounceClass.rawValue)/\(result.hardness.rawValue) [\(result.rule)] \(entry.reply.prefix(160))")
+            }
+        }
+        func percent(_ split: String, _ counts: [String: Int]) -> Double {
+            Double(counts[split, default: 0]) * 100 / Double(max(1, total[split, default: 0]))
+        }
+        for split in ["tune", "heldout"] {
+            print("bounce corpus \(split): \(agree[split, default: 0])/\(total[split, default: 0]) family+hardness = "
+                  + String(format: "%.1f %%", percent(split, agree))
+                  + String(format: " (family alone %.1f %%)", percent(split, classAgree)))
+        }
+        if !tuneMisses.isEmpty { print("tune misses:\n" + tuneMisses.joined(separator: "\n")) }
+        #expect(total["heldout", default: 0] >= 75)
+        #expect(percent("heldout", agree) >= 90, "held-out agreement below 90 %")
     }
 
     @Test("raw values are lowercase kebab strings as used in events")

@@ -1,0 +1,41 @@
+import Foundation
+import DeliveryCore
+
+/// One published receiver reply and how it must classify (a line of Fixtures/bounce-corpus.jsonl;
+/// see Fixtures/README.md for the sources and how labels were assigned).
+struct BounceCorpusEntry: Sendable, Decodable {
+    let reply: String
+    let expectedClass: String
+    let hardness: String
+    let provider: String
+    let source: String
+    let split: String
+
+    /// The reply parsed; a quoted first line of a multi-line reply ("550-5.7.26 …") is read as final.
+    var parsed: SMTPReply? {
+        if let reply = SMTPReply(parsing: reply) { return reply }
+        guard reply.count > 4, reply.utf8.dropFirst(3).first == UInt8(ascii: "-") else { return nil }
+        var text = reply
+        text.replaceSubrange(text.index(text.startIndex, offsetBy: 3)...text.index(text.startIndex, offsetBy: 3), with: " ")
+        return SMTPReply(parsing: text)
+    }
+
+    /// FNV-1a 32 of the reply's UTF-8 bytes, the split rule's input.
+    var fnv1a: UInt32 {
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in reply.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 0x0100_0193
+        }
+        return hash
+    }
+}
+
+/// The corpus, read once from the fixture next to this file.
+let bounceCorpus: [BounceCorpusEntry] = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/bounce-corpus.jsonl")
+    guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+    let decoder = JSONDecoder()
+    return text.split(separator: "\n").compactMap { try? decoder.decode(BounceCorpusEntry.self, from: Data($0.utf8)) }
+}()
