@@ -23,7 +23,12 @@ extension BounceClassifier {
         Rule("microsoft-block-list", text: [["(s3150)", "(s3140)", "(s3114)", "(s3115)", "sc-001", "sc-002", "sc-003", "sc-004", "dy-001", "dy-002"]], .reputationBlock),
         Rule("microsoft-rate-limit-rp", text: [["rp-001", "rp-002", "rp-003"]], .rateLimited),
         Rule("microsoft-policy-ou", text: [["ou-002"]], .policy),
-        Rule("microsoft-banned-ip", enhanced: [E(7, 606...649), E(7, 511), E(7, 708)], .reputationBlock),
+        // Exchange Online NDR reference: 5.7.501-503 banned sender, 5.7.507 IP blocked by the recipient's
+        // organisation, 5.7.511 banned sender IP, 5.7.513 customer block list, 5.7.606-649 banned
+        // sending IP, 5.7.700-749 tenant banned; 4.7.850-899 the IP is temporarily restricted.
+        Rule("microsoft-banned-ip", codes: 500...599, enhanced: [E(7, 501...503), E(7, 507), E(7, 511), E(7, 513), E(7, 606...649), E(7, 700...749)], .reputationBlock),
+        Rule("microsoft-ip-restricted", codes: 400...499, enhanced: [E(7, 850...899)], .reputationBlock),
+        Rule("microsoft-ip-range-limit", enhanced: [E(7, 508)], .rateLimited),
         Rule("microsoft-ip-reputation", text: [["due to ip reputation"]], .reputationBlock),
         Rule("microsoft-throttled", codes: 400...499, enhanced: [E(7, 500...699)], .rateLimited),
         Rule("microsoft-auth-level", enhanced: [E(7, 509), E(7, 515), E(7, 57)], .authFailure),
@@ -51,6 +56,8 @@ extension BounceClassifier {
 
     /// Generic phrases used by Postfix, Exim, Sendmail, Exchange, appliances and providers.
     static let phraseRules: [Rule] = [
+        Rule("sender-quota", text: [["submission quota", "sending quota", "daily limit for", "receive limit", "thread limit exceeded",
+                                     "permitted limits", "unable to process connection"]], .rateLimited),
         Rule("greylisted", codes: 400...499, text: [["greylist", "grey-list", "graylist", "gray-list", "postgrey", "grey listed", "greylisting"]], .greylisted),
         Rule("protocol-violation", text: [["protocol violation", "bad sequence", "syntax error", "bare linefeed", "barelinefeeds",
                                            "may not be repeated", "out of sequence", "unrecognized command", "unimplemented command",
@@ -83,7 +90,7 @@ extension BounceClassifier {
         Rule("bad-mailbox", text: [["user unknown", "unknown user", "no such user", "does not exist", "doesn't exist", "mailbox unavailable", "mailbox not available", "mailbox not found", "invalid recipient", "recipient not found", "unknown recipient", "recipient unknown", "no mailbox", "not a valid", "mailbox is disabled", "account is disabled", "account has been disabled", "inactive email address", "inactive account", "is inactive", "is disabled", "user not found", "no such recipient", "invalid mailbox", "undeliverable address", "address rejected: undeliverable", "no longer available", "not our customer", "user not local", "mailbox unknown", "address unknown", "unknown address", "no such mailbox", "not a known user",
                                     "user not exist"]], .badMailbox),
         Rule("reputation", text: [["block list", "blocklist", "blacklist", "black list", "blocked using", "listed at", "listed in", "listed on", "spamhaus", "spamcop", "barracuda", "sorbs", "dnsbl", "ipcheck.proofpoint", "dnsbl-lookup", "poor reputation", "bad reputation", "ip reputation", "sender reputation", "banned sending ip", "banned sender", "dynamic ip", "dynamically-assigned", "dynamically assigned", "client host blocked", "comcast block", "your ip has been", "ip address has been blocked", "blocked - see", "blocked. see",
-                                   "blocked for abuse", "smtp server of your isp"]], .reputationBlock),
+                                   "blocked for abuse", "smtp server of your isp", "bad outbound sender", "spam abuse", "sender address blocked"]], .reputationBlock),
         Rule("rate-limited", text: [["rate limit", "rate-limit", "ratelimit", "throttl", "too many connections", "too many concurrent", "too much mail", "too many messages", "exceeded the rate", "slow down", "server busy", "temporarily deferred", "deferred due to", "connection limit", "sending rate", "too frequently", "this hour", "per hour"]], .rateLimited),
         Rule("spam-content", text: [["spam", "unsolicited", "junk", "phish", "virus", "malware", "content filter", "content rejected", "message content", "content restriction", "content policy", "suspicious", "bulk mail", "infected", "malicious", "high probability"]], .spamContent),
         Rule("server-problem", text: [["local problem", "system failure", "system problem", "local error", "internal error", "insufficient system storage", "temporary failure", "service unavailable", "service not available", "resources are temporarily unavailable", "system resources", "not available"]], .other),
