@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore", "SendarixSupport"]),
         .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore", "SendarixSupport"]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "SendarixSupport"]),
-        .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore", "SendarixSupport"]),
+        .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore", "SendarixSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "SendarixSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DNSServiceTests", dependencies: ["DNSService", "TestSupport"]),

@@ -17,13 +17,15 @@ public enum BounceClass: String, Sendable, Hashable, CaseIterable, Codable {
     case reputationBlock = "reputation-block"
     /// The message content was judged spam, phishing or malware.
     case spamContent = "spam-content"
-    /// A local policy of the receiver refused the message (relaying, sender, recipient rules).
+    /// A local policy of the receiver refused the message (relaying, sender rules including a sender
+    /// domain that does not exist, recipient restrictions, RFC 5322 compliance, recipient limits).
+    /// Security and policy replies (enhanced code X.7.X) not covered by another class land here.
     case policy
     /// Sender authentication failed: SPF, DKIM, DMARC, reverse DNS, or SMTP AUTH credentials.
     case authFailure = "auth-failure"
     /// TLS was required but not available, or the TLS handshake / verification failed.
     case tlsFailure = "tls-failure"
-    /// A DNS lookup failed (temporary resolver errors, sender domain not resolvable).
+    /// A DNS lookup failed (temporary resolver errors, a sender domain that does not resolve for now).
     case dnsFailure = "dns-failure"
     /// A connection or reply timed out, the connection broke, or the message expired in the queue.
     case timeout

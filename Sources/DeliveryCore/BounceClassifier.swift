@@ -126,7 +126,11 @@ public struct BounceClassifier: Sendable {
         guard code >= 400 else { return BounceClassification(.other, .soft, rule: "not-a-failure") }
         let byCode: BounceHardness = code >= 500 ? .hard : .soft
         let lowercased = BounceClassifier.lowercasedUTF8(text)
+        // Security or policy replies (X.7.X) are about the sender, the content or the connection,
+        // never about the recipient address: rules for address classes do not apply to them.
+        let securityOrPolicy = enhancedCode?.subject == 7
         for rule in rules where rule.matches(code: code, enhancedCode: enhancedCode, lowercased: lowercased) {
+            if securityOrPolicy, rule.bounceClass == .badMailbox || rule.bounceClass == .badDomain { continue }
             return BounceClassification(rule.bounceClass, rule.hardness ?? byCode, rule: rule.name)
         }
         return BounceClassification(.other, byCode, rule: "fallback-code")

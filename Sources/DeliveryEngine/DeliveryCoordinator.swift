@@ -48,7 +48,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private let pool = ConnectionPool()
     private var breakers: [String: CircuitBreaker] = [:]
     private var brokenTLS: [String: Double] = [:]
-    private var throttle: AdaptiveThrottle
+    private var deferrals: ProviderDeferrals
     private var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
     private var random = SystemRandomNumberGenerator()
     private var stopping = false
@@ -88,7 +88,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         self.mtaSTS = Self.makeMTASTS(config: config, resolver: resolver, loops: loops, context: verifyTLS, options: options)
         routes.mtaSTS = mtaSTS
         self.routes = routes
-        self.throttle = AdaptiveThrottle(configuration: options.throttle)
+        self.deferrals = ProviderDeferrals(configuration: options.throttle)
         var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
         let configured = DeliveryEngine.Options.sourcePools(for: config)
         var pools = options.sourcePools ?? configured.filter { $0.key != Self.defaultPool }
@@ -254,7 +254,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         breakers = breakers.filter { $0.value.state(now: now) != .closed }
         brokenTLS = brokenTLS.filter { $0.value > now }
         rateLimiters = rateLimiters.filter { $0.value.available(now: now) < $0.value.burst }
-        throttle.prune(now: now)
+        deferrals.prune(now: now)
     }
 
     private func scheduleTimer(now: Int64, busy: Bool) {
@@ -471,9 +471,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
             }
             let throttleKey = DeliveryCoordinator.throttleKey(route.provider, host: candidate.host.name, source: source)
             let base = options.shaping.policy(for: route.provider)
-            guard let policy = throttle.apply(base, for: throttleKey, now: seconds) else {
+            let scope = DeliveryCoordinator.throttleScope(route.provider, host: candidate.host.name)
+            guard let policy = deferrals.apply(base, to: route.provider, scope: scope, source: source, now: seconds) else {
                 let until: String
-                if case .suspended(let end) = throttle.status(for: throttleKey, now: seconds) {
+                if case .suspended(let end) = deferrals.status(route.provider, scope: scope, source: source, now: seconds) {
                     until = " for \(Int(end - seconds)) s"
                 } else {
                     until = ""
@@ -530,7 +531,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         let failure = job.lastFailure
         finish(job, failure: failure?.reply ?? SMTPReply(451, EnhancedStatusCode(4, 4, 0), "\(job.domain): no host could be tried"),
-               remoteHost: failure?.remoteHost ?? "", localClass: failure?.localClass ?? .timeout)
+               remoteHost: failure?.remoteHost ?? "", localClass: failure == nil ? .timeout : failure?.localClass)
     }
 
     /// Which local address to send from.
@@ -648,7 +649,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
             connectionFailure = BounceClassifier.syntheticReply(for: failure, host: remoteHost)
             localClass = BounceClassifier().classify(failure).bounceClass
         } else if let failure = report.failure, [.greeting, .hello, .startTLS, .auth].contains(failure.stage) {
-            connectionFailure = failure.isLocal ? prefixed(failure.reply, "\(remoteHost): ") : prefixed(failure.reply, "\(remoteHost) said: ")
+            // A remote reply stays as received, so that it is classified (and reported) as the
+            // receiver wrote it; the event names the host in `remoteHost`.
+            connectionFailure = failure.isLocal ? prefixed(failure.reply, "\(remoteHost): ") : failure.reply
             if failure.stage == .startTLS || (failure.isLocal && failure.reply.enhancedCode == EnhancedStatusCode(4, 7, 4)) {
                 localClass = .tlsFailure // refused, failed or missing STARTTLS under a TLS-requiring policy
             } else if failure.isLocal, failure.reply.enhancedCode?.subject == 4 {
@@ -662,19 +665,18 @@ final class DeliveryCoordinator: @unchecked Sendable {
         } else if !report.result.bodyTransmitted, !report.result.recipients.isEmpty,
                   report.result.recipients.allSatisfy({ $0.reply.code == 421 || ($0.isLocal && report.failure != nil) }) {
             let first = report.result.recipients[0]
-            connectionFailure = prefixed(first.reply, first.isLocal ? "\(remoteHost): " : "\(remoteHost) said: ")
+            connectionFailure = first.isLocal ? prefixed(first.reply, "\(remoteHost): ") : first.reply
             if first.isLocal { localClass = .timeout }
         }
         recordTLSOutcome(report, job: job, key: key)
         if let reply = connectionFailure, localClass == .tlsFailure, let route = job.route {
             connectionFailure = mtaSTSReply(reply, route: route, domain: job.domain)
         }
-        let throttleKey = DeliveryCoordinator.throttleKey(job.route?.provider ?? .other, host: key.hostName, source: key.source)
         if let reply = connectionFailure {
-            if report.connectFailure == nil, report.failure?.reply.code == 421 || report.result.recipients.contains(where: { !$0.isLocal }) {
+            if report.connectFailure == nil, report.failure.map({ !$0.isLocal }) ?? false || report.result.recipients.contains(where: { !$0.isLocal }) {
                 let classification = BounceClassifier().classify(reply)
                 if classification.isThrottleSignal {
-                    throttleSignal(classification, key: throttleKey, source: key.source, provider: job.route?.provider ?? .other, now: seconds)
+                    throttleSignal(classification, host: key.hostName, source: key.source, provider: job.route?.provider ?? .other, now: seconds)
                 }
             }
             breakers[breakerKey, default: CircuitBreaker(failureThreshold: options.breakerThreshold,
@@ -702,7 +704,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             if !result.isLocal, !result.reply.isPositive {
                 let classification = BounceClassifier().classify(result.reply)
                 if classification.isThrottleSignal {
-                    throttleSignal(classification, key: throttleKey, source: key.source, provider: job.route?.provider ?? .other, now: seconds)
+                    throttleSignal(classification, host: key.hostName, source: key.source, provider: job.route?.provider ?? .other, now: seconds)
                 }
             }
             record(result.address, result.reply, isLocal: result.isLocal, remoteHost: remoteHost,
@@ -711,15 +713,15 @@ final class DeliveryCoordinator: @unchecked Sendable {
         finish(job, failure: nil, remoteHost: remoteHost)
     }
 
-    /// Reacts to a rate-limit or reputation reply: slows/suspends the provider for that source,
-    /// and moves traffic to the pool's other addresses (blocked after a hard reputation block).
-    private func throttleSignal(_ classification: BounceClassification, key: AdaptiveThrottle.Key, source: String?,
+    /// Reacts to a rate-limit or reputation reply (see `ProviderDeferrals`): a rate limit slows the
+    /// provider; an IP block slows this source for the provider and moves the provider's traffic to
+    /// the pool's other addresses (this one blocked for it after a permanent block).
+    private func throttleSignal(_ classification: BounceClassification, host: String, source: String?,
                                 provider: Provider, now: Double) {
-        let status = throttle.record(classification, for: key, now: now)
-        guard let source else { return }
-        var until = now + options.throttle.recoveryInterval
-        if case .suspended(let end) = status { until = max(until, end) }
-        if classification.bounceClass == .reputationBlock, classification.hardness == .hard {
+        let scope = DeliveryCoordinator.throttleScope(provider, host: host)
+        let reaction = deferrals.record(classification, provider: provider, scope: scope, source: source, now: now)
+        guard let source, case .avoidSource(let blocked, let until) = reaction else { return }
+        if blocked {
             warmup.block(source, for: provider, until: until)
         } else {
             warmup.deprioritise(source, for: provider, until: until)
@@ -884,11 +886,15 @@ final class DeliveryCoordinator: @unchecked Sendable {
         return SMTPReply(code: reply.code, enhancedCode: reply.enhancedCode, lines: [prefix + reply.text])
     }
 
-    /// Rate-limit and throttle scope: a recognised provider is shaped as a whole (per source
-    /// address); any other receiver per host, so one slow receiver does not slow the rest.
+    /// Rate-limit and throttle scope: a recognised provider is shaped as a whole; any other
+    /// receiver per host, so one slow receiver does not slow the rest.
+    static func throttleScope(_ provider: Provider, host: String) -> String {
+        provider == .other ? host.lowercased() : provider.rawValue
+    }
+
+    /// The local rate limiter's key: per source address within the scope.
     static func throttleKey(_ provider: Provider, host: String, source: String?) -> AdaptiveThrottle.Key {
-        let scope = provider == .other ? host.lowercased() : provider.rawValue
-        return AdaptiveThrottle.Key(provider, "\(source ?? "default")|\(scope)")
+        ProviderDeferrals.sourceKey(provider, scope: throttleScope(provider, host: host), source: source)
     }
 
     /// The lowercased domain of an address ("" when it has none).

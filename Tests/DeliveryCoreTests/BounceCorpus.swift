@@ -1,220 +1,41 @@
+import Foundation
 import DeliveryCore
 
-/// One published receiver reply and how it must classify.
-struct BounceCorpusEntry: Sendable {
+/// One published receiver reply and how it must classify (a line of Fixtures/bounce-corpus.jsonl;
+/// see Fixtures/README.md for the sources and how labels were assigned).
+struct BounceCorpusEntry: Sendable, Decodable {
     let reply: String
-    let bounceClass: BounceClass
-    let hardness: BounceHardness
-    init(_ reply: String, _ bounceClass: BounceClass, _ hardness: BounceHardness) {
-        self.reply = reply
-        self.bounceClass = bounceClass
-        self.hardness = hardness
+    let expectedClass: String
+    let hardness: String
+    let provider: String
+    let source: String
+    let split: String
+
+    /// The reply parsed; a quoted first line of a multi-line reply ("550-5.7.26 …") is read as final.
+    var parsed: SMTPReply? {
+        if let reply = SMTPReply(parsing: reply) { return reply }
+        guard reply.count > 4, reply.utf8.dropFirst(3).first == UInt8(ascii: "-") else { return nil }
+        var text = reply
+        text.replaceSubrange(text.index(text.startIndex, offsetBy: 3)...text.index(text.startIndex, offsetBy: 3), with: " ")
+        return SMTPReply(parsing: text)
+    }
+
+    /// FNV-1a 32 of the reply's UTF-8 bytes, the split rule's input.
+    var fnv1a: UInt32 {
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in reply.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 0x0100_0193
+        }
+        return hash
     }
 }
 
-/// Replies as published in providers' documentation (Gmail SMTP error reference, Microsoft 365
-/// NDR reference and Outlook.com postmaster codes, Yahoo sender hub error codes) and as emitted by
-/// common MTAs (Postfix, Exim, Sendmail, postgrey, Dovecot, appliances). Multi-line replies use
-/// CRLF between lines. Addresses and IPs are documentation placeholders.
-let bounceCorpus: [BounceCorpusEntry] = [
-    // MARK: Gmail
-    .init("550-5.1.1 The email account that you tried to reach does not exist. Please try\r\n550-5.1.1 double-checking the recipient's email address for typos or\r\n550-5.1.1 unnecessary spaces. Learn more at\r\n550 5.1.1  https://support.google.com/mail/?p=NoSuchUser", .badMailbox, .hard),
-    .init("550-5.2.1 The email account that you tried to reach is disabled.", .badMailbox, .hard),
-    .init("550-5.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered.", .rateLimited, .hard),
-    .init("450-4.2.1 The user you are trying to contact is receiving mail too quickly. Please resend your message at a later time.", .rateLimited, .soft),
-    .init("452-4.2.2 The email account that you tried to reach is over quota. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaTemp", .mailboxFull, .soft),
-    .init("552-5.2.2 The email account that you tried to reach is over quota and inactive.", .mailboxFull, .soft),
-    .init("552-5.2.3 Your message exceeded Google's message size limits.", .messageTooLarge, .hard),
-    .init("552-5.3.4 Your message exceeded Google's message size limits. Please visit https://support.google.com/mail/?p=MaxSizeError", .messageTooLarge, .hard),
-    .init("421-4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.", .rateLimited, .soft),
-    .init("421-4.7.0 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily blocked.", .rateLimited, .soft),
-    .init("550-5.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been blocked.", .reputationBlock, .hard),
-    .init("550-5.7.1 [192.0.2.1] Our system has detected an unusual rate of unsolicited mail originating from your IP address.", .reputationBlock, .hard),
-    .init("421-4.7.0 This message is suspicious due to the very low reputation of the sending IP address.", .reputationBlock, .soft),
-    .init("550-5.7.1 This message is suspicious due to the very low reputation of the sending domain.", .reputationBlock, .hard),
-    .init("550-5.7.1 Our system has detected that this message is likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.", .spamContent, .hard),
-    .init("550-5.7.1 The IP you're using to send mail is not authorized to send email directly to our servers. Please use the SMTP relay at your service provider instead.", .reputationBlock, .hard),
-    .init("550-5.7.1 The user or domain that you are sending to (or from) has a policy that prohibits the email that you sent.", .policy, .hard),
-    .init("550-5.7.26 This message does not have authentication information or fails to pass authentication checks (SPF or DKIM).", .authFailure, .hard),
-    .init("550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy. Please contact the administrator of example.com domain.", .authFailure, .hard),
-    .init("421-4.7.26 This mail has been rate limited because it is unauthenticated. Gmail requires all senders to authenticate with either SPF or DKIM.", .authFailure, .soft),
-    .init("550-5.7.27 This mail has been blocked because the sender is unauthenticated. Gmail requires all senders to authenticate with either SPF or DKIM.", .authFailure, .hard),
-    .init("421-4.7.27 Your email has been rate limited because SPF authentication didn't pass for this message.", .authFailure, .soft),
-    .init("550-5.7.25 The IP address sending this message does not have a PTR record setup, or the corresponding forward DNS entry does not point to the sending IP.", .authFailure, .hard),
-    .init("421-4.7.30 Your email has been rate limited because DKIM authentication didn't pass for this message.", .authFailure, .soft),
-    .init("550-5.7.32 Your email has been blocked because the sender isn't authenticated. The From: header isn't aligned with either the authenticated SPF or DKIM organizational domain.", .authFailure, .hard),
-    .init("421-4.7.29 Your email has been rate limited because this message wasn't sent over a TLS connection. Gmail requires all bulk email senders to use TLS/SSL for SMTP connections.", .tlsFailure, .soft),
-    .init("530-5.7.0 Must issue a STARTTLS command first.", .tlsFailure, .hard),
-    .init("421-4.7.0 TLS required for RCPT domain, closing connection.", .tlsFailure, .soft),
-    .init("421-4.7.0 Try again later, closing connection.", .rateLimited, .soft),
-    .init("421-4.7.0 IP not in whitelist for RCPT domain, closing connection.", .policy, .soft),
-    .init("421-4.4.5 Server busy, try again later.", .rateLimited, .soft),
-    .init("451-4.4.2 Timeout - closing connection.", .timeout, .soft),
-    .init("421-4.3.0 Temporary System Problem. Try again later.", .other, .soft),
-    .init("451-4.3.0 Mail server temporarily rejected message.", .other, .soft),
-    .init("454-4.5.0 SMTP protocol violation, no commands allowed to pipeline after STARTTLS.", .other, .soft),
-    .init("451-4.5.0 SMTP protocol violation, see RFC 2821.", .other, .soft),
-    .init("535-5.7.8 Username and Password not accepted.", .authFailure, .hard),
-    .init("530-5.5.1 Authentication Required.", .authFailure, .hard),
-    .init("454-4.7.0 Too many login attempts, please try again later.", .rateLimited, .soft),
-    .init("550-5.4.5 Daily sending quota exceeded.", .rateLimited, .hard),
-    .init("550-5.4.5 Daily SMTP relay limit exceeded for user.", .rateLimited, .hard),
-    .init("450-4.2.1 Peak SMTP relay limit exceeded for customer.", .rateLimited, .soft),
-    .init("552-5.7.0 Our system detected an illegal attachment on this message.", .spamContent, .hard),
-    .init("552-5.7.0 This message was blocked because its content presents a potential security issue.", .spamContent, .hard),
-    .init("553-5.1.2 We weren't able to find the recipient domain. Please check for any spelling errors.", .badDomain, .hard),
-    .init("553-5.1.3 The recipient address <user@example> is not a valid RFC 5321 address.", .badMailbox, .hard),
-    .init("550-5.7.0 Mail relay denied.", .policy, .hard),
-    .init("452-4.5.3 Your message has too many recipients.", .policy, .soft),
-
-    // MARK: Microsoft 365 / Exchange Online / Outlook.com
-    .init("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", .badMailbox, .hard),
-    .init("550 5.1.1 RESOLVER.ADR.ExRecipNotFound; not found", .badMailbox, .hard),
-    .init("550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [DM6NAM10FT000.eop-nam10.prod.protection.outlook.com]", .badMailbox, .hard),
-    .init("550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from this list please visit https://sender.office.com/ and follow the directions.", .reputationBlock, .hard),
-    .init("550 5.7.511 Access denied, banned sender[192.0.2.1]. To request removal from this list, forward this message to delist@microsoft.com.", .reputationBlock, .hard),
-    .init("550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP.", .reputationBlock, .hard),
-    .init("451 4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714) [BN8NAM12FT065.eop-nam12.prod.protection.outlook.com]", .rateLimited, .soft),
-    .init("451 4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775) [Name=Protocol Filter Agent]", .rateLimited, .soft),
-    .init("550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors.", .reputationBlock, .hard),
-    .init("550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3140).", .reputationBlock, .hard),
-    .init("550 SC-001 (BAY004-MC1F12) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider since part of their network is on our block list.", .reputationBlock, .hard),
-    .init("550 DY-001 (SNT004-MC1F43) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider. You can tell them that Hotmail does not relay dynamically-assigned IP ranges.", .reputationBlock, .hard),
-    .init("421 RP-001 (BAY004-MC1F12) Unfortunately, some messages from 192.0.2.1 weren't sent. Please try again. We have limits for how many messages can be sent per hour and per day.", .rateLimited, .soft),
-    .init("421 RP-002 (BAY004-MC1F12) Unfortunately, some messages from 192.0.2.1 weren't sent. Please try again. We have limits for how many messages can be sent per hour and per day.", .rateLimited, .soft),
-    .init("550 OU-002 (SNT004-MC2F47) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider. You can tell them that mail was rejected by Hotmail for policy reasons.", .policy, .hard),
-    .init("550 5.7.509 Access denied, sending domain example.com does not pass DMARC verification and has a DMARC policy of reject.", .authFailure, .hard),
-    .init("550 5.7.515 Access denied, sending domain example.com doesn't meet the required authentication level.", .authFailure, .hard),
-    .init("550 5.7.23 The message was rejected because of Sender Policy Framework violation", .authFailure, .hard),
-    .init("530 5.7.57 Client not authenticated to send mail. Error: 535 5.7.139 Authentication unsuccessful", .authFailure, .hard),
-    .init("550 5.7.64 TenantAttribution; Relay Access Denied", .policy, .hard),
-    .init("550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain", .policy, .hard),
-    .init("550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup; authentication required; Delivery restriction check failed because the sender was not authenticated when sending to this group", .policy, .hard),
-    .init("550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains.", .policy, .hard),
-    .init("550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized", .policy, .hard),
-    .init("550 5.4.310 DNS domain example.com does not exist", .badDomain, .hard),
-    .init("550 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain", .badDomain, .hard),
-    .init("451 4.4.312 DNS query failed", .dnsFailure, .soft),
-    .init("550 5.4.300 Message expired", .timeout, .hard),
-    .init("451 4.4.316 Connection refused", .timeout, .soft),
-    .init("550 5.2.2 STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded; Failed to process message due to a permanent exception", .mailboxFull, .soft),
-    .init("552 5.3.4 Message size exceeds fixed maximum message size", .messageTooLarge, .hard),
-    .init("451 4.7.321 starttls-not-supported: Destination mail server must support TLS to receive mail.", .tlsFailure, .soft),
-    .init("550 5.7.350 Remote server returned message detected as spam", .spamContent, .hard),
-    .init("550 5.5.0 Requested action not taken: mailbox unavailable (3207611376:2576:-2147467259)", .badMailbox, .hard),
-    .init("550 5.7.1 Service unavailable, Client host [192.0.2.1] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.1 (AS3130)", .reputationBlock, .hard),
-    .init("550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds", .other, .hard),
-
-    // MARK: Yahoo / AOL
-    .init("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes", .rateLimited, .soft),
-    .init("421 4.7.0 [TS01] Messages from 192.0.2.1 temporarily deferred due to user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes", .reputationBlock, .soft),
-    .init("421 4.7.0 [TS02] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes", .rateLimited, .soft),
-    .init("421 4.7.0 [TS03] All messages from 192.0.2.1 will be permanently deferred; Retrying will NOT succeed. See https://postmaster.yahooinc.com/error-codes", .reputationBlock, .hard),
-    .init("421 4.7.0 [GL01] Message from (192.0.2.1) temporarily deferred - 4.16.50. Please refer to https://postmaster.yahooinc.com/error-codes", .greylisted, .soft),
-    .init("553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is in Spamhaus's list; see https://postmaster.yahooinc.com/error-codes", .reputationBlock, .hard),
-    .init("553 5.7.1 [BL23] Connections not accepted from IP addresses on Spamhaus XBL; see https://postmaster.yahooinc.com/error-codes", .reputationBlock, .hard),
-    .init("554 5.7.9 Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes", .policy, .hard),
-    .init("550 5.7.9 This mail has been blocked because the sender is unauthenticated. Yahoo requires all senders to authenticate with either SPF or DKIM.", .authFailure, .hard),
-    .init("554 Message not allowed - [PH01] Email not accepted for policy reasons. Please visit https://postmaster.yahooinc.com/error-codes", .spamContent, .hard),
-    .init("554 delivery error: dd This user doesn't have a yahoo.com account (user@yahoo.com) [0] - mta1234.mail.bf1.yahoo.com", .badMailbox, .hard),
-    .init("554 delivery error: dd Sorry your message to user@yahoo.com cannot be delivered. This mailbox is disabled (554.30). - mta1234.mail.gq1.yahoo.com", .badMailbox, .hard),
-    .init("552 1 Requested mail action aborted, mailbox not found", .badMailbox, .hard),
-    .init("421 4.7.1 : (DYN:T1) https://postmaster.aol.com/error-codes#421dynt1", .rateLimited, .soft),
-    .init("554 5.7.1 : (RLY:B1) https://postmaster.aol.com/error-codes#554rlyb1", .reputationBlock, .hard),
-    .init("421 Message from (192.0.2.1) temporarily deferred - 4.16.50. Please refer to http://postmaster.yahoo.com/errors/postmaster-21.html", .rateLimited, .soft),
-
-    // MARK: Other providers and appliances
-    .init("554 5.7.1 [CS01] Message rejected due to local policy. Please visit https://support.apple.com/en-us/HT204137", .policy, .hard),
-    .init("550 5.1.1 <user@icloud.com>: inactive email address", .badMailbox, .hard),
-    .init("550 5.7.0 Blocked - see https://support.proofpoint.com/dnsbl-lookup.cgi?ip=192.0.2.1", .reputationBlock, .hard),
-    .init("554 5.7.1 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1", .reputationBlock, .hard),
-    .init("550 5.1.1 User does not exist - <user@zoho.com>", .badMailbox, .hard),
-    .init("550 Invalid Recipient - https://community.mimecast.com/docs/DOC-1369#550", .badMailbox, .hard),
-    .init("554 Email rejected due to security policies - https://community.mimecast.com/docs/DOC-1369#554", .policy, .hard),
-    .init("421 Too many concurrent SMTP connections from this IP address; please try again later.", .rateLimited, .soft),
-    .init("550 Rejected by header based Anti-Spoofing policy: user@example.com - https://community.mimecast.com/docs/DOC-1369#550", .policy, .hard),
-    .init("554 5.7.1 192.0.2.1 Comcast block for spam.  Please see http://postmaster.comcast.net/smtp-error-codes.php#BL000000", .reputationBlock, .hard),
-    .init("421 4.7.1 192.0.2.1 comcast throttled; see http://postmaster.comcast.net/smtp-error-codes.php#RL000001", .rateLimited, .soft),
-
-    // MARK: Postfix
-    .init("550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in local recipient table", .badMailbox, .hard),
-    .init("550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in virtual mailbox table", .badMailbox, .hard),
-    .init("554 5.7.1 <user@example.org>: Relay access denied", .policy, .hard),
-    .init("454 4.7.1 <user@example.org>: Relay access denied", .policy, .soft),
-    .init("450 4.1.8 <sender@nonexistent.example>: Sender address rejected: Domain not found", .dnsFailure, .soft),
-    .init("450 4.1.2 <user@nonexistent.example>: Recipient address rejected: Domain not found", .badDomain, .soft),
-    .init("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1", .reputationBlock, .hard),
-    .init("450 4.2.0 <user@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.com.html", .greylisted, .soft),
-    .init("450 4.7.1 <user@example.com>: Recipient address rejected: Greylisted for 300 seconds (see http://isg.ee.ethz.ch/tools/postgrey/help/example.com.html)", .greylisted, .soft),
-    .init("451 4.7.1 Please try again later", .greylisted, .soft),
-    .init("450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]", .authFailure, .soft),
-    .init("504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname", .policy, .hard),
-    .init("554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Access denied", .policy, .hard),
-    .init("552 5.3.4 Message size exceeds fixed limit", .messageTooLarge, .hard),
-    .init("552 5.3.4 Error: message file too big", .messageTooLarge, .hard),
-    .init("452 4.3.1 Insufficient system storage", .other, .soft),
-    .init("452 4.5.3 Error: too many recipients", .policy, .soft),
-    .init("421 4.7.0 mail.example.com Error: too many connections from 192.0.2.1", .rateLimited, .soft),
-    .init("450 4.7.1 Error: too much mail from 192.0.2.1", .rateLimited, .soft),
-    .init("421 4.4.2 mail.example.com Error: timeout exceeded", .timeout, .soft),
-    .init("550 5.1.0 <sender@example.com>: Sender address rejected: User unknown in local recipient table", .policy, .hard),
-    .init("550 5.7.27 <sender@example.com>: Sender address rejected: Domain example.com does not accept mail (nullMX)", .policy, .hard),
-    .init("556 5.1.10 <user@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)", .badDomain, .hard),
-    .init("451 4.3.0 <user@example.com>: Temporary lookup failure", .dnsFailure, .soft),
-    .init("450 4.4.3 Host or domain name not found. Name service error for name=example.com type=MX: Host not found, try again", .dnsFailure, .soft),
-    .init("550 5.4.4 Host or domain name not found. Name service error for name=example.invalid type=A: Host not found", .dnsFailure, .hard),
-    .init("530 5.7.0 Must issue a STARTTLS command first", .tlsFailure, .hard),
-    .init("554 5.4.7 Delivery time expired", .timeout, .hard),
-    .init("550 5.7.1 Message rejected as spam by Content Filtering.", .spamContent, .hard),
-
-    // MARK: Exim / cPanel
-    .init("550 No Such User Here", .badMailbox, .hard),
-    .init("550 Administrative prohibition", .policy, .hard),
-    .init("451 Temporary local problem - please try later", .other, .soft),
-    .init("550-Verification failed for <sender@example.com>\r\n550-Unrouteable address\r\n550 Sender verify failed", .policy, .hard),
-    .init("451 Could not complete sender verify callout", .policy, .soft),
-    .init("550 rejected because 192.0.2.1 is in a black list at zen.spamhaus.org", .reputationBlock, .hard),
-    .init("550 SPF check failed", .authFailure, .hard),
-    .init("552 Message size exceeds maximum permitted", .messageTooLarge, .hard),
-    .init("550 Unrouteable address", .badDomain, .hard),
-    .init("451-192.0.2.1 is not yet authorized to deliver mail from\r\n451 <sender@example.com> to <user@example.com>. Please try later.", .greylisted, .soft),
-    .init("550 High probability of spam", .spamContent, .hard),
-
-    // MARK: Sendmail
-    .init("550 5.1.1 <nobody@example.com>... User unknown", .badMailbox, .hard),
-    .init("553 5.1.8 <sender@nonexistent.example>... Domain of sender address sender@nonexistent.example does not exist", .dnsFailure, .hard),
-    .init("451 4.1.8 Domain of sender address sender@example.com does not resolve", .dnsFailure, .soft),
-    .init("550 5.7.1 <user@example.org>... Relaying denied", .policy, .hard),
-    .init("552 5.2.2 <user@example.com>... Mailbox full", .mailboxFull, .soft),
-    .init("552 5.2.3 Message exceeds maximum fixed size (10485760)", .messageTooLarge, .hard),
-    .init("550 5.1.2 <user@example.invalid>... Host unknown (Name server: example.invalid: host not found)", .badDomain, .hard),
-    .init("451 4.3.0 Temporary system failure. Please try again later.", .other, .soft),
-    .init("421 4.4.2 mail.example.com: Connection timed out", .timeout, .soft),
-    .init("553 5.3.0 <sender@example.com>... Spam blocked see: http://spamcop.net/bl.shtml?192.0.2.1", .reputationBlock, .hard),
-    .init("551 5.1.6 User not local; please try <user@example.net>", .badMailbox, .hard),
-
-    // MARK: Dovecot / LMTP / generic mailbox servers
-    .init("452 4.2.2 Mailbox is full / Quota exceeded", .mailboxFull, .soft),
-    .init("552 5.2.2 <user@example.com> Quota exceeded (mailbox for user is full)", .mailboxFull, .soft),
-    .init("550 5.2.1 Mailbox unavailable", .badMailbox, .hard),
-    .init("553 5.1.3 Bad recipient address syntax", .badMailbox, .hard),
-    .init("550 5.7.1 Blocked by SpamAssassin", .spamContent, .hard),
-    .init("554 5.7.1 Spam message rejected", .spamContent, .hard),
-    .init("554 5.7.1 The message was rejected because it contains prohibited virus or spam content", .spamContent, .hard),
-    .init("554 5.6.0 Mail message is malformed. Not accepted.", .other, .hard),
-    .init("451 4.7.1 Greylisting in action, please come back later", .greylisted, .soft),
-    .init("451 Greylisted for 5 minutes (00:05:00 left; id=12345)", .greylisted, .soft),
-    .init("421 4.3.2 Service not available, closing transmission channel", .other, .soft),
-    .init("554 5.7.0 Too many unauthenticated commands", .authFailure, .hard),
-    .init("550 Requested action not taken: mailbox unavailable", .badMailbox, .hard),
-    .init("421 4.7.0 Temporary deferral, rate limit exceeded for this sender", .rateLimited, .soft),
-    .init("550 5.7.1 Email rejected due to poor reputation of the sending IP", .reputationBlock, .hard),
-    .init("554 5.4.14 Hop count exceeded - possible mail loop ATTR34", .other, .hard),
-    .init("451 4.4.1 No answer from host", .timeout, .soft),
-    .init("550 5.7.1 Message rejected due to content restrictions", .spamContent, .hard),
-    .init("550 5.2.1 <user@example.com>: Mailbox is inactive", .badMailbox, .hard),
-    .init("554 5.7.5 Permanent error evaluating DMARC policy", .authFailure, .hard),
-    .init("550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using b.barracudacentral.org; http://www.barracudanetworks.com/reputation/?pr=1&ip=192.0.2.1", .reputationBlock, .hard),
-    .init("554 5.7.1 <user@example.org>: Recipient address rejected: Access denied", .policy, .hard),
-    .init("553 5.7.1 <app@acme.test>: Sender address rejected: not owned by user app", .policy, .hard),
-]
+/// The corpus, read once from the fixture next to this file.
+let bounceCorpus: [BounceCorpusEntry] = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/bounce-corpus.jsonl")
+    guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+    let decoder = JSONDecoder()
+    return text.split(separator: "\n").compactMap { try? decoder.decode(BounceCorpusEntry.self, from: Data($0.utf8)) }
+}()

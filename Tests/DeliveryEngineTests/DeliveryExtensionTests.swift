@@ -64,10 +64,11 @@ struct DeliveryExtensionTests {
         #expect(server.messages.isEmpty)
     }
 
-    @Test("a source address that gets rate-limited is deprioritised: the next message leaves from the other one")
+    @Test("a source address whose IP reputation is blocked is deprioritised: the next message leaves from the other one")
     func sourceDeprioritised() throws {
         let server = try FakeSMTPServer(behavior: .init(script: { step in
-            step.verb == "RCPT" && step.clientIP == "127.0.0.2" ? .line("450 4.7.28 rate limited, slow down") : nil
+            step.verb == "RCPT" && step.clientIP == "127.0.0.2"
+                ? .line("451 4.7.650 The mail server [127.0.0.2] has been temporarily rate limited due to IP reputation.") : nil
         }))
         defer { server.stop() }
         var config = EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])])
@@ -78,7 +79,7 @@ struct DeliveryExtensionTests {
         let h = try EngineHarness(config: config, options: options)
         defer { h.shutdown() }
         h.enqueue("w1", to: ["a@dest.test"])
-        #expect(h.waitForOutcome("w1").first?.bounceClass == "rate-limited")
+        #expect(h.waitForOutcome("w1").first?.bounceClass == "reputation-block")
         h.enqueue("w2", to: ["b@dest.test"])
         #expect(h.waitForOutcome("w2").first?.type == .delivered)
         #expect(server.records.withLock { $0.clientIPs } == ["127.0.0.2", "127.0.0.3"])
