@@ -135,6 +135,8 @@ public final class RelayNode {
         self.domains = domains
         let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops,
                               domains: domains)
+        let credentials = Credentials(store: store, log: log, logger: logger)
+        smtp.authenticator.credentials = credentials
         self.smtp = smtp
         var bound: [String: Any] = [:]
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
@@ -188,6 +190,7 @@ public final class RelayNode {
             admin.raft = raftLog
             admin.bodyBudget = smtp.bodyBudget
             admin.domains = domains
+            admin.credentials = credentials
             if config.listen.adminTLS { admin.tls = tls }
             admin.delivery = delivery
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
