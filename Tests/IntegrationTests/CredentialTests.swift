@@ -163,6 +163,49 @@ struct CredentialTests {
         #expect(held.contains("550") && held.contains("revoked"), "\(held)")
     }
 
+    @Test("an imported hash weaker than 600,000 iterations is rehashed through the log after a login; the CLI lists, suspends and revokes")
+    func rehashAndCLI() throws {
+        let relay = try RelayProcess(overlay: [
+            "node": ["id": "cred1"], "listen": ["submission": ["127.54.2.1:0"], "smtps": [], "relay": []],
+        ])
+        defer { relay.cleanUp() }
+        let (host, port) = relay.address("admin")
+        func cli(_ args: [String]) throws -> (Int32, String) {
+            let out = try run(RelayProcess.binary, args + ["--admin", "http://\(host):\(port)", "--token", relay.adminToken])
+            return (out.status, String(decoding: out.stdout, as: UTF8.self) + out.stderr)
+        }
+        #expect(try cli(["tenants", "create", "acme"]).0 == 0)
+        let hash = String(decoding: try python("""
+            import base64, hashlib
+            salt = b"0123456789abcdef"
+            dk = hashlib.pbkdf2_hmac("sha256", b"legacy-password-1", salt, 100000, 32)
+            print("$pbkdf2-sha256$i=100000$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(dk).decode())
+            """).stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let imported = try Self.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "legacy", "passwordHash": hash])
+        #expect(imported.0 == 201 && imported.1["password"] == nil)
+        func iterations() -> Int? {
+            ((try? Self.request(relay, "GET", "/v1/tenants/acme/credentials/legacy"))?.1["passwords"] as? [[String: Any]])?.first?["iterations"] as? Int
+        }
+        #expect(iterations() == 100_000)
+        #expect(Self.code(try Self.login(relay, "legacy", "legacy-password-1")) == 235)
+        #expect(ClusterRaftTests.waitFor(20) { iterations() == 600_000 })
+        #expect(Self.code(try Self.login(relay, "legacy", "legacy-password-1")) == 235)
+        #expect(Self.code(try Self.login(relay, "legacy", "legacy-password-2")) == 535)
+
+        let created = try cli(["credentials", "create", "acme", "--username", "cli1", "--networks", "127.0.0.0/8",
+                               "--environment", "staging"])
+        #expect(created.0 == 0 && created.1.contains("\"password\"") && created.1.contains("staging"), "\(created)")
+        let listed = try cli(["credentials", "list", "acme"])
+        #expect(listed.0 == 0 && listed.1.contains("legacy") && listed.1.contains("cli1"))
+        #expect(try cli(["credentials", "suspend", "acme", "legacy", "--reason", "audit"]).0 == 0)
+        #expect(try Self.request(relay, "GET", "/v1/tenants/acme/credentials/legacy").1["stateReason"] as? String == "audit")
+        #expect(try cli(["credentials", "revoke", "acme", "legacy"]).0 == 0)
+        #expect(try Self.request(relay, "GET", "/v1/tenants/acme/credentials/legacy").0 == 404)
+        #expect(try cli(["credentials", "show", "acme", "legacy"]).0 != 0)
+        // A config-file user's name cannot be taken.
+        #expect(try Self.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "alice"]).0 == 400)
+    }
+
     /// Logs in, touches argv[5].ready, waits for argv[5].go, then sends one message; prints the reply.
     static let heldSession = #"""
     import os, smtplib, ssl, sys, time
