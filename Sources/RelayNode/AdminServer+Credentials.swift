@@ -20,16 +20,17 @@ extension AdminServer {
         let method = request.method
         let body = request.body
         let configUsers = Set(config.users.map(\.name))
+        let pools = Set(config.delivery.pools.map(\.name) + ["default"])
         return { reply in
             DispatchQueue.global().async {
                 reply(Self.credentialResponse(credentials, method: method, parts: parts, body: body,
-                                              configUsers: configUsers, keepAlive: keepAlive))
+                                              configUsers: configUsers, pools: pools, keepAlive: keepAlive))
             }
         }
     }
 
     static func credentialResponse(_ credentials: Credentials, method: String, parts: [String], body: [UInt8],
-                                   configUsers: Set<String>, keepAlive: Bool) -> [UInt8] {
+                                   configUsers: Set<String>, pools: Set<String> = ["default"], keepAlive: Bool) -> [UInt8] {
         func ok(_ status: Int, _ json: Any) -> [UInt8] { response(status, json: json, keepAlive: keepAlive) }
         let object = ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]) ?? [:]
         do {
@@ -56,7 +57,8 @@ extension AdminServer {
             case ("POST", 4):
                 let (c, password) = try credentials.create(
                     tenant: parts[2], username: object["username"] as? String, password: object["password"] as? String,
-                    passwordHash: object["passwordHash"] as? String, settings: try settings(object), configUsers: configUsers)
+                    passwordHash: object["passwordHash"] as? String, settings: try settings(object, pools: pools),
+                    configUsers: configUsers)
                 var out = credentialJSON(c)
                 out["username"] = c.username
                 if let password { out["password"] = password }
@@ -65,7 +67,7 @@ extension AdminServer {
                 return ok(200, credentialJSON(try credentials.existing(tenant: parts[2], username: parts[4])))
             case ("PUT", 5), ("PATCH", 5):
                 let current = try credentials.existing(tenant: parts[2], username: parts[4])
-                let c = try credentials.update(tenant: parts[2], username: parts[4], settings: try settings(object, over: current))
+                let c = try credentials.update(tenant: parts[2], username: parts[4], settings: try settings(object, over: current, pools: pools))
                 return ok(200, credentialJSON(c))
             case ("DELETE", 5):
                 try credentials.revoke(tenant: parts[2], username: parts[4])
@@ -94,7 +96,7 @@ extension AdminServer {
     }
 
     /// Credential settings from a request body; fields left out keep `current`'s values.
-    static func settings(_ o: [String: Any], over current: Credential? = nil) throws -> Credentials.Settings {
+    static func settings(_ o: [String: Any], over current: Credential? = nil, pools: Set<String>) throws -> Credentials.Settings {
         var s = Credentials.Settings()
         s.allowedNetworks = (o["allowedNetworks"] as? [String]) ?? current?.allowedNetworks ?? []
         s.allowedSenderDomains = ((o["allowedSenderDomains"] as? [String])?.map { $0.lowercased() }) ?? current?.allowedSenderDomains ?? []
@@ -102,6 +104,9 @@ extension AdminServer {
         s.environment = o.keys.contains("environment") ? o["environment"] as? String : current?.environment
         s.platform = o.keys.contains("platform") ? o["platform"] as? Bool : current?.platform
         s.limits = o.keys.contains("limits") ? try limits(o["limits"]) : current?.limits
+        if let p = s.sourcePool, !pools.contains(p) {
+            throw Credentials.AdminError.invalid("source pool \(p) is not one of this node's delivery.pools")
+        }
         return s
     }
 

@@ -143,6 +143,7 @@ public final class RelayNode {
         if config.delivery.enabled {
             let logger = self.logger
             var options = RelayNode.deliveryOptions(config)
+            options.credentialPool = { user in user.isEmpty ? nil : credentials.record(user)?.sourcePool }
             if let raft = raftLog {
                 // Cluster: each node delivers the domains it owns (rendezvous over live members)
                 // plus messages whose lease expired and nobody took over.

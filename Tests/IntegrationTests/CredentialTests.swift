@@ -206,6 +206,71 @@ struct CredentialTests {
         #expect(try Self.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "alice"]).0 == 400)
     }
 
+    /// A plain SMTP sink on argv[1] (port 0): writes its port to argv[2], and the client address of
+    /// every delivered message to argv[3], one per line.
+    static let sink = #"""
+    import socketserver, sys
+    class H(socketserver.StreamRequestHandler):
+        def handle(self):
+            w = lambda s: self.wfile.write((s + "\r\n").encode())
+            w("220 sink.test ESMTP")
+            while True:
+                line = self.rfile.readline()
+                if not line: return
+                cmd = line.decode(errors="replace").strip().upper()
+                if cmd.startswith("EHLO") or cmd.startswith("HELO"): w("250 sink.test")
+                elif cmd == "DATA":
+                    w("354 go")
+                    while self.rfile.readline() not in (b".\r\n", b".\n", b""): pass
+                    with open(sys.argv[3], "a") as f: f.write(self.client_address[0] + "\n")
+                    w("250 2.0.0 stored")
+                elif cmd == "QUIT": w("221 bye"); return
+                else: w("250 2.0.0 ok")
+    class S(socketserver.ThreadingTCPServer): allow_reuse_address = True; daemon_threads = True
+    srv = S((sys.argv[1], 0), H)
+    open(sys.argv[2], "w").write(str(srv.server_address[1]))
+    srv.serve_forever()
+    """#
+
+    @Test("a credential's source pool is where its mail leaves from; a pool the node lacks is refused")
+    func sourcePool() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-pool-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sink = try ChildProcess("/usr/bin/python3", ["-c", Self.sink, "127.54.3.1", dir + "/port", dir + "/peers"],
+                                    stdoutPath: dir + "/sink.out", stderrPath: dir + "/sink.err")
+        defer { sink.signal(SIGKILL); _ = sink.wait() }
+        #expect(ClusterRaftTests.waitFor(10) { FileManager.default.fileExists(atPath: dir + "/port") })
+        let port = try String(contentsOfFile: dir + "/port", encoding: .utf8)
+        let relay = try RelayProcess(overlay: [
+            "node": ["id": "pool1"], "listen": ["submission": ["127.54.3.2:0"], "smtps": [], "relay": []],
+            "delivery": ["enabled": true, "sourceAddresses": ["127.54.3.5"], "pools": [["name": "p7", "addresses": ["127.54.3.7"]]]],
+            "routes": [["domain": "dest.test", "hosts": ["127.54.3.1:\(port)"], "tls": "none"]],
+        ])
+        defer { relay.cleanUp() }
+        #expect(try Self.request(relay, "POST", "/v1/tenants", ["name": "acme"]).0 == 201)
+        #expect(try Self.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "bad", "sourcePool": "nope"]).0 == 400)
+        let pooled = try Self.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "pooled", "sourcePool": "p7"])
+        let plain = try Self.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "plain"])
+        for (user, r) in [("pooled", pooled), ("plain", plain)] {
+            let password = try #require(r.1["password"] as? String)
+            let (host, smtpPort) = relay.address("submission")
+            let file = dir + "/\(user).eml"
+            try "From: a@acme.test\r\nSubject: \(user)\r\n\r\nhi\r\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let out = try python(Self.client, [host, String(smtpPort), "PLAIN", user, password, "a@acme.test", "rcpt@dest.test", file])
+                .stdout
+            let obj = try JSONSerialization.jsonObject(with: out) as? [String: Any] ?? [:]
+            #expect(Self.code(obj, "data") == 250, "\(obj)")
+            // Sent one after the other, so the n-th line is the n-th message's.
+            let n = user == "pooled" ? 1 : 2
+            #expect(ClusterRaftTests.waitFor(20) {
+                ((try? String(contentsOfFile: dir + "/peers", encoding: .utf8)) ?? "").split(separator: "\n").count >= n
+            })
+        }
+        let peers = try String(contentsOfFile: dir + "/peers", encoding: .utf8).split(separator: "\n")
+        #expect(peers == ["127.54.3.7", "127.54.3.5"], "\(peers)")
+    }
+
     /// Logs in, touches argv[5].ready, waits for argv[5].go, then sends one message; prints the reply.
     static let heldSession = #"""
     import os, smtplib, ssl, sys, time
