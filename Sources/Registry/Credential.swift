@@ -81,6 +81,32 @@ public struct Credential: Codable, Sendable, Equatable {
         self.lastUsedIP = lastUsedIP
     }
 
+    /// What an operator sets on a credential besides its passwords and state.
+    public struct Settings: Sendable, Equatable {
+        public var allowedNetworks: [String] = []
+        public var allowedSenderDomains: [String] = []
+        public var sourcePool: String?
+        public var limits: SendingLimits?
+        public var environment: String?
+        public var platform: Bool?
+        /// Creates empty settings. Any thread.
+        public init() {}
+    }
+
+    /// The operator's settings of this credential.
+    public var settings: Settings {
+        get {
+            var s = Settings()
+            (s.allowedNetworks, s.allowedSenderDomains, s.sourcePool) = (allowedNetworks, allowedSenderDomains, sourcePool)
+            (s.limits, s.environment, s.platform) = (limits, environment, platform)
+            return s
+        }
+        set {
+            (allowedNetworks, allowedSenderDomains, sourcePool) = (newValue.allowedNetworks, newValue.allowedSenderDomains, newValue.sourcePool)
+            (limits, environment, platform) = (newValue.limits, newValue.environment, newValue.platform)
+        }
+    }
+
     /// The passwords that log in at `now` (ms).
     public func validPasswords(at now: Int64) -> [Password] { passwords.filter { $0.isValid(at: now) } }
 

@@ -16,12 +16,7 @@ extension RegistryMachine {
             t.writes = [(key, .credential(c))]
         case .update(let c):
             guard var stored = existing, stored.tenant == c.tenant else { return .rejected("no credential \(c.username) in tenant \(c.tenant)") }
-            stored.allowedNetworks = c.allowedNetworks
-            stored.allowedSenderDomains = c.allowedSenderDomains
-            stored.sourcePool = c.sourcePool
-            stored.limits = c.limits
-            stored.environment = c.environment
-            stored.platform = c.platform
+            stored.settings = c.settings
             if let problem = validate(stored) { return .rejected(problem) }
             t.writes = [(key, .credential(stored))]
         case .rotate(let username, let hash, let at, let graceUntil):

@@ -82,22 +82,16 @@ extension AdminServer {
                                                  reason: object["reason"] as? String ?? "")
                 return ok(200, credentialJSON(c))
             default:
-                return ok(404, ["error": "no such resource: \(method) /" + parts.joined(separator: "/")])
-            }
-        } catch let e as Credentials.AdminError {
-            switch e {
-            case .invalid: return ok(400, ["error": e.description])
-            case .notFound: return ok(404, ["error": e.description])
-            case .temporary: return ok(503, ["error": e.description])
+                return noSuchResource(method, parts, keepAlive: keepAlive)
             }
         } catch {
-            return ok(400, ["error": "\(error)"])
+            return failureResponse(error, keepAlive: keepAlive)
         }
     }
 
     /// Credential settings from a request body; fields left out keep `current`'s values.
-    static func settings(_ o: [String: Any], over current: Credential? = nil, pools: Set<String>) throws -> Credentials.Settings {
-        var s = Credentials.Settings()
+    static func settings(_ o: [String: Any], over current: Credential? = nil, pools: Set<String>) throws -> Credential.Settings {
+        var s = Credential.Settings()
         s.allowedNetworks = (o["allowedNetworks"] as? [String]) ?? current?.allowedNetworks ?? []
         s.allowedSenderDomains = ((o["allowedSenderDomains"] as? [String])?.map { $0.lowercased() }) ?? current?.allowedSenderDomains ?? []
         s.sourcePool = o.keys.contains("sourcePool") ? o["sourcePool"] as? String : current?.sourcePool
@@ -105,7 +99,7 @@ extension AdminServer {
         s.platform = o.keys.contains("platform") ? o["platform"] as? Bool : current?.platform
         s.limits = o.keys.contains("limits") ? try limits(o["limits"]) : current?.limits
         if let p = s.sourcePool, !pools.contains(p) {
-            throw Credentials.AdminError.invalid("source pool \(p) is not one of this node's delivery.pools")
+            throw OperatorError.invalid("source pool \(p) is not one of this node's delivery.pools")
         }
         return s
     }
@@ -113,12 +107,12 @@ extension AdminServer {
     /// `SendingLimits` from JSON (an object of the limit names); nil for null or absent.
     static func limits(_ value: Any?) throws -> SendingLimits? {
         guard let value, !(value is NSNull) else { return nil }
-        guard let o = value as? [String: Any] else { throw Credentials.AdminError.invalid("limits must be an object") }
+        guard let o = value as? [String: Any] else { throw OperatorError.invalid("limits must be an object") }
         let data = try JSONSerialization.data(withJSONObject: o)
         do {
             return try JSONDecoder().decode(SendingLimits.self, from: data)
         } catch {
-            throw Credentials.AdminError.invalid("limits: \(error)")
+            throw OperatorError.invalid("limits: \(error)")
         }
     }
 

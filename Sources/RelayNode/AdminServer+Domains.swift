@@ -64,16 +64,10 @@ extension AdminServer {
                 try domains.setTenant(s)
                 return ok(200, ["tenant": s.name, "senderPolicy": s.senderPolicy.rawValue, "allowSubdomains": s.allowSubdomains])
             default:
-                return ok(404, ["error": "no such resource: \(method) /" + parts.joined(separator: "/")])
-            }
-        } catch let e as SendingDomains.DomainError {
-            switch e {
-            case .invalid: return ok(400, ["error": e.description])
-            case .notFound: return ok(404, ["error": e.description])
-            case .temporary: return ok(503, ["error": e.description])
+                return noSuchResource(method, parts, keepAlive: keepAlive)
             }
         } catch {
-            return ok(400, ["error": "\(error)"])
+            return failureResponse(error, keepAlive: keepAlive)
         }
     }
 

@@ -7,29 +7,6 @@ import SpoolStore
 import Synchronization
 
 extension Credentials {
-    /// Why an operator action failed.
-    enum AdminError: Error, CustomStringConvertible {
-        case invalid(String)
-        case notFound(String)
-        case temporary(String)
-
-        var description: String {
-            switch self {
-            case .invalid(let s), .notFound(let s), .temporary(let s): s
-            }
-        }
-    }
-
-    /// The settings an operator gives when creating or changing a credential.
-    struct Settings {
-        var allowedNetworks: [String] = []
-        var allowedSenderDomains: [String] = []
-        var sourcePool: String?
-        var limits: SendingLimits?
-        var environment: String?
-        var platform: Bool?
-    }
-
     /// Every tenant with settings in the registry.
     func tenants() throws -> [TenantSettings] {
         try store.registryRecords(prefix: RegistryKeys.tenantPrefix).compactMap(\.tenant)
@@ -38,7 +15,7 @@ extension Credentials {
     /// Creates a tenant (refused when it exists). Blocks for a log commit.
     func createTenant(_ settings: TenantSettings) throws {
         guard (try store.registryRecord(RegistryKeys.tenant(settings.name)))?.tenant == nil else {
-            throw AdminError.invalid("tenant \(settings.name) already exists")
+            throw OperatorError.invalid("tenant \(settings.name) already exists")
         }
         try commit(.setTenant(settings))
     }
@@ -46,42 +23,35 @@ extension Credentials {
     /// Creates a credential in `tenant`: `username` or a generated one, `password` or a generated
     /// one (or an imported `passwordHash`). Returns the credential and the password to show once
     /// (nil for an imported hash). Blocks for PBKDF2 and a log commit.
-    func create(tenant: String, username: String?, password: String?, passwordHash: String?, settings: Settings,
+    func create(tenant: String, username: String?, password: String?, passwordHash: String?, settings: Credential.Settings,
                 configUsers: Set<String>) throws -> (Credential, String?) {
         let name = username ?? "\(tenant.lowercased().filter { $0.isLetter || $0.isNumber }.prefix(32))-\(Self.randomText(6).lowercased())"
-        guard !configUsers.contains(name) else { throw AdminError.invalid("user name \(name) is taken by a user of the config file") }
+        guard !configUsers.contains(name) else { throw OperatorError.invalid("user name \(name) is taken by a user of the config file") }
         var shown: String? = nil
         let hash: String
         if let passwordHash {
             guard PasswordHasher.parse(passwordHash) != nil else {
-                throw AdminError.invalid("passwordHash must be a '$pbkdf2-sha256$i=<iterations>$<salt>$<hash>' hash")
+                throw OperatorError.invalid("passwordHash must be a '$pbkdf2-sha256$i=<iterations>$<salt>$<hash>' hash")
             }
             hash = passwordHash
         } else {
             let pw = password ?? Self.randomText(24)
-            guard pw.utf8.count >= 12 else { throw AdminError.invalid("passwords are at least 12 characters") }
+            guard pw.utf8.count >= 12 else { throw OperatorError.invalid("passwords are at least 12 characters") }
             hash = try PasswordHasher.hash(pw, iterations: iterations)
             shown = pw
         }
         let now = WallClock.nowMillis()
-        let c = Credential(username: name, tenant: tenant, passwords: [Credential.Password(hash: hash, createdAt: now)],
-                           allowedNetworks: settings.allowedNetworks, allowedSenderDomains: settings.allowedSenderDomains,
-                           sourcePool: settings.sourcePool, limits: settings.limits, environment: settings.environment,
-                           platform: settings.platform, createdAt: now)
+        var c = Credential(username: name, tenant: tenant, passwords: [Credential.Password(hash: hash, createdAt: now)], createdAt: now)
+        c.settings = settings
         try checkSenderDomains(c)
         try commit(.credential(.add(c)))
         return (c, shown)
     }
 
     /// Changes a credential's settings. Blocks for a log commit.
-    func update(tenant: String, username: String, settings: Settings) throws -> Credential {
+    func update(tenant: String, username: String, settings: Credential.Settings) throws -> Credential {
         var c = try existing(tenant: tenant, username: username)
-        c.allowedNetworks = settings.allowedNetworks
-        c.allowedSenderDomains = settings.allowedSenderDomains
-        c.sourcePool = settings.sourcePool
-        c.limits = settings.limits
-        c.environment = settings.environment
-        c.platform = settings.platform
+        c.settings = settings
         try checkSenderDomains(c)
         try commit(.credential(.update(c)))
         return try existing(tenant: tenant, username: username)
@@ -92,8 +62,8 @@ extension Credentials {
     func rotate(tenant: String, username: String, password: String?, graceSeconds: Int) throws -> (String, Int64) {
         _ = try existing(tenant: tenant, username: username)
         let pw = password ?? Self.randomText(24)
-        guard pw.utf8.count >= 12 else { throw AdminError.invalid("passwords are at least 12 characters") }
-        guard (0...30 * 86_400).contains(graceSeconds) else { throw AdminError.invalid("graceSeconds is 0 to 2592000 (30 days)") }
+        guard pw.utf8.count >= 12 else { throw OperatorError.invalid("passwords are at least 12 characters") }
+        guard (0...30 * 86_400).contains(graceSeconds) else { throw OperatorError.invalid("graceSeconds is 0 to 2592000 (30 days)") }
         let now = WallClock.nowMillis()
         let until = now + Int64(graceSeconds) * 1000
         try commit(.credential(.rotate(username: username, hash: try PasswordHasher.hash(pw, iterations: iterations),
@@ -122,7 +92,7 @@ extension Credentials {
 
     /// One credential of `tenant`.
     func existing(tenant: String, username: String) throws -> Credential {
-        guard let c = record(username), c.tenant == tenant else { throw AdminError.notFound("no credential \(username) in tenant \(tenant)") }
+        guard let c = record(username), c.tenant == tenant else { throw OperatorError.notFound("no credential \(username) in tenant \(tenant)") }
         return c
     }
 
@@ -131,11 +101,11 @@ extension Credentials {
     func checkSenderDomains(_ c: Credential) throws {
         for d in c.allowedSenderDomains {
             if let owner = (try? store.registryRecord(RegistryKeys.domain(d)))??.domain?.tenant, owner != c.tenant {
-                throw AdminError.invalid("\(d) is a sending domain of another tenant")
+                throw OperatorError.invalid("\(d) is a sending domain of another tenant")
             }
         }
         for n in c.allowedNetworks where IPNetwork(n) == nil {
-            throw AdminError.invalid("'\(n)' is not a network in CIDR notation")
+            throw OperatorError.invalid("'\(n)' is not a network in CIDR notation")
         }
     }
 
@@ -148,17 +118,10 @@ extension Credentials {
 
     /// Proposes `command` and waits for it to be applied here. Blocks.
     func commit(_ command: RegistryCommand) throws {
-        let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<UInt64, StoreError>?>(nil)
-        log.propose(.registry(command)) { r in
-            result.withLock { $0 = r }
-            done.signal()
-        }
-        done.wait()
-        switch result.withLock({ $0! }) {
+        switch log.proposeAndWait(.registry(command)) {
         case .success: return
-        case .failure(let e) where e.code == .invalidCommand: throw AdminError.invalid(e.reason)
-        case .failure(let e): throw AdminError.temporary(e.description)
+        case .failure(let e) where e.code == .invalidCommand: throw OperatorError.invalid(e.reason)
+        case .failure(let e): throw OperatorError.temporary(e.description)
         }
     }
 }
