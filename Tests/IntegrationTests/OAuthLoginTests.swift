@@ -147,7 +147,8 @@ struct OAuthLoginTests {
         let appPassword = try #require(app.1["password"] as? String)
 
         func send(_ user: String, _ password: String, from: String, header: String?) throws -> (reply: [String: Any], tenant: String?, body: String) {
-            let message = (header.map { "X-Sendarix-Tenant: \($0)\r\n" } ?? "") + "From: a@platform.example\r\nSubject: t\r\n\r\nhi\r\n"
+            // The header folded over two lines: both go.
+            let message = (header.map { "X-Sendarix-Tenant:\r\n \($0)\r\n" } ?? "") + "From: a@platform.example\r\nSubject: t\r\n\r\nhi\r\n"
             let r = try CredentialTests.login(relay, user, password, from: from, message: message)
             guard CredentialTests.code(r, "data") == 250, let id = CredentialTests.text(r, "data").split(separator: " ").last else {
                 return (r, nil, "")
@@ -158,6 +159,7 @@ struct OAuthLoginTests {
         }
         let byHeader = try send("plat", platPassword, from: "bounces@platform.example", header: "beta")
         #expect(byHeader.tenant == "beta" && !byHeader.body.contains("X-Sendarix-Tenant") && byHeader.body.contains("Subject: t"), "\(byHeader)")
+        #expect(!byHeader.body.contains(" beta\r\n") && byHeader.body.contains("\r\nFrom: a@platform.example\r\nSubject: t\r\n\r\nhi"), "\(byHeader.body)")
         let bySubaddress = try send("plat", platPassword, from: "bounces+gamma@platform.example", header: nil)
         #expect(bySubaddress.tenant == "gamma", "\(bySubaddress)")
         let own = try send("plat", platPassword, from: "bounces@platform.example", header: nil)
