@@ -1,3 +1,5 @@
+import Foundation
+
 extension RelayConfig {
     /// `oauth`: bearer-token logins (AUTH XOAUTH2 and OAUTHBEARER, offered after TLS) with JWTs
     /// verified locally against a JWKS file. Off while `jwksFile` is nil.
@@ -35,5 +37,16 @@ extension RelayConfig {
         a.credentialClaim = o.string("credentialClaim", default: a.credentialClaim)
         a.scope = o.string("scope")
         o.finish()
+    }
+}
+
+extension RelayConfig {
+    func validateOAuth(_ p: ConfigProblems) {
+        RelayConfig.checkRange(oauth.clockSkewSeconds, 0...3_600, "oauth.clockSkewSeconds", p)
+        if let file = oauth.jwksFile, !FileManager.default.isReadableFile(atPath: file) {
+            p.error("oauth.jwksFile", "'\(file)' is not a readable file")
+        }
+        if oauth.tenantClaim.isEmpty { p.error("oauth.tenantClaim", "must name a claim") }
+        if oauth.credentialClaim.isEmpty { p.error("oauth.credentialClaim", "must name a claim") }
     }
 }

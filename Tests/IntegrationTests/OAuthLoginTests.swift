@@ -87,27 +87,27 @@ struct OAuthLoginTests {
                       "clockSkewSeconds": 30, "scope": "smtp"],
         ])
         defer { relay.cleanUp() }
-        #expect(try CredentialTests.request(relay, "POST", "/v1/tenants", ["name": "acme"]).0 == 201)
-        #expect(try CredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "app1"]).0 == 201)
-        #expect(try CredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "app2"]).0 == 201)
-        #expect(try CredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials/app2/suspend", ["reason": "token leaked"]).0 == 200)
+        #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants", ["name": "acme"]).0 == 201)
+        #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "app1"]).0 == 201)
+        #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "app2"]).0 == 201)
+        #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials/app2/suspend", ["reason": "token leaked"]).0 == 200)
 
         for mechanism in ["XOAUTH2", "OAUTHBEARER"] {
             for key in ["rs256", "es256", "eddsa"] {
-                let r = try CredentialTests.login(relay, "app1@acme.test", t[key]!, mechanism: mechanism, from: "a@acme.test",
+                let r = try ManagedCredentialTests.login(relay, "app1@acme.test", t[key]!, mechanism: mechanism, from: "a@acme.test",
                                                   message: "From: a@acme.test\r\n\r\nhi\r\n")
-                #expect(CredentialTests.code(r) == 235 && CredentialTests.code(r, "data") == 250, "\(mechanism) \(key): \(r)")
+                #expect(ManagedCredentialTests.code(r) == 235 && ManagedCredentialTests.code(r, "data") == 250, "\(mechanism) \(key): \(r)")
                 #expect((r["mechanisms"] as? [String])?.contains(mechanism) == true)
             }
             for key in ["expired", "audience", "badsig"] {
-                let r = try CredentialTests.login(relay, "app1@acme.test", t[key]!, mechanism: mechanism)
-                #expect(CredentialTests.code(r) == 535 && CredentialTests.text(r).hasPrefix("5.7.8"), "\(mechanism) \(key): \(r)")
+                let r = try ManagedCredentialTests.login(relay, "app1@acme.test", t[key]!, mechanism: mechanism)
+                #expect(ManagedCredentialTests.code(r) == 535 && ManagedCredentialTests.text(r).hasPrefix("5.7.8"), "\(mechanism) \(key): \(r)")
                 let challenge = try #require(r["challenge"] as? String, "\(mechanism) \(key): \(r)")
                 let json = try JSONSerialization.jsonObject(with: Data(challenge.utf8)) as? [String: String]
                 #expect(json == ["status": "invalid_token", "schemes": "bearer", "scope": "smtp"])
             }
-            let s = try CredentialTests.login(relay, "app2@acme.test", t["suspended"]!, mechanism: mechanism)
-            #expect(CredentialTests.code(s) == 535 && CredentialTests.text(s).contains("suspended: token leaked"), "\(s)")
+            let s = try ManagedCredentialTests.login(relay, "app2@acme.test", t["suspended"]!, mechanism: mechanism)
+            #expect(ManagedCredentialTests.code(s) == 535 && ManagedCredentialTests.text(s).contains("suspended: token leaked"), "\(s)")
         }
         // The events of the accepted messages are the token's tenant's.
         let accepted = try relay.events("type=accepted&limit=20")
@@ -126,9 +126,9 @@ struct OAuthLoginTests {
         try FileManager.default.removeItem(atPath: dir + "/jwks.json")
         try FileManager.default.copyItem(atPath: dir + "/jwks2.json", toPath: dir + "/jwks.json")
         #expect(ClusterRaftTests.waitFor(10) {
-            CredentialTests.code((try? CredentialTests.login(relay, "x", t["rotated"]!, mechanism: "OAUTHBEARER")) ?? [:]) == 235
+            ManagedCredentialTests.code((try? ManagedCredentialTests.login(relay, "x", t["rotated"]!, mechanism: "OAUTHBEARER")) ?? [:]) == 235
         })
-        #expect(CredentialTests.code(try CredentialTests.login(relay, "x", t["eddsa"]!, mechanism: "OAUTHBEARER")) == 535)
+        #expect(ManagedCredentialTests.code(try ManagedCredentialTests.login(relay, "x", t["eddsa"]!, mechanism: "OAUTHBEARER")) == 535)
     }
 
     @Test("a platform credential names each message's tenant by header (stripped) or sender subaddress; others cannot")
@@ -139,18 +139,18 @@ struct OAuthLoginTests {
         ])
         defer { relay.cleanUp() }
         for tenant in ["platform", "beta", "gamma", "acme"] {
-            #expect(try CredentialTests.request(relay, "POST", "/v1/tenants", ["name": tenant]).0 == 201)
+            #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants", ["name": tenant]).0 == 201)
         }
-        let plat = try CredentialTests.request(relay, "POST", "/v1/tenants/platform/credentials", ["username": "plat", "platform": true])
+        let plat = try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/platform/credentials", ["username": "plat", "platform": true])
         let platPassword = try #require(plat.1["password"] as? String)
-        let app = try CredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "app"])
+        let app = try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "app"])
         let appPassword = try #require(app.1["password"] as? String)
 
         func send(_ user: String, _ password: String, from: String, header: String?) throws -> (reply: [String: Any], tenant: String?, body: String) {
             // The header folded over two lines: both go.
             let message = (header.map { "X-Sendarix-Tenant:\r\n \($0)\r\n" } ?? "") + "From: a@platform.example\r\nSubject: t\r\n\r\nhi\r\n"
-            let r = try CredentialTests.login(relay, user, password, from: from, message: message)
-            guard CredentialTests.code(r, "data") == 250, let id = CredentialTests.text(r, "data").split(separator: " ").last else {
+            let r = try ManagedCredentialTests.login(relay, user, password, from: from, message: message)
+            guard ManagedCredentialTests.code(r, "data") == 250, let id = ManagedCredentialTests.text(r, "data").split(separator: " ").last else {
                 return (r, nil, "")
             }
             let entry = try relay.adminJSON("/v1/queue/\(id)")
@@ -165,7 +165,7 @@ struct OAuthLoginTests {
         let own = try send("plat", platPassword, from: "bounces@platform.example", header: nil)
         #expect(own.tenant == "platform")
         let unknown = try send("plat", platPassword, from: "bounces@platform.example", header: "nobody")
-        #expect(CredentialTests.code(unknown.reply, "data") == 550 && CredentialTests.text(unknown.reply, "data").contains("unknown tenant nobody"))
+        #expect(ManagedCredentialTests.code(unknown.reply, "data") == 550 && ManagedCredentialTests.text(unknown.reply, "data").contains("unknown tenant nobody"))
         let notPlatform = try send("app", appPassword, from: "a@platform.example", header: "beta")
         #expect(notPlatform.tenant == "acme" && !notPlatform.body.contains("X-Sendarix-Tenant"), "\(notPlatform)")
         // Events carry the routed tenant.

@@ -6,7 +6,7 @@ import TestSupport
 /// (127.54.0.1-3) where a credential created, rotated, suspended or revoked on one node holds on
 /// the others without a reload, logins checked by python's smtplib.
 @Suite("API-managed SMTP credentials", .serialized)
-struct CredentialTests {
+struct ManagedCredentialTests {
     static let ips = ["127.54.0.1", "127.54.0.2", "127.54.0.3"]
 
     /// argv: host port mechanism user secret [from rcpt message-file]. Logs in over STARTTLS
