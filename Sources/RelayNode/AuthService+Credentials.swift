@@ -12,7 +12,7 @@ extension AuthService {
         let credentials = self.credentials
         if mechanism == "XOAUTH2" || mechanism == "OAUTHBEARER" {
             guard let bearer else { return .failure }
-            switch bearer.verify(password, credentials: credentials) {
+            switch bearer.verify(password, credentials: credentials, clientIP: ip) {
             case .success(let user, let tenant): return .success(user: user, tenant: tenant)
             case .refused(let reason): return .refused(reason: reason)
             case .failure(let why):

@@ -59,8 +59,10 @@ final class BearerTokens: Sendable {
     }
 
     /// Verifies `token` and maps it: the tenant claim is required; the credential claim, when
-    /// present, must name an active credential of that tenant in `credentials`.
-    func verify(_ token: String, credentials: Credentials?, now: Double = Date().timeIntervalSince1970) -> Outcome {
+    /// present, must name an active credential of that tenant in `credentials`, whose allowed
+    /// networks (if any) contain `clientIP`; its use is recorded.
+    func verify(_ token: String, credentials: Credentials?, clientIP: IPAddress?,
+                now: Double = Date().timeIntervalSince1970) -> Outcome {
         let policy = JSONWebToken.Policy(issuer: config.issuer, audience: config.audience,
                                          clockSkewSeconds: Int64(config.clockSkewSeconds))
         let claims: JSONWebToken.Claims
@@ -77,7 +79,14 @@ final class BearerTokens: Sendable {
         guard let c = credentials?.record(name), c.tenant == tenant else {
             return .failure("credential \(name) of tenant \(tenant) does not exist")
         }
+        let networks = c.allowedNetworks.compactMap { IPNetwork($0) }
+        if !networks.isEmpty {
+            guard let ip = clientIP, networks.contains(where: { $0.contains(ip) }) else {
+                return .failure("credential \(name) may not log in from \(clientIP?.description ?? "an unknown address")")
+            }
+        }
         if c.state == .suspended { return .refused("Credential suspended: " + c.stateReason) }
+        credentials?.noteUse(c, ip: clientIP?.description ?? "", now: Int64(now * 1000))
         return .success(user: c.username, tenant: c.tenant)
     }
 }

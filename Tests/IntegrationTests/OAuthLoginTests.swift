@@ -44,7 +44,7 @@ struct OAuthLoginTests {
     bad = good[:-6] + ("A" if good[-6] != "A" else "B") + good[-5:]
     print(json.dumps({"rs256": tok("RS256", "rsa1", rk), "es256": tok("ES256", "ec1", ek), "eddsa": good,
         "expired": tok("EdDSA", "ed1", dk, exp=now - 3600, nbf=now - 7200), "audience": tok("ES256", "ec1", ek, aud="other"),
-        "badsig": bad, "suspended": tok("RS256", "rsa1", rk, credential="app2"), "rotated": tok("EdDSA", "ed2", other)}))
+        "badsig": bad, "suspended": tok("RS256", "rsa1", rk, credential="app2"), "network": tok("EdDSA", "ed1", dk, credential="app3"), "rotated": tok("EdDSA", "ed2", other)}))
     """#
 
     /// A raw exchange: EHLO in clear (AUTH must not be offered), STARTTLS, AUTH OAUTHBEARER with
@@ -91,6 +91,8 @@ struct OAuthLoginTests {
         #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "app1"]).0 == 201)
         #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials", ["username": "app2"]).0 == 201)
         #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials/app2/suspend", ["reason": "token leaked"]).0 == 200)
+        #expect(try ManagedCredentialTests.request(relay, "POST", "/v1/tenants/acme/credentials",
+                                                   ["username": "app3", "allowedNetworks": ["10.0.0.0/8"]]).0 == 201)
 
         for mechanism in ["XOAUTH2", "OAUTHBEARER"] {
             for key in ["rs256", "es256", "eddsa"] {
@@ -108,8 +110,14 @@ struct OAuthLoginTests {
             }
             let s = try ManagedCredentialTests.login(relay, "app2@acme.test", t["suspended"]!, mechanism: mechanism)
             #expect(ManagedCredentialTests.code(s) == 535 && ManagedCredentialTests.text(s).contains("suspended: token leaked"), "\(s)")
+            // The credential's allowed networks hold for token logins too.
+            #expect(ManagedCredentialTests.code(try ManagedCredentialTests.login(relay, "app3@acme.test", t["network"]!, mechanism: mechanism)) == 535)
         }
         // The events of the accepted messages are the token's tenant's.
+        // Token logins record the credential's last use.
+        #expect(ClusterRaftTests.waitFor(10) {
+            (try? ManagedCredentialTests.request(relay, "GET", "/v1/tenants/acme/credentials/app1"))?.1["lastUsedAt"] is String
+        })
         let accepted = try relay.events("type=accepted&limit=20")
         #expect(accepted.count == 6 && accepted.allSatisfy { $0["tenant"] as? String == "acme" })
 
