@@ -560,9 +560,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
     /// Name of the pool built from `delivery.sourceAddresses` (and unpooled warm-up addresses).
     static let defaultPool = DeliveryEngine.Options.defaultPool
 
-    /// The source pool of `job`: its route's, else its sender's (`users[].pool`), else the default.
+    /// The source pool of `job`: its route's, else its sender's (`users[].pool`, else its API-managed
+    /// credential's `sourcePool`), else the default.
     private func poolName(_ job: DeliveryJob, route: DeliveryRoute) -> String {
-        route.pool ?? userPools[job.attempt.message.authUser] ?? Self.defaultPool
+        route.pool ?? userPools[job.attempt.message.authUser] ?? options.credentialPool?(job.attempt.message.authUser)
+            ?? Self.defaultPool
     }
 
     /// Picks the source address from `pool` for a connection to `address` through `IPWarmup`:

@@ -9,6 +9,8 @@ extension DeliveryEngine {
     public struct Options: Sendable {
         /// Seconds to wait for a TCP connect before failing over to the next address/host (5 s).
         public var connectTimeout: Double = 5
+        /// The source pool of an API-managed credential by user name (after routes and config users).
+        public var credentialPool: (@Sendable (String) -> String?)? = nil
         /// Upper bound on the RFC 5321 reply timeouts (seconds); also bounds a TLS handshake.
         public var replyTimeoutCap: Double = 300
         /// Seconds an idle pooled connection is kept open for reuse before QUIT.

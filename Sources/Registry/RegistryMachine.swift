@@ -81,6 +81,8 @@ public enum RegistryMachine {
             var t = Transition()
             t.writes = [(RegistryKeys.tenant(settings.name), .tenant(settings))]
             return t
+        case .credential(let c):
+            return applyCredential(c, current: current)
         }
     }
 

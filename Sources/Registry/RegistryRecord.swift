@@ -4,6 +4,7 @@ import Foundation
 public enum RegistryRecord: Codable, Sendable, Equatable {
     case domain(SendingDomain)
     case tenant(TenantSettings)
+    case credential(Credential)
 
     /// JSON bytes (sorted keys).
     public func encoded() -> [UInt8] {
@@ -21,4 +22,6 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     public var domain: SendingDomain? { if case .domain(let d) = self { d } else { nil } }
     /// The tenant settings, when these are.
     public var tenant: TenantSettings? { if case .tenant(let t) = self { t } else { nil } }
+    /// The SMTP credential, when this is one.
+    public var credential: Credential? { if case .credential(let c) = self { c } else { nil } }
 }

@@ -212,6 +212,7 @@ extension RelayConfig {
         if var o = r.object("dkim") {
             decodeDKIM(&o, into: &c.dkim)
         }
+        if var o = r.object("oauth") { decodeOAuth(&o, into: &c.oauth) }
 
         if var o = r.object("log") {
             if let l = o.string("level") {

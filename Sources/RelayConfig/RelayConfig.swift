@@ -43,6 +43,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var delivery = Delivery()
     /// Sending domains and DKIM signing.
     public var dkim = DKIM()
+    /// Bearer-token (XOAUTH2/OAUTHBEARER) logins.
+    public var oauth = OAuth()
     /// Logging.
     public var log = Log()
 

@@ -9,6 +9,7 @@ extension AdminServer {
     /// action that starts it and calls back (on another thread) with the response bytes.
     func deferredAction(for request: HTTPRequest, keepAlive: Bool)
         -> ((@escaping @Sendable ([UInt8]) -> Void) -> Void)? {
+        if let action = credentialAction(for: request, keepAlive: keepAlive) { return action }
         if let action = domainAction(for: request, keepAlive: keepAlive) { return action }
         if let command = command(for: request) {
             return { reply in self.perform(command, keepAlive: keepAlive, reply: reply) }

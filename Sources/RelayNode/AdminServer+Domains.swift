@@ -50,8 +50,7 @@ extension AdminServer {
                 try domains.remove(parts[2])
                 return ok(200, ["ok": true])
             case ("GET", 3, "tenants"):
-                let s = domains.tenantSettings(parts[2])
-                return ok(200, ["tenant": s.name, "senderPolicy": s.senderPolicy.rawValue, "allowSubdomains": s.allowSubdomains])
+                return ok(200, tenantJSON(domains.tenantSettings(parts[2])))
             case ("PUT", 3, "tenants"), ("POST", 3, "tenants"):
                 var s = domains.tenantSettings(parts[2])
                 if let p = object?["senderPolicy"] as? String {
@@ -61,19 +60,14 @@ extension AdminServer {
                     s.senderPolicy = policy
                 }
                 if let a = object?["allowSubdomains"] as? Bool { s.allowSubdomains = a }
+                if let object, object.keys.contains("limits") { s.limits = try limits(object["limits"]) }
                 try domains.setTenant(s)
-                return ok(200, ["tenant": s.name, "senderPolicy": s.senderPolicy.rawValue, "allowSubdomains": s.allowSubdomains])
+                return ok(200, tenantJSON(s))
             default:
-                return ok(404, ["error": "no such resource: \(method) /" + parts.joined(separator: "/")])
-            }
-        } catch let e as SendingDomains.DomainError {
-            switch e {
-            case .invalid: return ok(400, ["error": e.description])
-            case .notFound: return ok(404, ["error": e.description])
-            case .temporary: return ok(503, ["error": e.description])
+                return noSuchResource(method, parts, keepAlive: keepAlive)
             }
         } catch {
-            return ok(400, ["error": "\(error)"])
+            return failureResponse(error, keepAlive: keepAlive)
         }
     }
 

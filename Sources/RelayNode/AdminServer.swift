@@ -27,6 +27,8 @@ final class AdminServer: @unchecked Sendable {
     var bodyBudget: BodyMemoryBudget?
     /// Sending domains (`/v1/domains`, `/v1/tenants/T`). Set before `start`.
     var domains: SendingDomains?
+    /// API-managed SMTP credentials (`/v1/tenants`, `/v1/tenants/T/credentials`). Set before `start`.
+    var credentials: Credentials?
     /// When set (`listen.adminTLS`), every connection starts with a TLS handshake (the node's
     /// certificate, reloaded on SIGHUP). Set before `start`.
     var tls: TLSContextHolder?

@@ -15,15 +15,28 @@ final class AuthService: Sendable {
     /// Replaced as a whole by `replaceUsers` (SIGHUP); a check in progress keeps the one it read.
     private let authenticator: Mutex<Authenticator?>
     private let throttle: Mutex<AuthThrottle>
-    private let logger: NodeLogger
+    let logger: NodeLogger
     private let pool: WorkerPool
     private let overloadCount = Atomic<Int>(0)
+    private let managed = Mutex<Credentials?>(nil)
+    /// Bearer-token verification (`oauth`), nil when not configured.
+    let bearer: BearerTokens?
+
+    /// The config file's users now in force.
+    var configAuthenticator: Authenticator? { authenticator.withLock { $0 } }
+
+    /// API-managed credentials, checked after the config file's users. Set once at start.
+    var credentials: Credentials? {
+        get { managed.withLock { $0 } }
+        set { managed.withLock { $0 = newValue } }
+    }
 
     /// AUTH attempts refused because every verification thread was busy and the queue full.
     var overloaded: Int { overloadCount.load(ordering: .relaxed) }
 
     init(config: RelayConfig, logger: NodeLogger) {
         self.logger = logger
+        bearer = BearerTokens(config: config.oauth, logger: logger)
         do {
             authenticator = Mutex(try Authenticator(users: config.users))
         } catch {
@@ -39,7 +52,7 @@ final class AuthService: Sendable {
 
     /// Verifies on a pool thread and calls `completion` there with the session's result, or at
     /// once on the caller's thread when the client is throttled or the pool is saturated.
-    func verify(username: String, password: String, clientIP: String,
+    func verify(username: String, password: String, clientIP: String, mechanism: String = "PLAIN",
                 completion: @escaping @Sendable (SMTPSession.AuthResult) -> Void) {
         let ip = IPAddress(clientIP)
         let now = Date().timeIntervalSince1970
@@ -53,6 +66,11 @@ final class AuthService: Sendable {
             return
         }
         let accepted = pool.submit { [self] in
+            if let result = checkManaged(mechanism: mechanism, username: username, password: password, ip: ip,
+                                         authenticator: authenticator) {
+                if result == .failure, let ip { self.throttle.withLock { $0.recordFailure(from: ip, now: Date().timeIntervalSince1970) } }
+                return completion(result)
+            }
             switch authenticator.verify(user: username, password: password, clientIP: ip) {
             case .success(let user, let tenant):
                 completion(.success(user: user, tenant: tenant))

@@ -135,12 +135,15 @@ public final class RelayNode {
         self.domains = domains
         let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops,
                               domains: domains)
+        let credentials = Credentials(store: store, log: log, logger: logger)
+        smtp.authenticator.credentials = credentials
         self.smtp = smtp
         var bound: [String: Any] = [:]
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
         if config.delivery.enabled {
             let logger = self.logger
             var options = RelayNode.deliveryOptions(config)
+            options.credentialPool = { user in user.isEmpty ? nil : credentials.record(user)?.sourcePool }
             if let raft = raftLog {
                 // Cluster: each node delivers the domains it owns (rendezvous over live members)
                 // plus messages whose lease expired and nobody took over.
@@ -188,6 +191,7 @@ public final class RelayNode {
             admin.raft = raftLog
             admin.bodyBudget = smtp.bodyBudget
             admin.domains = domains
+            admin.credentials = credentials
             if config.listen.adminTLS { admin.tls = tls }
             admin.delivery = delivery
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])

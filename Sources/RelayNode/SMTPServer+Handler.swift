@@ -40,6 +40,7 @@ extension SMTPServer {
             configuration.timeouts.command = cfg.timeouts.command
             configuration.timeouts.dataBlock = cfg.timeouts.dataBlock
             configuration.timeouts.dataTermination = cfg.timeouts.dataTermination
+            if cfg.oauth.enabled { configuration.authMechanisms += ["XOAUTH2", "OAUTHBEARER"]; configuration.bearerScope = cfg.oauth.scope }
             let ip = remote.ip
             let trusted = IPAddress(ip).map { addr in cfg.policy.trustedNetworks.contains { $0.contains(addr) } } ?? false
             let context = SMTPSession.ConnectionContext(clientAddress: ip, clientPort: Int(remote.port),
@@ -135,7 +136,7 @@ extension SMTPServer {
         private func authenticate(_ request: SMTPSession.AuthRequest) {
             let me = LoopBound(self, loop: loop)
             server.authenticator.verify(username: request.username, password: request.password,
-                                        clientIP: remote.ip) { result in
+                                        clientIP: remote.ip, mechanism: request.mechanism) { result in
                 me.execute { handler in
                     guard !handler.closed else { return }
                     if case .success(let user, _) = result { handler.user = user }
@@ -147,6 +148,11 @@ extension SMTPServer {
         private func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
             let me = LoopBound(self, loop: loop)
             let server = self.server
+            let (envelope, message, refusal) = server.credentialGate(envelope, message)
+            if let refusal {
+                server.logger.log(.info, "sender refused by credential", ["queueId": envelope.queueID, "reason": refusal])
+                return perform(session.enqueueCompleted(.refused(reason: refusal)))
+            }
             guard let domains = server.domains else {
                 Self.propose(envelope, message, server: server, handler: me)
                 return

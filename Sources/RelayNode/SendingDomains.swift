@@ -340,14 +340,7 @@ final class SendingDomains: Sendable {
     // MARK: Commits
 
     private func commit(_ command: RegistryCommand) throws {
-        let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<UInt64, StoreError>?>(nil)
-        log.propose(.registry(command)) { r in
-            result.withLock { $0 = r }
-            done.signal()
-        }
-        done.wait()
-        switch result.withLock({ $0! }) {
+        switch log.proposeAndWait(.registry(command)) {
         case .success:
             cache.withLock { $0.removeAll() }
             tenants.withLock { $0.removeAll() }
@@ -359,10 +352,18 @@ final class SendingDomains: Sendable {
     }
 
     /// Why an operator action failed.
-    enum DomainError: Error, CustomStringConvertible {
+    enum DomainError: OperatorFailure {
         case invalid(String)
         case notFound(String)
         case temporary(String)
+
+        var httpStatus: Int {
+            switch self {
+            case .invalid: 400
+            case .notFound: 404
+            case .temporary: 503
+            }
+        }
 
         var description: String {
             switch self {

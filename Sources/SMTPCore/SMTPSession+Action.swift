@@ -53,6 +53,8 @@ extension SMTPSession {
         case success(user: String, tenant: String?)
         /// Invalid credentials: 535 5.7.8.
         case failure
+        /// Valid credentials that may not log in now (e.g. a suspended credential): 535 5.7.8 with this reason.
+        case refused(reason: String)
         /// Too many failures from this client: 454 4.7.0.
         case throttled
         /// The credential store could not answer: 454 4.7.0.

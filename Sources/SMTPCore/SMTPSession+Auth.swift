@@ -31,6 +31,12 @@ extension SMTPSession {
             reply(Reply(334, nil, ""))
         case ("XOAUTH2", let response?):
             completeXOAuth2(response[...])
+        case ("OAUTHBEARER", nil):
+            authStep = .oauthBearer
+            mode = .authResponse
+            reply(Reply(334, nil, ""))
+        case ("OAUTHBEARER", let response?):
+            completeOAuthBearer(response[...])
         case (_, nil):
             authStep = .loginUsername
             mode = .authResponse
@@ -54,6 +60,11 @@ extension SMTPSession {
             completePlain(bytes)
         case .xoauth2:
             completeXOAuth2(bytes)
+        case .oauthBearer:
+            completeOAuthBearer(bytes)
+        case .bearerFailed(let reason):
+            // RFC 7628 3.2.3: whatever the client answers to the error challenge, the exchange fails.
+            reply(Reply(535, "5.7.8", reason ?? "Authentication credentials invalid"))
         case .loginUsername:
             receiveLoginUsername(bytes)
         case .loginPassword(let username):
@@ -81,20 +92,10 @@ extension SMTPSession {
     /// XOAUTH2 message: `user=` user ^A `auth=Bearer ` token ^A ^A. The token is passed as the password.
     mutating func completeXOAuth2(_ encoded: ArraySlice<UInt8>) {
         guard let decoded = SMTPBase64.decode(encoded) else { return replyUndecodable() }
-        var user: String?
-        var token: String?
-        for field in decoded.split(separator: 0x01) {
-            let text = String(decoding: field, as: UTF8.self)
-            if text.hasPrefix("user=") {
-                user = String(text.dropFirst(5))
-            } else if text.lowercased().hasPrefix("auth=bearer ") {
-                token = String(text.dropFirst(12))
-            }
-        }
-        guard let user, !user.isEmpty, let token, !token.isEmpty else {
+        guard let m = SASLBearer.parseXOAuth2(decoded) else {
             return reply(Reply(501, "5.5.2", "Invalid XOAUTH2 authentication data"))
         }
-        requestAuthentication(AuthRequest(mechanism: "XOAUTH2", username: user, password: token))
+        requestAuthentication(AuthRequest(mechanism: "XOAUTH2", username: m.user, password: m.token))
     }
 
     mutating func receiveLoginUsername(_ encoded: ArraySlice<UInt8>) {

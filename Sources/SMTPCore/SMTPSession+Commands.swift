@@ -9,7 +9,7 @@ extension SMTPSession {
 
     /// The SASL mechanisms offered: configured ones that this module implements.
     var offeredMechanisms: [String] {
-        configuration.authMechanisms.map { $0.uppercased() }.filter { ["PLAIN", "LOGIN", "XOAUTH2"].contains($0) }
+        configuration.authMechanisms.map { $0.uppercased() }.filter { ["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"].contains($0) }
     }
 
     /// Dispatches one command line.

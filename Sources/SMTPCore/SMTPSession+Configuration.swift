@@ -57,6 +57,8 @@ extension SMTPSession {
         public var localDomains: Set<String>
         /// SASL mechanisms offered after TLS; PLAIN, LOGIN and XOAUTH2 are implemented, others are ignored.
         public var authMechanisms: [String]
+        /// The `scope` named in the bearer mechanisms' error challenge (RFC 7628 3.2.2); nil: none.
+        public var bearerScope: String? = nil
         /// Idle timeouts.
         public var timeouts: Timeouts
         /// Input a client may pipeline while the session waits for an AUTH check or an enqueue before

@@ -30,6 +30,9 @@ public struct SMTPSession: Sendable {
     enum AuthStep: Sendable, Equatable {
         case plain
         case xoauth2
+        case oauthBearer
+        /// A bearer token was refused and the error challenge sent: the next line ends with 535.
+        case bearerFailed(reason: String?)
         case loginUsername
         case loginPassword(username: String)
     }
@@ -201,9 +204,9 @@ public struct SMTPSession: Sendable {
             self.tenant = tenant
             pending.append(.log(.authSucceeded(user: user, tenant: tenant, mechanism: request.mechanism)))
             reply(Reply(235, "2.7.0", "Authentication successful"))
-        case .failure:
+        case .failure, .refused:
             pending.append(.log(.authFailed(user: request.username, mechanism: request.mechanism, result: result)))
-            reply(Reply(535, "5.7.8", "Authentication credentials invalid"))
+            if case .refused(let reason) = result { bearerOrFinalFailure(request, reason: reason) } else { bearerOrFinalFailure(request, reason: nil) }
         case .throttled:
             pending.append(.log(.authFailed(user: request.username, mechanism: request.mechanism, result: result)))
             reply(Reply(454, "4.7.0", "Too many failed authentication attempts, try later"))

@@ -28,6 +28,12 @@ enum CLI {
       domains remove DOMAIN            stop signing for a domain and forget its keys
       tenants show T                   a tenant's sender policy
       tenants set T [--sender-policy enforce|sign-only|off] [--allow-subdomains true|false]
+      tenants list | tenants create T  tenants of the control plane
+      credentials create T [--username U] [--networks CIDR,…] [--sender-domains D,…] [--pool P]
+                  [--environment E] [--platform true]   a new SMTP credential; prints its password once
+      credentials list T | show T U | set T U [options as create] | revoke T U
+      credentials rotate T U [--grace-seconds N]   new password; the old one works N more seconds (default a day)
+      credentials suspend T U [--reason R] | resume T U
       health                           show the node's health
       cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
       cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
@@ -48,7 +54,7 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
-            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants":
+            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants", "credentials":
                 return try Operator.run(command, rest)
             case "help", "--help", "-h":
                 print(usage)

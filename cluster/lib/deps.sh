@@ -7,6 +7,7 @@
 #   libnet-ssleay-perl  swaks' TLS (STARTTLS, --tlsc); swaks only recommends it
 #   python3             /usr/bin/python3 itself (python3-dkim only recommends it)
 #   python3-nacl        Ed25519 signatures in python3-dkim (dkimverify)
+#   python3-cryptography  RSA/P-256/Ed25519 keys and JWTs for the bearer-token (OAUTHBEARER) tests
 #   python3-fusepy      the power-loss tests' filesystem that drops unsynced writes (fuse3: its
 #                       fusermount, for running them as a user other than root)
 #   chromium            headless browser of the dashboard tests (fonts-dejavu-core: text in the
@@ -17,7 +18,7 @@
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
-        want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython
+        want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython python3-cryptography
               curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy
               opendkim opendkim-tools"
     fi
@@ -63,6 +64,8 @@ sx_check_tools() {
     _sx_need "/usr/bin/python3 with ssl, smtplib, dnspython, dkim (Ed25519 via nacl)" \
         "install python3 python3-dnspython python3-dkim python3-nacl" \
         /usr/bin/python3 -c 'import ssl, smtplib, dns.message, dns.query, dns.rdtypes, dkim, nacl.signing'
+    _sx_need "/usr/bin/python3 with cryptography (JWTs for the XOAUTH2/OAUTHBEARER tests)" "install python3-cryptography" \
+        /usr/bin/python3 -c 'from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa'
     _sx_need "/usr/bin/python3 with fusepy" "install python3-fusepy" /usr/bin/python3 -c 'import fusepy'
     _sx_need "/dev/fuse (power-loss tests mount a FUSE layer as root)" "the kernel needs FUSE" test -c /dev/fuse
     _sx_need "smtp-sink and smtp-source" "install postfix" bash -c '[ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ]'
