@@ -16,6 +16,8 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
     case addKeys(name: String, keys: [DKIMKey])
     /// Sets a tenant's settings.
     case setTenant(TenantSettings)
+    /// Usage reports, suspensions and alerts of the limits and abuse layer.
+    case limits(LimitsCommand)
 
     /// The record keys this command reads and may write.
     public var keys: [String] {
@@ -24,6 +26,7 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
         case .removeDomain(let name, _), .recordCheck(let name, _, _, _, _), .addKeys(let name, _):
             [RegistryKeys.domain(name)]
         case .setTenant(let t): [RegistryKeys.tenant(t.name)]
+        case .limits(let c): c.keys
         }
     }
 

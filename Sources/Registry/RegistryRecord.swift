@@ -4,6 +4,8 @@ import Foundation
 public enum RegistryRecord: Codable, Sendable, Equatable {
     case domain(SendingDomain)
     case tenant(TenantSettings)
+    case usage(NodeUsage)
+    case suspension(CredentialSuspension)
 
     /// JSON bytes (sorted keys).
     public func encoded() -> [UInt8] {
@@ -21,4 +23,8 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     public var domain: SendingDomain? { if case .domain(let d) = self { d } else { nil } }
     /// The tenant settings, when these are.
     public var tenant: TenantSettings? { if case .tenant(let t) = self { t } else { nil } }
+    /// A node's usage counters, when these are.
+    public var usage: NodeUsage? { if case .usage(let u) = self { u } else { nil } }
+    /// A credential suspension, when this is one.
+    public var suspension: CredentialSuspension? { if case .suspension(let s) = self { s } else { nil } }
 }

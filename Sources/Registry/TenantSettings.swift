@@ -16,11 +16,16 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     /// Subdomains of a verified domain count as verified for the policy (signing uses the parent's
     /// keys with `d=` the parent, which DMARC relaxed alignment accepts).
     public var allowSubdomains: Bool
+    /// Sending limits of the whole tenant (every credential together); nil: none. Records written
+    /// before limits existed decode with nil.
+    public var limits: SendingLimits?
 
     /// Creates settings. Any thread.
-    public init(name: String, senderPolicy: SenderPolicy = .signOnly, allowSubdomains: Bool = true) {
+    public init(name: String, senderPolicy: SenderPolicy = .signOnly, allowSubdomains: Bool = true,
+                limits: SendingLimits? = nil) {
         self.name = name
         self.senderPolicy = senderPolicy
         self.allowSubdomains = allowSubdomains
+        self.limits = limits
     }
 }
