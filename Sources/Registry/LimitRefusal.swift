@@ -1,5 +1,5 @@
 /// Why `LimitLedger` refused a session, message or recipient. Pure value; any thread.
-public struct LimitRefusal: Sendable, Equatable, CustomStringConvertible {
+public struct LimitRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// Which limit.
     public enum Kind: String, Sendable, Equatable {
         case concurrentConnections, messagesPerSecond, messagesPerMinute, messagesPerDay

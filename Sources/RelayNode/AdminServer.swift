@@ -27,6 +27,8 @@ final class AdminServer: @unchecked Sendable {
     var bodyBudget: BodyMemoryBudget?
     /// Sending domains (`/v1/domains`, `/v1/tenants/T`). Set before `start`.
     var domains: SendingDomains?
+    /// Limits, suspensions and the quarantine (`/v1/suspensions`, `/v1/limits`). Set before `start`.
+    var sendingLimits: SendingLimiter?
     /// When set (`listen.adminTLS`), every connection starts with a TLS handshake (the node's
     /// certificate, reloaded on SIGHUP). Set before `start`.
     var tls: TLSContextHolder?

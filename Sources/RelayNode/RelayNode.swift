@@ -29,6 +29,7 @@ public final class RelayNode {
     private var health: ClusterHealth?
     private var dnsServer: DNSServer?
     private var domains: SendingDomains?
+    private var sendingLimits: SendingLimiter?
     private let tls = TLSContextHolder(nil)
     private var certificatePaths: (String, String)?
 
@@ -133,8 +134,11 @@ public final class RelayNode {
         let admission = SpoolAdmission(base: log, store: store, reserve: config.spool.effectiveReserveMB << 20)
         let domains = try SendingDomains(config: config, store: store, log: log, logger: logger)
         self.domains = domains
+        let sendingLimits = SendingLimiter(config: config, store: store, log: log, logger: logger)
+        sendingLimits.start()
+        self.sendingLimits = sendingLimits
         let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops,
-                              domains: domains)
+                              domains: domains, sendingLimits: sendingLimits)
         self.smtp = smtp
         var bound: [String: Any] = [:]
         for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
@@ -188,6 +192,7 @@ public final class RelayNode {
             admin.raft = raftLog
             admin.bodyBudget = smtp.bodyBudget
             admin.domains = domains
+            admin.sendingLimits = sendingLimits
             if config.listen.adminTLS { admin.tls = tls }
             admin.delivery = delivery
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
@@ -349,6 +354,7 @@ public final class RelayNode {
         }
         admin?.stop()
         delivery?.stop()
+        sendingLimits?.stop()
         health?.stop()
         dnsServer?.stop()
         log?.stop()

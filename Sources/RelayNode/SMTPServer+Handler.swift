@@ -20,6 +20,8 @@ extension SMTPServer {
         private var timer: UInt64?
         private var closed = false
         private var user: String?
+        /// Subject keys this session counts against (concurrent-session limits).
+        private var limitKeys: [String] = []
 
         init(server: SMTPServer, kind: Kind, loop: EventLoop, sessionID: String, remote: SocketAddress) {
             self.server = server
@@ -46,8 +48,9 @@ extension SMTPServer {
                                                         isTrustedNetwork: trusted, isTLS: kind == .smtps,
                                                         tlsInfo: nil, sessionID: sessionID)
             let ids = server.queueIDs
-            let environment = SMTPSession.Environment(now: { WallClock.now() }, makeQueueID: { ids.next() },
+            var environment = SMTPSession.Environment(now: { WallClock.now() }, makeQueueID: { ids.next() },
                                                       bodyBudget: server.bodyBudget)
+            if let limits = server.sendingLimits { environment.admission = { limits.admit($0) } }
             session = SMTPSession(configuration: configuration, context: context, environment: environment)
             sessionParts = (configuration, context, environment)
         }
@@ -94,6 +97,7 @@ extension SMTPServer {
             closed = true
             if let t = timer { loop.cancelTimer(t) }
             server.limiter.release(ip: remote.ip)
+            server.sendingLimits?.sessionClosed(keys: limitKeys)
             // An orderly end was already logged by the session ("session end"); log the close only
             // when the client vanished or the socket failed.
             if error != nil || !session.isClosed {
@@ -138,7 +142,9 @@ extension SMTPServer {
                                         clientIP: remote.ip) { result in
                 me.execute { handler in
                     guard !handler.closed else { return }
-                    if case .success(let user, _) = result { handler.user = user }
+                    if case .success(let user, let tenant) = result { handler.user = user
+                        if handler.refusedByLimits(user: user, tenant: tenant) { return }
+                    }
                     handler.perform(handler.session.authenticationCompleted(result))
                 }
             }
@@ -171,7 +177,11 @@ extension SMTPServer {
                                     handler me: LoopBound<Handler>) {
             let command = SpoolCommand.enqueue(SMTPServer.enqueueCommand(envelope, message))
             server.log.propose(command) { result in
-                if case .success = result { server.enqueued() }
+                if case .success = result {
+                    server.enqueued()
+                    server.sendingLimits?.accepted(user: envelope.authenticatedUser, tenant: envelope.tenant,
+                                                   recipients: envelope.recipients.map(\.address.address))
+                }
                 let outcome: SMTPSession.EnqueueResult
                 switch result {
                 case .success: outcome = .queued(envelope.queueID)
@@ -183,6 +193,22 @@ extension SMTPServer {
                     guard !handler.closed else { return }
                     handler.perform(handler.session.enqueueCompleted(outcome))
                 }
+            }
+        }
+
+        /// Counts this authenticated session against its concurrent-session limits; over one, answers
+        /// `421 4.7.0` and closes instead of completing the AUTH. True when refused.
+        func refusedByLimits(user: String, tenant: String?) -> Bool {
+            guard let limits = server.sendingLimits else { return false }
+            switch limits.sessionAuthenticated(user: user, tenant: tenant, ip: remote.ip) {
+            case .success(let keys):
+                limitKeys = keys
+                return false
+            case .failure(let refusal):
+                let r = refusal.reply
+                connection?.write(Array("\(r.code) \(r.enhancedCode) \(r.text)\r\n".utf8))
+                connection?.close()
+                return true
             }
         }
 
