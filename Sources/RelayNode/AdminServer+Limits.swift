@@ -19,14 +19,16 @@ extension AdminServer {
         }
         let method = request.method
         let body = request.body
+        let subject = request.query("subject")
         return { reply in
             DispatchQueue.global().async {
-                reply(Self.limitsResponse(limits, method: method, parts: parts, body: body, keepAlive: keepAlive))
+                reply(Self.limitsResponse(limits, method: method, parts: parts, body: body, subject: subject, keepAlive: keepAlive))
             }
         }
     }
 
-    static func limitsResponse(_ limits: SendingLimiter, method: String, parts: [String], body: [UInt8], keepAlive: Bool) -> [UInt8] {
+    static func limitsResponse(_ limits: SendingLimiter, method: String, parts: [String], body: [UInt8], subject: String?,
+                               keepAlive: Bool) -> [UInt8] {
         func ok(_ status: Int, _ json: Any) -> [UInt8] { response(status, json: json, keepAlive: keepAlive) }
         func committed(_ r: Result<Void, StoreError>) -> [UInt8] {
             switch r {
@@ -38,9 +40,15 @@ extension AdminServer {
         switch (method, parts.count, parts[1]) {
         case ("GET", 2, "limits"):
             let m = limits.metrics
-            return ok(200, ["connectionsRefused": m.connectionsRefused, "ratesRefused": m.ratesRefused,
-                            "recipientsRefused": m.recipientsRefused, "suspendedRefused": m.suspendedRefused,
-                            "alerts": m.alerts, "suspensions": m.suspensions, "reportsProposed": m.reportsProposed])
+            var out: [String: Any] = ["connectionsRefused": m.connectionsRefused, "ratesRefused": m.ratesRefused,
+                                      "recipientsRefused": m.recipientsRefused, "suspendedRefused": m.suspendedRefused,
+                                      "alerts": m.alerts, "suspensions": m.suspensions, "reportsProposed": m.reportsProposed]
+            if let subject, !subject.isEmpty {
+                let t = limits.totals(subject)
+                out["usage"] = ["subject": subject, "messagesInSecond": t.messagesInSecond, "messagesInMinute": t.messagesInMinute,
+                                "messagesInDay": t.messagesInDay, "recipientsInDay": t.recipientsInDay, "connections": t.connections]
+            }
+            return ok(200, out)
         case ("GET", 2, "suspensions"):
             return ok(200, ["suspensions": limits.suspensions.map {
                 ["tenant": $0.tenant, "username": $0.username, "reason": $0.reason, "by": $0.by,

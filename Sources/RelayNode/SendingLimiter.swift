@@ -79,6 +79,12 @@ final class SendingLimiter: Sendable {
         state.withLock { Array($0.suspensions.values) }.sorted { ($0.tenant, $0.username) < ($1.tenant, $1.username) }
     }
 
+    /// Cluster-wide usage of a subject key (`tenant/T`, `credential/T/U`) as this node sees it. Any thread.
+    func totals(_ key: String) -> LimitLedger.Totals {
+        let now = clock()
+        return state.withLock { $0.ledger.totals(key, now: now) }
+    }
+
     // MARK: Session hooks (any thread; the SMTP loops call these)
 
     /// A session authenticated as `user` of `tenant` from `ip`: counts it against the

@@ -28,6 +28,14 @@ enum CLI {
       domains remove DOMAIN            stop signing for a domain and forget its keys
       tenants show T                   a tenant's sender policy
       tenants set T [--sender-policy enforce|sign-only|off] [--allow-subdomains true|false]
+      suspensions list                 credentials suspended by abuse detection or an operator
+      suspensions suspend T USER [--reason R]
+      suspensions lift T USER          let a suspended credential send again
+      limits show [--subject credential/T/USER|tenant/T]
+                                       limit refusals and detections on this node; a subject's cluster-wide usage
+      quarantine list                  messages held by the spam filter
+      quarantine release ID            deliver a held message
+      quarantine delete ID             drop a held message
       health                           show the node's health
       cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
       cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
@@ -48,7 +56,7 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
-            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants":
+            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants", "suspensions", "limits", "quarantine":
                 return try Operator.run(command, rest)
             case "help", "--help", "-h":
                 print(usage)
