@@ -2,7 +2,7 @@
 /// messages and distinct recipients per hour, the networks it logs in from, its bounce rate — and
 /// flags sharp departures once it has `Settings.learningMillis` of history:
 /// - `burst`: messages this hour above `burstFactor` × its usual hourly volume (and `minBurstMessages`);
-/// - `newNetwork`: a login from a network (IPv4 /24, IPv6 /48) it never used;
+/// - `newNetwork`: a login from a network (IPv4 /24, IPv6 /48) it never used (once it used one);
 /// - `manyRecipients`: distinct recipients this hour above `recipientsFactor` × usual (and `minDistinctRecipients`);
 /// - `bounceSpike`: bounces and blocks this hour above `bounceRate` and `bounceFactor` × its usual rate,
 ///   over at least `minBounceSample` outcomes.
@@ -61,7 +61,7 @@ public struct AbuseDetector: Sendable {
         var p = profile(subject, now)
         let net = Self.network(of: ip)
         var alerts: [Alert] = []
-        if mature(p, now), !p.networks.contains(net) {
+        if mature(p, now), !p.networks.isEmpty, !p.networks.contains(net) {
             alerts.append(Alert(subject: subject, signal: .newNetwork,
                                 detail: "new-network: login from \(net), never used before (known: \(p.networks.sorted().prefix(5).joined(separator: ", ")))", at: now))
         }
