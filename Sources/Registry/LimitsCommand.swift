@@ -9,6 +9,10 @@ public enum LimitsCommand: Codable, Sendable, Equatable {
     case lift(tenant: String, username: String, by: String, at: Int64)
     /// An abuse alert with no action: recorded as a `credential.alert` event only.
     case alert(tenant: String, username: String, reason: String, at: Int64)
+    /// Holds a message in the quarantine (refused if the id is taken).
+    case hold(QuarantinedMessage)
+    /// Removes a held message (released: the shell queued it first; else deleted).
+    case unhold(id: String)
 
     /// The record keys this command reads and may write.
     public var keys: [String] {
@@ -17,6 +21,8 @@ public enum LimitsCommand: Codable, Sendable, Equatable {
         case .suspend(let s): [RegistryKeys.suspension(tenant: s.tenant, username: s.username)]
         case .lift(let t, let u, _, _): [RegistryKeys.suspension(tenant: t, username: u)]
         case .alert: []
+        case .hold(let m): [RegistryKeys.quarantine(m.id)]
+        case .unhold(let id): [RegistryKeys.quarantine(id)]
         }
     }
 }
@@ -26,6 +32,10 @@ extension RegistryKeys {
     public static func usage(_ node: String) -> String { "usage/" + node }
     /// `suspension/<tenant>/<username>`.
     public static func suspension(tenant: String, username: String) -> String { "suspension/\(tenant)/\(username)" }
+    /// `quarantine/<id>`: a held message.
+    public static func quarantine(_ id: String) -> String { "quarantine/" + id }
+    /// The prefix of every held message.
+    public static let quarantinePrefix = "quarantine/"
     /// The prefix of every usage record.
     public static let usagePrefix = "usage/"
     /// The prefix of every suspension record.

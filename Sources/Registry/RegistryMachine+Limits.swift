@@ -23,6 +23,14 @@ extension RegistryMachine {
             t.writes = [(key, nil)]
             t.notices = [Notice(kind: .credentialReinstated, domain: "\(tenant)/\(username)", tenant: tenant,
                                 reason: "lifted by \(by)", at: at)]
+        case .hold(let m):
+            let key = RegistryKeys.quarantine(m.id)
+            guard current[key] == nil else { return .rejected("message \(m.id) is already held") }
+            t.writes = [(key, .quarantined(m))]
+        case .unhold(let id):
+            let key = RegistryKeys.quarantine(id)
+            guard current[key] != nil else { return .rejected("no held message \(id)") }
+            t.writes = [(key, nil)]
         case .alert(let tenant, let username, let reason, let at):
             t.notices = [Notice(kind: .credentialAlert, domain: "\(tenant)/\(username)", tenant: tenant, reason: reason, at: at)]
         }

@@ -6,6 +6,7 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     case tenant(TenantSettings)
     case usage(NodeUsage)
     case suspension(CredentialSuspension)
+    case quarantined(QuarantinedMessage)
 
     /// JSON bytes (sorted keys).
     public func encoded() -> [UInt8] {
@@ -27,4 +28,6 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     public var usage: NodeUsage? { if case .usage(let u) = self { u } else { nil } }
     /// A credential suspension, when this is one.
     public var suspension: CredentialSuspension? { if case .suspension(let s) = self { s } else { nil } }
+    /// A held message, when this is one.
+    public var quarantined: QuarantinedMessage? { if case .quarantined(let m) = self { m } else { nil } }
 }

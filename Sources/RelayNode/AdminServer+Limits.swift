@@ -1,4 +1,6 @@
 import Foundation
+import SendarixSupport
+import Synchronization
 import HTTPCore
 import Registry
 import SpoolStore
@@ -12,8 +14,16 @@ extension AdminServer {
     /// Runs on a worker (commits block); nil for other paths or without a valid token.
     func limitsAction(for request: HTTPRequest, keepAlive: Bool) -> ((@escaping @Sendable ([UInt8]) -> Void) -> Void)? {
         let parts = AdminServer.pathSegments(request)
-        guard parts.count >= 2, parts[0] == "v1", parts[1] == "suspensions" || parts[1] == "limits",
+        guard parts.count >= 2, parts[0] == "v1", ["suspensions", "limits", "quarantine"].contains(parts[1]),
               let role = role(request), role == .operatorAccess || request.method == "GET" else { return nil }
+        if parts[1] == "quarantine" {
+            let (store, log, wake, method) = (store, log, onRescheduled, request.method)
+            return { reply in
+                DispatchQueue.global().async {
+                    reply(Self.quarantineResponse(store: store, log: log, wake: wake, method: method, parts: parts, keepAlive: keepAlive))
+                }
+            }
+        }
         guard let limits = sendingLimits else {
             return { reply in reply(AdminServer.response(503, json: ["error": "limits are not available on this node"], keepAlive: keepAlive)) }
         }
@@ -65,6 +75,50 @@ extension AdminServer {
             return committed(limits.lift(tenant: parts[2], username: parts[3], by: "operator"))
         default:
             return ok(404, ["error": "no such limits resource"])
+        }
+    }
+
+    /// `GET /v1/quarantine` (held messages, without bodies), `POST /v1/quarantine/ID/release`
+    /// (queued as accepted, then removed from the quarantine), `DELETE /v1/quarantine/ID`.
+    static func quarantineResponse(store: SpoolStore, log: any ReplicatedLog, wake: @escaping @Sendable () -> Void,
+                                   method: String, parts: [String], keepAlive: Bool) -> [UInt8] {
+        func ok(_ status: Int, _ json: Any) -> [UInt8] { response(status, json: json, keepAlive: keepAlive) }
+        func commit(_ command: SpoolCommand) -> Result<UInt64, StoreError> {
+            let done = DispatchSemaphore(value: 0)
+            let result = Mutex<Result<UInt64, StoreError>?>(nil)
+            log.propose(command) { r in
+                result.withLock { $0 = r }
+                done.signal()
+            }
+            done.wait()
+            return result.withLock { $0! }
+        }
+        switch (method, parts.count) {
+        case ("GET", 2):
+            let held = ((try? store.registryRecords(prefix: RegistryKeys.quarantinePrefix)) ?? []).compactMap(\.quarantined)
+            return ok(200, ["messages": held.sorted { $0.at < $1.at }.map {
+                ["id": $0.id, "tenant": $0.tenant, "user": $0.user, "sender": $0.sender, "recipients": $0.recipients,
+                 "score": $0.score, "symbols": $0.symbols, "size": $0.size, "heldAt": RFC3339.format(millis: $0.at)] as [String: Any]
+            }])
+        case ("POST", 4) where parts[3] == "release", ("DELETE", 3):
+            let id = parts[2]
+            guard let held = (try? store.registryRecord(RegistryKeys.quarantine(id)))??.quarantined else {
+                return ok(404, ["error": "no held message \(id)"])
+            }
+            if method == "POST" {
+                guard let bytes = Base64Codec.decodeStrict(Array(held.command.utf8)),
+                      let command = try? SpoolCommand(decoding: bytes) else {
+                    return ok(500, ["error": "the held message \(id) cannot be decoded"])
+                }
+                if case .failure(let e) = commit(command), e.code != .duplicate { return ok(503, ["error": e.description]) }
+                wake()
+            }
+            switch commit(.registry(.limits(.unhold(id: id)))) {
+            case .success: return ok(200, ["ok": true, "id": id, "released": method == "POST"])
+            case .failure(let e): return ok(409, ["error": e.description])
+            }
+        default:
+            return ok(404, ["error": "no such quarantine resource"])
         }
     }
 }

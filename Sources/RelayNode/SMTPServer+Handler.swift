@@ -18,7 +18,7 @@ extension SMTPServer {
         var connection: Connection?
         private var lastActivity = EventLoop.now()
         private var timer: UInt64?
-        private var closed = false
+        private(set) var closed = false
         private var user: String?
         /// Subject keys this session counts against (concurrent-session limits).
         private var limitKeys: [String] = []
@@ -124,7 +124,7 @@ extension SMTPServer {
                 case .authenticate(let request):
                     authenticate(request)
                 case .enqueue(let envelope, let message):
-                    enqueue(envelope, message)
+                    filterThenEnqueue(envelope, message)
                 case .log(let event):
                     server.logSessionEvent(event, sessionID: sessionID)
                 case .close:
@@ -150,7 +150,7 @@ extension SMTPServer {
             }
         }
 
-        private func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
+        func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
             let me = LoopBound(self, loop: loop)
             let server = self.server
             guard let domains = server.domains else {
