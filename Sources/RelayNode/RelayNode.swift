@@ -150,8 +150,10 @@ public final class RelayNode {
                 // plus messages whose lease expired and nobody took over.
                 options.preferredOwner = { [weak raft] domain in raft?.preferredOwner(for: domain) }
             }
+            let engineLog: any ReplicatedLog = config.abuse.action == .off ? log
+                : OutcomeObservingLog(base: log, store: store, limits: sendingLimits)
             let engine = DeliveryEngine(config: config, nodeID: config.node.id, hostname: hostname, store: store,
-                                        log: log, loops: loops, options: options) { level, event, fields in
+                                        log: engineLog, loops: loops, options: options) { level, event, fields in
                 logger.log(NodeLogger.Level(name: level), event, fields: fields)
             }
             try engine.start()

@@ -169,4 +169,36 @@ struct SendingLimitsTests {
         #expect(events.count == 1)
         #expect(try relay.events("type=credential.reinstated").count == 1)
     }
+
+    @Test("recipients refused by the receiving MTA make a bounce spike that suspends the credential")
+    func bounceSpike() throws {
+        let sink = try SinkProcess(flags: ["-f", "RCPT"])
+        defer { sink.stop() }
+        let relay = try RelayProcess(overlay: [
+            "delivery": ["enabled": true],
+            "routes": [["domain": "bounce.test", "hosts": ["127.0.0.1:\(sink.port)"], "tls": "none"]],
+            "abuse": ["action": "suspend", "learningHours": 0, "minBounceSample": 3, "bounceRate": 0.5, "minBurstMessages": 1000],
+        ])
+        defer { relay.cleanUp() }
+        let (host, port) = relay.address("submission")
+        let script = Self.helpers + "\n" + #"""
+        host, port, url, token = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+        s = session(host, port)
+        sent = [message(s, ["x%d@bounce.test" % i]) for i in range(3)]
+        suspended = wait_for(lambda: len(admin(url, token, "/v1/suspensions")["suspensions"]) > 0, 30)
+        after = message(s, ["y@bounce.test"])
+        print(json.dumps({"sent": sent, "suspended": suspended, "after": after}))
+        """#
+        let out = try python(script, [host, String(port), "http://127.0.0.1:\(relay.port("admin"))", relay.adminToken], timeout: 60)
+        guard let result = (try? JSONSerialization.jsonObject(with: out.stdout)) as? [String: Any] else {
+            Issue.record("no result: \(String(decoding: out.stdout, as: UTF8.self)) \(out.stderr)")
+            return
+        }
+        let sent = (result["sent"] as? [[String: Any]] ?? []).map { ($0["data"] as? [Any])?.first as? Int }
+        #expect(sent == [250, 250, 250])
+        #expect(result["suspended"] as? Bool == true, "\(relay.log().suffix(2000))")
+        let refused = (result["after"] as? [String: Any])?["mail"] as? [Any]
+        #expect(refused?.first as? Int == 550)
+        #expect((refused?.last as? String)?.contains("bounce-spike: 3 of 3 bounced") == true)
+    }
 }
