@@ -30,14 +30,16 @@ extension AdminServer {
         let method = request.method
         let body = request.body
         let subject = request.query("subject")
+        let spam = spamScorer
         return { reply in
             DispatchQueue.global().async {
-                reply(Self.limitsResponse(limits, method: method, parts: parts, body: body, subject: subject, keepAlive: keepAlive))
+                reply(Self.limitsResponse(limits, spam: spam, method: method, parts: parts, body: body, subject: subject,
+                                          keepAlive: keepAlive))
             }
         }
     }
 
-    static func limitsResponse(_ limits: SendingLimiter, method: String, parts: [String], body: [UInt8], subject: String?,
+    static func limitsResponse(_ limits: SendingLimiter, spam: SpamScorer?, method: String, parts: [String], body: [UInt8], subject: String?,
                                keepAlive: Bool) -> [UInt8] {
         func ok(_ status: Int, _ json: Any) -> [UInt8] { response(status, json: json, keepAlive: keepAlive) }
         func committed(_ r: Result<Void, StoreError>) -> [UInt8] {
@@ -53,6 +55,11 @@ extension AdminServer {
             var out: [String: Any] = ["connectionsRefused": m.connectionsRefused, "ratesRefused": m.ratesRefused,
                                       "recipientsRefused": m.recipientsRefused, "suspendedRefused": m.suspendedRefused,
                                       "alerts": m.alerts, "suspensions": m.suspensions, "reportsProposed": m.reportsProposed]
+            if let spam {
+                let s = spam.counters.withLock { $0 }
+                out["spamFilter"] = ["scored": s.scored, "failures": s.failures, "tagged": s.tagged, "held": s.held,
+                                     "rejected": s.rejected]
+            }
             if let subject, !subject.isEmpty {
                 let t = limits.totals(subject)
                 out["usage"] = ["subject": subject, "messagesInSecond": t.messagesInSecond, "messagesInMinute": t.messagesInMinute,

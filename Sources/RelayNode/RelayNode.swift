@@ -195,6 +195,7 @@ public final class RelayNode {
             admin.bodyBudget = smtp.bodyBudget
             admin.domains = domains
             admin.sendingLimits = sendingLimits
+            admin.spamScorer = smtp.spamScorer
             if config.listen.adminTLS { admin.tls = tls }
             admin.delivery = delivery
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])

@@ -48,6 +48,8 @@ struct SpamFilterTests {
         #expect(replies[1].0 == 550)
         #expect(replies[1].1.hasPrefix("5.7.1 Message rejected as spam (score 15.00: GTUBE)"))
         #expect(try rejecting.adminJSON("/v1/queue")["count"] as? Int == 1)
+        let counters = try rejecting.adminJSON("/v1/limits")["spamFilter"] as? [String: Any]
+        #expect(counters?["scored"] as? Int == 2 && counters?["rejected"] as? Int == 1)
 
         let holding = try RelayProcess(overlay: ["spamFilter": ["address": address, "holdScore": 10, "rejectScore": NSNull(),
                                                                 "timeoutMillis": 5000]])
