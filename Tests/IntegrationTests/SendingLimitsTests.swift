@@ -201,4 +201,32 @@ struct SendingLimitsTests {
         #expect(refused?.first as? Int == 550)
         #expect((refused?.last as? String)?.contains("bounce-spike: 3 of 3 bounced") == true)
     }
+
+    @Test("a tenant's limit from the file counts every credential of the tenant together")
+    func tenantLimit() throws {
+        let relay = try RelayProcess(overlay: [
+            "users": [["name": "alice", "password": "s3cret-pass", "tenant": "acme"],
+                      ["name": "bob", "password": "s3cret-pass", "tenant": "acme"]],
+            "sendingLimits": ["tenants": ["acme": ["messagesPerDay": 3]]],
+        ])
+        defer { relay.cleanUp() }
+        let (host, port) = relay.address("submission")
+        let script = Self.helpers + "\n" + #"""
+        host, port = sys.argv[1], sys.argv[2]
+        def login(user):
+            s = smtplib.SMTP(host, int(port), timeout=15); s.ehlo("client.test"); s.starttls(context=ctx)
+            s.ehlo("client.test"); s.login(user, "s3cret-pass"); return s
+        a, b = login("alice"), login("bob")
+        out = [message(a, ["r@local.test"]), message(b, ["r@local.test"]), message(a, ["r@local.test"]),
+               message(b, ["r@local.test"])]
+        print(json.dumps([o["mail"] for o in out]))
+        """#
+        let out = try python(script, [host, String(port)], timeout: 60)
+        guard let mails = (try? JSONSerialization.jsonObject(with: out.stdout)) as? [[Any]] else {
+            Issue.record("no result: \(String(decoding: out.stdout, as: UTF8.self)) \(out.stderr)")
+            return
+        }
+        #expect(mails.map { $0[0] as? Int } == [250, 250, 250, 451])
+        #expect(mails.last?[1] as? String == "4.7.1 Sending rate exceeded (messagesPerDay limit 3 of tenant/acme reached), try later")
+    }
 }
