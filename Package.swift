@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "DeliveryCore", dependencies: ["SendarixSupport"]),
         .target(name: "HTTPCore"),
         .target(name: "DNSService", dependencies: ["DNSCore"]),
-        .target(name: "RelayConfig", dependencies: ["SendarixSupport", "COpenSSL"]),
+        .target(name: "RelayConfig", dependencies: ["SendarixSupport", "COpenSSL", "Registry"]),
         .target(name: "SpoolStore", dependencies: ["SendarixSupport", "CLMDB", "Registry"]),
         .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
         .target(name: "DeliveryEngine", dependencies: [
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "SendarixSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DNSServiceTests", dependencies: ["DNSService", "TestSupport"]),
-        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "SendarixSupport"]),
+        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "SendarixSupport", "Registry"]),
         .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport", "TestSupport"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
         .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine", "TestSupport"]),

@@ -18,6 +18,8 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
     case setTenant(TenantSettings)
     /// Changes an SMTP credential.
     case credential(CredentialCommand)
+    /// Usage reports, suspensions and alerts of the limits and abuse layer.
+    case limits(LimitsCommand)
 
     /// The record keys this command reads and may write.
     public var keys: [String] {
@@ -27,6 +29,7 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
             [RegistryKeys.domain(name)]
         case .setTenant(let t): [RegistryKeys.tenant(t.name)]
         case .credential(let c): c.keys
+        case .limits(let c): c.keys
         }
     }
 

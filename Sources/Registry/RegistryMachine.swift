@@ -31,6 +31,10 @@ public enum RegistryMachine {
             case domainFailing = "domain.failing"
             case domainRemoved = "domain.removed"
             case keysRotated = "domain.keys_rotated"
+            case limitExceeded = "limit.exceeded"
+            case credentialAlert = "credential.alert"
+            case credentialSuspended = "credential.suspended"
+            case credentialReinstated = "credential.reinstated"
         }
         public var kind: Kind
         public var domain: String
@@ -76,6 +80,8 @@ public enum RegistryMachine {
             var t = Transition()
             t.writes = [(key, .domain(d))]
             return t
+        case .limits(let c):
+            return applyLimits(c, current: current)
         case .setTenant(let settings):
             guard !settings.name.isEmpty, settings.name.utf8.count <= 128 else { return .rejected("tenant names are 1-128 bytes") }
             var t = Transition()

@@ -5,6 +5,9 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     case domain(SendingDomain)
     case tenant(TenantSettings)
     case credential(Credential)
+    case usage(NodeUsage)
+    case suspension(CredentialSuspension)
+    case quarantined(QuarantinedMessage)
 
     /// JSON bytes (sorted keys).
     public func encoded() -> [UInt8] {
@@ -24,4 +27,10 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     public var tenant: TenantSettings? { if case .tenant(let t) = self { t } else { nil } }
     /// The SMTP credential, when this is one.
     public var credential: Credential? { if case .credential(let c) = self { c } else { nil } }
+    /// A node's usage counters, when these are.
+    public var usage: NodeUsage? { if case .usage(let u) = self { u } else { nil } }
+    /// A credential suspension, when this is one.
+    public var suspension: CredentialSuspension? { if case .suspension(let s) = self { s } else { nil } }
+    /// A held message, when this is one.
+    public var quarantined: QuarantinedMessage? { if case .quarantined(let m) = self { m } else { nil } }
 }

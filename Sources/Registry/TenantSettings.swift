@@ -16,8 +16,8 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     /// Subdomains of a verified domain count as verified for the policy (signing uses the parent's
     /// keys with `d=` the parent, which DMARC relaxed alignment accepts).
     public var allowSubdomains: Bool
-    /// The tenant's sending limits (enforced by the limits layer); nil: none. Absent from records
-    /// written before limits existed.
+    /// Sending limits of the whole tenant (every credential together); nil: none. Records written
+    /// before limits existed decode with nil.
     public var limits: SendingLimits?
 
     /// Creates settings. Any thread.

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 extension RelayConfig {
     /// Decodes a config from any `Decoder` (e.g. `JSONDecoder`) with the same strictness as `parse`:
@@ -82,9 +83,13 @@ extension RelayConfig {
             let tenant = u.string("tenant", default: "default")
             let nets = networks(&u, "allowedNetworks") ?? []
             let pool = u.string("pool")
+            var limits: SendingLimits? = nil
+            if var l = u.object("limits") { limits = decodeLimits(&l) }
             if let name {
-                c.users.append(User(name: name, password: password, passwordHash: hash,
-                                    tenant: tenant, allowedNetworks: nets, pool: pool))
+                var user = User(name: name, password: password, passwordHash: hash,
+                                tenant: tenant, allowedNetworks: nets, pool: pool)
+                user.limits = limits
+                c.users.append(user)
             }
             u.finish()
         }
@@ -226,6 +231,9 @@ extension RelayConfig {
             o.finish()
         }
 
+        if var o = r.object("sendingLimits") { decodeSendingLimits(&o, into: &c.sendingLimits) }
+        if var o = r.object("abuse") { decodeAbuse(&o, into: &c.abuse) }
+        if var o = r.object("spamFilter") { c.spamFilter = decodeSpamFilter(&o) }
         r.finish()
         return c
     }

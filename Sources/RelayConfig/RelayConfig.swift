@@ -1,3 +1,5 @@
+import Registry
+
 /// The complete configuration of one Sendarix node, read from a JSON file (see deploy/CONFIG.md).
 ///
 /// Every key is optional; the property initial values below are the defaults. Build one with
@@ -47,6 +49,12 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var oauth = OAuth()
     /// Logging.
     public var log = Log()
+    /// Sharing of per-tenant and per-credential limit counts (issue 11).
+    public var sendingLimits = SendingLimitsSettings()
+    /// Compromised-credential detection (issue 11).
+    public var abuse = Abuse()
+    /// Outbound spam scoring with rspamd (issue 11); nil: off.
+    public var spamFilter: SpamFilter? = nil
 
     /// A configuration with every default (no users, no routes). Does not block.
     public init() {}
@@ -158,6 +166,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var allowedNetworks: [IPNetwork] = []
         /// Source address pool (`delivery.pools[].name`) this user's mail leaves from; nil: the default.
         public var pool: String? = nil
+        /// Sending limits of this credential; nil: none (the tenant's still apply).
+        public var limits: SendingLimits? = nil
         /// Creates a user.
         public init(name: String, password: String? = nil, passwordHash: String? = nil,
                     tenant: String = "default", allowedNetworks: [IPNetwork] = [], pool: String? = nil) {

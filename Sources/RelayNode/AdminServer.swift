@@ -29,6 +29,10 @@ final class AdminServer: @unchecked Sendable {
     var domains: SendingDomains?
     /// API-managed SMTP credentials (`/v1/tenants`, `/v1/tenants/T/credentials`). Set before `start`.
     var credentials: Credentials?
+    /// Limits, suspensions and the quarantine (`/v1/suspensions`, `/v1/limits`). Set before `start`.
+    var sendingLimits: SendingLimiter?
+    /// The spam filter's counters for `/v1/limits`; nil when off. Set before `start`.
+    var spamScorer: SpamScorer?
     /// When set (`listen.adminTLS`), every connection starts with a TLS handshake (the node's
     /// certificate, reloaded on SIGHUP). Set before `start`.
     var tls: TLSContextHolder?

@@ -29,6 +29,7 @@ public final class RelayNode {
     private var health: ClusterHealth?
     private var dnsServer: DNSServer?
     private var domains: SendingDomains?
+    private var sendingLimits: SendingLimiter?
     private let tls = TLSContextHolder(nil)
     private var certificatePaths: (String, String)?
 
@@ -133,8 +134,11 @@ public final class RelayNode {
         let admission = SpoolAdmission(base: log, store: store, reserve: config.spool.effectiveReserveMB << 20)
         let domains = try SendingDomains(config: config, store: store, log: log, logger: logger)
         self.domains = domains
+        let sendingLimits = SendingLimiter(config: config, store: store, log: log, logger: logger)
+        sendingLimits.start()
+        self.sendingLimits = sendingLimits
         let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops,
-                              domains: domains)
+                              domains: domains, sendingLimits: sendingLimits)
         let credentials = Credentials(store: store, log: log, logger: logger)
         smtp.authenticator.credentials = credentials
         self.smtp = smtp
@@ -149,8 +153,10 @@ public final class RelayNode {
                 // plus messages whose lease expired and nobody took over.
                 options.preferredOwner = { [weak raft] domain in raft?.preferredOwner(for: domain) }
             }
+            let engineLog: any ReplicatedLog = config.abuse.action == .off ? log
+                : OutcomeObservingLog(base: log, store: store, limits: sendingLimits)
             let engine = DeliveryEngine(config: config, nodeID: config.node.id, hostname: hostname, store: store,
-                                        log: log, loops: loops, options: options) { level, event, fields in
+                                        log: engineLog, loops: loops, options: options) { level, event, fields in
                 logger.log(NodeLogger.Level(name: level), event, fields: fields)
             }
             try engine.start()
@@ -192,6 +198,8 @@ public final class RelayNode {
             admin.bodyBudget = smtp.bodyBudget
             admin.domains = domains
             admin.credentials = credentials
+            admin.sendingLimits = sendingLimits
+            admin.spamScorer = smtp.spamScorer
             if config.listen.adminTLS { admin.tls = tls }
             admin.delivery = delivery
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
@@ -353,6 +361,7 @@ public final class RelayNode {
         }
         admin?.stop()
         delivery?.stop()
+        sendingLimits?.stop()
         health?.stop()
         dnsServer?.stop()
         log?.stop()

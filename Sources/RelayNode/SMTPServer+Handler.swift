@@ -18,8 +18,10 @@ extension SMTPServer {
         var connection: Connection?
         private var lastActivity = EventLoop.now()
         private var timer: UInt64?
-        private var closed = false
+        private(set) var closed = false
         private var user: String?
+        /// Subject keys this session counts against (concurrent-session limits).
+        private var limitKeys: [String] = []
 
         init(server: SMTPServer, kind: Kind, loop: EventLoop, sessionID: String, remote: SocketAddress) {
             self.server = server
@@ -47,8 +49,9 @@ extension SMTPServer {
                                                         isTrustedNetwork: trusted, isTLS: kind == .smtps,
                                                         tlsInfo: nil, sessionID: sessionID)
             let ids = server.queueIDs
-            let environment = SMTPSession.Environment(now: { WallClock.now() }, makeQueueID: { ids.next() },
+            var environment = SMTPSession.Environment(now: { WallClock.now() }, makeQueueID: { ids.next() },
                                                       bodyBudget: server.bodyBudget)
+            if let limits = server.sendingLimits { environment.admission = { limits.admit($0) } }
             session = SMTPSession(configuration: configuration, context: context, environment: environment)
             sessionParts = (configuration, context, environment)
         }
@@ -95,6 +98,7 @@ extension SMTPServer {
             closed = true
             if let t = timer { loop.cancelTimer(t) }
             server.limiter.release(ip: remote.ip)
+            server.sendingLimits?.sessionClosed(keys: limitKeys)
             // An orderly end was already logged by the session ("session end"); log the close only
             // when the client vanished or the socket failed.
             if error != nil || !session.isClosed {
@@ -121,7 +125,7 @@ extension SMTPServer {
                 case .authenticate(let request):
                     authenticate(request)
                 case .enqueue(let envelope, let message):
-                    enqueue(envelope, message)
+                    filterThenEnqueue(envelope, message)
                 case .log(let event):
                     server.logSessionEvent(event, sessionID: sessionID)
                 case .close:
@@ -139,13 +143,15 @@ extension SMTPServer {
                                         clientIP: remote.ip, mechanism: request.mechanism) { result in
                 me.execute { handler in
                     guard !handler.closed else { return }
-                    if case .success(let user, _) = result { handler.user = user }
+                    if case .success(let user, let tenant) = result { handler.user = user
+                        if handler.refusedByLimits(user: user, tenant: tenant) { return }
+                    }
                     handler.perform(handler.session.authenticationCompleted(result))
                 }
             }
         }
 
-        private func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
+        func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
             let me = LoopBound(self, loop: loop)
             let server = self.server
             let (envelope, message, refusal) = server.credentialGate(envelope, message)
@@ -177,7 +183,11 @@ extension SMTPServer {
                                     handler me: LoopBound<Handler>) {
             let command = SpoolCommand.enqueue(SMTPServer.enqueueCommand(envelope, message))
             server.log.propose(command) { result in
-                if case .success = result { server.enqueued() }
+                if case .success = result {
+                    server.enqueued()
+                    server.sendingLimits?.accepted(user: envelope.authenticatedUser, tenant: envelope.tenant,
+                                                   recipients: envelope.recipients.map(\.address.address))
+                }
                 let outcome: SMTPSession.EnqueueResult
                 switch result {
                 case .success: outcome = .queued(envelope.queueID)
@@ -189,6 +199,22 @@ extension SMTPServer {
                     guard !handler.closed else { return }
                     handler.perform(handler.session.enqueueCompleted(outcome))
                 }
+            }
+        }
+
+        /// Counts this authenticated session against its concurrent-session limits; over one, answers
+        /// `421 4.7.0` and closes instead of completing the AUTH. True when refused.
+        func refusedByLimits(user: String, tenant: String?) -> Bool {
+            guard let limits = server.sendingLimits else { return false }
+            switch limits.sessionAuthenticated(user: user, tenant: tenant, ip: remote.ip) {
+            case .success(let keys):
+                limitKeys = keys
+                return false
+            case .failure(let refusal):
+                let r = refusal.reply
+                connection?.write(Array("\(r.code) \(r.enhancedCode) \(r.text)\r\n".utf8))
+                connection?.close()
+                return true
             }
         }
 

@@ -28,6 +28,10 @@ final class SMTPServer: Sendable {
     let localDomains: Set<String>
     /// Memory every session together may hold for bodies being received (`limits.messageMemoryMB`).
     let bodyBudget: BodyMemoryBudget
+    /// Per-tenant and per-credential limits and abuse detection (issue 11); nil: none.
+    let sendingLimits: SendingLimiter?
+    /// Outbound spam scoring with rspamd (`spamFilter`); nil: off.
+    let spamScorer: SpamScorer?
     /// Live handlers per loop, touched only on their loop (see `Registry`).
     let registries: [LoopBound<Registry>]
     private let draining = Atomic<Bool>(false)
@@ -50,8 +54,10 @@ final class SMTPServer: Sendable {
     }
 
     init(config: RelayConfig, hostname: String, log: any ReplicatedLog, logger: NodeLogger,
-         tls: TLSContextHolder, loops: [EventLoop], domains: SendingDomains? = nil) {
+         tls: TLSContextHolder, loops: [EventLoop], domains: SendingDomains? = nil, sendingLimits: SendingLimiter? = nil) {
         self.domains = domains
+        self.sendingLimits = sendingLimits
+        self.spamScorer = config.spamFilter.map { SpamScorer(settings: $0) }
         self.config = config
         self.hostname = hostname
         self.log = log

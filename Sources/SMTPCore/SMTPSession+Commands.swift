@@ -154,6 +154,9 @@ extension SMTPSession {
         } catch {
             return reply(addressFailure(error, sender: true))
         }
+        if let refusal = admissionRefusal(.mail(user: authenticatedUser, tenant: tenant)) {
+            return reply(refusal, countsAsError: false)
+        }
         draft.queueID = environment.makeQueueID()
         transaction = draft
         lineChecker = SMTPLineChecker(maxLineLength: configuration.maxDataLineLength)
@@ -212,6 +215,9 @@ extension SMTPSession {
         }
         guard isPostmaster || mayRelay || configuration.localDomains.contains(recipient.address.normalizedDomain) else {
             return reply(Reply(554, "5.7.1", "Relay access denied"))
+        }
+        if let refusal = admissionRefusal(.recipient(user: authenticatedUser, tenant: tenant, accepted: current.recipients.count)) {
+            return reply(refusal, countsAsError: false)
         }
         transaction?.recipients.append(recipient)
         reply(Reply(250, "2.1.5", "Recipient OK"))

@@ -50,6 +50,9 @@ extension SMTPSession {
         public var makeQueueID: @Sendable () -> String
         /// The process-wide memory for bodies being received; nil means unbounded.
         public var bodyBudget: BodyMemoryBudget?
+        /// The shell's sending policy, asked at MAIL and RCPT (runs on the session's thread: keep it
+        /// quick); nil admits everything.
+        public var admission: (@Sendable (AdmissionCheck) -> AdmissionRefusal?)? = nil
 
         /// Creates an environment. Does not block.
         public init(now: @escaping @Sendable () -> Date, makeQueueID: @escaping @Sendable () -> String,

@@ -13,6 +13,10 @@ public struct Event: Sendable, Equatable, Codable {
         /// the reason).
         case domainAdded = "domain.added", domainVerified = "domain.verified", domainFailing = "domain.failing"
         case domainRemoved = "domain.removed", domainKeysRotated = "domain.keys_rotated"
+        /// Limits and abuse (issue 11): `sender` holds the subject (`tenant/T`, `credential/T/U`
+        /// or `T/U`), `response` what happened.
+        case limitExceeded = "limit.exceeded", credentialAlert = "credential.alert"
+        case credentialSuspended = "credential.suspended", credentialReinstated = "credential.reinstated"
 
         var code: UInt8 {
             switch self {
@@ -28,6 +32,10 @@ public struct Event: Sendable, Equatable, Codable {
             case .domainFailing: 9
             case .domainRemoved: 10
             case .domainKeysRotated: 11
+            case .limitExceeded: 12
+            case .credentialAlert: 13
+            case .credentialSuspended: 14
+            case .credentialReinstated: 15
             }
         }
 

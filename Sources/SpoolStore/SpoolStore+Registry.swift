@@ -31,6 +31,10 @@ extension SpoolStore {
             case .domainFailing: .domainFailing
             case .domainRemoved: .domainRemoved
             case .keysRotated: .domainKeysRotated
+            case .limitExceeded: .limitExceeded
+            case .credentialAlert: .credentialAlert
+            case .credentialSuspended: .credentialSuspended
+            case .credentialReinstated: .credentialReinstated
             }
             var event = Event(id: "\(index)-\(ordinal)", type: kind, messageId: "", queueId: "", tenant: notice.tenant,
                               sender: notice.domain, recipient: "", timestampMillis: notice.at)

@@ -34,6 +34,14 @@ enum CLI {
       credentials list T | show T U | set T U [options as create] | revoke T U
       credentials rotate T U [--grace-seconds N]   new password; the old one works N more seconds (default a day)
       credentials suspend T U [--reason R] | resume T U
+      suspensions list                 credentials suspended by abuse detection or an operator
+      suspensions suspend T USER [--reason R]
+      suspensions lift T USER          let a suspended credential send again
+      limits show [--subject credential/T/USER|tenant/T]
+                                       limit refusals and detections on this node; a subject's cluster-wide usage
+      quarantine list                  messages held by the spam filter
+      quarantine release ID            deliver a held message
+      quarantine delete ID             drop a held message
       health                           show the node's health
       cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
       cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
@@ -54,7 +62,8 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
-            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants", "credentials":
+            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants", "credentials",
+                 "suspensions", "limits", "quarantine":
                 return try Operator.run(command, rest)
             case "help", "--help", "-h":
                 print(usage)

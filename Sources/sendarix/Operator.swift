@@ -83,6 +83,7 @@ enum Operator {
             return try show(target.get("/v1/events?" + HTTPQuery.encode(items)))
         default:
             if let status = try credentialCommand(command, positional, named, target) { return status }
+            if let status = try limitsCommand(command, positional, named, target) { return status }
             throw CLIError("unknown operator command '\(command) \(positional.joined(separator: " "))'\n\n\(CLI.usage)")
         }
     }

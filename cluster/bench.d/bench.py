@@ -1244,6 +1244,13 @@ class Bench:
 
     # ---- 6. DKIM signing ------------------------------------------------------------------
 
+    def scenario_spamfilter(self):
+        """Accept rate with rspamd scoring against the same run without (bench.d/spamfilter.py);
+        only with --only spamfilter."""
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import spamfilter
+        spamfilter.run(self)
+
     def scenario_dkim(self):
         """Relay end to end with DKIM signing on both sides: smtp-source -> Sendarix (a sending
         domain bench.test, added and verified through its own DNS zone: RSA-2048 + Ed25519) ->
@@ -1925,7 +1932,7 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
-                   choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis"],
+                   choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
@@ -2011,7 +2018,7 @@ def main(argv):
                 "sessions": args.sessions, "tls_sessions": args.tls_sessions,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
-        for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis"):
+        for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]

@@ -15,12 +15,14 @@
 #   opendkim            an independent DKIM verifier (milter in front of Postfix) for the interop
 #                       tests, and the signing milter of cluster/bench's dkim scenario
 #   opendkim-tools      opendkim-testkey: checks the DKIM records a sending domain publishes
+#   rspamd              outbound spam scoring (/checkv2); the tests start a private instance with a
+#                       minimal config on a free 127.55.2.x port, never the system service
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
         want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython python3-cryptography
               curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy
-              opendkim opendkim-tools"
+              opendkim opendkim-tools rspamd"
     fi
     if [ "${1:-build}" = test ]; then want="$want chromium fonts-dejavu-core"; fi
     local missing=""
@@ -74,5 +76,6 @@ sx_check_tools() {
     _sx_need "headless chromium (dashboard tests)" "install chromium" /usr/bin/chromium --version
     _sx_need "iptables on loopback (partition tests; needs root)" "install iptables, run as root" /usr/sbin/iptables -w -S
     _sx_need "ip (iproute2)" "install iproute2" ip -V
+    _sx_need "rspamd (spam filter tests start their own)" "install rspamd" /usr/bin/rspamd --version
     [ "$problems" -eq 0 ] || { echo "sendarix: $problems test tool problem(s); fix them and run again" >&2; return 1; }
 }
