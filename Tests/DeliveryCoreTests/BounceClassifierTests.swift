@@ -8,7 +8,10 @@ struct BounceClassifierTests {
         #expect(bounceCorpus.count >= 300)
         #expect(Set(bounceCorpus.map(\.reply)).count == bounceCorpus.count)
         for entry in bounceCorpus {
-            #expect(entry.split == (entry.fnv1a % 100 < 30 ? "heldout" : "tune"), "split moved: \(entry.reply)")
+            // heldout2: replies collected and labelled after the rules were tuned, all held out.
+            if entry.split != "heldout2" {
+                #expect(entry.split == (entry.fnv1a % 100 < 30 ? "heldout" : "tune"), "split moved: \(entry.reply)")
+            }
             #expect(entry.source.contains("http") || entry.source.contains("issue 12"), "no source: \(entry.reply)")
             #expect(BounceClass(rawValue: entry.expectedClass) != nil, "unknown class \(entry.expectedClass)")
             #expect(entry.parsed != nil, "unparseable: \(entry.reply)")
@@ -50,7 +53,13 @@ struct BounceClassifierTests {
         func percent(_ split: String, _ counts: [String: Int]) -> Double {
             Double(counts[split, default: 0]) * 100 / Double(max(1, total[split, default: 0]))
         }
-        for split in ["tune", "heldout"] {
+        for split in ["heldout", "heldout2"] {
+            total["heldout+heldout2", default: 0] += total[split, default: 0]
+            agree["heldout+heldout2", default: 0] += agree[split, default: 0]
+            classAgree["heldout+heldout2", default: 0] += classAgree[split, default: 0]
+            excluded["heldout+heldout2", default: 0] += excluded[split, default: 0]
+        }
+        for split in ["tune", "heldout", "heldout2", "heldout+heldout2"] {
             print("bounce corpus \(split): \(agree[split, default: 0])/\(total[split, default: 0]) family+hardness = "
                   + String(format: "%.1f %%", percent(split, agree))
                   + String(format: " (family alone %.1f %%)", percent(split, classAgree))
