@@ -19,6 +19,16 @@ extension BounceClassifier {
         Rule("yahoo-no-account", text: [["doesn't have a yahoo", "doesn't have an aol", "this user doesn't have a", "this mailbox is disabled"]], .badMailbox),
         Rule("aol-dynamic-throttle", text: [["(dyn:t1)", "(dyn:t2)"]], .rateLimited),
         Rule("aol-block", text: [["(rly:b", "(hvu:b", "(dyn:b"]], .reputationBlock),
+        Rule("yahoo-unresolvable-from-domain", text: [["unresolvable rfc.5321 from domain", "unresolvable-from-domain"]], .policy),
+        // Spectrum AUP codes (spectrum.net "Understanding email error codes", as tabled in sisimai's
+        // rhost/spectrum.rb): 1000 and 1200-1250 IP blocked, 1100-1150 reverse DNS, 1160-1190 domain
+        // policy, 1300-1490 connection and volume limits, 1530 message size.
+        Rule("spectrum-aup-limits", text: [["aup#in-13", "aup#in-14", "aup#out-13", "aup#out-14"]], .rateLimited),
+        Rule("spectrum-aup-blocked", text: [["aup#in-1000", "aup#in-12", "aup#out-1000", "aup#out-12"]], .reputationBlock),
+        Rule("spectrum-aup-ptr", text: [["aup#in-11", "aup#out-11"]], .authFailure),
+        Rule("spectrum-aup-size", text: [["aup#in-1530", "aup#out-1530"]], .messageTooLarge),
+        // Orange: OFR_506 is the content filter's rejection ("Mail rejete").
+        Rule("orange-content", text: [["ofr_506"]], .spamContent),
         // Microsoft (Exchange Online NDR codes, Outlook.com SC/DY/RP codes)
         Rule("microsoft-block-list", text: [["(s3150)", "(s3140)", "(s3114)", "(s3115)", "sc-001", "sc-002", "sc-003", "sc-004", "dy-001", "dy-002"]], .reputationBlock),
         Rule("microsoft-rate-limit-rp", text: [["rp-001", "rp-002", "rp-003"]], .rateLimited),
@@ -90,14 +100,17 @@ extension BounceClassifier {
         Rule("bad-mailbox", text: [["user unknown", "unknown user", "no such user", "does not exist", "doesn't exist", "mailbox unavailable", "mailbox not available", "mailbox not found", "invalid recipient", "recipient not found", "unknown recipient", "recipient unknown", "no mailbox", "not a valid", "mailbox is disabled", "account is disabled", "account has been disabled", "inactive email address", "inactive account", "is inactive", "is disabled", "user not found", "no such recipient", "invalid mailbox", "undeliverable address", "address rejected: undeliverable", "no longer available", "not our customer", "user not local", "mailbox unknown", "address unknown", "unknown address", "no such mailbox", "not a known user",
                                     "user not exist", "is no longer valid"]], .badMailbox),
         Rule("reputation", text: [["block list", "blocklist", "blacklist", "black list", "blocked using", "listed at", "listed in", "listed on", "spamhaus", "spamcop", "barracuda", "sorbs", "dnsbl", "ipcheck.proofpoint", "dnsbl-lookup", "poor reputation", "bad reputation", "ip reputation", "sender reputation", "banned sending ip", "banned sender", "dynamic ip", "dynamically-assigned", "dynamically assigned", "client host blocked", "comcast block", "your ip has been", "ip address has been blocked", "blocked - see", "blocked. see",
-                                   "blocked for abuse", "smtp server of your isp", "bad outbound sender", "spam abuse", "sender address blocked"]], .reputationBlock),
+                                   "blocked for abuse", "smtp server of your isp", "bad outbound sender", "spam abuse", "sender address blocked", "invalid ip for sending"]], .reputationBlock),
         Rule("rate-limited", text: [["rate limit", "rate-limit", "ratelimit", "throttl", "too many connections", "too many concurrent", "too much mail", "too many messages", "exceeded the rate", "slow down", "server busy", "temporarily deferred", "deferred due to", "connection limit", "sending rate", "too frequently", "this hour", "per hour"]], .rateLimited),
         Rule("spam-content", text: [["spam", "unsolicited", "junk", "phish", "virus", "malware", "content filter", "content rejected", "message content", "content restriction", "content policy", "suspicious", "bulk mail", "infected", "malicious", "high probability"]], .spamContent),
-        Rule("server-problem", text: [["local problem", "system failure", "system problem", "local error", "internal error", "insufficient system storage", "temporary failure", "service unavailable", "service not available", "resources are temporarily unavailable", "system resources", "not available"]], .other),
+        Rule("server-problem", text: [["local problem", "system failure", "system error", "system problem", "local error", "internal error", "insufficient system storage", "temporary failure", "service unavailable", "service not available", "resources are temporarily unavailable", "system resources", "not available"]], .other),
         Rule("greylisted-try-later", codes: 450...451, text: [["try again later", "try later", "please retry later", "come back later"]], .greylisted),
         Rule("timeout", text: [["timeout", "timed out", "time out", "expired", "connection lost", "lost connection", "connection refused", "connection reset", "no answer", "delivery time",
                                "able to establish an smtp connection", "in the queue too long"]], .timeout),
         Rule("policy", text: [["relay access denied", "relaying denied", "relay not permitted", "relay denied", "not permitted to relay", "unable to relay", "open relay", "policy", "policies", "administrative prohibition", "access denied", "not allowed", "prohibited", "rejected by", "not authorized", "not permitted", "client host rejected", "helo command rejected", "envelope blocked", "anti-spoofing", "too many recipients", "refused", "blocked"]], .policy),
+        // A permanent rejection of the recipient address that names no other reason (Postfix's
+        // "Recipient address rejected." with nothing after it) is about that address.
+        Rule("recipient-rejected", codes: 500...599, text: [["recipient address rejected"]], .badMailbox),
     ]
 
     /// Fallbacks on the enhanced status code alone (RFC 3463 subjects and details).

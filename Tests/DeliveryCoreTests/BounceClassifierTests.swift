@@ -8,7 +8,10 @@ struct BounceClassifierTests {
         #expect(bounceCorpus.count >= 300)
         #expect(Set(bounceCorpus.map(\.reply)).count == bounceCorpus.count)
         for entry in bounceCorpus {
-            #expect(entry.split == (entry.fnv1a % 100 < 30 ? "heldout" : "tune"), "split moved: \(entry.reply)")
+            // heldout2: replies collected and labelled after the rules were tuned, all held out.
+            if entry.split != "heldout2" {
+                #expect(entry.split == (entry.fnv1a % 100 < 30 ? "heldout" : "tune"), "split moved: \(entry.reply)")
+            }
             #expect(entry.source.contains("http") || entry.source.contains("issue 12"), "no source: \(entry.reply)")
             #expect(BounceClass(rawValue: entry.expectedClass) != nil, "unknown class \(entry.expectedClass)")
             #expect(entry.parsed != nil, "unparseable: \(entry.reply)")
@@ -18,7 +21,7 @@ struct BounceClassifierTests {
         #expect(Set(bounceCorpus.map(\.expectedClass)).count >= 14)
     }
 
-    @Test("agreement with the corpus: printed for both parts; the held-out part must not fall below 84 % (issue 12 asks 90 %, not reached yet); X.7.X never suppresses")
+    @Test("agreement with the corpus: printed for every part; held-out must not fall below 84 % and heldout2 below 80 % (issue 12 asks 90 %, not reached yet); X.7.X never suppresses")
     func corpusAgreement() {
         let classifier = BounceClassifier()
         var agree: [String: Int] = [:]
@@ -50,7 +53,13 @@ struct BounceClassifierTests {
         func percent(_ split: String, _ counts: [String: Int]) -> Double {
             Double(counts[split, default: 0]) * 100 / Double(max(1, total[split, default: 0]))
         }
-        for split in ["tune", "heldout"] {
+        for split in ["heldout", "heldout2"] {
+            total["heldout+heldout2", default: 0] += total[split, default: 0]
+            agree["heldout+heldout2", default: 0] += agree[split, default: 0]
+            classAgree["heldout+heldout2", default: 0] += classAgree[split, default: 0]
+            excluded["heldout+heldout2", default: 0] += excluded[split, default: 0]
+        }
+        for split in ["tune", "heldout", "heldout2", "heldout+heldout2"] {
             print("bounce corpus \(split): \(agree[split, default: 0])/\(total[split, default: 0]) family+hardness = "
                   + String(format: "%.1f %%", percent(split, agree))
                   + String(format: " (family alone %.1f %%)", percent(split, classAgree))
@@ -58,10 +67,13 @@ struct BounceClassifierTests {
         }
         if !tuneMisses.isEmpty { print("tune misses:\n" + tuneMisses.joined(separator: "\n")) }
         #expect(total["heldout", default: 0] >= 75)
-        // Issue 12 asks for 90 % (target 95 %); measured 84.6 % (522 replies) when the rules were
-        // last tuned (on the tune part only). This floor keeps that level from slipping; raise it
-        // as rules improve.
+        #expect(total["heldout2", default: 0] >= 40)
+        // Issue 12 asks for 90 % (target 95 %), not reached. Measured when the rules were last tuned
+        // (on the tune part only; see Fixtures/README.md for how often each part was looked at):
+        // heldout 147/175 = 84.0 %, heldout2 38/47 = 80.9 %, both 185/222 = 83.3 %. These floors
+        // keep that level from slipping; raise them as rules improve.
         #expect(percent("heldout", agree) >= 84, "held-out agreement below 84 %")
+        #expect(percent("heldout2", agree) >= 80, "heldout2 agreement below 80 %")
     }
 
     @Test("raw values are lowercase kebab strings as used in events")
