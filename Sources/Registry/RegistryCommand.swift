@@ -16,6 +16,8 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
     case addKeys(name: String, keys: [DKIMKey])
     /// Sets a tenant's settings.
     case setTenant(TenantSettings)
+    /// A webhook endpoint change or an outbox call's lease/result/replay (`WebhookCommand`).
+    case webhook(WebhookCommand)
 
     /// The record keys this command reads and may write.
     public var keys: [String] {
@@ -24,6 +26,7 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
         case .removeDomain(let name, _), .recordCheck(let name, _, _, _, _), .addKeys(let name, _):
             [RegistryKeys.domain(name)]
         case .setTenant(let t): [RegistryKeys.tenant(t.name)]
+        case .webhook(let w): w.keys
         }
     }
 

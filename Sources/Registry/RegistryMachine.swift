@@ -31,6 +31,10 @@ public enum RegistryMachine {
             case domainFailing = "domain.failing"
             case domainRemoved = "domain.removed"
             case keysRotated = "domain.keys_rotated"
+            /// A webhook call used up its retries (`domain` holds the endpoint id).
+            case webhookFailing = "webhook.failing"
+            /// A webhook receiver answered 410 (`domain` holds the endpoint id).
+            case webhookDisabled = "webhook.disabled"
         }
         public var kind: Kind
         public var domain: String
@@ -81,6 +85,8 @@ public enum RegistryMachine {
             var t = Transition()
             t.writes = [(RegistryKeys.tenant(settings.name), .tenant(settings))]
             return t
+        case .webhook(let w):
+            return applyWebhook(w, current: current)
         }
     }
 

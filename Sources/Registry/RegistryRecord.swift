@@ -4,6 +4,8 @@ import Foundation
 public enum RegistryRecord: Codable, Sendable, Equatable {
     case domain(SendingDomain)
     case tenant(TenantSettings)
+    case webhookEndpoint(WebhookEndpoint)
+    case webhookCall(WebhookCall)
 
     /// JSON bytes (sorted keys).
     public func encoded() -> [UInt8] {
@@ -21,4 +23,8 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     public var domain: SendingDomain? { if case .domain(let d) = self { d } else { nil } }
     /// The tenant settings, when these are.
     public var tenant: TenantSettings? { if case .tenant(let t) = self { t } else { nil } }
+    /// The webhook endpoint, when this is one.
+    public var webhookEndpoint: WebhookEndpoint? { if case .webhookEndpoint(let e) = self { e } else { nil } }
+    /// The webhook outbox call, when this is one.
+    public var webhookCall: WebhookCall? { if case .webhookCall(let c) = self { c } else { nil } }
 }

@@ -13,6 +13,9 @@ public struct Event: Sendable, Equatable, Codable {
         /// the reason).
         case domainAdded = "domain.added", domainVerified = "domain.verified", domainFailing = "domain.failing"
         case domainRemoved = "domain.removed", domainKeysRotated = "domain.keys_rotated"
+        /// A webhook endpoint used up a call's retries / was disabled by a 410 (`sender` holds
+        /// the endpoint id, `response` the reason).
+        case webhookFailing = "webhook.failing", webhookDisabled = "webhook.disabled"
 
         var code: UInt8 {
             switch self {
@@ -28,6 +31,8 @@ public struct Event: Sendable, Equatable, Codable {
             case .domainFailing: 9
             case .domainRemoved: 10
             case .domainKeysRotated: 11
+            case .webhookFailing: 12
+            case .webhookDisabled: 13
             }
         }
 

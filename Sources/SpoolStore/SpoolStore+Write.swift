@@ -147,6 +147,7 @@ extension SpoolStore {
             try txn.put(dbEventIndex, SpoolKeys.indexPrefix(i, i.field(of: event)) + key, empty)
         }
         try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
+        try recordWebhookCalls(event, index: index, ordinal: ordinal, in: txn)
     }
 
     /// Deletes the oldest events before `p.before` (at most `p.maxCount`) with their index entries.
