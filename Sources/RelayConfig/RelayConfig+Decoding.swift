@@ -212,6 +212,7 @@ extension RelayConfig {
         if var o = r.object("dkim") {
             decodeDKIM(&o, into: &c.dkim)
         }
+        if var o = r.object("webhooks") { decodeWebhooks(&o, into: &c.webhooks) }
 
         if var o = r.object("log") {
             if let l = o.string("level") {

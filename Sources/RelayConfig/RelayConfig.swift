@@ -43,6 +43,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var delivery = Delivery()
     /// Sending domains and DKIM signing.
     public var dkim = DKIM()
+    /// Webhook delivery (SSRF allowance, retry schedule, timeouts).
+    public var webhooks = Webhooks()
     /// Logging.
     public var log = Log()
 
