@@ -28,6 +28,8 @@ enum CLI {
       domains remove DOMAIN            stop signing for a domain and forget its keys
       tenants show T                   a tenant's sender policy
       tenants set T [--sender-policy enforce|sign-only|off] [--allow-subdomains true|false]
+      webhooks create|list|show|update|delete|rotate|pause|resume|replay|attempts …
+                                       webhook endpoints (sendarix webhooks help)
       health                           show the node's health
       cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
       cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
@@ -48,7 +50,7 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
-            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants":
+            case "queue", "events", "health", "cluster", "suppression", "domains", "tenants", "webhooks":
                 return try Operator.run(command, rest)
             case "help", "--help", "-h":
                 print(usage)
