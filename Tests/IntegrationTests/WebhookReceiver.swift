@@ -7,7 +7,7 @@ import TestSupport
 final class WebhookReceiver: @unchecked Sendable {
     // Safe: used by the one test that owns it.
     static let script = #"""
-    import http.server, json, os, sys, threading
+    import http.server, json, os, sys, threading, time
     host, port, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     lock = threading.Lock()
     class H(http.server.BaseHTTPRequestHandler):
@@ -17,6 +17,7 @@ final class WebhookReceiver: @unchecked Sendable {
             try: mode = open(os.path.join(directory, 'mode')).read().strip() or '200'
             except OSError: mode = '200'
             status = int(mode.split()[0])
+            if len(mode.split()) > 1: time.sleep(float(mode.split()[1]))
             with lock:
                 with open(os.path.join(directory, 'requests.jsonl'), 'a') as f:
                     f.write(json.dumps({'id': self.headers.get('webhook-id'), 'timestamp': self.headers.get('webhook-timestamp'),
@@ -75,9 +76,9 @@ final class WebhookReceiver: @unchecked Sendable {
 
     var url: String { "http://\(host):\(port)/hook" }
 
-    /// What the receiver answers from now on.
-    func setMode(_ status: Int) throws {
-        try "\(status)".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+    /// What the receiver answers from now on, after `delay` seconds.
+    func setMode(_ status: Int, delay: Double = 0) throws {
+        try "\(status) \(delay)".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
     }
 
     /// Starts listening (returns once it does).

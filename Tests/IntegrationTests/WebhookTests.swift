@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import RelayNode
+import RelayConfig
 
 /// Webhooks through the binary: Python receivers on 127.51.x verify every call with the Standard
 /// Webhooks algorithm; a receiver that is down then back gets every event once per webhook-id; a
@@ -54,6 +56,23 @@ struct WebhookTests {
             }
         }
         return ids
+    }
+
+    @Test("Signatures match the Standard Webhooks test vector; URLs parse; loopback, private and link-local are refused unless allowed")
+    func signerAndTargets() throws {
+        let signature = WebhookSigner.signature(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                                                timestamp: 1614265330, body: Array("{\"test\": 2432232314}".utf8))
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        #expect(WebhookSigner.newSecret().hasPrefix("whsec_") && WebhookSigner.key(WebhookSigner.newSecret())?.count == 32)
+        let t = try #require(WebhookTarget(url: "https://[::1]:8443/in?x=1"))
+        #expect(t.tls && t.host == "::1" && t.port == 8443 && t.path == "/in?x=1" && t.hostHeader == "[::1]:8443")
+        #expect(WebhookTarget(url: "http://hooks.example")?.path == "/" && WebhookTarget(url: "http://hooks.example")?.port == 80)
+        #expect(WebhookTarget(url: "http://user@evil/") == nil && WebhookTarget(url: "gopher://x/") == nil)
+        for ip in ["127.0.0.1", "10.1.2.3", "192.168.1.1", "172.20.0.1", "169.254.169.254", "::1", "fe80::1", "::ffff:127.0.0.1", "100.64.0.1"] {
+            #expect(WebhookTarget.refusal(IPAddress(ip)!, allowed: []) != nil, "\(ip)")
+        }
+        #expect(WebhookTarget.refusal(IPAddress("93.184.216.34")!, allowed: []) == nil)
+        #expect(WebhookTarget.refusal(IPAddress("127.51.0.1")!, allowed: [IPNetwork("127.51.0.0/16")!]) == nil)
     }
 
     @Test("A receiver that is down, then back, gets every event exactly once per webhook-id, signed")
