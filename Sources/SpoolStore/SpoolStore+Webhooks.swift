@@ -69,6 +69,25 @@ extension SpoolStore {
         }
     }
 
+    /// With event retention: finished calls (delivered or failed) of events older than `p.before`
+    /// go too, at most `p.maxCount` per endpoint. Pending calls are never dropped.
+    func pruneWebhookCalls(_ p: SpoolCommand.PruneEvents, in txn: LMDBTransaction) throws {
+        for e in try webhookEndpoints(in: txn) {
+            let start = Array(RegistryKeys.webhookDonePrefix(e.id).utf8)
+            var victims: [[UInt8]] = []
+            let cursor = try txn.cursor(dbRegistry)
+            var item = try cursor.seek(atLeast: start)
+            while let cur = item, cur.key.starts(with: start), victims.count < Int(p.maxCount) {
+                guard let call = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookCall,
+                      call.createdAt < p.before else { break }
+                victims.append(Array(cur.key))
+                item = try cursor.get(MDB_NEXT)
+            }
+            cursor.close()
+            for k in victims { _ = try txn.delete(dbRegistry, k) }
+        }
+    }
+
     /// Every endpoint record, by id.
     func webhookEndpoints(in txn: LMDBTransaction) throws -> [WebhookEndpoint] {
         let start = Array(RegistryKeys.webhookPrefix.utf8)

@@ -134,7 +134,10 @@ extension SpoolStore {
         case nil:
             break
         }
-        if let p = t.pruneEvents { try pruneEvents(p, in: txn) }
+        if let p = t.pruneEvents {
+            try pruneEvents(p, in: txn)
+            try pruneWebhookCalls(p, in: txn)
+        }
         return .success(())
     }
 
