@@ -32,6 +32,10 @@ final class WebhookReceiver: @unchecked Sendable {
         allow_reuse_address = True
         daemon_threads = True
     s = S((host, port), H)
+    if len(sys.argv) > 5:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+        s.socket = ctx.wrap_socket(s.socket, server_side=True)
     open(os.path.join(directory, 'ready'), 'w').write('1')
     s.serve_forever()
     """#
@@ -81,10 +85,11 @@ final class WebhookReceiver: @unchecked Sendable {
         try "\(status) \(delay)".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
     }
 
-    /// Starts listening (returns once it does).
-    func start() throws {
+    /// Starts listening (returns once it does); with `tls` (certificate and key PEM files) over HTTPS.
+    func start(tls: (String, String)? = nil) throws {
         try? FileManager.default.removeItem(atPath: directory + "/ready")
-        let p = try ChildProcess("/usr/bin/python3", ["-c", Self.script, host, String(port), directory],
+        let extra = tls.map { [$0.0, $0.1] } ?? []
+        let p = try ChildProcess("/usr/bin/python3", ["-c", Self.script, host, String(port), directory] + extra,
                                  stdoutPath: directory + "/output.log", stderrPath: directory + "/output.log",
                                  appendOutput: true)
         process = p

@@ -219,4 +219,46 @@ struct WebhookTests {
         #expect(newOnly.status == 1, "the first call was not signed with the new secret")
         #expect(String(decoding: newOnly.stdout, as: UTF8.self).contains("\"\(secondID)\": [1]"))
     }
+
+    @Test("HTTPS endpoints: the receiver's certificate is verified against webhooks.caFile and the URL's host name")
+    func httpsVerified() throws {
+        let receiver = try WebhookReceiver(host: "127.51.0.5")
+        defer { receiver.stop() }
+        let d = receiver.directory
+        // A CA and a certificate for hook.test signed by it (openssl CLI).
+        let steps: [[String]] = [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/ca.key", "-out", d + "/ca.pem", "-days", "2",
+             "-subj", "/CN=Webhook Test CA"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/hook.key", "-out", d + "/hook.csr", "-subj", "/CN=hook.test"],
+            ["x509", "-req", "-in", d + "/hook.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key", "-CAcreateserial",
+             "-out", d + "/hook.pem", "-days", "2", "-extfile", d + "/ext.cnf"],
+        ]
+        try "subjectAltName=DNS:hook.test\n".write(toFile: d + "/ext.cnf", atomically: true, encoding: .utf8)
+        for args in steps {
+            let out = try run("/usr/bin/openssl", args)
+            #expect(out.status == 0, "\(out.stderr)")
+        }
+        try receiver.start(tls: (d + "/hook.pem", d + "/hook.key"))
+        let dns = try DnspythonServer(records: ["hook.test. A": ["127.51.0.5"], "wrong.test. A": ["127.51.0.5"]])
+        defer { dns.stop() }
+        var webhooks = Self.fastWebhooks
+        webhooks["caFile"] = d + "/ca.pem"
+        webhooks["retryScheduleMillis"] = [100]
+        let relay = try RelayProcess(overlay: ["resolver": ["nameservers": ["127.0.0.1:\(dns.port)"]], "webhooks": webhooks])
+        defer { relay.cleanUp() }
+        let (s1, good) = try SendingDomainTests.request(relay, "POST", "/v1/webhooks",
+                                                        ["url": "https://hook.test:\(receiver.port)/in", "tenant": "acme"])
+        let (s2, wrong) = try SendingDomainTests.request(relay, "POST", "/v1/webhooks",
+                                                         ["url": "https://wrong.test:\(receiver.port)/in", "tenant": "acme"])
+        #expect(s1 == 201 && s2 == 201)
+        let goodID = try #require(good["id"] as? String), wrongID = try #require(wrong["id"] as? String)
+        _ = try Self.submit(relay, count: 1)
+        #expect(Self.waitFor(30) { ((try? Self.hook(relay, goodID))?["delivered"] as? Int) == 1 })
+        #expect(Self.waitFor(30) { ((try? Self.hook(relay, wrongID))?["failed"] as? Int) == 1 })
+        let refused = try relay.adminJSON("/v1/webhooks/\(wrongID)/attempts")["attempts"] as? [[String: Any]] ?? []
+        #expect(!refused.isEmpty && refused.allSatisfy { ($0["response"] as? String ?? "").contains("certificate verification failed") },
+                "\(refused)")
+        #expect(receiver.requests.count == 1, "only the verified host was sent the event")
+        #expect(try receiver.verify(secrets: [good["secret"] as! String]).count == 1)
+    }
 }
