@@ -18,6 +18,8 @@ public struct WebhookEndpoint: Codable, Sendable, Equatable {
 
     /// `ep_…`, chosen by the node that created it.
     public var id: String
+    /// The tenant whose events are sent; `*`: every tenant's (an operator endpoint, also for mail
+    /// relayed without a tenant).
     public var tenant: String
     /// `http://` or `https://` URL.
     public var url: String
@@ -68,7 +70,7 @@ public struct WebhookEndpoint: Codable, Sendable, Equatable {
 
     /// True when an event of `type` for `tenant` is recorded for this endpoint.
     public func wants(type: String, tenant eventTenant: String) -> Bool {
-        guard !disabled, eventTenant == tenant else { return false }
+        guard !disabled, eventTenant == tenant || tenant == "*" else { return false }
         return events.isEmpty || events.contains(type) || events.contains("*")
     }
 

@@ -83,9 +83,12 @@ struct WebhookMachineTests {
         var other = Self.endpoint()
         other.id = "ep_4"
         other.tenant = "other"
-        let calls = WebhookOutbox.calls(endpoints: [Self.endpoint(), e2, e3, other], type: "delivered", tenant: "acme",
+        var all = Self.endpoint(events: [])
+        all.id = "ep_5"
+        all.tenant = "*"
+        let calls = WebhookOutbox.calls(endpoints: [Self.endpoint(), e2, e3, other, all], type: "delivered", tenant: "acme",
                                         index: 7, ordinal: 2, at: 50, eventJSON: { Array("{\"id\":\"7-2\"}".utf8) })
-        #expect(calls.map(\.call.endpoint) == ["ep_1", "ep_2"])
+        #expect(calls.map(\.call.endpoint) == ["ep_1", "ep_2", "ep_5"])
         #expect(calls[0].call.webhookID == "msg_7_2" && calls[0].call.sequence == (7 << 16 | 2))
         #expect(calls[0].call.payload == "{\"id\":\"7-2\",\"sequence\":458754}")
         #expect(WebhookOutbox.calls(endpoints: [Self.endpoint()], type: "accepted", tenant: "acme", index: 1, ordinal: 0,
