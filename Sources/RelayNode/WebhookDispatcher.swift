@@ -1,4 +1,5 @@
 import DNSService
+import DeliveryEngine
 import Dispatch
 import Foundation
 import NetworkIO
@@ -15,7 +16,7 @@ import Synchronization
 /// A call is sent only under a committed lease of this process; a node that dies mid-call leaves
 /// a lease that expires (`webhooks.leaseSeconds`), after which the new owner sends it again with
 /// the same `webhook-id`: at most the calls in flight are sent twice. Runs on its own thread
-/// (claims wait for commits; DNS lookups block); HTTP I/O runs on the loops.
+/// (claims wait for commits; DNS lookups block); HTTP I/O runs on the loops (`HTTPClientExchange`).
 final class WebhookDispatcher: @unchecked Sendable {
     // Safe: `state` is touched only on the dispatcher thread; results cross threads through `done`.
     let config: RelayConfig.Webhooks
@@ -192,8 +193,10 @@ final class WebhookDispatcher: @unchecked Sendable {
                                              timestamp: timestamp, body: body)
         let request = WebhookHTTPCall.request(target: target, webhookID: call.webhookID, timestamp: timestamp,
                                               signature: signature, body: body)
-        let http = WebhookHTTPCall(host: target.host, request: request, context: target.tls ? tlsContext : nil,
-                                   timeout: config.timeoutSeconds, completion: finish)
+        let http = HTTPClientExchange(host: target.host, request: request, context: target.tls ? tlsContext : nil,
+                                      timeout: config.timeoutSeconds, maxBodyBytes: WebhookHTTPCall.maxBodyBytes) { result in
+            finish(WebhookHTTPCall.answer(result))
+        }
         loopIndex = (loopIndex + 1) % loops.count
         let loop = loops[loopIndex]
         loop.execute { http.start(to: address, loop: loop) }

@@ -1,21 +1,16 @@
-import Dispatch
+import DeliveryEngine
 import Foundation
 import HTTPCore
-import NetworkIO
-import Synchronization
 
-/// One webhook POST over a NetworkIO `Connection` on an event loop: plain HTTP or HTTPS with the
-/// certificate verified against the trust store and the URL's host name, the whole call bounded
-/// by a timeout, the answer read with `HTTPResponseParser`. Loop-confined after `start`; the
-/// completion runs once, on the loop's thread.
-final class WebhookHTTPCall: ConnectionDelegate, @unchecked Sendable {
-    // Safe: created on the dispatcher's thread, then touched only on the loop's thread.
-
+/// The HTTP side of one webhook call: the request bytes (`POST` with the Standard Webhooks
+/// headers) and what an exchange's result means for the attempt. The I/O is an
+/// `HTTPClientExchange` on an event loop. Pure; any thread.
+enum WebhookHTTPCall {
     /// What came back.
     struct Answer: Sendable, Equatable {
         /// HTTP status, 0 when there was no answer.
         var status: Int
-        /// `Retry-After` in ms, when given (seconds or an HTTP date is not parsed: seconds only).
+        /// `Retry-After` in ms, when given in seconds.
         var retryAfterMillis: Int64?
         /// The start of the body, or the local error.
         var snippet: String
@@ -23,102 +18,8 @@ final class WebhookHTTPCall: ConnectionDelegate, @unchecked Sendable {
 
     /// Body bytes kept for the attempts view.
     static let snippetBytes = 512
-
-    let host: String
-    let request: [UInt8]
-    let context: TLSContext?
-    let timeout: Double
-    let completion: @Sendable (Answer) -> Void
-    private var connection: Connection?
-    private var parser = HTTPResponseParser(maxHeaderBytes: 16 * 1024, maxBodyBytes: 256 * 1024)
-    private var handshaking = false
-    private var finished = false
-    private var timer: UInt64?
-    private weak var loop: EventLoop?
-
-    init(host: String, request: [UInt8], context: TLSContext?, timeout: Double,
-         completion: @escaping @Sendable (Answer) -> Void) {
-        self.host = host
-        self.request = request
-        self.context = context
-        self.timeout = timeout
-        self.completion = completion
-    }
-
-    /// Connects to `address` and sends the request. Loop thread only.
-    func start(to address: SocketAddress, loop: EventLoop) {
-        self.loop = loop
-        timer = loop.schedule(after: timeout) { [self] in
-            self.finish(Answer(status: 0, snippet: "timed out after \(self.timeout) s"))
-        }
-        do {
-            connection = try Connection.connect(to: address, loop: loop, timeout: timeout, delegate: self)
-        } catch {
-            finish(Answer(status: 0, snippet: "connect: \(error)"))
-        }
-    }
-
-    func connectionDidConnect(_ connection: Connection) {
-        if let context {
-            handshaking = true
-            connection.startTLS(context: context, asClient: true, serverName: host, verifyHost: true)
-        } else {
-            connection.write(request)
-        }
-    }
-
-    func connectionDidCompleteTLS(_ connection: Connection, info: TLSInfo) {
-        handshaking = false
-        connection.write(request)
-    }
-
-    func connection(_ connection: Connection, didRead bytes: ArraySlice<UInt8>) {
-        parser.feed(bytes)
-        evaluate(parser.next())
-    }
-
-    func connectionDidClose(_ connection: Connection, error: NetworkError?) {
-        if handshaking {
-            let verify = connection.peerVerifyResult ?? 0
-            let why = verify != 0 ? "certificate verification failed (X509 error \(verify))"
-                : "TLS handshake failed: \(error.map { "\($0)" } ?? "closed")"
-            finish(Answer(status: 0, snippet: why))
-            return
-        }
-        if let error, !finished {
-            finish(Answer(status: 0, snippet: "\(error)"))
-            return
-        }
-        evaluate(parser.finish())
-        if !finished { finish(Answer(status: 0, snippet: "connection closed before an answer")) }
-    }
-
-    private func evaluate(_ event: HTTPResponseParser.Event) {
-        switch event {
-        case .needMore:
-            return
-        case .error(let e):
-            finish(Answer(status: 0, snippet: "bad HTTP answer: \(e)"))
-        case .response(let r):
-            let retry = r.headers.values("Retry-After").first.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
-            let snippet = String(decoding: r.body.prefix(Self.snippetBytes), as: UTF8.self)
-            finish(Answer(status: r.status, retryAfterMillis: retry.map { max(0, $0) * 1000 }, snippet: snippet))
-        }
-    }
-
-    /// Ends the call once (timeout, error or answer). Loop thread only.
-    func finish(_ answer: Answer) {
-        guard !finished else { return }
-        finished = true
-        if let timer { loop?.cancelTimer(timer) }
-        timer = nil
-        if let connection {
-            connection.delegate = nil
-            connection.abort()
-        }
-        connection = nil
-        completion(answer)
-    }
+    /// Largest answer body read.
+    static let maxBodyBytes = 256 * 1024
 
     /// The request bytes: `POST path` with the Standard Webhooks headers.
     static func request(target: WebhookTarget, webhookID: String, timestamp: Int64, signature: String,
@@ -127,5 +28,23 @@ final class WebhookHTTPCall: ConnectionDelegate, @unchecked Sendable {
         head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
         head += "webhook-id: \(webhookID)\r\nwebhook-timestamp: \(timestamp)\r\nwebhook-signature: \(signature)\r\n\r\n"
         return Array(head.utf8) + body
+    }
+
+    /// The answer an exchange's result stands for.
+    static func answer(_ result: Result<HTTPResponse, HTTPClientExchange.Failure>) -> Answer {
+        switch result {
+        case .success(let r):
+            let retry = r.headers.values("Retry-After").first.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            return Answer(status: r.status, retryAfterMillis: retry.map { max(0, $0) * 1000 },
+                          snippet: String(decoding: r.body.prefix(snippetBytes), as: UTF8.self))
+        case .failure(.timedOut(let t)): return Answer(status: 0, snippet: "timed out after \(t) s")
+        case .failure(.connect(let e)): return Answer(status: 0, snippet: "connect: \(e)")
+        case .failure(.tls(let verify, let reason)):
+            return Answer(status: 0, snippet: verify != 0 ? "certificate verification failed (X509 error \(verify))"
+                          : "TLS handshake failed: \(reason)")
+        case .failure(.closed(let e)): return Answer(status: 0, snippet: e)
+        case .failure(.badResponse(let e)): return Answer(status: 0, snippet: "bad HTTP answer: \(e)")
+        case .failure(.cancelled): return Answer(status: 0, snippet: "cancelled")
+        }
     }
 }
