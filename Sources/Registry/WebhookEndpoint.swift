@@ -33,7 +33,8 @@ public struct WebhookEndpoint: Codable, Sendable, Equatable {
     public var ratePerSecond: Int
     /// Operator pause: events are still recorded (kept for later), nothing is sent.
     public var paused: Bool
-    /// Set when the receiver answered 410 Gone; nothing is sent or recorded until resumed.
+    /// Set when the receiver answered 410 Gone; nothing is sent until resumed (events are still
+    /// recorded: a resume sends them, a delete drops them).
     public var disabled: Bool
     /// A call used up the retry schedule: the endpoint is failing (calls continue; the failed
     /// ones wait for a replay).
@@ -68,9 +69,10 @@ public struct WebhookEndpoint: Codable, Sendable, Equatable {
         self.lastFailureAt = nil
     }
 
-    /// True when an event of `type` for `tenant` is recorded for this endpoint.
+    /// True when an event of `type` for `tenant` is recorded for this endpoint (also while it is
+    /// paused or disabled: nothing is lost before the operator deletes it).
     public func wants(type: String, tenant eventTenant: String) -> Bool {
-        guard !disabled, eventTenant == tenant || tenant == "*" else { return false }
+        guard eventTenant == tenant || tenant == "*" else { return false }
         return events.isEmpty || events.contains(type) || events.contains("*")
     }
 
