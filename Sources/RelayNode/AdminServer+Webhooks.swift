@@ -150,16 +150,7 @@ struct WebhookAPI: Sendable {
     }
 
     private func commit(_ command: WebhookCommand) throws {
-        let sem = DispatchSemaphore(value: 0)
-        let box = Mutex<Result<UInt64, StoreError>?>(nil)
-        log.propose(.registry(.webhook(command))) { r in
-            box.withLock { $0 = r }
-            sem.signal()
-        }
-        guard sem.wait(timeout: .now() + 15) == .success else {
-            throw StoreError(.unavailable, "the change did not commit within 15 s", context: "webhooks")
-        }
-        _ = try box.withLock { $0! }.get()
+        _ = try log.proposeBlocking(.registry(.webhook(command)), timeout: 15).get()
     }
 
     static func time(_ v: Any) -> Int64? {

@@ -239,15 +239,6 @@ final class WebhookDispatcher: @unchecked Sendable {
     }
 
     private func proposeAndWait(_ command: SpoolCommand) -> Result<UInt64, StoreError> {
-        let sem = DispatchSemaphore(value: 0)
-        let box = Mutex<Result<UInt64, StoreError>?>(nil)
-        log.propose(command) { r in
-            box.withLock { $0 = r }
-            sem.signal()
-        }
-        if sem.wait(timeout: .now() + 10) == .timedOut {
-            return .failure(StoreError(.unavailable, "no commit within 10 s", context: "webhooks"))
-        }
-        return box.withLock { $0! }
+        log.proposeBlocking(command, timeout: 10)
     }
 }
