@@ -10,6 +10,7 @@ final class WebhookReceiver: @unchecked Sendable {
     import http.server, json, os, sys, threading, time
     host, port, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     lock = threading.Lock()
+    inflight = [0, 0]  # now, most seen
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
         def do_POST(self):
@@ -17,7 +18,11 @@ final class WebhookReceiver: @unchecked Sendable {
             try: mode = open(os.path.join(directory, 'mode')).read().strip() or '200'
             except OSError: mode = '200'
             status = int(mode.split()[0])
+            with lock:
+                inflight[0] += 1; inflight[1] = max(inflight[1], inflight[0])
+                open(os.path.join(directory, 'max-inflight'), 'w').write(str(inflight[1]))
             if len(mode.split()) > 1: time.sleep(float(mode.split()[1]))
+            with lock: inflight[0] -= 1
             with lock:
                 with open(os.path.join(directory, 'requests.jsonl'), 'a') as f:
                     f.write(json.dumps({'id': self.headers.get('webhook-id'), 'timestamp': self.headers.get('webhook-timestamp'),
@@ -105,6 +110,11 @@ final class WebhookReceiver: @unchecked Sendable {
         process?.signal(SIGKILL)
         process?.wait()
         process = nil
+    }
+
+    /// The most requests the receiver was handling at once.
+    var maxInFlight: Int {
+        Int((try? String(contentsOfFile: directory + "/max-inflight", encoding: .utf8)) ?? "") ?? 0
     }
 
     /// Every request logged so far.

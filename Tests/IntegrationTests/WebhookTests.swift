@@ -207,6 +207,7 @@ struct WebhookTests {
         _ = try Self.submit(relay, count: 1)
         #expect(Self.waitFor(30) { receiver.requests.count == 2 })
         let requests = receiver.requests
+        try #require(requests.count == 2)
         let firstID = requests[0]["id"] as! String, secondID = requests[1]["id"] as! String
         #expect((requests[1]["signature"] as? String ?? "").split(separator: " ").count == 2)
         // Against both secrets: the first call has one valid signature, the second two.
@@ -260,5 +261,48 @@ struct WebhookTests {
                 "\(refused)")
         #expect(receiver.requests.count == 1, "only the verified host was sent the event")
         #expect(try receiver.verify(secrets: [good["secret"] as! String]).count == 1)
+    }
+
+    @Test("The CLI creates, lists, pauses, resumes, replays and deletes endpoints; concurrency bounds the calls in flight")
+    func cliReplayAndConcurrency() throws {
+        let receiver = try WebhookReceiver(host: "127.51.0.6")
+        defer { receiver.stop() }
+        try receiver.setMode(200, delay: 0.2)
+        try receiver.start()
+        let relay = try RelayProcess(overlay: ["webhooks": Self.fastWebhooks])
+        defer { relay.cleanUp() }
+        let (host, port) = relay.address("admin")
+        func cli(_ args: [String]) throws -> (Int32, [String: Any]) {
+            let out = try run(RelayProcess.binary, ["webhooks"] + args + ["--admin", "http://\(host):\(port)", "--token", relay.adminToken])
+            return (out.status, (try? JSONSerialization.jsonObject(with: out.stdout)) as? [String: Any] ?? ["raw": out.stderr])
+        }
+        let (created, endpoint) = try cli(["create", receiver.url, "--tenant", "acme", "--events", "accepted", "--concurrency", "2"])
+        #expect(created == 0, "\(endpoint)")
+        let id = try #require(endpoint["id"] as? String)
+        #expect((endpoint["secret"] as? String ?? "").hasPrefix("whsec_") && endpoint["concurrency"] as? Int == 2)
+        let (_, paused) = try cli(["pause", id])
+        #expect(paused["status"] as? String == "paused")
+        _ = try Self.submit(relay, count: 6)
+        #expect(Self.waitFor(10) { ((try? Self.hook(relay, id))?["pending"] as? Int) == 6 })
+        #expect(receiver.requests.isEmpty, "a paused endpoint sends nothing")
+        let (_, resumed) = try cli(["resume", id])
+        #expect(resumed["status"] as? String == "active")
+        #expect(Self.waitFor(30) { ((try? Self.hook(relay, id))?["delivered"] as? Int) == 6 })
+        #expect(receiver.maxInFlight >= 1 && receiver.maxInFlight <= 2, "at most 2 calls at once: \(receiver.maxInFlight)")
+        let (_, list) = try cli(["list", "--tenant", "acme"])
+        #expect((list["webhooks"] as? [[String: Any]] ?? []).map { $0["id"] as? String } == [id])
+
+        // Replay the time range: the same six webhook-ids arrive again.
+        let first = Set(receiver.requests.compactMap { $0["id"] as? String })
+        let (replayStatus, replayed) = try cli(["replay", id, "--since", "0"])
+        #expect(replayStatus == 0 && replayed["replayed"] as? Int == 6, "\(replayed)")
+        #expect(Self.waitFor(30) { receiver.requests.count == 12 })
+        #expect(Set(receiver.requests.suffix(6).compactMap { $0["id"] as? String }) == first)
+        let (_, attempts) = try cli(["attempts", id, "--limit", "100"])
+        #expect((attempts["attempts"] as? [[String: Any]] ?? []).count == 12)
+        let (deleted, _) = try cli(["delete", id])
+        #expect(deleted == 0)
+        let (missing, _) = try cli(["show", id])
+        #expect(missing != 0)
     }
 }
