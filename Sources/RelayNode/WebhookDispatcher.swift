@@ -37,10 +37,6 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let done = Mutex<[(String, WebhookCommand.Result)]>([])
     private var state: [String: EndpointState] = [:]
     private var loopIndex = 0
-    /// Attempts that did not get a 2xx, since start (metrics).
-    let failedAttempts = Atomic<Int>(0)
-    /// Calls delivered by this node since start (metrics).
-    let deliveredCalls = Atomic<Int>(0)
 
     /// Per-endpoint dispatch state on this node.
     private struct EndpointState {
@@ -210,12 +206,12 @@ final class WebhookDispatcher: @unchecked Sendable {
         switch answer.status {
         case 200...299:
             verdict = .delivered
-            deliveredCalls.add(1, ordering: .relaxed)
+            WebhookMetrics.deliveredCalls.add(1, ordering: .relaxed)
         case 410:
             verdict = .gone
-            failedAttempts.add(1, ordering: .relaxed)
+            WebhookMetrics.failedAttempts.add(1, ordering: .relaxed)
         default:
-            failedAttempts.add(1, ordering: .relaxed)
+            WebhookMetrics.failedAttempts.add(1, ordering: .relaxed)
             switch schedule.afterFailure(attempt: attempt, now: now, retryAfterMillis: answer.retryAfterMillis,
                                          random: Double.random(in: 0..<1)) {
             case .retry(let at): verdict = .retry(at: at)
