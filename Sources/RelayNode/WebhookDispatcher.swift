@@ -123,7 +123,7 @@ final class WebhookDispatcher: @unchecked Sendable {
             guard preferredOwner("webhook:" + e.id) == nodeID else { continue }
             var s = state[e.id] ?? EndpointState()
             defer { state[e.id] = s }
-            guard now >= holds.withLock({ $0[e.id] ?? 0 }) else { continue }
+            guard now >= holds.withLock({ $0[e.id]?.until ?? 0 }) else { continue }
             var capacity = e.maxConcurrency - s.inFlight.count
             if e.ratePerSecond > 0 {
                 let rate = Double(e.ratePerSecond)
@@ -224,14 +224,27 @@ final class WebhookDispatcher: @unchecked Sendable {
                                          response: String(answer.snippet.prefix(WebhookHTTPCall.snippetBytes)), node: nodeID),
             verdict: verdict)
         done.withLock { $0.append((endpoint, result)) }
-        if case .retry(let at) = verdict { hold(endpoint, until: at) }
+        switch verdict {
+        case .delivered: holds.withLock { $0[endpoint] = nil }
+        case .retry(let at): hold(endpoint, retryAt: at, now: now, retryAfter: answer.retryAfterMillis != nil)
+        case .gone, .exhausted: break
+        }
         wake.signal()
     }
 
-    /// After a failure, the endpoint gets no new calls until the failed one is due again.
-    private let holds = Mutex<[String: Int64]>([:])
-    private func hold(_ endpoint: String, until: Int64) {
-        holds.withLock { $0[endpoint] = max($0[endpoint] ?? 0, until) }
+    /// After failures in a row the endpoint gets no new calls for a while: 0.5 s, 1 s, 2 s … up to
+    /// a minute, or until the failed call is due again if that is sooner. A receiver that is down
+    /// is probed, not flooded; one event that always fails does not hold the others back for its
+    /// whole schedule. A success ends the pause. A `Retry-After` holds the whole endpoint until then.
+    private let holds = Mutex<[String: (until: Int64, streak: Int)]>([:])
+    static let maxHoldMillis: Int64 = 60_000
+
+    private func hold(_ endpoint: String, retryAt: Int64, now: Int64, retryAfter: Bool) {
+        holds.withLock { h in
+            let streak = (h[endpoint]?.streak ?? 0) + 1
+            let pause = retryAfter ? retryAt - now : min(Self.maxHoldMillis, Int64(250) << Int64(min(streak, 8)))
+            h[endpoint] = (until: max(h[endpoint]?.until ?? 0, min(retryAt, now + pause)), streak: streak)
+        }
     }
 
     private func proposeAndWait(_ command: SpoolCommand) -> Result<UInt64, StoreError> {

@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 
 /// A Python webhook receiver for tests, on 127.51.x: logs every request (headers, body, the status
-/// it answered) as JSON lines and answers with the status in its `mode` file (200, 503, 410 …).
+/// it answered) as JSON lines and answers with the status in its `mode` file (200, 503, 410 …),
+/// but 500 to any body containing `poison`.
 /// `verify` checks the log with the Standard Webhooks algorithm in Python. Stopped by `stop()`.
 final class WebhookReceiver: @unchecked Sendable {
     // Safe: used by the one test that owns it.
@@ -18,6 +19,7 @@ final class WebhookReceiver: @unchecked Sendable {
             try: mode = open(os.path.join(directory, 'mode')).read().strip() or '200'
             except OSError: mode = '200'
             status = int(mode.split()[0])
+            if b'poison' in body: status = 500
             with lock:
                 inflight[0] += 1; inflight[1] = max(inflight[1], inflight[0])
                 open(os.path.join(directory, 'max-inflight'), 'w').write(str(inflight[1]))

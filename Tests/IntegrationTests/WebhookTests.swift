@@ -21,19 +21,20 @@ struct WebhookTests {
     static let sender = #"""
     import smtplib, ssl, sys
     host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    local = sys.argv[4] if len(sys.argv) > 4 else "user"
     ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
     s = smtplib.SMTP(host, port, timeout=30); s.ehlo("client.test"); s.starttls(context=ctx); s.ehlo("client.test")
     s.login("alice", "s3cret-pass")
     for i in range(count):
-        s.mail("app@example.com"); s.rcpt("user%d@dest.test" % i)
+        s.mail("app@example.com"); s.rcpt("%s%d@dest.test" % (local, i))
         code, text = s.data("Subject: hook %d\r\nMessage-ID: <hook-%d-%d@client.test>\r\n\r\nbody\r\n" % (i, port, i))
         print(text.decode().split()[-1])
     s.quit()
     """#
 
-    static func submit(_ relay: RelayProcess, count: Int) throws -> [String] {
+    static func submit(_ relay: RelayProcess, count: Int, localPart: String = "user") throws -> [String] {
         let (host, port) = relay.address("submission")
-        let out = try python(sender, [host, String(port), String(count)])
+        let out = try python(sender, [host, String(port), String(count), localPart])
         let ids = String(decoding: out.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
         guard ids.count == count else { throw HarnessError("submission failed: \(ids) \(out.stderr)") }
         return ids
@@ -304,5 +305,28 @@ struct WebhookTests {
         #expect(deleted == 0)
         let (missing, _) = try cli(["show", id])
         #expect(missing != 0)
+    }
+
+    @Test("One event the receiver always refuses does not hold the endpoint's other events back for its retry delay")
+    func poisonEventDoesNotBlock() throws {
+        let receiver = try WebhookReceiver(host: "127.51.0.7")
+        defer { receiver.stop() }
+        try receiver.start()
+        var webhooks = Self.fastWebhooks
+        webhooks["retryScheduleMillis"] = [600_000]
+        webhooks["retryJitter"] = 0
+        let relay = try RelayProcess(overlay: ["webhooks": webhooks])
+        defer { relay.cleanUp() }
+        let (_, created) = try SendingDomainTests.request(relay, "POST", "/v1/webhooks",
+                                                          ["url": receiver.url, "tenant": "acme", "events": ["accepted"],
+                                                           "concurrency": 1])
+        let id = try #require(created["id"] as? String)
+        _ = try Self.submit(relay, count: 1, localPart: "poison")
+        #expect(Self.waitFor(30) { receiver.requests.count == 1 })
+        _ = try Self.submit(relay, count: 4)
+        // The refused call waits ten minutes for its retry; the others go now.
+        #expect(Self.waitFor(30) { ((try? Self.hook(relay, id))?["delivered"] as? Int) == 4 }, "\((try? Self.hook(relay, id)) ?? [:])")
+        #expect((try Self.hook(relay, id))["pending"] as? Int == 1)
+        #expect(receiver.requests.filter { $0["status"] as? Int == 500 }.count == 1)
     }
 }
