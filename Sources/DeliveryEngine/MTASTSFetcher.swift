@@ -58,119 +58,41 @@ final class MTASTSFetcher: Sendable {
         let done = DispatchSemaphore(value: 0)
         let box = Mutex<Result<String, Failure>?>(nil)
         let timeout = self.timeout
-        let request = HTTPSPolicyRequest(host: host, context: context, timeout: timeout) { result in
-            box.withLock { if $0 == nil { $0 = result } }
+        let request = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: sendarix\r\n"
+            + "Accept: text/plain\r\nConnection: close\r\n\r\n"
+        let exchange = HTTPClientExchange(host: host, request: Array(request.utf8), context: context, timeout: timeout,
+                                          maxBodyBytes: Self.maxBodyBytes) { result in
+            let outcome = Self.policy(result, host: host)
+            box.withLock { if $0 == nil { $0 = outcome } }
             done.signal()
         }
-        loop.execute { request.start(to: target, loop: loop) }
+        loop.execute { exchange.start(to: target, loop: loop) }
         if done.wait(timeout: .now() + timeout + 1) == .timedOut {
-            loop.execute { request.cancel() }
+            loop.execute { exchange.cancel() }
             return .failure(Failure(resultType: .stsPolicyFetchError, reason: "\(host): timed out after \(timeout) s"))
         }
         return box.withLock { $0! }
     }
-}
 
-/// One HTTPS GET of the policy file, driven on an event loop. Loop-confined after `start`.
-private final class HTTPSPolicyRequest: ConnectionDelegate, @unchecked Sendable {
-    // Safe: created on the caller's thread, then touched only on the loop's thread.
-    let host: String
-    let context: TLSContext
-    let timeout: Double
-    let completion: @Sendable (Result<String, MTASTSFetcher.Failure>) -> Void
-    private var connection: Connection?
-    private var parser = HTTPResponseParser(maxHeaderBytes: 16 * 1024, maxBodyBytes: MTASTSFetcher.maxBodyBytes)
-    private var handshaking = false
-    private var finished = false
-    private var timer: UInt64?
-    private weak var loop: EventLoop?
-
-    init(host: String, context: TLSContext, timeout: Double,
-         completion: @escaping @Sendable (Result<String, MTASTSFetcher.Failure>) -> Void) {
-        self.host = host
-        self.context = context
-        self.timeout = timeout
-        self.completion = completion
-    }
-
-    func start(to address: SocketAddress, loop: EventLoop) {
-        self.loop = loop
-        timer = loop.schedule(after: timeout) { [self] in
-            self.finish(.failure(.init(resultType: .stsPolicyFetchError, reason: "\(self.host): timed out after \(self.timeout) s")))
+    /// The policy body of a response (a 200 with a `text/plain` body), or why not. Pure.
+    static func policy(_ result: Result<HTTPResponse, HTTPClientExchange.Failure>, host: String) -> Result<String, Failure> {
+        func fetchError(_ why: String) -> Result<String, Failure> {
+            .failure(Failure(resultType: .stsPolicyFetchError, reason: "\(host): \(why)"))
         }
-        do {
-            connection = try Connection.connect(to: address, loop: loop, timeout: timeout, delegate: self)
-        } catch {
-            finish(.failure(.init(resultType: .stsPolicyFetchError, reason: "\(host): connect: \(error)")))
-        }
-    }
-
-    func cancel() {
-        finish(.failure(.init(resultType: .stsPolicyFetchError, reason: "\(host): cancelled")))
-    }
-
-    func connectionDidConnect(_ connection: Connection) {
-        handshaking = true
-        connection.startTLS(context: context, asClient: true, serverName: host, verifyHost: true)
-    }
-
-    func connectionDidCompleteTLS(_ connection: Connection, info: TLSInfo) {
-        handshaking = false
-        let request = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: sendarix\r\n"
-            + "Accept: text/plain\r\nConnection: close\r\n\r\n"
-        connection.write(Array(request.utf8))
-    }
-
-    func connection(_ connection: Connection, didRead bytes: ArraySlice<UInt8>) {
-        parser.feed(bytes)
-        evaluate(parser.next())
-    }
-
-    func connectionDidClose(_ connection: Connection, error: NetworkError?) {
-        if handshaking {
-            let verify = connection.peerVerifyResult ?? 0
-            let why = verify != 0 ? "certificate verification failed (X509 error \(verify))" : "TLS handshake failed: \(error.map { "\($0)" } ?? "closed")"
-            finish(.failure(.init(resultType: .stsWebpkiInvalid, reason: "\(host): \(why)")))
-            return
-        }
-        if let error, !finished {
-            finish(.failure(.init(resultType: .stsPolicyFetchError, reason: "\(host): \(error)")))
-            return
-        }
-        evaluate(parser.finish())
-        if !finished { finish(.failure(.init(resultType: .stsPolicyFetchError, reason: "\(host): connection closed early"))) }
-    }
-
-    private func evaluate(_ event: HTTPResponseParser.Event) {
-        switch event {
-        case .needMore:
-            return
-        case .error(let e):
-            finish(.failure(.init(resultType: .stsPolicyFetchError, reason: "\(host): bad HTTP response: \(e)")))
-        case .response(let response):
-            guard response.status == 200 else {
-                finish(.failure(.init(resultType: .stsPolicyFetchError, reason: "\(host): HTTP status \(response.status)")))
-                return
-            }
+        switch result {
+        case .failure(.timedOut(let t)): return fetchError("timed out after \(t) s")
+        case .failure(.connect(let e)): return fetchError("connect: \(e)")
+        case .failure(.tls(let verify, let reason)):
+            let why = verify != 0 ? "certificate verification failed (X509 error \(verify))" : "TLS handshake failed: \(reason)"
+            return .failure(Failure(resultType: .stsWebpkiInvalid, reason: "\(host): \(why)"))
+        case .failure(.closed(let e)): return fetchError(e)
+        case .failure(.badResponse(let e)): return fetchError("bad HTTP response: \(e)")
+        case .failure(.cancelled): return fetchError("cancelled")
+        case .success(let response):
+            guard response.status == 200 else { return fetchError("HTTP status \(response.status)") }
             let type = response.headers.values("Content-Type").first?.lowercased() ?? ""
-            guard type.hasPrefix("text/plain") else {
-                finish(.failure(.init(resultType: .stsPolicyFetchError, reason: "\(host): Content-Type '\(type)' is not text/plain")))
-                return
-            }
-            finish(.success(String(decoding: response.body, as: UTF8.self)))
+            guard type.hasPrefix("text/plain") else { return fetchError("Content-Type '\(type)' is not text/plain") }
+            return .success(String(decoding: response.body, as: UTF8.self))
         }
-    }
-
-    private func finish(_ result: Result<String, MTASTSFetcher.Failure>) {
-        guard !finished else { return }
-        finished = true
-        if let timer { loop?.cancelTimer(timer) }
-        timer = nil
-        if let connection {
-            connection.delegate = nil
-            connection.abort()
-        }
-        connection = nil
-        completion(result)
     }
 }

@@ -20,6 +20,8 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
     case credential(CredentialCommand)
     /// Usage reports, suspensions and alerts of the limits and abuse layer.
     case limits(LimitsCommand)
+    /// A webhook endpoint change or an outbox call's lease/result/replay (`WebhookCommand`).
+    case webhook(WebhookCommand)
 
     /// The record keys this command reads and may write.
     public var keys: [String] {
@@ -30,6 +32,7 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
         case .setTenant(let t): [RegistryKeys.tenant(t.name)]
         case .credential(let c): c.keys
         case .limits(let c): c.keys
+        case .webhook(let w): w.keys
         }
     }
 

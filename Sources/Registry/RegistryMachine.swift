@@ -35,6 +35,10 @@ public enum RegistryMachine {
             case credentialAlert = "credential.alert"
             case credentialSuspended = "credential.suspended"
             case credentialReinstated = "credential.reinstated"
+            /// A webhook call used up its retries (`domain` holds the endpoint id).
+            case webhookFailing = "webhook.failing"
+            /// A webhook receiver answered 410 (`domain` holds the endpoint id).
+            case webhookDisabled = "webhook.disabled"
         }
         public var kind: Kind
         public var domain: String
@@ -89,6 +93,8 @@ public enum RegistryMachine {
             return t
         case .credential(let c):
             return applyCredential(c, current: current)
+        case .webhook(let w):
+            return applyWebhook(w, current: current)
         }
     }
 

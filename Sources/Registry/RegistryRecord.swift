@@ -8,6 +8,8 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     case usage(NodeUsage)
     case suspension(CredentialSuspension)
     case quarantined(QuarantinedMessage)
+    case webhookEndpoint(WebhookEndpoint)
+    case webhookCall(WebhookCall)
 
     /// JSON bytes (sorted keys).
     public func encoded() -> [UInt8] {
@@ -33,4 +35,8 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     public var suspension: CredentialSuspension? { if case .suspension(let s) = self { s } else { nil } }
     /// A held message, when this is one.
     public var quarantined: QuarantinedMessage? { if case .quarantined(let m) = self { m } else { nil } }
+    /// The webhook endpoint, when this is one.
+    public var webhookEndpoint: WebhookEndpoint? { if case .webhookEndpoint(let e) = self { e } else { nil } }
+    /// The webhook outbox call, when this is one.
+    public var webhookCall: WebhookCall? { if case .webhookCall(let c) = self { c } else { nil } }
 }

@@ -218,6 +218,7 @@ extension RelayConfig {
             decodeDKIM(&o, into: &c.dkim)
         }
         if var o = r.object("oauth") { decodeOAuth(&o, into: &c.oauth) }
+        if var o = r.object("webhooks") { decodeWebhooks(&o, into: &c.webhooks) }
 
         if var o = r.object("log") {
             if let l = o.string("level") {

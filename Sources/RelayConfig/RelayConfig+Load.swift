@@ -115,6 +115,7 @@ extension RelayConfig {
         delivery.caFile = delivery.caFile.map { RelayConfig.absolutePath($0, base: base) }
         dkim.keyFile = dkim.keyFile.map { RelayConfig.absolutePath($0, base: base) }
         oauth.jwksFile = oauth.jwksFile.map { RelayConfig.absolutePath($0, base: base) }
+        webhooks.caFile = webhooks.caFile.map { RelayConfig.absolutePath($0, base: base) }
         for i in routes.indices {
             if let a = routes[i].auth {
                 routes[i].auth!.passwordFile = RelayConfig.absolutePath(a.passwordFile, base: base)

@@ -17,6 +17,7 @@ extension RelayConfig {
         validateDelivery(p)
         validateDKIM(p)
         validateOAuth(p)
+        validateWebhooks(p)
         return p.list
     }
 

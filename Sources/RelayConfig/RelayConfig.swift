@@ -47,6 +47,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var dkim = DKIM()
     /// Bearer-token (XOAUTH2/OAUTHBEARER) logins.
     public var oauth = OAuth()
+    /// Webhook delivery (SSRF allowance, retry schedule, timeouts).
+    public var webhooks = Webhooks()
     /// Logging.
     public var log = Log()
     /// Sharing of per-tenant and per-credential limit counts (issue 11).

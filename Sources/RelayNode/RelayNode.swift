@@ -30,6 +30,7 @@ public final class RelayNode {
     private var dnsServer: DNSServer?
     private var domains: SendingDomains?
     private var sendingLimits: SendingLimiter?
+    private var webhooks: WebhookDispatcher?
     private let tls = TLSContextHolder(nil)
     private var certificatePaths: (String, String)?
 
@@ -205,6 +206,7 @@ public final class RelayNode {
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }
+        webhooks = startWebhooks(store: store, log: log, raft: raftLog, loops: loops)
         schedulePruning(log: log, loop: loops[0])
         scheduleDomainRechecks(domains, loop: loops[0])
         // Tests and tools read the bound ports (port 0 in config) from here.
@@ -362,6 +364,7 @@ public final class RelayNode {
         admin?.stop()
         delivery?.stop()
         sendingLimits?.stop()
+        webhooks?.stop()
         health?.stop()
         dnsServer?.stop()
         log?.stop()

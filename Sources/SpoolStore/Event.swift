@@ -17,6 +17,9 @@ public struct Event: Sendable, Equatable, Codable {
         /// or `T/U`), `response` what happened.
         case limitExceeded = "limit.exceeded", credentialAlert = "credential.alert"
         case credentialSuspended = "credential.suspended", credentialReinstated = "credential.reinstated"
+        /// A webhook endpoint used up a call's retries / was disabled by a 410 (`sender` holds
+        /// the endpoint id, `response` the reason).
+        case webhookFailing = "webhook.failing", webhookDisabled = "webhook.disabled"
 
         var code: UInt8 {
             switch self {
@@ -36,6 +39,8 @@ public struct Event: Sendable, Equatable, Codable {
             case .credentialAlert: 13
             case .credentialSuspended: 14
             case .credentialReinstated: 15
+            case .webhookFailing: 16
+            case .webhookDisabled: 17
             }
         }
 

@@ -24,6 +24,7 @@ extension SpoolStore {
                 try txn.delete(dbRegistry, Array(key.utf8))
             }
         }
+        try afterRegistry(command, in: txn)
         for (ordinal, notice) in t.notices.enumerated() {
             let kind: Event.Kind = switch notice.kind {
             case .domainAdded: .domainAdded
@@ -35,6 +36,8 @@ extension SpoolStore {
             case .credentialAlert: .credentialAlert
             case .credentialSuspended: .credentialSuspended
             case .credentialReinstated: .credentialReinstated
+            case .webhookFailing: .webhookFailing
+            case .webhookDisabled: .webhookDisabled
             }
             var event = Event(id: "\(index)-\(ordinal)", type: kind, messageId: "", queueId: "", tenant: notice.tenant,
                               sender: notice.domain, recipient: "", timestampMillis: notice.at)

@@ -134,7 +134,10 @@ extension SpoolStore {
         case nil:
             break
         }
-        if let p = t.pruneEvents { try pruneEvents(p, in: txn) }
+        if let p = t.pruneEvents {
+            try pruneEvents(p, in: txn)
+            try pruneWebhookCalls(p, in: txn)
+        }
         return .success(())
     }
 
@@ -147,6 +150,7 @@ extension SpoolStore {
             try txn.put(dbEventIndex, SpoolKeys.indexPrefix(i, i.field(of: event)) + key, empty)
         }
         try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
+        try recordWebhookCalls(event, index: index, ordinal: ordinal, in: txn)
     }
 
     /// Deletes the oldest events before `p.before` (at most `p.maxCount`) with their index entries.

@@ -42,6 +42,8 @@ enum CLI {
       quarantine list                  messages held by the spam filter
       quarantine release ID            deliver a held message
       quarantine delete ID             drop a held message
+      webhooks create|list|show|update|delete|rotate|pause|resume|replay|attempts …
+                                       webhook endpoints (sendarix webhooks help)
       health                           show the node's health
       cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
       cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
@@ -63,7 +65,7 @@ enum CLI {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
             case "queue", "events", "health", "cluster", "suppression", "domains", "tenants", "credentials",
-                 "suspensions", "limits", "quarantine":
+                 "suspensions", "limits", "quarantine", "webhooks":
                 return try Operator.run(command, rest)
             case "help", "--help", "-h":
                 print(usage)

@@ -74,6 +74,8 @@ enum Operator {
             if let a = named["allow-subdomains"] { body["allowSubdomains"] = a == "true" }
             return try show(target.request("PUT", "/v1/tenants/" + HTTPQuery.percentEncode(positional[1]),
                                            body: try JSONSerialization.data(withJSONObject: body)))
+        case ("webhooks", _):
+            return try webhooks(named, positional, target)
         case ("events", _):
             var items: [HTTPQuery.Item] = []
             for (flag, key) in [("recipient", "recipient"), ("sender", "sender"), ("type", "type"),

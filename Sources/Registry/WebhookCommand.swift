@@ -1,0 +1,152 @@
+/// Control-plane changes about webhooks, carried by `RegistryCommand.webhook`: endpoint edits
+/// (operator) and the life of outbox calls (lease, result, replay) proposed by the dispatching
+/// node. Every time comes from the command. Pure value; any thread.
+public enum WebhookCommand: Codable, Sendable, Equatable {
+    /// Adds an endpoint (refused if the id exists).
+    case create(WebhookEndpoint)
+    /// Changes the given fields of an endpoint.
+    case update(Update)
+    /// Removes an endpoint with its outbox.
+    case delete(id: String, at: Int64)
+    /// Makes `secret` the current secret; the previous ones keep signing until `graceUntil`.
+    case rotateSecret(id: String, secret: String, graceUntil: Int64, at: Int64)
+    /// Pause (true) or resume (false). Resuming also re-enables a disabled (410) or failing endpoint.
+    case setPaused(id: String, paused: Bool, at: Int64)
+    /// Leases due pending calls of `endpoint` to `owner`; calls not due or leased by someone
+    /// else are left alone (the proposer reads back which ones it got).
+    case claim(Claim)
+    /// Records attempt results; stale ones (the lease moved on) are ignored.
+    case results(Results)
+    /// Makes finished calls (delivered or failed) pending again, same `webhook-id`.
+    case replay(endpoint: String, sequences: [UInt64], at: Int64)
+
+    /// Fields an update may change (nil: unchanged).
+    public struct Update: Codable, Sendable, Equatable {
+        public var id: String
+        public var url: String?
+        public var events: [String]?
+        public var maxConcurrency: Int?
+        public var ratePerSecond: Int?
+        public var at: Int64
+
+        /// Creates an update. Any thread.
+        public init(id: String, url: String? = nil, events: [String]? = nil, maxConcurrency: Int? = nil,
+                    ratePerSecond: Int? = nil, at: Int64) {
+            self.id = id
+            self.url = url
+            self.events = events
+            self.maxConcurrency = maxConcurrency
+            self.ratePerSecond = ratePerSecond
+            self.at = at
+        }
+    }
+
+    /// A lease request for some pending calls.
+    public struct Claim: Codable, Sendable, Equatable {
+        public var endpoint: String
+        public var sequences: [UInt64]
+        public var owner: String
+        public var incarnation: UInt64
+        public var issuedAt: Int64
+        public var expiresAt: Int64
+
+        /// Creates a claim. Any thread.
+        public init(endpoint: String, sequences: [UInt64], owner: String, incarnation: UInt64, issuedAt: Int64,
+                    expiresAt: Int64) {
+            self.endpoint = endpoint
+            self.sequences = sequences
+            self.owner = owner
+            self.incarnation = incarnation
+            self.issuedAt = issuedAt
+            self.expiresAt = expiresAt
+        }
+    }
+
+    /// What one attempt led to.
+    public enum Verdict: Codable, Sendable, Equatable {
+        /// 2xx.
+        case delivered
+        /// Try again at this time.
+        case retry(at: Int64)
+        /// 410 Gone: the endpoint is disabled; the call stays pending for after a resume.
+        case gone
+        /// The retry schedule is used up: the call fails, the endpoint is marked failing.
+        case exhausted
+    }
+
+    /// One attempt's result.
+    public struct Result: Codable, Sendable, Equatable {
+        public var sequence: UInt64
+        public var attempt: WebhookCall.Attempt
+        public var verdict: Verdict
+
+        /// Creates a result. Any thread.
+        public init(sequence: UInt64, attempt: WebhookCall.Attempt, verdict: Verdict) {
+            self.sequence = sequence
+            self.attempt = attempt
+            self.verdict = verdict
+        }
+    }
+
+    /// Results of attempts made under leases of `owner`/`incarnation`.
+    public struct Results: Codable, Sendable, Equatable {
+        public var endpoint: String
+        public var owner: String
+        public var incarnation: UInt64
+        public var results: [Result]
+
+        /// Creates results. Any thread.
+        public init(endpoint: String, owner: String, incarnation: UInt64, results: [Result]) {
+            self.endpoint = endpoint
+            self.owner = owner
+            self.incarnation = incarnation
+            self.results = results
+        }
+    }
+
+    /// The endpoint the command is about.
+    public var endpointID: String {
+        switch self {
+        case .create(let e): e.id
+        case .update(let u): u.id
+        case .delete(let id, _), .rotateSecret(let id, _, _, _), .setPaused(let id, _, _): id
+        case .claim(let c): c.endpoint
+        case .results(let r): r.endpoint
+        case .replay(let id, _, _): id
+        }
+    }
+
+    /// The record keys this command reads and may write.
+    public var keys: [String] {
+        let id = endpointID
+        let endpoint = RegistryKeys.webhook(id)
+        switch self {
+        case .claim(let c): return [endpoint] + c.sequences.map { RegistryKeys.webhookPending(id, $0) }
+        case .results(let r): return [endpoint] + r.results.map { RegistryKeys.webhookPending(id, $0.sequence) }
+        case .replay(_, let seqs, _): return [endpoint] + seqs.map { RegistryKeys.webhookDone(id, $0) }
+        default: return [endpoint]
+        }
+    }
+}
+
+extension RegistryKeys {
+    /// `webhook/<id>`: an endpoint.
+    public static func webhook(_ id: String) -> String { webhookPrefix + id }
+    /// The prefix of every endpoint record.
+    public static let webhookPrefix = "webhook/"
+    /// `hookcall/<id>/<sequence, 20 digits>`: a pending call (key order = event order).
+    public static func webhookPending(_ id: String, _ sequence: UInt64) -> String {
+        webhookPendingPrefix(id) + padded(sequence)
+    }
+    /// `hookdone/<id>/<sequence>`: a delivered or failed call, kept for replays and `attempts`.
+    public static func webhookDone(_ id: String, _ sequence: UInt64) -> String { webhookDonePrefix(id) + padded(sequence) }
+    /// The prefix of an endpoint's pending calls.
+    public static func webhookPendingPrefix(_ id: String) -> String { "hookcall/" + id + "/" }
+    /// The prefix of an endpoint's finished calls.
+    public static func webhookDonePrefix(_ id: String) -> String { "hookdone/" + id + "/" }
+
+    static func padded(_ n: UInt64) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, 20 - s.count)) + s
+    }
+}

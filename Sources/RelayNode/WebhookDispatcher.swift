@@ -1,0 +1,253 @@
+import DNSService
+import DeliveryEngine
+import Dispatch
+import Foundation
+import NetworkIO
+import Registry
+import RelayConfig
+import SendarixSupport
+import SpoolStore
+import Synchronization
+
+/// Sends the webhook outbox: for every endpoint this node owns (rendezvous over the cluster's live
+/// members; a single node owns all), leases due pending calls through the log, POSTs them signed
+/// (Standard Webhooks) over the event loops, and records each attempt's result through the log.
+///
+/// A call is sent only under a committed lease of this process; a node that dies mid-call leaves
+/// a lease that expires (`webhooks.leaseSeconds`), after which the new owner sends it again with
+/// the same `webhook-id`: at most the calls in flight are sent twice. Runs on its own thread
+/// (claims wait for commits; DNS lookups block); HTTP I/O runs on the loops (`HTTPClientExchange`).
+final class WebhookDispatcher: @unchecked Sendable {
+    // Safe: `state` is touched only on the dispatcher thread; results cross threads through `done`.
+    let config: RelayConfig.Webhooks
+    let store: SpoolStore
+    let log: any ReplicatedLog
+    let nodeID: String
+    let loops: [EventLoop]
+    let logger: NodeLogger
+    let schedule: WebhookRetrySchedule
+    /// The member that should send `key`'s calls (nil: no cluster view; then nobody sends).
+    let preferredOwner: @Sendable (String) -> String?
+    let incarnation = UInt64.random(in: 1...UInt64.max)
+    private let resolver: DNSResolver?
+    private let tlsContext: TLSContext?
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let done = Mutex<[(String, WebhookCommand.Result)]>([])
+    private var state: [String: EndpointState] = [:]
+    private var loopIndex = 0
+
+    /// Per-endpoint dispatch state on this node.
+    private struct EndpointState {
+        /// Sequences sent and not yet recorded.
+        var inFlight: Set<UInt64> = []
+        /// Token bucket for `ratePerSecond`.
+        var tokens: Double = 0
+        var refilledAt: Int64 = 0
+    }
+
+    init(config: RelayConfig, store: SpoolStore, log: any ReplicatedLog, nodeID: String, loops: [EventLoop],
+         logger: NodeLogger, preferredOwner: @escaping @Sendable (String) -> String?) {
+        self.config = config.webhooks
+        self.store = store
+        self.log = log
+        self.nodeID = nodeID
+        self.loops = loops
+        self.logger = logger
+        self.preferredOwner = preferredOwner
+        self.schedule = WebhookRetrySchedule(delaysMillis: config.webhooks.retryScheduleMillis.map(Int64.init),
+                                             jitter: config.webhooks.retryJitter)
+        self.resolver = try? DNSResolver(nameservers: config.resolver.nameservers.map(\.description))
+        if let ca = config.webhooks.caFile {
+            tlsContext = try? TLSContext(clientVerification: .caFile(ca))
+        } else if let ca = ProcessInfo.processInfo.environment["SENDARIX_TEST_CA_FILE"] {
+            tlsContext = try? TLSContext(clientVerification: .caFile(ca))
+        } else {
+            tlsContext = try? TLSContext(clientVerification: .systemTrust)
+        }
+    }
+
+    /// Starts the dispatcher thread.
+    func start() {
+        let t = Thread { [self] in run() }
+        t.name = "sendarix-webhooks"
+        t.start()
+    }
+
+    /// Stops the thread (calls in flight finish or time out on the loops; their results are
+    /// dropped and their leases expire). Blocks until the thread ended.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        wake.signal()
+        _ = stopped.wait(timeout: .now() + 5)
+    }
+
+    private func run() {
+        let poll = Double(config.pollMillis) / 1000
+        while !stopping.load(ordering: .relaxed) {
+            flushResults()
+            do { try dispatchDue() } catch { logger.log(.warning, "webhook dispatch failed", ["error": "\(error)"]) }
+            _ = wake.wait(timeout: .now() + poll)
+        }
+        stopped.signal()
+    }
+
+    /// Proposes the results gathered since the last round, one command per endpoint.
+    private func flushResults() {
+        let batch = done.withLock { list -> [(String, WebhookCommand.Result)] in
+            defer { list.removeAll() }
+            return list
+        }
+        guard !batch.isEmpty else { return }
+        var byEndpoint: [String: [WebhookCommand.Result]] = [:]
+        for (id, r) in batch { byEndpoint[id, default: []].append(r) }
+        for (id, results) in byEndpoint {
+            let command = WebhookCommand.results(WebhookCommand.Results(endpoint: id, owner: nodeID, incarnation: incarnation,
+                                                                        results: results))
+            let outcome = proposeAndWait(.registry(.webhook(command)))
+            if case .failure(let e) = outcome, e.code != .invalidCommand {
+                logger.log(.warning, "webhook results not recorded", ["endpoint": id, "error": "\(e)"])
+            }
+            // Recorded or stale: either way these calls are no longer ours in flight.
+            for r in results { state[id]?.inFlight.remove(r.sequence) }
+        }
+    }
+
+    private func dispatchDue() throws {
+        let now = WallClock.nowMillis()
+        let endpoints = try store.webhookEndpoints()
+        let known = Set(endpoints.map(\.id))
+        for id in state.keys where !known.contains(id) && state[id]!.inFlight.isEmpty { state[id] = nil }
+        for e in endpoints where !e.paused && !e.disabled {
+            guard preferredOwner("webhook:" + e.id) == nodeID else { continue }
+            var s = state[e.id] ?? EndpointState()
+            defer { state[e.id] = s }
+            guard now >= holds.withLock({ $0[e.id]?.until ?? 0 }) else { continue }
+            var capacity = e.maxConcurrency - s.inFlight.count
+            if e.ratePerSecond > 0 {
+                let rate = Double(e.ratePerSecond)
+                s.tokens = min(rate, s.tokens + Double(now - s.refilledAt) / 1000 * rate)
+                s.refilledAt = now
+                capacity = min(capacity, Int(s.tokens))
+            }
+            guard capacity > 0 else { continue }
+            let due = try store.pendingWebhookCalls(e.id, limit: 256).filter { c in
+                c.nextAttemptAt <= now && !s.inFlight.contains(c.sequence) && (c.lease.map { $0.expiresAt <= now } ?? true)
+            }.prefix(capacity)
+            guard !due.isEmpty else { continue }
+            let expires = now + Int64(config.leaseSeconds) * 1000
+            let claim = WebhookCommand.Claim(endpoint: e.id, sequences: due.map(\.sequence), owner: nodeID,
+                                             incarnation: incarnation, issuedAt: now, expiresAt: expires)
+            guard case .success = proposeAndWait(.registry(.webhook(.claim(claim)))) else { continue }
+            for c in due {
+                guard let call = try store.webhookCall(e.id, sequence: c.sequence), let lease = call.lease,
+                      lease.owner == nodeID, lease.incarnation == incarnation, call.status == .pending else { continue }
+                s.inFlight.insert(call.sequence)
+                if e.ratePerSecond > 0 { s.tokens -= 1 }
+                send(call, attempt: lease.attempt, endpoint: e)
+            }
+        }
+    }
+
+    /// Resolves, checks (SSRF), signs and POSTs one call; the result lands in `done`.
+    private func send(_ call: WebhookCall, attempt: UInt32, endpoint e: WebhookEndpoint) {
+        let started = WallClock.nowMillis()
+        let id = e.id
+        let finish: @Sendable (WebhookHTTPCall.Answer) -> Void = { [self] answer in
+            record(call, attempt: attempt, endpoint: id, started: started, answer: answer)
+        }
+        guard let target = WebhookTarget(url: e.url) else {
+            return finish(.init(status: 0, snippet: "not an http(s) URL: \(e.url)"))
+        }
+        let addresses: [String]
+        if IPAddress(target.host) != nil {
+            addresses = [target.host]
+        } else if let resolver {
+            let r = resolver.resolveHost(target.host)
+            addresses = r.addresses
+            if addresses.isEmpty {
+                return finish(.init(status: 0, snippet: "\(target.host): " + (r.temporaryFailure ?? (r.nxdomain ? "NXDOMAIN" : "no address"))))
+            }
+        } else {
+            return finish(.init(status: 0, snippet: "no DNS resolver"))
+        }
+        // Every address must be allowed: a name may not smuggle in a private one.
+        for a in addresses {
+            guard let ip = IPAddress(a) else { return finish(.init(status: 0, snippet: "bad address \(a)")) }
+            if let why = WebhookTarget.refusal(ip, allowed: config.allowedPrivateNetworks) {
+                return finish(.init(status: 0, snippet: why))
+            }
+        }
+        guard let address = try? SocketAddress(ip: addresses[0], port: target.port) else {
+            return finish(.init(status: 0, snippet: "bad address \(addresses[0])"))
+        }
+        if target.tls && tlsContext == nil { return finish(.init(status: 0, snippet: "no TLS client context")) }
+        let body = Array(call.payload.utf8)
+        let timestamp = started / 1000
+        let signature = WebhookSigner.header(secrets: e.signingSecrets(at: started), id: call.webhookID,
+                                             timestamp: timestamp, body: body)
+        let request = WebhookHTTPCall.request(target: target, webhookID: call.webhookID, timestamp: timestamp,
+                                              signature: signature, body: body)
+        let http = HTTPClientExchange(host: target.host, request: request, context: target.tls ? tlsContext : nil,
+                                      timeout: config.timeoutSeconds, maxBodyBytes: WebhookHTTPCall.maxBodyBytes) { result in
+            finish(WebhookHTTPCall.answer(result))
+        }
+        loopIndex = (loopIndex + 1) % loops.count
+        let loop = loops[loopIndex]
+        loop.execute { http.start(to: address, loop: loop) }
+    }
+
+    /// Turns an answer into the attempt's verdict and queues it. Any thread.
+    private func record(_ call: WebhookCall, attempt: UInt32, endpoint: String, started: Int64,
+                        answer: WebhookHTTPCall.Answer) {
+        let now = WallClock.nowMillis()
+        let verdict: WebhookCommand.Verdict
+        switch answer.status {
+        case 200...299:
+            verdict = .delivered
+            WebhookMetrics.deliveredCalls.add(1, ordering: .relaxed)
+        case 410:
+            verdict = .gone
+            WebhookMetrics.failedAttempts.add(1, ordering: .relaxed)
+        default:
+            WebhookMetrics.failedAttempts.add(1, ordering: .relaxed)
+            switch schedule.afterFailure(attempt: attempt, now: now, retryAfterMillis: answer.retryAfterMillis,
+                                         random: Double.random(in: 0..<1)) {
+            case .retry(let at): verdict = .retry(at: at)
+            case .giveUp: verdict = .exhausted
+            }
+        }
+        let result = WebhookCommand.Result(
+            sequence: call.sequence,
+            attempt: WebhookCall.Attempt(attempt: attempt, at: now, status: answer.status, latencyMillis: now - started,
+                                         response: String(answer.snippet.prefix(WebhookHTTPCall.snippetBytes)), node: nodeID),
+            verdict: verdict)
+        done.withLock { $0.append((endpoint, result)) }
+        switch verdict {
+        case .delivered: holds.withLock { $0[endpoint] = nil }
+        case .retry(let at): hold(endpoint, retryAt: at, now: now, retryAfter: answer.retryAfterMillis != nil)
+        case .gone, .exhausted: break
+        }
+        wake.signal()
+    }
+
+    /// After failures in a row the endpoint gets no new calls for a while: 0.5 s, 1 s, 2 s … up to
+    /// a minute, or until the failed call is due again if that is sooner. A receiver that is down
+    /// is probed, not flooded; one event that always fails does not hold the others back for its
+    /// whole schedule. A success ends the pause. A `Retry-After` holds the whole endpoint until then.
+    private let holds = Mutex<[String: (until: Int64, streak: Int)]>([:])
+    static let maxHoldMillis: Int64 = 60_000
+
+    private func hold(_ endpoint: String, retryAt: Int64, now: Int64, retryAfter: Bool) {
+        holds.withLock { h in
+            let streak = (h[endpoint]?.streak ?? 0) + 1
+            let pause = retryAfter ? retryAt - now : min(Self.maxHoldMillis, Int64(250) << Int64(min(streak, 8)))
+            h[endpoint] = (until: max(h[endpoint]?.until ?? 0, min(retryAt, now + pause)), streak: streak)
+        }
+    }
+
+    private func proposeAndWait(_ command: SpoolCommand) -> Result<UInt64, StoreError> {
+        log.proposeBlocking(command, timeout: 10)
+    }
+}
