@@ -82,9 +82,12 @@ extension RelayConfig {
             let tenant = u.string("tenant", default: "default")
             let nets = networks(&u, "allowedNetworks") ?? []
             let pool = u.string("pool")
+            let sandbox = u.bool("sandbox", default: false)
             if let name {
-                c.users.append(User(name: name, password: password, passwordHash: hash,
-                                    tenant: tenant, allowedNetworks: nets, pool: pool))
+                var user = User(name: name, password: password, passwordHash: hash,
+                                tenant: tenant, allowedNetworks: nets, pool: pool)
+                user.sandbox = sandbox
+                c.users.append(user)
             }
             u.finish()
         }
@@ -212,6 +215,8 @@ extension RelayConfig {
         if var o = r.object("dkim") {
             decodeDKIM(&o, into: &c.dkim)
         }
+
+        if var o = r.object("bounces") { decodeBounces(&o, into: &c.bounces) }
 
         if var o = r.object("log") {
             if let l = o.string("level") {

@@ -114,6 +114,7 @@ extension RelayConfig {
         adminReadOnlyTokenFile = adminReadOnlyTokenFile.map { RelayConfig.absolutePath($0, base: base) }
         delivery.caFile = delivery.caFile.map { RelayConfig.absolutePath($0, base: base) }
         dkim.keyFile = dkim.keyFile.map { RelayConfig.absolutePath($0, base: base) }
+        bounces.keyFile = bounces.keyFile.map { RelayConfig.absolutePath($0, base: base) }
         for i in routes.indices {
             if let a = routes[i].auth {
                 routes[i].auth!.passwordFile = RelayConfig.absolutePath(a.passwordFile, base: base)

@@ -16,6 +16,7 @@ extension RelayConfig {
         validatePolicyAndLimits(p)
         validateDelivery(p)
         validateDKIM(p)
+        validateBounces(p)
         return p.list
     }
 

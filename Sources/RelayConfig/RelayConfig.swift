@@ -43,6 +43,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var delivery = Delivery()
     /// Sending domains and DKIM signing.
     public var dkim = DKIM()
+    /// Asynchronous bounces (VERP), feedback loops and the receiver simulator.
+    public var bounces = Bounces()
     /// Logging.
     public var log = Log()
 
@@ -156,6 +158,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var allowedNetworks: [IPNetwork] = []
         /// Source address pool (`delivery.pools[].name`) this user's mail leaves from; nil: the default.
         public var pool: String? = nil
+        /// Sandbox: this user's mail is accepted and produces events but goes to the receiver
+        /// simulator, never out of the cluster.
+        public var sandbox = false
         /// Creates a user.
         public init(name: String, password: String? = nil, passwordHash: String? = nil,
                     tenant: String = "default", allowedNetworks: [IPNetwork] = [], pool: String? = nil) {
