@@ -29,6 +29,7 @@ public final class RelayNode {
     private var health: ClusterHealth?
     private var dnsServer: DNSServer?
     private var domains: SendingDomains?
+    private var simulator: ReceiverSimulator?
     private let tls = TLSContextHolder(nil)
     private var certificatePaths: (String, String)?
 
@@ -133,26 +134,33 @@ public final class RelayNode {
         let admission = SpoolAdmission(base: log, store: store, reserve: config.spool.effectiveReserveMB << 20)
         let domains = try SendingDomains(config: config, store: store, log: log, logger: logger)
         self.domains = domains
+        let feedback = try FeedbackProcessor(config: config, store: store, log: admission, logger: logger, hostname: hostname)
         let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops,
-                              domains: domains)
+                              domains: domains, feedback: feedback)
         self.smtp = smtp
         var bound: [String: Any] = [:]
-        for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
+        let listening = try smtp.start()
+        for (kind, addresses) in listening { bound[kind.rawValue] = addresses }
+        let simulated = try RelayNode.startSimulator(config, feedback: feedback, relay: listening[.relay]?.first, logger: logger)
+        simulator = simulated?.0
         if config.delivery.enabled {
             let logger = self.logger
             var options = RelayNode.deliveryOptions(config)
+            options.hooks = RelayNode.deliveryHooks(config, feedback: feedback, simulator: simulated?.0)
             if let raft = raftLog {
                 // Cluster: each node delivers the domains it owns (rendezvous over live members)
                 // plus messages whose lease expired and nobody took over.
                 options.preferredOwner = { [weak raft] domain in raft?.preferredOwner(for: domain) }
             }
-            let engine = DeliveryEngine(config: config, nodeID: config.node.id, hostname: hostname, store: store,
+            let engine = DeliveryEngine(config: RelayNode.deliveryConfig(config, simulatorPort: simulated?.1), nodeID: config.node.id,
+                                        hostname: hostname, store: store,
                                         log: log, loops: loops, options: options) { level, event, fields in
                 logger.log(NodeLogger.Level(name: level), event, fields: fields)
             }
             try engine.start()
             delivery = engine
             smtp.setDelivery(engine)
+            feedback.delivery.withLock { $0 = engine }
         }
         let draining: @Sendable () -> Bool = { [weak smtp] in smtp?.isDraining ?? true }
         if config.listen.peer != nil || !config.cluster.peers.isEmpty {
@@ -349,6 +357,7 @@ public final class RelayNode {
         }
         admin?.stop()
         delivery?.stop()
+        simulator?.stop()
         health?.stop()
         dnsServer?.stop()
         log?.stop()

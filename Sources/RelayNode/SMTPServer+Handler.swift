@@ -46,8 +46,9 @@ extension SMTPServer {
                                                         isTrustedNetwork: trusted, isTLS: kind == .smtps,
                                                         tlsInfo: nil, sessionID: sessionID)
             let ids = server.queueIDs
-            let environment = SMTPSession.Environment(now: { WallClock.now() }, makeQueueID: { ids.next() },
+            var environment = SMTPSession.Environment(now: { WallClock.now() }, makeQueueID: { ids.next() },
                                                       bodyBudget: server.bodyBudget)
+            if let feedback = server.feedback { environment.recipientCheck = { feedback.recipientCheck($0) } }
             session = SMTPSession(configuration: configuration, context: context, environment: environment)
             sessionParts = (configuration, context, environment)
         }
@@ -144,9 +145,27 @@ extension SMTPServer {
             }
         }
 
-        private func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
+        private func enqueue(_ incoming: SMTPSession.Envelope, _ message: [UInt8]) {
             let me = LoopBound(self, loop: loop)
             let server = self.server
+            var remaining = incoming
+            if kind == .relay, let feedback = server.feedback {
+                // Bounces and complaints for VERP / feedback addresses are processed, not queued.
+                let (mine, others) = feedback.split(incoming.recipients)
+                if !mine.isEmpty {
+                    let queueID = incoming.queueID
+                    feedback.receive(mine, message) { ok in
+                        guard others.isEmpty else { return }
+                        me.execute { handler in
+                            guard !handler.closed else { return }
+                            handler.perform(handler.session.enqueueCompleted(ok ? .queued(queueID) : .unavailable))
+                        }
+                    }
+                    if others.isEmpty { return }
+                    remaining.recipients = others
+                }
+            }
+            let envelope = remaining
             guard let domains = server.domains else {
                 Self.propose(envelope, message, server: server, handler: me)
                 return

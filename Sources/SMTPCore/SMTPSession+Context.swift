@@ -50,6 +50,10 @@ extension SMTPSession {
         public var makeQueueID: @Sendable () -> String
         /// The process-wide memory for bodies being received; nil means unbounded.
         public var bodyBudget: BodyMemoryBudget?
+        /// Recipient verification on the relay port: true accepts the address (a valid VERP or
+        /// feedback address, even when it is not a local domain), false refuses it with `550 5.1.1`
+        /// (an unknown or forged address at a bounce domain), nil leaves it to the usual rules.
+        public var recipientCheck: (@Sendable (_ address: String) -> Bool?)? = nil
 
         /// Creates an environment. Does not block.
         public init(now: @escaping @Sendable () -> Date, makeQueueID: @escaping @Sendable () -> String,
