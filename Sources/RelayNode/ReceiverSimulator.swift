@@ -300,9 +300,9 @@ final class ReceiverSimulator: @unchecked Sendable {
         return f.string(from: Date())
     }
 
-    /// Sends `message` from the null sender to `to` over SMTP at 127.0.0.1:`port` (this node's
-    /// relay listener). Blocks; returns the final reply line, or nil on a connection failure.
-    static func submit(to: String, message: [UInt8], port: UInt16) -> String? {
+    /// Sends `message` from the null sender to `to` over SMTP at `host`:`port` (this node's relay
+    /// listener; IPv4). Blocks; returns the final reply line, or nil on a connection failure.
+    static func submit(to: String, message: [UInt8], host: String, port: UInt16) -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -311,7 +311,7 @@ final class ReceiverSimulator: @unchecked Sendable {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_addr.s_addr = inet_addr(host == "0.0.0.0" ? "127.0.0.1" : host)
         let connected = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }

@@ -11,11 +11,13 @@ extension RelayNode {
                                logger: NodeLogger) throws -> (ReceiverSimulator, UInt16)? {
         let sandboxed = config.users.contains { $0.sandbox }
         guard config.delivery.enabled, config.bounces.simulator.enabled || sandboxed else { return nil }
-        let relayPort = relay.flatMap { $0.split(separator: ":").last }.flatMap { UInt16($0) }
+        // An IPv4 relay listener ("host:port"); others fall back to handing reports over in-process.
+        let relayHost = relay.flatMap { r in r.lastIndex(of: ":").map { String(r[..<$0]) } }.flatMap { $0.contains(":") ? nil : $0 }
+        let relayPort = relayHost == nil ? nil : relay.flatMap { $0.split(separator: ":").last }.flatMap { UInt16($0) }
         let simulator = ReceiverSimulator(settings: config.bounces.simulator,
                                           feedbackAddress: config.bounces.feedbackAddresses.first, logger: logger) { to, message in
-            if let relayPort {
-                let reply = ReceiverSimulator.submit(to: to, message: message, port: relayPort)
+            if let relayHost, let relayPort {
+                let reply = ReceiverSimulator.submit(to: to, message: message, host: relayHost, port: relayPort)
                 logger.log(.info, "simulator.report_sent", ["to": to, "reply": reply ?? "connection failed"])
             } else {
                 feedback.receive([to], message) { ok in

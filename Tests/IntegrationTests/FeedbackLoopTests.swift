@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+
+/// Asynchronous bounces (VERP), complaint feedback loops, the receiver simulator and the sandbox,
+/// through the real binary: smtplib submits, the node delivers to its in-process simulator, the
+/// simulator's DSNs and ARF reports come back over SMTP to the node's relay listener (127.57.0.1).
+@Suite("Bounces and complaints through the binary", .serialized)
+struct FeedbackLoopTests {
+    static let send = """
+    import smtplib, ssl, sys
+    host, port, user, sender, rcpts = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].split(",")
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP(host, port, timeout=30)
+    s.ehlo("client.test"); s.starttls(context=ctx); s.ehlo("client.test")
+    s.login(user, "s3cret-pass")
+    msg = ("From: " + sender + "\\r\\nTo: " + rcpts[0] + "\\r\\nSubject: simulated\\r\\nMessage-ID: <m-" + rcpts[0] + ">\\r\\n\\r\\nhello\\r\\n").encode()
+    s.sendmail(sender, rcpts, msg)
+    s.quit()
+    """
+
+    /// RCPT probes on the relay port: prints `<code> <address>` per address.
+    static let probe = """
+    import smtplib, sys
+    host, port, addrs = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+    s = smtplib.SMTP(host, port, timeout=30); s.ehlo("mx.remote.test")
+    for a in addrs:
+        s.docmd("MAIL", "FROM:<>")
+        code, text = s.docmd("RCPT", "TO:<" + a + ">")
+        print(code, a, text.decode())
+        s.docmd("RSET")
+    s.quit()
+    """
+
+    static func start() throws -> RelayProcess {
+        let user: (String, Bool) -> [String: Any] = { name, sandbox in
+            ["name": name, "password": "s3cret-pass", "tenant": "acme", "sandbox": sandbox]
+        }
+        return try RelayProcess(overlay: [
+            "listen": ["submission": ["127.57.0.1:0"], "smtps": [], "relay": ["127.57.0.1:0"], "admin": "127.57.0.1:0"],
+            "users": [user("alice", false), user("sandy", true)],
+            "delivery": ["enabled": true, "retrySchedule": [1], "retryJitter": 0],
+            "bounces": ["verp": true, "feedbackAddresses": ["fbl@feedback.relay.test"],
+                        "simulator": ["asyncDelaySeconds": 1, "greylistSeconds": 2]],
+        ])
+    }
+
+    /// Polls the events API until `predicate` holds for the events of `query` (or 30 s pass).
+    func waitForEvents(_ relay: RelayProcess, _ query: String, _ predicate: ([[String: Any]]) -> Bool) throws -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(30)
+        var events: [[String: Any]] = []
+        while Date() < deadline {
+            events = try relay.events(query)
+            if predicate(events) { return events }
+            usleep(50_000)
+        }
+        return events
+    }
+
+    func submit(_ relay: RelayProcess, user: String = "alice", sender: String = "app@example.com", to: String) throws {
+        let out = try python(Self.send, ["127.57.0.1", String(relay.port("submission")), user, sender, to])
+        #expect(out.status == 0, "\(out.stderr)\n\(relay.log())")
+    }
+
+    func suppressions(_ relay: RelayProcess) throws -> [[String: Any]] {
+        (try relay.adminJSON("/v1/suppressions?tenant=acme")["suppressions"] as? [[String: Any]]) ?? []
+    }
+
+    @Test("Simulator hard bounce: accepted → delivered → bounced by a DSN sent to the VERP address, then suppressed; forged VERP refused at RCPT")
+    func hardBounceThroughVERP() throws {
+        let relay = try Self.start()
+        defer { relay.cleanUp() }
+        let rcpt = "bounce@simulator.sendarix.test"
+        try submit(relay, to: rcpt)
+        let bounced = try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { list in list.contains { $0["type"] as? String == "bounced" } }
+        let types = bounced.reversed().compactMap { $0["type"] as? String }
+        #expect(types == ["accepted", "delivered", "bounced"], "\(bounced)\n\(relay.log())")
+        let bounce = try #require(bounced.first { $0["type"] as? String == "bounced" })
+        #expect(bounce["bounceClass"] as? String == "bad-mailbox")
+        #expect(bounce["enhancedCode"] as? String == "5.1.1")
+        #expect(bounce["smtpCode"] as? Int == 550)
+        #expect(bounce["tenant"] as? String == "acme")
+        #expect(bounce["sender"] as? String == "app@example.com")
+        let accepted = try #require(bounced.first { $0["type"] as? String == "accepted" })
+        #expect((bounce["messageId"] as? String)?.contains("m-\(rcpt)") == true)
+        #expect(bounce["messageId"] as? String == accepted["messageId"] as? String)
+        #expect(bounce["queueId"] as? String == accepted["queueId"] as? String)
+        let queueID = try #require(bounce["queueId"] as? String)
+        // The DSN travelled over SMTP to this node's relay port, addressed to the message's VERP address.
+        let log = relay.log()
+        let verpPrefix = "bounce-\(queueID.lowercased())-0-q-"
+        let line = try #require(log.split(separator: "\n").first { $0.contains("simulator.report_sent") && $0.contains(verpPrefix) },
+                                "\(log)")
+        #expect(line.contains("250"))
+        #expect(try suppressions(relay).contains { $0["address"] as? String == rcpt && $0["reason"] as? String == "hard-bounce" })
+
+        // RCPT verification at the bounce domain: the real VERP address is accepted; the same one with
+        // another tag, another queue ID, or an unknown local part is refused with 550 5.1.1.
+        let verpRange = try #require(line.range(of: verpPrefix))
+        let verp = String(line[verpRange.lowerBound...].prefix { $0 != " " && $0 != "\"" && $0 != "," })
+        #expect(verp.hasSuffix("@bounces.example.com"))
+        let at = try #require(verp.firstIndex(of: "@"))
+        var forged = Array(verp[..<at])
+        forged[forged.count - 1] = forged.last == "a" ? "b" : "a"
+        let forgedTag = String(forged) + "@bounces.example.com"
+        let otherMessage = verp.replacingOccurrences(of: queueID.lowercased(), with: "0000000000000000000a")
+        let out = try python(Self.probe, ["127.57.0.1", String(relay.port("relay")),
+                                          [verp, forgedTag, otherMessage, "postmaster-x@bounces.example.com"].joined(separator: ",")])
+        let replies = String(decoding: out.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(replies.count == 4, "\(replies) \(out.stderr)")
+        #expect(replies.first?.hasPrefix("250 ") == true, "\(replies)")
+        for r in replies.dropFirst() { #expect(r.hasPrefix("550 ") && r.contains("5.1.1"), "\(r)") }
+    }
+
+    @Test("Simulator complaint: an ARF report to the feedback address yields complained and a complaint suppression")
+    func complaint() throws {
+        let relay = try Self.start()
+        defer { relay.cleanUp() }
+        let rcpt = "complaint@simulator.sendarix.test"
+        try submit(relay, to: rcpt)
+        let events = try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { list in list.contains { $0["type"] as? String == "complained" } }
+        let types = events.reversed().compactMap { $0["type"] as? String }
+        #expect(types == ["accepted", "delivered", "complained"], "\(events)\n\(relay.log())")
+        let complained = try #require(events.first { $0["type"] as? String == "complained" })
+        #expect(complained["tenant"] as? String == "acme")
+        #expect((complained["response"] as? String)?.hasPrefix("abuse") == true)
+        #expect(relay.log().contains("fbl@feedback.relay.test"))
+        #expect(try suppressions(relay).contains { $0["address"] as? String == rcpt && $0["reason"] as? String == "complaint" })
+    }
+
+    @Test("Sandbox and simulator: a sandboxed user's mail to any domain is delivered inside the node; soft bounce, greylist, suppression list and auto reply produce the events a real receiver would")
+    func sandboxAndBehaviours() throws {
+        let relay = try Self.start()
+        defer { relay.cleanUp() }
+        try submit(relay, user: "sandy", to: "someone@gmail.example")
+        try submit(relay, to: "softbounce@simulator.sendarix.test")
+        try submit(relay, to: "greylist@simulator.sendarix.test")
+        try submit(relay, to: "suppressionlist@simulator.sendarix.test")
+        try submit(relay, to: "ooto@simulator.sendarix.test")
+        func wait(_ rcpt: String, _ type: String) throws -> [String: Any]? {
+            try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { $0.contains { $0["type"] as? String == type } }
+                .first { $0["type"] as? String == type }
+        }
+        let sandboxed = try #require(try wait("someone@gmail.example", "delivered"), "\(relay.log())")
+        #expect((sandboxed["remoteHost"] as? String)?.contains("127.0.0.1") == true, "\(sandboxed)")
+        let soft = try #require(try wait("softbounce@simulator.sendarix.test", "deferred"))
+        #expect(soft["bounceClass"] as? String == "mailbox-full")
+        // Greylisted first, let through on a retry after the window.
+        let grey = try #require(try wait("greylist@simulator.sendarix.test", "deferred"))
+        #expect(grey["bounceClass"] as? String == "greylisted")
+        #expect(try wait("greylist@simulator.sendarix.test", "delivered") != nil, "\(relay.log())")
+        #expect(try wait("suppressionlist@simulator.sendarix.test", "suppressed") != nil)
+        #expect(try wait("ooto@simulator.sendarix.test", "delivered") != nil)
+        // The auto reply arrives at the VERP address and is recognised as one (no bounce event).
+        let deadline = Date().addingTimeInterval(20)
+        while !relay.log().contains("feedback.auto_reply"), Date() < deadline { usleep(50_000) }
+        #expect(relay.log().contains("feedback.auto_reply"))
+        #expect(try relay.events("recipient=ooto@simulator.sendarix.test&type=bounced").isEmpty)
+    }
+}
