@@ -59,8 +59,9 @@ extension BounceReport {
             let r = Recipient(address: address, action: transient ? .delayed : .failed, status: status, smtpCode: code,
                               diagnostic: reason, remoteMTA: out.reportingMTA)
             if let existing = best[address] {
-                // Exchange names each recipient twice; keep the mention that carries codes.
-                if existing.smtpCode == nil && existing.status == nil && (code != nil || status != nil) { best[address] = r }
+                // Exchange names each recipient twice; keep the mention that carries the reply code.
+                func score(_ x: Recipient) -> Int { (x.smtpCode != nil ? 2 : 0) + (x.status != nil ? 1 : 0) }
+                if score(r) > score(existing) { best[address] = r }
             } else {
                 order.append(address)
                 best[address] = r

@@ -42,9 +42,9 @@ public struct FeedbackReport: Sendable, Equatable {
         let all = entity.allEntities
         let arf = all.first { $0.contentType.type == "message/feedback-report" }
         // The complained-about message: an enclosed message (its parsed part), or bare headers.
-        let enclosed = all.dropFirst().first { e in
-            e.header("message-id") != nil && (e.header("from") != nil || e.header("to") != nil)
-        }
+        let enclosed = all.first { $0.contentType.type == "message/rfc822" }?.parts.first
+            ?? all.first { $0.contentType.type == "text/rfc822-headers" }.map { MailEntity(parsing: $0.body) }
+            ?? all.dropFirst().first { e in e.header("message-id") != nil && (e.header("from") != nil || e.header("to") != nil) }
         let jmrpRecipient = enclosed?.header("x-hmxmroriginalrecipient") ?? entity.header("x-hmxmroriginalrecipient")
         guard arf != nil || jmrpRecipient != nil else { return nil }
         var fields: [(name: String, value: String)] = []

@@ -125,7 +125,7 @@ struct FeedbackParserTests {
         let report = try #require(FeedbackReport(parsing: try Self.fixture("sisimai-arf-01.eml")))
         #expect(report.feedbackType == "abuse")
         #expect(report.recipient == "redacted@example.net")
-        #expect(report.reporter == "example.co.jp")
+        #expect(report.reporter == "SMP-FBL")
         #expect(BounceReport(parsing: try Self.fixture("sisimai-arf-01.eml")).kind != .dsn)
     }
 

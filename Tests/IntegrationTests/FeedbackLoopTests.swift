@@ -125,6 +125,10 @@ struct FeedbackLoopTests {
         #expect((complained["response"] as? String)?.hasPrefix("abuse") == true)
         #expect(relay.log().contains("fbl@feedback.relay.test"))
         #expect(try suppressions(relay).contains { $0["address"] as? String == rcpt && $0["reason"] as? String == "complaint" })
+        let rates = try relay.adminJSON("/v1/complaint-rates?hours=1&tenant=acme")["tenants"] as? [[String: Any]]
+        #expect(rates?.first?["complained"] as? Int == 1)
+        #expect(rates?.first?["delivered"] as? Int == 1)
+        #expect(rates?.first?["complaintRate"] as? Double == 1.0)
     }
 
     @Test("Sandbox and simulator: a sandboxed user's mail to any domain is delivered inside the node; soft bounce, greylist, suppression list and auto reply produce the events a real receiver would")
