@@ -61,6 +61,14 @@ struct FeedbackLoopTests {
         #expect(out.status == 0, "\(out.stderr)\n\(relay.log())")
     }
 
+    /// Submits to `rcpt`, waits for an event of type `last`, and returns the recipient's events
+    /// (newest first) with their types oldest first.
+    func submitAndWait(_ relay: RelayProcess, _ rcpt: String, until last: String) throws -> ([[String: Any]], [String]) {
+        try submit(relay, to: rcpt)
+        let events = try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { list in list.contains { $0["type"] as? String == last } }
+        return (events, events.reversed().compactMap { $0["type"] as? String })
+    }
+
     func suppressions(_ relay: RelayProcess) throws -> [[String: Any]] {
         (try relay.adminJSON("/v1/suppressions?tenant=acme")["suppressions"] as? [[String: Any]]) ?? []
     }
@@ -70,9 +78,7 @@ struct FeedbackLoopTests {
         let relay = try Self.start()
         defer { relay.cleanUp() }
         let rcpt = "bounce@simulator.sendarix.test"
-        try submit(relay, to: rcpt)
-        let bounced = try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { list in list.contains { $0["type"] as? String == "bounced" } }
-        let types = bounced.reversed().compactMap { $0["type"] as? String }
+        let (bounced, types) = try submitAndWait(relay, rcpt, until: "bounced")
         #expect(types == ["accepted", "delivered", "bounced"], "\(bounced)\n\(relay.log())")
         let bounce = try #require(bounced.first { $0["type"] as? String == "bounced" })
         #expect(bounce["bounceClass"] as? String == "bad-mailbox")
@@ -116,9 +122,7 @@ struct FeedbackLoopTests {
         let relay = try Self.start()
         defer { relay.cleanUp() }
         let rcpt = "complaint@simulator.sendarix.test"
-        try submit(relay, to: rcpt)
-        let events = try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { list in list.contains { $0["type"] as? String == "complained" } }
-        let types = events.reversed().compactMap { $0["type"] as? String }
+        let (events, types) = try submitAndWait(relay, rcpt, until: "complained")
         #expect(types == ["accepted", "delivered", "complained"], "\(events)\n\(relay.log())")
         let complained = try #require(events.first { $0["type"] as? String == "complained" })
         #expect(complained["tenant"] as? String == "acme")
