@@ -76,6 +76,13 @@ extension BounceReport {
         guard line.contains("@"), line.count <= 160, let address = firstAddress(in: line) else { return nil }
         let local = address.split(separator: "@").first.map(String.init) ?? ""
         guard !["mailer-daemon", "postmaster"].contains(local) else { return nil }
+        // A sentence naming the failed address in angle brackets ("There was an error delivering
+        // your mail to <a@b>.", "could not be delivered to <a@b>").
+        let lower = line.lowercased()
+        if lower.contains("<\(address)>"), ["deliver", "undeliverable", "failed", "rejected"].contains(where: { lower.contains($0) }),
+           !lower.hasPrefix("to:"), !lower.hasPrefix("from:"), codes(in: line) == (nil, nil) {
+            return address
+        }
         // What is left besides the address must be short: a display name, brackets, a colon.
         var rest = line.lowercased().replacingAll(address, with: "")
         rest = rest.replacingAll("mailto:", with: "")

@@ -76,6 +76,18 @@ struct FeedbackParserTests {
         #expect(o365.recipients.first?.classify().bounceClass == .badMailbox)
     }
 
+    @Test("DragonFly's sentence-style bounce with Gmail's multi-line DMARC refusal: a policy failure, never a bad mailbox")
+    func dragonfly() throws {
+        let report = BounceReport(parsing: try Self.fixture("sisimai-lhost-dragonfly-01.eml"))
+        #expect(report.kind == .nonStandard)
+        let r = try #require(report.recipients.first)
+        #expect(report.recipients.map(\.address) == ["pseudo-local-part@google.example.com"])
+        #expect(r.smtpCode == 550)
+        #expect(r.status == EnhancedStatusCode(5, 7, 26))
+        #expect(r.classify().bounceClass != .badMailbox)
+        #expect(report.originalMessageID == "66681288.e06d1.3824794@df.example.jp")
+    }
+
     @Test("An RFC 3834 vacation reply is an auto-reply, not a bounce")
     func autoReply() throws {
         let report = BounceReport(parsing: try Self.fixture("sisimai-rfc3834-01.eml"))
