@@ -31,17 +31,17 @@ struct FeedbackLoopTests {
     s.quit()
     """
 
-    static func start() throws -> RelayProcess {
+    static func start(_ extra: [String: Any] = [:]) throws -> RelayProcess {
         let user: (String, Bool) -> [String: Any] = { name, sandbox in
             ["name": name, "password": "s3cret-pass", "tenant": "acme", "sandbox": sandbox]
         }
-        return try RelayProcess(overlay: [
+        return try RelayProcess(overlay: RelayProcess.merge([
             "listen": ["submission": ["127.57.0.1:0"], "smtps": [], "relay": ["127.57.0.1:0"], "admin": "127.57.0.1:0"],
             "users": [user("alice", false), user("sandy", true)],
             "delivery": ["enabled": true, "retrySchedule": [1], "retryJitter": 0],
             "bounces": ["verp": true, "feedbackAddresses": ["fbl@feedback.relay.test"],
                         "simulator": ["asyncDelaySeconds": 1, "greylistSeconds": 2]],
-        ])
+        ], extra))
     }
 
     /// Polls the events API until `predicate` holds for the events of `query` (or 30 s pass).
@@ -163,5 +163,26 @@ struct FeedbackLoopTests {
         while !relay.log().contains("feedback.auto_reply"), Date() < deadline { usleep(50_000) }
         #expect(relay.log().contains("feedback.auto_reply"))
         #expect(try relay.events("recipient=ooto@simulator.sendarix.test&type=bounced").isEmpty)
+    }
+
+    @Test("Simulator failures: reject is a synchronous hard bounce with suppression, 421 and a silent receiver defer, a slow receiver still delivers")
+    func failures() throws {
+        let relay = try Self.start(["delivery": ["commandTimeoutSeconds": 3], "bounces": ["simulator": ["slowSeconds": 1]]])
+        defer { relay.cleanUp() }
+        for local in ["reject", "tempfail", "timeout", "slow"] { try submit(relay, to: "\(local)@simulator.sendarix.test") }
+        func wait(_ local: String, _ type: String) throws -> [String: Any]? {
+            let rcpt = "\(local)@simulator.sendarix.test"
+            return try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { $0.contains { $0["type"] as? String == type } }
+                .first { $0["type"] as? String == type }
+        }
+        let rejected = try #require(try wait("reject", "bounced"), "\(relay.log())")
+        #expect(rejected["bounceClass"] as? String == "bad-mailbox")
+        #expect(rejected["smtpCode"] as? Int == 550)
+        #expect(try suppressions(relay).contains { $0["address"] as? String == "reject@simulator.sendarix.test" })
+        let tempfail = try #require(try wait("tempfail", "deferred"))
+        #expect(tempfail["smtpCode"] as? Int == 421)
+        let timeout = try #require(try wait("timeout", "deferred"), "\(relay.log())")
+        #expect(timeout["bounceClass"] as? String == "timeout", "\(timeout)")
+        #expect(try wait("slow", "delivered") != nil)
     }
 }
