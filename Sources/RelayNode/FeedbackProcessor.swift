@@ -80,8 +80,9 @@ final class FeedbackProcessor: Sendable {
 
     // MARK: Inbound: RCPT verification
 
-    /// True for an address this processor takes (valid VERP, feedback address), false for an
-    /// unknown or forged address at a bounce domain, nil for anything else. Reads the registry.
+    /// True for an address this processor takes (valid VERP, feedback address), false for a forged
+    /// VERP address or (with `bounces.verp`) any other address at a bounce domain, nil for anything
+    /// else. Reads the registry.
     func recipientCheck(_ address: String) -> Bool? {
         let lower = address.lowercased()
         if config.bounces.feedbackAddresses.contains(lower) { return true }
@@ -90,6 +91,7 @@ final class FeedbackProcessor: Sendable {
         case .failure(.badTag): return false
         case .failure(.notVERP): break
         }
+        guard config.bounces.verp else { return nil }
         let domain = String(lower.split(separator: "@").last ?? "")
         return isBounceDomain(domain) ? false : nil
     }

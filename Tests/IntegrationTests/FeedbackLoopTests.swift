@@ -14,7 +14,7 @@ struct FeedbackLoopTests {
     s.ehlo("client.test"); s.starttls(context=ctx); s.ehlo("client.test")
     s.login(user, "s3cret-pass")
     msg = ("From: " + sender + "\\r\\nTo: " + rcpts[0] + "\\r\\nSubject: simulated\\r\\nMessage-ID: <m-" + rcpts[0] + ">\\r\\n\\r\\nhello\\r\\n").encode()
-    s.sendmail(sender, rcpts, msg)
+    s.sendmail(sender, rcpts, msg, rcpt_options=sys.argv[6].split() if len(sys.argv) > 6 else [])
     s.quit()
     """
 
@@ -56,8 +56,9 @@ struct FeedbackLoopTests {
         return events
     }
 
-    func submit(_ relay: RelayProcess, user: String = "alice", sender: String = "app@example.com", to: String) throws {
-        let out = try python(Self.send, ["127.57.0.1", String(relay.port("submission")), user, sender, to])
+    func submit(_ relay: RelayProcess, user: String = "alice", sender: String = "app@example.com", to: String,
+                rcptOptions: String = "") throws {
+        let out = try python(Self.send, ["127.57.0.1", String(relay.port("submission")), user, sender, to, rcptOptions])
         #expect(out.status == 0, "\(out.stderr)\n\(relay.log())")
     }
 
@@ -184,5 +185,18 @@ struct FeedbackLoopTests {
         let timeout = try #require(try wait("timeout", "deferred"), "\(relay.log())")
         #expect(timeout["bounceClass"] as? String == "timeout", "\(timeout)")
         #expect(try wait("slow", "delivered") != nil)
+    }
+
+    @Test("NOTIFY=FAILURE: when the simulator's DSN arrives after delivery, the original sender gets a DSN of its own")
+    func originalSenderNotified() throws {
+        let relay = try Self.start()
+        defer { relay.cleanUp() }
+        try submit(relay, sender: "app@origin.test", to: "bounce+notify@simulator.sendarix.test", rcptOptions: "NOTIFY=FAILURE")
+        let notice = try waitForEvents(relay, "recipient=app@origin.test&type=accepted&limit=10") { !$0.isEmpty }
+        #expect(notice.count == 1, "\(relay.log())")
+        #expect(notice.first?["sender"] as? String == "")
+        #expect((notice.first?["queueId"] as? String)?.contains("-adsn") == true)
+        let bounced = try waitForEvents(relay, "recipient=bounce%2Bnotify@simulator.sendarix.test&type=bounced") { !$0.isEmpty }
+        #expect(bounced.count == 1)
     }
 }
