@@ -70,6 +70,12 @@ struct FeedbackLoopTests {
         return (events, events.reversed().compactMap { $0["type"] as? String })
     }
 
+    /// Waits for the first event of `type` for `rcpt` (nil after 30 s).
+    func firstEvent(_ relay: RelayProcess, _ rcpt: String, _ type: String) throws -> [String: Any]? {
+        try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { $0.contains { $0["type"] as? String == type } }
+            .first { $0["type"] as? String == type }
+    }
+
     func suppressions(_ relay: RelayProcess) throws -> [[String: Any]] {
         (try relay.adminJSON("/v1/suppressions?tenant=acme")["suppressions"] as? [[String: Any]]) ?? []
     }
@@ -145,10 +151,7 @@ struct FeedbackLoopTests {
         try submit(relay, to: "greylist@simulator.sendarix.test")
         try submit(relay, to: "suppressionlist@simulator.sendarix.test")
         try submit(relay, to: "ooto@simulator.sendarix.test")
-        func wait(_ rcpt: String, _ type: String) throws -> [String: Any]? {
-            try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { $0.contains { $0["type"] as? String == type } }
-                .first { $0["type"] as? String == type }
-        }
+        func wait(_ rcpt: String, _ type: String) throws -> [String: Any]? { try firstEvent(relay, rcpt, type) }
         let sandboxed = try #require(try wait("someone@gmail.example", "delivered"), "\(relay.log())")
         #expect((sandboxed["remoteHost"] as? String)?.contains("127.0.0.1") == true, "\(sandboxed)")
         let soft = try #require(try wait("softbounce@simulator.sendarix.test", "deferred"))
@@ -172,9 +175,7 @@ struct FeedbackLoopTests {
         defer { relay.cleanUp() }
         for local in ["reject", "tempfail", "timeout", "slow"] { try submit(relay, to: "\(local)@simulator.sendarix.test") }
         func wait(_ local: String, _ type: String) throws -> [String: Any]? {
-            let rcpt = "\(local)@simulator.sendarix.test"
-            return try waitForEvents(relay, "recipient=\(rcpt)&limit=100") { $0.contains { $0["type"] as? String == type } }
-                .first { $0["type"] as? String == type }
+            try firstEvent(relay, "\(local)@simulator.sendarix.test", type)
         }
         let rejected = try #require(try wait("reject", "bounced"), "\(relay.log())")
         #expect(rejected["bounceClass"] as? String == "bad-mailbox")
