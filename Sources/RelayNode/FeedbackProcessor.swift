@@ -229,6 +229,17 @@ final class FeedbackProcessor: Sendable {
             }
         }
         guard let original else {
+            // Yahoo CFL reports by DKIM domain: without the message, the signing domain still names
+            // the tenant, whose list the complaining recipient goes on.
+            if !report.dkimDomain.isEmpty, !report.recipient.isEmpty,
+               let domain = (try? store.registryRecord(RegistryKeys.domain(report.dkimDomain)))??.domain {
+                logger.log(.info, "feedback.complaint", ["dkimDomain": domain.name, "recipient": report.recipient,
+                                                         "reporter": report.reporter])
+                return [.complaint(SpoolCommand.Complaint(tenant: domain.tenant, recipient: report.recipient,
+                                                          messageID: report.originalMessageID,
+                                                          feedback: "\(report.feedbackType) (\(report.reporter), d=\(domain.name))",
+                                                          timestamp: now, suppress: config.bounces.suppressComplaints))]
+            }
             logger.log(.warning, "feedback.complaint_unmatched", ["recipient": report.recipient, "messageId": report.originalMessageID])
             return []
         }

@@ -200,4 +200,38 @@ struct FeedbackLoopTests {
         let bounced = try waitForEvents(relay, "recipient=bounce%2Bnotify@simulator.sendarix.test&type=bounced") { !$0.isEmpty }
         #expect(bounced.count == 1)
     }
+
+    /// A Yahoo-CFL-style ARF report from outside (SMTP to the relay port): no VERP, no known message, only
+    /// the DKIM domain of the enclosed message (a tenant's sending domain) ties it to the tenant.
+    static let cflReport = """
+    import smtplib, sys
+    host, port = sys.argv[1], int(sys.argv[2])
+    msg = (
+        "From: feedback@arf.mail.yahoo.example\\r\\nTo: fbl@feedback.relay.test\\r\\nSubject: FW: offers\\r\\n"
+        "MIME-Version: 1.0\\r\\nContent-Type: multipart/report; report-type=feedback-report; boundary=b1\\r\\n\\r\\n"
+        "--b1\\r\\nContent-Type: text/plain\\r\\n\\r\\nThis is an email abuse report\\r\\n"
+        "--b1\\r\\nContent-Type: message/feedback-report\\r\\n\\r\\nFeedback-Type: abuse\\r\\n"
+        "User-Agent: Yahoo!-Mail-Feedback/2.0\\r\\nVersion: 0.1\\r\\nOriginal-Rcpt-To: reader@yahoo.example\\r\\n\\r\\n"
+        "--b1\\r\\nContent-Type: message/rfc822\\r\\n\\r\\n"
+        "DKIM-Signature: v=1; a=rsa-sha256; d=cfl.example.test; s=s1; h=from; bh=x; b=y\\r\\n"
+        "From: news@cfl.example.test\\r\\nTo: reader@yahoo.example\\r\\nSubject: offers\\r\\n"
+        "Message-ID: <unknown-1@cfl.example.test>\\r\\n\\r\\nbuy\\r\\n--b1--\\r\\n")
+    s = smtplib.SMTP(host, port, timeout=30); s.ehlo("mta.yahoo.example")
+    s.sendmail("", ["fbl@feedback.relay.test"], msg.encode())
+    s.quit()
+    """
+
+    @Test("Yahoo CFL without VERP: the enclosed message's DKIM domain names the tenant; complained and suppressed for it")
+    func cflByDKIMDomain() throws {
+        let relay = try Self.start()
+        defer { relay.cleanUp() }
+        let (created, _) = try SendingDomainTests.request(relay, "POST", "/v1/domains", ["domain": "cfl.example.test", "tenant": "acme"])
+        #expect(created == 201 || created == 200)
+        let out = try python(Self.cflReport, ["127.57.0.1", String(relay.port("relay"))])
+        #expect(out.status == 0, "\(out.stderr)\n\(relay.log())")
+        let complained = try #require(try firstEvent(relay, "reader@yahoo.example", "complained"), "\(relay.log())")
+        #expect(complained["tenant"] as? String == "acme")
+        #expect(complained["messageId"] as? String == "unknown-1@cfl.example.test")
+        #expect(try suppressions(relay).contains { $0["address"] as? String == "reader@yahoo.example" && $0["reason"] as? String == "complaint" })
+    }
 }
