@@ -329,7 +329,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
         var groups: [String: [StoredMessage.RecipientState]] = [:]
         var order: [String] = []
         for recipient in message.recipients where !recipient.status.isFinal && recipient.nextAttemptAt <= now {
-            if (try? store.suppression(tenant: message.tenant, address: recipient.address)) ?? nil != nil {
+            if (try? store.suppression(tenant: message.tenant, address: recipient.address)) ?? nil != nil
+                || options.hooks.simulatedSuppression?(recipient.address) == true {
                 let reply = SMTPReply(550, EnhancedStatusCode(5, 7, 1), "recipient is on the suppression list of tenant \(message.tenant)")
                 attempt.record(MessageAttempt.Recorded(
                     result: SpoolCommand.RecipientResult(recipient: recipient.address, disposition: .suppressed,
@@ -362,11 +363,13 @@ final class DeliveryCoordinator: @unchecked Sendable {
                                             originalRecipient: DeliveryCoordinator.orcpt(state.originalRecipient))
             }
             let transaction = SMTPClientSession.Transaction(
-                tag: 0, mailFrom: message.sender, recipients: recipients, message: body, requiresSMTPUTF8: requiresUTF8,
+                tag: 0, mailFrom: options.hooks.returnPath?(message, groups[domain]!) ?? message.sender, recipients: recipients, message: body, requiresSMTPUTF8: requiresUTF8,
                 dsnReturn: message.dsnReturn == .full ? .full : (message.dsnReturn == .headers ? .headers : nil),
                 envelopeID: message.dsnEnvelopeID.isEmpty ? nil : message.dsnEnvelopeID)
             let job = DeliveryJob(attempt: attempt, domain: domain, transaction: transaction, startedAt: now)
-            if let resolution = routes.resolveWithoutDNS(domain: domain) {
+            if let routeDomain = options.hooks.routeDomain?(message, domain), let resolution = routes.resolveWithoutDNS(domain: routeDomain) {
+                routed(job, resolution)
+            } else if let resolution = routes.resolveWithoutDNS(domain: domain) {
                 routed(job, resolution)
             } else {
                 let lane = dnsLanes[laneIndex % dnsLanes.count]

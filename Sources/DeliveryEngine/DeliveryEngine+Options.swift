@@ -29,6 +29,8 @@ extension DeliveryEngine {
         public var retrySteps: [Double] = RetrySchedule.defaultSteps
         /// Relative jitter of retry delays.
         public var retryJitter: Double = 0.1
+        /// Node decisions per message: VERP return paths, sandbox and simulator routing.
+        public var hooks = Hooks()
         /// Port used for MX hosts (25; tests point it at their fake receivers).
         public var mxPort: UInt16 = 25
         /// HTTPS port of MTA-STS policy hosts (443; tests point it at their own server).

@@ -2,8 +2,8 @@ import DeliveryCore
 
 /// Fuzz target for the MIME and DSN code that reads stored messages: `MIMEDowngrade.convert` (8-bit to
 /// 7-bit for servers without 8BITMIME), quoted-printable and base64, and `DSNBuilder` (which copies the
-/// original's headers or content into a bounce). There is no DSN parser in Sendarix; the builder is the
-/// code that reads untrusted message bytes for DSNs. Pure.
+/// original's headers or content into a bounce), and the parsers of incoming bounces and complaints
+/// (`BounceReport`, `FeedbackReport`, `VERPAddress`). Pure.
 ///
 /// Oracles: a converted message is 7-bit only and converting it again changes nothing; QP and base64
 /// decode what they encode; a DSN is 7-bit (or SMTPUTF8-free) text ending in CRLF whose MIME boundary does
@@ -31,6 +31,14 @@ public enum MIMEFuzzer {
         if let dsn = try? builder.build(original: original, outcomes: outcomes, now: 1_700_000_100) {
             precondition(dsn.message.suffix(2) == [0x0D, 0x0A], "DSN does not end in CRLF")
         }
+
+        // Incoming bounces and complaints (untrusted bytes from any MX): the DSN / free-text / ARF
+        // parsers and the VERP address decoder must not trap; a parsed report's recipients are failures
+        // or deliveries with lower-case addresses.
+        let report = BounceReport(parsing: data)
+        for r in report.recipients { precondition(r.address == r.address.lowercased(), "recipient not lower-cased") }
+        _ = FeedbackReport(parsing: data)
+        _ = VERPAddress.decode(String(decoding: data.prefix(512), as: UTF8.self), mac: { $0 + [1, 2, 3, 4, 5] })
     }
 
     /// `bytes` with every LF not preceded by CR turned into CRLF.

@@ -85,10 +85,12 @@ extension RelayConfig {
             let pool = u.string("pool")
             var limits: SendingLimits? = nil
             if var l = u.object("limits") { limits = decodeLimits(&l) }
+            let sandbox = u.bool("sandbox", default: false)
             if let name {
                 var user = User(name: name, password: password, passwordHash: hash,
                                 tenant: tenant, allowedNetworks: nets, pool: pool)
                 user.limits = limits
+                user.sandbox = sandbox
                 c.users.append(user)
             }
             u.finish()
@@ -219,6 +221,8 @@ extension RelayConfig {
         }
         if var o = r.object("oauth") { decodeOAuth(&o, into: &c.oauth) }
         if var o = r.object("webhooks") { decodeWebhooks(&o, into: &c.webhooks) }
+
+        if var o = r.object("bounces") { decodeBounces(&o, into: &c.bounces) }
 
         if var o = r.object("log") {
             if let l = o.string("level") {

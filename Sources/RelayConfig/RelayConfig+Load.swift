@@ -116,6 +116,7 @@ extension RelayConfig {
         dkim.keyFile = dkim.keyFile.map { RelayConfig.absolutePath($0, base: base) }
         oauth.jwksFile = oauth.jwksFile.map { RelayConfig.absolutePath($0, base: base) }
         webhooks.caFile = webhooks.caFile.map { RelayConfig.absolutePath($0, base: base) }
+        bounces.keyFile = bounces.keyFile.map { RelayConfig.absolutePath($0, base: base) }
         for i in routes.indices {
             if let a = routes[i].auth {
                 routes[i].auth!.passwordFile = RelayConfig.absolutePath(a.passwordFile, base: base)

@@ -18,6 +18,7 @@ extension RelayConfig {
         validateDKIM(p)
         validateOAuth(p)
         validateWebhooks(p)
+        validateBounces(p)
         return p.list
     }
 

@@ -49,6 +49,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var oauth = OAuth()
     /// Webhook delivery (SSRF allowance, retry schedule, timeouts).
     public var webhooks = Webhooks()
+    /// Asynchronous bounces (VERP), feedback loops and the receiver simulator.
+    public var bounces = Bounces()
     /// Logging.
     public var log = Log()
     /// Sharing of per-tenant and per-credential limit counts (issue 11).
@@ -170,6 +172,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var pool: String? = nil
         /// Sending limits of this credential; nil: none (the tenant's still apply).
         public var limits: SendingLimits? = nil
+        /// Sandbox: this user's mail is accepted and produces events but goes to the receiver
+        /// simulator, never out of the cluster.
+        public var sandbox = false
         /// Creates a user.
         public init(name: String, password: String? = nil, passwordHash: String? = nil,
                     tenant: String = "default", allowedNetworks: [IPNetwork] = [], pool: String? = nil) {

@@ -31,6 +31,7 @@ public final class RelayNode {
     private var domains: SendingDomains?
     private var sendingLimits: SendingLimiter?
     private var webhooks: WebhookDispatcher?
+    private var simulator: ReceiverSimulator?
     private let tls = TLSContextHolder(nil)
     private var certificatePaths: (String, String)?
 
@@ -138,17 +139,22 @@ public final class RelayNode {
         let sendingLimits = SendingLimiter(config: config, store: store, log: log, logger: logger)
         sendingLimits.start()
         self.sendingLimits = sendingLimits
+        let feedback = try FeedbackProcessor(config: config, store: store, log: admission, logger: logger, hostname: hostname)
         let smtp = SMTPServer(config: config, hostname: hostname, log: admission, logger: logger, tls: tls, loops: loops,
-                              domains: domains, sendingLimits: sendingLimits)
+                              domains: domains, sendingLimits: sendingLimits, feedback: feedback)
         let credentials = Credentials(store: store, log: log, logger: logger)
         smtp.authenticator.credentials = credentials
         self.smtp = smtp
         var bound: [String: Any] = [:]
-        for (kind, addresses) in try smtp.start() { bound[kind.rawValue] = addresses }
+        let listening = try smtp.start()
+        for (kind, addresses) in listening { bound[kind.rawValue] = addresses }
+        let simulated = try RelayNode.startSimulator(config, feedback: feedback, relay: listening[.relay]?.first, logger: logger)
+        simulator = simulated?.0
         if config.delivery.enabled {
             let logger = self.logger
             var options = RelayNode.deliveryOptions(config)
             options.credentialPool = { user in user.isEmpty ? nil : credentials.record(user)?.sourcePool }
+            options.hooks = RelayNode.deliveryHooks(config, feedback: feedback, simulator: simulated?.0)
             if let raft = raftLog {
                 // Cluster: each node delivers the domains it owns (rendezvous over live members)
                 // plus messages whose lease expired and nobody took over.
@@ -156,13 +162,15 @@ public final class RelayNode {
             }
             let engineLog: any ReplicatedLog = config.abuse.action == .off ? log
                 : OutcomeObservingLog(base: log, store: store, limits: sendingLimits)
-            let engine = DeliveryEngine(config: config, nodeID: config.node.id, hostname: hostname, store: store,
+            let engine = DeliveryEngine(config: RelayNode.deliveryConfig(config, simulatorPort: simulated?.1), nodeID: config.node.id,
+                                        hostname: hostname, store: store,
                                         log: engineLog, loops: loops, options: options) { level, event, fields in
                 logger.log(NodeLogger.Level(name: level), event, fields: fields)
             }
             try engine.start()
             delivery = engine
             smtp.setDelivery(engine)
+            feedback.delivery.withLock { $0 = engine }
         }
         let draining: @Sendable () -> Bool = { [weak smtp] in smtp?.isDraining ?? true }
         if config.listen.peer != nil || !config.cluster.peers.isEmpty {
@@ -365,6 +373,7 @@ public final class RelayNode {
         delivery?.stop()
         sendingLimits?.stop()
         webhooks?.stop()
+        simulator?.stop()
         health?.stop()
         dnsServer?.stop()
         log?.stop()

@@ -52,6 +52,7 @@ extension SMTPServer {
             var environment = SMTPSession.Environment(now: { WallClock.now() }, makeQueueID: { ids.next() },
                                                       bodyBudget: server.bodyBudget)
             if let limits = server.sendingLimits { environment.admission = { limits.admit($0) } }
+            if let feedback = server.feedback { environment.recipientCheck = { feedback.recipientCheck($0) } }
             session = SMTPSession(configuration: configuration, context: context, environment: environment)
             sessionParts = (configuration, context, environment)
         }
@@ -151,10 +152,27 @@ extension SMTPServer {
             }
         }
 
-        func enqueue(_ envelope: SMTPSession.Envelope, _ message: [UInt8]) {
+        func enqueue(_ incoming: SMTPSession.Envelope, _ message: [UInt8]) {
             let me = LoopBound(self, loop: loop)
             let server = self.server
-            let (envelope, message, refusal) = server.credentialGate(envelope, message)
+            var remaining = incoming
+            if kind == .relay, let feedback = server.feedback {
+                // Bounces and complaints for VERP / feedback addresses are processed, not queued.
+                let (mine, others) = feedback.split(incoming.recipients)
+                if !mine.isEmpty {
+                    let queueID = incoming.queueID
+                    feedback.receive(mine, message) { ok in
+                        guard others.isEmpty else { return }
+                        me.execute { handler in
+                            guard !handler.closed else { return }
+                            handler.perform(handler.session.enqueueCompleted(ok ? .queued(queueID) : .unavailable))
+                        }
+                    }
+                    if others.isEmpty { return }
+                    remaining.recipients = others
+                }
+            }
+            let (envelope, message, refusal) = server.credentialGate(remaining, message)
             if let refusal {
                 server.logger.log(.info, "sender refused by credential", ["queueId": envelope.queueID, "reason": refusal])
                 return perform(session.enqueueCompleted(.refused(reason: refusal)))

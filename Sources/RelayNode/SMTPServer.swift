@@ -18,6 +18,8 @@ final class SMTPServer: Sendable {
     let log: any ReplicatedLog
     /// Sending domains: sender policy and DKIM signing at acceptance (nil: neither).
     let domains: SendingDomains?
+    /// Bounce and complaint intake at VERP and feedback addresses (relay port); nil: none.
+    let feedback: FeedbackProcessor?
     /// Where acceptance-time signing runs (concurrent, as wide as the machine): off the loops.
     let signingQueue = DispatchQueue(label: "sendarix.smtp.signing", attributes: .concurrent)
     let logger: NodeLogger
@@ -54,10 +56,12 @@ final class SMTPServer: Sendable {
     }
 
     init(config: RelayConfig, hostname: String, log: any ReplicatedLog, logger: NodeLogger,
-         tls: TLSContextHolder, loops: [EventLoop], domains: SendingDomains? = nil, sendingLimits: SendingLimiter? = nil) {
+         tls: TLSContextHolder, loops: [EventLoop], domains: SendingDomains? = nil, sendingLimits: SendingLimiter? = nil,
+         feedback: FeedbackProcessor? = nil) {
         self.domains = domains
         self.sendingLimits = sendingLimits
         self.spamScorer = config.spamFilter.map { SpamScorer(settings: $0) }
+        self.feedback = feedback
         self.config = config
         self.hostname = hostname
         self.log = log

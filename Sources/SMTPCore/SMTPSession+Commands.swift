@@ -213,6 +213,11 @@ extension SMTPSession {
             // Not a client error: pipelining clients send all RCPTs and retry the rest later.
             return reply(Reply(452, "4.5.3", "Too many recipients"), countsAsError: false)
         }
+        if !isPostmaster, configuration.portKind == .relay, let verdict = environment.recipientCheck?(recipient.address.address) {
+            guard verdict else { return reply(Reply(550, "5.1.1", "Recipient address rejected: no such bounce address")) }
+            transaction?.recipients.append(recipient)
+            return reply(Reply(250, "2.1.5", "Recipient OK"))
+        }
         guard isPostmaster || mayRelay || configuration.localDomains.contains(recipient.address.normalizedDomain) else {
             return reply(Reply(554, "5.7.1", "Relay access denied"))
         }

@@ -53,6 +53,10 @@ extension SMTPSession {
         /// The shell's sending policy, asked at MAIL and RCPT (runs on the session's thread: keep it
         /// quick); nil admits everything.
         public var admission: (@Sendable (AdmissionCheck) -> AdmissionRefusal?)? = nil
+        /// Recipient verification on the relay port: true accepts the address (a valid VERP or
+        /// feedback address, even when it is not a local domain), false refuses it with `550 5.1.1`
+        /// (an unknown or forged address at a bounce domain), nil leaves it to the usual rules.
+        public var recipientCheck: (@Sendable (_ address: String) -> Bool?)? = nil
 
         /// Creates an environment. Does not block.
         public init(now: @escaping @Sendable () -> Date, makeQueueID: @escaping @Sendable () -> String,

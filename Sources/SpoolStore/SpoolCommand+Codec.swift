@@ -4,7 +4,7 @@ extension SpoolCommand {
     public static let formatVersion: UInt8 = 1
 
     private enum Tag: UInt8 {
-        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10
+        case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10, asyncBounce = 11
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -98,6 +98,9 @@ extension SpoolCommand {
             w.string(c.feedback)
             w.i64(c.timestamp)
             w.bool(c.suppress)
+        case .asyncBounce(let b):
+            w.u8(Tag.asyncBounce.rawValue)
+            b.encode(into: &w)
         case .registry(let c):
             w.u8(Tag.registry.rawValue)
             w.blob(c.encoded())
@@ -204,6 +207,8 @@ extension SpoolCommand {
             self = .complaint(Complaint(tenant: try r.string(), recipient: try r.string(), sender: try r.string(),
                                         messageID: try r.string(), queueID: try r.string(), feedback: try r.string(),
                                         timestamp: try r.i64(), suppress: try r.bool()))
+        case .asyncBounce:
+            self = .asyncBounce(try AsyncBounce(decoding: &r))
         case .pruneEvents:
             self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32()))
         case .registry:

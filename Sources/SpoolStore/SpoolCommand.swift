@@ -24,6 +24,9 @@ public enum SpoolCommand: Sendable, Equatable {
     /// Record a recipient's spam complaint (feedback loop report) as a
     /// `complained` event, optionally suppressing the address for the tenant.
     case complaint(Complaint)
+    /// Record a bounce that arrived after delivery (DSN to the VERP address) as a `bounced` or
+    /// `deferred` event, optionally suppressing the address (`SpoolCommand+AsyncBounce.swift`).
+    case asyncBounce(AsyncBounce)
     /// Delete events older than a cutoff (event retention), a bounded number per command.
     case pruneEvents(PruneEvents)
     /// A control-plane change (sending domains, tenants …), applied by `RegistryMachine`.
@@ -37,7 +40,7 @@ public enum SpoolCommand: Sendable, Equatable {
         case .outcome(let o): return o.queueID
         case .delete(let d): return d.queueID
         case .reschedule(let r): return r.queueID
-        case .suppress, .unsuppress, .pruneEvents, .complaint, .registry: return nil
+        case .suppress, .unsuppress, .pruneEvents, .complaint, .asyncBounce, .registry: return nil
         }
     }
 

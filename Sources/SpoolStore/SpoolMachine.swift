@@ -69,6 +69,8 @@ public enum SpoolMachine {
                                                               reason: "complaint", createdAt: c.timestamp))
             }
             return t
+        case .asyncBounce(let b):
+            return asyncBounce(b, index: index)
         case .pruneEvents(let p):
             var t = Transition()
             t.pruneEvents = p

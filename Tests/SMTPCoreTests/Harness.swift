@@ -31,10 +31,11 @@ struct Harness {
 
     init(_ configuration: SMTPSession.Configuration = .init(hostname: "mx.test"),
          context: SMTPSession.ConnectionContext = .init(clientAddress: "192.0.2.10", clientPort: 40000, sessionID: "s1"),
-         budget: BodyMemoryBudget? = nil) {
+         budget: BodyMemoryBudget? = nil, recipientCheck: (@Sendable (String) -> Bool?)? = nil) {
         let ids = QueueIDSource()
-        session = SMTPSession(configuration: configuration, context: context,
-                              environment: .init(now: { fixedDate }, makeQueueID: { ids.next() }, bodyBudget: budget))
+        var environment = SMTPSession.Environment(now: { fixedDate }, makeQueueID: { ids.next() }, bodyBudget: budget)
+        environment.recipientCheck = recipientCheck
+        session = SMTPSession(configuration: configuration, context: context, environment: environment)
         record(session.start())
     }
 

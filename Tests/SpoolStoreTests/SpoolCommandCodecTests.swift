@@ -30,6 +30,9 @@ struct SpoolCommandCodecTests {
         .pruneEvents(SpoolCommand.PruneEvents(before: -3, maxCount: 77)),
         .complaint(SpoolCommand.Complaint(tenant: "acme", recipient: "r@x", sender: "s@y", messageID: "m@z",
                                           queueID: "Q9", feedback: "abuse", timestamp: 11, suppress: false)),
+        .asyncBounce(SpoolCommand.AsyncBounce(tenant: "acme", recipient: "r@x", sender: "s@y", messageID: "m@z", queueID: "Q9",
+                                              permanent: true, smtpCode: 550, enhancedCode: "5.1.1", response: "no such user",
+                                              remoteHost: "mx.x", bounceClass: "bad-mailbox", timestamp: 12, suppress: true)),
     ]
 
     @Test("every command kind decodes to an equal value", arguments: samples)
