@@ -128,6 +128,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var sendObserver: ((Raft.Message, UInt64) -> Void)?
     /// A flush of a spool opened without fsync is running before a compaction.
     var spoolFlushInFlight = false
+    /// Raft frames dropped as undecodable, malformed or misaddressed (see `RaftLog+Validation`).
+    var malformedMessages = 0
 
     /// State readable from any thread.
     struct Shared {

@@ -76,6 +76,14 @@ extension Raft {
         guard var pr = progress[m.from] else { return }
         switch m.kind {
         case .appendResponse:
+            // A follower of this term acknowledges or rejects entries this leader sent: none is past
+            // our last index, and a rejection's hint is not past the rejected index.
+            if m.index > log.lastIndex {
+                return dropMalformed(m, "index \(m.index) beyond the leader's last index \(log.lastIndex)")
+            }
+            if m.reject && m.rejectHint > m.index {
+                return dropMalformed(m, "reject hint \(m.rejectHint) beyond the rejected index \(m.index)")
+            }
             pr.recentActive = true
             if m.reject {
                 var nextProbe = m.rejectHint
