@@ -190,3 +190,20 @@ struct RaftMalformedMessageTests {
         #expect(snap.malformation == nil)
     }
 }
+
+@Suite("Raft wire format version")
+struct RaftWireVersionTests {
+    @Test("a message in a newer wire version is refused with an error naming both versions")
+    func newerWireVersionRefused() {
+        var bytes = Raft.Message(kind: .heartbeat, from: 1, to: 2, term: 3).encode()
+        bytes[0] = Raft.Message.wireVersion + 1
+        do {
+            _ = try Raft.Message.decode(bytes)
+            Issue.record("a newer wire version was decoded")
+        } catch {
+            #expect(error.code == .decodeFailed)
+            #expect(error.reason.contains("wire version \(Raft.Message.wireVersion + 1) is newer than this build's version \(Raft.Message.wireVersion)"),
+                    "\(error.reason)")
+        }
+    }
+}
