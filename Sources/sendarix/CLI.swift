@@ -29,6 +29,8 @@ enum CLI {
       tenants show T                   a tenant's sender policy
       tenants set T [--sender-policy enforce|sign-only|off] [--allow-subdomains true|false]
       health                           show the node's health
+      backup FILE                      consistent online copy of the node's spool and raft log into FILE
+      restore FILE --data-dir DIR      lay a backup out as a fresh node's (empty) data directory
       cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
       cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
       cluster remove NODE-ID           remove a node from the cluster
@@ -48,6 +50,7 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
+            case "backup", "restore": return try command == "backup" ? Operator.backup(rest) : Operator.restore(rest)
             case "queue", "events", "health", "cluster", "suppression", "domains", "tenants":
                 return try Operator.run(command, rest)
             case "help", "--help", "-h":
