@@ -136,6 +136,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         var status: Status?
         var started = false
         var stopped = false
+        /// The leader's commit index as last learned through a read-index round (readiness).
+        var leaderCommit: UInt64?
     }
 
     /// Opens the raft storage in `options.directory` and prepares the node; call `start()` to join

@@ -90,6 +90,19 @@ extension Raft {
                 if m.logTerm > 0 {
                     nextProbe = log.findConflictByTerm(index: m.rejectHint, term: m.logTerm)
                 }
+                if m.index >= pr.match && m.rejectHint < pr.match {
+                    // A rejection of an append sent after the last acknowledgement (at or past the
+                    // match) whose hint is below the match: the follower lacks entries it
+                    // acknowledged, so it was restored from a backup or lost its disk (a reordered
+                    // duplicate can look the same). Forget its match and probe from its hint;
+                    // lowering a match is always safe (it only delays commits).
+                    pr.match = 0
+                    pr.becomeProbe()
+                    pr.next = nextProbe + 1
+                    progress[m.from] = pr
+                    sendAppend(to: m.from)
+                    return
+                }
                 if pr.maybeDecrTo(rejected: m.index, matchHint: nextProbe) {
                     if pr.state == .replicate { pr.becomeProbe() }
                     progress[m.from] = pr

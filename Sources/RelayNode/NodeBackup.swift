@@ -61,7 +61,9 @@ public enum NodeBackup {
     /// Returns the archive bytes. Blocks for the copies; any thread.
     public static func make(store: SpoolStore, raft: RaftLog?, nodeID: String, dataDir: String) throws -> [UInt8] {
         let fm = FileManager.default
-        let work = NSTemporaryDirectory() + "sendarix-backup-\(getpid())-\(UInt64.random(in: 1...UInt64.max))"
+        // Inside the data directory: same filesystem as the stores (room for the copy), writable
+        // under the hardened unit (ProtectSystem=strict), private like the stores.
+        let work = dataDir + "/backup-tmp-\(UInt64.random(in: 1...UInt64.max))"
         defer { try? fm.removeItem(atPath: work) }
         var attempt = 0
         while true {

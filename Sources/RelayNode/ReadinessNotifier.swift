@@ -36,10 +36,13 @@ public enum ReadinessNotifier {
     }
 
     /// Whether a node with this raft status has caught up: it leads, or it follows a known leader
-    /// and has applied everything up to the commit index it learned from it. Pure.
-    public static func caughtUp(_ s: RaftLog.Status) -> Bool {
+    /// and has applied everything up to `leaderCommit`, the commit index the leader reported in a
+    /// read-index round (`RaftLog.requestLeaderCommit`; its own commit index is no guide: a
+    /// follower's is capped by the entries it has). Pure.
+    public static func caughtUp(_ s: RaftLog.Status, leaderCommit: UInt64?) -> Bool {
         if s.isLeader { return true }
-        return s.leader != nil && s.applied >= s.commit
+        guard s.leader != nil, let leaderCommit else { return false }
+        return s.applied >= leaderCommit
     }
 
     /// Called once the node's listeners are up: sends `READY=1` at once on a single node, or (on
@@ -54,16 +57,19 @@ public enum ReadinessNotifier {
         }
         Thread.detachNewThread {
             var lastStatus = ""
+            var rounds = 0
             while !stopping.withLock({ $0 }) {
                 let s = raft.status()
-                if caughtUp(s) {
+                if caughtUp(s, leaderCommit: raft.leaderCommit) {
                     notify("READY=1\nSTATUS=serving as \(s.role) (term \(s.term), applied \(s.applied))")
                     logger.log(.info, "readiness sent to systemd", ["role": s.role, "applied": "\(s.applied)", "commit": "\(s.commit)"])
                     return
                 }
                 let status = s.leader == nil ? "STATUS=waiting for a leader (term \(s.term))"
-                    : "STATUS=catching up: applied \(s.applied) of \(s.commit)"
+                    : "STATUS=catching up: applied \(s.applied) of the leader's \(raft.leaderCommit.map(String.init) ?? "?")"
                 if status != lastStatus { notify(status); lastStatus = status }
+                if rounds % 10 == 0 { raft.requestLeaderCommit() }   // every half second
+                rounds += 1
                 usleep(50_000)
             }
         }
