@@ -174,6 +174,13 @@ extension Raft {
     func handleHeartbeat(_ m: Message) {
         log.commitTo(Swift.min(m.commit, log.lastIndex))
         send(Message(kind: .heartbeatResponse, from: id, to: m.from, term: term, context: m.context))
+        if m.commit > log.lastIndex {
+            // The leader sends a commit up to the match it knows for us, so it believes we hold
+            // entries we lack (restored from an older copy): reject, so that it probes again.
+            let hint = log.lastIndex
+            send(Message(kind: .appendResponse, from: id, to: m.from, term: term, logTerm: log.term(hint) ?? 0,
+                         index: m.commit, reject: true, rejectHint: hint))
+        }
     }
 
     func handleSnapshot(_ m: Message) {

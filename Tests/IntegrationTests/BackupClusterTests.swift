@@ -16,20 +16,25 @@ struct BackupClusterTests {
         import smtplib, ssl, sys, time
         host, port, prefix, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
         ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+        s = None
         for i in range(n):
             deadline = time.time() + 60
             while True:
                 try:
-                    s = smtplib.SMTP(host, port, timeout=15); s.ehlo("c.test"); s.starttls(context=ctx); s.ehlo("c.test")
-                    s.login("alice", "s3cret-pass"); s.mail("a@example.com"); s.rcpt("r%d@local.test" % i)
+                    if s is None:
+                        s = smtplib.SMTP(host, port, timeout=15); s.ehlo("c.test"); s.starttls(context=ctx); s.ehlo("c.test")
+                        s.login("alice", "s3cret-pass")
+                    s.mail("a@example.com"); s.rcpt("r%d@local.test" % i)
                     code, resp = s.data("Subject: %s-%d\\r\\n\\r\\nbody %s %d\\r\\n" % (prefix, i, prefix, i))
-                    s.quit()
                     if code == 250:
-                        print(resp.decode().split()[-1]); break
+                        print(resp.decode().split()[-1], flush=True); break
+                    s.rset()
                 except Exception as e:
+                    s = None
                     if time.time() > deadline: raise
                 if time.time() > deadline: raise SystemExit("no 250 for %s-%d" % (prefix, i))
                 time.sleep(0.3)
+        if s is not None: s.quit()
         """
         let (host, port) = node.address("submission")
         let out = try python(script, [host, String(port), prefix, String(count)], timeout: 180)
