@@ -35,14 +35,14 @@ public enum ReadinessNotifier {
         return sent == bytes.count
     }
 
-    /// Whether a node with this raft status has caught up: it leads, or it follows a known leader
+    /// Whether a cluster member has caught up: it leads, or it follows a known leader
     /// and has applied everything up to `leaderCommit`, the commit index the leader reported in a
     /// read-index round (`RaftLog.requestLeaderCommit`; its own commit index is no guide: a
     /// follower's is capped by the entries it has). Pure.
-    public static func caughtUp(_ s: RaftLog.Status, leaderCommit: UInt64?) -> Bool {
-        if s.isLeader { return true }
-        guard s.leader != nil, let leaderCommit else { return false }
-        return s.applied >= leaderCommit
+    public static func caughtUp(isLeader: Bool, knowsLeader: Bool, applied: UInt64, leaderCommit: UInt64?) -> Bool {
+        if isLeader { return true }
+        guard knowsLeader, let leaderCommit else { return false }
+        return applied >= leaderCommit
     }
 
     /// Called once the node's listeners are up: sends `READY=1` at once on a single node, or (on
@@ -60,7 +60,7 @@ public enum ReadinessNotifier {
             var rounds = 0
             while !stopping.withLock({ $0 }) {
                 let s = raft.status()
-                if caughtUp(s, leaderCommit: raft.leaderCommit) {
+                if caughtUp(isLeader: s.isLeader, knowsLeader: s.leader != nil, applied: s.applied, leaderCommit: raft.leaderCommit) {
                     notify("READY=1\nSTATUS=serving as \(s.role) (term \(s.term), applied \(s.applied))")
                     logger.log(.info, "readiness sent to systemd", ["role": s.role, "applied": "\(s.applied)", "commit": "\(s.commit)"])
                     return

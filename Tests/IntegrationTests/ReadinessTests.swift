@@ -1,4 +1,5 @@
 import Foundation
+import RelayNode
 import Testing
 import TestSupport
 
@@ -6,6 +7,16 @@ import TestSupport
 /// `$NOTIFY_SOCKET`.
 @Suite("systemd readiness (sd_notify)", .serialized)
 struct ReadinessTests {
+    @Test("a follower is caught up only once it applied the commit index its leader reported, not its own (capped) one")
+    func caughtUpRule() {
+        // Restored from a backup: applied 9 = its own commit 9, but the leader reported 14.
+        #expect(!ReadinessNotifier.caughtUp(isLeader: false, knowsLeader: true, applied: 9, leaderCommit: 14))
+        #expect(!ReadinessNotifier.caughtUp(isLeader: false, knowsLeader: true, applied: 9, leaderCommit: nil))
+        #expect(!ReadinessNotifier.caughtUp(isLeader: false, knowsLeader: false, applied: 14, leaderCommit: 14))
+        #expect(ReadinessNotifier.caughtUp(isLeader: false, knowsLeader: true, applied: 14, leaderCommit: 14))
+        #expect(ReadinessNotifier.caughtUp(isLeader: true, knowsLeader: true, applied: 0, leaderCommit: nil))
+    }
+
     @Test("READY=1 arrives once the SMTP port accepts connections, and STOPPING=1 when the node drains")
     func readyAfterListeners() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("sx-notify-\(UUID().uuidString)").path
