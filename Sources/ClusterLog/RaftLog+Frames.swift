@@ -16,7 +16,9 @@ extension RaftLog {
                 // on restart; a bare Raft snapshot message would claim state this spool lacks.
                 return
             }
+            let dropped = raft.malformedDropped
             raft.step(m)
+            if raft.malformedDropped != dropped { logRaftDrop(from: peer) }
             scheduleProcess()
         case .forward:
             guard let incarnation = frame.payload.readUInt64(at: 0), let seq = frame.payload.readUInt64(at: 8) else {

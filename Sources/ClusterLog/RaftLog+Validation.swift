@@ -21,6 +21,12 @@ extension RaftLog {
         return .success(m)
     }
 
+    /// Loop thread: logs a message `Raft.step` dropped as inconsistent with this node's log.
+    func logRaftDrop(from peer: String) {
+        log("warn", "dropped a raft message", ["peer": peer, "reason": raft.lastMalformation ?? "",
+                                                "dropped": "\(malformedMessages + raft.malformedDropped)"])
+    }
+
     /// Loop thread: the message in a `.raft` frame from `peer`, or nil after logging and counting why
     /// it was dropped.
     func decodeRaftMessage(_ payload: [UInt8], from peer: String) -> Raft.Message? {
