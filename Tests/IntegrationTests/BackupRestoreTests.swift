@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sendarix backup` of a running node through the admin API and `sendarix restore` onto a fresh
 /// data directory, through the binary.
@@ -89,6 +90,51 @@ struct BackupRestoreTests {
         // The restored node accepts new mail with queue ids of its own.
         let more = try Self.queueMessages(node, count: 1)
         #expect(!before.ids.contains(more[0]))
+    }
+
+    @Test("a backup taken while mail streams in is one consistent instant: every restored message is whole, has its accepted event, and nothing is invented")
+    func backupUnderLoad() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sx-backup-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let original = try RelayProcess()
+        defer { original.cleanUp() }
+        _ = try Self.queueMessages(original, count: 3)
+        // 150 more messages while the backup runs.
+        let sender = """
+        import smtplib, sys
+        s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=60); s.ehlo("a.test")
+        for i in range(150):
+            s.mail("s@remote.test"); s.rcpt("load%d@local.test" % i)
+            code, resp = s.data(b"Subject: load %d\\r\\n\\r\\n" % i + (b"y" * 70 + b"\\r\\n") * (i % 40 + 1))
+            assert code == 250, (code, resp)
+        s.quit()
+        """
+        let outPath = work + "/load.out"
+        let load = try ChildProcess("/usr/bin/python3", ["-c", sender, "127.0.0.1", String(original.port("relay"))],
+                                    stdoutPath: outPath, stderrPath: outPath)
+        defer { if load.isRunning { load.signal(SIGKILL); _ = load.wait() } }
+        // Back up once the load is under way.
+        let started = ClusterRaftTests.waitFor(60) {
+            ((try? original.adminJSON("/v1/queue?limit=1"))?["count"] as? Int ?? 0) >= 30 || !load.isRunning
+        }
+        #expect(started && load.isRunning, "the load finished before the backup")
+        let file = work + "/node.backup"
+        let (status, output) = try cli(original, ["backup", file])
+        #expect(status == 0, "\(output)")
+        #expect(load.wait(timeout: 120) == 0, "\((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "")")
+        let final = try Self.contents(original)
+
+        #expect(try cli(nil, ["restore", file, "--data-dir", work + "/restored"]).0 == 0)
+        let node = try RelayProcess(dataDir: work + "/restored")
+        defer { node.cleanUp() }
+        let restored = try Self.contents(node)
+        print("backup under load: the restored node has \(restored.ids.count) of the \(final.ids.count) messages queued by the end")
+        #expect(restored.ids.count >= 3 && restored.ids.isSubset(of: final.ids))
+        for (id, body) in restored.bodies { #expect(final.bodies[id] == body, "body of \(id)") }
+        #expect(Set(restored.events).isSubset(of: Set(final.events)))
+        let accepted = Set(restored.events.filter { $0.contains(" accepted ") }.map { $0.split(separator: " ")[2] }.map(String.init))
+        #expect(accepted == restored.ids, "every restored message has its accepted event and every accepted event its message")
     }
 
     @Test("restore refuses a corrupted backup (checksum) and a newer format, naming both versions, and writes nothing")
