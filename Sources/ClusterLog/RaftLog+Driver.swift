@@ -196,6 +196,7 @@ extension RaftLog {
         }
         for m in rd.messages where !(early && (m.kind == .appendEntries || m.kind == .heartbeat)) { sendMessage(m) }
         commit(rd.committedEntries)
+        noteReadStates(rd.readStates)
         raft.advance(rd)
         scheduleProcess()
     }

@@ -10,16 +10,15 @@ extension RaftLog {
         guard !stopping || stopCompletion != nil else { return }
         switch frame.kind {
         case .raft:
-            guard let m = try? Raft.Message.decode(frame.payload), m.to == raft.id, ids.ids[peer] == m.from else {
-                log("warn", "dropped malformed raft message", ["peer": peer])
-                return
-            }
+            guard let m = decodeRaftMessage(frame.payload, from: peer) else { return }
             if m.kind == .installSnapshot {
                 // Snapshots travel as spool copies (`.snapshotChunk`/`.snapshotEnd`) and are installed
                 // on restart; a bare Raft snapshot message would claim state this spool lacks.
                 return
             }
+            let dropped = raft.malformedDropped
             raft.step(m)
+            if raft.malformedDropped != dropped { logRaftDrop(from: peer) }
             scheduleProcess()
         case .forward:
             guard let incarnation = frame.payload.readUInt64(at: 0), let seq = frame.payload.readUInt64(at: 8) else {

@@ -78,12 +78,13 @@ extension RaftLog {
         case .candidate: role = "candidate"
         case .preCandidate: role = "preCandidate"
         }
-        let status = Status(id: options.nodeID, role: role, leader: raft.leader == 0 ? nil : ids.name(raft.leader),
+        var status = Status(id: options.nodeID, role: role, leader: raft.leader == 0 ? nil : ids.name(raft.leader),
                             term: raft.term, commit: raft.commitIndex, applied: spoolApplied,
                             lastIndex: raft.lastIndex, firstIndex: raft.firstIndex, hasQuorum: quorum,
                             voters: st.confState.voters.map(ids.name), learners: st.confState.learners.map(ids.name),
                             peers: peers, snapshotPending: snapshotPending, pendingProposals: pending.count + waiters.count + forwarded.count,
                             live: now &- liveReceived < 2 * electionNanos ? liveMembers : [])
+        status.malformedMessages = malformedMessages + raft.malformedDropped
         shared.withLock { $0.status = status }
     }
 }

@@ -81,7 +81,9 @@ extension RaftLog {
     }
 
     func applyConfChange(_ e: Raft.Entry) {
-        guard let cc = try? Raft.ConfChange.decode(e.data) else { return }
+        guard let cc = try? Raft.ConfChange.decode(e.data) else {
+            return log("warn", "ignored an undecodable membership change", ["index": "\(e.index)"])
+        }
         let cs = raft.applyConfChange(cc)
         do {
             try storage.setConfState(cs)

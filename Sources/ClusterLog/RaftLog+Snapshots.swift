@@ -217,7 +217,8 @@ extension RaftLog {
             return
         }
         var r = WireReader(p[32..<(p.count - 8)])
-        guard let conf = try? Raft.ConfState.decode(from: &r), r.isAtEnd else {
+        guard let conf = try? Raft.ConfState.decode(from: &r), r.isAtEnd, !conf.voters.isEmpty,
+              index <= Raft.Message.maxTermOrIndex, term <= leaderTerm else {
             log("warn", "refused a spool snapshot: malformed end frame", ["peer": peer])
             try? FileManager.default.removeItem(atPath: incomingDir)
             return

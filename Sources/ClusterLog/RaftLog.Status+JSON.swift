@@ -8,6 +8,7 @@ extension RaftLog.Status {
             "id": id, "role": role, "term": term, "commit": commit, "applied": applied, "lastIndex": lastIndex,
             "firstIndex": firstIndex, "hasQuorum": hasQuorum, "voters": voters, "learners": learners, "live": live,
             "pendingProposals": pendingProposals, "snapshotPending": snapshotPending,
+            "malformedMessages": malformedMessages,
         ]
         if let leader { out["leader"] = leader }
         out["peers"] = peers.map { p -> [String: Any] in

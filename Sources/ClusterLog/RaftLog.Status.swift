@@ -59,6 +59,9 @@ extension RaftLog {
         /// Members the leader heard from recently (sorted; includes the leader), as last reported
         /// by the leader; empty when no leader view arrived within two election timeouts.
         public var live: [String]
+        /// Raft messages dropped because no correct peer sends them (malformed after decoding, or
+        /// inconsistent with this node's log), since start.
+        public var malformedMessages: Int = 0
 
         /// Whether this node is the leader.
         public var isLeader: Bool { role == "leader" }

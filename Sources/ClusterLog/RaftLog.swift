@@ -128,12 +128,16 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var sendObserver: ((Raft.Message, UInt64) -> Void)?
     /// A flush of a spool opened without fsync is running before a compaction.
     var spoolFlushInFlight = false
+    /// Raft frames dropped as undecodable, malformed or misaddressed (see `RaftLog+Validation`).
+    var malformedMessages = 0
 
     /// State readable from any thread.
     struct Shared {
         var status: Status?
         var started = false
         var stopped = false
+        /// The leader's commit index as last learned through a read-index round (readiness).
+        var leaderCommit: UInt64?
     }
 
     /// Opens the raft storage in `options.directory` and prepares the node; call `start()` to join

@@ -124,6 +124,12 @@ final class SpoolApplier: @unchecked Sendable {
         for e in batch where e.kind == .normal && !e.data.isEmpty && e.data[0] != metadataTag {
             do {
                 logEntries.append(LogEntry(index: e.index, term: e.term, command: try SpoolCommand(decoding: e.data)))
+            } catch let error as StoreError where error.context == SpoolCommand.versionContext {
+                // A command format from a newer release: skipping it would diverge from the other
+                // members, so apply nothing and retry until this node is upgraded.
+                lastFailure = StoreError(error.code, "raft entry \(e.index): \(error.reason)", context: error.context)
+                onError(lastFailure!)
+                return false
             } catch {
                 failures[e.index] = StoreError(.invalidCommand, "undecodable log entry: \(error)", context: "raft \(e.index)")
             }

@@ -28,7 +28,10 @@ extension Raft.Message {
     public static func decode(_ bytes: [UInt8]) throws(Raft.Error) -> Raft.Message {
         var r = WireReader(bytes[...])
         let version = try r.byte()
-        guard version == wireVersion else { throw Raft.Error(.decodeFailed, "unknown wire version \(version)") }
+        guard version == wireVersion else {
+            let newer = version > wireVersion ? "newer than" : "not"
+            throw Raft.Error(.decodeFailed, "raft wire version \(version) is \(newer) this build's version \(wireVersion): run the same release on every node")
+        }
         let kb = try r.byte()
         guard let kind = Kind(rawValue: kb) else { throw Raft.Error(.decodeFailed, "unknown message kind \(kb)") }
         let from = try r.varint()

@@ -76,11 +76,32 @@ extension Raft {
         guard var pr = progress[m.from] else { return }
         switch m.kind {
         case .appendResponse:
+            // A follower of this term acknowledges or rejects entries this leader sent: none is past
+            // our last index, and a rejection's hint is not past the rejected index.
+            if m.index > log.lastIndex {
+                return dropMalformed(m, "index \(m.index) beyond the leader's last index \(log.lastIndex)")
+            }
+            if m.reject && m.rejectHint > m.index {
+                return dropMalformed(m, "reject hint \(m.rejectHint) beyond the rejected index \(m.index)")
+            }
             pr.recentActive = true
             if m.reject {
                 var nextProbe = m.rejectHint
                 if m.logTerm > 0 {
                     nextProbe = log.findConflictByTerm(index: m.rejectHint, term: m.logTerm)
+                }
+                if m.index >= pr.match && m.rejectHint < pr.match {
+                    // A rejection of an append sent after the last acknowledgement (at or past the
+                    // match) whose hint is below the match: the follower lacks entries it
+                    // acknowledged, so it was restored from a backup or lost its disk (a reordered
+                    // duplicate can look the same). Forget its match and probe from its hint;
+                    // lowering a match is always safe (it only delays commits).
+                    pr.match = 0
+                    pr.becomeProbe()
+                    pr.next = nextProbe + 1
+                    progress[m.from] = pr
+                    sendAppend(to: m.from)
+                    return
                 }
                 if pr.maybeDecrTo(rejected: m.index, matchHint: nextProbe) {
                     if pr.state == .replicate { pr.becomeProbe() }
@@ -153,6 +174,13 @@ extension Raft {
     func handleHeartbeat(_ m: Message) {
         log.commitTo(Swift.min(m.commit, log.lastIndex))
         send(Message(kind: .heartbeatResponse, from: id, to: m.from, term: term, context: m.context))
+        if m.commit > log.lastIndex {
+            // The leader sends a commit up to the match it knows for us, so it believes we hold
+            // entries we lack (restored from an older copy): reject, so that it probes again.
+            let hint = log.lastIndex
+            send(Message(kind: .appendResponse, from: id, to: m.from, term: term, logTerm: log.term(hint) ?? 0,
+                         index: m.commit, reject: true, rejectHint: hint))
+        }
     }
 
     func handleSnapshot(_ m: Message) {

@@ -48,6 +48,10 @@ public final class Raft {
     public internal(set) var progress: [UInt64: Progress] = [:]
     /// Target of an ongoing leadership transfer (0 = none).
     public internal(set) var leadTransferee: UInt64 = 0
+    /// Messages `step` dropped because no correct peer could have sent them (see `Raft.Message.malformation`).
+    public internal(set) var malformedDropped = 0
+    /// Why the last such message was dropped, nil if none was.
+    public internal(set) var lastMalformation: String?
 
     var log: Log
     let config: Config
@@ -126,6 +130,7 @@ public final class Raft {
     /// ignored or answered as Raft requires. Does not block; call from the driving thread.
     public func step(_ m: Message) {
         guard m.to == id else { return }
+        if let why = m.malformation { return dropMalformed(m, why) }
         if m.term > term {
             if m.kind == .requestVote || m.kind == .requestPreVote {
                 // Leader lease: ignore other candidates while the leader was heard from recently. A
@@ -372,5 +377,11 @@ public final class Raft {
 
     func send(_ m: Message) {
         msgs.append(m)
+    }
+
+    /// Drops a message no correct peer sends, counting it and keeping the reason.
+    func dropMalformed(_ m: Message, _ why: String) {
+        malformedDropped += 1
+        lastMalformation = "\(m.kind) from \(m.from): \(why)"
     }
 }

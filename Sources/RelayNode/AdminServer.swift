@@ -173,6 +173,7 @@ final class AdminServer: @unchecked Sendable {
         }
         if let response = tlsReportResponse(for: request, keepAlive: keepAlive) { return response }
         if let response = complaintRateResponse(for: request, keepAlive: keepAlive) { return response }
+        if let response = backupResponse(for: request, keepAlive: keepAlive) { return response }
         do {
             switch (request.method, parts.count, parts.first, parts.dropFirst().first) {
             case ("GET", 2, "v1", "queue"):

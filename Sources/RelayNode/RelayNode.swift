@@ -220,6 +220,7 @@ public final class RelayNode {
         // Tests and tools read the bound ports (port 0 in config) from here.
         let data = try JSONSerialization.data(withJSONObject: bound, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: dataDir + "/listen.json"), options: .atomic)
+        ReadinessNotifier.announceWhenReady(raft: raftLog, logger: logger)
     }
 
     /// Rebuilds the DNS zone every second from the health view (a killed peer leaves the
@@ -361,6 +362,7 @@ public final class RelayNode {
     /// the log is flushed and the spool closed. Blocks.
     public func shutdown() {
         logger.log(.info, "shutdown", ["phase": "draining"])
+        ReadinessNotifier.shutdownStarted()
         smtp?.stopAccepting()
         let deadline = Date().addingTimeInterval(30)
         while let smtp, smtp.liveSessions() > 0, Date() < deadline { usleep(50_000) }

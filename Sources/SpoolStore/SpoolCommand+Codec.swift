@@ -129,7 +129,8 @@ extension SpoolCommand {
     }
 
     init(reading r: inout BinaryReader) throws {
-        guard try r.u8() == Self.formatVersion else { throw StoreError.corrupt("spool command version") }
+        let version = try r.u8()
+        guard version == Self.formatVersion else { throw Self.versionError(version) }
         guard let tag = Tag(rawValue: try r.u8()) else { throw StoreError.corrupt("spool command tag") }
         switch tag {
         case .enqueue:

@@ -55,7 +55,8 @@ extension SpoolStore {
             var r = BinaryReader(v, what: "schema version")
             let found = try r.u32()
             guard found == SpoolKeys.schemaVersion else {
-                throw StoreError(.corrupt, "store layout version \(found), this build reads \(SpoolKeys.schemaVersion)",
+                let newer = found > SpoolKeys.schemaVersion ? " (written by a newer sendarix: upgrade this node)" : ""
+                throw StoreError(.corrupt, "store layout version \(found), this build reads \(SpoolKeys.schemaVersion)\(newer)",
                                  context: directory)
             }
         } else {

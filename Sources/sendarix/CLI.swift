@@ -45,6 +45,8 @@ enum CLI {
       webhooks create|list|show|update|delete|rotate|pause|resume|replay|attempts …
                                        webhook endpoints (sendarix webhooks help)
       health                           show the node's health
+      backup FILE                      consistent online copy of the node's spool and raft log into FILE
+      restore FILE --data-dir DIR      lay a backup out as a fresh node's (empty) data directory
       cluster status                   leader, term, commit/applied index, each peer's match index, lag, last contact
       cluster add NODE-ID HOST:PORT    add a node (as a learner, promoted once caught up)
       cluster remove NODE-ID           remove a node from the cluster
@@ -64,6 +66,7 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
+            case "backup", "restore": return try command == "backup" ? Operator.backup(rest) : Operator.restore(rest)
             case "queue", "events", "health", "cluster", "suppression", "domains", "tenants", "credentials",
                  "suspensions", "limits", "quarantine", "webhooks":
                 return try Operator.run(command, rest)

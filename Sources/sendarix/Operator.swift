@@ -136,7 +136,8 @@ struct AdminTarget {
     }
 
     /// Sends one request and returns status and body. Blocks (10 s timeout).
-    func request(_ method: String, _ path: String, body: Data? = nil, authenticated: Bool = true) throws -> (Int, [UInt8]) {
+    func request(_ method: String, _ path: String, body: Data? = nil, authenticated: Bool = true,
+                 maxBodyBytes: Int = 16 * 1024 * 1024) throws -> (Int, [UInt8]) {
         var headers = HTTPHeaders()
         headers.add("Host", "\(host):\(port)")
         headers.add("Connection", "close")
@@ -144,7 +145,7 @@ struct AdminTarget {
         if body != nil { headers.add("Content-Type", "application/json") }
         let request = HTTPRequest(method: method, target: path, headers: headers, body: body.map { Array($0) } ?? []).serialize()
         let raw = try exchange(request)
-        var parser = HTTPResponseParser()
+        var parser = HTTPResponseParser(maxBodyBytes: maxBodyBytes)
         parser.feed(raw)
         var event = parser.next()
         if event == .needMore { event = parser.finish() }

@@ -14,6 +14,8 @@ final class RelayProcess: @unchecked Sendable {
     var ports: [String: Any] = [:]
     let adminToken = "test-admin-token-\(UUID().uuidString.prefix(8))"
     let config: [String: Any]
+    /// The node's environment (nil: the test runner's).
+    let environment: [String: String]?
 
     static var binary: String {
         if let env = ProcessInfo.processInfo.environment["SENDARIX_BINARY"], !env.isEmpty { return env }
@@ -23,12 +25,15 @@ final class RelayProcess: @unchecked Sendable {
     }
 
     /// Writes a config (defaults below, deep-merged with `overlay`) and starts the node.
-    init(overlay: [String: Any] = [:], users: [(String, String)] = [("alice", "s3cret-pass")]) throws {
+    init(overlay: [String: Any] = [:], users: [(String, String)] = [("alice", "s3cret-pass")], dataDir: String? = nil,
+         environment: [String: String]? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-it-\(UUID().uuidString)").path
-        dataDir = directory + "/data"
-        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        self.dataDir = dataDir ?? directory + "/data"
+        self.environment = environment
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: self.dataDir, withIntermediateDirectories: true)
         var base: [String: Any] = [
-            "node": ["id": "it1", "hostname": "relay.test", "dataDir": dataDir],
+            "node": ["id": "it1", "hostname": "relay.test", "dataDir": self.dataDir],
             "listen": ["submission": ["127.0.0.1:0"], "smtps": ["127.0.0.1:0"], "relay": ["127.0.0.1:0"],
                        "admin": "127.0.0.1:0"],
             "users": users.map { ["name": $0.0, "password": $0.1, "tenant": "acme"] },
@@ -55,7 +60,7 @@ final class RelayProcess: @unchecked Sendable {
     /// Starts (or restarts) the binary and waits until it reports its listeners.
     func launch() throws {
         try? FileManager.default.removeItem(atPath: dataDir + "/listen.json")
-        let p = try ChildProcess(RelayProcess.binary, ["serve", "--config", configPath],
+        let p = try ChildProcess(RelayProcess.binary, ["serve", "--config", configPath], environment: environment,
                                  stdoutPath: stderrPath, stderrPath: stderrPath, appendOutput: true)
         process = p
         let deadline = Date().addingTimeInterval(30)

@@ -1,0 +1,15 @@
+extension SpoolCommand {
+    /// The `StoreError.context` of a command whose format version this build does not read.
+    public static let versionContext = "format-version"
+
+    /// The error for a command written in format `version` (not `formatVersion`): a newer one names
+    /// both versions and asks for an upgrade. Pure; any thread.
+    static func versionError(_ version: UInt8) -> StoreError {
+        if version > formatVersion {
+            return StoreError(.corrupt, "spool command format version \(version) is newer than this build's version "
+                              + "\(formatVersion): upgrade this node to the release the others run", context: versionContext)
+        }
+        return StoreError(.corrupt, "spool command format version \(version) is not one this build reads "
+                          + "(it reads \(formatVersion))", context: versionContext)
+    }
+}
