@@ -12,7 +12,7 @@ struct DeployExamplesTests {
     }()
 
     @Test("every example decodes and validates; the only errors are secret/cert files absent on this machine",
-          arguments: ["single-node.json", "cluster-n1.json", "smarthost.json", "test-local.json"])
+          arguments: ["single-node.json", "cluster-n1.json", "smarthost.json", "test-local.json", "spamfilter.json"])
     func example(name: String) throws {
         let path = DeployExamplesTests.examplesDir + "/" + name
         #expect(FileManager.default.fileExists(atPath: path))
