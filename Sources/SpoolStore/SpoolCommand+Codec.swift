@@ -105,6 +105,7 @@ extension SpoolCommand {
             w.u8(Tag.pruneEvents.rawValue)
             w.i64(p.before)
             w.u32(p.maxCount)
+            if let tenant = p.tenant { w.string(tenant) }  // optional tail (per-tenant retention)
         }
         return w.bytes
     }
@@ -205,7 +206,9 @@ extension SpoolCommand {
                                         messageID: try r.string(), queueID: try r.string(), feedback: try r.string(),
                                         timestamp: try r.i64(), suppress: try r.bool()))
         case .pruneEvents:
-            self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32()))
+            var p = PruneEvents(before: try r.i64(), maxCount: try r.u32())
+            if !r.isAtEnd { p.tenant = try r.string() }
+            self = .pruneEvents(p)
         case .registry:
             let json = try r.blob()
             do {
