@@ -140,6 +140,7 @@ extension RelayConfig {
         c.adminTokenFile = r.string("adminTokenFile")
         c.adminReadOnlyToken = r.string("adminReadOnlyToken")
         c.adminReadOnlyTokenFile = r.string("adminReadOnlyTokenFile")
+        c.metricsToken = r.string("metricsToken")
         if c.adminReadOnlyToken != nil && c.adminReadOnlyTokenFile != nil {
             problems.error("adminReadOnlyTokenFile", "set either adminReadOnlyToken or adminReadOnlyTokenFile, not both")
         }

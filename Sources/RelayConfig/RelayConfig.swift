@@ -29,6 +29,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var adminReadOnlyToken: String? = nil
     /// File holding the read-only admin token (absolute after load).
     public var adminReadOnlyTokenFile: String? = nil
+    /// Bearer token that may read `GET /metrics` only (Prometheus scrapers); the admin tokens work too.
+    public var metricsToken: String? = nil
     /// Authoritative DNS zone served on `listen.dns`; nil disables the responder's zone.
     public var dns: DNS? = nil
     /// Relay and abuse policy.

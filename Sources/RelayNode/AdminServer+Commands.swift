@@ -10,6 +10,7 @@ extension AdminServer {
     func deferredAction(for request: HTTPRequest, keepAlive: Bool)
         -> ((@escaping @Sendable ([UInt8]) -> Void) -> Void)? {
         if let action = domainAction(for: request, keepAlive: keepAlive) { return action }
+        if let action = followAction(for: request, keepAlive: keepAlive) { return action }
         if let command = command(for: request) {
             return { reply in self.perform(command, keepAlive: keepAlive, reply: reply) }
         }

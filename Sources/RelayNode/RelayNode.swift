@@ -190,6 +190,7 @@ public final class RelayNode {
             admin.domains = domains
             if config.listen.adminTLS { admin.tls = tls }
             admin.delivery = delivery
+            if let dns = dnsServer { admin.dnsQueriesAnswered = { dns.queriesAnswered } }
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }

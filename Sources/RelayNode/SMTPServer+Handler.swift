@@ -94,6 +94,7 @@ extension SMTPServer {
             closed = true
             if let t = timer { loop.cancelTimer(t) }
             server.limiter.release(ip: remote.ip)
+            NodeMetrics.shared.connectionClosed(kind.rawValue)
             // An orderly end was already logged by the session ("session end"); log the close only
             // when the client vanished or the socket failed.
             if error != nil || !session.isClosed {
@@ -171,7 +172,10 @@ extension SMTPServer {
                                     handler me: LoopBound<Handler>) {
             let command = SpoolCommand.enqueue(SMTPServer.enqueueCommand(envelope, message))
             server.log.propose(command) { result in
-                if case .success = result { server.enqueued() }
+                if case .success = result {
+                    server.enqueued()
+                    NodeMetrics.shared.accepted(tenant: envelope.tenant ?? "", recipients: envelope.recipients.count)
+                }
                 let outcome: SMTPSession.EnqueueResult
                 switch result {
                 case .success: outcome = .queued(envelope.queueID)

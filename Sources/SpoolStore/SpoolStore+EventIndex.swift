@@ -217,3 +217,18 @@ extension SpoolStore {
         try deleteEvents(victims, in: txn)
     }
 }
+
+extension SpoolStore {
+    /// The ID of the most recently committed event still stored (where a follower starts), nil
+    /// when there is none. Any thread.
+    public func latestEventID() throws -> String? {
+        try read { txn in
+            let cursor = try txn.cursor(dbEventIndex)
+            defer { cursor.close() }
+            let item = try cursor.seek(atLeast: [SpoolKeys.feedTag + 1]) != nil ? try cursor.get(MDB_PREV) : try cursor.get(MDB_LAST)
+            guard let cur = item, cur.key.count == 13, cur.key[0] == SpoolKeys.feedTag else { return nil }
+            var r = BinaryReader(UnsafeRawBufferPointer(rebasing: cur.key[1...]), what: "feed key")
+            return "\(try r.u64())-\(try r.u32())"
+        }
+    }
+}

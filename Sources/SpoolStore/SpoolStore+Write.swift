@@ -1,4 +1,6 @@
 import CLMDB
+import Dispatch
+import SendarixSupport
 
 extension SpoolStore {
     /// Applies committed log entries in ONE write transaction with ONE fsync:
@@ -59,7 +61,9 @@ extension SpoolStore {
                 mdb_txn_abort(txnPtr)
                 throw error
             }
+            let started = DispatchTime.now().uptimeNanoseconds
             let crc = mdb_txn_commit(txnPtr)  // frees the txn even on failure
+            NodeMetrics.shared.spoolCommitSeconds.observe(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             guard crc == 0 else { throw StoreError.lmdb(crc, "mdb_txn_commit") }
             return results
         }

@@ -7,7 +7,7 @@ import RelayConfig
 /// Blocks on the network; main thread only.
 enum Operator {
     static func run(_ command: String, _ args: [String]) throws -> Int32 {
-        let (named, positional) = try CLI.options(args)
+        let (named, positional) = try CLI.options(args, flags: ["follow"])
         let target = try AdminTarget(named)
         switch (command, positional.first) {
         case ("health", _):
@@ -74,13 +74,11 @@ enum Operator {
             if let a = named["allow-subdomains"] { body["allowSubdomains"] = a == "true" }
             return try show(target.request("PUT", "/v1/tenants/" + HTTPQuery.percentEncode(positional[1]),
                                            body: try JSONSerialization.data(withJSONObject: body)))
+        case ("events", "stats"):
+            return try eventStats(target, named)
         case ("events", _):
-            var items: [HTTPQuery.Item] = []
-            for (flag, key) in [("recipient", "recipient"), ("sender", "sender"), ("type", "type"),
-                                ("queue-id", "queueId"), ("since", "since"), ("limit", "limit")] {
-                if let v = named[flag] { items.append(HTTPQuery.Item(name: key, value: v)) }
-            }
-            return try show(target.get("/v1/events?" + HTTPQuery.encode(items)))
+            if named["follow"] != nil { return try followEvents(target, named) }
+            return try show(target.get("/v1/events?" + HTTPQuery.encode(eventSearchItems(named))))
         default:
             throw CLIError("unknown operator command '\(command) \(positional.joined(separator: " "))'\n\n\(CLI.usage)")
         }
