@@ -20,7 +20,8 @@ enum CLI {
       events [--recipient R] [--sender S] [--type T] [--queue-id ID] [--since TIME] [--limit N]
              [--tenant T] [--domain D] [--message-id ID] [--bounce-class C] [--until TIME] [--cursor C]
                                        search events, newest first (a full page prints a cursor)
-      events --follow [filters]        print new events as they are committed (Ctrl-C stops)
+      events --follow [--after ID] [filters]
+                                       print new events as they are committed (Ctrl-C stops)
       events stats [--by all|tenant|domain|sourceIP] [--resolution minute|hour|day] [--from T] [--to T]
                                        counts, delivery latency, bounce and complaint rates
       domains add DOMAIN --tenant T    add a sending domain: new RSA-2048 + Ed25519 keys, prints the DNS records

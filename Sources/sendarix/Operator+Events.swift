@@ -23,13 +23,19 @@ extension Operator {
         return try show(target.get("/v1/events/stats?" + HTTPQuery.encode(items)))
     }
 
-    /// `events --follow`: long-polls `GET /v1/events/feed` from the newest event and prints every
+    /// `events --follow [--after ID]`: long-polls `GET /v1/events/feed` from the newest event (or
+    /// the event `--after` names) and prints every
     /// new event matching the filters as one JSON line, until interrupted. Blocks.
     static func followEvents(_ target: AdminTarget, _ named: [String: String]) throws -> Int32 {
-        let (status, body) = try target.get("/v1/events/feed")
-        guard status == 200, var last = (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["last"]
-                as? String ?? Optional("0-0") else {
-            return try show((status, body))
+        var last = "0-0"
+        if let after = named["after"] {
+            last = after
+        } else {
+            let (status, body) = try target.get("/v1/events/feed")
+            guard status == 200, let obj = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+                return try show((status, body))
+            }
+            if let l = obj["last"] as? String { last = l }
         }
         let filters: [(String, String)] = [("recipient", "recipient"), ("sender", "sender"), ("type", "type"),
                                            ("queue-id", "queueId"), ("tenant", "tenant"), ("message-id", "messageId")]

@@ -12,12 +12,13 @@
 #   opendkim            an independent DKIM verifier (milter in front of Postfix) for the interop
 #                       tests, and the signing milter of cluster/bench's dkim scenario
 #   opendkim-tools      opendkim-testkey: checks the DKIM records a sending domain publishes
+#   prometheus          promtool check metrics: the /metrics exposition is checked by Prometheus' own linter
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
         want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython
               curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy
-              opendkim opendkim-tools"
+              opendkim opendkim-tools prometheus"
     fi
     local missing=""
     for p in $want; do
@@ -67,5 +68,6 @@ sx_check_tools() {
     _sx_need "openssl command" "install openssl" /usr/bin/openssl version
     _sx_need "iptables on loopback (partition tests; needs root)" "install iptables, run as root" /usr/sbin/iptables -w -S
     _sx_need "ip (iproute2)" "install iproute2" ip -V
+    _sx_need "promtool (checks the /metrics exposition)" "install prometheus" promtool --version
     [ "$problems" -eq 0 ] || { echo "sendarix: $problems test tool problem(s); fix them and run again" >&2; return 1; }
 }
