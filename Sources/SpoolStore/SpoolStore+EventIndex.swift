@@ -232,3 +232,30 @@ extension SpoolStore {
         }
     }
 }
+
+extension SpoolStore {
+    /// Stores `events` with their index entries and counts in one write transaction, as if each
+    /// were the only event of log entry `firstIndex + i` (IDs `<index>-0`). For benchmarks that
+    /// need millions of events without running the log: call only while no ``LocalLog`` or Raft
+    /// applier writes this store, from one thread. Blocks (disk writes; fsync when durable).
+    public func importEvents(_ events: [Event], firstIndex: UInt64) throws {
+        try withOpenEnv {
+            var txnp: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, 0, &txnp)
+            guard rc == 0, let txnPtr = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (import)") }
+            let txn = LMDBTransaction(txn: txnPtr)
+            do {
+                for (i, e) in events.enumerated() {
+                    var event = e
+                    event.id = "\(firstIndex + UInt64(i))-0"
+                    try storeEvent(event, index: firstIndex + UInt64(i), ordinal: 0, in: txn)
+                }
+            } catch {
+                mdb_txn_abort(txnPtr)
+                throw error
+            }
+            let crc = mdb_txn_commit(txnPtr)
+            guard crc == 0 else { throw StoreError.lmdb(crc, "mdb_txn_commit (import)") }
+        }
+    }
+}

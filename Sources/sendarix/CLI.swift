@@ -53,6 +53,7 @@ enum CLI {
             switch command {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
+            case "bench-search": return try BenchSearch.run(rest)  // cluster/bench --only search
             case "queue", "events", "health", "cluster", "suppression", "domains", "tenants":
                 return try Operator.run(command, rest)
             case "help", "--help", "-h":
