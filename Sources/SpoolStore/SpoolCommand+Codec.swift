@@ -5,6 +5,8 @@ extension SpoolCommand {
 
     private enum Tag: UInt8 {
         case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10
+        /// A tenant-scoped prune (per-tenant retention): the prune fields, then the tenant.
+        case pruneTenantEvents = 11
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -102,10 +104,10 @@ extension SpoolCommand {
             w.u8(Tag.registry.rawValue)
             w.blob(c.encoded())
         case .pruneEvents(let p):
-            w.u8(Tag.pruneEvents.rawValue)
+            w.u8((p.tenant == nil ? Tag.pruneEvents : Tag.pruneTenantEvents).rawValue)
             w.i64(p.before)
             w.u32(p.maxCount)
-            if let tenant = p.tenant { w.string(tenant) }  // optional tail (per-tenant retention)
+            if let tenant = p.tenant { w.string(tenant) }
         }
         return w.bytes
     }
@@ -206,9 +208,9 @@ extension SpoolCommand {
                                         messageID: try r.string(), queueID: try r.string(), feedback: try r.string(),
                                         timestamp: try r.i64(), suppress: try r.bool()))
         case .pruneEvents:
-            var p = PruneEvents(before: try r.i64(), maxCount: try r.u32())
-            if !r.isAtEnd { p.tenant = try r.string() }
-            self = .pruneEvents(p)
+            self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32()))
+        case .pruneTenantEvents:
+            self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32(), tenant: try r.string()))
         case .registry:
             let json = try r.blob()
             do {
