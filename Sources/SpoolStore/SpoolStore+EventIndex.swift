@@ -71,6 +71,7 @@ extension SpoolStore {
                     }
                     steps += 1
                     if other == k { agreed += 1 } else { k = other; agreed = 1 }
+                    if let since = query.since, Self.time(ofEventKey: k) < since { break search }
                     i = (i + 1) % runs.count
                 }
                 if let since = query.since, Self.time(ofEventKey: k) < since { break }
