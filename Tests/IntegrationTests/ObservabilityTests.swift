@@ -148,4 +148,38 @@ struct ObservabilityTests {
                 "\(lines)")
         #expect(lines.allSatisfy { $0["type"] as? String == "accepted" && $0["tenant"] as? String == "acme" })
     }
+
+    @Test("in a three-node cluster /metrics shows the Raft term, one leader, leader changes and the applied index catching up")
+    func clusterRaftMetrics() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-obs-cluster-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ips = ["127.52.0.1", "127.52.0.2", "127.52.0.3"]
+        let nodes = try ClusterRaftTests.startCluster(dir, ips: ips)
+        defer { nodes.forEach { $0.cleanUp() } }
+        #expect(ClusterRaftTests.waitFor(30) { ClusterRaftTests.leader(nodes) != nil })
+        let leader = try #require(ClusterRaftTests.leader(nodes))
+        let out = try python(Self.send, [ips[leader], String(nodes[leader].port("submission")), "x@far.test"])
+        #expect(out.status == 0, "\(out.stderr)")
+        // Every node applies the enqueue: its queue gauge shows it and apply lag is back to 0.
+        var scraped: [[String: Double]] = []
+        let settled = try ClusterRaftTests.waitFor(20) {
+            scraped = try nodes.map { Self.samples(try scrape($0).1) }
+            return scraped.allSatisfy { $0["sendarix_queue_messages"] == 1 && $0["sendarix_raft_apply_lag_entries"] == 0 }
+        }
+        #expect(settled, "\(scraped)")
+        #expect(scraped.compactMap { $0["sendarix_raft_is_leader"] }.sorted() == [0, 0, 1], "\(scraped)")
+        #expect(scraped[leader]["sendarix_raft_is_leader"] == 1)
+        for m in scraped {
+            #expect((m["sendarix_raft_term"] ?? 0) >= 1)
+            #expect((m["sendarix_raft_leader_changes_total"] ?? 0) >= 1)
+            #expect((m["sendarix_raft_applied_index"] ?? 0) >= 1 && m["sendarix_raft_applied_index"] == m["sendarix_raft_commit_index"])
+        }
+        #expect(scraped[leader]["sendarix_messages_accepted_total{tenant=\"acme\"}"] == 1)
+        let text = try scrape(nodes[(leader + 1) % 3]).1
+        let file = dir + "/metrics.txt"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let lint = try run("/bin/sh", ["-c", "promtool check metrics < '\(file)'"])
+        #expect(lint.status == 0, "promtool: \(String(decoding: lint.stdout, as: UTF8.self)) \(lint.stderr)")
+    }
 }
