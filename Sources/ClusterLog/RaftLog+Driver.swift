@@ -219,6 +219,7 @@ extension RaftLog {
         if lastLeader != 0 && lastLeader != ss.leader && lastLeader != raft.id {
             transport.dropUnsent(to: ids.name(lastLeader))  // forwards stuck behind a dead leader's dial
         }
+        if ss.leader != lastLeader, ss.leader != 0 { RaftLog.leaderChanges.add(1, ordering: .relaxed) }
         lastLeader = ss.leader
     }
 

@@ -3,6 +3,7 @@ import DeliveryCore
 import Dispatch
 import Foundation
 import NetworkIO
+import SendarixSupport
 import RelayConfig
 import SpoolStore
 import Synchronization
@@ -782,6 +783,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
             return
         }
         for entry in attempt.recorded {
+            NodeMetrics.shared.outcome(Self.metricsOutcome(entry.result.disposition), tenant: attempt.message.tenant,
+                                       provider: Provider.recognize(mxHost: entry.result.remoteHost).rawValue)
             // Deliveries are in the events store already; log them only at debug to keep the hot path lean.
             let level = entry.result.disposition == .delivered ? "debug" : "info"
             logSink(level, "delivery.\(eventName(entry.result.disposition))",

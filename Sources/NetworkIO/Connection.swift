@@ -203,6 +203,7 @@ public final class Connection: EventHandler {
             state = .open
             let info = TLSInfo(version: String(cString: SSL_get_version(ssl)),
                                cipher: String(cString: sx_SSL_cipher_name(ssl)))
+            TLSHandshakeStats.record(version: info.version, isClient: tlsIsClient)
             updateInterest()
             delegate?.connectionDidCompleteTLS(self, info: info)
             if state == .open && pendingOutputCount > 0 { flush() }

@@ -147,6 +147,7 @@ extension RelayConfig {
         c.adminTokenFile = r.string("adminTokenFile")
         c.adminReadOnlyToken = r.string("adminReadOnlyToken")
         c.adminReadOnlyTokenFile = r.string("adminReadOnlyTokenFile")
+        c.metricsToken = r.string("metricsToken")
         if c.adminReadOnlyToken != nil && c.adminReadOnlyTokenFile != nil {
             problems.error("adminReadOnlyTokenFile", "set either adminReadOnlyToken or adminReadOnlyTokenFile, not both")
         }
@@ -208,6 +209,10 @@ extension RelayConfig {
             c.spool.mapSizeMB = o.int("mapSizeMB", default: c.spool.mapSizeMB)
             c.spool.fsync = o.bool("fsync", default: c.spool.fsync)
             c.spool.eventRetentionHours = o.int("eventRetentionHours", default: c.spool.eventRetentionHours)
+            if var t = o.object("tenantEventRetentionHours") {
+                for tenant in t.fields.keys.sorted() { c.spool.tenantEventRetentionHours[tenant] = max(1, t.int(tenant, default: 1)) }
+                t.finish()
+            }
             if o.raw("reserveMB") != nil { c.spool.reserveMB = o.int("reserveMB", default: c.spool.effectiveReserveMB) }
             o.finish()
         }

@@ -31,6 +31,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public var adminReadOnlyToken: String? = nil
     /// File holding the read-only admin token (absolute after load).
     public var adminReadOnlyTokenFile: String? = nil
+    /// Bearer token that may read `GET /metrics` only (Prometheus scrapers); the admin tokens work too.
+    public var metricsToken: String? = nil
     /// Authoritative DNS zone served on `listen.dns`; nil disables the responder's zone.
     public var dns: DNS? = nil
     /// Relay and abuse policy.
@@ -341,6 +343,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var fsync = true
         /// Events older than this many hours are pruned (in bounded batches, once a minute).
         public var eventRetentionHours = 168
+        /// Per-tenant event retention in hours (shorter or longer than `eventRetentionHours`; the
+        /// global retention still prunes every event once it is that old).
+        public var tenantEventRetentionHours: [String: Int] = [:]
         /// Space in MiB kept free for what frees space (outcomes, deletes, claims): new messages get
         /// `452 4.3.1` once less than this is left. nil: an eighth of the map, at most 1024 MiB.
         public var reserveMB: Int? = nil

@@ -38,6 +38,8 @@ final class AdminServer: @unchecked Sendable {
     var tls: TLSContextHolder?
     /// The delivery engine (TLS reports); nil when delivery is off.
     var delivery: DeliveryEngine?
+    /// Queries the DNS responder answered (for `/metrics`); nil without one. Set before `start`.
+    var dnsQueriesAnswered: (@Sendable () -> Int)?
     let log: any ReplicatedLog
     /// Called after an operator made messages due (retry), to wake delivery.
     let onRescheduled: @Sendable () -> Void
@@ -163,6 +165,7 @@ final class AdminServer: @unchecked Sendable {
         if request.method == "GET" && path == "/health" {
             return health(keepAlive: keepAlive)
         }
+        if let response = metricsResponse(for: request, keepAlive: keepAlive) { return response }
         guard authorized(request) else {
             if role(request) == .readOnly {
                 return AdminServer.response(403, json: ["error": "the read-only token cannot \(request.method) \(path)"],
@@ -174,6 +177,7 @@ final class AdminServer: @unchecked Sendable {
         if let response = tlsReportResponse(for: request, keepAlive: keepAlive) { return response }
         if let response = complaintRateResponse(for: request, keepAlive: keepAlive) { return response }
         if let response = backupResponse(for: request, keepAlive: keepAlive) { return response }
+        if let response = eventsResponse(for: request, keepAlive: keepAlive) { return response }
         do {
             switch (request.method, parts.count, parts.first, parts.dropFirst().first) {
             case ("GET", 2, "v1", "queue"):
@@ -187,8 +191,6 @@ final class AdminServer: @unchecked Sendable {
             case ("GET", 4, "v1", "queue") where parts[3] == "body":
                 guard let body = try store.messageBody(id: parts[2]) else { return notFound(parts[2], keepAlive) }
                 return AdminServer.response(200, body: body, contentType: "message/rfc822", keepAlive: keepAlive)
-            case ("GET", 2, "v1", "events"):
-                return try events(request, keepAlive: keepAlive)
             case ("GET", 2, "v1", "suppressions"):
                 let tenant = request.query("tenant") ?? "default"
                 let limit = min(max(Int(request.query("limit") ?? "") ?? 1000, 1), 100_000)
@@ -266,38 +268,6 @@ final class AdminServer: @unchecked Sendable {
             }
         }
         return AdminServer.response(draining ? 503 : 200, json: body, keepAlive: keepAlive)
-    }
-
-    private func events(_ request: HTTPRequest, keepAlive: Bool) throws -> [UInt8] {
-        var q = EventQuery()
-        q.recipient = request.query("recipient").flatMap { $0.isEmpty ? nil : $0 }
-        q.sender = request.query("sender").flatMap { $0.isEmpty ? nil : $0 }
-        q.queueId = request.query("queueId").flatMap { $0.isEmpty ? nil : $0 }
-        if let t = request.query("type"), !t.isEmpty {
-            guard let kind = Event.Kind(rawValue: t) else {
-                return AdminServer.response(400, json: ["error": "unknown event type '\(t)'"], keepAlive: keepAlive)
-            }
-            q.type = kind
-        }
-        if let s = request.query("since"), !s.isEmpty {
-            guard let ms = AdminServer.parseTime(s) else {
-                return AdminServer.response(400, json: ["error": "since must be RFC 3339 or milliseconds since the epoch"],
-                                            keepAlive: keepAlive)
-            }
-            q.since = ms
-        }
-        if let l = request.query("limit"), !l.isEmpty {
-            guard let n = Int(l), n > 0 else {
-                return AdminServer.response(400, json: ["error": "limit must be a positive number"], keepAlive: keepAlive)
-            }
-            q.limit = min(n, 10_000)
-        }
-        let events = try store.events(q)
-        let encoded = try JSONEncoder().encode(events)
-        var body = Array("{\"events\":".utf8)
-        body += encoded
-        body += Array("}".utf8)
-        return AdminServer.response(200, body: body, contentType: "application/json", keepAlive: keepAlive)
     }
 
     /// RFC 3339 or integer milliseconds.

@@ -211,6 +211,7 @@ public final class RelayNode {
             admin.spamScorer = smtp.spamScorer
             if config.listen.adminTLS { admin.tls = tls }
             admin.delivery = delivery
+            if let dns = dnsServer { admin.dnsQueriesAnswered = { dns.queriesAnswered } }
             bound["admin"] = try admin.start(address: adminAddress.description, loop: loops[0])
             self.admin = admin
         }
@@ -261,6 +262,7 @@ public final class RelayNode {
     /// pruning never stalls the log).
     private func schedulePruning(log: any ReplicatedLog, loop: EventLoop) {
         let retentionMs = Int64(config.spool.eventRetentionHours) * 3_600_000
+        let tenantHours = config.spool.tenantEventRetentionHours
         let logger = self.logger
         loop.every(60, initialDelay: 60) {
             let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - retentionMs
@@ -268,6 +270,9 @@ public final class RelayNode {
                 if case .failure(let e) = result, e.code != .closed {
                     logger.log(.warning, "event pruning failed", ["error": "\(e)"])
                 }
+            }
+            for command in RelayNode.tenantPruneCommands(tenantHours, now: Int64(Date().timeIntervalSince1970 * 1000)) {
+                log.propose(command) { _ in }
             }
             return true
         }

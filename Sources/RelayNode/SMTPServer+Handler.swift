@@ -100,6 +100,7 @@ extension SMTPServer {
             if let t = timer { loop.cancelTimer(t) }
             server.limiter.release(ip: remote.ip)
             server.sendingLimits?.sessionClosed(keys: limitKeys)
+            NodeMetrics.shared.connectionClosed(kind.rawValue)
             // An orderly end was already logged by the session ("session end"); log the close only
             // when the client vanished or the socket failed.
             if error != nil || !session.isClosed {
@@ -205,6 +206,7 @@ extension SMTPServer {
                     server.enqueued()
                     server.sendingLimits?.accepted(user: envelope.authenticatedUser, tenant: envelope.tenant,
                                                    recipients: envelope.recipients.map(\.address.address))
+                    NodeMetrics.shared.accepted(tenant: envelope.tenant ?? "", recipients: envelope.recipients.count)
                 }
                 let outcome: SMTPSession.EnqueueResult
                 switch result {

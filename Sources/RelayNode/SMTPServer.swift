@@ -4,6 +4,7 @@ import NetworkIO
 import RelayConfig
 import SMTPCore
 import SpoolStore
+import SendarixSupport
 import Synchronization
 
 /// The SMTP listener shell: accepts connections on every loop, runs one `SMTPSession` per
@@ -147,6 +148,7 @@ final class SMTPServer: Sendable {
         do {
             let connection = try Connection.accepted(fd: fd, remote: remote, loop: loop, delegate: handler)
             for r in registries where r.loop === loop { r.value.handlers[ObjectIdentifier(handler)] = handler }
+            NodeMetrics.shared.connectionOpened(kind.rawValue)
             handler.begin(connection)
         } catch {
             limiter.release(ip: ip)

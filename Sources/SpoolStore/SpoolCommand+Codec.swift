@@ -5,6 +5,8 @@ extension SpoolCommand {
 
     private enum Tag: UInt8 {
         case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10, asyncBounce = 11
+        /// A tenant-scoped prune (per-tenant retention): the prune fields, then the tenant.
+        case pruneTenantEvents = 12
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -105,9 +107,10 @@ extension SpoolCommand {
             w.u8(Tag.registry.rawValue)
             w.blob(c.encoded())
         case .pruneEvents(let p):
-            w.u8(Tag.pruneEvents.rawValue)
+            w.u8((p.tenant == nil ? Tag.pruneEvents : Tag.pruneTenantEvents).rawValue)
             w.i64(p.before)
             w.u32(p.maxCount)
+            if let tenant = p.tenant { w.string(tenant) }
         }
         return w.bytes
     }
@@ -212,6 +215,8 @@ extension SpoolCommand {
             self = .asyncBounce(try AsyncBounce(decoding: &r))
         case .pruneEvents:
             self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32()))
+        case .pruneTenantEvents:
+            self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32(), tenant: try r.string()))
         case .registry:
             let json = try r.blob()
             do {

@@ -333,11 +333,15 @@ public enum SpoolCommand: Sendable, Equatable {
         public var before: Int64
         /// Most events deleted by one command, keeping the transaction small.
         public var maxCount: UInt32
+        /// Only this tenant's events (per-tenant retention); nil: every event and the event
+        /// counts older than `before`.
+        public var tenant: String?
 
         /// Creates a prune command. Any thread.
-        public init(before: Int64, maxCount: UInt32 = 10_000) {
+        public init(before: Int64, maxCount: UInt32 = 10_000, tenant: String? = nil) {
             self.before = before
             self.maxCount = maxCount
+            self.tenant = tenant
         }
     }
 

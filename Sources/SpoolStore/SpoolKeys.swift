@@ -72,16 +72,31 @@ enum SpoolKeys {
     static let feedTag: UInt8 = 5
 
     /// Which event field a secondary index entry is for.
+    /// Raw values 6... were added with search (issue 10); events stored before have no entries
+    /// in those indexes. 5 is the feed tag, 0x20... are the event statistics.
     enum EventIndex: UInt8, CaseIterable {
         case recipient = 1, sender = 2, queueID = 3, type = 4
+        case tenant = 6, recipientDomain = 7, messageID = 8, bounceClass = 9
 
-        func field(of e: Event) -> String {
+        /// The indexed value, nil when the event has none (no entry is written).
+        func field(of e: Event) -> String? {
             switch self {
             case .recipient: e.recipient
             case .sender: e.sender
             case .queueID: e.queueId
             case .type: e.type.rawValue
+            case .tenant: e.tenant
+            case .recipientDomain: Self.domain(of: e.recipient)
+            case .messageID: e.messageId.isEmpty ? nil : e.messageId
+            case .bounceClass: e.bounceClass.flatMap { $0.isEmpty ? nil : $0 }
             }
+        }
+
+        /// The part after the last `@`, or nil.
+        static func domain(of address: String) -> String? {
+            guard let at = address.lastIndex(of: "@") else { return nil }
+            let d = address[address.index(after: at)...]
+            return d.isEmpty ? nil : String(d)
         }
     }
 

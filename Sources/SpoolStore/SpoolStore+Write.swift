@@ -1,4 +1,6 @@
 import CLMDB
+import Dispatch
+import SendarixSupport
 
 extension SpoolStore {
     /// Applies committed log entries in ONE write transaction with ONE fsync:
@@ -59,7 +61,9 @@ extension SpoolStore {
                 mdb_txn_abort(txnPtr)
                 throw error
             }
+            let started = DispatchTime.now().uptimeNanoseconds
             let crc = mdb_txn_commit(txnPtr)  // frees the txn even on failure
+            NodeMetrics.shared.spoolCommitSeconds.observe(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             guard crc == 0 else { throw StoreError.lmdb(crc, "mdb_txn_commit") }
             return results
         }
@@ -119,8 +123,9 @@ extension SpoolStore {
             }
         }
 
+        let context: StoredMessage? = if case .put(let m) = t.message { m } else { current }
         for (ordinal, event) in t.events.enumerated() {
-            try storeEvent(event, index: entry.index, ordinal: ordinal, in: txn)
+            try storeEvent(event, index: entry.index, ordinal: ordinal, message: context, in: txn)
         }
 
         switch t.suppression {
@@ -142,19 +147,23 @@ extension SpoolStore {
     }
 
     /// Stores one event with its index entries.
-    func storeEvent(_ event: Event, index: UInt64, ordinal: Int, in txn: LMDBTransaction) throws {
+    func storeEvent(_ event: Event, index: UInt64, ordinal: Int, message: StoredMessage? = nil,
+                    in txn: LMDBTransaction) throws {
         let key = SpoolKeys.event(event, index: index, ordinal: ordinal)
         try txn.put(dbEvents, key, event.encoded())
         let empty = [UInt8]()
         for i in SpoolKeys.EventIndex.allCases {
-            try txn.put(dbEventIndex, SpoolKeys.indexPrefix(i, i.field(of: event)) + key, empty)
+            guard let field = i.field(of: event) else { continue }
+            try txn.put(dbEventIndex, SpoolKeys.indexPrefix(i, field) + key, empty)
         }
         try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
         try recordWebhookCalls(event, index: index, ordinal: ordinal, in: txn)
+        try recordEventStats(event, message: message, in: txn)
     }
 
     /// Deletes the oldest events before `p.before` (at most `p.maxCount`) with their index entries.
     private func pruneEvents(_ p: SpoolCommand.PruneEvents, in txn: LMDBTransaction) throws {
+        if let tenant = p.tenant { return try pruneTenantEvents(tenant, before: p.before, max: Int(p.maxCount), in: txn) }
         var victims: [([UInt8], Event)] = []
         let cursor = try txn.cursor(dbEvents)
         var item = try cursor.get(MDB_FIRST)
@@ -165,10 +174,17 @@ extension SpoolStore {
             item = try cursor.get(MDB_NEXT)
         }
         cursor.close()
+        try deleteEvents(victims, in: txn)
+        try pruneEventStats(before: p.before, max: Int(p.maxCount), in: txn)
+    }
+
+    /// Deletes events with their index and feed entries.
+    func deleteEvents(_ victims: [([UInt8], Event)], in txn: LMDBTransaction) throws {
         for (key, event) in victims {
             try txn.delete(dbEvents, key)
             for index in SpoolKeys.EventIndex.allCases {
-                try txn.delete(dbEventIndex, SpoolKeys.indexPrefix(index, index.field(of: event)) + key)
+                guard let field = index.field(of: event) else { continue }
+                try txn.delete(dbEventIndex, SpoolKeys.indexPrefix(index, field) + key)
             }
             try txn.delete(dbEventIndex, SpoolKeys.feed(eventKey: key))
         }

@@ -18,7 +18,12 @@ enum CLI {
       suppression add ADDRESS [--tenant T] [--reason R]
       suppression remove ADDRESS [--tenant T]
       events [--recipient R] [--sender S] [--type T] [--queue-id ID] [--since TIME] [--limit N]
-                                       search events, newest first
+             [--tenant T] [--domain D] [--message-id ID] [--bounce-class C] [--until TIME] [--cursor C]
+                                       search events, newest first (a full page prints a cursor)
+      events --follow [--after ID] [filters]
+                                       print new events as they are committed (Ctrl-C stops)
+      events stats [--by all|tenant|domain|sourceIP] [--resolution minute|hour|day] [--from T] [--to T]
+                                       counts, delivery latency, bounce and complaint rates
       domains add DOMAIN --tenant T    add a sending domain: new RSA-2048 + Ed25519 keys, prints the DNS records
                                        to publish (--private-key PEM-FILE --selector S imports a key instead)
       domains list [--tenant T]        sending domains and their status (pending, verified, failing)
@@ -67,6 +72,7 @@ enum CLI {
             case "serve": return try serve(rest)
             case "check-config": return checkConfig(rest)
             case "backup", "restore": return try command == "backup" ? Operator.backup(rest) : Operator.restore(rest)
+            case "bench-search": return try BenchSearch.run(rest)  // cluster/bench --only search
             case "queue", "events", "health", "cluster", "suppression", "domains", "tenants", "credentials",
                  "suspensions", "limits", "quarantine", "webhooks":
                 return try Operator.run(command, rest)

@@ -7,7 +7,7 @@ import RelayConfig
 /// Blocks on the network; main thread only.
 enum Operator {
     static func run(_ command: String, _ args: [String]) throws -> Int32 {
-        let (named, positional) = try CLI.options(args)
+        let (named, positional) = try CLI.options(args, flags: ["follow"])
         let target = try AdminTarget(named)
         switch (command, positional.first) {
         case ("health", _):
@@ -76,13 +76,11 @@ enum Operator {
                                            body: try JSONSerialization.data(withJSONObject: body)))
         case ("webhooks", _):
             return try webhooks(named, positional, target)
+        case ("events", "stats"):
+            return try eventStats(target, named)
         case ("events", _):
-            var items: [HTTPQuery.Item] = []
-            for (flag, key) in [("recipient", "recipient"), ("sender", "sender"), ("type", "type"),
-                                ("queue-id", "queueId"), ("since", "since"), ("limit", "limit")] {
-                if let v = named[flag] { items.append(HTTPQuery.Item(name: key, value: v)) }
-            }
-            return try show(target.get("/v1/events?" + HTTPQuery.encode(items)))
+            if named["follow"] != nil { return try followEvents(target, named) }
+            return try show(target.get("/v1/events?" + HTTPQuery.encode(eventSearchItems(named))))
         default:
             if let status = try credentialCommand(command, positional, named, target) { return status }
             if let status = try limitsCommand(command, positional, named, target) { return status }

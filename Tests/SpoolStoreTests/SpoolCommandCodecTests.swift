@@ -28,6 +28,7 @@ struct SpoolCommandCodecTests {
         .delete(SpoolCommand.Delete(queueID: "Q1", reason: "operator", timestamp: 8)),
         .reschedule(SpoolCommand.Reschedule(queueID: "Q1", at: 9)),
         .pruneEvents(SpoolCommand.PruneEvents(before: -3, maxCount: 77)),
+        .pruneEvents(SpoolCommand.PruneEvents(before: 5, maxCount: 10, tenant: "acme")),
         .complaint(SpoolCommand.Complaint(tenant: "acme", recipient: "r@x", sender: "s@y", messageID: "m@z",
                                           queueID: "Q9", feedback: "abuse", timestamp: 11, suppress: false)),
         .asyncBounce(SpoolCommand.AsyncBounce(tenant: "acme", recipient: "r@x", sender: "s@y", messageID: "m@z", queueID: "Q9",

@@ -17,12 +17,13 @@
 #   opendkim-tools      opendkim-testkey: checks the DKIM records a sending domain publishes
 #   rspamd              outbound spam scoring (/checkv2); the tests start a private instance with a
 #                       minimal config on a free 127.55.2.x port, never the system service
+#   prometheus          promtool check metrics: the /metrics exposition is checked by Prometheus' own linter
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
         want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython python3-cryptography
               curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy
-              opendkim opendkim-tools rspamd"
+              opendkim opendkim-tools rspamd prometheus"
     fi
     if [ "${1:-build}" = test ]; then want="$want chromium fonts-dejavu-core"; fi
     local missing=""
@@ -77,5 +78,6 @@ sx_check_tools() {
     _sx_need "iptables on loopback (partition tests; needs root)" "install iptables, run as root" /usr/sbin/iptables -w -S
     _sx_need "ip (iproute2)" "install iproute2" ip -V
     _sx_need "rspamd (spam filter tests start their own)" "install rspamd" /usr/bin/rspamd --version
+    _sx_need "promtool (checks the /metrics exposition)" "install prometheus" promtool --version
     [ "$problems" -eq 0 ] || { echo "sendarix: $problems test tool problem(s); fix them and run again" >&2; return 1; }
 }
