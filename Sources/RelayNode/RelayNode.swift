@@ -216,6 +216,7 @@ public final class RelayNode {
             self.admin = admin
         }
         webhooks = startWebhooks(store: store, log: log, raft: raftLog, loops: loops)
+        RelayNode.registerMetricCollectors(store: store, sendingLimits: sendingLimits)
         schedulePruning(log: log, loop: loops[0])
         scheduleDomainRechecks(domains, loop: loops[0])
         // Tests and tools read the bound ports (port 0 in config) from here.

@@ -81,6 +81,10 @@ struct ObservabilityTests {
         #expect((m["sendarix_spool_commit_duration_seconds_count"] ?? 0) >= 4)
         #expect((m["sendarix_lmdb_map_used_bytes"] ?? 0) > 0)
         #expect(m["sendarix_body_memory_bytes"] == 0)
+        // The webhook outbox and the limits layer report through collectors (no endpoints, no limits here).
+        #expect(m["sendarix_webhook_backlog_calls"] == 0)
+        #expect(m["sendarix_webhook_failed_calls"] == 0)
+        #expect(m["sendarix_limit_refusals_total{kind=\"rate\"}"] == 0)
 
         // Prometheus' own linter accepts the exposition (names, types, units, label syntax).
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-metrics-\(UUID().uuidString)").path
