@@ -27,6 +27,11 @@ extension RaftLog {
             }
             let request = RequestID(incarnation: incarnation, seq: seq)
             let data = Array(frame.payload[16...])
+            if let problem = SpoolCommand.formatProblem(data) {
+                log("warn", "refused a forwarded proposal", ["peer": peer, "reason": problem.reason])
+                sendResult(to: peer, request: request, .failure(problem))
+                return
+            }
             let deadline = EventLoop.now() + UInt64(options.proposalTimeout * 1e9)
             if stopping || raft.role != .leader {
                 sendResult(to: peer, request: request, .failure(notLeader()))

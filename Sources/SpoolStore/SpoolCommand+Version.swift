@@ -12,4 +12,13 @@ extension SpoolCommand {
         return StoreError(.corrupt, "spool command format version \(version) is not one this build reads "
                           + "(it reads \(formatVersion))", context: versionContext)
     }
+
+    /// Why `bytes` must not be proposed to the log, or nil: a command whose first byte is not this
+    /// build's format version. A leader checks forwarded proposals with this, so a buggy or hostile
+    /// peer cannot put an entry in the log that stops every member's applier (an entry of another
+    /// version is waited on, not skipped). Pure; any thread.
+    public static func formatProblem(_ bytes: some Collection<UInt8>) -> StoreError? {
+        guard let version = bytes.first else { return StoreError(.invalidCommand, "empty spool command") }
+        return version == formatVersion ? nil : versionError(version)
+    }
 }

@@ -19,4 +19,15 @@ struct FormatVersionTests {
                     "\(e.reason)")
         }
     }
+
+    @Test("a leader's check of forwarded proposals refuses any other version and empty bytes, and passes this build's commands")
+    func forwardedFormatProblem() {
+        var bytes = SpoolCommand.delete(SpoolCommand.Delete(queueID: "Q1", reason: "test", timestamp: 1)).encoded()
+        #expect(SpoolCommand.formatProblem(bytes) == nil)
+        bytes[0] = 0xFF
+        #expect(SpoolCommand.formatProblem(bytes)?.context == SpoolCommand.versionContext)
+        bytes[0] = 0
+        #expect(SpoolCommand.formatProblem(bytes) != nil)
+        #expect(SpoolCommand.formatProblem([UInt8]())?.code == .invalidCommand)
+    }
 }
