@@ -399,7 +399,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     /// Decides and records the result of `address` from `reply`.
     private func record(_ address: String, _ reply: SMTPReply, isLocal: Bool, remoteHost: String,
-                        attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil, notifyPassedOn: Bool = false) {
+                        attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil, notifyPassedOn: Bool = false,
+                        sendingIP: String = "", pool: String = "") {
         var decision = DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal,
                                                failedAttempts: Int(attempt.number),
                                                queuedAt: Double(attempt.message.receivedAt) / 1000,
@@ -421,7 +422,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
                                                  enhancedCode: decision.enhancedCode ?? "",
                                                  response: StoredReply.bounded(decision.response, maxBytes:
                                                      StoredReply.perRecipientLimit(recipients: attempt.message.recipients.count)),
-                                                 remoteHost: remoteHost, bounceClass: decision.bounceClass ?? ""),
+                                                 remoteHost: remoteHost, bounceClass: decision.bounceClass ?? "",
+                                                 sendingIP: sendingIP, pool: pool),
             reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
             bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn))
     }
@@ -714,7 +716,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 }
             }
             record(result.address, result.reply, isLocal: result.isLocal, remoteHost: remoteHost,
-                   attempt: job.attempt, now: now, notifyPassedOn: report.receiverDSN)
+                   attempt: job.attempt, now: now, notifyPassedOn: report.receiverDSN,
+                   sendingIP: key.source ?? "", pool: job.route.map { poolName(job, route: $0) } ?? "")
         }
         finish(job, failure: nil, remoteHost: remoteHost)
     }

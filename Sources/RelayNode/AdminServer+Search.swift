@@ -142,7 +142,7 @@ extension AdminServer {
         }
         let byText = request.query("by") ?? "all"
         guard let by = EventStats.Dimension(rawValue: byText == "domain" ? "recipientDomain" : byText) else {
-            return AdminServer.response(400, json: ["error": "by must be all, tenant, domain or sourceIP"], keepAlive: keepAlive)
+            return AdminServer.response(400, json: ["error": "by must be all, tenant, domain, sourceIP, pool or sendingIP"], keepAlive: keepAlive)
         }
         var from = now - 86_400_000, to = now + 1
         if let s = request.query("from") ?? request.query("since") {

@@ -20,6 +20,8 @@ extension Event {
         if remoteHost != nil { present |= 8 }
         if attempt != nil { present |= 16 }
         if bounceClass != nil { present |= 32 }
+        if sendingIP != nil { present |= 64 }
+        if pool != nil { present |= 128 }
         w.u8(present)
         if let smtpCode { w.u32(UInt32(truncatingIfNeeded: smtpCode)) }
         if let enhancedCode { w.string(enhancedCode) }
@@ -27,6 +29,8 @@ extension Event {
         if let remoteHost { w.string(remoteHost) }
         if let attempt { w.u32(UInt32(truncatingIfNeeded: attempt)) }
         if let bounceClass { w.string(bounceClass) }
+        if let sendingIP { w.string(sendingIP) }
+        if let pool { w.string(pool) }
         return w.bytes
     }
 
@@ -50,6 +54,8 @@ extension Event {
         remoteHost = present & 8 != 0 ? try r.string() : nil
         attempt = present & 16 != 0 ? Int(try r.u32()) : nil
         bounceClass = present & 32 != 0 ? try r.string() : nil
+        sendingIP = present & 64 != 0 ? try r.string() : nil
+        pool = present & 128 != 0 ? try r.string() : nil
         guard r.isAtEnd else { throw StoreError.corrupt("event record (trailing bytes)") }
     }
 }

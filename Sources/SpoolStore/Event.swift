@@ -4,7 +4,8 @@
 /// Encodes to the JSON object of DESIGN §3: `id`, `type`, `messageId`,
 /// `queueId`, `tenant`, `sender`, `recipient`, `timestamp` (RFC 3339) and, for
 /// outcomes, `smtpCode`, `enhancedCode`, `response`, `remoteHost`, `attempt`,
-/// `bounceClass` (omitted when absent). Pure value; any thread.
+/// `bounceClass`, `sendingIP` (local source address), `pool` (source pool) (omitted when
+/// absent). Pure value; any thread.
 public struct Event: Sendable, Equatable, Codable {
     /// Event type (`type` in JSON).
     public enum Kind: String, Sendable, Codable, CaseIterable {
@@ -66,6 +67,10 @@ public struct Event: Sendable, Equatable, Codable {
     public var remoteHost: String?
     public var attempt: Int?
     public var bounceClass: String?
+    /// Local source address the delivery attempt sent from (outcomes only).
+    public var sendingIP: String?
+    /// Source pool the delivery attempt used (outcomes only).
+    public var pool: String?
 
     /// RFC 3339 form of `timestampMillis`.
     public var timestamp: String { RFC3339.format(millis: timestampMillis) }
@@ -73,7 +78,8 @@ public struct Event: Sendable, Equatable, Codable {
     /// Creates an event. Any thread.
     public init(id: String, type: Kind, messageId: String, queueId: String, tenant: String, sender: String,
                 recipient: String, timestampMillis: Int64, smtpCode: Int? = nil, enhancedCode: String? = nil,
-                response: String? = nil, remoteHost: String? = nil, attempt: Int? = nil, bounceClass: String? = nil) {
+                response: String? = nil, remoteHost: String? = nil, attempt: Int? = nil, bounceClass: String? = nil,
+                sendingIP: String? = nil, pool: String? = nil) {
         self.id = id
         self.type = type
         self.messageId = messageId
@@ -88,11 +94,13 @@ public struct Event: Sendable, Equatable, Codable {
         self.remoteHost = remoteHost
         self.attempt = attempt
         self.bounceClass = bounceClass
+        self.sendingIP = sendingIP
+        self.pool = pool
     }
 
     private enum CodingKeys: String, CodingKey {
         case id, type, messageId, queueId, tenant, sender, recipient, timestamp
-        case smtpCode, enhancedCode, response, remoteHost, attempt, bounceClass
+        case smtpCode, enhancedCode, response, remoteHost, attempt, bounceClass, sendingIP, pool
     }
 
     /// Encodes the DESIGN §3 JSON shape. Any thread.
@@ -112,6 +120,8 @@ public struct Event: Sendable, Equatable, Codable {
         try c.encodeIfPresent(remoteHost, forKey: .remoteHost)
         try c.encodeIfPresent(attempt, forKey: .attempt)
         try c.encodeIfPresent(bounceClass, forKey: .bounceClass)
+        try c.encodeIfPresent(sendingIP, forKey: .sendingIP)
+        try c.encodeIfPresent(pool, forKey: .pool)
     }
 
     /// Decodes the DESIGN §3 JSON shape (webhook receivers, CLI). Any thread.
@@ -135,5 +145,7 @@ public struct Event: Sendable, Equatable, Codable {
         remoteHost = try c.decodeIfPresent(String.self, forKey: .remoteHost)
         attempt = try c.decodeIfPresent(Int.self, forKey: .attempt)
         bounceClass = try c.decodeIfPresent(String.self, forKey: .bounceClass)
+        sendingIP = try c.decodeIfPresent(String.self, forKey: .sendingIP)
+        pool = try c.decodeIfPresent(String.self, forKey: .pool)
     }
 }

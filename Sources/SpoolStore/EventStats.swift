@@ -1,5 +1,6 @@
 /// Event counts kept beside the events, updated in the same LMDB write: per minute (all events
-/// and per tenant) and per hour (all, per tenant, per recipient domain, per source IP), and a
+/// and per tenant) and per hour (all, per tenant, per recipient domain, per source IP — the
+/// submitting client's —, per source pool and per sending IP of delivery outcomes), and a
 /// delivery-latency histogram per hour. Pure values and key layout; any thread.
 public enum EventStats {
     /// Bucket width of a counts query.
@@ -22,6 +23,8 @@ public enum EventStats {
     /// What the counts are grouped by besides the event type.
     public enum Dimension: String, Sendable, CaseIterable {
         case all, tenant, recipientDomain, sourceIP
+        /// The source pool / local sending address of a delivery attempt (outcome events).
+        case pool, sendingIP
 
         var code: UInt8 {
             switch self {
@@ -29,6 +32,8 @@ public enum EventStats {
             case .tenant: 1
             case .recipientDomain: 2
             case .sourceIP: 3
+            case .pool: 4
+            case .sendingIP: 5
             }
         }
 

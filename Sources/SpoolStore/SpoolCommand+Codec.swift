@@ -71,6 +71,14 @@ extension SpoolCommand {
                 w.string(r.remoteHost)
                 w.string(r.bounceClass)
             }
+            // Sending IP and pool trail the results (outcomes written before they existed end
+            // here); written only when known, so such outcomes keep their old bytes.
+            if o.results.contains(where: { !$0.sendingIP.isEmpty || !$0.pool.isEmpty }) {
+                for r in o.results {
+                    w.string(r.sendingIP)
+                    w.string(r.pool)
+                }
+            }
         case .suppress(let s):
             w.u8(Tag.suppress.rawValue)
             w.string(s.tenant)
@@ -196,6 +204,12 @@ extension SpoolCommand {
                 results.append(RecipientResult(recipient: recipient, disposition: disposition, smtpCode: try r.u16(),
                                                enhancedCode: try r.string(), response: try r.string(),
                                                remoteHost: try r.string(), bounceClass: try r.string()))
+            }
+            if !r.isAtEnd {
+                for i in results.indices {
+                    results[i].sendingIP = try r.string()
+                    results[i].pool = try r.string()
+                }
             }
             self = .outcome(Outcome(queueID: queueID, attempt: attempt, timestamp: timestamp, results: results))
         case .suppress:

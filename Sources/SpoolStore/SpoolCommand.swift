@@ -229,10 +229,15 @@ public enum SpoolCommand: Sendable, Equatable {
         public var remoteHost: String
         /// Bounce classification (e.g. `bad-mailbox`), "" when not a failure.
         public var bounceClass: String
+        /// Local source address the attempt sent from, "" when unknown (kernel's choice, no connection).
+        public var sendingIP: String = ""
+        /// Source pool the attempt used, "" when none (no route).
+        public var pool: String = ""
 
         /// Creates a recipient result. Any thread.
         public init(recipient: String, disposition: Disposition, smtpCode: UInt16 = 0, enhancedCode: String = "",
-                    response: String = "", remoteHost: String = "", bounceClass: String = "") {
+                    response: String = "", remoteHost: String = "", bounceClass: String = "",
+                    sendingIP: String = "", pool: String = "") {
             self.recipient = recipient
             self.disposition = disposition
             self.smtpCode = smtpCode
@@ -240,6 +245,8 @@ public enum SpoolCommand: Sendable, Equatable {
             self.response = response
             self.remoteHost = remoteHost
             self.bounceClass = bounceClass
+            self.sendingIP = sendingIP
+            self.pool = pool
         }
     }
 

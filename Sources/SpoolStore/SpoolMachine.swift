@@ -191,6 +191,8 @@ public enum SpoolMachine {
             ev.remoteHost = result.remoteHost
             ev.attempt = Int(o.attempt)
             ev.bounceClass = result.bounceClass
+            ev.sendingIP = result.sendingIP.isEmpty ? nil : result.sendingIP
+            ev.pool = result.pool.isEmpty ? nil : result.pool
             t.events.append(ev)
             ordinal += 1
         }

@@ -16,6 +16,12 @@ extension SpoolStore {
         if let ip = message?.clientIP, !ip.isEmpty {
             try bump(EventStats.countKey(2, bucket: hour, .sourceIP, ip, event.type), in: txn)
         }
+        if let pool = event.pool, !pool.isEmpty {
+            try bump(EventStats.countKey(2, bucket: hour, .pool, pool, event.type), in: txn)
+        }
+        if let ip = event.sendingIP, !ip.isEmpty {
+            try bump(EventStats.countKey(2, bucket: hour, .sendingIP, ip, event.type), in: txn)
+        }
         if event.type == .delivered, let received = message?.receivedAt {
             let latency = max(0, event.timestampMillis - received)
             try bump(EventStats.latencyKey(bucket: hour, index: EventStats.latencyBucket(latency)), in: txn)
