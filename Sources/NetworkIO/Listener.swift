@@ -11,7 +11,12 @@ public final class Listener: EventHandler {
     /// The loop it runs on.
     public let loop: EventLoop
     private let onAccept: (Int32, SocketAddress) -> Void
-    private var closed = false
+    var closed = false
+    /// Hears accept failures that pause the listener (descriptor exhaustion) and the resumption
+    /// after; nil: a line on stderr. Loop thread only.
+    public var onAcceptTrouble: ((AcceptTrouble) -> Void)?
+    /// Accepts are paused (descriptors exhausted) until the retry timer fires.
+    var acceptPause = AcceptPauseState()
 
     /// Binds and listens. Blocks only on the system calls. `onAccept` runs on the loop thread with a
     /// non-blocking socket the callee now owns.
@@ -82,7 +87,15 @@ public final class Listener: EventHandler {
                     sx_accept4(fd, $0, &len, sx_SOCK_NONBLOCK() | sx_SOCK_CLOEXEC())
                 }
             }
-            if client < 0 { return }
+            if client < 0 {
+                let e = errno
+                switch Listener.reaction(toAcceptError: e) {
+                case .wait: return
+                case .next: continue
+                case .pause: pauseAccepting(errno: e); return
+                }
+            }
+            if acceptPause.failures > 0 { acceptsResumed() }
             onAccept(client, SocketAddress(storage: storage, length: len))
         }
     }

@@ -93,6 +93,7 @@ final class SMTPServer: Sendable {
                     let listener = try Listener(address: address, loop: loop) { [self] fd, remote in
                         self.accept(fd: fd, remote: remote, kind: kind, loop: loop)
                     }
+                    listener.onAcceptTrouble = acceptTroubleReporter(kind)
                     // Port 0: every loop binds the port the first one got.
                     address = listener.address
                     try Self.onLoop(loop) {
