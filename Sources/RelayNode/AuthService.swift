@@ -106,7 +106,11 @@ final class AuthService: Sendable {
         }
 
         let queueLimit: Int
+        private static let taken: @Sendable () -> Void = {}
         private let queue = Mutex(Queue())
+
+        /// Slots held by the queue, taken jobs not yet compacted away included (for tests).
+        var storedJobs: Int { queue.withLock { $0.jobs.count } }
         private let ready = DispatchSemaphore(value: 0)
         private let idle: Atomic<Int>
 
@@ -140,8 +144,15 @@ final class AuthService: Sendable {
                 let job = queue.withLock { q -> (@Sendable () -> Void)? in
                     guard q.head < q.jobs.count else { return nil }
                     let job = q.jobs[q.head]
+                    // Release the taken job's captures (the password, the session's handler) now,
+                    // not when the array is next compacted: up to a thousand finished checks, and
+                    // the closed sessions they reference, stayed alive that way.
+                    q.jobs[q.head] = Self.taken
                     q.head += 1
-                    if q.head > 1024 && q.head * 2 > q.jobs.count {
+                    if q.head == q.jobs.count {
+                        q.jobs.removeAll(keepingCapacity: q.jobs.capacity <= 1024)
+                        q.head = 0
+                    } else if q.head > 1024 && q.head * 2 > q.jobs.count {
                         q.jobs.removeSubrange(0..<q.head)
                         q.head = 0
                     }
