@@ -94,6 +94,7 @@ public final class RelayNode {
         let fm = FileManager.default
         let dataDir = config.node.dataDir
         try fm.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        raiseOpenFileLimit()
         try prepareTLS(dataDir: dataDir)
 
         var options = SpoolStore.Options()
