@@ -1,0 +1,453 @@
+"""The `sessions` scenario of cluster/bench (issue 16, items 3 and 6): many idle TLS submission
+sessions held open on one Sendarix node.
+
+One node listens on 127.64.0.1 (implicit-TLS submission, the relay port for the load, admin) and
+relays to smtp-sink on 127.64.0.3. Idle-session clients are separate Python processes (asyncio,
+--session-clients of them) that open sessions over implicit TLS, EHLO, AUTH PLAIN (235), and then
+stay silent; their source addresses are spread over 127.64.1.1 upwards, 50 sessions per address, so
+neither the per-IP connection limit (raised to 100 in the bench config anyway) nor the ephemeral
+ports of one address bind. The session count grows in steps, 0 -> 100 -> 1,000 -> 10,000; at each
+step:
+  - RSS (VmRSS) and heap (RssAnon) of the node, settled;
+  - idle CPU: the node's CPU seconds over --idle-seconds with nothing but the idle sessions;
+  - load: smtp-source (20 sessions, N x 5 KB) on the relay port with a prober alongside (one
+    message at a time, end of DATA -> 250), waiting until the sink has every message; CPU seconds,
+    bytes written (/proc/PID/io write_bytes) and fsync-family system calls (perf stat on the
+    syscalls tracepoints, when perf can attach) per message.
+Headlines: sessions.p99Ratio = prober p99 at the top step / at 0 sessions (and p50Ratio), per
+session memory = (RSS at the top step - RSS at 0) / sessions, idle CPU percent at the top step, and
+a costTable of rows {scenario: "sessions", sessions, cpuPerMsg, bytesPerMsg, fsyncsPerMsg, rssMB}.
+Also checks the node stayed healthy: sessions the node reports open (sendarix_connections_open), no
+"accept paused" (descriptor exhaustion) in its log, GET /health answering.
+
+The module is also the idle-session client: `python3 sessions_bench.py client HOST PORT USER PASS
+INDEX STRIDE` reads `open N` lines on stdin and answers one JSON line per command.
+"""
+import asyncio
+import base64
+import json
+import os
+import resource
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+IP = "127.64.0.1"
+SINK_IP = "127.64.0.3"
+SESSIONS_PER_SOURCE = 50
+USER, PASSWORD = "idle", "idle-sessions-bench-password"
+STEPS = (0, 100, 1000, 10000)
+
+
+def source_ip(g):
+    """Source address of global session index g: 50 per address from 127.64.1.1 upwards."""
+    k = g // SESSIONS_PER_SOURCE
+    return "127.64.%d.%d" % (1 + k // 250, 1 + k % 250)
+
+
+# --------------------------------------------------------------------------------------------
+# Idle-session client (runs as its own process)
+
+
+async def client_main(host, port, user, password, index, stride):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    auth = base64.b64encode(("\0%s\0%s" % (user, password)).encode()).decode()
+    sessions = []
+    next_global = index
+    gate = asyncio.Semaphore(64)  # handshakes in flight per client process
+
+    async def reply(reader):
+        while True:
+            line = await reader.readline()
+            if not line:
+                raise ConnectionError("closed by server")
+            if len(line) < 4 or line[3:4] != b"-":
+                return int(line[:3])
+
+    async def one(g):
+        async with gate:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                host, port, ssl=ctx, server_hostname="bench.test", local_addr=(source_ip(g), 0)), 60)
+            try:
+                if await asyncio.wait_for(reply(reader), 60) != 220:
+                    raise ConnectionError("no 220 greeting")
+                writer.write(b"EHLO idle%d.bench.test\r\n" % g)
+                if await asyncio.wait_for(reply(reader), 60) != 250:
+                    raise ConnectionError("EHLO refused")
+                writer.write(("AUTH PLAIN %s\r\n" % auth).encode())
+                code = await asyncio.wait_for(reply(reader), 60)
+                if code != 235:
+                    raise ConnectionError("AUTH -> %d" % code)
+            except BaseException:
+                writer.close()
+                raise
+            return reader, writer
+
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line or line.strip() == "quit":
+            break
+        n = int(line.split()[1])
+        ids = [next_global + i * stride for i in range(n)]
+        next_global += n * stride
+        t0 = time.monotonic()
+        results = await asyncio.gather(*[one(g) for g in ids], return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        sessions += [r for r in results if not isinstance(r, BaseException)]
+        # A session the server closed (timeout, error) shows as EOF: count the live ones.
+        live = sum(1 for r, _ in sessions if not r.at_eof())
+        print(json.dumps({"open": len(sessions), "live": live, "errors": len(errors),
+                          "firstError": repr(errors[0]) if errors else None,
+                          "seconds": round(time.monotonic() - t0, 2)}), flush=True)
+    for _, w in sessions:
+        w.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario
+
+
+def raise_nofile(want):
+    """Raises this process's descriptor limit (children inherit it): the soft limit to `want`, and
+    the hard limit too when allowed (root). Returns the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class Node:
+    """One Sendarix node for this scenario (own config; ports from dataDir/listen.json)."""
+
+    def __init__(self, b, d, binary, cert, key, sink, max_sessions, ip=IP):
+        self.b, self.d = b, d
+        self.data = os.path.join(d, "data")
+        os.makedirs(self.data)
+        self.logfile = os.path.join(d, "sendarix.log")
+        self.config = os.path.join(d, "sendarix.json")
+        cfg = {
+            "node": {"id": "sess1", "hostname": "bench.sendarix.test", "dataDir": self.data},
+            "listen": {"submission": [], "smtps": [ip + ":0"], "relay": [ip + ":0"], "admin": ip + ":0"},
+            "tls": {"certificate": cert, "privateKey": key},
+            "users": [{"name": USER, "password": PASSWORD, "tenant": "bench"}],
+            # Only the load generator relays without AUTH (it connects from 127.0.0.1, the source the
+            # kernel picks on lo); the idle clients, from 127.64.1.1 upwards, authenticate.
+            "policy": {"trustedNetworks": ["127.0.0.1/32", "127.64.0.0/24"], "localDomains": ["example.test"],
+                       "maxConnectionsPerIP": 2 * SESSIONS_PER_SOURCE},
+            "limits": {"maxConnections": max_sessions + 1000},
+            # Idle sessions must outlive the run (the default command timeout would close them).
+            "timeouts": {"command": 3600},
+            "routes": [{"domain": "example.test", "hosts": ["%s:%d" % (sink.ip, sink.port)], "tls": "none"}],
+            "adminToken": b.ADMIN_TOKEN,
+        }
+        with open(self.config, "w") as f:
+            json.dump(cfg, f, indent=2)
+        self.proc = b.PROCS.spawn("sendarix", [binary, "serve", "--config", self.config],
+                                  stdout=self.logfile, stderr=self.logfile)
+        deadline = time.monotonic() + 60
+        path = os.path.join(self.data, "listen.json")
+        while not os.path.exists(path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise b.Unavailable("sendarix did not start: %s" % b.file_tail(self.logfile, 600))
+            time.sleep(0.05)
+        ports = json.load(open(path))
+        self.smtps = ports["smtps"][0].rsplit(":", 1)
+        self.ip, self.port = ports["relay"][0].rsplit(":", 1)[0], int(ports["relay"][0].rsplit(":", 1)[1])
+        self.admin = ports["admin"]
+        b.wait_smtp_ready(self.ip, self.port, 30, self.proc, what="sendarix")
+
+    def stop(self):
+        self.b.PROCS.stop(self.proc, grace=30.0)
+
+    def cpu(self):
+        return self.b.tree_cpu_seconds(self.proc.pid)
+
+    def status_kb(self, key):
+        return self.b.proc_kb(self.proc.pid, "status", key)
+
+    def write_bytes(self):
+        try:
+            with open("/proc/%d/io" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith("write_bytes:"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def get(self, path):
+        import http.client
+        host, port = self.admin.rsplit(":", 1)
+        c = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            c.request("GET", path, headers={"Authorization": "Bearer " + self.b.ADMIN_TOKEN})
+            r = c.getresponse()
+            return r.status, r.read().decode("utf-8", "replace")
+        finally:
+            c.close()
+
+    def metric(self, name):
+        try:
+            status, text = self.get("/metrics")
+        except OSError:
+            return None
+        total = None
+        for line in text.splitlines():
+            if line.startswith(name) and (len(line) == len(name) or line[len(name)] in " {"):
+                total = (total or 0) + float(line.rsplit(" ", 1)[1])
+        return total
+
+
+class FsyncCounter:
+    """fsync/fdatasync/msync/sync_file_range calls of one process (all its threads) between
+    start() and stop(), through `perf stat` on the syscalls tracepoints. None when perf is missing
+    or may not attach."""
+
+    EVENTS = ("fsync", "fdatasync", "msync", "sync_file_range")
+
+    def __init__(self, b, d, pid):
+        self.b, self.pid, self.out = b, pid, os.path.join(d, "perf-%d.txt" % time.monotonic_ns())
+        self.proc = None
+
+    def start(self):
+        if not self.b.shutil.which("perf"):
+            return
+        ev = ",".join("syscalls:sys_enter_%s" % e for e in self.EVENTS)
+        self.proc = subprocess.Popen(["perf", "stat", "-x", ",", "-e", ev, "-p", str(self.pid), "-o", self.out],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(0.3)  # perf attaches asynchronously; nothing is measured yet
+
+    def stop(self):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        total, seen = 0, False
+        try:
+            for line in open(self.out):
+                parts = line.strip().split(",")
+                if len(parts) > 2 and parts[2].startswith("syscalls:") and parts[0].isdigit():
+                    total += int(parts[0])
+                    seen = True
+        except OSError:
+            return None
+        return total if seen else None
+
+
+class IdleClients:
+    """The idle-session client processes (see client_main)."""
+
+    def __init__(self, b, host, port, count):
+        self.b = b
+        self.procs = []
+        for k in range(count):
+            p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "client", host, str(port),
+                                  USER, PASSWORD, str(k), str(count)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                 start_new_session=True)
+            with b.PROCS.lock:
+                b.PROCS.popens.append(("idle-clients", p))
+            self.procs.append(p)
+
+    def open(self, n):
+        """Opens n more sessions spread over the processes; returns (live, errors, first error)."""
+        per = [n // len(self.procs) + (1 if i < n % len(self.procs) else 0) for i in range(len(self.procs))]
+        for p, k in zip(self.procs, per):
+            p.stdin.write("open %d\n" % k)
+            p.stdin.flush()
+        live = errors = 0
+        first = None
+        for p in self.procs:
+            line = p.stdout.readline()
+            if not line:
+                raise self.b.Unavailable("an idle-session client died")
+            r = json.loads(line)
+            live += r["live"]
+            errors += r["errors"]
+            first = first or r["firstError"]
+        return live, errors, first
+
+    def close(self):
+        for p in self.procs:
+            try:
+                p.stdin.write("quit\n")
+                p.stdin.flush()
+            except OSError:
+                pass
+        for p in self.procs:
+            self.b.PROCS.stop(p, grace=20.0)
+
+
+def load_round(bench, b, node, sink, d, count, tag):
+    """smtp-source count x 5 KB on the relay port with the prober; waits for the sink. Returns the
+    row's figures."""
+    a = bench.args
+    fs = FsyncCounter(b, d, node.proc.pid)
+    fs.start()
+    base = sink.received()
+    cpu0, wb0 = node.cpu(), node.write_bytes()
+    prober = b.Prober(node.ip, node.port, 5120)
+    prober.start()
+    ok, secs, err = b.run_smtp_source(node, a.sessions, 5120, count, d, tag)
+    lat = prober.finish()
+    if not ok:
+        fs.stop()
+        raise b.Unavailable("smtp-source failed after %.1fs: %s" % (secs, err))
+    want = base + count + lat["samples"]
+    got, _ = sink.wait_for(want, stall_seconds=30.0, max_seconds=max(120.0, count * 0.05))
+    cpu1, wb1 = node.cpu(), node.write_bytes()
+    fsyncs = fs.stop()
+    msgs = count + lat["samples"]
+    return {"messages": msgs, "delivered": got - base, "accept_msgs_per_s": round(count / secs, 1),
+            "latency": lat,
+            "cpuPerMsg": round((cpu1 - cpu0) / msgs * 1000.0, 4),  # milliseconds
+            "bytesPerMsg": round((wb1 - wb0) / msgs) if wb0 is not None and wb1 is not None else None,
+            "fsyncsPerMsg": round(fsyncs / msgs, 3) if fsyncs is not None else None}
+
+
+def run(bench):
+    b = __import__("__main__")
+    b.shutil = __import__("shutil")
+    a = bench.args
+    top = a.idle_sessions
+    steps = [s for s in STEPS if s < top] + [top]
+    count = a.session_messages
+    clients_n = max(1, min(4, os.cpu_count() or 1))
+    res = {"sessions": top, "steps": steps, "messages_per_step": count, "message_bytes": 5120,
+           "tls": "implicit (smtps), EHLO + AUTH PLAIN, then idle",
+           "sources": "127.64.1.1 upwards, %d sessions per address" % SESSIONS_PER_SOURCE,
+           "maxConnectionsPerIP": 2 * SESSIONS_PER_SOURCE, "client_processes": clients_n,
+           "loadavg_start": round(os.getloadavg()[0], 2)}
+    nofile = raise_nofile(2 * top + 4096)
+    res["nofile"] = nofile
+    if "sendarix" not in bench.targets():
+        res.update(available=False, reason="sendarix not among --targets")
+        bench.results["sessions"] = res
+        return
+    d = bench.dir("sessions")
+    sink = node = clients = None
+    rows, per_step = [], {}
+    try:
+        sink = b.Sink(d, "sessions-sink", SINK_IP, 2526)
+        node = Node(b, d, a.sendarix_bin, bench.cert, bench.key, sink, top)
+        res["node_nofile"] = _limit_of(node.proc.pid)
+        clients = IdleClients(b, node.smtps[0], int(node.smtps[1]), clients_n)
+        # Warm-up: one session and a few messages, so one-time initialisation (TLS, code paths,
+        # allocator pools) is not charged to the first step.
+        clients.open(1)
+        load_round(bench, b, node, sink, d, 200, "warmup")
+        opened = 1
+        for n in steps:
+            entry = {"sessions": n}
+            if n > opened:
+                entry["rss_before_open_kb"] = b.settle(lambda: node.status_kb("VmRSS:"))
+                entry["rss_anon_before_open_kb"] = node.status_kb("RssAnon:")
+                b.log("sessions: opening %d more idle TLS sessions (to %d)" % (n - opened, n))
+                t0 = time.monotonic()
+                live, errors, first = clients.open(n - opened)
+                entry["open_seconds"] = round(time.monotonic() - t0, 1)
+                entry["open_errors"] = errors
+                if first:
+                    entry["first_error"] = first
+                opened = n
+                entry["client_live"] = live
+            entry["rss_kb"] = b.settle(lambda: node.status_kb("VmRSS:"))
+            entry["rss_anon_kb"] = node.status_kb("RssAnon:")
+            entry["node_connections_open"] = node.metric("sendarix_connections_open")
+            c0, t0 = node.cpu(), time.monotonic()
+            time.sleep(a.idle_seconds)
+            c1, t1 = node.cpu(), time.monotonic()
+            entry["idle_cpu_percent"] = round((c1 - c0) / (t1 - t0) * 100.0, 2)
+            b.log("sessions: %d open (node says %s), RSS %.1f MB, idle CPU %.2f %%"
+                  % (n, entry["node_connections_open"], entry["rss_kb"] / 1024.0, entry["idle_cpu_percent"]))
+            entry.update(load_round(bench, b, node, sink, d, count, "sessions-%d" % n))
+            entry["rss_after_load_kb"] = node.status_kb("VmRSS:")
+            try:
+                status, _ = node.get("/health")
+                entry["health"] = status
+            except OSError as e:
+                entry["health"] = str(e)
+            b.log("sessions: %d: accept %.1f msg/s, prober p50 %s p99 %s ms, CPU %.3f ms/msg, %s bytes/msg, %s fsyncs/msg"
+                  % (n, entry["accept_msgs_per_s"], entry["latency"]["p50_ms"], entry["latency"]["p99_ms"],
+                     entry["cpuPerMsg"], entry["bytesPerMsg"], entry["fsyncsPerMsg"]))
+            per_step[n] = entry
+            if n > 0:
+                rows.append({"scenario": "sessions", "sessions": n, "cpuPerMsg": entry["cpuPerMsg"],
+                             "bytesPerMsg": entry["bytesPerMsg"], "fsyncsPerMsg": entry["fsyncsPerMsg"],
+                             "rssMB": round(entry["rss_kb"] / 1024.0, 1)})
+        base, hi = per_step[0], per_step[top]
+        res["steps_detail"] = [per_step[n] for n in steps]
+        res["available"] = True
+        # Memory per idle session: the growth while sessions were being opened (not while the
+        # load ran between steps), summed over the steps, over the sessions opened.
+        grown = [(per_step[n]["rss_kb"] - per_step[n]["rss_before_open_kb"],
+                  per_step[n]["rss_anon_kb"] - per_step[n]["rss_anon_before_open_kb"])
+                 for n in steps if "rss_before_open_kb" in per_step[n]]
+        res["rss_per_session_kb"] = round(sum(g[0] for g in grown) / (top - 1), 2)
+        res["rss_anon_per_session_kb"] = round(sum(g[1] for g in grown) / (top - 1), 2)
+        res["rss_total_growth_per_session_kb"] = round((hi["rss_kb"] - base["rss_kb"]) / top, 2)
+        res["idle_cpu_percent"] = hi["idle_cpu_percent"]
+        res["p50_ms"] = {"0": base["latency"]["p50_ms"], str(top): hi["latency"]["p50_ms"]}
+        res["p99_ms"] = {"0": base["latency"]["p99_ms"], str(top): hi["latency"]["p99_ms"]}
+        res["p99Ratio"] = _r(hi["latency"]["p99_ms"], base["latency"]["p99_ms"])
+        res["p50Ratio"] = _r(hi["latency"]["p50_ms"], base["latency"]["p50_ms"])
+        res["acceptRateRatio"] = _r(hi["accept_msgs_per_s"], base["accept_msgs_per_s"])
+        text = b.file_tail(node.logfile, 1 << 22)
+        res["accept_paused_in_log"] = text.count("accept paused")
+        res["emfile_in_log"] = text.count("Too many open files")
+        res["costTable"] = rows
+        for r in rows:
+            b.log("sessions: cost row %s" % json.dumps(r, sort_keys=True))
+        b.log("sessions: %d idle: %.2f KB RSS per session, idle CPU %.2f %%, p99 ratio %s, p50 ratio %s"
+              % (top, res["rss_per_session_kb"], res["idle_cpu_percent"], res["p99Ratio"], res["p50Ratio"]))
+    except (b.Unavailable, OSError, ValueError, KeyError) as e:
+        b.log("sessions: not available: %s" % e)
+        res.update(available=False, reason=str(e))
+        if per_step:
+            res["steps_detail"] = list(per_step.values())
+    finally:
+        if clients:
+            clients.close()
+        if node:
+            node.stop()
+        if sink:
+            sink.stop()
+    res["loadavg_end"] = round(os.getloadavg()[0], 2)
+    bench.results["sessions"] = res
+    bench.results.setdefault("costTable", []).extend(rows)
+
+
+def _r(x, y):
+    return round(x / y, 3) if x is not None and y else None
+
+
+def _limit_of(pid):
+    try:
+        for line in open("/proc/%d/limits" % pid):
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "client":
+    host, port, user, password, index, stride = sys.argv[2:8]
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    asyncio.run(client_main(host, int(port), user, password, int(index), int(stride)))
