@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Delaying transparent TCP forwarder for the lab's router namespace (the kernel has no netem).
+"""Delaying transparent TCP and UDP forwarder for the lab's router namespace (the kernel has no netem).
 
 The router's iptables TPROXY rules hand every TCP connection between two sites of different
 regions to this process; it reads the original destination from the accepted socket (TPROXY keeps
@@ -7,6 +7,8 @@ it as the local address), connects to it from the client's own address (IP_TRANS
 bytes both ways, holding each chunk for one one-way delay: `--delay-ms` +- `--jitter-ms`, drawn
 per chunk, never reordering a direction (a chunk leaves no earlier than the one before it). Peers
 see their real addresses; nothing in the nodes' configs knows about the forwarder.
+
+UDP flows (DNS between regions) are relayed the same way, see `UDPRelay`.
 
 Usage: delayproxy.py --port P --delay-ms 40 --jitter-ms 5 [--stats FILE]
 Stats (connections, bytes) are written to FILE every second.
@@ -20,6 +22,8 @@ import socket
 import time
 
 IP_TRANSPARENT = 19
+IP_RECVORIGDSTADDR = 20
+UDP_IDLE_SECONDS = 30
 
 stats = {"connections": 0, "active": 0, "bytes": 0, "failedConnects": 0}
 
@@ -105,6 +109,92 @@ async def handle(reader, writer, args):
                     pass
 
 
+class UDPRelay:
+    """TPROXY for UDP: the first datagram of a flow arrives on the listener with its original
+    destination in IP_ORIGDSTADDR; the flow then gets two transparent sockets: `up`, bound to the
+    client's address and connected to the destination (the destination's replies reach it through
+    the router's `-m socket` rule), and `down`, bound to the destination's address and port and
+    connected to the client (later datagrams of the flow reach it the same way). Each datagram is
+    held one one-way delay."""
+
+    def __init__(self, args, loop):
+        self.args, self.loop, self.flows = args, loop, {}
+        ls = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        ls.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+        ls.setsockopt(socket.SOL_IP, IP_RECVORIGDSTADDR, 1)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("0.0.0.0", args.port))
+        ls.setblocking(False)
+        self.listener = ls
+        loop.add_reader(ls, self.on_listener)
+        loop.call_later(5, self.expire)
+
+    @staticmethod
+    def transparent(bind, connect):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(bind)
+        s.connect(connect)
+        s.setblocking(False)
+        return s
+
+    def later(self, sock, data):
+        def send():
+            try:
+                sock.send(data)
+            except OSError:
+                pass
+        self.loop.call_later(one_way(self.args), send)
+
+    def on_listener(self):
+        try:
+            data, anc, _, client = self.listener.recvmsg(65535, 256)
+        except OSError:
+            return
+        dst = None
+        for level, kind, raw in anc:
+            if level == socket.SOL_IP and kind == IP_RECVORIGDSTADDR:
+                dst = (socket.inet_ntoa(raw[4:8]), int.from_bytes(raw[2:4], "big"))
+        if dst is None:
+            return
+        stats["udpDatagrams"] = stats.get("udpDatagrams", 0) + 1
+        key = (client, dst)
+        flow = self.flows.get(key)
+        if flow is None:
+            try:
+                up = self.transparent((client[0], 0), dst)
+                down = self.transparent(dst, client)
+            except OSError:
+                return
+            flow = self.flows[key] = {"up": up, "down": down, "last": time.monotonic()}
+            self.loop.add_reader(up, self.relay, key, up, "down")
+            self.loop.add_reader(down, self.relay, key, down, "up")
+        flow["last"] = time.monotonic()
+        self.later(flow["up"], data)
+
+    def relay(self, key, sock, to):
+        flow = self.flows.get(key)
+        try:
+            data = sock.recv(65535)
+        except OSError:
+            return
+        if flow:
+            flow["last"] = time.monotonic()
+            stats["udpDatagrams"] = stats.get("udpDatagrams", 0) + 1
+            self.later(flow[to], data)
+
+    def expire(self):
+        now = time.monotonic()
+        for key, flow in list(self.flows.items()):
+            if now - flow["last"] > UDP_IDLE_SECONDS:
+                for s in (flow["up"], flow["down"]):
+                    self.loop.remove_reader(s)
+                    s.close()
+                del self.flows[key]
+        self.loop.call_later(5, self.expire)
+
+
 async def write_stats(path):
     while True:
         tmp = path + ".tmp"
@@ -137,6 +227,7 @@ async def main():
         await handle(r, w, args)
 
     server = await asyncio.start_server(on_conn, sock=ls, limit=1 << 20)
+    UDPRelay(args, asyncio.get_running_loop())
     if args.stats:
         asyncio.ensure_future(write_stats(args.stats))
     async with server:

@@ -10,13 +10,15 @@
 
 Topology (all addresses in 198.18.0.0/15, existing only inside the lab's namespaces):
   router ns PREFIXrt: one bridge per site, IP forwarding, TPROXY rules sending every TCP
-      connection between sites of different regions through delayproxy.py (one-way delay +- jitter)
+      connection and UDP flow between sites of different regions through delayproxy.py (one-way
+      delay +- jitter)
   data center of region R: bridge dcR, 198.18.R.0/24; node i at 198.18.R.(10+i), ns PREFIXnI
   users of region R: bridge usR, 198.18.(100+R).0/24; client ns PREFIXuR at 198.18.(100+R).10,
-      /etc/netns/PREFIXuR/resolv.conf naming region R's resolver
+      and region R's own unbound at 198.18.(100+R).53 (resolver-address routing), named by
+      /etc/netns/PREFIXuR/resolv.conf
   core (no added delay): bridge core, 198.19.0.0/24; ns PREFIXdns holds the parent zone server
-      (198.19.0.2, delegates relay.sxlab. to the nodes with NS + glue), one unbound per region
-      (198.19.0.5R: resolver-address routing) and one unbound sending ECS (198.19.0.60);
+      (198.19.0.2, delegates relay.sxlab. to the nodes with NS + glue) and one unbound sending ECS
+      (198.19.0.60);
       ns PREFIXmta holds smtp-sink (198.19.0.25:25) writing every message to a file.
 Everything is described in STATE_DIR/state.json (STATE_DIR = /tmp/PREFIXlab).
 """
@@ -47,7 +49,8 @@ PROXY_PORT = 7999
 
 
 def resolver_of(region):
-    return f"198.19.0.{50 + region}"
+    """Region R's own resolver (its users' ISP resolver), in the users' namespace."""
+    return f"198.18.{100 + region}.53"
 
 
 def node_ip(nid, region):
@@ -224,14 +227,16 @@ def up(args):
     run(*ipt, "-N", "DIVERT")
     run(*ipt, "-A", "DIVERT", "-j", "MARK", "--set-mark", "1")
     run(*ipt, "-A", "DIVERT", "-j", "ACCEPT")
-    run(*ipt, "-A", "PREROUTING", "-p", "tcp", "-m", "socket", "-j", "DIVERT")
+    for proto in ("tcp", "udp"):
+        run(*ipt, "-A", "PREROUTING", "-p", proto, "-m", "socket", "-j", "DIVERT")
     nets = {br: addr.rsplit(".", 1)[0] + ".0/24" for br, (addr, _) in sites.items()}
     if args.delay_ms > 0 or args.jitter_ms > 0 or args.proxy_always:
         for a, (_, ra) in sites.items():
             for b, (_, rb) in sites.items():
                 if ra is not None and rb is not None and ra != rb:
-                    run(*ipt, "-A", "PREROUTING", "-p", "tcp", "-s", nets[a], "-d", nets[b], "-j", "TPROXY",
-                        "--on-port", str(PROXY_PORT), "--tproxy-mark", "1")
+                    for proto in ("tcp", "udp"):
+                        run(*ipt, "-A", "PREROUTING", "-p", proto, "-s", nets[a], "-d", nets[b], "-j", "TPROXY",
+                            "--on-port", str(PROXY_PORT), "--tproxy-mark", "1")
     run("ip", "-n", rt, "rule", "add", "fwmark", "1", "lookup", "100")
     run("ip", "-n", rt, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
     spawn(st, rt, "delayproxy", ["/usr/bin/python3", os.path.join(HERE, "delayproxy.py"), "--port", str(PROXY_PORT),
@@ -242,8 +247,6 @@ def up(args):
     dnsns = f"{prefix}dns"
     netns(dnsns)
     add_site_link(st, rt, dnsns, "core", f"{PARENT_NS}/24", "198.19.0.1")
-    for r in st["regions"]:
-        run("ip", "-n", dnsns, "addr", "add", f"{resolver_of(r)}/24", "dev", "eth0")
     run("ip", "-n", dnsns, "addr", "add", f"{ECS_RESOLVER}/24", "dev", "eth0")
     mtans = f"{prefix}mta"
     netns(mtans)
@@ -263,6 +266,7 @@ def up(args):
         ns = f"{prefix}u{r}"
         netns(ns)
         add_site_link(st, rt, ns, f"us{r}", client_ip(r) + "/24", f"198.18.{100 + r}.1")
+        run("ip", "-n", ns, "addr", "add", f"{resolver_of(r)}/24", "dev", "eth0")
         os.makedirs(f"/etc/netns/{ns}", exist_ok=True)
         open(f"/etc/netns/{ns}/resolv.conf", "w").write(f"nameserver {resolver_of(r)}\noptions timeout:2 attempts:2\n")
     save_state(st)
@@ -271,12 +275,13 @@ def up(args):
                                     "--parent", PARENT, "--child", ZONE + "."]
           + [f"--ns={nid}.{ZONE}.={n['ip']}" for nid, n in sorted(st["nodes"].items())])
     for r in st["regions"]:
-        spawn(st, dnsns, f"unbound-r{r}", ["/usr/sbin/unbound", "-d", "-c", unbound_conf(st, f"unbound-r{r}", resolver_of(r), False)])
+        spawn(st, f"{prefix}u{r}", f"unbound-r{r}", ["/usr/sbin/unbound", "-d", "-c", unbound_conf(st, f"unbound-r{r}", resolver_of(r), False)])
     spawn(st, dnsns, "unbound-ecs", ["/usr/sbin/unbound", "-d", "-c", unbound_conf(st, "unbound-ecs", ECS_RESOLVER, True)])
 
     for nid in sorted(st["nodes"]):
         start_node(st, nid)
     wait_leader(st, 60)
+    wait_dns(st, 60)
     print(json.dumps(summary(st), indent=2))
 
 
@@ -320,6 +325,27 @@ def wait_leader(st, seconds):
             return leaders.pop()
         time.sleep(0.3)
     raise RuntimeError(f"no single leader within {seconds} s: {cluster_status(st)}")
+
+
+def wait_dns(st, seconds):
+    """Waits until every node, asked directly from each region's users' network, answers the
+    cluster hostname with that region's nodes (every node sees every other as healthy), so that no
+    resolver caches an answer from before the cluster settled."""
+    deadline = time.time() + seconds
+    pending = []
+    while time.time() < deadline:
+        pending = []
+        for r in st["regions"]:
+            want = sorted(n["ip"] for n in st["nodes"].values() if n["region"] == r)
+            for nid, n in sorted(st["nodes"].items()):
+                out = subprocess.run(["ip", "netns", "exec", f"{st['prefix']}u{r}", "dig", "+short", "+time=2",
+                                      "+tries=1", f"@{n['ip']}", st["ingress"], "A"], capture_output=True, text=True)
+                if sorted(out.stdout.split()) != want:
+                    pending.append(f"{nid} for r{r}: {out.stdout.split()}")
+        if not pending:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"nodes' DNS answers did not settle in {seconds} s: {pending}")
 
 
 def down(args):
