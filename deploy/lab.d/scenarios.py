@@ -154,10 +154,13 @@ def scenario_partition(args):
     acked = {r["id"] for rs in recs.values() for r in rs if r["acked"]}
     unacked = {r["id"] for rs in recs.values() for r in rs if not r["acked"]}
     # Failover: the longest gap between acknowledgements seen by region N's users around the cut.
+    # The longest gap between two acknowledgements of region N's users from the last one before the
+    # cut to the heal: how long they could not get mail accepted.
     users = sorted(r["end"] for r in recs.get(cut, []) if r["acked"])
-    after_cut = [t for t in users if t > t_cut]
     before_cut = [t for t in users if t <= t_cut]
-    failover = (after_cut[0] - (before_cut[-1] if before_cut else t_cut)) if after_cut else None
+    window = ([before_cut[-1]] if before_cut else [t_cut]) + [t for t in users if t_cut < t <= t_heal]
+    gaps = [b - a for a, b in zip(window, window[1:])]
+    failover = max(gaps) if gaps else None
     others = sorted(r["end"] for rr, rs in recs.items() if rr != cut for r in rs if r["acked"])
     during = [t for t in others if t_cut < t < t_heal]
     # Wait for the queue to drain to the MTA.

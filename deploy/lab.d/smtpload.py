@@ -46,8 +46,9 @@ class Worker:
         self.conn, self.addr = None, None
 
     def connect(self, addr):
-        c = smtplib.SMTP(timeout=self.args.timeout)
+        c = smtplib.SMTP(timeout=self.args.connect_timeout)
         c.connect(addr, self.args.port)
+        c.sock.settimeout(self.args.timeout)
         code, _ = c.ehlo(f"client{self.wid}.lab")
         if code != 250:
             raise smtplib.SMTPResponseException(code, "ehlo")
@@ -58,6 +59,12 @@ class Worker:
                 f"Subject: lab {mid}\r\n\r\n" + ("x" * 76 + "\r\n") * max(1, self.args.size // 78))
         start = time.time()
         attempts, last = 0, ""
+        errors = []
+
+        def note(text):
+            if len(errors) < 30:
+                errors.append([round(time.time() - start, 2), text[:120]])
+            return text
         deadline = start + self.args.give_up
         addrs = []
         while time.time() < deadline:
@@ -65,14 +72,14 @@ class Worker:
                 if not addrs:
                     addrs = resolve(self.resolver, self.args.name)
                     if not addrs:
-                        last = "resolve failed"
+                        last = note("resolve failed")
                         time.sleep(0.5)
                         continue
                 addr = addrs.pop(0)
                 try:
                     self.connect(addr)
                 except Exception as e:
-                    last = f"connect {addr}: {e}"
+                    last = note(f"connect {addr}: {e}")
                     self.close()
                     if not addrs:
                         time.sleep(0.3)
@@ -83,10 +90,11 @@ class Worker:
                 refused = self.conn.sendmail("load@client.lab", ["sink@dest.lab"], body)
                 if not refused:
                     return {"id": mid, "start": start, "t0": t0, "end": time.time(), "acked": True,
-                            "attempts": attempts, "addr": self.addr, "lastError": last}
-                last = f"refused {refused}"
+                            "attempts": attempts, "addr": self.addr, "lastError": last,
+                            "errors": errors}
+                last = note(f"refused {refused}")
             except smtplib.SMTPResponseException as e:
-                last = f"{self.addr}: {e.smtp_code} {e.smtp_error[:80]!r}"
+                last = note(f"{self.addr}: {e.smtp_code} {e.smtp_error[:80]!r}")
                 try:
                     self.conn.rset()
                 except Exception:
@@ -96,10 +104,10 @@ class Worker:
                 self.close()  # a 4xx: try another node
                 time.sleep(0.2)
             except Exception as e:
-                last = f"{self.addr}: {type(e).__name__} {e}"
+                last = note(f"{self.addr}: {type(e).__name__} {e}")
                 self.close()
         return {"id": mid, "start": start, "end": time.time(), "acked": False, "attempts": attempts,
-                "addr": self.addr, "lastError": last}
+                "addr": self.addr, "lastError": last, "errors": errors}
 
     def run(self):
         n = 0
@@ -129,7 +137,8 @@ def main():
     ap.add_argument("--count", type=int, default=0, help="messages per worker (0: until --duration)")
     ap.add_argument("--size", type=int, default=1000)
     ap.add_argument("--pause", type=float, default=0)
-    ap.add_argument("--timeout", type=float, default=8)
+    ap.add_argument("--timeout", type=float, default=8, help="seconds per SMTP reply")
+    ap.add_argument("--connect-timeout", type=float, default=2, help="seconds to connect and get the greeting")
     ap.add_argument("--give-up", type=float, default=90)
     ap.add_argument("--tag", default="m")
     ap.add_argument("--stop-file", help="stop starting new messages once this file exists")
