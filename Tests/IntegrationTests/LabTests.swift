@@ -58,7 +58,7 @@ struct LabTests {
             .map { String($0.split(separator: " ").first ?? "") }.filter { $0.hasPrefix(prefix) }
     }
 
-    @Test("users in each region resolve the cluster hostname through the delegated zone to their own region's nodes, by resolver address and by ECS; down removes every namespace")
+    @Test("users in each region resolve the cluster hostname through the delegated zone to their own region's nodes, by resolver address and by ECS; leadership moves to a named member on request; down removes every namespace")
     func regionalDNS() throws {
         let lab = try Lab(["--layout", "3n2r"])
         defer { lab.down() }
@@ -69,6 +69,14 @@ struct LabTests {
         let byECS = r.figures["ecs"] as? [String: [String]]
         #expect(byResolver == ["r1": ["198.18.1.11", "198.18.1.12"], "r2": ["198.18.2.13"]])
         #expect(byECS == ["r1": ["198.18.1.11", "198.18.1.12"], "r2": ["198.18.2.13"]])
+        // POST /v1/cluster/leader: the leader hands leadership to each named member in turn (every
+        // node agrees), and a follower asked to do it answers 409.
+        let t = try lab.scenario(["transfer"])
+        #expect(t.status == 0, "\(t.text)")
+        let moves = t.figures["moves"] as? [[String: Any]] ?? []
+        #expect(moves.count >= 2)
+        #expect(moves.allSatisfy { ($0["answer"] as? [String: Any])?["ok"] as? Bool == true && $0["allAgreeSeconds"] is Double })
+        #expect(t.figures["followerAnswer"] as? String == "409")
         lab.down()
         #expect(try Self.namespaces(lab.prefix).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: "/tmp/\(lab.prefix)lab"))

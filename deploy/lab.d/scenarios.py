@@ -12,6 +12,7 @@
                accept p50/p99 per client region and throughput per leader placement
   preference   --region rN: waits until the leader is in region N (start the lab with
                --preferred-region rN) and prints how long it took and how often leadership moved
+  transfer     POST /v1/cluster/leader moves leadership to each node in turn (and a follower refuses)
   overhead     forwarder overhead at 0 ms: start the lab with --delay-ms 0 --jitter-ms 0
                --proxy-always; compares the same node reached from its own region (direct) and from
                another (through the forwarder)
@@ -267,6 +268,46 @@ def scenario_preference(args):
     return 0 if ok else 1
 
 
+def scenario_transfer(args):
+    """POST /v1/cluster/leader to the leader, naming each other node in turn: the answer, and how
+    long until every node names the new leader. Also checks a follower refuses with 409."""
+    st = state(args)
+    moves, ok = [], True
+    for target in sorted(st["nodes"]):
+        s = lab.cluster_status(st)
+        leaders = {v["leader"] for v in s.values() if v and v["leader"]}
+        if len(leaders) != 1:
+            ok = False
+            break
+        leader = leaders.pop()
+        if leader == target:
+            continue
+        t0 = time.time()
+        answer = lab.admin(st, leader, "/v1/cluster/leader", method="POST", body={"to": target}, timeout=10)
+        answered = time.time() - t0
+        agreed = None
+        while time.time() - t0 < 10:
+            s = lab.cluster_status(st)
+            if all(v and v["leader"] == target for v in s.values()):
+                agreed = time.time() - t0
+                break
+            time.sleep(0.1)
+        moves.append({"from": leader, "to": target, "answer": answer, "answeredSeconds": round(answered, 2),
+                      "allAgreeSeconds": round(agreed, 2) if agreed is not None else None})
+        ok &= bool(answer and answer.get("ok")) and agreed is not None
+        print(f"{leader} -> {target}: {answer} in {answered:.2f} s, every node agrees after {agreed} s")
+    follower = next(nid for nid, v in lab.cluster_status(st).items() if v and v["role"] == "follower")
+    refusal = subprocess.run(["ip", "netns", "exec", st["nodes"][follower]["ns"], "curl", "-s", "-o", "/dev/null", "-w",
+                              "%{http_code}", "-m", "10", "-X", "POST", "-H", f"Authorization: Bearer {st['token']}",
+                              "--data", json.dumps({"to": follower}),
+                              f"http://{st['nodes'][follower]['ip']}:8025/v1/cluster/leader"],
+                             capture_output=True, text=True).stdout
+    ok &= refusal == "409"
+    print(f"follower {follower} asked to transfer: HTTP {refusal}")
+    print(json.dumps({"scenario": "transfer", "layout": st["layout"], "moves": moves, "followerAnswer": refusal, "ok": ok}))
+    return 0 if ok else 1
+
+
 def scenario_overhead(args):
     st = state(args)
     r_node = st["regions"][-1]
@@ -314,11 +355,13 @@ def main():
     q.add_argument("--region", required=True)
     q.add_argument("--timeout", type=float, default=60)
     q.add_argument("--observe", type=float, default=5)
+    sub.add_parser("transfer")
     o = sub.add_parser("overhead")
     o.add_argument("--count", type=int, default=200)
     args = ap.parse_args()
     fn = {"dns": scenario_dns, "partition": scenario_partition, "latency": scenario_latency,
-          "preference": scenario_preference, "overhead": scenario_overhead}[args.name]
+          "preference": scenario_preference, "overhead": scenario_overhead,
+          "transfer": scenario_transfer}[args.name]
     sys.exit(fn(args))
 
 
