@@ -7,9 +7,10 @@
   partition    --region rN [--hold S]: clients in every region send with retries; region N's data
                center is cut off, then healed; prints failover time of region N's users, what the
                cut-off nodes answered, and acknowledged / lost / duplicated counts at the receiving MTA
-  latency      [--duration S] [--workers W]: for each region, leadership is moved there
-               (POST /v1/cluster/leader) and clients in every region send for S seconds; prints
-               accept p50/p99 per client region and throughput per leader placement
+  latency      [--duration S] [--workers W] [--current]: for each region, leadership is moved
+               there (POST /v1/cluster/leader) and clients in every region send for S seconds;
+               prints accept p50/p99 per client region and throughput per leader placement
+               (--current: one run with the leader where it is)
   preference   --region rN: waits until the leader is in region N (start the lab with
                --preferred-region rN) and prints how long it took and how often leadership moved
   transfer     POST /v1/cluster/leader moves leadership to each node in turn (and a follower refuses)
@@ -217,8 +218,13 @@ def load_figures(recs, seconds):
 def scenario_latency(args):
     st = state(args)
     runs = []
-    for r in st["regions"]:
-        target = sorted(nid for nid, n in st["nodes"].items() if n["region"] == r)[0]
+    placements = [None] if args.current else st["regions"]
+    for r in placements:
+        if r is None:  # measure where the leader is (e.g. put there by cluster.preferredLeaderRegion)
+            target = lab.wait_leader(st, 30)
+            r = st["nodes"][target]["region"]
+        else:
+            target = sorted(nid for nid, n in st["nodes"].items() if n["region"] == r)[0]
         if not move_leader(st, target):
             print(f"could not move leadership to {target}")
             continue
@@ -351,6 +357,7 @@ def main():
     l = sub.add_parser("latency")
     l.add_argument("--duration", type=float, default=10)
     l.add_argument("--workers", type=int, default=4)
+    l.add_argument("--current", action="store_true", help="measure with the leader where it is, do not move it")
     q = sub.add_parser("preference")
     q.add_argument("--region", required=True)
     q.add_argument("--timeout", type=float, default=60)
