@@ -25,6 +25,7 @@ Everything is described in STATE_DIR/state.json (STATE_DIR = /tmp/PREFIXlab).
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -367,7 +368,8 @@ def down(args):
             pass
     # Any process still inside a lab namespace (started by hand with `lab exec`) goes too.
     names = [l.split()[0] for l in run("ip", "netns", "list", check=False).stdout.splitlines() if l.strip()]
-    mine = [n for n in names if n.startswith(prefix)]
+    # Only this lab's own names (PREFIX + rt|dns|mta|nN|uR): another lab's prefix may start with this one.
+    mine = [n for n in names if n.startswith(prefix) and re.fullmatch(r"(rt|dns|mta|n\d+|u\d+)", n[len(prefix):])]
     for ns in mine:
         for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
             try:
