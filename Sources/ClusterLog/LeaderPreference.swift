@@ -23,6 +23,7 @@ public struct LeaderPreference: Sendable, Equatable {
 
     /// One other member as the leader sees it.
     public struct Member: Sendable, Equatable {
+        /// Node id.
         public var id: String
         /// Voting member (learners are never targets).
         public var isVoter: Bool
