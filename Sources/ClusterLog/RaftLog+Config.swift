@@ -16,6 +16,10 @@ extension RaftLog.Options {
         for p in config.cluster.peers { peers[p.id] = p.address.description }
         self.init(nodeID: config.node.id, peers: peers, listen: listen.description, secret: Array(secret.utf8),
                   directory: config.node.dataDir + "/raft")
+        if let region = config.cluster.preferredLeaderRegion {
+            preferredLeaders = Set(([(config.node.id, config.node.region)] + config.cluster.peers.map { ($0.id, $0.region) })
+                .filter { $0.1 == region }.map(\.0))
+        }
         if let t = config.cluster.tls {
             tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
         }

@@ -79,6 +79,7 @@ extension RaftLog {
             advertiseLeaderView()
             promoteCaughtUpLearners()
         }
+        if ticks % 10 == 5 { considerPreferredLeader() }
         maybeCompact()
         pumpSnapshots()
         checkStop()

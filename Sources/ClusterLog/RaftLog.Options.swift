@@ -45,6 +45,9 @@ extension RaftLog {
         public var maxPendingHandshakes: Int = 64
         /// Most accepted peer connections in their handshake from one source IP.
         public var maxPendingHandshakesPerIP: Int = 16
+        /// Members of the preferred leader region (`cluster.preferredLeaderRegion`); a leader outside
+        /// it hands leadership to a healthy caught-up one of them (`LeaderPreference`). Empty: none.
+        public var preferredLeaders: Set<String> = []
         /// Runs (on the raft loop) when a leader's spool snapshot was received and waits to be
         /// installed by a restart (`RaftLog.installPendingSnapshot`); must not block.
         public var onSnapshotReady: (@Sendable () -> Void)? = nil

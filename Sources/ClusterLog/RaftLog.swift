@@ -130,6 +130,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var spoolFlushInFlight = false
     /// Raft frames dropped as undecodable, malformed or misaddressed (see `RaftLog+Validation`).
     var malformedMessages = 0
+    /// Leadership preference bookkeeping (`RaftLog+Preference.swift`).
+    var preferenceState = PreferenceState()
 
     /// State readable from any thread.
     struct Shared {

@@ -65,6 +65,7 @@ extension RelayConfig {
                 p.finish()
             }
             c.cluster.secretFile = o.string("secretFile")
+            c.cluster.preferredLeaderRegion = o.string("preferredLeaderRegion")
             if var t = o.object("tls") {
                 let cert = t.requiredString("certificate")
                 let key = t.requiredString("privateKey")

@@ -132,6 +132,7 @@ extension RelayConfig {
             }
         }
         if let f = cluster.secretFile { RelayConfig.checkFile(f, "cluster.secretFile", p) }
+        validatePreferredLeaderRegion(p)
         if let t = cluster.tls {
             RelayConfig.checkFile(t.certificate, "cluster.tls.certificate", p)
             RelayConfig.checkFile(t.privateKey, "cluster.tls.privateKey", p)

@@ -135,10 +135,13 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var secret: String? = nil
         /// Mutual TLS for peer links; nil: frames cross the network in clear after the HMAC handshake.
         public var tls: ClusterTLS? = nil
+        /// Region whose nodes should hold leadership (a leader elsewhere hands it to a healthy
+        /// caught-up node there); nil: wherever the election puts it.
+        public var preferredLeaderRegion: String? = nil
         /// Creates the defaults.
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case peers, secretFile, tls }
+        enum CodingKeys: String, CodingKey { case peers, secretFile, tls, preferredLeaderRegion }
     }
 
     /// `cluster.peers[]`: one other node.

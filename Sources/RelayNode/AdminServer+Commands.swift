@@ -14,6 +14,7 @@ extension AdminServer {
         if let action = limitsAction(for: request, keepAlive: keepAlive) { return action }
         if let action = webhookAction(for: request, keepAlive: keepAlive) { return action }
         if let action = followAction(for: request, keepAlive: keepAlive) { return action }
+        if let action = leaderAction(for: request, keepAlive: keepAlive) { return action }
         if let command = command(for: request) {
             return { reply in self.perform(command, keepAlive: keepAlive, reply: reply) }
         }

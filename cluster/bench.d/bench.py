@@ -1307,6 +1307,12 @@ class Bench:
         import heap_bench
         heap_bench.run(self)
 
+    def scenario_wan(self):
+        """Accept latency per leader placement across 40 ms regions (bench.d/wan_bench.py); only with --only wan."""
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import wan_bench
+        wan_bench.run(self)
+
     def scenario_dkim(self):
         """Relay end to end with DKIM signing on both sides: smtp-source -> Sendarix (a sending
         domain bench.test, added and verified through its own DNS zone: RSA-2048 + Ed25519) ->
@@ -1999,7 +2005,7 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
                    choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                            "sessions", "heap"],
+                            "sessions", "heap", "wan"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
@@ -2107,7 +2113,7 @@ def main(argv):
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
         for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                     "sessions", "heap"):
+                     "sessions", "heap", "wan"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]

@@ -18,12 +18,14 @@
 #   rspamd              outbound spam scoring (/checkv2); the tests start a private instance with a
 #                       minimal config on a free 127.55.2.x port, never the system service
 #   prometheus          promtool check metrics: the /metrics exposition is checked by Prometheus' own linter
+#   unbound             deploy/lab's recursive resolvers (one per region, one sending ECS); the lab starts
+#                       its own instances inside namespaces, never the system service
 sx_install_deps() {
     local want="libssl-dev liblmdb-dev pkg-config openssl ca-certificates"
     if [ "${1:-build}" = test ]; then
         want="$want swaks libnet-ssleay-perl dnsutils python3 python3-dkim python3-nacl python3-dnspython python3-cryptography
               curl postfix procps iproute2 iptables dnsperf fuse3 python3-fusepy
-              opendkim opendkim-tools rspamd prometheus"
+              opendkim opendkim-tools rspamd prometheus unbound"
     fi
     if [ "${1:-build}" = test ]; then want="$want chromium fonts-dejavu-core"; fi
     local missing=""
@@ -79,5 +81,6 @@ sx_check_tools() {
     _sx_need "ip (iproute2)" "install iproute2" ip -V
     _sx_need "rspamd (spam filter tests start their own)" "install rspamd" /usr/bin/rspamd --version
     _sx_need "promtool (checks the /metrics exposition)" "install prometheus" promtool --version
+    _sx_need "unbound with ECS (deploy/lab's resolvers)" "install unbound" bash -c '/usr/sbin/unbound -V | grep -q subnetcache'
     [ "$problems" -eq 0 ] || { echo "sendarix: $problems test tool problem(s); fix them and run again" >&2; return 1; }
 }
