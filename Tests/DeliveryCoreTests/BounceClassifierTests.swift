@@ -3,77 +3,72 @@ import Testing
 
 @Suite("Bounce classification")
 struct BounceClassifierTests {
-    @Test("the corpus holds at least 300 distinct sourced replies, a quarter or more held out by the fixed hash rule")
+    @Test("the corpus holds at least 300 distinct sourced replies; the old parts keep their hash split and a quarter or more is the fresh held-out part")
     func corpusShape() {
         #expect(bounceCorpus.count >= 300)
         #expect(Set(bounceCorpus.map(\.reply)).count == bounceCorpus.count)
         for entry in bounceCorpus {
-            // heldout2: replies collected and labelled after the rules were tuned, all held out.
-            if entry.split != "heldout2" {
+            // heldout2 and heldout3: replies collected and labelled after rules were tuned, not subject to the hash rule.
+            if entry.split != "heldout2", entry.split != "heldout3" {
                 #expect(entry.split == (entry.fnv1a % 100 < 30 ? "heldout" : "tune"), "split moved: \(entry.reply)")
             }
             #expect(entry.source.contains("http") || entry.source.contains("issue 12"), "no source: \(entry.reply)")
             #expect(BounceClass(rawValue: entry.expectedClass) != nil, "unknown class \(entry.expectedClass)")
             #expect(entry.parsed != nil, "unparseable: \(entry.reply)")
         }
-        let heldOut = bounceCorpus.filter { $0.split == "heldout" }.count
+        let heldOut = bounceCorpus.filter { $0.split == "heldout3" }.count
         #expect(heldOut * 4 >= bounceCorpus.count)
         #expect(Set(bounceCorpus.map(\.expectedClass)).count >= 14)
+        #expect(bounceCorpus.filter { $0.split == "heldout3" }.count >= 150)
     }
 
-    @Test("agreement with the corpus: printed for every part; held-out must not fall below 84 % and heldout2 below 80 % (issue 12 asks 90 %, not reached yet); X.7.X never suppresses")
+    @Test("agreement with the corpus, printed per part: the fresh held-out part (heldout3) must reach 90 % (issue 12) and the tuning parts 95 %; X.7.X never suppresses")
     func corpusAgreement() {
         let classifier = BounceClassifier()
         var agree: [String: Int] = [:]
         var total: [String: Int] = [:]
         var classAgree: [String: Int] = [:]
-        var tuneMisses: [String] = []
+        var tuningMisses: [String] = []
         var excluded: [String: Int] = [:]
+        // tune, heldout and heldout2 have all been measured and read: they are the tuning set.
+        // heldout3 is only measured; its misses are never printed (see Fixtures/README.md).
+        let tuningParts: Set<String> = ["tune", "heldout", "heldout2"]
         for entry in bounceCorpus {
             guard let reply = entry.parsed else { continue }
+            let parts = tuningParts.contains(entry.split) ? [entry.split, "tuning"] : [entry.split]
             // Issue 12 forbids a bad mailbox/domain for security or policy codes (X.7.X) whatever
             // the reply means; where the source says bad mailbox/domain for one, the required
             // answer is not the source's, so the entry is counted apart (fixed rule, not by outcome).
             if reply.enhancedCode?.subject == 7, ["bad-mailbox", "bad-domain"].contains(entry.expectedClass) {
-                excluded[entry.split, default: 0] += 1
+                for part in parts { excluded[part, default: 0] += 1 }
                 #expect(!classifier.classify(reply).suppressesRecipient, "X.7.X must not suppress: \(entry.reply)")
                 continue
             }
             let result = classifier.classify(reply)
             let classOK = result.bounceClass.rawValue == entry.expectedClass
             let ok = classOK && result.hardness.rawValue == entry.hardness
-            total[entry.split, default: 0] += 1
-            if ok { agree[entry.split, default: 0] += 1 }
-            if classOK { classAgree[entry.split, default: 0] += 1 }
-            // Only tune-part misses are shown; held-out replies are measured, never looked at.
-            if !ok, entry.split == "tune" {
-                tuneMisses.append("  want \(entry.expectedClass)/\(entry.hardness) got \(result.bounceClass.rawValue)/\(result.hardness.rawValue) [\(result.rule)] \(entry.reply.prefix(160))")
+            for part in parts {
+                total[part, default: 0] += 1
+                if ok { agree[part, default: 0] += 1 }
+                if classOK { classAgree[part, default: 0] += 1 }
+            }
+            if !ok, tuningParts.contains(entry.split) {
+                tuningMisses.append("  [\(entry.split)] want \(entry.expectedClass)/\(entry.hardness) got \(result.bounceClass.rawValue)/\(result.hardness.rawValue) [\(result.rule)] \(entry.reply.prefix(160))")
             }
         }
-        func percent(_ split: String, _ counts: [String: Int]) -> Double {
-            Double(counts[split, default: 0]) * 100 / Double(max(1, total[split, default: 0]))
+        func percent(_ part: String, _ counts: [String: Int]) -> Double {
+            Double(counts[part, default: 0]) * 100 / Double(max(1, total[part, default: 0]))
         }
-        for split in ["heldout", "heldout2"] {
-            total["heldout+heldout2", default: 0] += total[split, default: 0]
-            agree["heldout+heldout2", default: 0] += agree[split, default: 0]
-            classAgree["heldout+heldout2", default: 0] += classAgree[split, default: 0]
-            excluded["heldout+heldout2", default: 0] += excluded[split, default: 0]
+        for part in ["tune", "heldout", "heldout2", "tuning", "heldout3"] {
+            print("bounce corpus \(part): \(agree[part, default: 0])/\(total[part, default: 0]) family+hardness = "
+                  + String(format: "%.1f %%", percent(part, agree))
+                  + String(format: " (family alone %.1f %%)", percent(part, classAgree))
+                  + "; \(excluded[part, default: 0]) X.7.X replies the source calls bad mailbox/domain counted apart")
         }
-        for split in ["tune", "heldout", "heldout2", "heldout+heldout2"] {
-            print("bounce corpus \(split): \(agree[split, default: 0])/\(total[split, default: 0]) family+hardness = "
-                  + String(format: "%.1f %%", percent(split, agree))
-                  + String(format: " (family alone %.1f %%)", percent(split, classAgree))
-                  + "; \(excluded[split, default: 0]) X.7.X replies the source calls bad mailbox/domain counted apart")
-        }
-        if !tuneMisses.isEmpty { print("tune misses:\n" + tuneMisses.joined(separator: "\n")) }
-        #expect(total["heldout", default: 0] >= 75)
-        #expect(total["heldout2", default: 0] >= 40)
-        // Issue 12 asks for 90 % (target 95 %), not reached. Measured when the rules were last tuned
-        // (on the tune part only; see Fixtures/README.md for how often each part was looked at):
-        // heldout 147/175 = 84.0 %, heldout2 38/47 = 80.9 %, both 185/222 = 83.3 %. These floors
-        // keep that level from slipping; raise them as rules improve.
-        #expect(percent("heldout", agree) >= 84, "held-out agreement below 84 %")
-        #expect(percent("heldout2", agree) >= 80, "heldout2 agreement below 80 %")
+        if !tuningMisses.isEmpty { print("tuning-set misses:\n" + tuningMisses.joined(separator: "\n")) }
+        #expect(total["heldout3", default: 0] >= 150)
+        #expect(percent("heldout3", agree) >= 90, "agreement on the fresh held-out part below 90 %")
+        #expect(percent("tuning", agree) >= 95, "agreement on the tuning set below 95 %")
     }
 
     @Test("raw values are lowercase kebab strings as used in events")
