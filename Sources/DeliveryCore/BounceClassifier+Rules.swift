@@ -28,6 +28,7 @@ extension BounceClassifier {
         Rule("spectrum-aup-ptr", text: [["aup#in-11", "aup#out-11"]], .authFailure),
         Rule("spectrum-aup-size", text: [["aup#in-1530", "aup#out-1530"]], .messageTooLarge),
         // Orange: OFR_506 is the content filter's rejection ("Mail rejete").
+        Rule("mimecast-greylisting", codes: 400...499, text: [["internal resource temporarily unavailable", "internal resources are temporarily unavailable"]], .greylisted),
         Rule("orange-content", text: [["ofr_506"]], .spamContent),
         // Microsoft (Exchange Online NDR codes, Outlook.com SC/DY/RP codes)
         Rule("microsoft-block-list", text: [["(s3150)", "(s3140)", "(s3114)", "(s3115)", "sc-001", "sc-002", "sc-003", "sc-004", "dy-001", "dy-002"]], .reputationBlock),
@@ -66,8 +67,17 @@ extension BounceClassifier {
 
     /// Generic phrases used by Postfix, Exim, Sendmail, Exchange, appliances and providers.
     static let phraseRules: [Rule] = [
+        // RFC 4954: 534 (mechanism too weak) and 535 (credentials invalid) answer SMTP AUTH.
+        Rule("smtp-auth-code", codes: 534...535, .authFailure),
+        // Apple iCloud answers a blocked client IP with "ESMTP not accepting connections".
+        Rule("not-accepting-connections", text: [["not accepting connections"]], .reputationBlock),
+        // A quota under a security/policy code (X.7.X) is a sending quota, not the mailbox's.
+        Rule("sender-quota-enhanced", enhanced: [E(7, 0...999)], text: [["quota exceeded", "quota"]], .rateLimited),
+        // URL blocklists (URIBL, SURBL, DBL) judge the message's links, that is its content.
+        Rule("url-blocklist", text: [["blacklisted url", "blocklisted url", "uribl", "surbl", "url in message", "urls in message"]], .spamContent),
         Rule("sender-quota", text: [["submission quota", "sending quota", "daily limit for", "receive limit", "thread limit exceeded",
-                                     "permitted limits", "unable to process connection"]], .rateLimited),
+                                     "permitted limits", "unable to process connection", "frequency limited", "too many sessions",
+                                     "message per connection", "messages per connection"]], .rateLimited),
         Rule("greylisted", codes: 400...499, text: [["greylist", "grey-list", "graylist", "gray-list", "postgrey", "grey listed", "greylisting"]], .greylisted),
         Rule("protocol-violation", text: [["protocol violation", "bad sequence", "syntax error", "bare linefeed", "barelinefeeds",
                                            "may not be repeated", "out of sequence", "unrecognized command", "unimplemented command",
@@ -75,6 +85,7 @@ extension BounceClassifier {
         Rule("too-many-recipients", enhanced: [E(5, 3)], .policy),
         Rule("relaying", text: [["relay access denied", "relaying denied", "relay denied", "relay not permitted", "not permitted to relay",
                                  "unable to relay", "configured to relay", "credentials for relay"]], .policy),
+        Rule("recipient-address-invalid", enhanced: [E(1, 1), E(1, 3)], text: [["not a valid rfc 5321", "not a valid rfc-5321"]], .badMailbox),
         Rule("rfc-compliance", text: [["rfc 5322 compliant", "rfc5322 compliant", "not a valid rfc 5321", "encoded-word", "missing a valid",
                                        "multiple addresses in the from", "disallowed header", "message is malformed", "provide a valid from"]], .policy),
         Rule("null-mx-sender", text: [["null mx", "nullmx"], ["sender"]], .policy),
@@ -86,24 +97,25 @@ extension BounceClassifier {
                                               "log in with your web browser", "log in through your web browser"]], .authFailure),
         Rule("dns-temporary", text: [["temporary dns", "dns failures", "dns temporary", "temporary lookup failure"]], .dnsFailure),
         Rule("sender-authentication", text: [["spf", "dkim", "dmarc", "unauthenticated", "authentication checks", "authentication information", "authenticate with", "sender policy framework", "ptr record", "reverse dns", "reverse hostname", "cannot find your hostname", "not authenticated", "authentication level",
-                                           "rdns", "name lookup failed", "unverifyable sending ip", "unverifiable sending ip"]], .authFailure),
+                                           "rdns", "name lookup failed", "unverifyable sending ip", "unverifiable sending ip", "mismatches client ip"]], .authFailure),
         Rule("sender-authentication-enhanced", enhanced: [E(7, 8), E(7, 23...27), E(7, 30), E(7, 32)], .authFailure),
         Rule("mailbox-full", text: [["over quota", "quota exceeded", "mailbox full", "mailbox is full", "mailbox quota", "exceeded storage allocation", "mailbox size limit", "quotaexceeded", "full mailbox", "insufficient space in mailbox", "out of storage space"]], .mailboxFull, hardness: .soft),
         Rule("mailbox-full-enhanced", enhanced: [E(2, 2)], .mailboxFull, hardness: .soft),
         Rule("message-too-large", text: [["message size", "too large", "too big", "size limit", "exceeds fixed maximum", "exceeds maximum", "message length exceeds", "exceeded google's message size", "line limit exceeded"]], .messageTooLarge),
-        Rule("sender-domain-invalid", codes: 500...599, text: [["sender address rejected: domain not found", "domain of sender address", "sender domain", "sender address does not resolve"]], .policy),
-        Rule("sender-domain-dns", text: [["sender address rejected: domain not found", "domain of sender address", "sender domain", "sender address does not resolve"]], .dnsFailure),
+        Rule("sender-domain-invalid", text: [["sender address rejected: domain not found", "domain of sender address", "sender domain", "sender address does not resolve"]], .policy),
         Rule("dns-lookup-failed", text: [["host or domain name not found", "name service error", "dns query failed", "dns lookup failed", "temporary lookup failure", "dns failure", "servfail", "cannot resolve", "unable to resolve"]], .dnsFailure),
         Rule("sender-rejected", text: [["sender address rejected", "sender verify", "sender verification", "callout", "sender denied", "sender rejected",
                                         "unroutable sender", "address is not verified"]], .policy),
-        Rule("bad-domain", text: [["domain not found", "host unknown", "unrouteable", "no such domain", "domain does not exist", "nonexistent domain", "recipient domain", "unknown domain", "domain name not found", "no mx", "domain is not reachable", "does not accept mail", "not accepting network messages"]], .badDomain),
+        Rule("sender-domain-enhanced", enhanced: [E(1, 7...8)], text: [["no such domain", "does not exist", "domain not found", "unknown domain"]], .policy),
+        Rule("bad-domain", text: [["domain not found", "host unknown", "unrouteable", "no such domain", "domain does not exist", "nonexistent domain", "recipient domain", "unknown domain", "domain name not found", "no mx", "domain is not reachable", "does not accept mail", "not accepting network messages", "bad destination system"]], .badDomain),
         Rule("bad-mailbox", text: [["user unknown", "unknown user", "no such user", "does not exist", "doesn't exist", "mailbox unavailable", "mailbox not available", "mailbox not found", "invalid recipient", "recipient not found", "unknown recipient", "recipient unknown", "no mailbox", "not a valid", "mailbox is disabled", "account is disabled", "account has been disabled", "inactive email address", "inactive account", "is inactive", "is disabled", "user not found", "no such recipient", "invalid mailbox", "undeliverable address", "address rejected: undeliverable", "no longer available", "not our customer", "user not local", "mailbox unknown", "address unknown", "unknown address", "no such mailbox", "not a known user",
-                                    "user not exist", "is no longer valid"]], .badMailbox),
+                                    "user not exist", "is no longer valid", "not our user", "mailbox is frozen", "recipient account is blocked", "compte du destinataire"]], .badMailbox),
         Rule("reputation", text: [["block list", "blocklist", "blacklist", "black list", "blocked using", "listed at", "listed in", "listed on", "spamhaus", "spamcop", "barracuda", "sorbs", "dnsbl", "ipcheck.proofpoint", "dnsbl-lookup", "poor reputation", "bad reputation", "ip reputation", "sender reputation", "banned sending ip", "banned sender", "dynamic ip", "dynamically-assigned", "dynamically assigned", "client host blocked", "comcast block", "your ip has been", "ip address has been blocked", "blocked - see", "blocked. see",
-                                   "blocked for abuse", "smtp server of your isp", "bad outbound sender", "spam abuse", "sender address blocked", "invalid ip for sending"]], .reputationBlock),
+                                   "blocked for abuse", "smtp server of your isp", "bad outbound sender", "spam abuse", "sender address blocked", "invalid ip for sending", "rbl reject", "rbl:"]], .reputationBlock),
         Rule("rate-limited", text: [["rate limit", "rate-limit", "ratelimit", "throttl", "too many connections", "too many concurrent", "too much mail", "too many messages", "exceeded the rate", "slow down", "server busy", "temporarily deferred", "deferred due to", "connection limit", "sending rate", "too frequently", "this hour", "per hour"]], .rateLimited),
-        Rule("spam-content", text: [["spam", "unsolicited", "junk", "phish", "virus", "malware", "content filter", "content rejected", "message content", "content restriction", "content policy", "suspicious", "bulk mail", "infected", "malicious", "high probability"]], .spamContent),
-        Rule("server-problem", text: [["local problem", "system failure", "system error", "system problem", "local error", "internal error", "insufficient system storage", "temporary failure", "service unavailable", "service not available", "resources are temporarily unavailable", "system resources", "not available"]], .other),
+        Rule("spam-content", text: [["spam", "unsolicited", "junk", "phish", "virus", "malware", "content filter", "content rejected", "message content", "content restriction", "content policy", "suspicious", "bulk mail", "infected", "malicious", "high probability", "by the scanner"]], .spamContent),
+        Rule("server-problem", text: [["local problem", "system failure", "system error", "system problem", "local error", "internal error", "insufficient system storage", "temporary failure", "service unavailable", "service not available", "resources are temporarily unavailable", "system resources", "not available", "disk space", "disk full", "system full",
+                                      "mail loop", "routing loop", "loop detected", "too many hops", "hop count", " hops"]], .other),
         Rule("greylisted-try-later", codes: 450...451, text: [["try again later", "try later", "please retry later", "come back later"]], .greylisted),
         Rule("timeout", text: [["timeout", "timed out", "time out", "expired", "connection lost", "lost connection", "connection refused", "connection reset", "no answer", "delivery time",
                                "able to establish an smtp connection", "in the queue too long"]], .timeout),
@@ -121,6 +133,8 @@ extension BounceClassifier {
         Rule("enhanced-too-large", enhanced: [E(2, 3), E(3, 4)], .messageTooLarge),
         Rule("enhanced-timeout", enhanced: [E(4, 1), E(4, 2), E(4, 7)], .timeout),
         Rule("enhanced-congestion", enhanced: [E(4, 5)], .rateLimited),
+        // X.6.X: the message's media or encoding is not accepted, a content-format policy.
+        Rule("enhanced-media", enhanced: [E(6, 0...999)], .policy),
         Rule("enhanced-security", enhanced: [E(7, 0...999)], .policy),
     ]
 
