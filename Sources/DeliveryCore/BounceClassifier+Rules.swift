@@ -130,21 +130,21 @@ extension BounceClassifier {
 
     /// Fallbacks on the enhanced status code alone (RFC 3463 subjects and details).
     static let enhancedRules: [Rule] = [
-        Rule("enhanced-bad-mailbox", enhanced: [E(1, 1), E(1, 3), E(1, 6), E(2, 1), E(1, 10)], .badMailbox),
-        Rule("enhanced-bad-domain", enhanced: [E(1, 2), E(4, 4), E(3, 2)], .badDomain),
-        Rule("enhanced-dns", enhanced: [E(1, 7), E(1, 8), E(4, 3)], .dnsFailure),
-        Rule("enhanced-too-large", enhanced: [E(2, 3), E(3, 4)], .messageTooLarge),
-        Rule("enhanced-timeout", enhanced: [E(4, 1), E(4, 2), E(4, 7)], .timeout),
-        Rule("enhanced-congestion", enhanced: [E(4, 5)], .rateLimited),
+        Rule("enhanced-bad-mailbox", enhanced: [E(1, 1), E(1, 3), E(1, 6), E(2, 1), E(1, 10)], .badMailbox, isFallback: true),
+        Rule("enhanced-bad-domain", enhanced: [E(1, 2), E(4, 4), E(3, 2)], .badDomain, isFallback: true),
+        Rule("enhanced-dns", enhanced: [E(1, 7), E(1, 8), E(4, 3)], .dnsFailure, isFallback: true),
+        Rule("enhanced-too-large", enhanced: [E(2, 3), E(3, 4)], .messageTooLarge, isFallback: true),
+        Rule("enhanced-timeout", enhanced: [E(4, 1), E(4, 2), E(4, 7)], .timeout, isFallback: true),
+        Rule("enhanced-congestion", enhanced: [E(4, 5)], .rateLimited, isFallback: true),
         // X.6.X: the message's media or encoding is not accepted, a content-format policy.
-        Rule("enhanced-media", enhanced: [E(6, 0...999)], .policy),
-        Rule("enhanced-security", enhanced: [E(7, 0...999)], .policy),
+        Rule("enhanced-media", enhanced: [E(6, 0...999)], .policy, isFallback: true),
+        Rule("enhanced-security", enhanced: [E(7, 0...999)], .policy, isFallback: true),
     ]
 
     /// Last-resort fallbacks on the reply code alone.
     static let codeRules: [Rule] = [
-        Rule("code-552", codes: 552...552, .messageTooLarge),
-        Rule("code-521", codes: 521...521, .badDomain),
-        Rule("code-553", codes: 553...553, .badMailbox),
+        Rule("code-552", codes: 552...552, .messageTooLarge, isFallback: true),
+        Rule("code-521", codes: 521...521, .badDomain, isFallback: true),
+        Rule("code-553", codes: 553...553, .badMailbox, isFallback: true),
     ]
 }
