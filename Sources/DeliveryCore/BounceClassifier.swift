@@ -131,6 +131,7 @@ public struct BounceClassifier: Sendable {
         guard code >= 400 else { return BounceClassification(.other, .soft, rule: "not-a-failure") }
         let byCode: BounceHardness = code >= 500 ? .hard : .soft
         let lowercased = BounceClassifier.lowercasedUTF8(text)
+        let enhancedCode = enhancedCode ?? BounceClassifier.embeddedEnhancedCode(in: lowercased, replyCode: code)
         // Security or policy replies (X.7.X) are about the sender, the content or the connection,
         // never about the recipient address: rules for address classes do not apply to them.
         let securityOrPolicy = enhancedCode?.subject == 7
