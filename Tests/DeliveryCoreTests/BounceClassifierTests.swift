@@ -36,7 +36,7 @@ struct BounceClassifierTests {
         #expect(bouncePool4.filter { $0.split == "heldout4" }.count == 150)
     }
 
-    @Test("agreement with the corpus, printed per part: the tuning set stays at 94 % or more and the fresh held-out part (heldout3) at its measured 177/233 (76.0 %) or more; X.7.X never suppresses")
+    @Test("agreement with the corpus, printed per part: floors at the measured levels (tuning set 869/989, tune4 267/350, heldout3 186/233, heldout4 101/150); X.7.X never suppresses")
     func corpusAgreement() {
         let result = bounceCorpusAgreement
         for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tuning", "heldout3", "heldout4"] { print(result.line(part)) }
@@ -44,9 +44,15 @@ struct BounceClassifierTests {
         #expect(result.suppressingSecurityReplies.isEmpty, "X.7.X must not suppress: \(result.suppressingSecurityReplies)")
         #expect(result.total["heldout3", default: 0] >= 150)
         // Measured after the last rule change (rules tuned on the tuning set only; Fixtures/README.md):
-        // tuning 602/639 = 94.2 %, heldout3 177/233 = 76.0 %. These floors keep the levels from slipping.
-        #expect(result.percent("tuning") >= 94, "agreement on the tuning set below 94 %")
-        #expect(result.percent("heldout3") >= 75.9, "agreement on the fresh held-out part below its measured 177/233")
+        // tune+heldout+heldout2+tune2 602/639 = 94.2 %, tune4 267/350 = 76.3 %, tuning 869/989 = 87.9 %,
+        // heldout3 186/233 = 79.8 %, heldout4 101/150 = 67.3 %. These floors keep the levels from slipping.
+        let older = ["tune", "heldout", "heldout2", "tune2"]
+        let olderAgree = older.reduce(0) { $0 + result.agree[$1, default: 0] }
+        let olderTotal = older.reduce(0) { $0 + result.total[$1, default: 0] }
+        #expect(olderAgree * 100 >= olderTotal * 94, "agreement on tune+heldout+heldout2+tune2 below 94 %")
+        #expect(result.percent("tune4") >= 76.2, "agreement on tune4 below its measured 267/350")
+        #expect(result.percent("heldout3") >= 79.8, "agreement on heldout3 below its measured 186/233")
+        #expect(result.percent("heldout4") >= 67.3, "agreement on heldout4 below its measured 101/150")
     }
 
     @Test("issue 12's bar: the classifier agrees with 90 % or more of the held-out part of pool 4 (heldout4), texts no rule was tuned on")
