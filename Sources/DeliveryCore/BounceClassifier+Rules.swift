@@ -122,7 +122,7 @@ extension BounceClassifier {
         Rule("greylisted-try-later", codes: 450...451, text: [["try again later", "try later", "please retry later", "come back later"]], .greylisted),
         Rule("timeout", text: [["timeout", "timed out", "time out", "expired", "connection lost", "lost connection", "connection refused", "connection reset", "no answer", "delivery time",
                                "able to establish an smtp connection", "in the queue too long"]], .timeout),
-        Rule("policy", text: [["relay access denied", "relaying denied", "relay not permitted", "relay denied", "not permitted to relay", "unable to relay", "open relay", "policy", "policies", "administrative prohibition", "access denied", "not allowed", "prohibited", "rejected by", "not authorized", "not permitted", "client host rejected", "helo command rejected", "envelope blocked", "anti-spoofing", "too many recipients", "refused"]], .policy),
+        Rule("policy", text: [["relay access denied", "relaying denied", "relay not permitted", "relay denied", "not permitted to relay", "unable to relay", "open relay", "policy", "policies", "administrative prohibition", "access denied", "not allowed", "prohibited", "rejected by", "not authorized", "not permitted", "client host rejected", "helo command rejected", "envelope blocked", "anti-spoofing", "too many recipients"]], .policy),
         // A permanent rejection of the recipient address that names no other reason (Postfix's
         // "Recipient address rejected." with nothing after it) is about that address.
         Rule("recipient-rejected", codes: 500...599, text: [["recipient address rejected"]], .badMailbox),
