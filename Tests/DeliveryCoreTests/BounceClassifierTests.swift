@@ -36,7 +36,7 @@ struct BounceClassifierTests {
         #expect(bouncePool4.filter { $0.split == "heldout4" }.count == 150)
     }
 
-    @Test("agreement with the corpus, printed per part: floors at the measured levels (tuning set 869/989, tune4 267/350, heldout3 186/233, heldout4 101/150); X.7.X never suppresses")
+    @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 94 %, tune4 268/350, heldout3 186/233, heldout4 101/150); X.7.X never suppresses")
     func corpusAgreement() {
         let result = bounceCorpusAgreement
         for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tuning", "heldout3", "heldout4"] { print(result.line(part)) }
@@ -44,13 +44,13 @@ struct BounceClassifierTests {
         #expect(result.suppressingSecurityReplies.isEmpty, "X.7.X must not suppress: \(result.suppressingSecurityReplies)")
         #expect(result.total["heldout3", default: 0] >= 150)
         // Measured after the last rule change (rules tuned on the tuning set only; Fixtures/README.md):
-        // tune+heldout+heldout2+tune2 602/639 = 94.2 %, tune4 267/350 = 76.3 %, tuning 869/989 = 87.9 %,
+        // tune+heldout+heldout2+tune2 603/639 = 94.4 %, tune4 268/350 = 76.6 %, tuning 871/989 = 88.1 %,
         // heldout3 186/233 = 79.8 %, heldout4 101/150 = 67.3 %. These floors keep the levels from slipping.
         let older = ["tune", "heldout", "heldout2", "tune2"]
         let olderAgree = older.reduce(0) { $0 + result.agree[$1, default: 0] }
         let olderTotal = older.reduce(0) { $0 + result.total[$1, default: 0] }
         #expect(olderAgree * 100 >= olderTotal * 94, "agreement on tune+heldout+heldout2+tune2 below 94 %")
-        #expect(result.percent("tune4") >= 76.2, "agreement on tune4 below its measured 267/350")
+        #expect(result.percent("tune4") >= 76.5, "agreement on tune4 below its measured 268/350")
         #expect(result.percent("heldout3") >= 79.8, "agreement on heldout3 below its measured 186/233")
         #expect(result.percent("heldout4") >= 67.3, "agreement on heldout4 below its measured 101/150")
     }

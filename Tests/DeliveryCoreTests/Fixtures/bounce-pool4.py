@@ -7,14 +7,24 @@
 # Also the `messagesof` tables (reason -> texts) of go-sisimai lhost/via-*.go and rhost/for-*.go.
 # Dedupe: exact or normalized copy of a corpus entry, Jaccard of word sets >= 0.7 with any corpus entry
 # or with an earlier pool entry. Entries have no reply code: the test classifies them as text only.
-import re,json,sys,collections,subprocess,random
-sys.path.insert(0,'/tmp/notes3/classify')
-from expect import MAP
-from extract_sisimai import norm
-GO='/work/.mirror/sisimai+go-sisimai/repo'
+# Usage: python3 bounce-pool4.py GO_SISIMAI_GIT_DIR > bounce-pool4.jsonl  (reads bounce-corpus.jsonl next to it)
+import re,json,sys,collections,subprocess,random,os
+# The corpus's fixed reason table (README.md), written before any pool entry was classified.
+MAP={'userunknown':'bad-mailbox','suspend':'bad-mailbox','hasmoved':'bad-mailbox','hostunknown':'bad-domain','notaccept':'bad-domain',
+'mailboxfull':'mailbox-full','mesgtoobig':'message-too-large','exceedlimit':'message-too-large','spamdetected':'spam-content','virusdetected':'spam-content',
+'blocked':'reputation-block','badreputation':'reputation-block','authfailure':'auth-failure','requireptr':'auth-failure','toomanyconn':'rate-limited','speeding':'rate-limited',
+'policyviolation':'policy','rejected':'policy','norelaying':'policy','notcompliantrfc':'policy','systemerror':'other','systemfull':'other','expired':'timeout','failedstarttls':'tls-failure'}
+def norm(s):
+    s=s.lower()
+    s=re.sub(r'\S+@\S+','<a>',s)
+    s=re.sub(r'\d+\.\d+\.\d+\.\d+','<ip>',s)
+    s=re.sub(r'\d+','#',s)
+    s=re.sub(r'[^a-z#<> ]',' ',s)
+    return ' '.join(s.split())
+GO=sys.argv[1] if len(sys.argv)>1 else '/work/.mirror/sisimai+go-sisimai/repo'
 def git(*a): return subprocess.run(['git','-C',GO]+list(a),capture_output=True,text=True).stdout
 COMMIT=git('rev-parse','HEAD').strip()
-CORPUS='/work/wt-classify2/Tests/DeliveryCoreTests/Fixtures/bounce-corpus.jsonl'
+CORPUS=os.path.join(os.path.dirname(os.path.abspath(__file__)),'bounce-corpus.jsonl')
 corpus=[json.loads(l) for l in open(CORPUS)]
 def words(s):
     s=s.lower(); s=re.sub(r'\S+@\S+',' ',s); s=re.sub(r'[^a-z ]',' ',s)
