@@ -28,6 +28,7 @@ extension BounceClassifier {
         Rule("spectrum-aup-ptr", text: [["aup#in-11", "aup#out-11"]], .authFailure),
         Rule("spectrum-aup-size", text: [["aup#in-1530", "aup#out-1530"]], .messageTooLarge),
         // Orange: OFR_506 is the content filter's rejection ("Mail rejete").
+        Rule("mimecast-greylisting", codes: 400...499, text: [["internal resource temporarily unavailable", "internal resources are temporarily unavailable"]], .greylisted),
         Rule("orange-content", text: [["ofr_506"]], .spamContent),
         // Microsoft (Exchange Online NDR codes, Outlook.com SC/DY/RP codes)
         Rule("microsoft-block-list", text: [["(s3150)", "(s3140)", "(s3114)", "(s3115)", "sc-001", "sc-002", "sc-003", "sc-004", "dy-001", "dy-002"]], .reputationBlock),
@@ -66,15 +67,25 @@ extension BounceClassifier {
 
     /// Generic phrases used by Postfix, Exim, Sendmail, Exchange, appliances and providers.
     static let phraseRules: [Rule] = [
+        // RFC 4954: 534 (mechanism too weak) and 535 (credentials invalid) answer SMTP AUTH.
+        Rule("smtp-auth-code", codes: 534...535, .authFailure),
+        // Apple iCloud answers a blocked client IP with "ESMTP not accepting connections".
+        Rule("not-accepting-connections", text: [["not accepting connections"]], .reputationBlock),
+        // A quota under a security/policy code (X.7.X) is a sending quota, not the mailbox's.
+        Rule("sender-quota-enhanced", enhanced: [E(7, 0...999)], text: [["quota exceeded", "quota"]], .rateLimited),
+        // URL blocklists (URIBL, SURBL, DBL) judge the message's links, that is its content.
+        Rule("url-blocklist", text: [["blacklisted url", "blocklisted url", "uribl", "surbl", "url in message", "urls in message"]], .spamContent),
         Rule("sender-quota", text: [["submission quota", "sending quota", "daily limit for", "receive limit", "thread limit exceeded",
-                                     "permitted limits", "unable to process connection"]], .rateLimited),
+                                     "permitted limits", "unable to process connection", "frequency limited", "too many sessions",
+                                     "message per connection", "messages per connection"]], .rateLimited),
         Rule("greylisted", codes: 400...499, text: [["greylist", "grey-list", "graylist", "gray-list", "postgrey", "grey listed", "greylisting"]], .greylisted),
         Rule("protocol-violation", text: [["protocol violation", "bad sequence", "syntax error", "bare linefeed", "barelinefeeds",
                                            "may not be repeated", "out of sequence", "unrecognized command", "unimplemented command",
                                            "no identity changes", "unauthenticated commands", "helo/ehlo argument"]], .other),
         Rule("too-many-recipients", enhanced: [E(5, 3)], .policy),
         Rule("relaying", text: [["relay access denied", "relaying denied", "relay denied", "relay not permitted", "not permitted to relay",
-                                 "unable to relay", "configured to relay", "credentials for relay"]], .policy),
+                                 "unable to relay", "configured to relay", "credentials for relay", "denies relay", "relay check"]], .policy),
+        Rule("recipient-address-invalid", enhanced: [E(1, 1), E(1, 3)], text: [["not a valid rfc 5321", "not a valid rfc-5321"]], .badMailbox),
         Rule("rfc-compliance", text: [["rfc 5322 compliant", "rfc5322 compliant", "not a valid rfc 5321", "encoded-word", "missing a valid",
                                        "multiple addresses in the from", "disallowed header", "message is malformed", "provide a valid from"]], .policy),
         Rule("null-mx-sender", text: [["null mx", "nullmx"], ["sender"]], .policy),
@@ -83,31 +94,35 @@ extension BounceClassifier {
         Rule("tls-enhanced", enhanced: [E(7, 10), E(7, 11)], .tlsFailure),
         Rule("smtp-auth-credentials", text: [["authentication credentials", "username and password", "authentication failed", "authentication required",
                                               "invalid credentials", "cannot authenticate", "authentication type", "xoauth", "application-specific password",
-                                              "log in with your web browser", "log in through your web browser"]], .authFailure),
+                                              "log in with your web browser", "log in through your web browser", "auth error", "auth mode"]], .authFailure),
         Rule("dns-temporary", text: [["temporary dns", "dns failures", "dns temporary", "temporary lookup failure"]], .dnsFailure),
         Rule("sender-authentication", text: [["spf", "dkim", "dmarc", "unauthenticated", "authentication checks", "authentication information", "authenticate with", "sender policy framework", "ptr record", "reverse dns", "reverse hostname", "cannot find your hostname", "not authenticated", "authentication level",
-                                           "rdns", "name lookup failed", "unverifyable sending ip", "unverifiable sending ip"]], .authFailure),
+                                           "rdns", "name lookup failed", "unverifyable sending ip", "unverifiable sending ip", "mismatches client ip", "remote ip check"]], .authFailure),
         Rule("sender-authentication-enhanced", enhanced: [E(7, 8), E(7, 23...27), E(7, 30), E(7, 32)], .authFailure),
         Rule("mailbox-full", text: [["over quota", "quota exceeded", "mailbox full", "mailbox is full", "mailbox quota", "exceeded storage allocation", "mailbox size limit", "quotaexceeded", "full mailbox", "insufficient space in mailbox", "out of storage space"]], .mailboxFull, hardness: .soft),
         Rule("mailbox-full-enhanced", enhanced: [E(2, 2)], .mailboxFull, hardness: .soft),
-        Rule("message-too-large", text: [["message size", "too large", "too big", "size limit", "exceeds fixed maximum", "exceeds maximum", "message length exceeds", "exceeded google's message size", "line limit exceeded"]], .messageTooLarge),
-        Rule("sender-domain-invalid", codes: 500...599, text: [["sender address rejected: domain not found", "domain of sender address", "sender domain", "sender address does not resolve"]], .policy),
-        Rule("sender-domain-dns", text: [["sender address rejected: domain not found", "domain of sender address", "sender domain", "sender address does not resolve"]], .dnsFailure),
+        Rule("message-too-large", text: [["message size", "too large", "too big", "size limit", "exceeds fixed maximum", "exceeds maximum", "message length exceeds", "exceeded google's message size", "line limit exceeded",
+                                          "message is too long", "attachment is too long"]], .messageTooLarge),
+        Rule("sender-domain-invalid", text: [["sender address rejected: domain not found", "domain of sender address", "sender domain", "sender address does not resolve"]], .policy),
         Rule("dns-lookup-failed", text: [["host or domain name not found", "name service error", "dns query failed", "dns lookup failed", "temporary lookup failure", "dns failure", "servfail", "cannot resolve", "unable to resolve"]], .dnsFailure),
         Rule("sender-rejected", text: [["sender address rejected", "sender verify", "sender verification", "callout", "sender denied", "sender rejected",
-                                        "unroutable sender", "address is not verified"]], .policy),
-        Rule("bad-domain", text: [["domain not found", "host unknown", "unrouteable", "no such domain", "domain does not exist", "nonexistent domain", "recipient domain", "unknown domain", "domain name not found", "no mx", "domain is not reachable", "does not accept mail", "not accepting network messages"]], .badDomain),
+                                        "unroutable sender", "address is not verified", "mail from invalid", "denies the sender", "sender is unvalidated",
+                                        "invalid sender"]], .policy),
+        Rule("sender-domain-enhanced", enhanced: [E(1, 7...8)], text: [["no such domain", "does not exist", "domain not found", "unknown domain"]], .policy),
+        Rule("bad-domain", text: [["domain not found", "host unknown", "unrouteable", "no such domain", "domain does not exist", "nonexistent domain", "recipient domain", "unknown domain", "domain name not found", "no mx", "domain is not reachable", "does not accept mail", "not accepting network messages", "bad destination system"]], .badDomain),
+        Rule("mailbox-busy", codes: 450...450, text: [["mailbox unavailable.", "mailbox busy"]], .other),
         Rule("bad-mailbox", text: [["user unknown", "unknown user", "no such user", "does not exist", "doesn't exist", "mailbox unavailable", "mailbox not available", "mailbox not found", "invalid recipient", "recipient not found", "unknown recipient", "recipient unknown", "no mailbox", "not a valid", "mailbox is disabled", "account is disabled", "account has been disabled", "inactive email address", "inactive account", "is inactive", "is disabled", "user not found", "no such recipient", "invalid mailbox", "undeliverable address", "address rejected: undeliverable", "no longer available", "not our customer", "user not local", "mailbox unknown", "address unknown", "unknown address", "no such mailbox", "not a known user",
-                                    "user not exist", "is no longer valid"]], .badMailbox),
+                                    "user not exist", "is no longer valid", "not our user", "mailbox is frozen", "is locked", "recipient account is blocked", "compte du destinataire"]], .badMailbox),
         Rule("reputation", text: [["block list", "blocklist", "blacklist", "black list", "blocked using", "listed at", "listed in", "listed on", "spamhaus", "spamcop", "barracuda", "sorbs", "dnsbl", "ipcheck.proofpoint", "dnsbl-lookup", "poor reputation", "bad reputation", "ip reputation", "sender reputation", "banned sending ip", "banned sender", "dynamic ip", "dynamically-assigned", "dynamically assigned", "client host blocked", "comcast block", "your ip has been", "ip address has been blocked", "blocked - see", "blocked. see",
-                                   "blocked for abuse", "smtp server of your isp", "bad outbound sender", "spam abuse", "sender address blocked", "invalid ip for sending"]], .reputationBlock),
+                                   "blocked for abuse", "smtp server of your isp", "bad outbound sender", "spam abuse", "sender address blocked", "invalid ip for sending", "rbl reject", "rbl:", "rbl deny", "black ip"]], .reputationBlock),
         Rule("rate-limited", text: [["rate limit", "rate-limit", "ratelimit", "throttl", "too many connections", "too many concurrent", "too much mail", "too many messages", "exceeded the rate", "slow down", "server busy", "temporarily deferred", "deferred due to", "connection limit", "sending rate", "too frequently", "this hour", "per hour"]], .rateLimited),
-        Rule("spam-content", text: [["spam", "unsolicited", "junk", "phish", "virus", "malware", "content filter", "content rejected", "message content", "content restriction", "content policy", "suspicious", "bulk mail", "infected", "malicious", "high probability"]], .spamContent),
-        Rule("server-problem", text: [["local problem", "system failure", "system error", "system problem", "local error", "internal error", "insufficient system storage", "temporary failure", "service unavailable", "service not available", "resources are temporarily unavailable", "system resources", "not available"]], .other),
+        Rule("spam-content", text: [["spam", "unsolicited", "junk", "phish", "virus", "malware", "content filter", "content rejected", "message content", "content restriction", "content policy", "suspicious", "bulk mail", "infected", "malicious", "high probability", "by the scanner"]], .spamContent),
+        Rule("server-problem", text: [["local problem", "system failure", "system error", "system problem", "local error", "internal error", "insufficient system storage", "temporary failure", "service unavailable", "service not available", "resources are temporarily unavailable", "system resources", "not available", "disk space", "disk full", "system full",
+                                      "mail loop", "routing loop", "loop detected", "looping", "too many hops", "hop count", " hops"]], .other),
         Rule("greylisted-try-later", codes: 450...451, text: [["try again later", "try later", "please retry later", "come back later"]], .greylisted),
         Rule("timeout", text: [["timeout", "timed out", "time out", "expired", "connection lost", "lost connection", "connection refused", "connection reset", "no answer", "delivery time",
                                "able to establish an smtp connection", "in the queue too long"]], .timeout),
-        Rule("policy", text: [["relay access denied", "relaying denied", "relay not permitted", "relay denied", "not permitted to relay", "unable to relay", "open relay", "policy", "policies", "administrative prohibition", "access denied", "not allowed", "prohibited", "rejected by", "not authorized", "not permitted", "client host rejected", "helo command rejected", "envelope blocked", "anti-spoofing", "too many recipients", "refused", "blocked"]], .policy),
+        Rule("policy", text: [["relay access denied", "relaying denied", "relay not permitted", "relay denied", "not permitted to relay", "unable to relay", "open relay", "policy", "policies", "administrative prohibition", "access denied", "not allowed", "prohibited", "rejected by", "not authorized", "not permitted", "client host rejected", "helo command rejected", "envelope blocked", "anti-spoofing", "too many recipients"]], .policy),
         // A permanent rejection of the recipient address that names no other reason (Postfix's
         // "Recipient address rejected." with nothing after it) is about that address.
         Rule("recipient-rejected", codes: 500...599, text: [["recipient address rejected"]], .badMailbox),
@@ -115,19 +130,21 @@ extension BounceClassifier {
 
     /// Fallbacks on the enhanced status code alone (RFC 3463 subjects and details).
     static let enhancedRules: [Rule] = [
-        Rule("enhanced-bad-mailbox", enhanced: [E(1, 1), E(1, 3), E(1, 6), E(2, 1), E(1, 10)], .badMailbox),
-        Rule("enhanced-bad-domain", enhanced: [E(1, 2), E(4, 4), E(3, 2)], .badDomain),
-        Rule("enhanced-dns", enhanced: [E(1, 7), E(1, 8), E(4, 3)], .dnsFailure),
-        Rule("enhanced-too-large", enhanced: [E(2, 3), E(3, 4)], .messageTooLarge),
-        Rule("enhanced-timeout", enhanced: [E(4, 1), E(4, 2), E(4, 7)], .timeout),
-        Rule("enhanced-congestion", enhanced: [E(4, 5)], .rateLimited),
-        Rule("enhanced-security", enhanced: [E(7, 0...999)], .policy),
+        Rule("enhanced-bad-mailbox", enhanced: [E(1, 1), E(1, 3), E(1, 6), E(2, 1), E(1, 10)], .badMailbox, isFallback: true),
+        Rule("enhanced-bad-domain", enhanced: [E(1, 2), E(4, 4), E(3, 2)], .badDomain, isFallback: true),
+        Rule("enhanced-dns", enhanced: [E(1, 7), E(1, 8), E(4, 3)], .dnsFailure, isFallback: true),
+        Rule("enhanced-too-large", enhanced: [E(2, 3), E(3, 4)], .messageTooLarge, isFallback: true),
+        Rule("enhanced-timeout", enhanced: [E(4, 1), E(4, 2), E(4, 7)], .timeout, isFallback: true),
+        Rule("enhanced-congestion", enhanced: [E(4, 5)], .rateLimited, isFallback: true),
+        // X.6.X: the message's media or encoding is not accepted, a content-format policy.
+        Rule("enhanced-media", enhanced: [E(6, 0...999)], .policy, isFallback: true),
+        Rule("enhanced-security", enhanced: [E(7, 0...999)], .policy, isFallback: true),
     ]
 
     /// Last-resort fallbacks on the reply code alone.
     static let codeRules: [Rule] = [
-        Rule("code-552", codes: 552...552, .messageTooLarge),
-        Rule("code-521", codes: 521...521, .badDomain),
-        Rule("code-553", codes: 553...553, .badMailbox),
+        Rule("code-552", codes: 552...552, .messageTooLarge, isFallback: true),
+        Rule("code-521", codes: 521...521, .badDomain, isFallback: true),
+        Rule("code-553", codes: 553...553, .badMailbox, isFallback: true),
     ]
 }

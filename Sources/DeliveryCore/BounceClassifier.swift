@@ -1,7 +1,8 @@
 /// Classifies delivery failures (SMTP replies and local failures) into a `BounceClass` and a
 /// hard/soft verdict, using an ordered table of rules covering Gmail, Microsoft (Outlook.com,
-/// Microsoft 365), Yahoo/AOL and generic Postfix/Exim/Sendmail receivers. The first matching rule
-/// wins; when none matches, the enhanced code and finally the reply code decide.
+/// Microsoft 365), Yahoo/AOL and generic Postfix/Exim/Sendmail receivers. The first matching phrase
+/// rule wins; when none matches, word families (`keywordFamilies`) are scored against the class the
+/// enhanced code (or else the reply code) gives, which decides when the words do not outweigh it.
 ///
 /// Hardness follows the reply class (5xx hard, 4xx soft) unless a rule overrides it: mailbox-full
 /// is always soft (RFC 5321 4.5.3.1.10 lets 552 on storage be treated as transient) and Yahoo's
@@ -51,12 +52,16 @@ public struct BounceClassifier: Sendable {
         public var bounceClass: BounceClass
         /// Forced hardness, or nil to derive it from the reply code.
         public var hardness: BounceHardness?
+        /// A fallback on the codes alone: tried only after the phrase rules and the keyword families,
+        /// and its class is the prior the keywords must outweigh.
+        public var isFallback: Bool
         private var textBytes: [[[UInt8]]]
 
         /// Creates a rule. Phrases must be lowercase. Pure; any caller.
         public init(_ name: String, codes: ClosedRange<Int> = 400...599, enhanced: [EnhancedPattern] = [],
-                    text: [[String]] = [], _ bounceClass: BounceClass, hardness: BounceHardness? = nil) {
+                    text: [[String]] = [], _ bounceClass: BounceClass, hardness: BounceHardness? = nil, isFallback: Bool = false) {
             self.name = name
+            self.isFallback = isFallback
             self.codes = codes
             self.enhanced = enhanced
             self.text = text
@@ -126,13 +131,28 @@ public struct BounceClassifier: Sendable {
         guard code >= 400 else { return BounceClassification(.other, .soft, rule: "not-a-failure") }
         let byCode: BounceHardness = code >= 500 ? .hard : .soft
         let lowercased = BounceClassifier.lowercasedUTF8(text)
+        let enhancedCode = enhancedCode ?? BounceClassifier.embeddedEnhancedCode(in: lowercased, replyCode: code)
         // Security or policy replies (X.7.X) are about the sender, the content or the connection,
         // never about the recipient address: rules for address classes do not apply to them.
         let securityOrPolicy = enhancedCode?.subject == 7
-        for rule in rules where rule.matches(code: code, enhancedCode: enhancedCode, lowercased: lowercased) {
-            if securityOrPolicy, rule.bounceClass == .badMailbox || rule.bounceClass == .badDomain { continue }
+        func applies(_ rule: Rule) -> Bool {
+            if securityOrPolicy, rule.bounceClass == .badMailbox || rule.bounceClass == .badDomain { return false }
+            return rule.matches(code: code, enhancedCode: enhancedCode, lowercased: lowercased)
+        }
+        // 1. Phrase rules, most specific first.
+        for rule in rules where !rule.isFallback && applies(rule) {
             return BounceClassification(rule.bounceClass, rule.hardness ?? byCode, rule: rule.name)
         }
+        // 2. Keyword families, weighed against the class the codes alone give (an enhanced code is a
+        //    stronger prior than a basic code); 3. that class.
+        let fallback = rules.first { $0.isFallback && applies($0) }
+        let prior = fallback.map { ($0.bounceClass, $0.enhanced.isEmpty ? 1 : 3) }
+        if let keywordClass = BounceClassifier.keywordClass(text, prior: prior, securityOrPolicy: securityOrPolicy),
+           keywordClass != fallback?.bounceClass {
+            let hardness: BounceHardness = keywordClass == .mailboxFull ? .soft : byCode
+            return BounceClassification(keywordClass, hardness, rule: "keywords-" + keywordClass.rawValue)
+        }
+        if let fallback { return BounceClassification(fallback.bounceClass, fallback.hardness ?? byCode, rule: fallback.name) }
         return BounceClassification(.other, byCode, rule: "fallback-code")
     }
 

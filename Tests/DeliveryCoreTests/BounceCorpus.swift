@@ -31,11 +31,17 @@ struct BounceCorpusEntry: Sendable, Decodable {
     }
 }
 
-/// The corpus, read once from the fixture next to this file.
-let bounceCorpus: [BounceCorpusEntry] = {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/bounce-corpus.jsonl")
+/// Reads one JSON-lines fixture next to this file.
+func loadBounceFixture(_ name: String) -> [BounceCorpusEntry] {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + name)
     guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
     let decoder = JSONDecoder()
     return text.split(separator: "\n").compactMap { try? decoder.decode(BounceCorpusEntry.self, from: Data($0.utf8)) }
-}()
+}
+
+/// The corpus, read once from the fixture next to this file.
+let bounceCorpus: [BounceCorpusEntry] = loadBounceFixture("bounce-corpus.jsonl")
+
+/// Pool 4: sisimai's labelled error-message texts (no reply code), split into `tune4` and `heldout4`
+/// by a fixed seed (Fixtures/bounce-pool4.py, Fixtures/README.md). Classified as text only.
+let bouncePool4: [BounceCorpusEntry] = loadBounceFixture("bounce-pool4.jsonl")

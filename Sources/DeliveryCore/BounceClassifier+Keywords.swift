@@ -1,0 +1,109 @@
+extension BounceClassifier {
+    /// One word (or word prefix, written with a trailing `*`) that speaks for a class, and how much.
+    public struct Keyword: Sendable {
+        /// The lowercase word; a trailing `*` matches every word starting with the rest.
+        public var word: String
+        /// Points the word adds to its class.
+        public var weight: Int
+
+        /// Creates a keyword. `word` must be lowercase. Pure; any caller.
+        public init(_ word: String, _ weight: Int) {
+            self.word = word
+            self.weight = weight
+        }
+
+        /// True when `token` (a lowercase word) is this keyword. Pure; any caller.
+        public func matches(_ token: Substring) -> Bool {
+            if word.hasSuffix("*") { return token.hasPrefix(word.dropLast()) }
+            return token == word
+        }
+    }
+
+    /// Word families per class, tried when no phrase rule matched. Families are listed from the most
+    /// specific class to the least, which breaks ties. Pure constant; any caller.
+    ///
+    /// The reply text is cut into words (letters, digits and non-ASCII bytes); each class scores the
+    /// sum of its keywords' weights, each keyword counted once.
+    public static let keywordFamilies: [(BounceClass, [Keyword])] = [
+        (.authFailure, [Keyword("spf", 4), Keyword("dkim", 4), Keyword("dmarc", 4), Keyword("ptr", 3), Keyword("rdns", 4),
+                        Keyword("reverse", 3), Keyword("hostname", 2), Keyword("authenticat*", 2), Keyword("autenticat*", 2)]),
+        (.tlsFailure, [Keyword("tls", 4), Keyword("starttls", 4), Keyword("ssl", 3), Keyword("encrypt*", 3), Keyword("certificate*", 3)]),
+        (.greylisted, [Keyword("greylist*", 4), Keyword("graylist*", 4)]),
+        (.reputationBlock, [Keyword("reputation", 4), Keyword("blacklist*", 3), Keyword("blocklist*", 3), Keyword("rbl", 4),
+                            Keyword("dnsbl", 4), Keyword("spamhaus", 4), Keyword("spamcop", 4), Keyword("barracudacentral", 4),
+                            Keyword("abuseat", 4), Keyword("refused", 1), Keyword("blocked", 2), Keyword("block", 1), Keyword("listed", 2), Keyword("ip", 1)]),
+        (.spamContent, [Keyword("spam", 4), Keyword("spamassassin", 4), Keyword("antispam", 4), Keyword("virus*", 4),
+                        Keyword("malware", 4), Keyword("phish*", 4), Keyword("unsolicited", 4), Keyword("junk", 3),
+                        Keyword("infected", 3), Keyword("malicious", 3), Keyword("bulk", 2), Keyword("content", 2),
+                        Keyword("filter*", 2), Keyword("score*", 2), Keyword("suspicious", 2), Keyword("probability", 2),
+                        Keyword("advertising", 2)]),
+        (.rateLimited, [Keyword("rate", 3), Keyword("frequency", 3), Keyword("throttl*", 4), Keyword("concurrent", 3),
+                        Keyword("connections", 2), Keyword("sessions", 2), Keyword("many", 2), Keyword("volume", 2),
+                        Keyword("hour", 2), Keyword("excessive", 2), Keyword("threshold", 2), Keyword("limited", 2)]),
+        (.mailboxFull, [Keyword("quota", 4), Keyword("full", 3), Keyword("space", 3), Keyword("storage", 3), Keyword("disk", 2),
+                        Keyword("diskspace", 3), Keyword("userdisk", 3), Keyword("domaindisk", 3), Keyword("pleine", 3),
+                        Keyword("exceed*", 2), Keyword("mailbox", 1)]),
+        (.messageTooLarge, [Keyword("size", 2), Keyword("large", 3), Keyword("big", 2), Keyword("length", 2), Keyword("taille", 3)]),
+        // A domain or host word alone does not make a bad domain: it takes a word of absence too
+        // (shared with bad-mailbox, which wins ties only when no domain word is present).
+        (.badDomain, [Keyword("domain", 1), Keyword("host", 1), Keyword("mx", 3), Keyword("nullmx", 4), Keyword("unrout*", 4),
+                      Keyword("route", 2), Keyword("exchanger", 3), Keyword("exist*", 2), Keyword("nonexist*", 2),
+                      Keyword("existe", 2), Keyword("unknown", 2), Keyword("found", 1), Keyword("find", 1)]),
+        (.badMailbox, [Keyword("unknown", 2), Keyword("exist*", 3), Keyword("nonexist*", 3), Keyword("existe", 3),
+                       Keyword("suspend*", 3), Keyword("disabl*", 3), Keyword("inactive", 3), Keyword("locked", 2),
+                       Keyword("frozen", 3), Keyword("invalid", 1), Keyword("inconnu", 3), Keyword("utilisateur", 2),
+                       Keyword("utente", 2), Keyword("usuario", 2), Keyword("persona", 2), Keyword("user", 2), Keyword("userid", 2),
+                       Keyword("recipient*", 2), Keyword("mailbox", 1), Keyword("account", 1), Keyword("address*", 1),
+                       Keyword("directory", 2), Keyword("found", 1), Keyword("find", 1), Keyword("undeliverable", 1),
+                       Keyword("such", 2), Keyword("person", 2), Keyword("unavailable", 1)]),
+        (.timeout, [Keyword("expired", 4), Keyword("expire*", 3), Keyword("timed", 3), Keyword("timeout", 4), Keyword("delay*", 3),
+                    Keyword("queue", 1), Keyword("retry", 2), Keyword("reachable", 2), Keyword("failing", 2), Keyword("days", 2),
+                    Keyword("period", 1)]),
+        (.dnsFailure, [Keyword("servfail", 4), Keyword("resolv*", 2)]),
+        (.policy, [Keyword("relay*", 4), Keyword("policy", 3), Keyword("policies", 3), Keyword("prohibit*", 3), Keyword("denied", 2),
+                   Keyword("deny", 2), Keyword("sender", 2), Keyword("allowed", 2), Keyword("permitted", 2), Keyword("authorized", 2),
+                   Keyword("forbidden", 2), Keyword("batv", 4), Keyword("rfc", 1), Keyword("compliant", 2), Keyword("header", 1),
+                   Keyword("refused", 1), Keyword("rejected", 1), Keyword("verify", 1), Keyword("verified", 1), Keyword("gateway", 2),
+                   Keyword("organization*", 2), Keyword("approved", 2), Keyword("subscri*", 2), Keyword("mailing", 2)]),
+        (.other, [Keyword("loop*", 4), Keyword("configuration", 3), Keyword("misconfigured", 3), Keyword("error", 1),
+                  Keyword("internal", 2), Keyword("interrupted", 3), Keyword("pipe", 2), Keyword("file", 2), Keyword("lmtp", 2)]),
+    ]
+
+    /// Lowercase words of `text`: runs of ASCII letters and digits and non-ASCII bytes. Pure; any caller.
+    public static func words(_ text: String) -> [Substring] {
+        text.lowercased().split { $0.isASCII && !($0.isLetter || $0.isNumber) }
+    }
+
+    /// The keyword score of each class for `text` (classes that score nothing are left out), in the
+    /// order of `keywordFamilies`. Pure; any caller.
+    public static func keywordScores(_ text: String) -> [(BounceClass, Int)] {
+        let tokens = words(text)
+        var scores: [(BounceClass, Int)] = []
+        for (bounceClass, keywords) in keywordFamilies {
+            let score = keywords.reduce(0) { sum, keyword in
+                tokens.contains(where: keyword.matches) ? sum + keyword.weight : sum
+            }
+            if score > 0 { scores.append((bounceClass, score)) }
+        }
+        return scores
+    }
+
+    /// The class the words of `text` speak for, weighed against `prior` (the class the enhanced or
+    /// basic code gives, with its weight), or nil when no class scores `keywordThreshold` or more, or
+    /// the prior is at least as strong. Address classes are never returned for security or policy
+    /// codes. Pure; any caller.
+    static func keywordClass(_ text: String, prior: (BounceClass, Int)?, securityOrPolicy: Bool) -> BounceClass? {
+        var best: (BounceClass, Int)?
+        for (bounceClass, score) in keywordScores(text) {
+            if securityOrPolicy, bounceClass == .badMailbox || bounceClass == .badDomain { continue }
+            let total = score + (prior?.0 == bounceClass ? prior!.1 : 0)
+            if best == nil || total > best!.1 { best = (bounceClass, total) }
+        }
+        guard let best, best.1 >= keywordThreshold else { return nil }
+        if let prior, prior.0 != best.0, prior.1 >= best.1 { return nil }
+        return best.0
+    }
+
+    /// The least keyword score that decides a class.
+    static let keywordThreshold = 2
+}
