@@ -16,6 +16,7 @@ extension RaftLog.Options {
         for p in config.cluster.peers { peers[p.id] = p.address.description }
         self.init(nodeID: config.node.id, peers: peers, listen: listen.description, secret: Array(secret.utf8),
                   directory: config.node.dataDir + "/raft")
+        if config.cluster.join { initialVoters = config.cluster.peers.map(\.id) }
         if let t = config.cluster.tls {
             tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
         }

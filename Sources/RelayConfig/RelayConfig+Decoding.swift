@@ -65,6 +65,7 @@ extension RelayConfig {
                 p.finish()
             }
             c.cluster.secretFile = o.string("secretFile")
+            c.cluster.join = o.bool("join", default: false)
             if var t = o.object("tls") {
                 let cert = t.requiredString("certificate")
                 let key = t.requiredString("privateKey")

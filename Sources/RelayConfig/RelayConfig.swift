@@ -135,10 +135,13 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var secret: String? = nil
         /// Mutual TLS for peer links; nil: frames cross the network in clear after the HMAC handshake.
         public var tls: ClusterTLS? = nil
+        /// This node joins a running cluster (`sendarix cluster add` on the leader): it starts as a
+        /// non-voter whose initial voters are its peers, instead of a founding voter.
+        public var join = false
         /// Creates the defaults.
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case peers, secretFile, tls }
+        enum CodingKeys: String, CodingKey { case peers, secretFile, tls, join }
     }
 
     /// `cluster.peers[]`: one other node.
