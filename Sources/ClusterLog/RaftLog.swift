@@ -105,6 +105,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var liveReceived: UInt64 = 0
     /// The log entry format this node writes (see `RaftLog+Formats`).
     var effectiveFormat: UInt8 = 1
+    /// The format the leader last announced in its `.leaderView` (1 from a leader that announces none).
+    var leaderFormat: UInt8 = 1
     var needsSnapshot: Set<UInt64> = []
     var ticks: UInt64 = 0
     var stopping = false
