@@ -6,28 +6,11 @@ import Testing
 /// 127.62.N.1-5 (N per scenario), with the receiver on .50.
 @Suite("Operator lifecycle under load (cluster/lifecycle)", .serialized)
 struct LifecycleTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-
     /// Runs one scenario; returns its final JSON line after checking the common figures.
     func scenario(_ name: String, base: String, _ extra: [String] = []) throws -> [String: Any] {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-lc-it-\(UUID().uuidString)").path
-        var env = ProcessInfo.processInfo.environment
-        env["SENDARIX_BINARY"] = RelayProcess.binary
-        env["SENDARIX_CLUSTER_DIR"] = dir
-        defer {
-            // cluster/lifecycle stops what it started on every exit path; this covers it being killed.
-            _ = try? run("/bin/bash", [Self.root + "/cluster/down", "--purge"], timeout: 120, environment: env)
-            try? FileManager.default.removeItem(atPath: dir)
+        let figures = try ClusterScript.figures("lifecycle", timeout: 600) { dir in
+            ["--scenario", name, "--base", base, "--clients", "3", "--warmup", "2", "--settle", "2", "--dir", dir] + extra
         }
-        let out = try run("/bin/bash", [Self.root + "/cluster/lifecycle", "--scenario", name, "--base", base,
-                                        "--clients", "3", "--warmup", "2", "--settle", "2", "--dir", dir] + extra,
-                          timeout: 600, environment: env)
-        let text = String(decoding: out.stdout, as: UTF8.self)
-        print(text)
-        #expect(out.status == 0, "cluster/lifecycle exited \(out.status): \(text)\n\(out.stderr.suffix(4000))")
-        let last = try #require(text.split(separator: "\n").last, "no output: \(out.stderr.suffix(4000))")
-        let figures = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
         let count = { (key: String) -> Int in figures["lifecycle." + key] as? Int ?? -1 }
         #expect(count("acknowledged") > 0)
         #expect(count("delivered") == count("acknowledged"))
