@@ -125,11 +125,20 @@ class Lifecycle:
         os.makedirs(data)
         log(f"killed {victim} and deleted its data directory")
         time.sleep(1)
-        started = time.time()
-        c.script("restart", victim)
-        c.read_listen()
-        first = self.status(victim)
-        self.check("replaced node starts with an empty log", first.get("lastIndex", 1) == 0 or first.get("catchingUp"),
+        # The others are paused (SIGSTOP) while the new machine starts, so that it is seen before it
+        # heard from any leader: empty and catching up. Clients wait meanwhile.
+        paused = [self.pid(n) for n in others]
+        for p in paused:
+            os.kill(p, signal.SIGSTOP)
+        try:
+            started = time.time()
+            c.script("restart", victim)
+            c.read_listen()
+            first = self.status(victim)
+        finally:
+            for p in paused:
+                os.kill(p, signal.SIGCONT)
+        self.check("replaced node starts empty and catching up", first.get("lastIndex") == 0 and first.get("catchingUp") is True,
                    f"lastIndex {first.get('lastIndex')}, catchingUp {first.get('catchingUp')}")
         ldr = self.leader(others)
         target = self.status(ldr)["commit"]
@@ -155,8 +164,8 @@ class Lifecycle:
         second = ldr if ldr != victim else others[0]
         rest = [n for n in c.ids if n != second]
         term0 = max(self.status(n)["term"] for n in rest)
-        c.script("kill", second)
         killed = time.time()
+        c.script("kill", second)
 
         def elected():
             sts = [self.status(n) for n in rest]
