@@ -19,7 +19,8 @@ public struct PeerFrame: Sendable, Equatable {
         case forwardResult = 8
         /// Leader → all, every second: `u64 index` every member has replicated (the log may be
         /// compacted up to it), then `u8 count` and that many `u8 len | node id`: the members the
-        /// leader heard from recently (the live set used for delivery ownership).
+        /// leader heard from recently (the live set used for delivery ownership), then `u8` the log
+        /// entry format the leader has every member write (absent from older builds: 1).
         case leaderView = 4
         /// Leader → follower on the bulk lane: `u64 stream id | u64 offset | bytes` of a spool snapshot.
         case snapshotChunk = 5

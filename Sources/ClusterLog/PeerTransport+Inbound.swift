@@ -64,6 +64,7 @@ extension PeerTransport {
                                            context: "claimed \(hello.id), certificate \(names.joined(separator: ","))")
                     }
                     peer = hello.id
+                    transport.peerFormats[hello.id] = max(1, hello.lane >> 4)
                     connection.write(PeerAuth.serverMAC(secret: transport.secret, serverNonce: nonce,
                                                         clientNonce: hello.nonce, serverID: transport.nodeID))
                     reader = reader.withMaxFrame(transport.maxFrame)

@@ -202,7 +202,7 @@ extension PeerTransport {
         private func sendHello(_ connection: Connection) {
             clientNonce = PeerAuth.nonce()
             let hello = PeerAuth.hello(secret: transport.secret, serverNonce: serverNonce, clientNonce: clientNonce,
-                                       clientID: transport.nodeID, lane: lane.rawValue)
+                                       clientID: transport.nodeID, lane: lane.rawValue | transport.formatVersion << 4)
             connection.write(PeerFrame(.hello, hello).encoded())
             state = .awaitingServerMAC
         }

@@ -49,6 +49,10 @@ public final class PeerTransport {
     /// This node's id.
     public let nodeID: String
     let secret: [UInt8]
+    /// The newest log entry format this node reads, sent in the high nibble of the hello's lane
+    /// byte (builds before it send 0 there, and ignore it); and each peer's, from its hellos.
+    var formatVersion: UInt8 = 1
+    var peerFormats: [String: UInt8] = [:]
     /// Largest frame accepted or sent.
     public let maxFrame: Int
     /// Bytes a lane may queue (connecting or slow) before frames are dropped.

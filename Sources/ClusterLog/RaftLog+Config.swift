@@ -20,6 +20,7 @@ extension RaftLog.Options {
             preferredLeaders = Set(([(config.node.id, config.node.region)] + config.cluster.peers.map { ($0.id, $0.region) })
                 .filter { $0.1 == region }.map(\.0))
         }
+        if config.cluster.join { initialVoters = config.cluster.peers.map(\.id) }
         if let t = config.cluster.tls {
             tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
         }

@@ -96,6 +96,7 @@ extension RaftLog {
                 finish(p.origin, .failure(err))
                 return true
             }
+            downgradePending()
             var start = 0
             while start < pending.count {
                 let end = min(pending.count, start + options.maxBatchCount)
@@ -196,6 +197,7 @@ extension RaftLog {
             log("info", "raft storage writable again", [:])
         }
         for m in rd.messages where !(early && (m.kind == .appendEntries || m.kind == .heartbeat)) { sendMessage(m) }
+        noteCatchUp()
         commit(rd.committedEntries)
         noteReadStates(rd.readStates)
         raft.advance(rd)

@@ -77,6 +77,7 @@ extension RaftLog {
             guard let index = frame.payload.readUInt64(at: 0), ids.ids[peer] == raft.leader else { return }
             compactHint = index
             liveMembers = Self.decodeNames(frame.payload.dropFirst(8))
+            leaderFormat = Self.viewFormat(frame.payload.dropFirst(8))
             liveReceived = EventLoop.now()
         case .snapshotChunk, .snapshotEnd:
             receiveSnapshot(frame, from: peer)
@@ -174,6 +175,7 @@ extension RaftLog {
             payload.append(UInt8(b.count))
             payload.append(contentsOf: b)
         }
+        payload.append(effectiveFormat)  // after the names: builds before it ignore it (RaftLog+Formats)
         for p in st.peers { transport.send(PeerFrame(.leaderView, payload), to: ids.name(p.id), lane: .control) }
     }
 

@@ -59,7 +59,7 @@ extension RaftLog {
     /// (a difference that overflows is refused as skewed).
     static func validateClaim(_ data: [UInt8], nowMillis: Int64) -> StoreError? {
         // [version][tag]: only claims (tag 2) are inspected, without decoding other commands.
-        guard data.count > 2, data[0] == SpoolCommand.formatVersion, data[1] == 2,
+        guard data.count > 2, SpoolCommand.formatProblem(data) == nil, data[1] == 2,
               case .claim(let c)? = try? SpoolCommand(decoding: data) else { return nil }
         // A lease longer than a day would hold a message out of everyone's reach (a malformed or
         // hostile claim could name Int64.max).

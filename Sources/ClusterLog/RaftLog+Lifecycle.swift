@@ -47,6 +47,7 @@ extension RaftLog {
     /// Rebuilds the cross-thread status view.
     func refreshStatus() {
         guard stopCompletion != nil || !stopping else { return }
+        refreshEffectiveFormat()
         let st = raft.status()
         let now = EventLoop.now()
         let infos = transport.peerInfo()
@@ -85,6 +86,8 @@ extension RaftLog {
                             peers: peers, snapshotPending: snapshotPending, pendingProposals: pending.count + waiters.count + forwarded.count,
                             live: now &- liveReceived < 2 * electionNanos ? liveMembers : [])
         status.malformedMessages = malformedMessages + raft.malformedDropped
+        status.catchingUp = raft.isCatchingUp
+        status.entryFormat = Int(effectiveFormat)
         shared.withLock { $0.status = status }
     }
 }

@@ -62,6 +62,10 @@ extension RaftLog {
         /// Raft messages dropped because no correct peer sends them (malformed after decoding, or
         /// inconsistent with this node's log), since start.
         public var malformedMessages: Int = 0
+        /// This node started from an empty raft storage and does not vote yet (see `RaftLog+EmptyStart`).
+        public var catchingUp = false
+        /// The log entry format version this node writes: the lowest any member reads.
+        public var entryFormat = 1
 
         /// Whether this node is the leader.
         public var isLeader: Bool { role == "leader" }

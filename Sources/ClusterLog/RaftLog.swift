@@ -103,6 +103,10 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     /// Members the leader last reported live, and when that report arrived (monotonic ns).
     var liveMembers: [String] = []
     var liveReceived: UInt64 = 0
+    /// The log entry format this node writes (see `RaftLog+Formats`).
+    var effectiveFormat: UInt8 = 1
+    /// The format the leader last announced in its `.leaderView` (1 from a leader that announces none).
+    var leaderFormat: UInt8 = 1
     var needsSnapshot: Set<UInt64> = []
     var ticks: UInt64 = 0
     var stopping = false
@@ -140,6 +144,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         var stopped = false
         /// The leader's commit index as last learned through a read-index round (readiness).
         var leaderCommit: UInt64?
+        /// `effectiveFormat`, for proposals encoded on the caller's thread.
+        var format: UInt8 = 1
     }
 
     /// Opens the raft storage in `options.directory` and prepares the node; call `start()` to join
@@ -170,6 +176,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         // Commit-index-only changes are not written (see `RaftLogStorage.persist`); what the spool
         // applied was committed.
         storage.raiseCommit(to: cfg.applied)
+        cfg.catchingUp = try Self.catchingUp(storage, options)
         raft = Raft(config: cfg, storage: storage)
         spoolApplied = raft.appliedIndex
         // Members added at runtime (`addNode`) are remembered by the raft storage; config wins.
@@ -181,6 +188,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         transport = PeerTransport(loop: loop, nodeID: options.nodeID, secret: options.secret, peers: peers,
                                   maxFrame: max(256 << 20, options.maxAppendBytes * 2))
         try transport.apply(options, logSink: logSink)
+        transport.formatVersion = SpoolCommand.formatVersion
+        refreshEffectiveFormat()
     }
 
     /// Starts the loop, binds the peer port and begins ticking. Returns the bound peer address.
@@ -213,7 +222,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
             completion(.failure(StoreError(.closed, "cluster log not running", context: "propose")))
             return
         }
-        let data = command.encoded()
+        let data = command.encoded(format: shared.withLock { $0.format })
         if let problem = Self.entrySizeProblem(data.count) {
             completion(.failure(problem))
             return

@@ -29,6 +29,10 @@ public final class RaftLogStorage: RaftStorage {
     /// Compaction point: every entry up to `snapIndex` is applied and gone from the log.
     private(set) var snapIndex: UInt64 = 0
     private(set) var snapTerm: UInt64 = 0
+    /// The node refuses votes until caught up (persisted; see `RaftLogStorage+EmptyStart`).
+    public internal(set) var catchingUp = false
+    /// Nothing was stored when this storage was opened (no hard state, snapshot or entry).
+    public private(set) var openedEmpty = false
     /// Members added at runtime: node id → peer address (persisted; see `RaftLog.addNode`).
     public private(set) var members: [String: String] = [:]
     /// terms[i] is the term of entry snapIndex + i (terms[0] = snapTerm).
@@ -299,6 +303,10 @@ public final class RaftLogStorage: RaftStorage {
             if let v = try txn.get(dbMeta, Self.hardKey) { hard = try Self.decodeHardState(v) }
             if let v = try txn.get(dbMeta, Self.confKey) { conf = try Self.decodeConfState(v) }
             if let v = try txn.get(dbMeta, Self.membersKey) { members = try Self.decodeMembers(v) }
+            catchingUp = try txn.get(dbMeta, Self.catchingUpKey) != nil
+            let hasHard = try txn.get(dbMeta, Self.hardKey) != nil
+            let hasSnap = try txn.get(dbMeta, Self.snapKey) != nil
+            openedEmpty = !hasHard && !hasSnap
             if let v = try txn.get(dbMeta, Self.snapKey) {
                 var r = WireReader(v[...])
                 do {
@@ -321,6 +329,7 @@ public final class RaftLogStorage: RaftStorage {
                 return true
             }
         }
+        openedEmpty = openedEmpty && terms.count == 1
         if hard.commit > lastIndex {
             throw ClusterError(.corrupt, "commit \(hard.commit) beyond last entry \(lastIndex)", context: directory)
         }

@@ -48,6 +48,7 @@ extension Raft {
     func hup(transfer: Bool) {
         guard role != .leader, isPromotable else { return }
         if hasUnappliedConfChanges() { return }
+        if isCatchingUp && log.lastIndex > 0 { return }  // see Raft+CatchUp
         if config.preVote && !transfer {
             campaign(pre: true, transfer: false)
         } else {

@@ -159,6 +159,7 @@ extension Raft {
             return
         }
         if let lastNew = log.maybeAppend(index: m.index, logTerm: m.logTerm, commit: m.commit, entries: m.entries) {
+            noteCaughtUp(m)
             send(Message(kind: .appendResponse, from: id, to: m.from, term: term, index: lastNew))
             return
         }

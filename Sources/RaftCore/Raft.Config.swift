@@ -28,6 +28,12 @@ extension Raft {
         /// Last index already applied by the application when restarting (0 = the snapshot index,
         /// for applications that reload their state from the latest snapshot).
         public var applied: UInt64 = 0
+        /// This node's storage was created empty while the cluster may already have a history (a
+        /// machine replaced after losing its disk, a node joining). Until it has caught up (see
+        /// `Raft.isCatchingUp`) it neither campaigns nor grants a vote to a candidate whose log is
+        /// not empty: with its old log and vote gone, such a vote could elect a leader that misses
+        /// committed entries, or be a second vote in a term. The shell persists the flag.
+        public var catchingUp: Bool = false
         /// Seed of the generator that randomizes election timeouts (use a different one per node).
         public var randomSeed: UInt64
 

@@ -48,6 +48,9 @@ public final class Raft {
     public internal(set) var progress: [UInt64: Progress] = [:]
     /// Target of an ongoing leadership transfer (0 = none).
     public internal(set) var leadTransferee: UInt64 = 0
+    /// Whether this node still refuses to vote after starting from an empty storage (see
+    /// `Config.catchingUp`); cleared once it holds everything a leader had committed.
+    public internal(set) var isCatchingUp = false
     /// Messages `step` dropped because no correct peer could have sent them (see `Raft.Message.malformation`).
     public internal(set) var malformedDropped = 0
     /// Why the last such message was dropped, nil if none was.
@@ -80,6 +83,7 @@ public final class Raft {
         self.id = config.id
         self.config = config
         self.random = SplitMix64(seed: config.randomSeed)
+        self.isCatchingUp = config.catchingUp
         self.log = Log(storage: storage, maxCommittedSize: config.maxCommittedSizePerReady)
         let (hs, cs) = storage.initialState()
         self.prevSoftState = SoftState(leader: 0, role: .follower)
@@ -180,7 +184,7 @@ public final class Raft {
             let canVote = vote == m.from || (vote == 0 && leader == 0)
                 || (m.kind == .requestPreVote && m.term > term)
             let respKind: Message.Kind = m.kind == .requestVote ? .voteResponse : .preVoteResponse
-            if canVote && log.isUpToDate(lastIndex: m.index, term: m.logTerm) {
+            if canVote && log.isUpToDate(lastIndex: m.index, term: m.logTerm) && mayVoteWhileCatchingUp(m) {
                 send(Message(kind: respKind, from: id, to: m.from, term: m.term))
                 if m.kind == .requestVote {
                     electionElapsed = 0
@@ -358,6 +362,7 @@ public final class Raft {
         reset(term: term)
         role = .leader
         leader = id
+        isCatchingUp = false  // elected: it holds every committed entry
         let last = log.lastIndex
         for v in voters { progress[v] = newProgress(v, learner: false, last: last) }
         for l in learners { progress[l] = newProgress(l, learner: true, last: last) }

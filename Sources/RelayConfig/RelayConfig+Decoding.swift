@@ -66,6 +66,7 @@ extension RelayConfig {
             }
             c.cluster.secretFile = o.string("secretFile")
             c.cluster.preferredLeaderRegion = o.string("preferredLeaderRegion")
+            c.cluster.join = o.bool("join", default: false)
             if var t = o.object("tls") {
                 let cert = t.requiredString("certificate")
                 let key = t.requiredString("privateKey")

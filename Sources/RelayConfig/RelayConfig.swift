@@ -138,10 +138,13 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         /// Region whose nodes should hold leadership (a leader elsewhere hands it to a healthy
         /// caught-up node there); nil: wherever the election puts it.
         public var preferredLeaderRegion: String? = nil
+        /// This node joins a running cluster (`sendarix cluster add` on the leader): it starts as a
+        /// non-voter whose initial voters are its peers, instead of a founding voter.
+        public var join = false
         /// Creates the defaults.
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case peers, secretFile, tls, preferredLeaderRegion }
+        enum CodingKeys: String, CodingKey { case peers, secretFile, tls, preferredLeaderRegion, join }
     }
 
     /// `cluster.peers[]`: one other node.

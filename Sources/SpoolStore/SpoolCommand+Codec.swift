@@ -1,7 +1,9 @@
 import Registry
 extension SpoolCommand {
-    /// Encoding format version written as the first byte of every command.
-    public static let formatVersion: UInt8 = 1
+    /// The newest encoding format this build reads and writes (the first byte of every command;
+    /// see `SpoolCommand+Version` for what each version adds and how a cluster picks the one it
+    /// writes). `SENDARIX_TEST_FORMAT_VERSION` lowers it, for tests of mixed-version clusters.
+    public static let formatVersion: UInt8 = testFormatOverride ?? 2
 
     private enum Tag: UInt8 {
         case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10, asyncBounce = 11
@@ -13,9 +15,14 @@ extension SpoolCommand {
     /// strings and byte runs with 32-bit length prefixes. With `includeBody:
     /// false` an enqueue's body is replaced by its length (for the local log,
     /// whose applied state already holds the body). Pure; any thread.
-    public func encoded(includeBody: Bool = true) -> [UInt8] {
+    ///
+    /// `format` is the newest version the readers accept (the cluster's effective version): the
+    /// command is written in the oldest version that holds it, at most `format`, dropping what
+    /// `format` cannot express (an outcome's sending IP and pool below version 2).
+    public func encoded(includeBody: Bool = true, format: UInt8 = SpoolCommand.formatVersion) -> [UInt8] {
         var w = BinaryWriter(capacity: includeBody ? approximateSize + 64 : 512)
-        w.u8(Self.formatVersion)
+        let version = encodingVersion(format: format)
+        w.u8(version)
         switch self {
         case .enqueue(let e):
             w.u8(Tag.enqueue.rawValue)
@@ -71,9 +78,8 @@ extension SpoolCommand {
                 w.string(r.remoteHost)
                 w.string(r.bounceClass)
             }
-            // Sending IP and pool trail the results (outcomes written before they existed end
-            // here); written only when known, so such outcomes keep their old bytes.
-            if o.results.contains(where: { !$0.sendingIP.isEmpty || !$0.pool.isEmpty }) {
+            // Version 2: sending IP and pool trail the results (version 1 outcomes end here).
+            if version >= 2 {
                 for r in o.results {
                     w.string(r.sendingIP)
                     w.string(r.pool)
@@ -141,7 +147,7 @@ extension SpoolCommand {
 
     init(reading r: inout BinaryReader) throws {
         let version = try r.u8()
-        guard version == Self.formatVersion else { throw Self.versionError(version) }
+        guard version >= 1 && version <= Self.formatVersion else { throw Self.versionError(version) }
         guard let tag = Tag(rawValue: try r.u8()) else { throw StoreError.corrupt("spool command tag") }
         switch tag {
         case .enqueue:
@@ -205,7 +211,9 @@ extension SpoolCommand {
                                                enhancedCode: try r.string(), response: try r.string(),
                                                remoteHost: try r.string(), bounceClass: try r.string()))
             }
-            if !r.isAtEnd {
+            // Version 1 outcomes of builds that wrote the trailer without raising the version
+            // may carry it too.
+            if version >= 2 || !r.isAtEnd {
                 for i in results.indices {
                     results[i].sendingIP = try r.string()
                     results[i].pool = try r.string()

@@ -2,7 +2,7 @@ extension SpoolCommand {
     /// The `StoreError.context` of a command whose format version this build does not read.
     public static let versionContext = "format-version"
 
-    /// The error for a command written in format `version` (not `formatVersion`): a newer one names
+    /// The error for a command written in format `version` (not one of 1…`formatVersion`): a newer one names
     /// both versions and asks for an upgrade. Pure; any thread.
     static func versionError(_ version: UInt8) -> StoreError {
         if version > formatVersion {
@@ -13,12 +13,12 @@ extension SpoolCommand {
                           + "(it reads \(formatVersion))", context: versionContext)
     }
 
-    /// Why `bytes` must not be proposed to the log, or nil: a command whose first byte is not this
-    /// build's format version. A leader checks forwarded proposals with this, so a buggy or hostile
-    /// peer cannot put an entry in the log that stops every member's applier (an entry of another
-    /// version is waited on, not skipped). Pure; any thread.
+    /// Why `bytes` must not be proposed to the log, or nil: a command whose first byte is not a
+    /// version this build reads (1 through `formatVersion`). A leader checks forwarded proposals
+    /// with this, so a buggy or hostile peer cannot put an entry in the log that stops every
+    /// member's applier (an entry of another version is waited on, not skipped). Pure; any thread.
     public static func formatProblem(_ bytes: some Collection<UInt8>) -> StoreError? {
         guard let version = bytes.first else { return StoreError(.invalidCommand, "empty spool command") }
-        return version == formatVersion ? nil : versionError(version)
+        return version >= 1 && version <= formatVersion ? nil : versionError(version)
     }
 }

@@ -11,7 +11,7 @@ struct SendingSourceTests {
     /// An outcome as the format wrote it before sending IPs and pools: built field by field.
     static func oldOutcomeBytes() -> [UInt8] {
         var w = BinaryWriter(capacity: 128)
-        w.u8(SpoolCommand.formatVersion)
+        w.u8(1)
         w.u8(3) // outcome
         w.string("Q1")
         w.u32(2)

@@ -599,6 +599,24 @@ def takeover(leased, killed_at, got):
     return worst, missing
 
 
+def tear_down(load, receiver, cluster, keep, directory):
+    """End of a run, on every exit path: ignores SIGTERM/SIGINT from now on, stops the load and the
+    receiver, stops the nodes and removes `directory` unless `keep`."""
+    signal.alarm(0)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if load is not None:
+        load.stop.set()
+        load.hard_stop.set()
+    if receiver is not None:
+        receiver.stop()
+    cluster.down(purge=not keep)
+    if keep:
+        log(f"kept {directory}")
+    elif os.path.isdir(directory):
+        subprocess.run(["rm", "-rf", "--", directory])
+
+
 def main():
     ap = argparse.ArgumentParser(prog="cluster/roll", description=__doc__.split("\n\n")[0])
     ap.add_argument("--nodes", type=int, default=3)
@@ -745,19 +763,7 @@ def main():
         log(f"error: {e!r}")
         return 2
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if load is not None:
-            load.stop.set()
-            load.hard_stop.set()
-        if receiver is not None:
-            receiver.stop()
-        cluster.down(purge=not a.keep)
-        if a.keep:
-            log(f"kept {directory}")
-        elif os.path.isdir(directory):
-            subprocess.run(["rm", "-rf", "--", directory])
+        tear_down(load, receiver, cluster, a.keep, directory)
 
 
 if __name__ == "__main__":

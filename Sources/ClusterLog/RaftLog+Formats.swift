@@ -1,0 +1,50 @@
+import RaftCore
+import SpoolStore
+
+/// Which log entry format this node writes during a rolling upgrade (see `SpoolCommand+Formats`):
+/// the lowest `SpoolCommand.formatVersion` among the members. The leader learns each member's from
+/// the hellos of the connections the member opens to it (every follower and learner dials its
+/// leader; a member not heard from, or a build that sends no version, counts as 1) and announces
+/// the result in its `.leaderView` every second; a follower writes the lower of its own version
+/// and the last one announced (1 until then, or from a leader that announces none). Proposals are
+/// encoded with it; a leader also re-encodes a pending proposal written for a newer version (a
+/// follower that had not heard of an old member yet). Loop thread.
+extension RaftLog {
+    /// Recomputes `effectiveFormat`.
+    func refreshEffectiveFormat() {
+        var f = SpoolCommand.formatVersion
+        let st = raft.confState
+        let others = (st.voters + st.learners).filter { $0 != raft.id }
+        if raft.role == .leader || others.isEmpty {
+            for id in others { f = min(f, transport.peerFormats[ids.name(id)] ?? 1) }
+        } else {
+            f = min(f, leaderFormat)
+        }
+        guard f != effectiveFormat || shared.withLock({ $0.format }) != f else { return }
+        if f != effectiveFormat {
+            log("info", "log entry format", ["version": "\(f)", "build": "\(SpoolCommand.formatVersion)"])
+        }
+        effectiveFormat = f
+        shared.withLock { $0.format = f }
+    }
+
+    /// Leader, before proposing: re-encodes pending proposals newer than `effectiveFormat`.
+    func downgradePending() {
+        let f = effectiveFormat
+        guard f < SpoolCommand.formatVersion else { return }
+        for i in pending.indices where (pending[i].data.first ?? 0) > f {
+            if let d = SpoolCommand.downgraded(pending[i].data, to: f) { pending[i].data = d }
+        }
+    }
+
+    /// The format byte after the names of a `.leaderView` payload (after its index), 1 if absent.
+    static func viewFormat(_ p: ArraySlice<UInt8>) -> UInt8 {
+        guard let count = p.first else { return 1 }
+        var i = p.startIndex + 1
+        for _ in 0..<count {
+            guard i < p.endIndex else { return 1 }
+            i += 1 + Int(p[i])
+        }
+        return i < p.endIndex ? max(1, p[i]) : 1
+    }
+}

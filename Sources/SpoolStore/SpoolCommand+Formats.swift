@@ -1,0 +1,37 @@
+import Foundation
+
+/// Format versions of log entries, and how a mixed-version cluster stays readable.
+///
+/// Versions: 1 — every command (an outcome without sending IP and pool); 2 — an outcome whose
+/// results carry sending IP and pool. A reader accepts every version up to its own
+/// `formatVersion` and refuses a newer one by name. A writer uses the oldest version that holds
+/// the command, never above the cluster's effective version: the lowest `formatVersion` among
+/// the members (each advertises its own when it connects; see `RaftLog.effectiveFormat`). So
+/// during a rolling upgrade the upgraded nodes keep writing what the old ones read, and start
+/// writing the new version once the last member runs a build that reads it.
+extension SpoolCommand {
+    /// The version `encoded(format:)` writes: 2 for an outcome with a sending IP or pool when
+    /// `format` allows it, else 1. Pure; any thread.
+    public func encodingVersion(format: UInt8) -> UInt8 {
+        if format >= 2, case .outcome(let o) = self, o.results.contains(where: { !$0.sendingIP.isEmpty || !$0.pool.isEmpty }) {
+            return 2
+        }
+        return 1
+    }
+
+    /// `bytes` (a command this build reads) re-encoded for readers of at most version `format`, or
+    /// nil when they already read it. Used by a leader on proposals written for a newer effective
+    /// version than the cluster's current one. Pure; any thread.
+    public static func downgraded(_ bytes: [UInt8], to format: UInt8) -> [UInt8]? {
+        guard let v = bytes.first, v > format, let c = try? SpoolCommand(decoding: bytes) else { return nil }
+        return c.encoded(format: format)
+    }
+
+    /// `SENDARIX_TEST_FORMAT_VERSION` (1 or 2): makes this build read and write no newer version
+    /// than that, as an older release would (test-only: mixed-version clusters from one binary).
+    static let testFormatOverride: UInt8? = {
+        guard let text = ProcessInfo.processInfo.environment["SENDARIX_TEST_FORMAT_VERSION"],
+              let v = UInt8(text), v >= 1, v <= 2 else { return nil }
+        return v
+    }()
+}
