@@ -1106,6 +1106,12 @@ class Bench:
         res["ratio_cpu"] = ratio(res, "cpu_s_per_1000")
         self.results["relay"] = res
 
+    def scenario_relaybytes(self):
+        """Relay at 5 KB and 100 KB with each queue on its own loop filesystem: bytes written per
+        byte of mail (cluster/bench.d/relaybytes.py)."""
+        import relaybytes
+        relaybytes.scenario(self, sys.modules[__name__])
+
     # ---- 4. replicated cluster ---------------------------------------------------------------
 
     def scenario_cluster(self):
@@ -1927,6 +1933,8 @@ def print_report(results, meta):
                 ("leader kills: duplicates per kill", "nemesis.duplicatesPerKill", "lower")):
             rows.append((label, "", fmt(nm.get(key)), "", better))
     rows += dkim_rows(results.get("dkim"), r)
+    import relaybytes
+    rows += relaybytes.report_rows(results.get("relaybytes"), sys.modules[__name__], r)
 
     head = ("metric", "Postfix", "Sendarix", "S/P", "better")
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(5)]
@@ -1946,7 +1954,7 @@ def print_report(results, meta):
                         for i in range(5)))
     notes = []
     for name, sec in results.items():
-        if name == "accept":
+        if "sizes" in sec:
             items = [(name + " " + s, v) for s, v in sec["sizes"].items()]
         else:
             items = [(name, sec)]
@@ -1984,7 +1992,8 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
-                   choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search"],
+                   choices=["accept", "rss", "relay", "relaybytes", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter",
+                            "search"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
@@ -2075,7 +2084,8 @@ def main(argv):
                 "sessions": args.sessions, "tls_sessions": args.tls_sessions,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
-        for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search"):
+        for name in ("accept", "rss", "relay", "relaybytes", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter",
+                     "search"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]
