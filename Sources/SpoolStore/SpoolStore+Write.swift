@@ -99,11 +99,7 @@ extension SpoolStore {
                 if let oldDue { try txn.delete(dbDue, SpoolKeys.due(oldDue, m.queueID)) }
                 if let newDue { try txn.put(dbDue, SpoolKeys.due(newDue, m.queueID), [UInt8]()) }
             }
-            if current == nil {
-                try txn.putPreferringAppend(dbMessages, SpoolKeys.message(m.queueID), m.encoded())
-            } else {
-                try txn.put(dbMessages, SpoolKeys.message(m.queueID), m.encoded())
-            }
+            try txn.put(dbMessages, SpoolKeys.message(m.queueID), m.encoded())
         case .remove:
             if let old = current {
                 if let oldDue = old.nextAttemptAt { try txn.delete(dbDue, SpoolKeys.due(oldDue, old.queueID)) }
@@ -120,7 +116,7 @@ extension SpoolStore {
                 while offset < all.count {
                     let end = min(offset + SpoolKeys.chunkSize, all.count)
                     SpoolKeys.setChunk(chunk, in: &key)
-                    try txn.putPreferringAppend(dbBodies, key, UnsafeRawBufferPointer(rebasing: all[offset..<end]))
+                    try txn.put(dbBodies, key, UnsafeRawBufferPointer(rebasing: all[offset..<end]))
                     chunk += 1
                     offset = end
                 }
@@ -154,7 +150,7 @@ extension SpoolStore {
     func storeEvent(_ event: Event, index: UInt64, ordinal: Int, message: StoredMessage? = nil,
                     in txn: LMDBTransaction) throws {
         let key = SpoolKeys.event(event, index: index, ordinal: ordinal)
-        try txn.putPreferringAppend(dbEvents, key, event.encoded())
+        try txn.put(dbEvents, key, event.encoded())
         let empty = [UInt8]()
         for i in SpoolKeys.EventIndex.allCases {
             guard let field = i.field(of: event) else { continue }
