@@ -12,6 +12,8 @@ time, on 127.0.0.0/8 only:
   relay    smtp-source -> server -> smtp-sink: messages/s arriving at the sink and server CPU
            seconds per 1,000 delivered messages. Skipped with "not yet available" when Sendarix
            does not deliver.
+  relaybytes  relay at 5 KB and 100 KB with each server's queue on its own loop-mounted ext4:
+           messages/s and bytes written to that device per byte of mail (bench.d/relaybytes.py).
   cluster  3 Sendarix nodes (Raft, replication on) on 127.0.4.1-3: smtp-source (20 sessions, 5 KB)
            against the leader vs Postfix single-node acceptance; then retrying clients while the
            leader is SIGKILLed: longest gap between 250s and acknowledged messages lost (looked up
