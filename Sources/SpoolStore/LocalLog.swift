@@ -11,6 +11,14 @@ import Foundation
 /// not repeat the body (the applied message holds it), so the local log is an
 /// audit trail and position counter, not a replay source for bodies.
 ///
+/// Every commit copies the leaf and branch pages it touches in each table
+/// (LMDB copy-on-write), so bytes written per message fall as batches grow.
+/// Delivery bookkeeping (claims and outcomes) has no client waiting on it:
+/// when only such proposals are pending the writer lingers up to
+/// ``Options/backgroundLinger`` for more, and the first proposal of any other
+/// kind (an enqueue waiting for its 250) ends the wait at once, so claims and
+/// outcomes ride in the commits of the mail being accepted.
+///
 /// `@unchecked Sendable` is sound: all mutable state (`pending`, counters,
 /// `stopping`) is guarded by `condition`; `nextIndex` is touched only by the
 /// writer thread (and by `init` before it starts).
@@ -23,12 +31,17 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         public var maxBatchBytes: Int
         /// Local log records kept (older ones are trimmed as new ones are written).
         public var retainedLogEntries: UInt64
+        /// Longest wait, seconds, for more proposals while only claims and outcomes are pending
+        /// (0: commit at once).
+        public var backgroundLinger: Double
 
         /// Creates options. Any thread.
-        public init(maxBatchCount: Int = 1024, maxBatchBytes: Int = 64 << 20, retainedLogEntries: UInt64 = 1_000_000) {
+        public init(maxBatchCount: Int = 1024, maxBatchBytes: Int = 64 << 20, retainedLogEntries: UInt64 = 1_000_000,
+                    backgroundLinger: Double = 0.005) {
             self.maxBatchCount = maxBatchCount
             self.maxBatchBytes = maxBatchBytes
             self.retainedLogEntries = retainedLogEntries
+            self.backgroundLinger = backgroundLinger
         }
     }
 
@@ -62,6 +75,9 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
     public let options: Options
     private let condition = NSCondition()
     private var pending: [Pending] = []
+    /// Proposals in `pending` that are not delivery bookkeeping (see ``isBackground(_:)``).
+    private var urgentPending = 0
+    private var lingering = false
     private var stopping = false
     private var finished = false
     private var held = false
@@ -94,6 +110,7 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
             return
         }
         pending.append(Pending(command: command, completion: completion))
+        if !Self.isBackground(command) { urgentPending += 1 }
         condition.signal()
         condition.unlock()
     }
@@ -114,6 +131,13 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         condition.broadcast()
         while !finished { condition.wait() }
         condition.unlock()
+    }
+
+    /// Whether the writer is waiting for more proposals behind background ones (tests). Any thread.
+    var isLingering: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return lingering
     }
 
     /// Proposals waiting for the writer. Any thread.
@@ -150,6 +174,11 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
                 condition.unlock()
                 return
             }
+            lingerForMore()
+            if held && !stopping {
+                condition.unlock()
+                continue
+            }
             takeBatch(into: &batch)
             stats.transactions += 1
             stats.proposals += batch.count
@@ -166,6 +195,27 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         }
     }
 
+    /// Claims and outcomes: proposals no client waits on. Any thread.
+    static func isBackground(_ command: SpoolCommand) -> Bool {
+        switch command {
+        case .claim, .outcome: true
+        default: false
+        }
+    }
+
+    /// While only background proposals are pending, waits up to ``Options/backgroundLinger``
+    /// for more (lock held): an urgent proposal, a full batch, ``stop()`` or ``hold()`` ends
+    /// the wait.
+    private func lingerForMore() {
+        guard options.backgroundLinger > 0, urgentPending == 0, !stopping, !held else { return }
+        let deadline = Date().addingTimeInterval(options.backgroundLinger)
+        lingering = true
+        defer { lingering = false }
+        while urgentPending == 0 && !stopping && !held && pending.count < options.maxBatchCount {
+            if !condition.wait(until: deadline) { return }
+        }
+    }
+
     /// Moves the next batch from `pending` into `batch` (lock held).
     private func takeBatch(into batch: inout [Pending]) {
         var bytes = 0
@@ -178,9 +228,11 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         }
         if n == pending.count {
             swap(&batch, &pending)
+            urgentPending = 0
         } else {
             batch.append(contentsOf: pending[0..<n])
             pending.removeFirst(n)
+            urgentPending = pending.reduce(0) { $0 + (Self.isBackground($1.command) ? 0 : 1) }
         }
     }
 

@@ -12,6 +12,8 @@ time, on 127.0.0.0/8 only:
   relay    smtp-source -> server -> smtp-sink: messages/s arriving at the sink and server CPU
            seconds per 1,000 delivered messages. Skipped with "not yet available" when Sendarix
            does not deliver.
+  relaybytes  relay at 5 KB and 100 KB with each server's queue on its own loop-mounted ext4:
+           messages/s and bytes written to that device per byte of mail (bench.d/relaybytes.py).
   cluster  3 Sendarix nodes (Raft, replication on) on 127.0.4.1-3: smtp-source (20 sessions, 5 KB)
            against the leader vs Postfix single-node acceptance; then retrying clients while the
            leader is SIGKILLed: longest gap between 250s and acknowledged messages lost (looked up
@@ -1106,6 +1108,12 @@ class Bench:
         res["ratio_cpu"] = ratio(res, "cpu_s_per_1000")
         self.results["relay"] = res
 
+    def scenario_relaybytes(self):
+        """Relay at 5 KB and 100 KB with each queue on its own loop filesystem: bytes written per
+        byte of mail (cluster/bench.d/relaybytes.py)."""
+        import relaybytes
+        relaybytes.scenario(self, sys.modules[__name__])
+
     # ---- 4. replicated cluster ---------------------------------------------------------------
 
     def scenario_cluster(self):
@@ -1945,6 +1953,8 @@ def print_report(results, meta):
                 ("leader kills: duplicates per kill", "nemesis.duplicatesPerKill", "lower")):
             rows.append((label, "", fmt(nm.get(key)), "", better))
     rows += dkim_rows(results.get("dkim"), r)
+    import relaybytes
+    rows += relaybytes.report_rows(results.get("relaybytes"), sys.modules[__name__], r)
 
     head = ("metric", "Postfix", "Sendarix", "S/P", "better")
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(5)]
@@ -1966,7 +1976,7 @@ def print_report(results, meta):
     for name, sec in results.items():
         if not isinstance(sec, dict):  # e.g. costTable, a list of rows
             continue
-        if name == "accept":
+        if "sizes" in sec:
             items = [(name + " " + s, v) for s, v in sec["sizes"].items()]
         else:
             items = [(name, sec)]
@@ -2005,7 +2015,7 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
                    choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                            "sessions", "heap", "wan"],
+                            "sessions", "heap", "wan", "relaybytes"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
@@ -2113,7 +2123,7 @@ def main(argv):
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
         for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                     "sessions", "heap", "wan"):
+                     "sessions", "heap", "wan", "relaybytes"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]

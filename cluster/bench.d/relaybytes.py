@@ -1,0 +1,212 @@
+"""The `relaybytes` scenario of cluster/bench (issue 16 item 4: write each body once).
+
+smtp-source -> server -> smtp-sink at 5 KB and 100 KB, each server with its queue on a private
+ext4 filesystem on a loop device (a sparse image file under the bench's temp dir), so the block
+device's own counters (/sys/block/loopN/stat, sectors written) show exactly what that server's
+queue wrote, journal included, and nothing that other programs on the machine write:
+
+  msgs_per_s              messages arriving at the sink per second, end to end (as `relay`)
+  relay.bytesPerByte      sectors written to the queue's device x 512 / (messages x message size),
+                          from just before smtp-source starts until the queue is empty again and
+                          the filesystem is synced (`sync -f`)
+  ratio_msgs_per_s        Sendarix / Postfix messages per second (same run)
+  ratio_bytes_per_byte    Sendarix / Postfix relay.bytesPerByte
+
+Sendarix's dataDir and Postfix's queue_directory are the mount points; logs stay outside. Needs
+root (losetup, mkfs.ext4, mount); without it the scenario reports "not available".
+"""
+
+import os
+import shutil
+import subprocess
+import time
+
+SIZES = (5120, 102400)
+
+
+class LoopFS:
+    """A fresh ext4 filesystem on a loop device mounted at `mountpoint`; `stop` unmounts and
+    detaches it. `sectors_written` reads the device's counter."""
+
+    def __init__(self, image, mountpoint, size_bytes):
+        self.image, self.mountpoint, self.dev = image, mountpoint, None
+        for tool in ("losetup", "mkfs.ext4", "mount", "umount"):
+            if not shutil.which(tool):
+                raise RuntimeError("%s not found" % tool)
+        with open(image, "wb") as f:
+            f.truncate(size_bytes)
+        r = subprocess.run(["losetup", "-f", "--show", image], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            os.unlink(image)
+            raise RuntimeError("losetup: %s" % r.stderr.decode().strip())
+        self.dev = r.stdout.decode().strip()
+        try:
+            # Initialise inode tables and journal now: lazy init would write in the background
+            # while a server is measured.
+            # Few inodes: a queue needs few files, and small inode tables are quick to initialise.
+            self._run(["mkfs.ext4", "-q", "-F", "-N", "16384", "-E", "lazy_itable_init=0,lazy_journal_init=0",
+                       self.dev])
+            os.makedirs(mountpoint, exist_ok=True)
+            self._run(["mount", self.dev, mountpoint])
+            self.mounted = True
+            shutil.rmtree(os.path.join(mountpoint, "lost+found"), ignore_errors=True)
+            os.chmod(mountpoint, 0o755)
+        except BaseException:
+            self.mounted = False
+            self.stop()
+            raise
+
+    @staticmethod
+    def _run(argv):
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise RuntimeError("%s: %s" % (" ".join(argv), r.stdout.decode().strip()))
+
+    def sectors_written(self):
+        with open("/sys/block/%s/stat" % os.path.basename(self.dev)) as f:
+            return int(f.read().split()[6])
+
+    def sync(self):
+        subprocess.run(["sync", "-f", self.mountpoint], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def settle(self, quiet_seconds=1.5, max_seconds=60.0):
+        """Waits until the device has written nothing for `quiet_seconds` after a sync (the
+        server finished its post-delivery updates), then returns the sector counter."""
+        deadline = time.monotonic() + max_seconds
+        self.sync()
+        last, since = self.sectors_written(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            self.sync()
+            cur = self.sectors_written()
+            if cur != last:
+                last, since = cur, time.monotonic()
+            elif time.monotonic() - since >= quiet_seconds:
+                break
+        return last
+
+    def stop(self):
+        if getattr(self, "mounted", False):
+            for _ in range(20):
+                if subprocess.run(["umount", self.mountpoint], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL).returncode == 0:
+                    break
+                time.sleep(0.25)
+            self.mounted = False
+        if self.dev:
+            subprocess.run(["losetup", "-d", self.dev], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            self.dev = None
+        try:
+            os.unlink(self.image)
+        except FileNotFoundError:
+            pass
+
+
+def measure(bench, m, target):
+    """One fresh server per size, its queue on its own loop filesystem. Returns {size: entry}."""
+    a = bench.args
+    out = {}
+    for size in SIZES:
+        count = a.relay_messages if size <= 5120 else max(100, a.relay_messages // 4)
+        d = bench.dir("relaybytes-%s-%d" % (target, size))
+        mount = os.path.join(d, "data" if target == "sendarix" else "spool")
+        fs = sink = server = None
+        try:
+            try:
+                # Sparse; large enough that Sendarix's spool reserve (1 GiB by default) is free.
+                fs = LoopFS(os.path.join(d, "queue.img"), mount,
+                            max(4 << 30, count * size * 4 + (2 << 30)))
+            except (RuntimeError, OSError) as e:
+                raise m.Unavailable("no loop filesystem: %s" % e)
+            m.PROCS.add_stopper(fs.stop)
+            sink = bench.sink_for(target, d)
+            server = bench.start_server(target, d, sink, max_conn=200)
+            c = m.SMTPConn(server.ip, server.port)
+            try:
+                c.greet()
+                c.ehlo()
+                c.send_message(m.make_body(1024, "relay-probe"))
+                c.cmd("QUIT")
+            except (OSError, m.SMTPError) as e:
+                raise m.Unavailable("probe message not accepted: %s" % e)
+            finally:
+                c.close()
+            n, _ = sink.wait_for(1, stall_seconds=a.delivery_probe_timeout,
+                                 max_seconds=a.delivery_probe_timeout)
+            if n < 1:
+                raise m.Unavailable("a probe message did not reach the sink")
+            sectors0 = fs.settle()
+            m.log("relaybytes: %s, %d x %d bytes" % (target, count, size))
+            base = sink.received()
+            cpu0 = server.cpu_seconds()
+            t0 = time.monotonic()
+            ok, secs, err = m.run_smtp_source(server, a.sessions, size, count, d,
+                                              "relaybytes-%s-%d" % (target, size))
+            if not ok:
+                raise m.Unavailable("smtp-source failed after %.1fs: %s" % (secs, err))
+            got, t_last = sink.wait_for(base + count, stall_seconds=30.0,
+                                        max_seconds=max(120.0, count * 0.05))
+            cpu1 = server.cpu_seconds()
+            delivered = got - base
+            span = max(t_last - t0, secs)
+            sectors1 = fs.settle()
+            mail = float(count * size)
+            entry = {"available": True, "accepted": count, "delivered": delivered,
+                     "message_bytes": size, "seconds": round(span, 3),
+                     "msgs_per_s": round(delivered / span, 1) if span > 0 else None,
+                     "cpu_s_per_1000": round((cpu1 - cpu0) * 1000.0 / delivered, 3)
+                     if delivered else None,
+                     "device_bytes": (sectors1 - sectors0) * 512,
+                     "relay.bytesPerByte": round((sectors1 - sectors0) * 512 / mail, 3)}
+            if delivered < count:
+                entry["note"] = "only %d of %d reached the sink" % (delivered, count)
+            m.log("relaybytes: %s %d: %s msg/s, %s bytes written per byte of mail"
+                  % (target, size, entry["msgs_per_s"], entry["relay.bytesPerByte"]))
+            out[str(size)] = entry
+        except m.Unavailable as e:
+            m.log("relaybytes: %s %d: %s" % (target, size, e))
+            out[str(size)] = {"available": False, "reason": str(e)}
+        finally:
+            if server:
+                server.stop()
+            if sink:
+                sink.stop()
+            if fs:
+                fs.stop()
+                m.PROCS.remove_stopper(fs.stop)
+    return out
+
+
+def scenario(bench, m):
+    """Runs `relaybytes` (both targets, --rounds alternating) into bench.results["relaybytes"]."""
+    per = bench.rounds(lambda t: measure(bench, m, t))
+    res = {"sessions": bench.args.sessions, "rounds": bench.args.rounds, "sizes": {}}
+    for size in SIZES:
+        sec = {"message_bytes": size}
+        for t, runs in per.items():
+            sec[t] = m.combine([r[str(size)] for r in runs], "msgs_per_s")
+            sec[t + "_bytesPerByte_rounds"] = [r[str(size)].get("relay.bytesPerByte") for r in runs]
+        sec["ratio_msgs_per_s"] = m.ratio(sec, "msgs_per_s")
+        sec["ratio_cpu"] = m.ratio(sec, "cpu_s_per_1000")
+        sec["ratio_bytes_per_byte"] = m.ratio(sec, "relay.bytesPerByte")
+        res["sizes"][str(size)] = sec
+    bench.results["relaybytes"] = res
+
+
+def report_rows(res, m, r):
+    """Rows for bench.py's table."""
+    rows = []
+    if not res:
+        return rows
+    for size, sec in res["sizes"].items():
+        label = "%d KB" % (int(size) // 1024)
+        rows.append(("relay %s (queue on loop fs): msgs/s" % label, m.side(sec, "postfix", "msgs_per_s"),
+                     m.side(sec, "sendarix", "msgs_per_s"), r(sec.get("ratio_msgs_per_s")), "higher"))
+        rows.append(("relay %s: bytes written per byte of mail" % label,
+                     m.side(sec, "postfix", "relay.bytesPerByte"),
+                     m.side(sec, "sendarix", "relay.bytesPerByte"), r(sec.get("ratio_bytes_per_byte")),
+                     "lower"))
+    return rows
