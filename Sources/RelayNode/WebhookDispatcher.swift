@@ -88,9 +88,24 @@ final class WebhookDispatcher: @unchecked Sendable {
         while !stopping.load(ordering: .relaxed) {
             flushResults()
             do { try dispatchDue() } catch { logger.log(.warning, "webhook dispatch failed", ["error": "\(error)"]) }
-            _ = wake.wait(timeout: .now() + poll)
+            if wake.wait(timeout: .now() + poll) == .success { coalesce() }
         }
         stopped.signal()
+    }
+
+    /// How long a round waits after the first finished call for more to finish (see `coalesce`).
+    static let coalesceMillis = 5
+
+    /// After a finished call woke the thread: waits up to `coalesceMillis` until half of the
+    /// calls in flight have finished, so that one round records many results and leases many
+    /// calls (two log entries for a batch, not for each call). Calls are a few ms late at most.
+    private func coalesce() {
+        let inFlight = state.values.reduce(0) { $0 + $1.inFlight.count }
+        let target = max(1, inFlight / 2)
+        let deadline = DispatchTime.now() + .milliseconds(Self.coalesceMillis)
+        while !stopping.load(ordering: .relaxed), done.withLock({ $0.count }) < target {
+            guard wake.wait(timeout: deadline) == .success else { return }
+        }
     }
 
     /// Proposes the results gathered since the last round, one command per endpoint.
@@ -132,9 +147,7 @@ final class WebhookDispatcher: @unchecked Sendable {
                 capacity = min(capacity, Int(s.tokens))
             }
             guard capacity > 0 else { continue }
-            let due = try store.pendingWebhookCalls(e.id, limit: 256).filter { c in
-                c.nextAttemptAt <= now && !s.inFlight.contains(c.sequence) && (c.lease.map { $0.expiresAt <= now } ?? true)
-            }.prefix(capacity)
+            let due = try store.dueWebhookCalls(e.id, now: now, skipping: s.inFlight, limit: capacity)
             guard !due.isEmpty else { continue }
             let expires = now + Int64(config.leaseSeconds) * 1000
             let claim = WebhookCommand.Claim(endpoint: e.id, sequences: due.map(\.sequence), owner: nodeID,
@@ -183,7 +196,7 @@ final class WebhookDispatcher: @unchecked Sendable {
             return finish(.init(status: 0, snippet: "bad address \(addresses[0])"))
         }
         if target.tls && tlsContext == nil { return finish(.init(status: 0, snippet: "no TLS client context")) }
-        let body = Array(call.payload.utf8)
+        let body = Array(SpoolStore.webhookBody(call).utf8)
         let timestamp = started / 1000
         let signature = WebhookSigner.header(secrets: e.signingSecrets(at: started), id: call.webhookID,
                                              timestamp: timestamp, body: body)
