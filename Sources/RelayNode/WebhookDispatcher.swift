@@ -40,8 +40,11 @@ final class WebhookDispatcher: @unchecked Sendable {
 
     /// Per-endpoint dispatch state on this node.
     private struct EndpointState {
-        /// Sequences sent and not yet recorded.
+        /// Sequences sent and not answered yet.
         var inFlight: Set<UInt64> = []
+        /// Sequences answered whose results are proposed and not yet committed (not sent again,
+        /// not counted against the concurrency).
+        var recording: Set<UInt64> = []
         /// Token bucket for `ratePerSecond`.
         var tokens: Double = 0
         var refilledAt: Int64 = 0
@@ -86,8 +89,10 @@ final class WebhookDispatcher: @unchecked Sendable {
     private func run() {
         let poll = Double(config.pollMillis) / 1000
         while !stopping.load(ordering: .relaxed) {
-            flushResults()
+            // The results and the next lease go into the log together (one commit for both).
+            let recorded = flushResults()
             do { try dispatchDue() } catch { logger.log(.warning, "webhook dispatch failed", ["error": "\(error)"]) }
+            recorded()
             if wake.wait(timeout: .now() + poll) == .success { coalesce() }
         }
         stopped.signal()
@@ -108,24 +113,44 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
     }
 
-    /// Proposes the results gathered since the last round, one command per endpoint.
-    private func flushResults() {
+    /// Proposes the results gathered since the last round, one command per endpoint, without
+    /// waiting for their commit (unless one is a 410); returns the wait, after which those calls
+    /// are no longer ours.
+    private func flushResults() -> () -> Void {
         let batch = done.withLock { list -> [(String, WebhookCommand.Result)] in
             defer { list.removeAll() }
             return list
         }
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else { return {} }
         var byEndpoint: [String: [WebhookCommand.Result]] = [:]
         for (id, r) in batch { byEndpoint[id, default: []].append(r) }
+        let committed = DispatchGroup()
         for (id, results) in byEndpoint {
+            for r in results {
+                state[id]?.inFlight.remove(r.sequence)
+                state[id]?.recording.insert(r.sequence)
+            }
             let command = WebhookCommand.results(WebhookCommand.Results(endpoint: id, owner: nodeID, incarnation: incarnation,
                                                                         results: results))
-            let outcome = proposeAndWait(.registry(.webhook(command)))
-            if case .failure(let e) = outcome, e.code != .invalidCommand {
-                logger.log(.warning, "webhook results not recorded", ["endpoint": id, "error": "\(e)"])
+            committed.enter()
+            log.propose(.registry(.webhook(command))) { [logger] outcome in
+                if case .failure(let e) = outcome, e.code != .invalidCommand {
+                    logger.log(.warning, "webhook results not recorded", ["endpoint": id, "error": "\(e)"])
+                }
+                committed.leave()
             }
-            // Recorded or stale: either way these calls are no longer ours in flight.
-            for r in results { state[id]?.inFlight.remove(r.sequence) }
+        }
+        // A 410 disables its endpoint: nothing more may be sent there, so that result is committed
+        // before the next lease is asked for.
+        if batch.contains(where: { if case .gone = $0.1.verdict { true } else { false } }) {
+            _ = committed.wait(timeout: .now() + 10)
+        }
+        return { [self] in
+            _ = committed.wait(timeout: .now() + 10)
+            // Recorded or stale (or timed out: the lease expires): either way no longer ours.
+            for (id, results) in byEndpoint {
+                for r in results { state[id]?.recording.remove(r.sequence) }
+            }
         }
     }
 
@@ -133,7 +158,9 @@ final class WebhookDispatcher: @unchecked Sendable {
         let now = WallClock.nowMillis()
         let endpoints = try store.webhookEndpoints()
         let known = Set(endpoints.map(\.id))
-        for id in state.keys where !known.contains(id) && state[id]!.inFlight.isEmpty { state[id] = nil }
+        for id in state.keys where !known.contains(id) && state[id]!.inFlight.isEmpty && state[id]!.recording.isEmpty {
+            state[id] = nil
+        }
         for e in endpoints where !e.paused && !e.disabled {
             guard preferredOwner("webhook:" + e.id) == nodeID else { continue }
             var s = state[e.id] ?? EndpointState()
@@ -147,7 +174,7 @@ final class WebhookDispatcher: @unchecked Sendable {
                 capacity = min(capacity, Int(s.tokens))
             }
             guard capacity > 0 else { continue }
-            let due = try store.dueWebhookCalls(e.id, now: now, skipping: s.inFlight, limit: capacity)
+            let due = try store.dueWebhookCalls(e.id, now: now, skipping: s.inFlight.union(s.recording), limit: capacity)
             guard !due.isEmpty else { continue }
             let expires = now + Int64(config.leaseSeconds) * 1000
             let claim = WebhookCommand.Claim(endpoint: e.id, sequences: due.map(\.sequence), owner: nodeID,

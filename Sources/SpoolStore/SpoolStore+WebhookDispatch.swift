@@ -8,15 +8,10 @@ extension SpoolStore {
     /// stored by older builds). Pure; any thread.
     public static func webhookBody(_ call: WebhookCall) -> String {
         guard let record = call.eventRecord else { return call.payload }
-        let json: [UInt8]
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]  // the same bytes on every attempt and every node
-        if let event = try? record.withUnsafeBytes({ try Event(decoding: $0) }), let data = try? encoder.encode(event) {
-            json = Array(data)
-        } else {
-            json = Array("{}".utf8)
+        guard let event = try? record.withUnsafeBytes({ try Event(decoding: $0) }) else {
+            return WebhookOutbox.payload(eventJSON: Array("{}".utf8), sequence: call.sequence)
         }
-        return WebhookOutbox.payload(eventJSON: json, sequence: call.sequence)
+        return String(decoding: event.webhookJSON(sequence: call.sequence), as: UTF8.self)
     }
 
     /// Up to `limit` pending calls of endpoint `id` that are due at `now` and not leased by

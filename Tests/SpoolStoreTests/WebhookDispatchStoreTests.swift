@@ -95,4 +95,25 @@ struct WebhookDispatchStoreTests {
         let s = try #require(try store.webhookStats().endpoints.first)
         #expect((s.pending, s.delivered, s.failed) == (1, 1, 1))
     }
+
+    @Test("The hand-written webhook body is byte for byte JSONEncoder's sorted-keys JSON of the event plus sequence")
+    func handWrittenBodyMatchesJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let control = String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) })
+        var full = Event(id: "12-3", type: .bounced, messageId: "<a/b@x.test>", queueId: "Q\"1", tenant: "ténant ✓",
+                         sender: "s\\@x.test", recipient: "r@x.test", timestampMillis: 1_700_000_000_999, smtpCode: 550,
+                         enhancedCode: "5.1.1", response: "550 " + control + " \u{7F} 😀 done", remoteHost: "mx/1.x.test",
+                         attempt: 3, bounceClass: "bad-mailbox", sendingIP: "192.0.2.1", pool: "p1")
+        let minimal = Event(id: "1-0", type: .domainKeysRotated, messageId: "", queueId: "", tenant: "t", sender: "",
+                            recipient: "", timestampMillis: 0)
+        for (event, seq) in [(full, UInt64.max), (minimal, 0)] {
+            let expected = WebhookOutbox.payload(eventJSON: Array(try encoder.encode(event)), sequence: seq)
+            #expect(String(decoding: event.webhookJSON(sequence: seq), as: UTF8.self) == expected)
+        }
+        full.response = nil
+        full.smtpCode = nil
+        #expect(String(decoding: full.webhookJSON(sequence: 5), as: UTF8.self)
+                == WebhookOutbox.payload(eventJSON: Array(try encoder.encode(full)), sequence: 5))
+    }
 }
