@@ -37,6 +37,8 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let done = Mutex<[(String, WebhookCommand.Result)]>([])
     private var state: [String: EndpointState] = [:]
     private var loopIndex = 0
+    /// Kept-alive connections to receivers, one pool per loop (each used on its loop only).
+    private let pools: [WebhookConnectionPool]
 
     /// Per-endpoint dispatch state on this node.
     private struct EndpointState {
@@ -59,6 +61,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         self.loops = loops
         self.logger = logger
         self.preferredOwner = preferredOwner
+        self.pools = loops.map { _ in WebhookConnectionPool() }
         self.schedule = WebhookRetrySchedule(delaysMillis: config.webhooks.retryScheduleMillis.map(Int64.init),
                                              jitter: config.webhooks.retryJitter)
         self.resolver = try? DNSResolver(nameservers: config.resolver.nameservers.map(\.description))
@@ -235,7 +238,13 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
         loopIndex = (loopIndex + 1) % loops.count
         let loop = loops[loopIndex]
-        loop.execute { http.start(to: address, loop: loop) }
+        let pool = pools[loopIndex]
+        let key = (target.tls ? "https|" : "http|") + target.host + "|" + addresses[0] + "|" + String(target.port)
+        http.onReusable = { connection in pool.put(connection, key: key) }
+        loop.execute {
+            http.reuse = pool.take(key)
+            http.start(to: address, loop: loop)
+        }
     }
 
     /// Turns an answer into the attempt's verdict and queues it. Any thread.
