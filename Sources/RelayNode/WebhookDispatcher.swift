@@ -40,6 +40,17 @@ final class WebhookDispatcher: @unchecked Sendable {
     /// Kept-alive connections to receivers, one pool per loop (each used on its loop only).
     private let pools: [WebhookConnectionPool]
 
+    /// A call under a committed lease of this process, waiting for a free slot.
+    private struct Leased {
+        var call: WebhookCall
+        var attempt: UInt32
+        var expiresAt: Int64
+    }
+
+    /// Calls leased in one claim: a few rounds of the endpoint's concurrency, so that the commit
+    /// of a lease does not gate every slot that frees up.
+    static func leaseBatch(concurrency: Int) -> Int { min(256, 4 * max(1, concurrency)) }
+
     /// Per-endpoint dispatch state on this node.
     private struct EndpointState {
         /// Sequences sent and not answered yet.
@@ -47,6 +58,8 @@ final class WebhookDispatcher: @unchecked Sendable {
         /// Sequences answered whose results are proposed and not yet committed (not sent again,
         /// not counted against the concurrency).
         var recording: Set<UInt64> = []
+        /// Calls leased to this process and not sent yet, oldest event first.
+        var queue: [Leased] = []
         /// Token bucket for `ratePerSecond`.
         var tokens: Double = 0
         var refilledAt: Int64 = 0
@@ -165,10 +178,17 @@ final class WebhookDispatcher: @unchecked Sendable {
             state[id] = nil
         }
         for e in endpoints where !e.paused && !e.disabled {
-            guard preferredOwner("webhook:" + e.id) == nodeID else { continue }
             var s = state[e.id] ?? EndpointState()
             defer { state[e.id] = s }
+            guard preferredOwner("webhook:" + e.id) == nodeID else {
+                s.queue = []  // another member sends them once these leases expired
+                continue
+            }
             guard now >= holds.withLock({ $0[e.id]?.until ?? 0 }) else { continue }
+            // A leased call is sent only if its answer can come back while the lease holds; the
+            // others wait for the lease to expire and are leased again.
+            let margin = Int64(config.timeoutSeconds * 1000) + 1000
+            s.queue.removeAll { $0.expiresAt - margin <= now }
             var capacity = e.maxConcurrency - s.inFlight.count
             if e.ratePerSecond > 0 {
                 let rate = Double(e.ratePerSecond)
@@ -177,18 +197,30 @@ final class WebhookDispatcher: @unchecked Sendable {
                 capacity = min(capacity, Int(s.tokens))
             }
             guard capacity > 0 else { continue }
-            let due = try store.dueWebhookCalls(e.id, now: now, skipping: s.inFlight.union(s.recording), limit: capacity)
-            guard !due.isEmpty else { continue }
-            let expires = now + Int64(config.leaseSeconds) * 1000
-            let claim = WebhookCommand.Claim(endpoint: e.id, sequences: due.map(\.sequence), owner: nodeID,
-                                             incarnation: incarnation, issuedAt: now, expiresAt: expires)
-            guard case .success = proposeAndWait(.registry(.webhook(.claim(claim)))) else { continue }
-            for c in due {
-                guard let call = try store.webhookCall(e.id, sequence: c.sequence), let lease = call.lease,
-                      lease.owner == nodeID, lease.incarnation == incarnation, call.status == .pending else { continue }
-                s.inFlight.insert(call.sequence)
+            if s.queue.count < capacity {
+                var skipping = s.inFlight.union(s.recording)
+                for q in s.queue { skipping.insert(q.call.sequence) }
+                let want = Self.leaseBatch(concurrency: e.maxConcurrency) - s.queue.count
+                let due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping, limit: want)
+                if !due.isEmpty {
+                    let expires = now + Int64(config.leaseSeconds) * 1000
+                    let claim = WebhookCommand.Claim(endpoint: e.id, sequences: due.map(\.sequence), owner: nodeID,
+                                                     incarnation: incarnation, issuedAt: now, expiresAt: expires)
+                    if case .success = proposeAndWait(.registry(.webhook(.claim(claim)))) {
+                        for c in due {
+                            guard let call = try store.webhookCall(e.id, sequence: c.sequence), let lease = call.lease,
+                                  lease.owner == nodeID, lease.incarnation == incarnation, call.status == .pending else { continue }
+                            s.queue.append(Leased(call: call, attempt: lease.attempt, expiresAt: lease.expiresAt))
+                        }
+                    }
+                }
+            }
+            let sending = s.queue.prefix(capacity)
+            s.queue.removeFirst(sending.count)
+            for q in sending {
+                s.inFlight.insert(q.call.sequence)
                 if e.ratePerSecond > 0 { s.tokens -= 1 }
-                send(call, attempt: lease.attempt, endpoint: e)
+                send(q.call, attempt: q.attempt, endpoint: e)
             }
         }
     }
