@@ -869,6 +869,7 @@ class Bench:
             s = SendarixServer(d, webhook_bench.binary(self.args, target), self.cert, self.key, sink, max_conn)
         try:
             s.start()
+            webhook_bench.wait_registered(s, target, Unavailable)
         except Unavailable as e:
             tail = s.describe_failure().strip()
             s.stop()
@@ -946,6 +947,7 @@ class Bench:
                 if n == delivered_before:
                     entry["note"] = ("nothing reached the sink: CPU figure excludes delivery work")
                 delivered_before = n
+                webhook_bench.settle(entry, server, target, 2 * n, cpu0, accepted)
                 out[str(size)] = entry
         except Unavailable as e:
             reason = str(e)
@@ -1087,6 +1089,7 @@ class Bench:
                      if delivered else None}
             if delivered < count:
                 entry["note"] = "only %d of %d reached the sink" % (delivered, count)
+            webhook_bench.settle(entry, server, target, 2 * got, cpu0, delivered)
             log("relay: %s: %s msg/s end to end, %s CPU s / 1000"
                 % (target, entry["msgs_per_s"], entry["cpu_s_per_1000"]))
             return entry
