@@ -15,13 +15,19 @@ struct WebhookDispatchStoreTests {
         WebhookEndpoint(id: id, tenant: "acme", url: "https://h.example/", events: [], secret: secret, createdAt: t0)
     }
 
-    @Test("A recorded event becomes a binary call holding the event; the body rendered at send time equals the event's API JSON plus sequence")
-    func bodyRenderedAtSendTime() async throws {
+    /// A fresh store with its log and endpoint `ep_a` (every event of tenant acme). Stop the log.
+    static func outbox() async throws -> (TempDirectory, SpoolStore, LocalLog) {
         let dir = TempDirectory()
         let store = try SpoolStore(directory: dir.path)
         let log = try LocalLog(store: store)
-        defer { log.stop() }
-        _ = try await log.proposeAndWait(.registry(.webhook(.create(Self.endpoint("ep_a"))))).get()
+        _ = try await log.proposeAndWait(.registry(.webhook(.create(endpoint("ep_a"))))).get()
+        return (dir, store, log)
+    }
+
+    @Test("A recorded event becomes a binary call holding the event; the body rendered at send time equals the event's API JSON plus sequence")
+    func bodyRenderedAtSendTime() async throws {
+        let (dir, store, log) = try await Self.outbox()
+        defer { log.stop(); _ = dir }
         _ = try await log.proposeAndWait(makeEnqueue("Q1", recipients: ["r\"1@x.test"], sender: "s@acme.test", at: Self.t0)).get()
         let call = try #require(try store.pendingWebhookCalls("ep_a", limit: 10).first)
         #expect(call.payload.isEmpty && call.eventRecord != nil, "no JSON is rendered while the event is recorded")
@@ -49,11 +55,8 @@ struct WebhookDispatchStoreTests {
 
     @Test("The due calls of a round leave out calls in flight, under a live lease and not yet due, oldest first")
     func dueCallsSkipInFlight() async throws {
-        let dir = TempDirectory()
-        let store = try SpoolStore(directory: dir.path)
-        let log = try LocalLog(store: store)
-        defer { log.stop() }
-        _ = try await log.proposeAndWait(.registry(.webhook(.create(Self.endpoint("ep_a"))))).get()
+        let (dir, store, log) = try await Self.outbox()
+        defer { log.stop(); _ = dir }
         for i in 0..<6 {
             _ = try await log.proposeAndWait(makeEnqueue("Q\(i)", at: Self.t0 + Int64(i))).get()
         }
@@ -75,11 +78,8 @@ struct WebhookDispatchStoreTests {
 
     @Test("Stats tell failed from delivered calls among binary records")
     func statsCountFailedCalls() async throws {
-        let dir = TempDirectory()
-        let store = try SpoolStore(directory: dir.path)
-        let log = try LocalLog(store: store)
-        defer { log.stop() }
-        _ = try await log.proposeAndWait(.registry(.webhook(.create(Self.endpoint("ep_a"))))).get()
+        let (dir, store, log) = try await Self.outbox()
+        defer { log.stop(); _ = dir }
         for i in 0..<3 {
             _ = try await log.proposeAndWait(makeEnqueue("Q\(i)", at: Self.t0)).get()
         }

@@ -81,6 +81,15 @@ def settle(entry, server, target, expected_calls, cpu0, messages, stall=10.0, li
         entry["webhook_calls"] = seen
         entry["webhook_calls_expected"] = expected_calls
         entry["webhook_drain_s"] = round(time.monotonic() - start, 2)
+        # The receiver runs on the same cores: its CPU for this phase, per 1,000 messages.
+        try:
+            with open(os.path.join(server.root, "webhook-receiver-cpu")) as f:
+                rcpu = float(f.read().strip() or "0")
+            before = getattr(server, "webhook_receiver_cpu", 0.0)
+            server.webhook_receiver_cpu = rcpu
+            entry["webhook_receiver_cpu_s_per_1000"] = round((rcpu - before) * 1000.0 / messages, 3)
+        except (OSError, ValueError):
+            pass
     cpu1 = server.cpu_seconds()
     if cpu0 is not None and cpu1 is not None:
         entry["cpu_s_per_1000_until_drained"] = round((cpu1 - cpu0) * 1000.0 / messages, 3)
@@ -113,11 +122,12 @@ def _add(section, log):
     section["webhook_cpu_s_per_1000_added_until_drained"] = (
         round(d_on - d_off, 3) if d_on is not None and d_off is not None else None)
     log("  msgs/s off %s, on %s: on/off %s; vs Postfix off %s, on %s; CPU s/1000 off %s, on %s (+%s); "
-        "until drained off %s, on %s (+%s); calls %s of %s"
+        "until drained off %s, on %s (+%s); calls %s of %s; receiver CPU s/1000 %s"
         % (m_off, m_on, section["webhookRatio_msgs_per_s"], section.get("ratio_msgs_per_s"),
            section["ratio_msgs_per_s_webhook"], c_off, c_on, section["webhook_cpu_s_per_1000_added"],
            d_off, d_on, section["webhook_cpu_s_per_1000_added_until_drained"],
-           _get(on, "webhook_calls"), _get(on, "webhook_calls_expected")))
+           _get(on, "webhook_calls"), _get(on, "webhook_calls_expected"),
+           _get(on, "webhook_receiver_cpu_s_per_1000")))
 
 
 def add_ratios(results, root, log=lambda s: sys.stderr.write("bench: " + s + "\n")):
