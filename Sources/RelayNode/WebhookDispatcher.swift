@@ -200,7 +200,10 @@ final class WebhookDispatcher: @unchecked Sendable {
             if s.queue.count < capacity {
                 var skipping = s.inFlight.union(s.recording)
                 for q in s.queue { skipping.insert(q.call.sequence) }
-                let want = Self.leaseBatch(concurrency: e.maxConcurrency) - s.queue.count
+                // A batch only when the lease leaves time to send it; otherwise what is sent now.
+                let batch = Int64(config.leaseSeconds) * 1000 >= 2 * margin
+                    ? Self.leaseBatch(concurrency: e.maxConcurrency) : capacity
+                let want = batch - s.queue.count
                 let due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping, limit: want)
                 if !due.isEmpty {
                     let expires = now + Int64(config.leaseSeconds) * 1000
