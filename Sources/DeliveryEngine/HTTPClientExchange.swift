@@ -37,6 +37,16 @@ public final class HTTPClientExchange: ConnectionDelegate, @unchecked Sendable {
     private var finished = false
     private var timer: UInt64?
     private weak var loop: EventLoop?
+    /// Keep-alive (optional, set before `start`): an open connection left by an earlier exchange
+    /// to send this request on instead of connecting.
+    public var reuse: Connection?
+    /// Keep-alive (optional): receives the connection, instead of it being closed, when a
+    /// response ends with the connection reusable (framed by length or chunks, no `Connection:
+    /// close`). Runs on the loop's thread.
+    public var onReusable: ((Connection) -> Void)?
+    private var reused = false
+    private var receivedAny = false
+    private var address: SocketAddress?
 
     /// `request` is sent as it is once connected (after the TLS handshake when `context` is set,
     /// with `host` as SNI and verified name). Any thread.
@@ -53,7 +63,16 @@ public final class HTTPClientExchange: ConnectionDelegate, @unchecked Sendable {
     /// Connects to `address` and sends the request. Loop thread only.
     public func start(to address: SocketAddress, loop: EventLoop) {
         self.loop = loop
+        self.address = address
         timer = loop.schedule(after: timeout) { [self] in self.finish(.failure(.timedOut(self.timeout))) }
+        if let c = reuse {
+            reuse = nil
+            reused = true
+            connection = c
+            c.delegate = self
+            c.write(request)
+            return
+        }
         do {
             connection = try Connection.connect(to: address, loop: loop, timeout: timeout, delegate: self)
         } catch {
@@ -79,11 +98,22 @@ public final class HTTPClientExchange: ConnectionDelegate, @unchecked Sendable {
     }
 
     public func connection(_ connection: Connection, didRead bytes: ArraySlice<UInt8>) {
+        receivedAny = true
         parser.feed(bytes)
         evaluate(parser.next())
     }
 
     public func connectionDidClose(_ connection: Connection, error: NetworkError?) {
+        // A kept-alive connection the server closed before answering: send on a new one.
+        if reused && !receivedAny && !finished, let address, let loop {
+            reused = false
+            do {
+                self.connection = try Connection.connect(to: address, loop: loop, timeout: timeout, delegate: self)
+            } catch {
+                finish(.failure(.connect("\(error)")))
+            }
+            return
+        }
         if handshaking {
             let verify = connection.peerVerifyResult ?? 0
             finish(.failure(.tls(verifyResult: verify, reason: error.map { "\($0)" } ?? "closed")))
@@ -112,9 +142,22 @@ public final class HTTPClientExchange: ConnectionDelegate, @unchecked Sendable {
         timer = nil
         if let connection {
             connection.delegate = nil
-            connection.abort()
+            if case .success(let r) = result, let onReusable, Self.keepsAlive(r) {
+                onReusable(connection)
+            } else {
+                connection.abort()
+            }
         }
         connection = nil
+        onReusable = nil
         completion(result)
+    }
+
+    /// Whether the connection can carry another request after `r`: the body was framed (by
+    /// length or chunks, not by the close) and the server did not say `Connection: close`.
+    static func keepsAlive(_ r: HTTPResponse) -> Bool {
+        let framed = !r.headers.values("Content-Length").isEmpty
+            || r.headers.values("Transfer-Encoding").contains { $0.lowercased().contains("chunked") }
+        return framed && !r.headers.values("Connection").contains { $0.lowercased().contains("close") }
     }
 }

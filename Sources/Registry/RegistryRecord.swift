@@ -11,8 +11,9 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     case webhookEndpoint(WebhookEndpoint)
     case webhookCall(WebhookCall)
 
-    /// JSON bytes (sorted keys).
+    /// JSON bytes (sorted keys); an outbox call is a binary record (`WebhookCall+Codec`).
     public func encoded() -> [UInt8] {
+        if case .webhookCall(let c) = self { return c.binaryEncoded() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return Array((try? encoder.encode(self)) ?? Data())
@@ -20,6 +21,7 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
 
     /// Decodes `encoded()`'s bytes; throws on malformed input.
     public init(decoding bytes: some Collection<UInt8>) throws {
+        if bytes.first == WebhookCall.binaryMagic { self = .webhookCall(try WebhookCall(binary: bytes)); return }
         self = try JSONDecoder().decode(RegistryRecord.self, from: Data(bytes))
     }
 

@@ -60,8 +60,12 @@ public struct WebhookCall: Codable, Sendable, Equatable {
     public var eventType: String
     /// The event's time, ms since the epoch.
     public var createdAt: Int64
-    /// The JSON body sent.
+    /// The JSON body sent, when it was rendered when the event was recorded (older records);
+    /// empty when `eventRecord` holds the event (the body is rendered at send time).
     public var payload: String
+    /// The event as the spool stores it (its binary record), from which the body is rendered at
+    /// send time: recording an event then costs no JSON. Nil for calls with a rendered `payload`.
+    public var eventRecord: [UInt8]?
     public var status: Status
     /// Attempts made so far.
     public var attempts: UInt32

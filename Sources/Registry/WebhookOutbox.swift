@@ -20,7 +20,27 @@ public enum WebhookOutbox {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The calls to store (key, call) for an event of `type` and `tenant`.
+    /// The calls to store (key, call) for an event of `type` and `tenant`, each holding the
+    /// event's stored record (`eventRecord`, asked for once and only if an endpoint wants the
+    /// event): the body is rendered when the call is sent, not while the event is recorded.
+    public static func calls(endpoints: [WebhookEndpoint], type: String, tenant: String, index: UInt64, ordinal: Int,
+                             at: Int64, eventRecord: () -> [UInt8]) -> [(key: String, call: WebhookCall)] {
+        var out: [(key: String, call: WebhookCall)] = []
+        var record: [UInt8]?
+        let seq = sequence(index: index, ordinal: ordinal)
+        for e in endpoints where e.wants(type: type, tenant: tenant) {
+            if record == nil { record = eventRecord() }
+            var call = WebhookCall(endpoint: e.id, sequence: seq, webhookID: webhookID(index: index, ordinal: ordinal),
+                                   eventType: type, createdAt: at, payload: "")
+            call.eventRecord = record
+            call.nextAttemptAt = at
+            out.append((RegistryKeys.webhookPending(e.id, seq), call))
+        }
+        return out
+    }
+
+    /// The calls to store (key, call) for an event of `type` and `tenant`, with the body
+    /// rendered now (`payload`).
     public static func calls(endpoints: [WebhookEndpoint], type: String, tenant: String, index: UInt64, ordinal: Int,
                              at: Int64, eventJSON: () -> [UInt8]) -> [(key: String, call: WebhookCall)] {
         var out: [(key: String, call: WebhookCall)] = []

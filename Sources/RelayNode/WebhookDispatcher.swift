@@ -37,11 +37,29 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let done = Mutex<[(String, WebhookCommand.Result)]>([])
     private var state: [String: EndpointState] = [:]
     private var loopIndex = 0
+    /// Kept-alive connections to receivers, one pool per loop (each used on its loop only).
+    private let pools: [WebhookConnectionPool]
+
+    /// A call under a committed lease of this process, waiting for a free slot.
+    private struct Leased {
+        var call: WebhookCall
+        var attempt: UInt32
+        var expiresAt: Int64
+    }
+
+    /// Calls leased in one claim: a few rounds of the endpoint's concurrency, so that the commit
+    /// of a lease does not gate every slot that frees up.
+    static func leaseBatch(concurrency: Int) -> Int { min(256, 4 * max(1, concurrency)) }
 
     /// Per-endpoint dispatch state on this node.
     private struct EndpointState {
-        /// Sequences sent and not yet recorded.
+        /// Sequences sent and not answered yet.
         var inFlight: Set<UInt64> = []
+        /// Sequences answered whose results are proposed and not yet committed (not sent again,
+        /// not counted against the concurrency).
+        var recording: Set<UInt64> = []
+        /// Calls leased to this process and not sent yet, oldest event first.
+        var queue: [Leased] = []
         /// Token bucket for `ratePerSecond`.
         var tokens: Double = 0
         var refilledAt: Int64 = 0
@@ -56,6 +74,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         self.loops = loops
         self.logger = logger
         self.preferredOwner = preferredOwner
+        self.pools = loops.map { _ in WebhookConnectionPool() }
         self.schedule = WebhookRetrySchedule(delaysMillis: config.webhooks.retryScheduleMillis.map(Int64.init),
                                              jitter: config.webhooks.retryJitter)
         self.resolver = try? DNSResolver(nameservers: config.resolver.nameservers.map(\.description))
@@ -86,31 +105,68 @@ final class WebhookDispatcher: @unchecked Sendable {
     private func run() {
         let poll = Double(config.pollMillis) / 1000
         while !stopping.load(ordering: .relaxed) {
-            flushResults()
+            // The results and the next lease go into the log together (one commit for both).
+            let recorded = flushResults()
             do { try dispatchDue() } catch { logger.log(.warning, "webhook dispatch failed", ["error": "\(error)"]) }
-            _ = wake.wait(timeout: .now() + poll)
+            recorded()
+            if wake.wait(timeout: .now() + poll) == .success { coalesce() }
         }
         stopped.signal()
     }
 
-    /// Proposes the results gathered since the last round, one command per endpoint.
-    private func flushResults() {
+    /// How long a round waits after the first finished call for more to finish (see `coalesce`).
+    static let coalesceMillis = 5
+
+    /// After a finished call woke the thread: waits up to `coalesceMillis` until half of the
+    /// calls in flight have finished, so that one round records many results and leases many
+    /// calls (two log entries for a batch, not for each call). Calls are a few ms late at most.
+    private func coalesce() {
+        let inFlight = state.values.reduce(0) { $0 + $1.inFlight.count }
+        let target = max(1, inFlight / 2)
+        let deadline = DispatchTime.now() + .milliseconds(Self.coalesceMillis)
+        while !stopping.load(ordering: .relaxed), done.withLock({ $0.count }) < target {
+            guard wake.wait(timeout: deadline) == .success else { return }
+        }
+    }
+
+    /// Proposes the results gathered since the last round, one command per endpoint, without
+    /// waiting for their commit (unless one is a 410); returns the wait, after which those calls
+    /// are no longer ours.
+    private func flushResults() -> () -> Void {
         let batch = done.withLock { list -> [(String, WebhookCommand.Result)] in
             defer { list.removeAll() }
             return list
         }
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else { return {} }
         var byEndpoint: [String: [WebhookCommand.Result]] = [:]
         for (id, r) in batch { byEndpoint[id, default: []].append(r) }
+        let committed = DispatchGroup()
         for (id, results) in byEndpoint {
+            for r in results {
+                state[id]?.inFlight.remove(r.sequence)
+                state[id]?.recording.insert(r.sequence)
+            }
             let command = WebhookCommand.results(WebhookCommand.Results(endpoint: id, owner: nodeID, incarnation: incarnation,
                                                                         results: results))
-            let outcome = proposeAndWait(.registry(.webhook(command)))
-            if case .failure(let e) = outcome, e.code != .invalidCommand {
-                logger.log(.warning, "webhook results not recorded", ["endpoint": id, "error": "\(e)"])
+            committed.enter()
+            log.propose(.registry(.webhook(command))) { [logger] outcome in
+                if case .failure(let e) = outcome, e.code != .invalidCommand {
+                    logger.log(.warning, "webhook results not recorded", ["endpoint": id, "error": "\(e)"])
+                }
+                committed.leave()
             }
-            // Recorded or stale: either way these calls are no longer ours in flight.
-            for r in results { state[id]?.inFlight.remove(r.sequence) }
+        }
+        // A 410 disables its endpoint: nothing more may be sent there, so that result is committed
+        // before the next lease is asked for.
+        if batch.contains(where: { if case .gone = $0.1.verdict { true } else { false } }) {
+            _ = committed.wait(timeout: .now() + 10)
+        }
+        return { [self] in
+            _ = committed.wait(timeout: .now() + 10)
+            // Recorded or stale (or timed out: the lease expires): either way no longer ours.
+            for (id, results) in byEndpoint {
+                for r in results { state[id]?.recording.remove(r.sequence) }
+            }
         }
     }
 
@@ -118,12 +174,21 @@ final class WebhookDispatcher: @unchecked Sendable {
         let now = WallClock.nowMillis()
         let endpoints = try store.webhookEndpoints()
         let known = Set(endpoints.map(\.id))
-        for id in state.keys where !known.contains(id) && state[id]!.inFlight.isEmpty { state[id] = nil }
+        for id in state.keys where !known.contains(id) && state[id]!.inFlight.isEmpty && state[id]!.recording.isEmpty {
+            state[id] = nil
+        }
         for e in endpoints where !e.paused && !e.disabled {
-            guard preferredOwner("webhook:" + e.id) == nodeID else { continue }
             var s = state[e.id] ?? EndpointState()
             defer { state[e.id] = s }
+            guard preferredOwner("webhook:" + e.id) == nodeID else {
+                s.queue = []  // another member sends them once these leases expired
+                continue
+            }
             guard now >= holds.withLock({ $0[e.id]?.until ?? 0 }) else { continue }
+            // A leased call is sent only if its answer can come back while the lease holds; the
+            // others wait for the lease to expire and are leased again.
+            let margin = Int64(config.timeoutSeconds * 1000) + 1000
+            s.queue.removeAll { $0.expiresAt - margin <= now }
             var capacity = e.maxConcurrency - s.inFlight.count
             if e.ratePerSecond > 0 {
                 let rate = Double(e.ratePerSecond)
@@ -132,20 +197,33 @@ final class WebhookDispatcher: @unchecked Sendable {
                 capacity = min(capacity, Int(s.tokens))
             }
             guard capacity > 0 else { continue }
-            let due = try store.pendingWebhookCalls(e.id, limit: 256).filter { c in
-                c.nextAttemptAt <= now && !s.inFlight.contains(c.sequence) && (c.lease.map { $0.expiresAt <= now } ?? true)
-            }.prefix(capacity)
-            guard !due.isEmpty else { continue }
-            let expires = now + Int64(config.leaseSeconds) * 1000
-            let claim = WebhookCommand.Claim(endpoint: e.id, sequences: due.map(\.sequence), owner: nodeID,
-                                             incarnation: incarnation, issuedAt: now, expiresAt: expires)
-            guard case .success = proposeAndWait(.registry(.webhook(.claim(claim)))) else { continue }
-            for c in due {
-                guard let call = try store.webhookCall(e.id, sequence: c.sequence), let lease = call.lease,
-                      lease.owner == nodeID, lease.incarnation == incarnation, call.status == .pending else { continue }
-                s.inFlight.insert(call.sequence)
+            if s.queue.count < capacity {
+                var skipping = s.inFlight.union(s.recording)
+                for q in s.queue { skipping.insert(q.call.sequence) }
+                // A batch only when the lease leaves time to send it; otherwise what is sent now.
+                let batch = Int64(config.leaseSeconds) * 1000 >= 2 * margin
+                    ? Self.leaseBatch(concurrency: e.maxConcurrency) : capacity
+                let want = batch - s.queue.count
+                let due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping, limit: want)
+                if !due.isEmpty {
+                    let expires = now + Int64(config.leaseSeconds) * 1000
+                    let claim = WebhookCommand.Claim(endpoint: e.id, sequences: due.map(\.sequence), owner: nodeID,
+                                                     incarnation: incarnation, issuedAt: now, expiresAt: expires)
+                    if case .success = proposeAndWait(.registry(.webhook(.claim(claim)))) {
+                        for c in due {
+                            guard let call = try store.webhookCall(e.id, sequence: c.sequence), let lease = call.lease,
+                                  lease.owner == nodeID, lease.incarnation == incarnation, call.status == .pending else { continue }
+                            s.queue.append(Leased(call: call, attempt: lease.attempt, expiresAt: lease.expiresAt))
+                        }
+                    }
+                }
+            }
+            let sending = s.queue.prefix(capacity)
+            s.queue.removeFirst(sending.count)
+            for q in sending {
+                s.inFlight.insert(q.call.sequence)
                 if e.ratePerSecond > 0 { s.tokens -= 1 }
-                send(call, attempt: lease.attempt, endpoint: e)
+                send(q.call, attempt: q.attempt, endpoint: e)
             }
         }
     }
@@ -183,7 +261,7 @@ final class WebhookDispatcher: @unchecked Sendable {
             return finish(.init(status: 0, snippet: "bad address \(addresses[0])"))
         }
         if target.tls && tlsContext == nil { return finish(.init(status: 0, snippet: "no TLS client context")) }
-        let body = Array(call.payload.utf8)
+        let body = Array(SpoolStore.webhookBody(call).utf8)
         let timestamp = started / 1000
         let signature = WebhookSigner.header(secrets: e.signingSecrets(at: started), id: call.webhookID,
                                              timestamp: timestamp, body: body)
@@ -195,7 +273,13 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
         loopIndex = (loopIndex + 1) % loops.count
         let loop = loops[loopIndex]
-        loop.execute { http.start(to: address, loop: loop) }
+        let pool = pools[loopIndex]
+        let key = (target.tls ? "https|" : "http|") + target.host + "|" + addresses[0] + "|" + String(target.port)
+        http.onReusable = { connection in pool.put(connection, key: key) }
+        loop.execute {
+            http.reuse = pool.take(key)
+            http.start(to: address, loop: loop)
+        }
     }
 
     /// Turns an answer into the attempt's verdict and queues it. Any thread.

@@ -25,7 +25,7 @@ enum WebhookHTTPCall {
     static func request(target: WebhookTarget, webhookID: String, timestamp: Int64, signature: String,
                         body: [UInt8]) -> [UInt8] {
         var head = "POST \(target.path) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nUser-Agent: sendarix-webhooks\r\n"
-        head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
+        head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         head += "webhook-id: \(webhookID)\r\nwebhook-timestamp: \(timestamp)\r\nwebhook-signature: \(signature)\r\n\r\n"
         return Array(head.utf8) + body
     }

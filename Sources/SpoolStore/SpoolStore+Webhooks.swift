@@ -44,9 +44,8 @@ extension SpoolStore {
         let endpoints = try webhookEndpoints(in: txn)
         guard !endpoints.isEmpty else { return }
         let calls = WebhookOutbox.calls(endpoints: endpoints, type: event.type.rawValue, tenant: event.tenant,
-                                        index: index, ordinal: ordinal, at: event.timestampMillis) {
-            Array((try? JSONEncoder().encode(event)) ?? Data("{}".utf8))
-        }
+                                        index: index, ordinal: ordinal, at: event.timestampMillis,
+                                        eventRecord: { event.encoded() })
         for (key, call) in calls {
             try txn.put(dbRegistry, Array(key.utf8), RegistryRecord.webhookCall(call).encoded())
         }
@@ -160,6 +159,15 @@ extension SpoolStore {
         }
     }
 
+    /// Whether a finished call's stored record says `failed` (binary records decode cheaply; JSON
+    /// records of older builds say so in their text, so delivered ones are not decoded).
+    static func isFailedCall(_ value: UnsafeRawBufferPointer) -> Bool {
+        if value.first == WebhookCall.binaryMagic {
+            return (try? WebhookCall(binary: value))?.status == .failed
+        }
+        return value.firstRange(of: Array("\"status\":\"failed\"".utf8)) != nil
+    }
+
     /// Backlog and failure counts of every endpoint (counts finished calls too: O(outbox)).
     /// For metrics and `GET /v1/webhooks`. Any thread; one read transaction.
     public func webhookStats() throws -> WebhookStats {
@@ -181,8 +189,7 @@ extension SpoolStore {
                 let done = Array(RegistryKeys.webhookDonePrefix(e.id).utf8)
                 item = try cursor.seek(atLeast: done)
                 while let cur = item, cur.key.starts(with: done) {
-                    // Failed calls say so in their JSON; avoid decoding every delivered one.
-                    if UnsafeRawBufferPointer(cur.value).firstRange(of: Array("\"status\":\"failed\"".utf8)) != nil {
+                    if Self.isFailedCall(cur.value) {
                         s.failed += 1
                     } else {
                         s.delivered += 1

@@ -29,7 +29,7 @@ final class WebhookReceiver: @unchecked Sendable {
                 with open(os.path.join(directory, 'requests.jsonl'), 'a') as f:
                     f.write(json.dumps({'id': self.headers.get('webhook-id'), 'timestamp': self.headers.get('webhook-timestamp'),
                                         'signature': self.headers.get('webhook-signature'), 'body': body.decode(),
-                                        'status': status}) + '\n')
+                                        'status': status, 'peer': '%s:%d' % self.client_address[:2]}) + '\n')
             reply = b'{"ok": true}' if status < 300 else b'receiver says no'
             self.send_response(status)
             if status in (429, 503): self.send_header('Retry-After', '0')

@@ -29,7 +29,10 @@ struct WebhookOutboxStoreTests {
         let index = try await log.proposeAndWait(m1).get()
         let pending = try store.pendingWebhookCalls("ep_a", limit: 10)
         #expect(pending.map(\.webhookID) == ["msg_\(index)_0", "msg_\(index)_1"])
-        #expect(pending.allSatisfy { $0.payload.contains("\"queueId\":\"M1\"") && $0.payload.hasSuffix(",\"sequence\":\($0.sequence)}") })
+        #expect(pending.allSatisfy {
+            let body = SpoolStore.webhookBody($0)
+            return body.contains("\"queueId\":\"M1\"") && body.hasSuffix(",\"sequence\":\($0.sequence)}")
+        })
         #expect(try store.pendingWebhookCalls("ep_b", limit: 10).isEmpty, "another tenant's endpoint gets nothing")
 
         // Deliver the first call, then prune everything older than now: the delivered call goes, the pending one stays.

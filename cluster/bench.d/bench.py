@@ -45,6 +45,8 @@ import tempfile
 import threading
 import time
 
+import webhook_bench
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -859,16 +861,17 @@ class Bench:
         return d
 
     def targets(self):
-        return [t for t in ("postfix", "sendarix") if t in self.args.targets]
+        return [t for t in ("postfix", "sendarix", webhook_bench.TARGET) if t in self.args.targets]
 
     def start_server(self, target, d, sink, max_conn):
         """Starts a fresh server for one target; raises Unavailable."""
         if target == "postfix":
             s = PostfixServer(d, self.cert, self.key, sink, smtpd_maxproc=max(100, max_conn))
         else:
-            s = SendarixServer(d, self.args.sendarix_bin, self.cert, self.key, sink, max_conn)
+            s = SendarixServer(d, webhook_bench.binary(self.args, target), self.cert, self.key, sink, max_conn)
         try:
             s.start()
+            webhook_bench.wait_registered(s, target, Unavailable)
         except Unavailable as e:
             tail = s.describe_failure().strip()
             s.stop()
@@ -946,6 +949,7 @@ class Bench:
                 if n == delivered_before:
                     entry["note"] = ("nothing reached the sink: CPU figure excludes delivery work")
                 delivered_before = n
+                webhook_bench.settle(entry, server, target, 2 * n, cpu0, accepted)
                 out[str(size)] = entry
         except Unavailable as e:
             reason = str(e)
@@ -1087,6 +1091,7 @@ class Bench:
                      if delivered else None}
             if delivered < count:
                 entry["note"] = "only %d of %d reached the sink" % (delivered, count)
+            webhook_bench.settle(entry, server, target, 2 * got, cpu0, delivered)
             log("relay: %s: %s msg/s end to end, %s CPU s / 1000"
                 % (target, entry["msgs_per_s"], entry["cpu_s_per_1000"]))
             return entry
@@ -2049,6 +2054,7 @@ def parse_args(argv):
     p.add_argument("--self-test", action="store_true",
                    help="check the harness itself: --quick against a Python test double "
                         "(bench.d/fake-sendarix) instead of the Sendarix binary")
+    webhook_bench.add_arguments(p)
     a = p.parse_args(argv)
     if a.self_test:
         a.quick = True
@@ -2082,6 +2088,7 @@ def parse_args(argv):
     # nemesis (100 leader kills, ~15 min) and search (10 M events) run only when asked for:
     # --only nemesis, --only search.
     a.only = a.only or ["accept", "rss", "relay", "cluster", "dnsperf", "dkim"]
+    webhook_bench.configure(a)
     return a
 
 
@@ -2127,6 +2134,7 @@ def main(argv):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]
+        webhook_bench.add_ratios(bench.results, bench.root)
         print_report(bench.results, meta)
         line = json.dumps({"bench": "sendarix-vs-postfix", "meta": meta, "results": bench.results},
                           sort_keys=True)

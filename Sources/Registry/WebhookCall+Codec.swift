@@ -1,0 +1,140 @@
+/// The stored form of an outbox call: a compact binary record instead of JSON, because every
+/// recorded event writes one call per endpoint inside the accept transaction, and the dispatcher
+/// reads, leases and finishes each one again (Foundation's JSON coders cost tens of µs a record).
+///
+/// Layout: `0xB1 | version 1 | fields` with big-endian integers and u32-length-prefixed byte
+/// runs. The first byte can never start a JSON record (`{`), so `RegistryRecord(decoding:)` still
+/// reads calls stored as JSON by older builds. Pure; any thread.
+extension WebhookCall {
+    /// First byte of a binary call record.
+    public static let binaryMagic: UInt8 = 0xB1
+    static let binaryVersion: UInt8 = 1
+
+    /// The binary record. Deterministic: the same call gives the same bytes on every node.
+    public func binaryEncoded() -> [UInt8] {
+        var w = CallWriter(capacity: 96 + payload.utf8.count + (eventRecord?.count ?? 0) + history.count * 64)
+        w.u8(Self.binaryMagic)
+        w.u8(Self.binaryVersion)
+        w.string(endpoint)
+        w.u64(sequence)
+        w.string(webhookID)
+        w.string(eventType)
+        w.i64(createdAt)
+        w.string(payload)
+        if let eventRecord {
+            w.u8(1)
+            w.blob(eventRecord)
+        } else {
+            w.u8(0)
+        }
+        let statusCode: UInt8 = switch status {
+        case .pending: 0
+        case .delivered: 1
+        case .failed: 2
+        }
+        w.u8(statusCode)
+        w.u32(attempts)
+        w.i64(nextAttemptAt)
+        if let lease {
+            w.u8(1)
+            w.string(lease.owner)
+            w.u64(lease.incarnation)
+            w.u32(lease.attempt)
+            w.i64(lease.expiresAt)
+        } else {
+            w.u8(0)
+        }
+        w.u32(UInt32(history.count))
+        for a in history {
+            w.u32(a.attempt)
+            w.i64(a.at)
+            w.i64(Int64(a.status))
+            w.i64(a.latencyMillis)
+            w.string(a.response)
+            w.string(a.node)
+        }
+        return w.bytes
+    }
+
+    /// Decodes `binaryEncoded()`'s bytes; throws `WebhookCallDecodingError` on malformed input.
+    public init(binary bytes: some Collection<UInt8>) throws {
+        var r = CallReader(Array(bytes))
+        guard try r.u8() == Self.binaryMagic else { throw WebhookCallDecodingError(reason: "not a binary call record") }
+        let version = try r.u8()
+        guard version == Self.binaryVersion else { throw WebhookCallDecodingError(reason: "call record version \(version)") }
+        self.init(endpoint: try r.string(), sequence: try r.u64(), webhookID: try r.string(), eventType: try r.string(),
+                  createdAt: try r.i64(), payload: try r.string())
+        if try r.u8() == 1 { eventRecord = try r.blob() }
+        status = switch try r.u8() {
+        case 0: .pending
+        case 1: .delivered
+        case 2: .failed
+        case let s: throw WebhookCallDecodingError(reason: "call status \(s)")
+        }
+        attempts = try r.u32()
+        nextAttemptAt = try r.i64()
+        if try r.u8() == 1 {
+            lease = Lease(owner: try r.string(), incarnation: try r.u64(), attempt: try r.u32(), expiresAt: try r.i64())
+        }
+        let n = try r.u32()
+        guard n <= 1024 else { throw WebhookCallDecodingError(reason: "\(n) attempts") }
+        for _ in 0..<n {
+            history.append(Attempt(attempt: try r.u32(), at: try r.i64(), status: Int(try r.i64()),
+                                   latencyMillis: try r.i64(), response: try r.string(), node: try r.string()))
+        }
+        guard r.atEnd else { throw WebhookCallDecodingError(reason: "trailing bytes") }
+    }
+}
+
+/// A binary call record that does not decode.
+public struct WebhookCallDecodingError: Error, Sendable, Equatable {
+    public var reason: String
+}
+
+/// Appends big-endian integers and length-prefixed runs. Pure value; not shared.
+private struct CallWriter {
+    var bytes: [UInt8]
+
+    init(capacity: Int) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+
+    mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { blob($0) }
+    }
+
+    mutating func blob(_ b: some Collection<UInt8>) {
+        u32(UInt32(b.count))
+        bytes.append(contentsOf: b)
+    }
+}
+
+/// Reads what `CallWriter` wrote; throws at the end of the input. Pure value; not shared.
+private struct CallReader {
+    let bytes: [UInt8]
+    var at = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var atEnd: Bool { at == bytes.count }
+
+    private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, bytes.count - at >= n else { throw WebhookCallDecodingError(reason: "truncated call record") }
+        defer { at += n }
+        return bytes[at..<(at + n)]
+    }
+
+    mutating func u8() throws -> UInt8 { try take(1).first! }
+    mutating func u32() throws -> UInt32 { try take(4).reduce(0) { $0 << 8 | UInt32($1) } }
+    mutating func u64() throws -> UInt64 { try take(8).reduce(0) { $0 << 8 | UInt64($1) } }
+    mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
+    mutating func blob() throws -> [UInt8] { Array(try take(Int(try u32()))) }
+    mutating func string() throws -> String { String(decoding: try take(Int(try u32())), as: UTF8.self) }
+}

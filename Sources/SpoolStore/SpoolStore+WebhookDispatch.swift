@@ -1,0 +1,55 @@
+import CLMDB
+import Foundation
+import Registry
+
+extension SpoolStore {
+    /// The JSON body of `call`: rendered from the event record it holds (the event object of
+    /// `GET /v1/events` with sorted keys, plus `sequence` last), or the body rendered when the event was recorded (calls
+    /// stored by older builds). Pure; any thread.
+    public static func webhookBody(_ call: WebhookCall) -> String {
+        guard let record = call.eventRecord else { return call.payload }
+        guard let event = try? record.withUnsafeBytes({ try Event(decoding: $0) }) else {
+            return WebhookOutbox.payload(eventJSON: Array("{}".utf8), sequence: call.sequence)
+        }
+        return String(decoding: event.webhookJSON(sequence: call.sequence), as: UTF8.self)
+    }
+
+    /// Up to `limit` pending calls of endpoint `id` that are due at `now` and not leased by
+    /// anyone (or under an expired lease), oldest event first, leaving out `skipping` (the calls
+    /// this node has in flight) without decoding them. Looks at no more than `scan` pending calls.
+    /// For the dispatcher's rounds. Any thread; one read transaction.
+    public func dueWebhookCalls(_ id: String, now: Int64, skipping: Set<UInt64>, limit: Int,
+                                scan: Int = 4096) throws -> [WebhookCall] {
+        guard limit > 0 else { return [] }
+        return try read { txn in
+            let cursor = try txn.cursor(dbRegistry)
+            defer { cursor.close() }
+            let start = Array(RegistryKeys.webhookPendingPrefix(id).utf8)
+            var out: [WebhookCall] = []
+            var seen = 0
+            var item = try cursor.seek(atLeast: start)
+            while let cur = item, cur.key.starts(with: start), out.count < limit, seen < scan {
+                seen += 1
+                let inFlight = !skipping.isEmpty
+                    && Self.sequence(ofCallKey: cur.key, prefixCount: start.count).map(skipping.contains) == true
+                if !inFlight, let call = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookCall,
+                   call.status == .pending, call.nextAttemptAt <= now, call.lease.map({ $0.expiresAt <= now }) ?? true {
+                    out.append(call)
+                }
+                item = try cursor.get(MDB_NEXT)
+            }
+            return out
+        }
+    }
+
+    /// The sequence at the end of an outbox key (`…/<20 digits>`), or nil.
+    static func sequence(ofCallKey key: UnsafeRawBufferPointer, prefixCount: Int) -> UInt64? {
+        guard key.count == prefixCount + 20 else { return nil }
+        var n: UInt64 = 0
+        for b in key[prefixCount...] {
+            guard b >= 0x30 && b <= 0x39 else { return nil }
+            n = n &* 10 &+ UInt64(b - 0x30)
+        }
+        return n
+    }
+}

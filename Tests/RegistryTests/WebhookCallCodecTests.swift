@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import Registry
+
+/// Outbox calls are stored as binary records; JSON records written by older builds still read.
+@Suite("Webhook call records")
+struct WebhookCallCodecTests {
+    static func call() -> WebhookCall {
+        var c = WebhookCall(endpoint: "ep_1", sequence: (77 << 16) | 3, webhookID: "msg_77_3", eventType: "delivered",
+                            createdAt: 1_700_000_000_123, payload: "")
+        c.eventRecord = [1, 0, 0, 0, 3, 0x41, 0x42, 0x43, 0xFF, 0]
+        c.attempts = 2
+        c.nextAttemptAt = 1_700_000_005_000
+        c.lease = WebhookCall.Lease(owner: "n2", incarnation: .max - 5, attempt: 3, expiresAt: 1_700_000_030_000)
+        c.history = [WebhookCall.Attempt(attempt: 1, at: 1_700_000_001_000, status: 503, latencyMillis: 12, response: "busy é", node: "n1"),
+                     WebhookCall.Attempt(attempt: 2, at: 1_700_000_002_000, status: 0, latencyMillis: -1, response: "", node: "n2")]
+        return c
+    }
+
+    @Test("A call with lease, history and event record survives its binary record, through RegistryRecord too")
+    func binaryRoundTrip() throws {
+        let c = Self.call()
+        let bytes = RegistryRecord.webhookCall(c).encoded()
+        #expect(bytes.first == WebhookCall.binaryMagic)
+        #expect(try RegistryRecord(decoding: bytes) == .webhookCall(c))
+        var plain = WebhookCall(endpoint: "e", sequence: 1, webhookID: "msg_0_1", eventType: "accepted", createdAt: 5,
+                                payload: "{\"id\":\"0-1\"}")
+        plain.status = .failed
+        #expect(try WebhookCall(binary: plain.binaryEncoded()) == plain)
+        #expect(plain.binaryEncoded() == plain.binaryEncoded(), "deterministic bytes")
+    }
+
+    @Test("A JSON call record of an older build still decodes; truncated or unknown binary records are refused")
+    func legacyAndMalformed() throws {
+        let c = Self.call()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var legacy = c
+        legacy.eventRecord = nil
+        legacy.payload = "{\"id\":\"77-3\",\"sequence\":5046275}"
+        let json = Array(try encoder.encode(RegistryRecord.webhookCall(legacy)))
+        #expect(json.first == UInt8(ascii: "{"))
+        #expect(try RegistryRecord(decoding: json).webhookCall == legacy)
+
+        let bytes = c.binaryEncoded()
+        for cut in [1, 2, 10, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: WebhookCallDecodingError.self) { try WebhookCall(binary: bytes.prefix(cut)) }
+        }
+        var wrongVersion = bytes
+        wrongVersion[1] = 9
+        #expect(throws: WebhookCallDecodingError.self) { try WebhookCall(binary: wrongVersion) }
+        #expect(throws: WebhookCallDecodingError.self) { try WebhookCall(binary: bytes + [0]) }
+    }
+}

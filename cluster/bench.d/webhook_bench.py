@@ -1,0 +1,145 @@
+"""`cluster/bench --webhook`: the cost of webhooks on the accept and relay paths.
+
+With --webhook every Sendarix measurement is also made with a third target, "sendarix-webhook":
+the same binary started through bench.d/sendarix-with-webhook, which subscribes a local receiver
+(answering 200) to every event of every tenant. The targets alternate round by round
+(postfix, sendarix, sendarix-webhook), so all three see the same background load. The final
+JSON gets, per accept size and for relay:
+
+  webhookRatio_msgs_per_s        webhook-on msgs/s over webhook-off msgs/s of the same run
+  ratio_msgs_per_s_webhook       webhook-on Sendarix over Postfix (compare with ratio_msgs_per_s)
+  webhook_cpu_s_per_1000_added   CPU s per 1,000 messages, webhook-on minus webhook-off
+  webhook_cpu_s_per_1000_added_until_drained
+                                 the same, with each side's CPU counted until its work is done
+                                 (sink drained; for webhook-on also every call answered)
+and, per scenario, webhook_calls_received (what the receivers got; two events a message:
+accepted and delivered) so a run where calls did not flow is visible. Before the next accept
+size (and before a relay round ends) the webhook-on server gets time to send its backlog, so one
+phase's calls are not charged to the next."""
+import glob
+import os
+import sys
+import time
+
+TARGET = "sendarix-webhook"
+WRAPPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sendarix-with-webhook")
+
+
+def add_arguments(p):
+    p.add_argument("--webhook", action="store_true",
+                   help="also measure Sendarix with a webhook on every event (target sendarix-webhook) "
+                        "and report webhook-on/off ratios (bench.d/webhook_bench.py)")
+
+
+def configure(a):
+    """After parsing: adds the target and points the wrapper at the binary under test."""
+    if getattr(a, "webhook", False) and "sendarix" in a.targets and TARGET not in a.targets:
+        a.targets.append(TARGET)
+        os.environ["SENDARIX_REAL_BIN"] = os.path.abspath(a.sendarix_bin)
+
+
+def binary(a, target):
+    """The executable a Sendarix target is started with."""
+    return WRAPPER if target == TARGET else a.sendarix_bin
+
+
+def wait_registered(server, target, unavailable, timeout=30.0):
+    """For the webhook-on target: waits until the wrapper registered the endpoint, so that no
+    event of the measurement is recorded before it (those would have no call)."""
+    if target != TARGET:
+        return
+    path = os.path.join(server.root, "webhook-registered")
+    end = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > end:
+            raise unavailable("the webhook endpoint was not registered within %.0f s" % timeout)
+        time.sleep(0.1)
+
+
+def settle(entry, server, target, expected_calls, cpu0, messages, stall=10.0, limit=180.0):
+    """After a phase (the sink has everything): for the webhook-on target waits until the
+    receiver got `expected_calls` calls in all (or nothing came for `stall` s), then records in
+    `entry` the calls and the CPU per 1,000 messages from `cpu0` until now. Any Sendarix target."""
+    if not target.startswith("sendarix") or not entry.get("available") or not messages:
+        return
+    if target == TARGET:
+        path = os.path.join(server.root, "webhook-calls")
+        start = last_change = time.monotonic()
+        seen = -1
+        while True:
+            try:
+                with open(path) as f:
+                    n = int(f.read().strip() or "0")
+            except (OSError, ValueError):
+                n = 0
+            now = time.monotonic()
+            if n != seen:
+                seen, last_change = n, now
+            if n >= expected_calls or now - last_change > stall or now - start > limit:
+                break
+            time.sleep(0.25)
+        entry["webhook_calls"] = seen
+        entry["webhook_calls_expected"] = expected_calls
+        entry["webhook_drain_s"] = round(time.monotonic() - start, 2)
+        # The receiver runs on the same cores: its CPU for this phase, per 1,000 messages.
+        try:
+            with open(os.path.join(server.root, "webhook-receiver-cpu")) as f:
+                rcpu = float(f.read().strip() or "0")
+            before = getattr(server, "webhook_receiver_cpu", 0.0)
+            server.webhook_receiver_cpu = rcpu
+            entry["webhook_receiver_cpu_s_per_1000"] = round((rcpu - before) * 1000.0 / messages, 3)
+        except (OSError, ValueError):
+            pass
+    cpu1 = server.cpu_seconds()
+    if cpu0 is not None and cpu1 is not None:
+        entry["cpu_s_per_1000_until_drained"] = round((cpu1 - cpu0) * 1000.0 / messages, 3)
+
+
+def _calls(root, scenario):
+    total = 0
+    for path in glob.glob(os.path.join(root, "*-%s-%s" % (scenario, TARGET), "webhook-calls")):
+        try:
+            with open(path) as f:
+                total += int(f.read().strip() or "0")
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def _get(entry, key):
+    return entry.get(key) if isinstance(entry, dict) and entry.get("available") else None
+
+
+def _add(section, log):
+    on, off, pf = section.get(TARGET), section.get("sendarix"), section.get("postfix")
+    m_on, m_off = _get(on, "msgs_per_s"), _get(off, "msgs_per_s")
+    section["webhookRatio_msgs_per_s"] = round(m_on / m_off, 3) if m_on and m_off else None
+    m_pf = _get(pf, "msgs_per_s")
+    section["ratio_msgs_per_s_webhook"] = round(m_on / m_pf, 3) if m_on and m_pf else None
+    c_on, c_off = _get(on, "cpu_s_per_1000"), _get(off, "cpu_s_per_1000")
+    section["webhook_cpu_s_per_1000_added"] = round(c_on - c_off, 3) if c_on is not None and c_off is not None else None
+    d_on, d_off = _get(on, "cpu_s_per_1000_until_drained"), _get(off, "cpu_s_per_1000_until_drained")
+    section["webhook_cpu_s_per_1000_added_until_drained"] = (
+        round(d_on - d_off, 3) if d_on is not None and d_off is not None else None)
+    log("  msgs/s off %s, on %s: on/off %s; vs Postfix off %s, on %s; CPU s/1000 off %s, on %s (+%s); "
+        "until drained off %s, on %s (+%s); calls %s of %s; receiver CPU s/1000 %s"
+        % (m_off, m_on, section["webhookRatio_msgs_per_s"], section.get("ratio_msgs_per_s"),
+           section["ratio_msgs_per_s_webhook"], c_off, c_on, section["webhook_cpu_s_per_1000_added"],
+           d_off, d_on, section["webhook_cpu_s_per_1000_added_until_drained"],
+           _get(on, "webhook_calls"), _get(on, "webhook_calls_expected"),
+           _get(on, "webhook_receiver_cpu_s_per_1000")))
+
+
+def add_ratios(results, root, log=lambda s: sys.stderr.write("bench: " + s + "\n")):
+    """Adds the webhook keys to results["accept"] and results["relay"] (when measured)."""
+    acc = results.get("accept")
+    if acc and any(TARGET in sec for sec in acc.get("sizes", {}).values()):
+        for size, sec in acc["sizes"].items():
+            log("webhook cost, accept %s bytes:" % size)
+            _add(sec, log)
+        acc["webhook_calls_received"] = _calls(root, "accept")
+    rel = results.get("relay")
+    if rel and TARGET in rel:
+        log("webhook cost, relay:")
+        _add(rel, log)
+        rel["webhook_calls_received"] = _calls(root, "relay")
