@@ -2015,6 +2015,8 @@ def parse_args(argv):
                    help="queue depth the outage scenario grows to (default 1000000, --quick 20000)")
     p.add_argument("--outage-drain", type=int, default=None,
                    help="seconds the outage scenario watches the backlog drain (default 60, --quick 30)")
+    p.add_argument("--outage-retry", default=None,
+                   help="outage scenario retry schedule, seconds, comma list (default 60,300,900; --quick 10,30,60,120)")
     p.add_argument("--restart-depth", type=int, default=None,
                    help="queue depth of the restart scenario (default 1000000 single node, a tenth in "
                         "the cluster; --quick 20000)")

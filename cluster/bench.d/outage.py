@@ -74,8 +74,11 @@ def run(bench):
     drain_seconds = a.outage_drain or (30 if a.quick else 60)
     measure = max(2_000, min(20_000, target // 20))
     fill_chunk = 50_000
-    mode = {"retrySchedule": [10, 30, 60, 120], "breakerOpenSeconds": 10,
-            "shapedRate": 200 if a.quick else 300, "maxConnections": 10}
+    # Full run: the default schedule's first steps (60, 300, 900 s; a deferred queue's retries come
+    # to depth / 900 per second at most). --quick compresses it so its small queue is as busy.
+    retry = [int(x) for x in a.outage_retry.split(",")] if a.outage_retry else \
+        ([10, 30, 60, 120] if a.quick else [60, 300, 900])
+    mode = {"retrySchedule": retry, "breakerOpenSeconds": 10, "shapedRate": 100, "maxConnections": 10}
     res = {"available": True, "targetDepth": target, "measureChunk": measure, "messageBytes": 5120,
            "retrySchedule": mode["retrySchedule"], "shapedRate": mode["shapedRate"],
            "loadavgStart": round(os.getloadavg()[0], 2)}
