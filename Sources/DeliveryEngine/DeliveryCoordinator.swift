@@ -50,13 +50,17 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var breakers: [String: CircuitBreaker] = [:]
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
-    private var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
+    var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
     private var random = SystemRandomNumberGenerator()
     private var stopping = false
     private var timerGeneration = 0
     private var drained: DispatchSemaphore?
     private var transactionsSent = 0
     private var lastRenewalCheck: Int64 = 0
+    /// Jobs waiting for a token of a rate limiter, first come first served, and the limiters
+    /// whose release timer is armed (see `waitForToken`).
+    var limiterWaiters: [AdaptiveThrottle.Key: [DeliveryJob]] = [:]
+    var limiterTimers = Set<AdaptiveThrottle.Key>()
     /// Whether the next claim goes to the most recently due message (see `interleaved`).
     private var newestTurn = true
     /// Recorded in every claim (see `Options.incarnation`).
@@ -455,7 +459,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
     }
 
-    private func tryNext(_ job: DeliveryJob) {
+    /// `released`: the job comes from the head of its rate limiter's waiting line (see
+    /// `waitForToken`), so it may take the next token before the jobs behind it.
+    func tryNext(_ job: DeliveryJob, released: Bool = false) {
         guard let route = job.route else { return }
         let now = options.clock()
         let seconds = Double(now) / 1000
@@ -506,6 +512,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 return
             }
             if !route.isStatic || options.rateLimitStaticRoutes {
+                // Jobs already wait for this limiter: queue behind them (first come, first served).
+                guard released || limiterWaiters[throttleKey]?.isEmpty ?? true else {
+                    limiterWaiters[throttleKey, default: []].append(job)
+                    return
+                }
                 var limiter = rateLimiters[throttleKey] ?? RateLimiter(rate: policy.messagesPerSecond,
                                                                       burst: max(1, policy.messagesPerSecond), now: seconds)
                 if limiter.rate != policy.messagesPerSecond {
@@ -515,7 +526,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 let wait = acquired ? 0 : limiter.delay(now: seconds)
                 rateLimiters[throttleKey] = limiter
                 guard acquired else {
-                    queue.asyncAfter(deadline: .now() + min(max(wait, 0.001), 60)) { self.tryNext(job) }
+                    waitForToken(job, key: throttleKey, delay: wait, atFront: released)
                     return
                 }
             }
