@@ -31,6 +31,7 @@ extension DeliveryCoordinator {
             limiterWaiters[key] = nil
             return
         }
+        tokenWakeups += 1
         let head = line.removeFirst()
         limiterWaiters[key] = line.isEmpty ? nil : line
         tryNext(head, released: true)

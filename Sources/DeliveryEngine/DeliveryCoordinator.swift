@@ -61,6 +61,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
     /// whose release timer is armed (see `waitForToken`).
     var limiterWaiters: [AdaptiveThrottle.Key: [DeliveryJob]] = [:]
     var limiterTimers = Set<AdaptiveThrottle.Key>()
+    /// Times a waiting job was handed back to `tryNext` (figures and tests).
+    var tokenWakeups = 0
     /// Whether the next claim goes to the most recently due message (see `interleaved`).
     private var newestTurn = true
     /// Recorded in every claim (see `Options.incarnation`).

@@ -130,20 +130,26 @@ def run(bench):
         res["rssRatio"] = round(last["rssMB"] / max(first["rssMB"], 1e-9), 3)
         res["rssAnonRatio"] = round(last["rssAnonMB"] / max(first["rssAnonMB"], 1e-9), 3)
         res["cpuPerMsgRatio"] = round(last["cpuPerMsgMs"] / max(first["cpuPerMsgMs"], 1e-9), 3)
-        # Extrapolation to 10^7 from the measured growth.
-        slope, icpt = fit([(r["depth"], r["msgsPerSecond"]) for r in rows])
+        # Extrapolation to 10^7 from the growth between the two deepest checkpoints (the early
+        # checkpoints include the fill-up of the in-flight window, which is bounded).
         ext = {"depth": 10_000_000}
+        deep = rows[-2:] if len(rows) >= 3 else rows
+        slope, icpt = fit([(r["depth"], r["msgsPerSecond"]) for r in deep])
         if slope is not None:
-            ext["acceptRate"] = round(max(0.0, icpt + slope * 1e7), 1)
+            ext["acceptRate"] = round(max(0.0, icpt + min(slope, 0.0) * 1e7), 1)
             ext["acceptRatio"] = round(ext["acceptRate"] / max(first["msgsPerSecond"], 1e-9), 3)
-        slope, icpt = fit([(r["depth"], r["rssAnonMB"]) for r in rows])
+        slope, icpt = fit([(r["depth"], r["rssAnonMB"]) for r in deep])
         if slope is not None:
-            ext["rssAnonMB"] = round(icpt + slope * 1e7, 1)
+            ext["rssAnonMB"] = round(icpt + max(slope, 0.0) * 1e7, 1)
+        slope, icpt = fit([(r["depth"], r["idleCpuPerSecond"]) for r in deep])
+        if slope is not None:
+            ext["idleCpuPerSecond"] = round(icpt + max(slope, 0.0) * 1e7, 3)
         if last.get("diskBytesPerQueued"):
             ext["diskGB"] = round(last["diskBytesPerQueued"] * 1e7 / 1e9, 1)
         if last.get("mapUsedBytesPerQueued"):
             ext["mapUsedGB"] = round(last["mapUsedBytesPerQueued"] * 1e7 / 1e9, 1)
-        ext["method"] = "least-squares line through the checkpoints (accept rate, RssAnon); per-message disk and map use times 10^7"
+        ext["method"] = ("line through the two deepest checkpoints (accept rate only if it falls, RssAnon and "
+                         "idle CPU only if they grow); per-message disk and map use times 10^7")
         res["extrapolated"] = ext
         dq.add_cost_rows(bench, [dq.cost_row("outage", r["checkpoint"], r) for r in rows])
 
