@@ -24,20 +24,25 @@ extension DeliveryCoordinator {
         }
     }
 
-    /// Hands the head of `key`'s line to `tryNext`; re-arms the timer while jobs remain (the
-    /// released job may have gone another way: lease expired, breaker open). On `queue`.
+    /// Hands the head of `key`'s line to `tryNext`, and the next ones while a token is left (a
+    /// released job that went another way, e.g. to a host whose circuit is open, used none);
+    /// re-arms the timer while jobs remain. On `queue`.
     private func releaseWaiter(_ key: AdaptiveThrottle.Key) {
-        guard var line = limiterWaiters[key], !line.isEmpty else {
-            limiterWaiters[key] = nil
-            return
-        }
         tokenWakeups += 1
-        let head = line.removeFirst()
-        limiterWaiters[key] = line.isEmpty ? nil : line
-        tryNext(head, released: true)
+        while var line = limiterWaiters[key], !line.isEmpty {
+            let head = line.removeFirst()
+            limiterWaiters[key] = line.isEmpty ? nil : line
+            tryNext(head, released: true)
+            // The head waits again (back at the front, timer armed): nothing more to do now.
+            if limiterTimers.contains(key) { return }
+            let now = Double(options.clock()) / 1000
+            guard let limiter = rateLimiters[key], limiter.available(now: now) >= 1 else { break }
+        }
         if limiterWaiters[key]?.isEmpty == false {
             let now = Double(options.clock()) / 1000
             armLimiterTimer(key, delay: rateLimiters[key]?.delay(now: now) ?? 0.001)
+        } else {
+            limiterWaiters[key] = nil
         }
     }
 

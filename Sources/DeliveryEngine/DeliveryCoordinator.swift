@@ -499,6 +499,19 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 continue
             }
             let throttleKey = DeliveryCoordinator.throttleKey(route.provider, host: candidate.host.name, source: source)
+            let breakerKey = "\(candidate.address):\(candidate.host.port)"
+            let circuitOpen = { () -> (reply: SMTPReply, remoteHost: String, localClass: BounceClass?) in
+                (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
+                           "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
+                 "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout)
+            }
+            if case .open = breakers[breakerKey]?.state(now: seconds) {
+                // Refused below anyway: skip without waiting for a rate-limiter token (during an
+                // outage the deferrals would otherwise queue at the provider's shaped rate).
+                if job.lastFailure == nil { job.lastFailure = circuitOpen() }
+                job.candidateIndex += 1
+                continue
+            }
             let base = options.shaping.policy(for: route.provider)
             let scope = DeliveryCoordinator.throttleScope(route.provider, host: candidate.host.name)
             guard let policy = deferrals.apply(base, to: route.provider, scope: scope, source: source, now: seconds) else {
@@ -533,17 +546,12 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 }
             }
             // Last, so that an allowed half-open probe is always followed by a real attempt.
-            let breakerKey = "\(candidate.address):\(candidate.host.port)"
             var breaker = breakers[breakerKey] ?? CircuitBreaker(failureThreshold: options.breakerThreshold,
                                                                  openDuration: options.breakerOpenSeconds)
             let allowed = breaker.allowAttempt(now: seconds)
             breakers[breakerKey] = breaker
             guard allowed else {
-                if job.lastFailure == nil {
-                    job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
-                                                 "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
-                                       "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout)
-                }
+                if job.lastFailure == nil { job.lastFailure = circuitOpen() }
                 job.candidateIndex += 1
                 continue
             }
