@@ -150,7 +150,8 @@ class Node:
             if line.startswith("#"):
                 continue
             for key in ("sendarix_queue_messages", "sendarix_lmdb_map_size_bytes", "sendarix_lmdb_map_used_bytes",
-                        "sendarix_spool_commit_seconds_count", "sendarix_deliveries_in_flight"):
+                        "sendarix_spool_commit_seconds_count", "sendarix_deliveries_in_flight",
+                        "sendarix_recipients_deferred_total"):
                 if line.startswith(key + " ") or line.startswith(key + "{"):
                     try:
                         out[key] = out.get(key, 0) + float(line.rsplit(" ", 1)[1])
@@ -184,7 +185,8 @@ class Node:
                 "depth": int(m.get("sendarix_queue_messages", -1)),
                 "mapSize": m.get("sendarix_lmdb_map_size_bytes"), "mapUsed": m.get("sendarix_lmdb_map_used_bytes"),
                 "commits": m.get("sendarix_spool_commit_seconds_count"), "diskBytes": disk,
-                "inFlight": m.get("sendarix_deliveries_in_flight")}
+                "inFlight": m.get("sendarix_deliveries_in_flight"),
+                "deferred": m.get("sendarix_recipients_deferred_total", 0)}
 
 
 def run_source(node, count, root, tag, sessions=20, size=5120):
@@ -239,11 +241,16 @@ def measured_chunk(node, count, root, tag, perf=True):
 
 
 def idle_cpu(node, seconds):
-    """The node's CPU per wall second over `seconds` without load (the scheduler's retry work)."""
+    """Over `seconds` without load (the scheduler's retry work): the node's CPU per wall second,
+    deferrals (retries) per second, and CPU ms per deferral (None without deferrals)."""
     a = node.sample()
     time.sleep(seconds)
     b = node.sample()
-    return round((b["cpu"] - a["cpu"]) / (b["t"] - a["t"]), 4)
+    wall = b["t"] - a["t"]
+    cpu = b["cpu"] - a["cpu"]
+    retries = (b["deferred"] or 0) - (a["deferred"] or 0)
+    return (round(cpu / wall, 4), round(retries / wall, 1),
+            round(cpu / retries * 1000, 3) if retries >= 20 else None)
 
 
 def cost_row(scenario, depth, row):
@@ -267,7 +274,10 @@ def report_rows(results):
                     "%.2fx" % o["acceptRatio"] if o.get("acceptRatio") else "-", ">= 0.9"))
         out.append(("outage: idle CPU s/s at max depth / at first checkpoint", "",
                     "%s / %s" % (o.get("idleCpuAtMaxDepth"), o.get("idleCpuFirst")),
-                    "%.2fx" % o["idleCpuRatio"] if o.get("idleCpuRatio") else "-", "~1"))
+                    "%.2fx" % o["idleCpuRatio"] if o.get("idleCpuRatio") else "-", ""))
+        out.append(("outage: scheduler CPU ms per retry, deepest / shallowest with retries", "",
+                    "%s / %s" % (o.get("cpuPerRetryMsDeep"), o.get("cpuPerRetryMsFirst")),
+                    "%.2fx" % o["schedulerCpuPerRetryRatio"] if o.get("schedulerCpuPerRetryRatio") else "-", "~1"))
         out.append(("outage: receiver connections/s during outage (mean / max)", "",
                     "%s / %s" % (o.get("outageConnectionsPerSecond"), o.get("outageMaxConnectionsPerSecond")), "",
                     "low"))

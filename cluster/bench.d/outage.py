@@ -103,11 +103,13 @@ def run(bench):
                 if not ok and time.monotonic() - t0 < 1:
                     raise B.Unavailable("smtp-source failed: " + tail)
             depth = node.depth()
-            idle = dq.idle_cpu(node, 5.0)
+            idle, retries, per_retry = dq.idle_cpu(node, 5.0)
             row = dq.measured_chunk(node, measure, d, "measure-%d" % cp)
             row["checkpoint"] = cp
             row["depth"] = depth
             row["idleCpuPerSecond"] = idle
+            row["idleRetriesPerSecond"] = retries
+            row["idleCpuPerRetryMs"] = per_retry
             rows.append(row)
             B.log("outage: depth %d: %s" % (depth, row))
         outage_end = time.monotonic()
@@ -127,6 +129,13 @@ def run(bench):
             res["idleCpuFirst"] = with_depth[0]["idleCpuPerSecond"]
             res["idleCpuAtMaxDepth"] = last["idleCpuPerSecond"]
             res["idleCpuRatio"] = round(last["idleCpuPerSecond"] / max(with_depth[0]["idleCpuPerSecond"], 1e-3), 3)
+        # The work per retry must not grow with depth (no scans per poll): CPU per deferral while idle.
+        per = [r for r in rows if r.get("idleCpuPerRetryMs")]
+        if per:
+            res["cpuPerRetryMsFirst"] = per[0]["idleCpuPerRetryMs"]
+            res["cpuPerRetryMsDeep"] = per[-1]["idleCpuPerRetryMs"]
+            res["cpuPerRetryDepths"] = [per[0]["depth"], per[-1]["depth"]]
+            res["schedulerCpuPerRetryRatio"] = round(per[-1]["idleCpuPerRetryMs"] / max(per[0]["idleCpuPerRetryMs"], 1e-6), 3)
         res["rssRatio"] = round(last["rssMB"] / max(first["rssMB"], 1e-9), 3)
         res["rssAnonRatio"] = round(last["rssAnonMB"] / max(first["rssAnonMB"], 1e-9), 3)
         res["cpuPerMsgRatio"] = round(last["cpuPerMsgMs"] / max(first["cpuPerMsgMs"], 1e-9), 3)
@@ -141,15 +150,15 @@ def run(bench):
         slope, icpt = fit([(r["depth"], r["rssAnonMB"]) for r in deep])
         if slope is not None:
             ext["rssAnonMB"] = round(icpt + max(slope, 0.0) * 1e7, 1)
-        slope, icpt = fit([(r["depth"], r["idleCpuPerSecond"]) for r in deep])
+        slope, icpt = fit([(r["depth"], r["idleCpuPerRetryMs"]) for r in per[-2:]] if per else [])
         if slope is not None:
-            ext["idleCpuPerSecond"] = round(icpt + max(slope, 0.0) * 1e7, 3)
+            ext["cpuPerRetryMs"] = round(icpt + max(slope, 0.0) * 1e7, 3)
         if last.get("diskBytesPerQueued"):
             ext["diskGB"] = round(last["diskBytesPerQueued"] * 1e7 / 1e9, 1)
         if last.get("mapUsedBytesPerQueued"):
             ext["mapUsedGB"] = round(last["mapUsedBytesPerQueued"] * 1e7 / 1e9, 1)
         ext["method"] = ("line through the two deepest checkpoints (accept rate only if it falls, RssAnon and "
-                         "idle CPU only if they grow); per-message disk and map use times 10^7")
+                         "CPU per retry only if they grow); per-message disk and map use times 10^7")
         res["extrapolated"] = ext
         dq.add_cost_rows(bench, [dq.cost_row("outage", r["checkpoint"], r) for r in rows])
 
