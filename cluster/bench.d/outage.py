@@ -141,15 +141,15 @@ def run(bench):
         res["cpuPerMsgRatio"] = round(last["cpuPerMsgMs"] / max(first["cpuPerMsgMs"], 1e-9), 3)
         # Extrapolation to 10^7 from the measured growth.
         ext = {"depth": 10_000_000}
-        slope, icpt = fit([(r["depth"], r["idleCpuPerRetryMs"]) for r in per[-2:]] if per else [])
+        slope, icpt = fit([(r["depth"], r["idleCpuPerRetryMs"]) for r in per])
         if slope is not None:
             ext["cpuPerRetryMs"] = round(icpt + max(slope, 0.0) * 1e7, 3)
         if last.get("diskBytesPerQueued"):
             ext["diskGB"] = round(last["diskBytesPerQueued"] * 1e7 / 1e9, 1)
         if last.get("mapUsedBytesPerQueued"):
             ext["mapUsedGB"] = round(last["mapUsedBytesPerQueued"] * 1e7 / 1e9, 1)
-        ext["method"] = ("per-message disk and map use times 10^7; CPU per retry on the line through the two "
-                         "deepest checkpoints with retries (only if it grows). Not extrapolated: the accept rate "
+        ext["method"] = ("per-message disk and map use times 10^7; CPU per retry on the least-squares line "
+                         "through the checkpoints with retries (only if it grows). Not extrapolated: the accept rate "
                          "(set by the retries due, i.e. by the arrival rate one retry step earlier, not by depth) "
                          "and RssAnon (bounded by delivery.maxInFlight)")
         res["extrapolated"] = ext
