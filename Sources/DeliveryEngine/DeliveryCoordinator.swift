@@ -50,13 +50,21 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var breakers: [String: CircuitBreaker] = [:]
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
-    private var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
+    var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
     private var random = SystemRandomNumberGenerator()
     private var stopping = false
     private var timerGeneration = 0
     private var drained: DispatchSemaphore?
     private var transactionsSent = 0
     private var lastRenewalCheck: Int64 = 0
+    /// Jobs waiting for a token of a rate limiter, first come first served, and the limiters
+    /// whose release timer is armed (see `waitForToken`).
+    var limiterWaiters: [AdaptiveThrottle.Key: [DeliveryJob]] = [:]
+    var limiterTimers = Set<AdaptiveThrottle.Key>()
+    /// Times a waiting job was handed back to `tryNext` (figures and tests).
+    var tokenWakeups = 0
+    /// Whether the next claim goes to the most recently due message (see `interleaved`).
+    private var newestTurn = true
     /// Recorded in every claim (see `Options.incarnation`).
     let incarnation: UInt64
 
@@ -147,26 +155,33 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     /// After a restart, takes back the messages this node still holds leases on (they would
-    /// otherwise wait for the lease to expire), one page of the queue per scheduler turn. A pass
-    /// that found such leases runs again a second later (up to `pass` 20): right after a restart the
-    /// node may not know the leader yet, or not have applied the latest claims, and a refused
-    /// recovery claim would leave the message waiting for its lease to run out.
-    func recoverLeases(after: String? = nil, pass: Int = 1, found: Int = 0) {
+    /// otherwise wait for the lease to expire), one page of the store's lease table per scheduler
+    /// turn: the work is the leases this node holds, whatever the queue's depth. A pass that found
+    /// such leases runs again a second later (up to `pass` 20): right after a restart the node may
+    /// not know the leader yet, or not have applied the latest claims, and a refused recovery claim
+    /// would leave the message waiting for its lease to run out.
+    func recoverLeases(after: String? = nil, pass: Int = 1, found: Int = 0, startedAt: Int64? = nil) {
         queue.async {
             guard !self.stopping else { return }
-            let page = (try? self.store.queueEntries(limit: 1_000, after: after)) ?? []
             let now = self.options.clock()
+            let started = startedAt ?? now
+            let page = (try? self.store.leasedMessages(owner: self.nodeID, after: after, limit: 1_000)) ?? []
             var found = found
-            for entry in page where entry.leaseOwner == self.nodeID && self.inFlight[entry.queueID] == nil {
+            for id in page where self.inFlight[id] == nil {
                 found += 1
-                if self.claim(entry.queueID, now: now) {
-                    self.logSink("info", "delivery.lease_recovered", [("queueId", entry.queueID), ("pass", String(pass))])
+                if self.claim(id, now: now) {
+                    self.logSink("info", "delivery.lease_recovered", [("queueId", id), ("pass", String(pass))])
                 }
             }
             if page.count == 1_000, let last = page.last {
-                self.recoverLeases(after: last.queueID, pass: pass, found: found)
-            } else if found > 0 && pass < 20 {
-                self.queue.asyncAfter(deadline: .now() + 1) { self.recoverLeases(pass: pass + 1) }
+                self.recoverLeases(after: last, pass: pass, found: found, startedAt: started)
+            } else {
+                self.logSink("info", "delivery.lease_recovery_done",
+                             [("pass", String(pass)), ("examined", String(found)),
+                              ("ms", String(self.options.clock() - started))])
+                if found > 0 && pass < 20 {
+                    self.queue.asyncAfter(deadline: .now() + 1) { self.recoverLeases(pass: pass + 1) }
+                }
             }
         }
     }
@@ -183,12 +198,18 @@ final class DeliveryCoordinator: @unchecked Sendable {
             do {
                 // In cluster mode the head of the due index may belong to other nodes: look further.
                 let window = options.preferredOwner == nil ? min(options.batchSize, capacity) : options.batchSize * 10
-                let ids = try store.dueMessages(now: now, limit: window + inFlight.count)
+                // Oldest due first, interleaved with the most recently due (fresh mail, retries that
+                // just came due), so new mail is not starved behind an overdue backlog.
+                // The turn carries over between passes, so with little capacity both ends still drain.
+                let ids = Self.interleaved(try store.dueMessages(now: now, limit: window + inFlight.count),
+                                           try store.recentlyDueMessages(now: now, limit: (window + 1) / 2 + inFlight.count),
+                                           newestFirst: newestTurn)
                 var claimed = 0
                 for id in ids where inFlight[id] == nil {
                     guard inFlight.count < options.maxInFlight else { break }
                     if claim(id, now: now) { claimed += 1 }
                 }
+                if claimed % 2 == 1 { newestTurn.toggle() }
                 onlyInFlight = claimed == 0 && !ids.isEmpty
             } catch {
                 logSink("error", "delivery.due", [("error", "\(error)")])
@@ -440,7 +461,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
     }
 
-    private func tryNext(_ job: DeliveryJob) {
+    /// `released`: the job comes from the head of its rate limiter's waiting line (see
+    /// `waitForToken`), so it may take the next token before the jobs behind it.
+    func tryNext(_ job: DeliveryJob, released: Bool = false) {
         guard let route = job.route else { return }
         let now = options.clock()
         let seconds = Double(now) / 1000
@@ -476,6 +499,19 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 continue
             }
             let throttleKey = DeliveryCoordinator.throttleKey(route.provider, host: candidate.host.name, source: source)
+            let breakerKey = "\(candidate.address):\(candidate.host.port)"
+            let circuitOpen = { () -> (reply: SMTPReply, remoteHost: String, localClass: BounceClass?) in
+                (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
+                           "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
+                 "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout)
+            }
+            if case .open = breakers[breakerKey]?.state(now: seconds) {
+                // Refused below anyway: skip without waiting for a rate-limiter token (during an
+                // outage the deferrals would otherwise queue at the provider's shaped rate).
+                if job.lastFailure == nil { job.lastFailure = circuitOpen() }
+                job.candidateIndex += 1
+                continue
+            }
             let base = options.shaping.policy(for: route.provider)
             let scope = DeliveryCoordinator.throttleScope(route.provider, host: candidate.host.name)
             guard let policy = deferrals.apply(base, to: route.provider, scope: scope, source: source, now: seconds) else {
@@ -491,6 +527,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 return
             }
             if !route.isStatic || options.rateLimitStaticRoutes {
+                // Jobs already wait for this limiter: queue behind them (first come, first served).
+                guard released || limiterWaiters[throttleKey]?.isEmpty ?? true else {
+                    limiterWaiters[throttleKey, default: []].append(job)
+                    return
+                }
                 var limiter = rateLimiters[throttleKey] ?? RateLimiter(rate: policy.messagesPerSecond,
                                                                       burst: max(1, policy.messagesPerSecond), now: seconds)
                 if limiter.rate != policy.messagesPerSecond {
@@ -500,22 +541,17 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 let wait = acquired ? 0 : limiter.delay(now: seconds)
                 rateLimiters[throttleKey] = limiter
                 guard acquired else {
-                    queue.asyncAfter(deadline: .now() + min(max(wait, 0.001), 60)) { self.tryNext(job) }
+                    waitForToken(job, key: throttleKey, delay: wait, atFront: released)
                     return
                 }
             }
             // Last, so that an allowed half-open probe is always followed by a real attempt.
-            let breakerKey = "\(candidate.address):\(candidate.host.port)"
             var breaker = breakers[breakerKey] ?? CircuitBreaker(failureThreshold: options.breakerThreshold,
                                                                  openDuration: options.breakerOpenSeconds)
             let allowed = breaker.allowAttempt(now: seconds)
             breakers[breakerKey] = breaker
             guard allowed else {
-                if job.lastFailure == nil {
-                    job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
-                                                 "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
-                                       "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout)
-                }
+                if job.lastFailure == nil { job.lastFailure = circuitOpen() }
                 job.candidateIndex += 1
                 continue
             }

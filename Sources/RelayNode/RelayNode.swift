@@ -134,7 +134,8 @@ public final class RelayNode {
             loop.start()
             loops.append(loop)
         }
-        let admission = SpoolAdmission(base: log, store: store, reserve: config.spool.effectiveReserveMB << 20)
+        let admission = SpoolAdmission(base: log, store: store, reserve: config.spool.effectiveReserveMB << 20,
+                                       lowSpace: SpoolAdmission.warning(logger, reserveMB: config.spool.effectiveReserveMB))
         let domains = try SendingDomains(config: config, store: store, log: log, logger: logger)
         self.domains = domains
         let sendingLimits = SendingLimiter(config: config, store: store, log: log, logger: logger)

@@ -16,13 +16,21 @@ final class SpoolAdmission: ReplicatedLog {
     let reserve: Int
     let refreshMillis: Int64
     private let cached = Mutex<(at: Int64, available: Int)?>(nil)
+    /// Called with the figures when less than a quarter of the map, or four times the reserve, is
+    /// left (long before new messages get 452), at most every `warnEveryMillis`.
+    let lowSpace: (@Sendable (SpoolStore.SpaceUsage) -> Void)?
+    let warnEveryMillis: Int64
+    private let lastWarning = Mutex<Int64>(Int64.min / 2)
 
     /// Wraps `base`; `reserve` in bytes. Any thread.
-    init(base: any ReplicatedLog, store: SpoolStore, reserve: Int, refreshMillis: Int64 = 200) {
+    init(base: any ReplicatedLog, store: SpoolStore, reserve: Int, refreshMillis: Int64 = 200,
+         warnEveryMillis: Int64 = 600_000, lowSpace: (@Sendable (SpoolStore.SpaceUsage) -> Void)? = nil) {
         self.base = base
         self.store = store
         self.reserve = reserve
         self.refreshMillis = refreshMillis
+        self.warnEveryMillis = warnEveryMillis
+        self.lowSpace = lowSpace
     }
 
     /// Proposes `command`, refusing new messages that would eat into the reserve. Never blocks
@@ -33,6 +41,7 @@ final class SpoolAdmission: ReplicatedLog {
             // the body to stay on the safe side of copy-on-write during the commit.
             let needed = 2 * command.approximateSize
             let available = availableBytes()
+            warnIfLow(available - needed)
             if available - needed < reserve {
                 completion(.failure(StoreError(.storageFull, "spool nearly full: \(available >> 20) MiB left, "
                                                + "\(reserve >> 20) MiB kept for deliveries and deletes", context: e.queueID)))
@@ -48,8 +57,28 @@ final class SpoolAdmission: ReplicatedLog {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         if let c = cached.withLock({ $0 }), now - c.at < refreshMillis { return c.available }
         // On an error reading the figure, admit: the commit itself still fails cleanly when full.
-        let available = (try? store.spaceUsage().available) ?? Int.max / 2
-        cached.withLock { $0 = (now, available) }
-        return available
+        guard let usage = try? store.spaceUsage() else {
+            cached.withLock { $0 = (now, Int.max / 2) }
+            return Int.max / 2
+        }
+        cached.withLock { $0 = (now, usage.available) }
+        return usage.available
+    }
+
+    /// Calls `lowSpace` (at most every `warnEveryMillis`) when `available` bytes, the figure the
+    /// admission decision used, are below a quarter of the map or four times the reserve.
+    private func warnIfLow(_ available: Int) {
+        guard let lowSpace, available < max(store.options.mapSize / 4, 4 * reserve) else { return }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let due = lastWarning.withLock { last -> Bool in
+            guard now - last >= warnEveryMillis else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        guard var usage = try? store.spaceUsage() else { return }
+        // The admission figure counts the messages admitted since the last read.
+        usage.used = max(usage.used, usage.mapSize - available)
+        lowSpace(usage)
     }
 }

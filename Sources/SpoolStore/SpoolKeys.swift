@@ -52,6 +52,16 @@ enum SpoolKeys {
         return w.bytes
     }
 
+    /// `[owner len u8][owner][queueID]`: the lease table's key (owner IDs are cut at 255 bytes).
+    static func lease(owner: String, _ queueID: String) -> [UInt8] {
+        let o = Array(owner.utf8.prefix(255))
+        var w = BinaryWriter(capacity: o.count + queueID.utf8.count + 1)
+        w.u8(UInt8(o.count))
+        w.raw(o)
+        w.raw(queueID.utf8)
+        return w.bytes
+    }
+
     /// `[timestamp][log index][ordinal]`, 20 bytes, time-ordered.
     static func event(_ e: Event, index: UInt64, ordinal: Int) -> [UInt8] {
         var w = BinaryWriter(capacity: 20)

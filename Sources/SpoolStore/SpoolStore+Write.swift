@@ -99,10 +99,15 @@ extension SpoolStore {
                 if let oldDue { try txn.delete(dbDue, SpoolKeys.due(oldDue, m.queueID)) }
                 if let newDue { try txn.put(dbDue, SpoolKeys.due(newDue, m.queueID), [UInt8]()) }
             }
+            if current?.lease?.owner != m.lease?.owner {
+                if let owner = current?.lease?.owner { try txn.delete(dbLeases, SpoolKeys.lease(owner: owner, m.queueID)) }
+                if let owner = m.lease?.owner { try txn.put(dbLeases, SpoolKeys.lease(owner: owner, m.queueID), [UInt8]()) }
+            }
             try txn.put(dbMessages, SpoolKeys.message(m.queueID), m.encoded())
         case .remove:
             if let old = current {
                 if let oldDue = old.nextAttemptAt { try txn.delete(dbDue, SpoolKeys.due(oldDue, old.queueID)) }
+                if let owner = old.lease?.owner { try txn.delete(dbLeases, SpoolKeys.lease(owner: owner, old.queueID)) }
                 try txn.delete(dbMessages, SpoolKeys.message(old.queueID))
                 try deleteBody(old.queueID, chunks: SpoolKeys.chunkCount(bodySize: old.bodySize), in: txn)
             }

@@ -56,6 +56,10 @@ public final class SpoolStore: @unchecked Sendable {
     let dbSuppression: MDB_dbi
     /// Control-plane records (`RegistryKeys` → `RegistryRecord` JSON).
     let dbRegistry: MDB_dbi
+    /// Leased messages by lease owner (`SpoolKeys.lease`), so a restarted node finds its own leases
+    /// without walking the queue. Added after layout version 1: stores written before have no
+    /// entries for the leases they held then (those wait for their expiry, as before).
+    let dbLeases: MDB_dbi
 
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private var closed = false
@@ -93,6 +97,7 @@ public final class SpoolStore: @unchecked Sendable {
         self.env = env
         (dbMeta, dbLog, dbMessages, dbBodies, dbDue) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
         (dbEvents, dbEventIndex, dbSuppression, dbRegistry) = (dbis[5], dbis[6], dbis[7], dbis[8])
+        dbLeases = dbis[9]
         lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
     }
@@ -212,7 +217,7 @@ public final class SpoolStore: @unchecked Sendable {
     public func tableCounts() throws -> [String: Int] {
         let tables: [(String, MDB_dbi)] = [
             ("meta", dbMeta), ("log", dbLog), ("messages", dbMessages), ("bodies", dbBodies), ("due", dbDue),
-            ("events", dbEvents), ("event_index", dbEventIndex), ("suppression", dbSuppression),
+            ("events", dbEvents), ("event_index", dbEventIndex), ("suppression", dbSuppression), ("leases", dbLeases),
         ]
         return try read { txn in
             var out: [String: Int] = [:]

@@ -62,6 +62,8 @@ struct LargeMessageTests {
         let accepted = results.filter { $0["ok"] as? Bool == true }.count
         #expect(accepted >= 3 && accepted < 20, "\(String(decoding: out.stdout, as: UTF8.self)) \(out.stderr)")
         #expect(results.contains { $0["code"] as? Int == 452 && (($0["msg"] as? String) ?? "").hasPrefix("4.3.1") })
+        // The log warned once less than a quarter of the space was left, before the first 452.
+        #expect(relay.log().contains("spool.space_low"), "\(relay.log().suffix(2_000))")
         // Every acknowledged message is complete in the queue.
         let queue = try relay.adminJSON("/v1/queue?limit=100")
         let entries = queue["messages"] as? [[String: Any]] ?? []

@@ -92,6 +92,11 @@ struct SpoolModelTests {
             #expect(counts["events"] == modelEvents)
             #expect(counts["bodies"] == model.values.reduce(0) { $0 + SpoolKeys.chunkCount(bodySize: $1.bodySize) })
             #expect(counts["due"] == model.count)
+            #expect(counts["leases"] == model.values.filter { $0.lease != nil }.count)
+            for owner in Set(model.values.compactMap { $0.lease?.owner }) {
+                #expect(try store.leasedMessages(owner: owner, limit: 100)
+                        == model.values.filter { $0.lease?.owner == owner }.map(\.queueID).sorted())
+            }
         }
         #expect(accepted > 60)
         // The sequence exercised the interesting paths, not only rejections.

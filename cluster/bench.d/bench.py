@@ -1301,6 +1301,18 @@ class Bench:
 
     # ---- 6. DKIM signing ------------------------------------------------------------------
 
+    def scenario_outage(self):
+        """Provider outage with a deep queue (bench.d/outage.py); only with --only outage."""
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import outage
+        outage.run(self)
+
+    def scenario_restart(self):
+        """Restart with a deep queue (bench.d/restart.py); only with --only restart."""
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import restart
+        restart.run(self)
+
     def scenario_spamfilter(self):
         """Accept rate with rspamd scoring against the same run without (bench.d/spamfilter.py);
         only with --only spamfilter."""
@@ -1960,6 +1972,10 @@ def print_report(results, meta):
     rows += dkim_rows(results.get("dkim"), r)
     import relaybytes
     rows += relaybytes.report_rows(results.get("relaybytes"), sys.modules[__name__], r)
+    if results.get("outage") or results.get("restart") or results.get("costTable"):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import deepqueue
+        rows += deepqueue.report_rows(results)
 
     head = ("metric", "Postfix", "Sendarix", "S/P", "better")
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(5)]
@@ -1979,7 +1995,7 @@ def print_report(results, meta):
                         for i in range(5)))
     notes = []
     for name, sec in results.items():
-        if not isinstance(sec, dict):  # e.g. costTable, a list of rows
+        if not isinstance(sec, dict) or name == "costTable":  # rows, printed by deepqueue.report_rows
             continue
         if "sizes" in sec:
             items = [(name + " " + s, v) for s, v in sec["sizes"].items()]
@@ -2020,7 +2036,7 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
                    choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                            "sessions", "heap", "wan", "relaybytes"],
+                            "sessions", "heap", "wan", "relaybytes", "outage", "restart"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
@@ -2030,6 +2046,17 @@ def parse_args(argv):
                    help="leader kills of the nemesis scenario (default 100, --quick 10)")
     p.add_argument("--search-events", type=int, default=None,
                    help="events stored for the search scenario (default 10000000, --quick 200000)")
+    p.add_argument("--outage-depth", type=int, default=None,
+                   help="queue depth the outage scenario grows to (default 1000000, --quick 20000)")
+    p.add_argument("--outage-drain", type=int, default=None,
+                   help="seconds the outage scenario watches the backlog drain (default 60, --quick 30)")
+    p.add_argument("--outage-retry", default=None,
+                   help="outage scenario retry schedule, seconds, comma list (default 60,300,900; --quick 10,30,60,120)")
+    p.add_argument("--restart-depth", type=int, default=None,
+                   help="queue depth of the restart scenario (default 1000000 single node, a tenth in "
+                        "the cluster; --quick 20000)")
+    p.add_argument("--restart-no-cluster", action="store_true",
+                   help="restart scenario: the single node only")
     p.add_argument("--tls-sessions", type=int, default=None,
                    help="idle STARTTLS sessions for rss (default 500, --quick 100)")
     p.add_argument("--idle-sessions", type=int, default=None,
@@ -2130,7 +2157,7 @@ def main(argv):
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
         for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                     "sessions", "heap", "wan", "relaybytes"):
+                     "sessions", "heap", "wan", "relaybytes", "outage", "restart"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]

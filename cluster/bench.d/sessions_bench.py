@@ -449,7 +449,7 @@ def run(bench):
             sink.stop()
     res["loadavg_end"] = round(os.getloadavg()[0], 2)
     bench.results["sessions"] = res
-    bench.results.setdefault("costTable", []).extend(rows)
+    bench.results.setdefault("costTable", {"rows": []})["rows"].extend(rows)
 
 
 def _mean(x, y):

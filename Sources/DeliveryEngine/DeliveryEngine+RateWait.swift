@@ -1,0 +1,5 @@
+extension DeliveryEngine {
+    /// Times a job waiting for a rate limiter's token was woken (one per token handed out while
+    /// jobs wait, not one per waiting job and token). Blocks briefly on the scheduler.
+    public var tokenWakeups: Int { coordinator.queue.sync { coordinator.tokenWakeups } }
+}
