@@ -40,10 +40,12 @@ def status_kb(pid, key):
 
 
 class FsyncCounter:
-    """Counts fsync + fdatasync calls of one process through perf's syscall tracepoints (cheap:
-    no ptrace). `None` figures when perf cannot attach (not root, no tracefs)."""
+    """Counts fsync, fdatasync, msync and sync_file_range calls of one process (all its threads)
+    through perf's syscall tracepoints (cheap: no ptrace). `None` figures when perf is missing or
+    cannot attach (not root, no tracefs). Used by the deep-queue and sessions benches."""
 
-    EVENTS = "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_msync"
+    EVENTS = ("syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_msync,"
+              "syscalls:sys_enter_sync_file_range")
 
     def __init__(self, pid, path):
         self.path = path

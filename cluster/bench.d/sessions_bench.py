@@ -210,48 +210,6 @@ class Node:
         return total
 
 
-class FsyncCounter:
-    """fsync/fdatasync/msync/sync_file_range calls of one process (all its threads) between
-    start() and stop(), through `perf stat` on the syscalls tracepoints. None when perf is missing
-    or may not attach."""
-
-    EVENTS = ("fsync", "fdatasync", "msync", "sync_file_range")
-
-    def __init__(self, b, d, pid):
-        self.b, self.pid, self.out = b, pid, os.path.join(d, "perf-%d.txt" % time.monotonic_ns())
-        self.proc = None
-
-    def start(self):
-        if not self.b.shutil.which("perf"):
-            return
-        ev = ",".join("syscalls:sys_enter_%s" % e for e in self.EVENTS)
-        self.proc = subprocess.Popen(["perf", "stat", "-x", ",", "-e", ev, "-p", str(self.pid), "-o", self.out],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(0.3)  # perf attaches asynchronously; nothing is measured yet
-
-    def stop(self):
-        if self.proc is None:
-            return None
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
-        total, seen = 0, False
-        try:
-            for line in open(self.out):
-                parts = line.strip().split(",")
-                if len(parts) > 2 and parts[2].startswith("syscalls:") and parts[0].isdigit():
-                    total += int(parts[0])
-                    seen = True
-        except OSError:
-            return None
-        return total if seen else None
-
-
 class IdleClients:
     """The idle-session client processes (see client_main)."""
 
@@ -300,8 +258,9 @@ def load_round(bench, b, node, sink, d, count, tag):
     """smtp-source count x 5 KB on the relay port with the prober; waits for the sink. Returns the
     row's figures."""
     a = bench.args
-    fs = FsyncCounter(b, d, node.proc.pid)
-    fs.start()
+    import deepqueue  # the fsync counter shared with the deep-queue benches
+    fs = deepqueue.FsyncCounter(node.proc.pid, os.path.join(d, "perf-%d.txt" % time.monotonic_ns()))
+    time.sleep(0.3)  # perf attaches asynchronously; nothing is measured yet
     base = sink.received()
     cpu0, wb0 = node.cpu(), node.write_bytes()
     prober = b.Prober(node.ip, node.port, 5120)
