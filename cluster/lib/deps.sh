@@ -46,6 +46,11 @@ sx_install_deps() {
         $sudo apt-get update -q >&2
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing >&2
     }
+    # Where no policy-rc.d keeps packages from starting services, a fresh unbound would start the
+    # system resolver on 127.0.0.1:53, where cluster/up's n1 answers DNS: the lab runs its own.
+    if [[ " $missing " == *" unbound "* ]]; then
+        { $sudo systemctl disable --now unbound || $sudo service unbound stop; } >/dev/null 2>&1 || true
+    fi
 }
 
 # Checks, before any test runs, that each external tool the tests drive is there and can do what
