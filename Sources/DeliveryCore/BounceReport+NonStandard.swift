@@ -23,7 +23,7 @@ extension BounceReport {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingBlanks }
         let lower = text.lowercased()
         let transient = ["will continue trying", "will retry", "delivery is delayed", "has been delayed",
-                         "still trying", "temporary failure", "this is not a permanent"].contains { lower.contains($0) }
+                         "still trying", "temporary failure", "this is not a permanent"].contains { lower.containsBytes($0) }
         var quoted = false
         var current: (address: String, lines: [String])? = nil
         var found: [(address: String, lines: [String])] = []
@@ -33,10 +33,10 @@ extension BounceReport {
                 out.quotedMessageID = angleless(String(line.dropFirst("message-id:".count)))
             }
             if quoted { continue }
-            if quoteMarkers.contains(where: { l.contains($0) && !l.hasPrefix("-----  the following addresses had") }) &&
-               !l.contains("permanent fatal errors") {
+            if quoteMarkers.contains(where: { l.containsBytes($0) && !l.hasPrefix("-----  the following addresses had") }) &&
+               !l.containsBytes("permanent fatal errors") {
                 if let c = current { found.append(c); current = nil }
-                quoted = !l.contains("transcript of session")
+                quoted = !l.containsBytes("transcript of session")
                 continue
             }
             if l.hasPrefix("generating server:") { out.reportingMTA = line.dropFirst("generating server:".count).trimmingBlanks }
@@ -73,13 +73,13 @@ extension BounceReport {
 
     /// The address a line introduces, when the line is (nearly) only an address.
     static func recipientLine(_ line: String) -> String? {
-        guard line.contains("@"), line.count <= 160, let address = firstAddress(in: line) else { return nil }
+        guard line.containsBytes("@"), line.count <= 160, let address = firstAddress(in: line) else { return nil }
         let local = address.split(separator: "@").first.map(String.init) ?? ""
         guard !["mailer-daemon", "postmaster"].contains(local) else { return nil }
         // A sentence naming the failed address in angle brackets ("There was an error delivering
         // your mail to <a@b>.", "could not be delivered to <a@b>").
         let lower = line.lowercased()
-        if lower.contains("<\(address)>"), ["deliver", "undeliverable", "failed", "rejected"].contains(where: { lower.contains($0) }),
+        if lower.containsBytes("<\(address)>"), ["deliver", "undeliverable", "failed", "rejected"].contains(where: { lower.containsBytes($0) }),
            !lower.hasPrefix("to:"), !lower.hasPrefix("from:"), codes(in: line) == (nil, nil) {
             return address
         }

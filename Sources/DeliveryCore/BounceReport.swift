@@ -178,7 +178,7 @@ public struct BounceReport: Sendable, Equatable {
     static func typeStripped(_ value: String) -> String {
         guard let semi = value.firstIndex(of: ";") else { return value.trimmingBlanks }
         let type = value[..<semi]
-        guard !type.isEmpty, type.count <= 20, !type.contains(" ") else { return value.trimmingBlanks }
+        guard !type.isEmpty, type.count <= 20, !type.containsBytes(" ") else { return value.trimmingBlanks }
         return value[value.index(after: semi)...].trimmingBlanks
     }
 
@@ -201,12 +201,12 @@ public struct BounceReport: Sendable, Equatable {
         if let open = text.firstIndex(of: "<"), let close = text[open...].firstIndex(of: ">") {
             var inner = text[text.index(after: open)..<close].trimmingBlanks
             if inner.lowercased().hasPrefix("mailto:") { inner = String(inner.dropFirst(7)) }
-            if inner.contains("@") { return inner.lowercased() }
+            if inner.containsBytes("@") { return inner.lowercased() }
         }
-        for token in text.split(whereSeparator: { " \t,;:()[]\"'".contains($0) }) where token.contains("@") {
+        for token in text.split(whereSeparator: { " \t,;:()[]\"'".contains($0) }) where token.containsBytes("@") {
             let t = token.trimming("<>.")
             let pieces = t.split(separator: "@")
-            if pieces.count == 2, !pieces[0].isEmpty, pieces[1].contains(".") { return t.lowercased() }
+            if pieces.count == 2, !pieces[0].isEmpty, pieces[1].containsBytes(".") { return t.lowercased() }
         }
         return nil
     }
@@ -233,7 +233,7 @@ public struct BounceReport: Sendable, Equatable {
         if let a = e.header("auto-submitted")?.lowercased(), a.hasPrefix("auto-replied") { return true }
         if e.header("x-autoreply") != nil || e.header("x-autorespond") != nil { return true }
         let subject = (e.header("subject") ?? "").lowercased()
-        return ["out of office", "automatic reply", "auto-reply", "autoreply", "vacation"].contains { subject.contains($0) }
+        return ["out of office", "automatic reply", "auto-reply", "autoreply", "vacation"].contains { subject.containsBytes($0) }
     }
 }
 

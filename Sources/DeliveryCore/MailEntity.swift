@@ -181,10 +181,20 @@ public struct MailEntity: Sendable {
 
 extension StringProtocol {
     /// Without leading and trailing spaces and tabs.
+    /// Works on the UTF-8 view: blanks are ASCII, so the cut falls on scalar boundaries.
     var trimmingBlanks: String {
-        let chars = Array(self)
-        guard let first = chars.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
-        let last = chars.lastIndex(where: { $0 != " " && $0 != "\t" })!
-        return String(chars[first...last])
+        let text = Substring(self)
+        guard let first = text.utf8.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
+        let last = text.utf8.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })!
+        return String(text[first...last])
+    }
+
+    /// Whether `needle` occurs in this text, compared byte for byte as UTF-8. Used instead of `contains`,
+    /// which resolves to Foundation's Unicode-aware search (many times slower) wherever Foundation is
+    /// visible in the module. Pure; any caller.
+    func containsBytes(_ needle: String) -> Bool {
+        let needleBytes = Array(needle.utf8)
+        if let found = utf8.withContiguousStorageIfAvailable({ BounceClassifier.contains($0, needleBytes) }) { return found }
+        return Array(utf8).withUnsafeBufferPointer { BounceClassifier.contains($0, needleBytes) }
     }
 }

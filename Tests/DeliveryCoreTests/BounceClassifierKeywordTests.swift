@@ -1,4 +1,5 @@
 import Testing
+import SendarixSupport
 @testable import DeliveryCore
 
 @Suite("Bounce classification: word families, code priors and quoted codes")
@@ -44,5 +45,28 @@ struct BounceClassifierKeywordTests {
         #expect(classifier.classify(code: 550, enhancedCode: nil, text: "xyzzy (#4.1.1)").rule == "fallback-code")
         // A quoted X.7.X makes it a security/policy reply: no address class.
         #expect(classifier.classify(code: 550, enhancedCode: nil, text: "user unknown [#5.7.1]").bounceClass != .badMailbox)
+    }
+
+    @Test("the byte search finds a needle exactly where a naive scan does: 20,000 seeded haystacks over a 3-letter alphabet, needles at the edges, overlapping and longer than the text")
+    func byteSearchMatchesNaive() {
+        var rng = SplitMix64(seed: 20261205)
+        func naive(_ h: [UInt8], _ n: [UInt8]) -> Bool {
+            guard !n.isEmpty else { return true }
+            guard h.count >= n.count else { return false }
+            return (0...(h.count - n.count)).contains { Array(h[$0..<($0 + n.count)]) == n }
+        }
+        var found = 0
+        for _ in 0..<20_000 {
+            let haystack = (0..<Int.random(in: 0...24, using: &rng)).map { _ in UInt8.random(in: 97...99, using: &rng) }
+            let needle = (0..<Int.random(in: 0...5, using: &rng)).map { _ in UInt8.random(in: 97...99, using: &rng) }
+            let fast = haystack.withUnsafeBufferPointer { BounceClassifier.contains($0, needle) }
+            #expect(fast == naive(haystack, needle), "haystack \(haystack) needle \(needle)")
+            if fast { found += 1 }
+        }
+        #expect(found > 5_000 && found < 19_000)
+        #expect("-----  The following".lowercased().containsBytes("the following"))
+        #expect(!"abc".containsBytes("abcd"))
+        #expect("  \tcaf\u{E9} \t".trimmingBlanks == "caf\u{E9}")
+        #expect(" \t ".trimmingBlanks == "")
     }
 }
