@@ -4,11 +4,15 @@ import DeliveryCore
 /// `tune`, `heldout`, `heldout2`, `tune2` and `tune4` form the tuning set ("tuning"); `heldout3` and
 /// `heldout4` are only measured and their misses are never listed (see Fixtures/README.md).
 /// Pool 4 entries (`tune4`, `heldout4`) carry no reply code: they are classified as the text of a
-/// plain `550` reply without enhanced code, and only the family is compared (their hardness is "any").
+/// plain `550` reply without enhanced code, and only the family is compared (their hardness is "any");
+/// a class that sisimai's definition of the entry's reason also covers agrees (`SisimaiConventions`),
+/// and the label-only figure is kept apart (`strictAgree`).
 struct BounceCorpusAgreement: Sendable {
     static let tuningParts: Set<String> = ["tune", "heldout", "heldout2", "tune2", "tune4"]
     /// Family and hardness agree, per part.
     var agree: [String: Int] = [:]
+    /// Family and hardness agree with the label alone (no sisimai convention), per part.
+    var strictAgree: [String: Int] = [:]
     /// Family agrees, per part.
     var classAgree: [String: Int] = [:]
     /// Entries counted, per part.
@@ -35,11 +39,13 @@ struct BounceCorpusAgreement: Sendable {
                 if result.suppressesRecipient { suppressingSecurityReplies.append(entry.reply) }
                 continue
             }
-            let classOK = result.bounceClass.rawValue == entry.expectedClass
+            let classOK = SisimaiConventions.agreeingClasses(entry).contains(result.bounceClass.rawValue)
             let ok = classOK && (textOnly || result.hardness.rawValue == entry.hardness)
+            let strictOK = ok && result.bounceClass.rawValue == entry.expectedClass
             for part in parts {
                 total[part, default: 0] += 1
                 if ok { agree[part, default: 0] += 1 }
+                if strictOK { strictAgree[part, default: 0] += 1 }
                 if classOK { classAgree[part, default: 0] += 1 }
             }
             if !ok, tuning {
@@ -54,11 +60,18 @@ struct BounceCorpusAgreement: Sendable {
         Double(agree[part, default: 0]) * 100 / Double(max(1, total[part, default: 0]))
     }
 
+    /// Agreement of `part` with the labels alone (no sisimai convention), in percent.
+    func strictPercent(_ part: String) -> Double {
+        Double(strictAgree[part, default: 0]) * 100 / Double(max(1, total[part, default: 0]))
+    }
+
     /// One printable line for `part`.
     func line(_ part: String) -> String {
         let family = Double(classAgree[part, default: 0]) * 100 / Double(max(1, total[part, default: 0]))
         return "bounce corpus \(part): \(agree[part, default: 0])/\(total[part, default: 0]) family+hardness = "
-            + String(format: "%.1f %%", percent(part)) + String(format: " (family alone %.1f %%)", family)
+            + String(format: "%.1f %%", percent(part)) + String(format: " (family alone %.1f %%", family)
+            + "; label alone, no sisimai convention: \(strictAgree[part, default: 0])/\(total[part, default: 0]) = "
+            + String(format: "%.1f %%)", strictPercent(part))
             + "; \(excluded[part, default: 0]) X.7.X replies the source calls bad mailbox/domain counted apart"
     }
 }
