@@ -36,10 +36,24 @@ struct BounceClassifierTests {
         #expect(bouncePool4.filter { $0.split == "heldout4" }.count == 150)
     }
 
+    @Test("pool 5 holds 63 texts of PHP-Bounce-Handler's response table, none a copy of a corpus or pool 4 text, split by the fixed seed into tune5 and a held-out heldout5 of 19")
+    func pool5Shape() {
+        #expect(bouncePool5.count == 63)
+        let known = Set((bounceCorpus + bouncePool4).map { $0.reply.lowercased() })
+        #expect(Set(bouncePool5.map { $0.reply.lowercased() }).count == bouncePool5.count)
+        for entry in bouncePool5 {
+            #expect(["tune5", "heldout5"].contains(entry.split), "bad split: \(entry.reply)")
+            #expect(entry.hardness == "any" && entry.source.hasPrefix("https://github.com/cfortune/PHP-Bounce-Handler/"), "bad entry: \(entry.reply)")
+            #expect(BounceClass(rawValue: entry.expectedClass) != nil, "unknown class \(entry.expectedClass)")
+            #expect(!known.contains(entry.reply.lowercased()), "copy of a known text: \(entry.reply)")
+        }
+        #expect(bouncePool5.filter { $0.split == "heldout5" }.count == 19)
+    }
+
     @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 94 %, tune4 268/350, heldout3 186/233, heldout4 101/150); X.7.X never suppresses")
     func corpusAgreement() {
         let result = bounceCorpusAgreement
-        for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tuning", "heldout3", "heldout4"] { print(result.line(part)) }
+        for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tune5", "tuning", "heldout3", "heldout4", "heldout5"] { print(result.line(part)) }
         if !result.tuningMisses.isEmpty { print("tuning-set misses:\n" + result.tuningMisses.joined(separator: "\n")) }
         #expect(result.suppressingSecurityReplies.isEmpty, "X.7.X must not suppress: \(result.suppressingSecurityReplies)")
         #expect(result.total["heldout3", default: 0] >= 150)
@@ -60,6 +74,7 @@ struct BounceClassifierTests {
         let result = bounceCorpusAgreement
         print(result.line("heldout3"))
         print(result.line("heldout4"))
+        print(result.line("heldout5"))
         #expect(result.total["heldout4", default: 0] >= 150)
         // Issue 12's bar is not reached yet (67.3 % measured; the floors in the agreement test hold what
         // is measured). The bar stays here as a known issue: it is reported on every run, and once the

@@ -45,3 +45,8 @@ let bounceCorpus: [BounceCorpusEntry] = loadBounceFixture("bounce-corpus.jsonl")
 /// Pool 4: sisimai's labelled error-message texts (no reply code), split into `tune4` and `heldout4`
 /// by a fixed seed (Fixtures/bounce-pool4.py, Fixtures/README.md). Classified as text only.
 let bouncePool4: [BounceCorpusEntry] = loadBounceFixture("bounce-pool4.jsonl")
+
+/// Pool 5: PHP-Bounce-Handler's response table (texts with the RFC 3463 code that project gives them),
+/// split into `tune5` and `heldout5` by a fixed seed (Fixtures/bounce-pool5.py, Fixtures/README.md).
+/// Classified as text only, like pool 4.
+let bouncePool5: [BounceCorpusEntry] = loadBounceFixture("bounce-pool5.jsonl")
