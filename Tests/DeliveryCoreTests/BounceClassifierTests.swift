@@ -50,10 +50,24 @@ struct BounceClassifierTests {
         #expect(bouncePool5.filter { $0.split == "heldout5" }.count == 19)
     }
 
+    @Test("pool 6 holds 53 texts of p5-sisimai's reason index not in pool 4, none a copy of a known text, split by the fixed seed into tune6 and a held-out heldout6 of 16")
+    func pool6Shape() {
+        #expect(bouncePool6.count == 53)
+        let known = Set((bounceCorpus + bouncePool4 + bouncePool5).map { $0.reply.lowercased() })
+        #expect(Set(bouncePool6.map { $0.reply.lowercased() }).count == bouncePool6.count)
+        for entry in bouncePool6 {
+            #expect(["tune6", "heldout6"].contains(entry.split), "bad split: \(entry.reply)")
+            #expect(entry.hardness == "any" && entry.source.hasPrefix("https://github.com/sisimai/p5-sisimai/"), "bad entry: \(entry.reply)")
+            #expect(BounceClass(rawValue: entry.expectedClass) != nil, "unknown class \(entry.expectedClass)")
+            #expect(!known.contains(entry.reply.lowercased()), "copy of a known text: \(entry.reply)")
+        }
+        #expect(bouncePool6.filter { $0.split == "heldout6" }.count == 16)
+    }
+
     @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 94 %, tune4 268/350, heldout3 186/233, heldout4 101/150); X.7.X never suppresses")
     func corpusAgreement() {
         let result = bounceCorpusAgreement
-        for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tune5", "tuning", "heldout3", "heldout4", "heldout5"] { print(result.line(part)) }
+        for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tune5", "tune6", "tuning", "heldout3", "heldout4", "heldout5", "heldout6"] { print(result.line(part)) }
         if !result.tuningMisses.isEmpty { print("tuning-set misses:\n" + result.tuningMisses.joined(separator: "\n")) }
         #expect(result.suppressingSecurityReplies.isEmpty, "X.7.X must not suppress: \(result.suppressingSecurityReplies)")
         #expect(result.total["heldout3", default: 0] >= 150)
@@ -75,6 +89,7 @@ struct BounceClassifierTests {
         print(result.line("heldout3"))
         print(result.line("heldout4"))
         print(result.line("heldout5"))
+        print(result.line("heldout6"))
         #expect(result.total["heldout4", default: 0] >= 150)
         // Issue 12's bar is not reached yet (67.3 % measured; the floors in the agreement test hold what
         // is measured). The bar stays here as a known issue: it is reported on every run, and once the

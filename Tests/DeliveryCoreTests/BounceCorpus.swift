@@ -50,3 +50,7 @@ let bouncePool4: [BounceCorpusEntry] = loadBounceFixture("bounce-pool4.jsonl")
 /// split into `tune5` and `heldout5` by a fixed seed (Fixtures/bounce-pool5.py, Fixtures/README.md).
 /// Classified as text only, like pool 4.
 let bouncePool5: [BounceCorpusEntry] = loadBounceFixture("bounce-pool5.jsonl")
+
+/// Pool 6: the texts of p5-sisimai's reason index that go-sisimai's (pool 4) does not hold, split into
+/// `tune6` and `heldout6` by a fixed seed (Fixtures/bounce-pool6.py, Fixtures/README.md). Text only.
+let bouncePool6: [BounceCorpusEntry] = loadBounceFixture("bounce-pool6.jsonl")
