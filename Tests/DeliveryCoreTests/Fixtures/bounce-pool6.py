@@ -32,8 +32,22 @@ here=os.path.dirname(os.path.abspath(__file__))
 known=[json.loads(l) for name in ('bounce-corpus.jsonl','bounce-pool4.jsonl','bounce-pool5.jsonl') for l in open(os.path.join(here,name))]
 have={e['reply'].lower() for e in known}; havenorm={norm(e['reply']) for e in known}
 kw=[words(e['reply']) for e in known]; hw=[words(e['reply']) for e in known if e['split'].startswith('heldout')]
-STR=r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\""
-def strings(text): return [(a or b).replace("\\'","'").replace('\\"','"') for a,b in re.findall(STR,re.sub(r'#[^\n]*','',text))]
+def strings(text):
+    # Perl string literals in order: a quote opens a string only outside another one; `#` outside a
+    # string starts a comment.
+    out=[]; i=0
+    while i<len(text):
+        c=text[i]
+        if c=='#':
+            j=text.find('\n',i); i=len(text) if j<0 else j; continue
+        if c in "'\"":
+            j=i+1; buf=''
+            while j<len(text) and text[j]!=c:
+                if text[j]=='\\' and j+1<len(text): buf+=text[j+1]; j+=2; continue
+                buf+=text[j]; j+=1
+            out.append(buf); i=j+1; continue
+        i+=1
+    return out
 def items():
     for f in sorted(git('ls-tree','--name-only','HEAD','lib/Sisimai/Reason/').split()):
         src=git('show','HEAD:'+f)
