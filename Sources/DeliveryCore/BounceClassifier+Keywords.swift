@@ -31,7 +31,7 @@ extension BounceClassifier {
         (.greylisted, [Keyword("greylist*", 4), Keyword("graylist*", 4)]),
         (.reputationBlock, [Keyword("reputation", 4), Keyword("blacklist*", 3), Keyword("blocklist*", 3), Keyword("rbl", 4),
                             Keyword("dnsbl", 4), Keyword("spamhaus", 4), Keyword("spamcop", 4), Keyword("barracudacentral", 4),
-                            Keyword("abuseat", 4), Keyword("refused", 1), Keyword("blocked", 2), Keyword("block", 1), Keyword("listed", 2), Keyword("ip", 1)]),
+                            Keyword("abuseat", 4), Keyword("proxy", 3), Keyword("zombie*", 3), Keyword("refused", 1), Keyword("blocked", 2), Keyword("block", 1), Keyword("listed", 2), Keyword("ip", 1)]),
         (.spamContent, [Keyword("spam", 4), Keyword("spamassassin", 4), Keyword("antispam", 4), Keyword("virus*", 4),
                         Keyword("malware", 4), Keyword("phish*", 4), Keyword("unsolicited", 4), Keyword("junk", 3),
                         Keyword("infected", 3), Keyword("malicious", 3), Keyword("bulk", 2), Keyword("content", 2),
