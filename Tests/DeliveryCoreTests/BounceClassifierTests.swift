@@ -64,23 +64,29 @@ struct BounceClassifierTests {
         #expect(bouncePool6.filter { $0.split == "heldout6" }.count == 15)
     }
 
-    @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 94 %, tune4 268/350, heldout3 186/233, heldout4 101/150); X.7.X never suppresses")
+    @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 94 %, tune4 316/350, heldout3 188/233, heldout4 106/150 with the sisimai conventions and 102/150 without, heldout5 12/19, heldout6 9/15); X.7.X never suppresses")
     func corpusAgreement() {
         let result = bounceCorpusAgreement
         for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tune5", "tune6", "tuning", "heldout3", "heldout4", "heldout5", "heldout6"] { print(result.line(part)) }
         if !result.tuningMisses.isEmpty { print("tuning-set misses:\n" + result.tuningMisses.joined(separator: "\n")) }
         #expect(result.suppressingSecurityReplies.isEmpty, "X.7.X must not suppress: \(result.suppressingSecurityReplies)")
         #expect(result.total["heldout3", default: 0] >= 150)
-        // Measured after the last rule change (rules tuned on the tuning set only; Fixtures/README.md):
-        // tune+heldout+heldout2+tune2 603/639 = 94.4 %, tune4 268/350 = 76.6 %, tuning 871/989 = 88.1 %,
-        // heldout3 186/233 = 79.8 %, heldout4 101/150 = 67.3 %. These floors keep the levels from slipping.
+        // Measured after the last rule change of round 4 (rules tuned on the tuning set only; Fixtures/README.md):
+        // tune+heldout+heldout2+tune2 603/639 = 94.4 %, tune4 316/350 = 90.3 %, tune5 40/44, tune6 29/35,
+        // heldout3 188/233 = 80.7 %, heldout4 106/150 = 70.7 % (label alone 102/150 = 68.0 %), heldout5 12/19,
+        // heldout6 9/15. These floors keep the levels from slipping.
         let older = ["tune", "heldout", "heldout2", "tune2"]
         let olderAgree = older.reduce(0) { $0 + result.agree[$1, default: 0] }
         let olderTotal = older.reduce(0) { $0 + result.total[$1, default: 0] }
         #expect(olderAgree * 100 >= olderTotal * 94, "agreement on tune+heldout+heldout2+tune2 below 94 %")
-        #expect(result.percent("tune4") >= 76.5, "agreement on tune4 below its measured 268/350")
-        #expect(result.percent("heldout3") >= 79.8, "agreement on heldout3 below its measured 186/233")
-        #expect(result.percent("heldout4") >= 67.3, "agreement on heldout4 below its measured 101/150")
+        #expect(result.agree["tune4", default: 0] >= 316, "agreement on tune4 below its measured 316/350")
+        #expect(result.agree["tune5", default: 0] >= 40, "agreement on tune5 below its measured 40/44")
+        #expect(result.agree["tune6", default: 0] >= 29, "agreement on tune6 below its measured 29/35")
+        #expect(result.agree["heldout3", default: 0] >= 188, "agreement on heldout3 below its measured 188/233")
+        #expect(result.agree["heldout4", default: 0] >= 106, "agreement on heldout4 below its measured 106/150")
+        #expect(result.strictAgree["heldout4", default: 0] >= 102, "label-only agreement on heldout4 below its measured 102/150")
+        #expect(result.agree["heldout5", default: 0] >= 12, "agreement on heldout5 below its measured 12/19")
+        #expect(result.agree["heldout6", default: 0] >= 9, "agreement on heldout6 below its measured 9/15")
     }
 
     @Test("issue 12's bar: the classifier agrees with 90 % or more of the held-out part of pool 4 (heldout4), texts no rule was tuned on")
@@ -91,7 +97,7 @@ struct BounceClassifierTests {
         print(result.line("heldout5"))
         print(result.line("heldout6"))
         #expect(result.total["heldout4", default: 0] >= 150)
-        // Issue 12's bar is not reached yet (67.3 % measured; the floors in the agreement test hold what
+        // Issue 12's bar is not reached yet (70.7 % measured in round 4, 68.0 % on the labels alone; the floors in the agreement test hold what
         // is measured). The bar stays here as a known issue: it is reported on every run, and once the
         // classifier reaches 90 % on heldout4 this block fails ("known issue was not recorded") so the
         // wrapper is removed and the bar becomes a plain expectation.
