@@ -8,28 +8,20 @@
 # Dedupe: exact or normalized copy of a corpus entry, Jaccard of word sets >= 0.7 with any corpus entry
 # or with an earlier pool entry. Entries have no reply code: the test classifies them as text only.
 # Usage: python3 bounce-pool4.py GO_SISIMAI_GIT_DIR > bounce-pool4.jsonl  (reads bounce-corpus.jsonl next to it)
-import re,json,sys,collections,subprocess,random,os
+import re,json,sys,collections,os
+sys.path.insert(0,os.path.dirname(os.path.abspath(__file__)))
+import bounce_pool_common as common
+from bounce_pool_common import norm,words,jac
 # The corpus's fixed reason table (README.md), written before any pool entry was classified.
 MAP={'userunknown':'bad-mailbox','suspend':'bad-mailbox','hasmoved':'bad-mailbox','hostunknown':'bad-domain','notaccept':'bad-domain',
 'mailboxfull':'mailbox-full','mesgtoobig':'message-too-large','exceedlimit':'message-too-large','spamdetected':'spam-content','virusdetected':'spam-content',
 'blocked':'reputation-block','badreputation':'reputation-block','authfailure':'auth-failure','requireptr':'auth-failure','toomanyconn':'rate-limited','speeding':'rate-limited',
 'policyviolation':'policy','rejected':'policy','norelaying':'policy','notcompliantrfc':'policy','systemerror':'other','systemfull':'other','expired':'timeout','failedstarttls':'tls-failure'}
-def norm(s):
-    s=s.lower()
-    s=re.sub(r'\S+@\S+','<a>',s)
-    s=re.sub(r'\d+\.\d+\.\d+\.\d+','<ip>',s)
-    s=re.sub(r'\d+','#',s)
-    s=re.sub(r'[^a-z#<> ]',' ',s)
-    return ' '.join(s.split())
 GO=sys.argv[1] if len(sys.argv)>1 else '/work/.mirror/sisimai+go-sisimai/repo'
-def git(*a): return subprocess.run(['git','-C',GO]+list(a),capture_output=True,text=True).stdout
+def git(*a): return common.git(GO,*a)
 COMMIT=git('rev-parse','HEAD').strip()
 CORPUS=os.path.join(os.path.dirname(os.path.abspath(__file__)),'bounce-corpus.jsonl')
 corpus=[json.loads(l) for l in open(CORPUS)]
-def words(s):
-    s=s.lower(); s=re.sub(r'\S+@\S+',' ',s); s=re.sub(r'[^a-z ]',' ',s)
-    return set(w for w in s.split() if len(w)>1)
-def jac(a,b): return len(a&b)/max(1,len(a|b))
 MAPX=dict(MAP); MAPX.update({'emailtoolarge':'message-too-large','ratelimited':'rate-limited'})
 have={e['reply'].lower() for e in corpus}; havenorm={norm(e['reply']) for e in corpus}
 cw=[words(e['reply']) for e in corpus]
@@ -69,8 +61,4 @@ for f,reason,t,kind in items_of():
         out.append({'reply':t,'expectedClass':cls,'hardness':'any','provider':'sisimai '+kind,'source':f'https://github.com/sisimai/go-sisimai/blob/{COMMIT}/{f} ({kind}, reason "{reason}")','split':'pool4'})
 print(why,len(out),collections.Counter(e['expectedClass'] for e in out),file=sys.stderr)
 # Split with a fixed seed: shuffle, first 30 % heldout4, rest tune4.
-rng=random.Random(20261205)
-idx=list(range(len(out))); rng.shuffle(idx)
-nh=round(len(out)*0.3)
-for k,i in enumerate(idx): out[i]['split']='heldout4' if k<nh else 'tune4'
-for e in out: print(json.dumps(e,ensure_ascii=False))
+common.split_and_print(out,20261205,'heldout4','tune4')

@@ -12,22 +12,14 @@
 # with an earlier pool 5 entry (as in bounce-pool4.py). Entries have no reply code: the test classifies them
 # as text only (a plain 550), like pool 4.
 # Usage: python3 bounce-pool5.py PHP_BOUNCE_HANDLER_GIT_DIR > bounce-pool5.jsonl
-import re,json,sys,collections,subprocess,random,os
+import re,json,sys,collections,os
+sys.path.insert(0,os.path.dirname(os.path.abspath(__file__)))
+import bounce_pool_common as common
+from bounce_pool_common import norm,words,jac
 MAP={'5.1.1':'bad-mailbox','5.1.6':'bad-mailbox','5.2.1':'bad-mailbox','5.1.2':'bad-domain','5.4.4':'bad-domain',
      '4.2.2':'mailbox-full','4.4.7':'timeout','5.4.6':'other','5.1.8':'policy'}
-def norm(s):
-    s=s.lower()
-    s=re.sub(r'\S+@\S+','<a>',s)
-    s=re.sub(r'\d+\.\d+\.\d+\.\d+','<ip>',s)
-    s=re.sub(r'\d+','#',s)
-    s=re.sub(r'[^a-z#<> ]',' ',s)
-    return ' '.join(s.split())
-def words(s):
-    s=s.lower(); s=re.sub(r'\S+@\S+',' ',s); s=re.sub(r'[^a-z ]',' ',s)
-    return set(w for w in s.split() if len(w)>1)
-def jac(a,b): return len(a&b)/max(1,len(a|b))
 REPO=sys.argv[1] if len(sys.argv)>1 else '/work/.mirror/cfortune+PHP-Bounce-Handler/repo'
-def git(*a): return subprocess.run(['git','-C',REPO]+list(a),capture_output=True,text=True).stdout
+def git(*a): return common.git(REPO,*a)
 COMMIT=git('rev-parse','HEAD').strip()
 here=os.path.dirname(os.path.abspath(__file__))
 known=[json.loads(l) for name in ('bounce-corpus.jsonl','bounce-pool4.jsonl') for l in open(os.path.join(here,name))]
@@ -56,8 +48,4 @@ for k,line in enumerate(body.split('\n')):
                 'source':f'https://github.com/cfortune/PHP-Bounce-Handler/blob/{COMMIT}/bounce_responses.php#L{lineno+k} (RFC 3463 code {code})','split':'pool5'})
 print(dict(why),len(out),collections.Counter(e['expectedClass'] for e in out),file=sys.stderr)
 # Split with a fixed seed: shuffle, first 30 % heldout5, rest tune5.
-rng=random.Random(20261206)
-idx=list(range(len(out))); rng.shuffle(idx)
-nh=round(len(out)*0.3)
-for k,i in enumerate(idx): out[i]['split']='heldout5' if k<nh else 'tune5'
-for e in out: print(json.dumps(e,ensure_ascii=False))
+common.split_and_print(out,20261206,'heldout5','tune5')

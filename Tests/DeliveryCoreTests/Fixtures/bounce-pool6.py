@@ -8,25 +8,17 @@
 # them or with an earlier pool 6 entry, and (so that the tuning part holds no near-copy of a held-out text)
 # Jaccard >= 0.5 with any held-out entry of the corpus or the pools. Text only (a plain 550), like pool 4.
 # Usage: python3 bounce-pool6.py P5_SISIMAI_GIT_DIR > bounce-pool6.jsonl
-import re,json,sys,collections,subprocess,random,os
+import re,json,sys,collections,os
+sys.path.insert(0,os.path.dirname(os.path.abspath(__file__)))
+import bounce_pool_common as common
+from bounce_pool_common import norm,words,jac
 MAP={'userunknown':'bad-mailbox','suspend':'bad-mailbox','hasmoved':'bad-mailbox','hostunknown':'bad-domain','notaccept':'bad-domain',
 'mailboxfull':'mailbox-full','mesgtoobig':'message-too-large','exceedlimit':'message-too-large','spamdetected':'spam-content','virusdetected':'spam-content',
 'blocked':'reputation-block','badreputation':'reputation-block','authfailure':'auth-failure','requireptr':'auth-failure','toomanyconn':'rate-limited','speeding':'rate-limited',
 'policyviolation':'policy','rejected':'policy','norelaying':'policy','notcompliantrfc':'policy','systemerror':'other','systemfull':'other','expired':'timeout','failedstarttls':'tls-failure',
 'emailtoolarge':'message-too-large','ratelimited':'rate-limited'}
-def norm(s):
-    s=s.lower()
-    s=re.sub(r'\S+@\S+','<a>',s)
-    s=re.sub(r'\d+\.\d+\.\d+\.\d+','<ip>',s)
-    s=re.sub(r'\d+','#',s)
-    s=re.sub(r'[^a-z#<> ]',' ',s)
-    return ' '.join(s.split())
-def words(s):
-    s=s.lower(); s=re.sub(r'\S+@\S+',' ',s); s=re.sub(r'[^a-z ]',' ',s)
-    return set(w for w in s.split() if len(w)>1)
-def jac(a,b): return len(a&b)/max(1,len(a|b))
 REPO=sys.argv[1] if len(sys.argv)>1 else '/work/.mirror/sisimai+p5-sisimai/repo'
-def git(*a): return subprocess.run(['git','-C',REPO]+list(a),capture_output=True,text=True).stdout
+def git(*a): return common.git(REPO,*a)
 COMMIT=git('rev-parse','HEAD').strip()
 here=os.path.dirname(os.path.abspath(__file__))
 known=[json.loads(l) for name in ('bounce-corpus.jsonl','bounce-pool4.jsonl','bounce-pool5.jsonl') for l in open(os.path.join(here,name))]
@@ -76,8 +68,4 @@ for f,reason,t,kind in items():
                 'source':f'https://github.com/sisimai/p5-sisimai/blob/{COMMIT}/{f} ({kind}, reason "{reason}")','split':'pool6'})
 print(dict(why),len(out),collections.Counter(e['expectedClass'] for e in out),file=sys.stderr)
 # Split with a fixed seed: shuffle, first 30 % heldout6, rest tune6.
-rng=random.Random(20261207)
-idx=list(range(len(out))); rng.shuffle(idx)
-nh=round(len(out)*0.3)
-for k,i in enumerate(idx): out[i]['split']='heldout6' if k<nh else 'tune6'
-for e in out: print(json.dumps(e,ensure_ascii=False))
+common.split_and_print(out,20261207,'heldout6','tune6')
