@@ -54,3 +54,7 @@ let bouncePool5: [BounceCorpusEntry] = loadBounceFixture("bounce-pool5.jsonl")
 /// Pool 6: the texts of p5-sisimai's reason index that go-sisimai's (pool 4) does not hold, split into
 /// `tune6` and `heldout6` by a fixed seed (Fixtures/bounce-pool6.py, Fixtures/README.md). Text only.
 let bouncePool6: [BounceCorpusEntry] = loadBounceFixture("bounce-pool6.jsonl")
+
+/// Pool 7: the sample replies of PHPMailer-BMH's rule table, all held out (`heldout7`;
+/// Fixtures/bounce-pool7.py, Fixtures/README.md). Text only.
+let bouncePool7: [BounceCorpusEntry] = loadBounceFixture("bounce-pool7.jsonl")
