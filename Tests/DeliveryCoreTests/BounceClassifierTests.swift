@@ -77,7 +77,7 @@ struct BounceClassifierTests {
         }
     }
 
-    @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 94 %, tune4 316/350, heldout3 188/233, heldout4 106/150 with the sisimai conventions and 102/150 without, heldout5 12/19, heldout6 9/15); X.7.X never suppresses")
+    @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 94 %, tune4 316/350, heldout3 188/233, heldout4 106/150 with the sisimai conventions and 102/150 without, heldout5 12/19, heldout6 9/15, heldout7 65/86); X.7.X never suppresses")
     func corpusAgreement() {
         let result = bounceCorpusAgreement
         for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tune5", "tune6", "tuning", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"] { print(result.line(part)) }
@@ -87,7 +87,8 @@ struct BounceClassifierTests {
         // Measured after the last rule change of round 4 (rules tuned on the tuning set only; Fixtures/README.md):
         // tune+heldout+heldout2+tune2 603/639 = 94.4 %, tune4 316/350 = 90.3 %, tune5 40/44, tune6 29/35,
         // heldout3 188/233 = 80.7 %, heldout4 106/150 = 70.7 % (label alone 102/150 = 68.0 %), heldout5 12/19,
-        // heldout6 9/15. These floors keep the levels from slipping.
+        // heldout6 9/15, heldout7 65/86 = 75.6 % (pool 7 added after the last rule change, measured once with the
+        // round's first and last rules: 64 and 65). These floors keep the levels from slipping.
         let older = ["tune", "heldout", "heldout2", "tune2"]
         let olderAgree = older.reduce(0) { $0 + result.agree[$1, default: 0] }
         let olderTotal = older.reduce(0) { $0 + result.total[$1, default: 0] }
@@ -100,6 +101,7 @@ struct BounceClassifierTests {
         #expect(result.strictAgree["heldout4", default: 0] >= 102, "label-only agreement on heldout4 below its measured 102/150")
         #expect(result.agree["heldout5", default: 0] >= 12, "agreement on heldout5 below its measured 12/19")
         #expect(result.agree["heldout6", default: 0] >= 9, "agreement on heldout6 below its measured 9/15")
+        #expect(result.agree["heldout7", default: 0] >= 65, "agreement on heldout7 below its measured 65/86")
     }
 
     @Test("issue 12's bar: the classifier agrees with 90 % or more of the held-out part of pool 4 (heldout4), texts no rule was tuned on")
