@@ -29,6 +29,7 @@ extension DeliveryCoordinator {
         let expiresAt = Double(message.receivedAt) / 1000 + Double(config.delivery.maxLifetimeSeconds)
         let decision = parking.decide(message.queueID, destinations: domains, expiresAt: expiresAt,
                                       now: Double(now) / 1000)
+        if decision == .park { parkedTotal += 1 }
         if decision == .probe {
             logSink("info", "delivery.park_probe", [("queueId", message.queueID), ("domain", domains.joined(separator: ","))])
         }
@@ -107,8 +108,9 @@ extension DeliveryCoordinator {
         }
     }
 
-    /// Messages parked and destinations down (figures and tests). Scheduler queue.
-    func parkingStatistics() -> (parked: Int, destinationsDown: Int) {
-        (parking.parkedCount, parking.destinations.values.filter(\.down).count)
+    /// Messages parked, destinations down, and times a due message was parked (figures and
+    /// tests). Scheduler queue.
+    func parkingStatistics() -> (parked: Int, destinationsDown: Int, parkedTotal: Int) {
+        (parking.parkedCount, parking.destinations.values.filter(\.down).count, parkedTotal)
     }
 }

@@ -52,6 +52,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
     var parking: DestinationParking
     /// The last due-index entry of the parked run at the index's head (the scan starts after it).
     var parkCursor: SpoolStore.DuePosition?
+    /// Times a due message was parked instead of claimed.
+    var parkedTotal = 0
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
     var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]

@@ -188,7 +188,8 @@ class Node:
                 "mapSize": m.get("sendarix_lmdb_map_size_bytes"), "mapUsed": m.get("sendarix_lmdb_map_used_bytes"),
                 "commits": m.get("sendarix_spool_commit_seconds_count"), "diskBytes": disk,
                 "inFlight": m.get("sendarix_deliveries_in_flight"),
-                "deferred": m.get("sendarix_recipients_deferred_total", 0)}
+                "deferred": m.get("sendarix_recipients_deferred_total", 0),
+                "parked": m.get("sendarix_deliveries_parked_total", 0)}
 
 
 def run_source(node, count, root, tag, sessions=20, size=5120):
@@ -244,13 +245,14 @@ def measured_chunk(node, count, root, tag, perf=True):
 
 def idle_cpu(node, seconds):
     """Over `seconds` without load (the scheduler's retry work): the node's CPU per wall second,
-    deferrals (retries) per second, and CPU ms per deferral (None without deferrals)."""
+    retries come due per second (deferrals, plus retries parked while their destination is down),
+    and CPU ms per retry (None without retries)."""
     a = node.sample()
     time.sleep(seconds)
     b = node.sample()
     wall = b["t"] - a["t"]
     cpu = b["cpu"] - a["cpu"]
-    retries = (b["deferred"] or 0) - (a["deferred"] or 0)
+    retries = (b["deferred"] or 0) - (a["deferred"] or 0) + (b.get("parked") or 0) - (a.get("parked") or 0)
     return (round(cpu / wall, 4), round(retries / wall, 1),
             round(cpu / retries * 1000, 3) if retries >= 20 else None)
 
