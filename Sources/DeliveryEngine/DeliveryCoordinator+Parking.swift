@@ -85,6 +85,12 @@ extension DeliveryCoordinator {
         }
         let seconds = Double(now) / 1000
         if !parking.expired(now: seconds).isEmpty { parkCursor = nil }
+        // Entries can land before the cursor (another node's clock, the same millisecond): walk the
+        // parked run again now and then.
+        if now - parkCursorSince > 30_000 {
+            parkCursor = nil
+            parkCursorSince = now
+        }
         for id in parking.dueProbes(now: seconds) {
             guard inFlight[id] == nil, inFlight.count < options.maxInFlight, claim(id, now: now, probe: true) else {
                 parking.attemptEnded(id)

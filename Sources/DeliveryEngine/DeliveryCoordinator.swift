@@ -54,6 +54,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
     var parkCursor: SpoolStore.DuePosition?
     /// Times a due message was parked instead of claimed.
     var parkedTotal = 0
+    /// When the scan last started over from the due index's head while messages were parked.
+    var parkCursorSince: Int64 = 0
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
     var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]

@@ -95,7 +95,8 @@ class Node:
         delivery = {"rateLimitStaticRoutes": True,
                     "retrySchedule": mode["retrySchedule"],
                     "retryJitter": 0.1,
-                    "circuitBreaker": {"failureThreshold": 5, "openSeconds": mode["breakerOpenSeconds"]},
+                    "circuitBreaker": {"failureThreshold": 5, "openSeconds": mode["breakerOpenSeconds"],
+                                       "maxOpenSeconds": mode.get("breakerMaxOpenSeconds", 300)},
                     "shaping": {"default": {"messagesPerSecond": mode["shapedRate"],
                                             "maxConnections": mode["maxConnections"]}},
                     # Short suspensions, so a bench-length outage is followed by the drain.
