@@ -57,7 +57,10 @@ public struct DestinationParking: Sendable {
     }
 
     private struct Entry: Sendable {
+        /// The destination it is counted under (its first).
         var destination: String
+        /// Its other destinations (nil for most messages: one domain), also down when parked.
+        var others: [String]?
         var expiresAt: Double
     }
 
@@ -66,6 +69,8 @@ public struct DestinationParking: Sendable {
     /// Known destinations (down, or with recent failures).
     public private(set) var destinations: [String: Destination] = [:]
     private var parked: [String: Entry] = [:]
+    /// Parked messages with more than one destination.
+    private var multiParked = 0
     private var nextExpiry = Double.infinity
     private var lastSweep = -Double.infinity
 
@@ -96,7 +101,8 @@ public struct DestinationParking: Sendable {
             return .probe
         }
         guard parked.count < configuration.maxParked else { return .claim }
-        parked[queueID] = Entry(destination: due[0], expiresAt: expiresAt)
+        parked[queueID] = Entry(destination: due[0], others: due.count > 1 ? Array(due.dropFirst()) : nil, expiresAt: expiresAt)
+        if due.count > 1 { multiParked += 1 }
         destinations[due[0]]?.parked += 1
         nextExpiry = min(nextExpiry, expiresAt)
         return .park
@@ -120,13 +126,16 @@ public struct DestinationParking: Sendable {
     }
 
     /// Records a success (a transaction reached the destination): it is up again. Returns the
-    /// queue IDs released from parking (due again at once). Pure.
+    /// queue IDs released from parking (due again at once): those parked for it, including the
+    /// messages it is one of several destinations of. Pure.
     public mutating func recordSuccess(_ destination: String) -> [String] {
-        guard let d = destinations.removeValue(forKey: destination), d.parked > 0 else { return [] }
+        guard let d = destinations.removeValue(forKey: destination), d.parked > 0 || multiParked > 0 else { return [] }
         var released: [String] = []
         released.reserveCapacity(d.parked)
-        for (id, entry) in parked where entry.destination == destination { released.append(id) }
-        for id in released { parked[id] = nil }
+        for (id, entry) in parked where entry.destination == destination || entry.others?.contains(destination) == true {
+            released.append(id)
+        }
+        for id in released { unpark(id) }
         return released
     }
 
@@ -191,5 +200,6 @@ public struct DestinationParking: Sendable {
     private mutating func unpark(_ id: String) {
         guard let entry = parked.removeValue(forKey: id) else { return }
         destinations[entry.destination]?.parked -= 1
+        if entry.others != nil { multiParked -= 1 }
     }
 }

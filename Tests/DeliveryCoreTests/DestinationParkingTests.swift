@@ -78,6 +78,20 @@ struct DestinationParkingTests {
         #expect(p.decide("a9", destinations: ["a.test"], expiresAt: 10_000, now: 111) == .claim)
     }
 
+    @Test("a message for two destinations down is parked once and released when either recovers")
+    func multiDestination() {
+        var p = Self.parking()
+        Self.fail(&p, "a.test", count: 3, now: 100, retryAt: 10_000)
+        Self.fail(&p, "b.test", count: 3, now: 100, retryAt: 10_000)
+        #expect(p.decide("both", destinations: ["a.test", "b.test"], expiresAt: 90_000, now: 110) == .park)
+        #expect(p.decide("onlyA", destinations: ["a.test"], expiresAt: 90_000, now: 110) == .park)
+        #expect(p.parkedCount == 2)
+        #expect(p.recordSuccess("b.test") == ["both"])
+        #expect(p.isParked("onlyA") && !p.isParked("both") && p.parkedCount == 1)
+        #expect(Set(p.recordSuccess("a.test")) == ["onlyA"])
+        #expect(p.parkedCount == 0)
+    }
+
     @Test("a parked message whose lifetime ends is released (to bounce); an expired one is never parked")
     func expiryReleases() {
         var p = Self.parking()
