@@ -85,9 +85,10 @@ extension DeliveryCoordinator {
         }
         let seconds = Double(now) / 1000
         if !parking.expired(now: seconds).isEmpty { parkCursor = nil }
-        // Entries can land before the cursor (another node's clock, the same millisecond): walk the
-        // parked run again now and then.
-        if now - parkCursorSince > 30_000 {
+        // Entries can land before the cursor (another node's clock, the same millisecond; the
+        // backward walk of the most recently due finds most of them): walk the parked run again
+        // every 5 minutes (10^6 parked: about 3,300 index entries read per second on average).
+        if now - parkCursorSince > 300_000 {
             parkCursor = nil
             parkCursorSince = now
         }
