@@ -40,6 +40,29 @@ struct ParkingTests {
         return try condition()
     }
 
+    @Test("a node killed while messages are parked loses none: after the restart they are delivered")
+    func parkedSurviveKill() throws {
+        let receiver = try OutageReceiver(ip: "127.0.66.11")
+        defer { receiver.stop() }
+        let relay = try RelayProcess(overlay: [
+            "delivery": ["enabled": true, "retrySchedule": [1], "retryJitter": 0,
+                         "circuitBreaker": ["failureThreshold": 2, "openSeconds": 600]],
+            "routes": [["domain": "outage.test", "hosts": ["127.0.66.11:\(receiver.port)"], "tls": "none"]],
+        ])
+        defer { relay.cleanUp() }
+        let out = try python(Self.send, ["127.0.0.1", String(relay.port("submission")), "6"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let parked = try Self.wait { (try Self.metric(relay, "sendarix_deliveries_parked") ?? 0) >= 4 }
+        #expect(parked, "\(relay.log())")
+        relay.kill9()
+        receiver.recover()
+        try relay.launch()
+        let delivered = try Self.wait { try relay.events("type=delivered&limit=100").count >= 6 }
+        #expect(delivered, "\(receiver.journal) \(relay.log())")
+        let received = Set(receiver.journal.filter { $0.hasPrefix("msg ") }.map { String($0.dropFirst(4)) })
+        #expect(received == Set((0..<6).map { "r\($0)@outage.test" }))
+    }
+
     @Test("421 for a while: due messages are parked, then all are delivered once the receiver answers 250")
     func parksThenDrains() throws {
         let receiver = try OutageReceiver()
