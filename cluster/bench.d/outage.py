@@ -114,6 +114,7 @@ def run(bench):
             row["idleCpuPerSecond"] = idle
             row["idleRetriesPerSecond"] = retries
             row["idleCpuPerRetryMs"] = per_retry
+            row["parked"] = node.metrics().get("sendarix_deliveries_parked")
             rows.append(row)
             B.log("outage: depth %d: %s" % (depth, row))
         outage_end = time.monotonic()
@@ -161,6 +162,7 @@ def run(bench):
 
         # ---- recovery: the receiver takes mail again ----
         backlog = node.depth()
+        res["parkedAtRecovery"] = node.metrics().get("sendarix_deliveries_parked")
         delivered0 = receiver.delivered()
         receiver.deferring = False
         recover_t = time.time()
