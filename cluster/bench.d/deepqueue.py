@@ -154,7 +154,8 @@ class Node:
                 continue
             for key in ("sendarix_queue_messages", "sendarix_lmdb_map_size_bytes", "sendarix_lmdb_map_used_bytes",
                         "sendarix_spool_commit_seconds_count", "sendarix_deliveries_in_flight",
-                        "sendarix_recipients_deferred_total"):
+                        "sendarix_recipients_deferred_total", "sendarix_deliveries_parked",
+                        "sendarix_deliveries_parked_total"):
                 if line.startswith(key + " ") or line.startswith(key + "{"):
                     try:
                         out[key] = out.get(key, 0) + float(line.rsplit(" ", 1)[1])
