@@ -45,9 +45,17 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var warmup: IPWarmup
     /// Source pool by authenticated user (`users[].pool`).
     private var userPools: [String: String]
-    private var inFlight: [String: MessageAttempt] = [:]
+    private(set) var inFlight: [String: MessageAttempt] = [:]
     private let pool = ConnectionPool()
-    private var breakers: [String: CircuitBreaker] = [:]
+    var breakers: [String: CircuitBreaker] = [:]
+    /// Due messages of destinations that are down, left unclaimed (see `+Parking`).
+    var parking: DestinationParking
+    /// The last due-index entry of the parked run at the index's head (the scan starts after it).
+    var parkCursor: SpoolStore.DuePosition?
+    /// Times a due message was parked instead of claimed.
+    var parkedTotal = 0
+    /// When the scan last started over from the due index's head while messages were parked.
+    var parkCursorSince: Int64 = 0
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
     var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
@@ -98,6 +106,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         routes.mtaSTS = mtaSTS
         self.routes = routes
         self.deferrals = ProviderDeferrals(configuration: options.throttle)
+        self.parking = DestinationParking(configuration: Self.parkingConfiguration(options, lifetime: config.delivery.maxLifetimeSeconds))
         var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
         let configured = DeliveryEngine.Options.sourcePools(for: config)
         var pools = options.sourcePools ?? configured.filter { $0.key != Self.defaultPool }
@@ -192,25 +201,39 @@ final class DeliveryCoordinator: @unchecked Sendable {
         guard !stopping else { return }
         let now = options.clock()
         renewLeases(now: now)
+        releaseParked(now: now)
         var onlyInFlight = false
         let capacity = options.maxInFlight - inFlight.count
         if capacity > 0 {
             do {
                 // In cluster mode the head of the due index may belong to other nodes: look further.
                 let window = options.preferredOwner == nil ? min(options.batchSize, capacity) : options.batchSize * 10
-                // Oldest due first, interleaved with the most recently due (fresh mail, retries that
-                // just came due), so new mail is not starved behind an overdue backlog.
-                // The turn carries over between passes, so with little capacity both ends still drain.
-                let ids = Self.interleaved(try store.dueMessages(now: now, limit: window + inFlight.count),
-                                           try store.recentlyDueMessages(now: now, limit: (window + 1) / 2 + inFlight.count),
-                                           newestFirst: newestTurn)
                 var claimed = 0
-                for id in ids where inFlight[id] == nil {
-                    guard inFlight.count < options.maxInFlight else { break }
-                    if claim(id, now: now) { claimed += 1 }
+                var seen = false
+                // A page wholly parked moves the cursor past it: read on (bounded) from there.
+                for page in 0..<20 {
+                    // Oldest due first (after the parked run), interleaved with the most recently due
+                    // (fresh mail, retries that just came due), so new mail is not starved behind an
+                    // overdue backlog. The turn carries over between passes, so with little capacity
+                    // both ends still drain. Parked messages are skipped without a read.
+                    let limit = window + inFlight.count
+                    let head = try store.dueEntries(now: now, after: parkCursor, limit: limit)
+                    let newest = page > 0 ? [] : try store.recentlyDueMessages(now: now, limit: (window + 1) / 2 + inFlight.count)
+                    let ids = Self.interleaved(head.map(\.queueID), newest, newestFirst: newestTurn)
+                    seen = seen || !ids.isEmpty
+                    var pageClaimed = 0
+                    for id in ids where inFlight[id] == nil && !parking.isParked(id) {
+                        guard inFlight.count < options.maxInFlight else { break }
+                        if claim(id, now: now) { pageClaimed += 1 }
+                    }
+                    if pageClaimed % 2 == 1 { newestTurn.toggle() }
+                    claimed += pageClaimed
+                    let before = parkCursor
+                    advanceParkCursor(over: head)
+                    guard head.count == limit, let last = head.last, parkCursor == last, before != last,
+                          inFlight.count < options.maxInFlight else { break }
                 }
-                if claimed % 2 == 1 { newestTurn.toggle() }
-                onlyInFlight = claimed == 0 && !ids.isEmpty
+                onlyInFlight = claimed == 0 && seen
             } catch {
                 logSink("error", "delivery.due", [("error", "\(error)")])
             }
@@ -274,6 +297,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     /// that are currently misbehaving or busy.
     private func pruneHostState(now: Double) {
         breakers = breakers.filter { $0.value.state(now: now) != .closed }
+        parking.prune(now: now)
         brokenTLS = brokenTLS.filter { $0.value > now }
         rateLimiters = rateLimiters.filter { $0.value.available(now: now) < $0.value.burst }
         deferrals.prune(now: now)
@@ -281,8 +305,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     private func scheduleTimer(now: Int64, busy: Bool) {
         var delay = 30.0
-        if let next = try? store.nextDueTime() {
+        if let next = try? store.nextDueTime(after: parkCursor) {
             delay = min(max(Double(next - now) / 1000, 0.005), 30)
+        }
+        if let event = parking.nextEvent() {
+            delay = min(delay, max(event - Double(now) / 1000, 0.005))
         }
         // Everything due is in flight or owned by another node: completions wake us anyway.
         if busy { delay = max(delay, 1) }
@@ -296,7 +323,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
     }
 
-    private func claim(_ id: String, now: Int64) -> Bool {
+    /// `probe`: the message was let out of parking as its destination's probe.
+    func claim(_ id: String, now: Int64, probe: Bool = false) -> Bool {
         guard let message = try? store.message(id: id) else { return false }
         let number = message.attempts &+ 1
         var ownLease = false
@@ -313,6 +341,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             let domain = due.map { DeliveryCoordinator.domain(of: $0.address) } ?? ""
             guard orphaned || preferredOwner(domain) == nodeID else { return false }
         }
+        if !ownLease, !probe, parkingDecision(message, now: now) == .park { return false }
         let attempt = MessageAttempt(queueID: id, number: number, message: message)
         inFlight[id] = attempt
         let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,
@@ -327,6 +356,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         switch result {
         case .failure(let error):
             inFlight[attempt.queueID] = nil
+            parking.attemptEnded(attempt.queueID)
             logSink("debug", "delivery.claim_refused", [("queueId", attempt.queueID), ("error", error.description)])
             checkDrained()
         case .success:
@@ -547,7 +577,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
             }
             // Last, so that an allowed half-open probe is always followed by a real attempt.
             var breaker = breakers[breakerKey] ?? CircuitBreaker(failureThreshold: options.breakerThreshold,
-                                                                 openDuration: options.breakerOpenSeconds)
+                                                                 openDuration: options.breakerOpenSeconds,
+                                                                 maxOpenDuration: options.breakerMaxOpenSeconds)
             let allowed = breaker.allowAttempt(now: seconds)
             breakers[breakerKey] = breaker
             guard allowed else {
@@ -572,6 +603,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             return
         }
         let failure = job.lastFailure
+        parkingJobFailed(job, now: seconds)
         finish(job, failure: failure?.reply ?? SMTPReply(451, EnhancedStatusCode(4, 4, 0), "\(job.domain): no host could be tried"),
                remoteHost: failure?.remoteHost ?? "", localClass: failure == nil ? .timeout : failure?.localClass)
     }
@@ -724,7 +756,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 }
             }
             breakers[breakerKey, default: CircuitBreaker(failureThreshold: options.breakerThreshold,
-                                                         openDuration: options.breakerOpenSeconds)].recordFailure(now: seconds)
+                                                         openDuration: options.breakerOpenSeconds,
+                                                         maxOpenDuration: options.breakerMaxOpenSeconds)].recordFailure(now: seconds)
             if report.failure?.retryWithoutTLS == true {
                 let hostKey = "\(key.hostName):\(key.port)"
                 brokenTLS[hostKey] = seconds + options.brokenTLSSeconds
@@ -743,6 +776,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             return
         }
         breakers[breakerKey]?.recordSuccess(now: seconds)
+        parkingJobSucceeded(job)
         if let source = key.source, report.result.bodyTransmitted { warmup.recordSent(source, now: seconds) }
         for result in report.result.recipients {
             if !result.isLocal, !result.reply.isPositive {
@@ -813,6 +847,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             return
         }
         inFlight[attempt.queueID] = nil
+        parking.attemptEnded(attempt.queueID)
         defer {
             checkDrained()
             wake()

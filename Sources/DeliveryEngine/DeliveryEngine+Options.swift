@@ -47,6 +47,12 @@ extension DeliveryEngine {
         public var breakerThreshold = 5
         /// Seconds a host's circuit breaker stays open at first.
         public var breakerOpenSeconds: Double = 60
+        /// Longest open period of a host's circuit breaker (it doubles after each failed probe):
+        /// after an outage, delivery resumes within this many seconds of the host's recovery.
+        public var breakerMaxOpenSeconds: Double = 300
+        /// Most messages parked in memory while their destination is down (see
+        /// `DestinationParking`); 0 turns parking off (every due retry is claimed and attempted).
+        public var maxParked = 500_000
         /// Seconds a host whose opportunistic TLS failed is contacted without STARTTLS.
         public var brokenTLSSeconds: Double = 3_600
         /// The default source pool, replacing the one built from `delivery.sourceAddresses` and

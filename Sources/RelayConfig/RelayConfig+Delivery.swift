@@ -38,6 +38,9 @@ extension RelayConfig.Delivery {
         public var failureThreshold = 5
         /// Seconds the breaker stays open at first.
         public var openSeconds = 60
+        /// Cap of the open period, which doubles after each failed probe: after an outage,
+        /// delivery resumes within this many seconds of the host's recovery.
+        public var maxOpenSeconds = 300
         /// Creates the defaults.
         public init() {}
     }
@@ -187,6 +190,7 @@ extension RelayConfig {
         if var b = o.object("circuitBreaker") {
             d.circuitBreaker.failureThreshold = b.int("failureThreshold", default: d.circuitBreaker.failureThreshold)
             d.circuitBreaker.openSeconds = b.int("openSeconds", default: d.circuitBreaker.openSeconds)
+            d.circuitBreaker.maxOpenSeconds = b.int("maxOpenSeconds", default: max(d.circuitBreaker.maxOpenSeconds, d.circuitBreaker.openSeconds))
             b.finish()
         }
         if var s = o.object("shaping") {
@@ -297,6 +301,8 @@ extension RelayConfig {
         }
         RelayConfig.checkRange(d.circuitBreaker.failureThreshold, 1...1_000, "delivery.circuitBreaker.failureThreshold", p)
         RelayConfig.checkRange(d.circuitBreaker.openSeconds, 1...86_400, "delivery.circuitBreaker.openSeconds", p)
+        RelayConfig.checkRange(d.circuitBreaker.maxOpenSeconds, min(max(1, d.circuitBreaker.openSeconds), 86_400)...86_400,
+                               "delivery.circuitBreaker.maxOpenSeconds", p)
 
         if let all = d.shaping.all { validateShaping(all, "delivery.shaping.default", p) }
         for name in d.shaping.providers.keys.sorted() {

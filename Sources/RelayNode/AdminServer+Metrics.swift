@@ -45,6 +45,11 @@ extension AdminServer {
         if let delivery {
             out.gauge("sendarix_deliveries_in_flight", "Delivery attempts in progress on this node.",
                       Double(delivery.statistics.inFlight))
+            let parking = delivery.parkingStatistics
+            out.gauge("sendarix_deliveries_parked", "Due messages left unclaimed because their destination is down.",
+                      Double(parking.parked))
+            out.counter("sendarix_deliveries_parked_total", "Times a due message was parked instead of attempted.",
+                        Double(parking.parkedTotal))
         }
         out.family("sendarix_tls_handshakes_total", "counter", "Completed TLS handshakes by side and protocol version.")
         for s in TLSHandshakeStats.snapshot() {

@@ -26,6 +26,7 @@ extension RelayNode {
         options.rateLimitStaticRoutes = d.rateLimitStaticRoutes
         options.breakerThreshold = d.circuitBreaker.failureThreshold
         options.breakerOpenSeconds = Double(d.circuitBreaker.openSeconds)
+        options.breakerMaxOpenSeconds = Double(d.circuitBreaker.maxOpenSeconds)
         options.brokenTLSSeconds = Double(d.brokenTLSSeconds)
         options.shaping = shapingConfiguration(d.shaping)
         var throttle = options.throttle

@@ -425,6 +425,7 @@ struct DeliveryPostfixTests {
         d.brokenTLSSeconds = 60
         d.circuitBreaker.failureThreshold = 3
         d.circuitBreaker.openSeconds = 30
+        d.circuitBreaker.maxOpenSeconds = 90
         d.shaping = .init(all: .init(maxConnections: 4, messagesPerSecond: 12.5),
                           providers: ["google": .init(maxConnections: 2, maxMessagesPerConnection: 10, minimumTLS: "1.3")])
         d.throttle.slowdownFactor = 0.25
@@ -444,6 +445,7 @@ struct DeliveryPostfixTests {
         #expect(o.retrySteps == [2, 30, 600] && o.retryJitter == 0 && o.notifyByDefault)
         #expect(o.caFile == "/etc/ssl/custom-ca.pem" && o.mxPort == 2525 && o.maxInFlight == 50 && o.rateLimitStaticRoutes)
         #expect(o.breakerThreshold == 3 && o.breakerOpenSeconds == 30 && o.brokenTLSSeconds == 60)
+        #expect(o.breakerMaxOpenSeconds == 90)
         let google = o.shaping.policy(for: .google)
         #expect(google.maxConnections == 2 && google.maxMessagesPerConnection == 10 && google.minimumTLS == .tls1_3)
         #expect(google.messagesPerSecond == 12.5)
@@ -467,6 +469,7 @@ struct DeliveryPostfixTests {
         #expect(o.notifyByDefault == e.notifyByDefault && o.caFile == e.caFile && o.mxPort == e.mxPort)
         #expect(o.maxInFlight == e.maxInFlight && o.rateLimitStaticRoutes == e.rateLimitStaticRoutes)
         #expect(o.breakerThreshold == e.breakerThreshold && o.breakerOpenSeconds == e.breakerOpenSeconds)
+        #expect(o.breakerMaxOpenSeconds == e.breakerMaxOpenSeconds)
         #expect(o.brokenTLSSeconds == e.brokenTLSSeconds && o.shaping == e.shaping && o.throttle == e.throttle)
         #expect(o.warmupDailyCaps == e.warmupDailyCaps && o.sourceIPs == nil)
         // The config's provider names are the engine's, so every shaping key reaches a provider.

@@ -95,7 +95,8 @@ class Node:
         delivery = {"rateLimitStaticRoutes": True,
                     "retrySchedule": mode["retrySchedule"],
                     "retryJitter": 0.1,
-                    "circuitBreaker": {"failureThreshold": 5, "openSeconds": mode["breakerOpenSeconds"]},
+                    "circuitBreaker": {"failureThreshold": 5, "openSeconds": mode["breakerOpenSeconds"],
+                                       "maxOpenSeconds": mode.get("breakerMaxOpenSeconds", 300)},
                     "shaping": {"default": {"messagesPerSecond": mode["shapedRate"],
                                             "maxConnections": mode["maxConnections"]}},
                     # Short suspensions, so a bench-length outage is followed by the drain.
@@ -153,7 +154,8 @@ class Node:
                 continue
             for key in ("sendarix_queue_messages", "sendarix_lmdb_map_size_bytes", "sendarix_lmdb_map_used_bytes",
                         "sendarix_spool_commit_seconds_count", "sendarix_deliveries_in_flight",
-                        "sendarix_recipients_deferred_total"):
+                        "sendarix_recipients_deferred_total", "sendarix_deliveries_parked",
+                        "sendarix_deliveries_parked_total"):
                 if line.startswith(key + " ") or line.startswith(key + "{"):
                     try:
                         out[key] = out.get(key, 0) + float(line.rsplit(" ", 1)[1])
@@ -188,7 +190,8 @@ class Node:
                 "mapSize": m.get("sendarix_lmdb_map_size_bytes"), "mapUsed": m.get("sendarix_lmdb_map_used_bytes"),
                 "commits": m.get("sendarix_spool_commit_seconds_count"), "diskBytes": disk,
                 "inFlight": m.get("sendarix_deliveries_in_flight"),
-                "deferred": m.get("sendarix_recipients_deferred_total", 0)}
+                "deferred": m.get("sendarix_recipients_deferred_total", 0),
+                "parked": m.get("sendarix_deliveries_parked_total", 0)}
 
 
 def run_source(node, count, root, tag, sessions=20, size=5120):
@@ -244,13 +247,14 @@ def measured_chunk(node, count, root, tag, perf=True):
 
 def idle_cpu(node, seconds):
     """Over `seconds` without load (the scheduler's retry work): the node's CPU per wall second,
-    deferrals (retries) per second, and CPU ms per deferral (None without deferrals)."""
+    retries come due per second (deferrals, plus retries parked while their destination is down),
+    and CPU ms per retry (None without retries)."""
     a = node.sample()
     time.sleep(seconds)
     b = node.sample()
     wall = b["t"] - a["t"]
     cpu = b["cpu"] - a["cpu"]
-    retries = (b["deferred"] or 0) - (a["deferred"] or 0)
+    retries = (b["deferred"] or 0) - (a["deferred"] or 0) + (b.get("parked") or 0) - (a.get("parked") or 0)
     return (round(cpu / wall, 4), round(retries / wall, 1),
             round(cpu / retries * 1000, 3) if retries >= 20 else None)
 

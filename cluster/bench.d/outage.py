@@ -78,9 +78,13 @@ def run(bench):
     # to depth / 900 per second at most). --quick compresses it so its small queue is as busy.
     retry = [int(x) for x in a.outage_retry.split(",")] if a.outage_retry else \
         ([10, 30, 60, 120] if a.quick else [60, 300, 900])
-    mode = {"retrySchedule": retry, "breakerOpenSeconds": 10, "shapedRate": 100, "maxConnections": 10}
+    # The breaker's open period doubles from 10 s up to 30 s (delivery.circuitBreaker.maxOpenSeconds):
+    # the drain must start within 30 s of the receiver's recovery.
+    mode = {"retrySchedule": retry, "breakerOpenSeconds": 10, "breakerMaxOpenSeconds": 30, "shapedRate": 100,
+            "maxConnections": 10}
     res = {"available": True, "targetDepth": target, "measureChunk": measure, "messageBytes": 5120,
            "retrySchedule": mode["retrySchedule"], "shapedRate": mode["shapedRate"],
+           "breakerMaxOpenSeconds": mode["breakerMaxOpenSeconds"],
            "loadavgStart": round(os.getloadavg()[0], 2)}
     d = bench.dir("outage")
     receiver = Receiver(dq.RECEIVER_IP, B.pick_port(dq.RECEIVER_IP, 2526))
@@ -110,6 +114,7 @@ def run(bench):
             row["idleCpuPerSecond"] = idle
             row["idleRetriesPerSecond"] = retries
             row["idleCpuPerRetryMs"] = per_retry
+            row["parked"] = node.metrics().get("sendarix_deliveries_parked")
             rows.append(row)
             B.log("outage: depth %d: %s" % (depth, row))
         outage_end = time.monotonic()
@@ -157,6 +162,7 @@ def run(bench):
 
         # ---- recovery: the receiver takes mail again ----
         backlog = node.depth()
+        res["parkedAtRecovery"] = node.metrics().get("sendarix_deliveries_parked")
         delivered0 = receiver.delivered()
         receiver.deferring = False
         recover_t = time.time()

@@ -1,0 +1,30 @@
+import SpoolStore
+import Synchronization
+
+/// A log in front of the real one that counts the claims and outcomes proposed, per queue ID.
+final class ProposalCountingLog: ReplicatedLog {
+    let base: any ReplicatedLog
+    private let counts = Mutex<(claims: [String: Int], outcomes: [String: Int])>(([:], [:]))
+
+    init(base: any ReplicatedLog) {
+        self.base = base
+    }
+
+    func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
+        switch command {
+        case .claim(let c): counts.withLock { $0.claims[c.queueID, default: 0] += 1 }
+        case .outcome(let o): counts.withLock { $0.outcomes[o.queueID, default: 0] += 1 }
+        default: break
+        }
+        base.propose(command, completion: completion)
+    }
+
+    /// Claims proposed for `queueID` so far.
+    func claims(_ queueID: String) -> Int { counts.withLock { $0.claims[queueID] ?? 0 } }
+
+    /// Outcomes proposed for `queueID` so far.
+    func outcomes(_ queueID: String) -> Int { counts.withLock { $0.outcomes[queueID] ?? 0 } }
+
+    /// Claims proposed for all messages so far.
+    var totalClaims: Int { counts.withLock { $0.claims.values.reduce(0, +) } }
+}
