@@ -59,12 +59,16 @@ extension SpoolStore {
                 }
             } catch {
                 mdb_txn_abort(txnPtr)
+                webhookRouteCache.clear()  // its log indices may be given to other commands
                 throw error
             }
             let started = DispatchTime.now().uptimeNanoseconds
             let crc = mdb_txn_commit(txnPtr)  // frees the txn even on failure
             NodeMetrics.shared.spoolCommitSeconds.observe(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-            guard crc == 0 else { throw StoreError.lmdb(crc, "mdb_txn_commit") }
+            guard crc == 0 else {
+                webhookRouteCache.clear()
+                throw StoreError.lmdb(crc, "mdb_txn_commit")
+            }
             return results
         }
     }
