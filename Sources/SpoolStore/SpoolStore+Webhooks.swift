@@ -38,14 +38,15 @@ public struct WebhookStats: Sendable, Equatable {
 
 extension SpoolStore {
     /// Writes the outbox entries of `event` (one pending call per endpoint that wants it) inside
-    /// the transaction that records the event. Webhook notices themselves are not sent.
-    func recordWebhookCalls(_ event: Event, index: UInt64, ordinal: Int, in txn: LMDBTransaction) throws {
+    /// the transaction that records the event (`record`: the event's stored bytes, held by each
+    /// call). Webhook notices themselves are not sent.
+    func recordWebhookCalls(_ event: Event, record: [UInt8], index: UInt64, ordinal: Int, in txn: LMDBTransaction) throws {
         guard !event.type.rawValue.hasPrefix("webhook.") else { return }
         let routes = try webhookRoutes(in: txn)
         guard !routes.isEmpty else { return }
         let calls = WebhookOutbox.calls(routes: routes, type: event.type.rawValue, tenant: event.tenant,
                                         index: index, ordinal: ordinal, at: event.timestampMillis,
-                                        eventRecord: { event.encoded() })
+                                        eventRecord: { record })
         for (key, call) in calls {
             try txn.put(dbRegistry, Array(key.utf8), RegistryRecord.webhookCall(call).encoded())
         }
