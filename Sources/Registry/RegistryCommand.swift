@@ -43,8 +43,9 @@ public enum RegistryCommand: Codable, Sendable, Equatable {
         return Array((try? encoder.encode(self)) ?? Data())
     }
 
-    /// Decodes `encoded()`'s bytes; throws on malformed input.
+    /// Decodes `encoded()`'s or `encoded(binary:)`'s bytes; throws on malformed input.
     public init(decoding bytes: some Collection<UInt8>) throws {
+        if bytes.first == WebhookCommand.binaryMagic { self = .webhook(try WebhookCommand(binary: bytes)); return }
         self = try JSONDecoder().decode(RegistryCommand.self, from: Data(bytes))
     }
 }

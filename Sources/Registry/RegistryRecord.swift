@@ -11,9 +11,11 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     case webhookEndpoint(WebhookEndpoint)
     case webhookCall(WebhookCall)
 
-    /// JSON bytes (sorted keys); an outbox call is a binary record (`WebhookCall+Codec`).
+    /// JSON bytes (sorted keys); an outbox call and a webhook endpoint are binary records
+    /// (`WebhookCall+Codec`, `WebhookEndpoint+Codec`).
     public func encoded() -> [UInt8] {
         if case .webhookCall(let c) = self { return c.binaryEncoded() }
+        if case .webhookEndpoint(let e) = self { return e.binaryEncoded() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return Array((try? encoder.encode(self)) ?? Data())
@@ -22,6 +24,7 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     /// Decodes `encoded()`'s bytes; throws on malformed input.
     public init(decoding bytes: some Collection<UInt8>) throws {
         if bytes.first == WebhookCall.binaryMagic { self = .webhookCall(try WebhookCall(binary: bytes)); return }
+        if bytes.first == WebhookEndpoint.binaryMagic { self = .webhookEndpoint(try WebhookEndpoint(binary: bytes)); return }
         self = try JSONDecoder().decode(RegistryRecord.self, from: Data(bytes))
     }
 

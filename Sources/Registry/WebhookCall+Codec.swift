@@ -92,7 +92,7 @@ public struct WebhookCallDecodingError: Error, Sendable, Equatable {
 }
 
 /// Appends big-endian integers and length-prefixed runs. Pure value; not shared.
-private struct CallWriter {
+struct CallWriter {
     var bytes: [UInt8]
 
     init(capacity: Int) {
@@ -117,7 +117,7 @@ private struct CallWriter {
 }
 
 /// Reads what `CallWriter` wrote; throws at the end of the input. Pure value; not shared.
-private struct CallReader {
+struct CallReader {
     let bytes: [UInt8]
     var at = 0
 
@@ -136,5 +136,11 @@ private struct CallReader {
     mutating func u64() throws -> UInt64 { try take(8).reduce(0) { $0 << 8 | UInt64($1) } }
     mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
     mutating func blob() throws -> [UInt8] { Array(try take(Int(try u32()))) }
+    /// A count of elements of at least `minBytesEach` bytes, refused when the rest cannot hold them.
+    mutating func count(minBytesEach: Int) throws -> Int {
+        let n = Int(try u32())
+        guard n <= (bytes.count - at) / max(1, minBytesEach) else { throw WebhookCallDecodingError(reason: "count \(n) past the end") }
+        return n
+    }
     mutating func string() throws -> String { String(decoding: try take(Int(try u32())), as: UTF8.self) }
 }

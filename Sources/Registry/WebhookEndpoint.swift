@@ -72,8 +72,7 @@ public struct WebhookEndpoint: Codable, Sendable, Equatable {
     /// True when an event of `type` for `tenant` is recorded for this endpoint (also while it is
     /// paused or disabled: nothing is lost before the operator deletes it).
     public func wants(type: String, tenant eventTenant: String) -> Bool {
-        guard eventTenant == tenant || tenant == "*" else { return false }
-        return events.isEmpty || events.contains(type) || events.contains("*")
+        route.wants(type: type, tenant: eventTenant)
     }
 
     /// The secrets that sign a call sent at `now` (the current one and those in their grace period).

@@ -25,10 +25,17 @@ public enum WebhookOutbox {
     /// event): the body is rendered when the call is sent, not while the event is recorded.
     public static func calls(endpoints: [WebhookEndpoint], type: String, tenant: String, index: UInt64, ordinal: Int,
                              at: Int64, eventRecord: () -> [UInt8]) -> [(key: String, call: WebhookCall)] {
+        calls(routes: endpoints.map(\.route), type: type, tenant: tenant, index: index, ordinal: ordinal, at: at,
+              eventRecord: eventRecord)
+    }
+
+    /// The same from the endpoints' routes (what a spool keeps in memory).
+    public static func calls(routes: [WebhookRoute], type: String, tenant: String, index: UInt64, ordinal: Int,
+                             at: Int64, eventRecord: () -> [UInt8]) -> [(key: String, call: WebhookCall)] {
         var out: [(key: String, call: WebhookCall)] = []
         var record: [UInt8]?
         let seq = sequence(index: index, ordinal: ordinal)
-        for e in endpoints where e.wants(type: type, tenant: tenant) {
+        for e in routes where e.wants(type: type, tenant: tenant) {
             if record == nil { record = eventRecord() }
             var call = WebhookCall(endpoint: e.id, sequence: seq, webhookID: webhookID(index: index, ordinal: ordinal),
                                    eventType: type, createdAt: at, payload: "")

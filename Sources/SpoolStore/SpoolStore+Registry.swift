@@ -10,7 +10,7 @@ extension SpoolStore {
         for key in command.keys {
             guard let v = try txn.get(dbRegistry, Array(key.utf8)) else { continue }
             do {
-                current[key] = try RegistryRecord(decoding: UnsafeRawBufferPointer(v).map { $0 })
+                current[key] = try Self.registryRecord(key: key, stored: v)
             } catch {
                 return .failure(StoreError(.corrupt, "registry record \(key): \(error)", context: key))
             }
@@ -25,6 +25,7 @@ extension SpoolStore {
             }
         }
         try afterRegistry(command, in: txn)
+        try bumpWebhookRoutes(after: command, index: index, in: txn)
         for (ordinal, notice) in t.notices.enumerated() {
             let kind: Event.Kind = switch notice.kind {
             case .domainAdded: .domainAdded

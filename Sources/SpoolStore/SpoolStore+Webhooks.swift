@@ -38,14 +38,15 @@ public struct WebhookStats: Sendable, Equatable {
 
 extension SpoolStore {
     /// Writes the outbox entries of `event` (one pending call per endpoint that wants it) inside
-    /// the transaction that records the event. Webhook notices themselves are not sent.
-    func recordWebhookCalls(_ event: Event, index: UInt64, ordinal: Int, in txn: LMDBTransaction) throws {
+    /// the transaction that records the event (`record`: the event's stored bytes, held by each
+    /// call). Webhook notices themselves are not sent.
+    func recordWebhookCalls(_ event: Event, record: [UInt8], index: UInt64, ordinal: Int, in txn: LMDBTransaction) throws {
         guard !event.type.rawValue.hasPrefix("webhook.") else { return }
-        let endpoints = try webhookEndpoints(in: txn)
-        guard !endpoints.isEmpty else { return }
-        let calls = WebhookOutbox.calls(endpoints: endpoints, type: event.type.rawValue, tenant: event.tenant,
+        let routes = try webhookRoutes(in: txn)
+        guard !routes.isEmpty else { return }
+        let calls = WebhookOutbox.calls(routes: routes, type: event.type.rawValue, tenant: event.tenant,
                                         index: index, ordinal: ordinal, at: event.timestampMillis,
-                                        eventRecord: { event.encoded() })
+                                        eventRecord: { record })
         for (key, call) in calls {
             try txn.put(dbRegistry, Array(key.utf8), RegistryRecord.webhookCall(call).encoded())
         }
@@ -87,6 +88,26 @@ extension SpoolStore {
         }
     }
 
+    /// The record stored under `key`: an endpoint (JSON) comes from the decoded-endpoint cache when
+    /// its bytes were decoded before (every webhook lease and result reads its endpoint).
+    static func registryRecord(key: String, stored v: UnsafeRawBufferPointer) throws -> RegistryRecord {
+        guard key.hasPrefix(RegistryKeys.webhookPrefix) else { return try RegistryRecord(decoding: v) }
+        return .webhookEndpoint(try decodedEndpoint(Array(v)))
+    }
+
+    /// The endpoint whose record is `bytes`, decoded once per distinct record.
+    static func decodedEndpoint(_ bytes: [UInt8]) throws -> WebhookEndpoint {
+        if let e = endpointCache.withLock({ $0[bytes] }) { return e }
+        guard let e = try RegistryRecord(decoding: bytes).webhookEndpoint else {
+            throw StoreError(.corrupt, "webhook record is not an endpoint", context: "webhook")
+        }
+        endpointCache.withLock { cache in
+            if cache.count > 4096 { cache.removeAll() }
+            cache[bytes] = e
+        }
+        return e
+    }
+
     /// Every endpoint record, by id.
     func webhookEndpoints(in txn: LMDBTransaction) throws -> [WebhookEndpoint] {
         let start = Array(RegistryKeys.webhookPrefix.utf8)
@@ -99,17 +120,7 @@ extension SpoolStore {
             item = try cursor.get(MDB_NEXT)
         }
         guard !raw.isEmpty else { return [] }
-        return try raw.map { bytes in
-            if let e = endpointCache.withLock({ $0[bytes] }) { return e }
-            guard let e = try RegistryRecord(decoding: bytes).webhookEndpoint else {
-                throw StoreError(.corrupt, "webhook record is not an endpoint", context: "webhook")
-            }
-            endpointCache.withLock { cache in
-                if cache.count > 4096 { cache.removeAll() }
-                cache[bytes] = e
-            }
-            return e
-        }
+        return try raw.map(Self.decodedEndpoint)
     }
 
     /// Every webhook endpoint. Any thread; a read transaction.

@@ -59,12 +59,16 @@ extension SpoolStore {
                 }
             } catch {
                 mdb_txn_abort(txnPtr)
+                webhookRouteCache.clear()  // its log indices may be given to other commands
                 throw error
             }
             let started = DispatchTime.now().uptimeNanoseconds
             let crc = mdb_txn_commit(txnPtr)  // frees the txn even on failure
             NodeMetrics.shared.spoolCommitSeconds.observe(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-            guard crc == 0 else { throw StoreError.lmdb(crc, "mdb_txn_commit") }
+            guard crc == 0 else {
+                webhookRouteCache.clear()
+                throw StoreError.lmdb(crc, "mdb_txn_commit")
+            }
             return results
         }
     }
@@ -155,14 +159,15 @@ extension SpoolStore {
     func storeEvent(_ event: Event, index: UInt64, ordinal: Int, message: StoredMessage? = nil,
                     in txn: LMDBTransaction) throws {
         let key = SpoolKeys.event(event, index: index, ordinal: ordinal)
-        try txn.put(dbEvents, key, event.encoded())
+        let record = event.encoded()
+        try txn.put(dbEvents, key, record)
         let empty = [UInt8]()
         for i in SpoolKeys.EventIndex.allCases {
             guard let field = i.field(of: event) else { continue }
             try txn.put(dbEventIndex, SpoolKeys.indexPrefix(i, field) + key, empty)
         }
         try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
-        try recordWebhookCalls(event, index: index, ordinal: ordinal, in: txn)
+        try recordWebhookCalls(event, record: record, index: index, ordinal: ordinal, in: txn)
         try recordEventStats(event, message: message, in: txn)
     }
 

@@ -61,6 +61,9 @@ public final class SpoolStore: @unchecked Sendable {
     /// entries for the leases they held then (those wait for their expiry, as before).
     let dbLeases: MDB_dbi
 
+    /// The endpoints' webhook routes, kept between endpoint changes (`SpoolStore+WebhookRoutes`).
+    let webhookRouteCache = WebhookRouteCache()
+
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private var closed = false
     /// Canonical path registered in `openDirectories` while open.

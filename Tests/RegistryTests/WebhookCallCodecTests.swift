@@ -52,3 +52,59 @@ struct WebhookCallCodecTests {
         #expect(throws: WebhookCallDecodingError.self) { try WebhookCall(binary: bytes + [0]) }
     }
 }
+
+/// Endpoint records are stored as binary records too; JSON records of older builds still read.
+@Suite("Webhook endpoint records")
+struct WebhookEndpointCodecTests {
+    static func endpoint() -> WebhookEndpoint {
+        var e = WebhookEndpoint(id: "ep_1", tenant: "*", url: "https://h.example/hook?x=é", events: ["accepted", "delivered"],
+                                secret: "whsec_" + String(repeating: "A", count: 43) + "=", maxConcurrency: 16, ratePerSecond: 250,
+                                createdAt: 1_700_000_000_000)
+        e.secrets.append(.init(value: "whsec_old", expiresAt: 1_700_000_100_000))
+        e.paused = true
+        e.failing = true
+        e.statusReason = "call msg_1_0 failed after 9 attempts: 503"
+        e.updatedAt = 1_700_000_050_000
+        e.consecutiveFailures = 9
+        e.lastFailureAt = -1
+        return e
+    }
+
+    @Test("An endpoint with several secrets, flags and optional times survives its binary record, through RegistryRecord too")
+    func binaryRoundTrip() throws {
+        let e = Self.endpoint()
+        let bytes = RegistryRecord.webhookEndpoint(e).encoded()
+        #expect(bytes.first == WebhookEndpoint.binaryMagic)
+        #expect(try RegistryRecord(decoding: bytes) == .webhookEndpoint(e))
+        var plain = WebhookEndpoint(id: "e", tenant: "t", url: "http://x/", secret: "whsec_x", createdAt: 0)
+        plain.disabled = true
+        plain.lastSuccessAt = 5
+        #expect(try WebhookEndpoint(binary: plain.binaryEncoded()) == plain)
+        #expect(plain.binaryEncoded() == plain.binaryEncoded(), "deterministic bytes")
+    }
+
+    @Test("A JSON endpoint record of an older build still decodes; truncated, padded or bad-flag records are refused")
+    func legacyAndMalformed() throws {
+        let e = Self.endpoint()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = Array(try encoder.encode(RegistryRecord.webhookEndpoint(e)))
+        #expect(json.first == UInt8(ascii: "{"))
+        #expect(try RegistryRecord(decoding: json).webhookEndpoint == e)
+
+        let bytes = e.binaryEncoded()
+        for cut in [1, 2, 10, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: WebhookCallDecodingError.self) { try WebhookEndpoint(binary: bytes.prefix(cut)) }
+        }
+        #expect(throws: WebhookCallDecodingError.self) { try WebhookEndpoint(binary: bytes + [0]) }
+        var version = bytes
+        version[1] = 2
+        #expect(throws: WebhookCallDecodingError.self) { try WebhookEndpoint(binary: version) }
+        var flags = WebhookEndpoint(id: "e", tenant: "t", url: "u", secret: "s", createdAt: 0).binaryEncoded()
+        // id, tenant, url (4+1 each), no events, one secret (4+1, absent expiry), two i64: then the flags.
+        let at = 2 + 5 + 5 + 5 + 4 + 4 + 5 + 1 + 16
+        #expect(flags[at] == 0)
+        flags[at] = 8
+        #expect(throws: WebhookCallDecodingError.self) { try WebhookEndpoint(binary: flags) }
+    }
+}

@@ -893,7 +893,7 @@ class Bench:
         both see the same background load. Returns {target: [result of each round]}."""
         out = {t: [] for t in self.targets()}
         for r in range(self.args.rounds):
-            for t in self.targets():
+            for t in webhook_bench.round_targets(self.args, self.targets(), r):
                 if self.args.rounds > 1:
                     log("round %d/%d: %s" % (r + 1, self.args.rounds, t))
                 out[t].append(measure(t))
@@ -1846,6 +1846,7 @@ def combine(entries, key):
     med = dict(ok[(len(ok) - 1) // 2])
     if len(entries) > 1:
         med["rounds"] = [e.get(key) if e.get("available") else None for e in entries]
+        webhook_bench.keep_rounds(med, entries)
     return med
 
 

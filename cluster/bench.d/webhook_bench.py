@@ -13,11 +13,26 @@ JSON gets, per accept size and for relay:
                                  the same, with each side's CPU counted until its work is done
                                  (sink drained; for webhook-on also every call answered)
 and, per scenario, webhook_calls_received (what the receivers got; two events a message:
-accepted and delivered) so a run where calls did not flow is visible. Before the next accept
+accepted and delivered) so a run where calls did not flow is visible.
+
+On this kind of shared machine one on/off pair says little, so each round measures
+--webhook-pairs pairs (default 3) of webhook-off and webhook-on servers, alternating which goes
+first, and every pair gives its own figures (same background load within a pair):
+
+  webhookRatio_msgs_per_s_paired_median  median over pairs of on/off msgs/s
+  webhookRatio_msgs_per_s_paired         each pair's on/off msgs/s (the spread)
+  webhookRatio_cpu_s_per_1000            median over pairs of off/on CPU s per 1,000 messages
+                                         (1.0: webhooks cost no CPU; CPU is far less noisy than
+                                         throughput, and on a CPU-bound relay it bounds it)
+  webhookRatio_cpu_s_per_1000_until_drained  the same with CPU counted until the work is done
+  webhook_cpu_s_per_1000_added_paired_median  median over pairs of on minus off CPU s / 1,000
+  webhook_cpu_s_per_1000_added_paired         each pair's (the spread)
+  webhook_pairs                          pairs measured Before the next accept
 size (and before a relay round ends) the webhook-on server gets time to send its backlog, so one
 phase's calls are not charged to the next."""
 import glob
 import os
+import statistics
 import sys
 import time
 
@@ -29,6 +44,9 @@ def add_arguments(p):
     p.add_argument("--webhook", action="store_true",
                    help="also measure Sendarix with a webhook on every event (target sendarix-webhook) "
                         "and report webhook-on/off ratios (bench.d/webhook_bench.py)")
+    p.add_argument("--webhook-pairs", type=int, default=3, metavar="N",
+                   help="with --webhook: webhook-off/on server pairs per round, alternating which "
+                        "goes first; ratios are medians over pairs (default 3)")
 
 
 def configure(a):
@@ -36,6 +54,52 @@ def configure(a):
     if getattr(a, "webhook", False) and "sendarix" in a.targets and TARGET not in a.targets:
         a.targets.append(TARGET)
         os.environ["SENDARIX_REAL_BIN"] = os.path.abspath(a.sendarix_bin)
+
+
+def round_targets(a, targets, r):
+    """The targets of round `r`: the others once, then --webhook-pairs pairs of webhook-off and
+    webhook-on Sendarix, alternating which of the two goes first (so a drift in background load
+    does not favour one side)."""
+    if TARGET not in targets or "sendarix" not in targets:
+        return targets
+    pairs = max(1, getattr(a, "webhook_pairs", 1))
+    out = [t for t in targets if t not in ("sendarix", TARGET)]
+    for k in range(pairs):
+        out += ["sendarix", TARGET] if (r * pairs + k) % 2 == 0 else [TARGET, "sendarix"]
+    return out
+
+
+ROUND_KEYS = ("cpu_s_per_1000", "cpu_s_per_1000_until_drained")
+
+
+def keep_rounds(med, entries):
+    """For bench.combine: keeps every round's CPU figures beside its `rounds` list, so that
+    on/off pairs can be compared round by round."""
+    for k in ROUND_KEYS:
+        vals = [e.get(k) if e.get("available") else None for e in entries]
+        if any(v is not None for v in vals):
+            med["rounds_" + k] = vals
+
+
+def _per_round(entry, key):
+    """Every round's `key` of a combined entry (one round: [its value])."""
+    if not isinstance(entry, dict):
+        return []
+    if key == "msgs_per_s" and "rounds" in entry:
+        return entry["rounds"]
+    if "rounds_" + key in entry:
+        return entry["rounds_" + key]
+    return [entry.get(key) if entry.get("available") else None]
+
+
+def _pairs(on, off, key):
+    """(on, off) values of `key` of the pairs where both were measured."""
+    a, b = _per_round(on, key), _per_round(off, key)
+    return [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+
+
+def _median(values, digits=3):
+    return round(statistics.median(values), digits) if values else None
 
 
 def binary(a, target):
@@ -121,6 +185,23 @@ def _add(section, log):
     d_on, d_off = _get(on, "cpu_s_per_1000_until_drained"), _get(off, "cpu_s_per_1000_until_drained")
     section["webhook_cpu_s_per_1000_added_until_drained"] = (
         round(d_on - d_off, 3) if d_on is not None and d_off is not None else None)
+    tput = _pairs(on, off, "msgs_per_s")
+    per_pair = [round(x / y, 3) for x, y in tput if y]
+    section["webhook_pairs"] = len(per_pair)
+    section["webhookRatio_msgs_per_s_paired"] = per_pair
+    section["webhookRatio_msgs_per_s_paired_median"] = _median(per_pair)
+    cpu = _pairs(on, off, "cpu_s_per_1000")
+    section["webhookRatio_cpu_s_per_1000"] = _median([y / x for x, y in cpu if x])
+    added = [round(x - y, 3) for x, y in cpu]
+    section["webhook_cpu_s_per_1000_added_paired"] = added
+    section["webhook_cpu_s_per_1000_added_paired_median"] = _median(added)
+    drained = _pairs(on, off, "cpu_s_per_1000_until_drained")
+    section["webhookRatio_cpu_s_per_1000_until_drained"] = _median([y / x for x, y in drained if x])
+    log("  %d pairs: on/off msgs/s median %s (each %s); off/on CPU median %s, until drained %s; "
+        "CPU s/1000 added median %s (each %s)"
+        % (len(per_pair), section["webhookRatio_msgs_per_s_paired_median"], per_pair,
+           section["webhookRatio_cpu_s_per_1000"], section["webhookRatio_cpu_s_per_1000_until_drained"],
+           section["webhook_cpu_s_per_1000_added_paired_median"], added))
     log("  msgs/s off %s, on %s: on/off %s; vs Postfix off %s, on %s; CPU s/1000 off %s, on %s (+%s); "
         "until drained off %s, on %s (+%s); calls %s of %s; receiver CPU s/1000 %s"
         % (m_off, m_on, section["webhookRatio_msgs_per_s"], section.get("ratio_msgs_per_s"),

@@ -31,6 +31,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import roll  # noqa: E402
 from roll import BodyCheck, Cluster, Load, Receiver, check_delivery, log, tear_down  # noqa: E402
 
+# The newest log entry format of this build (SpoolCommand.formatVersion): 2 added an outcome's
+# pool, 3 binary webhook leases and results. The upgraded cluster must end up writing it.
+NEWEST_FORMAT = 3
+
 
 def binary():
     b = os.environ.get("SENDARIX_BINARY")
@@ -215,11 +219,13 @@ class Lifecycle:
             if i < len(c.ids) - 1:
                 self.check(f"mixed cluster after upgrading {nid} still writes format 1 everywhere",
                            all(v in (1, None) for v in f.values()) and f[nid] == 1, f"{f}")
-        ok = self.wait("format 2", lambda: all(v == 2 for v in self.formats(c.ids).values()), 30)
+        ok = self.wait(f"format {NEWEST_FORMAT}",
+                       lambda: all(v == NEWEST_FORMAT for v in self.formats(c.ids).values()), 30)
         figures["entryFormatAfter"] = self.formats(c.ids)
-        self.check("once every node runs the new build, every node writes format 2", ok, f"{figures['entryFormatAfter']}")
+        self.check(f"once every node runs the new build, every node writes format {NEWEST_FORMAT}", ok,
+                   f"{figures['entryFormatAfter']}")
         figures["entryFormatDuring"] = seen
-        # Version 2 in use: deliveries from now on record their pool ("default") on every node.
+        # Version 2 or later in use: deliveries from now on record their pool ("default") on every node.
         upgraded_at = time.time()
 
         def pooled():

@@ -1,0 +1,113 @@
+/// The log form of the webhook commands proposed for every batch of calls: a lease (`claim`) and
+/// attempt results (`results`) as compact binary records instead of JSON (Foundation's coders
+/// cost tens of µs a command, twice: encoded by the proposer, decoded by every applier).
+/// Endpoint edits stay JSON (rare, and JSON lets them grow fields).
+///
+/// Layout: `0xB2 | version 1 | kind (1 claim, 2 results) | fields`, big-endian integers and
+/// u32-length-prefixed strings (as `WebhookCall+Codec`). The first byte can never start a JSON
+/// command (`{`), so `RegistryCommand(decoding:)` reads both forms; log entries written as JSON
+/// by older builds keep decoding. Written only once every member reads it (spool command format
+/// version 3, `SpoolCommand+Formats`). Pure; any thread.
+extension WebhookCommand {
+    /// First byte of a binary webhook command.
+    public static let binaryMagic: UInt8 = 0xB2
+    static let binaryVersion: UInt8 = 1
+    private static let claimKind: UInt8 = 1, resultsKind: UInt8 = 2
+
+    /// True for the commands that have a binary form (`claim` and `results`).
+    public var hasBinaryForm: Bool {
+        switch self {
+        case .claim, .results: true
+        default: false
+        }
+    }
+
+    /// The binary record of a `claim` or `results` command; nil for the others (they stay JSON).
+    /// Deterministic: the same command gives the same bytes on every node.
+    public func binaryEncoded() -> [UInt8]? {
+        switch self {
+        case .claim(let c):
+            var w = CallWriter(capacity: 64 + c.endpoint.utf8.count + c.owner.utf8.count + c.sequences.count * 8)
+            w.u8(Self.binaryMagic)
+            w.u8(Self.binaryVersion)
+            w.u8(Self.claimKind)
+            w.string(c.endpoint)
+            w.u32(UInt32(c.sequences.count))
+            for s in c.sequences { w.u64(s) }
+            w.string(c.owner)
+            w.u64(c.incarnation)
+            w.i64(c.issuedAt)
+            w.i64(c.expiresAt)
+            return w.bytes
+        case .results(let r):
+            var w = CallWriter(capacity: 64 + r.endpoint.utf8.count + r.owner.utf8.count + r.results.count * 72)
+            w.u8(Self.binaryMagic)
+            w.u8(Self.binaryVersion)
+            w.u8(Self.resultsKind)
+            w.string(r.endpoint)
+            w.string(r.owner)
+            w.u64(r.incarnation)
+            w.u32(UInt32(r.results.count))
+            for x in r.results {
+                w.u64(x.sequence)
+                w.u32(x.attempt.attempt)
+                w.i64(x.attempt.at)
+                w.i64(Int64(x.attempt.status))
+                w.i64(x.attempt.latencyMillis)
+                w.string(x.attempt.response)
+                w.string(x.attempt.node)
+                switch x.verdict {
+                case .delivered: w.u8(0)
+                case .retry(let at):
+                    w.u8(1)
+                    w.i64(at)
+                case .gone: w.u8(2)
+                case .exhausted: w.u8(3)
+                }
+            }
+            return w.bytes
+        default:
+            return nil
+        }
+    }
+
+    /// Decodes `binaryEncoded()`'s bytes; throws `WebhookCallDecodingError` on malformed input.
+    public init(binary bytes: some Collection<UInt8>) throws {
+        var r = CallReader(Array(bytes))
+        guard try r.u8() == Self.binaryMagic else { throw WebhookCallDecodingError(reason: "not a binary webhook command") }
+        let version = try r.u8()
+        guard version == Self.binaryVersion else { throw WebhookCallDecodingError(reason: "webhook command version \(version)") }
+        switch try r.u8() {
+        case Self.claimKind:
+            let endpoint = try r.string()
+            let n = try r.count(minBytesEach: 8)
+            var sequences: [UInt64] = []
+            sequences.reserveCapacity(n)
+            for _ in 0..<n { sequences.append(try r.u64()) }
+            self = .claim(Claim(endpoint: endpoint, sequences: sequences, owner: try r.string(), incarnation: try r.u64(),
+                                issuedAt: try r.i64(), expiresAt: try r.i64()))
+        case Self.resultsKind:
+            let endpoint = try r.string(), owner = try r.string(), incarnation = try r.u64()
+            let n = try r.count(minBytesEach: 45)
+            var results: [Result] = []
+            results.reserveCapacity(n)
+            for _ in 0..<n {
+                let sequence = try r.u64()
+                let attempt = WebhookCall.Attempt(attempt: try r.u32(), at: try r.i64(), status: Int(try r.i64()),
+                                                  latencyMillis: try r.i64(), response: try r.string(), node: try r.string())
+                let verdict: Verdict = switch try r.u8() {
+                case 0: .delivered
+                case 1: .retry(at: try r.i64())
+                case 2: .gone
+                case 3: .exhausted
+                case let v: throw WebhookCallDecodingError(reason: "webhook verdict \(v)")
+                }
+                results.append(Result(sequence: sequence, attempt: attempt, verdict: verdict))
+            }
+            self = .results(Results(endpoint: endpoint, owner: owner, incarnation: incarnation, results: results))
+        case let kind:
+            throw WebhookCallDecodingError(reason: "webhook command kind \(kind)")
+        }
+        guard r.atEnd else { throw WebhookCallDecodingError(reason: "trailing bytes") }
+    }
+}
