@@ -100,6 +100,7 @@ public final class RelayNode {
         var options = SpoolStore.Options()
         options.mapSize = config.spool.mapSizeMB << 20
         options.durable = config.spool.fsync
+        if let n = ProcessInfo.processInfo.environment["SENDARIX_EVENT_INDEX_BATCH"].flatMap(Int.init) { options.eventIndexBatch = n }  // A/B measurements
         if !config.cluster.peers.isEmpty,
            try RaftLog.installPendingSnapshot(raftDirectory: dataDir + "/raft", spoolDirectory: dataDir + "/spool",
                                               logSink: { [logger] level, event, fields in

@@ -50,13 +50,16 @@ extension SpoolStore {
         }
         let check = Normalized(query)
 
+        let usesIndex = dbi == dbEventIndex
         return try read { txn in
             let cursors = try runs.map { _ in try txn.cursor(dbi) }
             defer { cursors.forEach { $0.close() } }
-            var out: [Event] = []
+            var out: [([UInt8], Event)] = []
             var steps = 0
             var target = upper
             var inclusive = false
+            /// Where this page of the index walk stopped: the next page continues below it.
+            var stop: [UInt8]? = nil
             search: while out.count < limit {
                 guard var k = try Self.atMost(cursors[0], prefix: runs[0], key: target, inclusive: inclusive) else { break }
                 steps += 1
@@ -64,7 +67,8 @@ extension SpoolStore {
                 var i = 1 % runs.count
                 while agreed < runs.count {
                     if steps >= Self.searchStepBudget {
-                        return EventPage(events: out, cursor: Self.encodeCursor(Self.successor(k)))
+                        stop = Self.successor(k)
+                        break search
                     }
                     guard let other = try Self.atMost(cursors[i], prefix: runs[i], key: k, inclusive: true) else {
                         break search
@@ -81,13 +85,32 @@ extension SpoolStore {
                     throw StoreError(.corrupt, "event index points at a missing event", context: "searchEvents")
                 }
                 let event = try Event(decoding: value)
-                if check.matches(event) { out.append(event) }
+                if check.matches(event) { out.append((k, event)) }
                 if steps >= Self.searchStepBudget, out.count < limit {
-                    return EventPage(events: out, cursor: Self.encodeCursor(k))
+                    stop = k
+                    break
                 }
             }
-            let more = out.count == limit && target != nil
-            return EventPage(events: out, cursor: more ? Self.encodeCursor(target!) : nil)
+            if stop == nil, out.count == limit, let target { stop = target }
+            guard usesIndex else {
+                return EventPage(events: out.map(\.1), cursor: stop.map(Self.encodeCursor))
+            }
+            // Events not indexed yet (the deferred tail) are matched directly, within the same bounds:
+            // below the caller's bound, and at or above where this page of the walk stopped.
+            var tail = try unindexedTail(in: txn).filter { key, event in
+                (upper.map { key.lexicographicallyPrecedes($0) } ?? true)
+                    && (stop.map { !key.lexicographicallyPrecedes($0) } ?? true) && check.matches(event)
+            }
+            guard !tail.isEmpty else {
+                return EventPage(events: out.map(\.1), cursor: stop.map(Self.encodeCursor))
+            }
+            tail.append(contentsOf: out)
+            tail.sort { $1.0.lexicographicallyPrecedes($0.0) }
+            if tail.count >= limit {
+                let page = tail.prefix(limit)
+                return EventPage(events: page.map(\.1), cursor: Self.encodeCursor(page.last!.0))
+            }
+            return EventPage(events: tail.map(\.1), cursor: stop.map(Self.encodeCursor))
         }
     }
 
@@ -196,7 +219,8 @@ extension SpoolStore {
 
 extension SpoolStore {
     /// Deletes `tenant`'s oldest events before `before` (at most `max`), found through the tenant
-    /// index (events stored before that index existed are left to the global retention).
+    /// index and the not yet indexed tail (events stored before that index existed are left to the
+    /// global retention).
     func pruneTenantEvents(_ tenant: String, before: Int64, max: Int, in txn: LMDBTransaction) throws {
         let prefix = SpoolKeys.indexPrefix(.tenant, tenant)
         var victims: [([UInt8], Event)] = []
@@ -215,6 +239,12 @@ extension SpoolStore {
             item = try cursor.get(MDB_NEXT)
         }
         cursor.close()
+        // Events not indexed yet are not in the tenant index: match them directly.
+        for (key, event) in try unindexedTail(in: txn) where victims.count < max {
+            guard Self.time(ofEventKey: key) < before,
+                  SpoolMachine.asciiLowercased(event.tenant) == SpoolMachine.asciiLowercased(tenant) else { continue }
+            victims.append((key, event))
+        }
         try deleteEvents(victims, in: txn)
     }
 }
@@ -246,10 +276,18 @@ extension SpoolStore {
             guard rc == 0, let txnPtr = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (import)") }
             let txn = LMDBTransaction(txn: txnPtr)
             do {
+                // Indexed at once (no tail to scan in searches); the tail of earlier commits first.
+                try indexTailIfDue(in: txn, force: true)
+                var last: [UInt8]? = nil
                 for (i, e) in events.enumerated() {
                     var event = e
                     event.id = "\(firstIndex + UInt64(i))-0"
-                    try storeEvent(event, index: firstIndex + UInt64(i), ordinal: 0, in: txn)
+                    let key = try storeEvent(event, index: firstIndex + UInt64(i), ordinal: 0, deferIndex: false, in: txn)
+                    last = SpoolKeys.feed(eventKey: key)
+                }
+                if var mark = try indexWatermark(in: txn), let last, mark.feedKey.lexicographicallyPrecedes(last) {
+                    mark.feedKey = last
+                    try setIndexWatermark(mark, in: txn)
                 }
             } catch {
                 mdb_txn_abort(txnPtr)

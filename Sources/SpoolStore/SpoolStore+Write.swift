@@ -51,6 +51,7 @@ extension SpoolStore {
                     results.append(try apply(entry, in: txn))
                 }
                 if trimLogBefore > 0 { try trimLog(before: trimLogBefore, max: entries.count * 2, in: txn) }
+                try indexTailIfDue(in: txn)
                 if appliedIndex == last.index {
                     var w = BinaryWriter(capacity: 16)
                     w.u64(last.index)
@@ -155,20 +156,20 @@ extension SpoolStore {
         return .success(())
     }
 
-    /// Stores one event with its index entries.
+    /// Stores one event with its feed entry and counts; its search-index entries are written now
+    /// or, when `deferIndex`, with the next batch (see `SpoolStore+DeferredIndex.swift`).
+    /// Returns the event key.
+    @discardableResult
     func storeEvent(_ event: Event, index: UInt64, ordinal: Int, message: StoredMessage? = nil,
-                    in txn: LMDBTransaction) throws {
+                    deferIndex: Bool = true, in txn: LMDBTransaction) throws -> [UInt8] {
         let key = SpoolKeys.event(event, index: index, ordinal: ordinal)
         let record = event.encoded()
         try txn.put(dbEvents, key, record)
-        let empty = [UInt8]()
-        for i in SpoolKeys.EventIndex.allCases {
-            guard let field = i.field(of: event) else { continue }
-            try txn.put(dbEventIndex, SpoolKeys.indexPrefix(i, field) + key, empty)
-        }
+        if deferIndex { try deferIndexing(in: txn) } else { try putIndexEntries(event, key: key, in: txn) }
         try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
         try recordWebhookCalls(event, record: record, index: index, ordinal: ordinal, in: txn)
         try recordEventStats(event, message: message, in: txn)
+        return key
     }
 
     /// Deletes the oldest events before `p.before` (at most `p.maxCount`) with their index entries.

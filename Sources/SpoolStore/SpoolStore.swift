@@ -31,6 +31,10 @@ public final class SpoolStore: @unchecked Sendable {
         public var durable: Bool
         /// Maximum concurrent read transactions.
         public var maxReaders: UInt32
+        /// Events whose search-index entries are written together: the commit that brings the
+        /// not yet indexed tail to this many events indexes it (searches read the tail directly
+        /// meanwhile). 1 indexes every event in its own commit. Default 512.
+        public var eventIndexBatch: Int = 512
 
         /// Creates options. Any thread.
         public init(mapSize: Int = 16 << 30, durable: Bool = true, maxReaders: UInt32 = 512) {

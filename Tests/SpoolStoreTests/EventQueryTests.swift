@@ -7,9 +7,11 @@ struct EventQueryTests {
     static let t0: Int64 = 1_700_000_000_000
 
     /// Two messages: M1 (alice → bob, carol) fully processed, M2 (dave → bob) accepted only.
-    func populated() async throws -> (TempDirectory, SpoolStore, LocalLog) {
+    func populated(eventIndexBatch: Int = 512) async throws -> (TempDirectory, SpoolStore, LocalLog) {
         let dir = TempDirectory()
-        let store = try SpoolStore(directory: dir.path)
+        var options = SpoolStore.Options()
+        options.eventIndexBatch = eventIndexBatch
+        let store = try SpoolStore(directory: dir.path, options: options)
         let log = try LocalLog(store: store)
         _ = try await log.proposeAndWait(makeEnqueue("M1", recipients: ["Bob@example.org", "carol@example.org"],
                                                      sender: "alice@example.com", at: Self.t0)).get()
@@ -82,7 +84,7 @@ struct EventQueryTests {
 
     @Test("pruning deletes the oldest events before the cutoff, bounded per command, with their index entries")
     func prune() async throws {
-        let (dir, store, log) = try await populated()
+        let (dir, store, log) = try await populated(eventIndexBatch: 1)  // every event indexed in its commit
         let first = try await log.propose(.pruneEvents(.init(before: Self.t0 + 1500, maxCount: 2)))
         #expect(first > 0)
         #expect(try store.events(EventQuery()).map(\.timestampMillis) == [Self.t0 + 2000, Self.t0 + 2000, Self.t0 + 1000])
