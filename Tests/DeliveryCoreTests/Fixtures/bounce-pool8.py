@@ -24,7 +24,7 @@
 #   "Mailbox is full", "Mailbox Is Full", "Gmail Mailbox is full", "Hot.ee Mailbox is full", "Exceeded
 #   storage allocation" -> mailbox-full; "Message Is Too Large", "Message Is Too Long" -> message-too-large;
 #   "Rate limit exceeded", "Relay limit exceeded", "Too many connections" -> rate-limited;
-#   "Message temporarily Greylisted" -> greylisting; "TLS required" -> tls-failure;
+#   "Message temporarily Greylisted" -> greylisted; "TLS required" -> tls-failure;
 #   "Invalid reverse DNS", "Invalid PTR or missing DKIM", "Invalid DKIM signature", "Message failed DMARC
 #   Evaluation", "Message rejected due to DMARC policy" -> auth-failure;
 #   "Blocked by recipient", "Sender blocked by policy" -> policy;
@@ -35,7 +35,7 @@
 #   "Mailbox unavailable", "Transaction failed", "Other permanent error").
 # B, by the test's label: user_unknown, mailbox_disabled -> bad-mailbox; mailbox_full -> mailbox-full;
 #   ip_blacklisted, domain_blacklisted -> reputation-block; relay_denied -> policy; greylisting ->
-#   greylisting; rate_limited -> rate-limited; spam_blocked, virus_detected -> spam-content;
+#   greylisted; rate_limited -> rate-limited; spam_blocked, virus_detected -> spam-content;
 #   auth_failure -> auth-failure; policy_blocked -> policy; server_error -> other. Left out: invalid_address
 #   (syntax, domain or mailbox), geo_blocked, unknown, and tests that accept labels of different classes.
 # Hardness as in the corpus: 5xx hard, 4xx soft, mailbox-full soft. Entries carry their reply code and are
@@ -60,7 +60,7 @@ A['Domain does not accept mail']='bad-domain'
 for m in ['Mailbox is full','Mailbox Is Full','Gmail Mailbox is full','Hot.ee Mailbox is full','Exceeded storage allocation']: A[m]='mailbox-full'
 for m in ['Message Is Too Large','Message Is Too Long']: A[m]='message-too-large'
 for m in ['Rate limit exceeded','Relay limit exceeded','Too many connections']: A[m]='rate-limited'
-A['Message temporarily Greylisted']='greylisting'; A['TLS required']='tls-failure'
+A['Message temporarily Greylisted']='greylisted'; A['TLS required']='tls-failure'
 for m in ['Invalid reverse DNS','Invalid PTR or missing DKIM','Invalid DKIM signature','Message failed DMARC Evaluation',
           'Message rejected due to DMARC policy']: A[m]='auth-failure'
 for m in ['Blocked by recipient','Sender blocked by policy']: A[m]='policy'
@@ -70,7 +70,7 @@ def label_a(category,message):
     if message=='Spam detected': return 'reputation-block' if category=='blacklist' else 'spam-content'
     return A.get(message)
 B={'user_unknown':'bad-mailbox','mailbox_disabled':'bad-mailbox','mailbox_full':'mailbox-full','ip_blacklisted':'reputation-block',
-   'domain_blacklisted':'reputation-block','relay_denied':'policy','greylisting':'greylisting','rate_limited':'rate-limited',
+   'domain_blacklisted':'reputation-block','relay_denied':'policy','greylisting':'greylisted','rate_limited':'rate-limited',
    'spam_blocked':'spam-content','virus_detected':'spam-content','auth_failure':'auth-failure','policy_blocked':'policy',
    'server_error':'other'}
 ZREPO=sys.argv[1] if len(sys.argv)>1 else '/work/.mirror/zone-eu+zone-mta/repo'
