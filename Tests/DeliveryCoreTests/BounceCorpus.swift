@@ -58,3 +58,8 @@ let bouncePool6: [BounceCorpusEntry] = loadBounceFixture("bounce-pool6.jsonl")
 /// Pool 7: the sample replies of PHPMailer-BMH's rule table, all held out (`heldout7`;
 /// Fixtures/bounce-pool7.py, Fixtures/README.md). Text only.
 let bouncePool7: [BounceCorpusEntry] = loadBounceFixture("bounce-pool7.jsonl")
+
+/// Pool 8: ZoneMTA's bounce rule samples and @postalsys/bounce-classifier's test replies, all held out
+/// (`heldout8`; Fixtures/bounce-pool8.py, Fixtures/README.md). Replies with their codes, compared on
+/// family and hardness like corpus entries.
+let bouncePool8: [BounceCorpusEntry] = loadBounceFixture("bounce-pool8.jsonl")
