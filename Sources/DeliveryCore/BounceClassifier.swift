@@ -5,8 +5,9 @@ import Glibc
 /// Classifies delivery failures (SMTP replies and local failures) into a `BounceClass` and a
 /// hard/soft verdict, using an ordered table of rules covering Gmail, Microsoft (Outlook.com,
 /// Microsoft 365), Yahoo/AOL and generic Postfix/Exim/Sendmail receivers. The first matching phrase
-/// rule wins; when none matches, word families (`keywordFamilies`) are scored against the class the
-/// enhanced code (or else the reply code) gives, which decides when the words do not outweigh it.
+/// rule wins; when none matches, a learned model (logistic regression over words, word pairs and the
+/// codes, trained offline on the tuning part of the corpus; `BounceClassifier+Model.swift`) decides
+/// when it knows a word of the reply, else the class the enhanced code (or else the reply code) gives.
 ///
 /// Hardness follows the reply class (5xx hard, 4xx soft) unless a rule overrides it: mailbox-full
 /// is always soft (RFC 5321 4.5.3.1.10 lets 552 on storage be treated as transient) and Yahoo's
@@ -147,14 +148,14 @@ public struct BounceClassifier: Sendable {
         for rule in rules where !rule.isFallback && applies(rule) {
             return BounceClassification(rule.bounceClass, rule.hardness ?? byCode, rule: rule.name)
         }
-        // 2. Keyword families, weighed against the class the codes alone give (an enhanced code is a
-        //    stronger prior than a basic code); 3. that class.
+        // 2. The learned model (words, word pairs and codes, weights trained on the tuning data;
+        //    `BounceClassifier+Model.swift`) when it knows a word of the reply; 3. the class the codes give.
         let fallback = rules.first { $0.isFallback && applies($0) }
-        let prior = fallback.map { ($0.bounceClass, $0.enhanced.isEmpty ? 1 : 3) }
-        if let keywordClass = BounceClassifier.keywordClass(text, prior: prior, securityOrPolicy: securityOrPolicy),
-           keywordClass != fallback?.bounceClass {
-            let hardness: BounceHardness = keywordClass == .mailboxFull ? .soft : byCode
-            return BounceClassification(keywordClass, hardness, rule: "keywords-" + keywordClass.rawValue)
+        if let modelClass = BounceClassifier.modelClass(code: code, enhancedCode: enhancedCode, lowercased: lowercased,
+                                                       securityOrPolicy: securityOrPolicy),
+           modelClass != fallback?.bounceClass {
+            let hardness: BounceHardness = modelClass == .mailboxFull ? .soft : byCode
+            return BounceClassification(modelClass, hardness, rule: "model-" + modelClass.rawValue)
         }
         if let fallback { return BounceClassification(fallback.bounceClass, fallback.hardness ?? byCode, rule: fallback.name) }
         return BounceClassification(.other, byCode, rule: "fallback-code")
