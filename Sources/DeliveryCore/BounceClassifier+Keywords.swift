@@ -19,8 +19,9 @@ extension BounceClassifier {
         }
     }
 
-    /// Word families per class, tried when no phrase rule matched. Families are listed from the most
-    /// specific class to the least, which breaks ties. Pure constant; any caller.
+    /// Word families per class: the learned model's fixed prior (each point adds `modelFamilyWeight` to its
+    /// class) and, word by word, features whose weights it learns (`BounceClassifier+ModelScoring.swift`).
+    /// The training script reads this table, so a change here needs a retrained model. Pure constant; any caller.
     ///
     /// The reply text is cut into words (letters, digits and non-ASCII bytes); each class scores the
     /// sum of its keywords' weights, each keyword counted once.
@@ -100,23 +101,4 @@ extension BounceClassifier {
         }
         return scores
     }
-
-    /// The class the words of `text` speak for, weighed against `prior` (the class the enhanced or
-    /// basic code gives, with its weight), or nil when no class scores `keywordThreshold` or more, or
-    /// the prior is at least as strong. Address classes are never returned for security or policy
-    /// codes. Pure; any caller.
-    static func keywordClass(_ text: String, prior: (BounceClass, Int)?, securityOrPolicy: Bool) -> BounceClass? {
-        var best: (BounceClass, Int)?
-        for (bounceClass, score) in keywordScores(text) {
-            if securityOrPolicy, bounceClass == .badMailbox || bounceClass == .badDomain { continue }
-            let total = score + (prior?.0 == bounceClass ? prior!.1 : 0)
-            if best == nil || total > best!.1 { best = (bounceClass, total) }
-        }
-        guard let best, best.1 >= keywordThreshold else { return nil }
-        if let prior, prior.0 != best.0, prior.1 >= best.1 { return nil }
-        return best.0
-    }
-
-    /// The least keyword score that decides a class.
-    static let keywordThreshold = 2
 }

@@ -92,31 +92,32 @@ struct BounceClassifierTests {
         }
     }
 
-    @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 94 %, tune4 316/350, heldout3 188/233, heldout4 106/150 with the sisimai conventions and 102/150 without, heldout5 12/19, heldout6 9/15, heldout7 65/86); X.7.X never suppresses")
+    @Test("agreement with the corpus, printed per part: floors at the measured levels (older tuning parts 95 %, tune4 337/350, heldout3 189/233, heldout4 112/150 with the sisimai conventions and 107/150 without, heldout5 12/19, heldout6 12/15, heldout7 63/86, heldout8 72/81); X.7.X never suppresses")
     func corpusAgreement() {
         let result = bounceCorpusAgreement
         for part in ["tune", "heldout", "heldout2", "tune2", "tune4", "tune5", "tune6", "tuning", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"] { print(result.line(part)) }
         if !result.tuningMisses.isEmpty { print("tuning-set misses:\n" + result.tuningMisses.joined(separator: "\n")) }
         #expect(result.suppressingSecurityReplies.isEmpty, "X.7.X must not suppress: \(result.suppressingSecurityReplies)")
         #expect(result.total["heldout3", default: 0] >= 150)
-        // Measured after the last rule change of round 4 (rules tuned on the tuning set only; Fixtures/README.md):
-        // tune+heldout+heldout2+tune2 603/639 = 94.4 %, tune4 316/350 = 90.3 %, tune5 40/44, tune6 29/35,
-        // heldout3 188/233 = 80.7 %, heldout4 106/150 = 70.7 % (label alone 102/150 = 68.0 %), heldout5 12/19,
-        // heldout6 9/15, heldout7 65/86 = 75.6 % (pool 7 added after the last rule change, measured once with the
-        // round's first and last rules: 64 and 65). These floors keep the levels from slipping.
+        // Measured once with round 5's learned model (Fixtures/README.md, "Round 5"): tune+heldout+heldout2+tune2
+        // 611/639 = 95.6 %, tune4 337/350, tune5 42/44, tune6 35/35 (tuning figures are in-sample for the model),
+        // heldout3 189/233 = 81.1 %, heldout4 112/150 = 74.7 % (label alone 107/150 = 71.3 %), heldout5 12/19,
+        // heldout6 12/15, heldout7 63/86 = 73.3 % (65 with round 4's rules), heldout8 72/81 = 88.9 % (72 with round
+        // 4's rules). These floors keep the levels from slipping.
         let older = ["tune", "heldout", "heldout2", "tune2"]
         let olderAgree = older.reduce(0) { $0 + result.agree[$1, default: 0] }
         let olderTotal = older.reduce(0) { $0 + result.total[$1, default: 0] }
-        #expect(olderAgree * 100 >= olderTotal * 94, "agreement on tune+heldout+heldout2+tune2 below 94 %")
-        #expect(result.agree["tune4", default: 0] >= 316, "agreement on tune4 below its measured 316/350")
-        #expect(result.agree["tune5", default: 0] >= 40, "agreement on tune5 below its measured 40/44")
-        #expect(result.agree["tune6", default: 0] >= 29, "agreement on tune6 below its measured 29/35")
-        #expect(result.agree["heldout3", default: 0] >= 188, "agreement on heldout3 below its measured 188/233")
-        #expect(result.agree["heldout4", default: 0] >= 106, "agreement on heldout4 below its measured 106/150")
-        #expect(result.strictAgree["heldout4", default: 0] >= 102, "label-only agreement on heldout4 below its measured 102/150")
+        #expect(olderAgree * 100 >= olderTotal * 95, "agreement on tune+heldout+heldout2+tune2 below 95 %")
+        #expect(result.agree["tune4", default: 0] >= 337, "agreement on tune4 below its measured 337/350")
+        #expect(result.agree["tune5", default: 0] >= 42, "agreement on tune5 below its measured 42/44")
+        #expect(result.agree["tune6", default: 0] >= 35, "agreement on tune6 below its measured 35/35")
+        #expect(result.agree["heldout3", default: 0] >= 189, "agreement on heldout3 below its measured 189/233")
+        #expect(result.agree["heldout4", default: 0] >= 112, "agreement on heldout4 below its measured 112/150")
+        #expect(result.strictAgree["heldout4", default: 0] >= 107, "label-only agreement on heldout4 below its measured 107/150")
         #expect(result.agree["heldout5", default: 0] >= 12, "agreement on heldout5 below its measured 12/19")
-        #expect(result.agree["heldout6", default: 0] >= 9, "agreement on heldout6 below its measured 9/15")
-        #expect(result.agree["heldout7", default: 0] >= 65, "agreement on heldout7 below its measured 65/86")
+        #expect(result.agree["heldout6", default: 0] >= 12, "agreement on heldout6 below its measured 12/15")
+        #expect(result.agree["heldout7", default: 0] >= 63, "agreement on heldout7 below its measured 63/86")
+        #expect(result.agree["heldout8", default: 0] >= 72, "agreement on heldout8 below its measured 72/81")
     }
 
     @Test("issue 12's bar: the classifier agrees with 90 % or more of the held-out part of pool 4 (heldout4), texts no rule was tuned on")
@@ -129,8 +130,8 @@ struct BounceClassifierTests {
         print(result.line("heldout7"))
         print(result.line("heldout8"))
         #expect(result.total["heldout4", default: 0] >= 150)
-        // Issue 12's bar is not reached yet (70.7 % measured in round 4, 68.0 % on the labels alone; the floors in the agreement test hold what
-        // is measured). The bar stays here as a known issue: it is reported on every run, and once the
+        // Issue 12's bar is not reached yet (74.7 % measured in round 5 with the learned model, 71.3 % on the labels alone; 70.7 %
+        // in round 4; the floors in the agreement test hold what is measured). The bar stays here as a known issue: it is reported on every run, and once the
         // classifier reaches 90 % on heldout4 this block fails ("known issue was not recorded") so the
         // wrapper is removed and the bar becomes a plain expectation.
         withKnownIssue("issue 12: held-out agreement below the 90 % bar") {
