@@ -36,3 +36,26 @@ struct BounceClassifierModelTests {
         #expect(unknown.knownWords == 0)
     }
 }
+
+@Suite("Bounce classification: replies the learned model decides")
+struct BounceClassifierModelPathTests {
+    @Test("tuning texts no phrase rule matches get their class from the model, one per class family, with the usual hardness",
+          arguments: [
+              ("account is exceeding their quota", BounceClass.mailboxFull, BounceHardness.soft),
+              ("too many smtp sessions for this host", .rateLimited, .hard),
+              ("message filtered", .spamContent, .hard),
+              ("has been delayed", .timeout, .hard),
+              ("sender ip reverse lookup rejected", .authFailure, .hard),
+          ])
+    func modelDecides(text: String, expected: BounceClass, hardness: BounceHardness) {
+        let result = BounceClassifier().classify(code: 550, enhancedCode: nil, text: text)
+        #expect(result == BounceClassification(expected, hardness, rule: "model-" + expected.rawValue), "\(text)")
+    }
+
+    @Test("the model never gives an address class to a security or policy reply, and such a reply never suppresses")
+    func modelKeepsSecurityRule() {
+        let result = BounceClassifier().classify(code: 550, enhancedCode: EnhancedStatusCode(5, 7, 1), text: "mailbox unknown, no such user account here")
+        #expect(result.bounceClass != .badMailbox && result.bounceClass != .badDomain)
+        #expect(!result.suppressesRecipient)
+    }
+}
