@@ -54,12 +54,20 @@ extension RaftLog {
         let dir = "\(snapshotRoot)/outgoing-\(id)"
         outgoingSnapshots[peer] = OutgoingSnapshot(id: id, directory: dir)
         let store = self.store
+        let bodies = storage.bodyReader
         let me = LoopBound(self, loop: loop)
         Thread.detachNewThread {
             let result = Result { () throws -> (UInt64, UInt64, UInt64) in
                 try? FileManager.default.removeItem(atPath: dir)
                 try store.backup(to: dir)
                 let copy = try SpoolStore(directory: dir, options: SpoolStore.Options(mapSize: store.options.mapSize))
+                // The receiver's raft log does not hold this node's retained entries: send bodies.
+                do {
+                    try copy.materializeLogBodies(from: bodies)
+                } catch {
+                    copy.close()
+                    throw error
+                }
                 let applied = try copy.lastApplied()
                 copy.close()
                 let size = try FileManager.default.attributesOfItem(atPath: dir + "/data.mdb")[.size] as? UInt64 ?? 0

@@ -114,11 +114,15 @@ extension SpoolStore {
                 if let oldDue = old.nextAttemptAt { try txn.delete(dbDue, SpoolKeys.due(oldDue, old.queueID)) }
                 if let owner = old.lease?.owner { try txn.delete(dbLeases, SpoolKeys.lease(owner: owner, old.queueID)) }
                 try txn.delete(dbMessages, SpoolKeys.message(old.queueID))
-                try deleteBody(old.queueID, chunks: SpoolKeys.chunkCount(bodySize: old.bodySize), in: txn)
+                if try !deleteLogBodyRef(old.queueID, in: txn) {
+                    try deleteBody(old.queueID, chunks: SpoolKeys.chunkCount(bodySize: old.bodySize), in: txn)
+                }
             }
         }
 
-        if let body = t.body, let id = entry.command.queueID {
+        if let body = t.body, let id = entry.command.queueID, let offset = entry.bodyOffset, !body.isEmpty {
+            try putLogBodyRef(id, index: entry.index, offset: offset, length: body.count, in: txn)
+        } else if let body = t.body, let id = entry.command.queueID {
             try body.withUnsafeBytes { all in
                 var chunk = 0
                 var offset = 0
