@@ -34,3 +34,18 @@ extension RaftLog {
         }
     }
 }
+
+extension RaftLog {
+    /// With `bodiesInLog` off (or a spool without fsync), copies every body the spool still
+    /// references in the raft log back into the spool, so the sweep can drop the retained entries
+    /// (the way back to a release without this feature; see deploy/CLUSTER-BODIES.md). Blocks;
+    /// at open, before the applier runs.
+    func copyBodiesBackIfSwitchedOff(_ storage: RaftLogStorage) throws {
+        guard !(options.bodiesInLog && store.options.durable) else { return }
+        let (copied, missing) = try store.materializeLogBodies(from: storage.bodyReader)
+        if copied + missing > 0 {
+            log("info", "bodies copied from the raft log into the spool (cluster.bodiesInLog is off)",
+                ["copied": "\(copied)", "missing": "\(missing)"])
+        }
+    }
+}

@@ -191,6 +191,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         try transport.apply(options, logSink: logSink)
         transport.formatVersion = SpoolCommand.formatVersion
         refreshEffectiveFormat()
+        try copyBodiesBackIfSwitchedOff(storage)
     }
 
     /// Starts the loop, binds the peer port and begins ticking. Returns the bound peer address.

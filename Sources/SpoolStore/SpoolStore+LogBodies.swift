@@ -115,7 +115,8 @@ extension SpoolStore {
     /// references, reading through `source` (for a spool copy sent as a snapshot to another node,
     /// whose raft log is not this one). A body `source` no longer holds keeps its reference (its
     /// message was removed by an entry after the copy, which the receiver applies next). Commits
-    /// every 256 messages. Returns (copied, missing). Blocks; call on a store no one else writes.
+    /// every 256 messages, each batch re-checking its references, so it may run while entries are
+    /// applied. Returns (copied, missing). Blocks.
     @discardableResult
     public func materializeLogBodies(from source: any LogBodySource) throws -> (copied: Int, missing: Int) {
         var copied = 0
@@ -140,6 +141,8 @@ extension SpoolStore {
             after = Self.logBodyKey(last.0)
             try withWriteTransaction { txn in
                 for (id, ref) in batch {
+                    // The applier may have removed it since the read: never leave orphan chunks.
+                    guard try logBodyRef(id, in: txn) == ref else { continue }
                     let body: [UInt8]? = try source.withEntryBytes(index: ref.index, offset: ref.offset,
                                                                    length: ref.length) { Array($0) }
                     guard let body else {

@@ -231,6 +231,7 @@ public final class SpoolStore: @unchecked Sendable {
         let tables: [(String, MDB_dbi)] = [
             ("meta", dbMeta), ("log", dbLog), ("messages", dbMessages), ("bodies", dbBodies), ("due", dbDue),
             ("events", dbEvents), ("event_index", dbEventIndex), ("suppression", dbSuppression), ("leases", dbLeases),
+            ("logbodies", dbLogBodies),
         ]
         return try read { txn in
             var out: [String: Int] = [:]
