@@ -6,7 +6,8 @@ import SpoolStore
 /// Spool snapshots for members behind the compacted log (a new member, a long-lagging learner).
 ///
 /// Leader: when Raft wants to send a snapshot to a peer, a compacted copy of the spool is made
-/// on a background thread (`SpoolStore.backup`) and streamed on the bulk lane in 1 MiB chunks
+/// on a background thread (`SpoolStore.backup`; bodies the spool keeps in this node's raft log are
+/// copied into it first, `SpoolStore.materializeLogBodies`) and streamed on the bulk lane in 1 MiB chunks
 /// (at most 8 MiB queued at a time), followed by an end frame with the copy's applied index, term
 /// and the membership. Raft is told the snapshot succeeded once the end frame is queued.
 ///

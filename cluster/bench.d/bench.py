@@ -2053,6 +2053,8 @@ def parse_args(argv):
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
                         "half (all with --quick). Default 20000, --quick 2000")
     p.add_argument("--sessions", type=int, default=20, help="smtp-source sessions (default 20)")
+    p.add_argument("--clusterbytes-sizes", default="102400",
+                   help="clusterbytes: message sizes in bytes, comma list (default 102400)")
     p.add_argument("--nemesis-kills", type=int, default=None,
                    help="leader kills of the nemesis scenario (default 100, --quick 10)")
     p.add_argument("--search-events", type=int, default=None,
