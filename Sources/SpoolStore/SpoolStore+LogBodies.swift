@@ -158,23 +158,6 @@ extension SpoolStore {
         return (copied, missing)
     }
 
-    /// Writes `body` as chunks of `SpoolKeys.chunkSize` (the layout `forEachBodyChunk` reads; keep
-    /// in step with the enqueue path in `SpoolStore+Write.swift`).
-    private func putBodyChunks(_ id: String, _ body: [UInt8], in txn: LMDBTransaction) throws {
-        try body.withUnsafeBytes { all in
-            var chunk = 0
-            var offset = 0
-            var key = SpoolKeys.body(id, chunk: 0)
-            while offset < all.count {
-                let end = min(offset + SpoolKeys.chunkSize, all.count)
-                SpoolKeys.setChunk(chunk, in: &key)
-                try txn.put(dbBodies, key, UnsafeRawBufferPointer(rebasing: all[offset..<end]))
-                chunk += 1
-                offset = end
-            }
-        }
-    }
-
     /// Runs `body` in a write transaction and commits it (fsynced when the store is durable).
     private func withWriteTransaction(_ body: (LMDBTransaction) throws -> Void) throws {
         try withOpenEnv {
