@@ -118,23 +118,9 @@ struct LogBodyClusterTests {
             _ = Self.propose((0..<10).map { Self.delete("none-\($0)") }, on: c.logs[leader]!)
             return c.running.allSatisfy { $0.status().firstIndex > 30 }
         })
-        let raftDir = "\(c.root)/n4/raft", spoolDir = "\(c.root)/n4/spool"
-        var o = c.joinerOptions("n4")
-        var store = try SpoolStore(directory: spoolDir, options: SpoolStore.Options(mapSize: 1 << 30))
-        var n4 = try RaftLog(options: o, store: store)
-        let address = try n4.start()
-        o.listen = address
-        let added = RaftLogMembershipTests.change { c.logs[leader]!.addNode("n4", address: address, completion: $0) }
-        #expect((try? added?.get()) != nil)
-        #expect(c.wait(15) { n4.status().snapshotPending })
-        n4.stop(transferLeadership: false)
-        store.close()
-        #expect(try RaftLog.installPendingSnapshot(raftDirectory: raftDir, spoolDirectory: spoolDir))
-        store = try SpoolStore(directory: spoolDir, options: SpoolStore.Options(mapSize: 1 << 30))
+        let (n4, store) = try c.joinFromSnapshot("n4", leader: leader)
         defer { store.close() }
-        n4 = try RaftLog(options: o, store: store)
         defer { n4.stop(transferLeadership: false) }
-        try n4.start()
         #expect(Self.bodiesMatch(store, ids), "bodies in the snapshot")
         #expect(ids.allSatisfy { (try? store.logBodyRef(id: $0)) == nil }, "snapshot bodies are copies")
         let more = (0..<5).map { "T\($0)" }
