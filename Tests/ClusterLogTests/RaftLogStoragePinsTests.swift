@@ -1,6 +1,7 @@
 @testable import ClusterLog
 import Foundation
 import RaftCore
+import SpoolStore
 import Testing
 
 @Suite("LMDB raft storage: entries kept for message bodies")
@@ -46,5 +47,23 @@ struct RaftLogStoragePinsTests {
         #expect(try !s.holdsEntry(5))
         s.close()
         #expect(throws: ClusterError.self) { try s.bodyReader.withEntryBytes(index: 9, offset: 0, length: 1) { _ in () } }
+    }
+}
+
+@Suite("Raft applier: where an enqueue's body lies in its entry")
+struct BodyOffsetTests {
+    @Test("the body offset is the end of the encoded enqueue minus the body; other commands, empty bodies and trailing bytes give none")
+    func offsets() {
+        let command = LogBodyClusterTests.enqueue("OFF", size: 5000)
+        let data = command.encoded()
+        guard case .enqueue(let e) = command else { return }
+        let offset = SpoolApplier.bodyOffset(of: command, in: data)
+        #expect(offset == data.count - e.body.count)
+        #expect(offset.map { Array(data[$0...]) } == e.body)
+        #expect(SpoolApplier.bodyOffset(of: command, in: data + [0]) == nil)
+        #expect(SpoolApplier.bodyOffset(of: .delete(.init(queueID: "OFF", reason: "x", timestamp: 1)), in: data) == nil)
+        let empty = SpoolCommand.enqueue(.init(queueID: "E", sender: "a@example.com", recipients: [.init(address: "b@example.org")],
+                                               receivedAt: 1, body: []))
+        #expect(SpoolApplier.bodyOffset(of: empty, in: empty.encoded()) == nil)
     }
 }
