@@ -21,6 +21,7 @@ extension RaftLog.Options {
                 .filter { $0.1 == region }.map(\.0))
         }
         if config.cluster.join { initialVoters = config.cluster.peers.map(\.id) }
+        bodiesInLog = config.cluster.bodiesInLog
         if let t = config.cluster.tls {
             tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
         }

@@ -14,7 +14,8 @@ extension RaftLog {
         let me = LoopBound(self, loop: loop)
         let sink = logSink
         let node = options.nodeID
-        applier = SpoolApplier(store: store, metadataTag: Self.memberRecordTag, onApplied: { batch in
+        applier = SpoolApplier(store: store, metadataTag: Self.memberRecordTag, bodiesInLog: options.bodiesInLog && store.options.durable,
+                               onApplied: { batch in
             me.execute { $0.applied(batch) }
         }, onError: { error in
             sink("error", "applying committed entries failed; retrying", ["error": "\(error)", "node": node])

@@ -202,6 +202,7 @@ extension RaftLog {
     /// copy of what it applied: its data file is fsynced first (off the loop), then the log is
     /// compacted up to what was applied before that flush.
     func maybeCompact() {
+        sweepBodies()
         guard !spoolFlushInFlight, storage.entryCount > options.compactThreshold else { return }
         let applied = spoolApplied
         guard applied > options.retainedEntries else { return }
@@ -230,7 +231,7 @@ extension RaftLog {
 
     private func compact(to target: UInt64, spoolFlushed: Bool) {
         do {
-            let at = try storage.compact(to: target)
+            let at = try storage.compact(to: target, keeping: pinnedBodies)
             log("info", "raft log compacted", ["through": "\(at)", "entries": "\(storage.entryCount)",
                                                "spoolFlushed": "\(spoolFlushed)"])
         } catch {

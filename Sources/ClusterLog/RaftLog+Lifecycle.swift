@@ -88,6 +88,7 @@ extension RaftLog {
         status.malformedMessages = malformedMessages + raft.malformedDropped
         status.catchingUp = raft.isCatchingUp
         status.entryFormat = Int(effectiveFormat)
+        status.retainedBodyEntries = storage.retainedCount
         shared.withLock { $0.status = status }
     }
 }

@@ -6,7 +6,8 @@ import SpoolStore
 /// Spool snapshots for members behind the compacted log (a new member, a long-lagging learner).
 ///
 /// Leader: when Raft wants to send a snapshot to a peer, a compacted copy of the spool is made
-/// on a background thread (`SpoolStore.backup`) and streamed on the bulk lane in 1 MiB chunks
+/// on a background thread (`SpoolStore.backup`; bodies the spool keeps in this node's raft log are
+/// copied into it first, `SpoolStore.materializeLogBodies`) and streamed on the bulk lane in 1 MiB chunks
 /// (at most 8 MiB queued at a time), followed by an end frame with the copy's applied index, term
 /// and the membership. Raft is told the snapshot succeeded once the end frame is queued.
 ///
@@ -54,12 +55,20 @@ extension RaftLog {
         let dir = "\(snapshotRoot)/outgoing-\(id)"
         outgoingSnapshots[peer] = OutgoingSnapshot(id: id, directory: dir)
         let store = self.store
+        let bodies = storage.bodyReader
         let me = LoopBound(self, loop: loop)
         Thread.detachNewThread {
             let result = Result { () throws -> (UInt64, UInt64, UInt64) in
                 try? FileManager.default.removeItem(atPath: dir)
                 try store.backup(to: dir)
                 let copy = try SpoolStore(directory: dir, options: SpoolStore.Options(mapSize: store.options.mapSize))
+                // The receiver's raft log does not hold this node's retained entries: send bodies.
+                do {
+                    try copy.materializeLogBodies(from: bodies)
+                } catch {
+                    copy.close()
+                    throw error
+                }
                 let applied = try copy.lastApplied()
                 copy.close()
                 let size = try FileManager.default.attributesOfItem(atPath: dir + "/data.mdb")[.size] as? UInt64 ?? 0

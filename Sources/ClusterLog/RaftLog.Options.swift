@@ -33,6 +33,10 @@ extension RaftLog {
         /// A member silent for longer than this no longer holds back compaction: the log stays
         /// bounded while a node is down, and the node catches up from a streamed snapshot when it returns.
         public var compactionHoldSeconds: Double = 600
+        /// Bodies written once (`cluster.bodiesInLog`): the spool references an enqueue's body inside
+        /// its committed log entry instead of copying it; compaction keeps such entries while their
+        /// message is queued (`RaftLogStorage+Pins.swift`). Off: the spool copies every body.
+        public var bodiesInLog: Bool = true
         /// Map size of the raft LMDB environment.
         public var mapSize: Int = 32 << 30
         /// Voters of a brand-new cluster; nil means this node and every peer.

@@ -9,7 +9,7 @@ extension RaftLog.Status {
             "firstIndex": firstIndex, "hasQuorum": hasQuorum, "voters": voters, "learners": learners, "live": live,
             "pendingProposals": pendingProposals, "snapshotPending": snapshotPending,
             "malformedMessages": malformedMessages, "catchingUp": catchingUp,
-            "entryFormat": entryFormat,
+            "entryFormat": entryFormat, "retainedBodyEntries": retainedBodyEntries,
         ]
         if let leader { out["leader"] = leader }
         out["peers"] = peers.map { p -> [String: Any] in

@@ -66,6 +66,9 @@ extension RaftLog {
         public var catchingUp = false
         /// The log entry format version this node writes: the lowest any member reads.
         public var entryFormat = 1
+        /// Raft entries kept below the compaction point for the bodies of queued messages
+        /// (`RaftLogStorage+Pins.swift`).
+        public var retainedBodyEntries = 0
 
         /// Whether this node is the leader.
         public var isLeader: Bool { role == "leader" }

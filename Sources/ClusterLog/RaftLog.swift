@@ -164,6 +164,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         let voters = (options.initialVoters ?? members).map(NodeIDMap.raftID)
         let storage = try RaftLogStorage(directory: options.directory, initialVoters: voters, mapSize: options.mapSize)
         self.storage = storage
+        store.setLogBodySource(storage.bodyReader)
         var cfg = Raft.Config(id: ids.ids[options.nodeID]!, randomSeed: UInt64.random(in: 1...UInt64.max))
         cfg.electionTick = options.electionTicks
         cfg.heartbeatTick = options.heartbeatTicks
@@ -190,6 +191,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         try transport.apply(options, logSink: logSink)
         transport.formatVersion = SpoolCommand.formatVersion
         refreshEffectiveFormat()
+        try copyBodiesBackIfSwitchedOff(storage)
     }
 
     /// Starts the loop, binds the peer port and begins ticking. Returns the bound peer address.

@@ -23,6 +23,13 @@ public final class RaftLogStorage: RaftStorage {
     let dbMeta: MDB_dbi
     /// The directory of the LMDB environment.
     public let directory: String
+    /// Reads message bodies kept in entries, from any thread; owns closing `env`.
+    public let bodyReader: LogBodyReader
+    /// Entries at or below the compaction point kept because a queued message's body is in them,
+    /// ascending (see `RaftLogStorage+Pins.swift`).
+    var retained: [UInt64] = []
+    /// Where the next `sweepRetained` starts in `retained`.
+    var sweepCursor = 0
 
     private(set) var hard = Raft.HardState()
     private(set) var conf: Raft.ConfState
@@ -63,10 +70,11 @@ public final class RaftLogStorage: RaftStorage {
             throw ClusterError(.storage, "cannot create directory: \(error)", context: directory)
         }
         (env, dbEntries, dbMeta) = try Self.openEnvironment(directory: directory, mapSize: mapSize)
+        bodyReader = LogBodyReader(env: env, dbi: dbEntries)
         do {
             try load()
         } catch {
-            mdb_env_close(env)
+            bodyReader.close()
             throw error
         }
     }
@@ -77,7 +85,7 @@ public final class RaftLogStorage: RaftStorage {
     public func close() {
         guard !closed else { return }
         closed = true
-        mdb_env_close(env)
+        bodyReader.close()
     }
 
     // MARK: RaftStorage
@@ -222,14 +230,20 @@ public final class RaftLogStorage: RaftStorage {
 
     /// Discards entries up to `index` (which the caller has applied to the spool), making it the
     /// compaction point; at most `maxDeletes` entries go per call (call again to continue). Returns
-    /// the new compaction point. Blocks (one synced write).
+    /// the new compaction point. Entries `pinned` returns for the range being compacted (bodies of
+    /// queued messages, `SpoolStore.logBodyPins`) stay stored below the compaction point, in
+    /// `retained`, until `sweepRetained` finds them unpinned. Blocks (one synced write).
     @discardableResult
-    public func compact(to index: UInt64, maxDeletes: Int = 20_000) throws(ClusterError) -> UInt64 {
+    public func compact(to index: UInt64, maxDeletes: Int = 20_000,
+                        keeping pinned: (ClosedRange<UInt64>) throws(ClusterError) -> [UInt64] = { _ in [] })
+        throws(ClusterError) -> UInt64 {
         let target = Swift.min(index, lastIndex, snapIndex + UInt64(maxDeletes))
         guard target > snapIndex else { return snapIndex }
         let newTerm = terms[Int(target - snapIndex)]
+        let keep = try pinned(firstIndex...target)
+        let kept = Set(keep)
         try write { txn throws(ClusterError) in
-            for i in firstIndex...target { try txn.delete(dbEntries, Self.key(i)) }
+            for i in firstIndex...target where !kept.contains(i) { try txn.delete(dbEntries, Self.key(i)) }
             var w = WireWriter(capacity: 20)
             w.varint(target)
             w.varint(newTerm)
@@ -239,6 +253,7 @@ public final class RaftLogStorage: RaftStorage {
         snapIndex = target
         snapTerm = newTerm
         releaseCache(through: target)
+        retained.append(contentsOf: keep.sorted())
         return target
     }
 
@@ -317,8 +332,9 @@ public final class RaftLogStorage: RaftStorage {
                 }
             }
             terms = [snapTerm]
+            retained = try loadRetained(txn)
             var expected = snapIndex + 1
-            try txn.forEach(dbEntries) { key, value throws(ClusterError) in
+            try txn.forEach(dbEntries, from: Self.key(snapIndex + 1)) { key, value throws(ClusterError) in
                 let index = Self.index(key)
                 guard index == expected, value.count >= 9 else {
                     throw ClusterError(.corrupt, "raft log entry \(index) out of sequence (expected \(expected))",

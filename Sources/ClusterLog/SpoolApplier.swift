@@ -28,6 +28,8 @@ final class SpoolApplier: @unchecked Sendable {
     let store: SpoolStore
     /// First byte of log entries that are cluster metadata, not spool commands.
     let metadataTag: UInt8
+    /// Enqueues keep their body in the log entry (`LogEntry.bodyOffset`) instead of a spool copy.
+    let bodiesInLog: Bool
     private let onApplied: @Sendable ([Applied]) -> Void
     private let onError: @Sendable (StoreError) -> Void
     private let condition = NSCondition()
@@ -38,10 +40,11 @@ final class SpoolApplier: @unchecked Sendable {
     private var lastFailure: StoreError?
 
     /// Starts the applier thread. Does not block.
-    init(store: SpoolStore, metadataTag: UInt8, onApplied: @escaping @Sendable ([Applied]) -> Void,
-         onError: @escaping @Sendable (StoreError) -> Void) {
+    init(store: SpoolStore, metadataTag: UInt8, bodiesInLog: Bool = false,
+         onApplied: @escaping @Sendable ([Applied]) -> Void, onError: @escaping @Sendable (StoreError) -> Void) {
         self.store = store
         self.metadataTag = metadataTag
+        self.bodiesInLog = bodiesInLog
         self.onApplied = onApplied
         self.onError = onError
         let thread = Thread { [self] in run() }
@@ -123,7 +126,9 @@ final class SpoolApplier: @unchecked Sendable {
         var failures: [UInt64: StoreError] = [:]
         for e in batch where e.kind == .normal && !e.data.isEmpty && e.data[0] != metadataTag {
             do {
-                logEntries.append(LogEntry(index: e.index, term: e.term, command: try SpoolCommand(decoding: e.data)))
+                var entry = LogEntry(index: e.index, term: e.term, command: try SpoolCommand(decoding: e.data))
+                if bodiesInLog { entry.bodyOffset = Self.bodyOffset(of: entry.command, in: e.data) }
+                logEntries.append(entry)
             } catch let error as StoreError where error.context == SpoolCommand.versionContext {
                 // A command format from a newer release: skipping it would diverge from the other
                 // members, so apply nothing and retry until this node is upgraded.

@@ -67,6 +67,7 @@ extension RelayConfig {
             c.cluster.secretFile = o.string("secretFile")
             c.cluster.preferredLeaderRegion = o.string("preferredLeaderRegion")
             c.cluster.join = o.bool("join", default: false)
+            c.cluster.bodiesInLog = o.bool("bodiesInLog", default: true)
             if var t = o.object("tls") {
                 let cert = t.requiredString("certificate")
                 let key = t.requiredString("privateKey")

@@ -141,6 +141,9 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         /// This node joins a running cluster (`sendarix cluster add` on the leader): it starts as a
         /// non-voter whose initial voters are its peers, instead of a founding voter.
         public var join = false
+        /// Bodies written once: the spool keeps a reference into the committed raft entry instead
+        /// of a second copy of each body (`cluster.bodiesInLog`, default true).
+        public var bodiesInLog = true
         /// Creates the defaults.
         public init() {}
 

@@ -5,6 +5,9 @@ public struct LogEntry: Sendable, Equatable {
     public var index: UInt64
     public var term: UInt64
     public var command: SpoolCommand
+    /// Where an enqueue's body starts inside the raft entry's data, when the spool should keep a
+    /// reference to it instead of a copy (cluster mode, `SpoolStore+LogBodies.swift`); nil: copy.
+    public var bodyOffset: Int? = nil
 
     /// Creates an entry. Any thread.
     public init(index: UInt64, term: UInt64, command: SpoolCommand) {

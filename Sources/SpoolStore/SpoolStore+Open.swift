@@ -3,7 +3,7 @@ import CLMDB
 extension SpoolStore {
     /// Table names, in the order of the handles returned by ``openEnvironment(directory:options:)``.
     static let tableNames = ["meta", "log", "messages", "bodies", "due", "events", "event_index", "suppression", "registry",
-                                    "leases"]
+                                    "leases", "logbodies"]
 
     /// Creates and opens the LMDB environment and its tables, checking (or, in a
     /// new store, recording) the layout version. On any failure the environment

@@ -64,6 +64,11 @@ public final class SpoolStore: @unchecked Sendable {
     /// without walking the queue. Added after layout version 1: stores written before have no
     /// entries for the leases they held then (those wait for their expiry, as before).
     let dbLeases: MDB_dbi
+    /// Cluster bodies kept in the raft log: references by queue ID and pins by log index
+    /// (`SpoolStore+LogBodies.swift`).
+    let dbLogBodies: MDB_dbi
+    /// Reads bodies that stay in the raft log (set by the cluster log; nil on a single node).
+    let logBodySource = Mutex<(any LogBodySource)?>(nil)
 
     /// The endpoints' webhook routes, kept between endpoint changes (`SpoolStore+WebhookRoutes`).
     let webhookRouteCache = WebhookRouteCache()
@@ -105,6 +110,7 @@ public final class SpoolStore: @unchecked Sendable {
         (dbMeta, dbLog, dbMessages, dbBodies, dbDue) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
         (dbEvents, dbEventIndex, dbSuppression, dbRegistry) = (dbis[5], dbis[6], dbis[7], dbis[8])
         dbLeases = dbis[9]
+        dbLogBodies = dbis[10]
         lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
     }
@@ -225,6 +231,7 @@ public final class SpoolStore: @unchecked Sendable {
         let tables: [(String, MDB_dbi)] = [
             ("meta", dbMeta), ("log", dbLog), ("messages", dbMessages), ("bodies", dbBodies), ("due", dbDue),
             ("events", dbEvents), ("event_index", dbEventIndex), ("suppression", dbSuppression), ("leases", dbLeases),
+            ("logbodies", dbLogBodies),
         ]
         return try read { txn in
             var out: [String: Int] = [:]
@@ -262,6 +269,7 @@ public final class SpoolStore: @unchecked Sendable {
             guard let v = try txn.get(dbMessages, SpoolKeys.message(id)) else { return false }
             let m = try StoredMessage(decoding: v)
             reserve(m.bodySize)
+            if let ref = try logBodyRef(id, in: txn) { return try readLogBody(ref, queueID: id, chunk) }
             let count = SpoolKeys.chunkCount(bodySize: m.bodySize)
             guard count > 0 else { return true }
             let cursor = try txn.cursor(dbBodies)

@@ -189,27 +189,10 @@ struct RaftLogCompactedTests {
             _ = RaftLogClusterTests.proposeAll(["V-\(UUID().uuidString.prefix(6))"], on: [c.logs[leader]!])
             return c.running.allSatisfy { $0.status().firstIndex > 10 }
         })
-        let raftDir = "\(c.root)/n4/raft", spoolDir = "\(c.root)/n4/spool"
-        var o = c.joinerOptions("n4")
-        var store = try SpoolStore(directory: spoolDir, options: SpoolStore.Options(mapSize: 1 << 30))
-        var n4 = try RaftLog(options: o, store: store)
-        let address = try n4.start()
-        o.listen = address
-        let added = RaftLogMembershipTests.change { c.logs[leader]!.addNode("n4", address: address, completion: $0) }
-        #expect((try? added?.get()) != nil)
-        #expect(c.wait(10) { c.logs[leader]!.status().peers.first { $0.id == "n4" }?.needsSnapshot == true })
         // The snapshot arrives while the node runs; nothing of it is applied before the restart.
-        #expect(c.wait(15) { n4.status().snapshotPending })
-        #expect(try store.queueCount() == 0)
-        n4.stop(transferLeadership: false)
-        store.close()
-        #expect(try RaftLog.installPendingSnapshot(raftDirectory: raftDir, spoolDirectory: spoolDir))
-        #expect(try RaftLog.installPendingSnapshot(raftDirectory: raftDir, spoolDirectory: spoolDir) == false)
-        store = try SpoolStore(directory: spoolDir, options: SpoolStore.Options(mapSize: 1 << 30))
+        let (n4, store) = try c.joinFromSnapshot("n4", leader: leader)
         defer { store.close() }
-        n4 = try RaftLog(options: o, store: store)
         defer { n4.stop(transferLeadership: false) }
-        try n4.start()
         #expect(ids.allSatisfy { (try? store.message(id: $0)) != nil }, "snapshot content")
         let more = (0..<20).map { "X\($0)" }
         #expect(RaftLogClusterTests.proposeAll(more, on: c.running).values.allSatisfy { (try? $0.get()) != nil })

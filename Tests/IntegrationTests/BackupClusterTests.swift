@@ -106,6 +106,12 @@ struct BackupClusterTests {
         let atReady = Self.queueIDs(n3)
         #expect(atReady.isSuperset(of: early + late), "missing \(Set(early + late).subtracting(atReady).count)\n\(n3.log().suffix(4000))\n\(notes())")
         #expect(notes().contains("GOT STATUS=serving as "))
+        // The bodies came back too (kept in the restored raft log: `cluster.bodiesInLog`).
+        for id in early + late {
+            let (code, body) = try n3.admin("/v1/queue/\(id)/body")
+            let text = String(decoding: body, as: UTF8.self)
+            #expect(code == 200 && text.contains("Subject: ") && text.contains("\r\n\r\nbody "), "\(id): \(code) \(text.prefix(200))")
+        }
         // And it is a full member again: mail submitted to it now reaches every node.
         let after = try Self.submit(n3, prefix: "after", count: 3)
         #expect(ClusterRaftTests.waitFor(30) { nodes.allSatisfy { Self.queueIDs($0).isSuperset(of: early + late + after) } })

@@ -12,6 +12,8 @@ time, on 127.0.0.0/8 only:
   relay    smtp-source -> server -> smtp-sink: messages/s arriving at the sink and server CPU
            seconds per 1,000 delivered messages. Skipped with "not yet available" when Sendarix
            does not deliver.
+  clusterbytes  3-node cluster relay, each node's data on its own loop fs: bytes written per byte
+           of mail per node, bodies copied into the spool vs kept in the raft log (bench.d/clusterbytes.py).
   relaybytes  relay at 5 KB and 100 KB with each server's queue on its own loop-mounted ext4:
            messages/s and bytes written to that device per byte of mail (bench.d/relaybytes.py).
   cluster  3 Sendarix nodes (Raft, replication on) on 127.0.4.1-3: smtp-source (20 sessions, 5 KB)
@@ -1121,6 +1123,12 @@ class Bench:
 
     # ---- 4. replicated cluster ---------------------------------------------------------------
 
+    def scenario_clusterbytes(self):
+        """3-node cluster relay with each node's data on its own loop fs: bytes written per byte
+        of mail per node, bodies copied into the spool vs kept in the raft log (bench.d/clusterbytes.py)."""
+        import clusterbytes
+        clusterbytes.scenario(self, sys.modules[__name__])
+
     def scenario_cluster(self):
         """3 Sendarix nodes on 127.0.4.1-3 (Raft, replication on, delivery off so only acceptance
         is measured): smtp-source (20 sessions, 5 KB) against the leader with the latency prober,
@@ -1973,6 +1981,8 @@ def print_report(results, meta):
     rows += dkim_rows(results.get("dkim"), r)
     import relaybytes
     rows += relaybytes.report_rows(results.get("relaybytes"), sys.modules[__name__], r)
+    import clusterbytes
+    rows += clusterbytes.report_rows(results.get("clusterbytes"), sys.modules[__name__], r)
     if results.get("outage") or results.get("restart") or results.get("costTable"):
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import deepqueue
@@ -2037,12 +2047,14 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
                    choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                            "sessions", "heap", "wan", "relaybytes", "outage", "restart"],
+                            "sessions", "heap", "wan", "relaybytes", "outage", "restart", "clusterbytes"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
                         "half (all with --quick). Default 20000, --quick 2000")
     p.add_argument("--sessions", type=int, default=20, help="smtp-source sessions (default 20)")
+    p.add_argument("--clusterbytes-sizes", default="102400",
+                   help="clusterbytes: message sizes in bytes, comma list (default 102400)")
     p.add_argument("--nemesis-kills", type=int, default=None,
                    help="leader kills of the nemesis scenario (default 100, --quick 10)")
     p.add_argument("--search-events", type=int, default=None,
@@ -2158,7 +2170,7 @@ def main(argv):
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
         for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                     "sessions", "heap", "wan", "relaybytes", "outage", "restart"):
+                     "sessions", "heap", "wan", "relaybytes", "outage", "restart", "clusterbytes"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]

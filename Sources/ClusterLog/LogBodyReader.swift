@@ -1,0 +1,62 @@
+import CLMDB
+import Glibc
+import SpoolStore
+
+/// Reads message bodies kept inside committed raft entries (`SpoolStore+LogBodies.swift`) for
+/// the spool's body readers (delivery, the admin API), on any thread: each read is one short
+/// read-only transaction on the raft LMDB environment (opened `MDB_NOTLS`) and lends the bytes
+/// straight from the memory map, without a copy.
+///
+/// Owns the closing of the environment (`RaftLogStorage.close`): a read in progress finishes
+/// first, later reads throw `.closed`. `@unchecked Sendable` is sound: `env` and `dbi` are
+/// immutable and every use of them is under `lock` (read side), closing under its write side.
+public final class LogBodyReader: LogBodySource, @unchecked Sendable {
+    private let env: OpaquePointer
+    private let dbi: MDB_dbi
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    private var closed = false
+
+    init(env: OpaquePointer, dbi: MDB_dbi) {
+        self.env = env
+        self.dbi = dbi
+        lock = .allocate(capacity: 1)
+        pthread_rwlock_init(lock, nil)
+    }
+
+    deinit {
+        close()
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    /// Closes the environment once running reads end. Idempotent; any thread.
+    func close() {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        guard !closed else { return }
+        closed = true
+        mdb_env_close(env)
+    }
+
+    /// See `LogBodySource`. The entry's stored value is `term (8) | kind (1) | data`.
+    public func withEntryBytes<T>(index: UInt64, offset: Int, length: Int,
+                                  _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        guard !closed else { throw ClusterError(.closed, "the raft log is closed", context: "body of entry \(index)") }
+        var txnp: OpaquePointer?
+        let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txnp)
+        guard rc == 0, let txn = txnp else { throw RaftLogStorage.lmdbError(rc, "mdb_txn_begin (body read)") }
+        defer { mdb_txn_abort(txn) }
+        var value = MDB_val()
+        let grc = RaftLogStorage.key(index).withUnsafeBytes { k -> Int32 in
+            var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
+            return mdb_get(txn, dbi, &kv, &value)
+        }
+        if grc == MDB_NOTFOUND { return nil }
+        guard grc == 0 else { throw RaftLogStorage.lmdbError(grc, "mdb_get (body read)") }
+        let start = 9 + offset
+        guard offset >= 0, length >= 0, value.mv_size >= start + length else { return nil }
+        return try body(UnsafeRawBufferPointer(start: value.mv_data.advanced(by: start), count: length))
+    }
+}

@@ -1,0 +1,51 @@
+import SpoolStore
+
+/// Bodies written once: compaction keeps entries whose message is still queued and a periodic
+/// sweep drops them once it left (see `RaftLogStorage+Pins.swift`, `SpoolStore+LogBodies.swift`).
+/// Loop thread only.
+extension RaftLog {
+    /// The entries in `range` holding bodies of queued messages (read from the spool).
+    func pinnedBodies(_ range: ClosedRange<UInt64>) throws(ClusterError) -> [UInt64] {
+        do {
+            return try store.logBodyPins(in: range)
+        } catch {
+            throw ClusterError(.storage, "reading the spool's body pins failed: \(error)", context: "compaction")
+        }
+    }
+
+    /// About once a second, deletes retained entries whose message left the queue.
+    func sweepBodies() {
+        guard storage.retainedCount > 0, ticks % 10 == 3 else { return }
+        do {
+            let store = self.store
+            let dropped = try storage.sweepRetained { indexes throws(ClusterError) in
+                do {
+                    return try store.logBodyPins(among: indexes)
+                } catch {
+                    throw ClusterError(.storage, "reading the spool's body pins failed: \(error)", context: "sweep")
+                }
+            }
+            if dropped > 0 {
+                log("debug", "raft entries of delivered bodies dropped",
+                    ["entries": "\(dropped)", "retained": "\(storage.retainedCount)"])
+            }
+        } catch {
+            log("error", "dropping raft entries of delivered bodies failed", ["error": "\(error)"])
+        }
+    }
+}
+
+extension RaftLog {
+    /// With `bodiesInLog` off (or a spool without fsync), copies every body the spool still
+    /// references in the raft log back into the spool, so the sweep can drop the retained entries
+    /// (the way back to a release without this feature; see deploy/CLUSTER-BODIES.md). Blocks;
+    /// at open, before the applier runs.
+    func copyBodiesBackIfSwitchedOff(_ storage: RaftLogStorage) throws {
+        guard !(options.bodiesInLog && store.options.durable) else { return }
+        let (copied, missing) = try store.materializeLogBodies(from: storage.bodyReader)
+        if copied + missing > 0 {
+            log("info", "bodies copied from the raft log into the spool (cluster.bodiesInLog is off)",
+                ["copied": "\(copied)", "missing": "\(missing)"])
+        }
+    }
+}
