@@ -114,24 +114,11 @@ extension SpoolStore {
                 if let oldDue = old.nextAttemptAt { try txn.delete(dbDue, SpoolKeys.due(oldDue, old.queueID)) }
                 if let owner = old.lease?.owner { try txn.delete(dbLeases, SpoolKeys.lease(owner: owner, old.queueID)) }
                 try txn.delete(dbMessages, SpoolKeys.message(old.queueID))
-                try deleteBody(old.queueID, chunks: SpoolKeys.chunkCount(bodySize: old.bodySize), in: txn)
+                try deleteBody(old.queueID, bodySize: old.bodySize, in: txn)
             }
         }
 
-        if let body = t.body, let id = entry.command.queueID {
-            try body.withUnsafeBytes { all in
-                var chunk = 0
-                var offset = 0
-                var key = SpoolKeys.body(id, chunk: 0)
-                while offset < all.count {
-                    let end = min(offset + SpoolKeys.chunkSize, all.count)
-                    SpoolKeys.setChunk(chunk, in: &key)
-                    try txn.put(dbBodies, key, UnsafeRawBufferPointer(rebasing: all[offset..<end]))
-                    chunk += 1
-                    offset = end
-                }
-            }
-        }
+        if let body = t.body, let id = entry.command.queueID { try putBody(body, queueID: id, in: txn) }
 
         let context: StoredMessage? = if case .put(let m) = t.message { m } else { current }
         for (ordinal, event) in t.events.enumerated() {
@@ -198,14 +185,6 @@ extension SpoolStore {
                 try txn.delete(dbEventIndex, SpoolKeys.indexPrefix(index, field) + key)
             }
             try txn.delete(dbEventIndex, SpoolKeys.feed(eventKey: key))
-        }
-    }
-
-    private func deleteBody(_ queueID: String, chunks: Int, in txn: LMDBTransaction) throws {
-        var key = SpoolKeys.body(queueID, chunk: 0)
-        for i in 0..<chunks {
-            SpoolKeys.setChunk(i, in: &key)
-            try txn.delete(dbBodies, key)
         }
     }
 
