@@ -118,7 +118,7 @@ def spool_commits(server):
     except (OSError, http.client.HTTPException):
         return None
     for line in body.splitlines():
-        if line.startswith("sendarix_spool_commit_seconds_count"):
+        if line.startswith("sendarix_spool_commit_duration_seconds_count"):
             try:
                 return float(line.rsplit(" ", 1)[1])
             except ValueError:
