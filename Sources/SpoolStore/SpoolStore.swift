@@ -39,6 +39,9 @@ public final class SpoolStore: @unchecked Sendable {
         /// one LMDB value. 4080 writes the one-page chunks of older versions. Reading does not
         /// depend on it. Default ``SpoolStore/defaultBodySegmentSize`` (1 MiB less 16 bytes).
         public var bodySegmentSize: Int = SpoolStore.defaultBodySegmentSize
+        /// Sums event count increments in one small meta value and adds them to the stored
+        /// counts in batches (`SpoolStore+PendingStats.swift`); false bumps them in every commit.
+        public var deferEventCounts = true
 
         /// Creates options. Any thread.
         public init(mapSize: Int = 16 << 30, durable: Bool = true, maxReaders: UInt32 = 512) {
