@@ -2,7 +2,7 @@
 /// signed times are biased (sign bit flipped) so byte order equals time order.
 /// Pure; any thread.
 enum SpoolKeys {
-    /// Body chunk size of older versions: one 4096-byte overflow page holds exactly 4080 bytes.
+    /// Default body segment size: one 4096-byte overflow page holds exactly 4080 bytes.
     static let chunkSize = 4080
     /// Longest indexed field prefix in a secondary-index key (LMDB keys ≤ 511 bytes).
     static let maxIndexedField = 400

@@ -3,18 +3,20 @@ import CLMDB
 /// Message bodies in the `bodies` table.
 ///
 /// A body is stored as consecutive *segments* under `SpoolKeys.body(id, chunk: i)`, every
-/// segment but the last exactly as long as segment 0. New bodies use segments of
-/// ``SpoolStore/Options/bodySegmentSize`` (default about 1 MiB), so a typical body is ONE
-/// value: one leaf entry and one run of contiguous overflow pages, where the 4080-byte chunks
-/// of older spools took one leaf entry per page and copied those leaves in every commit.
+/// segment but the last exactly as long as segment 0, of ``SpoolStore/Options/bodySegmentSize``
+/// bytes when written. The reader needs no format flag: the segment length is the length of
+/// segment 0, so bodies written with any segment size (older spools and snapshots used 4080)
+/// read and delete alike, whatever the current setting.
 ///
-/// The reader needs no format flag: the segment length is the length of segment 0, so
-/// bodies written with 4080-byte chunks (older spools, snapshots) read and delete exactly as
-/// before, and bodies of at most 4080 bytes are stored the same way by both layouts.
+/// The default stays at one overflow page per segment (4080 bytes). One value per body (one leaf
+/// entry, one run of contiguous overflow pages) was measured (`cluster/bench --only relaybytes`,
+/// `SENDARIX_BODY_SEGMENT`): LMDB 0.9 then searches its freelist for contiguous runs of pages,
+/// single-page allocations break the runs freed bodies leave, and the data file kept growing;
+/// at 100 KB it wrote more per byte of mail and relayed slower than one-page segments.
 extension SpoolStore {
-    /// Default ``Options/bodySegmentSize``: 256 overflow pages of 4096 bytes less LMDB's 16-byte
-    /// page header, so a full segment fills its pages exactly.
-    public static let defaultBodySegmentSize = 256 * 4096 - 16
+    /// Default ``Options/bodySegmentSize``: one 4096-byte overflow page less LMDB's 16-byte page
+    /// header, so each segment fills one page exactly and any free page can take it.
+    public static let defaultBodySegmentSize = SpoolKeys.chunkSize
 
     /// Number of segments a body of `bodySize` bytes takes with segments of `segment` bytes.
     static func segmentCount(bodySize: Int, segment: Int) -> Int {

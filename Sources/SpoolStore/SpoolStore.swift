@@ -35,9 +35,9 @@ public final class SpoolStore: @unchecked Sendable {
         /// not yet indexed tail to this many events indexes it (searches read the tail directly
         /// meanwhile). 1 indexes every event in its own commit. Default 512.
         public var eventIndexBatch: Int = 512
-        /// Longest stored piece of a body, in bytes (`SpoolStore+Bodies.swift`); bodies up to it are
-        /// one LMDB value. 4080 writes the one-page chunks of older versions. Reading does not
-        /// depend on it. Default ``SpoolStore/defaultBodySegmentSize`` (1 MiB less 16 bytes).
+        /// Longest stored piece of a body, in bytes (`SpoolStore+Bodies.swift`); a body up to it is
+        /// one LMDB value. Reading does not depend on it. Default
+        /// ``SpoolStore/defaultBodySegmentSize`` (4080: one overflow page).
         public var bodySegmentSize: Int = SpoolStore.defaultBodySegmentSize
         /// Sums event count increments in one small meta value and adds them to the stored
         /// counts in batches (`SpoolStore+PendingStats.swift`); false bumps them in every commit.

@@ -2,8 +2,9 @@ import CLMDB
 import Testing
 @testable import SpoolStore
 
-/// Body storage layouts (`SpoolStore+Bodies.swift`): one value per body by default, and the
-/// 4080-byte chunks older versions wrote, which must still read and delete.
+/// Body storage layouts (`SpoolStore+Bodies.swift`): bodies written with one segment size must
+/// read and delete after reopening with another (4080-byte chunks, the default and what older
+/// versions wrote, and one value per body).
 @Suite("Body segments")
 struct BodySegmentTests {
     static let sizes = [0, 1, 4079, 4080, 4081, 102_400, 300_000]
@@ -17,52 +18,56 @@ struct BodySegmentTests {
         return info.me_last_pgno
     }
 
-    @Test("bodies written in 4080-byte chunks by older versions read, stream and delete after reopening with the default segments")
-    func oldChunksStillWork() async throws {
+    @Test("bodies written with one segment size read, stream and delete after reopening with another",
+          arguments: [(SpoolKeys.chunkSize, 256 * 4096 - 16), (256 * 4096 - 16, SpoolKeys.chunkSize)])
+    func otherLayoutStillWorks(written: Int, reopened: Int) async throws {
         let dir = TempDirectory()
         do {
             var old = SpoolStore.Options()
-            old.bodySegmentSize = SpoolKeys.chunkSize
+            old.bodySegmentSize = written
             let store = try SpoolStore(directory: dir.path, options: old)
             let log = try LocalLog(store: store)
             for size in Self.sizes {
                 _ = try await log.proposeAndWait(makeEnqueue(Self.id(size), body: testBody(size: size, seed: UInt64(size) + 7))).get()
             }
-            let chunks = Self.sizes.reduce(0) { $0 + SpoolStore.segmentCount(bodySize: $1, segment: SpoolKeys.chunkSize) }
-            #expect(try store.tableCounts()["bodies"] == chunks)
+            let segments = Self.sizes.reduce(0) { $0 + SpoolStore.segmentCount(bodySize: $1, segment: written) }
+            #expect(try store.tableCounts()["bodies"] == segments)
             log.stop()
             store.close()
         }
-        let store = try SpoolStore(directory: dir.path)
-        #expect(store.options.bodySegmentSize == SpoolStore.defaultBodySegmentSize)
+        var now = SpoolStore.Options()
+        now.bodySegmentSize = reopened
+        let store = try SpoolStore(directory: dir.path, options: now)
         for size in Self.sizes {
             let body = testBody(size: size, seed: UInt64(size) + 7)
             #expect(try store.messageBody(id: Self.id(size)) == body)
             var pieces: [Int] = []
             try store.forEachBodyChunk(id: Self.id(size)) { pieces.append($0.count) }
-            #expect(pieces.dropLast().allSatisfy { $0 == SpoolKeys.chunkSize } && pieces.reduce(0, +) == size)
+            #expect(pieces.dropLast().allSatisfy { $0 == written } && pieces.reduce(0, +) == size)
         }
         let log = try LocalLog(store: store)
         let fresh = testBody(size: 102_400, seed: 99)
         let before = try #require(try store.tableCounts()["bodies"])
         _ = try await log.proposeAndWait(makeEnqueue("NEW", body: fresh)).get()
-        #expect(try store.tableCounts()["bodies"] == before + 1)
+        #expect(try store.tableCounts()["bodies"] == before + SpoolStore.segmentCount(bodySize: fresh.count, segment: reopened))
         for size in Self.sizes {
             _ = try await log.proposeAndWait(.delete(.init(queueID: Self.id(size), reason: "test", timestamp: 1))).get()
         }
-        #expect(try store.tableCounts()["bodies"] == 1)
+        #expect(try store.tableCounts()["bodies"] == SpoolStore.segmentCount(bodySize: fresh.count, segment: reopened))
         #expect(try store.messageBody(id: "NEW") == fresh)
         _ = try await log.proposeAndWait(.delete(.init(queueID: "NEW", reason: "test", timestamp: 1))).get()
         #expect(try store.tableCounts()["bodies"] == 0)
         log.stop()
     }
 
-    @Test("a body up to the segment size is one value, a longer one splits at the segment size, and both round-trip")
-    func segmentsOfNewBodies() async throws {
+    @Test("a body up to the segment size is one value, a longer one splits at the segment size, and both round-trip",
+          arguments: [SpoolKeys.chunkSize, 256 * 4096 - 16])
+    func segmentsOfNewBodies(segment: Int) async throws {
         let dir = TempDirectory()
-        let store = try SpoolStore(directory: dir.path)
+        var options = SpoolStore.Options()
+        options.bodySegmentSize = segment
+        let store = try SpoolStore(directory: dir.path, options: options)
         let log = try LocalLog(store: store)
-        let segment = SpoolStore.defaultBodySegmentSize
         for (n, size) in [102_400, segment, segment + 1, 3 * segment - 5].enumerated() {
             let body = testBody(size: size, seed: UInt64(n) + 1)
             let before = try #require(try store.tableCounts()["bodies"])
@@ -81,10 +86,13 @@ struct BodySegmentTests {
         log.stop()
     }
 
-    @Test("deleting relayed 100 KB bodies frees their pages: 60 enqueue-delete rounds do not grow the data file")
-    func deletionFreesPages() async throws {
+    @Test("deleting relayed 100 KB bodies frees their pages: 60 enqueue-delete rounds do not grow the data file",
+          arguments: [SpoolKeys.chunkSize, 256 * 4096 - 16])
+    func deletionFreesPages(segment: Int) async throws {
         let dir = TempDirectory()
-        let store = try SpoolStore(directory: dir.path)
+        var options = SpoolStore.Options()
+        options.bodySegmentSize = segment
+        let store = try SpoolStore(directory: dir.path, options: options)
         let log = try LocalLog(store: store)
         var afterWarmup = 0
         for i in 0..<60 {
