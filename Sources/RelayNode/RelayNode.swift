@@ -101,6 +101,8 @@ public final class RelayNode {
         options.mapSize = config.spool.mapSizeMB << 20
         options.durable = config.spool.fsync
         if let n = ProcessInfo.processInfo.environment["SENDARIX_EVENT_INDEX_BATCH"].flatMap(Int.init) { options.eventIndexBatch = n }  // A/B measurements
+        if let n = ProcessInfo.processInfo.environment["SENDARIX_BODY_SEGMENT"].flatMap(Int.init) { options.bodySegmentSize = n }  // A/B (4080: old chunks)
+        if ProcessInfo.processInfo.environment["SENDARIX_DEFER_COUNTS"] == "0" { options.deferEventCounts = false }  // A/B
         if !config.cluster.peers.isEmpty,
            try RaftLog.installPendingSnapshot(raftDirectory: dataDir + "/raft", spoolDirectory: dataDir + "/spool",
                                               logSink: { [logger] level, event, fields in

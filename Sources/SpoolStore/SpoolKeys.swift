@@ -2,7 +2,7 @@
 /// signed times are biased (sign bit flipped) so byte order equals time order.
 /// Pure; any thread.
 enum SpoolKeys {
-    /// Body chunk size: one 4096-byte overflow page holds exactly 4080 bytes.
+    /// Default body segment size: one 4096-byte overflow page holds exactly 4080 bytes.
     static let chunkSize = 4080
     /// Longest indexed field prefix in a secondary-index key (LMDB keys ≤ 511 bytes).
     static let maxIndexedField = 400
@@ -23,7 +23,7 @@ enum SpoolKeys {
         !queueID.isEmpty && queueID.utf8.count <= SpoolMachine.maxQueueIDBytes
     }
 
-    /// `[len u8][queueID][chunk u32]`: the length prefix keeps IDs that are prefixes of others apart.
+    /// `[len u8][queueID][chunk u32]` (chunk: the body segment's number): the length prefix keeps IDs that are prefixes of others apart.
     static func body(_ queueID: String, chunk: Int) -> [UInt8] {
         var w = BinaryWriter(capacity: queueID.utf8.count + 5)
         w.u8(UInt8(truncatingIfNeeded: queueID.utf8.count))
@@ -41,8 +41,6 @@ enum SpoolKeys {
         key[end - 2] = UInt8(truncatingIfNeeded: n >> 8)
         key[end - 1] = UInt8(truncatingIfNeeded: n)
     }
-
-    static func chunkCount(bodySize: Int) -> Int { (bodySize + chunkSize - 1) / chunkSize }
 
     /// `[due time][queueID]`.
     static func due(_ at: Int64, _ queueID: String) -> [UInt8] {

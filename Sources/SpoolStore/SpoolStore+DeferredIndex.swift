@@ -83,6 +83,7 @@ extension SpoolStore {
             last = SpoolKeys.feed(eventKey: key)
         }
         try setIndexWatermark(IndexWatermark(feedKey: last, pending: 0), in: txn)
+        try flushPendingStats(in: txn)  // the counts' batch rides along (SpoolStore+PendingStats.swift)
     }
 
     /// The stored events not yet indexed (event key, event), in commit order. Any transaction.

@@ -2,45 +2,39 @@ import CLMDB
 
 extension SpoolStore {
     /// Adds `event` to the counts (and a delivery to the latency histogram) inside the write
-    /// transaction that stores it. `message` gives the source IP and the accept time.
+    /// transaction that stores it: as pending deltas by default (`SpoolStore+PendingStats.swift`).
+    /// `message` gives the source IP and the accept time.
     func recordEventStats(_ event: Event, message: StoredMessage?, in txn: LMDBTransaction) throws {
         let minute = EventStats.floor(event.timestampMillis, 60_000)
         let hour = EventStats.floor(event.timestampMillis, 3_600_000)
-        try bump(EventStats.countKey(1, bucket: minute, .all, "", event.type), in: txn)
-        try bump(EventStats.countKey(1, bucket: minute, .tenant, event.tenant, event.type), in: txn)
-        try bump(EventStats.countKey(2, bucket: hour, .all, "", event.type), in: txn)
-        try bump(EventStats.countKey(2, bucket: hour, .tenant, event.tenant, event.type), in: txn)
+        var keys: [[UInt8]] = [
+            EventStats.countKey(1, bucket: minute, .all, "", event.type),
+            EventStats.countKey(1, bucket: minute, .tenant, event.tenant, event.type),
+            EventStats.countKey(2, bucket: hour, .all, "", event.type),
+            EventStats.countKey(2, bucket: hour, .tenant, event.tenant, event.type),
+        ]
         if let domain = SpoolKeys.EventIndex.domain(of: event.recipient) {
-            try bump(EventStats.countKey(2, bucket: hour, .recipientDomain, domain, event.type), in: txn)
+            keys.append(EventStats.countKey(2, bucket: hour, .recipientDomain, domain, event.type))
         }
         if let ip = message?.clientIP, !ip.isEmpty {
-            try bump(EventStats.countKey(2, bucket: hour, .sourceIP, ip, event.type), in: txn)
+            keys.append(EventStats.countKey(2, bucket: hour, .sourceIP, ip, event.type))
         }
         if let pool = event.pool, !pool.isEmpty {
-            try bump(EventStats.countKey(2, bucket: hour, .pool, pool, event.type), in: txn)
+            keys.append(EventStats.countKey(2, bucket: hour, .pool, pool, event.type))
         }
         if let ip = event.sendingIP, !ip.isEmpty {
-            try bump(EventStats.countKey(2, bucket: hour, .sendingIP, ip, event.type), in: txn)
+            keys.append(EventStats.countKey(2, bucket: hour, .sendingIP, ip, event.type))
         }
         if event.type == .delivered, let received = message?.receivedAt {
             let latency = max(0, event.timestampMillis - received)
-            try bump(EventStats.latencyKey(bucket: hour, index: EventStats.latencyBucket(latency)), in: txn)
+            keys.append(EventStats.latencyKey(bucket: hour, index: EventStats.latencyBucket(latency)))
         }
-    }
-
-    private func bump(_ key: [UInt8], in txn: LMDBTransaction) throws {
-        var n: UInt64 = 0
-        if let v = try txn.get(dbEventIndex, key), v.count == 8 {
-            var r = BinaryReader(v, what: "event count")
-            n = try r.u64()
-        }
-        var w = BinaryWriter(capacity: 8)
-        w.u64(n + 1)
-        try txn.put(dbEventIndex, key, w.bytes)
+        try addCounts(keys, in: txn)  // SpoolStore+PendingStats.swift
     }
 
     /// Deletes counts and latency buckets that end before `before` (at most `max` keys).
     func pruneEventStats(before: Int64, max: Int, in txn: LMDBTransaction) throws {
+        try flushPendingStats(in: txn)  // a delta flushed later would bring a pruned bucket back
         var victims: [[UInt8]] = []
         let cursor = try txn.cursor(dbEventIndex)
         for (start, timeOffset) in [([EventStats.countTag, 1], 2), ([EventStats.countTag, 2], 2), ([EventStats.latencyTag], 1)] {
@@ -76,25 +70,32 @@ extension SpoolStore {
             defer { cursor.close() }
             var sums: [Int64: [String: [UInt8: UInt64]]] = [:]
             let end = EventStats.countPrefix(stored, bucket: to)
-            var item = try cursor.seek(atLeast: EventStats.countPrefix(stored, bucket: EventStats.floor(from, storedWidth)))
-            while let cur = item, cur.key.lexicographicallyPrecedes(end) {
-                var r = BinaryReader(cur.key, what: "stats key")
+            let first = EventStats.countPrefix(stored, bucket: EventStats.floor(from, storedWidth))
+            func add(_ key: UnsafeRawBufferPointer, _ n: UInt64) throws {
+                var r = BinaryReader(key, what: "stats key")
                 _ = try r.u8()
                 _ = try r.u8()
                 let bucket = SpoolKeys.unbiased(try r.u64())
                 let dim = try r.u8()
                 let len = Int(try r.u16())
-                if dim == dimension.code, cur.key.count == 14 + len {
-                    let value = String(decoding: cur.key[13..<(13 + len)], as: UTF8.self)
-                    let type = cur.key[13 + len]
-                    var vr = BinaryReader(cur.value, what: "event count")
-                    let n = try vr.u64()
+                if dim == dimension.code, key.count == 14 + len {
+                    let value = String(decoding: key[13..<(13 + len)], as: UTF8.self)
+                    let type = key[13 + len]
                     let start = EventStats.floor(bucket, resolution.millis)
                     if start >= EventStats.floor(from, resolution.millis), wanted == nil || wanted == value {
                         sums[start, default: [:]][value, default: [:]][type, default: 0] += n
                     }
                 }
+            }
+            var item = try cursor.seek(atLeast: first)
+            while let cur = item, cur.key.lexicographicallyPrecedes(end) {
+                var vr = BinaryReader(cur.value, what: "event count")
+                try add(cur.key, try vr.u64())
                 item = try cursor.get(MDB_NEXT)
+            }
+            for (key, delta) in try pendingStats(in: txn)
+            where !key.lexicographicallyPrecedes(first) && key.lexicographicallyPrecedes(end) {
+                try key.withUnsafeBytes { try add($0, delta) }
             }
             var rows: [EventStats.Row] = []
             for start in sums.keys.sorted() {
@@ -120,11 +121,16 @@ extension SpoolStore {
             w.u8(EventStats.latencyTag)
             w.u64(SpoolKeys.biased(to))
             let end = w.bytes
-            var item = try cursor.seek(atLeast: EventStats.latencyKey(bucket: EventStats.floor(from, 3_600_000), index: 0))
+            let first = EventStats.latencyKey(bucket: EventStats.floor(from, 3_600_000), index: 0)
+            var item = try cursor.seek(atLeast: first)
             while let cur = item, cur.key.lexicographicallyPrecedes(end), cur.key.count == 10 {
                 var vr = BinaryReader(cur.value, what: "latency count")
                 out[Int(cur.key[9]), default: 0] += try vr.u64()
                 item = try cursor.get(MDB_NEXT)
+            }
+            for (key, delta) in try pendingStats(in: txn)
+            where key.count == 10 && !key.lexicographicallyPrecedes(first) && key.lexicographicallyPrecedes(end) {
+                out[Int(key[9]), default: 0] += delta
             }
             return out
         }

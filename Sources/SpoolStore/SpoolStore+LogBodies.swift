@@ -149,7 +149,7 @@ extension SpoolStore {
                         missing += 1
                         continue
                     }
-                    try putBodyChunks(id, body, in: txn)
+                    try putBody(body, queueID: id, in: txn)
                     _ = try deleteLogBodyRef(id, in: txn)
                     copied += 1
                 }

@@ -115,7 +115,7 @@ extension SpoolStore {
                 if let owner = old.lease?.owner { try txn.delete(dbLeases, SpoolKeys.lease(owner: owner, old.queueID)) }
                 try txn.delete(dbMessages, SpoolKeys.message(old.queueID))
                 if try !deleteLogBodyRef(old.queueID, in: txn) {
-                    try deleteBody(old.queueID, chunks: SpoolKeys.chunkCount(bodySize: old.bodySize), in: txn)
+                    try deleteBody(old.queueID, bodySize: old.bodySize, in: txn)
                 }
             }
         }
@@ -123,7 +123,7 @@ extension SpoolStore {
         if let body = t.body, let id = entry.command.queueID, let offset = entry.bodyOffset, !body.isEmpty {
             try putLogBodyRef(id, index: entry.index, offset: offset, length: body.count, in: txn)
         } else if let body = t.body, let id = entry.command.queueID {
-            try putBodyChunks(id, body, in: txn)
+            try putBody(body, queueID: id, in: txn)
         }
 
         let context: StoredMessage? = if case .put(let m) = t.message { m } else { current }
@@ -191,31 +191,6 @@ extension SpoolStore {
                 try txn.delete(dbEventIndex, SpoolKeys.indexPrefix(index, field) + key)
             }
             try txn.delete(dbEventIndex, SpoolKeys.feed(eventKey: key))
-        }
-    }
-
-    private func deleteBody(_ queueID: String, chunks: Int, in txn: LMDBTransaction) throws {
-        var key = SpoolKeys.body(queueID, chunk: 0)
-        for i in 0..<chunks {
-            SpoolKeys.setChunk(i, in: &key)
-            try txn.delete(dbBodies, key)
-        }
-    }
-
-    /// Writes `body` as chunks of `SpoolKeys.chunkSize`, the layout `forEachBodyChunk` reads (an enqueue's
-    /// body, and `materializeLogBodies`).
-    func putBodyChunks(_ id: String, _ body: [UInt8], in txn: LMDBTransaction) throws {
-        try body.withUnsafeBytes { all in
-            var chunk = 0
-            var offset = 0
-            var key = SpoolKeys.body(id, chunk: 0)
-            while offset < all.count {
-                let end = min(offset + SpoolKeys.chunkSize, all.count)
-                SpoolKeys.setChunk(chunk, in: &key)
-                try txn.put(dbBodies, key, UnsafeRawBufferPointer(rebasing: all[offset..<end]))
-                chunk += 1
-                offset = end
-            }
         }
     }
 

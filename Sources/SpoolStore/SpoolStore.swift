@@ -35,6 +35,13 @@ public final class SpoolStore: @unchecked Sendable {
         /// not yet indexed tail to this many events indexes it (searches read the tail directly
         /// meanwhile). 1 indexes every event in its own commit. Default 512.
         public var eventIndexBatch: Int = 512
+        /// Longest stored piece of a body, in bytes (`SpoolStore+Bodies.swift`); a body up to it is
+        /// one LMDB value. Reading does not depend on it. Default
+        /// ``SpoolStore/defaultBodySegmentSize`` (4080: one overflow page).
+        public var bodySegmentSize: Int = SpoolStore.defaultBodySegmentSize
+        /// Sums event count increments in one small meta value and adds them to the stored
+        /// counts in batches (`SpoolStore+PendingStats.swift`); false bumps them in every commit.
+        public var deferEventCounts = true
 
         /// Creates options. Any thread.
         public init(mapSize: Int = 16 << 30, durable: Bool = true, maxReaders: UInt32 = 512) {
@@ -253,7 +260,7 @@ public final class SpoolStore: @unchecked Sendable {
         return found ? out : nil
     }
 
-    /// Streams the body in stored chunks (≤ 4080 bytes each) to `chunk`, in
+    /// Streams the body in its stored segments (see `SpoolStore+Bodies.swift`) to `chunk`, in
     /// order, without copying: each buffer is valid only during its call.
     /// Returns false when the message is not queued. Runs in one read
     /// transaction (a consistent snapshot); `chunk` must not call back into the store.
@@ -270,23 +277,7 @@ public final class SpoolStore: @unchecked Sendable {
             let m = try StoredMessage(decoding: v)
             reserve(m.bodySize)
             if let ref = try logBodyRef(id, in: txn) { return try readLogBody(ref, queueID: id, chunk) }
-            let count = SpoolKeys.chunkCount(bodySize: m.bodySize)
-            guard count > 0 else { return true }
-            let cursor = try txn.cursor(dbBodies)
-            defer { cursor.close() }
-            var expected = SpoolKeys.body(id, chunk: 0)
-            var item = try cursor.seek(atLeast: expected)
-            var total = 0
-            for i in 0..<count {
-                SpoolKeys.setChunk(i, in: &expected)
-                guard let cur = item, cur.key.elementsEqual(expected) else {
-                    throw StoreError(.corrupt, "body chunk \(i) missing", context: id)
-                }
-                total += cur.value.count
-                try chunk(cur.value)
-                if i + 1 < count { item = try cursor.get(MDB_NEXT) }
-            }
-            guard total == m.bodySize else { throw StoreError(.corrupt, "body size mismatch", context: id) }
+            try forEachBodySegment(id, bodySize: m.bodySize, in: txn, chunk)
             return true
         }
     }

@@ -1,5 +1,5 @@
 /// A message in the spool: its envelope, metadata and per-recipient delivery
-/// state (the body is stored separately in chunks; see ``SpoolStore/messageBody(id:)``).
+/// state (the body is stored separately in segments; see ``SpoolStore/messageBody(id:)``).
 ///
 /// Produced by the state machine (``SpoolMachine``) and read back with
 /// ``SpoolStore/message(id:)``. Pure value; any thread.

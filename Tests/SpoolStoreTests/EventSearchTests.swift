@@ -30,10 +30,11 @@ struct EventSearchTests {
     /// by a fixed pseudo-random sequence).
     /// `eventIndexBatch` 1 indexes every event in its own commit; larger values leave a tail of
     /// events not indexed yet, which searches read directly.
-    func populated(eventIndexBatch: Int = 1) async throws -> (TempDirectory, SpoolStore, LocalLog) {
+    func populated(eventIndexBatch: Int = 1, deferEventCounts: Bool = true) async throws -> (TempDirectory, SpoolStore, LocalLog) {
         let dir = TempDirectory()
         var options = SpoolStore.Options()
         options.eventIndexBatch = eventIndexBatch
+        options.deferEventCounts = deferEventCounts
         let store = try SpoolStore(directory: dir.path, options: options)
         let log = try LocalLog(store: store)
         var x: UInt64 = 0x9E37_79B9_7F4A_7C15

@@ -65,7 +65,7 @@ struct LogBodyTests {
         let new = testBody(size: 30_000, seed: 2)
         try Self.applyCopied(store, makeEnqueue("OLD", body: old), index: 1)
         try Self.applyInLog(store, log, makeEnqueue("NEW", body: new), index: 2)
-        #expect(try store.tableCounts()["bodies"] == SpoolKeys.chunkCount(bodySize: old.count))
+        #expect(try store.tableCounts()["bodies"] == SpoolStore.segmentCount(bodySize: old.count, segment: SpoolKeys.chunkSize))
         #expect(try store.messageBody(id: "OLD") == old)
         #expect(try store.messageBody(id: "NEW") == new)
         try Self.applyCopied(store, Self.delete("OLD"), index: 3)

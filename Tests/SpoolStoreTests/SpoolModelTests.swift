@@ -90,7 +90,9 @@ struct SpoolModelTests {
             #expect(due == modelDue)
             let counts = try store.tableCounts()
             #expect(counts["events"] == modelEvents)
-            #expect(counts["bodies"] == model.values.reduce(0) { $0 + SpoolKeys.chunkCount(bodySize: $1.bodySize) })
+            #expect(counts["bodies"] == model.values.reduce(0) {
+                $0 + SpoolStore.segmentCount(bodySize: $1.bodySize, segment: store.options.bodySegmentSize)
+            })
             #expect(counts["due"] == model.count)
             #expect(counts["leases"] == model.values.filter { $0.lease != nil }.count)
             for owner in Set(model.values.compactMap { $0.lease?.owner }) {

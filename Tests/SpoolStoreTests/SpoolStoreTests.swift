@@ -95,7 +95,7 @@ struct SpoolStoreTests {
             streamed += chunk.count
         }
         #expect(streamed == body.count && chunksMatch)
-        #expect(try store.tableCounts()["bodies"] == SpoolKeys.chunkCount(bodySize: body.count))
+        #expect(try store.tableCounts()["bodies"] == SpoolStore.segmentCount(bodySize: body.count, segment: SpoolKeys.chunkSize))
         _ = try await log.proposeAndWait(.delete(.init(queueID: "BIG", reason: "test", timestamp: 1))).get()
         #expect(try store.tableCounts()["bodies"] == 0)
         log.stop()

@@ -21,7 +21,8 @@ import shutil
 import subprocess
 import time
 
-SIZES = (5120, 102400)
+# RELAYBYTES_SIZES=102400 (comma-separated) measures only those sizes (quicker A/B runs).
+SIZES = tuple(int(x) for x in os.environ.get("RELAYBYTES_SIZES", "5120,102400").split(",") if x.strip())
 
 
 class LoopFS:
@@ -105,6 +106,46 @@ class LoopFS:
             pass
 
 
+def spool_commits(server):
+    """Sendarix's LMDB write transactions so far (/metrics), or None (Postfix, or no answer)."""
+    if getattr(server, "name", "") != "sendarix":
+        return None
+    import http.client
+    try:
+        c = http.client.HTTPConnection(server.ip, server.admin_port, timeout=5)
+        c.request("GET", "/metrics", headers={"Authorization": "Bearer " + server_token(server)})
+        body = c.getresponse().read().decode("utf-8", "replace")
+        c.close()
+    except (OSError, http.client.HTTPException):
+        return None
+    for line in body.splitlines():
+        if line.startswith("sendarix_spool_commit_duration_seconds_count"):
+            try:
+                return float(line.rsplit(" ", 1)[1])
+            except ValueError:
+                return None
+    return None
+
+
+def server_token(server):
+    """The admin token from the server's generated config."""
+    import json
+    with open(server.config) as f:
+        return json.load(f).get("adminToken", "")
+
+
+def allocated_bytes(root):
+    """Bytes allocated to every file under `root` (st_blocks)."""
+    total = 0
+    for d, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(d, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
 def measure(bench, m, target):
     """One fresh server per size, its queue on its own loop filesystem. Returns {size: entry}."""
     a = bench.args
@@ -142,6 +183,8 @@ def measure(bench, m, target):
             m.log("relaybytes: %s, %d x %d bytes" % (target, count, size))
             base = sink.received()
             cpu0 = server.cpu_seconds()
+            commits0 = spool_commits(server)
+            alloc0 = allocated_bytes(mount)
             t0 = time.monotonic()
             ok, secs, err = m.run_smtp_source(server, a.sessions, size, count, d,
                                               "relaybytes-%s-%d" % (target, size))
@@ -161,10 +204,16 @@ def measure(bench, m, target):
                      if delivered else None,
                      "device_bytes": (sectors1 - sectors0) * 512,
                      "relay.bytesPerByte": round((sectors1 - sectors0) * 512 / mail, 3)}
+            commits1 = spool_commits(server)
+            if commits0 is not None and commits1 is not None and delivered:
+                entry["commits_per_msg"] = round((commits1 - commits0) / delivered, 3)
+            entry["queue_allocated_growth_bytes"] = allocated_bytes(mount) - alloc0
             if delivered < count:
                 entry["note"] = "only %d of %d reached the sink" % (delivered, count)
-            m.log("relaybytes: %s %d: %s msg/s, %s bytes written per byte of mail"
-                  % (target, size, entry["msgs_per_s"], entry["relay.bytesPerByte"]))
+            m.log("relaybytes: %s %d: %s msg/s, %s bytes written per byte of mail, %s commits/msg, "
+                  "queue files grew %d KB" % (target, size, entry["msgs_per_s"], entry["relay.bytesPerByte"],
+                                              entry.get("commits_per_msg"),
+                                              entry["queue_allocated_growth_bytes"] // 1024))
             out[str(size)] = entry
         except m.Unavailable as e:
             m.log("relaybytes: %s %d: %s" % (target, size, e))
