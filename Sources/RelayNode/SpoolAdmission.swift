@@ -33,6 +33,9 @@ final class SpoolAdmission: ReplicatedLog {
         self.lowSpace = lowSpace
     }
 
+    /// The wrapped log's entry format. Any thread.
+    var entryFormat: UInt8 { base.entryFormat }
+
     /// Proposes `command`, refusing new messages that would eat into the reserve. Never blocks
     /// for long (a read transaction at most every `refreshMillis`); any thread.
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
@@ -68,7 +71,8 @@ final class SpoolAdmission: ReplicatedLog {
     /// Calls `lowSpace` (at most every `warnEveryMillis`) when `available` bytes, the figure the
     /// admission decision used, are below a quarter of the map or four times the reserve.
     private func warnIfLow(_ available: Int) {
-        guard let lowSpace, available < max(store.options.mapSize / 4, 4 * reserve) else { return }
+        let growable = max(store.options.mapSize, store.options.maxMapSize)
+        guard let lowSpace, available < max(growable / 4, 4 * reserve) else { return }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let due = lastWarning.withLock { last -> Bool in
             guard now - last >= warnEveryMillis else { return false }

@@ -87,7 +87,7 @@ struct DeliveryParkingTests {
         h.enqueue("late", to: ["late@down.test"])
         #expect(h.wait { h.engine.parkingStatistics.parked >= 1 && h.logText.contains("destination_down") })
         let events = h.waitForOutcome("late", type: .bounced, timeout: 20)
-        #expect(events.map(\.type) == [.bounced], "parked, then bounced on expiry without a deferral: \(String(describing: events.map(\.type)))")
+        #expect(events.map(\.type) == [.bounced], "parked, then bounced on expiry without a deferral: \(String(describing: events.map(\.type))) \(h.logText)")
         #expect(events.first?.enhancedCode == "5.4.7")
         #expect(h.isDone("late"))
     }
