@@ -20,26 +20,17 @@ struct DeliveryPostponeTests {
     }
 
     static func receiver(host: Int, outage: DeliveryParkingTests.Outage? = nil) throws -> FakeSMTPServer {
-        try FakeSMTPServer(behavior: .init(script: { step in
-            guard step.verb == "CONNECT", outage?.down.load(ordering: .relaxed) ?? true else { return nil }
-            return .line("421 4.3.2 service not available, try later")
-        }), ip: "127.74.1.\(host)")
+        try DeliveryParkingTests.receiver(host: host, outage: outage, net: "127.74.1.")
     }
 
     @Test("beyond maxParked a down destination's messages are postponed in batches: no claim, no outcome, due later")
     func postponedInBatches() throws {
         let server = try Self.receiver(host: 1)
         defer { server.stop() }
-        let counter = Mutex<ProposalCountingLog?>(nil)
-        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("down.test", [server.port], host: "127.74.1.1")]),
-                                  options: Self.options(openSeconds: 600, maxOpenSeconds: 600, postponeSeconds: 900),
-                                  wrapLog: { base in
-                                      let log = ProposalCountingLog(base: base)
-                                      counter.withLock { $0 = log }
-                                      return log
-                                  })
+        let (h, log) = try DeliveryParkingTests.countingHarness(
+            config: EngineHarness.config(routes: [EngineHarness.route("down.test", [server.port], host: "127.74.1.1")]),
+            options: Self.options(openSeconds: 600, maxOpenSeconds: 600, postponeSeconds: 900))
         defer { h.shutdown() }
-        let log = try #require(counter.withLock { $0 })
         DeliveryParkingTests.takeDown(h, prefix: "first", count: 3)
         h.settle()
         let before = Int64(Date().timeIntervalSince1970 * 1000)
