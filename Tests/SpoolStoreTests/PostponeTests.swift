@@ -48,7 +48,8 @@ struct PostponeTests {
         #expect(later.map(\.queueID) == ["due", "due2"] && later.map(\.at) == [60_000, 70_000], "\(later)")
         let due = try #require(try store.message(id: "due"))
         #expect(due.recipients.map(\.nextAttemptAt) == [60_000] && due.attempts == 0 && due.lease == nil)
-        #expect(try store.message(id: "leased")?.lease?.owner == "n1")
+        let leased = try #require(try store.message(id: "leased"))
+        #expect(leased.lease?.owner == "n1" && leased.recipients.map(\.nextAttemptAt) == [1_000], "a leased message is left alone")
         #expect(try store.message(id: "missing") == nil)
         #expect(try store.events(EventQuery(limit: 100)).count == 5, "a postpone records no event (5 accepted)")
     }
