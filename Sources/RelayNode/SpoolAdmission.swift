@@ -71,8 +71,9 @@ final class SpoolAdmission: ReplicatedLog {
     /// Calls `lowSpace` (at most every `warnEveryMillis`) when `available` bytes, the figure the
     /// admission decision used, are below a quarter of the map or four times the reserve.
     private func warnIfLow(_ available: Int) {
-        let growable = max(store.options.mapSize, store.options.maxMapSize)
-        guard let lowSpace, available < max(growable / 4, 4 * reserve) else { return }
+        // `available` counts what the map may still grow into (bounded by the disk): warn once less
+        // than a quarter of the configured map size is left of that.
+        guard let lowSpace, available < max(store.options.mapSize / 4, 4 * reserve) else { return }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let due = lastWarning.withLock { last -> Bool in
             guard now - last >= warnEveryMillis else { return false }
