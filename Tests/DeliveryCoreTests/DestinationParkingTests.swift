@@ -132,6 +132,10 @@ struct DestinationParkingTests {
         // A probe due soon: at least postponeSeconds ahead, so a large overflow is rewritten rarely.
         Self.fail(&p, "soon.test", count: 3, now: 100, retryAt: 150)
         #expect(p.decide("s0", destinations: ["soon.test"], expiresAt: 90_000, now: 110) == .postpone(until: 410))
+        // Down for longer than postponeSeconds: postponed by as long as it has been down, at most an hour.
+        #expect(p.decide("s1", destinations: ["soon.test"], expiresAt: 90_000, now: 100 + 2_000) == .probe)
+        #expect(p.decide("s2", destinations: ["soon.test"], expiresAt: 90_000, now: 100 + 2_000) == .postpone(until: 100 + 4_000))
+        #expect(p.decide("s3", destinations: ["soon.test"], expiresAt: 90_000, now: 100 + 5_000) == .postpone(until: 100 + 5_000 + 3_600))
         // An up destination or an expired message is still claimed.
         #expect(p.decide("u0", destinations: ["up.test"], expiresAt: 90_000, now: 110) == .claim)
         #expect(p.decide("x0", destinations: ["down.test"], expiresAt: 100, now: 110) == .claim)
