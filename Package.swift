@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DNSServiceTests", dependencies: ["DNSService", "TestSupport"]),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "SendarixSupport", "Registry"]),
-        .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport", "TestSupport"]),
+        .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport", "TestSupport", "CLMDB"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
         .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine", "TestSupport"]),
         .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog"]),

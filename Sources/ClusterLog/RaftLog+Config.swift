@@ -1,3 +1,4 @@
+import Foundation
 import RelayConfig
 
 extension RaftLog.Options {
@@ -24,6 +25,13 @@ extension RaftLog.Options {
         bodiesInLog = config.cluster.bodiesInLog
         if let t = config.cluster.tls {
             tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
+        }
+        // Benchmarks (cluster/bench --only restart): a snapshot install without a 10-minute wait.
+        let env = ProcessInfo.processInfo.environment
+        if let v = env["SENDARIX_RAFT_COMPACTION_HOLD_SECONDS"].flatMap(Double.init), v >= 0 { compactionHoldSeconds = v }
+        if let v = env["SENDARIX_RAFT_COMPACT_THRESHOLD"].flatMap(Int.init), v > 0 {
+            compactThreshold = v
+            retainedEntries = UInt64(max(1, v / 5))
         }
     }
 }

@@ -10,6 +10,9 @@ import SpoolStore
 /// encoded with it; a leader also re-encodes a pending proposal written for a newer version (a
 /// follower that had not heard of an old member yet). Loop thread.
 extension RaftLog {
+    /// See `ReplicatedLog.entryFormat`: the format proposals are encoded in now. Any thread.
+    public var entryFormat: UInt8 { shared.withLock { $0.format } }
+
     /// Recomputes `effectiveFormat`.
     func refreshEffectiveFormat() {
         var f = SpoolCommand.formatVersion

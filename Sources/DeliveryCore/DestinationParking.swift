@@ -7,7 +7,9 @@
 /// tried again (`probeAt`, normally when its hosts' circuit breakers half-open); the first
 /// success releases every parked message of the destination, a failed probe parks them again
 /// until the next retry time. A parked message whose queue lifetime ends is released so that its
-/// attempt bounces it.
+/// attempt bounces it. Beyond `maxParked` (memory stays bounded whatever the depth) a message is
+/// postponed instead: its due time moves durably past the next probe (`.postpone`, written in
+/// batches by the scheduler), so it costs one write now and then, not a claim and a deferral.
 ///
 /// Time is passed in (seconds since the epoch). Pure value; the delivery scheduler keeps one and
 /// touches it from its queue only.
@@ -20,6 +22,9 @@ public struct DestinationParking: Sendable {
         case probe
         /// Leave it in the spool without a claim.
         case park
+        /// Parking is full: move its due time durably to `until` (seconds since the epoch; a
+        /// batched postpone, no claim) instead of holding it in memory.
+        case postpone(until: Double)
     }
 
     /// Tunables.
@@ -30,8 +35,16 @@ public struct DestinationParking: Sendable {
         public var fallbackInterval: Double = 60
         /// Shortest spacing between two probes of a destination (seconds).
         public var minimumProbeSpacing: Double = 1
-        /// Most messages parked at once (memory bound); beyond it messages are claimed as usual.
+        /// Most messages parked at once (memory bound); beyond it messages are postponed (see
+        /// `postponeSeconds`), or claimed as usual when that is 0.
         public var maxParked = 500_000
+        /// Beyond `maxParked`: seconds a message of a down destination is postponed by at least (at
+        /// least until the destination's next probe, at most to its lifetime's end). 0: claim it.
+        public var postponeSeconds: Double = 300
+        /// The longest postponement: a destination down for longer than `postponeSeconds` has its
+        /// messages postponed by as long as it has been down, up to this (fewer rewrites during a
+        /// long outage; after recovery the parked messages drain first meanwhile).
+        public var maxPostponeSeconds: Double = 3_600
         /// Seconds between two scans for parked messages whose lifetime ended.
         public var expirySweepInterval: Double = 10
         /// Seconds after its last failure that an up destination's failure count is forgotten.
@@ -54,6 +67,8 @@ public struct DestinationParking: Sendable {
         public var parked = 0
         /// Time of the last failure.
         public var lastFailure: Double = 0
+        /// When it was marked down.
+        public var downSince: Double = 0
     }
 
     private struct Entry: Sendable {
@@ -100,7 +115,17 @@ public struct DestinationParking: Sendable {
             destinations[name] = d
             return .probe
         }
-        guard parked.count < configuration.maxParked else { return .claim }
+        guard parked.count < configuration.maxParked else {
+            guard configuration.postponeSeconds > 0 else { return .claim }
+            var probeAt = Double.infinity
+            var downFor = Double.infinity
+            for name in due {
+                probeAt = min(probeAt, destinations[name]?.probeAt ?? now)
+                downFor = min(downFor, now - (destinations[name]?.downSince ?? now))
+            }
+            let horizon = min(max(configuration.postponeSeconds, downFor), max(configuration.postponeSeconds, configuration.maxPostponeSeconds))
+            return .postpone(until: min(expiresAt, max(probeAt, now + horizon)))
+        }
         parked[queueID] = Entry(destination: due[0], others: due.count > 1 ? Array(due.dropFirst()) : nil, expiresAt: expiresAt)
         if due.count > 1 { multiParked += 1 }
         destinations[due[0]]?.parked += 1
@@ -118,6 +143,7 @@ public struct DestinationParking: Sendable {
         d.lastFailure = now
         if d.probe == queueID { d.probe = nil }
         if d.down || d.failures >= configuration.failureThreshold {
+            if !d.down { d.downSince = now }
             d.down = true
             let next = retryAt ?? now + configuration.fallbackInterval
             d.probeAt = max(next, now + configuration.minimumProbeSpacing)

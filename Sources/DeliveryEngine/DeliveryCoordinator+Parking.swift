@@ -13,6 +13,7 @@ extension DeliveryCoordinator {
         c.failureThreshold = options.breakerThreshold
         c.fallbackInterval = options.breakerOpenSeconds
         c.maxParked = options.maxParked
+        c.postponeSeconds = options.parkingPostponeSeconds
         c.expirySweepInterval = min(10, max(0.5, Double(lifetime) / 10))
         return c
     }
@@ -110,7 +111,7 @@ extension DeliveryCoordinator {
             return
         }
         for position in page {
-            guard parking.isParked(position.queueID) else { break }
+            guard parking.isParked(position.queueID) || postponer.isHeld(position.queueID) else { break }
             parkCursor = position
         }
     }

@@ -56,6 +56,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
     var parkedTotal = 0
     /// When the scan last started over from the due index's head while messages were parked.
     var parkCursorSince: Int64 = 0
+    /// Messages beyond parking's memory bound waiting to be postponed (see `+Postpone`).
+    var postponer = PostponeBatcher()
+    /// Messages whose postpone committed.
+    var postponedTotal = 0
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
     var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
@@ -222,7 +226,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     let ids = Self.interleaved(head.map(\.queueID), newest, newestFirst: newestTurn)
                     seen = seen || !ids.isEmpty
                     var pageClaimed = 0
-                    for id in ids where inFlight[id] == nil && !parking.isParked(id) {
+                    for id in ids where inFlight[id] == nil && !parking.isParked(id) && !postponer.isHeld(id) {
                         guard inFlight.count < options.maxInFlight else { break }
                         if claim(id, now: now) { pageClaimed += 1 }
                     }
@@ -234,6 +238,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                           inFlight.count < options.maxInFlight else { break }
                 }
                 onlyInFlight = claimed == 0 && seen
+                flushPostpones(now: now)
             } catch {
                 logSink("error", "delivery.due", [("error", "\(error)")])
             }
@@ -313,6 +318,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         // Everything due is in flight or owned by another node: completions wake us anyway.
         if busy { delay = max(delay, 1) }
+        if let flush = postponer.nextFlush() { delay = min(delay, max(Double(flush - now) / 1000, 0.005)) }
         // Attempts in flight need their leases renewed in time.
         if !inFlight.isEmpty { delay = min(delay, options.leaseSeconds / 10) }
         timerGeneration += 1
@@ -341,7 +347,13 @@ final class DeliveryCoordinator: @unchecked Sendable {
             let domain = due.map { DeliveryCoordinator.domain(of: $0.address) } ?? ""
             guard orphaned || preferredOwner(domain) == nodeID else { return false }
         }
-        if !ownLease, !probe, parkingDecision(message, now: now) == .park { return false }
+        if !ownLease, !probe {
+            switch parkingDecision(message, now: now) {
+            case .park: return false
+            case .postpone(let until): if postpone(message, until: until, now: now) { return false }
+            case .claim, .probe: break
+            }
+        }
         let attempt = MessageAttempt(queueID: id, number: number, message: message)
         inFlight[id] = attempt
         let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,

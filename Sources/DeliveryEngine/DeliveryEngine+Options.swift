@@ -52,7 +52,11 @@ extension DeliveryEngine {
         public var breakerMaxOpenSeconds: Double = 300
         /// Most messages parked in memory while their destination is down (see
         /// `DestinationParking`); 0 turns parking off (every due retry is claimed and attempted).
-        public var maxParked = 500_000
+        /// `SENDARIX_MAX_PARKED` overrides the default (benchmarks of the postpone path).
+        public var maxParked = ProcessInfo.processInfo.environment["SENDARIX_MAX_PARKED"].flatMap { Int($0) } ?? 500_000
+        /// Beyond `maxParked`, seconds a message of a down destination is postponed by, durably and
+        /// in batches (at least to the destination's next probe); 0 claims it as usual.
+        public var parkingPostponeSeconds: Double = 300
         /// Seconds a host whose opportunistic TLS failed is contacted without STARTTLS.
         public var brokenTLSSeconds: Double = 3_600
         /// The default source pool, replacing the one built from `delivery.sourceAddresses` and

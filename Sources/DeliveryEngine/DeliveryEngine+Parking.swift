@@ -6,3 +6,11 @@ extension DeliveryEngine {
         coordinator.queue.sync { coordinator.parkingStatistics() }
     }
 }
+
+extension DeliveryEngine {
+    /// Messages whose due time a batched postpone moved (parking was full), and messages waiting
+    /// to be postponed. Blocks briefly on the scheduler; any thread.
+    public var postponeStatistics: (postponed: Int, held: Int) {
+        coordinator.queue.sync { coordinator.postponeStatistics() }
+    }
+}

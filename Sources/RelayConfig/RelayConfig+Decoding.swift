@@ -210,6 +210,7 @@ extension RelayConfig {
 
         if var o = r.object("spool") {
             c.spool.mapSizeMB = o.int("mapSizeMB", default: c.spool.mapSizeMB)
+            if o.raw("maxMapSizeMB") != nil { c.spool.maxMapSizeMB = o.int("maxMapSizeMB", default: c.spool.mapSizeMB) }
             c.spool.fsync = o.bool("fsync", default: c.spool.fsync)
             c.spool.eventRetentionHours = o.int("eventRetentionHours", default: c.spool.eventRetentionHours)
             if var t = o.object("tenantEventRetentionHours") {

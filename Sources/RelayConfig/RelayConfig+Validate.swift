@@ -252,6 +252,9 @@ extension RelayConfig {
         RelayConfig.checkRange(timeouts.dataBlock, 1...86_400, "timeouts.dataBlock", p)
         RelayConfig.checkRange(timeouts.dataTermination, 1...86_400, "timeouts.dataTermination", p)
         RelayConfig.checkRange(spool.mapSizeMB, 16...16_777_216, "spool.mapSizeMB", p)
+        if let max = spool.maxMapSizeMB {
+            RelayConfig.checkRange(max, Swift.max(16, spool.mapSizeMB)...16_777_216, "spool.maxMapSizeMB", p)
+        }
         RelayConfig.checkRange(spool.eventRetentionHours, 1...87_600, "spool.eventRetentionHours", p)
         if let reserve = spool.reserveMB, spool.mapSizeMB >= 16 {
             RelayConfig.checkRange(reserve, 1...max(1, spool.mapSizeMB / 2), "spool.reserveMB", p)

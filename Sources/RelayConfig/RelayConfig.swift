@@ -348,6 +348,11 @@ public struct RelayConfig: Sendable, Codable, Equatable {
     public struct Spool: Sendable, Codable, Equatable {
         /// LMDB map size in MiB (address space reserved, not disk used).
         public var mapSizeMB = 16_384
+        /// Largest size in MiB the map grows to by itself when it runs low (bounded by the
+        /// filesystem's free space). nil: 1 TiB (or `mapSizeMB` if larger); `mapSizeMB` keeps it fixed.
+        public var maxMapSizeMB: Int? = nil
+        /// `maxMapSizeMB`, or its default.
+        public var effectiveMaxMapSizeMB: Int { max(mapSizeMB, maxMapSizeMB ?? 1_048_576) }
         /// fsync each commit; turning it off can lose accepted mail on power failure.
         public var fsync = true
         /// Events older than this many hours are pruned (in bounded batches, once a minute).

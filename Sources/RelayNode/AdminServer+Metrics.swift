@@ -50,7 +50,11 @@ extension AdminServer {
                       Double(parking.parked))
             out.counter("sendarix_deliveries_parked_total", "Times a due message was parked instead of attempted.",
                         Double(parking.parkedTotal))
+            out.counter("sendarix_deliveries_postponed_total",
+                        "Due messages of a down destination postponed durably in batches (parking was full).",
+                        Double(delivery.postponeStatistics.postponed))
         }
+        out.counter("sendarix_lmdb_map_grown_total", "Times the spool's LMDB map grew by itself.", Double(store.mapGrowthCount))
         out.family("sendarix_tls_handshakes_total", "counter", "Completed TLS handshakes by side and protocol version.")
         for s in TLSHandshakeStats.snapshot() {
             out.sample("sendarix_tls_handshakes_total", ["side": s.side, "version": s.version], Double(s.count))

@@ -10,6 +10,9 @@ struct OutcomeObservingLog: ReplicatedLog {
     let store: SpoolStore
     let limits: SendingLimiter
 
+    /// The wrapped log's entry format. Any thread.
+    var entryFormat: UInt8 { base.entryFormat }
+
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
         guard case .outcome(let outcome) = command,
               let message = try? store.message(id: outcome.queueID), !message.authUser.isEmpty else {

@@ -99,6 +99,7 @@ public final class RelayNode {
 
         var options = SpoolStore.Options()
         options.mapSize = config.spool.mapSizeMB << 20
+        options.maxMapSize = config.spool.effectiveMaxMapSizeMB << 20
         options.durable = config.spool.fsync
         if let n = ProcessInfo.processInfo.environment["SENDARIX_EVENT_INDEX_BATCH"].flatMap(Int.init) { options.eventIndexBatch = n }  // A/B measurements
         if let n = ProcessInfo.processInfo.environment["SENDARIX_BODY_SEGMENT"].flatMap(Int.init) { options.bodySegmentSize = n }  // A/B (4080: old chunks)
@@ -113,6 +114,7 @@ public final class RelayNode {
         }
         let store = try SpoolStore(directory: dataDir + "/spool", options: options)
         self.store = store
+        store.onMapGrown(SpoolAdmission.mapGrown(logger, maxMB: config.spool.effectiveMaxMapSizeMB))
         let log: any ReplicatedLog
         var raftPeer: String?
         if config.cluster.peers.isEmpty {

@@ -33,6 +33,9 @@ final class SpoolAdmission: ReplicatedLog {
         self.lowSpace = lowSpace
     }
 
+    /// The wrapped log's entry format. Any thread.
+    var entryFormat: UInt8 { base.entryFormat }
+
     /// Proposes `command`, refusing new messages that would eat into the reserve. Never blocks
     /// for long (a read transaction at most every `refreshMillis`); any thread.
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
@@ -68,6 +71,8 @@ final class SpoolAdmission: ReplicatedLog {
     /// Calls `lowSpace` (at most every `warnEveryMillis`) when `available` bytes, the figure the
     /// admission decision used, are below a quarter of the map or four times the reserve.
     private func warnIfLow(_ available: Int) {
+        // `available` counts what the map may still grow into (bounded by the disk): warn once less
+        // than a quarter of the configured map size is left of that.
         guard let lowSpace, available < max(store.options.mapSize / 4, 4 * reserve) else { return }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let due = lastWarning.withLock { last -> Bool in

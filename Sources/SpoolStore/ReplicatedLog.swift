@@ -9,4 +9,12 @@ public protocol ReplicatedLog: Sendable {
     /// (`.storageFull`, `.unavailable`, `.ioError`, `.closed`). Does not block; any thread.
     /// `completion` must not block: hand work to your own thread/loop.
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void)
+    /// The log entry format proposals are written in now (see `SpoolCommand+Formats`): a command
+    /// needing a newer one is written as a no-op. Any thread.
+    var entryFormat: UInt8 { get }
+}
+
+extension ReplicatedLog {
+    /// This build's newest format (a log of one node, or a test double). Any thread.
+    public var entryFormat: UInt8 { SpoolCommand.formatVersion }
 }

@@ -3,12 +3,14 @@ extension SpoolCommand {
     /// The newest encoding format this build reads and writes (the first byte of every command;
     /// see `SpoolCommand+Version` for what each version adds and how a cluster picks the one it
     /// writes). `SENDARIX_TEST_FORMAT_VERSION` lowers it, for tests of mixed-version clusters.
-    public static let formatVersion: UInt8 = testFormatOverride ?? 3
+    public static let formatVersion: UInt8 = testFormatOverride ?? 4
 
     private enum Tag: UInt8 {
         case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10, asyncBounce = 11
         /// A tenant-scoped prune (per-tenant retention): the prune fields, then the tenant.
         case pruneTenantEvents = 12
+        /// A batched postpone (format 4).
+        case postpone = 13
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -20,6 +22,7 @@ extension SpoolCommand {
     /// command is written in the oldest version that holds it, at most `format`, dropping what
     /// `format` cannot express (an outcome's sending IP and pool below version 2).
     public func encoded(includeBody: Bool = true, format: UInt8 = SpoolCommand.formatVersion) -> [UInt8] {
+        if case .postpone = self, format < 4 { return Self.noOp.encoded(format: format) }
         var w = BinaryWriter(capacity: includeBody ? approximateSize + 64 : 512)
         let version = encodingVersion(format: format)
         w.u8(version)
@@ -125,6 +128,9 @@ extension SpoolCommand {
             w.i64(p.before)
             w.u32(p.maxCount)
             if let tenant = p.tenant { w.string(tenant) }
+        case .postpone(let p):
+            w.u8(Tag.postpone.rawValue)
+            p.encode(into: &w)
         }
         return w.bytes
     }
@@ -239,6 +245,9 @@ extension SpoolCommand {
             self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32()))
         case .pruneTenantEvents:
             self = .pruneEvents(PruneEvents(before: try r.i64(), maxCount: try r.u32(), tenant: try r.string()))
+        case .postpone:
+            guard version >= 4 else { throw StoreError.corrupt("postpone command below format 4") }
+            self = .postpone(try Postpone(decoding: &r))
         case .registry:
             let json = try r.blob()
             do {

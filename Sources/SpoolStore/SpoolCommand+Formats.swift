@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Versions: 1 — every command (an outcome without sending IP and pool); 2 — an outcome whose
 /// results carry sending IP and pool; 3 — a webhook lease or results command as a binary record
-/// (`WebhookCommand+Codec`) instead of JSON. A reader accepts every version up to its own
+/// (`WebhookCommand+Codec`) instead of JSON; 4 — a batched postpone (`SpoolCommand+Postpone`). A reader accepts every version up to its own
 /// `formatVersion` and refuses a newer one by name. A writer uses the oldest version that holds
 /// the command, never above the cluster's effective version: the lowest `formatVersion` among
 /// the members (each advertises its own when it connects; see `RaftLog.effectiveFormat`). So
@@ -14,6 +14,7 @@ extension SpoolCommand {
     /// The version `encoded(format:)` writes: 3 for a webhook lease or results command, 2 for an
     /// outcome with a sending IP or pool, when `format` allows it; else 1. Pure; any thread.
     public func encodingVersion(format: UInt8) -> UInt8 {
+        if case .postpone = self { return 4 }
         if format >= 3, case .registry(let c) = self, c.hasBinaryForm { return 3 }
         if format >= 2, case .outcome(let o) = self, o.results.contains(where: { !$0.sendingIP.isEmpty || !$0.pool.isEmpty }) {
             return 2
@@ -26,14 +27,22 @@ extension SpoolCommand {
     /// version than the cluster's current one. Pure; any thread.
     public static func downgraded(_ bytes: [UInt8], to format: UInt8) -> [UInt8]? {
         guard let v = bytes.first, v > format, let c = try? SpoolCommand(decoding: bytes) else { return nil }
+        if case .postpone = c, format < 4 { return noOp.encoded(format: format) }
         return c.encoded(format: format)
     }
 
-    /// `SENDARIX_TEST_FORMAT_VERSION` (1 to 3): makes this build read and write no newer version
+    /// `SENDARIX_TEST_FORMAT_VERSION` (1 to 4): makes this build read and write no newer version
     /// than that, as an older release would (test-only: mixed-version clusters from one binary).
     static let testFormatOverride: UInt8? = {
         guard let text = ProcessInfo.processInfo.environment["SENDARIX_TEST_FORMAT_VERSION"],
-              let v = UInt8(text), v >= 1, v <= 3 else { return nil }
+              let v = UInt8(text), v >= 1, v <= 4 else { return nil }
         return v
     }()
+}
+
+extension SpoolCommand {
+    /// A command every version reads and that changes nothing (a prune of nothing): what a
+    /// postpone becomes for readers below format 4 (postponing only saves work: the messages come
+    /// due again and are parked or attempted).
+    static let noOp = SpoolCommand.pruneEvents(PruneEvents(before: Int64.min, maxCount: 0))
 }

@@ -75,6 +75,9 @@ public enum SpoolMachine {
             var t = Transition()
             t.pruneEvents = p
             return t
+        case .postpone:
+            // Applied message by message by the store (`SpoolStore+Postpone`, `postponed`).
+            return Transition()
         case .registry:
             // Applied by `RegistryMachine` (the store routes it there); nothing for messages.
             return Transition()

@@ -14,8 +14,12 @@ extension SpoolStore {
         /// unknown. The map can only grow into what the disk has.
         public var filesystemFree: Int? = nil
 
-        /// Bytes still available to new writes: what the map has left, bounded by the disk.
-        public var available: Int { max(0, min(mapSize - used, filesystemFree ?? Int.max)) }
+        /// The most the map grows to by itself (`Options.maxMapSize`; 0: it does not grow).
+        public var maxMapSize: Int = 0
+
+        /// Bytes still available to new writes: what the map has left (counting what it may
+        /// still grow by), bounded by the disk.
+        public var available: Int { max(0, min(max(mapSize, maxMapSize) - used, filesystemFree ?? Int.max)) }
     }
 
     /// The spool's space use, counted on a read transaction (walks LMDB's free list: cheap, its
@@ -42,6 +46,7 @@ extension SpoolStore {
         }
         let pagesWritten = Int(info.me_last_pgno) + 1
         var usage = SpaceUsage(mapSize: Int(info.me_mapsize), used: max(0, pagesWritten - freePages) * pageSize)
+        usage.maxMapSize = options.maxMapSize
         var fs = statvfs()
         if statvfs(directory, &fs) == 0 {
             usage.filesystemFree = Int(fs.f_bavail) * Int(fs.f_frsize)

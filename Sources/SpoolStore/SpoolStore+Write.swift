@@ -22,10 +22,18 @@ extension SpoolStore {
     /// (at most 2 × `entries.count` per call) to bound the local log.
     public func commit(_ entries: [LogEntry], appendToLog: Bool = true,
                        trimLogBefore: UInt64 = 0) throws -> [Result<Void, StoreError>] {
+        try growingMap(needed: entries.reduce(0) { $0 + $1.command.approximateSize }) {
+            try commitOnce(entries, appendToLog: appendToLog, trimLogBefore: trimLogBefore)
+        }
+    }
+
+    private func commitOnce(_ entries: [LogEntry], appendToLog: Bool,
+                            trimLogBefore: UInt64) throws -> [Result<Void, StoreError>] {
         guard let last = entries.last else { return [] }
         return try withOpenEnv {
             var txnp: OpaquePointer?
             let rc = mdb_txn_begin(env, nil, 0, &txnp)
+            if rc == MDB_MAP_RESIZED { throw MapResized() }
             guard rc == 0, let txnPtr = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (write)") }
             let txn = LMDBTransaction(txn: txnPtr)
             var results: [Result<Void, StoreError>] = []
@@ -78,6 +86,7 @@ extension SpoolStore {
     /// throws only for storage failures (which abort the whole batch).
     private func apply(_ entry: LogEntry, in txn: LMDBTransaction) throws -> Result<Void, StoreError> {
         if case .registry(let command) = entry.command { return try applyRegistry(command, index: entry.index, in: txn) }
+        if case .postpone(let p) = entry.command { return try applyPostpone(p, in: txn) }
         var current: StoredMessage?
         if let id = entry.command.queueID, !SpoolKeys.isValidQueueID(id) {
             // Rejected here: such a key would make LMDB fail the whole batch.

@@ -43,6 +43,10 @@ public final class SpoolStore: @unchecked Sendable {
         /// counts in batches (`SpoolStore+PendingStats.swift`); false bumps them in every commit.
         public var deferEventCounts = true
 
+        /// Largest size the map grows to when it runs low (`SpoolStore+MapGrowth`), bounded by the
+        /// filesystem's free space; at most `mapSize` (the default, 0) keeps the map fixed.
+        public var maxMapSize: Int = 0
+
         /// Creates options. Any thread.
         public init(mapSize: Int = 16 << 30, durable: Bool = true, maxReaders: UInt32 = 512) {
             self.mapSize = mapSize
@@ -79,6 +83,8 @@ public final class SpoolStore: @unchecked Sendable {
 
     /// The endpoints' webhook routes, kept between endpoint changes (`SpoolStore+WebhookRoutes`).
     let webhookRouteCache = WebhookRouteCache()
+    /// Map growth bookkeeping and its observer (`SpoolStore+MapGrowth`).
+    let mapGrowth = MapGrowthState()
 
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private var closed = false
@@ -142,17 +148,54 @@ public final class SpoolStore: @unchecked Sendable {
 
     /// Runs `body` while the env is guaranteed open.
     func withOpenEnv<T>(_ body: () throws -> T) throws -> T {
+        // A map growth waits for the env (the lock prefers readers): step aside briefly so it
+        // gets it (never waiting for it, so an operation nested in another cannot deadlock).
+        if mapGrowth.waiting.load(ordering: .relaxed) { usleep(1_000) }
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { throw StoreError(.closed, "spool store is closed", context: directory) }
         return try body()
     }
 
-    /// Runs `body` in a read-only transaction (any thread).
+    /// Runs `body` while no other operation of this process runs on the env (no transaction is
+    /// open: what `mdb_env_set_mapsize` needs). Waits at most `timeout` seconds when given (then
+    /// returns nil without running `body`), else until the running operations end.
+    func withExclusiveEnv<T>(timeout: Double? = nil, _ body: () throws -> T) throws -> T? {
+        mapGrowth.waiting.store(true, ordering: .relaxed)
+        defer { mapGrowth.waiting.store(false, ordering: .relaxed) }
+        if let timeout {
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            let nanos = Int(deadline.tv_nsec) + Int(timeout * 1e9)
+            deadline.tv_sec += nanos / 1_000_000_000
+            deadline.tv_nsec = nanos % 1_000_000_000
+            guard pthread_rwlock_timedwrlock(lock, &deadline) == 0 else { return nil }
+        } else {
+            pthread_rwlock_wrlock(lock)
+        }
+        defer { pthread_rwlock_unlock(lock) }
+        guard !closed else { throw StoreError(.closed, "spool store is closed", context: directory) }
+        return try body()
+    }
+
+    /// Runs `body` in a read-only transaction (any thread). A map grown by another process
+    /// (`MDB_MAP_RESIZED`) is adopted and the transaction begun again.
     func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        var resized = false
+        while true {
+            do { return try readOnce(body) } catch let e as MapResized where !resized {
+                _ = e
+                resized = true
+                try adoptMapSize()
+            }
+        }
+    }
+
+    private func readOnce<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
         try withOpenEnv {
             var txnp: OpaquePointer?
             let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txnp)
+            if rc == MDB_MAP_RESIZED { throw MapResized() }
             guard rc == 0, let txn = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (read)") }
             defer { mdb_txn_abort(txn) }
             return try body(LMDBTransaction(txn: txn))

@@ -105,13 +105,40 @@ struct DestinationParkingTests {
         #expect(p.decide("old", destinations: ["down.test"], expiresAt: 120, now: 131) == .claim)
     }
 
-    @Test("parking is bounded: beyond maxParked due messages are claimed as usual")
+    @Test("parking is bounded: beyond maxParked due messages are claimed as usual when postponing is off")
     func bounded() {
-        var p = Self.parking(maxParked: 3)
+        var c = DestinationParking.Configuration()
+        c.failureThreshold = 3
+        c.maxParked = 3
+        c.postponeSeconds = 0
+        var p = DestinationParking(configuration: c)
         Self.fail(&p, "down.test", count: 3, now: 100, retryAt: 10_000)
         let decisions = (0..<5).map { p.decide("m\($0)", destinations: ["down.test"], expiresAt: 90_000, now: 110) }
         #expect(decisions == [.park, .park, .park, .claim, .claim])
         #expect(p.parkedCount == 3)
+    }
+
+    @Test("beyond maxParked a message is postponed past the destination's next probe, never past its lifetime's end")
+    func postponedBeyondCap() {
+        var p = Self.parking(maxParked: 2)
+        Self.fail(&p, "down.test", count: 3, now: 100, retryAt: 10_000)
+        #expect(p.decide("m0", destinations: ["down.test"], expiresAt: 90_000, now: 110) == .park)
+        #expect(p.decide("m1", destinations: ["down.test"], expiresAt: 90_000, now: 110) == .park)
+        // The probe is at 10,000, later than now + postponeSeconds (300): postponed to the probe.
+        #expect(p.decide("m2", destinations: ["down.test"], expiresAt: 90_000, now: 110) == .postpone(until: 10_000))
+        // A lifetime ending first caps it.
+        #expect(p.decide("m3", destinations: ["down.test"], expiresAt: 5_000, now: 110) == .postpone(until: 5_000))
+        #expect(p.parkedCount == 2 && !p.isParked("m2"), "a postponed message takes no memory")
+        // A probe due soon: at least postponeSeconds ahead, so a large overflow is rewritten rarely.
+        Self.fail(&p, "soon.test", count: 3, now: 100, retryAt: 150)
+        #expect(p.decide("s0", destinations: ["soon.test"], expiresAt: 90_000, now: 110) == .postpone(until: 410))
+        // Down for longer than postponeSeconds: postponed by as long as it has been down, at most an hour.
+        #expect(p.decide("s1", destinations: ["soon.test"], expiresAt: 90_000, now: 100 + 2_000) == .probe)
+        #expect(p.decide("s2", destinations: ["soon.test"], expiresAt: 90_000, now: 100 + 2_000) == .postpone(until: 100 + 4_000))
+        #expect(p.decide("s3", destinations: ["soon.test"], expiresAt: 90_000, now: 100 + 5_000) == .postpone(until: 100 + 5_000 + 3_600))
+        // An up destination or an expired message is still claimed.
+        #expect(p.decide("u0", destinations: ["up.test"], expiresAt: 90_000, now: 110) == .claim)
+        #expect(p.decide("x0", destinations: ["down.test"], expiresAt: 100, now: 110) == .claim)
     }
 
     @Test("without a retry time the fallback interval applies; up destinations are forgotten after a while")

@@ -27,13 +27,24 @@ struct DeliveryParkingTests {
         let down = Atomic<Bool>(true)
     }
 
-    /// A receiver on 127.0.66.`host` that answers every connection with 421 while `outage` is down
-    /// (always without one).
-    static func receiver(host: Int, outage: Outage? = nil) throws -> FakeSMTPServer {
+    /// A receiver on `net``host` (127.0.66.`host` by default) that answers every connection with
+    /// 421 while `outage` is down (always without one).
+    static func receiver(host: Int, outage: Outage? = nil, net: String = "127.0.66.") throws -> FakeSMTPServer {
         try FakeSMTPServer(behavior: .init(script: { step in
             guard step.verb == "CONNECT", outage?.down.load(ordering: .relaxed) ?? true else { return nil }
             return .line("421 4.3.2 service not available, try later")
-        }), ip: "127.0.66.\(host)")
+        }), ip: "\(net)\(host)")
+    }
+
+    /// A harness whose engine proposes through a `ProposalCountingLog`, and that log.
+    static func countingHarness(config: RelayConfig, options: DeliveryEngine.Options) throws -> (EngineHarness, ProposalCountingLog) {
+        let counter = Mutex<ProposalCountingLog?>(nil)
+        let h = try EngineHarness(config: config, options: options, wrapLog: { base in
+            let log = ProposalCountingLog(base: base)
+            counter.withLock { $0 = log }
+            return log
+        })
+        return (h, try #require(counter.withLock { $0 }))
     }
 
     /// Enqueues `first` messages and waits until the destination is down (parking active).
@@ -46,16 +57,9 @@ struct DeliveryParkingTests {
     func parkedCostNoProposals() throws {
         let server = try Self.receiver(host: 1)
         defer { server.stop() }
-        let counter = Mutex<ProposalCountingLog?>(nil)
-        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("down.test", [server.port], host: "127.0.66.1")]),
-                                  options: Self.options(openSeconds: 600, maxOpenSeconds: 600),
-                                  wrapLog: { base in
-                                      let log = ProposalCountingLog(base: base)
-                                      counter.withLock { $0 = log }
-                                      return log
-                                  })
+        let (h, log) = try Self.countingHarness(config: EngineHarness.config(routes: [EngineHarness.route("down.test", [server.port], host: "127.0.66.1")]),
+                                                options: Self.options(openSeconds: 600, maxOpenSeconds: 600))
         defer { h.shutdown() }
-        let log = try #require(counter.withLock { $0 })
         Self.takeDown(h, prefix: "first", count: 3)
         let down = h.engine.parkingStatistics.destinationsDown
         #expect(down == 1, "\(h.logText)")
@@ -87,7 +91,7 @@ struct DeliveryParkingTests {
         h.enqueue("late", to: ["late@down.test"])
         #expect(h.wait { h.engine.parkingStatistics.parked >= 1 && h.logText.contains("destination_down") })
         let events = h.waitForOutcome("late", type: .bounced, timeout: 20)
-        #expect(events.map(\.type) == [.bounced], "parked, then bounced on expiry without a deferral: \(String(describing: events.map(\.type)))")
+        #expect(events.map(\.type) == [.bounced], "parked, then bounced on expiry without a deferral: \(String(describing: events.map(\.type))) \(h.logText)")
         #expect(events.first?.enhancedCode == "5.4.7")
         #expect(h.isDone("late"))
     }

@@ -6,6 +6,9 @@ final class ProposalCountingLog: ReplicatedLog {
     let base: any ReplicatedLog
     private let counts = Mutex<(claims: [String: Int], outcomes: [String: Int])>(([:], [:]))
 
+    /// Items of each postpone command proposed so far.
+    let postponed = Mutex<[Int]>([])
+
     init(base: any ReplicatedLog) {
         self.base = base
     }
@@ -14,6 +17,7 @@ final class ProposalCountingLog: ReplicatedLog {
         switch command {
         case .claim(let c): counts.withLock { $0.claims[c.queueID, default: 0] += 1 }
         case .outcome(let o): counts.withLock { $0.outcomes[o.queueID, default: 0] += 1 }
+        case .postpone(let p): postponed.withLock { $0.append(p.items.count) }
         default: break
         }
         base.propose(command, completion: completion)

@@ -52,9 +52,9 @@ struct LargeMessageTests {
         #expect(try relay.events("type=accepted").count == 1)
     }
 
-    @Test("a full spool answers 452 4.3.1, keeps what it acknowledged, and accepts again after space is freed")
+    @Test("a full spool (its map at spool.maxMapSizeMB) answers 452 4.3.1, keeps what it acknowledged, and accepts again after space is freed")
     func storageFull() throws {
-        let relay = try RelayProcess(overlay: ["spool": ["mapSizeMB": 16]])
+        let relay = try RelayProcess(overlay: ["spool": ["mapSizeMB": 16, "maxMapSizeMB": 16]])
         defer { relay.cleanUp() }
         let port = String(relay.port("relay"))
         let out = try python(Self.sender, ["127.0.0.1", port, String(1 << 20), "20"], timeout: 300)

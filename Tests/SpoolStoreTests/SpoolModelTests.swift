@@ -11,7 +11,7 @@ struct SpoolModelTests {
         let id = "Q\(Int.random(in: 0..<6, using: &rng))"
         let owners = ["n1", "n2", "n3"]
         let attempts = (model[id]?.attempts ?? 0)
-        switch Int.random(in: 0..<10, using: &rng) {
+        switch Int.random(in: 0..<11, using: &rng) {
         case 0, 1:
             let n = Int.random(in: 1...3, using: &rng)
             return makeEnqueue(id, recipients: (0..<n).map { "r\($0)@\(id).test" }, at: now,
@@ -32,6 +32,13 @@ struct SpoolModelTests {
             return .outcome(.init(queueID: id, attempt: attempt, timestamp: now, results: results))
         case 8:
             return .reschedule(.init(queueID: id, at: now + Int64.random(in: -5...5, using: &rng)))
+        case 9:
+            // A batched postpone of a few messages (some gone, some leased, some not due).
+            let items = (0..<Int.random(in: 1...4, using: &rng)).map { _ in
+                SpoolCommand.Postpone.Item(queueID: "Q\(Int.random(in: 0..<7, using: &rng))",
+                                           at: now + Int64.random(in: -5...40, using: &rng))
+            }
+            return .postpone(.init(issuedAt: now, items: items))
         default:
             return .delete(.init(queueID: id, reason: "random", timestamp: now))
         }
@@ -47,6 +54,7 @@ struct SpoolModelTests {
         var modelEvents = 0
         var accepted = 0
         var acceptedByKind: [String: Int] = [:]
+        var postponedMessages = 0
         var index: UInt64 = 0
         var now = Self.t0
         for _ in 0..<120 {
@@ -60,6 +68,14 @@ struct SpoolModelTests {
                 let t = SpoolMachine.apply(command, current: command.queueID.flatMap { model[$0] }, index: index)
                 expected.append(t.rejection == nil)
                 if t.rejection == nil {
+                    if case .postpone(let p) = command {
+                        for item in p.items {
+                            if let m = SpoolMachine.postponed(model[item.queueID], at: item.at, issuedAt: p.issuedAt) {
+                                model[item.queueID] = m
+                                postponedMessages += 1
+                            }
+                        }
+                    }
                     switch t.message {
                     case .put(let m): model[m.queueID] = m
                     case .remove: model[command.queueID!] = nil
@@ -106,6 +122,7 @@ struct SpoolModelTests {
         #expect(acceptedByKind["outcome", default: 0] + acceptedByKind["outcome-removed", default: 0] > 5)
         #expect(acceptedByKind["outcome-removed", default: 0] > 0)
         #expect(acceptedByKind["delete-removed", default: 0] > 0)
+        #expect(postponedMessages > 0, "some postpone moved a message")
         #expect(try store.lastApplied().index == index)
         store.close()
     }

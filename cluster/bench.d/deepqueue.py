@@ -92,6 +92,7 @@ class Node:
         self.logfile = os.path.join(root, node_id + ".log")
         self.config = os.path.join(root, node_id + ".json")
         self.proc = None
+        self.env = None  # extra environment variables of the node process
         delivery = {"rateLimitStaticRoutes": True,
                     "retrySchedule": mode["retrySchedule"],
                     "retryJitter": 0.1,
@@ -122,8 +123,9 @@ class Node:
             json.dump(cfg, f, indent=2)
 
     def start(self, wait=True):
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = B.PROCS.spawn("sendarix-" + self.id, [self.binary, "serve", "--config", self.config],
-                                  stdout=self.logfile, stderr=self.logfile)
+                                  stdout=self.logfile, stderr=self.logfile, env=env)
         if wait:
             B.wait_smtp_ready(self.ip, self.port, 120.0, self.proc, what="sendarix " + self.id)
 
@@ -155,7 +157,8 @@ class Node:
             for key in ("sendarix_queue_messages", "sendarix_lmdb_map_size_bytes", "sendarix_lmdb_map_used_bytes",
                         "sendarix_spool_commit_seconds_count", "sendarix_deliveries_in_flight",
                         "sendarix_recipients_deferred_total", "sendarix_deliveries_parked",
-                        "sendarix_deliveries_parked_total"):
+                        "sendarix_deliveries_parked_total", "sendarix_deliveries_postponed_total",
+                        "sendarix_lmdb_map_grown_total"):
                 if line.startswith(key + " ") or line.startswith(key + "{"):
                     try:
                         out[key] = out.get(key, 0) + float(line.rsplit(" ", 1)[1])
@@ -191,7 +194,8 @@ class Node:
                 "commits": m.get("sendarix_spool_commit_seconds_count"), "diskBytes": disk,
                 "inFlight": m.get("sendarix_deliveries_in_flight"),
                 "deferred": m.get("sendarix_recipients_deferred_total", 0),
-                "parked": m.get("sendarix_deliveries_parked_total", 0)}
+                "parked": m.get("sendarix_deliveries_parked_total", 0),
+                "postponed": m.get("sendarix_deliveries_postponed_total", 0)}
 
 
 def run_source(node, count, root, tag, sessions=20, size=5120):
@@ -254,7 +258,8 @@ def idle_cpu(node, seconds):
     b = node.sample()
     wall = b["t"] - a["t"]
     cpu = b["cpu"] - a["cpu"]
-    retries = (b["deferred"] or 0) - (a["deferred"] or 0) + (b.get("parked") or 0) - (a.get("parked") or 0)
+    retries = (b["deferred"] or 0) - (a["deferred"] or 0) + (b.get("parked") or 0) - (a.get("parked") or 0) \
+        + (b.get("postponed") or 0) - (a.get("postponed") or 0)
     return (round(cpu / wall, 4), round(retries / wall, 1),
             round(cpu / retries * 1000, 3) if retries >= 20 else None)
 

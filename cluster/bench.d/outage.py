@@ -85,7 +85,10 @@ def run(bench):
     res = {"available": True, "targetDepth": target, "measureChunk": measure, "messageBytes": 5120,
            "retrySchedule": mode["retrySchedule"], "shapedRate": mode["shapedRate"],
            "breakerMaxOpenSeconds": mode["breakerMaxOpenSeconds"],
-           "loadavgStart": round(os.getloadavg()[0], 2)}
+           "loadavgStart": round(os.getloadavg()[0], 2),
+           # Parking's in-memory bound (beyond it messages are postponed in batches); the node reads
+           # SENDARIX_MAX_PARKED from the environment cluster/bench runs in.
+           "maxParked": int(os.environ.get("SENDARIX_MAX_PARKED", "500000"))}
     d = bench.dir("outage")
     receiver = Receiver(dq.RECEIVER_IP, B.pick_port(dq.RECEIVER_IP, 2526))
     node = None
@@ -114,7 +117,10 @@ def run(bench):
             row["idleCpuPerSecond"] = idle
             row["idleRetriesPerSecond"] = retries
             row["idleCpuPerRetryMs"] = per_retry
-            row["parked"] = node.metrics().get("sendarix_deliveries_parked")
+            m = node.metrics()
+            row["parked"] = m.get("sendarix_deliveries_parked")
+            row["postponedTotal"] = m.get("sendarix_deliveries_postponed_total")
+            row["mapGrown"] = m.get("sendarix_lmdb_map_grown_total")
             rows.append(row)
             B.log("outage: depth %d: %s" % (depth, row))
         outage_end = time.monotonic()

@@ -7,11 +7,17 @@ for exit, start; measured from the start: the 220 greeting, the first 250 to a m
 (`acceptSeconds...`, target under 10 s), `raft started` in the log (the log opened and replayed),
 and `delivery.lease_recovery_done` (the scheduler took back the leases it held).
 
-Three-node cluster (127.63.1.1-3): the same with a tenth of the depth (or --restart-depth / 10):
-a follower restart and a leader restart, each timed to its first 250 and to the moment its
-applied index reaches the leader's commit index; then a follower is stopped while more mail
+Then a SIGKILL while the receiver takes mail (deliveries in flight hold leases): the restart's
+timings, the leases recovered, and `lost` (acknowledged messages neither queued nor delivered,
+counted by the relay's queue IDs at the receiver; must be 0).
+
+Three-node cluster (127.63.1.1-3) at the same depth: a follower restart and a leader restart, each
+timed to its first 250, to `raft started` (the Raft log opened and replayed) and to the moment its
+applied index reaches the leader's commit index; then a follower is stopped for longer than the
+compaction hold (SNAPSHOT_HOLD, lowered for the bench through the environment) while more mail
 arrives and the leader compacts its log, so it comes back through a spool snapshot
-(`installed a spool snapshot`): snapshot install time and catch-up time.
+(`installed a spool snapshot`): snapshot install time and catch-up time; last the leader is
+the node delivering (holding leases) is SIGKILLed as above.
 
 Ratios: each `acceptSeconds...` at depth over the same restart with the empty queue."""
 import os
@@ -24,6 +30,10 @@ import deepqueue as dq
 from outage_receiver import Receiver
 
 B = __import__("__main__")
+
+# Compaction settings of the cluster nodes (environment overrides; the defaults are 600 s and 50,000).
+SNAPSHOT_HOLD = 15
+COMPACT_AT = 20_000
 
 MODE = {"retrySchedule": [60, 300, 900], "breakerOpenSeconds": 30, "shapedRate": 300, "maxConnections": 10}
 
@@ -109,9 +119,13 @@ PATTERNS = {"raftStarted": b"raft started", "leaseRecoveryDone": b"lease_recover
             "snapshotInstalled": b"installed a spool snapshot", "role": b"raft role"}
 
 
-def restart(node, leader_of=None, stop_grace=60.0):
-    """Stops and starts `node`; returns the timings (seconds from the start of the new process)."""
+def restart(node, leader_of=None, stop_grace=60.0, kill=False):
+    """Stops (SIGTERM, or SIGKILL with `kill`) and starts `node`; returns the timings (seconds from
+    the start of the new process)."""
     t_stop = time.monotonic()
+    if kill and node.proc is not None:
+        node.proc.kill()  # SIGKILL: no outcome recorded, leases left behind
+        node.proc.wait(timeout=60)
     node.stop(grace=stop_grace)
     stopped = time.monotonic() - t_stop
     watch = LogWatch(node.logfile, PATTERNS)
@@ -150,6 +164,39 @@ def restart(node, leader_of=None, stop_grace=60.0):
     return out
 
 
+def kill_restart(pick, receiver, depth_of, leader_of=None):
+    """SIGKILL of the node `pick()` names once the receiver takes mail (deliveries in flight hold
+    leases), then a start:
+    timings as `restart`, the leases recovered, and the check that no acknowledged message is lost:
+    every one is still queued or reached the receiver (distinct queue IDs; a delivery whose outcome
+    the kill cut off is sent again, counted in `duplicates`)."""
+    u0, _ = receiver.unique_delivered()
+    expected = depth_of() + u0
+    receiver.deferring = False
+    # The breaker opened during the outage: the first probe after it reopens starts the drain.
+    deadline = time.monotonic() + 150
+    while receiver.unique_delivered()[0] < u0 + 100 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    node = pick()
+    out = {"killed": node.id, "deliveredBeforeKill": receiver.unique_delivered()[0] - u0,
+           "inFlightAtKill": metric(node, "sendarix_deliveries_in_flight")}
+    out.update(restart(node, leader_of=(lambda: leader_of(node)) if leader_of else None, kill=True))
+    expected += 1  # the message first_accept sent after the start
+    u1, _ = receiver.unique_delivered()
+    time.sleep(10)
+    out["deliveredInTenSecondsAfterStart"] = receiver.unique_delivered()[0] - u1
+    receiver.deferring = True
+    time.sleep(3)  # attempts in flight finish
+    depth = depth_of()
+    u2, dup = receiver.unique_delivered()
+    out["expected"] = expected
+    out["queuedAfter"] = depth
+    out["deliveredTotal"] = u2 - u0
+    out["duplicates"] = dup
+    out["lost"] = max(0, expected - (depth + u2))
+    return out
+
+
 def fill(node, depth, d, tag):
     while True:
         have = node.depth()
@@ -179,6 +226,8 @@ def single(bench, d, receiver, depth):
         out["deep"] = restart(node)
         out["deep"]["rssMBAfter"] = round((node.sample()["rssKB"] or 0) / 1024, 1)
         B.log("restart: single node, depth %d: %s" % (out["depth"], out["deep"]))
+        out["kill"] = kill_restart(lambda: node, receiver, node.depth)
+        B.log("restart: single node SIGKILL at depth %d: %s" % (out["depth"], out["kill"]))
     finally:
         node.stop()
         shutil.rmtree(node.data, ignore_errors=True)
@@ -197,6 +246,10 @@ def cluster(bench, d, receiver, depth):
         peers = [{"id": "c%d" % (j + 1), "address": "%s:7700" % other} for j, other in enumerate(ips) if other != ip]
         nodes.append(dq.Node(d, a.sendarix_bin, ip, "c%d" % (i + 1), receiver.port, MODE, peers=peers,
                              secret=secret, map_mb=map_mb))
+        # A member down for more than SNAPSHOT_HOLD seconds no longer holds back compaction, which
+        # starts at COMPACT_AT entries: a follower away that long comes back through a snapshot.
+        nodes[-1].env = {"SENDARIX_RAFT_COMPACTION_HOLD_SECONDS": str(SNAPSHOT_HOLD),
+                         "SENDARIX_RAFT_COMPACT_THRESHOLD": str(COMPACT_AT)}
     out = {}
 
     def leader():
@@ -240,8 +293,13 @@ def cluster(bench, d, receiver, depth):
         lead = wait_leader()
         follower = next(n for n in nodes if n is not lead)
         follower.stop(grace=60)
-        more = max(2_000, depth // 10)
+        t_down = time.monotonic()
+        more = max(2_000, min(depth // 10, 20_000), COMPACT_AT)
         fill(lead, out["depth"] + more, d, "behind")
+        time.sleep(max(0.0, SNAPSHOT_HOLD + 5 - (time.monotonic() - t_down)))
+        # More entries after the hold, so the leader compacts past the follower.
+        fill(lead, lead.depth() + 2_000, d, "behind2")
+        more += 2_000
         watch = LogWatch(follower.logfile, PATTERNS)
         watch.start()
         t0 = time.monotonic()
@@ -266,6 +324,20 @@ def cluster(bench, d, receiver, depth):
                 behind[name + "Seconds"] = round(seen[name][0] - t0, 3)
         out["behindFollower"] = behind
         B.log("restart: follower %d messages behind: %s" % (more, behind))
+        lead = wait_leader()
+
+        def busiest():
+            # The node delivering example.test (its preferred owner) holds the leases.
+            return max(nodes, key=lambda n: metric(n, "sendarix_deliveries_in_flight") or 0)
+
+        def other_leader(killed):
+            lead_now = leader()
+            return lead_now if lead_now is not None and lead_now is not killed else \
+                next(n for n in nodes if n is not killed)
+
+        out["killDelivering"] = kill_restart(busiest, receiver, lambda: (leader() or lead).depth(),
+                                             leader_of=other_leader)
+        B.log("restart: cluster SIGKILL of the delivering node: %s" % out["killDelivering"])
     finally:
         for n in nodes:
             n.stop()
@@ -283,7 +355,7 @@ def ratio(deep, empty, key="acceptSeconds"):
 def run(bench):
     a = bench.args
     depth = a.restart_depth or (20_000 if a.quick else 1_000_000)
-    cdepth = max(2_000, depth // 10)
+    cdepth = depth  # the cluster restarts at the same depth as the single node
     res = {"available": True, "depth": depth, "clusterDepth": cdepth, "loadavgStart": round(os.getloadavg()[0], 2)}
     d = bench.dir("restart")
     receiver = Receiver(dq.RECEIVER_IP, B.pick_port(dq.RECEIVER_IP, 2527))
@@ -295,6 +367,11 @@ def run(bench):
         res["acceptSecondsSingleDeep"] = s["deep"].get("acceptSeconds")
         res["ratioAcceptSingleDeepToEmpty"] = ratio(s["deep"], s["empty"])
         res["leaseRecoverySecondsSingleDeep"] = s["deep"].get("leaseRecoveryDoneSeconds")
+        k = s.get("kill", {})
+        res["acceptSecondsSingleKilled"] = k.get("acceptSeconds")
+        res["leaseRecoverySecondsSingleKilled"] = k.get("leaseRecoveryDoneSeconds")
+        res["leasesRecoveredSingleKilled"] = k.get("leaseRecoveryExamined")
+        res["lostSingleKilled"] = k.get("lost")
         if not a.restart_no_cluster:
             c = cluster(bench, d, receiver, cdepth)
             res["cluster"] = c
@@ -305,6 +382,12 @@ def run(bench):
             res["ratioCatchUpFollowerDeepToEmpty"] = ratio(c["deepFollower"], c["emptyFollower"], "caughtUpSeconds")
             res["acceptSecondsBehindFollower"] = c["behindFollower"].get("acceptSeconds")
             res["snapshotInstallSeconds"] = c["behindFollower"].get("snapshotInstalledSeconds")
+            res["raftReplaySecondsLeaderDeep"] = c["deepLeader"].get("raftStartedSeconds")
+            res["raftReplaySecondsFollowerDeep"] = c["deepFollower"].get("raftStartedSeconds")
+            kl = c.get("killDelivering", {})
+            res["acceptSecondsClusterKilled"] = kl.get("acceptSeconds")
+            res["leaseRecoverySecondsClusterKilled"] = kl.get("leaseRecoveryDoneSeconds")
+            res["lostClusterKilled"] = kl.get("lost")
         worst = max([v for k, v in res.items() if k.startswith("acceptSeconds") and v is not None] or [0])
         res["ratioWorstAcceptToBudget"] = round(worst / 10.0, 3)
         res["loadavgEnd"] = round(os.getloadavg()[0], 2)

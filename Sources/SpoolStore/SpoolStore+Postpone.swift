@@ -1,0 +1,21 @@
+import CLMDB
+
+extension SpoolStore {
+    /// Applies a batched postpone inside `txn`: each message that `SpoolMachine.postponed` changes
+    /// is rewritten and its due-index entry moved (leased messages are left alone, so the lease
+    /// table does not change). Never rejected; items naming an invalid or unknown queue ID are
+    /// skipped. Throws only for storage failures.
+    func applyPostpone(_ p: SpoolCommand.Postpone, in txn: LMDBTransaction) throws -> Result<Void, StoreError> {
+        for item in p.items where SpoolKeys.isValidQueueID(item.queueID) {
+            guard let v = try txn.get(dbMessages, SpoolKeys.message(item.queueID)),
+                  let current = try? StoredMessage(decoding: v),
+                  let moved = SpoolMachine.postponed(current, at: item.at, issuedAt: p.issuedAt) else { continue }
+            if let oldDue = current.nextAttemptAt, let newDue = moved.nextAttemptAt, oldDue != newDue {
+                try txn.delete(dbDue, SpoolKeys.due(oldDue, moved.queueID))
+                try txn.put(dbDue, SpoolKeys.due(newDue, moved.queueID), [UInt8]())
+            }
+            try txn.put(dbMessages, SpoolKeys.message(moved.queueID), moved.encoded())
+        }
+        return .success(())
+    }
+}
