@@ -3,7 +3,7 @@ extension SpoolCommand {
     /// The newest encoding format this build reads and writes (the first byte of every command;
     /// see `SpoolCommand+Version` for what each version adds and how a cluster picks the one it
     /// writes). `SENDARIX_TEST_FORMAT_VERSION` lowers it, for tests of mixed-version clusters.
-    public static let formatVersion: UInt8 = testFormatOverride ?? 3
+    public static let formatVersion: UInt8 = testFormatOverride ?? 4
 
     private enum Tag: UInt8 {
         case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10, asyncBounce = 11
@@ -119,7 +119,7 @@ extension SpoolCommand {
             b.encode(into: &w)
         case .registry(let c):
             w.u8(Tag.registry.rawValue)
-            w.blob(c.encoded(binary: version >= 3))
+            w.blob(c.encoded(format: version))
         case .pruneEvents(let p):
             w.u8((p.tenant == nil ? Tag.pruneEvents : Tag.pruneTenantEvents).rawValue)
             w.i64(p.before)

@@ -32,8 +32,8 @@ import roll  # noqa: E402
 from roll import BodyCheck, Cluster, Load, Receiver, check_delivery, log, tear_down  # noqa: E402
 
 # The newest log entry format of this build (SpoolCommand.formatVersion): 2 added an outcome's
-# pool, 3 binary webhook leases and results. The upgraded cluster must end up writing it.
-NEWEST_FORMAT = 3
+# pool, 3 binary webhook leases and results, 4 webhook leases with batches. The upgraded cluster must end up writing it.
+NEWEST_FORMAT = 4
 
 
 def binary():
