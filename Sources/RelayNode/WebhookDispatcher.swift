@@ -219,7 +219,8 @@ final class WebhookDispatcher: @unchecked Sendable {
                                                     limit: want + (maxEvents > 1 ? maxEvents : 0))
                 if !due.isEmpty, !waitForBatch(due, inFlight: !s.inFlightPosts.isEmpty, maxEvents: maxEvents, now: now) {
                     let expires = now + Int64(config.leaseSeconds) * 1000
-                    let groups = maxEvents > 1 ? Self.batches(due, maxEvents: maxEvents, limit: want) : due.prefix(want).map { [$0] }
+                    let groups = maxEvents > 1 ? Self.batches(due, maxEvents: maxEvents, limit: want,
+                                                                              posts: capacity - s.queue.count) : due.prefix(want).map { [$0] }
                     let claim = WebhookCommand.Claim(endpoint: e.id, sequences: groups.flatMap { $0.map(\.sequence) },
                                                      owner: nodeID, incarnation: incarnation, issuedAt: now, expiresAt: expires,
                                                      batches: maxEvents > 1 ? groups.map { UInt32($0.count) } : nil)
@@ -247,8 +248,10 @@ final class WebhookDispatcher: @unchecked Sendable {
 
     /// Due calls cut into POSTs: batches already formed (retries, takeovers) as they were, when
     /// all their calls are due; calls never sent in batches of up to `maxEvents`; calls already
-    /// attempted alone stay alone. At most `limit` calls, oldest event first. Pure.
-    static func batches(_ due: [WebhookCall], maxEvents: Int, limit: Int) -> [[WebhookCall]] {
+    /// attempted alone stay alone. At most `posts` POSTs and `limit` calls, oldest event first
+    /// (what is leased is sent at once: a batch does not wait in a queue while its lease runs).
+    /// Pure.
+    static func batches(_ due: [WebhookCall], maxEvents: Int, limit: Int, posts: Int) -> [[WebhookCall]] {
         var units: [(first: UInt64, calls: [WebhookCall])] = []
         var formed: [String: [WebhookCall]] = [:]
         var fresh: [WebhookCall] = []
@@ -273,7 +276,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         units.sort { $0.first < $1.first }
         var out: [[WebhookCall]] = []
         var total = 0
-        for u in units {
+        for u in units where out.count < posts {
             guard total + u.calls.count <= limit || out.isEmpty else { break }
             out.append(u.calls)
             total += u.calls.count

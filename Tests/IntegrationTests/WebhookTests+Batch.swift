@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import TestSupport
+import Registry
+@testable import RelayNode
+
+extension WebhookTests {
+    @Test("Events that pile up go as signed batches; under 429 Retry-After a batch is resent after the wait with the same id and events")
+    func batchesRetryAfter() throws {
+        let receiver = try WebhookReceiver(host: "127.51.0.8")
+        defer { receiver.stop() }
+        try receiver.setMode(429, retryAfter: 2)
+        try receiver.start()
+        let relay = try RelayProcess(overlay: ["webhooks": Self.fastWebhooks])
+        defer { relay.cleanUp() }
+        let (_, created) = try SendingDomainTests.request(relay, "POST", "/v1/webhooks",
+                                                          ["url": receiver.url, "tenant": "acme", "events": ["accepted"],
+                                                           "concurrency": 1])
+        let id = try #require(created["id"] as? String)
+        let secret = try #require(created["secret"] as? String)
+        let queueIDs = try Self.submit(relay, count: 20)
+        // Refused with Retry-After until some batch was sent again.
+        #expect(Self.waitFor(60) { Dictionary(grouping: receiver.requests, by: { $0["id"] as? String ?? "" }).values.contains { $0.count >= 2 } })
+        try receiver.setMode(200)
+        #expect(Self.waitFor(60) { ((try? Self.hook(relay, id))?["delivered"] as? Int) == 20 }, "\((try? Self.hook(relay, id)) ?? [:])")
+
+        let requests = receiver.requests
+        #expect(try receiver.verify(secrets: [secret]).values.allSatisfy { $0.allSatisfy { $0 == 1 } },
+                "every POST, batch or not, carries a valid Standard Webhooks signature over its body")
+        // A batch keeps its id and its events on every retry; the next try waits for Retry-After.
+        for (postID, sends) in Dictionary(grouping: requests, by: { $0["id"] as? String ?? "" }) {
+            #expect(Set(sends.compactMap { $0["body"] as? String }).count == 1, "\(postID) resent with other events")
+            let times = sends.compactMap { Int($0["timestamp"] as? String ?? "") }
+            for (a, b) in zip(times, times.dropFirst()) {
+                #expect(b - a >= 1, "\(postID) retried \(b - a) s after a 429 with Retry-After: 2")
+            }
+        }
+        let events = receiver.events
+        let ok = events.filter { $0.status == 200 }
+        #expect(ok.count == 20 && Set(ok.map(\.eventID)) == (try Self.expectedIDs(relay, queueIDs: queueIDs)),
+                "every event acknowledged exactly once")
+        #expect(Dictionary(grouping: ok, by: \.postID).values.contains { $0.count > 1 }, "events that waited went together")
+        for (postID, batch) in Dictionary(grouping: events, by: \.postID) where batch.count > 1 {
+            #expect(postID.hasPrefix("batch_"))
+            let sequences = batch.compactMap { $0.body["sequence"] as? Int }
+            #expect(sequences == sequences.sorted() && Set(batch.map(\.eventID)).count == batch.count)
+        }
+    }
+}
+
+extension WebhookTests {
+    static func call(_ seq: UInt64, attempts: UInt32 = 0, batch: WebhookCall.Batch? = nil) -> WebhookCall {
+        var c = WebhookCall(endpoint: "e", sequence: seq, webhookID: "msg_\(seq)_0", eventType: "accepted", createdAt: 0, payload: "{}")
+        c.attempts = attempts
+        c.batch = batch
+        return c
+    }
+
+    @Test("Due calls become POSTs: formed batches whole and as they were, fresh calls in batches of maxEvents, retried lone calls alone")
+    func dueCallsToPosts() {
+        let b = WebhookCall.Batch(id: "batch_x", size: 2)
+        let partial = WebhookCall.Batch(id: "batch_y", size: 3)
+        let due = [Self.call(1, attempts: 2), Self.call(2), Self.call(3, attempts: 1, batch: b), Self.call(4), Self.call(5),
+                   Self.call(6, attempts: 1, batch: b), Self.call(7, attempts: 1, batch: partial), Self.call(8)]
+        let posts = WebhookDispatcher.batches(due, maxEvents: 2, limit: 100, posts: 10)
+        #expect(posts.map { $0.map(\.sequence) } == [[1], [2, 4], [3, 6], [5, 8]], "batch_y is not all due: left out")
+        #expect(WebhookDispatcher.batches(due, maxEvents: 2, limit: 100, posts: 2).count == 2)
+        #expect(WebhookDispatcher.batches(due, maxEvents: 2, limit: 3, posts: 10).map { $0.map(\.sequence) } == [[1], [2, 4]])
+        #expect(WebhookDispatcher.batches(due, maxEvents: 100, limit: 100, posts: 10).map { $0.map(\.sequence) }
+                == [[1], [2, 4, 5, 8], [3, 6]])
+    }
+}
