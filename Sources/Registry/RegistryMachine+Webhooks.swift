@@ -17,6 +17,7 @@ extension RegistryMachine {
             if let events = u.events { e.events = events }
             if let c = u.maxConcurrency { e.maxConcurrency = c }
             if let r = u.ratePerSecond { e.ratePerSecond = r }
+            if let b = u.batchMaxEvents { e.batchMaxEvents = b == 0 ? nil : b }
             e.updatedAt = u.at
             if let problem = validate(e) { return .rejected(problem) }
             var t = Transition()
@@ -173,6 +174,7 @@ extension RegistryMachine {
             return "a secret is whsec_ + base64 of 24-64 bytes"
         }
         guard e.events.count <= 64 else { return "at most 64 event types" }
+        if let b = e.batchMaxEvents, !(1...1000).contains(b) { return "batchMaxEvents must be 1-1000 (0 in an update: the config default)" }
         return nil
     }
 

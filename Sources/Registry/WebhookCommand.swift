@@ -27,16 +27,19 @@ public enum WebhookCommand: Codable, Sendable, Equatable {
         public var events: [String]?
         public var maxConcurrency: Int?
         public var ratePerSecond: Int?
+        /// Events per POST; 0 goes back to the config default (`webhooks.batch.maxEvents`).
+        public var batchMaxEvents: Int?
         public var at: Int64
 
         /// Creates an update. Any thread.
         public init(id: String, url: String? = nil, events: [String]? = nil, maxConcurrency: Int? = nil,
-                    ratePerSecond: Int? = nil, at: Int64) {
+                    ratePerSecond: Int? = nil, batchMaxEvents: Int? = nil, at: Int64) {
             self.id = id
             self.url = url
             self.events = events
             self.maxConcurrency = maxConcurrency
             self.ratePerSecond = ratePerSecond
+            self.batchMaxEvents = batchMaxEvents
             self.at = at
         }
     }

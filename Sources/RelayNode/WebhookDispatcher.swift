@@ -37,6 +37,9 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let done = Mutex<[(String, WebhookCommand.Result)]>([])
     private var state: [String: EndpointState] = [:]
     private var loopIndex = 0
+    /// When a round must run at the latest (ms since the epoch): the deadline of calls waiting
+    /// for their batch to fill. Dispatcher thread only.
+    private var wakeBy = Int64.max
     /// Kept-alive connections to receivers, one pool per loop (each used on its loop only).
     private let pools: [WebhookConnectionPool]
 
@@ -114,7 +117,10 @@ final class WebhookDispatcher: @unchecked Sendable {
             let recorded = flushResults()
             do { try dispatchDue() } catch { logger.log(.warning, "webhook dispatch failed", ["error": "\(error)"]) }
             recorded()
-            if wake.wait(timeout: .now() + poll) == .success { coalesce() }
+            // Calls waiting for their batch to fill (`webhooks.batch.maxDelayMillis`) go at their deadline.
+            let wait = min(poll, max(0.001, Double(wakeBy - WallClock.nowMillis()) / 1000))
+            wakeBy = .max
+            if wake.wait(timeout: .now() + wait) == .success { coalesce() }
         }
         stopped.signal()
     }
@@ -203,7 +209,7 @@ final class WebhookDispatcher: @unchecked Sendable {
                 capacity = min(capacity, Int(s.tokens))
             }
             guard capacity > 0 else { continue }
-            let maxEvents = config.batch.maxEvents
+            let maxEvents = e.batchMaxEvents ?? config.batch.maxEvents
             if s.queue.count < capacity {
                 var skipping = s.inFlight.union(s.recording)
                 for q in s.queue { for c in q.calls { skipping.insert(c.sequence) } }
@@ -217,7 +223,11 @@ final class WebhookDispatcher: @unchecked Sendable {
                 }
                 let due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping,
                                                     limit: want + (maxEvents > 1 ? maxEvents : 0))
-                if !due.isEmpty, !waitForBatch(due, inFlight: !s.inFlightPosts.isEmpty, maxEvents: maxEvents, now: now) {
+                let waitUntil = Self.batchDeadline(oldest: due.map(\.createdAt).min() ?? now, due: due.count,
+                                                   inFlight: !s.inFlightPosts.isEmpty, maxEvents: maxEvents,
+                                                   maxDelay: Int64(config.batch.maxDelayMillis), now: now)
+                if let waitUntil { wakeBy = min(wakeBy, waitUntil) }
+                if !due.isEmpty, waitUntil == nil {
                     let expires = now + Int64(config.leaseSeconds) * 1000
                     let groups = maxEvents > 1 ? Self.batches(due, maxEvents: maxEvents, limit: want,
                                                                               posts: capacity - s.queue.count) : due.prefix(want).map { [$0] }
@@ -305,14 +315,12 @@ final class WebhookDispatcher: @unchecked Sendable {
         return out.filter { q in q.batchID == nil || UInt32(q.calls.count) == q.calls[0].batch!.size }
     }
 
-    /// True when the due calls should wait for more to join them: the endpoint has a POST in
-    /// flight, fewer than `maxEvents` calls are due, and the oldest has waited less than
-    /// `webhooks.batch.maxDelayMillis`.
-    private func waitForBatch(_ due: [WebhookCall], inFlight: Bool, maxEvents: Int, now: Int64) -> Bool {
-        let delay = Int64(config.batch.maxDelayMillis)
-        guard delay > 0, maxEvents > 1, inFlight, due.count < maxEvents else { return false }
-        let oldest = due.map(\.createdAt).min() ?? now
-        return now - oldest < delay
+    /// When due calls should go if they wait for more to join their batch (nil: go now): only while
+    /// the endpoint has a POST in flight, fewer than `maxEvents` are due, and the oldest has waited
+    /// less than `maxDelay` ms (then until it has). A lone call on an idle endpoint goes at once. Pure.
+    static func batchDeadline(oldest: Int64, due: Int, inFlight: Bool, maxEvents: Int, maxDelay: Int64, now: Int64) -> Int64? {
+        guard maxDelay > 0, maxEvents > 1, inFlight, due > 0, due < maxEvents, now - oldest < maxDelay else { return nil }
+        return oldest + maxDelay
     }
 
     /// Resolves, checks (SSRF), signs and POSTs one call or batch; the results land in `done`.

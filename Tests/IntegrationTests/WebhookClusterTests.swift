@@ -15,7 +15,7 @@ struct WebhookClusterTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-hook-cluster-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let receiver = try WebhookReceiver(host: "127.51.1.10")
-        try receiver.setMode(200, delay: 0.02)
+        try receiver.setMode(200, delay: 0.2)  // POSTs are in flight when the owner dies
         try receiver.start()
         var webhooks = WebhookTests.fastWebhooks
         webhooks["leaseSeconds"] = 3

@@ -74,3 +74,17 @@ extension WebhookTests {
                 == [[1], [2, 4, 5, 8], [3, 6]])
     }
 }
+
+extension WebhookTests {
+    @Test("With webhooks.batch.maxDelayMillis due calls wait for their batch only while a POST is in flight, and at most that long")
+    func batchDeadline() {
+        typealias D = WebhookDispatcher
+        #expect(D.batchDeadline(oldest: 1_000, due: 3, inFlight: true, maxEvents: 100, maxDelay: 50, now: 1_010) == 1_050)
+        #expect(D.batchDeadline(oldest: 1_000, due: 3, inFlight: false, maxEvents: 100, maxDelay: 50, now: 1_010) == nil,
+                "an idle endpoint sends at once")
+        #expect(D.batchDeadline(oldest: 1_000, due: 3, inFlight: true, maxEvents: 100, maxDelay: 50, now: 1_050) == nil, "waited enough")
+        #expect(D.batchDeadline(oldest: 1_000, due: 100, inFlight: true, maxEvents: 100, maxDelay: 50, now: 1_010) == nil, "batch full")
+        #expect(D.batchDeadline(oldest: 1_000, due: 3, inFlight: true, maxEvents: 100, maxDelay: 0, now: 1_010) == nil, "no delay set")
+        #expect(D.batchDeadline(oldest: 1_000, due: 3, inFlight: true, maxEvents: 1, maxDelay: 50, now: 1_010) == nil, "no batches")
+    }
+}

@@ -278,18 +278,18 @@ struct WebhookTests {
         defer { receiver.stop() }
         try receiver.setMode(200, delay: 0.2)
         try receiver.start()
-        // One event per POST (a JSON object, as before batching): six calls, two at a time.
-        var webhooks = Self.fastWebhooks
-        webhooks["batch"] = ["maxEvents": 1]
-        let relay = try RelayProcess(overlay: ["webhooks": webhooks])
+        let relay = try RelayProcess(overlay: ["webhooks": Self.fastWebhooks])
         defer { relay.cleanUp() }
         let (host, port) = relay.address("admin")
         func cli(_ args: [String]) throws -> (Int32, [String: Any]) {
             let out = try run(RelayProcess.binary, ["webhooks"] + args + ["--admin", "http://\(host):\(port)", "--token", relay.adminToken])
             return (out.status, (try? JSONSerialization.jsonObject(with: out.stdout)) as? [String: Any] ?? ["raw": out.stderr])
         }
-        let (created, endpoint) = try cli(["create", receiver.url, "--tenant", "acme", "--events", "accepted", "--concurrency", "2"])
+        // One event per POST for this endpoint (a JSON object, as before batching): six calls, two at a time.
+        let (created, endpoint) = try cli(["create", receiver.url, "--tenant", "acme", "--events", "accepted", "--concurrency", "2",
+                                           "--batch-max-events", "1"])
         #expect(created == 0, "\(endpoint)")
+        #expect(endpoint["batchMaxEvents"] as? Int == 1)
         let id = try #require(endpoint["id"] as? String)
         #expect((endpoint["secret"] as? String ?? "").hasPrefix("whsec_") && endpoint["concurrency"] as? Int == 2)
         let (_, paused) = try cli(["pause", id])

@@ -101,4 +101,22 @@ struct WebhookBatchTests {
         #expect(try WebhookCall(binary: record) == call)
         #expect(throws: WebhookCallDecodingError.self) { try WebhookCall(binary: record.dropLast()) }
     }
+
+    @Test("An endpoint's own batchMaxEvents survives its record (version 2 only when set); an update sets it, 0 clears it, out of range is refused")
+    func endpointBatchSize() throws {
+        var e = WebhookMachineTests.endpoint()
+        #expect(e.binaryEncoded()[1] == 1)
+        e.batchMaxEvents = 7
+        let bytes = e.binaryEncoded()
+        #expect(bytes[1] == 2)
+        #expect(try WebhookEndpoint(binary: bytes) == e)
+        #expect(throws: WebhookCallDecodingError.self) { try WebhookEndpoint(binary: bytes.dropLast()) }
+        var s = Store()
+        #expect(s.apply(.create(WebhookMachineTests.endpoint())) == nil)
+        #expect(s.apply(.update(.init(id: "ep_1", batchMaxEvents: 25, at: 2))) == nil)
+        #expect(s.endpoint?.batchMaxEvents == 25)
+        #expect(s.apply(.update(.init(id: "ep_1", batchMaxEvents: 1001, at: 3))) != nil)
+        #expect(s.apply(.update(.init(id: "ep_1", batchMaxEvents: 0, at: 4))) == nil)
+        #expect(s.endpoint?.batchMaxEvents == nil)
+    }
 }
