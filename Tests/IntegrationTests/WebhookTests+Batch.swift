@@ -7,11 +7,13 @@ import Registry
 extension WebhookTests {
     @Test("Events that pile up go as signed batches; under 429 Retry-After a batch is resent after the wait with the same id and events")
     func batchesRetryAfter() throws {
-        let receiver = try WebhookReceiver(host: "127.51.0.8")
+        let receiver = try WebhookReceiver(host: "127.70.0.8")
         defer { receiver.stop() }
         try receiver.setMode(429, retryAfter: 2)
         try receiver.start()
-        let relay = try RelayProcess(overlay: ["webhooks": Self.fastWebhooks])
+        var webhooks = Self.fastWebhooks
+        webhooks["allowedPrivateNetworks"] = ["127.70.0.0/16"]
+        let relay = try RelayProcess(overlay: ["webhooks": webhooks])
         defer { relay.cleanUp() }
         let (_, created) = try SendingDomainTests.request(relay, "POST", "/v1/webhooks",
                                                           ["url": receiver.url, "tenant": "acme", "events": ["accepted"],
@@ -86,5 +88,57 @@ extension WebhookTests {
         #expect(D.batchDeadline(oldest: 1_000, due: 100, inFlight: true, maxEvents: 100, maxDelay: 50, now: 1_010) == nil, "batch full")
         #expect(D.batchDeadline(oldest: 1_000, due: 3, inFlight: true, maxEvents: 100, maxDelay: 0, now: 1_010) == nil, "no delay set")
         #expect(D.batchDeadline(oldest: 1_000, due: 3, inFlight: true, maxEvents: 1, maxDelay: 50, now: 1_010) == nil, "no batches")
+    }
+}
+
+extension WebhookClusterTests {
+    @Test("A cluster with a member that predates batches (log entry format 3) sends every event alone, each exactly once")
+    func mixedFormatSendsAlone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-hook-mixed-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let receiver = try WebhookReceiver(host: "127.70.1.10")
+        try receiver.start()
+        var webhooks = WebhookTests.fastWebhooks
+        webhooks["allowedPrivateNetworks"] = ["127.70.0.0/16"]
+        let ips = ["127.70.1.1", "127.70.1.2", "127.70.1.3"]
+        let secret = dir + "/cluster.key"
+        try "raft-mixed-\(UUID().uuidString)".write(toFile: secret, atomically: true, encoding: .utf8)
+        var nodes: [RelayProcess] = []
+        defer {
+            for n in nodes { n.cleanUp() }
+            receiver.stop()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        for i in 0..<3 {
+            let peers = (0..<3).filter { $0 != i }.map { j -> [String: Any] in ["id": "n\(j + 1)", "address": "\(ips[j]):7700"] }
+            let overlay: [String: Any] = [
+                "node": ["id": "n\(i + 1)"],
+                "listen": ["peer": "\(ips[i]):7700", "submission": ["\(ips[i]):0"], "smtps": [], "relay": []],
+                "cluster": ["peers": peers, "secretFile": secret], "webhooks": webhooks,
+            ]
+            // n3 reads log entries up to format 3 only, as the release before batches did.
+            var env = ProcessInfo.processInfo.environment
+            if i == 2 { env["SENDARIX_TEST_FORMAT_VERSION"] = "3" }
+            nodes.append(try RelayProcess(overlay: overlay, environment: env))
+        }
+        #expect(ClusterRaftTests.waitFor(20) { ClusterRaftTests.leader(nodes) != nil })
+        var created: [String: Any] = [:]
+        #expect(ClusterRaftTests.waitFor(20) {
+            let r = try? SendingDomainTests.request(nodes[0], "POST", "/v1/webhooks",
+                                                    ["url": receiver.url, "tenant": "acme", "events": ["accepted"], "concurrency": 1])
+            created = r?.1 ?? [:]
+            return r?.0 == 201
+        }, "\(created)")
+        let id = try #require(created["id"] as? String)
+        let queueIDs = try WebhookTests.submit(nodes[0], count: 20)
+        #expect(ClusterRaftTests.waitFor(60) { ((try? nodes[0].adminJSON("/v1/webhooks/\(id)"))?["delivered"] as? Int) == 20 },
+                "\((try? nodes[0].adminJSON("/v1/webhooks/\(id)")) ?? [:])")
+        let requests = receiver.requests
+        #expect(requests.allSatisfy { ($0["body"] as? String ?? "").hasPrefix("{") }, "JSON objects, no batches")
+        let ids = requests.filter { $0["status"] as? Int == 200 }.compactMap { $0["id"] as? String }
+        let expected = try WebhookTests.expectedIDs(nodes[0], queueIDs: queueIDs)
+        #expect(ids.count == 20 && Set(ids) == expected)
+        #expect(ids.allSatisfy { $0.hasPrefix("msg_") })
+        #expect(nodes.allSatisfy { !$0.log().contains("newer than this build") }, "no node met an entry it cannot read")
     }
 }
