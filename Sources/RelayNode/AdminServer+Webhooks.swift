@@ -117,12 +117,17 @@ struct WebhookAPI: Sendable {
                 var attempts: [(Int64, [String: Any])] = []
                 for c in calls {
                     for a in c.history {
-                        attempts.append((a.at, [
+                        var row: [String: Any] = [
                             "webhookId": c.webhookID, "sequence": c.sequence, "eventType": c.eventType,
                             "attempt": Int(a.attempt), "status": a.status, "latencyMs": a.latencyMillis,
                             "response": a.response, "at": RFC3339.format(millis: a.at), "node": a.node,
                             "callStatus": c.status.rawValue,
-                        ]))
+                        ]
+                        if let b = c.batch, b.size > 1 {
+                            row["batchId"] = b.id  // the POST's webhook-id
+                            row["batchSize"] = Int(b.size)
+                        }
+                        attempts.append((a.at, row))
                     }
                 }
                 attempts.sort { $0.0 > $1.0 }

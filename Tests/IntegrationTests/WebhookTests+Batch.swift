@@ -42,6 +42,13 @@ extension WebhookTests {
         let expected = try Self.expectedIDs(relay, queueIDs: queueIDs)
         #expect(ok.count == 20 && Set(ok.map(\.eventID)) == expected, "every event acknowledged exactly once")
         #expect(Dictionary(grouping: ok, by: \.postID).values.contains { $0.count > 1 }, "events that waited went together")
+        // The attempts view names each event's batch: the POST's webhook-id.
+        let attempts = try relay.adminJSON("/v1/webhooks/\(id)/attempts?limit=1000")["attempts"] as? [[String: Any]] ?? []
+        let batchOf = Dictionary(ok.map { ($0.eventID, $0.postID) }, uniquingKeysWith: { a, _ in a })
+        let delivered = attempts.filter { $0["status"] as? Int == 200 }
+        #expect(delivered.count == 20)
+        #expect(delivered.allSatisfy { ($0["batchId"] as? String ?? ($0["webhookId"] as? String)) == batchOf[$0["webhookId"] as? String ?? ""] },
+                "\(delivered.prefix(3))")
         for r in requests {
             let list = try JSONSerialization.jsonObject(with: Data((r["body"] as? String ?? "").utf8)) as? [[String: Any]] ?? []
             #expect(!list.isEmpty, "a batch body is a JSON array")
