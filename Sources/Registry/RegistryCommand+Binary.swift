@@ -12,4 +12,19 @@ extension RegistryCommand {
         if binary, case .webhook(let w) = self, let bytes = w.binaryEncoded() { return bytes }
         return encoded()
     }
+
+    /// True for a webhook claim with batches (log entry format 4).
+    public var isBatchedWebhookClaim: Bool {
+        if case .webhook(let w) = self { return w.isBatchedClaim }
+        return false
+    }
+
+    /// The bytes for readers of log entry format `format`: binary from 3 on, a claim's batches
+    /// from 4 on (below, every call of the claim goes alone). Pure; any thread.
+    public func encoded(format: UInt8) -> [UInt8] {
+        if format < 4, case .webhook(let w) = self, w.isBatchedClaim {
+            return RegistryCommand.webhook(w.downgraded(format: format)).encoded(binary: format >= 3)
+        }
+        return encoded(binary: format >= 3)
+    }
 }

@@ -17,6 +17,7 @@ extension RegistryMachine {
             if let events = u.events { e.events = events }
             if let c = u.maxConcurrency { e.maxConcurrency = c }
             if let r = u.ratePerSecond { e.ratePerSecond = r }
+            if let b = u.batchMaxEvents { e.batchMaxEvents = b == 0 ? nil : b }
             e.updatedAt = u.at
             if let problem = validate(e) { return .rejected(problem) }
             var t = Transition()
@@ -57,14 +58,33 @@ extension RegistryMachine {
             guard existing != nil else { return .rejected("no webhook \(id)") }
             guard c.expiresAt > c.issuedAt else { return .rejected("lease must expire after it is issued") }
             var t = Transition()
-            for seq in c.sequences {
-                let callKey = RegistryKeys.webhookPending(id, seq)
-                guard var call = current[callKey]?.webhookCall, call.status == .pending,
-                      call.nextAttemptAt <= c.issuedAt else { continue }
-                if let lease = call.lease, lease.expiresAt > c.issuedAt { continue }
-                call.lease = WebhookCall.Lease(owner: c.owner, incarnation: c.incarnation, attempt: call.attempts &+ 1,
-                                               expiresAt: c.expiresAt)
-                t.writes.append((callKey, .webhookCall(call)))
+            let batched = c.batches != nil
+            groups: for group in c.groups {
+                // A batch is leased whole or not at all; an existing batch only as it was made.
+                var calls: [WebhookCall] = []
+                for seq in group {
+                    guard var call = current[RegistryKeys.webhookPending(id, seq)]?.webhookCall, call.status == .pending,
+                          call.nextAttemptAt <= c.issuedAt else { continue groups }
+                    if let lease = call.lease, lease.expiresAt > c.issuedAt { continue groups }
+                    call.lease = WebhookCall.Lease(owner: c.owner, incarnation: c.incarnation, attempt: call.attempts &+ 1,
+                                                   expiresAt: c.expiresAt)
+                    calls.append(call)
+                }
+                if batched {
+                    let formed = calls.compactMap(\.batch)
+                    if formed.isEmpty {
+                        let batch = WebhookCall.Batch(id: WebhookOutbox.batchID(calls), size: UInt32(calls.count))
+                        for i in calls.indices { calls[i].batch = batch }
+                    } else if formed.count != calls.count || Set(formed.map(\.id)).count != 1
+                                || formed[0].size != UInt32(calls.count) {
+                        continue groups
+                    }
+                } else {
+                    // A claim without batches (log entry format 3: some member predates batching)
+                    // sends every call alone, whatever batch it was in.
+                    for i in calls.indices { calls[i].batch = nil }
+                }
+                for call in calls { t.writes.append((RegistryKeys.webhookPending(id, call.sequence), .webhookCall(call))) }
             }
             guard !t.writes.isEmpty else { return .rejected("no call of webhook \(id) is due and free") }
             return t
@@ -132,6 +152,7 @@ extension RegistryMachine {
                 call.attempts = 0
                 call.nextAttemptAt = at
                 call.lease = nil
+                call.batch = nil  // batched afresh when sent again
                 t.writes.append((doneKey, nil))
                 t.writes.append((RegistryKeys.webhookPending(id, seq), .webhookCall(call)))
             }
@@ -153,6 +174,7 @@ extension RegistryMachine {
             return "a secret is whsec_ + base64 of 24-64 bytes"
         }
         guard e.events.count <= 64 else { return "at most 64 event types" }
+        if let b = e.batchMaxEvents, !(1...1000).contains(b) { return "batchMaxEvents must be 1-1000 (0 in an update: the config default)" }
         return nil
     }
 

@@ -2,19 +2,22 @@
 /// recorded event writes one call per endpoint inside the accept transaction, and the dispatcher
 /// reads, leases and finishes each one again (Foundation's JSON coders cost tens of µs a record).
 ///
-/// Layout: `0xB1 | version 1 | fields` with big-endian integers and u32-length-prefixed byte
+/// Layout: `0xB1 | version 1 | fields` (version 2: then `1 | batch id | batch size` for a call put
+/// in a batch; written only by batched claims, which need log entry format 4) with big-endian integers and u32-length-prefixed byte
 /// runs. The first byte can never start a JSON record (`{`), so `RegistryRecord(decoding:)` still
 /// reads calls stored as JSON by older builds. Pure; any thread.
 extension WebhookCall {
     /// First byte of a binary call record.
     public static let binaryMagic: UInt8 = 0xB1
     static let binaryVersion: UInt8 = 1
+    /// The version of a record with a batch.
+    static let batchedVersion: UInt8 = 2
 
     /// The binary record. Deterministic: the same call gives the same bytes on every node.
     public func binaryEncoded() -> [UInt8] {
         var w = CallWriter(capacity: 96 + payload.utf8.count + (eventRecord?.count ?? 0) + history.count * 64)
         w.u8(Self.binaryMagic)
-        w.u8(Self.binaryVersion)
+        w.u8(batch == nil ? Self.binaryVersion : Self.batchedVersion)
         w.string(endpoint)
         w.u64(sequence)
         w.string(webhookID)
@@ -53,6 +56,11 @@ extension WebhookCall {
             w.string(a.response)
             w.string(a.node)
         }
+        if let batch {
+            w.u8(1)
+            w.string(batch.id)
+            w.u32(batch.size)
+        }
         return w.bytes
     }
 
@@ -61,7 +69,9 @@ extension WebhookCall {
         var r = CallReader(Array(bytes))
         guard try r.u8() == Self.binaryMagic else { throw WebhookCallDecodingError(reason: "not a binary call record") }
         let version = try r.u8()
-        guard version == Self.binaryVersion else { throw WebhookCallDecodingError(reason: "call record version \(version)") }
+        guard version == Self.binaryVersion || version == Self.batchedVersion else {
+            throw WebhookCallDecodingError(reason: "call record version \(version)")
+        }
         self.init(endpoint: try r.string(), sequence: try r.u64(), webhookID: try r.string(), eventType: try r.string(),
                   createdAt: try r.i64(), payload: try r.string())
         if try r.u8() == 1 { eventRecord = try r.blob() }
@@ -81,6 +91,9 @@ extension WebhookCall {
         for _ in 0..<n {
             history.append(Attempt(attempt: try r.u32(), at: try r.i64(), status: Int(try r.i64()),
                                    latencyMillis: try r.i64(), response: try r.string(), node: try r.string()))
+        }
+        if version == Self.batchedVersion, try r.u8() == 1 {
+            batch = Batch(id: try r.string(), size: try r.u32())
         }
         guard r.atEnd else { throw WebhookCallDecodingError(reason: "trailing bytes") }
     }

@@ -74,6 +74,24 @@ public struct WebhookCall: Codable, Sendable, Equatable {
     public var lease: Lease?
     /// The latest attempts, oldest first (at most `maxHistory`).
     public var history: [Attempt]
+    /// The batch (one POST carrying several events) this call was put in by the claim that first
+    /// leased it; nil for a call sent alone. Fixed until a replay: retries, and a takeover by
+    /// another node, send the same batch with the same `webhook-id`.
+    public var batch: Batch?
+
+    /// One POST's worth of calls of one endpoint: its `webhook-id` and how many calls it holds.
+    public struct Batch: Codable, Sendable, Equatable {
+        /// The `webhook-id` header of the batch's POST (for a batch of one, the call's own id).
+        public var id: String
+        /// Calls in the batch.
+        public var size: UInt32
+
+        /// Creates a batch reference. Any thread.
+        public init(id: String, size: UInt32) {
+            self.id = id
+            self.size = size
+        }
+    }
 
     /// Attempts kept per call.
     public static let maxHistory = 12
@@ -92,5 +110,6 @@ public struct WebhookCall: Codable, Sendable, Equatable {
         self.nextAttemptAt = 0
         self.lease = nil
         self.history = []
+        self.batch = nil
     }
 }

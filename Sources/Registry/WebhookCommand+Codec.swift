@@ -3,16 +3,18 @@
 /// cost tens of µs a command, twice: encoded by the proposer, decoded by every applier).
 /// Endpoint edits stay JSON (rare, and JSON lets them grow fields).
 ///
-/// Layout: `0xB2 | version 1 | kind (1 claim, 2 results) | fields`, big-endian integers and
+/// Layout: `0xB2 | version 1 | kind (1 claim, 2 results, 3 claim with batches) | fields`, big-endian integers and
 /// u32-length-prefixed strings (as `WebhookCall+Codec`). The first byte can never start a JSON
 /// command (`{`), so `RegistryCommand(decoding:)` reads both forms; log entries written as JSON
 /// by older builds keep decoding. Written only once every member reads it (spool command format
-/// version 3, `SpoolCommand+Formats`). Pure; any thread.
+/// version 3, `SpoolCommand+Formats`; a claim with batches, version 4). Pure; any thread.
 extension WebhookCommand {
     /// First byte of a binary webhook command.
     public static let binaryMagic: UInt8 = 0xB2
     static let binaryVersion: UInt8 = 1
     private static let claimKind: UInt8 = 1, resultsKind: UInt8 = 2
+    /// A claim with batches: the claim's fields, then the batch sizes (log entry format 4).
+    private static let batchedClaimKind: UInt8 = 3
 
     /// True for the commands that have a binary form (`claim` and `results`).
     public var hasBinaryForm: Bool {
@@ -30,7 +32,7 @@ extension WebhookCommand {
             var w = CallWriter(capacity: 64 + c.endpoint.utf8.count + c.owner.utf8.count + c.sequences.count * 8)
             w.u8(Self.binaryMagic)
             w.u8(Self.binaryVersion)
-            w.u8(Self.claimKind)
+            w.u8(c.batches == nil ? Self.claimKind : Self.batchedClaimKind)
             w.string(c.endpoint)
             w.u32(UInt32(c.sequences.count))
             for s in c.sequences { w.u64(s) }
@@ -38,6 +40,10 @@ extension WebhookCommand {
             w.u64(c.incarnation)
             w.i64(c.issuedAt)
             w.i64(c.expiresAt)
+            if let batches = c.batches {
+                w.u32(UInt32(batches.count))
+                for n in batches { w.u32(n) }
+            }
             return w.bytes
         case .results(let r):
             var w = CallWriter(capacity: 64 + r.endpoint.utf8.count + r.owner.utf8.count + r.results.count * 72)
@@ -78,14 +84,22 @@ extension WebhookCommand {
         let version = try r.u8()
         guard version == Self.binaryVersion else { throw WebhookCallDecodingError(reason: "webhook command version \(version)") }
         switch try r.u8() {
-        case Self.claimKind:
+        case let kind where kind == Self.claimKind || kind == Self.batchedClaimKind:
             let endpoint = try r.string()
             let n = try r.count(minBytesEach: 8)
             var sequences: [UInt64] = []
             sequences.reserveCapacity(n)
             for _ in 0..<n { sequences.append(try r.u64()) }
-            self = .claim(Claim(endpoint: endpoint, sequences: sequences, owner: try r.string(), incarnation: try r.u64(),
-                                issuedAt: try r.i64(), expiresAt: try r.i64()))
+            var claim = Claim(endpoint: endpoint, sequences: sequences, owner: try r.string(), incarnation: try r.u64(),
+                              issuedAt: try r.i64(), expiresAt: try r.i64())
+            if kind == Self.batchedClaimKind {
+                let m = try r.count(minBytesEach: 4)
+                var sizes: [UInt32] = []
+                sizes.reserveCapacity(m)
+                for _ in 0..<m { sizes.append(try r.u32()) }
+                claim.batches = sizes
+            }
+            self = .claim(claim)
         case Self.resultsKind:
             let endpoint = try r.string(), owner = try r.string(), incarnation = try r.u64()
             let n = try r.count(minBytesEach: 45)

@@ -27,16 +27,19 @@ public enum WebhookCommand: Codable, Sendable, Equatable {
         public var events: [String]?
         public var maxConcurrency: Int?
         public var ratePerSecond: Int?
+        /// Events per POST; 0 goes back to the config default (`webhooks.batch.maxEvents`).
+        public var batchMaxEvents: Int?
         public var at: Int64
 
         /// Creates an update. Any thread.
         public init(id: String, url: String? = nil, events: [String]? = nil, maxConcurrency: Int? = nil,
-                    ratePerSecond: Int? = nil, at: Int64) {
+                    ratePerSecond: Int? = nil, batchMaxEvents: Int? = nil, at: Int64) {
             self.id = id
             self.url = url
             self.events = events
             self.maxConcurrency = maxConcurrency
             self.ratePerSecond = ratePerSecond
+            self.batchMaxEvents = batchMaxEvents
             self.at = at
         }
     }
@@ -49,16 +52,36 @@ public enum WebhookCommand: Codable, Sendable, Equatable {
         public var incarnation: UInt64
         public var issuedAt: Int64
         public var expiresAt: Int64
+        /// How `sequences` go out as POSTs: consecutive groups of these sizes, each one batch
+        /// (`WebhookCall.batch`), leased all together or not at all. Nil: every call alone (and
+        /// the log entry readable by builds before batching, log entry format 3).
+        public var batches: [UInt32]?
 
         /// Creates a claim. Any thread.
         public init(endpoint: String, sequences: [UInt64], owner: String, incarnation: UInt64, issuedAt: Int64,
-                    expiresAt: Int64) {
+                    expiresAt: Int64, batches: [UInt32]? = nil) {
             self.endpoint = endpoint
             self.sequences = sequences
             self.owner = owner
             self.incarnation = incarnation
             self.issuedAt = issuedAt
             self.expiresAt = expiresAt
+            self.batches = batches
+        }
+
+        /// `sequences` cut into `batches` (each call alone when there are none, or when the
+        /// sizes do not add up to the sequences).
+        public var groups: [ArraySlice<UInt64>] {
+            guard let batches, batches.reduce(0, { $0 + Int($1) }) == sequences.count, !batches.contains(0) else {
+                return sequences.indices.map { sequences[$0...$0] }
+            }
+            var out: [ArraySlice<UInt64>] = []
+            var at = 0
+            for n in batches {
+                out.append(sequences[at..<(at + Int(n))])
+                at += Int(n)
+            }
+            return out
         }
     }
 
@@ -102,6 +125,20 @@ public enum WebhookCommand: Codable, Sendable, Equatable {
             self.incarnation = incarnation
             self.results = results
         }
+    }
+
+    /// True for a claim that puts calls in batches (log entry format 4).
+    public var isBatchedClaim: Bool {
+        if case .claim(let c) = self, c.batches != nil { return true }
+        return false
+    }
+
+    /// The command as readers of log entry format `format` take it: below 4 a claim loses its
+    /// batches (every call then goes alone, on every node alike).
+    public func downgraded(format: UInt8) -> WebhookCommand {
+        guard format < 4, case .claim(var c) = self, c.batches != nil else { return self }
+        c.batches = nil
+        return .claim(c)
     }
 
     /// The endpoint the command is about.

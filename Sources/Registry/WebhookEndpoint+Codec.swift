@@ -3,19 +3,22 @@
 /// lease and dispatcher round reads it again (Foundation's JSON coders cost tens of µs a record;
 /// they were the largest webhook item left in a profile of the relay bench).
 ///
-/// Layout: `0xB3 | version 1 | fields`, big-endian integers and u32-length-prefixed strings (as
+/// Layout: `0xB3 | version 1 | fields` (version 2: then `batchMaxEvents` as u32, for an endpoint
+/// that sets it), big-endian integers and u32-length-prefixed strings (as
 /// `WebhookCall+Codec`). The first byte can never start a JSON record (`{`), so
 /// `RegistryRecord(decoding:)` still reads endpoints stored as JSON by older builds. Pure; any thread.
 extension WebhookEndpoint {
     /// First byte of a binary endpoint record.
     public static let binaryMagic: UInt8 = 0xB3
     static let binaryVersion: UInt8 = 1
+    /// The version of a record with its own `batchMaxEvents`.
+    static let batchVersion: UInt8 = 2
 
     /// The binary record. Deterministic: the same endpoint gives the same bytes on every node.
     public func binaryEncoded() -> [UInt8] {
         var w = CallWriter(capacity: 160 + url.utf8.count + secrets.count * 100 + events.count * 24 + statusReason.utf8.count)
         w.u8(Self.binaryMagic)
-        w.u8(Self.binaryVersion)
+        w.u8(batchMaxEvents == nil ? Self.binaryVersion : Self.batchVersion)
         w.string(id)
         w.string(tenant)
         w.string(url)
@@ -35,6 +38,7 @@ extension WebhookEndpoint {
         w.i64(Int64(consecutiveFailures))
         w.optional(lastSuccessAt)
         w.optional(lastFailureAt)
+        if let batchMaxEvents { w.u32(UInt32(clamping: batchMaxEvents)) }
         return w.bytes
     }
 
@@ -43,7 +47,9 @@ extension WebhookEndpoint {
         var r = CallReader(Array(bytes))
         guard try r.u8() == Self.binaryMagic else { throw WebhookCallDecodingError(reason: "not a binary endpoint record") }
         let version = try r.u8()
-        guard version == Self.binaryVersion else { throw WebhookCallDecodingError(reason: "endpoint record version \(version)") }
+        guard version == Self.binaryVersion || version == Self.batchVersion else {
+            throw WebhookCallDecodingError(reason: "endpoint record version \(version)")
+        }
         let id = try r.string(), tenant = try r.string(), url = try r.string()
         var events: [String] = []
         for _ in 0..<(try r.count(minBytesEach: 4)) { events.append(try r.string()) }
@@ -63,6 +69,7 @@ extension WebhookEndpoint {
         consecutiveFailures = Int(try r.i64())
         lastSuccessAt = try r.optional()
         lastFailureAt = try r.optional()
+        if version == Self.batchVersion { batchMaxEvents = Int(try r.u32()) }
         guard r.atEnd else { throw WebhookCallDecodingError(reason: "trailing bytes") }
     }
 }

@@ -47,6 +47,9 @@ public struct WebhookEndpoint: Codable, Sendable, Equatable {
     public var consecutiveFailures: Int
     public var lastSuccessAt: Int64?
     public var lastFailureAt: Int64?
+    /// Most events in one POST for this endpoint; nil: `webhooks.batch.maxEvents` of the sending
+    /// node's config. 1: every event alone (a JSON object body).
+    public var batchMaxEvents: Int?
 
     /// Creates an endpoint record. Any thread.
     public init(id: String, tenant: String, url: String, events: [String] = [], secret: String,

@@ -10,6 +10,22 @@ public enum WebhookOutbox {
     /// The `webhook-id` of that event (the same for every endpoint, every retry, every replay).
     public static func webhookID(index: UInt64, ordinal: Int) -> String { "msg_\(index)_\(ordinal)" }
 
+    /// The `webhook-id` of a batch of `calls` (in sequence order): a batch of one keeps the call's
+    /// own id; a larger one is `batch_<first event>_<count>_<hash of the sequences>`, the same
+    /// on every node and every retry, and different for any other composition.
+    public static func batchID(_ calls: [WebhookCall]) -> String {
+        guard let first = calls.first else { return "batch_empty" }
+        if calls.count == 1 { return first.webhookID }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
+        for c in calls {
+            var s = c.sequence.bigEndian
+            withUnsafeBytes(of: &s) { for b in $0 { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 } }
+        }
+        let hex = String(hash, radix: 16)
+        let head = first.webhookID.hasPrefix("msg_") ? String(first.webhookID.dropFirst(4)) : first.webhookID
+        return "batch_\(head)_\(calls.count)_" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     /// The JSON body: the event's JSON object with `"sequence":N` added.
     public static func payload(eventJSON: [UInt8], sequence: UInt64) -> String {
         var bytes = eventJSON

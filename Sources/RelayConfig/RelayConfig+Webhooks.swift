@@ -21,6 +21,9 @@ extension RelayConfig {
         public var pollMillis = 200
         /// File of CA certificates for HTTPS endpoints (PEM); nil: the system store.
         public var caFile: String? = nil
+        /// `webhooks.batch`: how many events one POST may carry (a JSON array), for endpoints
+        /// that do not set their own.
+        public var batch = Batch()
 
         /// Creates the defaults.
         public init() {}
@@ -42,6 +45,7 @@ extension RelayConfig {
         w.leaseSeconds = o.int("leaseSeconds", default: w.leaseSeconds)
         w.pollMillis = o.int("pollMillis", default: w.pollMillis)
         w.caFile = o.string("caFile")
+        if var b = o.object("batch") { decodeWebhookBatch(&b, into: &w.batch) }
         o.finish()
     }
 
@@ -60,5 +64,6 @@ extension RelayConfig {
             p.error("webhooks.leaseSeconds", "must be longer than webhooks.timeoutSeconds")
         }
         RelayConfig.checkRange(w.pollMillis, 10...60_000, "webhooks.pollMillis", p)
+        validateWebhookBatch(p)
     }
 }

@@ -52,9 +52,10 @@ struct WebhookAPI: Sendable {
                 if let problem = check(url: url, events: events) { return (400, ["error": problem]) }
                 let id = "ep_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
                 let secret = WebhookSigner.newSecret()
-                let e = WebhookEndpoint(id: id, tenant: tenant, url: url, events: events, secret: secret,
+                var e = WebhookEndpoint(id: id, tenant: tenant, url: url, events: events, secret: secret,
                                         maxConcurrency: object["concurrency"] as? Int ?? 4,
                                         ratePerSecond: object["rate"] as? Int ?? 0, createdAt: now)
+                e.batchMaxEvents = object["batchMaxEvents"] as? Int
                 try commit(.create(e))
                 var out = view(e)
                 out["secret"] = secret
@@ -73,7 +74,8 @@ struct WebhookAPI: Sendable {
                 if let problem = check(url: url, events: events ?? []) { return (400, ["error": problem]) }
                 try commit(.update(WebhookCommand.Update(id: parts[2], url: url, events: events,
                                                          maxConcurrency: object["concurrency"] as? Int,
-                                                         ratePerSecond: object["rate"] as? Int, at: now)))
+                                                         ratePerSecond: object["rate"] as? Int,
+                                                         batchMaxEvents: object["batchMaxEvents"] as? Int, at: now)))
                 return (200, view(try store.webhookEndpoint(parts[2])!))
             case ("DELETE", 3):
                 guard try store.webhookEndpoint(parts[2]) != nil else { return notFound(parts[2]) }
@@ -115,12 +117,17 @@ struct WebhookAPI: Sendable {
                 var attempts: [(Int64, [String: Any])] = []
                 for c in calls {
                     for a in c.history {
-                        attempts.append((a.at, [
+                        var row: [String: Any] = [
                             "webhookId": c.webhookID, "sequence": c.sequence, "eventType": c.eventType,
                             "attempt": Int(a.attempt), "status": a.status, "latencyMs": a.latencyMillis,
                             "response": a.response, "at": RFC3339.format(millis: a.at), "node": a.node,
                             "callStatus": c.status.rawValue,
-                        ]))
+                        ]
+                        if let b = c.batch, b.size > 1 {
+                            row["batchId"] = b.id  // the POST's webhook-id
+                            row["batchSize"] = Int(b.size)
+                        }
+                        attempts.append((a.at, row))
                     }
                 }
                 attempts.sort { $0.0 > $1.0 }
@@ -167,6 +174,7 @@ struct WebhookAPI: Sendable {
             "consecutiveFailures": e.consecutiveFailures, "secrets": e.secrets.count,
         ]
         if !e.statusReason.isEmpty { out["statusReason"] = e.statusReason }
+        if let b = e.batchMaxEvents { out["batchMaxEvents"] = b }
         if let t = e.lastSuccessAt { out["lastSuccessAt"] = RFC3339.format(millis: t) }
         if let t = e.lastFailureAt { out["lastFailureAt"] = RFC3339.format(millis: t) }
         if let s = stats {

@@ -37,14 +37,20 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let done = Mutex<[(String, WebhookCommand.Result)]>([])
     private var state: [String: EndpointState] = [:]
     private var loopIndex = 0
+    /// When a round must run at the latest (ms since the epoch): the deadline of calls waiting
+    /// for their batch to fill. Dispatcher thread only.
+    private var wakeBy = Int64.max
     /// Kept-alive connections to receivers, one pool per loop (each used on its loop only).
     private let pools: [WebhookConnectionPool]
 
-    /// A call under a committed lease of this process, waiting for a free slot.
+    /// One POST under a committed lease of this process, waiting for a free slot: a call alone,
+    /// or a batch (all its calls, in sequence order).
     private struct Leased {
-        var call: WebhookCall
+        var calls: [WebhookCall]
         var attempt: UInt32
         var expiresAt: Int64
+        /// The batch's `webhook-id`; nil for a call sent alone (a JSON object body).
+        var batchID: String?
     }
 
     /// Calls leased in one claim: a few rounds of the endpoint's concurrency, so that the commit
@@ -55,6 +61,8 @@ final class WebhookDispatcher: @unchecked Sendable {
     private struct EndpointState {
         /// Sequences sent and not answered yet.
         var inFlight: Set<UInt64> = []
+        /// POSTs sent and not answered yet, by their first sequence (what the concurrency counts).
+        var inFlightPosts: Set<UInt64> = []
         /// Sequences answered whose results are proposed and not yet committed (not sent again,
         /// not counted against the concurrency).
         var recording: Set<UInt64> = []
@@ -109,7 +117,10 @@ final class WebhookDispatcher: @unchecked Sendable {
             let recorded = flushResults()
             do { try dispatchDue() } catch { logger.log(.warning, "webhook dispatch failed", ["error": "\(error)"]) }
             recorded()
-            if wake.wait(timeout: .now() + poll) == .success { coalesce() }
+            // Calls waiting for their batch to fill (`webhooks.batch.maxDelayMillis`) go at their deadline.
+            let wait = min(poll, max(0.001, Double(wakeBy - WallClock.nowMillis()) / 1000))
+            wakeBy = .max
+            if wake.wait(timeout: .now() + wait) == .success { coalesce() }
         }
         stopped.signal()
     }
@@ -121,7 +132,7 @@ final class WebhookDispatcher: @unchecked Sendable {
     /// calls in flight have finished, so that one round records many results and leases many
     /// calls (two log entries for a batch, not for each call). Calls are a few ms late at most.
     private func coalesce() {
-        let inFlight = state.values.reduce(0) { $0 + $1.inFlight.count }
+        let inFlight = state.values.reduce(0) { $0 + $1.inFlightPosts.count }
         let target = max(1, inFlight / 2)
         let deadline = DispatchTime.now() + .milliseconds(Self.coalesceMillis)
         while !stopping.load(ordering: .relaxed), done.withLock({ $0.count }) < target {
@@ -144,6 +155,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         for (id, results) in byEndpoint {
             for r in results {
                 state[id]?.inFlight.remove(r.sequence)
+                state[id]?.inFlightPosts.remove(r.sequence)
                 state[id]?.recording.insert(r.sequence)
             }
             let command = WebhookCommand.results(WebhookCommand.Results(endpoint: id, owner: nodeID, incarnation: incarnation,
@@ -189,7 +201,7 @@ final class WebhookDispatcher: @unchecked Sendable {
             // others wait for the lease to expire and are leased again.
             let margin = Int64(config.timeoutSeconds * 1000) + 1000
             s.queue.removeAll { $0.expiresAt - margin <= now }
-            var capacity = e.maxConcurrency - s.inFlight.count
+            var capacity = e.maxConcurrency - s.inFlightPosts.count
             if e.ratePerSecond > 0 {
                 let rate = Double(e.ratePerSecond)
                 s.tokens = min(rate, s.tokens + Double(now - s.refilledAt) / 1000 * rate)
@@ -197,43 +209,127 @@ final class WebhookDispatcher: @unchecked Sendable {
                 capacity = min(capacity, Int(s.tokens))
             }
             guard capacity > 0 else { continue }
+            let maxEvents = e.batchMaxEvents ?? config.batch.maxEvents
             if s.queue.count < capacity {
                 var skipping = s.inFlight.union(s.recording)
-                for q in s.queue { skipping.insert(q.call.sequence) }
+                for q in s.queue { for c in q.calls { skipping.insert(c.sequence) } }
                 // A batch only when the lease leaves time to send it; otherwise what is sent now.
-                let batch = Int64(config.leaseSeconds) * 1000 >= 2 * margin
-                    ? Self.leaseBatch(concurrency: e.maxConcurrency) : capacity
-                let want = batch - s.queue.count
-                let due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping, limit: want)
-                if !due.isEmpty {
+                let leaseAhead = Int64(config.leaseSeconds) * 1000 >= 2 * margin
+                let want: Int
+                if maxEvents > 1 {
+                    want = min(2048, (capacity - s.queue.count) * maxEvents)
+                } else {
+                    want = (leaseAhead ? Self.leaseBatch(concurrency: e.maxConcurrency) : capacity) - s.queue.count
+                }
+                let due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping,
+                                                    limit: want + (maxEvents > 1 ? maxEvents : 0))
+                let waitUntil = Self.batchDeadline(oldest: due.map(\.createdAt).min() ?? now, due: due.count,
+                                                   inFlight: !s.inFlightPosts.isEmpty, maxEvents: maxEvents,
+                                                   maxDelay: Int64(config.batch.maxDelayMillis), now: now)
+                if let waitUntil { wakeBy = min(wakeBy, waitUntil) }
+                if !due.isEmpty, waitUntil == nil {
                     let expires = now + Int64(config.leaseSeconds) * 1000
-                    let claim = WebhookCommand.Claim(endpoint: e.id, sequences: due.map(\.sequence), owner: nodeID,
-                                                     incarnation: incarnation, issuedAt: now, expiresAt: expires)
-                    if case .success = proposeAndWait(.registry(.webhook(.claim(claim)))) {
-                        for c in due {
-                            guard let call = try store.webhookCall(e.id, sequence: c.sequence), let lease = call.lease,
+                    let groups = maxEvents > 1 ? Self.batches(due, maxEvents: maxEvents, limit: want,
+                                                                              posts: capacity - s.queue.count) : due.prefix(want).map { [$0] }
+                    let claim = WebhookCommand.Claim(endpoint: e.id, sequences: groups.flatMap { $0.map(\.sequence) },
+                                                     owner: nodeID, incarnation: incarnation, issuedAt: now, expiresAt: expires,
+                                                     batches: maxEvents > 1 ? groups.map { UInt32($0.count) } : nil)
+                    if !groups.isEmpty, case .success = proposeAndWait(.registry(.webhook(.claim(claim)))) {
+                        var leased: [WebhookCall] = []
+                        for seq in claim.sequences {
+                            guard let call = try store.webhookCall(e.id, sequence: seq), let lease = call.lease,
                                   lease.owner == nodeID, lease.incarnation == incarnation, call.status == .pending else { continue }
-                            s.queue.append(Leased(call: call, attempt: lease.attempt, expiresAt: lease.expiresAt))
+                            leased.append(call)
                         }
+                        s.queue += Self.posts(leased)
                     }
                 }
             }
             let sending = s.queue.prefix(capacity)
             s.queue.removeFirst(sending.count)
             for q in sending {
-                s.inFlight.insert(q.call.sequence)
+                for c in q.calls { s.inFlight.insert(c.sequence) }
+                s.inFlightPosts.insert(q.calls[0].sequence)
                 if e.ratePerSecond > 0 { s.tokens -= 1 }
-                send(q.call, attempt: q.attempt, endpoint: e)
+                send(q, endpoint: e)
             }
         }
     }
 
-    /// Resolves, checks (SSRF), signs and POSTs one call; the result lands in `done`.
-    private func send(_ call: WebhookCall, attempt: UInt32, endpoint e: WebhookEndpoint) {
+    /// Due calls cut into POSTs: batches already formed (retries, takeovers) as they were, when
+    /// all their calls are due; calls never sent in batches of up to `maxEvents`; calls already
+    /// attempted alone stay alone. At most `posts` POSTs and `limit` calls, oldest event first
+    /// (what is leased is sent at once: a batch does not wait in a queue while its lease runs).
+    /// Pure.
+    static func batches(_ due: [WebhookCall], maxEvents: Int, limit: Int, posts: Int) -> [[WebhookCall]] {
+        var units: [(first: UInt64, calls: [WebhookCall])] = []
+        var formed: [String: [WebhookCall]] = [:]
+        var fresh: [WebhookCall] = []
+        for c in due {
+            if let b = c.batch {
+                formed[b.id, default: []].append(c)
+            } else if c.attempts == 0 {
+                fresh.append(c)
+            } else {
+                units.append((c.sequence, [c]))
+            }
+        }
+        for (_, calls) in formed where UInt32(calls.count) == calls[0].batch!.size {
+            units.append((calls[0].sequence, calls))
+        }
+        var at = 0
+        while at < fresh.count {
+            let chunk = Array(fresh[at..<min(fresh.count, at + maxEvents)])
+            units.append((chunk[0].sequence, chunk))
+            at += chunk.count
+        }
+        units.sort { $0.first < $1.first }
+        var out: [[WebhookCall]] = []
+        var total = 0
+        for u in units where out.count < posts {
+            guard total + u.calls.count <= limit || out.isEmpty else { break }
+            out.append(u.calls)
+            total += u.calls.count
+        }
+        return out
+    }
+
+    /// Leased calls as POSTs: the calls of a batch together, the others alone.
+    private static func posts(_ calls: [WebhookCall]) -> [Leased] {
+        var out: [Leased] = []
+        var byBatch: [String: Int] = [:]
+        for c in calls {
+            let lease = c.lease!
+            guard let b = c.batch else {
+                out.append(Leased(calls: [c], attempt: lease.attempt, expiresAt: lease.expiresAt, batchID: nil))
+                continue
+            }
+            if let i = byBatch[b.id] {
+                out[i].calls.append(c)
+            } else {
+                byBatch[b.id] = out.count
+                out.append(Leased(calls: [c], attempt: lease.attempt, expiresAt: lease.expiresAt, batchID: b.id))
+            }
+        }
+        // A batch is leased whole; one that is not (it cannot be) is not sent under that id.
+        return out.filter { q in q.batchID == nil || UInt32(q.calls.count) == q.calls[0].batch!.size }
+    }
+
+    /// When due calls should go if they wait for more to join their batch (nil: go now): only while
+    /// the endpoint has a POST in flight, fewer than `maxEvents` are due, and the oldest has waited
+    /// less than `maxDelay` ms (then until it has). A lone call on an idle endpoint goes at once. Pure.
+    static func batchDeadline(oldest: Int64, due: Int, inFlight: Bool, maxEvents: Int, maxDelay: Int64, now: Int64) -> Int64? {
+        guard maxDelay > 0, maxEvents > 1, inFlight, due > 0, due < maxEvents, now - oldest < maxDelay else { return nil }
+        return oldest + maxDelay
+    }
+
+    /// Resolves, checks (SSRF), signs and POSTs one call or batch; the results land in `done`.
+    private func send(_ post: Leased, endpoint e: WebhookEndpoint) {
         let started = WallClock.nowMillis()
         let id = e.id
+        let calls = post.calls, attempt = post.attempt
         let finish: @Sendable (WebhookHTTPCall.Answer) -> Void = { [self] answer in
-            record(call, attempt: attempt, endpoint: id, started: started, answer: answer)
+            record(calls, attempt: attempt, endpoint: id, started: started, answer: answer)
         }
         guard let target = WebhookTarget(url: e.url) else {
             return finish(.init(status: 0, snippet: "not an http(s) URL: \(e.url)"))
@@ -261,11 +357,12 @@ final class WebhookDispatcher: @unchecked Sendable {
             return finish(.init(status: 0, snippet: "bad address \(addresses[0])"))
         }
         if target.tls && tlsContext == nil { return finish(.init(status: 0, snippet: "no TLS client context")) }
-        let body = Array(SpoolStore.webhookBody(call).utf8)
+        let body = post.batchID == nil ? Array(SpoolStore.webhookBody(calls[0]).utf8) : SpoolStore.webhookBatchBody(calls)
+        let webhookID = post.batchID ?? calls[0].webhookID
         let timestamp = started / 1000
-        let signature = WebhookSigner.header(secrets: e.signingSecrets(at: started), id: call.webhookID,
+        let signature = WebhookSigner.header(secrets: e.signingSecrets(at: started), id: webhookID,
                                              timestamp: timestamp, body: body)
-        let request = WebhookHTTPCall.request(target: target, webhookID: call.webhookID, timestamp: timestamp,
+        let request = WebhookHTTPCall.request(target: target, webhookID: webhookID, timestamp: timestamp,
                                               signature: signature, body: body)
         let http = HTTPClientExchange(host: target.host, request: request, context: target.tls ? tlsContext : nil,
                                       timeout: config.timeoutSeconds, maxBodyBytes: WebhookHTTPCall.maxBodyBytes) { result in
@@ -282,15 +379,16 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
     }
 
-    /// Turns an answer into the attempt's verdict and queues it. Any thread.
-    private func record(_ call: WebhookCall, attempt: UInt32, endpoint: String, started: Int64,
+    /// Turns an answer into the attempt's verdict and queues it for every call of the POST (a
+    /// batch shares one verdict, so its calls stay due together). Any thread.
+    private func record(_ calls: [WebhookCall], attempt: UInt32, endpoint: String, started: Int64,
                         answer: WebhookHTTPCall.Answer) {
         let now = WallClock.nowMillis()
         let verdict: WebhookCommand.Verdict
         switch answer.status {
         case 200...299:
             verdict = .delivered
-            WebhookMetrics.deliveredCalls.add(1, ordering: .relaxed)
+            WebhookMetrics.deliveredCalls.add(calls.count, ordering: .relaxed)
         case 410:
             verdict = .gone
             WebhookMetrics.failedAttempts.add(1, ordering: .relaxed)
@@ -302,12 +400,10 @@ final class WebhookDispatcher: @unchecked Sendable {
             case .giveUp: verdict = .exhausted
             }
         }
-        let result = WebhookCommand.Result(
-            sequence: call.sequence,
-            attempt: WebhookCall.Attempt(attempt: attempt, at: now, status: answer.status, latencyMillis: now - started,
-                                         response: String(answer.snippet.prefix(WebhookHTTPCall.snippetBytes)), node: nodeID),
-            verdict: verdict)
-        done.withLock { $0.append((endpoint, result)) }
+        let attemptRecord = WebhookCall.Attempt(attempt: attempt, at: now, status: answer.status, latencyMillis: now - started,
+                                                response: String(answer.snippet.prefix(WebhookHTTPCall.snippetBytes)), node: nodeID)
+        let results = calls.map { (endpoint, WebhookCommand.Result(sequence: $0.sequence, attempt: attemptRecord, verdict: verdict)) }
+        done.withLock { $0 += results }
         switch verdict {
         case .delivered: holds.withLock { $0[endpoint] = nil }
         case .retry(let at): hold(endpoint, retryAt: at, now: now, retryAfter: answer.retryAfterMillis != nil)

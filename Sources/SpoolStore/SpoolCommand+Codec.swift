@@ -122,7 +122,7 @@ extension SpoolCommand {
             b.encode(into: &w)
         case .registry(let c):
             w.u8(Tag.registry.rawValue)
-            w.blob(c.encoded(binary: version >= 3))
+            w.blob(c.encoded(format: version))
         case .pruneEvents(let p):
             w.u8((p.tenant == nil ? Tag.pruneEvents : Tag.pruneTenantEvents).rawValue)
             w.i64(p.before)

@@ -4,17 +4,21 @@ import Foundation
 ///
 /// Versions: 1 — every command (an outcome without sending IP and pool); 2 — an outcome whose
 /// results carry sending IP and pool; 3 — a webhook lease or results command as a binary record
-/// (`WebhookCommand+Codec`) instead of JSON; 4 — a batched postpone (`SpoolCommand+Postpone`). A reader accepts every version up to its own
+/// (`WebhookCommand+Codec`) instead of JSON; 4 — a batched postpone (`SpoolCommand+Postpone`), and a
+/// webhook lease that puts calls in batches (one POST for several events); both came in the same
+/// release, so a reader of 4 reads both. A reader accepts every version up to its own
 /// `formatVersion` and refuses a newer one by name. A writer uses the oldest version that holds
 /// the command, never above the cluster's effective version: the lowest `formatVersion` among
 /// the members (each advertises its own when it connects; see `RaftLog.effectiveFormat`). So
 /// during a rolling upgrade the upgraded nodes keep writing what the old ones read, and start
 /// writing the new version once the last member runs a build that reads it.
 extension SpoolCommand {
-    /// The version `encoded(format:)` writes: 3 for a webhook lease or results command, 2 for an
-    /// outcome with a sending IP or pool, when `format` allows it; else 1. Pure; any thread.
+    /// The version `encoded(format:)` writes: 4 for a postpone or a webhook lease with batches, 3 for a webhook
+    /// lease or results command, 2 for an outcome with a sending IP or pool, when `format` allows
+    /// it; else 1. Pure; any thread.
     public func encodingVersion(format: UInt8) -> UInt8 {
         if case .postpone = self { return 4 }
+        if format >= 4, case .registry(let c) = self, c.isBatchedWebhookClaim { return 4 }
         if format >= 3, case .registry(let c) = self, c.hasBinaryForm { return 3 }
         if format >= 2, case .outcome(let o) = self, o.results.contains(where: { !$0.sendingIP.isEmpty || !$0.pool.isEmpty }) {
             return 2

@@ -4,11 +4,11 @@ import HTTPCore
 extension Operator {
     /// Usage lines of the `webhooks` verb.
     static let webhooksUsage = """
-      webhooks create URL --tenant T [--events accepted,delivered,…] [--concurrency N] [--rate N]
+      webhooks create URL --tenant T [--events accepted,delivered,…] [--concurrency N] [--rate N] [--batch-max-events N]
                                        add an endpoint; prints its id and whsec_ secret (shown once)
       webhooks list [--tenant T]       endpoints with status, backlog and failures
       webhooks show ID                 one endpoint
-      webhooks update ID [--url U] [--events …] [--concurrency N] [--rate N]
+      webhooks update ID [--url U] [--events …] [--concurrency N] [--rate N] [--batch-max-events N (0: default)]
       webhooks delete ID               remove an endpoint and its outbox
       webhooks rotate ID [--grace-seconds S]
                                        new secret; the old one keeps signing for S seconds (default 86400)
@@ -29,6 +29,7 @@ extension Operator {
             if let e = named["events"] { b["events"] = e.split(separator: ",").map(String.init) }
             if let c = named["concurrency"], let n = Int(c) { b["concurrency"] = n }
             if let r = named["rate"], let n = Int(r) { b["rate"] = n }
+            if let m = named["batch-max-events"], let n = Int(m) { b["batchMaxEvents"] = n }
             return b
         }
         if verb == "list" {

@@ -3,7 +3,8 @@ import TestSupport
 
 /// A Python webhook receiver for tests, on 127.51.x: logs every request (headers, body, the status
 /// it answered) as JSON lines and answers with the status in its `mode` file (200, 503, 410 …),
-/// but 500 to any body containing `poison`.
+/// but 500 to any body containing `poison`; 429 and 503 carry `Retry-After` (0 s unless the mode
+/// says). `events` unpacks batches (JSON array bodies) into their events.
 /// `verify` checks the log with the Standard Webhooks algorithm in Python. Stopped by `stop()`.
 final class WebhookReceiver: @unchecked Sendable {
     // Safe: used by the one test that owns it.
@@ -32,7 +33,7 @@ final class WebhookReceiver: @unchecked Sendable {
                                         'status': status, 'peer': '%s:%d' % self.client_address[:2]}) + '\n')
             reply = b'{"ok": true}' if status < 300 else b'receiver says no'
             self.send_response(status)
-            if status in (429, 503): self.send_header('Retry-After', '0')
+            if status in (429, 503): self.send_header('Retry-After', mode.split()[2] if len(mode.split()) > 2 else '0')
             self.send_header('Content-Length', str(len(reply))); self.end_headers(); self.wfile.write(reply)
         def log_message(self, *a): pass
     class S(http.server.ThreadingHTTPServer):
@@ -87,9 +88,10 @@ final class WebhookReceiver: @unchecked Sendable {
 
     var url: String { "http://\(host):\(port)/hook" }
 
-    /// What the receiver answers from now on, after `delay` seconds.
-    func setMode(_ status: Int, delay: Double = 0) throws {
-        try "\(status) \(delay)".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+    /// What the receiver answers from now on, after `delay` seconds (429 and 503 with
+    /// `Retry-After: retryAfter`).
+    func setMode(_ status: Int, delay: Double = 0, retryAfter: Int = 0) throws {
+        try "\(status) \(delay) \(retryAfter)".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
     }
 
     /// Starts listening (returns once it does); with `tls` (certificate and key PEM files) over HTTPS.
@@ -123,6 +125,28 @@ final class WebhookReceiver: @unchecked Sendable {
     var requests: [[String: Any]] {
         let text = (try? String(contentsOfFile: directory + "/requests.jsonl", encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// One event as a receiver sees it: the POST's `webhook-id` (a batch's, or the event's own
+    /// when it came alone), the event's own id (`webhookId` in a batch), its body and the
+    /// status the POST was answered with.
+    struct Received {
+        var postID: String
+        var eventID: String
+        var body: [String: Any]
+        var status: Int
+    }
+
+    /// Every event of every request so far, batches unpacked (in the order they came).
+    var events: [Received] {
+        requests.flatMap { r -> [Received] in
+            let postID = r["id"] as? String ?? "", status = r["status"] as? Int ?? 0
+            let parsed = try? JSONSerialization.jsonObject(with: Data((r["body"] as? String ?? "").utf8))
+            if let list = parsed as? [[String: Any]] {
+                return list.map { Received(postID: postID, eventID: $0["webhookId"] as? String ?? "", body: $0, status: status) }
+            }
+            return [Received(postID: postID, eventID: postID, body: parsed as? [String: Any] ?? [:], status: status)]
+        }
     }
 
     /// Valid signature counts per webhook-id (per request) checked in Python against `secrets`;

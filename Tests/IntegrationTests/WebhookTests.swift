@@ -102,23 +102,27 @@ struct WebhookTests {
         #expect(Self.waitFor(60) { ((try? Self.hook(relay, id))?["delivered"] as? Int) == 30 }, "\((try? Self.hook(relay, id)) ?? [:])")
         #expect((try Self.hook(relay, id))["pending"] as? Int == 0)
         let requests = receiver.requests
-        let okIDs = requests.filter { ($0["status"] as? Int) == 200 }.compactMap { $0["id"] as? String }
+        let events = receiver.events
+        let okIDs = events.filter { $0.status == 200 }.map(\.eventID)
         #expect(okIDs.count == 30, "each event acknowledged once: \(okIDs.count) 2xx for 30 events")
         #expect(Set(okIDs) == (try Self.expectedIDs(relay, queueIDs: queueIDs)))
+        // Events that piled up while the receiver was down went together, in batches.
+        #expect(requests.count < 30, "\(requests.count) POSTs for 30 events")
         let signatures = try receiver.verify(secrets: [secret])
         #expect(signatures.values.allSatisfy { $0.allSatisfy { $0 == 1 } })
-        // Calls reuse kept-alive connections instead of connecting for each one.
-        let connections = Set(requests.compactMap { $0["peer"] as? String })
-        #expect(!connections.isEmpty && connections.count * 2 <= requests.count,
-                "\(requests.count) calls over \(connections.count) connections")
-        // Bodies: the DESIGN §3 fields plus a sequence that orders each message's events.
-        for r in requests {
-            let body = try #require(try JSONSerialization.jsonObject(with: Data((r["body"] as! String).utf8)) as? [String: Any])
-            #expect(body["type"] as? String == "accepted")
-            #expect(body["tenant"] as? String == "acme")
-            #expect(queueIDs.contains(body["queueId"] as? String ?? ""))
-            #expect((body["sequence"] as? Int ?? 0) > 0)
-            #expect(r["id"] as? String == "msg_" + (body["id"] as! String).replacingOccurrences(of: "-", with: "_"))
+        // Bodies: the DESIGN §3 fields plus a sequence that orders each message's events, and each
+        // event's own webhook-id; a batch's events in sequence order.
+        for e in events {
+            #expect(e.body["type"] as? String == "accepted")
+            #expect(e.body["tenant"] as? String == "acme")
+            #expect(queueIDs.contains(e.body["queueId"] as? String ?? ""))
+            #expect((e.body["sequence"] as? Int ?? 0) > 0)
+            #expect(e.eventID == "msg_" + (e.body["id"] as! String).replacingOccurrences(of: "-", with: "_"))
+            #expect(e.postID == e.eventID || e.postID.hasPrefix("batch_"), "\(e.postID)")
+        }
+        for (_, batch) in Dictionary(grouping: events, by: \.postID) {
+            let sequences = batch.compactMap { $0.body["sequence"] as? Int }
+            #expect(sequences == sequences.sorted())
         }
         let attempts = try relay.adminJSON("/v1/webhooks/\(id)/attempts?limit=1000")["attempts"] as? [[String: Any]] ?? []
         let delivered = attempts.filter { $0["status"] as? Int == 200 }
@@ -281,8 +285,11 @@ struct WebhookTests {
             let out = try run(RelayProcess.binary, ["webhooks"] + args + ["--admin", "http://\(host):\(port)", "--token", relay.adminToken])
             return (out.status, (try? JSONSerialization.jsonObject(with: out.stdout)) as? [String: Any] ?? ["raw": out.stderr])
         }
-        let (created, endpoint) = try cli(["create", receiver.url, "--tenant", "acme", "--events", "accepted", "--concurrency", "2"])
+        // One event per POST for this endpoint (a JSON object, as before batching): six calls, two at a time.
+        let (created, endpoint) = try cli(["create", receiver.url, "--tenant", "acme", "--events", "accepted", "--concurrency", "2",
+                                           "--batch-max-events", "1"])
         #expect(created == 0, "\(endpoint)")
+        #expect(endpoint["batchMaxEvents"] as? Int == 1)
         let id = try #require(endpoint["id"] as? String)
         #expect((endpoint["secret"] as? String ?? "").hasPrefix("whsec_") && endpoint["concurrency"] as? Int == 2)
         let (_, paused) = try cli(["pause", id])
@@ -294,6 +301,11 @@ struct WebhookTests {
         #expect(resumed["status"] as? String == "active")
         #expect(Self.waitFor(30) { ((try? Self.hook(relay, id))?["delivered"] as? Int) == 6 })
         #expect(receiver.maxInFlight >= 1 && receiver.maxInFlight <= 2, "at most 2 calls at once: \(receiver.maxInFlight)")
+        #expect(receiver.requests.count == 6 && receiver.events.allSatisfy { $0.body["type"] as? String == "accepted" })
+        // Calls reuse kept-alive connections instead of connecting for each one.
+        let connections = Set(receiver.requests.compactMap { $0["peer"] as? String })
+        #expect(!connections.isEmpty && connections.count * 2 <= receiver.requests.count,
+                "\(receiver.requests.count) calls over \(connections.count) connections")
         let (_, list) = try cli(["list", "--tenant", "acme"])
         #expect((list["webhooks"] as? [[String: Any]] ?? []).map { $0["id"] as? String } == [id])
 

@@ -32,3 +32,21 @@ struct WebhookCommandFormatTests {
         #expect(delete.encoded(format: 3)[0] == 1, "endpoint edits stay JSON, readable by every version")
     }
 }
+
+extension WebhookCommandFormatTests {
+    static let batchedClaim = SpoolCommand.registry(.webhook(.claim(.init(endpoint: "ep_1", sequences: [1, 2], owner: "n1",
+                                                                          incarnation: 4, issuedAt: 10, expiresAt: 20,
+                                                                          batches: [2]))))
+
+    @Test("A claim with batches is a version-4 entry; for a format-3 cluster it is re-encoded as a plain claim, batches dropped")
+    func batchedClaimVersions() throws {
+        #expect(SpoolCommand.formatVersion >= 4)
+        let new = Self.batchedClaim.encoded(format: 4)
+        #expect(new[0] == 4)
+        #expect(try SpoolCommand(decoding: new) == Self.batchedClaim)
+        let old = try #require(SpoolCommand.downgraded(new, to: 3))
+        #expect(old == Self.claim.encoded(format: 3))
+        #expect(Self.batchedClaim.encoded(format: 2) == Self.claim.encoded(format: 2))
+        #expect(Self.claim.encoded(format: 4) == Self.claim.encoded(format: 3), "a claim without batches stays version 3")
+    }
+}

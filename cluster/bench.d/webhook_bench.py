@@ -12,8 +12,9 @@ JSON gets, per accept size and for relay:
   webhook_cpu_s_per_1000_added_until_drained
                                  the same, with each side's CPU counted until its work is done
                                  (sink drained; for webhook-on also every call answered)
-and, per scenario, webhook_calls_received (what the receivers got; two events a message:
-accepted and delivered) so a run where calls did not flow is visible.
+and, per scenario, webhook_calls_received (the events the receivers got; two events a message:
+accepted and delivered) so a run where calls did not flow is visible, and webhook_posts_received
+(the POSTs that carried them: several events go in one POST as a batch under load).
 
 On this kind of shared machine one on/off pair says little, so each round measures
 --webhook-pairs pairs (default 3) of webhook-off and webhook-on servers, alternating which goes
@@ -159,9 +160,9 @@ def settle(entry, server, target, expected_calls, cpu0, messages, stall=10.0, li
         entry["cpu_s_per_1000_until_drained"] = round((cpu1 - cpu0) * 1000.0 / messages, 3)
 
 
-def _calls(root, scenario):
+def _calls(root, scenario, name="webhook-calls"):
     total = 0
-    for path in glob.glob(os.path.join(root, "*-%s-%s" % (scenario, TARGET), "webhook-calls")):
+    for path in glob.glob(os.path.join(root, "*-%s-%s" % (scenario, TARGET), name)):
         try:
             with open(path) as f:
                 total += int(f.read().strip() or "0")
@@ -219,8 +220,10 @@ def add_ratios(results, root, log=lambda s: sys.stderr.write("bench: " + s + "\n
             log("webhook cost, accept %s bytes:" % size)
             _add(sec, log)
         acc["webhook_calls_received"] = _calls(root, "accept")
+        acc["webhook_posts_received"] = _calls(root, "accept", "webhook-posts")
     rel = results.get("relay")
     if rel and TARGET in rel:
         log("webhook cost, relay:")
         _add(rel, log)
         rel["webhook_calls_received"] = _calls(root, "relay")
+        rel["webhook_posts_received"] = _calls(root, "relay", "webhook-posts")
