@@ -1,3 +1,4 @@
+import Foundation
 import RelayConfig
 
 extension RaftLog.Options {
@@ -24,5 +25,6 @@ extension RaftLog.Options {
         if let t = config.cluster.tls {
             tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
         }
+        applyCompactionOverrides(ProcessInfo.processInfo.environment)  // benchmarks only
     }
 }
