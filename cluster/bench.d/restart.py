@@ -425,9 +425,13 @@ def single(bench, d, receiver, hold, depth):
         out["deep"] = restart(node)
         out["deep"]["rssMBAfter"] = round((node.sample()["rssKB"] or 0) / 1024, 1)
         B.log("restart: single node, depth %d: %s" % (out["depth"], out["deep"]))
-        hold.holding = True
-        accepted = send_hold(node, 0, 200, "s")
-        out["kill"] = kill_with_leases(node, hold, accepted)
+        try:
+            hold.holding = True
+            accepted = send_hold(node, 0, 200, "s")
+            out["kill"] = kill_with_leases(node, hold, accepted)
+        except Exception as e:  # the SIGTERM figures stand
+            hold.holding = False
+            out["kill"] = {"error": repr(e)[:300]}
         B.log("restart: single node SIGKILL with leases held, depth %d: %s" % (out["depth"], out["kill"]))
     finally:
         node.stop()
@@ -506,90 +510,104 @@ def cluster(bench, d, receiver, hold, depth):
         out["deepLeader"] = restart(lead, leader_of=lambda: leader() or nodes[0])
         B.log("restart: cluster leader at depth %d: %s" % (out["depth"], out["deepLeader"]))
 
-        # Raft log replay: a follower misses fewer entries than the leader retains.
-        lead = wait_leader()
-        follower = next(n for n in nodes if n is not lead)
-        applied0 = metric(follower, "sendarix_raft_applied_index")
-        follower.stop(grace=60)
-        fill(lead, lead.depth() + 1_500, d, "replay")
-        target = metric(lead, "sendarix_raft_commit_index")
-        watch = LogWatch(follower.logfile, PATTERNS)
-        watch.start()
-        t0 = time.monotonic()
-        follower.start(wait=False)
-        acc = first_accept(follower)
-        done = caught_up(follower, target)
-        seen = watch.finish()
-        behind = int(target - applied0) if target is not None and applied0 is not None else None
-        secs = round(done - t0, 3) if done else None
-        out["replay"] = {"entriesBehind": behind, "acceptSeconds": round(acc - t0, 3) if acc else None,
-                         "caughtUpSeconds": secs,
-                         "entriesPerSecond": round(behind / secs) if behind and secs else None,
-                         "snapshotInstalled": "snapshotInstalled" in seen}
-        if "raftStarted" in seen:
-            out["replay"]["raftStartedSeconds"] = round(seen["raftStarted"][0] - t0, 3)
-        B.log("restart: follower replaying its log: %s" % out["replay"])
+        def replay_phase():
+            # Raft log replay: a follower misses fewer entries than the leader retains.
+            lead = wait_leader()
+            follower = next(n for n in nodes if n is not lead)
+            applied0 = metric(follower, "sendarix_raft_applied_index")
+            follower.stop(grace=60)
+            fill(lead, lead.depth() + 1_500, d, "replay")
+            target = metric(lead, "sendarix_raft_commit_index")
+            watch = LogWatch(follower.logfile, PATTERNS)
+            watch.start()
+            t0 = time.monotonic()
+            follower.start(wait=False)
+            acc = first_accept(follower)
+            done = caught_up(follower, target)
+            seen = watch.finish()
+            behind = int(target - applied0) if target is not None and applied0 is not None else None
+            secs = round(done - t0, 3) if done else None
+            out["replay"] = {"entriesBehind": behind, "acceptSeconds": round(acc - t0, 3) if acc else None,
+                             "caughtUpSeconds": secs,
+                             "entriesPerSecond": round(behind / secs) if behind and secs else None,
+                             "snapshotInstalled": "snapshotInstalled" in seen}
+            if "raftStarted" in seen:
+                out["replay"]["raftStartedSeconds"] = round(seen["raftStarted"][0] - t0, 3)
+            B.log("restart: follower replaying its log: %s" % out["replay"])
 
-        # SIGKILL of the member holding leases on messages in flight.
-        hold.holding = True
-        with hold.lock:
-            hold.held = 0
-        lead = wait_leader()
-        follower = next(n for n in nodes if n is not lead)
-        accepted = send_hold(follower, 0, 200, "c")
-        deadline = time.monotonic() + 120
-        while hold.counts()[0] < 10 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        holder = max(nodes, key=lambda n: metric(n, "sendarix_deliveries_in_flight") or 0)
-        out["kill"] = kill_with_leases(holder, hold, accepted)
-        out["kill"]["killedRole"] = "leader" if holder is lead else "follower"
-        B.log("restart: cluster %s SIGKILL with leases held: %s" % (out["kill"]["killedRole"], out["kill"]))
+        def kill_phase():
+            # SIGKILL of the member holding leases on messages in flight.
+            hold.holding = True
+            with hold.lock:
+                hold.held = 0
+            lead = wait_leader()
+            follower = next(n for n in nodes if n is not lead)
+            accepted = send_hold(follower, 0, 200, "c")
+            deadline = time.monotonic() + 120
+            while hold.counts()[0] < 10 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            holder = max(nodes, key=lambda n: metric(n, "sendarix_deliveries_in_flight") or 0)
+            out["kill"] = kill_with_leases(holder, hold, accepted)
+            out["kill"]["killedRole"] = "leader" if holder is lead else "follower"
+            B.log("restart: cluster %s SIGKILL with leases held: %s" % (out["kill"]["killedRole"], out["kill"]))
 
-        # Snapshot install: a follower stopped while the leader compacts past it.
-        lead = wait_leader()
-        follower = next(n for n in nodes if n is not lead)
-        applied0 = metric(follower, "sendarix_raft_applied_index") or 0
-        follower.stop(grace=60)
-        lwatch = LogWatch(lead.logfile, {"compacted": b"raft log compacted", "snapshotSent": b"snapshot sent",
-                                         "streamStarted": b"snapshot stream started"})
-        lwatch.start()
-        sent = 0
-        compacted = False
-        while sent < 100_000 and not compacted:
-            fill(lead, lead.depth() + 5_000, d, "behind-%d" % sent)
-            sent += 5_000
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and not compacted:
-                for t, line in lwatch.every.get("compacted", []):
-                    if int(log_fields(line).get("through", 0)) > applied0:
-                        compacted = True
-                time.sleep(0.2)
-        snap = {"missedMessages": sent, "leaderCompactedPastFollower": compacted}
-        watch = LogWatch(follower.logfile, PATTERNS)
-        watch.start()
-        t0 = time.monotonic()
-        follower.start(wait=False)
-        acc = first_accept(follower)
-        installed = wait_pattern(watch, "snapshotInstalled", 600)
-        acc2 = first_accept(follower) if installed else None
-        target = metric(leader() or lead, "sendarix_raft_commit_index")
-        done = caught_up(follower, target) if installed else None
-        seen = watch.finish()
-        lseen = lwatch.finish()
-        snap.update({"acceptSeconds": round(acc - t0, 3) if acc else None,
-                     "acceptAfterInstallSeconds": round(acc2 - t0, 3) if acc2 else None,
-                     "caughtUpSeconds": round(done - t0, 3) if done else None})
-        for name in ("snapshotReceiving", "snapshotReceived", "snapshotInstalled"):
-            if name in seen:
-                snap[name + "Seconds"] = round(seen[name][0] - t0, 3)
-        if "snapshotReceived" in seen and installed:
-            snap["installSeconds"] = round(installed[0] - seen["snapshotReceived"][0], 3)
-        if "snapshotReceiving" in seen and "snapshotReceived" in seen:
-            snap["transferSeconds"] = round(seen["snapshotReceived"][0] - seen["snapshotReceiving"][0], 3)
-        if "snapshotSent" in lseen:
-            snap["snapshotBytes"] = int(log_fields(lseen["snapshotSent"][1]).get("bytes", 0)) or None
-        out["snapshot"] = snap
-        B.log("restart: follower %d messages behind, by snapshot: %s" % (sent, snap))
+        def snapshot_phase():
+            # Snapshot install: a follower stopped while the leader compacts past it.
+            lead = wait_leader()
+            follower = next(n for n in nodes if n is not lead)
+            applied0 = metric(follower, "sendarix_raft_applied_index") or 0
+            follower.stop(grace=60)
+            lwatch = LogWatch(lead.logfile, {"compacted": b"raft log compacted", "snapshotSent": b"snapshot sent",
+                                             "streamStarted": b"snapshot stream started"})
+            lwatch.start()
+            sent = 0
+            compacted = False
+            while sent < 100_000 and not compacted:
+                fill(lead, lead.depth() + 5_000, d, "behind-%d" % sent)
+                sent += 5_000
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and not compacted:
+                    for t, line in lwatch.every.get("compacted", []):
+                        if int(log_fields(line).get("through", 0)) > applied0:
+                            compacted = True
+                    time.sleep(0.2)
+            snap = {"missedMessages": sent, "leaderCompactedPastFollower": compacted}
+            watch = LogWatch(follower.logfile, PATTERNS)
+            watch.start()
+            t0 = time.monotonic()
+            follower.start(wait=False)
+            acc = first_accept(follower)
+            installed = wait_pattern(watch, "snapshotInstalled", 600)
+            acc2 = first_accept(follower) if installed else None
+            target = metric(leader() or lead, "sendarix_raft_commit_index")
+            done = caught_up(follower, target) if installed else None
+            seen = watch.finish()
+            lseen = lwatch.finish()
+            snap.update({"acceptSeconds": round(acc - t0, 3) if acc else None,
+                         "acceptAfterInstallSeconds": round(acc2 - t0, 3) if acc2 else None,
+                         "caughtUpSeconds": round(done - t0, 3) if done else None})
+            for name in ("snapshotReceiving", "snapshotReceived", "snapshotInstalled"):
+                if name in seen:
+                    snap[name + "Seconds"] = round(seen[name][0] - t0, 3)
+            if "snapshotReceived" in seen and installed:
+                snap["installSeconds"] = round(installed[0] - seen["snapshotReceived"][0], 3)
+            if "snapshotReceiving" in seen and "snapshotReceived" in seen:
+                snap["transferSeconds"] = round(seen["snapshotReceived"][0] - seen["snapshotReceiving"][0], 3)
+            if "snapshotSent" in lseen:
+                snap["snapshotBytes"] = int(log_fields(lseen["snapshotSent"][1]).get("bytes", 0)) or None
+            out["snapshot"] = snap
+            B.log("restart: follower %d messages behind, by snapshot: %s" % (sent, snap))
+
+        for name, phase in (("replay", replay_phase), ("kill", kill_phase), ("snapshot", snapshot_phase)):
+            try:
+                for n in nodes:  # a failed phase may have left a member stopped
+                    if n.proc is None:
+                        n.start()
+                phase()
+            except Exception as e:  # one phase failing leaves the figures of the others
+                B.log("restart: cluster %s phase failed: %r" % (name, e))
+                out.setdefault(name, {})["error"] = repr(e)[:300]
+                hold.holding = False
     finally:
         for n in nodes:
             n.stop()
