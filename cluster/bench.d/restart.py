@@ -351,7 +351,10 @@ def metric(node, name):
 
 PATTERNS = {"raftStarted": b"raft started", "leaseRecoveryDone": b"lease_recovery_done",
             "snapshotReceiving": b"receiving a spool snapshot", "snapshotReceived": b"spool snapshot received",
-            "snapshotInstalled": b"installed a spool snapshot", "role": b"raft role", "ready": b'"event":"ready"'}
+            "snapshotInstalled": b"installed a spool snapshot", "role": b"raft role", "ready": b'"event":"ready"',
+            "restartForSnapshot": b"restarting to install the spool snapshot",
+            "shutdownDraining": b'"phase":"draining"', "deliveryStopped": b"delivery.stopped",
+            "shutdownDone": b'"phase":"done"'}
 
 
 def restart(node, leader_of=None, stop_grace=60.0):
@@ -586,7 +589,8 @@ def cluster(bench, d, receiver, hold, depth):
             snap.update({"acceptSeconds": round(acc - t0, 3) if acc else None,
                          "acceptAfterInstallSeconds": round(acc2 - t0, 3) if acc2 else None,
                          "caughtUpSeconds": round(done - t0, 3) if done else None})
-            for name in ("snapshotReceiving", "snapshotReceived", "snapshotInstalled"):
+            for name in ("snapshotReceiving", "snapshotReceived", "restartForSnapshot", "shutdownDraining",
+                         "deliveryStopped", "shutdownDone", "snapshotInstalled"):
                 if name in seen:
                     snap[name + "Seconds"] = round(seen[name][0] - t0, 3)
             if "snapshotReceived" in seen and installed:
