@@ -314,6 +314,7 @@ def first_accept(node, timeout=120.0):
     body = B.make_body(1024, "restart")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        c = None
         try:
             c = B.SMTPConn(node.ip, node.port, timeout=5)
             c.greet()
@@ -322,6 +323,8 @@ def first_accept(node, timeout=120.0):
             c.quit_and_close()
             return time.monotonic()
         except (OSError, B.SMTPError):
+            if c is not None:  # a probe left open would hold up the node's shutdown drain
+                c.close()
             time.sleep(0.02)
     return None
 
