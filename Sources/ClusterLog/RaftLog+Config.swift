@@ -26,12 +26,6 @@ extension RaftLog.Options {
         if let t = config.cluster.tls {
             tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
         }
-        // Benchmarks (cluster/bench --only restart): a snapshot install without a 10-minute wait.
-        let env = ProcessInfo.processInfo.environment
-        if let v = env["SENDARIX_RAFT_COMPACTION_HOLD_SECONDS"].flatMap(Double.init), v >= 0 { compactionHoldSeconds = v }
-        if let v = env["SENDARIX_RAFT_COMPACT_THRESHOLD"].flatMap(Int.init), v > 0 {
-            compactThreshold = v
-            retainedEntries = UInt64(max(1, v / 5))
-        }
+        applyCompactionOverrides(ProcessInfo.processInfo.environment)  // benchmarks only
     }
 }

@@ -296,11 +296,8 @@ def report_rows(results):
                     "%.2fx" % o["drainRatio"] if o.get("drainRatio") else "-", "~1"))
         out.append(("outage: fresh mail latency p50 / p99 s during drain", "",
                     "%s / %s" % (o.get("freshLatencyP50"), o.get("freshLatencyP99")), "", "low"))
-    r = results.get("restart") or {}
-    if r.get("available"):
-        for k in sorted(r):
-            if k.startswith("acceptSeconds") or (k.startswith("ratio") or "Ratio" in k):
-                out.append(("restart: " + k, "", str(r[k]), "", "< 10 s" if k.startswith("accept") else ""))
+    import restart
+    out.extend(restart.report_rows(results))
     for row in (results.get("costTable") or {}).get("rows", []):
         if row.get("depth") is not None:
             where = "depth %s" % row["depth"]

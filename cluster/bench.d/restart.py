@@ -7,21 +7,37 @@ for exit, start; measured from the start: the 220 greeting, the first 250 to a m
 (`acceptSeconds...`, target under 10 s), `raft started` in the log (the log opened and replayed),
 and `delivery.lease_recovery_done` (the scheduler took back the leases it held).
 
-Then a SIGKILL while the receiver takes mail (deliveries in flight hold leases): the restart's
-timings, the leases recovered, and `lost` (acknowledged messages neither queued nor delivered,
-counted by the relay's queue IDs at the receiver; must be 0).
-
-Three-node cluster (127.63.1.1-3) at the same depth: a follower restart and a leader restart, each
-timed to its first 250, to `raft started` (the Raft log opened and replayed) and to the moment its
-applied index reaches the leader's commit index; then a follower is stopped for longer than the
-compaction hold (SNAPSHOT_HOLD, lowered for the bench through the environment) while more mail
+Three-node cluster (127.63.1.1-3): the same with a tenth of the depth (or --restart-depth / 10):
+a follower restart and a leader restart, each timed to its first 250 and to the moment its
+applied index reaches the leader's commit index; then a follower is stopped while more mail
 arrives and the leader compacts its log, so it comes back through a spool snapshot
-(`installed a spool snapshot`): snapshot install time and catch-up time; last the leader is
-the node delivering (holding leases) is SIGKILLed as above.
+(`installed a spool snapshot`): snapshot install time and catch-up time.
 
-Ratios: each `acceptSeconds...` at depth over the same restart with the empty queue."""
+SIGKILL with leases held (single node, then the cluster member holding the leases): a second
+route (`hold.test`) goes to a receiver that keeps every message's DATA unanswered, so the node
+holds leases on the messages in flight; the node is SIGKILLed, the receiver stops holding, the
+node starts again: `leaseRecoveryDoneSeconds` and `leaseRecoveryExamined` from its log, and
+`allDeliveredSeconds` when every accepted hold.test message has reached the receiver
+(`lost` = accepted minus distinct delivered, must be 0).
+
+Raft log replay (cluster): a follower stopped while a few thousand entries are committed (fewer
+than the leader retains) comes back through log replay: entries behind, seconds from start until
+its applied index reaches the leader's commit index, entries per second.
+
+Snapshot install (cluster): the nodes run with compaction settings lowered through the
+environment (`SENDARIX_RAFT_COMPACT_THRESHOLD`, `..._RETAINED_ENTRIES`,
+`..._COMPACTION_HOLD_SECONDS`; RaftLog.Options+Environment.swift) so the leader compacts past a
+stopped follower within seconds; on restart the follower receives a spool snapshot, re-executes
+itself to install it, and accepts: snapshot bytes (leader's `snapshot sent`), receive / install
+seconds, seconds until it accepts and until it caught up.
+
+Ratios: each `acceptSeconds...` at depth over the same restart with the empty queue;
+`ratioWorstAcceptToBudget` = the slowest first 250 after any restart / 10 s."""
+import asyncio
+import json
 import os
 import re
+import signal
 import shutil
 import threading
 import time
@@ -31,11 +47,226 @@ from outage_receiver import Receiver
 
 B = __import__("__main__")
 
-# Compaction settings of the cluster nodes (environment overrides; the defaults are 600 s and 50,000).
-SNAPSHOT_HOLD = 15
-COMPACT_AT = 20_000
+MODE = {"retrySchedule": [3600, 7200, 14400], "breakerOpenSeconds": 30, "shapedRate": 300, "maxConnections": 10}
 
-MODE = {"retrySchedule": [60, 300, 900], "breakerOpenSeconds": 30, "shapedRate": 300, "maxConnections": 10}
+
+NET = "127.75."  # this bench's loopback range (the outage bench keeps 127.63.x)
+RECEIVER_IP = NET + "0.50"
+HOLD_IP = NET + "0.51"
+HOLD_DOMAIN = "hold.test"
+# Compaction settings of the cluster part (environment overrides, RaftLog.Options+Environment):
+# a stopped member stops holding back compaction after HOLD_SECONDS, the log is compacted when
+# it holds more than THRESHOLD entries, keeping RETAINED behind.
+COMPACT_ENV = {"SENDARIX_RAFT_COMPACT_THRESHOLD": "20000", "SENDARIX_RAFT_RETAINED_ENTRIES": "8000",
+               "SENDARIX_RAFT_COMPACTION_HOLD_SECONDS": "5"}
+
+
+class Node(dq.Node):
+    """A deep-queue node whose routes point at this bench's receivers (`example.test` to the
+    deferring one, `hold.test` to the HoldReceiver), started with `env` added to the environment."""
+
+    def __init__(self, *args, hold_port=None, receiver_port=None, env=None, **kw):
+        super().__init__(*args, **kw)
+        self.env = dict(os.environ, **(env or {}))
+        with open(self.config) as f:
+            cfg = json.load(f)
+        cfg["routes"] = [{"domain": "example.test", "hosts": ["%s:%d" % (RECEIVER_IP, receiver_port)], "tls": "none"},
+                         {"domain": HOLD_DOMAIN, "hosts": ["%s:%d" % (HOLD_IP, hold_port)], "tls": "none"}]
+        with open(self.config, "w") as f:
+            json.dump(cfg, f, indent=2)
+
+    def start(self, wait=True):
+        self.proc = B.PROCS.spawn("sendarix-" + self.id, [self.binary, "serve", "--config", self.config],
+                                  stdout=self.logfile, stderr=self.logfile, env=self.env)
+        if wait:
+            B.wait_smtp_ready(self.ip, self.port, 120.0, self.proc, what="sendarix " + self.id)
+
+    def kill(self):
+        """SIGKILL (the whole process group), then reaps it."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=30)
+        B.PROCS.stop(self.proc)
+        self.proc = None
+
+
+class HoldReceiver:
+    """A receiving MTA that, while `holding` is set, reads each message and then does not answer
+    the end of DATA (the sending node keeps the message leased and in flight); otherwise it answers
+    250. Records the distinct `X-Restart-Seq` values of messages answered 250. Only 127.0.0.0/8."""
+
+    def __init__(self, ip, port):
+        self.ip, self.port = ip, port
+        self.holding = True
+        self.lock = threading.Lock()
+        self.held = 0
+        self.delivered = set()
+        self.duplicates = 0
+        self.loop = asyncio.new_event_loop()
+        self.server = None
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        if not self.ready.wait(10):
+            raise B.Unavailable("hold receiver did not start on %s:%d" % (self.ip, self.port))
+
+    def stop(self):
+        def shut():
+            if self.server is not None:
+                self.server.close()
+            self.loop.stop()
+        self.loop.call_soon_threadsafe(shut)
+        self.thread.join(timeout=10)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(
+            asyncio.start_server(self._session, self.ip, self.port, backlog=1024, reuse_address=True))
+        self.ready.set()
+        self.loop.run_forever()
+
+    def counts(self):
+        with self.lock:
+            return self.held, len(self.delivered), self.duplicates
+
+    async def _session(self, reader, writer):
+        try:
+            writer.write(b"220 hold.bench.test ESMTP\r\n")
+            await writer.drain()
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    writer.write(b"250-hold.bench.test\r\n250 8BITMIME\r\n")
+                elif verb == b"DATA":
+                    writer.write(b"354 go ahead\r\n")
+                    await writer.drain()
+                    seq = None
+                    while True:
+                        l = await reader.readline()
+                        if not l or l == b".\r\n":
+                            break
+                        if seq is None and l.lower().startswith(b"x-restart-seq:"):
+                            seq = l.split(b":", 1)[1].strip()
+                    if not l:
+                        return
+                    if self.holding:
+                        with self.lock:
+                            self.held += 1
+                        while self.holding:  # the sender's death ends this session (read sees EOF)
+                            try:
+                                await asyncio.wait_for(reader.read(1), 0.2)
+                                if reader.at_eof():
+                                    return
+                            except asyncio.TimeoutError:
+                                pass
+                    with self.lock:
+                        if seq in self.delivered:
+                            self.duplicates += 1
+                        self.delivered.add(seq)
+                    writer.write(b"250 2.0.0 ok\r\n")
+                elif verb == b"QUIT":
+                    writer.write(b"221 2.0.0 bye\r\n")
+                    await writer.drain()
+                    return
+                else:
+                    writer.write(b"250 2.0.0 ok\r\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+
+def send_hold(node, start, count, tag):
+    """Sends hold.test messages numbered start..start+count-1 through `node`; returns the numbers
+    answered 250."""
+    accepted = []
+    c = B.SMTPConn(node.ip, node.port, timeout=30)
+    c.greet()
+    c.ehlo()
+    for i in range(start, start + count):
+        seq = "%s-%d" % (tag, i)
+        body = ("From: <%s>\r\nTo: <h@%s>\r\nSubject: hold %s\r\nX-Restart-Seq: %s\r\n\r\n" % (
+            B.SENDER, HOLD_DOMAIN, seq, seq)).encode() + (b"y" * 76 + b"\r\n") * 60 + b".\r\n"
+        try:
+            c.cmd("MAIL FROM:<%s>" % B.SENDER, expect=2)
+            c.cmd("RCPT TO:<h%d@%s>" % (i, HOLD_DOMAIN), expect=2)
+            c.cmd("DATA", expect=3)
+            c.sock.sendall(body)
+            code, _ = c.reply()
+            if code == 250:
+                accepted.append(seq.encode())
+        except (OSError, B.SMTPError):
+            c.close()
+            c = B.SMTPConn(node.ip, node.port, timeout=30)
+            c.greet()
+            c.ehlo()
+    c.quit_and_close()
+    return accepted
+
+
+def kill_with_leases(node, hold, accepted, stop_nodes=(), leader_of=None, wait_held=10):
+    """SIGKILLs `node` once the hold receiver holds `wait_held` messages, restarts it with the
+    receiver answering, and times lease recovery and the delivery of every accepted message."""
+    deadline = time.monotonic() + 120
+    while hold.counts()[0] < wait_held and time.monotonic() < deadline:
+        time.sleep(0.05)
+    held = hold.counts()[0]
+    inflight = metric(node, "sendarix_deliveries_in_flight")
+    node.kill()
+    hold.holding = False
+    watch = LogWatch(node.logfile, PATTERNS)
+    watch.start()
+    t0 = time.monotonic()
+    node.start(wait=False)
+    acc = first_accept(node)
+    want = set(accepted)
+    delivered_at = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        with hold.lock:
+            missing = len(want - hold.delivered)
+        if missing == 0:
+            delivered_at = time.monotonic()
+            break
+        time.sleep(0.05)
+    while "leaseRecoveryDone" not in watch.seen and time.monotonic() < t0 + 120:
+        time.sleep(0.05)
+    seen = watch.finish()
+    with hold.lock:
+        lost = len(want - hold.delivered)
+        dups = hold.duplicates
+    out = {"accepted": len(want), "heldAtKill": held, "inFlightAtKill": inflight,
+           "acceptSeconds": round(acc - t0, 3) if acc else None,
+           "allDeliveredSeconds": round(delivered_at - t0, 3) if delivered_at else None,
+           "lost": lost, "duplicates": dups}
+    for name in ("raftStarted", "leaseRecoveryDone"):
+        if name in seen:
+            out[name + "Seconds"] = round(seen[name][0] - t0, 3)
+    if "leaseRecoveryDone" in seen:
+        f = log_fields(seen["leaseRecoveryDone"][1])
+        out["leaseRecoveryExamined"] = int(f.get("examined", 0))
+        out["leaseRecoveryMs"] = int(f.get("ms", 0))
+    return out
+
+
+def log_fields(line):
+    try:
+        return json.loads(line)
+    except ValueError:
+        return {}
 
 
 class LogWatch(threading.Thread):
@@ -45,6 +276,7 @@ class LogWatch(threading.Thread):
         super().__init__(daemon=True)
         self.path, self.patterns = path, patterns
         self.seen = {}
+        self.every = {}
         self.stop_event = threading.Event()
         self.offset = os.path.getsize(path) if os.path.exists(path) else 0
 
@@ -65,8 +297,10 @@ class LogWatch(threading.Thread):
                 now = time.monotonic()
                 for line in lines:
                     for name, pat in self.patterns.items():
-                        if name not in self.seen and pat in line:
-                            self.seen[name] = (now, line.decode("utf-8", "replace")[:400])
+                        if pat in line:
+                            hit = (now, line.decode("utf-8", "replace")[:4000])
+                            self.seen.setdefault(name, hit)
+                            self.every.setdefault(name, []).append(hit)
             self.stop_event.wait(0.02)
 
     def finish(self):
@@ -80,6 +314,7 @@ def first_accept(node, timeout=120.0):
     body = B.make_body(1024, "restart")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        c = None
         try:
             c = B.SMTPConn(node.ip, node.port, timeout=5)
             c.greet()
@@ -88,6 +323,8 @@ def first_accept(node, timeout=120.0):
             c.quit_and_close()
             return time.monotonic()
         except (OSError, B.SMTPError):
+            if c is not None:  # a probe left open would hold up the node's shutdown drain
+                c.close()
             time.sleep(0.02)
     return None
 
@@ -116,16 +353,16 @@ def metric(node, name):
 
 
 PATTERNS = {"raftStarted": b"raft started", "leaseRecoveryDone": b"lease_recovery_done",
-            "snapshotInstalled": b"installed a spool snapshot", "role": b"raft role"}
+            "snapshotReceiving": b"receiving a spool snapshot", "snapshotReceived": b"spool snapshot received",
+            "snapshotInstalled": b"installed a spool snapshot", "role": b"raft role", "ready": b'"event":"ready"',
+            "restartForSnapshot": b"restarting to install the spool snapshot",
+            "shutdownDraining": b'"phase":"draining"', "deliveryStopped": b"delivery.stopped",
+            "shutdownDone": b'"phase":"done"'}
 
 
-def restart(node, leader_of=None, stop_grace=60.0, kill=False):
-    """Stops (SIGTERM, or SIGKILL with `kill`) and starts `node`; returns the timings (seconds from
-    the start of the new process)."""
+def restart(node, leader_of=None, stop_grace=60.0):
+    """Stops and starts `node`; returns the timings (seconds from the start of the new process)."""
     t_stop = time.monotonic()
-    if kill and node.proc is not None:
-        node.proc.kill()  # SIGKILL: no outcome recorded, leases left behind
-        node.proc.wait(timeout=60)
     node.stop(grace=stop_grace)
     stopped = time.monotonic() - t_stop
     watch = LogWatch(node.logfile, PATTERNS)
@@ -164,39 +401,6 @@ def restart(node, leader_of=None, stop_grace=60.0, kill=False):
     return out
 
 
-def kill_restart(pick, receiver, depth_of, leader_of=None):
-    """SIGKILL of the node `pick()` names once the receiver takes mail (deliveries in flight hold
-    leases), then a start:
-    timings as `restart`, the leases recovered, and the check that no acknowledged message is lost:
-    every one is still queued or reached the receiver (distinct queue IDs; a delivery whose outcome
-    the kill cut off is sent again, counted in `duplicates`)."""
-    u0, _ = receiver.unique_delivered()
-    expected = depth_of() + u0
-    receiver.deferring = False
-    # The breaker opened during the outage: the first probe after it reopens starts the drain.
-    deadline = time.monotonic() + 150
-    while receiver.unique_delivered()[0] < u0 + 100 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    node = pick()
-    out = {"killed": node.id, "deliveredBeforeKill": receiver.unique_delivered()[0] - u0,
-           "inFlightAtKill": metric(node, "sendarix_deliveries_in_flight")}
-    out.update(restart(node, leader_of=(lambda: leader_of(node)) if leader_of else None, kill=True))
-    expected += 1  # the message first_accept sent after the start
-    u1, _ = receiver.unique_delivered()
-    time.sleep(10)
-    out["deliveredInTenSecondsAfterStart"] = receiver.unique_delivered()[0] - u1
-    receiver.deferring = True
-    time.sleep(3)  # attempts in flight finish
-    depth = depth_of()
-    u2, dup = receiver.unique_delivered()
-    out["expected"] = expected
-    out["queuedAfter"] = depth
-    out["deliveredTotal"] = u2 - u0
-    out["duplicates"] = dup
-    out["lost"] = max(0, expected - (depth + u2))
-    return out
-
-
 def fill(node, depth, d, tag):
     while True:
         have = node.depth()
@@ -209,10 +413,11 @@ def fill(node, depth, d, tag):
             raise B.Unavailable("smtp-source failed: " + tail)
 
 
-def single(bench, d, receiver, depth):
+def single(bench, d, receiver, hold, depth):
     a = bench.args
     map_mb = max(16_384, int(depth * 16 * 1024 / 2 ** 20) + 4096)
-    node = dq.Node(d, a.sendarix_bin, dq.NET + "3", "r1", receiver.port, MODE, map_mb=map_mb)
+    node = Node(d, a.sendarix_bin, NET + "0.3", "r1", receiver.port, MODE, map_mb=map_mb,
+                hold_port=hold.port, receiver_port=receiver.port)
     out = {}
     try:
         node.start()
@@ -226,17 +431,41 @@ def single(bench, d, receiver, depth):
         out["deep"] = restart(node)
         out["deep"]["rssMBAfter"] = round((node.sample()["rssKB"] or 0) / 1024, 1)
         B.log("restart: single node, depth %d: %s" % (out["depth"], out["deep"]))
-        out["kill"] = kill_restart(lambda: node, receiver, node.depth)
-        B.log("restart: single node SIGKILL at depth %d: %s" % (out["depth"], out["kill"]))
+        try:
+            hold.holding = True
+            accepted = send_hold(node, 0, 200, "s")
+            out["kill"] = kill_with_leases(node, hold, accepted)
+        except Exception as e:  # the SIGTERM figures stand
+            hold.holding = False
+            out["kill"] = {"error": repr(e)[:300]}
+        B.log("restart: single node SIGKILL with leases held, depth %d: %s" % (out["depth"], out["kill"]))
     finally:
         node.stop()
         shutil.rmtree(node.data, ignore_errors=True)
     return out
 
 
-def cluster(bench, d, receiver, depth):
+def wait_pattern(watch, name, timeout):
+    deadline = time.monotonic() + timeout
+    while name not in watch.seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return watch.seen.get(name)
+
+
+def caught_up(node, target, timeout=900):
+    """Monotonic time at which `node`'s applied index reached `target`, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        applied = metric(node, "sendarix_raft_applied_index")
+        if target is not None and applied is not None and applied >= target:
+            return time.monotonic()
+        time.sleep(0.05)
+    return None
+
+
+def cluster(bench, d, receiver, hold, depth):
     a = bench.args
-    ips = ["127.63.1.%d" % (i + 1) for i in range(3)]
+    ips = [NET + "1.%d" % (i + 1) for i in range(3)]
     secret = os.path.join(d, "cluster.key")
     with open(secret, "w") as f:
         f.write("bench-outage-secret-%d" % os.getpid())
@@ -244,13 +473,10 @@ def cluster(bench, d, receiver, depth):
     map_mb = max(16_384, int(depth * 16 * 1024 / 2 ** 20) + 4096)
     for i, ip in enumerate(ips):
         peers = [{"id": "c%d" % (j + 1), "address": "%s:7700" % other} for j, other in enumerate(ips) if other != ip]
-        nodes.append(dq.Node(d, a.sendarix_bin, ip, "c%d" % (i + 1), receiver.port, MODE, peers=peers,
-                             secret=secret, map_mb=map_mb))
-        # A member down for more than SNAPSHOT_HOLD seconds no longer holds back compaction, which
-        # starts at COMPACT_AT entries: a follower away that long comes back through a snapshot.
-        nodes[-1].env = {"SENDARIX_RAFT_COMPACTION_HOLD_SECONDS": str(SNAPSHOT_HOLD),
-                         "SENDARIX_RAFT_COMPACT_THRESHOLD": str(COMPACT_AT)}
-    out = {}
+        nodes.append(Node(d, a.sendarix_bin, ip, "c%d" % (i + 1), receiver.port, MODE, peers=peers,
+                          secret=secret, map_mb=map_mb, hold_port=hold.port, receiver_port=receiver.port,
+                          env=COMPACT_ENV))
+    out = {"compaction": dict(COMPACT_ENV)}
 
     def leader():
         for n in nodes:
@@ -289,55 +515,106 @@ def cluster(bench, d, receiver, depth):
         lead = wait_leader()
         out["deepLeader"] = restart(lead, leader_of=lambda: leader() or nodes[0])
         B.log("restart: cluster leader at depth %d: %s" % (out["depth"], out["deepLeader"]))
-        # A follower that misses more than the leader keeps in its log comes back by snapshot.
-        lead = wait_leader()
-        follower = next(n for n in nodes if n is not lead)
-        follower.stop(grace=60)
-        t_down = time.monotonic()
-        more = max(2_000, min(depth // 10, 20_000), COMPACT_AT)
-        fill(lead, out["depth"] + more, d, "behind")
-        time.sleep(max(0.0, SNAPSHOT_HOLD + 5 - (time.monotonic() - t_down)))
-        # More entries after the hold, so the leader compacts past the follower.
-        fill(lead, lead.depth() + 2_000, d, "behind2")
-        more += 2_000
-        watch = LogWatch(follower.logfile, PATTERNS)
-        watch.start()
-        t0 = time.monotonic()
-        follower.start(wait=False)
-        g = greeting(follower)
-        acc = first_accept(follower)
-        target = metric(leader() or lead, "sendarix_raft_commit_index")
-        caught = None
-        deadline = time.monotonic() + 900
-        while time.monotonic() < deadline:
-            applied = metric(follower, "sendarix_raft_applied_index")
-            if target is not None and applied is not None and applied >= target:
-                caught = time.monotonic()
-                break
-            time.sleep(0.1)
-        seen = watch.finish()
-        behind = {"missedMessages": more, "greetingSeconds": round(g - t0, 3) if g else None,
-                  "acceptSeconds": round(acc - t0, 3) if acc else None,
-                  "caughtUpSeconds": round(caught - t0, 3) if caught else None}
-        for name in ("raftStarted", "snapshotInstalled", "leaseRecoveryDone"):
-            if name in seen:
-                behind[name + "Seconds"] = round(seen[name][0] - t0, 3)
-        out["behindFollower"] = behind
-        B.log("restart: follower %d messages behind: %s" % (more, behind))
-        lead = wait_leader()
 
-        def busiest():
-            # The node delivering example.test (its preferred owner) holds the leases.
-            return max(nodes, key=lambda n: metric(n, "sendarix_deliveries_in_flight") or 0)
+        def replay_phase():
+            # Raft log replay: a follower misses fewer entries than the leader retains.
+            lead = wait_leader()
+            follower = next(n for n in nodes if n is not lead)
+            applied0 = metric(follower, "sendarix_raft_applied_index")
+            follower.stop(grace=60)
+            fill(lead, lead.depth() + 1_500, d, "replay")
+            target = metric(lead, "sendarix_raft_commit_index")
+            watch = LogWatch(follower.logfile, PATTERNS)
+            watch.start()
+            t0 = time.monotonic()
+            follower.start(wait=False)
+            acc = first_accept(follower)
+            done = caught_up(follower, target)
+            seen = watch.finish()
+            behind = int(target - applied0) if target is not None and applied0 is not None else None
+            secs = round(done - t0, 3) if done else None
+            out["replay"] = {"entriesBehind": behind, "acceptSeconds": round(acc - t0, 3) if acc else None,
+                             "caughtUpSeconds": secs,
+                             "entriesPerSecond": round(behind / secs) if behind and secs else None,
+                             "snapshotInstalled": "snapshotInstalled" in seen}
+            if "raftStarted" in seen:
+                out["replay"]["raftStartedSeconds"] = round(seen["raftStarted"][0] - t0, 3)
+            B.log("restart: follower replaying its log: %s" % out["replay"])
 
-        def other_leader(killed):
-            lead_now = leader()
-            return lead_now if lead_now is not None and lead_now is not killed else \
-                next(n for n in nodes if n is not killed)
+        def kill_phase():
+            # SIGKILL of the member holding leases on messages in flight.
+            hold.holding = True
+            with hold.lock:
+                hold.held = 0
+            lead = wait_leader()
+            follower = next(n for n in nodes if n is not lead)
+            accepted = send_hold(follower, 0, 200, "c")
+            deadline = time.monotonic() + 120
+            while hold.counts()[0] < 10 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            holder = max(nodes, key=lambda n: metric(n, "sendarix_deliveries_in_flight") or 0)
+            out["kill"] = kill_with_leases(holder, hold, accepted)
+            out["kill"]["killedRole"] = "leader" if holder is lead else "follower"
+            B.log("restart: cluster %s SIGKILL with leases held: %s" % (out["kill"]["killedRole"], out["kill"]))
 
-        out["killDelivering"] = kill_restart(busiest, receiver, lambda: (leader() or lead).depth(),
-                                             leader_of=other_leader)
-        B.log("restart: cluster SIGKILL of the delivering node: %s" % out["killDelivering"])
+        def snapshot_phase():
+            # Snapshot install: a follower stopped while the leader compacts past it.
+            lead = wait_leader()
+            follower = next(n for n in nodes if n is not lead)
+            applied0 = metric(follower, "sendarix_raft_applied_index") or 0
+            follower.stop(grace=60)
+            lwatch = LogWatch(lead.logfile, {"compacted": b"raft log compacted", "snapshotSent": b"snapshot sent",
+                                             "streamStarted": b"snapshot stream started"})
+            lwatch.start()
+            sent = 0
+            compacted = False
+            while sent < 100_000 and not compacted:
+                fill(lead, lead.depth() + 5_000, d, "behind-%d" % sent)
+                sent += 5_000
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and not compacted:
+                    for t, line in lwatch.every.get("compacted", []):
+                        if int(log_fields(line).get("through", 0)) > applied0:
+                            compacted = True
+                    time.sleep(0.2)
+            snap = {"missedMessages": sent, "leaderCompactedPastFollower": compacted}
+            watch = LogWatch(follower.logfile, PATTERNS)
+            watch.start()
+            t0 = time.monotonic()
+            follower.start(wait=False)
+            acc = first_accept(follower)
+            installed = wait_pattern(watch, "snapshotInstalled", 600)
+            acc2 = first_accept(follower) if installed else None
+            target = metric(leader() or lead, "sendarix_raft_commit_index")
+            done = caught_up(follower, target) if installed else None
+            seen = watch.finish()
+            lseen = lwatch.finish()
+            snap.update({"acceptSeconds": round(acc - t0, 3) if acc else None,
+                         "acceptAfterInstallSeconds": round(acc2 - t0, 3) if acc2 else None,
+                         "caughtUpSeconds": round(done - t0, 3) if done else None})
+            for name in ("snapshotReceiving", "snapshotReceived", "restartForSnapshot", "shutdownDraining",
+                         "deliveryStopped", "shutdownDone", "snapshotInstalled"):
+                if name in seen:
+                    snap[name + "Seconds"] = round(seen[name][0] - t0, 3)
+            if "snapshotReceived" in seen and installed:
+                snap["installSeconds"] = round(installed[0] - seen["snapshotReceived"][0], 3)
+            if "snapshotReceiving" in seen and "snapshotReceived" in seen:
+                snap["transferSeconds"] = round(seen["snapshotReceived"][0] - seen["snapshotReceiving"][0], 3)
+            if "snapshotSent" in lseen:
+                snap["snapshotBytes"] = int(log_fields(lseen["snapshotSent"][1]).get("bytes", 0)) or None
+            out["snapshot"] = snap
+            B.log("restart: follower %d messages behind, by snapshot: %s" % (sent, snap))
+
+        for name, phase in (("replay", replay_phase), ("kill", kill_phase), ("snapshot", snapshot_phase)):
+            try:
+                for n in nodes:  # a failed phase may have left a member stopped
+                    if n.proc is None:
+                        n.start()
+                phase()
+            except Exception as e:  # one phase failing leaves the figures of the others
+                B.log("restart: cluster %s phase failed: %r" % (name, e))
+                out.setdefault(name, {})["error"] = repr(e)[:300]
+                hold.holding = False
     finally:
         for n in nodes:
             n.stop()
@@ -352,47 +629,91 @@ def ratio(deep, empty, key="acceptSeconds"):
     return round(deep[key] / empty[key], 3)
 
 
+def headline(res, s, c):
+    """The flat figures of `results.restart` from the scenario dicts (single `s`, cluster `c`)."""
+    res["acceptSecondsSingleEmpty"] = s["empty"].get("acceptSeconds")
+    res["acceptSecondsSingleDeep"] = s["deep"].get("acceptSeconds")
+    res["ratioAcceptSingleDeepToEmpty"] = ratio(s["deep"], s["empty"])
+    res["leaseRecoverySecondsSingleDeep"] = s["deep"].get("leaseRecoveryDoneSeconds")
+    k = s.get("kill") or {}
+    res["acceptSecondsSingleKill"] = k.get("acceptSeconds")
+    res["leaseRecoverySecondsSingleKill"] = k.get("leaseRecoveryDoneSeconds")
+    res["leasesRecoveredSingleKill"] = k.get("leaseRecoveryExamined")
+    res["allDeliveredSecondsSingleKill"] = k.get("allDeliveredSeconds")
+    res["lostSingleKill"] = k.get("lost")
+    if c is None:
+        return
+    res["acceptSecondsFollowerDeep"] = c["deepFollower"].get("acceptSeconds")
+    res["acceptSecondsLeaderDeep"] = c["deepLeader"].get("acceptSeconds")
+    res["ratioAcceptFollowerDeepToEmpty"] = ratio(c["deepFollower"], c["emptyFollower"])
+    res["ratioAcceptLeaderDeepToEmpty"] = ratio(c["deepLeader"], c["emptyLeader"])
+    res["ratioCatchUpFollowerDeepToEmpty"] = ratio(c["deepFollower"], c["emptyFollower"], "caughtUpSeconds")
+    r = c.get("replay") or {}
+    res["acceptSecondsReplayFollower"] = r.get("acceptSeconds")
+    res["replayEntries"] = r.get("entriesBehind")
+    res["replaySeconds"] = r.get("caughtUpSeconds")
+    res["replayEntriesPerSecond"] = r.get("entriesPerSecond")
+    k = c.get("kill") or {}
+    res["acceptSecondsClusterKill"] = k.get("acceptSeconds")
+    res["leaseRecoverySecondsClusterKill"] = k.get("leaseRecoveryDoneSeconds")
+    res["leasesRecoveredClusterKill"] = k.get("leaseRecoveryExamined")
+    res["allDeliveredSecondsClusterKill"] = k.get("allDeliveredSeconds")
+    res["lostClusterKill"] = k.get("lost")
+    n = c.get("snapshot") or {}
+    res["acceptSecondsSnapshotFollower"] = n.get("acceptSeconds")
+    res["snapshotBytes"] = n.get("snapshotBytes")
+    res["snapshotTransferSeconds"] = n.get("transferSeconds")
+    res["snapshotInstallSeconds"] = n.get("installSeconds")
+    res["snapshotCaughtUpSeconds"] = n.get("caughtUpSeconds")
+    if n.get("acceptAfterInstallSeconds") is not None and n.get("snapshotReceivedSeconds") is not None:
+        # The node is down from the snapshot's arrival (it re-executes itself) until it accepts again.
+        res["acceptSecondsAfterSnapshotRestart"] = round(n["acceptAfterInstallSeconds"] - n["snapshotReceivedSeconds"], 3)
+
+
+def report_rows(results):
+    """Rows for bench.py's printed table: (metric, postfix, sendarix, ratio, better)."""
+    r = results.get("restart") or {}
+    if not r.get("available"):
+        return []
+    out = []
+    for k in sorted(r):
+        if r[k] is None or isinstance(r[k], dict):
+            continue
+        if k.startswith("acceptSeconds"):
+            out.append(("restart: " + k, "", str(r[k]), "", "< 10 s"))
+        elif k.startswith("lost"):
+            out.append(("restart: " + k, "", str(r[k]), "", "0"))
+        elif k.startswith(("ratio", "leaseRecovery", "leasesRecovered", "allDelivered", "replay", "snapshot")):
+            out.append(("restart: " + k, "", str(r[k]), "", ""))
+    return out
+
+
 def run(bench):
     a = bench.args
     depth = a.restart_depth or (20_000 if a.quick else 1_000_000)
-    cdepth = depth  # the cluster restarts at the same depth as the single node
+    cdepth = max(2_000, depth // 10)
     res = {"available": True, "depth": depth, "clusterDepth": cdepth, "loadavgStart": round(os.getloadavg()[0], 2)}
     d = bench.dir("restart")
-    receiver = Receiver(dq.RECEIVER_IP, B.pick_port(dq.RECEIVER_IP, 2527))
+    receiver = Receiver(RECEIVER_IP, B.pick_port(RECEIVER_IP, 2527))
+    hold = HoldReceiver(HOLD_IP, B.pick_port(HOLD_IP, 2528))
     try:
         receiver.start()
-        s = single(bench, d, receiver, depth)
+        hold.start()
+        s = single(bench, d, receiver, hold, depth)
         res["single"] = s
-        res["acceptSecondsSingleEmpty"] = s["empty"].get("acceptSeconds")
-        res["acceptSecondsSingleDeep"] = s["deep"].get("acceptSeconds")
-        res["ratioAcceptSingleDeepToEmpty"] = ratio(s["deep"], s["empty"])
-        res["leaseRecoverySecondsSingleDeep"] = s["deep"].get("leaseRecoveryDoneSeconds")
-        k = s.get("kill", {})
-        res["acceptSecondsSingleKilled"] = k.get("acceptSeconds")
-        res["leaseRecoverySecondsSingleKilled"] = k.get("leaseRecoveryDoneSeconds")
-        res["leasesRecoveredSingleKilled"] = k.get("leaseRecoveryExamined")
-        res["lostSingleKilled"] = k.get("lost")
+        c = None
         if not a.restart_no_cluster:
-            c = cluster(bench, d, receiver, cdepth)
+            c = cluster(bench, d, receiver, hold, cdepth)
             res["cluster"] = c
-            res["acceptSecondsFollowerDeep"] = c["deepFollower"].get("acceptSeconds")
-            res["acceptSecondsLeaderDeep"] = c["deepLeader"].get("acceptSeconds")
-            res["ratioAcceptFollowerDeepToEmpty"] = ratio(c["deepFollower"], c["emptyFollower"])
-            res["ratioAcceptLeaderDeepToEmpty"] = ratio(c["deepLeader"], c["emptyLeader"])
-            res["ratioCatchUpFollowerDeepToEmpty"] = ratio(c["deepFollower"], c["emptyFollower"], "caughtUpSeconds")
-            res["acceptSecondsBehindFollower"] = c["behindFollower"].get("acceptSeconds")
-            res["snapshotInstallSeconds"] = c["behindFollower"].get("snapshotInstalledSeconds")
-            res["raftReplaySecondsLeaderDeep"] = c["deepLeader"].get("raftStartedSeconds")
-            res["raftReplaySecondsFollowerDeep"] = c["deepFollower"].get("raftStartedSeconds")
-            kl = c.get("killDelivering", {})
-            res["acceptSecondsClusterKilled"] = kl.get("acceptSeconds")
-            res["leaseRecoverySecondsClusterKilled"] = kl.get("leaseRecoveryDoneSeconds")
-            res["lostClusterKilled"] = kl.get("lost")
+        headline(res, s, c)
         worst = max([v for k, v in res.items() if k.startswith("acceptSeconds") and v is not None] or [0])
         res["ratioWorstAcceptToBudget"] = round(worst / 10.0, 3)
+        lost = [v for k, v in res.items() if k.startswith("lost") and v is not None]
+        res["lostMessages"] = sum(lost) if lost else None
         res["loadavgEnd"] = round(os.getloadavg()[0], 2)
     except B.Unavailable as e:
         res.update({"available": False, "reason": str(e)})
     finally:
         receiver.stop()
+        hold.stop()
     bench.results["restart"] = res
