@@ -72,8 +72,11 @@ public final class RelayNode {
             case SIGUSR1:
                 // A follower received the leader's spool snapshot: restart in place so it is
                 // installed before the spool opens (the spool cannot be swapped while running).
+                // Open sessions get 421 at once instead of the 30 s drain: until the snapshot is
+                // installed this node applies nothing, so they could only wait, and an idle client
+                // holding a session would hold back the install (clients retry on another node).
                 logger.log(.info, "restarting to install the spool snapshot from the leader")
-                shutdown()
+                shutdown(drainSeconds: 0)
                 RelayNode.reexec()
                 return 1
             default:
@@ -371,13 +374,14 @@ public final class RelayNode {
         }
     }
 
-    /// Graceful stop: no new connections, sessions get up to 30 s to finish, then 421 and close;
-    /// the log is flushed and the spool closed. Blocks.
-    public func shutdown() {
-        logger.log(.info, "shutdown", ["phase": "draining"])
+    /// Graceful stop: no new connections, sessions get up to `drainSeconds` (30 for SIGTERM; 0 for
+    /// the restart that installs a spool snapshot) to finish, then 421 and close; the log is flushed
+    /// and the spool closed. Blocks; called by the signal loop.
+    public func shutdown(drainSeconds: Double = 30) {
+        logger.log(.info, "shutdown", ["phase": "draining", "drainSeconds": "\(Int(drainSeconds))"])
         ReadinessNotifier.shutdownStarted()
         smtp?.stopAccepting()
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(drainSeconds)
         while let smtp, smtp.liveSessions() > 0, Date() < deadline { usleep(50_000) }
         smtp?.closeRemaining()
         if let smtp {

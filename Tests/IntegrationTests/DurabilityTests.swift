@@ -231,4 +231,53 @@ struct DurabilityTests {
         _ = try AdminTests.queueOne(relay)
         #expect(try relay.adminJSON("/health")["queue"] as? Int == 2)
     }
+
+    @Test("SIGUSR1 (snapshot install) gives an open session 421 at once instead of draining it for 30 s, then restarts")
+    func restartInPlaceClosesSessions() throws {
+        let relay = try RelayProcess()
+        defer { relay.cleanUp() }
+        let (host, port) = relay.address("relay")
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr(host)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        // Reads what the node sends until `marker` shows up, EOF, or 20 s without data (the old
+        // drain held an idle session for 30 s before its 421).
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func read(until marker: String) -> String {
+            var text = ""
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !text.contains(marker) {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                text += String(decoding: buffer[0..<n], as: UTF8.self)
+            }
+            return text
+        }
+        #expect(read(until: "\r\n").hasPrefix("220"))
+        _ = "EHLO idle.example\r\n".withCString { send(fd, $0, strlen($0), 0) }
+        #expect(read(until: "250 ").contains("250 "))
+        try? FileManager.default.removeItem(atPath: relay.dataDir + "/listen.json")
+        relay.process.signal(SIGUSR1)
+        let closing = read(until: "421")
+        #expect(closing.contains("421"), "the idle session got no 421 within 20 s: \(closing)")
+        var restarted = false
+        for _ in 0..<1500 where !restarted {
+            restarted = FileManager.default.fileExists(atPath: relay.dataDir + "/listen.json")
+            if !restarted { usleep(20_000) }
+        }
+        #expect(restarted, "\(relay.log().suffix(1500))")
+        #expect(relay.log().contains(#""phase":"draining","drainSeconds":"0""#), "\(relay.log().suffix(1500))")
+        relay.ports = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: relay.dataDir + "/listen.json"))) as? [String: Any] ?? [:]
+        _ = try AdminTests.queueOne(relay)
+        #expect(try relay.adminJSON("/health")["queue"] as? Int == 1)
+    }
 }
