@@ -155,7 +155,7 @@ class Node:
             if line.startswith("#"):
                 continue
             for key in ("sendarix_queue_messages", "sendarix_lmdb_map_size_bytes", "sendarix_lmdb_map_used_bytes",
-                        "sendarix_spool_commit_seconds_count", "sendarix_deliveries_in_flight",
+                        "sendarix_spool_commit_duration_seconds_count", "sendarix_deliveries_in_flight",
                         "sendarix_recipients_deferred_total", "sendarix_deliveries_parked",
                         "sendarix_deliveries_parked_total", "sendarix_deliveries_postponed_total",
                         "sendarix_lmdb_map_grown_total"):
@@ -191,7 +191,7 @@ class Node:
                 "rssAnonKB": status_kb(pid, "RssAnon"), "writeBytes": proc_io(pid),
                 "depth": int(m.get("sendarix_queue_messages", -1)),
                 "mapSize": m.get("sendarix_lmdb_map_size_bytes"), "mapUsed": m.get("sendarix_lmdb_map_used_bytes"),
-                "commits": m.get("sendarix_spool_commit_seconds_count"), "diskBytes": disk,
+                "commits": m.get("sendarix_spool_commit_duration_seconds_count"), "diskBytes": disk,
                 "inFlight": m.get("sendarix_deliveries_in_flight"),
                 "deferred": m.get("sendarix_recipients_deferred_total", 0),
                 "parked": m.get("sendarix_deliveries_parked_total", 0),
