@@ -11,10 +11,10 @@ import SpoolStore
 /// first, later reads throw `.closed`. `@unchecked Sendable` is sound: `env` and `dbi` are
 /// immutable and every use of them is under `lock` (read side), closing under its write side.
 public final class LogBodyReader: LogBodySource, @unchecked Sendable {
-    private let env: OpaquePointer
+    let env: OpaquePointer
     private let dbi: MDB_dbi
-    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
-    private var closed = false
+    let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    private(set) var closed = false
 
     init(env: OpaquePointer, dbi: MDB_dbi) {
         self.env = env

@@ -4,6 +4,11 @@ import SpoolStore
 /// sweep drops them once it left (see `RaftLogStorage+Pins.swift`, `SpoolStore+LogBodies.swift`).
 /// Loop thread only.
 extension RaftLog {
+    /// The reader of bodies kept in this node's raft store, which also reports the raft map's free
+    /// space (`LogBodyReader.availableBytes`) for admission. Call after `init` (the storage is set
+    /// there once); the reader itself may be used on any thread.
+    public var logBodyReader: LogBodyReader { storage.bodyReader }
+
     /// The entries in `range` holding bodies of queued messages (read from the spool).
     func pinnedBodies(_ range: ClosedRange<UInt64>) throws(ClusterError) -> [UInt64] {
         do {

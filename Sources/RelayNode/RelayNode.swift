@@ -142,8 +142,15 @@ public final class RelayNode {
             loop.start()
             loops.append(loop)
         }
+        // A cluster node's raft map keeps queued bodies too (cluster.bodiesInLog): refuse new mail
+        // before it fills, as for the spool, so deliveries and deletes can still commit.
+        let raftSpace: (@Sendable () -> Int?)? = raftLog.map { raft in
+            let reader = raft.logBodyReader
+            return { reader.availableBytes() }
+        }
         let admission = SpoolAdmission(base: log, store: store, reserve: config.spool.effectiveReserveMB << 20,
-                                       lowSpace: SpoolAdmission.warning(logger, reserveMB: config.spool.effectiveReserveMB))
+                                       lowSpace: SpoolAdmission.warning(logger, reserveMB: config.spool.effectiveReserveMB),
+                                       otherAvailable: raftSpace)
         let domains = try SendingDomains(config: config, store: store, log: log, logger: logger)
         self.domains = domains
         let sendingLimits = SendingLimiter(config: config, store: store, log: log, logger: logger)

@@ -21,11 +21,16 @@ final class SpoolAdmission: ReplicatedLog {
     let lowSpace: (@Sendable (SpoolStore.SpaceUsage) -> Void)?
     let warnEveryMillis: Int64
     private let lastWarning = Mutex<Int64>(Int64.min / 2)
+    /// Free bytes of another store every enqueue also fills (a cluster node's raft map, which keeps
+    /// the bodies of queued messages): new messages are refused when either runs low. Nil: none.
+    let otherAvailable: (@Sendable () -> Int?)?
 
     /// Wraps `base`; `reserve` in bytes. Any thread.
     init(base: any ReplicatedLog, store: SpoolStore, reserve: Int, refreshMillis: Int64 = 200,
-         warnEveryMillis: Int64 = 600_000, lowSpace: (@Sendable (SpoolStore.SpaceUsage) -> Void)? = nil) {
+         warnEveryMillis: Int64 = 600_000, lowSpace: (@Sendable (SpoolStore.SpaceUsage) -> Void)? = nil,
+         otherAvailable: (@Sendable () -> Int?)? = nil) {
         self.base = base
+        self.otherAvailable = otherAvailable
         self.store = store
         self.reserve = reserve
         self.refreshMillis = refreshMillis
@@ -46,7 +51,7 @@ final class SpoolAdmission: ReplicatedLog {
             let available = availableBytes()
             warnIfLow(available - needed)
             if available - needed < reserve {
-                completion(.failure(StoreError(.storageFull, "spool nearly full: \(available >> 20) MiB left, "
+                completion(.failure(StoreError(.storageFull, "spool or raft log nearly full: \(available >> 20) MiB left, "
                                                + "\(reserve >> 20) MiB kept for deliveries and deletes", context: e.queueID)))
                 return
             }
@@ -60,12 +65,14 @@ final class SpoolAdmission: ReplicatedLog {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         if let c = cached.withLock({ $0 }), now - c.at < refreshMillis { return c.available }
         // On an error reading the figure, admit: the commit itself still fails cleanly when full.
+        let other = otherAvailable?() ?? Int.max / 2
         guard let usage = try? store.spaceUsage() else {
-            cached.withLock { $0 = (now, Int.max / 2) }
-            return Int.max / 2
+            cached.withLock { $0 = (now, other) }
+            return other
         }
-        cached.withLock { $0 = (now, usage.available) }
-        return usage.available
+        let available = min(usage.available, other)
+        cached.withLock { $0 = (now, available) }
+        return available
     }
 
     /// Calls `lowSpace` (at most every `warnEveryMillis`) when `available` bytes, the figure the
