@@ -139,21 +139,30 @@ extension SpoolStore {
             }
             guard let last = batch.last else { break }
             after = Self.logBodyKey(last.0)
-            try withWriteTransaction { txn in
-                for (id, ref) in batch {
-                    // The applier may have removed it since the read: never leave orphan chunks.
-                    guard try logBodyRef(id, in: txn) == ref else { continue }
-                    let body: [UInt8]? = try source.withEntryBytes(index: ref.index, offset: ref.offset,
-                                                                   length: ref.length) { Array($0) }
-                    guard let body else {
-                        missing += 1
-                        continue
+            // The copies need room the references did not: grow the map like a commit does (a
+            // batch that found it full runs again after the growth, so its counts restart).
+            let (batchCopied, batchMissing) = try growingMap(needed: batch.reduce(0) { $0 + 2 * $1.1.length }) {
+                var copiedHere = 0
+                var missingHere = 0
+                try withWriteTransaction { txn in
+                    for (id, ref) in batch {
+                        // The applier may have removed it since the read: never leave orphan chunks.
+                        guard try logBodyRef(id, in: txn) == ref else { continue }
+                        let body: [UInt8]? = try source.withEntryBytes(index: ref.index, offset: ref.offset,
+                                                                       length: ref.length) { Array($0) }
+                        guard let body else {
+                            missingHere += 1
+                            continue
+                        }
+                        try putBody(body, queueID: id, in: txn)
+                        _ = try deleteLogBodyRef(id, in: txn)
+                        copiedHere += 1
                     }
-                    try putBody(body, queueID: id, in: txn)
-                    _ = try deleteLogBodyRef(id, in: txn)
-                    copied += 1
                 }
+                return (copiedHere, missingHere)
             }
+            copied += batchCopied
+            missing += batchMissing
         }
         return (copied, missing)
     }
@@ -163,6 +172,7 @@ extension SpoolStore {
         try withOpenEnv {
             var txnp: OpaquePointer?
             let rc = mdb_txn_begin(env, nil, 0, &txnp)
+            if rc == MDB_MAP_RESIZED { throw MapResized() }
             guard rc == 0, let txnPtr = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (write)") }
             do {
                 try body(LMDBTransaction(txn: txnPtr))

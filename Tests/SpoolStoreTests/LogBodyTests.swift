@@ -124,4 +124,28 @@ struct LogBodyTests {
         #expect(try store.logBodyRef(id: "Q299") != nil)
         #expect(try store.logBodyPins(in: 1...1000) == [300])
     }
+
+    @Test("copying log-held bodies back (switch-off, a snapshot copy) grows a small map instead of failing with a full map")
+    func copyBackGrowsTheMap() throws {
+        let dir = TempDirectory()
+        var options = SpoolStore.Options(mapSize: 4 << 20, durable: false)
+        options.maxMapSize = 256 << 20
+        let store = try SpoolStore(directory: dir.path, options: options)
+        defer { store.close() }
+        let log = FakeEntryLog()
+        store.setLogBodySource(log)
+        // 40 × 200 KB = 8 MB of bodies held in the log: twice the map the spool was opened with.
+        var bodies: [String: [UInt8]] = [:]
+        for i in 0..<40 {
+            let id = "G\(i)"
+            bodies[id] = testBody(size: 200 * 1024, seed: UInt64(i))
+            try Self.applyInLog(store, log, makeEnqueue(id, body: bodies[id]!), index: UInt64(10 + i))
+        }
+        #expect(try store.tableCounts()["bodies"] == 0)
+        let (copied, missing) = try store.materializeLogBodies(from: log)
+        #expect(copied == 40 && missing == 0)
+        #expect(store.mapGrowthCount >= 1)
+        for (id, body) in bodies { #expect(try store.messageBody(id: id) == body) }
+        #expect(try store.tableCounts()["logbodies"] == 0)
+    }
 }
