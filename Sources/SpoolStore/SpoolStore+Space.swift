@@ -25,32 +25,41 @@ extension SpoolStore {
     /// The spool's space use, counted on a read transaction (walks LMDB's free list: cheap, its
     /// entries are page-number runs). Any thread; does not block writers.
     public func spaceUsage() throws -> SpaceUsage {
-        var info = MDB_envinfo()
-        var stat = MDB_stat()
-        mdb_env_info(env, &info)
-        mdb_env_stat(env, &stat)
-        let pageSize = Int(stat.ms_psize)
-        let freePages: Int = try read { txn in
-            // The free list is database 0 (FREE_DBI): each value is a list of page numbers whose
-            // first word is its length.
-            let cursor = try txn.cursor(0)
-            defer { cursor.close() }
-            var count = 0
-            var op = MDB_FIRST
-            while let (_, value) = try cursor.get(op) {
-                op = MDB_NEXT
-                guard value.count >= MemoryLayout<Int>.size else { continue }
-                count += value.loadUnaligned(as: Int.self)
-            }
-            return count
-        }
-        let pagesWritten = Int(info.me_last_pgno) + 1
-        var usage = SpaceUsage(mapSize: Int(info.me_mapsize), used: max(0, pagesWritten - freePages) * pageSize)
+        let (mapSize, used) = try read { txn in Self.lmdbMapUse(env: env, readTransaction: txn.txn) }
+        var usage = SpaceUsage(mapSize: mapSize, used: used)
         usage.maxMapSize = options.maxMapSize
         var fs = statvfs()
         if statvfs(directory, &fs) == 0 {
             usage.filesystemFree = Int(fs.f_bavail) * Int(fs.f_frsize)
         }
         return usage
+    }
+
+    /// An LMDB environment's map size and the bytes in pages in use: pages ever written less the
+    /// pages on its free list (which new writes reuse), read in `readTransaction` (a read-only
+    /// transaction of `env`, which the caller keeps open for the call). Shared with the raft
+    /// store's free-space check (`LogBodyReader.availableBytes`). Any thread.
+    public static func lmdbMapUse(env: OpaquePointer, readTransaction txn: OpaquePointer) -> (mapSize: Int, used: Int) {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        mdb_env_info(env, &info)
+        mdb_env_stat(env, &stat)
+        // The free list is database 0 (FREE_DBI): each value is a list of page numbers whose
+        // first word is its length.
+        var freePages = 0
+        var cursorp: OpaquePointer?
+        if mdb_cursor_open(txn, 0, &cursorp) == 0, let cursor = cursorp {
+            var key = MDB_val()
+            var value = MDB_val()
+            var op = MDB_FIRST
+            while mdb_cursor_get(cursor, &key, &value, op) == 0 {
+                op = MDB_NEXT
+                guard value.mv_size >= MemoryLayout<Int>.size, let data = value.mv_data else { continue }
+                freePages += data.loadUnaligned(as: Int.self)
+            }
+            mdb_cursor_close(cursor)
+        }
+        let pagesWritten = Int(info.me_last_pgno) + 1
+        return (Int(info.me_mapsize), max(0, pagesWritten - freePages) * Int(stat.ms_psize))
     }
 }

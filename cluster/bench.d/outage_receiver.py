@@ -8,7 +8,6 @@ Runs an asyncio loop on its own thread; only 127.0.0.0/8. Every connection's sta
 (per second), so retry storms show up as connections per second."""
 import asyncio
 import email.utils
-import re
 import threading
 import time
 
@@ -21,7 +20,6 @@ class Receiver:
         self.connections = []      # monotonic time of every accepted connection
         self.deferred_connections = 0
         self.arrivals = []         # (wall time, kind "fresh"|"backlog", wall time the message was sent or received)
-        self.ids = {}              # the relay's queue ID (its Received: header's "id") -> deliveries
         self.loop = asyncio.new_event_loop()
         self.server = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -148,18 +146,5 @@ class Receiver:
                     except (TypeError, ValueError):
                         pass
                     break
-        qid = None
-        for l in head:
-            if l.lower().startswith(b"received:"):
-                m = re.search(rb"\bid ([^\s;]+)", l)
-                qid = m.group(1).decode("latin-1") if m else None
-                break
         with self.lock:
             self.arrivals.append((now, kind, sent))
-            if qid:
-                self.ids[qid] = self.ids.get(qid, 0) + 1
-
-    def unique_delivered(self):
-        """(distinct queue IDs delivered, deliveries of an ID already delivered)."""
-        with self.lock:
-            return len(self.ids), sum(n - 1 for n in self.ids.values())
