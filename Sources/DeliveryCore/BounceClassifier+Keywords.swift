@@ -33,7 +33,7 @@ extension BounceClassifier {
         (.reputationBlock, [Keyword("reputation", 4), Keyword("blacklist*", 3), Keyword("blocklist*", 3), Keyword("rbl", 4),
                             Keyword("dnsbl", 4), Keyword("spamhaus", 4), Keyword("spamcop", 4), Keyword("barracudacentral", 4),
                             Keyword("abuseat", 4), Keyword("proxy", 3), Keyword("zombie*", 3), Keyword("refused", 1), Keyword("blocked", 2), Keyword("block", 1), Keyword("listed", 2), Keyword("ip", 1)]),
-        (.spamContent, [Keyword("spam", 4), Keyword("spamassassin", 4), Keyword("antispam", 4), Keyword("virus*", 4),
+        (.spamContent, [Keyword("spam", 4), Keyword("спам", 4), Keyword("spamassassin", 4), Keyword("antispam", 4), Keyword("virus*", 4),
                         Keyword("malware", 4), Keyword("phish*", 4), Keyword("unsolicited", 4), Keyword("junk", 3),
                         Keyword("infected", 3), Keyword("malicious", 3), Keyword("bulk", 2), Keyword("content", 2),
                         Keyword("filter*", 2), Keyword("score*", 2), Keyword("suspicious", 2), Keyword("probability", 2),
@@ -47,13 +47,16 @@ extension BounceClassifier {
                         Keyword("voll", 3), Keyword("zuviele", 3), Keyword("speicherplatz", 3), Keyword("plein", 3),
                         Keyword("lleno", 3), Keyword("llena", 3), Keyword("pieno", 3), Keyword("piena", 3), Keyword("cheio", 3),
                         Keyword("cheia", 3), Keyword("pełna", 3), Keyword("przepełniona", 3), Keyword("vol", 2),
+                        // "full", "overfilled" in Russian, German, French
+                        Keyword("переполнен*", 3), Keyword("заполнен*", 3), Keyword("überfüllt", 3), Keyword("saturé*", 3),
                         Keyword("exceed*", 2), Keyword("mailbox", 1)]),
         (.messageTooLarge, [Keyword("size", 2), Keyword("large", 3), Keyword("big", 2), Keyword("length", 2), Keyword("taille", 3)]),
         // A domain or host word alone does not make a bad domain: it takes a word of absence too
         // (shared with bad-mailbox, which wins ties only when no domain word is present).
         (.badDomain, [Keyword("domain", 1), Keyword("host", 1), Keyword("mx", 3), Keyword("nullmx", 4), Keyword("unrout*", 4),
                       Keyword("route", 2), Keyword("exchanger", 3), Keyword("exist*", 2), Keyword("nonexist*", 2),
-                      Keyword("existe", 2), Keyword("unknown", 2), Keyword("found", 1), Keyword("find", 1)]),
+                      Keyword("existe", 2), Keyword("unknown", 2), Keyword("found", 1), Keyword("find", 1),
+                      Keyword("существует", 2), Keyword("домен*", 1)]),
         (.badMailbox, [Keyword("unknown*", 2), Keyword("exist*", 3), Keyword("nonexist*", 3), Keyword("existe", 3),
                        Keyword("suspend*", 3), Keyword("disabl*", 3), Keyword("inactive", 3), Keyword("locked", 2),
                        Keyword("frozen", 3), Keyword("invalid", 1), Keyword("inconnu", 3), Keyword("utilisateur", 2),
@@ -64,7 +67,9 @@ extension BounceClassifier {
                        Keyword("benutzer", 2), Keyword("empfänger", 2), Keyword("adressat", 2), Keyword("inexistant", 3),
                        Keyword("introuvable", 3), Keyword("désactivé", 3), Keyword("desconocido", 3), Keyword("inexistente", 3),
                        Keyword("inesistente", 3), Keyword("sconosciuto", 3), Keyword("desconhecido", 3), Keyword("destinatario", 2),
-                       Keyword("destinatário", 2), Keyword("istnieje", 3), Keyword("nieaktywne", 3), Keyword("takiego", 2),
+                       Keyword("destinatário", 2), Keyword("istnieje", 3),
+                       // "does not exist", "unknown", "user", "recipient" in Russian
+                       Keyword("существует", 3), Keyword("неизвестн*", 3), Keyword("пользовател*", 2), Keyword("получател*", 2), Keyword("nieaktywne", 3), Keyword("takiego", 2),
                        Keyword("konto", 1), Keyword("konta", 1), Keyword("onbekend", 3), Keyword("bestaat", 2), Keyword("user", 2), Keyword("userid", 2),
                        Keyword("recipient*", 2), Keyword("mailbox", 1), Keyword("account", 1), Keyword("address*", 1),
                        Keyword("directory", 2), Keyword("directorio", 2), Keyword("annuaire", 2),

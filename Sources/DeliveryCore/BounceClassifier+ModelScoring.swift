@@ -86,7 +86,8 @@ extension BounceClassifier {
     }
 
     /// The learned model's class scores for a reply (in 1/`modelScale` units, bias included), and how many
-    /// of its word features the model knows. Features as in the training script: words of the lowercased
+    /// of its word features the model knows (a word of `keywordFamilies` always counts: the families are the
+    /// model's prior, so a reply in words no training reply held, e.g. "la casilla está llena", still gets their class). Features as in the training script: words of the lowercased
     /// text (runs of ASCII letters/digits and non-ASCII bytes, two bytes or more, not all digits), pairs of
     /// adjacent words, the first `modelPrefixLength` bytes of longer words (`#p<prefix>`), the
     /// `keywordFamilies` words they match (`#w<word>`), and the code features `#c<code>`, `#k<class>`,
@@ -129,7 +130,9 @@ extension BounceClassifier {
                     for (position, keyword) in modelKeywords.enumerated() where !matchedKeywords[position]
                         && (keyword.isPrefix ? word.starts(with: keyword.bytes) : word.elementsEqual(keyword.bytes)) {
                         matchedKeywords[position] = true
-                        add(keyword.hash, isWord: true)
+                        // A family word is known even when no training reply held it: the families are the prior.
+                        knownWords += 1
+                        add(keyword.hash, isWord: false)
                         for point in keyword.points { scores[point.column] += modelFamilyWeight * point.weight }
                     }
                     if let previous { add(fnv1a64(word, from: (previous ^ 0x20) &* fnvPrime), isWord: true) }

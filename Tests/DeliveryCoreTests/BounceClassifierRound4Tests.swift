@@ -49,13 +49,18 @@ struct BounceClassifierRound4Tests {
         #expect(classifier.classify(code: 550, enhancedCode: nil, text: text).bounceClass == expected, "\(text)")
     }
 
-    @Test("Spanish 'la casilla está llena' (mailbox full), which round 4's word families caught, is lost by the learned model (round 5): known issue")
-    func spanishFullMailbox() {
-        // Its only class word, "llena", is in no training reply, so the model has no learned weight for it; the
-        // family prior (3 points) does not outweigh what "550" and the other words give `other`. Kept visible here.
-        withKnownIssue("round 5 model: 'llena' alone does not make a full mailbox") {
-            #expect(classifier.classify(code: 550, enhancedCode: nil, text: "la casilla está llena").bounceClass == .mailboxFull)
-        }
+    @Test("a full mailbox is recognised in Spanish, French, German and Russian (round 5 lost 'la casilla está llena'; round 6's model, trained on more replies, and the Russian and French family words bring them back)",
+          arguments: ["la casilla está llena", "la boîte aux lettres est saturée", "Postfach voll", "почтовый ящик переполнен"])
+    func fullMailboxOtherLanguages(text: String) {
+        let result = classifier.classify(code: 550, enhancedCode: nil, text: text)
+        #expect(result.bounceClass == .mailboxFull && result.hardness == .soft, "\(text): \(result)")
+    }
+
+    @Test("an unknown recipient and spam are recognised in Russian")
+    func russian() {
+        #expect(classifier.classify(code: 550, enhancedCode: nil, text: "пользователь не существует").bounceClass == .badMailbox)
+        #expect(classifier.classify(code: 550, enhancedCode: nil, text: "получатель неизвестен").bounceClass == .badMailbox)
+        #expect(classifier.classify(code: 554, enhancedCode: nil, text: "сообщение похоже на спам").bounceClass == .spamContent)
     }
 
     @Test("a sisimai reason that spans several classes by its definition agrees with each of them, for every pool entry of that reason; other reasons keep their one class")

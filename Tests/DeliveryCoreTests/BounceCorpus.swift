@@ -63,3 +63,8 @@ let bouncePool7: [BounceCorpusEntry] = loadBounceFixture("bounce-pool7.jsonl")
 /// (`heldout8`; Fixtures/bounce-pool8.py, Fixtures/README.md). Replies with their codes, compared on
 /// family and hardness like corpus entries.
 let bouncePool8: [BounceCorpusEntry] = loadBounceFixture("bounce-pool8.jsonl")
+
+/// Pool 9: KumoMTA's community bounce rules and crisp email-bounce-parser's labelled fixtures, all held out
+/// (`heldout9`, round 6's held-out set; Fixtures/bounce-pool9.py, Fixtures/README.md). Replies with their codes,
+/// compared on family and hardness like corpus entries.
+let bouncePool9: [BounceCorpusEntry] = loadBounceFixture("bounce-pool9.jsonl")
