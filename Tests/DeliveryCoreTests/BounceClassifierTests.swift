@@ -109,10 +109,11 @@ struct BounceClassifierTests {
     }
 
     /// Floors at the levels measured with round 6's model (Fixtures/README.md, "Round 6"): family and hardness
-    /// agreement (pools 4-7 with the sisimai conventions). Every part but heldout9 is tuning data (in-sample).
+    /// agreement (pools 4-7 with the sisimai conventions). Every part but heldout9 is tuning data (in-sample);
+    /// heldout9, measured once after the last change: 59/84 = 70.2 % (round 5's classifier: 58/84).
     static let agreementFloors: [String: Int] = [
         "tune4": 337, "tune5": 41, "tune6": 35, "heldout3": 204, "heldout4": 137,
-        "heldout5": 13, "heldout6": 13, "heldout7": 74, "heldout8": 74, "heldout9": 0,
+        "heldout5": 13, "heldout6": 13, "heldout7": 74, "heldout8": 74, "heldout9": 59,
     ]
 
     @Test("agreement with the corpus, printed per part: floors at round 6's measured levels (older tuning parts 95 %, the other parts as in agreementFloors, heldout9 the held-out part); X.7.X never suppresses")
@@ -137,6 +138,9 @@ struct BounceClassifierTests {
         let result = bounceCorpusAgreement
         print(result.line("heldout9"))
         #expect(result.total["heldout9", default: 0] >= 80)
+        // Not reached: 59/84 = 70.2 % measured once with round 6's model (Fixtures/README.md); the floor in the agreement
+        // test holds it. The bar stays a known issue, reported on every run; once the classifier reaches 90 % on the
+        // current held-out part this block fails ("known issue was not recorded") and the wrapper is removed.
         withKnownIssue("issue 12: held-out agreement below the 90 % bar") {
             #expect(result.percent("heldout9") >= 90, "agreement on heldout9 below 90 % (issue 12): \(result.line("heldout9"))")
         }
