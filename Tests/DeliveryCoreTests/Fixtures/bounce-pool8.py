@@ -46,7 +46,6 @@
 import re,json,sys,collections,os
 sys.path.insert(0,os.path.dirname(os.path.abspath(__file__)))
 import bounce_pool_common as common
-from bounce_pool_common import norm,words,jac
 A={}
 for m in ['Sender IP blacklisted','Sender IP blocked','Sender IP temporary blocked','Blacklisted by Spamhaus',
           'Sender IP blacklisted by region','Sender IP blocked for Spam','Sender IP listed as spammer',
@@ -78,21 +77,11 @@ BREPO=sys.argv[2] if len(sys.argv)>2 else '/work/.mirror/postalsys+bounce-classi
 ZPATH='config/bounces.txt'; BPATH='test/test.js'
 ZC=common.git(ZREPO,'rev-parse','HEAD').strip(); BC=common.git(BREPO,'rev-parse','HEAD').strip()
 here=os.path.dirname(os.path.abspath(__file__))
-known=[json.loads(l) for name in ('bounce-corpus.jsonl','bounce-pool4.jsonl','bounce-pool5.jsonl','bounce-pool6.jsonl','bounce-pool7.jsonl') for l in open(os.path.join(here,name))]
-have={e['reply'].lower() for e in known}; havenorm={norm(e['reply']) for e in known}
-kw=[words(e['reply']) for e in known]
-out=[];ow=[];why=collections.Counter()
-def hardness(reply,cls):
-    if cls=='mailbox-full' or reply[0]=='4': return 'soft'
-    return 'hard'
+out=[];why=collections.Counter()
+dedupe=common.Dedupe(common.known_replies(here,('bounce-corpus.jsonl','bounce-pool4.jsonl','bounce-pool5.jsonl','bounce-pool6.jsonl','bounce-pool7.jsonl')),why)
 def add(t,cls,provider,source):
-    w=words(t)
-    if not w: why['no words']+=1; return
-    if t.lower() in have or norm(t) in havenorm: why['exact/normalized copy']+=1; return
-    if any(jac(w,x)>=0.7 for x in kw): why['near-copy of a known entry']+=1; return
-    if any(jac(w,x)>=0.7 for x in ow): why['near-copy within pool']+=1; return
-    have.add(t.lower()); havenorm.add(norm(t)); ow.append(w)
-    out.append({'reply':t,'expectedClass':cls,'hardness':hardness(t,cls),'provider':provider,'source':source,'split':'heldout8'})
+    if dedupe.keep(t):
+        out.append({'reply':t,'expectedClass':cls,'hardness':common.hardness(t,cls),'provider':provider,'source':source,'split':'heldout8'})
 # Source A
 pending=[]
 for n,line in enumerate(common.git(ZREPO,'show','HEAD:'+ZPATH).split('\n'),1):

@@ -40,7 +40,6 @@
 import re,json,sys,collections,os
 sys.path.insert(0,os.path.dirname(os.path.abspath(__file__)))
 import bounce_pool_common as common
-from bounce_pool_common import norm,words,jac
 A={'InvalidRecipient':'bad-mailbox','InactiveMailbox':'bad-mailbox','BadDomain':'bad-domain','QuotaIssues':'mailbox-full',
    'DNSFailure':'dns-failure','AuthenticationFailed':'auth-failure','PolicyRelated':'policy','RelayDenied':'policy',
    'ProhibitedAttachment':'policy','InvalidSender':'policy','SpamBlock':'reputation-block','SpamContent':'spam-content',
@@ -53,21 +52,11 @@ KREPO=sys.argv[1] if len(sys.argv)>1 else '/work/.mirror/KumoCorp+kumomta/repo'
 CREPO=sys.argv[2] if len(sys.argv)>2 else '/work/.mirror/crisp-oss+email-bounce-parser/repo'
 KPATH='assets/community/bounces.toml'
 here=os.path.dirname(os.path.abspath(__file__))
-known=[json.loads(l) for name in ('bounce-corpus.jsonl','bounce-pool4.jsonl','bounce-pool5.jsonl','bounce-pool6.jsonl','bounce-pool7.jsonl','bounce-pool8.jsonl') for l in open(os.path.join(here,name))]
-have={e['reply'].lower() for e in known}; havenorm={norm(e['reply']) for e in known}
-kw=[words(e['reply']) for e in known]
-out=[];ow=[];why=collections.Counter()
-def hardness(reply,cls):
-    if cls=='mailbox-full' or reply[0]=='4': return 'soft'
-    return 'hard'
+out=[];why=collections.Counter()
+dedupe=common.Dedupe(common.known_replies(here,('bounce-corpus.jsonl','bounce-pool4.jsonl','bounce-pool5.jsonl','bounce-pool6.jsonl','bounce-pool7.jsonl','bounce-pool8.jsonl')),why)
 def add(t,cls,provider,source):
-    w=words(t)
-    if not w: why['no words']+=1; return
-    if t.lower() in have or norm(t) in havenorm: why['exact/normalized copy']+=1; return
-    if any(jac(w,x)>=0.7 for x in kw): why['near-copy of a known entry']+=1; return
-    if any(jac(w,x)>=0.7 for x in ow): why['near-copy within pool']+=1; return
-    have.add(t.lower()); havenorm.add(norm(t)); ow.append(w)
-    out.append({'reply':t,'expectedClass':cls,'hardness':hardness(t,cls),'provider':provider,'source':source,'split':'heldout9'})
+    if dedupe.keep(t):
+        out.append({'reply':t,'expectedClass':cls,'hardness':common.hardness(t,cls),'provider':provider,'source':source,'split':'heldout9'})
 def literal(rx):
     """The text a KumoMTA rule regex stands for, or None when it holds a regex operator other than .+/.* gaps."""
     m=re.match(r'\^([245]\d\d)',rx)
