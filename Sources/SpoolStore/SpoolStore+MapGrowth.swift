@@ -6,16 +6,21 @@ import Synchronization
 /// Another process grew the map (`MDB_MAP_RESIZED`): adopt its size, then begin again.
 struct MapResized: Error {}
 
-/// Map growth bookkeeping of one store: when it was last checked, and who hears of a growth.
-final class MapGrowthState: Sendable {
+/// Map growth bookkeeping of one LMDB environment (the spool's, or the raft log's through
+/// `LogBodyReader`): when it was last checked, and who hears of a growth. Any thread.
+public final class MapGrowthState: Sendable {
     /// Uptime (ns) of the last check after a commit.
-    let lastCheck = Atomic<UInt64>(0)
+    public let lastCheck = Atomic<UInt64>(0)
     /// Called with the old and new map sizes (bytes) after the map grew. Set once at start.
-    let observer = Mutex<(@Sendable (Int, Int) -> Void)?>(nil)
+    public let observer = Mutex<(@Sendable (Int, Int) -> Void)?>(nil)
     /// Times the map grew.
-    let grown = Atomic<Int>(0)
-    /// A growth waits for the env: new operations step aside for a moment.
-    let waiting = Atomic<Bool>(false)
+    public let grown = Atomic<Int>(0)
+    /// A growth waits for the env: new operations step aside for a moment, and long reads
+    /// (`LMDBChunkedCopy`) end their transaction and start over after it.
+    public let waiting = Atomic<Bool>(false)
+
+    /// Creates the bookkeeping of a map that has not grown. Any thread.
+    public init() {}
 }
 
 extension SpoolStore {

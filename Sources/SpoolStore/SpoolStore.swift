@@ -205,17 +205,17 @@ public final class SpoolStore: @unchecked Sendable {
     /// Writes a consistent, compacted copy of the whole store (as of one read
     /// snapshot) into `directory` (created if needed; must not already hold a
     /// store). For backups and Raft snapshots; open the copy with
-    /// ``init(directory:options:)``. Blocks for the copy's I/O; writers keep running. Any thread.
-    public func backup(to directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw StoreError(.ioError, "cannot create directory: \(error)", context: directory)
-        }
-        try withOpenEnv {
-            let rc = mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT))
-            guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_env_copy2 \(directory)") }
-        }
+    /// ``init(directory:options:)``. Blocks for the copy's I/O; writers keep running, and a map
+    /// growth they need does not wait for the copy (`LMDBChunkedCopy`: the copy starts over
+    /// after it). `batchBytes` and `onBatch` are for tests. Any thread.
+    public func backup(to directory: String, batchBytes: Int = 8 << 20, onBatch: (() -> Void)? = nil) throws {
+        var copy = LMDBChunkedCopy(tables: Array(zip(Self.tableNames, [dbMeta, dbLog, dbMessages, dbBodies, dbDue, dbEvents,
+                                                                       dbEventIndex, dbSuppression, dbRegistry, dbLeases,
+                                                                       dbLogBodies])).map { (name: $0.0, dbi: $0.1) })
+        copy.batchBytes = batchBytes
+        copy.onBatch = onBatch
+        try copy.run(env: env, to: directory, growth: mapGrowth, shared: { body in try withOpenEnv(body) },
+                     adoptMapSize: { try adoptMapSize() })
     }
 
     // MARK: Reads
