@@ -28,11 +28,10 @@ extension LogBodyReader {
     /// Times the raft map grew since the log was opened. Any thread.
     public var mapGrowthCount: Int { growth.grown.load(ordering: .relaxed) }
 
-    /// Takes `lock` shared, throwing `.closed` once the log is closed; the caller unlocks. When a
-    /// growth waits, steps aside for a moment first (the lock prefers readers), never waiting for
-    /// it: a read nested in another must not deadlock. Any thread.
+    /// Takes `lock` shared, throwing `.closed` once the log is closed; the caller unlocks. While a
+    /// growth waits, steps aside first (`MapGrowthState.stepAside`). Any thread.
     func lockShared(context: String) throws(ClusterError) {
-        if growth.waiting.load(ordering: .relaxed) { usleep(1_000) }
+        growth.stepAside()
         pthread_rwlock_rdlock(lock)
         guard !closed else {
             pthread_rwlock_unlock(lock)

@@ -21,6 +21,20 @@ public final class MapGrowthState: Sendable {
 
     /// Creates the bookkeeping of a map that has not grown. Any thread.
     public init() {}
+
+    /// Called before an operation takes the env's lock shared: while a growth waits for the env,
+    /// waits until it ran, for at most `limit` seconds. The lock prefers readers, so without this
+    /// reads that keep overlapping would hold a growth off indefinitely; with it, a growth waits
+    /// only for the operations already running. Bounded, never waiting for the growth itself: an
+    /// operation nested in another (which holds the lock) goes on after `limit`. Any thread.
+    public func stepAside(limit: Double = 0.1) {
+        guard waiting.load(ordering: .relaxed) else { return }
+        var waited = 0
+        while waiting.load(ordering: .relaxed) && waited < Int(limit * 1_000) {
+            usleep(1_000)
+            waited += 1
+        }
+    }
 }
 
 extension SpoolStore {

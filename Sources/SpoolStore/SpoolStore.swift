@@ -148,9 +148,8 @@ public final class SpoolStore: @unchecked Sendable {
 
     /// Runs `body` while the env is guaranteed open.
     func withOpenEnv<T>(_ body: () throws -> T) throws -> T {
-        // A map growth waits for the env (the lock prefers readers): step aside briefly so it
-        // gets it (never waiting for it, so an operation nested in another cannot deadlock).
-        if mapGrowth.waiting.load(ordering: .relaxed) { usleep(1_000) }
+        // A map growth waits for the env (the lock prefers readers): step aside so it gets it.
+        mapGrowth.stepAside()
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { throw StoreError(.closed, "spool store is closed", context: directory) }
