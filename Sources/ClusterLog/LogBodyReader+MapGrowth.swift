@@ -69,18 +69,7 @@ extension LogBodyReader {
     /// most `timeout` seconds when given (then returns nil without running `body`). Any thread
     /// holding no transaction of this env.
     func withExclusiveEnv<T>(timeout: Double?, _ body: () throws(ClusterError) -> T) throws(ClusterError) -> T? {
-        growth.waiting.store(true, ordering: .relaxed)
-        defer { growth.waiting.store(false, ordering: .relaxed) }
-        if let timeout {
-            var deadline = timespec()
-            clock_gettime(CLOCK_REALTIME, &deadline)
-            let nanos = Int(deadline.tv_nsec) + Int(timeout * 1e9)
-            deadline.tv_sec += nanos / 1_000_000_000
-            deadline.tv_nsec = nanos % 1_000_000_000
-            guard pthread_rwlock_timedwrlock(lock, &deadline) == 0 else { return nil }
-        } else {
-            pthread_rwlock_wrlock(lock)
-        }
+        guard growth.lockExclusively(lock, timeout: timeout) else { return nil }
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { throw ClusterError(.closed, "the raft log is closed", context: "map growth") }
         return try body()

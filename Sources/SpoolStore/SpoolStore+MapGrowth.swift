@@ -22,6 +22,22 @@ public final class MapGrowthState: Sendable {
     /// Creates the bookkeeping of a map that has not grown. Any thread.
     public init() {}
 
+    /// Takes `lock` (an env's reader-writer lock) exclusively for a growth, with `waiting` set
+    /// while it waits so that operations step aside (`stepAside`) and long reads step out
+    /// (`LMDBChunkedCopy`). Gives up after `timeout` seconds when given. True when it took the
+    /// lock; the caller unlocks it. Any thread holding no transaction of the env.
+    public func lockExclusively(_ lock: UnsafeMutablePointer<pthread_rwlock_t>, timeout: Double?) -> Bool {
+        waiting.store(true, ordering: .relaxed)
+        defer { waiting.store(false, ordering: .relaxed) }
+        guard let timeout else { return pthread_rwlock_wrlock(lock) == 0 }
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanos = Int(deadline.tv_nsec) + Int(timeout * 1e9)
+        deadline.tv_sec += nanos / 1_000_000_000
+        deadline.tv_nsec = nanos % 1_000_000_000
+        return pthread_rwlock_timedwrlock(lock, &deadline) == 0
+    }
+
     /// Called before an operation takes the env's lock shared: while a growth waits for the env,
     /// waits until it ran, for at most `limit` seconds. The lock prefers readers, so without this
     /// reads that keep overlapping would hold a growth off indefinitely; with it, a growth waits

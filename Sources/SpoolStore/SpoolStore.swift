@@ -160,18 +160,7 @@ public final class SpoolStore: @unchecked Sendable {
     /// open: what `mdb_env_set_mapsize` needs). Waits at most `timeout` seconds when given (then
     /// returns nil without running `body`), else until the running operations end.
     func withExclusiveEnv<T>(timeout: Double? = nil, _ body: () throws -> T) throws -> T? {
-        mapGrowth.waiting.store(true, ordering: .relaxed)
-        defer { mapGrowth.waiting.store(false, ordering: .relaxed) }
-        if let timeout {
-            var deadline = timespec()
-            clock_gettime(CLOCK_REALTIME, &deadline)
-            let nanos = Int(deadline.tv_nsec) + Int(timeout * 1e9)
-            deadline.tv_sec += nanos / 1_000_000_000
-            deadline.tv_nsec = nanos % 1_000_000_000
-            guard pthread_rwlock_timedwrlock(lock, &deadline) == 0 else { return nil }
-        } else {
-            pthread_rwlock_wrlock(lock)
-        }
+        guard mapGrowth.lockExclusively(lock, timeout: timeout) else { return nil }
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { throw StoreError(.closed, "spool store is closed", context: directory) }
         return try body()
