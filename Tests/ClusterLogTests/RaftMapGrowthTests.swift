@@ -3,6 +3,7 @@ import Foundation
 import RaftCore
 import Synchronization
 import Testing
+import TestSupport
 
 /// The raft store's LMDB map grows by itself (`LogBodyReader+MapGrowth.swift`): under load with
 /// body readers on other threads, without waiting for a backup copy in progress, and admission's
@@ -144,33 +145,16 @@ struct RaftMapGrowthTests {
         try s.persist(entries: Self.entries(1...8, size: 100_000), hardState: Raft.HardState(term: 1, vote: 1, commit: 8))
         try s.persist(entries: Self.entries(9...15, size: 100_000), hardState: nil)
         #expect(s.bodyReader.mapGrowthCount == 0)
-        let copyStarted = DispatchSemaphore(value: 0)
-        let commitFinished = Atomic<Bool>(false)
-        let backupFinished = Atomic<Bool>(false)
-        let batches = Atomic<Int>(0)
-        let backupError = Mutex<String?>(nil)
         let growth = s.bodyReader.growth
         let backupDir = dir + "-copy"
         defer { try? FileManager.default.removeItem(atPath: backupDir) }
-        let done = DispatchGroup()
-        // `backup` runs on any thread beside the driving one.
+        // `backup` runs on any thread beside the driving one. The copy holds its read transaction
+        // across batches; each pauses until the commit below finished or a growth waits.
         nonisolated(unsafe) let storage = s
-        DispatchQueue.global().async(group: done) {
-            do {
-                // The copy holds its read transaction across batches; at each one it pauses until
-                // the commit below finished or a growth waits for the env (a fail-safe bounds it).
-                try storage.backup(to: backupDir, batchBytes: 64 << 10) {
-                    if batches.add(1, ordering: .relaxed).newValue == 1 { copyStarted.signal() }
-                    let deadline = Date().addingTimeInterval(20)
-                    while !commitFinished.load(ordering: .relaxed) && !growth.waiting.load(ordering: .relaxed)
-                        && Date() < deadline { usleep(1_000) }
-                }
-            } catch {
-                backupError.withLock { $0 = "\(error)" }
-            }
-            backupFinished.store(true, ordering: .relaxed)
-        }
-        #expect(copyStarted.wait(timeout: .now() + 60) == .success)
+        let backup = CopyInProgress()
+        #expect(backup.start(release: { growth.waiting.load(ordering: .relaxed) }) { onBatch in
+            try storage.backup(to: backupDir, batchBytes: 64 << 10, onBatch: onBatch)
+        })
         // 6 MB in one write: more than the map has left, so it must grow first.
         var commitError: String?
         do {
@@ -178,13 +162,12 @@ struct RaftMapGrowthTests {
         } catch {
             commitError = "\(error)"
         }
-        let backupWasRunning = !backupFinished.load(ordering: .relaxed)
-        commitFinished.store(true, ordering: .relaxed)
-        done.wait()
+        let backupWasRunning = backup.finishWork()
+        let backupError = backup.wait()
         #expect(commitError == nil, "\(commitError ?? "")")
         #expect(backupWasRunning, "the commit finished only after the backup")
         #expect(s.bodyReader.mapGrowthCount >= 1)
-        #expect(backupError.withLock { $0 } == nil, "\(backupError.withLock { $0 } ?? "")")
+        #expect(backupError == nil, "\(backupError ?? "")")
         // The copy is a whole, consistent store of one moment: before or after the 60 entries.
         let copy = try RaftLogStorage(directory: backupDir, initialVoters: [])
         defer { copy.close() }

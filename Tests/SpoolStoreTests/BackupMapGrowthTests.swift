@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import SpoolStore
 
 /// A backup copy (a long read) does not hold a map growth, nor the commit waiting for it
@@ -24,40 +25,23 @@ struct BackupMapGrowthTests {
             #expect(await log.proposeAndWait(makeEnqueue("B\(i)", body: bodies["B\(i)"]!)).isSuccess)
         }
         #expect(store.mapGrowthCount == 0)
-        let copyStarted = DispatchSemaphore(value: 0)
-        let commitFinished = Atomic<Bool>(false)
-        let backupFinished = Atomic<Bool>(false)
-        let batches = Atomic<Int>(0)
-        let backupError = Mutex<String?>(nil)
         let growth = store.mapGrowth
         let copyDir = dir.path + "/copy"
-        let done = DispatchGroup()
-        DispatchQueue.global().async(group: done) {
-            do {
-                // The copy holds its read transaction across batches; at each one it pauses until
-                // the enqueue below finished or a growth waits for the env (a fail-safe bounds it).
-                try store.backup(to: copyDir, batchBytes: 64 << 10) {
-                    if batches.add(1, ordering: .relaxed).newValue == 1 { copyStarted.signal() }
-                    let deadline = Date().addingTimeInterval(20)
-                    while !commitFinished.load(ordering: .relaxed) && !growth.waiting.load(ordering: .relaxed)
-                        && Date() < deadline { usleep(1_000) }
-                }
-            } catch {
-                backupError.withLock { $0 = "\(error)" }
-            }
-            backupFinished.store(true, ordering: .relaxed)
-        }
-        #expect(copyStarted.wait(timeout: .now() + 60) == .success)
+        // The copy holds its read transaction across batches; each pauses until the enqueue below
+        // finished or a growth waits.
+        let backup = CopyInProgress()
+        #expect(backup.start(release: { growth.waiting.load(ordering: .relaxed) }) { onBatch in
+            try store.backup(to: copyDir, batchBytes: 64 << 10, onBatch: onBatch)
+        })
         // A 6 MB body: more than the 4 MiB map has left, so the commit finds it full and grows it.
         bodies["big"] = testBody(size: 6_000_000, seed: 99)
         let result = await log.proposeAndWait(makeEnqueue("big", body: bodies["big"]!))
-        let backupWasRunning = !backupFinished.load(ordering: .relaxed)
-        commitFinished.store(true, ordering: .relaxed)
-        done.wait()
+        let backupWasRunning = backup.finishWork()
+        let backupError = backup.wait()
         #expect(result.isSuccess, "\(result)")
         #expect(backupWasRunning, "the enqueue committed only after the backup finished")
         #expect(store.mapGrowthCount >= 1)
-        #expect(backupError.withLock { $0 } == nil, "\(backupError.withLock { $0 } ?? "")")
+        #expect(backupError == nil, "\(backupError ?? "")")
         // The copy opens as a store and holds the ten first messages whole (and "big" whole, or
         // not at all: the copy is of one moment).
         let copy = try SpoolStore(directory: copyDir, options: SpoolStore.Options(mapSize: 64 << 20, durable: false))
