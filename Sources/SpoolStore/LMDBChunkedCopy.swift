@@ -34,8 +34,8 @@ public struct LMDBChunkedCopy {
         self.tables = tables
     }
 
-    /// Copies the tables of `env` into a new environment in `directory` (created if needed; an
-    /// earlier attempt's files there are replaced), fsynced at the end. `shared` runs its argument
+    /// Copies the tables of `env` into a new environment in `directory` (created if needed; it
+    /// must not hold a store: a restart replaces only this copy's own files), fsynced at the end. `shared` runs its argument
     /// while no growth of the source runs (the source store's shared lock); `adoptMapSize` adopts
     /// a size another process gave the map (`MDB_MAP_RESIZED`), outside `shared`. Blocks.
     public mutating func run(env: OpaquePointer, to directory: String, growth: MapGrowthState,
@@ -44,6 +44,9 @@ public struct LMDBChunkedCopy {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw StoreError(.ioError, "cannot create directory: \(error)", context: directory)
+        }
+        guard !FileManager.default.fileExists(atPath: directory + "/data.mdb") else {
+            throw StoreError(.ioError, "the copy's directory already holds a store", context: directory)
         }
         while true {
             var outcome = Outcome.interrupted
