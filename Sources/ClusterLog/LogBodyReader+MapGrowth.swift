@@ -10,14 +10,14 @@ import SpoolStore
 /// the driving thread's transactions, backups) and a growth holds it exclusively.
 ///
 /// Growth is bounded in time on the driving thread (it is the raft loop: heartbeats wait while it
-/// blocks): a write that found the map full waits at most `fullWait` seconds for the env, a growth
-/// ahead of need at most 100 ms. Readers hold the lock only for one short transaction; the only
+/// blocks, and an election starts after about a second without them): a write that found the map
+/// full waits at most `fullWait` seconds for the env, a growth ahead of need at most 100 ms. Readers hold the lock only for one short transaction; the only
 /// long read, a backup copy (`LMDBChunkedCopy`), steps out as soon as a growth waits and starts
 /// over after it. A write that still could not grow fails like any storage error: the raft shell
 /// holds back and retries it every second (`RaftLog.finishReady`).
 extension LogBodyReader {
     /// Longest wait, in seconds, for the env when a write found the map full.
-    static let fullWait = 1.0
+    static let fullWait = 0.5
 
     /// Calls `observer` with the old and new sizes (bytes) each time the map grows (the node logs
     /// `raft.map_grown`). Any thread.
