@@ -86,8 +86,8 @@ extension SpoolStore {
     public var mapGrowthCount: Int { mapGrowth.grown.load(ordering: .relaxed) }
 
     /// Runs a write (`body`, a commit) and keeps the map large enough for it: a commit that
-    /// found the map full grows it (waiting for the transactions of other threads to end) and
-    /// runs once more; after a commit the map is checked at most every 250 ms and grown ahead
+    /// found the map full grows it (waiting for the transactions of other threads to end, at most
+    /// `Options.fullMapGrowthWait`; a backup copy steps out for it) and runs once more; after a commit the map is checked at most every 250 ms and grown ahead
     /// of need when less than a quarter of it is left (skipped if other threads keep the env
     /// busy for more than 100 ms: the next check tries again). Writer thread.
     func growingMap<T>(needed: Int, _ body: () throws -> T) throws -> T {
@@ -98,7 +98,7 @@ extension SpoolStore {
             try adoptMapSize()
             return try body()
         } catch let error as StoreError where error.code == .storageFull {
-            guard try growMap(needed: needed, timeout: nil) else { throw error }
+            guard try growMap(needed: needed, timeout: options.fullMapGrowthWait) else { throw error }
             return try body()
         }
         let now = DispatchTime.now().uptimeNanoseconds

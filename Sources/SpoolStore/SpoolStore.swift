@@ -47,6 +47,11 @@ public final class SpoolStore: @unchecked Sendable {
         /// filesystem's free space; at most `mapSize` (the default, 0) keeps the map fixed.
         public var maxMapSize: Int = 0
 
+        /// Longest wait, in seconds, of a commit that found the map full for the env to be free
+        /// to grow (operations of other threads to end). Past it the commit fails as full
+        /// (`storageFull`: SMTP 452, and the cluster's applier retries it). Default 5.
+        public var fullMapGrowthWait: Double = 5
+
         /// Creates options. Any thread.
         public init(mapSize: Int = 16 << 30, durable: Bool = true, maxReaders: UInt32 = 512) {
             self.mapSize = mapSize

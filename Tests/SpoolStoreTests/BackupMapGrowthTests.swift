@@ -50,4 +50,39 @@ struct BackupMapGrowthTests {
         if try copy.message(id: "big") != nil { #expect(try copy.messageBody(id: "big") == bodies["big"]) }
         #expect(try copy.lastApplied().index >= 10)
     }
+
+    @Test("a commit that needs the map to grow while another thread's read does not end fails as full after the bounded wait, then commits once the read ended")
+    func fullMapGrowthWaitIsBounded() async throws {
+        let dir = TempDirectory()
+        var options = SpoolStore.Options(mapSize: 4 << 20, durable: false)
+        options.maxMapSize = 256 << 20
+        options.fullMapGrowthWait = 0.3
+        let store = try SpoolStore(directory: dir.path + "/spool", options: options)
+        defer { store.close() }
+        let log = try LocalLog(store: store)
+        defer { log.stop() }
+        #expect(await log.proposeAndWait(makeEnqueue("small")).isSuccess)
+        // Another thread holds the env for a read until told to stop (a fail-safe ends it).
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let reader = DispatchGroup()
+        DispatchQueue.global().async(group: reader) {
+            try? store.withOpenEnv {
+                holding.signal()
+                _ = release.wait(timeout: .now() + 20)
+            }
+        }
+        holding.wait()
+        // A 6 MB body does not fit the 4 MiB map: the growth cannot get the env while the read runs.
+        let body = testBody(size: 6_000_000, seed: 5)
+        let held = await log.proposeAndWait(makeEnqueue("big", body: body))
+        release.signal()
+        reader.wait()
+        #expect(held.failureCode == .storageFull, "\(held)")
+        #expect(store.mapGrowthCount == 0)
+        let after = await log.proposeAndWait(makeEnqueue("big", body: body))
+        #expect(after.isSuccess, "\(after)")
+        #expect(store.mapGrowthCount >= 1)
+        #expect(try store.messageBody(id: "big") == body)
+    }
 }
