@@ -36,7 +36,7 @@ struct RaftMapNodeTests {
         #expect(results.filter { $0["ok"] as? Bool == true }.count < 48, "\(codes)")
         let refused = results.dropFirst(accepted)
         #expect(!refused.isEmpty && refused.allSatisfy { $0["ok"] as? Bool == true || $0["code"] as? Int == 452 }, "\(codes)")
-        #expect(codes.suffix(5) == Array(repeating: "452", count: 5), "\(codes)")
+        #expect(refused.filter { $0["code"] as? Int == 452 }.count >= 5, "\(codes)")
         #expect((refused.first?["msg"] as? String)?.contains("4.3.1") == true, "\(refused.first ?? [:])")
         #expect(nodes[0].log().contains("raft.map_grown"), "\(nodes[0].log().suffix(2_000))")
         let metrics = String(decoding: try nodes[0].admin("/metrics").1, as: UTF8.self)
