@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "SpoolStoreTests", dependencies: ["SpoolStore", "SendarixSupport", "TestSupport", "CLMDB"]),
         .testTarget(name: "NetworkIOTests", dependencies: ["NetworkIO"]),
         .testTarget(name: "DeliveryEngineTests", dependencies: ["DeliveryEngine", "TestSupport"]),
-        .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog"]),
+        .testTarget(name: "ClusterLogTests", dependencies: ["ClusterLog", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RelayNode", "TestSupport", "FuzzTargets"]),
     ]
 )

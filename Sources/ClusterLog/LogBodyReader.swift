@@ -13,12 +13,22 @@ import SpoolStore
 public final class LogBodyReader: LogBodySource, @unchecked Sendable {
     let env: OpaquePointer
     private let dbi: MDB_dbi
+    /// Held shared by every use of `env` (reads on any thread, the driving thread's transactions,
+    /// backups) and exclusively by a map growth (`LogBodyReader+MapGrowth.swift`) and `close`.
     let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private(set) var closed = false
+    /// The directory of the environment (its filesystem bounds the map's growth).
+    let directory: String
+    /// The most the map grows to by itself (0: it stays at its size).
+    let maxMapSize: Int
+    /// Map growth bookkeeping: growths, their observer, and the flag readers step aside for.
+    let growth = MapGrowthState()
 
-    init(env: OpaquePointer, dbi: MDB_dbi) {
+    init(env: OpaquePointer, dbi: MDB_dbi, directory: String = "", maxMapSize: Int = 0) {
         self.env = env
         self.dbi = dbi
+        self.directory = directory
+        self.maxMapSize = maxMapSize
         lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
     }
@@ -41,22 +51,17 @@ public final class LogBodyReader: LogBodySource, @unchecked Sendable {
     /// See `LogBodySource`. The entry's stored value is `term (8) | kind (1) | data`.
     public func withEntryBytes<T>(index: UInt64, offset: Int, length: Int,
                                   _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
-        pthread_rwlock_rdlock(lock)
-        defer { pthread_rwlock_unlock(lock) }
-        guard !closed else { throw ClusterError(.closed, "the raft log is closed", context: "body of entry \(index)") }
-        var txnp: OpaquePointer?
-        let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txnp)
-        guard rc == 0, let txn = txnp else { throw RaftLogStorage.lmdbError(rc, "mdb_txn_begin (body read)") }
-        defer { mdb_txn_abort(txn) }
-        var value = MDB_val()
-        let grc = RaftLogStorage.key(index).withUnsafeBytes { k -> Int32 in
-            var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
-            return mdb_get(txn, dbi, &kv, &value)
+        try withReadTransaction("mdb_txn_begin (body read of entry \(index))") { txn in
+            var value = MDB_val()
+            let grc = RaftLogStorage.key(index).withUnsafeBytes { k -> Int32 in
+                var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
+                return mdb_get(txn, dbi, &kv, &value)
+            }
+            if grc == MDB_NOTFOUND { return nil }
+            guard grc == 0 else { throw RaftLogStorage.lmdbError(grc, "mdb_get (body read)") }
+            let start = 9 + offset
+            guard offset >= 0, length >= 0, value.mv_size >= start + length else { return nil }
+            return try body(UnsafeRawBufferPointer(start: value.mv_data.advanced(by: start), count: length))
         }
-        if grc == MDB_NOTFOUND { return nil }
-        guard grc == 0 else { throw RaftLogStorage.lmdbError(grc, "mdb_get (body read)") }
-        let start = 9 + offset
-        guard offset >= 0, length >= 0, value.mv_size >= start + length else { return nil }
-        return try body(UnsafeRawBufferPointer(start: value.mv_data.advanced(by: start), count: length))
     }
 }

@@ -1,19 +1,30 @@
 import CLMDB
 import Foundation
+import Glibc
+import SpoolStore
 
 extension RaftLogStorage {
     /// Writes a consistent, compacted copy of the raft log store (as of one read transaction) into
     /// `directory` (created if needed; must not hold a store). Blocks for the copy's I/O; writers
-    /// keep running. Any thread.
-    public func backup(to directory: String) throws(ClusterError) {
+    /// keep running, and a map growth they need does not wait for the copy (`LMDBChunkedCopy`: the
+    /// copy starts over after it). `batchBytes` and `onBatch` are for tests. Any thread.
+    public func backup(to directory: String, batchBytes: Int = 8 << 20, onBatch: (() -> Void)? = nil) throws(ClusterError) {
+        var copy = LMDBChunkedCopy(tables: [(name: "entries", dbi: dbEntries), (name: "meta", dbi: dbMeta)])
+        copy.batchBytes = batchBytes
+        copy.onBatch = onBatch
+        let reader = bodyReader
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try copy.run(env: env, to: directory, growth: reader.growth,
+                         shared: { body in
+                             try reader.lockShared(context: "backup to \(directory)")
+                             defer { pthread_rwlock_unlock(reader.lock) }
+                             try body()
+                         },
+                         adoptMapSize: { try reader.adoptMapSize() })
+        } catch let e as ClusterError {
+            throw e
         } catch {
-            throw ClusterError(.storage, "cannot create \(directory): \(error)", context: directory)
-        }
-        let rc = mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT))
-        guard rc == 0 else {
-            throw ClusterError(.storage, "mdb_env_copy2: \(String(cString: mdb_strerror(rc)))", context: directory)
+            throw ClusterError(.storage, "copy failed: \(error)", context: directory)
         }
     }
 }

@@ -23,6 +23,8 @@ extension RaftLog.Options {
         }
         if config.cluster.join { initialVoters = config.cluster.peers.map(\.id) }
         bodiesInLog = config.cluster.bodiesInLog
+        mapSize = config.cluster.raftMapSizeMB << 20
+        maxMapSize = config.cluster.effectiveRaftMaxMapSizeMB << 20
         if let t = config.cluster.tls {
             tls = PeerTransport.TLSFiles(certificate: t.certificate, privateKey: t.privateKey, caFile: t.caFile)
         }

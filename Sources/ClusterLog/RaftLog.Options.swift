@@ -37,8 +37,12 @@ extension RaftLog {
         /// its committed log entry instead of copying it; compaction keeps such entries while their
         /// message is queued (`RaftLogStorage+Pins.swift`). Off: the spool copies every body.
         public var bodiesInLog: Bool = true
-        /// Map size of the raft LMDB environment.
+        /// Map size of the raft LMDB environment (it opens at this, or at its data's size if larger).
         public var mapSize: Int = 32 << 30
+        /// The most the raft map grows to by itself, bounded by the filesystem's free space
+        /// (`LogBodyReader+MapGrowth.swift`; `cluster.raftMaxMapSizeMB`). At most `mapSize` (the
+        /// default, 0) keeps the map fixed.
+        public var maxMapSize: Int = 0
         /// Voters of a brand-new cluster; nil means this node and every peer.
         public var initialVoters: [String]? = nil
         /// Mutual TLS for peer links (`cluster.tls`); nil: HMAC handshake only, frames in clear.

@@ -162,8 +162,10 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         }
         loop = try EventLoop(name: "raft-\(options.nodeID)")
         let voters = (options.initialVoters ?? members).map(NodeIDMap.raftID)
-        let storage = try RaftLogStorage(directory: options.directory, initialVoters: voters, mapSize: options.mapSize)
+        let storage = try RaftLogStorage(directory: options.directory, initialVoters: voters, mapSize: options.mapSize,
+                                         maxMapSize: options.maxMapSize)
         self.storage = storage
+        Self.logMapGrowth(of: storage, options: options, logSink: logSink)
         store.setLogBodySource(storage.bodyReader)
         var cfg = Raft.Config(id: ids.ids[options.nodeID]!, randomSeed: UInt64.random(in: 1...UInt64.max))
         cfg.electionTick = options.electionTicks

@@ -1,4 +1,5 @@
 import CLMDB
+import Glibc
 import RaftCore
 
 extension RaftLogStorage {
@@ -109,10 +110,33 @@ extension RaftLogStorage {
 
     /// Runs `body` in a write transaction and commits it, fsynced. `MDB_NOSYNC` is never used on
     /// this environment: LMDB documents that an OS crash may then corrupt the database, and it
-    /// holds the term and vote. Driving thread only; blocks.
-    func write(_ body: (Txn) throws(ClusterError) -> Void) throws(ClusterError) {
+    /// holds the term and vote. A write that finds the map full grows it (`needed`: the bytes it
+    /// adds, about) and runs once more; after a write the map may grow ahead of need
+    /// (`LogBodyReader+MapGrowth.swift`). Driving thread only; blocks.
+    func write(needed: Int = 0, _ body: (Txn) throws(ClusterError) -> Void) throws(ClusterError) {
+        do {
+            try writeOnce(body)
+        } catch let error where Self.isMapFull(error) {
+            guard try bodyReader.growMap(needed: needed, timeout: LogBodyReader.fullWait) else { throw error }
+            try writeOnce(body)
+        }
+        bodyReader.growAheadIfDue(needed: needed)
+    }
+
+    private func writeOnce(_ body: (Txn) throws(ClusterError) -> Void) throws(ClusterError) {
+        try bodyReader.lockShared(context: "write \(directory)")
+        var locked = true
+        defer { if locked { pthread_rwlock_unlock(bodyReader.lock) } }
         var txnp: OpaquePointer?
-        let rc = mdb_txn_begin(env, nil, 0, &txnp)
+        var rc = mdb_txn_begin(env, nil, 0, &txnp)
+        if rc == MDB_MAP_RESIZED {
+            pthread_rwlock_unlock(bodyReader.lock)
+            locked = false
+            try bodyReader.adoptMapSize()
+            try bodyReader.lockShared(context: "write \(directory)")
+            locked = true
+            rc = mdb_txn_begin(env, nil, 0, &txnp)
+        }
         guard rc == 0, let txn = txnp else { throw Self.lmdbError(rc, "mdb_txn_begin (write)") }
         do {
             try body(Txn(txn: txn))
@@ -128,6 +152,11 @@ extension RaftLogStorage {
         guard crc == 0 else { throw Self.lmdbError(crc, "mdb_txn_commit") }
     }
 
+    /// Whether `error` is LMDB's full map (`MDB_MAP_FULL`, as `lmdbError` words it).
+    static func isMapFull(_ error: ClusterError) -> Bool {
+        error.code == .storage && error.reason == String(cString: mdb_strerror(MDB_MAP_FULL))
+    }
+
     /// Whether the last write transaction committed with a flag that skips or defers the fsync
     /// (`MDB_NOSYNC`, `MDB_NOMETASYNC`, `MDB_MAPASYNC`): never expected (tests).
     var lastCommitSkippedSync: Bool {
@@ -136,11 +165,13 @@ extension RaftLogStorage {
 
     /// Runs `body` in a read-only transaction. Driving thread only.
     func read<T>(_ body: (Txn) throws(ClusterError) -> T) throws(ClusterError) -> T {
-        var txnp: OpaquePointer?
-        let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txnp)
-        guard rc == 0, let txn = txnp else { throw Self.lmdbError(rc, "mdb_txn_begin (read)") }
-        defer { mdb_txn_abort(txn) }
-        return try body(Txn(txn: txn))
+        do {
+            return try bodyReader.withReadTransaction("mdb_txn_begin (read)") { txn in try body(Txn(txn: txn)) }
+        } catch let e as ClusterError {
+            throw e
+        } catch {
+            throw ClusterError(.storage, "\(error)", context: directory)
+        }
     }
 
     // MARK: Encoding

@@ -58,8 +58,9 @@ public final class RaftLogStorage: RaftStorage {
 
     /// Opens (creating if needed) the storage in `directory`. A new storage starts with membership
     /// `initialVoters`; an existing one uses what it persisted. Blocks for file I/O and, on open, a
-    /// scan of the stored terms. Throws `ClusterError(.storage/.corrupt)`.
-    public init(directory: String, initialVoters: [UInt64], mapSize: Int = 32 << 30,
+    /// scan of the stored terms. The map grows by itself up to `maxMapSize` (0: it stays at
+    /// `mapSize`; `LogBodyReader+MapGrowth.swift`). Throws `ClusterError(.storage/.corrupt)`.
+    public init(directory: String, initialVoters: [UInt64], mapSize: Int = 32 << 30, maxMapSize: Int = 0,
                 cacheLimit: Int = 64 << 20) throws(ClusterError) {
         self.directory = directory
         self.cacheLimit = cacheLimit
@@ -70,7 +71,8 @@ public final class RaftLogStorage: RaftStorage {
             throw ClusterError(.storage, "cannot create directory: \(error)", context: directory)
         }
         (env, dbEntries, dbMeta) = try Self.openEnvironment(directory: directory, mapSize: mapSize)
-        bodyReader = LogBodyReader(env: env, dbi: dbEntries)
+        bodyReader = LogBodyReader(env: env, dbi: dbEntries, directory: directory,
+                                   maxMapSize: maxMapSize > mapSize ? maxMapSize : 0)
         do {
             try load()
         } catch {
@@ -159,7 +161,7 @@ public final class RaftLogStorage: RaftStorage {
             hard = hs  // commit index only
             return
         }
-        try write { txn throws(ClusterError) in
+        try write(needed: ents.reduce(0) { $0 + $1.byteSize }) { txn throws(ClusterError) in
             if let first = ents.first {
                 if first.index <= lastIndex {
                     for i in first.index...lastIndex { try txn.delete(dbEntries, Self.key(i)) }

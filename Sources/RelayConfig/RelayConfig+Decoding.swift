@@ -68,6 +68,10 @@ extension RelayConfig {
             c.cluster.preferredLeaderRegion = o.string("preferredLeaderRegion")
             c.cluster.join = o.bool("join", default: false)
             c.cluster.bodiesInLog = o.bool("bodiesInLog", default: true)
+            c.cluster.raftMapSizeMB = o.int("raftMapSizeMB", default: c.cluster.raftMapSizeMB)
+            if o.raw("raftMaxMapSizeMB") != nil {
+                c.cluster.raftMaxMapSizeMB = o.int("raftMaxMapSizeMB", default: c.cluster.raftMapSizeMB)
+            }
             if var t = o.object("tls") {
                 let cert = t.requiredString("certificate")
                 let key = t.requiredString("privateKey")

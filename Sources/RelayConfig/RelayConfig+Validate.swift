@@ -255,6 +255,10 @@ extension RelayConfig {
         if let max = spool.maxMapSizeMB {
             RelayConfig.checkRange(max, Swift.max(16, spool.mapSizeMB)...16_777_216, "spool.maxMapSizeMB", p)
         }
+        RelayConfig.checkRange(cluster.raftMapSizeMB, 16...16_777_216, "cluster.raftMapSizeMB", p)
+        if let max = cluster.raftMaxMapSizeMB {
+            RelayConfig.checkRange(max, Swift.max(16, cluster.raftMapSizeMB)...16_777_216, "cluster.raftMaxMapSizeMB", p)
+        }
         RelayConfig.checkRange(spool.eventRetentionHours, 1...87_600, "spool.eventRetentionHours", p)
         if let reserve = spool.reserveMB, spool.mapSizeMB >= 16 {
             RelayConfig.checkRange(reserve, 1...max(1, spool.mapSizeMB / 2), "spool.reserveMB", p)

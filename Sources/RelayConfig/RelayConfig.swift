@@ -144,6 +144,13 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         /// Bodies written once: the spool keeps a reference into the committed raft entry instead
         /// of a second copy of each body (`cluster.bodiesInLog`, default true).
         public var bodiesInLog = true
+        /// Raft LMDB map size in MiB (address space, not disk) the raft store opens with.
+        public var raftMapSizeMB = 32_768
+        /// Largest size in MiB the raft map grows to by itself (bounded by the filesystem's free
+        /// space). nil: 1 TiB (or `raftMapSizeMB` if larger); `raftMapSizeMB` keeps it fixed.
+        public var raftMaxMapSizeMB: Int? = nil
+        /// `raftMaxMapSizeMB`, or its default.
+        public var effectiveRaftMaxMapSizeMB: Int { max(raftMapSizeMB, raftMaxMapSizeMB ?? 1_048_576) }
         /// Creates the defaults.
         public init() {}
 

@@ -69,6 +69,7 @@ extension AdminServer {
             out.gauge("sendarix_raft_is_leader", "1 when this node leads the cluster.", st.role == "leader" ? 1 : 0)
             out.counter("sendarix_raft_leader_changes_total", "Times this node saw a new leader.",
                         Double(RaftLog.leaderChanges.load(ordering: .relaxed)))
+            RelayNode.raftMapMetrics(raft, into: &out)
         }
         if let answered = dnsQueriesAnswered {
             out.counter("sendarix_dns_queries_answered_total", "DNS queries answered by the authoritative responder.",

@@ -6,16 +6,51 @@ import Synchronization
 /// Another process grew the map (`MDB_MAP_RESIZED`): adopt its size, then begin again.
 struct MapResized: Error {}
 
-/// Map growth bookkeeping of one store: when it was last checked, and who hears of a growth.
-final class MapGrowthState: Sendable {
+/// Map growth bookkeeping of one LMDB environment (the spool's, or the raft log's through
+/// `LogBodyReader`): when it was last checked, and who hears of a growth. Any thread.
+public final class MapGrowthState: Sendable {
     /// Uptime (ns) of the last check after a commit.
-    let lastCheck = Atomic<UInt64>(0)
+    public let lastCheck = Atomic<UInt64>(0)
     /// Called with the old and new map sizes (bytes) after the map grew. Set once at start.
-    let observer = Mutex<(@Sendable (Int, Int) -> Void)?>(nil)
+    public let observer = Mutex<(@Sendable (Int, Int) -> Void)?>(nil)
     /// Times the map grew.
-    let grown = Atomic<Int>(0)
-    /// A growth waits for the env: new operations step aside for a moment.
-    let waiting = Atomic<Bool>(false)
+    public let grown = Atomic<Int>(0)
+    /// A growth waits for the env: new operations step aside for a moment, and long reads
+    /// (`LMDBChunkedCopy`) end their transaction and start over after it.
+    public let waiting = Atomic<Bool>(false)
+
+    /// Creates the bookkeeping of a map that has not grown. Any thread.
+    public init() {}
+
+    /// Takes `lock` (an env's reader-writer lock) exclusively for a growth, with `waiting` set
+    /// while it waits so that operations step aside (`stepAside`) and long reads step out
+    /// (`LMDBChunkedCopy`). Gives up after `timeout` seconds when given. True when it took the
+    /// lock; the caller unlocks it. Any thread holding no transaction of the env.
+    public func lockExclusively(_ lock: UnsafeMutablePointer<pthread_rwlock_t>, timeout: Double?) -> Bool {
+        waiting.store(true, ordering: .relaxed)
+        defer { waiting.store(false, ordering: .relaxed) }
+        guard let timeout else { return pthread_rwlock_wrlock(lock) == 0 }
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanos = Int(deadline.tv_nsec) + Int(timeout * 1e9)
+        deadline.tv_sec += nanos / 1_000_000_000
+        deadline.tv_nsec = nanos % 1_000_000_000
+        return pthread_rwlock_timedwrlock(lock, &deadline) == 0
+    }
+
+    /// Called before an operation takes the env's lock shared: while a growth waits for the env,
+    /// waits until it ran, for at most `limit` seconds. The lock prefers readers, so without this
+    /// reads that keep overlapping would hold a growth off indefinitely; with it, a growth waits
+    /// only for the operations already running. Bounded, never waiting for the growth itself: an
+    /// operation nested in another (which holds the lock) goes on after `limit`. Any thread.
+    public func stepAside(limit: Double = 0.1) {
+        guard waiting.load(ordering: .relaxed) else { return }
+        var waited = 0
+        while waiting.load(ordering: .relaxed) && waited < Int(limit * 1_000) {
+            usleep(1_000)
+            waited += 1
+        }
+    }
 }
 
 extension SpoolStore {
@@ -51,8 +86,8 @@ extension SpoolStore {
     public var mapGrowthCount: Int { mapGrowth.grown.load(ordering: .relaxed) }
 
     /// Runs a write (`body`, a commit) and keeps the map large enough for it: a commit that
-    /// found the map full grows it (waiting for the transactions of other threads to end) and
-    /// runs once more; after a commit the map is checked at most every 250 ms and grown ahead
+    /// found the map full grows it (waiting for the transactions of other threads to end, at most
+    /// `Options.fullMapGrowthWait`; a backup copy steps out for it) and runs once more; after a commit the map is checked at most every 250 ms and grown ahead
     /// of need when less than a quarter of it is left (skipped if other threads keep the env
     /// busy for more than 100 ms: the next check tries again). Writer thread.
     func growingMap<T>(needed: Int, _ body: () throws -> T) throws -> T {
@@ -63,7 +98,7 @@ extension SpoolStore {
             try adoptMapSize()
             return try body()
         } catch let error as StoreError where error.code == .storageFull {
-            guard try growMap(needed: needed, timeout: nil) else { throw error }
+            guard try growMap(needed: needed, timeout: options.fullMapGrowthWait) else { throw error }
             return try body()
         }
         let now = DispatchTime.now().uptimeNanoseconds

@@ -20,6 +20,14 @@ extension SpoolStore {
         /// Bytes still available to new writes: what the map has left (counting what it may
         /// still grow by), bounded by the disk.
         public var available: Int { max(0, min(max(mapSize, maxMapSize) - used, filesystemFree ?? Int.max)) }
+
+        /// Figures of a map of `mapSize` bytes with `used` bytes in use. Pure.
+        public init(mapSize: Int, used: Int, filesystemFree: Int? = nil, maxMapSize: Int = 0) {
+            self.mapSize = mapSize
+            self.used = used
+            self.filesystemFree = filesystemFree
+            self.maxMapSize = maxMapSize
+        }
     }
 
     /// The spool's space use, counted on a read transaction (walks LMDB's free list: cheap, its

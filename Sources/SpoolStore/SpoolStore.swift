@@ -47,6 +47,11 @@ public final class SpoolStore: @unchecked Sendable {
         /// filesystem's free space; at most `mapSize` (the default, 0) keeps the map fixed.
         public var maxMapSize: Int = 0
 
+        /// Longest wait, in seconds, of a commit that found the map full for the env to be free
+        /// to grow (operations of other threads to end). Past it the commit fails as full
+        /// (`storageFull`: SMTP 452, and the cluster's applier retries it). Default 5.
+        public var fullMapGrowthWait: Double = 5
+
         /// Creates options. Any thread.
         public init(mapSize: Int = 16 << 30, durable: Bool = true, maxReaders: UInt32 = 512) {
             self.mapSize = mapSize
@@ -148,9 +153,8 @@ public final class SpoolStore: @unchecked Sendable {
 
     /// Runs `body` while the env is guaranteed open.
     func withOpenEnv<T>(_ body: () throws -> T) throws -> T {
-        // A map growth waits for the env (the lock prefers readers): step aside briefly so it
-        // gets it (never waiting for it, so an operation nested in another cannot deadlock).
-        if mapGrowth.waiting.load(ordering: .relaxed) { usleep(1_000) }
+        // A map growth waits for the env (the lock prefers readers): step aside so it gets it.
+        mapGrowth.stepAside()
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { throw StoreError(.closed, "spool store is closed", context: directory) }
@@ -161,18 +165,7 @@ public final class SpoolStore: @unchecked Sendable {
     /// open: what `mdb_env_set_mapsize` needs). Waits at most `timeout` seconds when given (then
     /// returns nil without running `body`), else until the running operations end.
     func withExclusiveEnv<T>(timeout: Double? = nil, _ body: () throws -> T) throws -> T? {
-        mapGrowth.waiting.store(true, ordering: .relaxed)
-        defer { mapGrowth.waiting.store(false, ordering: .relaxed) }
-        if let timeout {
-            var deadline = timespec()
-            clock_gettime(CLOCK_REALTIME, &deadline)
-            let nanos = Int(deadline.tv_nsec) + Int(timeout * 1e9)
-            deadline.tv_sec += nanos / 1_000_000_000
-            deadline.tv_nsec = nanos % 1_000_000_000
-            guard pthread_rwlock_timedwrlock(lock, &deadline) == 0 else { return nil }
-        } else {
-            pthread_rwlock_wrlock(lock)
-        }
+        guard mapGrowth.lockExclusively(lock, timeout: timeout) else { return nil }
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { throw StoreError(.closed, "spool store is closed", context: directory) }
         return try body()
@@ -205,17 +198,17 @@ public final class SpoolStore: @unchecked Sendable {
     /// Writes a consistent, compacted copy of the whole store (as of one read
     /// snapshot) into `directory` (created if needed; must not already hold a
     /// store). For backups and Raft snapshots; open the copy with
-    /// ``init(directory:options:)``. Blocks for the copy's I/O; writers keep running. Any thread.
-    public func backup(to directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw StoreError(.ioError, "cannot create directory: \(error)", context: directory)
-        }
-        try withOpenEnv {
-            let rc = mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT))
-            guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_env_copy2 \(directory)") }
-        }
+    /// ``init(directory:options:)``. Blocks for the copy's I/O; writers keep running, and a map
+    /// growth they need does not wait for the copy (`LMDBChunkedCopy`: the copy starts over
+    /// after it). `batchBytes` and `onBatch` are for tests. Any thread.
+    public func backup(to directory: String, batchBytes: Int = 8 << 20, onBatch: (() -> Void)? = nil) throws {
+        var copy = LMDBChunkedCopy(tables: Array(zip(Self.tableNames, [dbMeta, dbLog, dbMessages, dbBodies, dbDue, dbEvents,
+                                                                       dbEventIndex, dbSuppression, dbRegistry, dbLeases,
+                                                                       dbLogBodies])).map { (name: $0.0, dbi: $0.1) })
+        copy.batchBytes = batchBytes
+        copy.onBatch = onBatch
+        try copy.run(env: env, to: directory, growth: mapGrowth, shared: { body in try withOpenEnv(body) },
+                     adoptMapSize: { try adoptMapSize() })
     }
 
     // MARK: Reads

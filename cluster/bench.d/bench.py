@@ -14,6 +14,8 @@ time, on 127.0.0.0/8 only:
            does not deliver.
   clusterbytes  3-node cluster relay, each node's data on its own loop fs: bytes written per byte
            of mail per node, bodies copied into the spool vs kept in the raft log (bench.d/clusterbytes.py).
+  raftmap  3-node cluster queueing 5 KB mail with bodies in the raft log (delivery off): raft map
+           size, use and growths per node, accept rate across the growths (bench.d/raftmap.py; --only).
   relaybytes  relay at 5 KB and 100 KB with each server's queue on its own loop-mounted ext4:
            messages/s and bytes written to that device per byte of mail (bench.d/relaybytes.py).
   cluster  3 Sendarix nodes (Raft, replication on) on 127.0.4.1-3: smtp-source (20 sessions, 5 KB)
@@ -1315,6 +1317,13 @@ class Bench:
         import outage
         outage.run(self)
 
+    def scenario_raftmap(self):
+        """3-node cluster filling its queue with bodies in the raft log: raft map growth, accept
+        rate across it (bench.d/raftmap.py); only with --only raftmap."""
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import raftmap
+        raftmap.run(self)
+
     def scenario_restart(self):
         """Restart with a deep queue (bench.d/restart.py); only with --only restart."""
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -2047,7 +2056,7 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="short run (fewer messages and sessions)")
     p.add_argument("--only", action="append", default=None,
                    choices=["accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                            "sessions", "heap", "wan", "relaybytes", "outage", "restart", "clusterbytes"],
+                            "sessions", "heap", "wan", "relaybytes", "outage", "restart", "clusterbytes", "raftmap"],
                    help="run only this scenario (repeatable)")
     p.add_argument("--messages", type=int, default=None,
                    help="5 KB messages for accept (100 KB runs use a quarter); relay uses "
@@ -2068,6 +2077,10 @@ def parse_args(argv):
     p.add_argument("--restart-depth", type=int, default=None,
                    help="queue depth of the restart scenario (default 1000000 single node, a tenth in "
                         "the cluster; --quick 20000)")
+    p.add_argument("--raftmap-messages", type=int, default=None,
+                   help="5 KB messages the raftmap scenario queues on 3 nodes (default 100000, --quick 20000)")
+    p.add_argument("--raftmap-map-mb", type=int, default=64,
+                   help="raftmap scenario: cluster.raftMapSizeMB the nodes open with (default 64)")
     p.add_argument("--restart-no-cluster", action="store_true",
                    help="restart scenario: the single node only")
     p.add_argument("--tls-sessions", type=int, default=None,
@@ -2170,7 +2183,7 @@ def main(argv):
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         log("temp dir %s; load average %s" % (bench.root, meta["loadavg_start"]))
         for name in ("accept", "rss", "relay", "cluster", "dnsperf", "dkim", "nemesis", "spamfilter", "search",
-                     "sessions", "heap", "wan", "relaybytes", "outage", "restart", "clusterbytes"):
+                     "sessions", "heap", "wan", "relaybytes", "outage", "restart", "clusterbytes", "raftmap"):
             if name in args.only:
                 getattr(bench, "scenario_" + name)()
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]

@@ -1,0 +1,52 @@
+import Foundation
+import Synchronization
+
+/// A long copy (a store's backup, made in batches with a hook at each batch boundary) run on
+/// another thread and held at its batch boundaries while the test does something that must not
+/// wait for it: each boundary pauses until `finishWork()` was called or `release()` says the copy
+/// should go on (a map growth waits, say), bounded by a 20 s fail-safe.
+public final class CopyInProgress: Sendable {
+    private let started = DispatchSemaphore(value: 0)
+    private let batches = Atomic<Int>(0)
+    private let workDone = Atomic<Bool>(false)
+    private let copyDone = Atomic<Bool>(false)
+    private let failure = Mutex<String?>(nil)
+    private let group = DispatchGroup()
+
+    /// Nothing started yet. Any thread.
+    public init() {}
+
+    /// Runs `copy` on another thread, handing it the hook for its batch boundaries; `release` is
+    /// polled at each pause. Returns once the copy reached its first boundary (or after 60 s).
+    /// True when it did.
+    public func start(release: @escaping @Sendable () -> Bool,
+                      _ copy: @escaping @Sendable (_ onBatch: @escaping () -> Void) throws -> Void) -> Bool {
+        DispatchQueue.global().async(group: group) { [self] in
+            do {
+                try copy {
+                    if self.batches.add(1, ordering: .relaxed).newValue == 1 { self.started.signal() }
+                    let deadline = Date().addingTimeInterval(20)
+                    while !self.workDone.load(ordering: .relaxed) && !release() && Date() < deadline { usleep(1_000) }
+                }
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
+            copyDone.store(true, ordering: .relaxed)
+        }
+        return started.wait(timeout: .now() + 60) == .success
+    }
+
+    /// Marks the test's work done and returns whether the copy was still running then; the copy
+    /// then goes on to its end.
+    public func finishWork() -> Bool {
+        let running = !copyDone.load(ordering: .relaxed)
+        workDone.store(true, ordering: .relaxed)
+        return running
+    }
+
+    /// Waits for the copy to end; its error, if it failed.
+    public func wait() -> String? {
+        group.wait()
+        return failure.withLock { $0 }
+    }
+}
