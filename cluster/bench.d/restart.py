@@ -421,6 +421,9 @@ def fill(node, depth, d, tag, via=None):
         have = node.depth()
         if have >= depth:
             return have
+        if fill_out_of_time():
+            B.log("restart: %s fill stopped at depth %d (of %d): --restart-minutes" % (tag, have, depth))
+            return have
         n = min(50_000, depth - have)
         parts = [n // len(via) + (1 if i < n % len(via) else 0) for i in range(len(via))]
         results = [None] * len(via)
@@ -463,11 +466,17 @@ def data_gb(nodes):
     return total / 2 ** 30
 
 
-DEADLINE = [None]  # monotonic time after which phases not yet begun are skipped (--restart-minutes)
+DEADLINE = [None]  # monotonic end of the run (--restart-minutes)
+FILL_RESERVE = 7 * 60  # seconds of the run kept for the restarts after the cluster fill
+PHASE_NEEDS = {"replay": 90, "kill": 90, "snapshot": 360}  # seconds a cluster phase is given at least
 
 
-def out_of_time():
-    return DEADLINE[0] is not None and time.monotonic() > DEADLINE[0]
+def fill_out_of_time():
+    return DEADLINE[0] is not None and time.monotonic() > DEADLINE[0] - FILL_RESERVE
+
+
+def out_of_time(phase):
+    return DEADLINE[0] is not None and time.monotonic() > DEADLINE[0] - PHASE_NEEDS.get(phase, 0)
 
 
 def single(bench, d, receiver, hold, depth):
@@ -511,14 +520,19 @@ def wait_pattern(watch, name, timeout):
     return watch.seen.get(name)
 
 
-def caught_up(node, target, timeout=900):
-    """Monotonic time at which `node`'s applied index reached `target`, or None."""
+def caught_up(node, target, timeout=900, progress=None, start=None):
+    """Monotonic time at which `node`'s applied index reached `target`, or None. With `progress`
+    (a dict) and `start` (the applied index before), records progress["first"] = (time, applied)
+    when the applied index first moved past `start`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         applied = metric(node, "sendarix_raft_applied_index")
+        if progress is not None and "first" not in progress and applied is not None and start is not None \
+                and applied > start:
+            progress["first"] = (time.monotonic(), applied)
         if target is not None and applied is not None and applied >= target:
             return time.monotonic()
-        time.sleep(0.05)
+        time.sleep(0.02)
     return None
 
 
@@ -584,14 +598,18 @@ def cluster(bench, d, receiver, hold, depth):
             follower = next(n for n in nodes if n is not lead)
             applied0 = metric(follower, "sendarix_raft_applied_index")
             follower.stop(grace=60)
-            fill(lead, lead.depth() + 1_500, d, "replay")
+            fill(lead, lead.depth() + 1_500, d, "replay", via=[n for n in nodes if n.proc is not None])
             target = metric(lead, "sendarix_raft_commit_index")
             watch = LogWatch(follower.logfile, PATTERNS)
             watch.start()
             t0 = time.monotonic()
             follower.start(wait=False)
-            acc = first_accept(follower)
-            done = caught_up(follower, target)
+            progress, accepted_at = {}, []
+            prober = threading.Thread(target=lambda: accepted_at.append(first_accept(follower)))
+            prober.start()  # the first 250 and the applied index are watched at once
+            done = caught_up(follower, target, progress=progress, start=applied0)
+            prober.join()
+            acc = accepted_at[0] if accepted_at else None
             seen = watch.finish()
             behind = int(target - applied0) if target is not None and applied0 is not None else None
             secs = round(done - t0, 3) if done else None
@@ -599,6 +617,13 @@ def cluster(bench, d, receiver, hold, depth):
                              "caughtUpSeconds": secs,
                              "entriesPerSecond": round(behind / secs) if behind and secs else None,
                              "snapshotInstalled": "snapshotInstalled" in seen}
+            if done and progress.get("first") is not None:
+                # The first applied entry after the start: the leader's re-dial to the restarted
+                # member (its backoff) is before it; the apply rate is after it.
+                first_t, first_applied = progress["first"]
+                out["replay"]["firstAppliedSeconds"] = round(first_t - t0, 3)
+                if done > first_t and target is not None:
+                    out["replay"]["entriesPerSecondAfterFirst"] = round((target - first_applied) / (done - first_t))
             if "raftStarted" in seen:
                 out["replay"]["raftStartedSeconds"] = round(seen["raftStarted"][0] - t0, 3)
             B.log("restart: follower replaying its log: %s" % out["replay"])
@@ -631,7 +656,7 @@ def cluster(bench, d, receiver, hold, depth):
             sent = 0
             compacted = False
             while sent < 100_000 and not compacted:
-                fill(lead, lead.depth() + 5_000, d, "behind-%d" % sent)
+                fill(lead, lead.depth() + 5_000, d, "behind-%d" % sent, via=[n for n in nodes if n.proc is not None])
                 sent += 5_000
                 deadline = time.monotonic() + 15
                 while time.monotonic() < deadline and not compacted:
@@ -668,7 +693,7 @@ def cluster(bench, d, receiver, hold, depth):
             B.log("restart: follower %d messages behind, by snapshot: %s" % (sent, snap))
 
         for name, phase in (("replay", replay_phase), ("kill", kill_phase), ("snapshot", snapshot_phase)):
-            if out_of_time():
+            if out_of_time(name):
                 B.log("restart: cluster %s phase skipped: past --restart-minutes" % name)
                 out[name] = {"skipped": "past --restart-minutes"}
                 continue
@@ -736,6 +761,8 @@ def headline_cluster(res, c):
     res["replayEntries"] = r.get("entriesBehind")
     res["replaySeconds"] = r.get("caughtUpSeconds")
     res["replayEntriesPerSecond"] = r.get("entriesPerSecond")
+    res["replayEntriesPerSecondAfterFirst"] = r.get("entriesPerSecondAfterFirst")
+    res["replayFirstAppliedSeconds"] = r.get("firstAppliedSeconds")
     k = c.get("kill") or {}
     res["acceptSecondsClusterKill"] = k.get("acceptSeconds")
     res["leaseRecoverySecondsClusterKill"] = k.get("leaseRecoveryDoneSeconds")
