@@ -410,18 +410,19 @@ def restart(node, leader_of=None, stop_grace=60.0):
 FILL_STATS = {}  # tag prefix -> {"messages", "seconds"}: the fill rates of the run
 
 
-def fill(node, depth, d, tag, via=None):
+def fill(node, depth, d, tag, via=None, bounded=False):
     """Queues 5 KB messages until `node` reports `depth` queued, in chunks of up to 50,000. `via`
     (default [node]) are the nodes smtp-source sends to, one smtp-source process (20 sessions) per
     node at once, the chunk split evenly: in the cluster every member accepts (followers forward
-    the enqueue to the leader), so the SMTP work of the fill is spread over three processes."""
+    the enqueue to the leader), so the SMTP work of the fill is spread over three processes.
+    `bounded`: stop early when --restart-minutes leaves only the time kept for the restarts."""
     via = list(via or [node])
     stats = FILL_STATS.setdefault(tag.split("-")[0], {"messages": 0, "seconds": 0.0})
     while True:
         have = node.depth()
         if have >= depth:
             return have
-        if fill_out_of_time():
+        if bounded and fill_out_of_time():
             B.log("restart: %s fill stopped at depth %d (of %d): --restart-minutes" % (tag, have, depth))
             return have
         n = min(50_000, depth - have)
@@ -581,7 +582,7 @@ def cluster(bench, d, receiver, hold, depth):
         out["emptyLeader"] = restart(lead, leader_of=lambda: leader() or nodes[0])
         lead = wait_leader()
         t_fill = time.monotonic()
-        fill(lead, depth, d, "cluster", via=nodes)
+        fill(lead, depth, d, "cluster", via=nodes, bounded=True)
         out["fillSeconds"] = round(time.monotonic() - t_fill, 1)
         out["depth"] = lead.depth()
         out["dataGBPerNode"] = round(data_gb(nodes) / len(nodes), 2)
@@ -622,7 +623,7 @@ def cluster(bench, d, receiver, hold, depth):
                 # member (its backoff) is before it; the apply rate is after it.
                 first_t, first_applied = progress["first"]
                 out["replay"]["firstAppliedSeconds"] = round(first_t - t0, 3)
-                if done > first_t and target is not None:
+                if done > first_t and target is not None and target > first_applied:
                     out["replay"]["entriesPerSecondAfterFirst"] = round((target - first_applied) / (done - first_t))
             if "raftStarted" in seen:
                 out["replay"]["raftStartedSeconds"] = round(seen["raftStarted"][0] - t0, 3)
