@@ -492,7 +492,7 @@ def single(bench, d, receiver, hold, depth):
         out["empty"] = restart(node)
         B.log("restart: single node, empty queue: %s" % out["empty"])
         t_fill = time.monotonic()
-        fill(node, depth, d, "single")
+        fill(node, depth, d, "single", bounded=True)
         out["fillSeconds"] = round(time.monotonic() - t_fill, 1)
         out["depth"] = node.depth()
         s = node.sample()
