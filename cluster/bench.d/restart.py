@@ -456,15 +456,7 @@ def disk_free_gb(path):
 
 
 def data_gb(nodes):
-    total = 0
-    for n in nodes:
-        for dirpath, _, files in os.walk(n.data):
-            for name in files:
-                try:
-                    total += os.stat(os.path.join(dirpath, name)).st_blocks * 512
-                except OSError:
-                    pass
-    return total / 2 ** 30
+    return sum(dq.allocated_bytes(n.data) for n in nodes) / 2 ** 30
 
 
 DEADLINE = [None]  # monotonic end of the run (--restart-minutes)
