@@ -69,6 +69,7 @@ extension PeerTransport {
                                                         clientNonce: hello.nonce, serverID: transport.nodeID))
                     reader = reader.withMaxFrame(transport.maxFrame)
                     transport.lastContact[hello.id] = EventLoop.now()
+                    transport.peerDialledIn(hello.id)
                 }
             } catch {
                 transport.security("peer connection refused", ["remote": "\(connection.remoteAddress)", "error": "\(error)"])

@@ -58,7 +58,7 @@ extension PeerTransport {
             connection = nil
         }
 
-        private func dial() {
+        func dial() {
             let now = EventLoop.now()
             if now < nextAttempt {
                 if !retryTimer {

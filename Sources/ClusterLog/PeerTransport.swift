@@ -14,7 +14,8 @@ import NetworkIO
 /// it, the HMAC handshake included, runs inside TLS. Accepted connections must finish their
 /// handshake within `handshakeTimeout`, and at most `maxPendingHandshakes` (per source IP:
 /// `maxPendingHandshakesPerIP`) may be pending at once. Lost connections are re-dialled on demand with
-/// exponential backoff (50 ms doubling to 2 s); frames sent while a lane is down are buffered up
+/// exponential backoff (50 ms doubling to 2 s, forgotten when the peer dials in:
+/// `PeerTransport+Redial.swift`); frames sent while a lane is down are buffered up
 /// to a bound and dropped when the dial fails (Raft retransmits).
 ///
 /// Threading: all methods and callbacks run on `loop`'s thread (create it off-loop, then call

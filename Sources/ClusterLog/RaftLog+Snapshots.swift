@@ -61,10 +61,7 @@ extension RaftLog {
             let result = Result { () throws -> (UInt64, UInt64, UInt64) in
                 try? FileManager.default.removeItem(atPath: dir)
                 try store.backup(to: dir)
-                var copyOptions = SpoolStore.Options(mapSize: store.options.mapSize)
-                // Bodies kept in the log are copied in (materializeLogBodies): let the map grow.
-                copyOptions.maxMapSize = max(store.options.maxMapSize, store.options.mapSize)
-                let copy = try SpoolStore(directory: dir, options: copyOptions)
+                let copy = try SpoolStore(directory: dir, options: RaftLog.snapshotCopyOptions(store.options))
                 // The receiver's raft log does not hold this node's retained entries: send bodies.
                 do {
                     try copy.materializeLogBodies(from: bodies)

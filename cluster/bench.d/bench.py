@@ -2083,6 +2083,12 @@ def parse_args(argv):
                    help="raftmap scenario: cluster.raftMapSizeMB the nodes open with (default 64)")
     p.add_argument("--restart-no-cluster", action="store_true",
                    help="restart scenario: the single node only")
+    p.add_argument("--restart-cluster-depth", type=int, default=None,
+                   help="queue depth of the restart scenario's 3-node cluster (default a tenth of --restart-depth)")
+    p.add_argument("--restart-no-single", action="store_true",
+                   help="restart scenario: the 3-node cluster only")
+    p.add_argument("--restart-minutes", type=float, default=None,
+                   help="restart scenario: after this many minutes, skip the phases not yet begun (default no limit)")
     p.add_argument("--tls-sessions", type=int, default=None,
                    help="idle STARTTLS sessions for rss (default 500, --quick 100)")
     p.add_argument("--idle-sessions", type=int, default=None,

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import time
 
+from relaybytes import allocated_bytes  # noqa: F401 (also used by restart.py)
+
 B = __import__("__main__")  # bench.py: PROCS, pick_port, wait_smtp_ready, SMTPConn, ADMIN_TOKEN, log
 
 NET = "127.63.0."
@@ -180,13 +182,7 @@ class Node:
         pid = self.proc.pid
         st = B.proc_stat(pid)
         m = self.metrics()
-        disk = 0  # allocated blocks of every file under the data dir (spool, Raft log)
-        for d, _, files in os.walk(self.data):
-            for name in files:
-                try:
-                    disk += os.stat(os.path.join(d, name)).st_blocks * 512
-                except OSError:
-                    pass
+        disk = allocated_bytes(self.data)  # spool, Raft log
         return {"t": time.monotonic(), "cpu": B.tree_cpu_seconds(pid), "rssKB": status_kb(pid, "VmRSS"),
                 "rssAnonKB": status_kb(pid, "RssAnon"), "writeBytes": proc_io(pid),
                 "depth": int(m.get("sendarix_queue_messages", -1)),

@@ -1,15 +1,16 @@
 """The `restart` scenario of cluster/bench (issue 16, item 2): restarting with a deep queue.
 
-Single node (127.63.0.3): restarted with an empty queue, then again with --restart-depth queued
+Single node (127.75.0.3): restarted with an empty queue, then again with --restart-depth queued
 5 KB messages (default 1,000,000; --quick 20,000), deferred by the bench receiver (421 to
 everything, as in an outage) so they carry retry times and leases. Each restart is SIGTERM, wait
 for exit, start; measured from the start: the 220 greeting, the first 250 to a message
 (`acceptSeconds...`, target under 10 s), `raft started` in the log (the log opened and replayed),
 and `delivery.lease_recovery_done` (the scheduler took back the leases it held).
 
-Three-node cluster (127.63.1.1-3): the same with a tenth of the depth (or --restart-depth / 10):
-a follower restart and a leader restart, each timed to its first 250 and to the moment its
-applied index reaches the leader's commit index; then a follower is stopped while more mail
+Three-node cluster (127.75.1.1-3): the same at --restart-cluster-depth (default a tenth of
+--restart-depth), filled through all three members at once (one smtp-source per member; followers
+forward the enqueue to the leader): a follower restart and a leader restart, each timed to its
+first 250 and to the moment its applied index reaches the leader's commit index; then a follower is stopped while more mail
 arrives and the leader compacts its log, so it comes back through a spool snapshot
 (`installed a spool snapshot`): snapshot install time and catch-up time.
 
@@ -30,6 +31,11 @@ environment (`SENDARIX_RAFT_COMPACT_THRESHOLD`, `..._RETAINED_ENTRIES`,
 stopped follower within seconds; on restart the follower receives a spool snapshot, re-executes
 itself to install it, and accepts: snapshot bytes (leader's `snapshot sent`), receive / install
 seconds, seconds until it accepts and until it caught up.
+
+--restart-no-single runs the cluster only (a 10⁶ cluster and a 10⁶ single node do not fit one
+25-minute invocation); --restart-minutes M skips the cluster phases not yet begun after M minutes;
+the snapshot phase is skipped when the disk has less than about twice a node's data free (the
+leader's spool copy and the follower's received copy). `fill` reports the fill rates.
 
 Ratios: each `acceptSeconds...` at depth over the same restart with the empty queue;
 `ratioWorstAcceptToBudget` = the slowest first 250 after any restart / 10 s."""
@@ -401,16 +407,69 @@ def restart(node, leader_of=None, stop_grace=60.0):
     return out
 
 
-def fill(node, depth, d, tag):
+FILL_STATS = {}  # tag prefix -> {"messages", "seconds"}: the fill rates of the run
+
+
+def fill(node, depth, d, tag, via=None, bounded=False):
+    """Queues 5 KB messages until `node` reports `depth` queued, in chunks of up to 50,000. `via`
+    (default [node]) are the nodes smtp-source sends to, one smtp-source process (20 sessions) per
+    node at once, the chunk split evenly: in the cluster every member accepts (followers forward
+    the enqueue to the leader), so the SMTP work of the fill is spread over three processes.
+    `bounded`: stop early when --restart-minutes leaves only the time kept for the restarts."""
+    via = list(via or [node])
+    stats = FILL_STATS.setdefault(tag.split("-")[0], {"messages": 0, "seconds": 0.0})
     while True:
         have = node.depth()
         if have >= depth:
             return have
+        if bounded and fill_out_of_time():
+            B.log("restart: %s fill stopped at depth %d (of %d): --restart-minutes" % (tag, have, depth))
+            return have
         n = min(50_000, depth - have)
-        ok, secs, tail = dq.run_source(node, n, d, "%s-%d" % (tag, have))
-        B.log("restart: %s filled %d in %.1f s, depth %d%s" % (tag, n, secs, node.depth(), "" if ok else ": " + tail))
+        parts = [n // len(via) + (1 if i < n % len(via) else 0) for i in range(len(via))]
+        results = [None] * len(via)
+
+        def one(i):
+            results[i] = dq.run_source(via[i], parts[i], d, "%s-%d-%d" % (tag, have, i))
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(via)) if parts[i] > 0]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        secs = time.monotonic() - t0
+        done = [r for r in results if r is not None]
+        ok = all(r[0] for r in done)
+        tail = "; ".join(r[2] for r in done if not r[0])
+        now = node.depth()
+        stats["messages"] += max(0, now - have)
+        stats["seconds"] += secs
+        B.log("restart: %s filled %d in %.1f s (%.0f msg/s, %d smtp-source), depth %d, disk free %.1f GB%s"
+              % (tag, n, secs, n / max(secs, 1e-9), len(threads), now, disk_free_gb(d), "" if ok else ": " + tail))
         if not ok and secs < 1:
             raise B.Unavailable("smtp-source failed: " + tail)
+
+
+def disk_free_gb(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize / 2 ** 30
+
+
+def data_gb(nodes):
+    return sum(dq.allocated_bytes(n.data) for n in nodes) / 2 ** 30
+
+
+DEADLINE = [None]  # monotonic end of the run (--restart-minutes)
+FILL_RESERVE = 7 * 60  # seconds of the run kept for the restarts after the cluster fill
+PHASE_NEEDS = {"replay": 90, "kill": 90, "snapshot": 360}  # seconds a cluster phase is given at least
+
+
+def fill_out_of_time():
+    return DEADLINE[0] is not None and time.monotonic() > DEADLINE[0] - FILL_RESERVE
+
+
+def out_of_time(phase):
+    return DEADLINE[0] is not None and time.monotonic() > DEADLINE[0] - PHASE_NEEDS.get(phase, 0)
 
 
 def single(bench, d, receiver, hold, depth):
@@ -424,7 +483,9 @@ def single(bench, d, receiver, hold, depth):
         first_accept(node)
         out["empty"] = restart(node)
         B.log("restart: single node, empty queue: %s" % out["empty"])
-        fill(node, depth, d, "single")
+        t_fill = time.monotonic()
+        fill(node, depth, d, "single", bounded=True)
+        out["fillSeconds"] = round(time.monotonic() - t_fill, 1)
         out["depth"] = node.depth()
         s = node.sample()
         out["diskBytes"] = s["diskBytes"]
@@ -452,14 +513,19 @@ def wait_pattern(watch, name, timeout):
     return watch.seen.get(name)
 
 
-def caught_up(node, target, timeout=900):
-    """Monotonic time at which `node`'s applied index reached `target`, or None."""
+def caught_up(node, target, timeout=900, progress=None, start=None):
+    """Monotonic time at which `node`'s applied index reached `target`, or None. With `progress`
+    (a dict) and `start` (the applied index before), records progress["first"] = (time, applied)
+    when the applied index first moved past `start`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         applied = metric(node, "sendarix_raft_applied_index")
+        if progress is not None and "first" not in progress and applied is not None and start is not None \
+                and applied > start:
+            progress["first"] = (time.monotonic(), applied)
         if target is not None and applied is not None and applied >= target:
             return time.monotonic()
-        time.sleep(0.05)
+        time.sleep(0.02)
     return None
 
 
@@ -507,8 +573,11 @@ def cluster(bench, d, receiver, hold, depth):
         lead = wait_leader()
         out["emptyLeader"] = restart(lead, leader_of=lambda: leader() or nodes[0])
         lead = wait_leader()
-        fill(lead, depth, d, "cluster")
+        t_fill = time.monotonic()
+        fill(lead, depth, d, "cluster", via=nodes, bounded=True)
+        out["fillSeconds"] = round(time.monotonic() - t_fill, 1)
         out["depth"] = lead.depth()
+        out["dataGBPerNode"] = round(data_gb(nodes) / len(nodes), 2)
         follower = next(n for n in nodes if n is not lead)
         out["deepFollower"] = restart(follower, leader_of=lambda: leader() or lead)
         B.log("restart: cluster follower at depth %d: %s" % (out["depth"], out["deepFollower"]))
@@ -522,14 +591,18 @@ def cluster(bench, d, receiver, hold, depth):
             follower = next(n for n in nodes if n is not lead)
             applied0 = metric(follower, "sendarix_raft_applied_index")
             follower.stop(grace=60)
-            fill(lead, lead.depth() + 1_500, d, "replay")
+            fill(lead, lead.depth() + 1_500, d, "replay", via=[n for n in nodes if n.proc is not None])
             target = metric(lead, "sendarix_raft_commit_index")
             watch = LogWatch(follower.logfile, PATTERNS)
             watch.start()
             t0 = time.monotonic()
             follower.start(wait=False)
-            acc = first_accept(follower)
-            done = caught_up(follower, target)
+            progress, accepted_at = {}, []
+            prober = threading.Thread(target=lambda: accepted_at.append(first_accept(follower)))
+            prober.start()  # the first 250 and the applied index are watched at once
+            done = caught_up(follower, target, progress=progress, start=applied0)
+            prober.join()
+            acc = accepted_at[0] if accepted_at else None
             seen = watch.finish()
             behind = int(target - applied0) if target is not None and applied0 is not None else None
             secs = round(done - t0, 3) if done else None
@@ -537,6 +610,13 @@ def cluster(bench, d, receiver, hold, depth):
                              "caughtUpSeconds": secs,
                              "entriesPerSecond": round(behind / secs) if behind and secs else None,
                              "snapshotInstalled": "snapshotInstalled" in seen}
+            if done and progress.get("first") is not None:
+                # The first applied entry after the start: the leader's re-dial to the restarted
+                # member (its backoff) is before it; the apply rate is after it.
+                first_t, first_applied = progress["first"]
+                out["replay"]["firstAppliedSeconds"] = round(first_t - t0, 3)
+                if done > first_t and target is not None and target > first_applied:
+                    out["replay"]["entriesPerSecondAfterFirst"] = round((target - first_applied) / (done - first_t))
             if "raftStarted" in seen:
                 out["replay"]["raftStartedSeconds"] = round(seen["raftStarted"][0] - t0, 3)
             B.log("restart: follower replaying its log: %s" % out["replay"])
@@ -569,7 +649,7 @@ def cluster(bench, d, receiver, hold, depth):
             sent = 0
             compacted = False
             while sent < 100_000 and not compacted:
-                fill(lead, lead.depth() + 5_000, d, "behind-%d" % sent)
+                fill(lead, lead.depth() + 5_000, d, "behind-%d" % sent, via=[n for n in nodes if n.proc is not None])
                 sent += 5_000
                 deadline = time.monotonic() + 15
                 while time.monotonic() < deadline and not compacted:
@@ -606,6 +686,18 @@ def cluster(bench, d, receiver, hold, depth):
             B.log("restart: follower %d messages behind, by snapshot: %s" % (sent, snap))
 
         for name, phase in (("replay", replay_phase), ("kill", kill_phase), ("snapshot", snapshot_phase)):
+            if out_of_time(name):
+                B.log("restart: cluster %s phase skipped: past --restart-minutes" % name)
+                out[name] = {"skipped": "past --restart-minutes"}
+                continue
+            if name == "snapshot":
+                # The leader writes a compacted copy of its spool with the queued bodies, the
+                # follower receives a second copy: about twice a node's data on top of it.
+                need = 2.2 * data_gb(nodes) / len(nodes) + 5
+                if disk_free_gb(d) < need:
+                    B.log("restart: cluster snapshot phase skipped: %.1f GB free, needs %.1f" % (disk_free_gb(d), need))
+                    out[name] = {"skipped": "disk: %.1f GB free, needs %.1f" % (disk_free_gb(d), need)}
+                    continue
             try:
                 for n in nodes:  # a failed phase may have left a member stopped
                     if n.proc is None:
@@ -630,7 +722,15 @@ def ratio(deep, empty, key="acceptSeconds"):
 
 
 def headline(res, s, c):
-    """The flat figures of `results.restart` from the scenario dicts (single `s`, cluster `c`)."""
+    """The flat figures of `results.restart` from the scenario dicts (single `s`, cluster `c`;
+    either may be None)."""
+    if s is not None:
+        headline_single(res, s)
+    if c is not None:
+        headline_cluster(res, c)
+
+
+def headline_single(res, s):
     res["acceptSecondsSingleEmpty"] = s["empty"].get("acceptSeconds")
     res["acceptSecondsSingleDeep"] = s["deep"].get("acceptSeconds")
     res["ratioAcceptSingleDeepToEmpty"] = ratio(s["deep"], s["empty"])
@@ -641,8 +741,9 @@ def headline(res, s, c):
     res["leasesRecoveredSingleKill"] = k.get("leaseRecoveryExamined")
     res["allDeliveredSecondsSingleKill"] = k.get("allDeliveredSeconds")
     res["lostSingleKill"] = k.get("lost")
-    if c is None:
-        return
+
+
+def headline_cluster(res, c):
     res["acceptSecondsFollowerDeep"] = c["deepFollower"].get("acceptSeconds")
     res["acceptSecondsLeaderDeep"] = c["deepLeader"].get("acceptSeconds")
     res["ratioAcceptFollowerDeepToEmpty"] = ratio(c["deepFollower"], c["emptyFollower"])
@@ -653,6 +754,8 @@ def headline(res, s, c):
     res["replayEntries"] = r.get("entriesBehind")
     res["replaySeconds"] = r.get("caughtUpSeconds")
     res["replayEntriesPerSecond"] = r.get("entriesPerSecond")
+    res["replayEntriesPerSecondAfterFirst"] = r.get("entriesPerSecondAfterFirst")
+    res["replayFirstAppliedSeconds"] = r.get("firstAppliedSeconds")
     k = c.get("kill") or {}
     res["acceptSecondsClusterKill"] = k.get("acceptSeconds")
     res["leaseRecoverySecondsClusterKill"] = k.get("leaseRecoveryDoneSeconds")
@@ -691,16 +794,25 @@ def report_rows(results):
 def run(bench):
     a = bench.args
     depth = a.restart_depth or (20_000 if a.quick else 1_000_000)
-    cdepth = max(2_000, depth // 10)
-    res = {"available": True, "depth": depth, "clusterDepth": cdepth, "loadavgStart": round(os.getloadavg()[0], 2)}
+    cdepth = a.restart_cluster_depth or max(2_000, depth // 10)
+    if a.restart_no_single and a.restart_no_cluster:
+        bench.results["restart"] = {"available": False, "reason": "--restart-no-single with --restart-no-cluster"}
+        return
+    if a.restart_minutes:
+        DEADLINE[0] = time.monotonic() + a.restart_minutes * 60
+    res = {"available": True, "depth": None if a.restart_no_single else depth,
+           "clusterDepth": None if a.restart_no_cluster else cdepth,
+           "loadavgStart": round(os.getloadavg()[0], 2), "diskFreeGBStart": round(disk_free_gb(bench.dir("restart")), 1)}
     d = bench.dir("restart")
     receiver = Receiver(RECEIVER_IP, B.pick_port(RECEIVER_IP, 2527))
     hold = HoldReceiver(HOLD_IP, B.pick_port(HOLD_IP, 2528))
     try:
         receiver.start()
         hold.start()
-        s = single(bench, d, receiver, hold, depth)
-        res["single"] = s
+        s = None
+        if not a.restart_no_single:
+            s = single(bench, d, receiver, hold, depth)
+            res["single"] = s
         c = None
         if not a.restart_no_cluster:
             c = cluster(bench, d, receiver, hold, cdepth)
@@ -710,6 +822,8 @@ def run(bench):
         res["ratioWorstAcceptToBudget"] = round(worst / 10.0, 3)
         lost = [v for k, v in res.items() if k.startswith("lost") and v is not None]
         res["lostMessages"] = sum(lost) if lost else None
+        res["fill"] = {k: dict(v, msgsPerSecond=round(v["messages"] / v["seconds"]) if v["seconds"] else None)
+                       for k, v in FILL_STATS.items()}
         res["loadavgEnd"] = round(os.getloadavg()[0], 2)
     except B.Unavailable as e:
         res.update({"available": False, "reason": str(e)})

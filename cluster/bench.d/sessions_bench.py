@@ -351,7 +351,7 @@ def run(bench):
             if n > 0:
                 rows.append({"scenario": "sessions", "sessions": n, "cpuPerMsg": entry["cpuPerMsg"],
                              "bytesPerMsg": entry["bytesPerMsg"], "fsyncsPerMsg": entry["fsyncsPerMsg"],
-                             "rssMB": round(entry["rss_kb"] / 1024.0, 1)})
+                             "rssMB": round(entry["rss_kb"] / 1024.0, 1), "unit": "cpuPerMsg in ms"})
         # The machine is shared: measure the no-session baseline again after closing every idle
         # session, and compare the top step with the mean of the two baselines.
         clients.close()
