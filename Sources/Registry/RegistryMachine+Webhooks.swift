@@ -142,6 +142,10 @@ extension RegistryMachine {
             }
             t.writes.insert((key, .webhookEndpoint(e)), at: 0)
             return t
+        case .leaseBatches(let l):
+            return applyBatchLease(l, endpoint: existing, current: current)
+        case .batchResults(let r):
+            return applyBatchResults(r, endpoint: existing, current: current)
         case .replay(_, let seqs, let at):
             guard existing != nil else { return .rejected("no webhook \(id)") }
             var t = Transition()

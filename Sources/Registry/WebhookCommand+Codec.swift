@@ -19,7 +19,7 @@ extension WebhookCommand {
     /// True for the commands that have a binary form (`claim` and `results`).
     public var hasBinaryForm: Bool {
         switch self {
-        case .claim, .results: true
+        case .claim, .results, .leaseBatches, .batchResults: true
         default: false
         }
     }
@@ -72,6 +72,10 @@ extension WebhookCommand {
                 }
             }
             return w.bytes
+        case .leaseBatches(let l):
+            return Self.encodeBatchLease(l)
+        case .batchResults(let r):
+            return Self.encodeBatchResults(r)
         default:
             return nil
         }
@@ -119,6 +123,10 @@ extension WebhookCommand {
                 results.append(Result(sequence: sequence, attempt: attempt, verdict: verdict))
             }
             self = .results(Results(endpoint: endpoint, owner: owner, incarnation: incarnation, results: results))
+        case Self.batchLeaseKind:
+            self = .leaseBatches(try Self.decodeBatchLease(&r))
+        case Self.batchResultsKind:
+            self = .batchResults(try Self.decodeBatchResults(&r))
         case let kind:
             throw WebhookCallDecodingError(reason: "webhook command kind \(kind)")
         }
