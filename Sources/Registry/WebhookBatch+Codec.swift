@@ -66,7 +66,7 @@ extension WebhookBatch {
         case 1: lease = WebhookCall.Lease(owner: try r.string(), incarnation: try r.u64(), attempt: try r.u32(), expiresAt: try r.i64())
         case let b: throw WebhookCallDecodingError(reason: "lease presence byte \(b)")
         }
-        for _ in 0..<(try r.count(minBytesEach: 44)) {
+        for _ in 0..<(try r.count(minBytesEach: 36)) {
             history.append(WebhookCall.Attempt(attempt: try r.u32(), at: try r.i64(), status: Int(try r.i64()),
                                                latencyMillis: try r.i64(), response: try r.string(), node: try r.string()))
         }
