@@ -132,3 +132,50 @@ struct WebhookBatchRecordTests {
         }
     }
 }
+
+extension WebhookBatchRecordTests {
+    @Test("Records written per event for 100 events in 4 POSTs, delivered at the second try: per-call commands vs batch records")
+    func writesPerEvent() {
+        let seqs = (1...100).map { Self.seq($0) }
+        let groups = stride(from: 0, to: 100, by: 25).map { Array(seqs[$0..<($0 + 25)]) }
+        // Per-call commands (log entry formats 3 and 4): every lease and every result rewrites every call.
+        var old = Self.outbox(100), oldWrites = 0, oldBytes = 0
+        for (attempt, at) in [(UInt32(1), Int64(10)), (2, 2_000)] {
+            let claim = WebhookCommand.claim(.init(endpoint: "ep_1", sequences: seqs, owner: "n1", incarnation: 1, issuedAt: at,
+                                                   expiresAt: at + 1000, batches: groups.map { _ in 25 }))
+            oldWrites += Self.writes(old, claim).values.reduce(0, +)
+            oldBytes += RegistryCommand.webhook(claim).encoded(binary: true).count
+            #expect(old.apply(claim) == nil)
+            let verdict: WebhookCommand.Verdict = attempt == 1 ? .retry(at: 1_000) : .delivered
+            let results = WebhookCommand.results(.init(endpoint: "ep_1", owner: "n1", incarnation: 1, results: seqs.map {
+                .init(sequence: $0, attempt: WebhookMachineTests.attempt(attempt, at: at + 5, status: attempt == 1 ? 503 : 200),
+                      verdict: verdict)
+            }))
+            oldWrites += Self.writes(old, results).values.reduce(0, +)
+            oldBytes += RegistryCommand.webhook(results).encoded(binary: true).count
+            #expect(old.apply(results) == nil)
+        }
+        // Batch records (log entry format 5).
+        var new = Self.outbox(100), newWrites = 0, newBytes = 0
+        for (attempt, at) in [(UInt32(1), Int64(10)), (2, 2_000)] {
+            let lease = attempt == 1 ? Self.lease(fresh: seqs, sizes: [25, 25, 25, 25], at: at)
+                : Self.lease(formed: groups.map { $0[0] }, at: at)
+            newWrites += Self.writes(new, lease).values.reduce(0, +)
+            newBytes += RegistryCommand.webhook(lease).encoded(binary: true).count
+            #expect(new.apply(lease) == nil)
+            let verdict: WebhookCommand.Verdict = attempt == 1 ? .retry(at: 1_000) : .delivered
+            let results = WebhookCommand.batchResults(.init(endpoint: "ep_1", owner: "n1", incarnation: 1, results: groups.map {
+                .init(first: $0[0], sequences: $0, attempt: WebhookMachineTests.attempt(attempt, at: at + 5, status: attempt == 1 ? 503 : 200),
+                      verdict: verdict)
+            }))
+            newWrites += Self.writes(new, results).values.reduce(0, +)
+            newBytes += RegistryCommand.webhook(results).encoded(binary: true).count
+            #expect(new.apply(results) == nil)
+        }
+        #expect(seqs.allSatisfy { old.done($0)?.status == .delivered && new.done($0)?.status == .delivered })
+        // Old: 100 (lease) + 1 + 100 (retry) + 100 (lease) + 1 + 200 (move) = 502; new: 4 + 1 (mark) + 1 + 4 + 4 + 1 + 4 + 200 = 219.
+        #expect(oldWrites == 502 && newWrites == 219, "old \(oldWrites), new \(newWrites)")
+        // The log entries' webhook commands: results per batch instead of per call.
+        #expect(newBytes * 3 < oldBytes, "old \(oldBytes) B, new \(newBytes) B")
+    }
+}
