@@ -61,30 +61,19 @@ extension RegistryMachine {
             b.attempts = lease.attempt
             b.history.append(result.attempt)
             if b.history.count > WebhookCall.maxHistory { b.history.removeFirst(b.history.count - WebhookCall.maxHistory) }
+            note(result.verdict, of: result.attempt, call: b.id, on: &e)
             switch result.verdict {
             case .delivered:
-                e.consecutiveFailures = 0
-                e.lastSuccessAt = result.attempt.at
-                if e.failing && !e.disabled { e.failing = false; e.statusReason = "" }
                 t.writes.append((key, nil))
                 retire(b, status: .delivered, current: current, into: &t)
             case .retry(let at):
                 b.nextAttemptAt = at
-                e.consecutiveFailures += 1
-                e.lastFailureAt = result.attempt.at
                 t.writes.append((key, .webhookBatch(b)))
             case .gone:
                 // The batch stays: a resume sends it.
                 b.nextAttemptAt = result.attempt.at
-                e.disabled = true
-                e.statusReason = "the receiver answered 410 Gone at attempt \(lease.attempt)"
-                e.lastFailureAt = result.attempt.at
                 t.writes.append((key, .webhookBatch(b)))
             case .exhausted:
-                e.failing = true
-                e.consecutiveFailures += 1
-                e.lastFailureAt = result.attempt.at
-                e.statusReason = "call \(b.id) failed after \(lease.attempt) attempts: " + String(result.attempt.response.prefix(200))
                 t.writes.append((key, nil))
                 retire(b, status: .failed, current: current, into: &t)
             }
@@ -98,6 +87,30 @@ extension RegistryMachine {
         }
         t.writes.insert((RegistryKeys.webhook(id), .webhookEndpoint(e)), at: 0)
         return t
+    }
+
+    /// What an attempt's verdict does to its endpoint: a success clears the failure streak (and a
+    /// `failing` mark); a retry extends it; a 410 disables the endpoint; a used-up schedule marks it
+    /// failing, naming the call (or batch) `call`.
+    static func note(_ verdict: WebhookCommand.Verdict, of attempt: WebhookCall.Attempt, call: String, on e: inout WebhookEndpoint) {
+        switch verdict {
+        case .delivered:
+            e.consecutiveFailures = 0
+            e.lastSuccessAt = attempt.at
+            if e.failing && !e.disabled { e.failing = false; e.statusReason = "" }
+        case .retry:
+            e.consecutiveFailures += 1
+            e.lastFailureAt = attempt.at
+        case .gone:
+            e.disabled = true
+            e.statusReason = "the receiver answered 410 Gone at attempt \(attempt.attempt)"
+            e.lastFailureAt = attempt.at
+        case .exhausted:
+            e.failing = true
+            e.consecutiveFailures += 1
+            e.lastFailureAt = attempt.at
+            e.statusReason = "call \(call) failed after \(attempt.attempt) attempts: " + String(attempt.response.prefix(200))
+        }
     }
 
     /// Moves a batch's calls to the finished calls, each with the batch's attempts and history.

@@ -23,24 +23,9 @@ extension WebhookBatch {
         w.u8(array ? 1 : 0)
         w.u32(attempts)
         w.i64(nextAttemptAt)
-        if let lease {
-            w.u8(1)
-            w.string(lease.owner)
-            w.u64(lease.incarnation)
-            w.u32(lease.attempt)
-            w.i64(lease.expiresAt)
-        } else {
-            w.u8(0)
-        }
+        w.lease(lease)
         w.u32(UInt32(history.count))
-        for a in history {
-            w.u32(a.attempt)
-            w.i64(a.at)
-            w.i64(Int64(a.status))
-            w.i64(a.latencyMillis)
-            w.string(a.response)
-            w.string(a.node)
-        }
+        for a in history { w.attempt(a) }
         return w.bytes
     }
 
@@ -63,13 +48,10 @@ extension WebhookBatch {
         nextAttemptAt = try r.i64()
         switch try r.u8() {
         case 0: break
-        case 1: lease = WebhookCall.Lease(owner: try r.string(), incarnation: try r.u64(), attempt: try r.u32(), expiresAt: try r.i64())
+        case 1: lease = try r.leaseFields()
         case let b: throw WebhookCallDecodingError(reason: "lease presence byte \(b)")
         }
-        for _ in 0..<(try r.count(minBytesEach: 36)) {
-            history.append(WebhookCall.Attempt(attempt: try r.u32(), at: try r.i64(), status: Int(try r.i64()),
-                                               latencyMillis: try r.i64(), response: try r.string(), node: try r.string()))
-        }
+        for _ in 0..<(try r.count(minBytesEach: 36)) { history.append(try r.attempt()) }
         guard r.atEnd else { throw WebhookCallDecodingError(reason: "trailing bytes") }
     }
 

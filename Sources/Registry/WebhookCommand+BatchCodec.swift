@@ -54,20 +54,8 @@ extension WebhookCommand {
             w.u64(x.first)
             w.u32(UInt32(x.sequences.count))
             for s in x.sequences { w.u64(s) }
-            w.u32(x.attempt.attempt)
-            w.i64(x.attempt.at)
-            w.i64(Int64(x.attempt.status))
-            w.i64(x.attempt.latencyMillis)
-            w.string(x.attempt.response)
-            w.string(x.attempt.node)
-            switch x.verdict {
-            case .delivered: w.u8(0)
-            case .retry(let at):
-                w.u8(1)
-                w.i64(at)
-            case .gone: w.u8(2)
-            case .exhausted: w.u8(3)
-            }
+            w.attempt(x.attempt)
+            w.verdict(x.verdict)
         }
         return w.bytes
     }
@@ -78,16 +66,7 @@ extension WebhookCommand {
         for _ in 0..<(try r.count(minBytesEach: 49)) {
             let first = try r.u64()
             let sequences = try u64s(&r)
-            let attempt = WebhookCall.Attempt(attempt: try r.u32(), at: try r.i64(), status: Int(try r.i64()),
-                                              latencyMillis: try r.i64(), response: try r.string(), node: try r.string())
-            let verdict: Verdict = switch try r.u8() {
-            case 0: .delivered
-            case 1: .retry(at: try r.i64())
-            case 2: .gone
-            case 3: .exhausted
-            case let v: throw WebhookCallDecodingError(reason: "webhook verdict \(v)")
-            }
-            results.append(BatchResult(first: first, sequences: sequences, attempt: attempt, verdict: verdict))
+            results.append(BatchResult(first: first, sequences: sequences, attempt: try r.attempt(), verdict: try r.verdict()))
         }
         return BatchResults(endpoint: endpoint, owner: owner, incarnation: incarnation, results: results)
     }
