@@ -102,33 +102,21 @@ extension RegistryMachine {
                 call.attempts = lease.attempt
                 call.history.append(result.attempt)
                 if call.history.count > WebhookCall.maxHistory { call.history.removeFirst(call.history.count - WebhookCall.maxHistory) }
+                note(result.verdict, of: result.attempt, call: call.webhookID, on: &e)
                 switch result.verdict {
                 case .delivered:
                     call.status = .delivered
-                    e.consecutiveFailures = 0
-                    e.lastSuccessAt = result.attempt.at
-                    if e.failing && !e.disabled { e.failing = false; e.statusReason = "" }
                     t.writes.append((callKey, nil))
                     t.writes.append((RegistryKeys.webhookDone(id, call.sequence), .webhookCall(call)))
                 case .retry(let at):
                     call.nextAttemptAt = at
-                    e.consecutiveFailures += 1
-                    e.lastFailureAt = result.attempt.at
                     t.writes.append((callKey, .webhookCall(call)))
                 case .gone:
                     // The call stays pending: a resume sends it.
                     call.nextAttemptAt = result.attempt.at
-                    e.disabled = true
-                    e.statusReason = "the receiver answered 410 Gone at attempt \(lease.attempt)"
-                    e.lastFailureAt = result.attempt.at
                     t.writes.append((callKey, .webhookCall(call)))
                 case .exhausted:
                     call.status = .failed
-                    e.failing = true
-                    e.consecutiveFailures += 1
-                    e.lastFailureAt = result.attempt.at
-                    e.statusReason = "call \(call.webhookID) failed after \(lease.attempt) attempts: "
-                        + String(result.attempt.response.prefix(200))
                     t.writes.append((callKey, nil))
                     t.writes.append((RegistryKeys.webhookDone(id, call.sequence), .webhookCall(call)))
                 }
@@ -142,6 +130,10 @@ extension RegistryMachine {
             }
             t.writes.insert((key, .webhookEndpoint(e)), at: 0)
             return t
+        case .leaseBatches(let l):
+            return applyBatchLease(l, endpoint: existing, current: current)
+        case .batchResults(let r):
+            return applyBatchResults(r, endpoint: existing, current: current)
         case .replay(_, let seqs, let at):
             guard existing != nil else { return .rejected("no webhook \(id)") }
             var t = Transition()

@@ -10,12 +10,18 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     case quarantined(QuarantinedMessage)
     case webhookEndpoint(WebhookEndpoint)
     case webhookCall(WebhookCall)
+    /// A formed batch of outbox calls (log entry format 5).
+    case webhookBatch(WebhookBatch)
+    /// The highest sequence ever put in a batch record of an endpoint (log entry format 5).
+    case webhookMark(UInt64)
 
     /// JSON bytes (sorted keys); an outbox call and a webhook endpoint are binary records
     /// (`WebhookCall+Codec`, `WebhookEndpoint+Codec`).
     public func encoded() -> [UInt8] {
         if case .webhookCall(let c) = self { return c.binaryEncoded() }
         if case .webhookEndpoint(let e) = self { return e.binaryEncoded() }
+        if case .webhookBatch(let b) = self { return b.binaryEncoded() }
+        if case .webhookMark(let m) = self { return WebhookBatch.markEncoded(m) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return Array((try? encoder.encode(self)) ?? Data())
@@ -25,6 +31,8 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     public init(decoding bytes: some Collection<UInt8>) throws {
         if bytes.first == WebhookCall.binaryMagic { self = .webhookCall(try WebhookCall(binary: bytes)); return }
         if bytes.first == WebhookEndpoint.binaryMagic { self = .webhookEndpoint(try WebhookEndpoint(binary: bytes)); return }
+        if bytes.first == WebhookBatch.binaryMagic { self = .webhookBatch(try WebhookBatch(binary: bytes)); return }
+        if bytes.first == WebhookBatch.markMagic { self = .webhookMark(try WebhookBatch.mark(binary: bytes)); return }
         self = try JSONDecoder().decode(RegistryRecord.self, from: Data(bytes))
     }
 
@@ -44,4 +52,8 @@ public enum RegistryRecord: Codable, Sendable, Equatable {
     public var webhookEndpoint: WebhookEndpoint? { if case .webhookEndpoint(let e) = self { e } else { nil } }
     /// The webhook outbox call, when this is one.
     public var webhookCall: WebhookCall? { if case .webhookCall(let c) = self { c } else { nil } }
+    /// The webhook batch record, when this is one.
+    public var webhookBatch: WebhookBatch? { if case .webhookBatch(let b) = self { b } else { nil } }
+    /// The webhook batch mark, when this is one.
+    public var webhookMark: UInt64? { if case .webhookMark(let m) = self { m } else { nil } }
 }

@@ -38,24 +38,9 @@ extension WebhookCall {
         w.u8(statusCode)
         w.u32(attempts)
         w.i64(nextAttemptAt)
-        if let lease {
-            w.u8(1)
-            w.string(lease.owner)
-            w.u64(lease.incarnation)
-            w.u32(lease.attempt)
-            w.i64(lease.expiresAt)
-        } else {
-            w.u8(0)
-        }
+        w.lease(lease)
         w.u32(UInt32(history.count))
-        for a in history {
-            w.u32(a.attempt)
-            w.i64(a.at)
-            w.i64(Int64(a.status))
-            w.i64(a.latencyMillis)
-            w.string(a.response)
-            w.string(a.node)
-        }
+        for a in history { w.attempt(a) }
         if let batch {
             w.u8(1)
             w.string(batch.id)
@@ -84,14 +69,11 @@ extension WebhookCall {
         attempts = try r.u32()
         nextAttemptAt = try r.i64()
         if try r.u8() == 1 {
-            lease = Lease(owner: try r.string(), incarnation: try r.u64(), attempt: try r.u32(), expiresAt: try r.i64())
+            lease = try r.leaseFields()
         }
         let n = try r.u32()
         guard n <= 1024 else { throw WebhookCallDecodingError(reason: "\(n) attempts") }
-        for _ in 0..<n {
-            history.append(Attempt(attempt: try r.u32(), at: try r.i64(), status: Int(try r.i64()),
-                                   latencyMillis: try r.i64(), response: try r.string(), node: try r.string()))
-        }
+        for _ in 0..<n { history.append(try r.attempt()) }
         if version == Self.batchedVersion, try r.u8() == 1 {
             batch = Batch(id: try r.string(), size: try r.u32())
         }

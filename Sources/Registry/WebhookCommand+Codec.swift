@@ -19,7 +19,7 @@ extension WebhookCommand {
     /// True for the commands that have a binary form (`claim` and `results`).
     public var hasBinaryForm: Bool {
         switch self {
-        case .claim, .results: true
+        case .claim, .results, .leaseBatches, .batchResults: true
         default: false
         }
     }
@@ -56,22 +56,14 @@ extension WebhookCommand {
             w.u32(UInt32(r.results.count))
             for x in r.results {
                 w.u64(x.sequence)
-                w.u32(x.attempt.attempt)
-                w.i64(x.attempt.at)
-                w.i64(Int64(x.attempt.status))
-                w.i64(x.attempt.latencyMillis)
-                w.string(x.attempt.response)
-                w.string(x.attempt.node)
-                switch x.verdict {
-                case .delivered: w.u8(0)
-                case .retry(let at):
-                    w.u8(1)
-                    w.i64(at)
-                case .gone: w.u8(2)
-                case .exhausted: w.u8(3)
-                }
+                w.attempt(x.attempt)
+                w.verdict(x.verdict)
             }
             return w.bytes
+        case .leaseBatches(let l):
+            return Self.encodeBatchLease(l)
+        case .batchResults(let r):
+            return Self.encodeBatchResults(r)
         default:
             return nil
         }
@@ -107,18 +99,13 @@ extension WebhookCommand {
             results.reserveCapacity(n)
             for _ in 0..<n {
                 let sequence = try r.u64()
-                let attempt = WebhookCall.Attempt(attempt: try r.u32(), at: try r.i64(), status: Int(try r.i64()),
-                                                  latencyMillis: try r.i64(), response: try r.string(), node: try r.string())
-                let verdict: Verdict = switch try r.u8() {
-                case 0: .delivered
-                case 1: .retry(at: try r.i64())
-                case 2: .gone
-                case 3: .exhausted
-                case let v: throw WebhookCallDecodingError(reason: "webhook verdict \(v)")
-                }
-                results.append(Result(sequence: sequence, attempt: attempt, verdict: verdict))
+                results.append(Result(sequence: sequence, attempt: try r.attempt(), verdict: try r.verdict()))
             }
             self = .results(Results(endpoint: endpoint, owner: owner, incarnation: incarnation, results: results))
+        case Self.batchLeaseKind:
+            self = .leaseBatches(try Self.decodeBatchLease(&r))
+        case Self.batchResultsKind:
+            self = .batchResults(try Self.decodeBatchResults(&r))
         case let kind:
             throw WebhookCallDecodingError(reason: "webhook command kind \(kind)")
         }

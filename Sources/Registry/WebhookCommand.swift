@@ -19,6 +19,10 @@ public enum WebhookCommand: Codable, Sendable, Equatable {
     case results(Results)
     /// Makes finished calls (delivered or failed) pending again, same `webhook-id`.
     case replay(endpoint: String, sequences: [UInt64], at: Int64)
+    /// Leases batch records, forming new ones (log entry format 5; `WebhookCommand+Batches`).
+    case leaseBatches(BatchLease)
+    /// Records batch POST results (log entry format 5; `WebhookCommand+Batches`).
+    case batchResults(BatchResults)
 
     /// Fields an update may change (nil: unchanged).
     public struct Update: Codable, Sendable, Equatable {
@@ -150,6 +154,8 @@ public enum WebhookCommand: Codable, Sendable, Equatable {
         case .claim(let c): c.endpoint
         case .results(let r): r.endpoint
         case .replay(let id, _, _): id
+        case .leaseBatches(let l): l.endpoint
+        case .batchResults(let r): r.endpoint
         }
     }
 
@@ -161,6 +167,14 @@ public enum WebhookCommand: Codable, Sendable, Equatable {
         case .claim(let c): return [endpoint] + c.sequences.map { RegistryKeys.webhookPending(id, $0) }
         case .results(let r): return [endpoint] + r.results.map { RegistryKeys.webhookPending(id, $0.sequence) }
         case .replay(_, let seqs, _): return [endpoint] + seqs.map { RegistryKeys.webhookDone(id, $0) }
+        case .leaseBatches(let l):
+            return [endpoint, RegistryKeys.webhookMark(id)] + l.formed.map { RegistryKeys.webhookBatch(id, $0) }
+                + l.fresh.map { RegistryKeys.webhookPending(id, $0) }
+                + (l.freshGroups ?? []).compactMap { $0.first.map { RegistryKeys.webhookBatch(id, $0) } }
+        case .batchResults(let r):
+            return [endpoint] + r.results.flatMap { x in
+                [RegistryKeys.webhookBatch(id, x.first)] + x.sequences.map { RegistryKeys.webhookPending(id, $0) }
+            }
         default: return [endpoint]
         }
     }

@@ -35,7 +35,7 @@ extension WebhookCommand {
     public var changesEndpoint: Bool {
         switch self {
         case .create, .update, .delete, .rotateSecret, .setPaused: true
-        case .claim, .results, .replay: false
+        case .claim, .results, .replay, .leaseBatches, .batchResults: false
         }
     }
 }

@@ -35,22 +35,27 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
     private let done = Mutex<[(String, WebhookCommand.Result)]>([])
+    /// Results of POSTs of batch records (log entry format 5), one per POST.
+    private let doneBatches = Mutex<[(String, WebhookCommand.BatchResult)]>([])
     private var state: [String: EndpointState] = [:]
     private var loopIndex = 0
     /// When a round must run at the latest (ms since the epoch): the deadline of calls waiting
     /// for their batch to fill. Dispatcher thread only.
-    private var wakeBy = Int64.max
+    var wakeBy = Int64.max
     /// Kept-alive connections to receivers, one pool per loop (each used on its loop only).
     private let pools: [WebhookConnectionPool]
 
     /// One POST under a committed lease of this process, waiting for a free slot: a call alone,
     /// or a batch (all its calls, in sequence order).
-    private struct Leased {
+    struct Leased {
         var calls: [WebhookCall]
         var attempt: UInt32
         var expiresAt: Int64
         /// The batch's `webhook-id`; nil for a call sent alone (a JSON object body).
         var batchID: String?
+        /// The first sequence of the batch record it was leased by (log entry format 5); nil for
+        /// calls leased by per-call commands.
+        var record: UInt64? = nil
     }
 
     /// Calls leased in one claim: a few rounds of the endpoint's concurrency, so that the commit
@@ -58,7 +63,7 @@ final class WebhookDispatcher: @unchecked Sendable {
     static func leaseBatch(concurrency: Int) -> Int { min(256, 4 * max(1, concurrency)) }
 
     /// Per-endpoint dispatch state on this node.
-    private struct EndpointState {
+    struct EndpointState {
         /// Sequences sent and not answered yet.
         var inFlight: Set<UInt64> = []
         /// POSTs sent and not answered yet, by their first sequence (what the concurrency counts).
@@ -135,7 +140,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         let inFlight = state.values.reduce(0) { $0 + $1.inFlightPosts.count }
         let target = max(1, inFlight / 2)
         let deadline = DispatchTime.now() + .milliseconds(Self.coalesceMillis)
-        while !stopping.load(ordering: .relaxed), done.withLock({ $0.count }) < target {
+        while !stopping.load(ordering: .relaxed), done.withLock({ $0.count }) + doneBatches.withLock({ $0.count }) < target {
             guard wake.wait(timeout: deadline) == .success else { return }
         }
     }
@@ -148,18 +153,38 @@ final class WebhookDispatcher: @unchecked Sendable {
             defer { list.removeAll() }
             return list
         }
-        guard !batch.isEmpty else { return {} }
+        let batchPosts = doneBatches.withLock { list -> [(String, WebhookCommand.BatchResult)] in
+            defer { list.removeAll() }
+            return list
+        }
+        guard !batch.isEmpty || !batchPosts.isEmpty else { return {} }
         var byEndpoint: [String: [WebhookCommand.Result]] = [:]
         for (id, r) in batch { byEndpoint[id, default: []].append(r) }
-        let committed = DispatchGroup()
+        var postsByEndpoint: [String: [WebhookCommand.BatchResult]] = [:]
+        for (id, r) in batchPosts { postsByEndpoint[id, default: []].append(r) }
+        var commands: [(String, WebhookCommand)] = []
         for (id, results) in byEndpoint {
             for r in results {
                 state[id]?.inFlight.remove(r.sequence)
                 state[id]?.inFlightPosts.remove(r.sequence)
                 state[id]?.recording.insert(r.sequence)
             }
-            let command = WebhookCommand.results(WebhookCommand.Results(endpoint: id, owner: nodeID, incarnation: incarnation,
-                                                                        results: results))
+            commands.append((id, .results(WebhookCommand.Results(endpoint: id, owner: nodeID, incarnation: incarnation,
+                                                                 results: results))))
+        }
+        for (id, results) in postsByEndpoint {
+            for r in results {
+                state[id]?.inFlightPosts.remove(r.first)
+                for seq in r.sequences {
+                    state[id]?.inFlight.remove(seq)
+                    state[id]?.recording.insert(seq)
+                }
+            }
+            commands.append((id, .batchResults(WebhookCommand.BatchResults(endpoint: id, owner: nodeID, incarnation: incarnation,
+                                                                           results: results))))
+        }
+        let committed = DispatchGroup()
+        for (id, command) in commands {
             committed.enter()
             log.propose(.registry(.webhook(command))) { [logger] outcome in
                 if case .failure(let e) = outcome, e.code != .invalidCommand {
@@ -170,7 +195,8 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
         // A 410 disables its endpoint: nothing more may be sent there, so that result is committed
         // before the next lease is asked for.
-        if batch.contains(where: { if case .gone = $0.1.verdict { true } else { false } }) {
+        if batch.contains(where: { if case .gone = $0.1.verdict { true } else { false } })
+            || batchPosts.contains(where: { if case .gone = $0.1.verdict { true } else { false } }) {
             _ = committed.wait(timeout: .now() + 10)
         }
         return { [self] in
@@ -178,6 +204,9 @@ final class WebhookDispatcher: @unchecked Sendable {
             // Recorded or stale (or timed out: the lease expires): either way no longer ours.
             for (id, results) in byEndpoint {
                 for r in results { state[id]?.recording.remove(r.sequence) }
+            }
+            for (id, results) in postsByEndpoint {
+                for r in results { for seq in r.sequences { state[id]?.recording.remove(seq) } }
             }
         }
     }
@@ -211,38 +240,10 @@ final class WebhookDispatcher: @unchecked Sendable {
             guard capacity > 0 else { continue }
             let maxEvents = e.batchMaxEvents ?? config.batch.maxEvents
             if s.queue.count < capacity {
-                var skipping = s.inFlight.union(s.recording)
-                for q in s.queue { for c in q.calls { skipping.insert(c.sequence) } }
-                // A batch only when the lease leaves time to send it; otherwise what is sent now.
-                let leaseAhead = Int64(config.leaseSeconds) * 1000 >= 2 * margin
-                let want: Int
-                if maxEvents > 1 {
-                    want = min(2048, (capacity - s.queue.count) * maxEvents)
+                if log.entryFormat >= 5 {
+                    try leaseBatchRecords(e, state: &s, now: now, capacity: capacity, maxEvents: maxEvents, margin: margin)
                 } else {
-                    want = (leaseAhead ? Self.leaseBatch(concurrency: e.maxConcurrency) : capacity) - s.queue.count
-                }
-                let due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping,
-                                                    limit: want + (maxEvents > 1 ? maxEvents : 0))
-                let waitUntil = Self.batchDeadline(oldest: due.map(\.createdAt).min() ?? now, due: due.count,
-                                                   inFlight: !s.inFlightPosts.isEmpty, maxEvents: maxEvents,
-                                                   maxDelay: Int64(config.batch.maxDelayMillis), now: now)
-                if let waitUntil { wakeBy = min(wakeBy, waitUntil) }
-                if !due.isEmpty, waitUntil == nil {
-                    let expires = now + Int64(config.leaseSeconds) * 1000
-                    let groups = maxEvents > 1 ? Self.batches(due, maxEvents: maxEvents, limit: want,
-                                                                              posts: capacity - s.queue.count) : due.prefix(want).map { [$0] }
-                    let claim = WebhookCommand.Claim(endpoint: e.id, sequences: groups.flatMap { $0.map(\.sequence) },
-                                                     owner: nodeID, incarnation: incarnation, issuedAt: now, expiresAt: expires,
-                                                     batches: maxEvents > 1 ? groups.map { UInt32($0.count) } : nil)
-                    if !groups.isEmpty, case .success = proposeAndWait(.registry(.webhook(.claim(claim)))) {
-                        var leased: [WebhookCall] = []
-                        for seq in claim.sequences {
-                            guard let call = try store.webhookCall(e.id, sequence: seq), let lease = call.lease,
-                                  lease.owner == nodeID, lease.incarnation == incarnation, call.status == .pending else { continue }
-                            leased.append(call)
-                        }
-                        s.queue += Self.posts(leased)
-                    }
+                    try leaseCalls(e, state: &s, now: now, capacity: capacity, maxEvents: maxEvents, margin: margin, due: nil)
                 }
             }
             let sending = s.queue.prefix(capacity)
@@ -295,7 +296,7 @@ final class WebhookDispatcher: @unchecked Sendable {
     }
 
     /// Leased calls as POSTs: the calls of a batch together, the others alone.
-    private static func posts(_ calls: [WebhookCall]) -> [Leased] {
+    static func posts(_ calls: [WebhookCall]) -> [Leased] {
         var out: [Leased] = []
         var byBatch: [String: Int] = [:]
         for c in calls {
@@ -327,9 +328,9 @@ final class WebhookDispatcher: @unchecked Sendable {
     private func send(_ post: Leased, endpoint e: WebhookEndpoint) {
         let started = WallClock.nowMillis()
         let id = e.id
-        let calls = post.calls, attempt = post.attempt
+        let calls = post.calls, attempt = post.attempt, batchRecord = post.record
         let finish: @Sendable (WebhookHTTPCall.Answer) -> Void = { [self] answer in
-            record(calls, attempt: attempt, endpoint: id, started: started, answer: answer)
+            record(calls, attempt: attempt, batchRecord: batchRecord, endpoint: id, started: started, answer: answer)
         }
         guard let target = WebhookTarget(url: e.url) else {
             return finish(.init(status: 0, snippet: "not an http(s) URL: \(e.url)"))
@@ -381,7 +382,7 @@ final class WebhookDispatcher: @unchecked Sendable {
 
     /// Turns an answer into the attempt's verdict and queues it for every call of the POST (a
     /// batch shares one verdict, so its calls stay due together). Any thread.
-    private func record(_ calls: [WebhookCall], attempt: UInt32, endpoint: String, started: Int64,
+    private func record(_ calls: [WebhookCall], attempt: UInt32, batchRecord: UInt64?, endpoint: String, started: Int64,
                         answer: WebhookHTTPCall.Answer) {
         let now = WallClock.nowMillis()
         let verdict: WebhookCommand.Verdict
@@ -402,8 +403,15 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
         let attemptRecord = WebhookCall.Attempt(attempt: attempt, at: now, status: answer.status, latencyMillis: now - started,
                                                 response: String(answer.snippet.prefix(WebhookHTTPCall.snippetBytes)), node: nodeID)
-        let results = calls.map { (endpoint, WebhookCommand.Result(sequence: $0.sequence, attempt: attemptRecord, verdict: verdict)) }
-        done.withLock { $0 += results }
+        if let first = batchRecord {
+            // One result for the whole batch record (log entry format 5).
+            let result = WebhookCommand.BatchResult(first: first, sequences: calls.map(\.sequence), attempt: attemptRecord,
+                                                    verdict: verdict)
+            doneBatches.withLock { $0.append((endpoint, result)) }
+        } else {
+            let results = calls.map { (endpoint, WebhookCommand.Result(sequence: $0.sequence, attempt: attemptRecord, verdict: verdict)) }
+            done.withLock { $0 += results }
+        }
         switch verdict {
         case .delivered: holds.withLock { $0[endpoint] = nil }
         case .retry(let at): hold(endpoint, retryAt: at, now: now, retryAfter: answer.retryAfterMillis != nil)
@@ -427,7 +435,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
     }
 
-    private func proposeAndWait(_ command: SpoolCommand) -> Result<UInt64, StoreError> {
+    func proposeAndWait(_ command: SpoolCommand) -> Result<UInt64, StoreError> {
         log.proposeBlocking(command, timeout: 10)
     }
 }

@@ -3,7 +3,7 @@ extension SpoolCommand {
     /// The newest encoding format this build reads and writes (the first byte of every command;
     /// see `SpoolCommand+Version` for what each version adds and how a cluster picks the one it
     /// writes). `SENDARIX_TEST_FORMAT_VERSION` lowers it, for tests of mixed-version clusters.
-    public static let formatVersion: UInt8 = testFormatOverride ?? 4
+    public static let formatVersion: UInt8 = testFormatOverride ?? 5
 
     private enum Tag: UInt8 {
         case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10, asyncBounce = 11
@@ -23,6 +23,7 @@ extension SpoolCommand {
     /// `format` cannot express (an outcome's sending IP and pool below version 2).
     public func encoded(includeBody: Bool = true, format: UInt8 = SpoolCommand.formatVersion) -> [UInt8] {
         if case .postpone = self, format < 4 { return Self.noOp.encoded(format: format) }
+        if format < 5, case .registry(.webhook(let w)) = self, w.needsBatchRecords { return Self.noOp.encoded(format: format) }
         var w = BinaryWriter(capacity: includeBody ? approximateSize + 64 : 512)
         let version = encodingVersion(format: format)
         w.u8(version)

@@ -6,7 +6,10 @@ import Foundation
 /// results carry sending IP and pool; 3 — a webhook lease or results command as a binary record
 /// (`WebhookCommand+Codec`) instead of JSON; 4 — a batched postpone (`SpoolCommand+Postpone`), and a
 /// webhook lease that puts calls in batches (one POST for several events); both came in the same
-/// release, so a reader of 4 reads both. A reader accepts every version up to its own
+/// release, so a reader of 4 reads both; 5 — webhook leases and results per batch record
+/// (`WebhookCommand+Batches`: a call is written when its event is recorded and when it is retired,
+/// not at every lease and result; below 5 they become a no-op and the dispatcher uses the per-call
+/// commands). A reader accepts every version up to its own
 /// `formatVersion` and refuses a newer one by name. A writer uses the oldest version that holds
 /// the command, never above the cluster's effective version: the lowest `formatVersion` among
 /// the members (each advertises its own when it connects; see `RaftLog.effectiveFormat`). So
@@ -18,6 +21,7 @@ extension SpoolCommand {
     /// it; else 1. Pure; any thread.
     public func encodingVersion(format: UInt8) -> UInt8 {
         if case .postpone = self { return 4 }
+        if format >= 5, case .registry(.webhook(let w)) = self, w.needsBatchRecords { return 5 }
         if format >= 4, case .registry(let c) = self, c.isBatchedWebhookClaim { return 4 }
         if format >= 3, case .registry(let c) = self, c.hasBinaryForm { return 3 }
         if format >= 2, case .outcome(let o) = self, o.results.contains(where: { !$0.sendingIP.isEmpty || !$0.pool.isEmpty }) {
@@ -32,14 +36,15 @@ extension SpoolCommand {
     public static func downgraded(_ bytes: [UInt8], to format: UInt8) -> [UInt8]? {
         guard let v = bytes.first, v > format, let c = try? SpoolCommand(decoding: bytes) else { return nil }
         if case .postpone = c, format < 4 { return noOp.encoded(format: format) }
+        if case .registry(.webhook(let w)) = c, w.needsBatchRecords, format < 5 { return noOp.encoded(format: format) }
         return c.encoded(format: format)
     }
 
-    /// `SENDARIX_TEST_FORMAT_VERSION` (1 to 4): makes this build read and write no newer version
+    /// `SENDARIX_TEST_FORMAT_VERSION` (1 to 5): makes this build read and write no newer version
     /// than that, as an older release would (test-only: mixed-version clusters from one binary).
     static let testFormatOverride: UInt8? = {
         guard let text = ProcessInfo.processInfo.environment["SENDARIX_TEST_FORMAT_VERSION"],
-              let v = UInt8(text), v >= 1, v <= 4 else { return nil }
+              let v = UInt8(text), v >= 1, v <= 5 else { return nil }
         return v
     }()
 }

@@ -55,7 +55,8 @@ extension SpoolStore {
     /// After a webhook endpoint was deleted, its outbox goes too.
     func afterRegistry(_ command: RegistryCommand, in txn: LMDBTransaction) throws {
         guard case .webhook(.delete(let id, _)) = command else { return }
-        for prefix in [RegistryKeys.webhookPendingPrefix(id), RegistryKeys.webhookDonePrefix(id)] {
+        _ = try txn.delete(dbRegistry, Array(RegistryKeys.webhookMark(id).utf8))
+        for prefix in [RegistryKeys.webhookPendingPrefix(id), RegistryKeys.webhookDonePrefix(id), RegistryKeys.webhookBatchPrefix(id)] {
             let start = Array(prefix.utf8)
             var keys: [[UInt8]] = []
             let cursor = try txn.cursor(dbRegistry)
@@ -131,9 +132,10 @@ extension SpoolStore {
         try registryRecord(RegistryKeys.webhook(id))?.webhookEndpoint
     }
 
-    /// Up to `limit` pending calls of endpoint `id`, oldest event first. Any thread.
+    /// Up to `limit` pending calls of endpoint `id`, oldest event first (a call in a batch record
+    /// shows the batch's attempts, lease and id). Any thread.
     public func pendingWebhookCalls(_ id: String, limit: Int) throws -> [WebhookCall] {
-        try calls(prefix: RegistryKeys.webhookPendingPrefix(id), newestFirst: false, limit: limit)
+        try withBatchRecords(calls(prefix: RegistryKeys.webhookPendingPrefix(id), newestFirst: false, limit: limit), endpoint: id)
     }
 
     /// Up to `limit` finished calls of endpoint `id` (delivered or failed). Any thread.

@@ -1,0 +1,131 @@
+extension RegistryMachine {
+    /// Applies a batch lease (log entry format 5): formed batches are leased as they are; new ones
+    /// are formed from calls never leased that lie above the endpoint's batch mark, and the mark
+    /// moves past them, so a call joins at most one batch record. The calls' own records are not
+    /// written. Pure; any thread.
+    static func applyBatchLease(_ l: WebhookCommand.BatchLease, endpoint: WebhookEndpoint?,
+                                current: [String: RegistryRecord]) -> Transition {
+        let id = l.endpoint
+        guard endpoint != nil else { return .rejected("no webhook \(id)") }
+        guard l.expiresAt > l.issuedAt else { return .rejected("lease must expire after it is issued") }
+        guard let groups = l.freshGroups, l.array || l.sizes.allSatisfy({ $0 == 1 }) else {
+            return .rejected("bad batch sizes for webhook \(id)")
+        }
+        var t = Transition()
+        for first in l.formed {
+            let key = RegistryKeys.webhookBatch(id, first)
+            guard var b = current[key]?.webhookBatch, b.isDue(at: l.issuedAt) else { continue }
+            b.lease = WebhookCall.Lease(owner: l.owner, incarnation: l.incarnation, attempt: b.attempts &+ 1, expiresAt: l.expiresAt)
+            t.writes.append((key, .webhookBatch(b)))
+        }
+        let mark = current[RegistryKeys.webhookMark(id)]?.webhookMark
+        var newMark = mark
+        groups: for group in groups {
+            var calls: [WebhookCall] = []
+            for seq in group {
+                // Ascending, above the mark, pending, never leased nor attempted nor batched, due.
+                guard newMark.map({ seq > $0 }) ?? true, calls.last.map({ seq > $0.sequence }) ?? true,
+                      let call = current[RegistryKeys.webhookPending(id, seq)]?.webhookCall, call.status == .pending,
+                      call.attempts == 0, call.lease == nil, call.batch == nil, call.nextAttemptAt <= l.issuedAt else { continue groups }
+                calls.append(call)
+            }
+            var b = WebhookBatch(endpoint: id, sequences: calls.map(\.sequence),
+                                 id: l.array ? WebhookOutbox.batchID(calls) : calls[0].webhookID, array: l.array,
+                                 nextAttemptAt: l.issuedAt)
+            b.lease = WebhookCall.Lease(owner: l.owner, incarnation: l.incarnation, attempt: 1, expiresAt: l.expiresAt)
+            t.writes.append((RegistryKeys.webhookBatch(id, b.first), .webhookBatch(b)))
+            newMark = calls.last!.sequence
+        }
+        guard !t.writes.isEmpty else { return .rejected("no batch of webhook \(id) is due and free") }
+        if let newMark, newMark != mark { t.writes.append((RegistryKeys.webhookMark(id), .webhookMark(newMark))) }
+        return t
+    }
+
+    /// Applies batch results (log entry format 5): a result under the batch's current lease
+    /// updates the batch record (a retry, a 410), or retires it (delivered, or the schedule used
+    /// up): its calls move to the finished calls with the batch's attempts and history. Stale
+    /// results (the lease moved on, or the calls differ) are ignored. Pure; any thread.
+    static func applyBatchResults(_ r: WebhookCommand.BatchResults, endpoint: WebhookEndpoint?,
+                                  current: [String: RegistryRecord]) -> Transition {
+        let id = r.endpoint
+        guard var e = endpoint else { return .rejected("no webhook \(id)") }
+        var t = Transition()
+        let wasFailing = e.failing, wasDisabled = e.disabled
+        var recorded = 0
+        for result in r.results {
+            let key = RegistryKeys.webhookBatch(id, result.first)
+            guard var b = current[key]?.webhookBatch, b.sequences == result.sequences, let lease = b.lease,
+                  lease.owner == r.owner, lease.incarnation == r.incarnation, lease.attempt == result.attempt.attempt else { continue }
+            recorded += 1
+            b.lease = nil
+            b.attempts = lease.attempt
+            b.history.append(result.attempt)
+            if b.history.count > WebhookCall.maxHistory { b.history.removeFirst(b.history.count - WebhookCall.maxHistory) }
+            note(result.verdict, of: result.attempt, call: b.id, on: &e)
+            switch result.verdict {
+            case .delivered:
+                t.writes.append((key, nil))
+                retire(b, status: .delivered, current: current, into: &t)
+            case .retry(let at):
+                b.nextAttemptAt = at
+                t.writes.append((key, .webhookBatch(b)))
+            case .gone:
+                // The batch stays: a resume sends it.
+                b.nextAttemptAt = result.attempt.at
+                t.writes.append((key, .webhookBatch(b)))
+            case .exhausted:
+                t.writes.append((key, nil))
+                retire(b, status: .failed, current: current, into: &t)
+            }
+        }
+        guard recorded > 0 else { return .rejected("stale results for webhook \(id)") }
+        let at = r.results.map(\.attempt.at).max() ?? 0
+        if e.disabled && !wasDisabled {
+            t.notices.append(Notice(kind: .webhookDisabled, domain: id, tenant: e.tenant, reason: e.statusReason, at: at))
+        } else if e.failing && !wasFailing {
+            t.notices.append(Notice(kind: .webhookFailing, domain: id, tenant: e.tenant, reason: e.statusReason, at: at))
+        }
+        t.writes.insert((RegistryKeys.webhook(id), .webhookEndpoint(e)), at: 0)
+        return t
+    }
+
+    /// What an attempt's verdict does to its endpoint: a success clears the failure streak (and a
+    /// `failing` mark); a retry extends it; a 410 disables the endpoint; a used-up schedule marks it
+    /// failing, naming the call (or batch) `call`.
+    static func note(_ verdict: WebhookCommand.Verdict, of attempt: WebhookCall.Attempt, call: String, on e: inout WebhookEndpoint) {
+        switch verdict {
+        case .delivered:
+            e.consecutiveFailures = 0
+            e.lastSuccessAt = attempt.at
+            if e.failing && !e.disabled { e.failing = false; e.statusReason = "" }
+        case .retry:
+            e.consecutiveFailures += 1
+            e.lastFailureAt = attempt.at
+        case .gone:
+            e.disabled = true
+            e.statusReason = "the receiver answered 410 Gone at attempt \(attempt.attempt)"
+            e.lastFailureAt = attempt.at
+        case .exhausted:
+            e.failing = true
+            e.consecutiveFailures += 1
+            e.lastFailureAt = attempt.at
+            e.statusReason = "call \(call) failed after \(attempt.attempt) attempts: " + String(attempt.response.prefix(200))
+        }
+    }
+
+    /// Moves a batch's calls to the finished calls, each with the batch's attempts and history.
+    private static func retire(_ b: WebhookBatch, status: WebhookCall.Status, current: [String: RegistryRecord],
+                               into t: inout Transition) {
+        for seq in b.sequences {
+            let key = RegistryKeys.webhookPending(b.endpoint, seq)
+            guard var call = current[key]?.webhookCall else { continue }
+            call.status = status
+            call.attempts = b.attempts
+            call.history = b.history
+            call.lease = nil
+            call.batch = b.array ? WebhookCall.Batch(id: b.id, size: UInt32(b.sequences.count)) : nil
+            t.writes.append((key, nil))
+            t.writes.append((RegistryKeys.webhookDone(b.endpoint, seq), .webhookCall(call)))
+        }
+    }
+}
