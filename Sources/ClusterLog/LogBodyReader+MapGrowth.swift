@@ -81,11 +81,12 @@ extension LogBodyReader {
     /// (`fullWait` by default: the raft loop must not block for long; a backup copy steps out for
     /// it); a storage error when it could not. Any thread outside a transaction.
     func adoptMapSize(timeout: Double? = fullWait) throws(ClusterError) {
-        let adopted = try withExclusiveEnv(timeout: timeout, urgent: true) { () throws(ClusterError) in
+        let adopted = try withExclusiveEnv(timeout: timeout, urgent: true) { () throws(ClusterError) -> Bool in
             let rc = mdb_env_set_mapsize(env, 0)
             guard rc == 0 else { throw RaftLogStorage.lmdbError(rc, "mdb_env_set_mapsize (adopt)") }
+            return true
         }
-        guard adopted != nil else {
+        guard adopted == true else {
             throw ClusterError(.storage, "the map was resized by another process and the env stayed busy for \(timeout ?? 0) s",
                                context: "mdb_env_set_mapsize (adopt)")
         }
