@@ -12,9 +12,11 @@ import SpoolStore
 /// Growth is bounded in time on the driving thread (it is the raft loop: heartbeats wait while it
 /// blocks, and an election starts after about a second without them): a write that found the map
 /// full waits at most `fullWait` seconds for the env, a growth ahead of need at most 100 ms. Readers hold the lock only for one short transaction; the only
-/// long read, a backup copy (`LMDBChunkedCopy`), steps out as soon as a growth waits and starts
-/// over after it. A write that still could not grow fails like any storage error: the raft shell
-/// holds back and retries it every second (`RaftLog.finishReady`).
+/// long read, a backup copy (`LMDBChunkedCopy`), steps out as soon as a write that found the map
+/// full waits (then its pinned pages are free again, which is all a map at its maximum can do) and
+/// starts over after it; no growth ahead of need is tried while it runs. A write that still could
+/// not be done fails like any storage error: the raft shell holds back and retries it every second
+/// (`RaftLog.finishReady`).
 extension LogBodyReader {
     /// Longest wait, in seconds, for the env when a write found the map full.
     static let fullWait = 0.5
@@ -162,9 +164,10 @@ extension LogBodyReader {
     }
 
     /// After a commit, at most every 250 ms: grows the map ahead of need when less than a quarter
-    /// is left, waiting at most 100 ms for the env (the next check tries again). Writer thread.
+    /// is left, waiting at most 100 ms for the env (the next check tries again); not while a backup
+    /// copy runs (`MapGrowthState.longReads`: the raft loop would wait for nothing). Writer thread.
     func growAheadIfDue(needed: Int) {
-        guard maxMapSize > 0 else { return }
+        guard maxMapSize > 0, growth.longReads.load(ordering: .relaxed) == 0 else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         guard now - growth.lastCheck.load(ordering: .relaxed) >= 250_000_000 else { return }
         growth.lastCheck.store(now, ordering: .relaxed)

@@ -17,8 +17,8 @@ import Glibc
 /// adoption of another process's size, or the closing of the env) waits, it ends its read
 /// transaction at once, lets it run, and starts over into an emptied destination (a copy must come
 /// from one snapshot). A growth doubles the map, so restarts are few; a commit waits at most for
-/// one record's copy, not for the whole copy. A growth ahead of need does not stop the copy (it
-/// gives up after 100 ms and is tried again later): restarted every 250 ms, a long copy could
+/// one record's copy, not for the whole copy. A growth ahead of need does not stop the copy, and is
+/// not tried while one runs (`MapGrowthState.longReads`): restarted every 250 ms, a long copy could
 /// never finish. Blocks for the copy's I/O; any thread.
 public struct LMDBChunkedCopy {
     /// The tables to copy, by name and handle in the source (opened with no flags but
@@ -51,6 +51,8 @@ public struct LMDBChunkedCopy {
         guard !FileManager.default.fileExists(atPath: directory + "/data.mdb") else {
             throw StoreError(.ioError, "the copy's directory already holds a store", context: directory)
         }
+        growth.longReads.add(1, ordering: .relaxed)
+        defer { growth.longReads.subtract(1, ordering: .relaxed) }
         while true {
             var outcome = Outcome.interrupted
             try shared { outcome = try attempt(env: env, to: directory, growth: growth) }

@@ -24,6 +24,12 @@ public final class MapGrowthState: Sendable {
     /// they do not for a growth ahead of need, which gives up after 100 ms and tries again later
     /// (a copy restarted by each of those could never finish). A count: these may overlap.
     public let urgent = Atomic<Int>(0)
+    /// Long reads in progress (`LMDBChunkedCopy`). No growth ahead of need is tried while one
+    /// runs: it could not get the env (the copy goes on for it), and while it waited for 100 ms the
+    /// writer and every new operation would wait too, every 250 ms. A full map still grows.
+    public let longReads = Atomic<Int>(0)
+    /// Times the env was waited for exclusively (`lockExclusively`: growths, adoptions, closing).
+    public let exclusiveWaits = Atomic<Int>(0)
 
     /// Creates the bookkeeping of a map that has not grown. Any thread.
     public init() {}
@@ -35,6 +41,7 @@ public final class MapGrowthState: Sendable {
     /// lock; the caller unlocks it. Any thread holding no transaction of the env.
     public func lockExclusively(_ lock: UnsafeMutablePointer<pthread_rwlock_t>, timeout: Double?,
                                 urgent: Bool = false) -> Bool {
+        exclusiveWaits.add(1, ordering: .relaxed)
         waiting.store(true, ordering: .relaxed)
         if urgent { self.urgent.add(1, ordering: .relaxed) }
         defer {
@@ -133,7 +140,7 @@ extension SpoolStore {
     /// found the map full grows it (waiting for the transactions of other threads to end, at most
     /// `Options.fullMapGrowthWait`; a backup copy steps out for it) and runs once more; after a commit the map is checked at most every 250 ms and grown ahead
     /// of need when less than a quarter of it is left (skipped if other threads keep the env
-    /// busy for more than 100 ms: the next check tries again). Writer thread.
+    /// busy for more than 100 ms, or while a backup copy runs: the next check tries again). Writer thread.
     func growingMap<T>(needed: Int, _ body: () throws -> T) throws -> T {
         let result: T
         do {
@@ -146,7 +153,8 @@ extension SpoolStore {
             return try body()
         }
         let now = DispatchTime.now().uptimeNanoseconds
-        if options.maxMapSize > options.mapSize, now - mapGrowth.lastCheck.load(ordering: .relaxed) >= 250_000_000 {
+        if options.maxMapSize > options.mapSize, mapGrowth.longReads.load(ordering: .relaxed) == 0,
+           now - mapGrowth.lastCheck.load(ordering: .relaxed) >= 250_000_000 {
             mapGrowth.lastCheck.store(now, ordering: .relaxed)
             _ = try? growMap(needed: needed, timeout: 0.1)
         }

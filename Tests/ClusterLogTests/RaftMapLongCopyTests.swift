@@ -105,6 +105,42 @@ struct RaftMapLongCopyTests {
         #expect(copied.lastIndex == 8)
     }
 
+    @Test("no growth ahead of need is tried while a backup copy runs (the raft loop would wait for it); after the copy the map grows ahead of need")
+    func noAheadGrowthDuringCopy() throws {
+        let dir = RaftLogStorageTests.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let s = try RaftLogStorage(directory: dir, initialVoters: [1], mapSize: 4 * Self.mib, maxMapSize: 256 * Self.mib)
+        defer { s.close() }
+        // 1.5 MB in two writes: the map keeps more than a quarter, and more than twice a write, free.
+        try s.persist(entries: RaftMapGrowthTests.entries(1...8, size: 100_000), hardState: Raft.HardState(term: 1, vote: 1, commit: 8))
+        try s.persist(entries: RaftMapGrowthTests.entries(9...15, size: 100_000), hardState: nil)
+        #expect(s.bodyReader.mapGrowthCount == 0)
+        let growth = s.bodyReader.growth
+        let backupDir = dir + "-copy"
+        defer { try? FileManager.default.removeItem(atPath: backupDir) }
+        let backup = try #require(Self.startBackup(s, to: backupDir))
+        // 1.7 MB more: it fits, but leaves less than a quarter of the map, and the check after the
+        // commit is due.
+        growth.lastCheck.store(0, ordering: .relaxed)
+        let waitsBefore = growth.exclusiveWaits.load(ordering: .relaxed)
+        try s.persist(entries: RaftMapGrowthTests.entries(16...32, size: 100_000), hardState: nil)
+        let waitsDuringCopy = growth.exclusiveWaits.load(ordering: .relaxed) - waitsBefore
+        let grownDuringCopy = s.bodyReader.mapGrowthCount
+        #expect(backup.finishWork(), "the write finished only after the backup")
+        #expect(backup.wait() == nil)
+        #expect(grownDuringCopy == 0)
+        #expect(waitsDuringCopy == 0, "a growth waited for the env during the copy")
+        do {
+            let copy = try RaftLogStorage(directory: backupDir, initialVoters: [])
+            defer { copy.close() }
+            #expect(copy.lastIndex == 15, "\(copy.lastIndex)")
+        }
+        // With the copy done the next due check grows the map.
+        growth.lastCheck.store(0, ordering: .relaxed)
+        try s.persist(entries: RaftMapGrowthTests.entries(33...33, size: 1_000), hardState: nil)
+        #expect(s.bodyReader.mapGrowthCount == 1)
+    }
+
     @Test("closing the raft log during a backup copy does not wait for the copy: the copy stops with the log closed")
     func closeDoesNotWaitForCopy() throws {
         let dir = RaftLogStorageTests.tempDir()
