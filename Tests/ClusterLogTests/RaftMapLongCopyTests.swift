@@ -13,6 +13,18 @@ import TestSupport
 struct RaftMapLongCopyTests {
     static let mib = 1 << 20
 
+    /// A raft store in `dir` with a 4 MiB map growing up to `maxMapMiB`, holding `last` entries of
+    /// 100 KB (term 1, committed) written 8 at a time: about 1.5 MB for 15, which leaves the map
+    /// more than a quarter, and more than twice a write, free, so nothing grows ahead of need.
+    static func store(_ dir: String, maxMapMiB: Int = 256, last: UInt64 = 15) throws -> RaftLogStorage {
+        let s = try RaftLogStorage(directory: dir, initialVoters: [1], mapSize: 4 * mib, maxMapSize: maxMapMiB * mib)
+        for first in stride(from: UInt64(1), through: last, by: 8) {
+            try s.persist(entries: RaftMapGrowthTests.entries(first...min(first + 7, last), size: 100_000),
+                          hardState: first == 1 ? Raft.HardState(term: 1, vote: 1, commit: last) : nil)
+        }
+        return s
+    }
+
     /// Starts a backup of `s` into `dir` held at its batch boundaries (64 KiB) until the test's
     /// work is done or an urgent wait for the env (`MapGrowthState.urgent`) asks it to go on.
     static func startBackup(_ s: RaftLogStorage, to dir: String) -> CopyInProgress? {
@@ -30,9 +42,8 @@ struct RaftMapLongCopyTests {
     func churnUnderLongCopy(maxMapMiB: Int) throws {
         let dir = RaftLogStorageTests.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let s = try RaftLogStorage(directory: dir, initialVoters: [1], mapSize: 4 * Self.mib, maxMapSize: maxMapMiB * Self.mib)
+        let s = try Self.store(dir, maxMapMiB: maxMapMiB)
         defer { s.close() }
-        try s.persist(entries: RaftMapGrowthTests.entries(1...15, size: 100_000), hardState: Raft.HardState(term: 1, vote: 1, commit: 15))
         let backupDir = dir + "-copy"
         defer { try? FileManager.default.removeItem(atPath: backupDir) }
         let backup = try #require(Self.startBackup(s, to: backupDir))
@@ -68,9 +79,8 @@ struct RaftMapLongCopyTests {
     func copyStepsOutOnlyForUrgentWaits(urgent: Bool) throws {
         let dir = RaftLogStorageTests.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let s = try RaftLogStorage(directory: dir, initialVoters: [1], mapSize: 4 * Self.mib, maxMapSize: 256 * Self.mib)
+        let s = try Self.store(dir, last: 8)
         defer { s.close() }
-        try s.persist(entries: RaftMapGrowthTests.entries(1...8, size: 100_000), hardState: Raft.HardState(term: 1, vote: 1, commit: 8))
         let reader = s.bodyReader
         let growth = reader.growth
         nonisolated(unsafe) let lock = reader.lock
@@ -109,11 +119,8 @@ struct RaftMapLongCopyTests {
     func noAheadGrowthDuringCopy() throws {
         let dir = RaftLogStorageTests.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let s = try RaftLogStorage(directory: dir, initialVoters: [1], mapSize: 4 * Self.mib, maxMapSize: 256 * Self.mib)
+        let s = try Self.store(dir)
         defer { s.close() }
-        // 1.5 MB in two writes: the map keeps more than a quarter, and more than twice a write, free.
-        try s.persist(entries: RaftMapGrowthTests.entries(1...8, size: 100_000), hardState: Raft.HardState(term: 1, vote: 1, commit: 8))
-        try s.persist(entries: RaftMapGrowthTests.entries(9...15, size: 100_000), hardState: nil)
         #expect(s.bodyReader.mapGrowthCount == 0)
         let growth = s.bodyReader.growth
         let backupDir = dir + "-copy"
@@ -145,8 +152,7 @@ struct RaftMapLongCopyTests {
     func closeDoesNotWaitForCopy() throws {
         let dir = RaftLogStorageTests.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let s = try RaftLogStorage(directory: dir, initialVoters: [1], mapSize: 4 * Self.mib, maxMapSize: 256 * Self.mib)
-        try s.persist(entries: RaftMapGrowthTests.entries(1...3, size: 100_000), hardState: Raft.HardState(term: 1, vote: 1, commit: 3))
+        let s = try Self.store(dir, last: 3)
         let backupDir = dir + "-copy"
         defer { try? FileManager.default.removeItem(atPath: backupDir) }
         let backup = try #require(Self.startBackup(s, to: backupDir))
