@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "HTTPCore"),
         .target(name: "DNSService", dependencies: ["DNSCore"]),
         .target(name: "RelayConfig", dependencies: ["SendarixSupport", "COpenSSL", "Registry"]),
-        .target(name: "SpoolStore", dependencies: ["SendarixSupport", "CLMDB", "Registry"]),
+        .target(name: "SpoolStore", dependencies: ["SendarixSupport", "CLMDB", "Registry", "CSystemShims"]),
         .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
         .target(name: "DeliveryEngine", dependencies: [
             "DeliveryCore", "DNSCore", "DNSService", "HTTPCore", "NetworkIO", "RelayConfig", "SpoolStore", "SendarixSupport",

@@ -3,6 +3,8 @@
 #include <sys/signalfd.h>
 #include <signal.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <time.h>
 #include "CSystemShims.h"
 
 int sx_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) { return accept4(fd, addr, len, flags); }
@@ -30,4 +32,8 @@ int sx_signalfd_read(int fd) {
 
 int sx_reexec(char *const argv[]) {
     return execv("/proc/self/exe", argv);
+}
+
+int sx_rwlock_wrlock_monotonic(pthread_rwlock_t *lock, const struct timespec *deadline) {
+    return pthread_rwlock_clockwrlock(lock, CLOCK_MONOTONIC, deadline);
 }

@@ -12,9 +12,11 @@ import SpoolStore
 /// Growth is bounded in time on the driving thread (it is the raft loop: heartbeats wait while it
 /// blocks, and an election starts after about a second without them): a write that found the map
 /// full waits at most `fullWait` seconds for the env, a growth ahead of need at most 100 ms. Readers hold the lock only for one short transaction; the only
-/// long read, a backup copy (`LMDBChunkedCopy`), steps out as soon as a growth waits and starts
-/// over after it. A write that still could not grow fails like any storage error: the raft shell
-/// holds back and retries it every second (`RaftLog.finishReady`).
+/// long read, a backup copy (`LMDBChunkedCopy`), steps out as soon as a write that found the map
+/// full waits (then its pinned pages are free again, which is all a map at its maximum can do) and
+/// starts over after it; no growth ahead of need is tried while it runs. A write that still could
+/// not be done fails like any storage error: the raft shell holds back and retries it every second
+/// (`RaftLog.finishReady`).
 extension LogBodyReader {
     /// Longest wait, in seconds, for the env when a write found the map full.
     static let fullWait = 0.5
@@ -68,19 +70,65 @@ extension LogBodyReader {
     /// Runs `body` while no other use of the env runs (what `mdb_env_set_mapsize` needs). Waits at
     /// most `timeout` seconds when given (then returns nil without running `body`). Any thread
     /// holding no transaction of this env.
-    func withExclusiveEnv<T>(timeout: Double?, _ body: () throws(ClusterError) -> T) throws(ClusterError) -> T? {
-        guard growth.lockExclusively(lock, timeout: timeout) else { return nil }
+    /// `urgent`: a backup copy in progress steps out for it (`MapGrowthState.urgent`).
+    func withExclusiveEnv<T>(timeout: Double?, urgent: Bool = false,
+                             _ body: () throws(ClusterError) -> T) throws(ClusterError) -> T? {
+        guard growth.lockExclusively(lock, timeout: timeout, urgent: urgent) else { return nil }
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { throw ClusterError(.closed, "the raft log is closed", context: "map growth") }
         return try body()
     }
 
-    /// Adopts the map size another process set. Any thread outside a transaction.
-    func adoptMapSize() throws(ClusterError) {
-        _ = try withExclusiveEnv(timeout: nil) { () throws(ClusterError) in
+    /// Adopts the map size another process set, waiting at most `timeout` seconds for the env
+    /// (`fullWait` by default: the raft loop must not block for long; a backup copy steps out for
+    /// it); a storage error when it could not. Any thread outside a transaction.
+    func adoptMapSize(timeout: Double? = fullWait) throws(ClusterError) {
+        let adopted = try withExclusiveEnv(timeout: timeout, urgent: true) { () throws(ClusterError) -> Bool in
             let rc = mdb_env_set_mapsize(env, 0)
             guard rc == 0 else { throw RaftLogStorage.lmdbError(rc, "mdb_env_set_mapsize (adopt)") }
+            return true
         }
+        guard adopted == true else {
+            throw ClusterError(.storage, "the map was resized by another process and the env stayed busy for \(timeout ?? 0) s",
+                               context: "mdb_env_set_mapsize (adopt)")
+        }
+    }
+
+    /// For a write that found the map full: takes the env exclusively (at most `timeout`
+    /// seconds), with long reads stepping out for it (`MapGrowthState.urgent`: a backup copy ends
+    /// its read transaction, so the pages it kept from reuse are free again), and grows the map by
+    /// `SpoolStore.MapGrowth.fullTarget` when it may still grow. True when it took the env (the
+    /// write runs once more), grown or not. Writer (driving) thread, outside a transaction.
+    func makeRoomForFullMap(needed: Int, timeout: Double?) throws(ClusterError) -> Bool {
+        let usage: SpoolStore.SpaceUsage
+        let written: Int
+        do {
+            usage = try spaceUsage()
+            try lockShared(context: "map growth")
+            written = SpoolStore.MapGrowth.writtenBytes(env: env)
+            pthread_rwlock_unlock(lock)
+        } catch let e as ClusterError {
+            throw e
+        } catch {
+            throw ClusterError(.storage, "\(error)", context: "map growth")
+        }
+        let size = SpoolStore.MapGrowth.fullTarget(mapSize: usage.mapSize, written: written,
+                                                   filesystemFree: usage.filesystemFree, maxMapSize: maxMapSize,
+                                                   needed: needed)
+        let grown = try withExclusiveEnv(timeout: timeout, urgent: true) { () throws(ClusterError) -> Bool in
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            guard let size, Int(info.me_mapsize) < size else { return false }
+            let rc = mdb_env_set_mapsize(env, size)
+            guard rc == 0 else { throw RaftLogStorage.lmdbError(rc, "mdb_env_set_mapsize \(size)") }
+            return true
+        }
+        guard let grown else { return false }
+        if grown, let size {
+            growth.grown.add(1, ordering: .relaxed)
+            growth.observer.withLock { $0 }?(usage.mapSize, size)
+        }
+        return true
     }
 
     /// Grows the map when `SpoolStore.MapGrowth.target` says so (less than a quarter left, or less
@@ -116,9 +164,10 @@ extension LogBodyReader {
     }
 
     /// After a commit, at most every 250 ms: grows the map ahead of need when less than a quarter
-    /// is left, waiting at most 100 ms for the env (the next check tries again). Writer thread.
+    /// is left, waiting at most 100 ms for the env (the next check tries again); not while a backup
+    /// copy runs (`MapGrowthState.longReads`: the raft loop would wait for nothing). Writer thread.
     func growAheadIfDue(needed: Int) {
-        guard maxMapSize > 0 else { return }
+        guard maxMapSize > 0, growth.longReads.load(ordering: .relaxed) == 0 else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         guard now - growth.lastCheck.load(ordering: .relaxed) >= 250_000_000 else { return }
         growth.lastCheck.store(now, ordering: .relaxed)

@@ -39,9 +39,10 @@ public final class LogBodyReader: LogBodySource, @unchecked Sendable {
         lock.deallocate()
     }
 
-    /// Closes the environment once running reads end. Idempotent; any thread.
+    /// Closes the environment once running reads end; a backup copy in progress steps out for it
+    /// (`MapGrowthState.urgent`) and then finds the log closed. Idempotent; any thread.
     func close() {
-        pthread_rwlock_wrlock(lock)
+        _ = growth.lockExclusively(lock, timeout: nil, urgent: true)
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { return }
         closed = true

@@ -20,7 +20,7 @@ extension RaftLogStorage {
                              defer { pthread_rwlock_unlock(reader.lock) }
                              try body()
                          },
-                         adoptMapSize: { try reader.adoptMapSize() })
+                         adoptMapSize: { try reader.adoptMapSize(timeout: nil) })
         } catch let e as ClusterError {
             throw e
         } catch {

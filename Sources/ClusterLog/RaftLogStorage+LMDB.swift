@@ -111,13 +111,13 @@ extension RaftLogStorage {
     /// Runs `body` in a write transaction and commits it, fsynced. `MDB_NOSYNC` is never used on
     /// this environment: LMDB documents that an OS crash may then corrupt the database, and it
     /// holds the term and vote. A write that finds the map full grows it (`needed`: the bytes it
-    /// adds, about) and runs once more; after a write the map may grow ahead of need
+    /// adds, about), or at its maximum has a backup copy free the pages it held, and runs once more; after a write the map may grow ahead of need
     /// (`LogBodyReader+MapGrowth.swift`). Driving thread only; blocks.
     func write(needed: Int = 0, _ body: (Txn) throws(ClusterError) -> Void) throws(ClusterError) {
         do {
             try writeOnce(body)
         } catch let error where Self.isMapFull(error) {
-            guard try bodyReader.growMap(needed: needed, timeout: LogBodyReader.fullWait) else { throw error }
+            guard try bodyReader.makeRoomForFullMap(needed: needed, timeout: LogBodyReader.fullWait) else { throw error }
             try writeOnce(body)
         }
         bodyReader.growAheadIfDue(needed: needed)

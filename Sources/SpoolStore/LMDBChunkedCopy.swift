@@ -13,10 +13,13 @@ import Glibc
 /// store held a growth, and the commit that found the map full and waited for it, for the whole
 /// copy. This copy reads the tables in key order in one read transaction and appends them
 /// (`MDB_APPEND`) to the destination, committing it every `batchBytes`. Before each record it
-/// checks `MapGrowthState.waiting`; when a growth waits, it ends its read transaction at once,
-/// lets the growth run, and starts over into an emptied destination (a copy must come from one
-/// snapshot). A growth doubles the map, so restarts are few; a commit waits at most for one
-/// record's copy, not for the whole copy. Blocks for the copy's I/O; any thread.
+/// checks `MapGrowthState.urgent`; when a growth for a write that found the map full (or an
+/// adoption of another process's size, or the closing of the env) waits, it ends its read
+/// transaction at once, lets it run, and starts over into an emptied destination (a copy must come
+/// from one snapshot). A growth doubles the map, so restarts are few; a commit waits at most for
+/// one record's copy, not for the whole copy. A growth ahead of need does not stop the copy, and is
+/// not tried while one runs (`MapGrowthState.longReads`): restarted every 250 ms, a long copy could
+/// never finish. Blocks for the copy's I/O; any thread.
 public struct LMDBChunkedCopy {
     /// The tables to copy, by name and handle in the source (opened with no flags but
     /// `MDB_CREATE`: plain keys in the default order, no duplicates).
@@ -26,7 +29,7 @@ public struct LMDBChunkedCopy {
     /// Called after each destination commit but the last, with the source's read transaction
     /// still open (tests use it to hold a copy in progress).
     public var onBatch: (() -> Void)? = nil
-    /// Times the copy started over because a growth waited for the source.
+    /// Times the copy started over because a growth (or close) waited for the source.
     public private(set) var restarts = 0
 
     /// A copy of `tables`. Pure.
@@ -48,6 +51,8 @@ public struct LMDBChunkedCopy {
         guard !FileManager.default.fileExists(atPath: directory + "/data.mdb") else {
             throw StoreError(.ioError, "the copy's directory already holds a store", context: directory)
         }
+        growth.longReads.add(1, ordering: .relaxed)
+        defer { growth.longReads.subtract(1, ordering: .relaxed) }
         while true {
             var outcome = Outcome.interrupted
             try shared { outcome = try attempt(env: env, to: directory, growth: growth) }
@@ -57,7 +62,7 @@ public struct LMDBChunkedCopy {
             case .interrupted:
                 restarts += 1
                 // Let the waiting growth take the env before beginning again.
-                while growth.waiting.load(ordering: .relaxed) { usleep(1_000) }
+                while growth.urgent.load(ordering: .relaxed) > 0 { usleep(1_000) }
             }
         }
     }
@@ -95,7 +100,7 @@ public struct LMDBChunkedCopy {
             var value = MDB_val()
             var rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
             while rc == 0 {
-                if growth.waiting.load(ordering: .relaxed) { return .interrupted }
+                if growth.urgent.load(ordering: .relaxed) > 0 { return .interrupted }
                 try Self.check(mdb_put(txn, destDBI, &key, &value, UInt32(MDB_APPEND)), "mdb_put \(t.name) (copy)")
                 pending += key.mv_size + value.mv_size
                 if pending >= batchBytes {

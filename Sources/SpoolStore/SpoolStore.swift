@@ -143,7 +143,9 @@ public final class SpoolStore: @unchecked Sendable {
     /// throw `.closed`. Idempotent. Blocks until in-flight transactions end.
     /// Stop the ``LocalLog`` first so no proposal is left waiting.
     public func close() {
-        pthread_rwlock_wrlock(lock)
+        // A backup copy in progress steps out for it (`MapGrowthState.urgent`) and then finds the
+        // store closed, rather than holding the close for the rest of the copy.
+        _ = mapGrowth.lockExclusively(lock, timeout: nil, urgent: true)
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { return }
         closed = true
@@ -163,9 +165,10 @@ public final class SpoolStore: @unchecked Sendable {
 
     /// Runs `body` while no other operation of this process runs on the env (no transaction is
     /// open: what `mdb_env_set_mapsize` needs). Waits at most `timeout` seconds when given (then
-    /// returns nil without running `body`), else until the running operations end.
-    func withExclusiveEnv<T>(timeout: Double? = nil, _ body: () throws -> T) throws -> T? {
-        guard mapGrowth.lockExclusively(lock, timeout: timeout) else { return nil }
+    /// returns nil without running `body`), else until the running operations end. `urgent`: a
+    /// backup copy in progress steps out for it (`MapGrowthState.urgent`).
+    func withExclusiveEnv<T>(timeout: Double? = nil, urgent: Bool = false, _ body: () throws -> T) throws -> T? {
+        guard mapGrowth.lockExclusively(lock, timeout: timeout, urgent: urgent) else { return nil }
         defer { pthread_rwlock_unlock(lock) }
         guard !closed else { throw StoreError(.closed, "spool store is closed", context: directory) }
         return try body()

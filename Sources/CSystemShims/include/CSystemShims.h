@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <pthread.h>
+#include <time.h>
 
 /* accept4 needs _GNU_SOURCE; wrapped in the C file. */
 int sx_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
@@ -22,4 +24,7 @@ int sx_signalfd_for_lifecycle(void);
 int sx_signalfd_read(int fd);
 /* Replaces the process image with /proc/self/exe and the given argv (NULL-terminated). Returns only on failure. */
 int sx_reexec(char *const argv[]);
+/* pthread_rwlock_clockwrlock(lock, CLOCK_MONOTONIC, deadline) (glibc >= 2.30; needs _GNU_SOURCE): a timed
+   exclusive lock whose deadline a change of the wall clock does not move. */
+int sx_rwlock_wrlock_monotonic(pthread_rwlock_t *lock, const struct timespec *deadline);
 #endif
