@@ -3,7 +3,7 @@ extension SpoolCommand {
     /// The newest encoding format this build reads and writes (the first byte of every command;
     /// see `SpoolCommand+Version` for what each version adds and how a cluster picks the one it
     /// writes). `SENDARIX_TEST_FORMAT_VERSION` lowers it, for tests of mixed-version clusters.
-    public static let formatVersion: UInt8 = testFormatOverride ?? 4
+    public static let formatVersion: UInt8 = testFormatOverride ?? 5
 
     private enum Tag: UInt8 {
         case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10, asyncBounce = 11
@@ -11,6 +11,8 @@ extension SpoolCommand {
         case pruneTenantEvents = 12
         /// A batched postpone (format 4).
         case postpone = 13
+        /// A batched postpone whose items carry the due time seen (format 5).
+        case postponeSeen = 14
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -129,8 +131,9 @@ extension SpoolCommand {
             w.u32(p.maxCount)
             if let tenant = p.tenant { w.string(tenant) }
         case .postpone(let p):
-            w.u8(Tag.postpone.rawValue)
-            p.encode(into: &w)
+            let withSeen = version >= 5
+            w.u8(withSeen ? Tag.postponeSeen.rawValue : Tag.postpone.rawValue)
+            p.encode(into: &w, withSeen: withSeen)
         }
         return w.bytes
     }
@@ -248,6 +251,9 @@ extension SpoolCommand {
         case .postpone:
             guard version >= 4 else { throw StoreError.corrupt("postpone command below format 4") }
             self = .postpone(try Postpone(decoding: &r))
+        case .postponeSeen:
+            guard version >= 5 else { throw StoreError.corrupt("postpone command (tag 14) below format 5") }
+            self = .postpone(try Postpone(decoding: &r, withSeen: true))
         case .registry:
             let json = try r.blob()
             do {

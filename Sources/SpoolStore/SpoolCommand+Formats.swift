@@ -6,18 +6,20 @@ import Foundation
 /// results carry sending IP and pool; 3 — a webhook lease or results command as a binary record
 /// (`WebhookCommand+Codec`) instead of JSON; 4 — a batched postpone (`SpoolCommand+Postpone`), and a
 /// webhook lease that puts calls in batches (one POST for several events); both came in the same
-/// release, so a reader of 4 reads both. A reader accepts every version up to its own
+/// release, so a reader of 4 reads both; 5 — a batched postpone whose items carry the due time the
+/// scheduler saw (tag 14), so a late batch does not undo an operator's "retry now". A reader accepts every version up to its own
 /// `formatVersion` and refuses a newer one by name. A writer uses the oldest version that holds
 /// the command, never above the cluster's effective version: the lowest `formatVersion` among
 /// the members (each advertises its own when it connects; see `RaftLog.effectiveFormat`). So
 /// during a rolling upgrade the upgraded nodes keep writing what the old ones read, and start
 /// writing the new version once the last member runs a build that reads it.
 extension SpoolCommand {
-    /// The version `encoded(format:)` writes: 4 for a postpone or a webhook lease with batches, 3 for a webhook
+    /// The version `encoded(format:)` writes: 5 for a postpone whose items carry the due time seen, 4
+    /// for another postpone or a webhook lease with batches, 3 for a webhook
     /// lease or results command, 2 for an outcome with a sending IP or pool, when `format` allows
     /// it; else 1. Pure; any thread.
     public func encodingVersion(format: UInt8) -> UInt8 {
-        if case .postpone = self { return 4 }
+        if case .postpone(let p) = self { return format >= 5 && p.checksSeen ? 5 : 4 }
         if format >= 4, case .registry(let c) = self, c.isBatchedWebhookClaim { return 4 }
         if format >= 3, case .registry(let c) = self, c.hasBinaryForm { return 3 }
         if format >= 2, case .outcome(let o) = self, o.results.contains(where: { !$0.sendingIP.isEmpty || !$0.pool.isEmpty }) {
@@ -35,11 +37,11 @@ extension SpoolCommand {
         return c.encoded(format: format)
     }
 
-    /// `SENDARIX_TEST_FORMAT_VERSION` (1 to 4): makes this build read and write no newer version
+    /// `SENDARIX_TEST_FORMAT_VERSION` (1 to 5): makes this build read and write no newer version
     /// than that, as an older release would (test-only: mixed-version clusters from one binary).
     static let testFormatOverride: UInt8? = {
         guard let text = ProcessInfo.processInfo.environment["SENDARIX_TEST_FORMAT_VERSION"],
-              let v = UInt8(text), v >= 1, v <= 4 else { return nil }
+              let v = UInt8(text), v >= 1, v <= 5 else { return nil }
         return v
     }()
 }

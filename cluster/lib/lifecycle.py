@@ -32,8 +32,8 @@ import roll  # noqa: E402
 from roll import BodyCheck, Cluster, Load, Receiver, check_delivery, log, tear_down  # noqa: E402
 
 # The newest log entry format of this build (SpoolCommand.formatVersion): 2 added an outcome's
-# pool, 3 binary webhook leases and results, 4 the batched postpone and webhook leases with batches. The upgraded cluster must end up writing it.
-NEWEST_FORMAT = 4
+# pool, 3 binary webhook leases and results, 4 the batched postpone and webhook leases with batches, 5 a postpone carrying the due time seen. The upgraded cluster must end up writing it.
+NEWEST_FORMAT = 5
 
 
 def binary():
