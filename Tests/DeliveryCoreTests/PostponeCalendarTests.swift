@@ -104,8 +104,8 @@ struct PostponeCalendarTests {
         c.postponeRate = 2
         c.postponeWindowSeconds = 1_000
         var p = DestinationParking(configuration: c)
-        let times = (0..<5).map { _ in p.spread(postponeUntil: 100, expiresAt: 102, now: 0) }
-        #expect(times == [100, 100.5, 101, 101.5, 102], "\(times): the full calendar gives the lifetime's end")
+        let times = (0..<7).map { _ in p.spread(postponeUntil: 100, expiresAt: 102, now: 0) }
+        #expect(times == [100, 100.5, 101, 101.5, 102, 102, 102], "\(times): once full up to it, the lifetime's end")
         #expect(p.spread(postponeUntil: 300, expiresAt: 200, now: 0) == 200)
         c.postponeRate = 0
         var off = DestinationParking(configuration: c)
