@@ -10,6 +10,8 @@
 /// attempt bounces it. Beyond `maxParked` (memory stays bounded whatever the depth) a message is
 /// postponed instead: its due time moves durably past the next probe (`.postpone`, written in
 /// batches by the scheduler), so it costs one write now and then, not a claim and a deferral.
+/// Postponed due times are spread (`PostponeCalendar`, at most `postponeRate` a second) so they
+/// come back in a trickle, never as a wave that competes with accepting mail.
 ///
 /// Time is passed in (seconds since the epoch). Pure value; the delivery scheduler keeps one and
 /// touches it from its queue only.
@@ -45,6 +47,13 @@ public struct DestinationParking: Sendable {
         /// messages postponed by as long as it has been down, up to this (fewer rewrites during a
         /// long outage; after recovery the parked messages drain first meanwhile).
         public var maxPostponeSeconds: Double = 3_600
+        /// Most postponed messages planned to come due again in one second (`PostponeCalendar`):
+        /// re-postponing a deep queue costs at most this many rewrites a second, instead of a wave
+        /// one horizon after each burst. 0: every message gets its earliest time.
+        public var postponeRate = 500
+        /// How far ahead postponed messages may be spread (seconds; at least `maxPostponeSeconds`).
+        /// Beyond `postponeRate` times this many, messages get the window's end.
+        public var postponeWindowSeconds: Double = 14_400
         /// Seconds between two scans for parked messages whose lifetime ended.
         public var expirySweepInterval: Double = 10
         /// Seconds after its last failure that an up destination's failure count is forgotten.
@@ -88,10 +97,24 @@ public struct DestinationParking: Sendable {
     private var multiParked = 0
     private var nextExpiry = Double.infinity
     private var lastSweep = -Double.infinity
+    /// Where postponed messages come due again (spread, see `Configuration.postponeRate`).
+    private var calendar: PostponeCalendar
 
     /// Creates an empty parking. Pure.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        let window = max(configuration.postponeWindowSeconds, configuration.maxPostponeSeconds, configuration.postponeSeconds)
+        calendar = PostponeCalendar(perSecond: configuration.postponeRate, windowSeconds: Int(min(window, 604_800)))
+    }
+
+    /// The time a message decided `.postpone(until:)` really gets, once its postpone is proposed:
+    /// the first time at or after `until` when fewer than `postponeRate` postponed messages are
+    /// planned to come due in the same second (`PostponeCalendar`), never past `expiresAt` (its
+    /// lifetime's end, so it still bounces on time) nor the spreading window. Call it only for a
+    /// postpone that is proposed: each call takes a place. Pure.
+    public mutating func spread(postponeUntil until: Double, expiresAt: Double, now: Double) -> Double {
+        guard configuration.postponeRate > 0, until < expiresAt else { return min(until, expiresAt) }
+        return calendar.place(earliest: until, latest: min(expiresAt, now + Double(calendar.windowSeconds)), now: now)
     }
 
     /// Messages parked now. Pure.

@@ -12,11 +12,16 @@ public struct PostponeBatcher: Sendable {
         public var queueID: String
         /// New due time, ms since the epoch.
         public var at: Int64
+        /// The message's due time when it was found due (ms since the epoch): the postpone leaves
+        /// it alone if that changed before the batch applies (an operator's "retry now"). nil: no
+        /// such check.
+        public var seen: Int64?
 
         /// Creates an item. Pure.
-        public init(queueID: String, at: Int64) {
+        public init(queueID: String, at: Int64, seen: Int64? = nil) {
             self.queueID = queueID
             self.at = at
+            self.seen = seen
         }
     }
 
@@ -56,12 +61,13 @@ public struct PostponeBatcher: Sendable {
     /// Whether another message may be added. Pure.
     public var hasRoom: Bool { held.count < maxHeld }
 
-    /// Adds `queueID` to postpone to `at`; returns the batch to propose when this filled it. A
-    /// message already held, or one beyond `maxHeld`, is not added (returns nil). Pure.
-    public mutating func add(_ queueID: String, at: Int64, now: Int64) -> Batch? {
+    /// Adds `queueID` to postpone to `at` (`seen`: its due time as found, see `Item.seen`);
+    /// returns the batch to propose when this filled it. A message already held, or one beyond
+    /// `maxHeld`, is not added (returns nil). Pure.
+    public mutating func add(_ queueID: String, at: Int64, seen: Int64? = nil, now: Int64) -> Batch? {
         guard hasRoom, held.insert(queueID).inserted else { return nil }
         if pending.isEmpty { pendingSince = now }
-        pending.append(Item(queueID: queueID, at: at))
+        pending.append(Item(queueID: queueID, at: at, seen: seen))
         return pending.count >= batchSize ? take() : nil
     }
 

@@ -14,6 +14,7 @@ extension DeliveryCoordinator {
         c.fallbackInterval = options.breakerOpenSeconds
         c.maxParked = options.maxParked
         c.postponeSeconds = options.parkingPostponeSeconds
+        c.postponeRate = options.parkingPostponeRate
         c.expirySweepInterval = min(10, max(0.5, Double(lifetime) / 10))
         return c
     }

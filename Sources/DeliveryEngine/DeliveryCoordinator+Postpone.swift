@@ -14,8 +14,14 @@ extension DeliveryCoordinator {
     /// does not write format 4 yet (a cluster mid-upgrade).
     func postpone(_ message: StoredMessage, until: Double, now: Int64) -> Bool {
         guard message.lease == nil, log.entryFormat >= 4 else { return false }
-        guard postponer.hasRoom else { return true }
-        if let batch = postponer.add(message.queueID, at: Int64((until * 1000).rounded(.up)), now: now) { propose(batch, now: now) }
+        guard postponer.hasRoom, !postponer.isHeld(message.queueID) else { return true }
+        // Spread over time (at most `postponeRate` come due again per second): no re-postpone wave.
+        let expiresAt = Double(message.receivedAt) / 1000 + Double(config.delivery.maxLifetimeSeconds)
+        let at = parking.spread(postponeUntil: until, expiresAt: expiresAt, now: Double(now) / 1000)
+        if let batch = postponer.add(message.queueID, at: Int64((at * 1000).rounded(.up)), seen: message.nextAttemptAt,
+                                     now: now) {
+            propose(batch, now: now)
+        }
         return true
     }
 
@@ -27,7 +33,7 @@ extension DeliveryCoordinator {
 
     private func propose(_ batch: PostponeBatcher.Batch, now: Int64) {
         let command = SpoolCommand.Postpone(issuedAt: now, items: batch.items.map {
-            SpoolCommand.Postpone.Item(queueID: $0.queueID, at: $0.at)
+            SpoolCommand.Postpone.Item(queueID: $0.queueID, at: $0.at, seen: $0.seen)
         })
         log.propose(.postpone(command)) { result in
             self.queue.async {

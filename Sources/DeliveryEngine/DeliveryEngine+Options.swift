@@ -57,6 +57,10 @@ extension DeliveryEngine {
         /// Beyond `maxParked`, seconds a message of a down destination is postponed by, durably and
         /// in batches (at least to the destination's next probe); 0 claims it as usual.
         public var parkingPostponeSeconds: Double = 300
+        /// Most postponed messages planned to come due again per second (see
+        /// `DestinationParking.Configuration.postponeRate`); 0 gives each its earliest time.
+        /// `SENDARIX_POSTPONE_RATE` overrides the default (benchmarks).
+        public var parkingPostponeRate = ProcessInfo.processInfo.environment["SENDARIX_POSTPONE_RATE"].flatMap { Int($0) } ?? 500
         /// Seconds a host whose opportunistic TLS failed is contacted without STARTTLS.
         public var brokenTLSSeconds: Double = 3_600
         /// The default source pool, replacing the one built from `delivery.sourceAddresses` and

@@ -11,6 +11,8 @@ extension SpoolCommand {
         case pruneTenantEvents = 12
         /// A batched postpone (format 4).
         case postpone = 13
+        /// A batched postpone whose items carry the due time seen (format 5).
+        case postponeSeen = 14
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -130,8 +132,9 @@ extension SpoolCommand {
             w.u32(p.maxCount)
             if let tenant = p.tenant { w.string(tenant) }
         case .postpone(let p):
-            w.u8(Tag.postpone.rawValue)
-            p.encode(into: &w)
+            let withSeen = version >= 5
+            w.u8(withSeen ? Tag.postponeSeen.rawValue : Tag.postpone.rawValue)
+            p.encode(into: &w, withSeen: withSeen)
         }
         return w.bytes
     }
@@ -249,6 +252,9 @@ extension SpoolCommand {
         case .postpone:
             guard version >= 4 else { throw StoreError.corrupt("postpone command below format 4") }
             self = .postpone(try Postpone(decoding: &r))
+        case .postponeSeen:
+            guard version >= 5 else { throw StoreError.corrupt("postpone command (tag 14) below format 5") }
+            self = .postpone(try Postpone(decoding: &r, withSeen: true))
         case .registry:
             let json = try r.blob()
             do {

@@ -9,18 +9,21 @@ import Foundation
 /// release, so a reader of 4 reads both; 5 — webhook leases and results per batch record
 /// (`WebhookCommand+Batches`: a call is written when its event is recorded and when it is retired,
 /// not at every lease and result; below 5 they become a no-op and the dispatcher uses the per-call
-/// commands). A reader accepts every version up to its own
+/// commands), and a batched postpone whose items carry the due time the scheduler saw (tag 14), so
+/// a late batch does not undo an operator's "retry now"; both came in the same release, so a
+/// reader of 5 reads both. A reader accepts every version up to its own
 /// `formatVersion` and refuses a newer one by name. A writer uses the oldest version that holds
 /// the command, never above the cluster's effective version: the lowest `formatVersion` among
 /// the members (each advertises its own when it connects; see `RaftLog.effectiveFormat`). So
 /// during a rolling upgrade the upgraded nodes keep writing what the old ones read, and start
 /// writing the new version once the last member runs a build that reads it.
 extension SpoolCommand {
-    /// The version `encoded(format:)` writes: 4 for a postpone or a webhook lease with batches, 3 for a webhook
+    /// The version `encoded(format:)` writes: 5 for a postpone whose items carry the due time seen, 4
+    /// for another postpone or a webhook lease with batches, 3 for a webhook
     /// lease or results command, 2 for an outcome with a sending IP or pool, when `format` allows
     /// it; else 1. Pure; any thread.
     public func encodingVersion(format: UInt8) -> UInt8 {
-        if case .postpone = self { return 4 }
+        if case .postpone(let p) = self { return format >= 5 && p.checksSeen ? 5 : 4 }
         if format >= 5, case .registry(.webhook(let w)) = self, w.needsBatchRecords { return 5 }
         if format >= 4, case .registry(let c) = self, c.isBatchedWebhookClaim { return 4 }
         if format >= 3, case .registry(let c) = self, c.hasBinaryForm { return 3 }

@@ -9,7 +9,7 @@ extension SpoolStore {
         for item in p.items where SpoolKeys.isValidQueueID(item.queueID) {
             guard let v = try txn.get(dbMessages, SpoolKeys.message(item.queueID)),
                   let current = try? StoredMessage(decoding: v),
-                  let moved = SpoolMachine.postponed(current, at: item.at, issuedAt: p.issuedAt) else { continue }
+                  let moved = SpoolMachine.postponed(current, at: item.at, issuedAt: p.issuedAt, seen: item.seen) else { continue }
             if let oldDue = current.nextAttemptAt, let newDue = moved.nextAttemptAt, oldDue != newDue {
                 try txn.delete(dbDue, SpoolKeys.due(oldDue, moved.queueID))
                 try txn.put(dbDue, SpoolKeys.due(newDue, moved.queueID), [UInt8]())

@@ -8,6 +8,8 @@ final class ProposalCountingLog: ReplicatedLog {
 
     /// Items of each postpone command proposed so far.
     let postponed = Mutex<[Int]>([])
+    /// The items of every postpone command proposed so far.
+    let postponedItems = Mutex<[SpoolCommand.Postpone.Item]>([])
 
     init(base: any ReplicatedLog) {
         self.base = base
@@ -17,7 +19,9 @@ final class ProposalCountingLog: ReplicatedLog {
         switch command {
         case .claim(let c): counts.withLock { $0.claims[c.queueID, default: 0] += 1 }
         case .outcome(let o): counts.withLock { $0.outcomes[o.queueID, default: 0] += 1 }
-        case .postpone(let p): postponed.withLock { $0.append(p.items.count) }
+        case .postpone(let p):
+            postponed.withLock { $0.append(p.items.count) }
+            postponedItems.withLock { $0.append(contentsOf: p.items) }
         default: break
         }
         base.propose(command, completion: completion)

@@ -14,7 +14,9 @@ keeps sending 5 KB messages, so the queue grows to --outage-depth (default 1,000
 - the receiver's connections per second (retries follow the schedule and the circuit breaker:
   no retry storm).
 
-Then the receiver recovers: for --outage-drain seconds the bench records the delivery rate
+Past the target the outage is held (outage_hold.py, default 400 s) with an accept chunk every 45 s,
+so the accept rate is also measured while postponed messages come due again (`acceptRatioHeldWorst`;
+`acceptRatioWorst` over every checkpoint with a queue and the hold). Then the receiver recovers: for --outage-drain seconds the bench records the delivery rate
 (against the shaped rate, `drainRatio`) and sends a fresh message every 0.5 s whose delivery
 latency is compared with the age of the backlog delivered at the same time (fair to new mail).
 Depths beyond the target (10^7) are extrapolated from the measured growth."""
@@ -24,6 +26,7 @@ import threading
 import time
 
 import deepqueue as dq
+import outage_hold
 from outage_receiver import Receiver
 
 B = __import__("__main__")
@@ -123,6 +126,8 @@ def run(bench):
             row["mapGrown"] = m.get("sendarix_lmdb_map_grown_total")
             rows.append(row)
             B.log("outage: depth %d: %s" % (depth, row))
+        # Past the postpone horizon: accepting while postponed messages come due again.
+        held = outage_hold.hold(node, d, measure, outage_hold.hold_seconds(a.quick))
         outage_end = time.monotonic()
         mean_c, max_c, total_c = receiver.connections_per_second(outage_start, outage_end)
         res["checkpoints"] = rows
@@ -135,6 +140,14 @@ def run(bench):
         res["acceptRateEmpty"] = first["msgsPerSecond"]
         res["acceptRateAtMaxDepth"] = last["msgsPerSecond"]
         res["acceptRatio"] = round(last["msgsPerSecond"] / max(first["msgsPerSecond"], 1e-9), 3)
+        if held:
+            res["hold"] = held
+            worst = min(held, key=lambda r: r["msgsPerSecond"])
+            res["acceptRatioHeldWorst"] = round(worst["msgsPerSecond"] / max(first["msgsPerSecond"], 1e-9), 3)
+            res["postponedPerSecondHeldMax"] = max(r["postponedPerSecond"] for r in held)
+        deep = [r["msgsPerSecond"] for r in rows if r["depth"] > 0] + [r["msgsPerSecond"] for r in held]
+        if deep:
+            res["acceptRatioWorst"] = round(min(deep) / max(first["msgsPerSecond"], 1e-9), 3)
         with_depth = [r for r in rows if r["depth"] > 0]
         if with_depth:
             res["idleCpuFirst"] = with_depth[0]["idleCpuPerSecond"]
