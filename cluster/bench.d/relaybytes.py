@@ -23,6 +23,9 @@ import time
 
 # RELAYBYTES_SIZES=102400 (comma-separated) measures only those sizes (quicker A/B runs).
 SIZES = tuple(int(x) for x in os.environ.get("RELAYBYTES_SIZES", "5120,102400").split(",") if x.strip())
+# RELAYBYTES_WARMUP=N relays N messages of the same size before the measured run (warm figures:
+# the queue files already at their working size); 0 (default) measures a fresh server (cold).
+WARMUP = int(os.environ.get("RELAYBYTES_WARMUP", "0"))
 
 
 class LoopFS:
@@ -246,6 +249,16 @@ def measure(bench, m, target):
                                  max_seconds=a.delivery_probe_timeout)
             if n < 1:
                 raise m.Unavailable("a probe message did not reach the sink")
+            if WARMUP > 0:
+                # Warm: the same relay before the measured one, so the queue's files have grown to
+                # their working size (LMDB reuses freed pages, Postfix its directories) as on a
+                # relay that has run for a while. Applied to both servers alike.
+                m.log("relaybytes: %s, warm-up %d x %d bytes" % (target, WARMUP, size))
+                ok, secs, err = m.run_smtp_source(server, a.sessions, size, WARMUP, d,
+                                                  "relaybytes-warmup-%s-%d" % (target, size))
+                if not ok:
+                    raise m.Unavailable("warm-up smtp-source failed after %.1fs: %s" % (secs, err))
+                sink.wait_for(1 + WARMUP, stall_seconds=30.0, max_seconds=max(120.0, WARMUP * 0.05))
             sectors0 = fs.settle()
             trace, calls = start_breakdown(fs, server, d, m)
             m.log("relaybytes: %s, %d x %d bytes" % (target, count, size))
@@ -269,7 +282,7 @@ def measure(bench, m, target):
             loop_started = time.monotonic()
             sectors_loop = fs.settle()
             entry = {"available": True, "accepted": count, "delivered": delivered,
-                     "message_bytes": size, "seconds": round(span, 3),
+                     "message_bytes": size, "seconds": round(span, 3), "warmup_messages": WARMUP,
                      "msgs_per_s": round(delivered / span, 1) if span > 0 else None,
                      "cpu_s_per_1000": round((cpu1 - cpu0) * 1000.0 / delivered, 3)
                      if delivered else None,
