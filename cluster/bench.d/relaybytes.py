@@ -82,8 +82,8 @@ class LoopFS:
         Syncs every 0.25 s while it waits: a server that keeps dirtying a page while idle (LMDB's
         reader table in lock.mdb, touched by every read transaction, and the file's mtime with it)
         pays a page, a journal commit and an inode-table block per sync, up to 240 times, which
-        the kernel alone would write back once per 30 s. Used before the measurement (to start
-        from a clean device) and as the secondary `bytesPerByte_syncLoop` figure."""
+        the kernel alone would write back once per 30 s. Kept for the secondary
+        `bytesPerByte_syncLoop` figure (and by clusterbytes)."""
         deadline = time.monotonic() + max_seconds
         self.sync()
         self.syncs = 1
@@ -259,7 +259,7 @@ def measure(bench, m, target):
                 if not ok:
                     raise m.Unavailable("warm-up smtp-source failed after %.1fs: %s" % (secs, err))
                 sink.wait_for(1 + WARMUP, stall_seconds=30.0, max_seconds=max(120.0, WARMUP * 0.05))
-            sectors0 = fs.settle()
+            sectors0 = fs.settle_once()  # a clean start: everything written so far is on the device
             trace, calls = start_breakdown(fs, server, d, m)
             m.log("relaybytes: %s, %d x %d bytes" % (target, count, size))
             base = sink.received()
