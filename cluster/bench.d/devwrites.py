@@ -32,6 +32,16 @@ def _run(argv):
     return r.stdout.decode("utf-8", "replace") if r.returncode == 0 else ""
 
 
+def _interrupt(proc, timeout):
+    """Stops a perf process the way it writes its output (SIGINT); kills it after `timeout` s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def jbd2_transactions(dev):
     """Journal transactions committed on `dev` since mount, or None."""
     try:
@@ -114,12 +124,7 @@ class DeviceWriteTrace:
         """Stops recording; returns the breakdown dict (see the module doc)."""
         if self.proc is None:
             return None
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _interrupt(self.proc, 60)
         self.proc = None
         jbd1 = jbd2_transactions(self.dev)
         bs = fs_block_size(self.dev)
@@ -197,12 +202,7 @@ class SyscallCount:
     def stop(self):
         if self.proc is None:
             return None
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _interrupt(self.proc, 30)
         self.proc = None
         counts = {}
         try:
