@@ -198,6 +198,13 @@ class SyscallCount:
         ev = ",".join("syscalls:sys_enter_%s" % e for e in self.EVENTS)
         self.proc = subprocess.Popen(["perf", "stat", "-x", ",", "-e", ev, "-p", str(self.pid), "-o", self.out],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # perf writes its header once it has attached; counting starts a moment later.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if os.path.exists(self.out) and os.path.getsize(self.out) > 0:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
 
     def stop(self):
         if self.proc is None:
