@@ -97,8 +97,15 @@ public struct DestinationParking: Sendable {
     private var multiParked = 0
     private var nextExpiry = Double.infinity
     private var lastSweep = -Double.infinity
-    /// Where postponed messages come due again (spread, see `Configuration.postponeRate`).
+    /// Where postponed messages come due again (spread, see `Configuration.postponeRate`): shared by
+    /// destinations beyond `maxOwnCalendars`.
     private var calendar: PostponeCalendar
+    /// A calendar of its own per down destination (at most `maxOwnCalendars`), so one deep
+    /// destination's postponed run does not push another destination's messages back behind it.
+    private var calendars: [String: PostponeCalendar] = [:]
+    /// Most destinations with a calendar of their own (memory: one counter per second of the window
+    /// each, about 57 KB at the default 4 h).
+    public static let maxOwnCalendars = 32
 
     /// Creates an empty parking. Pure.
     public init(configuration: Configuration = Configuration()) {
@@ -112,10 +119,34 @@ public struct DestinationParking: Sendable {
     /// planned to come due in the same second (`PostponeCalendar`), never past `expiresAt` (its
     /// lifetime's end, so it still bounces on time) nor the spreading window. Call it only for a
     /// postpone that is proposed: each call takes a place. Pure.
-    public mutating func spread(postponeUntil until: Double, expiresAt: Double, now: Double) -> Double {
+    ///
+    /// `destination` (the message's first due destination) picks the calendar: its own while fewer
+    /// than `maxOwnCalendars` destinations have one (a calendar whose destination is up again is
+    /// dropped first), else the shared one.
+    public mutating func spread(postponeUntil until: Double, expiresAt: Double, now: Double, destination: String? = nil) -> Double {
         guard configuration.postponeRate > 0, until < expiresAt else { return min(until, expiresAt) }
-        return calendar.place(earliest: until, latest: min(expiresAt, now + Double(calendar.windowSeconds)), now: now)
+        let latest = min(expiresAt, now + Double(calendar.windowSeconds))
+        if let destination, ownCalendarRoom(for: destination) {
+            // Taken out and put back so the counts are mutated in place, not copied.
+            var own = calendars.removeValue(forKey: destination)
+                ?? PostponeCalendar(perSecond: calendar.perSecond, windowSeconds: calendar.windowSeconds)
+            let at = own.place(earliest: until, latest: latest, now: now)
+            calendars[destination] = own
+            return at
+        }
+        return calendar.place(earliest: until, latest: latest, now: now)
     }
+
+    /// Whether `destination` has or may get a calendar of its own: drops the calendars of
+    /// destinations that are no longer down when all are taken.
+    private mutating func ownCalendarRoom(for destination: String) -> Bool {
+        if calendars[destination] != nil || calendars.count < Self.maxOwnCalendars { return true }
+        for name in calendars.keys where !(destinations[name]?.down ?? false) { calendars[name] = nil }
+        return calendars.count < Self.maxOwnCalendars
+    }
+
+    /// Destinations with a calendar of their own. Pure.
+    public var ownCalendarCount: Int { calendars.count }
 
     /// Messages parked now. Pure.
     public var parkedCount: Int { parked.count }
@@ -178,6 +209,7 @@ public struct DestinationParking: Sendable {
     /// queue IDs released from parking (due again at once): those parked for it, including the
     /// messages it is one of several destinations of. Pure.
     public mutating func recordSuccess(_ destination: String) -> [String] {
+        calendars[destination] = nil
         guard let d = destinations.removeValue(forKey: destination), d.parked > 0 || multiParked > 0 else { return [] }
         var released: [String] = []
         released.reserveCapacity(d.parked)

@@ -15,9 +15,12 @@ extension DeliveryCoordinator {
     func postpone(_ message: StoredMessage, until: Double, now: Int64) -> Bool {
         guard message.lease == nil, log.entryFormat >= 4 else { return false }
         guard postponer.hasRoom, !postponer.isHeld(message.queueID) else { return true }
-        // Spread over time (at most `postponeRate` come due again per second): no re-postpone wave.
+        // Spread over time (at most `postponeRate` of a destination come due again per second): no
+        // re-postpone wave, and one deep destination does not push another's mail back.
         let expiresAt = Double(message.receivedAt) / 1000 + Double(config.delivery.maxLifetimeSeconds)
-        let at = parking.spread(postponeUntil: until, expiresAt: expiresAt, now: Double(now) / 1000)
+        let due = message.recipients.first { !$0.status.isFinal && $0.nextAttemptAt <= now }
+        let at = parking.spread(postponeUntil: until, expiresAt: expiresAt, now: Double(now) / 1000,
+                                destination: due.map { DeliveryCoordinator.domain(of: $0.address) })
         if let batch = postponer.add(message.queueID, at: Int64((at * 1000).rounded(.up)), seen: message.nextAttemptAt,
                                      now: now) {
             propose(batch, now: now)

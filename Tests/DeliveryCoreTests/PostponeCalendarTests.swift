@@ -111,4 +111,48 @@ struct PostponeCalendarTests {
         var off = DestinationParking(configuration: c)
         #expect((0..<3).map { _ in off.spread(postponeUntil: 100, expiresAt: 102, now: 0) } == [100, 100, 100], "0 turns spreading off")
     }
+
+    @Test("one destination's deep postponed run does not push another destination's postpones back; the shared calendar would")
+    func ownCalendarPerDestination() {
+        var c = DestinationParking.Configuration()
+        c.postponeRate = 10
+        c.postponeWindowSeconds = 3_600
+        var p = DestinationParking(configuration: c)
+        // 10,000 messages of a.test fill 1,000 seconds from now + 300.
+        for _ in 0..<10_000 { _ = p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0, destination: "a.test") }
+        let b = p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0, destination: "b.test")
+        #expect(b < 301, "b.test gets its own earliest second, not the end of a.test's run: \(b)")
+        #expect(p.ownCalendarCount == 2)
+        let shared = p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0)
+        #expect(shared < 301, "the shared calendar is untouched by own calendars: \(shared)")
+        // Within one destination the cap still holds: a.test's next postpone lands after its run.
+        let a = p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0, destination: "a.test")
+        #expect(a >= 1_300, "\(a)")
+        _ = p.recordSuccess("b.test")
+        #expect(p.ownCalendarCount == 1, "a destination that is up again drops its calendar")
+    }
+
+    @Test("beyond maxOwnCalendars destinations share one calendar; calendars of destinations no longer down make room")
+    func ownCalendarBound() {
+        var c = DestinationParking.Configuration()
+        c.postponeRate = 1
+        c.postponeWindowSeconds = 3_600
+        c.failureThreshold = 1
+        var p = DestinationParking(configuration: c)
+        for i in 0..<(DestinationParking.maxOwnCalendars + 5) {
+            p.recordFailure("d\(i).test", queueID: "m\(i)", now: 0, retryAt: nil)
+            #expect(p.isDown("d\(i).test"))
+            _ = p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0, destination: "d\(i).test")
+        }
+        #expect(p.ownCalendarCount == DestinationParking.maxOwnCalendars, "bounded memory")
+        // Past the bound a destination shares the calendar: its second postpone waits for room there.
+        let last = "d\(DestinationParking.maxOwnCalendars + 4).test"
+        #expect(p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0, destination: last) >= 301)
+        // A destination that is no longer down gives its calendar up to a new one.
+        _ = p.recordSuccess("d0.test")
+        #expect(p.ownCalendarCount == DestinationParking.maxOwnCalendars - 1)
+        p.recordFailure("new.test", queueID: "n", now: 0, retryAt: nil)
+        #expect(p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0, destination: "new.test") < 301)
+        #expect(p.ownCalendarCount == DestinationParking.maxOwnCalendars)
+    }
 }
