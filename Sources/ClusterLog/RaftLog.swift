@@ -87,6 +87,9 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var recentOrder: [UInt64] = []
     var recentStart = 0
     var forwarded: [RequestID: Proposal] = [:]
+    /// Leader: forwarded proposals it appended, by index, to tell their origin the apply result
+    /// (see `RaftLog+AppliedResults`).
+    var appliedNotices: [UInt64: AppliedNotice] = [:]
     /// This instance's incarnation (see `RequestID`): random, never 0.
     let incarnation = UInt64.random(in: 1...UInt64.max)
     var nextRequest: UInt64 = 1
