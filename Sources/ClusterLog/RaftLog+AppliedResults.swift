@@ -7,7 +7,10 @@ import SpoolStore
 /// A follower answers a forwarded proposal once the entry is applied. Its own applier may be far
 /// behind (a member that came back through a snapshot applies nothing until the install ends),
 /// so the leader that appended the entry at (index, term) also sends the result of applying it
-/// there; the follower completes its waiter with whichever comes first. Applying a committed
+/// there; the follower completes its waiter with it when its own apply has not answered within
+/// `leaderResultGrace` (1 s). The grace keeps the usual order on a member that applies in time:
+/// what it answered 250 to is in its own spool (delivery, woken by the answer, finds it there).
+/// Applying a committed
 /// entry is deterministic across members, so only results that follow from the entry and the
 /// replicated state are sent: success and the state machine's rejections. A storage failure on
 /// the leader (`.storageFull`, I/O) says nothing about this member: such results are not sent and
@@ -29,9 +32,11 @@ extension RaftLog {
     /// The `.forwardResult` result tag of an applied result.
     static let appliedTag: UInt8 = 2
 
-    /// Leader, for each applied entry: sends the result to the node that forwarded it, when the
-    /// entry applied is the one appended for it and the result is one every member reaches.
+    /// For each entry applied here. Leader: sends the result to the node that forwarded it, when
+    /// the entry applied is the one appended for it and the result is one every member reaches.
+    /// Follower: forgets the leader's result for it (the waiters were answered by this apply).
     func noticeApplied(_ a: SpoolApplier.Applied) {
+        leaderResults[a.index] = nil  // answered by this node's own apply
         guard let n = appliedNotices.removeValue(forKey: a.index), n.term == a.term,
               Self.sameOnEveryMember(a.result) else { return }
         transport.send(PeerFrame(.forwardResult, Self.appliedPayload(n.request, index: a.index, term: a.term, a.result)),
@@ -90,8 +95,9 @@ extension RaftLog {
         }
     }
 
-    /// Follower: the leader applied the entry at (index, term) appended for `request`. Completes
-    /// the proposal if it still waits and the result is one this member reaches too.
+    /// Follower: the leader applied the entry at (index, term) appended for `request`. Kept for a
+    /// waiter at exactly that (index, term) if the result is one this member reaches too; used if
+    /// this node's own apply has not answered within `leaderResultGrace`.
     func receivedApplied(_ payload: [UInt8], from peer: String) {
         guard let (request, index, term, result) = Self.decodeApplied(payload) else {
             log("warn", "dropped malformed forwarded-proposal apply result", ["peer": peer])
@@ -100,14 +106,50 @@ extension RaftLog {
         guard request.incarnation == incarnation, Self.sameOnEveryMember(result) else { return }
         if let p = forwarded.removeValue(forKey: request) {
             // Its append acknowledgement never arrived (a connection dropped in between).
-            finish(p.origin, result.map { index })
-            return
+            let w = Waiter(term: term, origin: p.origin, deadline: p.deadline)
+            if index <= spoolApplied {
+                resolve(w, index: index, term: term, result)
+                return
+            }
+            waiters[index, default: []].append(w)
         }
-        guard let ws = waiters[index] else { return }  // already applied here, or given up
-        var keep: [Waiter] = []
-        for w in ws {
-            if w.term == term { resolve(w, index: index, term: term, result) } else { keep.append(w) }
+        guard let ws = waiters[index], ws.contains(where: { $0.term == term }) else { return }  // applied here, or given up
+        leaderResults[index] = LeaderResult(term: term, result: result, at: EventLoop.now())
+        scheduleLeaderResultSweep()
+    }
+
+    /// A result received from the leader, and when (monotonic ns).
+    struct LeaderResult {
+        var term: UInt64
+        var result: Result<Void, StoreError>
+        var at: UInt64
+    }
+
+    /// Runs `settleLeaderResults` when the oldest kept result's grace ends.
+    func scheduleLeaderResultSweep() {
+        guard !leaderResultSweep, let oldest = leaderResults.values.map(\.at).min() else { return }
+        leaderResultSweep = true
+        let now = EventLoop.now()
+        let due = oldest &+ leaderResultGrace
+        let me = LoopBound(self, loop: loop)
+        _ = loop.schedule(after: due > now ? Double(due - now) / 1e9 : 0) { me.value.settleLeaderResults() }
+    }
+
+    /// Completes the waiters whose leader result is older than the grace: this node's own apply
+    /// is behind (catching up, installing a snapshot). A node applying in time answers from its
+    /// own apply, so what it answered is in its spool when the completion runs.
+    func settleLeaderResults() {
+        leaderResultSweep = false
+        let now = EventLoop.now()
+        for (index, r) in leaderResults where now &- r.at >= leaderResultGrace {
+            leaderResults[index] = nil
+            guard let ws = waiters[index] else { continue }
+            var keep: [Waiter] = []
+            for w in ws {
+                if w.term == r.term { resolve(w, index: index, term: r.term, r.result) } else { keep.append(w) }
+            }
+            waiters[index] = keep.isEmpty ? nil : keep
         }
-        waiters[index] = keep.isEmpty ? nil : keep
+        scheduleLeaderResultSweep()
     }
 }

@@ -44,7 +44,7 @@ struct RaftLogForwardedApplyTests {
         #expect((try? c.stores[name]!.message(id: "H1")) != nil)
     }
 
-    @Test("a leader's apply result completes a waiter only for the same (index, term) and a result every member reaches")
+    @Test("a leader's apply result is kept for a waiter only at the same (index, term) and when every member reaches it, and completes the waiter after the grace")
     func waiterMatchesIndexAndTerm() throws {
         let c = try ClusterHarness(nodes: 3)
         let leader = try #require(c.awaitLeader())
@@ -56,29 +56,59 @@ struct RaftLogForwardedApplyTests {
                                                                 deadline: EventLoop.now() + 60_000_000_000))
             return RaftLog.RequestID(incarnation: l.incarnation, seq: 999_999)
         }
+        /// Whether the delivered result is kept for the waiter.
         func deliver(term t: UInt64, _ r: Result<Void, StoreError>, incarnation: UInt64? = nil) -> Bool {
             let req = RaftLog.RequestID(incarnation: incarnation ?? request.incarnation, seq: request.seq)
             return log.onLoop { l in
                 l.received(PeerFrame(.forwardResult, RaftLog.appliedPayload(req, index: index, term: t, r)), from: leader)
-                return l.waiters[index] != nil
+                return l.leaderResults[index] != nil
             }
         }
         // The entry at that index under another leader's term is not the one appended for it.
-        #expect(deliver(term: term + 1, .success(())))
-        #expect(deliver(term: term - 1, .failure(StoreError(.duplicate, "other entry"))))
+        #expect(!deliver(term: term + 1, .success(())))
+        #expect(!deliver(term: term - 1, .failure(StoreError(.duplicate, "other entry"))))
         // A storage failure on the leader is not this member's result.
-        #expect(deliver(term: term, .failure(StoreError(.storageFull, "leader disk full"))))
-        #expect(deliver(term: term, .failure(StoreError(.ioError, "leader disk"))))
+        #expect(!deliver(term: term, .failure(StoreError(.storageFull, "leader disk full"))))
+        #expect(!deliver(term: term, .failure(StoreError(.ioError, "leader disk"))))
         // For an earlier run of this node.
-        #expect(deliver(term: term, .success(()), incarnation: request.incarnation &+ 1))
+        #expect(!deliver(term: term, .success(()), incarnation: request.incarnation &+ 1))
         #expect(results.count == 0)
-        // A state-machine rejection at exactly that (index, term) completes it.
-        #expect(!deliver(term: term, .failure(StoreError(.duplicate, "seen", context: "Q"))))
+        // A state-machine rejection at exactly that (index, term) completes it (after the grace).
+        #expect(deliver(term: term, .failure(StoreError(.duplicate, "seen", context: "Q"))))
+        #expect(c.wait(10) { results.count == 1 })
         guard case .failure(let e)? = results.all[0] else {
             Issue.record("not completed: \(results.all)")
             return
         }
         #expect(e.code == .duplicate && e.reason == "seen" && e.context == "Q")
+        #expect(log.onLoop { $0.waiters[index] == nil && $0.leaderResults.isEmpty })
+    }
+
+    @Test("a follower that applies within the grace answers from its own apply: the message is in its spool when the proposal completes")
+    func ownApplyWithinGrace() throws {
+        let c = try ClusterHarness(nodes: 3)
+        let leader = try #require(c.awaitLeader())
+        let name = c.names.first { $0 != leader }!
+        let follower = c.logs[name]!
+        let store = c.stores[name]!
+        follower.onLoop { l in
+            l.leaderResultGrace = 600_000_000_000
+            l.applier.held = true
+        }
+        let results = Results()
+        let seen = Results()
+        follower.propose(ClusterHarness.enqueue("G1")) { r in
+            results.set(0, r)
+            seen.set(0, (try? store.message(id: "G1")) != nil ? .success(1) : .success(0))
+        }
+        // The leader's result has arrived; the proposal still waits for this node's apply.
+        #expect(c.wait(15) { follower.onLoop { !$0.leaderResults.isEmpty } })
+        #expect(results.count == 0)
+        follower.onLoop { $0.applier.held = false }
+        #expect(c.wait(15) { results.count == 1 })
+        #expect((try? results.all[0]?.get()) != nil, "\(results.all)")
+        #expect((try? seen.all[0]?.get()) == 1, "completed before the message was in this node's spool")
+        #expect(follower.onLoop { $0.leaderResults.isEmpty })
     }
 
     @Test("a leader sends the apply result only for the entry it appended for the request, and only results every member reaches")
