@@ -107,7 +107,8 @@ extension RaftLog {
                     for (i, p) in chunk.enumerated() {
                         let index = first + UInt64(i)
                         if case .remote(let peer, let request) = p.origin {
-                            // The forwarding node waits for the entry itself (committed AND applied there).
+                            // The forwarding node waits for the entry itself (committed AND applied there,
+                            // or applied here when it is behind: RaftLog+AppliedResults).
                             sendAppended(to: peer, request: request, index: index, term: term)
                             appliedNotices[index] = AppliedNotice(peer: peer, request: request, term: term)
                         } else {
