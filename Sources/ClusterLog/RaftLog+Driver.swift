@@ -107,8 +107,10 @@ extension RaftLog {
                     for (i, p) in chunk.enumerated() {
                         let index = first + UInt64(i)
                         if case .remote(let peer, let request) = p.origin {
-                            // The forwarding node waits for the entry itself (committed AND applied there).
+                            // The forwarding node waits for the entry itself (committed AND applied there,
+                            // or applied here when it is behind: RaftLog+AppliedResults).
                             sendAppended(to: peer, request: request, index: index, term: term)
+                            appliedNotices[index] = AppliedNotice(peer: peer, request: request, term: term)
                         } else {
                             waiters[index, default: []].append(Waiter(term: term, origin: p.origin, deadline: p.deadline))
                         }
@@ -259,6 +261,7 @@ extension RaftLog {
     func applied(_ batch: [SpoolApplier.Applied]) {
         for a in batch {
             remember(a.index, term: a.term, a.result)
+            noticeApplied(a)
             for w in waiters.removeValue(forKey: a.index) ?? [] { resolve(w, index: a.index, term: a.term, a.result) }
         }
         if let last = batch.last {

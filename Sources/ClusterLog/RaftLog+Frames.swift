@@ -40,6 +40,10 @@ extension RaftLog {
             pending.append(Proposal(data: data, origin: .remote(peer: peer, request: request), deadline: deadline))
             scheduleProcess()
         case .forwardResult:
+            if frame.payload.count > 16, frame.payload[16] == Self.appliedTag {
+                receivedApplied(frame.payload, from: peer)
+                return
+            }
             guard let (request, result) = Self.decodeResult(frame.payload) else {
                 log("warn", "dropped malformed forwarded-proposal result", ["peer": peer])
                 return

@@ -87,6 +87,14 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var recentOrder: [UInt64] = []
     var recentStart = 0
     var forwarded: [RequestID: Proposal] = [:]
+    /// Leader: forwarded proposals it appended, by index, to tell their origin the apply result
+    /// (see `RaftLog+AppliedResults`).
+    var appliedNotices: [UInt64: AppliedNotice] = [:]
+    /// Follower: apply results received from the leader, used when this node's own apply has not
+    /// answered within `leaderResultGrace` (see `RaftLog+AppliedResults`).
+    var leaderResults: [UInt64: LeaderResult] = [:]
+    var leaderResultGrace: UInt64 = 1_000_000_000
+    var leaderResultSweep = false
     /// This instance's incarnation (see `RequestID`): random, never 0.
     let incarnation = UInt64.random(in: 1...UInt64.max)
     var nextRequest: UInt64 = 1

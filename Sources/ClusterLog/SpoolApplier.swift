@@ -36,6 +36,7 @@ final class SpoolApplier: @unchecked Sendable {
     private var queue: [Raft.Entry] = []
     private var stopping = false
     private var finished = false
+    private var isHeld = false
     /// The last commit failure (applier thread only).
     private var lastFailure: StoreError?
 
@@ -62,6 +63,22 @@ final class SpoolApplier: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Tests: while true the thread applies nothing (entries queue up), as on a member still
+    /// installing a snapshot. Any thread.
+    var held: Bool {
+        get {
+            condition.lock()
+            defer { condition.unlock() }
+            return isHeld
+        }
+        set {
+            condition.lock()
+            isHeld = newValue
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
     /// Entries waiting to be applied. Any thread.
     var backlog: Int {
         condition.lock()
@@ -83,7 +100,7 @@ final class SpoolApplier: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
+            while (queue.isEmpty || isHeld) && !stopping { condition.wait() }
             if stopping {
                 finished = true
                 condition.broadcast()
