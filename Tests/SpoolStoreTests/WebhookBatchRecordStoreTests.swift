@@ -70,3 +70,31 @@ extension WebhookBatchRecordStoreTests {
         #expect(try store.webhookBatches("ep_a").isEmpty && store.webhookBatchMark("ep_a") == nil)
     }
 }
+
+extension WebhookBatchRecordStoreTests {
+    @Test("In LMDB a per-call claim leases no call of a batch record: the spool finds the records covering the claim, including one that starts below it")
+    func perCallClaimSkipsBatchRecordsInTheSpool() async throws {
+        let (dir, store, log) = try await WebhookDispatchStoreTests.outbox()
+        defer { log.stop(); _ = dir }
+        let t0 = WebhookDispatchStoreTests.t0
+        for i in 0..<8 { _ = try await log.proposeAndWait(makeEnqueue("Q\(i)", at: t0 + Int64(i))).get() }
+        let seqs = try store.pendingWebhookCalls("ep_a", limit: 100).map(\.sequence)
+        #expect(seqs.count == 8)
+        let now = t0 + 100
+        let lease = WebhookCommand.BatchLease(endpoint: "ep_a", owner: "n1", incarnation: 2, issuedAt: now, expiresAt: now + 1000,
+                                              formed: [], fresh: Array(seqs[1..<7]), sizes: [3, 3], array: true)
+        _ = try await log.proposeAndWait(.registry(.webhook(.leaseBatches(lease)))).get()
+        #expect(try store.webhookBatches("ep_a").map(\.first) == [seqs[1], seqs[4]])
+        // Later, after the batch leases expired: a claim of one call inside the second record.
+        let later = now + 5_000
+        let inside = WebhookCommand.Claim(endpoint: "ep_a", sequences: [seqs[5]], owner: "n2", incarnation: 1, issuedAt: later,
+                                          expiresAt: later + 1000)
+        let refused = await log.proposeAndWait(.registry(.webhook(.claim(inside))))
+        if case .success = refused { Issue.record("a claim of a call in a batch record only leased something") }
+        let all = WebhookCommand.Claim(endpoint: "ep_a", sequences: seqs, owner: "n2", incarnation: 1, issuedAt: later,
+                                       expiresAt: later + 1000)
+        _ = try await log.proposeAndWait(.registry(.webhook(.claim(all)))).get()
+        let leased = try seqs.filter { try store.webhookCall("ep_a", sequence: $0)?.lease?.owner == "n2" }
+        #expect(leased == [seqs[0], seqs[7]])
+    }
+}
