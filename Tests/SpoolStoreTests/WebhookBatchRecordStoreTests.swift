@@ -98,3 +98,31 @@ extension WebhookBatchRecordStoreTests {
         #expect(leased == [seqs[0], seqs[7]])
     }
 }
+
+extension WebhookBatchRecordStoreTests {
+    @Test("One read of an endpoint's due work leaves out every call in a batch record (with nothing skipped by the caller) and reads on until a batch formed per call is whole")
+    func dueWorkLeavesRecordsAndGrows() async throws {
+        let (dir, store, log) = try await WebhookDispatchStoreTests.outbox()
+        defer { log.stop(); _ = dir }
+        let t0 = WebhookDispatchStoreTests.t0
+        for i in 0..<8 { _ = try await log.proposeAndWait(makeEnqueue("Q\(i)", at: t0 + Int64(i))).get() }
+        let seqs = try store.pendingWebhookCalls("ep_a", limit: 100).map(\.sequence)
+        let now = t0 + 100
+        // Calls 0-4: a batch formed per call (format 4); calls 5-6: a batch record (format 5).
+        _ = try await log.proposeAndWait(.registry(.webhook(.claim(.init(
+            endpoint: "ep_a", sequences: Array(seqs[0..<5]), owner: "n1", incarnation: 1, issuedAt: now, expiresAt: now + 1000,
+            batches: [5]))))).get()
+        let lease = WebhookCommand.BatchLease(endpoint: "ep_a", owner: "n1", incarnation: 2, issuedAt: now, expiresAt: now + 1000,
+                                              formed: [], fresh: Array(seqs[5..<7]), sizes: [2], array: true)
+        _ = try await log.proposeAndWait(.registry(.webhook(.leaseBatches(lease)))).get()
+        let later = now + 5_000
+        let all = try store.webhookDueWork("ep_a", now: later, skipping: [], limit: 100)
+        #expect(all.batches.map(\.first) == [seqs[5]] && all.mark == seqs[6])
+        #expect(all.due.map(\.sequence) == Array(seqs[0..<5]) + [seqs[7]], "no call of the batch record")
+        let whole = try store.webhookDueWork("ep_a", now: later, skipping: [], limit: 1) { due in
+            due.compactMap(\.batch).first.map { Int($0.size) - due.count }.flatMap { $0 > 0 ? $0 : nil }
+        }
+        #expect(whole.due.map(\.sequence) == Array(seqs[0..<5]), "the per-call batch read whole")
+        #expect(try store.webhookDueWork("ep_a", now: later, skipping: [], limit: 1).due.count == 1, "without growing: the limit")
+    }
+}
