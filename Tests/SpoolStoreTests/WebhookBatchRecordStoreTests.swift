@@ -126,3 +126,22 @@ extension WebhookBatchRecordStoreTests {
         #expect(try store.webhookDueWork("ep_a", now: later, skipping: [], limit: 1).due.count == 1, "without growing: the limit")
     }
 }
+
+extension WebhookBatchRecordStoreTests {
+    @Test("A batch lease or batch results command is refused for proposal below log entry format 5 (instead of committing a no-op); other commands and format 5 pass")
+    func batchCommandsGatedBelowFive() {
+        let results = SpoolCommand.registry(.webhook(.batchResults(.init(endpoint: "ep_1", owner: "n1", incarnation: 4, results: [
+            .init(first: 1, sequences: [1, 2], attempt: .init(attempt: 1, at: 11, status: 410, latencyMillis: 3, response: "gone",
+                                                              node: "n1"), verdict: .gone)]))))
+        for command in [Self.lease, results] {
+            for format in [4, 3, 1] as [UInt8] {
+                let problem = command.formatProblem(format: format)
+                #expect(problem?.context == SpoolCommand.formatGateContext && problem?.code == .unavailable)
+            }
+            #expect(command.formatProblem(format: 5) == nil)
+        }
+        let claim = SpoolCommand.registry(.webhook(.claim(.init(endpoint: "ep_1", sequences: [1], owner: "n1", incarnation: 4,
+                                                                issuedAt: 1, expiresAt: 2))))
+        #expect(claim.formatProblem(format: 1) == nil && SpoolCommand.noOp.formatProblem(format: 1) == nil)
+    }
+}
