@@ -93,7 +93,9 @@ extension WebhookDispatcher {
     /// format 5, the calls outside batch records): `due`, or what is due now when nil. A batch
     /// formed by a per-call claim goes again whole and as it was: the due read grows until it holds
     /// every call of such a batch, and with `maxEvents` at 1 formed batches are leased by a batched
-    /// claim of their own while the other calls go alone. Dispatcher thread.
+    /// claim of their own while the other calls go alone. Calls in batch records are never read
+    /// (nor claimed: `RegistryMachine` drops them), at any format: a record formed at format 5
+    /// waits for format 5 to go again. Dispatcher thread.
     func leaseCalls(_ e: WebhookEndpoint, state s: inout EndpointState, now: Int64, capacity: Int, maxEvents: Int,
                     margin: Int64, due given: [WebhookCall]?) throws {
         var skipping = s.inFlight.union(s.recording)

@@ -72,18 +72,28 @@ extension WebhookBatchRecordStoreTests {
 }
 
 extension WebhookBatchRecordStoreTests {
-    @Test("In LMDB a per-call claim leases no call of a batch record: the spool finds the records covering the claim, including one that starts below it")
-    func perCallClaimSkipsBatchRecordsInTheSpool() async throws {
+    /// A spool with endpoint ep_a and the calls of eight events, by sequence.
+    static func outboxOfEight() async throws -> (TempDirectory, SpoolStore, LocalLog, [UInt64]) {
         let (dir, store, log) = try await WebhookDispatchStoreTests.outbox()
-        defer { log.stop(); _ = dir }
         let t0 = WebhookDispatchStoreTests.t0
         for i in 0..<8 { _ = try await log.proposeAndWait(makeEnqueue("Q\(i)", at: t0 + Int64(i))).get() }
-        let seqs = try store.pendingWebhookCalls("ep_a", limit: 100).map(\.sequence)
+        return (dir, store, log, try store.pendingWebhookCalls("ep_a", limit: 100).map(\.sequence))
+    }
+
+    /// A batch lease of ep_a by n1 forming new batches of `sizes` from `fresh`, for a second.
+    static func batchLease(_ fresh: [UInt64], sizes: [UInt32], at now: Int64) -> SpoolCommand {
+        .registry(.webhook(.leaseBatches(.init(endpoint: "ep_a", owner: "n1", incarnation: 2, issuedAt: now, expiresAt: now + 1000,
+                                               formed: [], fresh: fresh, sizes: sizes, array: true))))
+    }
+
+    @Test("In LMDB a per-call claim leases no call of a batch record: the spool finds the records covering the claim, including one that starts below it")
+    func perCallClaimSkipsBatchRecordsInTheSpool() async throws {
+        let (dir, store, log, seqs) = try await Self.outboxOfEight()
+        defer { log.stop(); _ = dir }
+        let t0 = WebhookDispatchStoreTests.t0
         #expect(seqs.count == 8)
         let now = t0 + 100
-        let lease = WebhookCommand.BatchLease(endpoint: "ep_a", owner: "n1", incarnation: 2, issuedAt: now, expiresAt: now + 1000,
-                                              formed: [], fresh: Array(seqs[1..<7]), sizes: [3, 3], array: true)
-        _ = try await log.proposeAndWait(.registry(.webhook(.leaseBatches(lease)))).get()
+        _ = try await log.proposeAndWait(Self.batchLease(Array(seqs[1..<7]), sizes: [3, 3], at: now)).get()
         #expect(try store.webhookBatches("ep_a").map(\.first) == [seqs[1], seqs[4]])
         // Later, after the batch leases expired: a claim of one call inside the second record.
         let later = now + 5_000
@@ -102,19 +112,15 @@ extension WebhookBatchRecordStoreTests {
 extension WebhookBatchRecordStoreTests {
     @Test("One read of an endpoint's due work leaves out every call in a batch record (with nothing skipped by the caller) and reads on until a batch formed per call is whole")
     func dueWorkLeavesRecordsAndGrows() async throws {
-        let (dir, store, log) = try await WebhookDispatchStoreTests.outbox()
+        let (dir, store, log, seqs) = try await Self.outboxOfEight()
         defer { log.stop(); _ = dir }
         let t0 = WebhookDispatchStoreTests.t0
-        for i in 0..<8 { _ = try await log.proposeAndWait(makeEnqueue("Q\(i)", at: t0 + Int64(i))).get() }
-        let seqs = try store.pendingWebhookCalls("ep_a", limit: 100).map(\.sequence)
         let now = t0 + 100
         // Calls 0-4: a batch formed per call (format 4); calls 5-6: a batch record (format 5).
         _ = try await log.proposeAndWait(.registry(.webhook(.claim(.init(
             endpoint: "ep_a", sequences: Array(seqs[0..<5]), owner: "n1", incarnation: 1, issuedAt: now, expiresAt: now + 1000,
             batches: [5]))))).get()
-        let lease = WebhookCommand.BatchLease(endpoint: "ep_a", owner: "n1", incarnation: 2, issuedAt: now, expiresAt: now + 1000,
-                                              formed: [], fresh: Array(seqs[5..<7]), sizes: [2], array: true)
-        _ = try await log.proposeAndWait(.registry(.webhook(.leaseBatches(lease)))).get()
+        _ = try await log.proposeAndWait(Self.batchLease(Array(seqs[5..<7]), sizes: [2], at: now)).get()
         let later = now + 5_000
         let all = try store.webhookDueWork("ep_a", now: later, skipping: [], limit: 100)
         #expect(all.batches.map(\.first) == [seqs[5]] && all.mark == seqs[6])
