@@ -234,7 +234,12 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
             completion(.failure(StoreError(.closed, "cluster log not running", context: "propose")))
             return
         }
-        let data = command.encoded(format: shared.withLock { $0.format })
+        let format = shared.withLock { $0.format }
+        if let problem = command.formatProblem(format: format) {
+            completion(.failure(problem))
+            return
+        }
+        let data = command.encoded(format: format)
         if let problem = Self.entrySizeProblem(data.count) {
             completion(.failure(problem))
             return

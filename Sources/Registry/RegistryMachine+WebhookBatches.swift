@@ -113,6 +113,16 @@ extension RegistryMachine {
         }
     }
 
+    /// The sequences of every batch record of endpoint `id` found in `current`. Pure; any thread.
+    static func batchRecordSequences(of id: String, in current: [String: RegistryRecord]) -> Set<UInt64> {
+        let prefix = RegistryKeys.webhookBatchPrefix(id)
+        var out = Set<UInt64>()
+        for (key, record) in current where key.hasPrefix(prefix) {
+            if let b = record.webhookBatch { out.formUnion(b.sequences) }
+        }
+        return out
+    }
+
     /// Moves a batch's calls to the finished calls, each with the batch's attempts and history.
     private static func retire(_ b: WebhookBatch, status: WebhookCall.Status, current: [String: RegistryRecord],
                                into t: inout Transition) {

@@ -59,11 +59,15 @@ extension RegistryMachine {
             guard c.expiresAt > c.issuedAt else { return .rejected("lease must expire after it is issued") }
             var t = Transition()
             let batched = c.batches != nil
+            // Calls in a batch record (log entry format 5) go only with their record, whatever the
+            // log entry format is now: the store hands the records covering the claim in `current`.
+            let inRecords = batchRecordSequences(of: id, in: current)
             groups: for group in c.groups {
                 // A batch is leased whole or not at all; an existing batch only as it was made.
                 var calls: [WebhookCall] = []
                 for seq in group {
-                    guard var call = current[RegistryKeys.webhookPending(id, seq)]?.webhookCall, call.status == .pending,
+                    guard !inRecords.contains(seq),
+                          var call = current[RegistryKeys.webhookPending(id, seq)]?.webhookCall, call.status == .pending,
                           call.nextAttemptAt <= c.issuedAt else { continue groups }
                     if let lease = call.lease, lease.expiresAt > c.issuedAt { continue groups }
                     call.lease = WebhookCall.Lease(owner: c.owner, incarnation: c.incarnation, attempt: call.attempts &+ 1,

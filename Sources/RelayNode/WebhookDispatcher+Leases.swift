@@ -16,15 +16,12 @@ extension WebhookDispatcher {
         let leaseAhead = Int64(config.leaseSeconds) * 1000 >= 2 * margin
         let posts = (maxEvents > 1 || !leaseAhead ? capacity : Self.leaseBatch(concurrency: e.maxConcurrency)) - s.queue.count
         guard posts > 0 else { return }
-        var skipping = busy
-        var formed: [WebhookBatch] = []
-        for b in try store.webhookBatches(e.id) {
-            if b.isDue(at: now), !busy.contains(b.first) { formed.append(b) }
-            for seq in b.sequences { skipping.insert(seq) }  // in a batch: never fresh nor loose
-        }
-        let want = min(2048, posts * maxEvents)
-        let due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping, limit: want)
-        let mark = try store.webhookBatchMark(e.id)
+        // Records, mark and due calls from one read: a call in a batch record is never fresh nor
+        // loose; a batch formed per call (format 4) is read whole, whatever `maxEvents` is now.
+        let work = try store.webhookDueWork(e.id, now: now, skipping: busy, limit: min(2048, posts * maxEvents),
+                                            grow: Self.largestIncompleteBatch)
+        let formed = work.batches.filter { $0.isDue(at: now) && !busy.contains($0.first) }
+        let due = work.due, mark = work.mark
         var fresh: [WebhookCall] = [], loose: [WebhookCall] = []
         for c in due {
             if mark.map({ c.sequence > $0 }) ?? true, c.attempts == 0, c.lease == nil, c.batch == nil {
@@ -96,7 +93,9 @@ extension WebhookDispatcher {
     /// format 5, the calls outside batch records): `due`, or what is due now when nil. A batch
     /// formed by a per-call claim goes again whole and as it was: the due read grows until it holds
     /// every call of such a batch, and with `maxEvents` at 1 formed batches are leased by a batched
-    /// claim of their own while the other calls go alone. Dispatcher thread.
+    /// claim of their own while the other calls go alone. Calls in batch records are never read
+    /// (nor claimed: `RegistryMachine` drops them), at any format: a record formed at format 5
+    /// waits for format 5 to go again. Dispatcher thread.
     func leaseCalls(_ e: WebhookEndpoint, state s: inout EndpointState, now: Int64, capacity: Int, maxEvents: Int,
                     margin: Int64, due given: [WebhookCall]?) throws {
         var skipping = s.inFlight.union(s.recording)
@@ -114,14 +113,11 @@ extension WebhookDispatcher {
         if let given {
             due = given
         } else {
-            var limit = want + (maxEvents > 1 ? maxEvents : 0)
-            due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping, limit: limit)
             // A formed batch larger than what was read (its endpoint's batch size was lowered since):
-            // read on until every formed batch that starts in the read is whole.
-            while due.count >= limit, let missing = Self.largestIncompleteBatch(due), limit < 1 << 16 {
-                limit += missing
-                due = try store.dueWebhookCalls(e.id, now: now, skipping: skipping, limit: limit)
-            }
+            // read on until every formed batch that starts in the read is whole. Calls in batch
+            // records (formed at format 5, the format since lower) are left to their records.
+            due = try store.webhookDueWork(e.id, now: now, skipping: skipping, limit: want + (maxEvents > 1 ? maxEvents : 0),
+                                           grow: Self.largestIncompleteBatch).due
         }
         let formedDue = due.contains { $0.batch != nil }
         let waitUntil = Self.batchDeadline(oldest: due.map(\.createdAt).min() ?? now, due: due.count,

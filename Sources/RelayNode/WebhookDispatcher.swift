@@ -153,7 +153,8 @@ final class WebhookDispatcher: @unchecked Sendable {
             defer { list.removeAll() }
             return list
         }
-        let batchPosts = doneBatches.withLock { list -> [(String, WebhookCommand.BatchResult)] in
+        // Batch results wait while the cluster writes entries below format 5 (they would be lost).
+        let batchPosts = log.entryFormat < 5 ? [] : doneBatches.withLock { list -> [(String, WebhookCommand.BatchResult)] in
             defer { list.removeAll() }
             return list
         }
@@ -186,8 +187,12 @@ final class WebhookDispatcher: @unchecked Sendable {
         let committed = DispatchGroup()
         for (id, command) in commands {
             committed.enter()
-            log.propose(.registry(.webhook(command))) { [logger] outcome in
-                if case .failure(let e) = outcome, e.code != .invalidCommand {
+            log.propose(.registry(.webhook(command))) { [self, logger] outcome in
+                if case .failure(let e) = outcome, e.context == SpoolCommand.formatGateContext,
+                   case .batchResults(let r) = command {
+                    // The format dropped below 5 since: proposed again once it is back.
+                    self.doneBatches.withLock { $0 += r.results.map { (id, $0) } }
+                } else if case .failure(let e) = outcome, e.code != .invalidCommand {
                     logger.log(.warning, "webhook results not recorded", ["endpoint": id, "error": "\(e)"])
                 }
                 committed.leave()

@@ -10,7 +10,8 @@ public protocol ReplicatedLog: Sendable {
     /// `completion` must not block: hand work to your own thread/loop.
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void)
     /// The log entry format proposals are written in now (see `SpoolCommand+Formats`): a command
-    /// needing a newer one is written as a no-op. Any thread.
+    /// needing a newer one is written as a no-op (a clustered log refuses a webhook batch command
+    /// instead: `SpoolCommand.formatProblem`). Any thread.
     var entryFormat: UInt8 { get }
 }
 

@@ -15,6 +15,11 @@ extension SpoolStore {
                 return .failure(StoreError(.corrupt, "registry record \(key): \(error)", context: key))
             }
         }
+        do {
+            current.merge(try batchRecordsCovering(command, in: txn)) { a, _ in a }
+        } catch let error as StoreError where error.code == .corrupt {
+            return .failure(error)
+        }
         let t = RegistryMachine.apply(command, current: current)
         if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: command.keys.first ?? "")) }
         for (key, record) in t.writes {

@@ -20,26 +20,30 @@ extension SpoolStore {
     /// For the dispatcher's rounds. Any thread; one read transaction.
     public func dueWebhookCalls(_ id: String, now: Int64, skipping: Set<UInt64>, limit: Int,
                                 scan: Int = 4096) throws -> [WebhookCall] {
+        try read { txn in try dueWebhookCalls(id, now: now, skipping: skipping, limit: limit, scan: scan, in: txn) }
+    }
+
+    /// `dueWebhookCalls` inside `txn`.
+    func dueWebhookCalls(_ id: String, now: Int64, skipping: Set<UInt64>, limit: Int, scan: Int,
+                         in txn: LMDBTransaction) throws -> [WebhookCall] {
         guard limit > 0 else { return [] }
-        return try read { txn in
-            let cursor = try txn.cursor(dbRegistry)
-            defer { cursor.close() }
-            let start = Array(RegistryKeys.webhookPendingPrefix(id).utf8)
-            var out: [WebhookCall] = []
-            var seen = 0
-            var item = try cursor.seek(atLeast: start)
-            while let cur = item, cur.key.starts(with: start), out.count < limit, seen < scan {
-                seen += 1
-                let inFlight = !skipping.isEmpty
-                    && Self.sequence(ofCallKey: cur.key, prefixCount: start.count).map(skipping.contains) == true
-                if !inFlight, let call = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookCall,
-                   call.status == .pending, call.nextAttemptAt <= now, call.lease.map({ $0.expiresAt <= now }) ?? true {
-                    out.append(call)
-                }
-                item = try cursor.get(MDB_NEXT)
+        let cursor = try txn.cursor(dbRegistry)
+        defer { cursor.close() }
+        let start = Array(RegistryKeys.webhookPendingPrefix(id).utf8)
+        var out: [WebhookCall] = []
+        var seen = 0
+        var item = try cursor.seek(atLeast: start)
+        while let cur = item, cur.key.starts(with: start), out.count < limit, seen < scan {
+            seen += 1
+            let inFlight = !skipping.isEmpty
+                && Self.sequence(ofCallKey: cur.key, prefixCount: start.count).map(skipping.contains) == true
+            if !inFlight, let call = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookCall,
+               call.status == .pending, call.nextAttemptAt <= now, call.lease.map({ $0.expiresAt <= now }) ?? true {
+                out.append(call)
             }
-            return out
+            item = try cursor.get(MDB_NEXT)
         }
+        return out
     }
 
     /// The sequence at the end of an outbox key (`…/<20 digits>`), or nil.

@@ -43,7 +43,12 @@ struct WebhookClusterTests {
                                     stderrPath: dir + "/client.err")
         // Once calls flow, kill the node sending them (the attempts say which).
         #expect(ClusterRaftTests.waitFor(60) { receiver.events.count >= 40 })
-        let attempts = try nodes[0].adminJSON("/v1/webhooks/\(id)/attempts?limit=1")["attempts"] as? [[String: Any]] ?? []
+        // (The POSTs' results are committed a moment after the receiver has them.)
+        var attempts: [[String: Any]] = []
+        #expect(ClusterRaftTests.waitFor(30) {
+            attempts = (try? nodes[0].adminJSON("/v1/webhooks/\(id)/attempts?limit=1"))?["attempts"] as? [[String: Any]] ?? []
+            return !attempts.isEmpty
+        })
         let owner = try #require(attempts.first?["node"] as? String)
         let victim = try #require(nodes.firstIndex { ($0.config["node"] as? [String: Any])?["id"] as? String == owner })
         nodes[victim].kill9()

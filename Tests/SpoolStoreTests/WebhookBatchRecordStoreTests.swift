@@ -70,3 +70,84 @@ extension WebhookBatchRecordStoreTests {
         #expect(try store.webhookBatches("ep_a").isEmpty && store.webhookBatchMark("ep_a") == nil)
     }
 }
+
+extension WebhookBatchRecordStoreTests {
+    /// A spool with endpoint ep_a and the calls of eight events, by sequence.
+    static func outboxOfEight() async throws -> (TempDirectory, SpoolStore, LocalLog, [UInt64]) {
+        let (dir, store, log) = try await WebhookDispatchStoreTests.outbox()
+        let t0 = WebhookDispatchStoreTests.t0
+        for i in 0..<8 { _ = try await log.proposeAndWait(makeEnqueue("Q\(i)", at: t0 + Int64(i))).get() }
+        return (dir, store, log, try store.pendingWebhookCalls("ep_a", limit: 100).map(\.sequence))
+    }
+
+    /// A batch lease of ep_a by n1 forming new batches of `sizes` from `fresh`, for a second.
+    static func batchLease(_ fresh: [UInt64], sizes: [UInt32], at now: Int64) -> SpoolCommand {
+        .registry(.webhook(.leaseBatches(.init(endpoint: "ep_a", owner: "n1", incarnation: 2, issuedAt: now, expiresAt: now + 1000,
+                                               formed: [], fresh: fresh, sizes: sizes, array: true))))
+    }
+
+    @Test("In LMDB a per-call claim leases no call of a batch record: the spool finds the records covering the claim, including one that starts below it")
+    func perCallClaimSkipsBatchRecordsInTheSpool() async throws {
+        let (dir, store, log, seqs) = try await Self.outboxOfEight()
+        defer { log.stop(); _ = dir }
+        let t0 = WebhookDispatchStoreTests.t0
+        #expect(seqs.count == 8)
+        let now = t0 + 100
+        _ = try await log.proposeAndWait(Self.batchLease(Array(seqs[1..<7]), sizes: [3, 3], at: now)).get()
+        #expect(try store.webhookBatches("ep_a").map(\.first) == [seqs[1], seqs[4]])
+        // Later, after the batch leases expired: a claim of one call inside the second record.
+        let later = now + 5_000
+        let inside = WebhookCommand.Claim(endpoint: "ep_a", sequences: [seqs[5]], owner: "n2", incarnation: 1, issuedAt: later,
+                                          expiresAt: later + 1000)
+        let refused = await log.proposeAndWait(.registry(.webhook(.claim(inside))))
+        if case .success = refused { Issue.record("a claim of a call in a batch record only leased something") }
+        let all = WebhookCommand.Claim(endpoint: "ep_a", sequences: seqs, owner: "n2", incarnation: 1, issuedAt: later,
+                                       expiresAt: later + 1000)
+        _ = try await log.proposeAndWait(.registry(.webhook(.claim(all)))).get()
+        let leased = try seqs.filter { try store.webhookCall("ep_a", sequence: $0)?.lease?.owner == "n2" }
+        #expect(leased == [seqs[0], seqs[7]])
+    }
+}
+
+extension WebhookBatchRecordStoreTests {
+    @Test("One read of an endpoint's due work leaves out every call in a batch record (with nothing skipped by the caller) and reads on until a batch formed per call is whole")
+    func dueWorkLeavesRecordsAndGrows() async throws {
+        let (dir, store, log, seqs) = try await Self.outboxOfEight()
+        defer { log.stop(); _ = dir }
+        let t0 = WebhookDispatchStoreTests.t0
+        let now = t0 + 100
+        // Calls 0-4: a batch formed per call (format 4); calls 5-6: a batch record (format 5).
+        _ = try await log.proposeAndWait(.registry(.webhook(.claim(.init(
+            endpoint: "ep_a", sequences: Array(seqs[0..<5]), owner: "n1", incarnation: 1, issuedAt: now, expiresAt: now + 1000,
+            batches: [5]))))).get()
+        _ = try await log.proposeAndWait(Self.batchLease(Array(seqs[5..<7]), sizes: [2], at: now)).get()
+        let later = now + 5_000
+        let all = try store.webhookDueWork("ep_a", now: later, skipping: [], limit: 100)
+        #expect(all.batches.map(\.first) == [seqs[5]] && all.mark == seqs[6])
+        #expect(all.due.map(\.sequence) == Array(seqs[0..<5]) + [seqs[7]], "no call of the batch record")
+        let whole = try store.webhookDueWork("ep_a", now: later, skipping: [], limit: 1) { due in
+            due.compactMap(\.batch).first.map { Int($0.size) - due.count }.flatMap { $0 > 0 ? $0 : nil }
+        }
+        #expect(whole.due.map(\.sequence) == Array(seqs[0..<5]), "the per-call batch read whole")
+        #expect(try store.webhookDueWork("ep_a", now: later, skipping: [], limit: 1).due.count == 1, "without growing: the limit")
+    }
+}
+
+extension WebhookBatchRecordStoreTests {
+    @Test("A batch lease or batch results command is refused for proposal below log entry format 5 (instead of committing a no-op); other commands and format 5 pass")
+    func batchCommandsGatedBelowFive() {
+        let results = SpoolCommand.registry(.webhook(.batchResults(.init(endpoint: "ep_1", owner: "n1", incarnation: 4, results: [
+            .init(first: 1, sequences: [1, 2], attempt: .init(attempt: 1, at: 11, status: 410, latencyMillis: 3, response: "gone",
+                                                              node: "n1"), verdict: .gone)]))))
+        for command in [Self.lease, results] {
+            for format in [4, 3, 1] as [UInt8] {
+                let problem = command.formatProblem(format: format)
+                #expect(problem?.context == SpoolCommand.formatGateContext && problem?.code == .unavailable)
+            }
+            #expect(command.formatProblem(format: 5) == nil)
+        }
+        let claim = SpoolCommand.registry(.webhook(.claim(.init(endpoint: "ep_1", sequences: [1], owner: "n1", incarnation: 4,
+                                                                issuedAt: 1, expiresAt: 2))))
+        #expect(claim.formatProblem(format: 1) == nil && SpoolCommand.noOp.formatProblem(format: 1) == nil)
+    }
+}
