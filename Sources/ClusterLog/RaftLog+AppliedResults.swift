@@ -20,7 +20,8 @@ import SpoolStore
 /// Wire: a `.forwardResult` with result tag 2: `[incarnation u64][seq u64][2][0xFF 0xFF]
 /// [index u64][term u64][0 | 1 + code, reason, context as in the failure payload]`. Builds without
 /// it read tag 2 as a failure whose first string is 65,535 bytes long, longer than any such
-/// payload, so they drop the frame as malformed (and keep waiting for their own apply). Loop thread.
+/// payload, so they would drop the frame as malformed (and keep waiting for their own apply); the
+/// leader sends it only to members whose hello advertised format 5 or later. Loop thread.
 extension RaftLog {
     /// The leader's record of a forwarded proposal it appended: whom to tell when it is applied.
     struct AppliedNotice {
@@ -32,13 +33,20 @@ extension RaftLog {
     /// The `.forwardResult` result tag of an applied result.
     static let appliedTag: UInt8 = 2
 
+    /// The lowest log entry format whose builds read applied results (they came in the release of
+    /// format 5): a forwarder that advertised less in its hello (an older build during a rolling
+    /// upgrade) is not sent them, so it neither logs a malformed frame per message nor misses
+    /// anything (it answers from its own apply, as before).
+    static let appliedResultsFormat: UInt8 = 5
+
     /// For each entry applied here. Leader: sends the result to the node that forwarded it, when
     /// the entry applied is the one appended for it and the result is one every member reaches.
     /// Follower: forgets the leader's result for it (the waiters were answered by this apply).
     func noticeApplied(_ a: SpoolApplier.Applied) {
         leaderResults[a.index] = nil  // answered by this node's own apply
         guard let n = appliedNotices.removeValue(forKey: a.index), n.term == a.term,
-              Self.sameOnEveryMember(a.result) else { return }
+              Self.sameOnEveryMember(a.result),
+              (transport.peerFormats[n.peer] ?? 1) >= Self.appliedResultsFormat else { return }
         transport.send(PeerFrame(.forwardResult, Self.appliedPayload(n.request, index: a.index, term: a.term, a.result)),
                        to: n.peer, lane: .control)
     }
