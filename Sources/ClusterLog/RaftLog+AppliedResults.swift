@@ -33,6 +33,14 @@ extension RaftLog {
     /// The `.forwardResult` result tag of an applied result.
     static let appliedTag: UInt8 = 2
 
+    /// Whether a forwarded proposal may be answered with the leader's apply result: only a new
+    /// message (an enqueue, tag 1 after the version byte), whose proposer needs nothing but
+    /// durability (the SMTP 250). Every other command's proposer reads its own spool next (a
+    /// delivery claim or outcome, a webhook lease): answered before its own apply, it would work
+    /// from state that lacks its own change (a claim taken again over recipients already
+    /// delivered), so those wait for this member's apply as before. Pure.
+    static func answeredFromLeader(_ data: [UInt8]) -> Bool { data.count > 1 && data[1] == 1 }
+
     /// The lowest log entry format whose builds read applied results (they came in the release of
     /// format 5): a forwarder that advertised less in its hello (an older build during a rolling
     /// upgrade) is not sent them, so it neither logs a malformed frame per message nor misses

@@ -110,7 +110,9 @@ extension RaftLog {
                             // The forwarding node waits for the entry itself (committed AND applied there,
                             // or applied here when it is behind: RaftLog+AppliedResults).
                             sendAppended(to: peer, request: request, index: index, term: term)
-                            appliedNotices[index] = AppliedNotice(peer: peer, request: request, term: term)
+                            if Self.answeredFromLeader(p.data) {
+                                appliedNotices[index] = AppliedNotice(peer: peer, request: request, term: term)
+                            }
                         } else {
                             waiters[index, default: []].append(Waiter(term: term, origin: p.origin, deadline: p.deadline))
                         }

@@ -31,13 +31,23 @@ extension RaftLog {
         shared.withLock { $0.format = f }
     }
 
-    /// Leader, before proposing: re-encodes pending proposals newer than `effectiveFormat`.
+    /// Leader, before proposing: re-encodes pending proposals newer than `effectiveFormat`, and
+    /// refuses those that format cannot hold (`SpoolCommand.formatProblem(format:)`: a webhook batch
+    /// lease or result would commit as a no-op and be lost; its proposer keeps it for later).
     func downgradePending() {
         let f = effectiveFormat
         guard f < SpoolCommand.formatVersion else { return }
+        var refused: [Int] = []
         for i in pending.indices where (pending[i].data.first ?? 0) > f {
+            if (pending[i].data.first ?? 0) >= 5, let c = try? SpoolCommand(decoding: pending[i].data),
+               let problem = c.formatProblem(format: f) {
+                refused.append(i)
+                finish(pending[i].origin, .failure(problem))
+                continue
+            }
             if let d = SpoolCommand.downgraded(pending[i].data, to: f) { pending[i].data = d }
         }
+        for i in refused.reversed() { pending.remove(at: i) }
     }
 
     /// The format byte after the names of a `.leaderView` payload (after its index), 1 if absent.

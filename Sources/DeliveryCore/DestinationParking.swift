@@ -101,7 +101,8 @@ public struct DestinationParking: Sendable {
     /// destinations beyond `maxOwnCalendars`.
     private var calendar: PostponeCalendar
     /// A calendar of its own per down destination (at most `maxOwnCalendars`), so one deep
-    /// destination's postponed run does not push another destination's messages back behind it.
+    /// destination's postponed run does not push another destination's messages back behind it;
+    /// they divide `postponeRate` between them.
     private var calendars: [String: PostponeCalendar] = [:]
     /// Most destinations with a calendar of their own (memory: one counter per second of the window
     /// each, about 57 KB at the default 4 h).
@@ -130,7 +131,10 @@ public struct DestinationParking: Sendable {
             // Taken out and put back so the counts are mutated in place, not copied.
             var own = calendars.removeValue(forKey: destination)
                 ?? PostponeCalendar(perSecond: calendar.perSecond, windowSeconds: calendar.windowSeconds)
-            let at = own.place(earliest: until, latest: latest, now: now)
+            // The rate is shared among the destinations being postponed: in all, about
+            // `postponeRate` come due again a second (earlier places keep the share they got).
+            let share = calendar.perSecond / (calendars.count + 1)
+            let at = own.place(earliest: until, latest: latest, now: now, limit: share)
             calendars[destination] = own
             return at
         }

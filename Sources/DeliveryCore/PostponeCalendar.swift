@@ -41,7 +41,11 @@ public struct PostponeCalendar: Sendable {
     /// Plans one message for the first second at or after `earliest` with room, no later than
     /// `latest`, and returns its time: `earliest` itself when its second is empty, `latest` when
     /// nothing before it has room, `earliest` unplanned when it lies beyond the window. Pure.
-    public mutating func place(earliest: Double, latest: Double, now: Double) -> Double {
+    ///
+    /// `limit` lowers the per-second cap for this placement (a destination's share of a rate that
+    /// several calendars divide; nil: `perSecond`).
+    public mutating func place(earliest: Double, latest: Double, now: Double, limit: Int? = nil) -> Double {
+        let cap = Int32(clamping: max(1, min(limit ?? perSecond, perSecond)))
         advance(to: Int64(now.rounded(.down)))
         let windowEnd = base + Int64(windowSeconds) - 1
         let first = max(Int64(earliest.rounded(.down)), base)
@@ -51,7 +55,7 @@ public struct PostponeCalendar: Sendable {
         var s = first
         let inRun = first >= fullFrom && first <= fullTo
         if inRun { s = max(s, fullTo) }
-        while s <= last, counts[slot(s)] >= Int32(clamping: perSecond) { s += 1 }
+        while s <= last, counts[slot(s)] >= cap { s += 1 }
         // Remember the full run just crossed so the next search from near `first` skips it.
         if inRun {
             fullTo = max(fullTo, s)
@@ -62,7 +66,7 @@ public struct PostponeCalendar: Sendable {
         guard s <= last else { return latest }
         let k = counts[slot(s)]
         counts[slot(s)] = k + 1
-        let t = Double(s) + Double(k) / Double(perSecond)
+        let t = Double(s) + Double(k) / Double(cap)
         return min(max(earliest, t), latest)
     }
 

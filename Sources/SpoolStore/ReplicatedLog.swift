@@ -8,9 +8,10 @@ public protocol ReplicatedLog: Sendable {
     /// `.leaseConflict`, `.notFound`, `.invalidCommand`) or a storage failure
     /// (`.storageFull`, `.unavailable`, `.ioError`, `.closed`). Does not block; any thread.
     /// `completion` must not block: hand work to your own thread/loop. In a cluster, "applied"
-    /// is applied here, or, on a member whose own apply has not answered within about a second
-    /// (one catching up through a snapshot), applied on the leader that appended it (the result
-    /// is the same on every member; the entry reaches this member's spool when it catches up).
+    /// is applied here; only a new message (an enqueue) on a member whose own apply has not
+    /// answered within about a second (one catching up through a snapshot) is answered once the
+    /// leader that appended it applied it (the result is the same on every member; the message
+    /// reaches this member's spool when it catches up).
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void)
     /// The log entry format proposals are written in now (see `SpoolCommand+Formats`): a command
     /// needing a newer one is written as a no-op (a clustered log refuses a webhook batch command

@@ -159,4 +159,27 @@ struct RaftLogForwardedApplyTests {
         }
         #expect(RaftLog.decodeApplied(RaftLog.appendedPayload(request, index: 1, term: 1)) == nil)
     }
+
+    @Test("only a forwarded enqueue is answered from the leader: a held follower's other commands (a delete here) wait for its own apply")
+    func onlyEnqueueFromLeader() throws {
+        let c = try ClusterHarness(nodes: 3)
+        let leader = try #require(c.awaitLeader())
+        let name = c.names.first { $0 != leader }!
+        let follower = c.logs[name]!
+        follower.onLoop { $0.applier.held = true }
+        let results = Results()
+        follower.propose(ClusterHarness.enqueue("D1")) { results.set(0, $0) }
+        #expect(c.wait(15) { results.count == 1 }, "the enqueue is answered from the leader")
+        follower.propose(.delete(SpoolCommand.Delete(queueID: "D1", reason: "test", timestamp: 1_700_000_000_001))) { results.set(1, $0) }
+        let index = try #require(try? results.all[0]?.get())
+        // The delete is committed and applied on the leader, and the grace passes; still unanswered.
+        #expect(c.wait(10) { c.logs[leader]!.status().applied > index && (try? c.stores[leader]!.message(id: "D1")) == nil })
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline, results.count < 2 { usleep(50_000) }
+        #expect(results.count == 1, "the delete was answered before this member applied it: \(results.all)")
+        follower.onLoop { $0.applier.held = false }
+        #expect(c.wait(15) { results.count == 2 })
+        #expect((try? results.all[1]?.get()) != nil, "\(results.all)")
+        #expect((try? c.stores[name]!.message(id: "D1")) == nil, "deleted here by the time it was answered")
+    }
 }

@@ -123,6 +123,10 @@ struct PostponeCalendarTests {
         let b = p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0, destination: "b.test")
         #expect(b < 301, "b.test gets its own earliest second, not the end of a.test's run: \(b)")
         #expect(p.ownCalendarCount == 2)
+        // Two destinations share the rate: b.test's next 99 take 5 a second, not 10.
+        var lastB = b
+        for _ in 0..<99 { lastB = p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0, destination: "b.test") }
+        #expect(lastB >= 319, "b.test's share of the rate is half: \(lastB)")
         let shared = p.spread(postponeUntil: 300, expiresAt: 90_000, now: 0)
         #expect(shared < 301, "the shared calendar is untouched by own calendars: \(shared)")
         // Within one destination the cap still holds: a.test's next postpone lands after its run.
