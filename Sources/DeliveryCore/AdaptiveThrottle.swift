@@ -88,21 +88,26 @@ public struct AdaptiveThrottle: Sendable {
     }
 
     /// Feeds the outcome of an attempt for `key` at `now`. Rate-limit and reputation failures raise
-    /// the level (a 5xx reputation block jumps straight to suspension); anything else is ignored.
+    /// the level (a 5xx reputation block named by a phrase rule jumps straight to suspension; one
+    /// only the learned model guessed does not); anything else is ignored.
     /// Returns the status after the update. Pure; the delivery scheduler calls it.
     @discardableResult
     public mutating func record(_ classification: BounceClassification, for key: Key, now: Double) -> Status {
         guard classification.isThrottleSignal else { return status(for: key, now: now) }
         var entry = entries[key] ?? Entry(level: 0, lastRaise: -.infinity, suspendedUntil: 0)
         let current = effectiveLevel(entry, now: now)
-        let escalates = classification.bounceClass == .reputationBlock && classification.hardness == .hard
-            && now >= entry.suspendedUntil
+        // A hard reputation block a phrase rule names suspends at once; one the learned model only
+        // guessed (rule "model-…", e.g. a bare "550 5.7.1 sender refused") raises the level like a
+        // soft one: a guess slows the provider down, evidence stops it.
+        let evidence = classification.bounceClass == .reputationBlock && classification.hardness == .hard
+            && !classification.rule.hasPrefix("model-")
+        let escalates = evidence && now >= entry.suspendedUntil
         if now - entry.lastRaise < configuration.coalesceWindow, current > 0, !escalates {
             return status(for: key, now: now)
         }
         var level = current
         if classification.bounceClass == .reputationBlock {
-            level = classification.hardness == .hard
+            level = evidence
                 ? max(level + configuration.reputationStep, configuration.suspendLevel)
                 : level + configuration.reputationStep
         } else {

@@ -63,6 +63,20 @@ struct ThrottlingTests {
         #expect(result2 == .suspended(until: 950))
     }
 
+    @Test("a permanent reputation block only the learned model guessed (a bare '550 5.7.1 sender refused') slows the provider but does not suspend it")
+    func guessedReputationSlows() {
+        var throttle = AdaptiveThrottle()
+        let guessed = BounceClassifier().classify(code: 550, enhancedCode: nil, text: "5.7.1 sender refused")
+        let status = throttle.record(guessed, for: key, now: 50)
+        if case .suspended = status { Issue.record("suspended on \(guessed)") }
+        let modelGuess = BounceClassification(.reputationBlock, .hard, rule: "model-reputation-block")
+        var other = AdaptiveThrottle()
+        guard case .slowed = other.record(modelGuess, for: key, now: 50) else {
+            Issue.record("a model-guessed hard reputation block did not just slow: \(other.status(for: key, now: 50))")
+            return
+        }
+    }
+
     @Test("a permanent block right after a coalesced deferral still suspends")
     func hardBlockNotCoalesced() {
         var throttle = AdaptiveThrottle()
