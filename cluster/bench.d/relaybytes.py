@@ -85,7 +85,7 @@ class LoopFS:
         reader table in lock.mdb, touched by every read transaction, and the file's mtime with it)
         pays a page, a journal commit and an inode-table block per sync, up to 240 times, which
         the kernel alone would write back once per 30 s. Kept for the secondary
-        `bytesPerByte_syncLoop` figure (and by clusterbytes)."""
+        `bytesPerByte_syncLoop` figure."""
         deadline = time.monotonic() + max_seconds
         self.sync()
         self.syncs = 1
