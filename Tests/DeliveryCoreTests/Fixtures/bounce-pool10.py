@@ -29,7 +29,9 @@
 # plugin's DSN object, placeholders filled as for Postfix; plugin defaults from its config file.
 #
 # Labels: a FIXED table from the restriction, parameter, ACL rule or plugin check to a class, written from what postconf(5) says it does
-# and the class definitions of Fixtures/README.md, before any classifier was run on any entry:
+# and the class definitions of Fixtures/README.md (BounceClass's documented meanings), before any classifier was run on
+# any entry (two rows were corrected to those definitions before any run: sendmail's "does not resolve" is dns-failure,
+# Haraka's "Authentication required" auth-failure):
 #   reject_unknown_reverse_client_hostname, reject_unknown_client_hostname (no PTR / no forward-confirmed name)
 #     -> auth-failure (issue 12 lists PTR under sender authentication);
 #   reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname, reject_unknown_helo_hostname (the HELO argument),
@@ -52,7 +54,8 @@
 #   dnslists -> reputation-block; malware -> spam-content; smtp_load_reserve (load), check_spool_space, the
 #   Received-header loop limit, SMTP synchronization errors -> other.
 #   sendmail: FEATURE(dnsbl) -> reputation-block; FEATURE(require_rdns) -> auth-failure; the check_mail sender domain
-#   checks (does not resolve / does not exist / domain name required) and BadMX -> policy; relaying denied (with or
+#   checks (does not exist / domain name required) and BadMX -> policy, a sender domain that does not resolve (451,
+#   temporary) -> dns-failure; relaying denied (with or
 #   without the forged/failed client name), the access map's REJECT, authinfo "not allowed to act as" -> policy; the
 #   recipient access REJECT (confRCPTREJ_MSG "Mailbox disabled for this recipient") -> bad-mailbox; the STARTTLS,
 #   DANE, SAN and MTA-STS checks -> tls-failure; MaxMessageSize -> message-too-large; the per-host session limit ->
@@ -66,7 +69,7 @@
 #   dns-list (connect and backscatterer) -> reputation-block; greylist -> greylisted; limit (connection and recipient
 #   rates, concurrency) -> rate-limited; qmail-deliverable "not deliverable" -> bad-mailbox, "not local" and
 #   "mailing lists do not accept null senders" -> policy; host_list anti_spoof, the core's "I cannot deliver mail for"
-#   (no plugin accepted the recipient domain) and "Authentication required" -> policy; clamd, spamassassin, rspamd
+#   (no plugin accepted the recipient domain) -> policy; the core's "Authentication required" (SMTP AUTH) -> auth-failure; clamd, spamassassin, rspamd
 #   rejects, data.signatures, headers' from_phish -> spam-content; headers' RFC 5322 checks -> policy; the core's
 #   max size -> message-too-large; toobusy, a plugin's own scanner or backend error -> other; the core's protocol
 #   replies -> other.
@@ -105,7 +108,7 @@ LABEL={'reject_unknown_reverse_client_hostname':'auth-failure','reject_unknown_c
        'exim:acl_malware':'spam-content','exim:smtp_load_reserve':'other','exim:check_spool_space':'other',
        'exim:received_headers_max':'other','exim:smtp_synchronization':'other',
        # sendmail
-       'sendmail:dnsbl':'reputation-block','sendmail:require_rdns':'auth-failure','sendmail:check_mail':'policy',
+       'sendmail:dnsbl':'reputation-block','sendmail:require_rdns':'auth-failure','sendmail:check_mail':'policy','sendmail:check_mail_temp':'dns-failure',
        'sendmail:badmx':'policy','sendmail:relay':'policy','sendmail:access_reject':'policy','sendmail:authinfo':'policy',
        'sendmail:rcpt_reject':'bad-mailbox','sendmail:tls':'tls-failure','sendmail:max_message_size':'message-too-large',
        'sendmail:max_sessions_per_host':'rate-limited','sendmail:parse0':'other','sendmail:disk_space':'other',
@@ -119,7 +122,7 @@ LABEL={'reject_unknown_reverse_client_hostname':'auth-failure','reject_unknown_c
        'haraka:dns-list':'reputation-block','haraka:greylist':'greylisted','haraka:limit':'rate-limited',
        'haraka:qmail-deliverable:not_deliverable':'bad-mailbox','haraka:qmail-deliverable:not_local':'policy',
        'haraka:qmail-deliverable:null_sender':'policy','haraka:anti_spoof':'policy','haraka:core_rcpt':'policy',
-       'haraka:core_auth':'policy','haraka:clamd':'spam-content','haraka:spamassassin':'spam-content',
+       'haraka:core_auth':'auth-failure','haraka:clamd':'spam-content','haraka:spamassassin':'spam-content',
        'haraka:rspamd':'spam-content','haraka:data.signatures':'spam-content','haraka:headers:from_phish':'spam-content',
        'haraka:headers':'policy','haraka:core_size':'message-too-large','haraka:toobusy':'other',
        'haraka:backend_error':'other','haraka:core_protocol':'other'}
@@ -198,7 +201,7 @@ ENTRIES=[
  ('sendmail','cf/m4/proto.m4','$#error $@ 5.7.1 $: 550 Fix reverse DNS for $1','sendmail:require_rdns','550 5.7.1 Fix reverse DNS for 192.0.2.1'),
  ('sendmail','cf/m4/proto.m4','$#error $@ 4.1.8 $: 451 Client IP address $1 does not resolve','sendmail:require_rdns','451 4.1.8 Client IP address 192.0.2.1 does not resolve'),
  ('sendmail','cf/m4/proto.m4','$#error $@ 4.1.8 $: 451 Possibly forged hostname for $1','sendmail:require_rdns','451 4.1.8 Possibly forged hostname for 192.0.2.1'),
- ('sendmail','cf/m4/proto.m4','$#error $@ 4.1.8 $: "451 Domain of sender address " $&f " does not resolve"','sendmail:check_mail','451 4.1.8 Domain of sender address user@example.invalid does not resolve'),
+ ('sendmail','cf/m4/proto.m4','$#error $@ 4.1.8 $: "451 Domain of sender address " $&f " does not resolve"','sendmail:check_mail_temp','451 4.1.8 Domain of sender address user@example.invalid does not resolve'),
  ('sendmail','cf/m4/proto.m4','$#error $@ 5.1.8 $: "_CODE553 Domain of sender address " $&f " does not exist"','sendmail:check_mail','553 5.1.8 Domain of sender address user@example.invalid does not exist'),
  ('sendmail','cf/m4/proto.m4','$#error $@ 5.5.4 $: "_CODE553 Real domain name required for sender address"','sendmail:check_mail','553 5.5.4 Real domain name required for sender address'),
  ('sendmail','cf/m4/proto.m4','$#error $@ 5.5.4 $: "_CODE553 Domain name required for sender address " $&f','sendmail:check_mail','553 5.5.4 Domain name required for sender address user'),
