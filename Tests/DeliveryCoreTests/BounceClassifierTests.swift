@@ -108,6 +108,24 @@ struct BounceClassifierTests {
         #expect(Set(bouncePool9.map(\.expectedClass)).count >= 8)
     }
 
+    @Test("pool 10 holds 114 replies of Postfix, Exim, sendmail, Haraka, OpenSMTPD and Dovecot, none a copy of a known text, all held out (heldout10)")
+    func pool10Shape() {
+        #expect(bouncePool10.count == 114)
+        let known = Set((bounceCorpus + bouncePool4 + bouncePool5 + bouncePool6 + bouncePool7 + bouncePool8 + bouncePool9).map { $0.reply.lowercased() })
+        #expect(Set(bouncePool10.map { $0.reply.lowercased() }).count == bouncePool10.count)
+        let sources = ["https://github.com/vdukhovni/postfix/", "https://github.com/Exim/exim/", "https://github.com/hrs-allbsd/sendmail/",
+                       "https://github.com/haraka/", "https://github.com/OpenSMTPD/OpenSMTPD/", "https://github.com/dovecot/core/"]
+        for entry in bouncePool10 {
+            #expect(entry.split == "heldout10", "bad split: \(entry.reply)")
+            #expect(sources.contains { entry.source.hasPrefix($0) }, "bad source: \(entry.reply)")
+            #expect(["hard", "soft"].contains(entry.hardness) && entry.parsed != nil, "bad entry: \(entry.reply)")
+            #expect(BounceClass(rawValue: entry.expectedClass) != nil, "unknown class \(entry.expectedClass)")
+            #expect(!known.contains(entry.reply.lowercased()), "copy of a known text: \(entry.reply)")
+        }
+        #expect(Set(bouncePool10.map(\.provider)).count == 6)
+        #expect(Set(bouncePool10.map(\.expectedClass)).count >= 10)
+    }
+
     /// Floors at the levels measured with round 6's model (Fixtures/README.md, "Round 6"): family and hardness
     /// agreement (pools 4-7 with the sisimai conventions). Every part but heldout9 is tuning data (in-sample);
     /// heldout9, measured once after the last change: 59/84 = 70.2 % (round 5's classifier: 58/84).
@@ -120,10 +138,11 @@ struct BounceClassifierTests {
     func corpusAgreement() {
         let result = bounceCorpusAgreement
         for part in ["tune", "heldout", "heldout2", "tune2", "heldout3", "tune4", "heldout4", "tune5", "heldout5", "tune6", "heldout6",
-                     "heldout7", "heldout8", "tuning", "heldout9"] { print(result.line(part)) }
+                     "heldout7", "heldout8", "tuning", "heldout9", "heldout10"] { print(result.line(part)) }
         if !result.tuningMisses.isEmpty { print("tuning-set misses:\n" + result.tuningMisses.joined(separator: "\n")) }
         #expect(result.suppressingSecurityReplies.isEmpty, "X.7.X must not suppress: \(result.suppressingSecurityReplies)")
         #expect(result.total["heldout9", default: 0] >= 80)
+        #expect(result.total["heldout10", default: 0] >= 110)
         let older = ["tune", "heldout", "heldout2", "tune2"]
         let olderAgree = older.reduce(0) { $0 + result.agree[$1, default: 0] }
         let olderTotal = older.reduce(0) { $0 + result.total[$1, default: 0] }
@@ -133,16 +152,18 @@ struct BounceClassifierTests {
         }
     }
 
-    @Test("issue 12's bar: the classifier agrees with 90 % or more of the current held-out part (heldout9, round 6), replies no rule or model was tuned on")
+    @Test("issue 12's bar: the classifier agrees with 90 % or more of the current held-out part (heldout10, round 7), replies no rule or model was tuned on")
     func heldOutBar() {
         let result = bounceCorpusAgreement
+        print(result.line("heldout10"))
         print(result.line("heldout9"))
-        #expect(result.total["heldout9", default: 0] >= 80)
-        // Not reached: 59/84 = 70.2 % measured once with round 6's model (Fixtures/README.md); the floor in the agreement
-        // test holds it. The bar stays a known issue, reported on every run; once the classifier reaches 90 % on the
-        // current held-out part this block fails ("known issue was not recorded") and the wrapper is removed.
+        #expect(result.total["heldout10", default: 0] >= 110)
+        // Not reached: measured once with round 6's model (Fixtures/README.md, "Round 7"); the floors in the agreement
+        // test hold heldout10 and heldout9. The bar stays a known issue, reported on every run; once the classifier
+        // reaches 90 % on the current held-out part this block fails ("known issue was not recorded") and the wrapper
+        // is removed.
         withKnownIssue("issue 12: held-out agreement below the 90 % bar") {
-            #expect(result.percent("heldout9") >= 90, "agreement on heldout9 below 90 % (issue 12): \(result.line("heldout9"))")
+            #expect(result.percent("heldout10") >= 90, "agreement on heldout10 below 90 % (issue 12): \(result.line("heldout10"))")
         }
     }
 

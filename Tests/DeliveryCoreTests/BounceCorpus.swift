@@ -68,3 +68,8 @@ let bouncePool8: [BounceCorpusEntry] = loadBounceFixture("bounce-pool8.jsonl")
 /// (`heldout9`, round 6's held-out set; Fixtures/bounce-pool9.py, Fixtures/README.md). Replies with their codes,
 /// compared on family and hardness like corpus entries.
 let bouncePool9: [BounceCorpusEntry] = loadBounceFixture("bounce-pool9.jsonl")
+
+/// Pool 10: Postfix's own smtpd/postscreen reply texts, labelled by the restriction that emits them, all held out
+/// (`heldout10`, round 7's held-out set; Fixtures/bounce-pool10.py, Fixtures/README.md). Replies with their codes,
+/// compared on family and hardness like corpus entries.
+let bouncePool10: [BounceCorpusEntry] = loadBounceFixture("bounce-pool10.jsonl")
