@@ -42,4 +42,22 @@ struct BounceClassifierRound7Tests {
         #expect(result.bounceClass == expected, "\(reply): \(result)")
         #expect(!result.suppressesRecipient, "an IP block or a rate limit must never suppress the recipient: \(reply)")
     }
+
+    @Test("with the phrase rules taken out, the learned model retrained on the relabelled data gives the provider pages' classes (round 6's model gave sisimai's: policy, reputation block, policy, other, mailbox full)",
+          arguments: [
+              ("552 5.7.0 This message was blocked because its content presents a potential security issue. Please visit https://support.google.com/mail/?p=BlockedMessage to review our message content and attachment content guidelines.",
+               BounceClass.spamContent),
+              ("421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
+               .rateLimited),
+              ("553 5.7.2 [TSS11] All messages from 192.0.2.25 will be permanently deferred; Retrying will NOT succeed. See https://postmaster.yahooinc.com/error-codes",
+               .reputationBlock),
+              ("452 4.5.3 Domain policy size per transaction exceeded, please try this recipient in a separate transaction.", .policy),
+              ("421 4.7.28 Gmail has detected this message exceeded its quota for sending messages with the same Message-ID.", .rateLimited),
+          ])
+    func modelLearnsProviderPageClasses(reply: String, expected: BounceClass) throws {
+        let modelOnly = BounceClassifier(rules: BounceClassifier.standardRules.filter(\.isFallback))
+        let parsed = try #require(SMTPReply(parsing: reply))
+        let result = modelOnly.classify(parsed)
+        #expect(result.bounceClass == expected && result.rule.hasPrefix("model-"), "\(reply): \(result)")
+    }
 }
