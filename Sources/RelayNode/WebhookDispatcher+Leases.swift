@@ -10,7 +10,7 @@ extension WebhookDispatcher {
     /// `leaseCalls`. Dispatcher thread.
     func leaseBatchRecords(_ e: WebhookEndpoint, state s: inout EndpointState, now: Int64, capacity: Int, maxEvents: Int,
                            margin: Int64) throws {
-        var busy = s.inFlight.union(s.recording)
+        var busy = s.inFlight.union(s.recording).union(heldSequences(e.id))
         for q in s.queue { for c in q.calls { busy.insert(c.sequence) } }
         // A batch only when the lease leaves time to send it; otherwise what is sent now.
         let leaseAhead = Int64(config.leaseSeconds) * 1000 >= 2 * margin
@@ -98,7 +98,7 @@ extension WebhookDispatcher {
     /// waits for format 5 to go again. Dispatcher thread.
     func leaseCalls(_ e: WebhookEndpoint, state s: inout EndpointState, now: Int64, capacity: Int, maxEvents: Int,
                     margin: Int64, due given: [WebhookCall]?) throws {
-        var skipping = s.inFlight.union(s.recording)
+        var skipping = s.inFlight.union(s.recording).union(heldSequences(e.id))
         for q in s.queue { for c in q.calls { skipping.insert(c.sequence) } }
         // A batch only when the lease leaves time to send it; otherwise what is sent now.
         let leaseAhead = Int64(config.leaseSeconds) * 1000 >= 2 * margin
