@@ -98,22 +98,30 @@ def _spool_commits(server):
     """The node's spool write transactions so far (/metrics), or None."""
     import http.client
     import json
-    try:
-        with open(server.config) as f:
-            token = json.load(f).get("adminToken", "")
-        c = http.client.HTTPConnection(server.ip, server.admin_port, timeout=5)
-        c.request("GET", "/metrics", headers={"Authorization": "Bearer " + token})
-        body = c.getresponse().read().decode("utf-8", "replace")
-        c.close()
-    except (OSError, ValueError, http.client.HTTPException):
+    # The admin listener may open a moment after SMTP answers (the first phase starts then).
+    body = None
+    for _ in range(50):
+        try:
+            with open(server.config) as f:
+                token = json.load(f).get("adminToken", "")
+            c = http.client.HTTPConnection(server.ip, server.admin_port, timeout=5)
+            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + token})
+            body = c.getresponse().read().decode("utf-8", "replace")
+            c.close()
+            break
+        except (OSError, ValueError, http.client.HTTPException):
+            time.sleep(0.1)
+    if body is None:
         return None
+    if "sendarix_" not in body:
+        return None  # not a metrics page
     for line in body.splitlines():
         if line.startswith("sendarix_spool_commit_duration_seconds_count"):
             try:
                 return float(line.rsplit(" ", 1)[1])
             except ValueError:
                 return None
-    return None
+    return 0.0  # no commit yet: the histogram is not rendered before its first sample
 
 
 def keep_rounds(med, entries):
