@@ -46,10 +46,15 @@ extension WebhookDispatcher {
                                                   sizes: units.fresh.map { UInt32($0.count) }, array: maxEvents > 1)
             if case .success = proposeAndWait(.registry(.webhook(.leaseBatches(lease)))) {
                 let firsts = (units.formed + units.fresh.map { $0[0].sequence }).sorted()
+                // A batch lease leaves the calls' records alone: a new batch's calls are those of the
+                // due read, not read and decoded again.
+                var read: [UInt64: [WebhookCall]] = [:]
+                for chunk in units.fresh { read[chunk[0].sequence] = chunk }
                 for first in firsts {
                     guard let b = try store.webhookBatch(e.id, first: first), let l = b.lease, l.owner == nodeID,
                           l.incarnation == incarnation, l.expiresAt == expires else { continue }
-                    let calls = try store.pendingWebhookCalls(e.id, sequences: b.sequences)
+                    let calls = try read[first].flatMap { $0.map(\.sequence) == b.sequences ? $0 : nil }
+                        ?? store.pendingWebhookCalls(e.id, sequences: b.sequences)
                     guard calls.count == b.sequences.count else {
                         logger.log(.warning, "webhook batch without its calls", ["endpoint": e.id, "batch": b.id])
                         continue
