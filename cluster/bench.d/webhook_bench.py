@@ -95,33 +95,17 @@ def _write_bytes(pid):
 
 
 def _spool_commits(server):
-    """The node's spool write transactions so far (/metrics), or None."""
-    import http.client
-    import json
-    # The admin listener may open a moment after SMTP answers (the first phase starts then).
-    body = None
+    """The node's spool write transactions so far (`relaybytes.spool_commits`: /metrics), or None.
+    The admin listener may open a moment after SMTP answers (the first phase starts then)."""
+    import socket
+    import relaybytes
     for _ in range(50):
         try:
-            with open(server.config) as f:
-                token = json.load(f).get("adminToken", "")
-            c = http.client.HTTPConnection(server.ip, server.admin_port, timeout=5)
-            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + token})
-            body = c.getresponse().read().decode("utf-8", "replace")
-            c.close()
+            socket.create_connection((server.ip, server.admin_port), timeout=1).close()
             break
-        except (OSError, ValueError, http.client.HTTPException):
+        except OSError:
             time.sleep(0.1)
-    if body is None:
-        return None
-    if "sendarix_" not in body:
-        return None  # not a metrics page
-    for line in body.splitlines():
-        if line.startswith("sendarix_spool_commit_duration_seconds_count"):
-            try:
-                return float(line.rsplit(" ", 1)[1])
-            except ValueError:
-                return None
-    return 0.0  # no commit yet: the histogram is not rendered before its first sample
+    return relaybytes.spool_commits(server)
 
 
 def keep_rounds(med, entries):
