@@ -197,7 +197,14 @@ extension RegistryKeys {
     public static func webhookDonePrefix(_ id: String) -> String { "hookdone/" + id + "/" }
 
     static func padded(_ n: UInt64) -> String {
-        let s = String(n)
-        return String(repeating: "0", count: max(0, 20 - s.count)) + s
+        // Twenty digits written in place (every key of a call goes through here while commands apply).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var v = n
+            for i in stride(from: 19, through: 0, by: -1) {
+                buf[i] = 0x30 &+ UInt8(v % 10)
+                v /= 10
+            }
+            return String(decoding: UnsafeBufferPointer(buf), as: UTF8.self)
+        }
     }
 }

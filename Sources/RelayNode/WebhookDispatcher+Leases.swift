@@ -10,7 +10,7 @@ extension WebhookDispatcher {
     /// `leaseCalls`. Dispatcher thread.
     func leaseBatchRecords(_ e: WebhookEndpoint, state s: inout EndpointState, now: Int64, capacity: Int, maxEvents: Int,
                            margin: Int64) throws {
-        var busy = s.inFlight.union(s.recording)
+        var busy = s.inFlight.union(s.recording).union(heldSequences(e.id))
         for q in s.queue { for c in q.calls { busy.insert(c.sequence) } }
         // A batch only when the lease leaves time to send it; otherwise what is sent now.
         let leaseAhead = Int64(config.leaseSeconds) * 1000 >= 2 * margin
@@ -46,10 +46,15 @@ extension WebhookDispatcher {
                                                   sizes: units.fresh.map { UInt32($0.count) }, array: maxEvents > 1)
             if case .success = proposeAndWait(.registry(.webhook(.leaseBatches(lease)))) {
                 let firsts = (units.formed + units.fresh.map { $0[0].sequence }).sorted()
+                // A batch lease leaves the calls' records alone: a new batch's calls are those of the
+                // due read, not read and decoded again.
+                var read: [UInt64: [WebhookCall]] = [:]
+                for chunk in units.fresh { read[chunk[0].sequence] = chunk }
                 for first in firsts {
                     guard let b = try store.webhookBatch(e.id, first: first), let l = b.lease, l.owner == nodeID,
                           l.incarnation == incarnation, l.expiresAt == expires else { continue }
-                    let calls = try store.pendingWebhookCalls(e.id, sequences: b.sequences)
+                    let calls = try read[first].flatMap { $0.map(\.sequence) == b.sequences ? $0 : nil }
+                        ?? store.pendingWebhookCalls(e.id, sequences: b.sequences)
                     guard calls.count == b.sequences.count else {
                         logger.log(.warning, "webhook batch without its calls", ["endpoint": e.id, "batch": b.id])
                         continue
@@ -98,7 +103,7 @@ extension WebhookDispatcher {
     /// waits for format 5 to go again. Dispatcher thread.
     func leaseCalls(_ e: WebhookEndpoint, state s: inout EndpointState, now: Int64, capacity: Int, maxEvents: Int,
                     margin: Int64, due given: [WebhookCall]?) throws {
-        var skipping = s.inFlight.union(s.recording)
+        var skipping = s.inFlight.union(s.recording).union(heldSequences(e.id))
         for q in s.queue { for c in q.calls { skipping.insert(c.sequence) } }
         // A batch only when the lease leaves time to send it; otherwise what is sent now.
         let leaseAhead = Int64(config.leaseSeconds) * 1000 >= 2 * margin

@@ -191,7 +191,7 @@ final class WebhookDispatcher: @unchecked Sendable {
                 if case .failure(let e) = outcome, e.context == SpoolCommand.formatGateContext,
                    case .batchResults(let r) = command {
                     // The format dropped below 5 since: proposed again once it is back.
-                    self.doneBatches.withLock { $0 += r.results.map { (id, $0) } }
+                    self.requeueBatchResults(r.results, endpoint: id)
                 } else if case .failure(let e) = outcome, e.code != .invalidCommand {
                     logger.log(.warning, "webhook results not recorded", ["endpoint": id, "error": "\(e)"])
                 }
@@ -213,6 +213,24 @@ final class WebhookDispatcher: @unchecked Sendable {
             for (id, results) in postsByEndpoint {
                 for r in results { for seq in r.sequences { state[id]?.recording.remove(seq) } }
             }
+        }
+    }
+
+    /// Puts batch results back to be proposed again (their proposal was refused below format 5).
+    /// Until then their calls count as busy (`heldSequences`). Any thread.
+    func requeueBatchResults(_ results: [WebhookCommand.BatchResult], endpoint id: String) {
+        doneBatches.withLock { $0 += results.map { (id, $0) } }
+    }
+
+    /// The calls of endpoint `id` whose batch was answered and whose result is not proposed yet
+    /// (held while the cluster writes below format 5, or put back after a refused proposal): not
+    /// leased or sent again while their result waits, though their lease may have expired (the
+    /// same batch would go out again under the same id). Any thread.
+    func heldSequences(_ id: String) -> Set<UInt64> {
+        doneBatches.withLock { list in
+            var out = Set<UInt64>()
+            for (endpoint, r) in list where endpoint == id { out.formUnion(r.sequences) }
+            return out
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 /// The single-node ``ReplicatedLog``: a dedicated writer thread that commits
 /// proposals to the ``SpoolStore`` with group commit.
@@ -195,10 +196,14 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         }
     }
 
-    /// Claims and outcomes: proposals no client waits on. Any thread.
+    /// Claims and outcomes, and the webhook dispatcher's leases and results: proposals no client
+    /// waits on (webhook bookkeeping rides in the commits of the mail being accepted instead of
+    /// cutting the linger with commits of its own). Any thread.
     static func isBackground(_ command: SpoolCommand) -> Bool {
         switch command {
         case .claim, .outcome: true
+        case .registry(.webhook(.claim)), .registry(.webhook(.results)), .registry(.webhook(.leaseBatches)),
+             .registry(.webhook(.batchResults)): true
         default: false
         }
     }

@@ -16,8 +16,10 @@ extension SpoolStore {
 
     /// Up to `limit` pending calls of endpoint `id` that are due at `now` and not leased by
     /// anyone (or under an expired lease), oldest event first, leaving out `skipping` (the calls
-    /// this node has in flight) without decoding them. Looks at no more than `scan` pending calls.
-    /// For the dispatcher's rounds. Any thread; one read transaction.
+    /// this node has in flight, or the calls of batch records) without decoding them. Looks at no
+    /// more than `scan` pending calls besides those left out (so calls held in batch records, however
+    /// many, do not hide the calls behind them). For the dispatcher's rounds. Any thread; one read
+    /// transaction.
     public func dueWebhookCalls(_ id: String, now: Int64, skipping: Set<UInt64>, limit: Int,
                                 scan: Int = 4096) throws -> [WebhookCall] {
         try read { txn in try dueWebhookCalls(id, now: now, skipping: skipping, limit: limit, scan: scan, in: txn) }
@@ -34,10 +36,10 @@ extension SpoolStore {
         var seen = 0
         var item = try cursor.seek(atLeast: start)
         while let cur = item, cur.key.starts(with: start), out.count < limit, seen < scan {
-            seen += 1
-            let inFlight = !skipping.isEmpty
+            let skipped = !skipping.isEmpty
                 && Self.sequence(ofCallKey: cur.key, prefixCount: start.count).map(skipping.contains) == true
-            if !inFlight, let call = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookCall,
+            if !skipped { seen += 1 }
+            if !skipped, let call = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookCall,
                call.status == .pending, call.nextAttemptAt <= now, call.lease.map({ $0.expiresAt <= now }) ?? true {
                 out.append(call)
             }

@@ -7,8 +7,9 @@ extension SpoolStore {
     /// or retired between the reads makes its calls look loose (a call in a batch record goes only
     /// with its record, whatever the log entry format). While the due calls fill `limit` and
     /// `grow` names more calls to read (a batch formed per call that the read holds only part of),
-    /// the read goes on, up to 65,536 calls. Any thread; one read transaction.
-    public func webhookDueWork(_ id: String, now: Int64, skipping: Set<UInt64>, limit: Int,
+    /// the read goes on, up to 65,536 calls. It looks at up to `scan` calls besides the skipped ones
+    /// (those in batch records do not count). Any thread; one read transaction.
+    public func webhookDueWork(_ id: String, now: Int64, skipping: Set<UInt64>, limit: Int, scan: Int = 4096,
                                grow: ([WebhookCall]) -> Int? = { _ in nil }) throws -> WebhookDueWork {
         try read { txn in
             let cursor = try txn.cursor(dbRegistry)
@@ -25,10 +26,10 @@ extension SpoolStore {
             var skip = skipping
             for b in batches { skip.formUnion(b.sequences) }
             var limit = limit
-            var due = try dueWebhookCalls(id, now: now, skipping: skip, limit: limit, scan: 4096, in: txn)
+            var due = try dueWebhookCalls(id, now: now, skipping: skip, limit: limit, scan: scan, in: txn)
             while due.count >= limit, let more = grow(due), more > 0, limit < 1 << 16 {
                 limit += more
-                due = try dueWebhookCalls(id, now: now, skipping: skip, limit: limit, scan: 4096, in: txn)
+                due = try dueWebhookCalls(id, now: now, skipping: skip, limit: limit, scan: scan, in: txn)
             }
             return WebhookDueWork(batches: batches, mark: mark, due: due)
         }

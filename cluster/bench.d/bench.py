@@ -923,6 +923,7 @@ class Bench:
             for size, count in self.accept_sizes():
                 log("accept: %s, %d x %d bytes, %d sessions" % (target, count, size, a.sessions))
                 prober = Prober(server.ip, server.port, size)
+                io0 = webhook_bench.io_snapshot(server)
                 cpu0 = server.cpu_seconds()
                 prober.start()
                 ok, secs, err = run_smtp_source(server, a.sessions, size, count, d,
@@ -953,7 +954,7 @@ class Bench:
                 if n == delivered_before:
                     entry["note"] = ("nothing reached the sink: CPU figure excludes delivery work")
                 delivered_before = n
-                webhook_bench.settle(entry, server, target, 2 * n, cpu0, accepted)
+                webhook_bench.settle(entry, server, target, 2 * n, cpu0, accepted, io0=io0)
                 out[str(size)] = entry
         except Unavailable as e:
             reason = str(e)
@@ -1078,6 +1079,7 @@ class Bench:
                                   "within %.0fs)" % a.delivery_probe_timeout)
             log("relay: %s, %d x %d bytes" % (target, count, size))
             base = sink.received()
+            io0 = webhook_bench.io_snapshot(server)
             cpu0 = server.cpu_seconds()
             t0 = time.monotonic()
             ok, secs, err = run_smtp_source(server, a.sessions, size, count, d, "relay-" + target)
@@ -1095,7 +1097,7 @@ class Bench:
                      if delivered else None}
             if delivered < count:
                 entry["note"] = "only %d of %d reached the sink" % (delivered, count)
-            webhook_bench.settle(entry, server, target, 2 * got, cpu0, delivered)
+            webhook_bench.settle(entry, server, target, 2 * got, cpu0, delivered, io0=io0)
             log("relay: %s: %s msg/s end to end, %s CPU s / 1000"
                 % (target, entry["msgs_per_s"], entry["cpu_s_per_1000"]))
             return entry

@@ -70,7 +70,42 @@ def round_targets(a, targets, r):
     return out
 
 
-ROUND_KEYS = ("cpu_s_per_1000", "cpu_s_per_1000_until_drained")
+ROUND_KEYS = ("cpu_s_per_1000", "cpu_s_per_1000_until_drained", "write_bytes_per_msg", "commits_per_1000")
+
+
+def io_snapshot(server):
+    """At the start of a phase, for `settle`: (bytes the node's process tree wrote to storage so
+    far, its spool commits so far), either None when not readable (Postfix; no /metrics)."""
+    if not getattr(server, "name", "") == "sendarix" or getattr(server, "proc", None) is None:
+        return (None, None)
+    return (_write_bytes(server.proc.pid), _spool_commits(server))
+
+
+def _write_bytes(pid):
+    """write_bytes of /proc/PID/io (bytes sent to the storage layer, counted when pages are
+    dirtied), or None."""
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            for line in f:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _spool_commits(server):
+    """The node's spool write transactions so far (`relaybytes.spool_commits`: /metrics), or None.
+    The admin listener may open a moment after SMTP answers (the first phase starts then)."""
+    import socket
+    import relaybytes
+    for _ in range(50):
+        try:
+            socket.create_connection((server.ip, server.admin_port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return relaybytes.spool_commits(server)
 
 
 def keep_rounds(med, entries):
@@ -121,10 +156,13 @@ def wait_registered(server, target, unavailable, timeout=30.0):
         time.sleep(0.1)
 
 
-def settle(entry, server, target, expected_calls, cpu0, messages, stall=10.0, limit=180.0):
+def settle(entry, server, target, expected_calls, cpu0, messages, stall=10.0, limit=180.0, io0=(None, None)):
     """After a phase (the sink has everything): for the webhook-on target waits until the
     receiver got `expected_calls` calls in all (or nothing came for `stall` s), then records in
-    `entry` the calls and the CPU per 1,000 messages from `cpu0` until now. Any Sendarix target."""
+    `entry` the calls and the CPU per 1,000 messages from `cpu0` until now, and from `io0`
+    (`io_snapshot` at the phase's start) the bytes written per message (`write_bytes_per_msg`:
+    log, spool state and bodies together, as the kernel counts them) and the spool commits per
+    1,000 messages (`commits_per_1000`). Any Sendarix target."""
     if not target.startswith("sendarix") or not entry.get("available") or not messages:
         return
     if target == TARGET:
@@ -158,6 +196,11 @@ def settle(entry, server, target, expected_calls, cpu0, messages, stall=10.0, li
     cpu1 = server.cpu_seconds()
     if cpu0 is not None and cpu1 is not None:
         entry["cpu_s_per_1000_until_drained"] = round((cpu1 - cpu0) * 1000.0 / messages, 3)
+    w1, k1 = io_snapshot(server)
+    if io0[0] is not None and w1 is not None:
+        entry["write_bytes_per_msg"] = round((w1 - io0[0]) / messages, 1)
+    if io0[1] is not None and k1 is not None:
+        entry["commits_per_1000"] = round((k1 - io0[1]) * 1000.0 / messages, 1)
 
 
 def _calls(root, scenario, name="webhook-calls"):
@@ -198,6 +241,18 @@ def _add(section, log):
     section["webhook_cpu_s_per_1000_added_paired_median"] = _median(added)
     drained = _pairs(on, off, "cpu_s_per_1000_until_drained")
     section["webhookRatio_cpu_s_per_1000_until_drained"] = _median([y / x for x, y in drained if x])
+    # Bytes written and commits per message: counted, not timed, so far less noisy than msgs/s.
+    for key in ("write_bytes_per_msg", "commits_per_1000"):
+        got = _pairs(on, off, key)
+        section["webhook_%s_paired" % key] = [(x, y) for x, y in got]  # (on, off) per pair
+        section["webhook_%s_on_median" % key] = _median([x for x, _ in got], 1)
+        section["webhook_%s_off_median" % key] = _median([y for _, y in got], 1)
+        section["webhookRatio_%s" % key] = _median([y / x for x, y in got if x])  # off / on
+    log("  bytes written per message off %s, on %s (off/on %s); spool commits per 1,000 messages "
+        "off %s, on %s (off/on %s)"
+        % (section["webhook_write_bytes_per_msg_off_median"], section["webhook_write_bytes_per_msg_on_median"],
+           section["webhookRatio_write_bytes_per_msg"], section["webhook_commits_per_1000_off_median"],
+           section["webhook_commits_per_1000_on_median"], section["webhookRatio_commits_per_1000"]))
     log("  %d pairs: on/off msgs/s median %s (each %s); off/on CPU median %s, until drained %s; "
         "CPU s/1000 added median %s (each %s)"
         % (len(per_pair), section["webhookRatio_msgs_per_s_paired_median"], per_pair,
@@ -227,3 +282,21 @@ def add_ratios(results, root, log=lambda s: sys.stderr.write("bench: " + s + "\n
         _add(rel, log)
         rel["webhook_calls_received"] = _calls(root, "relay")
         rel["webhook_posts_received"] = _calls(root, "relay", "webhook-posts")
+    summary = {}
+    sections = [("accept_%s" % size, sec) for size, sec in sorted((acc or {}).get("sizes", {}).items(),
+                                                                   key=lambda kv: int(kv[0]))]
+    sections += [("relay", rel)] if rel and TARGET in rel else []
+    for name, sec in sections:
+        if TARGET not in sec:
+            continue
+        # On/off: 1.0 means webhooks cost nothing; above 1 for the off/on ones means cheaper with.
+        summary[name + "_msgsPerSecondRatio"] = sec.get("webhookRatio_msgs_per_s_paired_median")
+        summary[name + "_cpuRatio"] = sec.get("webhookRatio_cpu_s_per_1000")
+        summary[name + "_cpuUntilDrainedRatio"] = sec.get("webhookRatio_cpu_s_per_1000_until_drained")
+        summary[name + "_writeBytesRatio"] = sec.get("webhookRatio_write_bytes_per_msg")
+        summary[name + "_commitsRatio"] = sec.get("webhookRatio_commits_per_1000")
+        summary[name + "_pairs"] = sec.get("webhook_pairs")
+    if summary:
+        results["webhook"] = summary
+        for k, v in summary.items():
+            log("webhook.%s = %s" % (k, v))

@@ -1,0 +1,14 @@
+import Testing
+@testable import Registry
+
+extension WebhookCallCodecTests {
+    @Test("Outbox keys end in the sequence as twenty digits, zero-padded, so key order is event order")
+    func keysPadSequences() {
+        #expect(RegistryKeys.webhookPending("ep_a", 0) == "hookcall/ep_a/00000000000000000000")
+        #expect(RegistryKeys.webhookPending("ep_a", 42) == "hookcall/ep_a/00000000000000000042")
+        #expect(RegistryKeys.webhookDone("ep_a", (7 << 16) | 3) == "hookdone/ep_a/00000000000000458755")
+        #expect(RegistryKeys.webhookBatch("ep_a", UInt64.max) == "hookbatch/ep_a/18446744073709551615")
+        let keys = [UInt64(9), 10, 99, 100, 1 << 40].map { RegistryKeys.webhookPending("e", $0) }
+        #expect(keys == keys.sorted())
+    }
+}
