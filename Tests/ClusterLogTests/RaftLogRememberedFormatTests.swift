@@ -17,22 +17,27 @@ struct RaftLogRememberedFormatTests {
         for n in ["n1", "n2"] { try c.startNode(n) }
     }
 
+    /// Every node saved every other member's format (the newest): from hellos, or from the
+    /// leader's view (a follower is dialled by the others only at elections).
+    static func expectEverySaved(_ c: ClusterHarness) {
+        for n in c.names {
+            let others = Dictionary(uniqueKeysWithValues: c.names.filter { $0 != n }.map { ($0, SpoolCommand.formatVersion) })
+            #expect(c.wait(10) { c.logs[n]!.onLoop { $0.rememberedFormats } == others },
+                    "\(n) saved \(c.logs[n]!.onLoop { $0.rememberedFormats })")
+        }
+    }
+
     @Test("a member is down and the others restart: the new leader writes the newest format at once, from the format the down member last advertised")
     func newestFormatAfterRestart() throws {
         let c = try ClusterHarness(nodes: 3)
         let first = try #require(c.awaitLeader())
         #expect(c.wait(10) { c.logs[first]!.entryFormat == SpoolCommand.formatVersion }, "every member advertised the newest format")
-        // Every node saved every other member's format: from hellos, or from the leader's view.
-        for n in c.names {
-            let others = Dictionary(uniqueKeysWithValues: c.names.filter { $0 != n }.map { ($0, SpoolCommand.formatVersion) })
-            #expect(c.wait(5) { c.logs[n]!.onLoop { $0.rememberedFormats } == others },
-                    "\(n) saved \(c.logs[n]!.onLoop { $0.rememberedFormats })")
-        }
+        Self.expectEverySaved(c)
         c.stopNode("n3")
         try Self.restartSurvivors(c)
         let (leader, _) = try #require(Self.leaderFormat(c))
         // Refreshed within a tick of taking the lead; without the saved formats it stays at 1 until n3 is back.
-        #expect(c.wait(2) { c.logs[leader]!.entryFormat == SpoolCommand.formatVersion },
+        #expect(c.wait(5) { c.logs[leader]!.entryFormat == SpoolCommand.formatVersion },
                 "leader \(leader) writes \(c.logs[leader]!.entryFormat) with n3 down")
         let follower = leader == "n1" ? "n2" : "n1"
         #expect(c.wait(5) { c.logs[follower]!.entryFormat == SpoolCommand.formatVersion }, "the follower follows the leader's view")
@@ -43,10 +48,11 @@ struct RaftLogRememberedFormatTests {
         let c = try ClusterHarness(nodes: 3)
         let first = try #require(c.awaitLeader())
         #expect(c.wait(10) { c.logs[first]!.entryFormat == SpoolCommand.formatVersion })
+        Self.expectEverySaved(c)
         c.stopNode("n3")
         try Self.restartSurvivors(c)
         let (leader, _) = try #require(Self.leaderFormat(c))
-        #expect(c.wait(2) { c.logs[leader]!.entryFormat == SpoolCommand.formatVersion }, "n3's saved format counts while it is down")
+        #expect(c.wait(5) { c.logs[leader]!.entryFormat == SpoolCommand.formatVersion }, "n3's saved format counts while it is down")
         // n3 comes back advertising format 4 (an older build): its hello beats the saved newest format.
         let older = SpoolCommand.formatVersion - 1
         try c.startNode("n3") { $0.transport.formatVersion = older }
@@ -61,7 +67,7 @@ struct RaftLogRememberedFormatTests {
         c.stopNode("n3")
         try Self.restartSurvivors(c)
         let (again, _) = try #require(Self.leaderFormat(c))
-        #expect(c.wait(2) { c.logs[again]!.entryFormat == older }, "leader \(again) writes \(c.logs[again]!.entryFormat)")
+        #expect(c.wait(5) { c.logs[again]!.entryFormat == older }, "leader \(again) writes \(c.logs[again]!.entryFormat)")
         #expect(!c.wait(1) { c.logs[again]!.entryFormat != older }, "and stays there while n3 is down")
     }
 
