@@ -1,5 +1,6 @@
 @testable import ClusterLog
 import Foundation
+import RaftCore
 import SpoolStore
 import Testing
 
@@ -15,6 +16,18 @@ struct RaftLogRememberedFormatTests {
     static func restartSurvivors(_ c: ClusterHarness) throws {
         for n in ["n1", "n2"] { c.stopNode(n) }
         for n in ["n1", "n2"] { try c.startNode(n) }
+    }
+
+    /// Proposes `command` on `log` and returns its index once committed (fails the test on an error).
+    static func propose(_ command: SpoolCommand, on log: RaftLog) throws -> UInt64 {
+        let done = DispatchSemaphore(value: 0)
+        let result = Results()
+        log.propose(command) { r in
+            result.set(0, r)
+            done.signal()
+        }
+        #expect(done.wait(timeout: .now() + 20) == .success, "the proposal did not complete")
+        return try #require(try result.all[0]?.get())
     }
 
     /// Every node saved every other member's format (the newest): from hellos, or from the
@@ -57,6 +70,17 @@ struct RaftLogRememberedFormatTests {
         let older = SpoolCommand.formatVersion - 1
         try c.startNode("n3") { $0.transport.formatVersion = older }
         #expect(c.wait(10) { c.logs[leader]!.entryFormat == older }, "leader \(leader) writes \(c.logs[leader]!.entryFormat)")
+        // What the cluster writes from now on is what n3 reads: a postpone that format 5 would
+        // write with its due times seen (version 5) reaches n3 as version 4.
+        let postpone = SpoolCommand.postpone(.init(issuedAt: 1, items: [.init(queueID: "Q1", at: 2, seen: 3)]))
+        let index = try Self.propose(postpone, on: c.logs[leader]!)
+        let n3 = c.logs["n3"]!
+        var version: UInt8?
+        #expect(c.wait(10) {
+            version = n3.onLoop { l in (try? l.storage.entries(from: index, to: index + 1, maxBytes: 1 << 20))?.first?.data.first }
+            return version != nil
+        }, "n3 has entry \(index)")
+        #expect(version == older, "entry \(index) version \(String(describing: version))")
         // n3 dials only its leader; the follower learns from the leader's view that a member it
         // has no connection from may be older, and saves that too.
         for n in ["n1", "n2"] {
