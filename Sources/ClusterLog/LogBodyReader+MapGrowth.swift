@@ -84,8 +84,12 @@ extension LogBodyReader {
     /// it); a storage error when it could not. Any thread outside a transaction.
     func adoptMapSize(timeout: Double? = fullWait) throws(ClusterError) {
         let adopted = try withExclusiveEnv(timeout: timeout, urgent: true) { () throws(ClusterError) -> Bool in
-            let rc = mdb_env_set_mapsize(env, 0)
-            guard rc == 0 else { throw RaftLogStorage.lmdbError(rc, "mdb_env_set_mapsize (adopt)") }
+            // Bounded by the maximum and the disk (`SpoolStore+MapAdoption`).
+            do {
+                try SpoolStore.MapGrowth.adopt(env: env, directory: directory, maxMapSize: maxMapSize)
+            } catch {
+                throw ClusterError(.storage, "\(error)", context: "mdb_env_set_mapsize (adopt)")
+            }
             return true
         }
         guard adopted == true else {

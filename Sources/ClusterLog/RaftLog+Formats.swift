@@ -4,7 +4,10 @@ import SpoolStore
 /// Which log entry format this node writes during a rolling upgrade (see `SpoolCommand+Formats`):
 /// the lowest `SpoolCommand.formatVersion` among the members. The leader learns each member's from
 /// the hellos of the connections the member opens to it (every follower and learner dials its
-/// leader; a member not heard from, or a build that sends no version, counts as 1) and announces
+/// leader; a member not heard from since this node started counts as the format saved for it,
+/// from its last hello or the last leader's announcement, across restarts
+/// (`RaftLog+RememberedFormats`); one never heard of, or a build that sends no version, counts as
+/// 1) and announces
 /// the result in its `.leaderView` every second; a follower writes the lower of its own version
 /// and the last one announced (1 until then, or from a leader that announces none). Proposals are
 /// encoded with it; a leader also re-encodes a pending proposal written for a newer version (a
@@ -15,11 +18,12 @@ extension RaftLog {
 
     /// Recomputes `effectiveFormat`.
     func refreshEffectiveFormat() {
+        rememberPeerFormats()
         var f = SpoolCommand.formatVersion
         let st = raft.confState
         let others = (st.voters + st.learners).filter { $0 != raft.id }
         if raft.role == .leader || others.isEmpty {
-            for id in others { f = min(f, transport.peerFormats[ids.name(id)] ?? 1) }
+            for id in others { f = min(f, memberFormat(ids.name(id))) }
         } else {
             f = min(f, leaderFormat)
         }

@@ -82,6 +82,7 @@ extension RaftLog {
             compactHint = index
             liveMembers = Self.decodeNames(frame.payload.dropFirst(8))
             leaderFormat = Self.viewFormat(frame.payload.dropFirst(8))
+            followLeaderFormat(announced: leaderFormat, leader: peer)
             liveReceived = EventLoop.now()
         case .snapshotChunk, .snapshotEnd:
             receiveSnapshot(frame, from: peer)

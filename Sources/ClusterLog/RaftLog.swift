@@ -113,6 +113,11 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var liveReceived: UInt64 = 0
     /// The log entry format this node writes (see `RaftLog+Formats`).
     var effectiveFormat: UInt8 = 1
+    /// Members' formats saved by earlier runs, whether they changed since the last save and whether
+    /// saving failed (`RaftLog+RememberedFormats`).
+    var rememberedFormats: [String: UInt8] = [:]
+    var formatsUnsaved = false
+    var savingFormatsFailed = false
     /// The format the leader last announced in its `.leaderView` (1 from a leader that announces none).
     var leaderFormat: UInt8 = 1
     var needsSnapshot: Set<UInt64> = []
@@ -200,6 +205,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
                                   maxFrame: max(256 << 20, options.maxAppendBytes * 2))
         try transport.apply(options, logSink: logSink)
         transport.formatVersion = SpoolCommand.formatVersion
+        rememberedFormats = Self.savedFormats(storage)
         refreshEffectiveFormat()
         try copyBodiesBackIfSwitchedOff(storage)
     }

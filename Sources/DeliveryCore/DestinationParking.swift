@@ -104,8 +104,8 @@ public struct DestinationParking: Sendable {
     /// destination's postponed run does not push another destination's messages back behind it;
     /// they divide `postponeRate` between them.
     private var calendars: [String: PostponeCalendar] = [:]
-    /// Most destinations with a calendar of their own (memory: one counter per second of the window
-    /// each, about 57 KB at the default 4 h).
+    /// Most destinations with a calendar of their own (memory: two bytes per second their postpones
+    /// span, at most about 29 KB each at the default 4 h; `PostponeCalendar`).
     public static let maxOwnCalendars = 32
 
     /// Creates an empty parking. Pure.

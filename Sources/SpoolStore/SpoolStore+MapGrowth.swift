@@ -211,12 +211,12 @@ extension SpoolStore {
         return true
     }
 
-    /// Adopts a map size another process set (`mdb_env_set_mapsize(env, 0)`), with no
-    /// transaction of this process open. Any thread outside a transaction.
+    /// Adopts a map size another process set, bounded by the maximum and the disk
+    /// (`SpoolStore+MapAdoption`), with no transaction of this process open. Any thread outside a
+    /// transaction.
     func adoptMapSize() throws {
         _ = try withExclusiveEnv(urgent: true) {
-            let rc = mdb_env_set_mapsize(env, 0)
-            guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_env_set_mapsize (adopt)") }
+            try MapGrowth.adopt(env: env, directory: directory, maxMapSize: options.maxMapSize)
         }
     }
 }

@@ -6,8 +6,8 @@ extension SpoolStore {
     public struct SpaceUsage: Sendable, Equatable {
         /// The map size (the most the spool can hold), bytes.
         public var mapSize: Int
-        /// Bytes in pages in use: pages ever written less the pages on LMDB's free list (which new
-        /// writes reuse).
+        /// Bytes in pages in use: pages ever written less the pages on LMDB's free list that new
+        /// writes can reuse now (pages a long read still pins count as used).
         public var used: Int
 
         /// Bytes free on the filesystem holding the spool (for unprivileged writers), or nil when
@@ -44,7 +44,7 @@ extension SpoolStore {
     }
 
     /// An LMDB environment's map size and the bytes in pages in use: pages ever written less the
-    /// pages on its free list (which new writes reuse), read in `readTransaction` (a read-only
+    /// pages on its free list that new writes can reuse now (not those a long read pins), read in `readTransaction` (a read-only
     /// transaction of `env`, which the caller keeps open for the call). Shared with the raft
     /// store's free-space check (`LogBodyReader.availableBytes`). Any thread.
     public static func lmdbMapUse(env: OpaquePointer, readTransaction txn: OpaquePointer) -> (mapSize: Int, used: Int) {
@@ -54,7 +54,9 @@ extension SpoolStore {
         mdb_env_stat(env, &stat)
         // The free list is database 0 (FREE_DBI): each value is a list of page numbers whose
         // first word is its length.
-        var freePages = 0
+        // Its key is the id of the transaction that freed them: only pages a write can reuse now
+        // count as free, not those a long read still pins (`SpoolStore+ReusablePages`).
+        var records: [(freedBy: UInt64, pages: Int)] = []
         var cursorp: OpaquePointer?
         if mdb_cursor_open(txn, 0, &cursorp) == 0, let cursor = cursorp {
             var key = MDB_val()
@@ -62,11 +64,14 @@ extension SpoolStore {
             var op = MDB_FIRST
             while mdb_cursor_get(cursor, &key, &value, op) == 0 {
                 op = MDB_NEXT
-                guard value.mv_size >= MemoryLayout<Int>.size, let data = value.mv_data else { continue }
-                freePages += data.loadUnaligned(as: Int.self)
+                guard value.mv_size >= MemoryLayout<Int>.size, let data = value.mv_data,
+                      key.mv_size >= MemoryLayout<UInt64>.size, let k = key.mv_data else { continue }
+                records.append((k.loadUnaligned(as: UInt64.self), data.loadUnaligned(as: Int.self)))
             }
             mdb_cursor_close(cursor)
         }
+        let freePages = records.isEmpty ? 0
+            : reusablePages(records: records, lastCommitted: UInt64(info.me_last_txnid), readers: readerSnapshots(env: env))
         let pagesWritten = Int(info.me_last_pgno) + 1
         return (Int(info.me_mapsize), max(0, pagesWritten - freePages) * Int(stat.ms_psize))
     }

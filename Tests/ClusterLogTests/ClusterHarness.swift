@@ -52,11 +52,13 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     /// Opens the node's spool and raft storage and starts it; tells the others its address.
-    func startNode(_ n: String) throws {
+    /// `prepare` sees the log before it starts (e.g. to make it advertise an older format).
+    func startNode(_ n: String, prepare: (RaftLog) -> Void = { _ in }) throws {
         let store = try SpoolStore(directory: "\(root)/\(n)/spool", options: spoolOptions)
         var sink: RaftLog.LogSink = { _, _, _ in }
         if let logLines { sink = logLines.sink }
         let log = try RaftLog(options: options(n), store: store, logSink: sink)
+        prepare(log)
         let bound = try log.start()
         stores[n] = store
         logs[n] = log

@@ -116,31 +116,7 @@ struct MapGrowthTests {
         defer { log.stop() }
         #expect(await log.proposeAndWait(makeEnqueue("first")).isSuccess)
         // A second handle (as another process would have) grows the map and fills it past 4 MiB.
-        var envp: OpaquePointer?
-        #expect(mdb_env_create(&envp) == 0)
-        let other = try #require(envp)
-        #expect(mdb_env_set_mapsize(other, 32 * Self.mib) == 0)
-        #expect(mdb_env_set_maxdbs(other, 20) == 0)
-        #expect(mdb_env_open(other, dir, UInt32(MDB_NOTLS | MDB_NOSYNC), 0o600) == 0)
-        var txnp: OpaquePointer?
-        #expect(mdb_txn_begin(other, nil, 0, &txnp) == 0)
-        let txn = try #require(txnp)
-        var dbi: MDB_dbi = 0
-        #expect(mdb_dbi_open(txn, "other", UInt32(MDB_CREATE), &dbi) == 0)
-        var value = Array(repeating: UInt8(0x61), count: 1 << 20)
-        for i in 0..<8 {
-            var k = Array("k\(i)".utf8)
-            let rc = k.withUnsafeMutableBytes { kb in
-                value.withUnsafeMutableBytes { vb in
-                    var key = MDB_val(mv_size: kb.count, mv_data: kb.baseAddress)
-                    var val = MDB_val(mv_size: vb.count, mv_data: vb.baseAddress)
-                    return mdb_put(txn, dbi, &key, &val, 0)
-                }
-            }
-            #expect(rc == 0)
-        }
-        #expect(mdb_txn_commit(txn) == 0)
-        mdb_env_close(other)
+        try MapAdoptionBoundTests.otherWrites(dir, mapSize: 32 * Self.mib, megabytes: 8)
         // Our reads and writes adopt the new size instead of failing.
         #expect(try store.message(id: "first") != nil)
         #expect(try store.spaceUsage().mapSize == 32 * Self.mib)

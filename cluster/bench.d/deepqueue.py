@@ -19,7 +19,11 @@ RECEIVER_IP = NET + "50"
 
 
 def proc_io(pid):
-    """write_bytes of /proc/PID/io (bytes the process caused to be sent to the block layer)."""
+    """write_bytes of /proc/PID/io: page-cache bytes the process dirtied. Not the bytes written:
+    the kernel charges a whole folio each time a clean one becomes dirty, and with ext4's large
+    folios (kernel 6.16+) a 4 KiB LMDB page write into a read-ahead file counts up to 2 MiB
+    (sessions_bench.write_diagnostics). Compare these rows only with each other, on one kernel;
+    device bytes are what relaybytes, clusterbytes and sessions count."""
     try:
         with open("/proc/%d/io" % pid) as f:
             for line in f:

@@ -12,8 +12,10 @@ step:
   - idle CPU: the node's CPU seconds over --idle-seconds with nothing but the idle sessions;
   - load: smtp-source (20 sessions, N x 5 KB) on the relay port with a prober alongside (one
     message at a time, end of DATA -> 250), waiting until the sink has every message; CPU seconds,
-    bytes written (/proc/PID/io write_bytes) and fsync-family system calls (perf stat on the
-    syscalls tracepoints, when perf can attach) per message.
+    bytes written (by the device of the data directory, a loop ext4 of its own, counted as
+    relaybytes does; not /proc/PID/io write_bytes, which charges whole large folios: see
+    write_diagnostics) and fsync-family system calls (perf stat on the syscalls tracepoints, when
+    perf can attach) per message.
 After the top step every idle session is closed and the 0-session load round runs again (the
 machine is shared: load drifts). Headlines: sessions.p99Ratio = prober p99 at the top step / the
 mean of the two 0-session rounds (and p50Ratio, acceptRateRatio), per session memory = RSS growth
@@ -134,7 +136,7 @@ class Node:
     def __init__(self, b, d, binary, cert, key, sink, max_sessions, ip=IP):
         self.b, self.d = b, d
         self.data = os.path.join(d, "data")
-        os.makedirs(self.data)
+        os.makedirs(self.data, exist_ok=True)  # may be the loop filesystem's mount point (run)
         self.logfile = os.path.join(d, "sendarix.log")
         self.config = os.path.join(d, "sendarix.json")
         cfg = {
@@ -178,14 +180,19 @@ class Node:
         return self.b.proc_kb(self.proc.pid, "status", key)
 
     def write_bytes(self):
+        return self.io().get("write_bytes")
+
+    def io(self):
+        """The fields of /proc/PID/io (write_bytes, wchar, syscw, cancelled_write_bytes, ...); {} if gone."""
+        out = {}
         try:
             with open("/proc/%d/io" % self.proc.pid) as f:
                 for line in f:
-                    if line.startswith("write_bytes:"):
-                        return int(line.split()[1])
-        except OSError:
-            return None
-        return None
+                    k, _, v = line.partition(":")
+                    out[k.strip()] = int(v)
+        except (OSError, ValueError):
+            return {}
+        return out
 
     def get(self, path):
         import http.client
@@ -254,15 +261,20 @@ class IdleClients:
             self.b.PROCS.stop(p, grace=20.0)
 
 
-def load_round(bench, b, node, sink, d, count, tag):
+def load_round(bench, b, node, sink, d, count, tag, loopfs=None):
     """smtp-source count x 5 KB on the relay port with the prober; waits for the sink. Returns the
-    row's figures."""
+    row's figures. bytesPerMsg is what the node's data directory's device wrote (`loopfs`, a
+    relaybytes.LoopFS: counted as relaybytes does, settled and synced once before and after), or
+    None without it; the process's write_bytes is kept apart as pageCacheDirtiedPerMsg (it is not a
+    byte count on this kernel: see write_diagnostics)."""
     a = bench.args
     import deepqueue  # the fsync counter shared with the deep-queue benches
     fs = deepqueue.FsyncCounter(node.proc.pid, os.path.join(d, "perf-%d.txt" % time.monotonic_ns()))
     time.sleep(0.3)  # perf attaches asynchronously; nothing is measured yet
+    sectors0 = loopfs.settle_once() if loopfs else None
     base = sink.received()
     cpu0, wb0 = node.cpu(), node.write_bytes()
+    diag0 = write_diagnostics(node)
     prober = b.Prober(node.ip, node.port, 5120)
     prober.start()
     ok, secs, err = b.run_smtp_source(node, a.sessions, 5120, count, d, tag)
@@ -273,13 +285,61 @@ def load_round(bench, b, node, sink, d, count, tag):
     want = base + count + lat["samples"]
     got, _ = sink.wait_for(want, stall_seconds=30.0, max_seconds=max(120.0, count * 0.05))
     cpu1, wb1 = node.cpu(), node.write_bytes()
+    diag1 = write_diagnostics(node)
     fsyncs = fs.stop()
+    sectors1 = loopfs.settle_once() if loopfs else None
     msgs = count + lat["samples"]
-    return {"messages": msgs, "delivered": got - base, "accept_msgs_per_s": round(count / secs, 1),
+    return {"writes": {k: round((diag1[k] - diag0[k]) / msgs, 3) for k in diag0
+                       if diag0.get(k) is not None and diag1.get(k) is not None},
+            "bytesPerMsg": round((sectors1 - sectors0) * 512 / msgs) if loopfs else None,
+            "bytesCounted": "device writes of the data directory's loop filesystem" if loopfs else None,
+            "pageCacheDirtiedPerMsg": round((wb1 - wb0) / msgs) if wb0 is not None and wb1 is not None else None,
+            "messages": msgs, "delivered": got - base, "accept_msgs_per_s": round(count / secs, 1),
             "latency": lat,
             "cpuPerMsg": round((cpu1 - cpu0) / msgs * 1000.0, 4),  # milliseconds
-            "bytesPerMsg": round((wb1 - wb0) / msgs) if wb0 is not None and wb1 is not None else None,
             "fsyncsPerMsg": round(fsyncs / msgs, 3) if fsyncs is not None else None}
+
+
+def data_filesystem(b, d, count, res):
+    """The node's data directory on a fresh loop ext4 filesystem (relaybytes.LoopFS), so bytes are
+    counted on a device of its own; None (and res["bytesPerMsg_unavailable"]) when one cannot be
+    made (not root, no losetup): bytesPerMsg is then None."""
+    import relaybytes
+    try:
+        # Sparse; large enough that the spool's reserve (1 GiB by default) is free.
+        fs = relaybytes.LoopFS(os.path.join(d, "queue.img"), os.path.join(d, "data"),
+                               max(4 << 30, count * 5120 * 16 + (2 << 30)))
+    except (RuntimeError, OSError) as e:
+        res["bytesPerMsg_unavailable"] = "no loop filesystem: %s" % e
+        return None
+    b.PROCS.add_stopper(fs.stop)
+    return fs
+
+
+def write_diagnostics(node):
+    """What the write figures are made of (per message once differenced): write_bytes, wchar and
+    syscw (bytes and calls of write-family system calls, sockets included), cancelled_write_bytes,
+    the spool's commits, the node's log file and the spool file's growth.
+
+    write_bytes is not the bytes written: the kernel charges the whole page-cache folio each time a
+    clean folio becomes dirty, and on this kernel (ext4 with large folios, 6.16+) the folios of a
+    file that was read ahead are up to 2 MiB. LMDB's 4 KiB page writes into its map thus count
+    10 KiB to 940 KiB each while the device writes 4 KiB (measured: a 4 KiB pwrite + fdatasync into
+    a read-ahead file on a loop ext4 counted 940,810 write_bytes and 4,096 device bytes). The
+    cost rows' bytesPerMsg therefore counts the data directory's device (load_round)."""
+    io = node.io()
+    out = {k: io.get(k) for k in ("write_bytes", "wchar", "syscw", "cancelled_write_bytes")}
+    out["spoolCommits"] = node.metric("sendarix_spool_commit_duration_seconds_count")
+    try:
+        out["logFileBytes"] = os.path.getsize(node.logfile)
+    except OSError:
+        out["logFileBytes"] = None
+    data = os.path.join(node.data, "spool", "data.mdb")
+    try:
+        out["spoolFileBytes"] = os.path.getsize(data)
+    except OSError:
+        out["spoolFileBytes"] = None
+    return out
 
 
 def run(bench):
@@ -302,9 +362,10 @@ def run(bench):
         bench.results["sessions"] = res
         return
     d = bench.dir("sessions")
-    sink = node = clients = None
+    sink = node = clients = loopfs = None
     rows, per_step = [], {}
     try:
+        loopfs = data_filesystem(b, d, count, res)
         sink = b.Sink(d, "sessions-sink", SINK_IP, 2526)
         node = Node(b, d, a.sendarix_bin, bench.cert, bench.key, sink, top)
         res["node_nofile"] = _limit_of(node.proc.pid)
@@ -312,7 +373,7 @@ def run(bench):
         # Warm-up: one session and a few messages, so one-time initialisation (TLS, code paths,
         # allocator pools) is not charged to the first step.
         clients.open(1)
-        load_round(bench, b, node, sink, d, 200, "warmup")
+        load_round(bench, b, node, sink, d, 200, "warmup", loopfs)
         opened = 1
         for n in steps:
             entry = {"sessions": n}
@@ -337,20 +398,22 @@ def run(bench):
             entry["idle_cpu_percent"] = round((c1 - c0) / (t1 - t0) * 100.0, 2)
             b.log("sessions: %d open (node says %s), RSS %.1f MB, idle CPU %.2f %%"
                   % (n, entry["node_connections_open"], entry["rss_kb"] / 1024.0, entry["idle_cpu_percent"]))
-            entry.update(load_round(bench, b, node, sink, d, count, "sessions-%d" % n))
+            entry.update(load_round(bench, b, node, sink, d, count, "sessions-%d" % n, loopfs))
             entry["rss_after_load_kb"] = node.status_kb("VmRSS:")
             try:
                 status, _ = node.get("/health")
                 entry["health"] = status
             except OSError as e:
                 entry["health"] = str(e)
-            b.log("sessions: %d: accept %.1f msg/s, prober p50 %s p99 %s ms, CPU %.3f ms/msg, %s bytes/msg, %s fsyncs/msg"
+            b.log("sessions: %d: accept %.1f msg/s, prober p50 %s p99 %s ms, CPU %.3f ms/msg, %s device bytes/msg "
+                  "(write_bytes %s), %s fsyncs/msg"
                   % (n, entry["accept_msgs_per_s"], entry["latency"]["p50_ms"], entry["latency"]["p99_ms"],
-                     entry["cpuPerMsg"], entry["bytesPerMsg"], entry["fsyncsPerMsg"]))
+                     entry["cpuPerMsg"], entry["bytesPerMsg"], entry["pageCacheDirtiedPerMsg"], entry["fsyncsPerMsg"]))
             per_step[n] = entry
             if n > 0:
                 rows.append({"scenario": "sessions", "sessions": n, "cpuPerMsg": entry["cpuPerMsg"],
-                             "bytesPerMsg": entry["bytesPerMsg"], "fsyncsPerMsg": entry["fsyncsPerMsg"],
+                             "bytesPerMsg": entry["bytesPerMsg"], "bytesCounted": entry["bytesCounted"],
+                             "fsyncsPerMsg": entry["fsyncsPerMsg"],
                              "rssMB": round(entry["rss_kb"] / 1024.0, 1), "unit": "cpuPerMsg in ms"})
         # The machine is shared: measure the no-session baseline again after closing every idle
         # session, and compare the top step with the mean of the two baselines.
@@ -359,7 +422,7 @@ def run(bench):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and (node.metric("sendarix_connections_open") or 0) > 0:
             time.sleep(0.2)
-        after = load_round(bench, b, node, sink, d, count, "sessions-0-after")
+        after = load_round(bench, b, node, sink, d, count, "sessions-0-after", loopfs)
         after["node_connections_open_before"] = node.metric("sendarix_connections_open")
         res["baseline_after"] = after
         b.log("sessions: 0 again: accept %.1f msg/s, prober p50 %s p99 %s ms"
@@ -406,6 +469,8 @@ def run(bench):
             node.stop()
         if sink:
             sink.stop()
+        if loopfs:
+            loopfs.stop()
     res["loadavg_end"] = round(os.getloadavg()[0], 2)
     bench.results["sessions"] = res
     bench.results.setdefault("costTable", {"rows": []})["rows"].extend(rows)
