@@ -4,7 +4,7 @@ import SpoolStore
 extension RelayNode {
     /// Adds the webhook outbox and the limits layer to `/metrics` (`NodeMetrics.shared`). Called once
     /// per process by `start`; collectors run on the admin loop at scrape time (the webhook figures
-    /// read the store in one read transaction, O(outbox)).
+    /// read the store in one read transaction, O(endpoints): the spool keeps per-endpoint call counts).
     static func registerMetricCollectors(store: SpoolStore, sendingLimits: SendingLimiter?) {
         NodeMetrics.shared.addCollector { out in
             guard let w = try? WebhookMetrics.current(store) else { return }

@@ -22,7 +22,7 @@ struct WebhookMetrics: Sendable, Equatable {
     /// Calls delivered since the process started.
     static let deliveredCalls = Atomic<Int>(0)
 
-    /// The current figures. Reads the store (one read transaction, O(outbox)).
+    /// The current figures. Reads the store (one read transaction, O(endpoints)).
     static func current(_ store: SpoolStore) throws -> WebhookMetrics {
         let s = try store.webhookStats()
         return WebhookMetrics(backlog: s.backlog, failedCalls: s.failed, unhealthyEndpoints: s.unhealthyEndpoints,

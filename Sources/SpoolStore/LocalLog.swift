@@ -57,13 +57,16 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         /// Total time spent committing (write transaction + fsync), nanoseconds;
         /// divide by `transactions` for the mean commit latency.
         public var commitNanoseconds: UInt64 = 0
+        /// Times the writer waited for more proposals behind background ones.
+        public var lingers: Int = 0
 
         /// Creates statistics. Any thread.
-        public init(transactions: Int, proposals: Int, largestBatch: Int, commitNanoseconds: UInt64 = 0) {
+        public init(transactions: Int, proposals: Int, largestBatch: Int, commitNanoseconds: UInt64 = 0, lingers: Int = 0) {
             self.transactions = transactions
             self.proposals = proposals
             self.largestBatch = largestBatch
             self.commitNanoseconds = commitNanoseconds
+            self.lingers = lingers
         }
     }
 
@@ -196,14 +199,15 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         }
     }
 
-    /// Claims and outcomes, and the webhook dispatcher's leases and results: proposals no client
-    /// waits on (webhook bookkeeping rides in the commits of the mail being accepted instead of
-    /// cutting the linger with commits of its own). Any thread.
+    /// Claims and outcomes, and the webhook dispatcher's results: proposals no client waits on
+    /// (webhook results ride in the commits of the mail being accepted instead of cutting the
+    /// linger with commits of its own). The dispatcher's leases (`claim`, `leaseBatches`) are not
+    /// background: it waits for each, one endpoint after another, and with no mail to join each
+    /// would wait out the whole linger. Any thread.
     static func isBackground(_ command: SpoolCommand) -> Bool {
         switch command {
         case .claim, .outcome: true
-        case .registry(.webhook(.claim)), .registry(.webhook(.results)), .registry(.webhook(.leaseBatches)),
-             .registry(.webhook(.batchResults)): true
+        case .registry(.webhook(.results)), .registry(.webhook(.batchResults)): true
         default: false
         }
     }
@@ -214,6 +218,7 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
     private func lingerForMore() {
         guard options.backgroundLinger > 0, urgentPending == 0, !stopping, !held else { return }
         let deadline = Date().addingTimeInterval(options.backgroundLinger)
+        stats.lingers += 1
         lingering = true
         defer { lingering = false }
         while urgentPending == 0 && !stopping && !held && pending.count < options.maxBatchCount {

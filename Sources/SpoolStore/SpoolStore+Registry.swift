@@ -23,10 +23,14 @@ extension SpoolStore {
         let t = RegistryMachine.apply(command, current: current)
         if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: command.keys.first ?? "")) }
         for (key, record) in t.writes {
+            let k = Array(key.utf8)
             if let record {
-                try txn.put(dbRegistry, Array(key.utf8), record.encoded())
+                let v = record.encoded()
+                try tallyWebhookWrite(key: k, value: v, in: txn)
+                try txn.put(dbRegistry, k, v)
             } else {
-                try txn.delete(dbRegistry, Array(key.utf8))
+                try tallyWebhookWrite(key: k, value: nil, in: txn)
+                try txn.delete(dbRegistry, k)
             }
         }
         try afterRegistry(command, in: txn)

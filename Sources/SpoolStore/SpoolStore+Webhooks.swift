@@ -48,6 +48,8 @@ extension SpoolStore {
                                         index: index, ordinal: ordinal, at: event.timestampMillis,
                                         eventRecord: { record })
         for (key, call) in calls {
+            // A new sequence: no call was stored under this key.
+            webhookTally.stage(call.endpoint, .init(pending: 1))
             try txn.put(dbRegistry, Array(key.utf8), RegistryRecord.webhookCall(call).encoded())
         }
     }
@@ -56,6 +58,7 @@ extension SpoolStore {
     func afterRegistry(_ command: RegistryCommand, in txn: LMDBTransaction) throws {
         guard case .webhook(.delete(let id, _)) = command else { return }
         _ = try txn.delete(dbRegistry, Array(RegistryKeys.webhookMark(id).utf8))
+        webhookTally.stageRemoveAll(id)
         for prefix in [RegistryKeys.webhookPendingPrefix(id), RegistryKeys.webhookDonePrefix(id), RegistryKeys.webhookBatchPrefix(id)] {
             let start = Array(prefix.utf8)
             var keys: [[UInt8]] = []
@@ -85,7 +88,10 @@ extension SpoolStore {
                 item = try cursor.get(MDB_NEXT)
             }
             cursor.close()
-            for k in victims { _ = try txn.delete(dbRegistry, k) }
+            for k in victims {
+                try tallyWebhookWrite(key: k, value: nil, in: txn)
+                _ = try txn.delete(dbRegistry, k)
+            }
         }
     }
 
@@ -181,33 +187,22 @@ extension SpoolStore {
         return value.firstRange(of: Array("\"status\":\"failed\"".utf8)) != nil
     }
 
-    /// Backlog and failure counts of every endpoint (counts finished calls too: O(outbox)).
-    /// For metrics and `GET /v1/webhooks`. Any thread; one read transaction.
+    /// Backlog and failure counts of every endpoint: the counts from the tally kept as calls are
+    /// written and retired (`WebhookTally`), the oldest pending call from one seek, so the cost
+    /// does not grow with the stored calls. For metrics and `GET /v1/webhooks`. Any thread; one
+    /// read transaction.
     public func webhookStats() throws -> WebhookStats {
         try read { txn in
             var stats = WebhookStats()
             for e in try webhookEndpoints(in: txn) {
-                var s = WebhookStats.Endpoint(id: e.id, tenant: e.tenant, status: e.status, pending: 0, failed: 0,
-                                              delivered: 0, consecutiveFailures: e.consecutiveFailures)
+                let n = webhookTally.counts(e.id)
+                var s = WebhookStats.Endpoint(id: e.id, tenant: e.tenant, status: e.status, pending: n.pending,
+                                              failed: n.failed, delivered: n.delivered,
+                                              consecutiveFailures: e.consecutiveFailures)
                 let cursor = try txn.cursor(dbRegistry)
                 let pending = Array(RegistryKeys.webhookPendingPrefix(e.id).utf8)
-                var item = try cursor.seek(atLeast: pending)
-                if let cur = item, cur.key.starts(with: pending) {
+                if let cur = try cursor.seek(atLeast: pending), cur.key.starts(with: pending) {
                     s.oldestPendingAt = try? RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookCall?.createdAt
-                }
-                while let cur = item, cur.key.starts(with: pending) {
-                    s.pending += 1
-                    item = try cursor.get(MDB_NEXT)
-                }
-                let done = Array(RegistryKeys.webhookDonePrefix(e.id).utf8)
-                item = try cursor.seek(atLeast: done)
-                while let cur = item, cur.key.starts(with: done) {
-                    if Self.isFailedCall(cur.value) {
-                        s.failed += 1
-                    } else {
-                        s.delivered += 1
-                    }
-                    item = try cursor.get(MDB_NEXT)
                 }
                 cursor.close()
                 stats.endpoints.append(s)

@@ -36,6 +36,7 @@ extension SpoolStore {
             if rc == MDB_MAP_RESIZED { throw MapResized() }
             guard rc == 0, let txnPtr = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (write)") }
             let txn = LMDBTransaction(txn: txnPtr)
+            webhookTally.discardStaged()  // from an attempt before a map growth
             var results: [Result<Void, StoreError>] = []
             results.reserveCapacity(entries.count)
             do {
@@ -69,6 +70,7 @@ extension SpoolStore {
             } catch {
                 mdb_txn_abort(txnPtr)
                 webhookRouteCache.clear()  // its log indices may be given to other commands
+                webhookTally.discardStaged()
                 throw error
             }
             let started = DispatchTime.now().uptimeNanoseconds
@@ -76,8 +78,10 @@ extension SpoolStore {
             NodeMetrics.shared.spoolCommitSeconds.observe(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             guard crc == 0 else {
                 webhookRouteCache.clear()
+                webhookTally.discardStaged()
                 throw StoreError.lmdb(crc, "mdb_txn_commit")
             }
+            webhookTally.commitStaged()
             return results
         }
     }

@@ -88,6 +88,8 @@ public final class SpoolStore: @unchecked Sendable {
 
     /// The endpoints' webhook routes, kept between endpoint changes (`SpoolStore+WebhookRoutes`).
     let webhookRouteCache = WebhookRouteCache()
+    /// Stored webhook calls per endpoint, for `webhookStats` (`SpoolStore+WebhookTally`).
+    let webhookTally = WebhookTally()
     /// Map growth bookkeeping and its observer (`SpoolStore+MapGrowth`).
     let mapGrowth = MapGrowthState()
 
@@ -131,6 +133,7 @@ public final class SpoolStore: @unchecked Sendable {
         dbLogBodies = dbis[10]
         lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
+        try recountWebhookTally()
     }
 
     deinit {
