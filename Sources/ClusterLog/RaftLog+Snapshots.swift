@@ -32,6 +32,10 @@ extension RaftLog {
         var index: UInt64 = 0
         var term: UInt64 = 0
         var conf = Raft.ConfState()
+        /// Reads the copy's chunks off the loop, one at a time (`RaftLog+SnapshotReads.swift`).
+        var reader: DispatchQueue?
+        /// A chunk read is running on `reader`.
+        var reading = false
     }
 
     struct IncomingSnapshot {
@@ -91,6 +95,7 @@ extension RaftLog {
                 throw ClusterError(.storage, "cannot read the spool copy", context: s.directory)
             }
             s.handle = handle
+            s.reader = DispatchQueue(label: "sendarix.raft.snapshot-read.\(peer)")
             s.size = size
             s.index = index
             s.term = term
@@ -103,37 +108,23 @@ extension RaftLog {
         }
     }
 
-    /// Sends chunks while the bulk lane has room; finishes streams that are done.
+    /// Starts the next chunk read of each stream while its bulk lane has room (the read runs off
+    /// the loop: `RaftLog+SnapshotReads.swift`); finishes streams that are done.
     func pumpSnapshots() {
         for (peer, var s) in outgoingSnapshots {
-            guard let handle = s.handle else { continue }
+            guard s.handle != nil else { continue }
             if raft.role != .leader {
                 abortSnapshot(peer)
                 continue
             }
-            while s.offset < s.size && transport.queuedBytes(to: peer, lane: .bulk) < Self.snapshotWindow {
-                let chunk: Data
-                do {
-                    chunk = try handle.read(upToCount: Self.snapshotChunk) ?? Data()
-                } catch {
-                    log("error", "reading the spool copy failed", ["error": "\(error)"])
-                    abortSnapshot(peer)
-                    return
+            if s.offset < s.size {
+                if !s.reading && transport.queuedBytes(to: peer, lane: .bulk) < Self.snapshotWindow {
+                    s.reading = true
+                    outgoingSnapshots[peer] = s
+                    readSnapshotChunk(s, peer: peer)
                 }
-                if chunk.isEmpty { break }
-                var payload = [UInt8]()
-                payload.reserveCapacity(16 + chunk.count)
-                payload.appendUInt64(s.id)
-                payload.appendUInt64(s.offset)
-                payload.append(contentsOf: chunk)
-                guard transport.send(PeerFrame(.snapshotChunk, payload), to: peer, lane: .bulk) else {
-                    abortSnapshot(peer)
-                    return
-                }
-                s.offset += UInt64(chunk.count)
+                continue
             }
-            outgoingSnapshots[peer] = s
-            guard s.offset >= s.size else { continue }
             let end = Self.snapshotEndPayload(id: s.id, size: s.size, index: s.index, term: s.term, conf: s.conf,
                                               leaderTerm: raft.term)
             let sent = transport.send(PeerFrame(.snapshotEnd, end), to: peer, lane: .bulk)
@@ -164,8 +155,14 @@ extension RaftLog {
 
     private func finishOutgoing(_ peer: String) {
         guard let s = outgoingSnapshots.removeValue(forKey: peer) else { return }
-        try? s.handle?.close()
-        try? FileManager.default.removeItem(atPath: s.directory)
+        let handle = s.handle
+        let directory = s.directory
+        // After a read that may still run; removing a copy of gigabytes is not for the loop either.
+        let close: @Sendable () -> Void = {
+            try? handle?.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        if let reader = s.reader { reader.async(execute: close) } else { close() }
     }
 
     func abortSnapshot(_ peer: String) {
