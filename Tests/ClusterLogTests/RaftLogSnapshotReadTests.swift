@@ -13,19 +13,7 @@ struct RaftLogSnapshotReadTests {
             o.retainedEntries = 5
             o.compactionHoldSeconds = 1
         }
-        let leader = try #require(c.awaitLeader())
-        let follower = c.names.first { $0 != leader }!
-        let early = (0..<10).map { "E\($0)" }
-        #expect(RaftLogClusterTests.proposeAll(early, on: c.running).values.allSatisfy { (try? $0.get()) != nil })
-        #expect(c.wait(10) { RaftLogClusterTests.has(c.stores[follower]!, early) })
-        c.stopNode(follower)
-        let stoppedMatch = c.logs[leader]!.status().peers.first { $0.id == follower }!.match
-        let late = (0..<80).map { "F\($0)" }
-        #expect(RaftLogClusterTests.proposeAll(late, on: c.running).values.allSatisfy { (try? $0.get()) != nil })
-        #expect(c.wait(15) {
-            _ = RaftLogClusterTests.proposeAll(["P-\(UUID().uuidString.prefix(6))"], on: [c.logs[leader]!])
-            return c.logs[leader]!.status().firstIndex > stoppedMatch + 1
-        }, "first \(c.logs[leader]!.status().firstIndex) stopped member's match \(stoppedMatch)")
+        let (leader, follower, _) = try c.compactPastStoppedFollower()
         let term = c.logs[leader]!.status().term
         // A disk behind gigabytes of writeback: each chunk read takes 4 s, more than the 1.5–3 s
         // of silence after which a follower campaigns (ClusterHarness.options).
