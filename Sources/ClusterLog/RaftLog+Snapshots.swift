@@ -41,8 +41,9 @@ extension RaftLog {
     struct IncomingSnapshot {
         var id: UInt64
         var leader: String
-        var handle: FileHandle
         var received: UInt64
+        /// Writes the chunks and the final fsync off the loop (`RaftLog+SnapshotWrites.swift`).
+        var writer: SnapshotWriter
     }
 
     static let snapshotChunk = 1 << 20
@@ -183,7 +184,7 @@ extension RaftLog {
                         ["peer": peer, "leader": raft.leader == 0 ? "none" : ids.name(raft.leader)])
                     return
                 }
-                try? incomingSnapshot?.handle.close()
+                incomingSnapshot?.writer.close()
                 try? FileManager.default.removeItem(atPath: incomingDir)
                 do {
                     try FileManager.default.createDirectory(atPath: incomingDir, withIntermediateDirectories: true)
@@ -192,32 +193,41 @@ extension RaftLog {
                 }
                 _ = FileManager.default.createFile(atPath: incomingDir + "/data.mdb", contents: nil)
                 guard let h = FileHandle(forWritingAtPath: incomingDir + "/data.mdb") else { return }
-                incomingSnapshot = IncomingSnapshot(id: id, leader: peer, handle: h, received: 0)
+                incomingSnapshot = IncomingSnapshot(id: id, leader: peer, received: 0,
+                                                    writer: SnapshotWriter(handle: h, write: snapshotChunkWrite))
                 log("info", "receiving a spool snapshot", ["leader": peer])
             }
             guard var s = incomingSnapshot, s.received == second else {
+                incomingSnapshot?.writer.close()
                 incomingSnapshot = nil  // a gap: drop the stream, the leader retries
                 return
             }
-            do {
-                try s.handle.write(contentsOf: p[16...])
-            } catch {
-                log("error", "writing snapshot failed", ["error": "\(error)"])
-                incomingSnapshot = nil
-                return
-            }
+            s.writer.write(Data(p[16...]))
             s.received += UInt64(p.count - 16)
             incomingSnapshot = s
             return
         }
         guard let s = incomingSnapshot, s.id == id, s.received == second,
-              let index = p.readUInt64(at: 16), let term = p.readUInt64(at: 24), p.count >= 40,
-              let leaderTerm = p.readUInt64(at: p.count - 8) else { return }
+              p.readUInt64(at: 16) != nil, p.readUInt64(at: 24) != nil, p.count >= 40,
+              p.readUInt64(at: p.count - 8) != nil else { return }
         incomingSnapshot = nil
-        do {
-            try s.handle.synchronize()
-            try s.handle.close()
-        } catch {
+        // The chunks written and fsynced (off the loop), the end frame is checked on the loop.
+        let me = LoopBound(self, loop: loop)
+        s.writer.finish { result in
+            me.execute { $0.snapshotStored(p, from: peer, result) }
+        }
+    }
+
+    /// The end frame `p` of a stream whose chunks are written and fsynced (or failed): checks it
+    /// and publishes the snapshot for installing. Loop thread.
+    func snapshotStored(_ p: [UInt8], from peer: String, _ stored: Result<Void, Error>) {
+        let incomingDir = snapshotRoot + "/incoming"
+        snapshotStreamsEnded += 1
+        guard let second = p.readUInt64(at: 8), let index = p.readUInt64(at: 16), let term = p.readUInt64(at: 24),
+              let leaderTerm = p.readUInt64(at: p.count - 8) else { return }
+        // A newer stream began meanwhile: it owns the incoming directory now.
+        guard !snapshotPending, incomingSnapshot == nil else { return }
+        if case .failure(let error) = stored {
             log("error", "storing snapshot failed", ["error": "\(error)"])
             try? FileManager.default.removeItem(atPath: incomingDir)
             return
