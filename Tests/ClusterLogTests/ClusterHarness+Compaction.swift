@@ -2,6 +2,16 @@ import Foundation
 import Testing
 
 extension ClusterHarness {
+    /// Three nodes that compact early: past 30 entries, keeping 5, and a silent member holds
+    /// compaction back for 1 s only.
+    static func lowCompaction() throws -> ClusterHarness {
+        try ClusterHarness(nodes: 3) { o in
+            o.compactThreshold = 30
+            o.retainedEntries = 5
+            o.compactionHoldSeconds = 1
+        }
+    }
+
     /// With compaction tuned low (threshold 30, 5 retained, a hold of 1 s): commits ten messages
     /// everywhere, stops a follower, commits 80 more and proposes until the leader compacted past
     /// what the stopped follower has. Returns the leader, the stopped follower and every id

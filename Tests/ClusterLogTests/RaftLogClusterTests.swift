@@ -144,11 +144,7 @@ struct RaftLogClusterTests {
 struct RaftLogCompactedTests {
     @Test("a member silent longer than compactionHoldSeconds stops holding back compaction, and on its return catches up from a snapshot")
     func silentMemberReleasesLog() throws {
-        let c = try ClusterHarness(nodes: 3) { o in
-            o.compactThreshold = 30
-            o.retainedEntries = 5
-            o.compactionHoldSeconds = 1
-        }
+        let c = try ClusterHarness.lowCompaction()
         let (_, follower, ids) = try c.compactPastStoppedFollower()
         // Back, it is behind the log: it receives a snapshot, installs it on restart, and has everything.
         try c.startNode(follower)

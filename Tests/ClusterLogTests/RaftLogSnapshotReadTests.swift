@@ -8,11 +8,7 @@ import Testing
 struct RaftLogSnapshotReadTests {
     @Test("while each chunk of the spool copy takes longer to read than an election timeout, the leader keeps its term and commits, and the snapshot arrives")
     func slowChunkReadsKeepLeadership() throws {
-        let c = try ClusterHarness(nodes: 3) { o in
-            o.compactThreshold = 30
-            o.retainedEntries = 5
-            o.compactionHoldSeconds = 1
-        }
+        let c = try ClusterHarness.lowCompaction()
         let (leader, follower, _) = try c.compactPastStoppedFollower()
         let term = c.logs[leader]!.status().term
         // A disk behind gigabytes of writeback: each chunk read takes 4 s, more than the 1.5–3 s

@@ -8,11 +8,7 @@ import Testing
 struct RaftLogSnapshotWriteTests {
     @Test("while a chunk write of the incoming snapshot is stuck, the follower's loop still runs; once it goes on the snapshot is published")
     func stuckChunkWriteLeavesLoopFree() throws {
-        let c = try ClusterHarness(nodes: 3) { o in
-            o.compactThreshold = 30
-            o.retainedEntries = 5
-            o.compactionHoldSeconds = 1
-        }
+        let c = try ClusterHarness.lowCompaction()
         let (leader, follower, _) = try c.compactPastStoppedFollower()
         // The leader's first read waits a second, so the follower's hook below is in place first.
         _ = c.logs[leader]!.onLoop { log in
