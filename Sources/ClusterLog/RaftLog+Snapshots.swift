@@ -32,13 +32,18 @@ extension RaftLog {
         var index: UInt64 = 0
         var term: UInt64 = 0
         var conf = Raft.ConfState()
+        /// Reads the copy's chunks off the loop, one at a time (`RaftLog+SnapshotReads.swift`).
+        var reader: DispatchQueue?
+        /// A chunk read is running on `reader`.
+        var reading = false
     }
 
     struct IncomingSnapshot {
         var id: UInt64
         var leader: String
-        var handle: FileHandle
         var received: UInt64
+        /// Writes the chunks and the final fsync off the loop (`RaftLog+SnapshotWrites.swift`).
+        var writer: SnapshotWriter
     }
 
     static let snapshotChunk = 1 << 20
@@ -91,6 +96,7 @@ extension RaftLog {
                 throw ClusterError(.storage, "cannot read the spool copy", context: s.directory)
             }
             s.handle = handle
+            s.reader = DispatchQueue(label: "sendarix.raft.snapshot-read.\(peer)")
             s.size = size
             s.index = index
             s.term = term
@@ -103,37 +109,23 @@ extension RaftLog {
         }
     }
 
-    /// Sends chunks while the bulk lane has room; finishes streams that are done.
+    /// Starts the next chunk read of each stream while its bulk lane has room (the read runs off
+    /// the loop: `RaftLog+SnapshotReads.swift`); finishes streams that are done.
     func pumpSnapshots() {
         for (peer, var s) in outgoingSnapshots {
-            guard let handle = s.handle else { continue }
+            guard s.handle != nil else { continue }
             if raft.role != .leader {
                 abortSnapshot(peer)
                 continue
             }
-            while s.offset < s.size && transport.queuedBytes(to: peer, lane: .bulk) < Self.snapshotWindow {
-                let chunk: Data
-                do {
-                    chunk = try handle.read(upToCount: Self.snapshotChunk) ?? Data()
-                } catch {
-                    log("error", "reading the spool copy failed", ["error": "\(error)"])
-                    abortSnapshot(peer)
-                    return
+            if s.offset < s.size {
+                if !s.reading && transport.queuedBytes(to: peer, lane: .bulk) < Self.snapshotWindow {
+                    s.reading = true
+                    outgoingSnapshots[peer] = s
+                    readSnapshotChunk(s, peer: peer)
                 }
-                if chunk.isEmpty { break }
-                var payload = [UInt8]()
-                payload.reserveCapacity(16 + chunk.count)
-                payload.appendUInt64(s.id)
-                payload.appendUInt64(s.offset)
-                payload.append(contentsOf: chunk)
-                guard transport.send(PeerFrame(.snapshotChunk, payload), to: peer, lane: .bulk) else {
-                    abortSnapshot(peer)
-                    return
-                }
-                s.offset += UInt64(chunk.count)
+                continue
             }
-            outgoingSnapshots[peer] = s
-            guard s.offset >= s.size else { continue }
             let end = Self.snapshotEndPayload(id: s.id, size: s.size, index: s.index, term: s.term, conf: s.conf,
                                               leaderTerm: raft.term)
             let sent = transport.send(PeerFrame(.snapshotEnd, end), to: peer, lane: .bulk)
@@ -164,8 +156,14 @@ extension RaftLog {
 
     private func finishOutgoing(_ peer: String) {
         guard let s = outgoingSnapshots.removeValue(forKey: peer) else { return }
-        try? s.handle?.close()
-        try? FileManager.default.removeItem(atPath: s.directory)
+        let handle = s.handle
+        let directory = s.directory
+        // After a read that may still run; removing a copy of gigabytes is not for the loop either.
+        let close: @Sendable () -> Void = {
+            try? handle?.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        if let reader = s.reader { reader.async(execute: close) } else { close() }
     }
 
     func abortSnapshot(_ peer: String) {
@@ -186,7 +184,7 @@ extension RaftLog {
                         ["peer": peer, "leader": raft.leader == 0 ? "none" : ids.name(raft.leader)])
                     return
                 }
-                try? incomingSnapshot?.handle.close()
+                incomingSnapshot?.writer.close()
                 try? FileManager.default.removeItem(atPath: incomingDir)
                 do {
                     try FileManager.default.createDirectory(atPath: incomingDir, withIntermediateDirectories: true)
@@ -195,32 +193,41 @@ extension RaftLog {
                 }
                 _ = FileManager.default.createFile(atPath: incomingDir + "/data.mdb", contents: nil)
                 guard let h = FileHandle(forWritingAtPath: incomingDir + "/data.mdb") else { return }
-                incomingSnapshot = IncomingSnapshot(id: id, leader: peer, handle: h, received: 0)
+                incomingSnapshot = IncomingSnapshot(id: id, leader: peer, received: 0,
+                                                    writer: SnapshotWriter(handle: h, write: snapshotChunkWrite))
                 log("info", "receiving a spool snapshot", ["leader": peer])
             }
             guard var s = incomingSnapshot, s.received == second else {
+                incomingSnapshot?.writer.close()
                 incomingSnapshot = nil  // a gap: drop the stream, the leader retries
                 return
             }
-            do {
-                try s.handle.write(contentsOf: p[16...])
-            } catch {
-                log("error", "writing snapshot failed", ["error": "\(error)"])
-                incomingSnapshot = nil
-                return
-            }
+            s.writer.write(Data(p[16...]))
             s.received += UInt64(p.count - 16)
             incomingSnapshot = s
             return
         }
         guard let s = incomingSnapshot, s.id == id, s.received == second,
-              let index = p.readUInt64(at: 16), let term = p.readUInt64(at: 24), p.count >= 40,
-              let leaderTerm = p.readUInt64(at: p.count - 8) else { return }
+              p.readUInt64(at: 16) != nil, p.readUInt64(at: 24) != nil, p.count >= 40,
+              p.readUInt64(at: p.count - 8) != nil else { return }
         incomingSnapshot = nil
-        do {
-            try s.handle.synchronize()
-            try s.handle.close()
-        } catch {
+        // The chunks written and fsynced (off the loop), the end frame is checked on the loop.
+        let me = LoopBound(self, loop: loop)
+        s.writer.finish { result in
+            me.execute { $0.snapshotStored(p, from: peer, result) }
+        }
+    }
+
+    /// The end frame `p` of a stream whose chunks are written and fsynced (or failed): checks it
+    /// and publishes the snapshot for installing. Loop thread.
+    func snapshotStored(_ p: [UInt8], from peer: String, _ stored: Result<Void, Error>) {
+        let incomingDir = snapshotRoot + "/incoming"
+        snapshotStreamsEnded += 1
+        guard let second = p.readUInt64(at: 8), let index = p.readUInt64(at: 16), let term = p.readUInt64(at: 24),
+              let leaderTerm = p.readUInt64(at: p.count - 8) else { return }
+        // A newer stream began meanwhile: it owns the incoming directory now.
+        guard !snapshotPending, incomingSnapshot == nil else { return }
+        if case .failure(let error) = stored {
             log("error", "storing snapshot failed", ["error": "\(error)"])
             try? FileManager.default.removeItem(atPath: incomingDir)
             return

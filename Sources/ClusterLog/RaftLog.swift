@@ -135,6 +135,16 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     /// A complete snapshot waits in `snapshotDirectory`; install it with `installPendingSnapshot`
     /// before reopening the spool.
     var snapshotPending = false
+    /// Reads up to `count` bytes of a spool copy being streamed; runs off the loop (tests slow it).
+    var snapshotChunkRead: @Sendable (FileHandle, Int) throws -> Data? = { handle, count in
+        try handle.read(upToCount: count)
+    }
+    /// Snapshot streams whose end frame was handled after their writes (kept or refused; tests).
+    var snapshotStreamsEnded = 0
+    /// Writes a received chunk of a snapshot stream; runs off the loop (tests slow it).
+    var snapshotChunkWrite: @Sendable (FileHandle, Data) throws -> Void = { handle, data in
+        try handle.write(contentsOf: data)
+    }
     /// Membership changes waiting for their entry to apply: index → (term, completion).
     var confWaiters: [UInt64: (UInt64, @Sendable (Result<Void, ClusterError>) -> Void)] = [:]
     var stopDeadline: UInt64 = 0

@@ -39,6 +39,13 @@ extension RaftLogStorage {
             try check(rc, "mdb_del")
         }
 
+        /// Number of records in table `dbi` (from the B-tree's statistics; no walk).
+        func count(_ dbi: MDB_dbi) throws(ClusterError) -> Int {
+            var stat = MDB_stat()
+            try check(mdb_stat(txn, dbi, &stat), "mdb_stat")
+            return Int(stat.ms_entries)
+        }
+
         /// Visits records in key order from `start` (or the first) while `body` returns true.
         /// Buffers are borrowed: valid only during the call.
         func forEach(_ dbi: MDB_dbi, from start: [UInt8]? = nil,

@@ -25,11 +25,12 @@ public final class RaftLogStorage: RaftStorage {
     public let directory: String
     /// Reads message bodies kept in entries, from any thread; owns closing `env`.
     public let bodyReader: LogBodyReader
-    /// Entries at or below the compaction point kept because a queued message's body is in them,
-    /// ascending (see `RaftLogStorage+Pins.swift`).
-    var retained: [UInt64] = []
-    /// Where the next `sweepRetained` starts in `retained`.
-    var sweepCursor = 0
+    /// How many entries are stored at or below the compaction point because a queued message's
+    /// body is in them (see `RaftLogStorage+Pins.swift`); the entries themselves are not listed in
+    /// memory (at open that was a walk over every queued message's entry).
+    var retainedEntries = 0
+    /// The index the next `sweepRetained` starts from (round robin over the retained entries).
+    var sweepFrom: UInt64 = 0
 
     private(set) var hard = Raft.HardState()
     private(set) var conf: Raft.ConfState
@@ -242,8 +243,8 @@ public final class RaftLogStorage: RaftStorage {
         let target = Swift.min(index, lastIndex, snapIndex + UInt64(maxDeletes))
         guard target > snapIndex else { return snapIndex }
         let newTerm = terms[Int(target - snapIndex)]
-        let keep = try pinned(firstIndex...target)
-        let kept = Set(keep)
+        let range = firstIndex...target
+        let kept = Set(try pinned(range).filter { range.contains($0) })
         try write { txn throws(ClusterError) in
             for i in firstIndex...target where !kept.contains(i) { try txn.delete(dbEntries, Self.key(i)) }
             var w = WireWriter(capacity: 20)
@@ -255,7 +256,7 @@ public final class RaftLogStorage: RaftStorage {
         snapIndex = target
         snapTerm = newTerm
         releaseCache(through: target)
-        retained.append(contentsOf: keep.sorted())
+        retainedEntries += kept.count
         return target
     }
 
@@ -334,7 +335,6 @@ public final class RaftLogStorage: RaftStorage {
                 }
             }
             terms = [snapTerm]
-            retained = try loadRetained(txn)
             var expected = snapIndex + 1
             try txn.forEach(dbEntries, from: Self.key(snapIndex + 1)) { key, value throws(ClusterError) in
                 let index = Self.index(key)
@@ -346,6 +346,8 @@ public final class RaftLogStorage: RaftStorage {
                 expected += 1
                 return true
             }
+            // Every stored entry that is not in the log is a retained one (O(1), no walk).
+            retainedEntries = max(0, try txn.count(dbEntries) - (terms.count - 1))
         }
         openedEmpty = openedEmpty && terms.count == 1
         if hard.commit > lastIndex {

@@ -77,6 +77,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
     var tokenWakeups = 0
     /// Whether the next claim goes to the most recently due message (see `interleaved`).
     private var newestTurn = true
+    /// Due messages found to be another member's work, skipped without a read (see `+Foreign`).
+    var foreign = ForeignClaims(capacity: 50_000)
     /// Recorded in every claim (see `Options.incarnation`).
     let incarnation: UInt64
 
@@ -214,6 +216,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 let window = options.preferredOwner == nil ? min(options.batchSize, capacity) : options.batchSize * 10
                 var claimed = 0
                 var seen = false
+                var owners: [String: Bool] = [:]  // domain → maps to this node, asked once a pass
                 // A page wholly parked moves the cursor past it: read on (bounded) from there.
                 for page in 0..<20 {
                     // Oldest due first (after the parked run), interleaved with the most recently due
@@ -226,7 +229,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     let ids = Self.interleaved(head.map(\.queueID), newest, newestFirst: newestTurn)
                     seen = seen || !ids.isEmpty
                     var pageClaimed = 0
-                    for id in ids where inFlight[id] == nil && !parking.isParked(id) && !postponer.isHeld(id) {
+                    for id in ids where inFlight[id] == nil && !parking.isParked(id) && !postponer.isHeld(id)
+                        && !skipsForeign(id, now: now, owners: &owners) {
                         guard inFlight.count < options.maxInFlight else { break }
                         if claim(id, now: now) { pageClaimed += 1 }
                     }
@@ -335,7 +339,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let number = message.attempts &+ 1
         var ownLease = false
         if let lease = message.lease, lease.expiresAt > now {
-            guard lease.owner == nodeID else { return false }
+            guard lease.owner == nodeID else {
+                noteForeign(id, domain: nil, lease: lease, now: now)
+                return false
+            }
             // Our own lease with no attempt running here: an earlier incarnation's (before a
             // restart) or one whose outcome did not commit. Supersede it with the next attempt now
             // rather than wait for it to expire.
@@ -345,8 +352,12 @@ final class DeliveryCoordinator: @unchecked Sendable {
             let orphaned = message.lease.map { now - $0.expiresAt > Int64(options.orphanGraceSeconds * 1000) } ?? false
             let due = message.recipients.first { !$0.status.isFinal && $0.nextAttemptAt <= now } ?? message.recipients.first
             let domain = due.map { DeliveryCoordinator.domain(of: $0.address) } ?? ""
-            guard orphaned || preferredOwner(domain) == nodeID else { return false }
+            guard orphaned || preferredOwner(domain) == nodeID else {
+                noteForeign(id, domain: domain, lease: message.lease, now: now)
+                return false
+            }
         }
+        foreign.forget(id)
         if !ownLease, !probe {
             switch parkingDecision(message, now: now) {
             case .park: return false

@@ -88,6 +88,11 @@ extension DeliveryEngine {
         /// Seconds after a lease expired before a node other than the domain's preferred owner
         /// takes the message over (the preferred owner takes it at expiry).
         public var orphanGraceSeconds: Double = 2
+        /// Cluster mode: a due message found to be another node's work is read again after at most
+        /// this many seconds (passes in between skip it without a read; `ForeignClaims`). It bounds
+        /// how late a node sees a change the domain lookup cannot show, such as a lease that was
+        /// claimed and then orphaned.
+        public var foreignRecheckSeconds: Double = 1
         /// The wall clock in milliseconds since the epoch (injectable for tests).
         public var clock: @Sendable () -> Int64 = { WallClock.nowMillis() }
 

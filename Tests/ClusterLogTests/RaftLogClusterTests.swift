@@ -144,25 +144,8 @@ struct RaftLogClusterTests {
 struct RaftLogCompactedTests {
     @Test("a member silent longer than compactionHoldSeconds stops holding back compaction, and on its return catches up from a snapshot")
     func silentMemberReleasesLog() throws {
-        let c = try ClusterHarness(nodes: 3) { o in
-            o.compactThreshold = 30
-            o.retainedEntries = 5
-            o.compactionHoldSeconds = 1
-        }
-        let leader = try #require(c.awaitLeader())
-        let follower = c.names.first { $0 != leader }!
-        let early = (0..<10).map { "E\($0)" }
-        #expect(RaftLogClusterTests.proposeAll(early, on: c.running).values.allSatisfy { (try? $0.get()) != nil })
-        #expect(c.wait(10) { RaftLogClusterTests.has(c.stores[follower]!, early) })
-        c.stopNode(follower)
-        let stoppedMatch = c.logs[leader]!.status().peers.first { $0.id == follower }!.match
-        let late = (0..<80).map { "F\($0)" }
-        #expect(RaftLogClusterTests.proposeAll(late, on: c.running).values.allSatisfy { (try? $0.get()) != nil })
-        // Once the hold has passed, the leader compacts beyond what the stopped member has.
-        #expect(c.wait(15) {
-            _ = RaftLogClusterTests.proposeAll(["P-\(UUID().uuidString.prefix(6))"], on: [c.logs[leader]!])
-            return c.logs[leader]!.status().firstIndex > stoppedMatch + 1
-        }, "first \(c.logs[leader]!.status().firstIndex) stopped member's match \(stoppedMatch)")
+        let c = try ClusterHarness.lowCompaction()
+        let (_, follower, ids) = try c.compactPastStoppedFollower()
         // Back, it is behind the log: it receives a snapshot, installs it on restart, and has everything.
         try c.startNode(follower)
         #expect(c.wait(15) { c.logs[follower]!.status().snapshotPending })
@@ -170,7 +153,7 @@ struct RaftLogCompactedTests {
         #expect(try RaftLog.installPendingSnapshot(raftDirectory: "\(c.root)/\(follower)/raft",
                                                    spoolDirectory: "\(c.root)/\(follower)/spool"))
         try c.startNode(follower)
-        #expect(c.wait(15) { RaftLogClusterTests.has(c.stores[follower]!, early + late) })
+        #expect(c.wait(15) { RaftLogClusterTests.has(c.stores[follower]!, ids) })
         let after = ["A1", "A2"]
         #expect(RaftLogClusterTests.proposeAll(after, on: c.running).values.allSatisfy { (try? $0.get()) != nil })
         #expect(c.wait(10) { RaftLogClusterTests.has(c.stores[follower]!, after) })

@@ -68,9 +68,11 @@ struct RaftLogSnapshotSafetyTests {
         #expect(c.wait(10) { log.status().applied >= c.logs[leader]!.status().commit })
 
         /// Streams a one-chunk snapshot into the follower as if from `peer`, at the follower's
-        /// commit index + `indexDelta` and its term + `termDelta` (read on its loop); whether it was kept.
+        /// commit index + `indexDelta` and its term + `termDelta` (read on its loop); whether it was
+        /// kept, once its end frame was handled (after the writes, off the loop).
         func kept(from peer: String, id: UInt64, indexDelta: Int64, termDelta: Int64) -> Bool {
-            log.onLoop { l in
+            let ended = log.onLoop { $0.snapshotStreamsEnded }
+            let injected = log.onLoop { l in
                 let i = UInt64(Int64(l.raft.commitIndex) + indexDelta)
                 let t = UInt64(Int64(l.raft.term) + termDelta)
                 let data: [UInt8] = Array("spool bytes".utf8)
@@ -79,11 +81,15 @@ struct RaftLogSnapshotSafetyTests {
                 chunk.appendUInt64(0)
                 chunk += data
                 l.received(PeerFrame(.snapshotChunk, chunk), from: peer)
+                guard l.incomingSnapshot != nil else { return false }  // refused at its first chunk
                 let end = RaftLog.snapshotEndPayload(id: id, size: UInt64(data.count), index: i, term: l.raft.term,
                                                      conf: l.raft.confState, leaderTerm: t)
                 l.received(PeerFrame(.snapshotEnd, end), from: peer)
-                return l.snapshotPending
+                return l.incomingSnapshot == nil
             }
+            guard injected else { return false }
+            #expect(c.wait(10) { log.onLoop { $0.snapshotStreamsEnded } > ended }, "its end was handled")
+            return log.onLoop { $0.snapshotPending }
         }
         #expect(!kept(from: other, id: 1, indexDelta: 1000, termDelta: 0), "from a member that does not lead")
         #expect(!kept(from: leader, id: 2, indexDelta: 1000, termDelta: -1), "sent in an earlier term")

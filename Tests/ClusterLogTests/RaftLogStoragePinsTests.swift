@@ -50,6 +50,43 @@ struct RaftLogStoragePinsTests {
     }
 }
 
+extension RaftLogStoragePinsTests {
+    @Test("a reopen counts the retained entries without listing them; the sweep walks them in rounds of max, round robin")
+    func retainedCountedAndSweptInRounds() throws {
+        let dir = RaftLogStorageTests.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pinned: [UInt64] = [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
+        do {
+            let s = try RaftLogStorage(directory: dir, initialVoters: [1])
+            try s.persist(entries: RaftLogStorageTests.entries(1...30, term: 1), hardState: Raft.HardState(term: 1, vote: 1, commit: 30))
+            // Indexes outside the compacted range are not counted as retained.
+            #expect(try s.compact(to: 25) { _ throws(ClusterError) in pinned + [27, 99] } == 25)
+            #expect(s.retainedCount == pinned.count)
+            s.close()
+        }
+        let s = try RaftLogStorage(directory: dir, initialVoters: [1])
+        defer { s.close() }
+        #expect(s.firstIndex == 26 && s.lastIndex == 30 && s.retainedCount == pinned.count)
+        var rounds: [[UInt64]] = []
+        let keepAll: ([UInt64]) throws(ClusterError) -> Set<UInt64> = { indexes throws(ClusterError) in
+            rounds.append(indexes)
+            return Set(indexes)
+        }
+        for _ in 0..<4 { #expect(try s.sweepRetained(max: 4, stillPinned: keepAll) == 0) }
+        #expect(rounds == [[2, 4, 6, 8], [10, 12, 14, 16], [18, 20], [2, 4, 6, 8]])
+        // Dropping some in a round: the next round goes on after the last one checked.
+        rounds = []
+        #expect(try s.sweepRetained(max: 4) { indexes throws(ClusterError) in
+            rounds.append(indexes)
+            return [10, 16]
+        } == 2)
+        #expect(s.retainedCount == pinned.count - 2)
+        #expect(try s.sweepRetained(max: 4, stillPinned: keepAll) == 0)
+        #expect(rounds == [[10, 12, 14, 16], [18, 20]])
+        #expect(try !s.holdsEntry(12) && !s.holdsEntry(14) && s.holdsEntry(10) && s.holdsEntry(16))
+    }
+}
+
 @Suite("Raft applier: where an enqueue's body lies in its entry")
 struct BodyOffsetTests {
     @Test("the body offset is the end of the encoded enqueue minus the body; other commands, empty bodies and trailing bytes give none")

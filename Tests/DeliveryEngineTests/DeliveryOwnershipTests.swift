@@ -1,6 +1,7 @@
 import DeliveryEngine
 import Foundation
 import SpoolStore
+import Synchronization
 import Testing
 
 /// Cluster ownership: with a preferred-owner function the engine delivers only its domains, and
@@ -22,6 +23,31 @@ struct DeliveryOwnershipTests {
         #expect(h.outcomes("o1").isEmpty)
         #expect(try h.store.message(id: "o1")?.lease == nil)
         #expect(server.messages.map(\.recipients) == [["a@mine.test"]])
+    }
+
+    @Test("a message left alone as another node's work is delivered on the next pass once its domain maps here (the live members changed)")
+    func remembersForeignButSeesOwnershipChange() throws {
+        let server = try FakeSMTPServer()
+        defer { server.stop() }
+        var options = EngineHarness.testOptions()
+        let owner = Mutex("t2")
+        options.preferredOwner = { _ in owner.withLock { $0 } }
+        // Without the domain asked again each pass, the message would wait this long to be read again.
+        options.foreignRecheckSeconds = 600
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("*", [server.port])]), options: options)
+        defer { h.shutdown() }
+        h.enqueue("f1", to: ["a@moved.test"])
+        h.enqueue("f2", to: ["a@moved.test"])
+        h.engine.wake()
+        h.settle()
+        h.engine.wake()
+        h.settle()
+        #expect(h.outcomes("f1").isEmpty && h.outcomes("f2").isEmpty)
+        owner.withLock { $0 = "t1" }
+        h.engine.wake()
+        #expect(h.waitForOutcome("f1").first?.type == .delivered, "\(h.logText)")
+        #expect(h.waitForOutcome("f2").first?.type == .delivered, "\(h.logText)")
+        #expect(server.messages.count == 2)
     }
 
     @Test("after a restart the node takes back its earlier incarnation's unexpired lease at once, even for a domain that now maps to another node")

@@ -2091,6 +2091,13 @@ def parse_args(argv):
                    help="restart scenario: the 3-node cluster only")
     p.add_argument("--restart-minutes", type=float, default=None,
                    help="restart scenario: after this many minutes, skip the phases not yet begun (default no limit)")
+    p.add_argument("--restart-checkpoints", default=None,
+                   help="restart scenario: cluster depths (comma list) at which a follower and the leader "
+                        "are restarted on the way to --restart-cluster-depth")
+    p.add_argument("--restart-fill-sessions", type=int, default=None,
+                   help="restart scenario: SMTP sessions of each fill smtp-source (default 20)")
+    p.add_argument("--restart-fill-only", action="store_true",
+                   help="restart scenario: stop the cluster after its fill (fill rate and CPU per message)")
     p.add_argument("--tls-sessions", type=int, default=None,
                    help="idle STARTTLS sessions for rss (default 500, --quick 100)")
     p.add_argument("--idle-sessions", type=int, default=None,

@@ -407,17 +407,29 @@ def restart(node, leader_of=None, stop_grace=60.0):
     return out
 
 
-FILL_STATS = {}  # tag prefix -> {"messages", "seconds"}: the fill rates of the run
+FILL_STATS = {}  # tag prefix -> {"messages", "seconds", ...}: the fill rates of the run
+FILL_SESSIONS = [20]  # SMTP sessions of each smtp-source of a fill (--restart-fill-sessions)
+
+
+def machine_busy():
+    """(busy, total) jiffies of all CPUs from /proc/stat: the machine's load over an interval."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
 
 
 def fill(node, depth, d, tag, via=None, bounded=False):
     """Queues 5 KB messages until `node` reports `depth` queued, in chunks of up to 50,000. `via`
-    (default [node]) are the nodes smtp-source sends to, one smtp-source process (20 sessions) per
-    node at once, the chunk split evenly: in the cluster every member accepts (followers forward
-    the enqueue to the leader), so the SMTP work of the fill is spread over three processes.
-    `bounded`: stop early when --restart-minutes leaves only the time kept for the restarts."""
+    (default [node]) are the nodes smtp-source sends to, one smtp-source process (FILL_SESSIONS
+    sessions, --restart-fill-sessions) per node at once, the chunk split evenly: in the cluster
+    every member accepts (followers forward the enqueue to the leader), so the SMTP work of the
+    fill is spread over three processes. `bounded`: stop early when --restart-minutes leaves only
+    the time kept for the restarts. The fill's CPU seconds per message (Sendarix processes and the
+    whole machine, other work on it included) go into FILL_STATS."""
     via = list(via or [node])
-    stats = FILL_STATS.setdefault(tag.split("-")[0], {"messages": 0, "seconds": 0.0})
+    stats = FILL_STATS.setdefault(tag.split("-")[0], {"messages": 0, "seconds": 0.0, "nodeCPUSeconds": 0.0,
+                                                      "machineBusyFraction": None, "sessionsPerSource": FILL_SESSIONS[0]})
     while True:
         have = node.depth()
         if have >= depth:
@@ -430,7 +442,9 @@ def fill(node, depth, d, tag, via=None, bounded=False):
         results = [None] * len(via)
 
         def one(i):
-            results[i] = dq.run_source(via[i], parts[i], d, "%s-%d-%d" % (tag, have, i))
+            results[i] = dq.run_source(via[i], parts[i], d, "%s-%d-%d" % (tag, have, i), sessions=FILL_SESSIONS[0])
+        cpu0 = sum(B.tree_cpu_seconds(n.proc.pid) or 0 for n in via if n.proc is not None)
+        busy0 = machine_busy()
         t0 = time.monotonic()
         threads = [threading.Thread(target=one, args=(i,)) for i in range(len(via)) if parts[i] > 0]
         for t in threads:
@@ -438,6 +452,11 @@ def fill(node, depth, d, tag, via=None, bounded=False):
         for t in threads:
             t.join()
         secs = time.monotonic() - t0
+        busy1 = machine_busy()
+        stats["nodeCPUSeconds"] += sum(B.tree_cpu_seconds(n.proc.pid) or 0 for n in via if n.proc is not None) - cpu0
+        stats["busy"] = stats.get("busy", 0) + busy1[0] - busy0[0]
+        stats["jiffies"] = stats.get("jiffies", 0) + busy1[1] - busy0[1]
+        stats["machineBusyFraction"] = round(stats["busy"] / max(1, stats["jiffies"]), 3)
         done = [r for r in results if r is not None]
         ok = all(r[0] for r in done)
         tail = "; ".join(r[2] for r in done if not r[0])
@@ -574,10 +593,23 @@ def cluster(bench, d, receiver, hold, depth):
         out["emptyLeader"] = restart(lead, leader_of=lambda: leader() or nodes[0])
         lead = wait_leader()
         t_fill = time.monotonic()
+        marks = [m for m in CHECKPOINTS if m < depth]
+        if marks:
+            out["checkpoints"] = []
+        for mark in marks:
+            # Restarts on the way to the full depth: the same follower / leader SIGTERM at each mark.
+            if fill(lead, mark, d, "cluster", via=nodes, bounded=True) < mark:
+                break
+            out["checkpoints"].append(checkpoint(nodes, lead, leader, wait_leader))
+            B.log("restart: cluster checkpoint: %s" % out["checkpoints"][-1])
+            lead = wait_leader()
         fill(lead, depth, d, "cluster", via=nodes, bounded=True)
         out["fillSeconds"] = round(time.monotonic() - t_fill, 1)
         out["depth"] = lead.depth()
         out["dataGBPerNode"] = round(data_gb(nodes) / len(nodes), 2)
+        out["diskKBPerMessagePerNode"] = round(data_gb(nodes) * 2 ** 30 / len(nodes) / max(1, out["depth"]) / 1024, 2)
+        if a.restart_fill_only:
+            return out
         follower = next(n for n in nodes if n is not lead)
         out["deepFollower"] = restart(follower, leader_of=lambda: leader() or lead)
         B.log("restart: cluster follower at depth %d: %s" % (out["depth"], out["deepFollower"]))
@@ -715,6 +747,25 @@ def cluster(bench, d, receiver, hold, depth):
     return out
 
 
+CHECKPOINTS = []  # cluster depths at which a follower and the leader are restarted on the way (--restart-checkpoints)
+
+
+def checkpoint(nodes, lead, leader, wait_leader):
+    """At a fill checkpoint: disk per message, then a follower and the leader restarted (SIGTERM)."""
+    depth = lead.depth()
+    gb = data_gb(nodes) / len(nodes)
+    row = {"depth": depth, "dataGBPerNode": round(gb, 2),
+           "diskKBPerMessagePerNode": round(gb * 2 ** 30 / max(1, depth) / 1024, 2)}
+    fill_stats = FILL_STATS.get("cluster") or {}
+    if fill_stats.get("seconds"):
+        row["fillMsgsPerSecondSoFar"] = round(fill_stats["messages"] / fill_stats["seconds"])
+    follower = next(n for n in nodes if n is not lead)
+    row["follower"] = restart(follower, leader_of=lambda: leader() or lead)
+    lead = wait_leader()
+    row["leader"] = restart(lead, leader_of=lambda: leader() or nodes[0])
+    return row
+
+
 def ratio(deep, empty, key="acceptSeconds"):
     if not deep or not empty or deep.get(key) is None or not empty.get(key):
         return None
@@ -744,11 +795,11 @@ def headline_single(res, s):
 
 
 def headline_cluster(res, c):
-    res["acceptSecondsFollowerDeep"] = c["deepFollower"].get("acceptSeconds")
-    res["acceptSecondsLeaderDeep"] = c["deepLeader"].get("acceptSeconds")
-    res["ratioAcceptFollowerDeepToEmpty"] = ratio(c["deepFollower"], c["emptyFollower"])
-    res["ratioAcceptLeaderDeepToEmpty"] = ratio(c["deepLeader"], c["emptyLeader"])
-    res["ratioCatchUpFollowerDeepToEmpty"] = ratio(c["deepFollower"], c["emptyFollower"], "caughtUpSeconds")
+    res["acceptSecondsFollowerDeep"] = (c.get("deepFollower") or {}).get("acceptSeconds")
+    res["acceptSecondsLeaderDeep"] = (c.get("deepLeader") or {}).get("acceptSeconds")
+    res["ratioAcceptFollowerDeepToEmpty"] = ratio(c.get("deepFollower"), c.get("emptyFollower"))
+    res["ratioAcceptLeaderDeepToEmpty"] = ratio(c.get("deepLeader"), c.get("emptyLeader"))
+    res["ratioCatchUpFollowerDeepToEmpty"] = ratio(c.get("deepFollower"), c.get("emptyFollower"), "caughtUpSeconds")
     r = c.get("replay") or {}
     res["acceptSecondsReplayFollower"] = r.get("acceptSeconds")
     res["replayEntries"] = r.get("entriesBehind")
@@ -791,8 +842,21 @@ def report_rows(results):
     return out
 
 
+def fill_row(v):
+    """The reported figures of one FILL_STATS entry."""
+    row = {k: v[k] for k in ("messages", "seconds", "machineBusyFraction", "sessionsPerSource") if k in v}
+    row["seconds"] = round(v["seconds"], 1)
+    row["msgsPerSecond"] = round(v["messages"] / v["seconds"]) if v["seconds"] else None
+    if v["messages"]:
+        # All Sendarix processes of the fill together (three members in the cluster).
+        row["nodeCPUMsPerMessage"] = round(v["nodeCPUSeconds"] * 1000 / v["messages"], 3)
+    return row
+
+
 def run(bench):
     a = bench.args
+    FILL_SESSIONS[0] = getattr(a, "restart_fill_sessions", None) or 20
+    CHECKPOINTS[:] = sorted(int(x) for x in (getattr(a, "restart_checkpoints", None) or "").split(",") if x.strip())
     depth = a.restart_depth or (20_000 if a.quick else 1_000_000)
     cdepth = a.restart_cluster_depth or max(2_000, depth // 10)
     if a.restart_no_single and a.restart_no_cluster:
@@ -822,8 +886,8 @@ def run(bench):
         res["ratioWorstAcceptToBudget"] = round(worst / 10.0, 3)
         lost = [v for k, v in res.items() if k.startswith("lost") and v is not None]
         res["lostMessages"] = sum(lost) if lost else None
-        res["fill"] = {k: dict(v, msgsPerSecond=round(v["messages"] / v["seconds"]) if v["seconds"] else None)
-                       for k, v in FILL_STATS.items()}
+        res["fill"] = {k: fill_row(v) for k, v in FILL_STATS.items()}
+        B.log("restart: fill: %s" % json.dumps(res["fill"]))
         res["loadavgEnd"] = round(os.getloadavg()[0], 2)
     except B.Unavailable as e:
         res.update({"available": False, "reason": str(e)})
