@@ -63,6 +63,10 @@ SX_IP, SX_PORT, SX_ADMIN_PORT = "127.0.0.2", 2525, 8025
 SX_SINK_IP, SX_SINK_PORT = "127.0.0.3", 2526
 PF_IP, PF_PORT = "127.0.0.4", 2525
 PF_SINK_IP, PF_SINK_PORT = "127.0.0.5", 2526
+# Connections each server may open to its sink at once: Postfix's default_destination_concurrency_limit
+# (20), given to Sendarix too (its own default for an unknown provider is 10), so both relay out
+# with the same concurrency. BENCH_SINK_CONCURRENCY=0 leaves both servers at their defaults.
+SINK_CONCURRENCY = int(os.environ.get("BENCH_SINK_CONCURRENCY", "20"))
 # Source addresses for the idle TLS sessions (spread so per-IP connection limits do not bite).
 CLIENT_NET = "127.0.1."
 SESSIONS_PER_SOURCE_IP = 100
@@ -535,7 +539,8 @@ smtpd_tls_cert_file = {cert}
 smtpd_tls_key_file = {key}
 smtpd_tls_security_level = may
 biff = no
-""".format(spool=self.spool, data=self.data, log=self.logfile, root=root,
+{concurrency}""".format(concurrency="default_destination_concurrency_limit = %d\n" % SINK_CONCURRENCY if SINK_CONCURRENCY > 0 else "",
+           spool=self.spool, data=self.data, log=self.logfile, root=root,
            sink_ip=sink.ip, sink_port=sink.port, cert=cert, key=key)
         master_cf = """\
 {ip}:{port} inet n - n - {maxproc} smtpd
@@ -661,6 +666,8 @@ class SendarixServer:
                         "tls": "none"}],
             "adminToken": ADMIN_TOKEN,
         }
+        if SINK_CONCURRENCY > 0:
+            cfg["delivery"] = {"shaping": {"default": {"maxConnections": SINK_CONCURRENCY}}}
         with open(self.config, "w") as f:
             json.dump(cfg, f, indent=2)
         self.proc = None
