@@ -60,6 +60,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
     var postponer = PostponeBatcher()
     /// Messages whose postpone committed.
     var postponedTotal = 0
+    /// Destinations that came back: their postponed mail pulled forward, their fresh mail
+    /// apart from the backlog (see `+Recovery`).
+    var drain: RecoveryDrain
+    /// The fresh-mail walk of the due index (see `+Recovery`).
+    var fresh = FreshWalk()
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
     var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
@@ -71,7 +76,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var lastRenewalCheck: Int64 = 0
     /// Jobs waiting for a token of a rate limiter, first come first served, and the limiters
     /// whose release timer is armed (see `waitForToken`).
-    var limiterWaiters: [AdaptiveThrottle.Key: [DeliveryJob]] = [:]
+    var limiterWaiters: [AdaptiveThrottle.Key: FairLine<DeliveryJob>] = [:]
     var limiterTimers = Set<AdaptiveThrottle.Key>()
     /// Times a waiting job was handed back to `tryNext` (figures and tests).
     var tokenWakeups = 0
@@ -111,6 +116,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         self.routes = routes
         self.deferrals = ProviderDeferrals(configuration: options.throttle)
         self.parking = DestinationParking(configuration: Self.parkingConfiguration(options, lifetime: config.delivery.maxLifetimeSeconds))
+        self.drain = RecoveryDrain(configuration: Self.drainConfiguration(options))
         var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
         let configured = DeliveryEngine.Options.sourcePools(for: config)
         var pools = options.sourcePools ?? configured.filter { $0.key != Self.defaultPool }
@@ -223,12 +229,15 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     let limit = window + inFlight.count
                     let head = try store.dueEntries(now: now, after: parkCursor, limit: limit)
                     let newest = page > 0 ? [] : try store.recentlyDueMessages(now: now, limit: (window + 1) / 2 + inFlight.count)
-                    let ids = Self.interleaved(head.map(\.queueID), newest, newestFirst: newestTurn)
+                    // Mail received since its destination came back goes first (see `+Recovery`).
+                    let ids = Self.interleaved(Self.interleaved(head.map(\.queueID), newest, newestFirst: newestTurn),
+                                               page > 0 ? [] : freshDue(now: now), newestFirst: true)
                     seen = seen || !ids.isEmpty
                     var pageClaimed = 0
                     for id in ids where inFlight[id] == nil && !parking.isParked(id) && !postponer.isHeld(id) {
                         guard inFlight.count < options.maxInFlight else { break }
                         if claim(id, now: now) { pageClaimed += 1 }
+                        fresh.tried(id, claimed: inFlight[id] != nil)
                     }
                     if pageClaimed % 2 == 1 { newestTurn.toggle() }
                     claimed += pageClaimed
@@ -238,6 +247,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                           inFlight.count < options.maxInFlight else { break }
                 }
                 onlyInFlight = claimed == 0 && seen
+                pullRecovered(now: now)
                 flushPostpones(now: now)
             } catch {
                 logSink("error", "delivery.due", [("error", "\(error)")])
@@ -329,8 +339,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
     }
 
-    /// `probe`: the message was let out of parking as its destination's probe.
-    func claim(_ id: String, now: Int64, probe: Bool = false) -> Bool {
+    /// `probe`: the message was let out of parking as its destination's probe. `dueBy`: it is
+    /// pulled forward (see `+Recovery`), its recipients due by then are attempted.
+    func claim(_ id: String, now: Int64, probe: Bool = false, dueBy: Int64? = nil) -> Bool {
         guard let message = try? store.message(id: id) else { return false }
         let number = message.attempts &+ 1
         var ownLease = false
@@ -355,6 +366,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             }
         }
         let attempt = MessageAttempt(queueID: id, number: number, message: message)
+        attempt.dueBy = dueBy
         inFlight[id] = attempt
         let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,
                                        expiresAt: now + Int64(options.leaseSeconds * 1000), incarnation: incarnation)
@@ -392,7 +404,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let expired = schedule.isExpired(queuedAt: Double(message.receivedAt) / 1000, now: Double(now) / 1000)
         var groups: [String: [StoredMessage.RecipientState]] = [:]
         var order: [String] = []
-        for recipient in message.recipients where !recipient.status.isFinal && recipient.nextAttemptAt <= now {
+        let dueBy = max(now, attempt.dueBy ?? now)
+        for recipient in message.recipients where !recipient.status.isFinal && recipient.nextAttemptAt <= dueBy {
             if (try? store.suppression(tenant: message.tenant, address: recipient.address)) ?? nil != nil
                 || options.hooks.simulatedSuppression?(recipient.address) == true {
                 let reply = SMTPReply(550, EnhancedStatusCode(5, 7, 1), "recipient is on the suppression list of tenant \(message.tenant)")
@@ -571,7 +584,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             if !route.isStatic || options.rateLimitStaticRoutes {
                 // Jobs already wait for this limiter: queue behind them (first come, first served).
                 guard released || limiterWaiters[throttleKey]?.isEmpty ?? true else {
-                    limiterWaiters[throttleKey, default: []].append(job)
+                    limiterWaiters[throttleKey, default: FairLine()].append(job, fresh: isFresh(job))
                     return
                 }
                 var limiter = rateLimiters[throttleKey] ?? RateLimiter(rate: policy.messagesPerSecond,

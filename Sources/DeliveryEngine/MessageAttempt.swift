@@ -40,6 +40,9 @@ final class MessageAttempt: @unchecked Sendable {
     var outcomeRetries = 0
     /// True once the claim committed and delivery began.
     var started = false
+    /// A message pulled forward after its destination came back (see `RecoveryDrain`): recipients
+    /// due by this time (its postponed due time) are attempted now. nil: those due now.
+    var dueBy: Int64?
     /// Jobs not finished yet.
     var pendingJobs = 0
     /// Results in recording order.
