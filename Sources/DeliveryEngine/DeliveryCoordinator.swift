@@ -247,12 +247,13 @@ final class DeliveryCoordinator: @unchecked Sendable {
                           inFlight.count < options.maxInFlight else { break }
                 }
                 onlyInFlight = claimed == 0 && seen
-                pullRecovered(now: now)
                 flushPostpones(now: now)
             } catch {
                 logSink("error", "delivery.due", [("error", "\(error)")])
             }
         }
+        // Pulls have a budget of their own: they run while the released backlog fills `maxInFlight`.
+        pullRecovered(now: now)
         scheduleTimer(now: now, busy: onlyInFlight || capacity <= 0)
     }
 
