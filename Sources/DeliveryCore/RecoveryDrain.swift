@@ -42,6 +42,13 @@ public struct RecoveryDrain: Sendable {
         public var afterID: String
         /// The latest postponed due time of the destination: the pull ends there.
         public var through: Int64
+
+        /// Creates a position. Pure.
+        public init(afterAt: Int64, afterID: String, through: Int64) {
+            self.afterAt = afterAt
+            self.afterID = afterID
+            self.through = through
+        }
     }
 
     /// A destination that came back.
