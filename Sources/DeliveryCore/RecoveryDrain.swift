@@ -1,8 +1,8 @@
 /// What the delivery scheduler does when a destination comes back after an outage (issue 16): the
 /// messages it postponed while the destination was down (`DestinationParking.Decision.postpone`,
 /// due again at spread times up to hours ahead) are *pulled forward*: walked in due order in the
-/// durable due index, from the recovery time up to the latest postponed time, and claimed at once
-/// (their attempt treats recipients due by their postponed time as due). At most `pullAhead` pulled
+/// durable due index, from the recovery time up to the latest postponed time, made due now (one
+/// `SpoolCommand.reschedule` each, existing tag 7) and claimed at once. At most `pullAhead` pulled
 /// attempts of a destination are in flight, so the pull follows the destination's shaped rate (its
 /// attempts wait for rate-limiter tokens) and never storms it; when the destination goes down again
 /// the pull stops and what is left keeps its postponed times (pulled again at the next recovery).
@@ -13,9 +13,9 @@
 ///
 /// Memory: per destination one horizon and one pull cursor (at most `maxDestinations`), plus the
 /// queue IDs of pulled attempts in flight (at most `pullAhead` each); nothing grows with the depth
-/// of the queue. Nothing here is durable: a pull is only claims, so a crash at any point leaves
-/// each message with its lease (recovered as usual) or its postponed due time, and its lifetime
-/// end is never moved. After a restart the horizons are gone and postponed mail simply comes due
+/// of the queue. Nothing here is durable: a pull is a reschedule to now and a claim, so a crash at
+/// any point leaves each message with its postponed due time, due now, or leased (recovered as
+/// usual); its lifetime end (from its receipt) is never moved. After a restart the horizons are gone and postponed mail simply comes due
 /// at its spread time. Times are ms since the epoch. Pure value; the scheduler keeps one.
 public struct RecoveryDrain: Sendable {
     /// Tunables.
@@ -68,6 +68,8 @@ public struct RecoveryDrain: Sendable {
     /// Pulled attempts in flight: queue ID → destination.
     private var pulled: [String: String] = [:]
     private var pulledPerDestination: [String: Int] = [:]
+    /// Pulled messages whose due time is being moved to now (not claimed yet).
+    private var moving = Set<String>()
     /// Messages pulled forward since start (figures and tests).
     public private(set) var pulledTotal = 0
 
@@ -134,20 +136,29 @@ public struct RecoveryDrain: Sendable {
         lanes[destination]?.pull = nil
     }
 
-    /// `queueID` was claimed by `destination`'s pull. Pure.
+    /// `queueID` was taken by `destination`'s pull: its due time is being moved to now (it counts
+    /// as in flight from here; see `claimed`). Pure.
     public mutating func started(_ queueID: String, destination: String) {
         guard pulled.updateValue(destination, forKey: queueID) == nil else { return }
         pulledPerDestination[destination, default: 0] += 1
         pulledTotal += 1
+        moving.insert(queueID)
     }
 
-    /// Ends the pulled attempts for which `gone` is true (their attempt is no longer in flight).
+    /// The pulled `queueID` is due now and its attempt was claimed (or not: then call `ended`). Pure.
+    public mutating func claimed(_ queueID: String) {
+        moving.remove(queueID)
+    }
+
+    /// Ends the pulled attempts for which `gone` is true (their attempt is no longer in flight),
+    /// except those whose due time is still being moved. Pure.
     public mutating func endAll(where gone: (String) -> Bool) {
-        for id in pulled.keys where gone(id) { ended(id) }
+        for id in pulled.keys where !moving.contains(id) && gone(id) { ended(id) }
     }
 
     /// The attempt of `queueID` ended (any way). Pure.
     public mutating func ended(_ queueID: String) {
+        moving.remove(queueID)
         guard let destination = pulled.removeValue(forKey: queueID) else { return }
         let n = (pulledPerDestination[destination] ?? 1) - 1
         pulledPerDestination[destination] = n > 0 ? n : nil

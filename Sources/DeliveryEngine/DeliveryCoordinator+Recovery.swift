@@ -49,7 +49,7 @@ extension DeliveryCoordinator {
         fresh.pruneSeen()
     }
 
-    /// Claims postponed messages of destinations that came back, in due order, while each has
+    /// Pulls postponed messages of destinations that came back forward, in due order, while each has
     /// fewer than `pullAhead` pulled attempts in flight (a pull has this budget of its own, so a
     /// scheduler busy with the released backlog still drains postponed mail at a share of the rate).
     func pullRecovered(now: Int64) {
@@ -69,15 +69,29 @@ extension DeliveryCoordinator {
                       let m = try? store.message(id: e.queueID), m.lease.map({ $0.expiresAt <= now }) ?? true,
                       m.recipients.contains(where: { !$0.status.isFinal && $0.nextAttemptAt == e.at
                                                      && Self.domain(of: $0.address) == destination }) else { continue }
-                if claim(e.queueID, now: now, dueBy: e.at) {
-                    drain.started(e.queueID, destination: destination)
-                    room -= 1
-                }
+                pullForward(e.queueID, destination: destination, now: now)
+                room -= 1
             }
             if let last { drain.advance(destination, at: last.at, queueID: last.queueID) }
             if page.count < reads, last == page.last {
                 drain.finishPull(destination)
                 logSink("info", "delivery.recovery_pull_done", [("domain", destination)])
+            }
+        }
+    }
+
+    /// Makes `id` due now (a reschedule through the log: the state machine claims only due
+    /// messages) and claims it once that committed. Counted in the pull's budget meanwhile.
+    private func pullForward(_ id: String, destination: String, now: Int64) {
+        drain.started(id, destination: destination)
+        log.propose(.reschedule(SpoolCommand.Reschedule(queueID: id, at: now))) { result in
+            self.queue.async {
+                guard case .success = result, self.inFlight[id] == nil,
+                      self.claim(id, now: self.options.clock()) else {
+                    self.drain.ended(id)
+                    return
+                }
+                self.drain.claimed(id)
             }
         }
     }

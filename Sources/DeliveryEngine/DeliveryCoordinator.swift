@@ -340,9 +340,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
     }
 
-    /// `probe`: the message was let out of parking as its destination's probe. `dueBy`: it is
-    /// pulled forward (see `+Recovery`), its recipients due by then are attempted.
-    func claim(_ id: String, now: Int64, probe: Bool = false, dueBy: Int64? = nil) -> Bool {
+    /// `probe`: the message was let out of parking as its destination's probe.
+    func claim(_ id: String, now: Int64, probe: Bool = false) -> Bool {
         guard let message = try? store.message(id: id) else { return false }
         let number = message.attempts &+ 1
         var ownLease = false
@@ -367,7 +366,6 @@ final class DeliveryCoordinator: @unchecked Sendable {
             }
         }
         let attempt = MessageAttempt(queueID: id, number: number, message: message)
-        attempt.dueBy = dueBy
         inFlight[id] = attempt
         let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,
                                        expiresAt: now + Int64(options.leaseSeconds * 1000), incarnation: incarnation)
@@ -405,8 +403,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let expired = schedule.isExpired(queuedAt: Double(message.receivedAt) / 1000, now: Double(now) / 1000)
         var groups: [String: [StoredMessage.RecipientState]] = [:]
         var order: [String] = []
-        let dueBy = max(now, attempt.dueBy ?? now)
-        for recipient in message.recipients where !recipient.status.isFinal && recipient.nextAttemptAt <= dueBy {
+        for recipient in message.recipients where !recipient.status.isFinal && recipient.nextAttemptAt <= now {
             if (try? store.suppression(tenant: message.tenant, address: recipient.address)) ?? nil != nil
                 || options.hooks.simulatedSuppression?(recipient.address) == true {
                 let reply = SMTPReply(550, EnhancedStatusCode(5, 7, 1), "recipient is on the suppression list of tenant \(message.tenant)")

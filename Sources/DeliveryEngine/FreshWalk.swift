@@ -24,7 +24,7 @@ struct FreshWalk {
     /// IDs read in the lag window (and their due times), so each is read once.
     var seen: [String: Int64] = [:]
     /// When the last walk ran (ms since the epoch).
-    var lastWalk: Int64 = .min
+    var lastWalk: Int64 = 0
     /// Fresh candidates claimed (figures and tests).
     private(set) var claimedTotal = 0
 

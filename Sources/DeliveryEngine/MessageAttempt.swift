@@ -40,9 +40,6 @@ final class MessageAttempt: @unchecked Sendable {
     var outcomeRetries = 0
     /// True once the claim committed and delivery began.
     var started = false
-    /// A message pulled forward after its destination came back (see `RecoveryDrain`): recipients
-    /// due by this time (its postponed due time) are attempted now. nil: those due now.
-    var dueBy: Int64?
     /// Jobs not finished yet.
     var pendingJobs = 0
     /// Results in recording order.
