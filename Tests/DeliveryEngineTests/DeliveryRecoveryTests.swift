@@ -57,6 +57,8 @@ struct DeliveryRecoveryTests {
         #expect(h.wait { h.engine.parkingStatistics.parked >= 60 }, "\(String(describing: h.engine.parkingStatistics))")
         outage.down.store(false, ordering: .relaxed)
         #expect(h.wait(timeout: 20) { h.engine.parkingStatistics.destinationsDown == 0 }, "\(h.logText)")
+        // The released backlog is claimed and waits in the limiter's line (10 a second).
+        #expect(h.wait(timeout: 20) { h.engine.jobsWaitingForTokens >= 30 }, "\(h.engine.jobsWaitingForTokens) waiting")
         let deliveredBefore = server.messages.count
         h.enqueue("fresh", to: ["fresh@down.test"])
         #expect(h.wait(timeout: 60) { server.messages.count >= 64 }, "\(server.messages.count) delivered")
