@@ -29,6 +29,9 @@ public struct RecoveryDrain: Sendable {
         public var keepMillis: Int64 = 3_600_000
         /// Most destinations with a horizon or a drain (memory bound).
         public var maxDestinations = 64
+        /// Most recently postponed messages remembered per destination (its fresh mail postponed
+        /// while the node still saw it down is pulled first at recovery).
+        public var recentPerDestination = 1_024
         /// Creates the defaults.
         public init() {}
     }
@@ -57,6 +60,8 @@ public struct RecoveryDrain: Sendable {
         public var recoveredAt: Int64
         /// Its pull, nil when done (or none was needed).
         public var pull: Pull?
+        /// Postponed messages received since it was last seen failing: pulled before the cursor.
+        public var first: [String] = []
     }
 
     /// The tunables.
@@ -65,9 +70,19 @@ public struct RecoveryDrain: Sendable {
     public private(set) var lanes: [String: Lane] = [:]
     /// Latest postponed due time per destination that is (or was) down.
     public private(set) var horizons: [String: Int64] = [:]
+    /// A postponed message remembered for `recovered`.
+    private struct Recent: Sendable {
+        var queueID: String
+        var receivedAt: Int64
+    }
+    /// The most recently postponed messages per destination, oldest first (at most about
+    /// `recentPerDestination` each).
+    private var recent: [String: [Recent]] = [:]
     /// Pulled attempts in flight: queue ID → destination.
     private var pulled: [String: String] = [:]
     private var pulledPerDestination: [String: Int] = [:]
+    /// Pulled-first messages (see `recovered`) whose attempt is not over.
+    private var pulledFirst = Set<String>()
     /// Pulled messages whose due time is being moved to now (not claimed yet).
     private var moving = Set<String>()
     /// Messages pulled forward since start (figures and tests).
@@ -79,29 +94,56 @@ public struct RecoveryDrain: Sendable {
     }
 
     /// Records that a message of `destination` was postponed to `until`: the destination's pull
-    /// at recovery reaches at least that far. Pure.
-    public mutating func postponed(_ destination: String, until: Int64) {
+    /// at recovery reaches at least that far. With `queueID` (and its receipt time) it is also one
+    /// of the destination's most recently postponed (see `recovered`). Pure.
+    public mutating func postponed(_ destination: String, until: Int64, queueID: String? = nil, receivedAt: Int64 = 0) {
+        if let queueID, configuration.recentPerDestination > 0 {
+            var list = recent.removeValue(forKey: destination) ?? []
+            list.append(Recent(queueID: queueID, receivedAt: receivedAt))
+            if list.count >= 2 * configuration.recentPerDestination { list.removeFirst(list.count - configuration.recentPerDestination) }
+            recent[destination] = list
+        }
         if let h = horizons[destination] {
             if until > h { horizons[destination] = until }
             return
         }
         if horizons.count >= configuration.maxDestinations, let oldest = horizons.min(by: { $0.value < $1.value }) {
             horizons[oldest.key] = nil
+            recent[oldest.key] = nil
         }
         horizons[destination] = until
     }
 
-    /// `destination` came back at `now`: mail received from now on is fresh, and its postponed
-    /// messages (due after `now`, up to its horizon) are pulled. Pure.
-    public mutating func recovered(_ destination: String, now: Int64) {
+    /// `destination` came back at `now`, last seen failing at `lastFailure`: mail received from
+    /// now on is fresh, its postponed messages (due after `now`, up to its horizon) are pulled,
+    /// and those of its most recently postponed received since that failure (new mail the node
+    /// postponed only because it could not tell the destination was back) are pulled first and
+    /// served as fresh (`isPulledFirst`). Pure.
+    public mutating func recovered(_ destination: String, now: Int64, lastFailure: Int64? = nil) {
+        let since = min(now, lastFailure ?? now)
         let through = horizons.removeValue(forKey: destination)
         let pull = configuration.pullAhead > 0 ? through.flatMap { $0 > now ? Pull(afterAt: now, afterID: "", through: $0) : nil } : nil
+        let first = configuration.pullAhead > 0 ? (recent.removeValue(forKey: destination) ?? []).filter { $0.receivedAt >= since }.map(\.queueID) : []
+        recent[destination] = nil
         if lanes[destination] == nil, lanes.count >= configuration.maxDestinations,
            let oldest = lanes.min(by: { $0.value.recoveredAt < $1.value.recoveredAt }) {
             lanes[oldest.key] = nil
         }
-        lanes[destination] = Lane(recoveredAt: now, pull: pull)
+        lanes[destination] = Lane(recoveredAt: now, pull: pull, first: Array(first.suffix(configuration.recentPerDestination)))
     }
+
+    /// The next of `destination`'s fresh postponed messages to pull before its cursor's, nil when
+    /// none is left. Pure.
+    public mutating func nextFirst(_ destination: String) -> String? {
+        guard var lane = lanes[destination], !lane.first.isEmpty else { return nil }
+        let id = lane.first.removeFirst()
+        lanes[destination] = lane
+        pulledFirst.insert(id)
+        return id
+    }
+
+    /// Whether `queueID` was pulled first (see `recovered`) and its attempt is not over. Pure.
+    public func isPulledFirst(_ queueID: String) -> Bool { pulledFirst.contains(queueID) }
 
     /// `destination` is down again: its pull stops (no storm of pulled attempts against a
     /// destination that fails) and what it had not reached is pulled at the next recovery. Pure.
@@ -111,14 +153,14 @@ public struct RecoveryDrain: Sendable {
     }
 
     /// Destinations with a pull under way. Pure.
-    public var pulling: [String] { lanes.compactMap { $0.value.pull == nil ? nil : $0.key } }
+    public var pulling: [String] { lanes.compactMap { $0.value.pull == nil && $0.value.first.isEmpty ? nil : $0.key } }
 
     /// Where `destination`'s pull stands, nil when it has none. Pure.
     public func pull(of destination: String) -> Pull? { lanes[destination]?.pull }
 
     /// Pulled attempts `destination` may still start now. Pure.
     public func pullRoom(_ destination: String) -> Int {
-        guard lanes[destination]?.pull != nil else { return 0 }
+        guard let lane = lanes[destination], lane.pull != nil || !lane.first.isEmpty else { return 0 }
         return max(0, configuration.pullAhead - (pulledPerDestination[destination] ?? 0))
     }
 
@@ -159,6 +201,7 @@ public struct RecoveryDrain: Sendable {
     /// The attempt of `queueID` ended (any way). Pure.
     public mutating func ended(_ queueID: String) {
         moving.remove(queueID)
+        pulledFirst.remove(queueID)
         guard let destination = pulled.removeValue(forKey: queueID) else { return }
         let n = (pulledPerDestination[destination] ?? 1) - 1
         pulledPerDestination[destination] = n > 0 ? n : nil
@@ -183,7 +226,7 @@ public struct RecoveryDrain: Sendable {
 
     /// Forgets destinations that came back more than `keepMillis` ago and have no pull left. Pure.
     public mutating func prune(now: Int64) {
-        lanes = lanes.filter { $0.value.pull != nil || now - $0.value.recoveredAt < configuration.keepMillis }
+        lanes = lanes.filter { $0.value.pull != nil || !$0.value.first.isEmpty || now - $0.value.recoveredAt < configuration.keepMillis }
     }
 
     /// Receipt time encoded in a Sendarix queue ID (its first 9 Crockford base32 characters, ms

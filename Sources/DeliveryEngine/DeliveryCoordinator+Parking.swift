@@ -75,10 +75,11 @@ extension DeliveryCoordinator {
         guard !parking.destinations.isEmpty else { return }
         let wasDown = parking.isDown(job.domain)
         let now = options.clock()
+        let lastFailure = parking.destinations[job.domain]?.lastFailure
         let released = parking.recordSuccess(job.domain, now: Double(now) / 1000)
         if !released.isEmpty { parkCursor = nil }
         if wasDown {
-            drainRecovered(job.domain, now: now)
+            drainRecovered(job.domain, now: now, lastFailure: lastFailure)
             logSink("info", "delivery.destination_up", [("domain", job.domain), ("released", String(released.count))])
         }
     }

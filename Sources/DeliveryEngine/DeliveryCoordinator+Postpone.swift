@@ -22,7 +22,10 @@ extension DeliveryCoordinator {
         let destination = due.map { DeliveryCoordinator.domain(of: $0.address) }
         let at = parking.spread(postponeUntil: until, expiresAt: expiresAt, now: Double(now) / 1000, destination: destination)
         // How far its pull reaches when the destination comes back (see `+Recovery`).
-        if let destination { drain.postponed(destination, until: Int64((at * 1000).rounded(.up))) }
+        if let destination {
+            drain.postponed(destination, until: Int64((at * 1000).rounded(.up)), queueID: message.queueID,
+                            receivedAt: message.receivedAt)
+        }
         if let batch = postponer.add(message.queueID, at: Int64((at * 1000).rounded(.up)), seen: message.nextAttemptAt,
                                      now: now) {
             propose(batch, now: now)

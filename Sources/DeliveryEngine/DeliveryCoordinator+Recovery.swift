@@ -15,7 +15,8 @@ extension DeliveryCoordinator {
 
     /// Whether `job` is fresh mail of a destination that came back (its lane at the limiter).
     func isFresh(_ job: DeliveryJob) -> Bool {
-        options.freshLane && drain.isFresh(job.domain, receivedAt: job.attempt.message.receivedAt)
+        options.freshLane && (drain.isFresh(job.domain, receivedAt: job.attempt.message.receivedAt)
+                              || drain.isPulledFirst(job.attempt.queueID))
     }
 
     /// Fresh mail due now, not in flight: found by walking the due index from the earliest
@@ -57,6 +58,13 @@ extension DeliveryCoordinator {
         drain.prune(now: now)
         for destination in drain.pulling {
             var room = drain.pullRoom(destination)
+            // Fresh mail postponed while the destination still looked down goes first.
+            while room > 0, let id = drain.nextFirst(destination) {
+                guard inFlight[id] == nil, !parking.isParked(id), !postponer.isHeld(id),
+                      let m = try? store.message(id: id), m.lease.map({ $0.expiresAt <= now }) ?? true else { continue }
+                pullForward(id, destination: destination, now: now)
+                room -= 1
+            }
             guard room > 0, let pull = drain.pull(of: destination) else { continue }
             let reads = drain.configuration.readsPerPass
             guard let page = try? store.dueEntries(now: pull.through, after: SpoolStore.DuePosition(at: pull.afterAt, queueID: pull.afterID),
@@ -97,8 +105,8 @@ extension DeliveryCoordinator {
     }
 
     /// A destination came back (`wasDown`): start its drain. Scheduler queue.
-    func drainRecovered(_ destination: String, now: Int64) {
-        drain.recovered(destination, now: now)
+    func drainRecovered(_ destination: String, now: Int64, lastFailure: Double?) {
+        drain.recovered(destination, now: now, lastFailure: lastFailure.map { Int64($0 * 1000) })
         if let pull = drain.pull(of: destination) {
             logSink("info", "delivery.recovery_pull", [("domain", destination), ("throughMs", String(pull.through))])
         }

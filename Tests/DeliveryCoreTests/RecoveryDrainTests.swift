@@ -53,6 +53,29 @@ struct RecoveryDrainTests {
         #expect(d.pull(of: "b.test") == nil && d.isFresh("b.test", receivedAt: 30_000))
     }
 
+    @Test("postponed mail received since the destination's last failure is pulled first, oldest first, and served as fresh")
+    func freshSinceLastFailure() {
+        var c = RecoveryDrain.Configuration()
+        c.recentPerDestination = 3
+        var d = RecoveryDrain(configuration: c)
+        d.postponed("a.test", until: 400_000, queueID: "old", receivedAt: 5_000)
+        for i in 0..<5 { d.postponed("a.test", until: 400_000 + Int64(i), queueID: "new\(i)", receivedAt: 21_000 + Int64(i)) }
+        d.postponed("b.test", until: 400_000, queueID: "other", receivedAt: 22_000)
+        // Last probe failed at 20 s, the next one got through at 50 s.
+        d.recovered("a.test", now: 50_000, lastFailure: 20_000)
+        #expect(d.isFresh("a.test", receivedAt: 50_000) && !d.isFresh("a.test", receivedAt: 49_999))
+        #expect(d.pulling == ["a.test"] && d.pullRoom("a.test") == 64)
+        var first: [String] = []
+        while let id = d.nextFirst("a.test") { first.append(id) }
+        #expect(first == ["new2", "new3", "new4"], "the most recent (bounded memory), received since the failure, oldest first: \(first)")
+        #expect(d.isPulledFirst("new3") && !d.isPulledFirst("old"), "served as fresh")
+        d.started("new3", destination: "a.test")
+        d.ended("new3")
+        #expect(!d.isPulledFirst("new3"))
+        #expect(d.pull(of: "a.test") == RecoveryDrain.Pull(afterAt: 50_000, afterID: "", through: 400_004))
+        #expect(d.nextFirst("b.test") == nil, "b.test is still down")
+    }
+
     @Test("fresh is mail received since its destination came back; the split is forgotten keepMillis later")
     func freshSplit() {
         var c = RecoveryDrain.Configuration()

@@ -70,3 +70,32 @@ struct DeliveryRecoveryTests {
                 "fresh mail took one of the next tokens: position \(position), \(deliveredBefore) delivered when it came")
     }
 }
+
+extension DeliveryRecoveryTests {
+    @Test("mail that arrived after the last failed probe, postponed only because the destination still looked down, is pulled first at recovery, not after the older postponed mail")
+    func latePostponedFirst() throws {
+        let outage = DeliveryParkingTests.Outage()
+        let server = try DeliveryParkingTests.receiver(host: 3, outage: outage, net: "127.88.1.")
+        defer { server.stop() }
+        var options = DeliveryPostponeTests.options(openSeconds: 1, maxOpenSeconds: 2, postponeSeconds: 900)
+        options.recoveryPullAhead = 1
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("down.test", [server.port], host: "127.88.1.3")]),
+                                  options: options)
+        defer { h.shutdown() }
+        DeliveryParkingTests.takeDown(h, prefix: "first", count: 3)
+        for i in 0..<30 { h.enqueue("old\(i)", to: ["old\(i)@down.test"]) }
+        #expect(h.wait { h.engine.postponeStatistics.postponed >= 28 && h.engine.postponeStatistics.held == 0 })
+        // A probe fails after the old mail was postponed; then new mail arrives and is postponed.
+        let deferrals = h.logText.components(separatedBy: "delivery.deferred").count
+        #expect(h.wait(timeout: 20) { h.logText.components(separatedBy: "delivery.deferred").count > deferrals }, "\(h.logText)")
+        let before = h.engine.postponeStatistics.postponed
+        h.enqueue("late", to: ["late@down.test"])
+        #expect(h.wait { h.engine.postponeStatistics.postponed > before && h.engine.postponeStatistics.held == 0 })
+        outage.down.store(false, ordering: .relaxed)
+        #expect(h.wait(timeout: 30) { server.messages.count >= 20 }, "\(server.messages.count) \(h.logText.suffix(2_000))")
+        let order = server.messages.flatMap(\.recipients)
+        let position = try #require(order.firstIndex(of: "late@down.test"), "\(order)")
+        // The probe and the 2 parked messages may go before it; the 28 older postponed ones after.
+        #expect(position <= 5, "position \(position): \(order)")
+    }
+}
