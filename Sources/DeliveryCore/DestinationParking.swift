@@ -58,6 +58,10 @@ public struct DestinationParking: Sendable {
         public var expirySweepInterval: Double = 10
         /// Seconds after its last failure that an up destination's failure count is forgotten.
         public var forgetAfter: Double = 600
+        /// Seconds a destination must stay up before its own postpone calendar is dropped: one that
+        /// flaps (up for a probe's success, down again) keeps its calendar, so its new postpones
+        /// follow the earlier ones instead of bunching in the seconds already planned full.
+        public var calendarKeepSeconds: Double = 600
         /// Creates the defaults.
         public init() {}
     }
@@ -104,6 +108,8 @@ public struct DestinationParking: Sendable {
     /// destination's postponed run does not push another destination's messages back behind it;
     /// they divide `postponeRate` between them.
     private var calendars: [String: PostponeCalendar] = [:]
+    /// Since when each destination with a calendar of its own has been up (absent: down).
+    private var calendarUpSince: [String: Double] = [:]
     /// Most destinations with a calendar of their own (memory: two bytes per second their postpones
     /// span, at most about 29 KB each at the default 4 h; `PostponeCalendar`).
     public static let maxOwnCalendars = 32
@@ -127,7 +133,8 @@ public struct DestinationParking: Sendable {
     public mutating func spread(postponeUntil until: Double, expiresAt: Double, now: Double, destination: String? = nil) -> Double {
         guard configuration.postponeRate > 0, until < expiresAt else { return min(until, expiresAt) }
         let latest = min(expiresAt, now + Double(calendar.windowSeconds))
-        if let destination, ownCalendarRoom(for: destination) {
+        if let destination, ownCalendarRoom(for: destination, now: now) {
+            calendarUpSince[destination] = nil
             // Taken out and put back so the counts are mutated in place, not copied.
             var own = calendars.removeValue(forKey: destination)
                 ?? PostponeCalendar(perSecond: calendar.perSecond, windowSeconds: calendar.windowSeconds)
@@ -142,11 +149,23 @@ public struct DestinationParking: Sendable {
     }
 
     /// Whether `destination` has or may get a calendar of its own: drops the calendars of
-    /// destinations that are no longer down when all are taken.
-    private mutating func ownCalendarRoom(for destination: String) -> Bool {
+    /// destinations that have been up for `calendarKeepSeconds` when all are taken.
+    private mutating func ownCalendarRoom(for destination: String, now: Double) -> Bool {
         if calendars[destination] != nil || calendars.count < Self.maxOwnCalendars { return true }
-        for name in calendars.keys where !(destinations[name]?.down ?? false) { calendars[name] = nil }
+        dropSettledCalendars(now: now)
         return calendars.count < Self.maxOwnCalendars
+    }
+
+    /// Drops the calendars of destinations up for at least `calendarKeepSeconds` (or up with no
+    /// time known).
+    private mutating func dropSettledCalendars(now: Double) {
+        for name in calendars.keys where !(destinations[name]?.down ?? false) {
+            guard let since = calendarUpSince[name], now - since < configuration.calendarKeepSeconds else {
+                calendars[name] = nil
+                calendarUpSince[name] = nil
+                continue
+            }
+        }
     }
 
     /// Destinations with a calendar of their own. Pure.
@@ -205,15 +224,23 @@ public struct DestinationParking: Sendable {
             d.down = true
             let next = retryAt ?? now + configuration.fallbackInterval
             d.probeAt = max(next, now + configuration.minimumProbeSpacing)
+            calendarUpSince[destination] = nil
         }
         destinations[destination] = d
     }
 
     /// Records a success (a transaction reached the destination): it is up again. Returns the
     /// queue IDs released from parking (due again at once): those parked for it, including the
-    /// messages it is one of several destinations of. Pure.
-    public mutating func recordSuccess(_ destination: String) -> [String] {
-        calendars[destination] = nil
+    /// messages it is one of several destinations of. With `now` its calendar is kept until it has
+    /// been up for `calendarKeepSeconds` (a flapping destination's postpones keep spreading from
+    /// where they were); without, it is dropped at once. Pure.
+    public mutating func recordSuccess(_ destination: String, now: Double? = nil) -> [String] {
+        if let now {
+            if calendars[destination] != nil, calendarUpSince[destination] == nil { calendarUpSince[destination] = now }
+        } else {
+            calendars[destination] = nil
+            calendarUpSince[destination] = nil
+        }
         guard let d = destinations.removeValue(forKey: destination), d.parked > 0 || multiParked > 0 else { return [] }
         var released: [String] = []
         released.reserveCapacity(d.parked)
@@ -280,6 +307,7 @@ public struct DestinationParking: Sendable {
         destinations = destinations.filter {
             $0.value.parked > 0 || $0.value.probe != nil || now - $0.value.lastFailure < configuration.forgetAfter
         }
+        dropSettledCalendars(now: now)
     }
 
     private mutating func unpark(_ id: String) {

@@ -61,19 +61,25 @@ extension DeliveryCoordinator {
         guard job.failedOver || tripped else { return }
         let wasDown = parking.isDown(job.domain)
         parking.recordFailure(job.domain, queueID: job.attempt.queueID, now: now, retryAt: retryAt)
+        // Down again while draining: the pull stops (no storm of pulled attempts).
+        if parking.isDown(job.domain) { drain.wentDown(job.domain) }
         if !wasDown, parking.isDown(job.domain) {
             logSink("warning", "delivery.destination_down",
                     [("domain", job.domain), ("probeInSeconds", String(Int(((retryAt ?? now) - now).rounded(.up))))])
         }
     }
 
-    /// A transaction reached `job`'s destination: releases its parked messages. Scheduler queue.
+    /// A transaction reached `job`'s destination: releases its parked messages, and when it was
+    /// down starts its drain (postponed mail pulled forward, see `+Recovery`). Scheduler queue.
     func parkingJobSucceeded(_ job: DeliveryJob) {
         guard !parking.destinations.isEmpty else { return }
         let wasDown = parking.isDown(job.domain)
-        let released = parking.recordSuccess(job.domain)
+        let now = options.clock()
+        let lastFailure = parking.destinations[job.domain]?.lastFailure
+        let released = parking.recordSuccess(job.domain, now: Double(now) / 1000)
         if !released.isEmpty { parkCursor = nil }
         if wasDown {
+            drainRecovered(job.domain, now: now, lastFailure: lastFailure)
             logSink("info", "delivery.destination_up", [("domain", job.domain), ("released", String(released.count))])
         }
     }

@@ -19,8 +19,13 @@ extension DeliveryCoordinator {
         // re-postpone wave, and one deep destination does not push another's mail back.
         let expiresAt = Double(message.receivedAt) / 1000 + Double(config.delivery.maxLifetimeSeconds)
         let due = message.recipients.first { !$0.status.isFinal && $0.nextAttemptAt <= now }
-        let at = parking.spread(postponeUntil: until, expiresAt: expiresAt, now: Double(now) / 1000,
-                                destination: due.map { DeliveryCoordinator.domain(of: $0.address) })
+        let destination = due.map { DeliveryCoordinator.domain(of: $0.address) }
+        let at = parking.spread(postponeUntil: until, expiresAt: expiresAt, now: Double(now) / 1000, destination: destination)
+        // How far its pull reaches when the destination comes back (see `+Recovery`).
+        if let destination {
+            drain.postponed(destination, until: Int64((at * 1000).rounded(.up)), queueID: message.queueID,
+                            receivedAt: message.receivedAt)
+        }
         if let batch = postponer.add(message.queueID, at: Int64((at * 1000).rounded(.up)), seen: message.nextAttemptAt,
                                      now: now) {
             propose(batch, now: now)

@@ -6,12 +6,13 @@ extension DeliveryCoordinator {
     /// head already) and makes sure one timer releases the line's head when the next token is
     /// due. One wake-up per token, whatever the number of jobs waiting: with a shaped provider and
     /// a deep backlog, thousands of claimed jobs can wait for the same limiter, and a timer per job
-    /// would wake them all for every token. On `queue`.
+    /// would wake them all for every token. The line has a fresh and a backlog lane served in turns
+    /// (`FairLine`, see `+Recovery`). On `queue`.
     func waitForToken(_ job: DeliveryJob, key: AdaptiveThrottle.Key, delay: Double, atFront: Bool) {
         if atFront {
-            limiterWaiters[key, default: []].insert(job, at: 0)
+            limiterWaiters[key, default: FairLine()].pushFront(job, fresh: isFresh(job))
         } else {
-            limiterWaiters[key, default: []].append(job)
+            limiterWaiters[key, default: FairLine()].append(job, fresh: isFresh(job))
         }
         armLimiterTimer(key, delay: delay)
     }
@@ -29,9 +30,9 @@ extension DeliveryCoordinator {
     /// re-arms the timer while jobs remain. On `queue`.
     private func releaseWaiter(_ key: AdaptiveThrottle.Key) {
         tokenWakeups += 1
-        while var line = limiterWaiters[key], !line.isEmpty {
-            let head = line.removeFirst()
-            limiterWaiters[key] = line.isEmpty ? nil : line
+        // Popped in place (the dictionary's copy is the only one: no copy of the line per token).
+        while let head = limiterWaiters[key]?.popFirst() {
+            if limiterWaiters[key]?.isEmpty == true { limiterWaiters[key] = nil }
             tryNext(head, released: true)
             // The head waits again (back at the front, timer armed): nothing more to do now.
             if limiterTimers.contains(key) { return }

@@ -60,6 +60,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
     var postponer = PostponeBatcher()
     /// Messages whose postpone committed.
     var postponedTotal = 0
+    /// Destinations that came back: their postponed mail pulled forward, their fresh mail
+    /// apart from the backlog (see `+Recovery`).
+    var drain: RecoveryDrain
+    /// The fresh-mail walk of the due index (see `+Recovery`).
+    var fresh = FreshWalk()
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
     var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
@@ -71,7 +76,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private var lastRenewalCheck: Int64 = 0
     /// Jobs waiting for a token of a rate limiter, first come first served, and the limiters
     /// whose release timer is armed (see `waitForToken`).
-    var limiterWaiters: [AdaptiveThrottle.Key: [DeliveryJob]] = [:]
+    var limiterWaiters: [AdaptiveThrottle.Key: FairLine<DeliveryJob>] = [:]
     var limiterTimers = Set<AdaptiveThrottle.Key>()
     /// Times a waiting job was handed back to `tryNext` (figures and tests).
     var tokenWakeups = 0
@@ -113,6 +118,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         self.routes = routes
         self.deferrals = ProviderDeferrals(configuration: options.throttle)
         self.parking = DestinationParking(configuration: Self.parkingConfiguration(options, lifetime: config.delivery.maxLifetimeSeconds))
+        self.drain = RecoveryDrain(configuration: Self.drainConfiguration(options))
         var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
         let configured = DeliveryEngine.Options.sourcePools(for: config)
         var pools = options.sourcePools ?? configured.filter { $0.key != Self.defaultPool }
@@ -226,13 +232,16 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     let limit = window + inFlight.count
                     let head = try store.dueEntries(now: now, after: parkCursor, limit: limit)
                     let newest = page > 0 ? [] : try store.recentlyDueMessages(now: now, limit: (window + 1) / 2 + inFlight.count)
-                    let ids = Self.interleaved(head.map(\.queueID), newest, newestFirst: newestTurn)
+                    // Mail received since its destination came back goes first (see `+Recovery`).
+                    let ids = Self.interleaved(Self.interleaved(head.map(\.queueID), newest, newestFirst: newestTurn),
+                                               page > 0 ? [] : freshDue(now: now), newestFirst: true)
                     seen = seen || !ids.isEmpty
                     var pageClaimed = 0
                     for id in ids where inFlight[id] == nil && !parking.isParked(id) && !postponer.isHeld(id)
                         && !skipsForeign(id, now: now, owners: &owners) {
                         guard inFlight.count < options.maxInFlight else { break }
                         if claim(id, now: now) { pageClaimed += 1 }
+                        fresh.tried(id, claimed: inFlight[id] != nil)
                     }
                     if pageClaimed % 2 == 1 { newestTurn.toggle() }
                     claimed += pageClaimed
@@ -247,6 +256,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
                 logSink("error", "delivery.due", [("error", "\(error)")])
             }
         }
+        // Pulls have a budget of their own: they run while the released backlog fills `maxInFlight`.
+        pullRecovered(now: now)
         scheduleTimer(now: now, busy: onlyInFlight || capacity <= 0)
     }
 
@@ -582,7 +593,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             if !route.isStatic || options.rateLimitStaticRoutes {
                 // Jobs already wait for this limiter: queue behind them (first come, first served).
                 guard released || limiterWaiters[throttleKey]?.isEmpty ?? true else {
-                    limiterWaiters[throttleKey, default: []].append(job)
+                    limiterWaiters[throttleKey, default: FairLine()].append(job, fresh: isFresh(job))
                     return
                 }
                 var limiter = rateLimiters[throttleKey] ?? RateLimiter(rate: policy.messagesPerSecond,

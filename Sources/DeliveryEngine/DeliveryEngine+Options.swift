@@ -61,6 +61,14 @@ extension DeliveryEngine {
         /// `DestinationParking.Configuration.postponeRate`); 0 gives each its earliest time.
         /// `SENDARIX_POSTPONE_RATE` overrides the default (benchmarks).
         public var parkingPostponeRate = ProcessInfo.processInfo.environment["SENDARIX_POSTPONE_RATE"].flatMap { Int($0) } ?? 500
+        /// When a destination comes back, most of its postponed messages pulled forward and in
+        /// flight at once (see `RecoveryDrain`; the pull then follows its shaped rate); 0: no pull,
+        /// postponed mail waits for its postponed time. `SENDARIX_RECOVERY_PULL` overrides it.
+        public var recoveryPullAhead = ProcessInfo.processInfo.environment["SENDARIX_RECOVERY_PULL"].flatMap { Int($0) } ?? 64
+        /// Whether mail received since its destination came back is claimed first and served in
+        /// turns with the backlog at the rate limiter (`FairLine`). `SENDARIX_FRESH_LANE=0` turns
+        /// it off (benchmark baselines).
+        public var freshLane = ProcessInfo.processInfo.environment["SENDARIX_FRESH_LANE"] != "0"
         /// Seconds a host whose opportunistic TLS failed is contacted without STARTTLS.
         public var brokenTLSSeconds: Double = 3_600
         /// The default source pool, replacing the one built from `delivery.sourceAddresses` and

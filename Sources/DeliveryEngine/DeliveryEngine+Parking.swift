@@ -14,3 +14,12 @@ extension DeliveryEngine {
         coordinator.queue.sync { coordinator.postponeStatistics() }
     }
 }
+
+extension DeliveryEngine {
+    /// Messages pulled forward when their destination came back, pulled attempts in flight,
+    /// destinations pulling, and fresh mail claimed ahead of the backlog (see `RecoveryDrain`).
+    /// Blocks briefly on the scheduler; any thread.
+    public var recoveryStatistics: (pulled: Int, pulledInFlight: Int, pulling: Int, freshClaimed: Int) {
+        coordinator.queue.sync { coordinator.recoveryStatistics() }
+    }
+}

@@ -3,3 +3,8 @@ extension DeliveryEngine {
     /// jobs wait, not one per waiting job and token). Blocks briefly on the scheduler.
     public var tokenWakeups: Int { coordinator.queue.sync { coordinator.tokenWakeups } }
 }
+
+extension DeliveryEngine {
+    /// Jobs waiting for a rate limiter's token now. Blocks briefly on the scheduler.
+    public var jobsWaitingForTokens: Int { coordinator.queue.sync { coordinator.jobsWaitingForTokens } }
+}

@@ -53,6 +53,12 @@ extension AdminServer {
             out.counter("sendarix_deliveries_postponed_total",
                         "Due messages of a down destination postponed durably in batches (parking was full).",
                         Double(delivery.postponeStatistics.postponed))
+            let recovery = delivery.recoveryStatistics
+            out.counter("sendarix_deliveries_pulled_total",
+                        "Postponed messages pulled forward when their destination came back.", Double(recovery.pulled))
+            out.counter("sendarix_deliveries_fresh_first_total",
+                        "Messages received after their destination came back, claimed ahead of its backlog.",
+                        Double(recovery.freshClaimed))
         }
         out.counter("sendarix_lmdb_map_grown_total", "Times the spool's LMDB map grew by itself.", Double(store.mapGrowthCount))
         out.family("sendarix_tls_handshakes_total", "counter", "Completed TLS handshakes by side and protocol version.")

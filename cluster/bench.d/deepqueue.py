@@ -164,7 +164,8 @@ class Node:
                         "sendarix_spool_commit_duration_seconds_count", "sendarix_deliveries_in_flight",
                         "sendarix_recipients_deferred_total", "sendarix_deliveries_parked",
                         "sendarix_deliveries_parked_total", "sendarix_deliveries_postponed_total",
-                        "sendarix_lmdb_map_grown_total"):
+                        "sendarix_lmdb_map_grown_total", "sendarix_spool_commit_duration_seconds_sum",
+                        "sendarix_deliveries_pulled_total", "sendarix_deliveries_fresh_first_total"):
                 if line.startswith(key + " ") or line.startswith(key + "{"):
                     try:
                         out[key] = out.get(key, 0) + float(line.rsplit(" ", 1)[1])

@@ -103,6 +103,8 @@ def run(bench):
         node.start()
         outage_start = time.monotonic()
         rows = []
+        # When the queue passed parking's memory bound: mail received later was postponed.
+        postpone_from = None
         for cp in checkpoints(target):
             while node.depth() < cp:
                 n = min(fill_chunk, cp - node.depth())
@@ -112,6 +114,8 @@ def run(bench):
                       % (n, secs, n / max(secs, 1e-9), node.depth(), "" if ok else ": " + tail))
                 if not ok and time.monotonic() - t0 < 1:
                     raise B.Unavailable("smtp-source failed: " + tail)
+                if postpone_from is None and node.depth() >= res["maxParked"]:
+                    postpone_from = time.time()
             depth = node.depth()
             idle, retries, per_retry = dq.idle_cpu(node, 5.0)
             row = dq.measured_chunk(node, measure, d, "measure-%d" % cp)
@@ -181,7 +185,9 @@ def run(bench):
 
         # ---- recovery: the receiver takes mail again ----
         backlog = node.depth()
-        res["parkedAtRecovery"] = node.metrics().get("sendarix_deliveries_parked")
+        m_rec = node.metrics()
+        res["parkedAtRecovery"] = m_rec.get("sendarix_deliveries_parked")
+        rss_rec = node.sample()
         delivered0 = receiver.delivered()
         receiver.deferring = False
         recover_t = time.time()
@@ -223,6 +229,24 @@ def run(bench):
         if res.get("drainRate"):
             res["drainAllSecondsEstimate"] = round(backlog / res["drainRate"], 0)
         res["depthAfterDrain"] = node.depth()
+        # Postponed mail pulled forward at recovery (RecoveryDrain) and fresh mail claimed first.
+        m_end = node.metrics()
+        for key, name in (("sendarix_deliveries_pulled_total", "pulledInDrain"),
+                          ("sendarix_deliveries_fresh_first_total", "freshFirstInDrain")):
+            if key in m_end:
+                res[name] = int(m_end[key] - m_rec.get(key, 0))
+        fresh_window = [x for x in window if x[1] == "fresh"]
+        res["freshDeliveredInDrainWindow"] = len(fresh_window)
+        res["freshSentInDrainWindow"] = len([t for t in sent if t <= recover_t + drain_seconds])
+        if postpone_from is not None:
+            # Backlog received (Received: date, 1 s) after parking was full: postponed, not parked.
+            late = [at for at, k, st in arrivals[delivered0:] if k == "backlog" and st is not None and st > postpone_from + 1]
+            res["postponedDeliveredInDrain"] = len([at for at in late if at <= recover_t + drain_seconds])
+            if late:
+                res["firstPostponedDeliveryAfterRecoverySeconds"] = round(min(late) - recover_t, 2)
+        after = node.sample()
+        res["rssAnonMBAtRecovery"] = round((rss_rec["rssAnonKB"] or 0) / 1024, 1)
+        res["rssAnonMBAfterDrain"] = round((after["rssAnonKB"] or 0) / 1024, 1)
         res["loadavgEnd"] = round(os.getloadavg()[0], 2)
     except B.Unavailable as e:
         res = {"available": False, "reason": str(e)}

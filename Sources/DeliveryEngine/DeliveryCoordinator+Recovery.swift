@@ -1,0 +1,120 @@
+import DeliveryCore
+import SpoolStore
+
+/// What the scheduler does when a destination comes back after an outage (`RecoveryDrain`): its
+/// postponed messages are pulled forward in due order at its shaped rate, and mail received since
+/// it came back (fresh) is claimed first and served in turns with the backlog at the rate limiter
+/// (`FairLine`), so it is not starved behind the drain. Scheduler queue.
+extension DeliveryCoordinator {
+    /// The drain's tunables from the engine options.
+    static func drainConfiguration(_ options: DeliveryEngine.Options) -> RecoveryDrain.Configuration {
+        var c = RecoveryDrain.Configuration()
+        c.pullAhead = max(0, options.recoveryPullAhead)
+        return c
+    }
+
+    /// Whether `job` is fresh mail of a destination that came back (its lane at the limiter).
+    func isFresh(_ job: DeliveryJob) -> Bool {
+        options.freshLane && (drain.isFresh(job.domain, receivedAt: job.attempt.message.receivedAt)
+                              || drain.isPulledFirst(job.attempt.queueID))
+    }
+
+    /// Fresh mail due now, not in flight: found by walking the due index from the earliest
+    /// recovery (keys first: an ID made before the recovery is passed over without a read).
+    func freshDue(now: Int64) -> [String] {
+        guard options.freshLane, let since = drain.freshSince else {
+            fresh.reset()
+            return []
+        }
+        if now - fresh.lastWalk >= FreshWalk.spacingMillis {
+            fresh.lastWalk = now
+            walkFresh(since: since, now: now)
+        }
+        return fresh.waiting.filter { inFlight[$0] == nil }
+    }
+
+    private func walkFresh(since: Int64, now: Int64) {
+        var after = fresh.cursor ?? SpoolStore.DuePosition(at: since - 1, queueID: "~")
+        if after.at < since - 1 { after = SpoolStore.DuePosition(at: since - 1, queueID: "~") }
+        guard let entries = try? store.dueEntries(now: now, after: after, limit: FreshWalk.readsPerWalk) else { return }
+        for e in entries {
+            if e.at <= now - FreshWalk.lagMillis { fresh.cursor = e }
+            guard fresh.seen.updateValue(e.at, forKey: e.queueID) == nil else { continue }
+            if let received = RecoveryDrain.receivedMillis(queueID: e.queueID), received < since { continue }
+            guard inFlight[e.queueID] == nil, !parking.isParked(e.queueID), !postponer.isHeld(e.queueID),
+                  let m = try? store.message(id: e.queueID), m.lease == nil,
+                  let due = m.recipients.first(where: { !$0.status.isFinal && $0.nextAttemptAt <= now }) else { continue }
+            if drain.isFresh(Self.domain(of: due.address), receivedAt: m.receivedAt) { fresh.add(e.queueID) }
+        }
+        if let last = entries.last, last.at <= now - FreshWalk.lagMillis { fresh.cursor = last }
+        fresh.pruneSeen()
+    }
+
+    /// Pulls postponed messages of destinations that came back forward, in due order, while each has
+    /// fewer than `pullAhead` pulled attempts in flight (a pull has this budget of its own, so a
+    /// scheduler busy with the released backlog still drains postponed mail at a share of the rate).
+    func pullRecovered(now: Int64) {
+        drain.endAll { inFlight[$0] == nil }
+        drain.prune(now: now)
+        for destination in drain.pulling {
+            var room = drain.pullRoom(destination)
+            // Fresh mail postponed while the destination still looked down goes first.
+            while room > 0, let id = drain.nextFirst(destination) {
+                guard inFlight[id] == nil, !parking.isParked(id), !postponer.isHeld(id),
+                      let m = try? store.message(id: id), m.lease.map({ $0.expiresAt <= now }) ?? true else { continue }
+                pullForward(id, destination: destination, now: now)
+                room -= 1
+            }
+            guard room > 0, let pull = drain.pull(of: destination) else { continue }
+            let reads = drain.configuration.readsPerPass
+            guard let page = try? store.dueEntries(now: pull.through, after: SpoolStore.DuePosition(at: pull.afterAt, queueID: pull.afterID),
+                                                   limit: reads) else { continue }
+            var last: SpoolStore.DuePosition?
+            for e in page {
+                guard room > 0 else { break }
+                last = e
+                guard inFlight[e.queueID] == nil, !parking.isParked(e.queueID), !postponer.isHeld(e.queueID),
+                      let m = try? store.message(id: e.queueID), m.lease.map({ $0.expiresAt <= now }) ?? true,
+                      m.recipients.contains(where: { !$0.status.isFinal && $0.nextAttemptAt == e.at
+                                                     && Self.domain(of: $0.address) == destination }) else { continue }
+                pullForward(e.queueID, destination: destination, now: now)
+                room -= 1
+            }
+            if let last { drain.advance(destination, at: last.at, queueID: last.queueID) }
+            if page.count < reads, last == page.last {
+                drain.finishPull(destination)
+                logSink("info", "delivery.recovery_pull_done", [("domain", destination)])
+            }
+        }
+    }
+
+    /// Makes `id` due now (a reschedule through the log: the state machine claims only due
+    /// messages) and claims it once that committed. Counted in the pull's budget meanwhile.
+    private func pullForward(_ id: String, destination: String, now: Int64) {
+        drain.started(id, destination: destination)
+        log.propose(.reschedule(SpoolCommand.Reschedule(queueID: id, at: now))) { result in
+            self.queue.async {
+                guard case .success = result, self.inFlight[id] == nil,
+                      self.claim(id, now: self.options.clock()) else {
+                    self.drain.ended(id)
+                    return
+                }
+                self.drain.claimed(id)
+            }
+        }
+    }
+
+    /// A destination came back (`wasDown`): start its drain. Scheduler queue.
+    func drainRecovered(_ destination: String, now: Int64, lastFailure: Double?) {
+        drain.recovered(destination, now: now, lastFailure: lastFailure.map { Int64($0 * 1000) })
+        if let pull = drain.pull(of: destination) {
+            logSink("info", "delivery.recovery_pull", [("domain", destination), ("throughMs", String(pull.through))])
+        }
+    }
+
+    /// Messages pulled forward, pulled attempts in flight, destinations pulling, and fresh mail
+    /// claimed ahead of the backlog (figures and tests). Scheduler queue.
+    func recoveryStatistics() -> (pulled: Int, pulledInFlight: Int, pulling: Int, freshClaimed: Int) {
+        (drain.pulledTotal, drain.pulledCount, drain.pulling.count, fresh.claimedTotal)
+    }
+}

@@ -1,0 +1,146 @@
+import DeliveryCore
+import Testing
+
+/// What the scheduler does when a destination comes back after an outage (`RecoveryDrain`,
+/// `FairLine`), with a hand-driven clock (ms): postponed mail is pulled in due order with a bounded
+/// number in flight, the pull stops when the destination goes down again and resumes at the next
+/// recovery, and fresh mail is served in turns with the backlog.
+@Suite("Recovery drain")
+struct RecoveryDrainTests {
+    @Test("a recovered destination's pull runs from the recovery to its latest postponed time, at most pullAhead in flight")
+    func pullBounded() {
+        var c = RecoveryDrain.Configuration()
+        c.pullAhead = 3
+        var d = RecoveryDrain(configuration: c)
+        d.postponed("a.test", until: 50_000)
+        d.postponed("a.test", until: 90_000)
+        d.postponed("a.test", until: 70_000)
+        #expect(d.pull(of: "a.test") == nil, "no pull while it is down")
+        d.recovered("a.test", now: 10_000)
+        #expect(d.pull(of: "a.test") == RecoveryDrain.Pull(afterAt: 10_000, afterID: "", through: 90_000))
+        #expect(d.pulling == ["a.test"])
+        #expect(d.pullRoom("a.test") == 3)
+        for id in ["m1", "m2", "m3"] { d.started(id, destination: "a.test") }
+        #expect(d.pullRoom("a.test") == 0, "bounded in flight: the pull follows the shaped rate")
+        d.ended("m2")
+        #expect(d.pullRoom("a.test") == 1 && d.pulledCount == 2 && d.pulledTotal == 3)
+        // m1's due time is still being moved: not in flight in the scheduler yet, but not ended.
+        d.endAll { $0 == "m1" }
+        #expect(d.pullRoom("a.test") == 1)
+        d.claimed("m1")
+        d.endAll { $0 == "m1" }
+        #expect(d.pullRoom("a.test") == 2)
+        d.advance("a.test", at: 60_000, queueID: "m9")
+        #expect(d.pull(of: "a.test")?.afterAt == 60_000 && d.pull(of: "a.test")?.afterID == "m9")
+        d.finishPull("a.test")
+        #expect(d.pulling.isEmpty && d.pullRoom("a.test") == 0)
+    }
+
+    @Test("down again while pulling: the pull stops and its horizon is kept for the next recovery")
+    func downAgainStops() {
+        var d = RecoveryDrain()
+        d.postponed("a.test", until: 90_000)
+        d.recovered("a.test", now: 10_000)
+        d.started("m1", destination: "a.test")
+        d.wentDown("a.test")
+        #expect(d.pulling.isEmpty && d.pullRoom("a.test") == 0, "no pulled attempts against a destination that fails")
+        #expect(d.horizons["a.test"] == 90_000)
+        #expect(!d.isFresh("a.test", receivedAt: 20_000), "no fresh lane while down")
+        d.recovered("a.test", now: 30_000)
+        #expect(d.pull(of: "a.test") == RecoveryDrain.Pull(afterAt: 30_000, afterID: "", through: 90_000))
+        // A destination with nothing postponed past its recovery gets no pull, only the fresh lane.
+        d.recovered("b.test", now: 30_000)
+        #expect(d.pull(of: "b.test") == nil && d.isFresh("b.test", receivedAt: 30_000))
+    }
+
+    @Test("postponed mail received since the destination's last failure is pulled first, oldest first, and served as fresh")
+    func freshSinceLastFailure() {
+        var c = RecoveryDrain.Configuration()
+        c.recentPerDestination = 3
+        var d = RecoveryDrain(configuration: c)
+        d.postponed("a.test", until: 400_000, queueID: "old", receivedAt: 5_000)
+        for i in 0..<5 { d.postponed("a.test", until: 400_000 + Int64(i), queueID: "new\(i)", receivedAt: 21_000 + Int64(i)) }
+        d.postponed("b.test", until: 400_000, queueID: "other", receivedAt: 22_000)
+        // Last probe failed at 20 s, the next one got through at 50 s.
+        d.recovered("a.test", now: 50_000, lastFailure: 20_000)
+        #expect(d.isFresh("a.test", receivedAt: 50_000) && !d.isFresh("a.test", receivedAt: 49_999))
+        #expect(d.pulling == ["a.test"] && d.pullRoom("a.test") == 64)
+        var first: [String] = []
+        while let id = d.nextFirst("a.test") { first.append(id) }
+        #expect(first == ["new2", "new3", "new4"], "the most recent (bounded memory), received since the failure, oldest first: \(first)")
+        #expect(d.isPulledFirst("new3") && !d.isPulledFirst("old"), "served as fresh")
+        d.started("new3", destination: "a.test")
+        d.ended("new3")
+        #expect(!d.isPulledFirst("new3"))
+        #expect(d.pull(of: "a.test") == RecoveryDrain.Pull(afterAt: 50_000, afterID: "", through: 400_004))
+        #expect(d.nextFirst("b.test") == nil, "b.test is still down")
+    }
+
+    @Test("fresh is mail received since its destination came back; the split is forgotten keepMillis later")
+    func freshSplit() {
+        var c = RecoveryDrain.Configuration()
+        c.keepMillis = 60_000
+        var d = RecoveryDrain(configuration: c)
+        d.recovered("a.test", now: 10_000)
+        #expect(d.isFresh("a.test", receivedAt: 10_000) && !d.isFresh("a.test", receivedAt: 9_999))
+        #expect(!d.isFresh("other.test", receivedAt: 20_000))
+        #expect(d.freshSince == 10_000)
+        d.prune(now: 69_999)
+        #expect(d.freshSince == 10_000)
+        d.prune(now: 70_000)
+        #expect(d.freshSince == nil)
+    }
+
+    @Test("a queue ID's receipt time is read from its first 9 characters; other IDs give nil")
+    func queueIDTime() {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        let ms: Int64 = 1_796_000_000_123
+        var v = ms
+        var head: [Character] = []
+        for _ in 0..<9 { head.insert(alphabet[Int(v & 31)], at: 0); v >>= 5 }
+        let id = String(head) + "ABCD" + "XYZ" + "0001"
+        #expect(RecoveryDrain.receivedMillis(queueID: id) == ms)
+        #expect(RecoveryDrain.receivedMillis(queueID: "fresh0") == nil)
+        #expect(RecoveryDrain.receivedMillis(queueID: "0000000U" + "ABCDXYZ00001x") == nil)
+    }
+
+    /// A destination shaped at one token per tick drains a line of `backlog` jobs while a fresh job
+    /// arrives every 20 ticks; returns the longest wait of a fresh job in ticks.
+    static func worstFreshWait(backlog: Int, lanes: Bool) -> Int {
+        var line = FairLine<(id: Int, fresh: Bool, at: Int)>()
+        for i in 0..<backlog { line.append((i, false, 0), fresh: false) }
+        var worst = 0
+        var next = backlog
+        for tick in 0..<(backlog + 200) {
+            if tick % 20 == 0 {
+                line.append((next, true, tick), fresh: lanes)
+                next += 1
+            }
+            guard let job = line.popFirst() else { break }
+            if job.fresh { worst = max(worst, tick - job.at) }
+        }
+        return worst
+    }
+
+    @Test("behind 2,000 waiting backlog jobs fresh mail waits a token or two with lanes, the whole line without")
+    func fairLine() {
+        #expect(Self.worstFreshWait(backlog: 2_000, lanes: true) <= 2)
+        #expect(Self.worstFreshWait(backlog: 2_000, lanes: false) >= 1_900)
+    }
+
+    @Test("the line alternates lanes, keeps each lane's order, and a job pushed back to the front is next")
+    func fairLineOrder() {
+        var line = FairLine<String>()
+        for s in ["b1", "b2", "b3"] { line.append(s, fresh: false) }
+        for s in ["f1", "f2"] { line.append(s, fresh: true) }
+        #expect(line.count == 5 && line.freshCount == 2)
+        var out: [String] = []
+        out.append(line.popFirst()!)
+        out.append(line.popFirst()!)
+        line.pushFront(out[1], fresh: false)
+        out.append(line.popFirst()!)
+        while let s = line.popFirst() { out.append(s) }
+        #expect(out == ["f1", "b1", "b1", "f2", "b2", "b3"])
+        #expect(line.isEmpty && line.popFirst() == nil)
+    }
+}
