@@ -15,8 +15,10 @@
 /// queue IDs of pulled attempts in flight (at most `pullAhead` each); nothing grows with the depth
 /// of the queue. Nothing here is durable: a pull is a reschedule to now and a claim, so a crash at
 /// any point leaves each message with its postponed due time, due now, or leased (recovered as
-/// usual); its lifetime end (from its receipt) is never moved. After a restart the horizons are gone and postponed mail simply comes due
-/// at its spread time. Times are ms since the epoch. Pure value; the scheduler keeps one.
+/// usual); its lifetime end (from its receipt) is never moved. After a restart the horizons are
+/// gone, so until `unrecordedUntil` (the start plus the longest postponement) a recovery pulls at
+/// least that far: mail postponed before the restart is pulled too. Times are ms since the epoch.
+/// Pure value; the scheduler keeps one.
 public struct RecoveryDrain: Sendable {
     /// Tunables.
     public struct Configuration: Sendable, Equatable {
@@ -87,10 +89,16 @@ public struct RecoveryDrain: Sendable {
     private var moving = Set<String>()
     /// Messages pulled forward since start (figures and tests).
     public private(set) var pulledTotal = 0
+    /// Mail may have been postponed up to this time by an earlier run of the node (or by a member
+    /// that owned the destination before), which no horizon records: a recovery before it pulls
+    /// through it (nil: nothing unrecorded).
+    public private(set) var unrecordedUntil: Int64?
 
-    /// Creates an empty drain. Pure.
-    public init(configuration: Configuration = Configuration()) {
+    /// Creates an empty drain; `unrecordedUntil` as above (the scheduler passes its start plus the
+    /// longest postponement). Pure.
+    public init(configuration: Configuration = Configuration(), unrecordedUntil: Int64? = nil) {
         self.configuration = configuration
+        self.unrecordedUntil = unrecordedUntil
     }
 
     /// Records that a message of `destination` was postponed to `until`: the destination's pull
@@ -121,7 +129,10 @@ public struct RecoveryDrain: Sendable {
     /// served as fresh (`isPulledFirst`). Pure.
     public mutating func recovered(_ destination: String, now: Int64, lastFailure: Int64? = nil) {
         let since = min(now, lastFailure ?? now)
-        let through = horizons.removeValue(forKey: destination)
+        var through = horizons.removeValue(forKey: destination)
+        if let unrecorded = unrecordedUntil {
+            if unrecorded > now { through = max(through ?? unrecorded, unrecorded) } else { unrecordedUntil = nil }
+        }
         let pull = configuration.pullAhead > 0 ? through.flatMap { $0 > now ? Pull(afterAt: now, afterID: "", through: $0) : nil } : nil
         let first = configuration.pullAhead > 0 ? (recent.removeValue(forKey: destination) ?? []).filter { $0.receivedAt >= since }.map(\.queueID) : []
         recent[destination] = nil

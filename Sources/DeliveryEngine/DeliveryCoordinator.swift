@@ -117,8 +117,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
         routes.mtaSTS = mtaSTS
         self.routes = routes
         self.deferrals = ProviderDeferrals(configuration: options.throttle)
-        self.parking = DestinationParking(configuration: Self.parkingConfiguration(options, lifetime: config.delivery.maxLifetimeSeconds))
-        self.drain = RecoveryDrain(configuration: Self.drainConfiguration(options))
+        let parkingConfiguration = Self.parkingConfiguration(options, lifetime: config.delivery.maxLifetimeSeconds)
+        self.parking = DestinationParking(configuration: parkingConfiguration)
+        let longestPostpone = max(parkingConfiguration.postponeWindowSeconds, parkingConfiguration.maxPostponeSeconds, parkingConfiguration.postponeSeconds)
+        self.drain = RecoveryDrain(configuration: Self.drainConfiguration(options),
+                                   unrecordedUntil: options.clock() + Int64(longestPostpone * 1000))
         var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
         let configured = DeliveryEngine.Options.sourcePools(for: config)
         var pools = options.sourcePools ?? configured.filter { $0.key != Self.defaultPool }

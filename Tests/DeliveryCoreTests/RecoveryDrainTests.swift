@@ -144,3 +144,23 @@ struct RecoveryDrainTests {
         #expect(line.isEmpty && line.popFirst() == nil)
     }
 }
+
+/// After a restart the drain has no horizon for mail an earlier run postponed (review finding:
+/// nothing was pulled then); until the start plus the longest postponement a recovery pulls at
+/// least that far.
+@Suite("Recovery drain after a restart")
+struct RecoveryDrainRestartTests {
+    @Test("a destination that recovers soon after a restart pulls through the unrecorded postponements; later recoveries use the horizon only")
+    func pullsUnrecorded() {
+        var d = RecoveryDrain(unrecordedUntil: 4_000_000)
+        d.recovered("a.test", now: 100_000)
+        #expect(d.pull(of: "a.test") == RecoveryDrain.Pull(afterAt: 100_000, afterID: "", through: 4_000_000),
+                "mail postponed before the restart (no horizon) is pulled")
+        d.postponed("b.test", until: 5_000_000)
+        d.recovered("b.test", now: 200_000)
+        #expect(d.pull(of: "b.test")?.through == 5_000_000, "a later horizon still reaches further")
+        d.recovered("c.test", now: 4_100_000)
+        #expect(d.pull(of: "c.test") == nil && d.unrecordedUntil == nil,
+                "once every earlier postponement is due, a recovery without a horizon pulls nothing")
+    }
+}
