@@ -36,6 +36,8 @@ extension RaftLog {
         var reader: DispatchQueue?
         /// A chunk read is running on `reader`.
         var reading = false
+        /// Whether the copy is still being built (`RaftLog+SnapshotCleanup.swift`).
+        var build = SnapshotBuild()
     }
 
     struct IncomingSnapshot {
@@ -58,7 +60,9 @@ extension RaftLog {
         if let sent = snapshotSentAt[peer], EventLoop.now() &- sent < UInt64(Self.snapshotCooldown * 1e9) { return }
         let id = UInt64.random(in: 1...UInt64.max)
         let dir = "\(snapshotRoot)/outgoing-\(id)"
-        outgoingSnapshots[peer] = OutgoingSnapshot(id: id, directory: dir)
+        let build = SnapshotBuild()
+        outgoingSnapshots[peer] = OutgoingSnapshot(id: id, directory: dir, build: build)
+        let remove = snapshotCopyRemove
         let store = self.store
         let bodies = storage.bodyReader
         let me = LoopBound(self, loop: loop)
@@ -78,6 +82,11 @@ extension RaftLog {
                 copy.close()
                 let size = try FileManager.default.attributesOfItem(atPath: dir + "/data.mdb")[.size] as? UInt64 ?? 0
                 return (applied.index, applied.term, size)
+            }
+            // Given up while being built (the node stopped, or aborted): nobody else removes it.
+            guard build.finish() else {
+                remove(dir)
+                return
             }
             me.execute { $0.snapshotPrepared(peer: peer, id: id, result) }
         }
@@ -154,16 +163,19 @@ extension RaftLog {
         return end
     }
 
-    private func finishOutgoing(_ peer: String) {
+    func finishOutgoing(_ peer: String) {
         guard let s = outgoingSnapshots.removeValue(forKey: peer) else { return }
+        // Still being built: the builder removes the copy when it is done writing it.
+        if s.build.cancel() { return }
         let handle = s.handle
         let directory = s.directory
+        let remove = snapshotCopyRemove
         // After a read that may still run; removing a copy of gigabytes is not for the loop either.
         let close: @Sendable () -> Void = {
             try? handle?.close()
-            try? FileManager.default.removeItem(atPath: directory)
+            remove(directory)
         }
-        if let reader = s.reader { reader.async(execute: close) } else { close() }
+        (s.reader ?? Self.snapshotCleanupQueue).async(execute: close)
     }
 
     func abortSnapshot(_ peer: String) {
