@@ -28,7 +28,8 @@ struct RaftLogSnapshotCleanupTests {
 
     @Test("a copy aborted while being built, one whose leader steps down, and one in progress when the node stops are removed, none on the raft loop")
     func abortedCopiesRemovedOffLoop() throws {
-        let c = try ClusterHarness(nodes: 3)
+        let lines = LogLines()
+        let c = try ClusterHarness(nodes: 3, logLines: lines)
         let leader = try #require(c.awaitLeader())
         let followers = c.names.filter { $0 != leader }
         let removals = Removals()
@@ -50,35 +51,51 @@ struct RaftLogSnapshotCleanupTests {
             l.abortSnapshot(followers[0])
         }
         #expect(c.wait(20) { removals.count == 1 && copies().isEmpty }, "removed \(removals.count), left \(copies())")
-        // The leader steps down while streaming to the other follower.
-        _ = log.onLoop { l in l.startSnapshotStream(to: followers[1]) }
+        #expect(removals.onLoop == 0, "the copy aborted while being built was removed on the raft loop")
+        // The leader steps down while streaming to the other follower (a chunk read held until then).
+        let reads = ReadCounter()
+        let gate = DispatchSemaphore(value: 0)
+        defer { gate.signal() }  // never leaves a reader waiting when an expectation fails
+        _ = log.onLoop { l in
+            l.snapshotChunkRead = { handle, count in
+                reads.add()
+                gate.wait()
+                return try handle.read(upToCount: count)
+            }
+            l.startSnapshotStream(to: followers[1])
+        }
+        #expect(c.wait(20) { reads.count > 0 }, "the stream began reading")
         let moved = Mutex<Bool?>(nil)
         log.transferLeadership(to: followers[0]) { r in moved.withLock { $0 = (try? r.get()) != nil } }
         #expect(c.wait(20) { moved.withLock { $0 } != nil })
+        #expect(removals.count == 1, "the stream was not finished before the leader stepped down")
+        gate.signal()
         #expect(c.wait(20) { removals.count == 2 && copies().isEmpty }, "removed \(removals.count), left \(copies())")
+        #expect(!lines.contains("snapshot sent"), "the stream was aborted, not finished, when the leader stepped down")
         // The node stops while it streams a copy (a chunk read held until the node has stopped).
         let next = try #require(c.awaitLeader())
         let removalsNext = Removals()
         let nextLog = c.logs[next]!
         let nextLoop = nextLog.loop
         let peer = c.names.first { $0 != next }!
-        let reads = ReadCounter()
-        let gate = DispatchSemaphore(value: 0)
+        let nextReads = ReadCounter()
+        let nextGate = DispatchSemaphore(value: 0)
+        defer { nextGate.signal() }
         _ = nextLog.onLoop { l in
             l.snapshotCopyRemove = { dir in
                 removalsNext.add(dir, onLoop: nextLoop.inLoop)
                 try? FileManager.default.removeItem(atPath: dir)
             }
             l.snapshotChunkRead = { handle, count in
-                reads.add()
-                gate.wait()
+                nextReads.add()
+                nextGate.wait()
                 return try handle.read(upToCount: count)
             }
             l.startSnapshotStream(to: peer)
         }
-        #expect(c.wait(20) { reads.count > 0 }, "the stream began reading")
+        #expect(c.wait(20) { nextReads.count > 0 }, "the stream began reading")
         c.stopNode(next)
-        gate.signal()
+        nextGate.signal()
         let nextDir = "\(c.root)/\(next)/raft"
         let nextCopies = {
             ((try? FileManager.default.contentsOfDirectory(atPath: nextDir)) ?? []).filter { $0.hasPrefix("outgoing-") }
