@@ -8,7 +8,7 @@ import SpoolStore
 /// Leader: when Raft wants to send a snapshot to a peer, a compacted copy of the spool is made
 /// on a background thread (`SpoolStore.backup`; bodies the spool keeps in this node's raft log are
 /// copied into it first, `SpoolStore.materializeLogBodies`) and streamed on the bulk lane in 1 MiB chunks
-/// (at most 8 MiB queued at a time), followed by an end frame with the copy's applied index, term
+/// (at most 8 MiB read ahead or queued at a time), followed by an end frame with the copy's applied index, term
 /// and the membership. Raft is told the snapshot succeeded once the end frame is queued.
 ///
 /// Follower: chunks are written to `<raft dir>/incoming`, fsynced, and on the end frame moved to
@@ -32,10 +32,12 @@ extension RaftLog {
         var index: UInt64 = 0
         var term: UInt64 = 0
         var conf = Raft.ConfState()
-        /// Reads the copy's chunks off the loop, one at a time (`RaftLog+SnapshotReads.swift`).
+        /// Reads the copy's chunks off the loop, in order (`RaftLog+SnapshotReads.swift`).
         var reader: DispatchQueue?
-        /// A chunk read is running on `reader`.
-        var reading = false
+        /// The offset up to which chunk reads were queued on `reader` (read ahead of `offset`).
+        var requested: UInt64 = 0
+        /// Chunks read but not yet sent, by offset.
+        var ready: [UInt64: Data] = [:]
         /// Whether the copy is still being built (`RaftLog+SnapshotCleanup.swift`).
         var build = SnapshotBuild()
     }
@@ -128,11 +130,8 @@ extension RaftLog {
                 continue
             }
             if s.offset < s.size {
-                if !s.reading && transport.queuedBytes(to: peer, lane: .bulk) < Self.snapshotWindow {
-                    s.reading = true
-                    outgoingSnapshots[peer] = s
-                    readSnapshotChunk(s, peer: peer)
-                }
+                requestSnapshotChunks(&s, peer: peer)
+                outgoingSnapshots[peer] = s
                 continue
             }
             let end = Self.snapshotEndPayload(id: s.id, size: s.size, index: s.index, term: s.term, conf: s.conf,
