@@ -38,6 +38,7 @@ extension RaftLog {
         waiters = [:]
         for (_, p) in forwarded { finish(p.origin, .failure(closed)) }
         forwarded = [:]
+        for peer in outgoingSnapshots.keys { finishOutgoing(peer) }  // removes the copies off the loop
         transport.stop()
         shared.withLock { $0.status?.role = "stopped" }
         log("info", "raft stopped", ["term": "\(raft.term)", "applied": "\(spoolApplied)"])

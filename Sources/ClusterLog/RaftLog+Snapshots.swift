@@ -8,7 +8,7 @@ import SpoolStore
 /// Leader: when Raft wants to send a snapshot to a peer, a compacted copy of the spool is made
 /// on a background thread (`SpoolStore.backup`; bodies the spool keeps in this node's raft log are
 /// copied into it first, `SpoolStore.materializeLogBodies`) and streamed on the bulk lane in 1 MiB chunks
-/// (at most 8 MiB queued at a time), followed by an end frame with the copy's applied index, term
+/// (at most 8 MiB read ahead or queued at a time), followed by an end frame with the copy's applied index, term
 /// and the membership. Raft is told the snapshot succeeded once the end frame is queued.
 ///
 /// Follower: chunks are written to `<raft dir>/incoming`, fsynced, and on the end frame moved to
@@ -32,10 +32,14 @@ extension RaftLog {
         var index: UInt64 = 0
         var term: UInt64 = 0
         var conf = Raft.ConfState()
-        /// Reads the copy's chunks off the loop, one at a time (`RaftLog+SnapshotReads.swift`).
+        /// Reads the copy's chunks off the loop, in order (`RaftLog+SnapshotReads.swift`).
         var reader: DispatchQueue?
-        /// A chunk read is running on `reader`.
-        var reading = false
+        /// The offset up to which chunk reads were queued on `reader` (read ahead of `offset`).
+        var requested: UInt64 = 0
+        /// Chunks read but not yet sent, by offset.
+        var ready: [UInt64: Data] = [:]
+        /// Whether the copy is still being built (`RaftLog+SnapshotCleanup.swift`).
+        var build = SnapshotBuild()
     }
 
     struct IncomingSnapshot {
@@ -58,7 +62,9 @@ extension RaftLog {
         if let sent = snapshotSentAt[peer], EventLoop.now() &- sent < UInt64(Self.snapshotCooldown * 1e9) { return }
         let id = UInt64.random(in: 1...UInt64.max)
         let dir = "\(snapshotRoot)/outgoing-\(id)"
-        outgoingSnapshots[peer] = OutgoingSnapshot(id: id, directory: dir)
+        let build = SnapshotBuild()
+        outgoingSnapshots[peer] = OutgoingSnapshot(id: id, directory: dir, build: build)
+        let remove = snapshotCopyRemove
         let store = self.store
         let bodies = storage.bodyReader
         let me = LoopBound(self, loop: loop)
@@ -78,6 +84,11 @@ extension RaftLog {
                 copy.close()
                 let size = try FileManager.default.attributesOfItem(atPath: dir + "/data.mdb")[.size] as? UInt64 ?? 0
                 return (applied.index, applied.term, size)
+            }
+            // Given up while being built (the node stopped, or aborted): nobody else removes it.
+            guard build.finish() else {
+                remove(dir)
+                return
             }
             me.execute { $0.snapshotPrepared(peer: peer, id: id, result) }
         }
@@ -119,11 +130,8 @@ extension RaftLog {
                 continue
             }
             if s.offset < s.size {
-                if !s.reading && transport.queuedBytes(to: peer, lane: .bulk) < Self.snapshotWindow {
-                    s.reading = true
-                    outgoingSnapshots[peer] = s
-                    readSnapshotChunk(s, peer: peer)
-                }
+                requestSnapshotChunks(&s, peer: peer)
+                outgoingSnapshots[peer] = s
                 continue
             }
             let end = Self.snapshotEndPayload(id: s.id, size: s.size, index: s.index, term: s.term, conf: s.conf,
@@ -154,16 +162,19 @@ extension RaftLog {
         return end
     }
 
-    private func finishOutgoing(_ peer: String) {
+    func finishOutgoing(_ peer: String) {
         guard let s = outgoingSnapshots.removeValue(forKey: peer) else { return }
+        // Still being built: the builder removes the copy when it is done writing it.
+        if s.build.cancel() { return }
         let handle = s.handle
         let directory = s.directory
+        let remove = snapshotCopyRemove
         // After a read that may still run; removing a copy of gigabytes is not for the loop either.
         let close: @Sendable () -> Void = {
             try? handle?.close()
-            try? FileManager.default.removeItem(atPath: directory)
+            remove(directory)
         }
-        if let reader = s.reader { reader.async(execute: close) } else { close() }
+        (s.reader ?? Self.snapshotCleanupQueue).async(execute: close)
     }
 
     func abortSnapshot(_ peer: String) {

@@ -139,6 +139,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var snapshotChunkRead: @Sendable (FileHandle, Int) throws -> Data? = { handle, count in
         try handle.read(upToCount: count)
     }
+    /// Removes a spool copy or partial snapshot directory; runs off the loop (tests watch it).
+    var snapshotCopyRemove: @Sendable (String) -> Void = { try? FileManager.default.removeItem(atPath: $0) }
     /// Snapshot streams whose end frame was handled after their writes (kept or refused; tests).
     var snapshotStreamsEnded = 0
     /// Writes a received chunk of a snapshot stream; runs off the loop (tests slow it).
@@ -218,6 +220,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         rememberedFormats = Self.savedFormats(storage)
         refreshEffectiveFormat()
         try copyBodiesBackIfSwitchedOff(storage)
+        discardStaleSnapshotCopies()
     }
 
     /// Starts the loop, binds the peer port and begins ticking. Returns the bound peer address.
