@@ -93,6 +93,13 @@ public struct RecoveryDrain: Sendable {
     /// that owned the destination before), which no horizon records: a recovery before it pulls
     /// through it (nil: nothing unrecorded).
     public private(set) var unrecordedUntil: Int64?
+    /// Destinations seen delivering since start while `unrecordedUntil` applies, or already pulled
+    /// through it once: the floor is not theirs (a destination up at start had nothing postponed
+    /// by the earlier run left hidden; one pulled once needs no second walk). At most
+    /// `upSinceStartLimit`; beyond that the floor is given up (mail comes due at its spread time).
+    private var upSinceStart = Set<String>()
+    /// Most destinations `upSinceStart` holds.
+    public static let upSinceStartLimit = 4_096
 
     /// Creates an empty drain; `unrecordedUntil` as above (the scheduler passes its start plus the
     /// longest postponement). Pure.
@@ -130,9 +137,10 @@ public struct RecoveryDrain: Sendable {
     public mutating func recovered(_ destination: String, now: Int64, lastFailure: Int64? = nil) {
         let since = min(now, lastFailure ?? now)
         var through = horizons.removeValue(forKey: destination)
-        if let unrecorded = unrecordedUntil {
-            if unrecorded > now { through = max(through ?? unrecorded, unrecorded) } else { unrecordedUntil = nil }
+        if let unrecorded = unrecordedUntil, unrecorded > now, !upSinceStart.contains(destination) {
+            through = max(through ?? unrecorded, unrecorded)
         }
+        delivered(destination, now: now)
         let pull = configuration.pullAhead > 0 ? through.flatMap { $0 > now ? Pull(afterAt: now, afterID: "", through: $0) : nil } : nil
         let first = configuration.pullAhead > 0 ? (recent.removeValue(forKey: destination) ?? []).filter { $0.receivedAt >= since }.map(\.queueID) : []
         recent[destination] = nil
@@ -141,6 +149,19 @@ public struct RecoveryDrain: Sendable {
             lanes[oldest.key] = nil
         }
         lanes[destination] = Lane(recoveredAt: now, pull: pull, first: Array(first.suffix(configuration.recentPerDestination)))
+    }
+
+    /// A transaction reached `destination` at `now` (after `recovered` when it was down): mail an
+    /// earlier run postponed for it is no longer pulled by the start floor (see `unrecordedUntil`).
+    /// Pure.
+    public mutating func delivered(_ destination: String, now: Int64) {
+        guard let unrecorded = unrecordedUntil else { return }
+        guard unrecorded > now, upSinceStart.count < Self.upSinceStartLimit || upSinceStart.contains(destination) else {
+            unrecordedUntil = nil
+            upSinceStart = []
+            return
+        }
+        upSinceStart.insert(destination)
     }
 
     /// The next of `destination`'s fresh postponed messages to pull before its cursor's, nil when

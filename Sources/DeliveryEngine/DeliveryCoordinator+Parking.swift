@@ -72,6 +72,7 @@ extension DeliveryCoordinator {
     /// A transaction reached `job`'s destination: releases its parked messages, and when it was
     /// down starts its drain (postponed mail pulled forward, see `+Recovery`). Scheduler queue.
     func parkingJobSucceeded(_ job: DeliveryJob) {
+        defer { drain.delivered(job.domain, now: options.clock()) }
         guard !parking.destinations.isEmpty else { return }
         let wasDown = parking.isDown(job.domain)
         let now = options.clock()

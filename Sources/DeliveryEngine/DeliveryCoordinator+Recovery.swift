@@ -106,6 +106,9 @@ extension DeliveryCoordinator {
 
     /// A destination came back (`wasDown`): start its drain. Scheduler queue.
     func drainRecovered(_ destination: String, now: Int64, lastFailure: Double?) {
+        // Another member owns the destination: its postponed mail is that member's to pull (a pull
+        // here would make the owner's spread backlog due at once, unshaped).
+        if let preferredOwner = options.preferredOwner, preferredOwner(destination) != nodeID { return }
         drain.recovered(destination, now: now, lastFailure: lastFailure.map { Int64($0 * 1000) })
         if let pull = drain.pull(of: destination) {
             logSink("info", "delivery.recovery_pull", [("domain", destination), ("throughMs", String(pull.through))])

@@ -163,4 +163,28 @@ struct RecoveryDrainRestartTests {
         #expect(d.pull(of: "c.test") == nil && d.unrecordedUntil == nil,
                 "once every earlier postponement is due, a recovery without a horizon pulls nothing")
     }
+
+    @Test("the start floor is not applied to a destination that delivered since start, and only once to one that recovers")
+    func floorOnlyForDownSinceStart() {
+        var d = RecoveryDrain(unrecordedUntil: 4_000_000)
+        d.delivered("up.test", now: 50_000)
+        d.recovered("up.test", now: 100_000)
+        #expect(d.pull(of: "up.test") == nil, "up at start: nothing an earlier run postponed is hidden")
+        d.recovered("down.test", now: 100_000)
+        #expect(d.pull(of: "down.test")?.through == 4_000_000)
+        d.finishPull("down.test")
+        d.recovered("down.test", now: 200_000)
+        #expect(d.pull(of: "down.test") == nil, "the floor's walk is not repeated at a second recovery")
+    }
+
+    @Test("past upSinceStartLimit destinations delivering, the floor is given up instead of growing")
+    func floorBounded() {
+        var d = RecoveryDrain(unrecordedUntil: 4_000_000)
+        for i in 0..<RecoveryDrain.upSinceStartLimit { d.delivered("d\(i).test", now: 1_000) }
+        #expect(d.unrecordedUntil == 4_000_000)
+        d.delivered("one-more.test", now: 1_000)
+        #expect(d.unrecordedUntil == nil)
+        d.recovered("late.test", now: 2_000)
+        #expect(d.pull(of: "late.test") == nil)
+    }
 }
