@@ -45,11 +45,33 @@ extension RaftLog {
     /// rename, so a new stream can create `incoming` at once). Blocks for a directory listing.
     static func takeStaleSnapshotDirectories(in root: String) -> [String] {
         let fm = FileManager.default
-        if fm.fileExists(atPath: root + "/incoming") {
-            try? fm.moveItem(atPath: root + "/incoming", toPath: root + "/stale-incoming-\(UInt64.random(in: 1...UInt64.max))")
-        }
+        _ = setAside(root + "/incoming")
         let names = (try? fm.contentsOfDirectory(atPath: root)) ?? []
         return names.filter { $0.hasPrefix("outgoing-") || $0.hasPrefix("stale-") }.sorted().map { root + "/" + $0 }
+    }
+
+    /// Renames `dir` (a partial incoming stream) to a `stale-incoming-` name beside it, so it can
+    /// be removed later off the raft loop; removes it at once only when the rename fails. Returns
+    /// the new name, nil when there was nothing (or it is gone). Blocks for a rename.
+    static func setAside(_ dir: String) -> String? {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: dir) else { return nil }
+        let aside = (dir as NSString).deletingLastPathComponent + "/stale-incoming-\(UInt64.random(in: 1...UInt64.max))"
+        do {
+            try fm.moveItem(atPath: dir, toPath: aside)
+            return aside
+        } catch {
+            try? fm.removeItem(atPath: dir)
+            return nil
+        }
+    }
+
+    /// Moves a partial incoming stream aside and removes it on the cleanup queue, never on the raft
+    /// loop (it may be gigabytes). Loop thread.
+    func discardIncoming(_ dir: String) {
+        guard let aside = Self.setAside(dir) else { return }
+        let remove = snapshotCopyRemove
+        Self.snapshotCleanupQueue.async { remove(aside) }
     }
 
     /// At open, before any new stream: removes the leftovers of a previous run in the background.

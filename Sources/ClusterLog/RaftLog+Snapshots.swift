@@ -196,7 +196,7 @@ extension RaftLog {
                     return
                 }
                 incomingSnapshot?.writer.close()
-                try? FileManager.default.removeItem(atPath: incomingDir)
+                discardIncoming(incomingDir)
                 do {
                     try FileManager.default.createDirectory(atPath: incomingDir, withIntermediateDirectories: true)
                 } catch {
@@ -240,21 +240,21 @@ extension RaftLog {
         guard !snapshotPending, incomingSnapshot == nil else { return }
         if case .failure(let error) = stored {
             log("error", "storing snapshot failed", ["error": "\(error)"])
-            try? FileManager.default.removeItem(atPath: incomingDir)
+            discardIncoming(incomingDir)
             return
         }
         var r = WireReader(p[32..<(p.count - 8)])
         guard let conf = try? Raft.ConfState.decode(from: &r), r.isAtEnd, !conf.voters.isEmpty,
               index <= Raft.Message.maxTermOrIndex, term <= leaderTerm else {
             log("warn", "refused a spool snapshot: malformed end frame", ["peer": peer])
-            try? FileManager.default.removeItem(atPath: incomingDir)
+            discardIncoming(incomingDir)
             return
         }
         if let why = refusal(ofSnapshotFrom: peer, index: index, leaderTerm: leaderTerm) {
             log("warn", "refused a spool snapshot: \(why)",
                 ["peer": peer, "index": "\(index)", "snapshotTerm": "\(leaderTerm)", "term": "\(raft.term)",
                  "commit": "\(raft.commitIndex)", "applied": "\(spoolApplied)"])
-            try? FileManager.default.removeItem(atPath: incomingDir)
+            discardIncoming(incomingDir)
             return
         }
         do {
@@ -339,7 +339,8 @@ extension RaftLog {
                                               logSink: LogSink = RaftLog.stderrLog) throws -> Bool {
         let fm = FileManager.default
         let ready = raftDirectory + "/snapshot"
-        try? fm.removeItem(atPath: raftDirectory + "/incoming")
+        // A partial stream is set aside (a rename); the log removes it in the background once open.
+        _ = setAside(raftDirectory + "/incoming")
         guard fm.fileExists(atPath: ready + "/complete"), let bytes = fm.contents(atPath: ready + "/meta") else {
             return false
         }

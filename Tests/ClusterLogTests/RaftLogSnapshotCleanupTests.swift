@@ -26,6 +26,23 @@ struct RaftLogSnapshotCleanupTests {
         #expect(fm.fileExists(atPath: raftDir + "/data.mdb"), "the raft log itself stays")
     }
 
+    @Test("at start-up a partial incoming snapshot is set aside by a rename, not deleted in the start-up path, and the opened log removes it")
+    func partialIncomingSetAsideAtInstall() throws {
+        let c = try ClusterHarness(nodes: 1)
+        c.stopNode("n1")
+        let raftDir = "\(c.root)/n1/raft"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: "\(raftDir)/incoming", withIntermediateDirectories: true)
+        #expect(fm.createFile(atPath: "\(raftDir)/incoming/data.mdb", contents: Data(count: 4096)))
+        let installed = try RaftLog.installPendingSnapshot(raftDirectory: raftDir, spoolDirectory: "\(c.root)/n1/spool-none")
+        #expect(!installed)
+        let names = { (try? fm.contentsOfDirectory(atPath: raftDir)) ?? [] }
+        #expect(!names().contains("incoming"))
+        #expect(names().contains { $0.hasPrefix("stale-incoming-") }, "the partial stream was deleted in the start-up path: \(names())")
+        try c.startNode("n1")
+        #expect(c.wait(20) { !names().contains { $0.hasPrefix("stale-") } }, "left: \(names())")
+    }
+
     @Test("a copy aborted while being built, one whose leader steps down, and one in progress when the node stops are removed, none on the raft loop")
     func abortedCopiesRemovedOffLoop() throws {
         let lines = LogLines()
