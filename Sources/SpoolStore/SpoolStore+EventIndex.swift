@@ -275,6 +275,7 @@ extension SpoolStore {
             let rc = mdb_txn_begin(env, nil, 0, &txnp)
             guard rc == 0, let txnPtr = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (import)") }
             let txn = LMDBTransaction(txn: txnPtr)
+            webhookTally.discardStaged()
             do {
                 // Indexed at once (no tail to scan in searches); the tail of earlier commits first.
                 try indexTailIfDue(in: txn, force: true)
@@ -291,10 +292,15 @@ extension SpoolStore {
                 }
             } catch {
                 mdb_txn_abort(txnPtr)
+                webhookTally.discardStaged()
                 throw error
             }
             let crc = mdb_txn_commit(txnPtr)
-            guard crc == 0 else { throw StoreError.lmdb(crc, "mdb_txn_commit (import)") }
+            guard crc == 0 else {
+                webhookTally.discardStaged()
+                throw StoreError.lmdb(crc, "mdb_txn_commit (import)")
+            }
+            webhookTally.commitStaged()  // the webhook calls of imported events count like any
         }
     }
 }
