@@ -133,8 +133,10 @@ public struct RecoveryDrain: Sendable {
     /// now on is fresh, its postponed messages (due after `now`, up to its horizon) are pulled,
     /// and those of its most recently postponed received since that failure (new mail the node
     /// postponed only because it could not tell the destination was back) are pulled first and
-    /// served as fresh (`isPulledFirst`). Pure.
-    public mutating func recovered(_ destination: String, now: Int64, lastFailure: Int64? = nil) {
+    /// served as fresh (`isPulledFirst`). So are those whose postpone has not committed yet
+    /// (`pending`: still held or proposed): it lands after the walk has passed. Pure.
+    public mutating func recovered(_ destination: String, now: Int64, lastFailure: Int64? = nil,
+                                   pending: (String) -> Bool = { _ in false }) {
         let since = min(now, lastFailure ?? now)
         var through = horizons.removeValue(forKey: destination)
         if let unrecorded = unrecordedUntil, unrecorded > now, !upSinceStart.contains(destination) {
@@ -142,7 +144,7 @@ public struct RecoveryDrain: Sendable {
         }
         delivered(destination, now: now)
         let pull = configuration.pullAhead > 0 ? through.flatMap { $0 > now ? Pull(afterAt: now, afterID: "", through: $0) : nil } : nil
-        let first = configuration.pullAhead > 0 ? (recent.removeValue(forKey: destination) ?? []).filter { $0.receivedAt >= since }.map(\.queueID) : []
+        let first = configuration.pullAhead > 0 ? (recent.removeValue(forKey: destination) ?? []).filter { $0.receivedAt >= since || pending($0.queueID) }.map(\.queueID) : []
         recent[destination] = nil
         if lanes[destination] == nil, lanes.count >= configuration.maxDestinations,
            let oldest = lanes.min(by: { $0.value.recoveredAt < $1.value.recoveredAt }) {
@@ -172,6 +174,15 @@ public struct RecoveryDrain: Sendable {
         lanes[destination] = lane
         pulledFirst.insert(id)
         return id
+    }
+
+    /// `id`, taken by `nextFirst`, could not be pulled yet (its postpone has not committed): it
+    /// goes back to the end of `destination`'s list, tried again at a later pass. Pure.
+    public mutating func notYet(_ destination: String, _ id: String) {
+        pulledFirst.remove(id)
+        guard var lane = lanes[destination] else { return }
+        lane.first.append(id)
+        lanes[destination] = lane
     }
 
     /// Whether `queueID` was pulled first (see `recovered`) and its attempt is not over. Pure.

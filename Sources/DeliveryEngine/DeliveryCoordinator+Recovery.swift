@@ -58,8 +58,15 @@ extension DeliveryCoordinator {
         drain.prune(now: now)
         for destination in drain.pulling {
             var room = drain.pullRoom(destination)
-            // Fresh mail postponed while the destination still looked down goes first.
+            // Fresh mail postponed while the destination still looked down goes first; one whose
+            // postpone has not committed yet waits for it (else it would land after the walk).
+            var waiting = Set<String>()
             while room > 0, let id = drain.nextFirst(destination) {
+                if postponer.isHeld(id) {
+                    drain.notYet(destination, id)
+                    if !waiting.insert(id).inserted { break }
+                    continue
+                }
                 guard inFlight[id] == nil, !parking.isParked(id), !postponer.isHeld(id),
                       let m = try? store.message(id: id), m.lease.map({ $0.expiresAt <= now }) ?? true else { continue }
                 pullForward(id, destination: destination, now: now)
@@ -109,7 +116,8 @@ extension DeliveryCoordinator {
         // Another member owns the destination: its postponed mail is that member's to pull (a pull
         // here would make the owner's spread backlog due at once, unshaped).
         if let preferredOwner = options.preferredOwner, preferredOwner(destination) != nodeID { return }
-        drain.recovered(destination, now: now, lastFailure: lastFailure.map { Int64($0 * 1000) })
+        drain.recovered(destination, now: now, lastFailure: lastFailure.map { Int64($0 * 1000) },
+                        pending: { postponer.isHeld($0) })
         if let pull = drain.pull(of: destination) {
             logSink("info", "delivery.recovery_pull", [("domain", destination), ("throughMs", String(pull.through))])
         }

@@ -177,6 +177,20 @@ struct RecoveryDrainRestartTests {
         #expect(d.pull(of: "down.test") == nil, "the floor's walk is not repeated at a second recovery")
     }
 
+    @Test("mail whose postpone had not committed at the recovery is pulled first (it would land after the walk), and waits while it is still pending")
+    func pendingPostponePulledFirst() {
+        var d = RecoveryDrain()
+        d.postponed("a.test", until: 400_000, queueID: "old-pending", receivedAt: 1_000)
+        d.postponed("a.test", until: 400_000, queueID: "old-done", receivedAt: 1_000)
+        d.recovered("a.test", now: 100_000, lastFailure: 90_000, pending: { $0 == "old-pending" })
+        #expect(d.nextFirst("a.test") == "old-pending", "received before the last failure, but its postpone lands after the walk")
+        d.notYet("a.test", "old-pending")
+        #expect(!d.isPulledFirst("old-pending"))
+        #expect(d.pulling == ["a.test"], "kept for a later pass")
+        #expect(d.nextFirst("a.test") == "old-pending")
+        #expect(d.nextFirst("a.test") == nil, "one whose postpone committed before the recovery is the walk's")
+    }
+
     @Test("past upSinceStartLimit destinations delivering, the floor is given up instead of growing")
     func floorBounded() {
         var d = RecoveryDrain(unrecordedUntil: 4_000_000)
