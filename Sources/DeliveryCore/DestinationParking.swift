@@ -54,6 +54,8 @@ public struct DestinationParking: Sendable {
         /// How far ahead postponed messages may be spread (seconds; at least `maxPostponeSeconds`).
         /// Beyond `postponeRate` times this many, messages get the window's end.
         public var postponeWindowSeconds: Double = 14_400
+        /// The furthest ahead any postpone can place a message (seconds): the calendars' span.
+        public var longestPostponeSeconds: Double { max(postponeWindowSeconds, maxPostponeSeconds, postponeSeconds) }
         /// Seconds between two scans for parked messages whose lifetime ended.
         public var expirySweepInterval: Double = 10
         /// Seconds after its last failure that an up destination's failure count is forgotten.
@@ -117,7 +119,7 @@ public struct DestinationParking: Sendable {
     /// Creates an empty parking. Pure.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        let window = max(configuration.postponeWindowSeconds, configuration.maxPostponeSeconds, configuration.postponeSeconds)
+        let window = configuration.longestPostponeSeconds
         calendar = PostponeCalendar(perSecond: configuration.postponeRate, windowSeconds: Int(min(window, 604_800)))
     }
 

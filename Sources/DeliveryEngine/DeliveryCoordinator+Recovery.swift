@@ -67,7 +67,7 @@ extension DeliveryCoordinator {
                     if !waiting.insert(id).inserted { break }
                     continue
                 }
-                guard inFlight[id] == nil, !parking.isParked(id), !postponer.isHeld(id),
+                guard inFlight[id] == nil, !parking.isParked(id),
                       let m = try? store.message(id: id), m.lease.map({ $0.expiresAt <= now }) ?? true else { continue }
                 pullForward(id, destination: destination, now: now)
                 room -= 1

@@ -119,12 +119,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
         self.deferrals = ProviderDeferrals(configuration: options.throttle)
         let parkingConfiguration = Self.parkingConfiguration(options, lifetime: config.delivery.maxLifetimeSeconds)
         self.parking = DestinationParking(configuration: parkingConfiguration)
-        let longestPostpone = max(parkingConfiguration.postponeWindowSeconds, parkingConfiguration.maxPostponeSeconds, parkingConfiguration.postponeSeconds)
         // Mail an earlier run postponed has no horizon in memory: pulled through the start plus the
         // longest postponement at a destination's first recovery (only when postponing is on).
         self.drain = RecoveryDrain(configuration: Self.drainConfiguration(options),
                                    unrecordedUntil: parkingConfiguration.postponeSeconds > 0
-                                       ? options.clock() + Int64(longestPostpone * 1000) : nil)
+                                       ? options.clock() + Int64(parkingConfiguration.longestPostponeSeconds * 1000) : nil)
         var warmup = IPWarmup(dailyCaps: options.warmupDailyCaps)
         let configured = DeliveryEngine.Options.sourcePools(for: config)
         var pools = options.sourcePools ?? configured.filter { $0.key != Self.defaultPool }
