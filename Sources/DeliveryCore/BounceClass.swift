@@ -55,12 +55,17 @@ public struct BounceClassification: Sendable, Equatable {
     public var hardness: BounceHardness
     /// The name of the rule that matched (for logs and tests), e.g. "gmail-unusual-rate".
     public var rule: String
+    /// The SMTP stage whose reply was classified (`BounceClassifier.classify(_:at:)`), nil when unknown or
+    /// not from an SMTP session (a DSN's per-recipient status, a corpus entry). Only nil and `.recipient`
+    /// let an address class suppress the recipient.
+    public var stage: SMTPClientSession.Stage?
 
     /// Creates a classification. Pure; any caller.
-    public init(_ bounceClass: BounceClass, _ hardness: BounceHardness, rule: String) {
+    public init(_ bounceClass: BounceClass, _ hardness: BounceHardness, rule: String, stage: SMTPClientSession.Stage? = nil) {
         self.bounceClass = bounceClass
         self.hardness = hardness
         self.rule = rule
+        self.stage = stage
     }
 
     /// True when the receiver is pushing back on this source IP / sender (rate limit or

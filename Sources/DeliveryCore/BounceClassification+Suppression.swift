@@ -1,8 +1,13 @@
 extension BounceClassification {
     /// True when the failure says the recipient address itself is bad (a hard bad-mailbox or
     /// bad-domain), the only failures that may put an address on a suppression list. Security and
-    /// policy failures (enhanced code X.7.X) never classify so. Pure; any caller.
+    /// policy failures (enhanced code X.7.X) never classify so. In an SMTP session only a reply to RCPT
+    /// TO is about one recipient: a reply at connect, EHLO, STARTTLS, AUTH or MAIL FROM is about the
+    /// sender or the connection (`BounceClassifier.classify(_:at:)` gives it no address class), and a
+    /// reply to DATA or to the message speaks for every recipient of the transaction at once, so
+    /// neither suppresses (`stage` nil: not from a session, e.g. a DSN's per-recipient status). Pure; any caller.
     public var suppressesRecipient: Bool {
-        hardness == .hard && (bounceClass == .badMailbox || bounceClass == .badDomain)
+        guard stage == nil || stage == .recipient else { return false }
+        return hardness == .hard && (bounceClass == .badMailbox || bounceClass == .badDomain)
     }
 }

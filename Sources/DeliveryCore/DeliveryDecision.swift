@@ -42,8 +42,10 @@ public struct DeliveryDecision: Sendable, Equatable {
     }
 
     /// Decides for `reply` after `failedAttempts` failures including this one (1 for a first
-    /// failed attempt) of a message queued at `queuedAt`. Pure; the delivery shell calls it.
+    /// failed attempt) of a message queued at `queuedAt`. `stage` is the SMTP stage the reply came
+    /// at (`BounceClassifier.classify(_:at:)`; nil when unknown). Pure; the delivery shell calls it.
     public static func decide<G: RandomNumberGenerator>(recipient: String, reply: SMTPReply, isLocal: Bool = false,
+                                                        stage: SMTPClientSession.Stage? = nil,
                                                         failedAttempts: Int, queuedAt: Double, now: Double,
                                                         schedule: RetrySchedule = RetrySchedule(),
                                                         classifier: BounceClassifier = BounceClassifier(),
@@ -51,7 +53,7 @@ public struct DeliveryDecision: Sendable, Equatable {
         if reply.isPositive {
             return DeliveryDecision(recipient: recipient, verdict: .delivered, reply: reply, isLocal: isLocal, classification: nil)
         }
-        var classification = classifier.classify(reply)
+        var classification = classifier.classify(reply, at: stage)
         if classification.hardness == .hard {
             return DeliveryDecision(recipient: recipient, verdict: .bounced, reply: reply, isLocal: isLocal,
                                     classification: classification)
@@ -74,7 +76,7 @@ public struct DeliveryDecision: Sendable, Equatable {
                                                         schedule: RetrySchedule = RetrySchedule(),
                                                         classifier: BounceClassifier = BounceClassifier(),
                                                         using generator: inout G) -> DeliveryDecision {
-        decide(recipient: result.address, reply: result.reply, isLocal: result.isLocal, failedAttempts: failedAttempts,
+        decide(recipient: result.address, reply: result.reply, isLocal: result.isLocal, stage: result.stage, failedAttempts: failedAttempts,
                queuedAt: queuedAt, now: now, schedule: schedule, classifier: classifier, using: &generator)
     }
 

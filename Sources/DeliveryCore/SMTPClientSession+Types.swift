@@ -215,12 +215,19 @@ extension SMTPClientSession {
         public var reply: SMTPReply
         /// True when the client produced the reply (e.g. SIZE refusal, lost connection).
         public var isLocal: Bool
+        /// The stage whose reply decided this recipient: `.recipient` for a RCPT reply, `.mail` for a MAIL
+        /// FROM refusal (or a refusal of the message before MAIL), `.data`/`.body` for a reply to DATA or to
+        /// the message, which in SMTP speaks for every accepted recipient at once; the failing stage when
+        /// the session ended early; nil when unknown. Only a `.recipient` reply is about this address alone
+        /// (`BounceClassification.suppressesRecipient`).
+        public var stage: Stage?
 
         /// Creates a result. Pure; any caller.
-        public init(address: String, reply: SMTPReply, isLocal: Bool) {
+        public init(address: String, reply: SMTPReply, isLocal: Bool, stage: Stage? = nil) {
             self.address = address
             self.reply = reply
             self.isLocal = isLocal
+            self.stage = stage
         }
 
         /// Derived from the reply code. Pure; any caller.

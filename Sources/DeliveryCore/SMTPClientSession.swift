@@ -68,6 +68,8 @@ public struct SMTPClientSession: Sendable {
         var transaction: Transaction
         var replies: [SMTPReply?]
         var isLocal: [Bool]
+        /// The stage whose reply decided each recipient (nil while none has).
+        var stages: [Stage?]
         var accepted: [Bool]
         var mailFailure: SMTPReply?
         var payload: [UInt8]
@@ -302,13 +304,17 @@ public struct SMTPClientSession: Sendable {
             envelopeStep(into: &actions)
         case .rcpt(let index):
             active?.replies[index] = reply
+            active?.stages[index] = .recipient
             active?.accepted[index] = reply.isPositive
             envelopeStep(into: &actions)
         case .data:
             dataReply(reply, into: &actions)
         case .body:
             if var current = active {
-                for index in current.accepted.indices where current.accepted[index] { current.replies[index] = reply }
+                for index in current.accepted.indices where current.accepted[index] {
+                    current.replies[index] = reply
+                    current.stages[index] = .body
+                }
                 active = current
             }
             needsReset = false
@@ -395,8 +401,9 @@ public struct SMTPClientSession: Sendable {
 
     private mutating func start(_ transaction: Transaction, into actions: inout [Action]) {
         func refuse(_ reply: SMTPReply) {
+            // Refused before MAIL FROM for the message or its sender: never about one recipient.
             actions.append(.finished(TransactionResult(tag: transaction.tag, recipients: transaction.recipients.map {
-                RecipientResult(address: $0.address, reply: reply, isLocal: true)
+                RecipientResult(address: $0.address, reply: reply, isLocal: true, stage: .mail)
             })))
         }
         if transaction.requiresSMTPUTF8, !capabilities.smtpUTF8 {
@@ -427,6 +434,7 @@ public struct SMTPClientSession: Sendable {
 
         var current = Active(transaction: transaction, replies: Array(repeating: nil, count: transaction.recipients.count),
                              isLocal: Array(repeating: false, count: transaction.recipients.count),
+                             stages: Array(repeating: nil, count: transaction.recipients.count),
                              accepted: Array(repeating: false, count: transaction.recipients.count),
                              payload: payload, useBDAT: useBDAT, converted: converted)
         var commands: [(bytes: [UInt8], expect: Expect)] = []
@@ -437,6 +445,7 @@ public struct SMTPClientSession: Sendable {
             } else {
                 current.replies[index] = SMTPReply(553, EnhancedStatusCode(5, 1, 3), "invalid recipient address syntax")
                 current.isLocal[index] = true
+                current.stages[index] = .recipient
             }
         }
         guard commands.contains(where: { if case .rcpt = $0.expect { return true } else { return false } }) else {
@@ -518,7 +527,10 @@ public struct SMTPClientSession: Sendable {
             active = current
             return
         }
-        for index in current.accepted.indices where current.accepted[index] { current.replies[index] = reply }
+        for index in current.accepted.indices where current.accepted[index] {
+            current.replies[index] = reply
+            current.stages[index] = .data
+        }
         active = current
         needsReset = true
         finishActive(into: &actions)
@@ -575,7 +587,10 @@ public struct SMTPClientSession: Sendable {
         active = current
         guard !stillPending else { return }
         let final = current.bodyFailure ?? reply
-        for index in current.accepted.indices where current.accepted[index] { current.replies[index] = final }
+        for index in current.accepted.indices where current.accepted[index] {
+            current.replies[index] = final
+            current.stages[index] = .body
+        }
         active = current
         needsReset = current.bodyFailure != nil || !final.isPositive
         finishActive(into: &actions)
@@ -589,11 +604,11 @@ public struct SMTPClientSession: Sendable {
         results.reserveCapacity(current.transaction.recipients.count)
         for (index, recipient) in current.transaction.recipients.enumerated() {
             if current.isLocal[index], let reply = current.replies[index] {
-                results.append(RecipientResult(address: recipient.address, reply: reply, isLocal: true))
+                results.append(RecipientResult(address: recipient.address, reply: reply, isLocal: true, stage: current.stages[index]))
             } else if let failure = current.mailFailure {
-                results.append(RecipientResult(address: recipient.address, reply: failure, isLocal: false))
+                results.append(RecipientResult(address: recipient.address, reply: failure, isLocal: false, stage: .mail))
             } else if let reply = current.replies[index] {
-                results.append(RecipientResult(address: recipient.address, reply: reply, isLocal: false))
+                results.append(RecipientResult(address: recipient.address, reply: reply, isLocal: false, stage: current.stages[index]))
             } else {
                 results.append(RecipientResult(address: recipient.address,
                                                reply: SMTPReply(451, EnhancedStatusCode(4, 3, 0), "no reply for this recipient"),
@@ -646,6 +661,7 @@ public struct SMTPClientSession: Sendable {
                 if current.mailFailure == nil, current.replies[index] == nil || current.accepted[index] {
                     current.replies[index] = reply
                     current.isLocal[index] = isLocal
+                    current.stages[index] = stage
                 }
             }
             active = current
@@ -656,7 +672,7 @@ public struct SMTPClientSession: Sendable {
         }
         for transaction in queue {
             actions.append(.finished(TransactionResult(tag: transaction.tag, recipients: transaction.recipients.map {
-                RecipientResult(address: $0.address, reply: reply, isLocal: isLocal)
+                RecipientResult(address: $0.address, reply: reply, isLocal: isLocal, stage: stage)
             })))
         }
         queue.removeAll()

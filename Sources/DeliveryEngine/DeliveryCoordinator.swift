@@ -488,10 +488,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     /// Decides and records the result of `address` from `reply`.
-    private func record(_ address: String, _ reply: SMTPReply, isLocal: Bool, remoteHost: String,
-                        attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil, notifyPassedOn: Bool = false,
-                        sendingIP: String = "", pool: String = "") {
-        var decision = DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal,
+    private func record(_ address: String, _ reply: SMTPReply, isLocal: Bool, stage: SMTPClientSession.Stage? = nil,
+                        remoteHost: String, attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil,
+                        notifyPassedOn: Bool = false, sendingIP: String = "", pool: String = "") {
+        var decision = DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal, stage: stage,
                                                failedAttempts: Int(attempt.number),
                                                queuedAt: Double(attempt.message.receivedAt) / 1000,
                                                now: Double(now) / 1000, schedule: schedule, using: &random)
@@ -515,7 +515,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
                                                  remoteHost: remoteHost, bounceClass: decision.bounceClass ?? "",
                                                  sendingIP: sendingIP, pool: pool),
             reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
-            bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn))
+            bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn,
+            suppressesRecipient: decision.classification?.suppressesRecipient ?? false))
     }
 
     // MARK: Routing and connections
@@ -562,17 +563,17 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     let family = candidate.address.contains(":") ? "IPv6" : "IPv4"
                     job.lastFailure = (SMTPReply(451, EnhancedStatusCode(4, 4, 0),
                                                  "pool \(sourcePool) has no \(family) source address for \(candidate.host.name)[\(candidate.address)]"),
-                                       "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", nil)
+                                       "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", nil, nil)
                 }
                 job.candidateIndex += 1
                 continue
             }
             let throttleKey = DeliveryCoordinator.throttleKey(route.provider, host: candidate.host.name, source: source)
             let breakerKey = "\(candidate.address):\(candidate.host.port)"
-            let circuitOpen = { () -> (reply: SMTPReply, remoteHost: String, localClass: BounceClass?) in
+            let circuitOpen = { () -> (reply: SMTPReply, remoteHost: String, localClass: BounceClass?, stage: SMTPClientSession.Stage?) in
                 (SMTPReply(451, EnhancedStatusCode(4, 4, 1),
                            "\(candidate.host.name)[\(candidate.address)]: host skipped after repeated failures (circuit open)"),
-                 "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout)
+                 "\(candidate.host.name)[\(candidate.address)]:\(candidate.host.port)", .timeout, nil)
             }
             if case .open = breakers[breakerKey]?.state(now: seconds) {
                 // Refused below anyway: skip without waiting for a rate-limiter token (during an
@@ -644,7 +645,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let failure = job.lastFailure
         parkingJobFailed(job, now: seconds)
         finish(job, failure: failure?.reply ?? SMTPReply(451, EnhancedStatusCode(4, 4, 0), "\(job.domain): no host could be tried"),
-               remoteHost: failure?.remoteHost ?? "", localClass: failure == nil ? .timeout : failure?.localClass)
+               remoteHost: failure?.remoteHost ?? "", localClass: failure == nil ? .timeout : failure?.localClass,
+               stage: failure?.stage)
     }
 
     /// Which local address to send from.
@@ -759,6 +761,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         pool.release(key, connection, reusable: report.reusable && report.transactions < maxPerConnection && !stopping)
         let breakerKey = "\(key.address):\(key.port)"
         var connectionFailure: SMTPReply?
+        var failureStage: SMTPClientSession.Stage?
         var localClass: BounceClass?
         if let failure = report.connectFailure {
             connectionFailure = BounceClassifier.syntheticReply(for: failure, host: remoteHost)
@@ -767,6 +770,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             // A remote reply stays as received, so that it is classified (and reported) as the
             // receiver wrote it; the event names the host in `remoteHost`.
             connectionFailure = failure.isLocal ? prefixed(failure.reply, "\(remoteHost): ") : failure.reply
+            failureStage = failure.stage
             if failure.stage == .startTLS || (failure.isLocal && failure.reply.enhancedCode == EnhancedStatusCode(4, 7, 4)) {
                 localClass = .tlsFailure // refused, failed or missing STARTTLS under a TLS-requiring policy
             } else if failure.isLocal, failure.reply.enhancedCode?.subject == 4 {
@@ -781,6 +785,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                   report.result.recipients.allSatisfy({ $0.reply.code == 421 || ($0.isLocal && report.failure != nil) }) {
             let first = report.result.recipients[0]
             connectionFailure = first.isLocal ? prefixed(first.reply, "\(remoteHost): ") : first.reply
+            failureStage = first.stage
             if first.isLocal { localClass = .timeout }
         }
         recordTLSOutcome(report, job: job, key: key)
@@ -807,7 +812,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     return
                 }
             }
-            job.lastFailure = (reply, remoteHost, localClass)
+            job.lastFailure = (reply, remoteHost, localClass, failureStage)
             job.failedOver = true
             job.candidateIndex += 1
             logSink("info", "delivery.failover", [("queueId", job.attempt.queueID), ("host", remoteHost), ("reply", reply.description)])
@@ -824,7 +829,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     throttleSignal(classification, host: key.hostName, source: key.source, provider: job.route?.provider ?? .other, now: seconds)
                 }
             }
-            record(result.address, result.reply, isLocal: result.isLocal, remoteHost: remoteHost,
+            record(result.address, result.reply, isLocal: result.isLocal, stage: result.stage, remoteHost: remoteHost,
                    attempt: job.attempt, now: now, notifyPassedOn: report.receiverDSN,
                    sendingIP: key.source ?? "", pool: job.route.map { poolName(job, route: $0) } ?? "")
         }
@@ -847,11 +852,13 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     /// Ends `job`: recipients without a result get `failure` (a local reply).
-    private func finish(_ job: DeliveryJob, failure: SMTPReply?, remoteHost: String, localClass: BounceClass? = nil) {
+    /// `stage`: the SMTP stage `failure` was received at (a connection-level reply), nil when local.
+    private func finish(_ job: DeliveryJob, failure: SMTPReply?, remoteHost: String, localClass: BounceClass? = nil,
+                        stage: SMTPClientSession.Stage? = nil) {
         let now = options.clock()
         let reply = failure ?? SMTPReply(451, EnhancedStatusCode(4, 3, 0), "no result for this recipient")
         for recipient in job.transaction.recipients where !job.attempt.hasResult(recipient.address) {
-            record(recipient.address, reply, isLocal: true, remoteHost: remoteHost, attempt: job.attempt, now: now,
+            record(recipient.address, reply, isLocal: true, stage: stage, remoteHost: remoteHost, attempt: job.attempt, now: now,
                    localClass: localClass)
         }
         job.attempt.pendingJobs -= 1
@@ -917,12 +924,13 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
     }
 
-    /// Hard bounces that say something about the address (unknown mailbox or domain, or a soft
-    /// failure that lasted the whole queue lifetime) put the address on the tenant's list.
+    /// Hard bounces that say something about the address (unknown mailbox or domain refused at RCPT
+    /// TO or before any session, `BounceClassification.suppressesRecipient`; or a soft failure that
+    /// lasted the whole queue lifetime) put the address on the tenant's list.
     private func suppressHardBounces(_ attempt: MessageAttempt) {
         let now = options.clock()
         for entry in attempt.recorded where entry.result.disposition == .bounced && entry.hard {
-            let addressRelated = entry.expired || entry.bounceClass == .badMailbox || entry.bounceClass == .badDomain
+            let addressRelated = entry.expired || entry.suppressesRecipient
             guard addressRelated else { continue }
             let reason = entry.expired ? "expired" : "hard-bounce"
             let suppression = SpoolCommand.Suppression(tenant: attempt.message.tenant, address: entry.result.recipient,

@@ -25,7 +25,7 @@ final class DeliveryJob: @unchecked Sendable {
     var plaintextHosts: Set<String> = []
     /// The last connection-level failure (reply, remote host, class of a locally detected
     /// failure), used when every host failed.
-    var lastFailure: (reply: SMTPReply, remoteHost: String, localClass: BounceClass?)?
+    var lastFailure: (reply: SMTPReply, remoteHost: String, localClass: BounceClass?, stage: SMTPClientSession.Stage?)?
     /// A real connection or transaction failed on some address in this attempt: what follows is
     /// failover traffic (which cold source addresses never carry). Skipped candidates do not count.
     var failedOver = false

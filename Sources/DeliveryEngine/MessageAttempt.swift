@@ -18,6 +18,9 @@ final class MessageAttempt: @unchecked Sendable {
         var bounceClass: BounceClass?
         /// Delivered to a receiver that supports DSN: NOTIFY went along, so it reports success.
         var notifyPassedOn = false
+        /// The failure may suppress the address (`BounceClassification.suppressesRecipient`: an address
+        /// class refused at RCPT TO or before any session).
+        var suppressesRecipient = false
     }
 
     let queueID: String

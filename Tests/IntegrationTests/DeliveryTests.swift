@@ -13,8 +13,8 @@ final class SinkProcess: @unchecked Sendable {
     private let process: ChildProcess
 
     /// With `counting`, smtp-sink runs with `-c` and its running counters go to `counterPath`
-    /// (read them with `messagesReceived`).
-    init(flags: [String] = [], dump: Bool = true, counting: Bool = false) throws {
+    /// (read them with `messagesReceived`). `host`: the loopback address it listens on.
+    init(flags: [String] = [], dump: Bool = true, counting: Bool = false, host: String = "127.0.0.1") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-sink-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o777]) // smtp-sink runs as nobody
@@ -24,15 +24,15 @@ final class SinkProcess: @unchecked Sendable {
         // smtp-sink fails (or something else answers there): start again on a new port.
         var started: (port: UInt16, process: ChildProcess)?
         for attempt in 1...3 {
-            let port = try SinkProcess.freePort()
+            let port = try SinkProcess.freePort(host)
             let process = try ChildProcess("/usr/sbin/smtp-sink",
                                            flags + (counting ? ["-c"] : []) + ["-u", "nobody"] + dumpFlags
-                                               + ["127.0.0.1:\(port)", "100"],
+                                               + ["\(host):\(port)", "100"],
                                            stdoutPath: counting ? directory + "/counter.out" : nil)
             let deadline = Date().addingTimeInterval(10)
             var listening = false
             while process.isRunning, Date() < deadline {
-                if SinkProcess.accepts(port) && SinkProcess.listens(port, inTreeOf: process.pid) { listening = true; break }
+                if SinkProcess.accepts(port, host: host) && SinkProcess.listens(port, inTreeOf: process.pid) { listening = true; break }
                 usleep(20_000)
             }
             if listening {
@@ -43,7 +43,7 @@ final class SinkProcess: @unchecked Sendable {
             process.wait()
             if attempt == 3 {
                 try? FileManager.default.removeItem(atPath: directory)
-                throw HarnessError("smtp-sink did not start listening on 127.0.0.1 (3 ports tried)")
+                throw HarnessError("smtp-sink did not start listening on \(host) (3 ports tried)")
             }
         }
         guard let started else { throw HarnessError("smtp-sink did not start") }
@@ -73,13 +73,13 @@ final class SinkProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// A port that was free a moment ago on 127.0.0.1.
-    static func freePort() throws -> UInt16 {
+    /// A port that was free a moment ago on `host` (a loopback address).
+    static func freePort(_ host: String = "127.0.0.1") throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         guard bound == 0 else { throw HarnessError("bind for a free port failed") }
@@ -124,13 +124,13 @@ final class SinkProcess: @unchecked Sendable {
         return false
     }
 
-    /// True when something accepts TCP connections on 127.0.0.1:`port`.
-    static func accepts(_ port: UInt16) -> Bool {
+    /// True when something accepts TCP connections on `host`:`port`.
+    static func accepts(_ port: UInt16, host: String = "127.0.0.1") -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         address.sin_port = port.bigEndian
         let length = socklen_t(MemoryLayout<sockaddr_in>.size)
         return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } } == 0
