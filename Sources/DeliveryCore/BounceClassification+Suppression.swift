@@ -10,4 +10,15 @@ extension BounceClassification {
         guard stage == nil || stage == .recipient else { return false }
         return hardness == .hard && (bounceClass == .badMailbox || bounceClass == .badDomain)
     }
+
+    /// True when a soft failure of this kind, repeated until the message outlived the queue
+    /// lifetime, may put the address on a suppression list: only when it named the address itself
+    /// (a temporary bad-mailbox or bad-domain, e.g. `450 4.1.1`) at RCPT TO or outside a session.
+    /// A deferral that says nothing about the address (a provider outage, a rate limit, an IP block,
+    /// a full mailbox) that outlasts the lifetime bounces the message but suppresses nobody: one
+    /// long outage must not suppress every recipient at a provider. Pure; any caller.
+    public var suppressesRecipientOnExpiry: Bool {
+        guard stage == nil || stage == .recipient else { return false }
+        return bounceClass == .badMailbox || bounceClass == .badDomain
+    }
 }

@@ -484,7 +484,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
             result: SpoolCommand.RecipientResult(recipient: recipient.address, disposition: .bounced, smtpCode: 554,
                                                  enhancedCode: "5.4.7", response: reply.description,
                                                  remoteHost: recipient.lastRemoteHost, bounceClass: bounceClass),
-            reply: reply, hard: true, expired: true, bounceClass: BounceClass(rawValue: bounceClass)))
+            reply: reply, hard: true, expired: true, bounceClass: BounceClass(rawValue: bounceClass),
+            // The last deferral's class (a MAIL FROM or connection reply never gets an address class).
+            suppressesRecipient: bounceClass == BounceClass.badMailbox.rawValue || bounceClass == BounceClass.badDomain.rawValue))
     }
 
     /// Decides and records the result of `address` from `reply`.
@@ -516,7 +518,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
                                                  sendingIP: sendingIP, pool: pool),
             reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
             bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn,
-            suppressesRecipient: decision.classification?.suppressesRecipient ?? false))
+            suppressesRecipient: (decision.expired ? decision.classification?.suppressesRecipientOnExpiry
+                                                   : decision.classification?.suppressesRecipient) ?? false))
     }
 
     // MARK: Routing and connections
@@ -924,14 +927,15 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
     }
 
-    /// Hard bounces that say something about the address (unknown mailbox or domain refused at RCPT
-    /// TO or before any session, `BounceClassification.suppressesRecipient`; or a soft failure that
-    /// lasted the whole queue lifetime) put the address on the tenant's list.
+    /// Bounces that say something about the address put it on the tenant's list: an unknown mailbox
+    /// or domain refused at RCPT TO or before any session (`BounceClassification.suppressesRecipient`),
+    /// or a temporary refusal of the address itself that lasted the whole queue lifetime
+    /// (`suppressesRecipientOnExpiry`). Any other expiry (an outage, a rate limit, an IP block) bounces
+    /// the message and suppresses nobody.
     private func suppressHardBounces(_ attempt: MessageAttempt) {
         let now = options.clock()
         for entry in attempt.recorded where entry.result.disposition == .bounced && entry.hard {
-            let addressRelated = entry.expired || entry.suppressesRecipient
-            guard addressRelated else { continue }
+            guard entry.suppressesRecipient else { continue }
             let reason = entry.expired ? "expired" : "hard-bounce"
             let suppression = SpoolCommand.Suppression(tenant: attempt.message.tenant, address: entry.result.recipient,
                                                        reason: reason, createdAt: now)

@@ -19,7 +19,8 @@ final class MessageAttempt: @unchecked Sendable {
         /// Delivered to a receiver that supports DSN: NOTIFY went along, so it reports success.
         var notifyPassedOn = false
         /// The failure may suppress the address (`BounceClassification.suppressesRecipient`: an address
-        /// class refused at RCPT TO or before any session).
+        /// class refused at RCPT TO or before any session; for an expiry,
+        /// `suppressesRecipientOnExpiry`: the last deferral named the address itself).
         var suppressesRecipient = false
     }
 

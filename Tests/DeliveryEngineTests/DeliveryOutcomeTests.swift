@@ -141,7 +141,7 @@ struct DeliveryOutcomeTests {
         #expect(server.messages.first?.recipients == ["here@dest.test"])
     }
 
-    @Test("a message older than the queue lifetime bounces without a connection and suppresses the address")
+    @Test("a message older than the queue lifetime bounces without a connection; never refused for its address, it suppresses nobody")
     func expired() throws {
         let server = try FakeSMTPServer()
         defer { server.stop() }
@@ -154,10 +154,11 @@ struct DeliveryOutcomeTests {
         #expect(events.first?.enhancedCode == "5.4.7")
         #expect(events.first?.bounceClass == "timeout")
         #expect(server.connectionCount == 0)
-        #expect(h.wait { ((try? h.store.suppression(tenant: "acme", address: "late@dest.test")) ?? nil)?.reason == "expired" })
+        h.settle()
+        #expect(try h.store.suppression(tenant: "acme", address: "late@dest.test") == nil)
     }
 
-    @Test("a soft failure that lasts the whole queue lifetime becomes a hard bounce carrying the last error, and is suppressed")
+    @Test("a soft failure that lasts the whole queue lifetime becomes a hard bounce carrying the last error; not about the address, it suppresses nobody")
     func softFailureExpires() throws {
         let server = try FakeSMTPServer(behavior: .init(script: { $0.verb == "RCPT" ? .line("451 4.3.0 temporary trouble") : nil }))
         defer { server.stop() }
@@ -173,7 +174,29 @@ struct DeliveryOutcomeTests {
         #expect(bounce?.enhancedCode == "5.4.7")
         #expect(bounce?.response?.contains("temporary trouble") == true)
         #expect(events.count >= 2)
-        #expect(h.wait { ((try? h.store.suppression(tenant: "acme", address: "slow@dest.test")) ?? nil)?.reason == "expired" })
+        h.settle()
+        #expect(try h.store.suppression(tenant: "acme", address: "slow@dest.test") == nil)
+    }
+
+    @Test("a temporary refusal of the address itself at RCPT (450 4.1.1) that lasts the whole queue lifetime suppresses it as expired; a rate limit beside it does not")
+    func addressDeferralExpires() throws {
+        let server = try FakeSMTPServer(behavior: .init(script: { step in
+            guard step.verb == "RCPT" else { return nil }
+            return step.argument.contains("gone@") ? .line("450 4.1.1 <gone@dest.test>: Recipient address rejected: mailbox unavailable")
+                : .line("421 4.7.28 rate limited, try again later")
+        }))
+        defer { server.stop() }
+        var config = EngineHarness.config(routes: [EngineHarness.route("dest.test", [server.port])])
+        config.delivery.maxLifetimeSeconds = 6
+        let h = try EngineHarness(config: config)
+        defer { h.shutdown() }
+        h.enqueue("e2", to: ["gone@dest.test"])
+        h.enqueue("e3", to: ["busy@dest.test"])
+        #expect(h.waitForOutcome("e2", type: .bounced, timeout: 30).last?.type == .bounced)
+        #expect(h.waitForOutcome("e3", type: .bounced, timeout: 30).last?.type == .bounced)
+        #expect(h.wait { ((try? h.store.suppression(tenant: "acme", address: "gone@dest.test")) ?? nil)?.reason == "expired" })
+        h.settle()
+        #expect(try h.store.suppression(tenant: "acme", address: "busy@dest.test") == nil)
     }
 
     @Test("NOTIFY=FAILURE: a hard bounce enqueues an RFC 3464 DSN from <> to the sender, which is delivered")
