@@ -144,13 +144,10 @@ extension RaftLog {
             payload.appendUInt64(request.seq)
             payload.append(contentsOf: p.data)
             let lane: PeerTransport.Lane = p.data.count > options.bulkThreshold ? .bulk : .control
-            var sentProposal = p
-            sentProposal.forwardedTo = leader
-            forwarded[request] = sentProposal
+            forwarded[request] = p
             let sent = transport.send(PeerFrame(.forward, payload), to: peer, lane: lane) { [unowned self] in
                 // Never written to the leader: safe to forward again once a leader is reachable.
-                guard var p = self.forwarded.removeValue(forKey: request) else { return }
-                p.forwardedTo = 0
+                guard let p = self.forwarded.removeValue(forKey: request) else { return }
                 self.pending.append(p)
                 self.scheduleRetry()
             }
@@ -230,25 +227,8 @@ extension RaftLog {
         if lastLeader != 0 && lastLeader != ss.leader && lastLeader != raft.id {
             transport.dropUnsent(to: ids.name(lastLeader))  // forwards stuck behind a dead leader's dial
         }
-        if ss.leader != 0 { failForwardsInDoubt(newLeader: ss.leader) }
         if ss.leader != lastLeader, ss.leader != 0 { RaftLog.leaderChanges.add(1, ordering: .relaxed) }
         lastLeader = ss.leader
-    }
-
-    /// A leader other than the one a forwarded proposal was written to is now known: no one will
-    /// answer that proposal any more (the old leader lost its term; the new one never saw the
-    /// request), so instead of waiting out its deadline it fails now as `unavailable`, like a local
-    /// proposal whose slot went to another term. Its outcome is unknown (the old leader may have
-    /// replicated it before it fell): the caller retries, at least once, as after any 4xx.
-    /// Forwards never written were put back to `pending` by `dropUnsent` and go to the new leader.
-    private func failForwardsInDoubt(newLeader: UInt64) {
-        let stale = forwarded.filter { $0.value.forwardedTo != 0 && $0.value.forwardedTo != newLeader }
-        for (request, p) in stale {
-            forwarded[request] = nil
-            finish(p.origin, .failure(unavailable(
-                "leadership moved from \(ids.name(p.forwardedTo)) to \(ids.name(newLeader)) before the forwarded "
-                + "proposal was acknowledged; its outcome is unknown")))
-        }
     }
 
     private func sendMessage(_ m: Raft.Message) {

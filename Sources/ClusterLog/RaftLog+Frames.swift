@@ -8,7 +8,6 @@ import SpoolStore
 extension RaftLog {
     func received(_ frame: PeerFrame, from peer: String) {
         guard !stopping || stopCompletion != nil else { return }
-        if let filter = receiveFilter, !filter(frame, peer) { return }
         switch frame.kind {
         case .raft:
             guard let m = decodeRaftMessage(frame.payload, from: peer) else { return }
@@ -72,8 +71,6 @@ extension RaftLog {
                 }
             case .failure(let e):
                 if e.context == "raft-not-leader", !stopping, p.deadline > EventLoop.now() {
-                    var p = p
-                    p.forwardedTo = 0
                     pending.append(p)  // never proposed there: retry on the current leader
                     scheduleRetry()
                     return

@@ -48,8 +48,6 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
         var data: [UInt8]
         var origin: Origin
         var deadline: UInt64
-        /// The leader (raft id) a forwarded proposal was written to; 0 while not forwarded.
-        var forwardedTo: UInt64 = 0
     }
 
     struct Waiter {
@@ -157,9 +155,6 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     /// Sees every raft message as it is sent, with the last index durable in the raft storage at
     /// that moment (tests). Loop thread.
     var sendObserver: ((Raft.Message, UInt64) -> Void)?
-    /// Sees every peer frame before it is handled; a frame it answers false for is dropped unread
-    /// (tests: a leader that never answers a forwarded proposal). Loop thread.
-    var receiveFilter: ((PeerFrame, String) -> Bool)?
     /// A flush of a spool opened without fsync is running before a compaction.
     var spoolFlushInFlight = false
     /// Raft frames dropped as undecodable, malformed or misaddressed (see `RaftLog+Validation`).
