@@ -13,12 +13,16 @@ extension BounceClassification {
 
     /// True when a soft failure of this kind, repeated until the message outlived the queue
     /// lifetime, may put the address on a suppression list: only when it named the address itself
-    /// (a temporary bad-mailbox or bad-domain, e.g. `450 4.1.1`) at RCPT TO or outside a session.
-    /// A deferral that says nothing about the address (a provider outage, a rate limit, an IP block,
-    /// a full mailbox) that outlasts the lifetime bounces the message but suppresses nobody: one
-    /// long outage must not suppress every recipient at a provider. Pure; any caller.
+    /// (a temporary bad-mailbox or bad-domain such as `450 4.1.1`) at RCPT TO, at DATA or after the
+    /// message, or outside a session. A deferral that says nothing about the address (a provider
+    /// outage, a rate limit, an IP block, a full mailbox) that outlasts the lifetime bounces the
+    /// message but suppresses nobody: one long outage must not suppress every recipient at a provider.
+    /// Unlike `suppressesRecipient`, DATA-stage replies count: an expiry found at the start of an
+    /// attempt knows only the recipient's stored last class (not its stage), and this rule gives both
+    /// paths the same answer (replies before RCPT TO never carry an address class:
+    /// `BounceClassifier.classify(_:at:)`). Pure; any caller.
     public var suppressesRecipientOnExpiry: Bool {
-        guard stage == nil || stage == .recipient else { return false }
+        if let stage, BounceClassifier.isSessionStage(stage) { return false }
         return bounceClass == .badMailbox || bounceClass == .badDomain
     }
 }

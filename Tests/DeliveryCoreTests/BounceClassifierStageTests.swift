@@ -27,6 +27,23 @@ struct BounceClassifierStageTests {
         }
     }
 
+    @Test("an expiry suppresses only when the last deferral named the address: 450 4.1.1 at RCPT, DATA or with no stage does; at MAIL FROM, a rate limit, an outage or a full mailbox does not")
+    func expirySuppression() {
+        let gone = "450 4.1.1 <gone@example.com>: Recipient address rejected: mailbox unavailable"
+        for stage: SMTPClientSession.Stage? in [.recipient, .data, nil] {
+            #expect(classifier.classify(reply(gone), at: stage).suppressesRecipientOnExpiry, "\(String(describing: stage))")
+        }
+        for stage: SMTPClientSession.Stage in [.greeting, .hello, .mail] {
+            #expect(!classifier.classify(reply(gone), at: stage).suppressesRecipientOnExpiry, "\(stage)")
+        }
+        for text in ["421 4.7.28 rate limited, try again later", "451 4.3.0 temporary trouble",
+                     "452 4.2.2 The email account that you tried to reach is over quota",
+                     "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints"] {
+            let c = classifier.classify(reply(text), at: .recipient)
+            #expect(!c.suppressesRecipientOnExpiry, "\(text) -> \(c.bounceClass)")
+        }
+    }
+
     @Test("the same 550 5.1.1 at RCPT TO is bad-mailbox and suppresses; with no stage it classifies as before")
     func recipientStageSuppresses() {
         let text = "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table"
