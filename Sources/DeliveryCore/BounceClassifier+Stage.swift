@@ -10,15 +10,22 @@ extension BounceClassifier {
     /// the result carries `stage`, and `suppressesRecipient` holds only at RCPT (or with no stage).
     /// Pure; any caller.
     public func classify(_ reply: SMTPReply, at stage: SMTPClientSession.Stage?) -> BounceClassification {
-        var result = classify(reply)
+        BounceClassifier.atStage(classify(reply), code: reply.code, stage: stage)
+    }
+
+    /// `classification` of a reply with `code` received at `stage`, with the rule of
+    /// `classify(_:at:)`: before RCPT TO no address class. Pure; any caller.
+    public static func atStage(_ classification: BounceClassification, code: Int,
+                               stage: SMTPClientSession.Stage?) -> BounceClassification {
+        var result = classification
         result.stage = stage
-        guard let stage, BounceClassifier.isSessionStage(stage), reply.code >= 400 else { return result }
+        guard let stage, BounceClassifier.isSessionStage(stage), code >= 400 else { return result }
         switch result.bounceClass {
         case .badMailbox, .badDomain:
             result.bounceClass = .policy
         case .mailboxFull:
             result.bounceClass = .other
-            result.hardness = reply.code >= 500 ? .hard : .soft
+            result.hardness = code >= 500 ? .hard : .soft
         default:
             return result
         }

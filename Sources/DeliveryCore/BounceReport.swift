@@ -38,6 +38,9 @@ public struct BounceReport: Sendable, Equatable {
         public var diagnostic: String
         /// Remote-MTA (without type), or the reporting MTA when no remote one is named.
         public var remoteMTA: String
+        /// The SMTP stage the report's human-readable part names for this recipient (Postfix writes
+        /// `<addr>: host … said: … (in reply to MAIL FROM command)` there, not in the Diagnostic-Code).
+        public var textStage: SMTPClientSession.Stage? = nil
 
         /// Creates a recipient result. Pure.
         public init(address: String, originalRecipient: String = "", action: Action, status: EnhancedStatusCode?,
@@ -60,9 +63,19 @@ public struct BounceReport: Sendable, Equatable {
             return action == .delayed ? 451 : 550
         }
 
-        /// Classifies this result with `classifier` (the same rules delivery uses). Pure.
+        /// Classifies this result with `classifier` (the same rules delivery uses), at the SMTP stage
+        /// the diagnostic names (`stage`): a DSN for a refusal at MAIL FROM gets no address class and
+        /// suppresses nobody, as the same reply would in delivery. Pure.
         public func classify(_ classifier: BounceClassifier = BounceClassifier()) -> BounceClassification {
-            classifier.classify(code: effectiveCode, enhancedCode: status, text: diagnostic)
+            BounceClassifier.atStage(classifier.classify(code: effectiveCode, enhancedCode: status, text: diagnostic),
+                                     code: effectiveCode, stage: stage)
+        }
+
+        /// The SMTP stage the remote reply came at: the one the diagnostic names, else the one the
+        /// report's human-readable text names for this recipient (`textStage`); nil when neither does.
+        /// Pure.
+        public var stage: SMTPClientSession.Stage? {
+            BounceReport.stage(named: diagnostic) ?? textStage
         }
 
         /// True when the result is a failure of some kind (failed or delayed, or a 2xx diagnostic
@@ -108,6 +121,16 @@ public struct BounceReport: Sendable, Equatable {
         if let status = all.first(where: { ["message/delivery-status", "message/global-delivery-status"].contains($0.contentType.type) }) {
             report = BounceReport.deliveryStatus(status.body)
             report.kind = .dsn
+            if report.recipients.contains(where: { BounceReport.stage(named: $0.diagnostic) == nil }) {
+                let text = BounceReport.bounceTexts(entity).joined(separator: "\n")
+                for i in report.recipients.indices {
+                    let r = report.recipients[i]
+                    report.recipients[i].textStage = BounceReport.stage(in: text, for: r.address)
+                        ?? BounceReport.stage(in: text, for: r.originalRecipient)
+                        // One recipient: the notice's one paragraph is about it, whatever address it shows.
+                        ?? (report.recipients.count == 1 ? BounceReport.stage(named: text) : nil)
+                }
+            }
         }
         // The returned message (or its headers).
         if let returned = all.dropFirst().first(where: { BounceReport.looksLikeReturnedHeaders($0) }) {
@@ -127,6 +150,50 @@ public struct BounceReport: Sendable, Equatable {
             if report.originalMessageID.isEmpty, let id = found.quotedMessageID { report.originalMessageID = id }
         }
         self = report
+    }
+
+    // MARK: SMTP stage
+
+    /// The SMTP stage `text` names in the words Postfix (`(in reply to RCPT TO command)`) or Exim
+    /// (`SMTP error from remote mail server after RCPT TO:<…>:`) use; nil when it names none. Pure.
+    public static func stage(named text: String) -> SMTPClientSession.Stage? {
+        let text = text.lowercased()
+        let marks: [(String, SMTPClientSession.Stage)] = [
+            ("in reply to mail from command", .mail), ("after mail from", .mail),
+            ("in reply to rcpt to command", .recipient), ("after rcpt to", .recipient),
+            ("in reply to end of data command", .body), ("after end of data", .body),
+            ("in reply to data command", .data), ("after data", .data), ("after pipelined data", .data),
+            ("in reply to ehlo command", .hello), ("in reply to helo command", .hello),
+            ("after ehlo", .hello), ("after helo", .hello),
+            ("in reply to starttls command", .startTLS), ("after starttls", .startTLS),
+            ("while receiving the initial server greeting", .greeting), ("after initial connection", .greeting),
+        ]
+        return marks.first { text.contains($0.0) }?.1
+    }
+
+    /// The stage named in the paragraph of `text` about `address` (a paragraph that starts with
+    /// `<address>:` or `address:`, up to the next empty line), as Postfix's notice writes it. Pure.
+    static func stage(in text: String, for address: String) -> SMTPClientSession.Stage? {
+        guard !address.isEmpty else { return nil }
+        let lines = text.lowercased().replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        let heads = ["<\(address)>:", "\(address):"]
+        var i = 0
+        while i < lines.count {
+            let line = lines[i].trimmingCharacters(in: .whitespaces)
+            if heads.contains(where: { line.hasPrefix($0) }) {
+                var paragraph = line
+                var j = i + 1
+                while j < lines.count, !lines[j].trimmingCharacters(in: .whitespaces).isEmpty {
+                    paragraph += " " + lines[j].trimmingCharacters(in: .whitespaces)
+                    j += 1
+                }
+                if let stage = stage(named: paragraph) { return stage }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        return nil
     }
 
     // MARK: RFC 3464

@@ -194,8 +194,9 @@ final class FeedbackProcessor: Sendable {
             }
             let classification = r.classify()
             let permanent = !r.isTransient
-            let suppress = permanent && classification.hardness == .hard
-                && (classification.bounceClass == .badMailbox || classification.bounceClass == .badDomain)
+            // As in delivery: a hard address class, at RCPT TO or with no stage named (a DSN's
+            // per-recipient status); a refusal at MAIL FROM or of the whole message suppresses nobody.
+            let suppress = permanent && classification.suppressesRecipient
             let status = r.status?.description ?? ""
             let response = StoredReply.bounded(r.diagnostic.isEmpty ? "\(r.effectiveCode) \(status)" : r.diagnostic, maxBytes: 1024)
             commands.append(.asyncBounce(SpoolCommand.AsyncBounce(

@@ -36,6 +36,31 @@ struct FeedbackParserTests {
         }
     }
 
+    @Test("A Postfix DSN names the SMTP stage in its notice, not its Diagnostic-Code: a refusal at MAIL FROM suppresses nobody, Gmail's 5.1.1 at RCPT TO does")
+    func postfixStage() throws {
+        let mail = try #require(BounceReport(parsing: try Self.fixture("sisimai-lhost-postfix-54.eml")).recipients.first)
+        #expect(mail.address == "neko-nyaan@example.ne.jp")
+        #expect(mail.stage == .mail)
+        #expect(!mail.classify().suppressesRecipient)
+        let rcpt = try #require(BounceReport(parsing: try Self.fixture("sisimai-lhost-postfix-31.eml")).recipients.first)
+        #expect(rcpt.address == "kijitora@gmail.com")
+        #expect(rcpt.stage == .recipient)
+        #expect(rcpt.classify().bounceClass == .badMailbox)
+        #expect(rcpt.classify().suppressesRecipient)
+        // The same words of an unknown user, once at MAIL FROM (Postfix's and Exim's wording): the sender's
+        // address, so policy and no suppression; with no stage named, bad-mailbox as before.
+        for diagnostic in ["550 5.1.1 <a@example.com>: Recipient address rejected: User unknown (in reply to MAIL FROM command)",
+                           "SMTP error from remote mail server after MAIL FROM:<a@example.com> SIZE=1234: 550 5.1.1 User unknown"] {
+            let r = BounceReport.Recipient(address: "b@example.org", action: .failed, status: EnhancedStatusCode(5, 1, 1),
+                                           smtpCode: 550, diagnostic: diagnostic)
+            #expect(r.stage == .mail, "\(diagnostic)")
+            #expect(r.classify().bounceClass == .policy && !r.classify().suppressesRecipient, "\(diagnostic)")
+        }
+        let plain = BounceReport.Recipient(address: "b@example.org", action: .failed, status: EnhancedStatusCode(5, 1, 1),
+                                           smtpCode: 550, diagnostic: "550 5.1.1 User unknown")
+        #expect(plain.stage == nil && plain.classify().suppressesRecipient)
+    }
+
     @Test("Exchange 2007's NDR is read from its delivery-status part, and its free text alone names the same failure")
     func exchange() throws {
         let bytes = try Self.fixture("sisimai-lhost-exchange2007-01.eml")
