@@ -57,13 +57,16 @@ final class RelayProcess: @unchecked Sendable {
         return out
     }
 
-    /// Starts (or restarts) the binary and waits until it reports its listeners.
+    /// Starts (or restarts) the binary and waits until it reports its listeners, or exits. The
+    /// 120 s bound is a hang guard only: a first start generates an RSA key for its self-signed
+    /// certificate before it logs anything, and on a loaded 2-core machine (load 25, a release
+    /// build beside) a debug node once took more than 30 s to get that far.
     func launch() throws {
         try? FileManager.default.removeItem(atPath: dataDir + "/listen.json")
         let p = try ChildProcess(RelayProcess.binary, ["serve", "--config", configPath], environment: environment,
                                  stdoutPath: stderrPath, stderrPath: stderrPath, appendOutput: true)
         process = p
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let d = FileManager.default.contents(atPath: dataDir + "/listen.json"),
                let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
