@@ -76,6 +76,11 @@ final class RelayProcess: @unchecked Sendable {
             if !p.isRunning { break }
             usleep(20_000)
         }
+        // The caller gets no object to clean up: a node still starting must not outlive the test.
+        if p.isRunning {
+            p.signal(SIGKILL)
+            p.wait()
+        }
         throw HarnessError("sendarix did not start: \(self.log())")
     }
 
