@@ -18,23 +18,33 @@ extension RaftLog {
         }
     }
 
-    /// About once a second, deletes retained entries whose message left the queue.
+    /// About once a second, checks `options.sweepSlice` retained entries (round robin) and deletes
+    /// those whose message left the queue: a bounded piece of work on this loop, which also sends
+    /// the heartbeats. While a slice comes back at least half unpinned (a backlog: many messages
+    /// left at once), the next slice runs on the next tick.
     func sweepBodies() {
-        guard storage.retainedCount > 0, ticks % 10 == 3 else { return }
+        guard storage.retainedCount > 0 else {
+            sweepBehind = false
+            return
+        }
+        guard sweepBehind || ticks % 10 == 3 else { return }
+        let slice = max(1, options.sweepSlice)
         do {
             let store = self.store
-            let dropped = try storage.sweepRetained { indexes throws(ClusterError) in
+            let dropped = try storage.sweepRetained(max: slice) { indexes throws(ClusterError) in
                 do {
                     return try store.logBodyPins(among: indexes)
                 } catch {
                     throw ClusterError(.storage, "reading the spool's body pins failed: \(error)", context: "sweep")
                 }
             }
+            sweepBehind = dropped * 2 >= slice
             if dropped > 0 {
                 log("debug", "raft entries of delivered bodies dropped",
                     ["entries": "\(dropped)", "retained": "\(storage.retainedCount)"])
             }
         } catch {
+            sweepBehind = false
             log("error", "dropping raft entries of delivered bodies failed", ["error": "\(error)"])
         }
     }

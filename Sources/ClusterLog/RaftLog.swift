@@ -122,6 +122,9 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     var leaderFormat: UInt8 = 1
     var needsSnapshot: Set<UInt64> = []
     var ticks: UInt64 = 0
+    /// The last sweep of retained entries dropped at least half its slice: the next runs on the
+    /// next tick rather than a second later (`RaftLog+BodyPins.swift`).
+    var sweepBehind = false
     var stopping = false
     var lastRole = Raft.Role.follower
     var lastLeader: UInt64 = 0

@@ -63,11 +63,13 @@ struct LogBodyClusterTests {
         #expect(Self.bodiesMatch(c.stores[leader]!, ids))
     }
 
-    @Test("compaction keeps the entries of queued messages' bodies and drops the others; they go once their message leaves")
-    func compactionKeepsPinned() throws {
+    @Test("compaction keeps the entries of queued messages' bodies and drops the others; they go once their message leaves, also when the sweep checks them two at a time",
+          arguments: [4_096, 2])
+    func compactionKeepsPinned(sweepSlice: Int) throws {
         let c = try ClusterHarness(nodes: 3) { o in
             o.compactThreshold = 30
             o.retainedEntries = 5
+            o.sweepSlice = sweepSlice
         }
         let leader = try #require(c.awaitLeader())
         let log = c.logs[leader]!

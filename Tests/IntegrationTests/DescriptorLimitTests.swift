@@ -23,10 +23,14 @@ struct DescriptorLimitTests {
         try #require(lowered.status == 0, "prlimit: \(lowered.stderr)")
 
         let (host, port) = relay.address("relay")
-        // Opens 40 connections (the kernel completes them into the listen backlog even when the node
-        // cannot accept), waits for the node's 'accept paused' line, checks the first accepted session
-        // still answers, closes everything, then a new smtplib session must work and 'accept resumed'
-        // must follow.
+        // Opens one session and reads its greeting, then 39 more connections (the kernel completes
+        // them into the listen backlog even when the node cannot accept), waits for the node's
+        // 'accept paused' line, checks the first session still answers, closes everything, then a
+        // new smtplib session must work and 'accept resumed' must follow. The first session is
+        // greeted before the others connect: each event loop has its own listener on the port
+        // (SO_REUSEPORT), so a connection opened among the 40 can wait in one loop's backlog while
+        // the other loop's accepts take the last descriptors (on a loaded machine the loops run
+        // only after all 40 connected).
         let script = """
         import json, smtplib, socket, sys, time
         host, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -37,18 +41,22 @@ struct DescriptorLimitTests {
                     return True
                 time.sleep(0.05)
             return False
-        conns = []
-        for i in range(40):
+        def read_line(conn):
+            buf = b""
+            while not buf.endswith(b"\\r\\n"):
+                chunk = conn.recv(512)
+                if not chunk:
+                    break
+                buf += chunk
+            return buf.decode(errors="replace")
+        first = socket.create_connection((host, port), timeout=60)
+        out = {"firstGreeting": read_line(first)[:3]}
+        conns = [first]
+        for i in range(39):
             conns.append(socket.create_connection((host, port), timeout=30))
-        out = {"paused": wait_log("accept paused")}
-        first = conns[0]
-        first.settimeout(30)
-        buf = b""
-        while not buf.endswith(b"\\r\\n"):
-            buf += first.recv(512)
-        out["firstGreeting"] = buf.decode()[:3]
+        out["paused"] = wait_log("accept paused")
         first.sendall(b"NOOP\\r\\n")
-        out["firstNoop"] = first.recv(512).decode()[:3]
+        out["firstNoop"] = read_line(first)[:3]
         for c in conns:
             c.close()
         s = smtplib.SMTP(host, port, timeout=60)

@@ -57,13 +57,16 @@ final class RelayProcess: @unchecked Sendable {
         return out
     }
 
-    /// Starts (or restarts) the binary and waits until it reports its listeners.
+    /// Starts (or restarts) the binary and waits until it reports its listeners, or exits. The
+    /// 120 s bound is a hang guard only: a first start generates an RSA key for its self-signed
+    /// certificate before it logs anything, and on a loaded 2-core machine (load 25, a release
+    /// build beside) a debug node once took more than 30 s to get that far.
     func launch() throws {
         try? FileManager.default.removeItem(atPath: dataDir + "/listen.json")
         let p = try ChildProcess(RelayProcess.binary, ["serve", "--config", configPath], environment: environment,
                                  stdoutPath: stderrPath, stderrPath: stderrPath, appendOutput: true)
         process = p
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let d = FileManager.default.contents(atPath: dataDir + "/listen.json"),
                let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
@@ -72,6 +75,11 @@ final class RelayProcess: @unchecked Sendable {
             }
             if !p.isRunning { break }
             usleep(20_000)
+        }
+        // The caller gets no object to clean up: a node still starting must not outlive the test.
+        if p.isRunning {
+            p.signal(SIGKILL)
+            p.wait()
         }
         throw HarnessError("sendarix did not start: \(self.log())")
     }

@@ -4,10 +4,14 @@ import Synchronization
 /// A long copy (a store's backup, made in batches with a hook at each batch boundary) run on
 /// another thread and held at its batch boundaries while the test does something that must not
 /// wait for it: each boundary pauses until `finishWork()` was called or `release()` says the copy
-/// should go on (a map growth waits, say), bounded by a 20 s fail-safe.
+/// should go on (a map growth waits, say), bounded by a 20 s fail-safe. How each pause ended is
+/// counted (`releases`, `failSafeExpiries`), so a test can tell a copy that stepped out for the
+/// work from one that the work waited for until the fail-safe let it go on.
 public final class CopyInProgress: Sendable {
     private let started = DispatchSemaphore(value: 0)
     private let batches = Atomic<Int>(0)
+    private let releaseCount = Atomic<Int>(0)
+    private let expiryCount = Atomic<Int>(0)
     private let workDone = Atomic<Bool>(false)
     private let copyDone = Atomic<Bool>(false)
     private let failure = Mutex<String?>(nil)
@@ -26,7 +30,17 @@ public final class CopyInProgress: Sendable {
                 try copy {
                     if self.batches.add(1, ordering: .relaxed).newValue == 1 { self.started.signal() }
                     let deadline = Date().addingTimeInterval(20)
-                    while !self.workDone.load(ordering: .relaxed) && !release() && Date() < deadline { usleep(1_000) }
+                    while !self.workDone.load(ordering: .relaxed) {
+                        if release() {
+                            self.releaseCount.add(1, ordering: .relaxed)
+                            break
+                        }
+                        if Date() >= deadline {
+                            self.expiryCount.add(1, ordering: .relaxed)
+                            break
+                        }
+                        usleep(1_000)
+                    }
                 }
             } catch {
                 failure.withLock { $0 = "\(error)" }
@@ -43,6 +57,14 @@ public final class CopyInProgress: Sendable {
         workDone.store(true, ordering: .relaxed)
         return running
     }
+
+    /// Pauses that ended because `release()` said the copy should go on (before `finishWork()`).
+    /// Any thread.
+    public var releases: Int { releaseCount.load(ordering: .relaxed) }
+
+    /// Pauses that ended by the 20 s fail-safe: the test's work had not finished nor asked the
+    /// copy to go on by then (work that waits for the copy ends this way). Any thread.
+    public var failSafeExpiries: Int { expiryCount.load(ordering: .relaxed) }
 
     /// Waits for the copy to end; its error, if it failed.
     public func wait() -> String? {

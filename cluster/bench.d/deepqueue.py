@@ -2,7 +2,14 @@
 127.63.x with delivery to a bench receiver, filling the queue with smtp-source in timed chunks,
 and the process figures sampled around each chunk (CPU, RSS and RssAnon, bytes written,
 fsyncs, the spool's LMDB map use and data file size). The `costTable` rows of the final JSON
-come from these samples."""
+come from these samples.
+
+Bytes written are the sectors written by the device of the node's data directory: each node's
+dataDir is a fresh ext4 on a loop device of its own (`data_filesystem`, relaybytes.LoopFS), as in
+relaybytes, clusterbytes and sessions, and the count runs from a `sync -f` before to a `sync -f`
+after (`device_sectors`). /proc/PID/io write_bytes is kept beside it as pageCacheDirtiedPerMsg:
+on this kernel it is not a byte count (see `proc_io`). Without a loop device (not root, no
+losetup) the device figures are None and `deviceBytesUnavailable` says why."""
 import http.client
 import json
 import os
@@ -10,7 +17,7 @@ import signal
 import subprocess
 import time
 
-from relaybytes import allocated_bytes  # noqa: F401 (also used by restart.py)
+from relaybytes import LoopFS, allocated_bytes  # noqa: F401 (allocated_bytes: also used by restart.py)
 
 B = __import__("__main__")  # bench.py: PROCS, pick_port, wait_smtp_ready, SMTPConn, ADMIN_TOKEN, log
 
@@ -32,6 +39,63 @@ def proc_io(pid):
     except OSError:
         pass
     return None
+
+
+# Bytes of a node's data directory per queued 5 KB message: the spool map holds about 7.8 KB
+# (body, records, events); a cluster member also keeps the bodies in its raft log.
+DATA_BYTES_PER_MESSAGE = 10 * 1024
+CLUSTER_DATA_BYTES_PER_MESSAGE = 16 * 1024
+
+
+def image_bytes(messages, per_message=DATA_BYTES_PER_MESSAGE, copies=1.0):
+    """The size of a sparse loop image for a data directory that will hold `messages` queued
+    messages (`copies` times: snapshots write a second copy), plus 3 GiB: the spool's free-space
+    reserve (1 GiB by default) and the journal. At least 4 GiB."""
+    return max(4 << 30, int(messages * per_message * copies) + (3 << 30))
+
+
+def data_filesystem(directory, size_bytes, before_stop=None):
+    """A fresh ext4 on a loop device mounted at `directory` (a node's dataDir; the sparse image
+    beside it, `directory`.img) so that node's bytes written are counted on a device of its own.
+    Returns (fs, None), or (None, reason) when one cannot be made (not root, no losetup, no
+    mkfs.ext4). The run's cleanup (signals, errors) calls `before_stop` (stop the node using it)
+    and then unmounts, detaches and deletes the image; the caller does the same in its own
+    `finally` through `release_filesystem`."""
+    try:
+        fs = LoopFS(directory + ".img", directory, size_bytes)
+    except (RuntimeError, OSError) as e:
+        return None, "no loop filesystem: %s" % e
+
+    def stopper():
+        try:
+            if before_stop is not None:
+                before_stop()
+        finally:
+            fs.stop()
+    fs.stopper = stopper
+    B.PROCS.add_stopper(stopper)
+    return fs, None
+
+
+def release_filesystem(fs):
+    """Unmounts, detaches and deletes a `data_filesystem` (its node already stopped). Idempotent."""
+    if fs is None:
+        return
+    B.PROCS.remove_stopper(fs.stopper)
+    fs.stop()
+
+
+def device_sectors(filesystems):
+    """Sectors written so far by the devices of `filesystems` (summed), after a `sync -f` of each
+    (what the kernel would still write back later, journal commits and dirty pages, is counted
+    now). None when any is missing."""
+    if not filesystems or any(fs is None for fs in filesystems):
+        return None
+    total = 0
+    for fs in filesystems:
+        fs.sync()
+        total += fs.sectors_written()
+    return total
 
 
 def status_kb(pid, key):
@@ -99,6 +163,7 @@ class Node:
         self.config = os.path.join(root, node_id + ".json")
         self.proc = None
         self.env = None  # extra environment variables of the node process
+        self.fs = None  # the data directory's loop filesystem (data_filesystem), when mounted
         delivery = {"rateLimitStaticRoutes": True,
                     "retrySchedule": mode["retrySchedule"],
                     "retryJitter": 0.1,
@@ -190,6 +255,7 @@ class Node:
         disk = allocated_bytes(self.data)  # spool, Raft log
         return {"t": time.monotonic(), "cpu": B.tree_cpu_seconds(pid), "rssKB": status_kb(pid, "VmRSS"),
                 "rssAnonKB": status_kb(pid, "RssAnon"), "writeBytes": proc_io(pid),
+                "deviceSectors": device_sectors([self.fs]) if self.fs is not None else None,
                 "depth": int(m.get("sendarix_queue_messages", -1)),
                 "mapSize": m.get("sendarix_lmdb_map_size_bytes"), "mapUsed": m.get("sendarix_lmdb_map_used_bytes"),
                 "commits": m.get("sendarix_spool_commit_duration_seconds_count"), "diskBytes": disk,
@@ -220,7 +286,10 @@ def run_source(node, count, root, tag, sessions=20, size=5120):
 
 def measured_chunk(node, count, root, tag, perf=True):
     """Sends `count` messages with smtp-source and returns the rate and the per-message costs
-    over the chunk (CPU, bytes written, fsyncs, LMDB commits), with the samples before/after."""
+    over the chunk (CPU, bytes written, fsyncs, LMDB commits), with the samples before/after.
+    bytesPerMsg: sectors the data directory's device wrote from a sync before the chunk to a sync
+    after it x 512 / `count` (everything the node wrote meanwhile, retry bookkeeping included);
+    pageCacheDirtiedPerMsg: the process's write_bytes over the same chunk (not bytes: `proc_io`)."""
     before = node.sample()
     counter = FsyncCounter(node.proc.pid, os.path.join(root, "perf-%s.txt" % tag)) if perf else None
     ok, seconds, tail = run_source(node, count, root, tag)
@@ -232,8 +301,13 @@ def measured_chunk(node, count, root, tag, perf=True):
            "ok": ok, "depthBefore": before["depth"], "depthAfter": after["depth"],
            "cpuPerMsgMs": round((after["cpu"] - before["cpu"]) / n * 1000, 4),
            "rssMB": round((after["rssKB"] or 0) / 1024, 1), "rssAnonMB": round((after["rssAnonKB"] or 0) / 1024, 1)}
+    if before["deviceSectors"] is not None and after["deviceSectors"] is not None:
+        row["bytesPerMsg"] = round((after["deviceSectors"] - before["deviceSectors"]) * 512 / n)
+        row["bytesCounted"] = "device writes of the data directory's loop filesystem"
+    else:
+        row["bytesPerMsg"] = None
     if before["writeBytes"] is not None and after["writeBytes"] is not None:
-        row["bytesPerMsg"] = round((after["writeBytes"] - before["writeBytes"]) / n)
+        row["pageCacheDirtiedPerMsg"] = round((after["writeBytes"] - before["writeBytes"]) / n)
     if fsyncs is not None:
         row["fsyncsPerMsg"] = round(fsyncs / n, 3)
     if before["commits"] is not None and after["commits"] is not None:
@@ -253,7 +327,8 @@ def measured_chunk(node, count, root, tag, perf=True):
 def idle_cpu(node, seconds):
     """Over `seconds` without load (the scheduler's retry work): the node's CPU per wall second,
     retries come due per second (deferrals, plus retries parked while their destination is down),
-    and CPU ms per retry (None without retries)."""
+    CPU ms per retry (None without retries), and the data directory's device bytes written per
+    second (None without a loop filesystem)."""
     a = node.sample()
     time.sleep(seconds)
     b = node.sample()
@@ -261,15 +336,20 @@ def idle_cpu(node, seconds):
     cpu = b["cpu"] - a["cpu"]
     retries = (b["deferred"] or 0) - (a["deferred"] or 0) + (b.get("parked") or 0) - (a.get("parked") or 0) \
         + (b.get("postponed") or 0) - (a.get("postponed") or 0)
+    device = None
+    if a["deviceSectors"] is not None and b["deviceSectors"] is not None:
+        device = round((b["deviceSectors"] - a["deviceSectors"]) * 512 / wall)
     return (round(cpu / wall, 4), round(retries / wall, 1),
-            round(cpu / retries * 1000, 3) if retries >= 20 else None)
+            round(cpu / retries * 1000, 3) if retries >= 20 else None, device)
 
 
 def cost_row(scenario, depth, row):
-    """One costTable row from a measured chunk."""
+    """One costTable row from a measured chunk: bytesPerMsg counts the data directory's device
+    (None without a loop filesystem), pageCacheDirtiedPerMsg the process's write_bytes."""
     return {"scenario": scenario, "depth": depth, "cpuPerMsg": row.get("cpuPerMsgMs"),
-            "bytesPerMsg": row.get("bytesPerMsg"), "fsyncsPerMsg": row.get("fsyncsPerMsg"),
-            "rssMB": row.get("rssMB"), "unit": "cpuPerMsg in ms"}
+            "bytesPerMsg": row.get("bytesPerMsg"), "pageCacheDirtiedPerMsg": row.get("pageCacheDirtiedPerMsg"),
+            "fsyncsPerMsg": row.get("fsyncsPerMsg"),
+            "rssMB": row.get("rssMB"), "unit": "cpuPerMsg in ms; bytesPerMsg: device bytes written"}
 
 
 def add_cost_rows(bench, rows):

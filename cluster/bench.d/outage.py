@@ -10,7 +10,10 @@ keeps sending 5 KB messages, so the queue grows to --outage-depth (default 1,000
 - the node's CPU per second over a few seconds with no load (the scheduler's work for a deep,
   deferred queue: it must not grow with depth);
 - RSS and RssAnon, bytes written, fsyncs and LMDB commits per message, the LMDB map in use and the
-  data dir's allocated bytes per queued message (the costTable rows);
+  data dir's allocated bytes per queued message (the costTable rows). Bytes written are the sectors
+  written by the node's data directory's own device (a loop ext4 sized for the depth, deleted at
+  the end; deepqueue.data_filesystem), from a sync before the chunk to a sync after it;
+  /proc/PID/io write_bytes is kept as pageCacheDirtiedPerMsg (not a byte count on this kernel);
 - the receiver's connections per second (retries follow the schedule and the circuit breaker:
   no retry storm).
 
@@ -94,12 +97,21 @@ def run(bench):
            "maxParked": int(os.environ.get("SENDARIX_MAX_PARKED", "500000"))}
     d = bench.dir("outage")
     receiver = Receiver(dq.RECEIVER_IP, B.pick_port(dq.RECEIVER_IP, 2526))
-    node = None
+    node = fs = None
     try:
         receiver.start()
         # Room for 10^6 x 5 KB and their records, events and log (about 14 KB each).
         map_mb = max(16_384, int(target * 16 * 1024 / 2 ** 20) + 4096)
         node = dq.Node(d, a.sendarix_bin, dq.NET + "2", "o1", receiver.port, mode, map_mb=map_mb)
+        # The data directory on a device of its own, sized for the target plus the measured chunks
+        # (one per checkpoint and per hold interval) on top of it.
+        fs, why = dq.data_filesystem(node.data, dq.image_bytes(target + 20 * measure),
+                                     before_stop=node.stop)
+        node.fs = fs
+        if fs is None:
+            res["deviceBytesUnavailable"] = why
+        else:
+            res["dataImageGB"] = round(dq.image_bytes(target + 20 * measure) / 2 ** 30, 1)
         node.start()
         outage_start = time.monotonic()
         rows = []
@@ -117,10 +129,11 @@ def run(bench):
                 if postpone_from is None and node.depth() >= res["maxParked"]:
                     postpone_from = time.time()
             depth = node.depth()
-            idle, retries, per_retry = dq.idle_cpu(node, 5.0)
+            idle, retries, per_retry, idle_bytes = dq.idle_cpu(node, 5.0)
             row = dq.measured_chunk(node, measure, d, "measure-%d" % cp)
             row["checkpoint"] = cp
             row["depth"] = depth
+            row["idleDeviceBytesPerSecond"] = idle_bytes
             row["idleCpuPerSecond"] = idle
             row["idleRetriesPerSecond"] = retries
             row["idleCpuPerRetryMs"] = per_retry
@@ -167,6 +180,11 @@ def run(bench):
         res["rssRatio"] = round(last["rssMB"] / max(first["rssMB"], 1e-9), 3)
         res["rssAnonRatio"] = round(last["rssAnonMB"] / max(first["rssAnonMB"], 1e-9), 3)
         res["cpuPerMsgRatio"] = round(last["cpuPerMsgMs"] / max(first["cpuPerMsgMs"], 1e-9), 3)
+        # Device bytes written per accepted message (None without a loop filesystem).
+        res["bytesPerMsgEmpty"] = first.get("bytesPerMsg")
+        res["bytesPerMsgAtMaxDepth"] = last.get("bytesPerMsg")
+        if first.get("bytesPerMsg") and last.get("bytesPerMsg") is not None:
+            res["bytesPerMsgRatio"] = round(last["bytesPerMsg"] / first["bytesPerMsg"], 3)
         # Extrapolation to 10^7 from the measured growth.
         ext = {"depth": 10_000_000}
         slope, icpt = fit([(r["depth"], r["idleCpuPerRetryMs"]) for r in per])
@@ -256,5 +274,6 @@ def run(bench):
                 res["crashed"] = "exit %s; log tail: %s" % (node.proc.returncode, B.file_tail(node.logfile, 600))
             node.stop()
         receiver.stop()
+        dq.release_filesystem(fs)
         shutil.rmtree(os.path.join(d, "o1"), ignore_errors=True)
     bench.results["outage"] = res

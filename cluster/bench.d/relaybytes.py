@@ -120,12 +120,18 @@ class LoopFS:
         return self.sectors_written()
 
     def stop(self):
+        """Unmounts, detaches and deletes the image. Idempotent. A mount still busy after 5 s (a
+        process left in it) is detached lazily (`umount -l`): it leaves the namespace at once and
+        the loop device (autoclear after `losetup -d`) goes when its last user does."""
         if getattr(self, "mounted", False):
             for _ in range(20):
                 if subprocess.run(["umount", self.mountpoint], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL).returncode == 0:
                     break
                 time.sleep(0.25)
+            else:
+                subprocess.run(["umount", "-l", self.mountpoint], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
             self.mounted = False
         if self.dev:
             subprocess.run(["losetup", "-d", self.dev], stdout=subprocess.DEVNULL,

@@ -32,6 +32,11 @@ stopped follower within seconds; on restart the follower receives a spool snapsh
 itself to install it, and accepts: snapshot bytes (leader's `snapshot sent`), receive / install
 seconds, seconds until it accepts and until it caught up.
 
+Each node's data directory is a fresh ext4 on a loop device of its own (deepqueue.data_filesystem,
+a sparse image sized for the depth, deleted at the end): `fill` reports the sectors those devices
+wrote per message queued (`deviceBytesPerMsg`, all members together, and `deviceBytesPerMsgPerNode`),
+from a sync before each fill chunk to a sync after it.
+
 --restart-no-single runs the cluster only (a 10⁶ cluster and a 10⁶ single node do not fit one
 25-minute invocation); --restart-minutes M skips the cluster phases not yet begun after M minutes;
 the snapshot phase is skipped when the disk has less than about twice a node's data free (the
@@ -430,6 +435,10 @@ def fill(node, depth, d, tag, via=None, bounded=False):
     via = list(via or [node])
     stats = FILL_STATS.setdefault(tag.split("-")[0], {"messages": 0, "seconds": 0.0, "nodeCPUSeconds": 0.0,
                                                       "machineBusyFraction": None, "sessionsPerSource": FILL_SESSIONS[0]})
+    # The devices counted: every member's data directory the chunk's mail reaches (the senders and
+    # the node whose depth is watched, i.e. all running members of the cluster).
+    counted = [n for n in dict.fromkeys(via + [node]) if n.proc is not None]
+    filesystems = [n.fs for n in counted]
     while True:
         have = node.depth()
         if have >= depth:
@@ -444,6 +453,7 @@ def fill(node, depth, d, tag, via=None, bounded=False):
         def one(i):
             results[i] = dq.run_source(via[i], parts[i], d, "%s-%d-%d" % (tag, have, i), sessions=FILL_SESSIONS[0])
         cpu0 = sum(B.tree_cpu_seconds(n.proc.pid) or 0 for n in via if n.proc is not None)
+        sectors0 = dq.device_sectors(filesystems)
         busy0 = machine_busy()
         t0 = time.monotonic()
         threads = [threading.Thread(target=one, args=(i,)) for i in range(len(via)) if parts[i] > 0]
@@ -453,6 +463,7 @@ def fill(node, depth, d, tag, via=None, bounded=False):
             t.join()
         secs = time.monotonic() - t0
         busy1 = machine_busy()
+        sectors1 = dq.device_sectors(filesystems)
         stats["nodeCPUSeconds"] += sum(B.tree_cpu_seconds(n.proc.pid) or 0 for n in via if n.proc is not None) - cpu0
         stats["busy"] = stats.get("busy", 0) + busy1[0] - busy0[0]
         stats["jiffies"] = stats.get("jiffies", 0) + busy1[1] - busy0[1]
@@ -463,6 +474,10 @@ def fill(node, depth, d, tag, via=None, bounded=False):
         now = node.depth()
         stats["messages"] += max(0, now - have)
         stats["seconds"] += secs
+        if sectors0 is not None and sectors1 is not None:
+            stats["deviceBytes"] = stats.get("deviceBytes", 0) + (sectors1 - sectors0) * 512
+            stats["deviceMessages"] = stats.get("deviceMessages", 0) + max(0, now - have)
+            stats["nodesCounted"] = len(filesystems)
         B.log("restart: %s filled %d in %.1f s (%.0f msg/s, %d smtp-source), depth %d, disk free %.1f GB%s"
               % (tag, n, secs, n / max(secs, 1e-9), len(threads), now, disk_free_gb(d), "" if ok else ": " + tail))
         if not ok and secs < 1:
@@ -497,7 +512,12 @@ def single(bench, d, receiver, hold, depth):
     node = Node(d, a.sendarix_bin, NET + "0.3", "r1", receiver.port, MODE, map_mb=map_mb,
                 hold_port=hold.port, receiver_port=receiver.port)
     out = {}
+    fs = None
     try:
+        fs, why = dq.data_filesystem(node.data, dq.image_bytes(depth + 10_000), before_stop=node.stop)
+        node.fs = fs
+        if fs is None:
+            out["deviceBytesUnavailable"] = why
         node.start()
         first_accept(node)
         out["empty"] = restart(node)
@@ -521,6 +541,7 @@ def single(bench, d, receiver, hold, depth):
         B.log("restart: single node SIGKILL with leases held, depth %d: %s" % (out["depth"], out["kill"]))
     finally:
         node.stop()
+        dq.release_filesystem(fs)
         shutil.rmtree(node.data, ignore_errors=True)
     return out
 
@@ -562,6 +583,7 @@ def cluster(bench, d, receiver, hold, depth):
                           secret=secret, map_mb=map_mb, hold_port=hold.port, receiver_port=receiver.port,
                           env=COMPACT_ENV))
     out = {"compaction": dict(COMPACT_ENV)}
+    filesystems = []
 
     def leader():
         for n in nodes:
@@ -581,6 +603,14 @@ def cluster(bench, d, receiver, hold, depth):
         raise B.Unavailable("no leader within %d s" % timeout)
 
     try:
+        # Each member's data directory on a device of its own, with room for the spool snapshot the
+        # leader writes and the follower receives (about a second copy of a member's data).
+        size = dq.image_bytes(depth + 110_000, dq.CLUSTER_DATA_BYTES_PER_MESSAGE, copies=2.3)
+        for n in nodes:
+            n.fs, why = dq.data_filesystem(n.data, size, before_stop=n.stop)
+            filesystems.append(n.fs)
+            if n.fs is None:
+                out["deviceBytesUnavailable"] = why
         for n in nodes:
             n.start(wait=False)
         for n in nodes:
@@ -730,6 +760,13 @@ def cluster(bench, d, receiver, hold, depth):
                     B.log("restart: cluster snapshot phase skipped: %.1f GB free, needs %.1f" % (disk_free_gb(d), need))
                     out[name] = {"skipped": "disk: %.1f GB free, needs %.1f" % (disk_free_gb(d), need)}
                     continue
+                # Each member's own filesystem holds one of those copies beside its data.
+                need_each = 1.1 * data_gb(nodes) / len(nodes) + 1.5
+                tight = [n.id for n in nodes if n.fs is not None and disk_free_gb(n.data) < need_each]
+                if tight:
+                    B.log("restart: cluster snapshot phase skipped: %s has less than %.1f GB free" % (tight, need_each))
+                    out[name] = {"skipped": "data filesystem of %s: less than %.1f GB free" % (tight, need_each)}
+                    continue
             try:
                 for n in nodes:  # a failed phase may have left a member stopped
                     if n.proc is None:
@@ -742,6 +779,8 @@ def cluster(bench, d, receiver, hold, depth):
     finally:
         for n in nodes:
             n.stop()
+        for fs in filesystems:
+            dq.release_filesystem(fs)
         for n in nodes:
             shutil.rmtree(n.data, ignore_errors=True)
     return out
@@ -850,6 +889,11 @@ def fill_row(v):
     if v["messages"]:
         # All Sendarix processes of the fill together (three members in the cluster).
         row["nodeCPUMsPerMessage"] = round(v["nodeCPUSeconds"] * 1000 / v["messages"], 3)
+    if v.get("deviceMessages"):
+        # Sectors the members' data devices wrote per message queued, all members together and
+        # per member.
+        row["deviceBytesPerMsg"] = round(v["deviceBytes"] / v["deviceMessages"])
+        row["deviceBytesPerMsgPerNode"] = round(v["deviceBytes"] / v["deviceMessages"] / max(1, v["nodesCounted"]))
     return row
 
 

@@ -20,7 +20,7 @@ After the top step every idle session is closed and the 0-session load round run
 machine is shared: load drifts). Headlines: sessions.p99Ratio = prober p99 at the top step / the
 mean of the two 0-session rounds (and p50Ratio, acceptRateRatio), per session memory = RSS growth
 while opening sessions / sessions opened, idle CPU percent at the top step, and
-a costTable of rows {scenario: "sessions", sessions, cpuPerMsg, bytesPerMsg, fsyncsPerMsg, rssMB}.
+a costTable of rows {scenario: "sessions", sessions, cpuPerMsg, bytesPerMsg, pageCacheDirtiedPerMsg, fsyncsPerMsg, rssMB}.
 Also checks the node stayed healthy: sessions the node reports open (sendarix_connections_open), no
 "accept paused" (descriptor exhaustion) in its log, GET /health answering.
 
@@ -413,6 +413,7 @@ def run(bench):
             if n > 0:
                 rows.append({"scenario": "sessions", "sessions": n, "cpuPerMsg": entry["cpuPerMsg"],
                              "bytesPerMsg": entry["bytesPerMsg"], "bytesCounted": entry["bytesCounted"],
+                             "pageCacheDirtiedPerMsg": entry["pageCacheDirtiedPerMsg"],
                              "fsyncsPerMsg": entry["fsyncsPerMsg"],
                              "rssMB": round(entry["rss_kb"] / 1024.0, 1), "unit": "cpuPerMsg in ms"})
         # The machine is shared: measure the no-session baseline again after closing every idle
