@@ -27,19 +27,24 @@ struct BackupMapGrowthTests {
         #expect(store.mapGrowthCount == 0)
         let growth = store.mapGrowth
         let copyDir = dir.path + "/copy"
+        // A 6 MB body: more than the 4 MiB map has left, so the commit below finds it full and grows
+        // it. Made before the copy starts: on a loaded machine making it took long enough for the
+        // copy's paused batches to reach their 20 s fail-safe before the enqueue was even proposed.
+        bodies["big"] = testBody(size: 6_000_000, seed: 99)
         // The copy holds its read transaction across batches; each pauses until the enqueue below
         // finished or a growth waits.
         let backup = CopyInProgress()
         #expect(backup.start(release: { growth.waiting.load(ordering: .relaxed) }) { onBatch in
             try store.backup(to: copyDir, batchBytes: 64 << 10, onBatch: onBatch)
         })
-        // A 6 MB body: more than the 4 MiB map has left, so the commit finds it full and grows it.
-        bodies["big"] = testBody(size: 6_000_000, seed: 99)
         let result = await log.proposeAndWait(makeEnqueue("big", body: bodies["big"]!))
         let backupWasRunning = backup.finishWork()
         let backupError = backup.wait()
         #expect(result.isSuccess, "\(result)")
         #expect(backupWasRunning, "the enqueue committed only after the backup finished")
+        // Each pause of the copy ended at the growth's request or after the enqueue, never by its
+        // fail-safe (an enqueue that waited for the copy shows as a fail-safe expiry).
+        #expect(backup.failSafeExpiries == 0, "\(backup.failSafeExpiries) pauses ended by the fail-safe")
         #expect(store.mapGrowthCount >= 1)
         #expect(backupError == nil, "\(backupError ?? "")")
         // The copy opens as a store and holds the ten first messages whole (and "big" whole, or
