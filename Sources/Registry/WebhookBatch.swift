@@ -48,7 +48,7 @@ public struct WebhookBatch: Codable, Sendable, Equatable {
 
 extension RegistryKeys {
     /// `hookbatch/<id>/<first sequence, 20 digits>`: a formed batch of endpoint `id` (log entry format 5).
-    public static func webhookBatch(_ id: String, _ first: UInt64) -> String { webhookBatchPrefix(id) + padded(first) }
+    public static func webhookBatch(_ id: String, _ first: UInt64) -> String { sequenceKey("hookbatch/", id, first) }
     /// The prefix of an endpoint's batch records.
     public static func webhookBatchPrefix(_ id: String) -> String { "hookbatch/" + id + "/" }
     /// `hookmark/<id>`: the highest sequence ever put in a batch record of endpoint `id`. A call

@@ -49,6 +49,38 @@ extension WebhookCall {
         return w.bytes
     }
 
+    /// The status of the binary call record `bytes`, read by skipping the fields before it (no
+    /// decoding, no copy: the spool's tally asks it of every call it retires); nil when `bytes`
+    /// is not a binary call record or is truncated before the status. Pure; any thread.
+    public static func binaryStatus(_ bytes: UnsafeRawBufferPointer) -> Status? {
+        guard bytes.count >= 2, bytes[0] == binaryMagic, bytes[1] == binaryVersion || bytes[1] == batchedVersion else { return nil }
+        var at = 2
+        func skipRun() -> Bool {
+            guard bytes.count - at >= 4 else { return false }
+            let n = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+            guard bytes.count - at - 4 >= n else { return false }
+            at += 4 + n
+            return true
+        }
+        func skip(_ n: Int) -> Bool {
+            guard bytes.count - at >= n else { return false }
+            at += n
+            return true
+        }
+        // endpoint, sequence, webhookID, eventType, createdAt, payload, [eventRecord]
+        guard skipRun(), skip(8), skipRun(), skipRun(), skip(8), skipRun(), bytes.count > at else { return nil }
+        let hasRecord = bytes[at]
+        at += 1
+        if hasRecord == 1 { guard skipRun() else { return nil } }
+        guard bytes.count > at else { return nil }
+        return switch bytes[at] {
+        case 0: .pending
+        case 1: .delivered
+        case 2: .failed
+        default: nil
+        }
+    }
+
     /// Decodes `binaryEncoded()`'s bytes; throws `WebhookCallDecodingError` on malformed input.
     public init(binary bytes: some Collection<UInt8>) throws {
         var r = CallReader(Array(bytes))
@@ -121,14 +153,35 @@ struct CallReader {
     var atEnd: Bool { at == bytes.count }
 
     private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, bytes.count - at >= n else { throw WebhookCallDecodingError(reason: "truncated call record") }
+        try need(n)
         defer { at += n }
         return bytes[at..<(at + n)]
     }
 
-    mutating func u8() throws -> UInt8 { try take(1).first! }
-    mutating func u32() throws -> UInt32 { try take(4).reduce(0) { $0 << 8 | UInt32($1) } }
-    mutating func u64() throws -> UInt64 { try take(8).reduce(0) { $0 << 8 | UInt64($1) } }
+    private func need(_ n: Int) throws {
+        guard n >= 0, bytes.count - at >= n else { throw WebhookCallDecodingError(reason: "truncated call record") }
+    }
+
+    // Integers read in place (no slice per field: every outbox record read goes through here).
+    mutating func u8() throws -> UInt8 {
+        try need(1)
+        defer { at += 1 }
+        return bytes[at]
+    }
+    mutating func u32() throws -> UInt32 {
+        try need(4)
+        var v: UInt32 = 0
+        for i in at..<(at + 4) { v = v << 8 | UInt32(bytes[i]) }
+        at += 4
+        return v
+    }
+    mutating func u64() throws -> UInt64 {
+        try need(8)
+        var v: UInt64 = 0
+        for i in at..<(at + 8) { v = v << 8 | UInt64(bytes[i]) }
+        at += 8
+        return v
+    }
     mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
     mutating func blob() throws -> [UInt8] { Array(try take(Int(try u32()))) }
     /// A count of elements of at least `minBytesEach` bytes, refused when the rest cannot hold them.

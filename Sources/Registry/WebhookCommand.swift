@@ -187,24 +187,33 @@ extension RegistryKeys {
     public static let webhookPrefix = "webhook/"
     /// `hookcall/<id>/<sequence, 20 digits>`: a pending call (key order = event order).
     public static func webhookPending(_ id: String, _ sequence: UInt64) -> String {
-        webhookPendingPrefix(id) + padded(sequence)
+        sequenceKey("hookcall/", id, sequence)
     }
     /// `hookdone/<id>/<sequence>`: a delivered or failed call, kept for replays and `attempts`.
-    public static func webhookDone(_ id: String, _ sequence: UInt64) -> String { webhookDonePrefix(id) + padded(sequence) }
+    public static func webhookDone(_ id: String, _ sequence: UInt64) -> String { sequenceKey("hookdone/", id, sequence) }
     /// The prefix of an endpoint's pending calls.
     public static func webhookPendingPrefix(_ id: String) -> String { "hookcall/" + id + "/" }
     /// The prefix of an endpoint's finished calls.
     public static func webhookDonePrefix(_ id: String) -> String { "hookdone/" + id + "/" }
 
-    static func padded(_ n: UInt64) -> String {
-        // Twenty digits written in place (every key of a call goes through here while commands apply).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
-            var v = n
-            for i in stride(from: 19, through: 0, by: -1) {
-                buf[i] = 0x30 &+ UInt8(v % 10)
-                v /= 10
+    /// `<head><id>/<n, 20 digits>` written into one string (no intermediate strings: every call
+    /// key of a command is built while the command applies, several times).
+    static func sequenceKey(_ head: StaticString, _ id: String, _ n: UInt64) -> String {
+        var id = id
+        return id.withUTF8 { idBytes in
+            let count = head.utf8CodeUnitCount + idBytes.count + 1 + 20
+            return String(unsafeUninitializedCapacity: count) { buf in
+                var at = 0
+                for i in 0..<head.utf8CodeUnitCount { buf[at] = head.utf8Start[i]; at += 1 }
+                for b in idBytes { buf[at] = b; at += 1 }
+                buf[at] = UInt8(ascii: "/")
+                var v = n
+                for i in stride(from: count - 1, through: at + 1, by: -1) {
+                    buf[i] = 0x30 &+ UInt8(v % 10)
+                    v /= 10
+                }
+                return count
             }
-            return String(decoding: UnsafeBufferPointer(buf), as: UTF8.self)
         }
     }
 }

@@ -381,7 +381,7 @@ final class WebhookDispatcher: @unchecked Sendable {
             return finish(.init(status: 0, snippet: "bad address \(addresses[0])"))
         }
         if target.tls && tlsContext == nil { return finish(.init(status: 0, snippet: "no TLS client context")) }
-        let body = post.batchID == nil ? Array(SpoolStore.webhookBody(calls[0]).utf8) : SpoolStore.webhookBatchBody(calls)
+        let body = post.batchID == nil ? SpoolStore.webhookBodyBytes(calls[0]) : SpoolStore.webhookBatchBody(calls)
         let webhookID = post.batchID ?? calls[0].webhookID
         let timestamp = started / 1000
         let signature = WebhookSigner.header(secrets: e.signingSecrets(at: started), id: webhookID,

@@ -10,14 +10,10 @@ extension SpoolStore {
         out.reserveCapacity(calls.count * 512)
         for call in calls.sorted(by: { $0.sequence < $1.sequence }) {
             if out.count > 1 { out.append(UInt8(ascii: ",")) }
-            var element = Array(webhookBody(call).utf8)
-            guard element.last == UInt8(ascii: "}") else {
-                out += element
-                continue
-            }
-            element.removeLast()
-            out += element
-            out += Array((element.count > 1 ? ",\"webhookId\":" : "\"webhookId\":").utf8)
+            let elementStart = out.count
+            // Each body straight into the batch, left open for its "webhookId".
+            guard appendWebhookBody(call, open: true, to: &out) else { continue }
+            out += Array((out.count > elementStart + 1 ? ",\"webhookId\":" : "\"webhookId\":").utf8)
             Event.appendJSONString(call.webhookID, to: &out)
             out.append(UInt8(ascii: "}"))
         }

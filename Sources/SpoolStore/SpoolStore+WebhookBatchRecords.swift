@@ -24,7 +24,7 @@ extension SpoolStore {
         try read { txn in
             try sequences.compactMap { seq in
                 guard let v = try txn.get(dbRegistry, Array(RegistryKeys.webhookPending(id, seq).utf8)) else { return nil }
-                return try RegistryRecord(decoding: UnsafeRawBufferPointer(v).map { $0 }).webhookCall
+                return try RegistryRecord(decoding: UnsafeRawBufferPointer(v)).webhookCall
             }
         }
     }

@@ -7,11 +7,38 @@ extension SpoolStore {
     /// `GET /v1/events` with sorted keys, plus `sequence` last), or the body rendered when the event was recorded (calls
     /// stored by older builds). Pure; any thread.
     public static func webhookBody(_ call: WebhookCall) -> String {
-        guard let record = call.eventRecord else { return call.payload }
-        guard let event = try? record.withUnsafeBytes({ try Event(decoding: $0) }) else {
-            return WebhookOutbox.payload(eventJSON: Array("{}".utf8), sequence: call.sequence)
+        String(decoding: webhookBodyBytes(call), as: UTF8.self)
+    }
+
+    /// `webhookBody(call)` as bytes (what is sent), without a string in between. Pure; any thread.
+    public static func webhookBodyBytes(_ call: WebhookCall) -> [UInt8] {
+        var out: [UInt8] = []
+        appendWebhookBody(call, open: false, to: &out)
+        return out
+    }
+
+    /// Appends `call`'s body to `out`; when `open`, without its closing `}` (a batch element
+    /// adds its `"webhookId"`) and returns true, or false for a body that is not a JSON object
+    /// (appended whole). Pure; any thread.
+    @discardableResult
+    static func appendWebhookBody(_ call: WebhookCall, open: Bool, to out: inout [UInt8]) -> Bool {
+        guard let record = call.eventRecord else {
+            let payload = Array(call.payload.utf8)
+            guard open, payload.last == UInt8(ascii: "}") else {
+                out += payload
+                return false
+            }
+            out += payload.dropLast()
+            return true
         }
-        return String(decoding: event.webhookJSON(sequence: call.sequence), as: UTF8.self)
+        guard let event = try? record.withUnsafeBytes({ try Event(decoding: $0) }) else {
+            let empty = Array(WebhookOutbox.payload(eventJSON: Array("{}".utf8), sequence: call.sequence).utf8)
+            out += open ? empty.dropLast() : empty[...]
+            return open
+        }
+        out.reserveCapacity(out.count + 320 + (event.response?.utf8.count ?? 0))
+        event.appendWebhookJSON(sequence: call.sequence, open: open, to: &out)
+        return open
     }
 
     /// Up to `limit` pending calls of endpoint `id` that are due at `now` and not leased by
@@ -39,7 +66,7 @@ extension SpoolStore {
             let skipped = !skipping.isEmpty
                 && Self.sequence(ofCallKey: cur.key, prefixCount: start.count).map(skipping.contains) == true
             if !skipped { seen += 1 }
-            if !skipped, let call = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookCall,
+            if !skipped, let call = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value)).webhookCall,
                call.status == .pending, call.nextAttemptAt <= now, call.lease.map({ $0.expiresAt <= now }) ?? true {
                 out.append(call)
             }

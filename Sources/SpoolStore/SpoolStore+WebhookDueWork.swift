@@ -18,7 +18,7 @@ extension SpoolStore {
             var batches: [WebhookBatch] = []
             var item = try cursor.seek(atLeast: prefix)
             while let cur = item, cur.key.starts(with: prefix) {
-                if let b = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value).map { $0 }).webhookBatch { batches.append(b) }
+                if let b = try RegistryRecord(decoding: UnsafeRawBufferPointer(cur.value)).webhookBatch { batches.append(b) }
                 item = try cursor.get(MDB_NEXT)
             }
             let mark = try txn.get(dbRegistry, Array(RegistryKeys.webhookMark(id).utf8))

@@ -182,7 +182,8 @@ extension SpoolStore {
     /// records of older builds say so in their text, so delivered ones are not decoded).
     static func isFailedCall(_ value: UnsafeRawBufferPointer) -> Bool {
         if value.first == WebhookCall.binaryMagic {
-            return (try? WebhookCall(binary: value))?.status == .failed
+            // The status byte, found by skipping the fields before it (no decoding).
+            return WebhookCall.binaryStatus(value) == .failed
         }
         return value.firstRange(of: Array("\"status\":\"failed\"".utf8)) != nil
     }

@@ -10,5 +10,14 @@ extension WebhookCallCodecTests {
         #expect(RegistryKeys.webhookBatch("ep_a", UInt64.max) == "hookbatch/ep_a/18446744073709551615")
         let keys = [UInt64(9), 10, 99, 100, 1 << 40].map { RegistryKeys.webhookPending("e", $0) }
         #expect(keys == keys.sorted())
+        // Written in one string: the same text as the parts joined, for any endpoint id.
+        for id in ["", "e", "wh_0123456789abcdef0123456789", "é✓"] {
+            for n in [UInt64(0), 7, 1 << 63, .max] {
+                let digits = String(repeating: "0", count: 20 - String(n).count) + String(n)
+                #expect(RegistryKeys.webhookPending(id, n) == "hookcall/" + id + "/" + digits)
+                #expect(RegistryKeys.webhookDone(id, n) == "hookdone/" + id + "/" + digits)
+                #expect(RegistryKeys.webhookBatch(id, n) == "hookbatch/" + id + "/" + digits)
+            }
+        }
     }
 }

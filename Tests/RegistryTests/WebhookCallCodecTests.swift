@@ -51,6 +51,35 @@ struct WebhookCallCodecTests {
         #expect(throws: WebhookCallDecodingError.self) { try WebhookCall(binary: wrongVersion) }
         #expect(throws: WebhookCallDecodingError.self) { try WebhookCall(binary: bytes + [0]) }
     }
+
+    @Test("The status read by skipping fields (the tally's) equals the decoded one for every status, with or without event record, history and batch; foreign or truncated records give nil")
+    func statusWithoutDecoding() throws {
+        var withBatch = Self.call()
+        withBatch.batch = WebhookCall.Batch(id: "batch_77_3_2_00000000000000ab", size: 2)
+        var bare = WebhookCall(endpoint: "e", sequence: 1, webhookID: "msg_0_1", eventType: "accepted", createdAt: 5,
+                               payload: "{\"id\":\"0-1\"}")
+        bare.history = []
+        for base in [Self.call(), withBatch, bare] {
+            for status in [WebhookCall.Status.pending, .delivered, .failed] {
+                var c = base
+                c.status = status
+                let bytes = c.binaryEncoded()
+                let read = bytes.withUnsafeBytes { WebhookCall.binaryStatus($0) }
+                #expect(read == status, "\(c.webhookID) \(status), batch \(c.batch != nil)")
+                #expect(read == (try WebhookCall(binary: bytes)).status)
+            }
+        }
+        // The event record holds the byte values of every status: only the status field counts.
+        var tricky = Self.call()
+        tricky.eventRecord = [2, 2, 2, 1, 0]
+        tricky.status = .delivered
+        #expect(tricky.binaryEncoded().withUnsafeBytes { WebhookCall.binaryStatus($0) } == .delivered)
+        let bytes = Self.call().binaryEncoded()
+        for cut in [0, 1, 2, 10, 30] {
+            #expect(Array(bytes.prefix(cut)).withUnsafeBytes { WebhookCall.binaryStatus($0) } == nil, "cut at \(cut)")
+        }
+        #expect(Array("{\"status\":\"failed\"}".utf8).withUnsafeBytes { WebhookCall.binaryStatus($0) } == nil, "JSON is not binary")
+    }
 }
 
 /// Endpoint records are stored as binary records too; JSON records of older builds still read.

@@ -27,4 +27,34 @@ struct WebhookBatchBodyTests {
         let first = String(decoding: body, as: UTF8.self).dropFirst().prefix(while: { $0 != "}" }) + "}"
         #expect(String(first) == String(SpoolStore.webhookBody(calls[0]).dropLast()) + ",\"webhookId\":\"\(calls[0].webhookID)\"}")
     }
+
+    @Test("JSON strings with escapes at the start, the end and side by side are written as JSONEncoder writes them")
+    func escapedRuns() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let samples = ["", "plain", "/", "//", "/a/", "a//b", "\"\\\"", "\u{0}", "x\u{1F}\ny", "\t\r\u{8}\u{C}", "é/😀\\", "ends with \"",
+                       "\u{7F}<>&'", String(repeating: "a/", count: 40)]
+        for s in samples {
+            var mine: [UInt8] = Array("{\"k\":".utf8)
+            Event.appendJSONString(s, to: &mine)
+            mine.append(UInt8(ascii: "}"))
+            let expected = Array(try encoder.encode(["k": s]))
+            #expect(String(decoding: mine, as: UTF8.self) == String(decoding: expected, as: UTF8.self), "\(s.debugDescription)")
+        }
+    }
+
+    @Test("Calls of older builds (body rendered at accept time) and calls whose event record does not decode go in a batch as they go alone, with webhookId added")
+    func olderAndUnreadableCallsInBatch() throws {
+        let old = WebhookCall(endpoint: "ep_a", sequence: 5, webhookID: "msg_0_5", eventType: "accepted", createdAt: 1,
+                              payload: "{\"id\":\"0-5\",\"type\":\"accepted\",\"sequence\":5}")
+        var unreadable = WebhookCall(endpoint: "ep_a", sequence: 9, webhookID: "msg_0_9", eventType: "accepted", createdAt: 1,
+                                     payload: "")
+        unreadable.eventRecord = [0xFF, 0x00, 0x01]
+        #expect(SpoolStore.webhookBody(old) == old.payload)
+        #expect(SpoolStore.webhookBody(unreadable) == "{\"sequence\":9}")
+        for c in [old, unreadable] { #expect(SpoolStore.webhookBodyBytes(c) == Array(SpoolStore.webhookBody(c).utf8)) }
+        let body = String(decoding: SpoolStore.webhookBatchBody([unreadable, old]), as: UTF8.self)
+        #expect(body == "[{\"id\":\"0-5\",\"type\":\"accepted\",\"sequence\":5,\"webhookId\":\"msg_0_5\"},"
+                + "{\"sequence\":9,\"webhookId\":\"msg_0_9\"}]")
+    }
 }
