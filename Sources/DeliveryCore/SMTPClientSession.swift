@@ -412,21 +412,23 @@ public struct SMTPClientSession: Sendable {
         guard SMTPClientSession.isValidPath(transaction.mailFrom) else {
             return refuse(SMTPReply(553, EnhancedStatusCode(5, 1, 7), "invalid sender address syntax"))
         }
-        var message = transaction.message
         var converted = false
-        let eightBit = SMTPBody.containsEightBit(message)
+        let useBDAT = capabilities.chunking && configuration.useChunking
+        // One pass encodes the body and tells whether it has 8-bit bytes (8-bit is rare: only then
+        // is the message converted and encoded again).
+        let encoded = SMTPBody.encode(transaction.message, dotStuff: !useBDAT)
+        var payload = encoded.bytes
+        let eightBit = encoded.eightBit
         if eightBit, !capabilities.eightBitMIME {
             guard configuration.convertEightBit else {
                 return refuse(SMTPReply(554, EnhancedStatusCode(5, 6, 3), "8-bit message and the server does not support 8BITMIME"))
             }
-            guard let downgraded = MIMEDowngrade.convert(message) else {
+            guard let downgraded = MIMEDowngrade.convert(transaction.message) else {
                 return refuse(SMTPReply(554, EnhancedStatusCode(5, 6, 3), "8-bit message cannot be converted to 7-bit for a server without 8BITMIME"))
             }
-            message = downgraded
+            payload = SMTPBody.encode(downgraded, dotStuff: !useBDAT).bytes
             converted = true
         }
-        let useBDAT = capabilities.chunking && configuration.useChunking
-        let payload = useBDAT ? SMTPBody.canonical(message) : SMTPBody.dataPayload(message)
         let size = useBDAT ? payload.count : payload.count - 3
         if let limit = capabilities.size, limit > 0, size > limit {
             return refuse(SMTPReply(552, EnhancedStatusCode(5, 3, 4), "message size \(size) exceeds the server's limit of \(limit) bytes"))

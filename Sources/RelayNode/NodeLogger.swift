@@ -11,7 +11,14 @@ public final class NodeLogger: Sendable {
     public enum Level: Int, Sendable, Comparable {
         case debug, info, warning, error
         public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
-        var name: String { ["debug", "info", "warning", "error"][rawValue] }
+        var name: String {
+            switch self {
+            case .debug: "debug"
+            case .info: "info"
+            case .warning: "warning"
+            case .error: "error"
+            }
+        }
         /// Parses `debug|info|warning|error` (default info).
         public init(name: String) {
             switch name.lowercased() {
@@ -44,57 +51,106 @@ public final class NodeLogger: Sendable {
     /// Writes one line with fields given as an array.
     public func log(_ level: Level, _ event: String, fields: [(String, String)]) {
         guard level >= minimum else { return }
-        var line = "{\"ts\":\"\(NodeLogger.timestamp())\",\"level\":\"\(level.name)\",\"event\":"
-        NodeLogger.appendJSONString(event, to: &line)
-        for (k, v) in fields {
-            line += ","
-            NodeLogger.appendJSONString(k, to: &line)
-            line += ":"
-            NodeLogger.appendJSONString(v, to: &line)
-        }
-        line += "}\n"
-        var bytes = Array(line.utf8)
+        let bytes = NodeLogger.line(level, event, fields: fields, now: NodeLogger.now())
         lock.withLock { _ in
-            var off = 0
-            while off < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-                if n <= 0 { break }
-                off += n
+            bytes.withUnsafeBytes { buffer in
+                var off = 0
+                while off < buffer.count {
+                    let n = Glibc.write(fd, buffer.baseAddress! + off, buffer.count - off)
+                    if n <= 0 { break }
+                    off += n
+                }
             }
         }
+    }
+
+    /// The wall clock, for `line`.
+    static func now() -> timespec {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return ts
+    }
+
+    /// One log line (JSON object and newline) built byte by byte: every message relayed logs
+    /// several lines, so this avoids String interpolation. Pure; any thread.
+    static func line(_ level: Level, _ event: String, fields: [(String, String)], now: timespec) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + event.utf8.count + fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 6 })
+        out.append(contentsOf: #"{"ts":""#.utf8)
+        appendTimestamp(now, to: &out)
+        out.append(contentsOf: #"","level":""#.utf8)
+        out.append(contentsOf: level.name.utf8)
+        out.append(contentsOf: #"","event":"#.utf8)
+        appendJSONString(event, to: &out)
+        for (k, v) in fields {
+            out.append(UInt8(ascii: ","))
+            appendJSONString(k, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendJSONString(v, to: &out)
+        }
+        out.append(contentsOf: "}\n".utf8)
+        return out
     }
 
     /// RFC 3339 UTC timestamp with milliseconds.
     static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
+        var out: [UInt8] = []
+        appendTimestamp(now(), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `ts` as an RFC 3339 UTC timestamp with milliseconds (`2026-12-05T18:36:44.815Z`).
+    static func appendTimestamp(_ ts: timespec, to out: inout [UInt8]) {
         var t = ts.tv_sec
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        let ms = Int(ts.tv_nsec / 1_000_000)
-        func p(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2)).\(p(Int32(ms), 3))Z"
-    }
-
-    /// Appends `s` as a JSON string literal.
-    static func appendJSONString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
+        func digits(_ value: Int, _ width: Int) {
+            var v = max(0, value)
+            var buffer: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
+            var n = 0
+            withUnsafeMutableBytes(of: &buffer) { b in
+                repeat {
+                    b[n] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                    n += 1
+                } while v > 0 && n < 8
+                while n < width { b[n] = UInt8(ascii: "0"); n += 1 }
+                for k in stride(from: n - 1, through: 0, by: -1) { out.append(b[k]) }
             }
         }
-        out += "\""
+        digits(Int(tmv.tm_year) + 1900, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(Int(tmv.tm_mon) + 1, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(Int(tmv.tm_mday), 2)
+        out.append(UInt8(ascii: "T"))
+        digits(Int(tmv.tm_hour), 2)
+        out.append(UInt8(ascii: ":"))
+        digits(Int(tmv.tm_min), 2)
+        out.append(UInt8(ascii: ":"))
+        digits(Int(tmv.tm_sec), 2)
+        out.append(UInt8(ascii: "."))
+        digits(Int(ts.tv_nsec / 1_000_000), 3)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// Appends `s` as a JSON string literal: `"`, `\\`, LF, CR and tab escaped by letter, other
+    /// control characters as `\u00xx`, everything else (UTF-8 included) as it is.
+    static func appendJSONString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out.append(0x5C); out.append(b)
+            case UInt8(ascii: "\\"): out.append(0x5C); out.append(b)
+            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

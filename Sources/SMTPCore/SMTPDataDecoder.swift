@@ -65,10 +65,18 @@ public struct SMTPDataDecoder: Sendable {
                 if column > maxLineLength { flag(.lineTooLong, &body) }
                 index = end
                 if end == count { break scan }
-                index += 1
                 if base[end] == Byte.cr {
+                    // The common case in one step: CRLF and a next line that does not start with a
+                    // dot stay in the current run (what .carriageReturn and .lineStart would decide).
+                    if end + 2 < count, base[end + 1] == Byte.lf, base[end + 2] != Byte.dot {
+                        index = end + 2
+                        column = 0
+                        continue scan
+                    }
+                    index += 1
                     state = .carriageReturn
                 } else {
+                    index += 1
                     flag(.bareLineEnding, &body)
                     column = 0
                 }
@@ -127,26 +135,27 @@ public struct SMTPDataDecoder: Sendable {
         return Progress(consumed: count, finished: false)
     }
 
-    /// Index of the first CR or LF at or after `start`, or `count`. Tests eight bytes at a time.
+    /// Index of the first CR or LF at or after `start`, or `count`. Skips eight bytes at a time
+    /// while none is below 0x0E (one test covers CR and LF; a word holding another control byte,
+    /// such as a tab, is checked byte by byte and the skipping goes on after it).
     @inline(__always)
     static func lineBreak(in base: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
         var index = start
         let raw = UnsafeRawPointer(base)
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        while index + 8 <= count {
-            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            let crs = word ^ 0x0D0D_0D0D_0D0D_0D0D
-            let lfs = word ^ 0x0A0A_0A0A_0A0A_0A0A
-            if ((crs &- ones) & ~crs & highs) | ((lfs &- ones) & ~lfs & highs) != 0 { break }
-            index += 8
+        while true {
+            while index + 8 <= count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if (word &- 0x0E0E_0E0E_0E0E_0E0E) & ~word & 0x8080_8080_8080_8080 != 0 { break }
+                index += 8
+            }
+            let end = min(index + 8, count)
+            while index < end {
+                let byte = base[index]
+                if byte == Byte.cr || byte == Byte.lf { return index }
+                index += 1
+            }
+            if index == count { return count }
         }
-        while index < count {
-            let byte = base[index]
-            if byte == Byte.cr || byte == Byte.lf { return index }
-            index += 1
-        }
-        return count
     }
 
     /// Marks the message as rejected for `problem` (unless a problem was already found), empties

@@ -88,14 +88,39 @@ struct EncodingTests {
         }
     }
 
+    @Test("one-pass encoding: long lines with tabs and control bytes around CR and LF at every word offset match the reference, and its 8-bit answer matches containsEightBit")
+    func bodyEncoderLongLines() {
+        var generator = SplitMix64(seed: 2026)
+        let pieces: [[UInt8]] = [
+            [13, 10], [13, 10], [13, 10, 46], [13], [10], [9], [1], [11, 12], [14], [46], [0xC3, 0xA9], [0x80],
+            Array(repeating: 120, count: 7), Array(repeating: 121, count: 13), Array(repeating: 122, count: 64),
+        ]
+        for _ in 0..<3000 {
+            var input: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...40, using: &generator) {
+                input += pieces[Int.random(in: 0..<pieces.count, using: &generator)]
+            }
+            let data = SMTPBody.encode(input, dotStuff: true)
+            let bdat = SMTPBody.encode(input, dotStuff: false)
+            #expect(data.bytes == Self.referencePayload(input, dotStuff: true), "\(input)")
+            #expect(bdat.bytes == Self.referencePayload(input, dotStuff: false), "\(input)")
+            #expect(data.eightBit == input.contains { $0 >= 0x80 }, "\(input)")
+            #expect(bdat.eightBit == data.eightBit && SMTPBody.containsEightBit(input) == data.eightBit)
+        }
+    }
+
     @Test("8-bit detection finds a high byte at any position")
     func eightBitDetection() {
-        for length in [1, 7, 8, 9, 31] {
+        for length in [1, 7, 8, 9, 31, 100] {
             for position in 0..<length {
                 var bytes = [UInt8](repeating: 65, count: length)
                 #expect(!SMTPBody.containsEightBit(bytes))
+                #expect(!SMTPBody.encode(bytes, dotStuff: true).eightBit)
                 bytes[position] = 0xC3
                 #expect(SMTPBody.containsEightBit(bytes))
+                #expect(SMTPBody.encode(bytes, dotStuff: true).eightBit, "length \(length) position \(position)")
+                if position > 0 { bytes[position - 1] = 9 } // a tab before it: the byte-by-byte word
+                #expect(SMTPBody.encode(bytes, dotStuff: false).eightBit, "length \(length) position \(position)")
             }
         }
     }

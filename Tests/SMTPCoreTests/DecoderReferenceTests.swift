@@ -68,4 +68,35 @@ struct DecoderReferenceTests {
             }
         }
     }
+
+    static let longPieces: [[UInt8]] = [
+        Array("\r\n".utf8), Array("\r\n".utf8), Array("\r\n.".utf8), Array("\r\n..".utf8), Array("\r".utf8),
+        Array("\n".utf8), Array("\t".utf8), [0x01], [0x0B, 0x0C], [0x0E], [0xC3, 0xA9],
+        Array(repeating: UInt8(ascii: "x"), count: 7), Array(repeating: UInt8(ascii: "y"), count: 13),
+        Array(repeating: UInt8(ascii: "z"), count: 64), Array("\r\n.\r\n".utf8),
+    ]
+
+    @Test("long lines with tabs and other control bytes next to CR and LF at every offset of an 8-byte word, fed whole and split, match the reference")
+    func longLinesAgreement() {
+        var rng = SplitMix64(seed: 4711)
+        for round in 0..<3000 {
+            var input: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...40, using: &rng) {
+                input += Self.longPieces[Int.random(in: 0..<Self.longPieces.count, using: &rng)]
+            }
+            let maxLine = Int.random(in: 40...400, using: &rng)
+            let maxSize = Int.random(in: 100...4000, using: &rng)
+            let expected = referenceDecode(input, maxLine: maxLine, maxSize: maxSize)
+            for step in [input.count, Int.random(in: 1...input.count, using: &rng)] {
+                let actual = decode(input, step: step, maxLine: maxLine, maxSize: maxSize)
+                #expect(actual.consumed == expected.consumed, "round \(round) step \(step)")
+                if expected.consumed != nil {
+                    #expect((actual.problem == nil) == (expected.problem == nil), "round \(round) step \(step)")
+                    if expected.problem == nil {
+                        #expect(actual.body == expected.body, "round \(round) step \(step)")
+                    }
+                }
+            }
+        }
+    }
 }
