@@ -102,7 +102,8 @@ extension DeliveryCoordinator {
             parkCursorSince = now
         }
         for id in parking.dueProbes(now: seconds) {
-            guard inFlight[id] == nil, inFlight.count < options.maxInFlight, claim(id, now: now, probe: true) else {
+            guard inFlight[id] == nil, inFlight.count + drain.movingCount < options.maxInFlight,
+                  claim(id, now: now, probe: true) else {
                 parking.attemptEnded(id)
                 parkCursor = nil
                 continue
