@@ -108,7 +108,9 @@ public struct RecoveryDrain: Sendable {
     /// by the earlier run left hidden; one pulled once needs no second walk). At most
     /// `upSinceStartLimit`; beyond that the floor is given up (mail comes due at its spread time).
     private var upSinceStart = Set<String>()
-    /// Most destinations `upSinceStart` holds.
+    /// Destinations a transaction reached since start (see `firstDelivery`).
+    private var deliveredSinceStart = Set<String>()
+    /// Most destinations `upSinceStart` (and `deliveredSinceStart`) holds.
     public static let upSinceStartLimit = 4_096
 
     /// Creates an empty drain; `unrecordedUntil` as above (the scheduler passes its start plus the
@@ -175,6 +177,18 @@ public struct RecoveryDrain: Sendable {
             return
         }
         upSinceStart.insert(destination)
+    }
+
+    /// Whether a transaction that reached `destination` is the first this run (and no lane is
+    /// open for it): then the scheduler looks for postponed mail of it in the spool (mail another
+    /// member postponed before this node took the destination over, or an earlier run of this
+    /// node, which no recovery here would pull: this node never saw the destination down) and
+    /// pulls it (`recovered`). At most `upSinceStartLimit` destinations are remembered; past that
+    /// none is looked at any more. Only with `perDestinationIndex` (the look is one seek). Pure.
+    public mutating func firstDelivery(_ destination: String) -> Bool {
+        guard configuration.perDestinationIndex, configuration.pullAhead > 0, lanes[destination] == nil,
+              deliveredSinceStart.count < Self.upSinceStartLimit else { return false }
+        return deliveredSinceStart.insert(destination).inserted
     }
 
     /// The next of `destination`'s fresh postponed messages to pull before its cursor's, nil when

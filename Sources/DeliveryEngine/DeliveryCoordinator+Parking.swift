@@ -73,6 +73,7 @@ extension DeliveryCoordinator {
     /// down starts its drain (postponed mail pulled forward, see `+Recovery`). Scheduler queue.
     func parkingJobSucceeded(_ job: DeliveryJob) {
         defer { drain.delivered(job.domain, now: options.clock()) }
+        pullAtFirstDelivery(job.domain)
         guard !parking.destinations.isEmpty else { return }
         let wasDown = parking.isDown(job.domain)
         let now = options.clock()

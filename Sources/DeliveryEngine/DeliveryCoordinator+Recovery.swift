@@ -157,6 +157,18 @@ extension DeliveryCoordinator {
         }
     }
 
+    /// The first transaction this run that reached `destination` (it was never seen down here):
+    /// when the spool holds postponed mail of it due later (postponed by the member that owned it
+    /// before, or before a restart), it is pulled as at a recovery (`RecoveryDrain.firstDelivery`).
+    /// One seek of the postponed table per destination per run. Scheduler queue.
+    func pullAtFirstDelivery(_ destination: String) {
+        guard drain.firstDelivery(destination), !parking.isDown(destination) else { return }
+        let now = options.clock()
+        guard let found = try? store.postponedEntries(destination: destination, after: SpoolStore.DuePosition(at: now, queueID: ""),
+                                                      limit: 1), !found.isEmpty else { return }
+        drainRecovered(destination, now: now, lastFailure: nil)
+    }
+
     /// A destination came back (`wasDown`): start its drain. Scheduler queue.
     func drainRecovered(_ destination: String, now: Int64, lastFailure: Double?) {
         // Another member owns the destination: its postponed mail is that member's to pull (a pull

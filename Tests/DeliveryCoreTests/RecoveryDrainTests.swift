@@ -246,8 +246,13 @@ struct RecoveryDrainBudgetTests {
         d.postponed("a.test", until: 9_000)
         d.recovered("a.test", now: 6_000)
         #expect(d.pull(of: "a.test")?.through == .max)
+        let first = d.firstDelivery("b.test"), second = d.firstDelivery("b.test"), withLane = d.firstDelivery("a.test")
+        #expect(first && !second, "looked at once per run")
+        #expect(!withLane, "a.test has a lane: its recovery pulls already")
         c.pullAhead = 0
         var off = RecoveryDrain(configuration: c)
+        let offFirst = off.firstDelivery("b.test")
+        #expect(!offFirst)
         off.recovered("a.test", now: 6_000)
         #expect(off.pull(of: "a.test") == nil, "pullAhead 0: no pull")
     }

@@ -86,3 +86,35 @@ struct DeliveryPullIndexTests {
         #expect(peak <= 6 && peak >= 2, "most attempts in flight at once: \(peak)")
     }
 }
+
+extension DeliveryPullIndexTests {
+    @Test("mail postponed where this node never saw its destination down (another member, an earlier run) is pulled at the first delivery there, not 900 s later")
+    func pulledAtFirstDelivery() throws {
+        let up = DeliveryParkingTests.Outage()
+        up.down.store(false, ordering: .relaxed)
+        let receiver = try DeliveryParkingTests.receiver(host: 5, outage: up, net: "127.97.1.")
+        defer { receiver.stop() }
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("taken.test", [receiver.port], host: "127.97.1.5")]),
+                                  options: DeliveryPostponeTests.options(openSeconds: 1, maxOpenSeconds: 2, postponeSeconds: 900),
+                                  start: false)
+        defer { h.shutdown() }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let ids = (0..<8).map { "p\($0)" }
+        for id in ids {
+            let e = SpoolCommand.Enqueue(queueID: id, messageID: "\(id)@relay.test", tenant: "acme", sender: "s@origin.test",
+                                         recipients: [SpoolCommand.Recipient(address: "\(id)@taken.test")], receivedAt: now - 60_000,
+                                         body: Array("Subject: t\r\n\r\nhello\r\n".utf8))
+            #expect((try? h.propose(.enqueue(e)).get()) != nil)
+        }
+        // Postponed 900 s by the member that owned taken.test before (this engine has not started).
+        let items = ids.map { SpoolCommand.Postpone.Item(queueID: $0, at: now + 900_000, seen: now - 60_000) }
+        #expect((try? h.propose(.postpone(SpoolCommand.Postpone(issuedAt: now, items: items))).get()) != nil)
+        #expect(try h.store.postponedEntries(destination: "taken.test", after: nil, limit: 100).count == 8)
+        try h.engine.start()
+        h.enqueue("trigger", to: ["t@taken.test"])
+        let all = ids + ["trigger"]
+        #expect(h.wait(timeout: 20) { all.allSatisfy(h.isDone) },
+                "\(all.filter { !h.isDone($0) }) \(String(describing: h.engine.recoveryStatistics)) \(h.logText.suffix(2_000))")
+        #expect(h.engine.recoveryStatistics.pulled >= 8)
+    }
+}
