@@ -82,7 +82,7 @@ extension DeliveryCoordinator {
                     if !waiting.insert(id).inserted { break }
                     continue
                 }
-                guard inFlight[id] == nil, !parking.isParked(id), let m = try? store.message(id: id) else { continue }
+                guard inFlight[id] == nil, !parking.isParked(id), !drain.isPulled(id), let m = try? store.message(id: id) else { continue }
                 options.hooks.pullRead?(id, destination)
                 guard m.lease.map({ $0.expiresAt <= now }) ?? true else { continue }
                 take(m)

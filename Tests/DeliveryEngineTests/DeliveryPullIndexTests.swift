@@ -118,3 +118,33 @@ extension DeliveryPullIndexTests {
         #expect(h.engine.recoveryStatistics.pulled >= 8)
     }
 }
+
+extension DeliveryPullIndexTests {
+    @Test("where the log writes format 5 (a member not upgraded yet) the pull makes each message due with its own reschedule and still delivers the backlog")
+    func formatFiveReschedules() throws {
+        let outage = DeliveryParkingTests.Outage()
+        let server = try DeliveryParkingTests.receiver(host: 6, outage: outage, net: "127.97.1.")
+        defer { server.stop() }
+        let counter = Mutex<ProposalCountingLog?>(nil)
+        let h = try EngineHarness(config: EngineHarness.config(routes: [EngineHarness.route("down.test", [server.port], host: "127.97.1.6")]),
+                                  options: DeliveryPostponeTests.options(openSeconds: 1, maxOpenSeconds: 2, postponeSeconds: 900),
+                                  wrapLog: { base in
+                                      let log = ProposalCountingLog(base: base, entryFormat: 5)
+                                      counter.withLock { $0 = log }
+                                      return log
+                                  })
+        defer { h.shutdown() }
+        let log = try #require(counter.withLock { $0 })
+        DeliveryParkingTests.takeDown(h, prefix: "first", count: 3)
+        for i in 0..<12 { h.enqueue("m\(i)", to: ["m\(i)@down.test"]) }
+        #expect(h.wait { h.engine.postponeStatistics.postponed >= 10 && h.engine.postponeStatistics.held == 0 }, "\(h.logText)")
+        h.settle()
+        outage.down.store(false, ordering: .relaxed)
+        let ids = (0..<12).map { "m\($0)" }
+        #expect(h.wait(timeout: 30) { ids.allSatisfy(h.isDone) },
+                "\(ids.filter { !h.isDone($0) }) \(String(describing: h.engine.recoveryStatistics)) \(h.logText.suffix(2_000))")
+        let pulled = h.engine.recoveryStatistics.pulled
+        #expect(pulled >= 8 && log.pulls.withLock { $0 }.isEmpty && log.reschedules.withLock { $0 } == pulled,
+                "pulled \(pulled), pulls \(log.pulls.withLock { $0 }), reschedules \(log.reschedules.withLock { $0 })")
+    }
+}

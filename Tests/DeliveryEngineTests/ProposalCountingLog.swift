@@ -15,8 +15,12 @@ final class ProposalCountingLog: ReplicatedLog {
     let pulls = Mutex<[Int]>([])
     let reschedules = Mutex<Int>(0)
 
-    init(base: any ReplicatedLog) {
+    /// The log entry format the engine is told the log writes (a cluster mid-upgrade: below 6).
+    let entryFormat: UInt8
+
+    init(base: any ReplicatedLog, entryFormat: UInt8 = SpoolCommand.formatVersion) {
         self.base = base
+        self.entryFormat = entryFormat
     }
 
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
