@@ -225,7 +225,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
         releaseParked(now: now)
         var onlyInFlight = false
         // Pulled attempts count in `maxInFlight`: those being moved, and the room pulls could use
-        // now, are left to them (see `+Recovery`).
+        // now, are left to them (see `+Recovery`). Pulled attempts that ended give their room back
+        // first, else the claims below would take it.
+        drain.endAll { inFlight[$0] == nil }
         let ceiling = options.maxInFlight - drain.movingCount - drain.claimReserve(maxInFlight: options.maxInFlight)
         let capacity = ceiling - inFlight.count
         if capacity > 0 {
