@@ -1,10 +1,15 @@
 /// What the delivery scheduler does when a destination comes back after an outage (issue 16): the
 /// messages it postponed while the destination was down (`DestinationParking.Decision.postpone`,
 /// due again at spread times up to hours ahead) are *pulled forward*: walked in due order in the
-/// durable due index, from the recovery time up to the latest postponed time, made due now (one
-/// `SpoolCommand.reschedule` each, existing tag 7) and claimed at once. At most `pullAhead` pulled
-/// attempts of a destination are in flight, so the pull follows the destination's shaped rate (its
-/// attempts wait for rate-limiter tokens) and never storms it; when the destination goes down again
+/// spool's postponed table (`SpoolStore.postponedEntries`: that destination's postponed mail and
+/// nothing else; with `perDestinationIndex` off, the whole due index from the recovery time up to
+/// the latest postponed time), made due now (one `SpoolCommand.pullForward` per scheduler pass for
+/// all the messages it takes, or one `reschedule` each where the log does not write format 6) and
+/// claimed at once. At most `pullAhead` pulled attempts of a destination are in flight, and at
+/// most `pullShare` of the scheduler's `maxInFlight` over all destinations, counted in it
+/// (`pullBudget`, `claimReserve`), so the pull follows the destination's shaped rate (its
+/// attempts wait for rate-limiter tokens), never storms it, and fresh mail keeps the other half of
+/// the attempts; when the destination goes down again
 /// the pull stops and what is left keeps its postponed times (pulled again at the next recovery).
 ///
 /// It also tells *fresh* mail (received since its destination came back) from the backlog, so the
@@ -34,6 +39,11 @@ public struct RecoveryDrain: Sendable {
         /// Most recently postponed messages remembered per destination (its fresh mail postponed
         /// while the node still saw it down is pulled first at recovery).
         public var recentPerDestination = 1_024
+        /// The spool lists postponed mail per destination (`SpoolStore.postponedEntries`): a
+        /// recovery pulls all of the destination's postponed mail, whoever postponed it and when
+        /// (an earlier run of the node, a member that owned the destination before), with no
+        /// horizon needed; false pulls up to the horizon (a walk of the whole due index).
+        public var perDestinationIndex = false
         /// Creates the defaults.
         public init() {}
     }
@@ -98,7 +108,9 @@ public struct RecoveryDrain: Sendable {
     /// by the earlier run left hidden; one pulled once needs no second walk). At most
     /// `upSinceStartLimit`; beyond that the floor is given up (mail comes due at its spread time).
     private var upSinceStart = Set<String>()
-    /// Most destinations `upSinceStart` holds.
+    /// Destinations a transaction reached since start (see `firstDelivery`).
+    private var deliveredSinceStart = Set<String>()
+    /// Most destinations `upSinceStart` (and `deliveredSinceStart`) holds.
     public static let upSinceStartLimit = 4_096
 
     /// Creates an empty drain; `unrecordedUntil` as above (the scheduler passes its start plus the
@@ -142,6 +154,7 @@ public struct RecoveryDrain: Sendable {
         if let unrecorded = unrecordedUntil, unrecorded > now, !upSinceStart.contains(destination) {
             through = max(through ?? unrecorded, unrecorded)
         }
+        if configuration.perDestinationIndex { through = .max }
         delivered(destination, now: now)
         let pull = configuration.pullAhead > 0 ? through.flatMap { $0 > now ? Pull(afterAt: now, afterID: "", through: $0) : nil } : nil
         let first = configuration.pullAhead > 0 ? (recent.removeValue(forKey: destination) ?? []).filter { $0.receivedAt >= since || pending($0.queueID) }.map(\.queueID) : []
@@ -164,6 +177,18 @@ public struct RecoveryDrain: Sendable {
             return
         }
         upSinceStart.insert(destination)
+    }
+
+    /// Whether a transaction that reached `destination` is the first this run (and no lane is
+    /// open for it): then the scheduler looks for postponed mail of it in the spool (mail another
+    /// member postponed before this node took the destination over, or an earlier run of this
+    /// node, which no recovery here would pull: this node never saw the destination down) and
+    /// pulls it (`recovered`). At most `upSinceStartLimit` destinations are remembered; past that
+    /// none is looked at any more. Only with `perDestinationIndex` (the look is one seek). Pure.
+    public mutating func firstDelivery(_ destination: String) -> Bool {
+        guard configuration.perDestinationIndex, configuration.pullAhead > 0, lanes[destination] == nil,
+              deliveredSinceStart.count < Self.upSinceStartLimit else { return false }
+        return deliveredSinceStart.insert(destination).inserted
     }
 
     /// The next of `destination`'s fresh postponed messages to pull before its cursor's, nil when
@@ -255,6 +280,29 @@ public struct RecoveryDrain: Sendable {
 
     /// Pulled attempts in flight. Pure.
     public var pulledCount: Int { pulled.count }
+
+    /// Pulled messages whose due time is being moved (not claimed yet, so not in the scheduler's
+    /// attempts but counted in its `maxInFlight`). Pure.
+    public var movingCount: Int { moving.count }
+
+    /// Most pulled attempts in flight at once, over all destinations: half of the scheduler's
+    /// `maxInFlight`, so the other half always serves due mail (fresh mail first). Pure.
+    public static func pullShare(maxInFlight: Int) -> Int { max(0, maxInFlight / 2) }
+
+    /// Pulled attempts that may start now, over all destinations: within the pulls' share and
+    /// within `maxInFlight` counting `inFlight` (the scheduler's attempts, pulled ones included)
+    /// and the pulled messages still being moved. Pure.
+    public func pullBudget(maxInFlight: Int, inFlight: Int) -> Int {
+        max(0, min(Self.pullShare(maxInFlight: maxInFlight) - pulledCount, maxInFlight - inFlight - movingCount))
+    }
+
+    /// Attempts the scheduler's other claims leave free for pulls while destinations are pulling:
+    /// what the pulls could start now (their rooms, within their share), so a scheduler busy with
+    /// a released backlog still pulls. 0 when nothing is pulling. Pure.
+    public func claimReserve(maxInFlight: Int) -> Int {
+        let rooms = pulling.reduce(0) { $0 + pullRoom($1) }
+        return max(0, min(Self.pullShare(maxInFlight: maxInFlight) - pulledCount, rooms))
+    }
 
     /// Whether a message of `destination` received at `receivedAt` is fresh: its destination came
     /// back and it was received since. Pure.

@@ -73,6 +73,7 @@ extension DeliveryCoordinator {
     /// down starts its drain (postponed mail pulled forward, see `+Recovery`). Scheduler queue.
     func parkingJobSucceeded(_ job: DeliveryJob) {
         defer { drain.delivered(job.domain, now: options.clock()) }
+        pullAtFirstDelivery(job.domain)
         guard !parking.destinations.isEmpty else { return }
         let wasDown = parking.isDown(job.domain)
         let now = options.clock()
@@ -102,7 +103,8 @@ extension DeliveryCoordinator {
             parkCursorSince = now
         }
         for id in parking.dueProbes(now: seconds) {
-            guard inFlight[id] == nil, inFlight.count < options.maxInFlight, claim(id, now: now, probe: true) else {
+            guard inFlight[id] == nil, inFlight.count + drain.movingCount < options.maxInFlight,
+                  claim(id, now: now, probe: true) else {
                 parking.attemptEnded(id)
                 parkCursor = nil
                 continue

@@ -10,6 +10,7 @@ extension DeliveryCoordinator {
     static func drainConfiguration(_ options: DeliveryEngine.Options) -> RecoveryDrain.Configuration {
         var c = RecoveryDrain.Configuration()
         c.pullAhead = max(0, options.recoveryPullAhead)
+        c.perDestinationIndex = true  // `SpoolStore.postponedEntries`
         return c
     }
 
@@ -51,13 +52,27 @@ extension DeliveryCoordinator {
     }
 
     /// Pulls postponed messages of destinations that came back forward, in due order, while each has
-    /// fewer than `pullAhead` pulled attempts in flight (a pull has this budget of its own, so a
-    /// scheduler busy with the released backlog still drains postponed mail at a share of the rate).
+    /// fewer than `pullAhead` pulled attempts in flight and all pulls together stay within their
+    /// share of `maxInFlight` (`RecoveryDrain.pullBudget`; the poll leaves them `claimReserve`, so
+    /// a scheduler busy with the released backlog still drains postponed mail at a share of the
+    /// rate). A destination's postponed mail is read from the spool's postponed table (none of
+    /// another destination's), or from the due index up to `SpoolStore.legacyPostponedUntil` (mail
+    /// postponed by a build without that table). What one pass takes is made due by one command.
     func pullRecovered(now: Int64) {
         drain.endAll { inFlight[$0] == nil }
         drain.prune(now: now)
+        var budget = drain.pullBudget(maxInFlight: options.maxInFlight, inFlight: inFlight.count)
+        var taken: [(id: String, seen: Int64)] = []
         for destination in drain.pulling {
-            var room = drain.pullRoom(destination)
+            guard budget > 0 else { break }
+            var room = min(drain.pullRoom(destination), budget)
+            /// Takes `m` into this pass's pull (its due time moves to now with the others').
+            func take(_ m: StoredMessage) {
+                drain.started(m.queueID, destination: destination)
+                taken.append((m.queueID, m.nextAttemptAt ?? now))
+                room -= 1
+                budget -= 1
+            }
             // Fresh mail postponed while the destination still looked down goes first; one whose
             // postpone has not committed yet waits for it (else it would land after the walk).
             var waiting = Set<String>()
@@ -67,48 +82,91 @@ extension DeliveryCoordinator {
                     if !waiting.insert(id).inserted { break }
                     continue
                 }
-                guard inFlight[id] == nil, !parking.isParked(id),
-                      let m = try? store.message(id: id), m.lease.map({ $0.expiresAt <= now }) ?? true else { continue }
-                pullForward(id, destination: destination, now: now)
-                room -= 1
+                guard inFlight[id] == nil, !parking.isParked(id), !drain.isPulled(id), let m = try? store.message(id: id) else { continue }
+                options.hooks.pullRead?(id, destination)
+                guard m.lease.map({ $0.expiresAt <= now }) ?? true else { continue }
+                take(m)
             }
             guard room > 0, let pull = drain.pull(of: destination) else { continue }
             let reads = drain.configuration.readsPerPass
-            guard let page = try? store.dueEntries(now: pull.through, after: SpoolStore.DuePosition(at: pull.afterAt, queueID: pull.afterID),
-                                                   limit: reads) else { continue }
+            let after = SpoolStore.DuePosition(at: pull.afterAt, queueID: pull.afterID)
+            let legacy = store.legacyPostponedUntil.flatMap { pull.afterAt < $0 ? $0 : nil }
+            let entries: [SpoolStore.DuePosition]?
+            if let legacy {
+                entries = try? store.dueEntries(now: min(pull.through, legacy), after: after, limit: reads)
+            } else {
+                entries = try? store.postponedEntries(destination: destination, after: after, through: pull.through, limit: reads)
+            }
+            guard let page = entries else { continue }
             var last: SpoolStore.DuePosition?
             for e in page {
                 guard room > 0 else { break }
                 last = e
                 guard inFlight[e.queueID] == nil, !parking.isParked(e.queueID), !postponer.isHeld(e.queueID),
-                      let m = try? store.message(id: e.queueID), m.lease.map({ $0.expiresAt <= now }) ?? true,
+                      !drain.isPulled(e.queueID), let m = try? store.message(id: e.queueID) else { continue }
+                options.hooks.pullRead?(e.queueID, destination)
+                guard m.lease.map({ $0.expiresAt <= now }) ?? true,
                       m.recipients.contains(where: { !$0.status.isFinal && $0.nextAttemptAt == e.at
                                                      && Self.domain(of: $0.address) == destination }) else { continue }
-                pullForward(e.queueID, destination: destination, now: now)
-                room -= 1
+                take(m)
             }
             if let last { drain.advance(destination, at: last.at, queueID: last.queueID) }
-            if page.count < reads, last == page.last {
-                drain.finishPull(destination)
-                logSink("info", "delivery.recovery_pull_done", [("domain", destination)])
+            guard page.count < reads, last == page.last else { continue }
+            if let legacy, pull.through > legacy {
+                // The legacy walk is done: the postponed table from there on.
+                if (last?.at ?? pull.afterAt) < legacy { drain.advance(destination, at: legacy, queueID: "") }
+                continue
+            }
+            drain.finishPull(destination)
+            logSink("info", "delivery.recovery_pull_done", [("domain", destination)])
+        }
+        pullForward(taken, now: now)
+    }
+
+    /// Makes the `taken` messages due now (one `pullForward` through the log, or a `reschedule`
+    /// each where the log writes no format 6: the state machine claims only due messages) and
+    /// claims each once that committed. Counted in the pull's budget meanwhile.
+    private func pullForward(_ taken: [(id: String, seen: Int64)], now: Int64) {
+        guard !taken.isEmpty else { return }
+        let claimAll: @Sendable ([String], Bool) -> Void = { ids, committed in
+            self.queue.async {
+                for id in ids {
+                    // Out of `moving` first: the claim counts it in `inFlight` from here.
+                    self.drain.claimed(id)
+                    guard committed, self.inFlight[id] == nil, self.claim(id, now: self.options.clock()) else {
+                        self.drain.ended(id)
+                        continue
+                    }
+                }
+            }
+        }
+        if log.entryFormat >= 6 {
+            let command = SpoolCommand.PullForward(at: now, items: taken.map { SpoolCommand.PullForward.Item(queueID: $0.id, seen: $0.seen) })
+            let ids = taken.map(\.id)
+            pullCommands += 1
+            log.propose(.pullForward(command)) { result in
+                if case .success = result { claimAll(ids, true) } else { claimAll(ids, false) }
+            }
+            return
+        }
+        for (id, _) in taken {
+            pullCommands += 1
+            log.propose(.reschedule(SpoolCommand.Reschedule(queueID: id, at: now))) { result in
+                if case .success = result { claimAll([id], true) } else { claimAll([id], false) }
             }
         }
     }
 
-    /// Makes `id` due now (a reschedule through the log: the state machine claims only due
-    /// messages) and claims it once that committed. Counted in the pull's budget meanwhile.
-    private func pullForward(_ id: String, destination: String, now: Int64) {
-        drain.started(id, destination: destination)
-        log.propose(.reschedule(SpoolCommand.Reschedule(queueID: id, at: now))) { result in
-            self.queue.async {
-                guard case .success = result, self.inFlight[id] == nil,
-                      self.claim(id, now: self.options.clock()) else {
-                    self.drain.ended(id)
-                    return
-                }
-                self.drain.claimed(id)
-            }
-        }
+    /// The first transaction this run that reached `destination` (it was never seen down here):
+    /// when the spool holds postponed mail of it due later (postponed by the member that owned it
+    /// before, or before a restart), it is pulled as at a recovery (`RecoveryDrain.firstDelivery`).
+    /// One seek of the postponed table per destination per run. Scheduler queue.
+    func pullAtFirstDelivery(_ destination: String) {
+        guard drain.firstDelivery(destination), !parking.isDown(destination) else { return }
+        let now = options.clock()
+        guard let found = try? store.postponedEntries(destination: destination, after: SpoolStore.DuePosition(at: now, queueID: ""),
+                                                      limit: 1), !found.isEmpty else { return }
+        drainRecovered(destination, now: now, lastFailure: nil)
     }
 
     /// A destination came back (`wasDown`): start its drain. Scheduler queue.
@@ -128,4 +186,9 @@ extension DeliveryCoordinator {
     func recoveryStatistics() -> (pulled: Int, pulledInFlight: Int, pulling: Int, freshClaimed: Int) {
         (drain.pulledTotal, drain.pulledCount, drain.pulling.count, fresh.claimedTotal)
     }
+
+    /// Commands the pulls proposed (one `pullForward` per pass, or one `reschedule` per message),
+    /// and the most attempts in flight at once (pulled messages being moved included), since start
+    /// (figures and tests). Scheduler queue.
+    func pullFigures() -> (commands: Int, inFlightPeak: Int) { (pullCommands, inFlightPeak) }
 }

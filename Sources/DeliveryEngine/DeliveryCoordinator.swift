@@ -65,6 +65,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
     var drain: RecoveryDrain
     /// The fresh-mail walk of the due index (see `+Recovery`).
     var fresh = FreshWalk()
+    /// Commands the recovery pulls proposed, and the most attempts in flight at once (see
+    /// `pullFigures`).
+    var pullCommands = 0
+    var inFlightPeak = 0
     private var brokenTLS: [String: Double] = [:]
     private var deferrals: ProviderDeferrals
     var rateLimiters: [AdaptiveThrottle.Key: RateLimiter] = [:]
@@ -220,7 +224,12 @@ final class DeliveryCoordinator: @unchecked Sendable {
         renewLeases(now: now)
         releaseParked(now: now)
         var onlyInFlight = false
-        let capacity = options.maxInFlight - inFlight.count
+        // Pulled attempts count in `maxInFlight`: those being moved, and the room pulls could use
+        // now, are left to them (see `+Recovery`). Pulled attempts that ended give their room back
+        // first, else the claims below would take it.
+        drain.endAll { inFlight[$0] == nil }
+        let ceiling = options.maxInFlight - drain.movingCount - drain.claimReserve(maxInFlight: options.maxInFlight)
+        let capacity = ceiling - inFlight.count
         if capacity > 0 {
             do {
                 // In cluster mode the head of the due index may belong to other nodes: look further.
@@ -244,7 +253,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     var pageClaimed = 0
                     for id in ids where inFlight[id] == nil && !parking.isParked(id) && !postponer.isHeld(id)
                         && !skipsForeign(id, now: now, owners: &owners) {
-                        guard inFlight.count < options.maxInFlight else { break }
+                        guard inFlight.count < ceiling else { break }
                         if claim(id, now: now) { pageClaimed += 1 }
                         fresh.tried(id, claimed: inFlight[id] != nil)
                     }
@@ -253,7 +262,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     let before = parkCursor
                     advanceParkCursor(over: head)
                     guard head.count == limit, let last = head.last, parkCursor == last, before != last,
-                          inFlight.count < options.maxInFlight else { break }
+                          inFlight.count < ceiling else { break }
                 }
                 onlyInFlight = claimed == 0 && seen
                 flushPostpones(now: now)
@@ -383,6 +392,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         }
         let attempt = MessageAttempt(queueID: id, number: number, message: message)
         inFlight[id] = attempt
+        inFlightPeak = max(inFlightPeak, inFlight.count + drain.movingCount)
         let claim = SpoolCommand.Claim(queueID: id, owner: nodeID, attempt: attempt.number, issuedAt: now,
                                        expiresAt: now + Int64(options.leaseSeconds * 1000), incarnation: incarnation)
         log.propose(.claim(claim)) { result in

@@ -13,6 +13,9 @@ extension DeliveryEngine {
         /// True when `address` is to be treated as suppressed although it is on no list (the
         /// simulator's suppression-list address).
         public var simulatedSuppression: (@Sendable (_ address: String) -> Bool)?
+        /// Told of every message record the recovery pull of `destination` reads (tests count
+        /// them: a pull reads its own destination's postponed mail only).
+        public var pullRead: (@Sendable (_ queueID: String, _ destination: String) -> Void)?
 
         /// No hooks: senders and routes as they are.
         public init() {}

@@ -23,3 +23,13 @@ extension DeliveryEngine {
         coordinator.queue.sync { coordinator.recoveryStatistics() }
     }
 }
+
+extension DeliveryEngine {
+    /// Commands the recovery pulls proposed (one per scheduler pass that pulled, or one per
+    /// message where the log writes no format 6), and the most delivery attempts in flight at once
+    /// since start, pulled messages being made due included (tests: never above `maxInFlight`).
+    /// Blocks briefly (the scheduler's queue).
+    public var pullFigures: (commands: Int, inFlightPeak: Int) {
+        coordinator.queue.sync { coordinator.pullFigures() }
+    }
+}

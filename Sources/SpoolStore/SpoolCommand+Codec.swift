@@ -3,7 +3,7 @@ extension SpoolCommand {
     /// The newest encoding format this build reads and writes (the first byte of every command;
     /// see `SpoolCommand+Version` for what each version adds and how a cluster picks the one it
     /// writes). `SENDARIX_TEST_FORMAT_VERSION` lowers it, for tests of mixed-version clusters.
-    public static let formatVersion: UInt8 = testFormatOverride ?? 5
+    public static let formatVersion: UInt8 = testFormatOverride ?? 6
 
     private enum Tag: UInt8 {
         case enqueue = 1, claim = 2, outcome = 3, suppress = 4, unsuppress = 5, delete = 6, reschedule = 7, pruneEvents = 8, complaint = 9, registry = 10, asyncBounce = 11
@@ -13,6 +13,8 @@ extension SpoolCommand {
         case postpone = 13
         /// A batched postpone whose items carry the due time seen (format 5).
         case postponeSeen = 14
+        /// A batched pull forward (format 6).
+        case pullForward = 15
     }
 
     /// Encodes the command: `[version][tag][fields…]`, integers big-endian,
@@ -25,6 +27,7 @@ extension SpoolCommand {
     /// `format` cannot express (an outcome's sending IP and pool below version 2).
     public func encoded(includeBody: Bool = true, format: UInt8 = SpoolCommand.formatVersion) -> [UInt8] {
         if case .postpone = self, format < 4 { return Self.noOp.encoded(format: format) }
+        if case .pullForward = self, format < 6 { return Self.noOp.encoded(format: format) }
         if format < 5, case .registry(.webhook(let w)) = self, w.needsBatchRecords { return Self.noOp.encoded(format: format) }
         var w = BinaryWriter(capacity: includeBody ? approximateSize + 64 : 512)
         let version = encodingVersion(format: format)
@@ -135,6 +138,9 @@ extension SpoolCommand {
             let withSeen = version >= 5
             w.u8(withSeen ? Tag.postponeSeen.rawValue : Tag.postpone.rawValue)
             p.encode(into: &w, withSeen: withSeen)
+        case .pullForward(let p):
+            w.u8(Tag.pullForward.rawValue)
+            p.encode(into: &w)
         }
         return w.bytes
     }
@@ -255,6 +261,9 @@ extension SpoolCommand {
         case .postponeSeen:
             guard version >= 5 else { throw StoreError.corrupt("postpone command (tag 14) below format 5") }
             self = .postpone(try Postpone(decoding: &r, withSeen: true))
+        case .pullForward:
+            guard version >= 6 else { throw StoreError.corrupt("pull command (tag 15) below format 6") }
+            self = .pullForward(try PullForward(decoding: &r))
         case .registry:
             let json = try r.blob()
             do {

@@ -11,18 +11,21 @@ import Foundation
 /// not at every lease and result; below 5 they become a no-op and the dispatcher uses the per-call
 /// commands), and a batched postpone whose items carry the due time the scheduler saw (tag 14), so
 /// a late batch does not undo an operator's "retry now"; both came in the same release, so a
-/// reader of 5 reads both. A reader accepts every version up to its own
+/// reader of 5 reads both; 6 — a batched pull forward (`SpoolCommand+PullForward`, tag 15: a
+/// recovery pull makes many postponed messages due in one entry; below 6 it becomes a no-op, and
+/// the scheduler proposes one `reschedule` per message instead). A reader accepts every version up to its own
 /// `formatVersion` and refuses a newer one by name. A writer uses the oldest version that holds
 /// the command, never above the cluster's effective version: the lowest `formatVersion` among
 /// the members (each advertises its own when it connects; see `RaftLog.effectiveFormat`). So
 /// during a rolling upgrade the upgraded nodes keep writing what the old ones read, and start
 /// writing the new version once the last member runs a build that reads it.
 extension SpoolCommand {
-    /// The version `encoded(format:)` writes: 5 for a postpone whose items carry the due time seen, 4
+    /// The version `encoded(format:)` writes: 6 for a pull forward, 5 for a postpone whose items carry the due time seen, 4
     /// for another postpone or a webhook lease with batches, 3 for a webhook
     /// lease or results command, 2 for an outcome with a sending IP or pool, when `format` allows
     /// it; else 1. Pure; any thread.
     public func encodingVersion(format: UInt8) -> UInt8 {
+        if case .pullForward = self { return 6 }
         if case .postpone(let p) = self { return format >= 5 && p.checksSeen ? 5 : 4 }
         if format >= 5, case .registry(.webhook(let w)) = self, w.needsBatchRecords { return 5 }
         if format >= 4, case .registry(let c) = self, c.isBatchedWebhookClaim { return 4 }
@@ -39,15 +42,16 @@ extension SpoolCommand {
     public static func downgraded(_ bytes: [UInt8], to format: UInt8) -> [UInt8]? {
         guard let v = bytes.first, v > format, let c = try? SpoolCommand(decoding: bytes) else { return nil }
         if case .postpone = c, format < 4 { return noOp.encoded(format: format) }
+        if case .pullForward = c, format < 6 { return noOp.encoded(format: format) }
         if case .registry(.webhook(let w)) = c, w.needsBatchRecords, format < 5 { return noOp.encoded(format: format) }
         return c.encoded(format: format)
     }
 
-    /// `SENDARIX_TEST_FORMAT_VERSION` (1 to 5): makes this build read and write no newer version
+    /// `SENDARIX_TEST_FORMAT_VERSION` (1 to 6): makes this build read and write no newer version
     /// than that, as an older release would (test-only: mixed-version clusters from one binary).
     static let testFormatOverride: UInt8? = {
         guard let text = ProcessInfo.processInfo.environment["SENDARIX_TEST_FORMAT_VERSION"],
-              let v = UInt8(text), v >= 1, v <= 5 else { return nil }
+              let v = UInt8(text), v >= 1, v <= 6 else { return nil }
         return v
     }()
 }

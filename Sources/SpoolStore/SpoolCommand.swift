@@ -33,6 +33,8 @@ public enum SpoolCommand: Sendable, Equatable {
     case registry(RegistryCommand)
     /// Move the due time of many messages of down destinations later (`SpoolCommand+Postpone.swift`).
     case postpone(Postpone)
+    /// Make many postponed messages due now (a recovery pull, `SpoolCommand+PullForward.swift`).
+    case pullForward(PullForward)
 
     /// The queue ID the command is about, or nil for suppression changes.
     public var queueID: String? {
@@ -42,7 +44,7 @@ public enum SpoolCommand: Sendable, Equatable {
         case .outcome(let o): return o.queueID
         case .delete(let d): return d.queueID
         case .reschedule(let r): return r.queueID
-        case .suppress, .unsuppress, .pruneEvents, .complaint, .asyncBounce, .registry, .postpone: return nil
+        case .suppress, .unsuppress, .pruneEvents, .complaint, .asyncBounce, .registry, .postpone, .pullForward: return nil
         }
     }
 
@@ -52,6 +54,7 @@ public enum SpoolCommand: Sendable, Equatable {
         case .enqueue(let e): return e.body.count + 256 + e.recipients.count * 64
         case .outcome(let o): return 128 + o.results.count * 160
         case .postpone(let p): return 32 + p.items.count * 40
+        case .pullForward(let p): return 32 + p.items.count * 40
         default: return 128
         }
     }

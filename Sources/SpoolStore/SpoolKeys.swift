@@ -50,6 +50,27 @@ enum SpoolKeys {
         return w.bytes
     }
 
+    /// `[destination hash u64][due time][queueID]`: the postponed table's key (a destination's
+    /// postponed messages in due order, see `SpoolStore+PostponedIndex`).
+    static func postponed(destination hash: UInt64, _ at: Int64, _ queueID: String) -> [UInt8] {
+        var w = BinaryWriter(capacity: queueID.utf8.count + 16)
+        w.u64(hash)
+        w.u64(biased(at))
+        w.raw(queueID.utf8)
+        return w.bytes
+    }
+
+    /// FNV-1a (64 bits) of the ASCII-lowercased destination domain: stable across builds and
+    /// nodes (the postponed table is written by the state machine on every member). Pure.
+    static func destinationHash(_ domain: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in domain.utf8 {
+            h ^= UInt64((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b)
+            h &*= 0x0000_0100_0000_01B3
+        }
+        return h
+    }
+
     /// `[owner len u8][owner][queueID]`: the lease table's key (owner IDs are cut at 255 bytes).
     static func lease(owner: String, _ queueID: String) -> [UInt8] {
         let o = Array(owner.utf8.prefix(255))

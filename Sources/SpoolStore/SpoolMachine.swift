@@ -75,8 +75,8 @@ public enum SpoolMachine {
             var t = Transition()
             t.pruneEvents = p
             return t
-        case .postpone:
-            // Applied message by message by the store (`SpoolStore+Postpone`, `postponed`).
+        case .postpone, .pullForward:
+            // Applied message by message by the store (`SpoolStore+Postpone`, `postponed`, `pulledForward`).
             return Transition()
         case .registry:
             // Applied by `RegistryMachine` (the store routes it there); nothing for messages.

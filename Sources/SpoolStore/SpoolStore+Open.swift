@@ -3,12 +3,14 @@ import CLMDB
 extension SpoolStore {
     /// Table names, in the order of the handles returned by ``openEnvironment(directory:options:)``.
     static let tableNames = ["meta", "log", "messages", "bodies", "due", "events", "event_index", "suppression", "registry",
-                                    "leases", "logbodies"]
+                                    "leases", "logbodies", "postponed"]
 
     /// Creates and opens the LMDB environment and its tables, checking (or, in a
-    /// new store, recording) the layout version. On any failure the environment
-    /// is closed again. Blocks for file I/O; called by `init` only.
-    static func openEnvironment(directory: String, options: Options) throws -> (OpaquePointer, [MDB_dbi]) {
+    /// new store, recording) the layout version. Also returns the legacy postponed horizon (see
+    /// `SpoolStore+PostponedIndex`: recorded when the postponed table is created in a store that
+    /// already queues mail). On any failure the environment is closed again. Blocks for file I/O;
+    /// called by `init` only.
+    static func openEnvironment(directory: String, options: Options) throws -> (OpaquePointer, [MDB_dbi], Int64?) {
         var envp: OpaquePointer?
         let rc = mdb_env_create(&envp)
         guard rc == 0, let env = envp else { throw StoreError.lmdb(rc, "mdb_env_create") }
@@ -30,16 +32,20 @@ extension SpoolStore {
             guard let txn = txnp else { throw StoreError(.internalError, "no transaction", context: directory) }
             do {
                 var dbis: [MDB_dbi] = []
+                var createdPostponed = false
                 for name in tableNames {
                     var dbi: MDB_dbi = 0
+                    if name == "postponed", mdb_dbi_open(txn, name, 0, &dbi) == MDB_NOTFOUND { createdPostponed = true }
                     try check(mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open \(name)")
                     dbis.append(dbi)
                 }
-                try checkSchema(LMDBTransaction(txn: txn), meta: dbis[0], directory: directory)
+                let t = LMDBTransaction(txn: txn)
+                try checkSchema(t, meta: dbis[0], directory: directory)
+                let legacy = try legacyPostponedHorizon(t, meta: dbis[0], due: dbis[4], created: createdPostponed)
                 let rc = mdb_txn_commit(txn)
                 txnp = nil
                 try check(rc, "mdb_txn_commit (open)")
-                return (env, dbis)
+                return (env, dbis, legacy)
             } catch {
                 if let txnp { mdb_txn_abort(txnp) }
                 throw error

@@ -91,6 +91,7 @@ extension SpoolStore {
     private func apply(_ entry: LogEntry, in txn: LMDBTransaction) throws -> Result<Void, StoreError> {
         if case .registry(let command) = entry.command { return try applyRegistry(command, index: entry.index, in: txn) }
         if case .postpone(let p) = entry.command { return try applyPostpone(p, in: txn) }
+        if case .pullForward(let p) = entry.command { return try applyPullForward(p, in: txn) }
         var current: StoredMessage?
         if let id = entry.command.queueID, !SpoolKeys.isValidQueueID(id) {
             // Rejected here: such a key would make LMDB fail the whole batch.
@@ -117,6 +118,7 @@ extension SpoolStore {
                 if let oldDue { try txn.delete(dbDue, SpoolKeys.due(oldDue, m.queueID)) }
                 if let newDue { try txn.put(dbDue, SpoolKeys.due(newDue, m.queueID), [UInt8]()) }
             }
+            try unlistPostponed(old: current, new: m, in: txn)
             if current?.lease?.owner != m.lease?.owner {
                 if let owner = current?.lease?.owner { try txn.delete(dbLeases, SpoolKeys.lease(owner: owner, m.queueID)) }
                 if let owner = m.lease?.owner { try txn.put(dbLeases, SpoolKeys.lease(owner: owner, m.queueID), [UInt8]()) }
@@ -125,6 +127,7 @@ extension SpoolStore {
         case .remove:
             if let old = current {
                 if let oldDue = old.nextAttemptAt { try txn.delete(dbDue, SpoolKeys.due(oldDue, old.queueID)) }
+                try unlistPostponed(old: old, new: nil, in: txn)
                 if let owner = old.lease?.owner { try txn.delete(dbLeases, SpoolKeys.lease(owner: owner, old.queueID)) }
                 try txn.delete(dbMessages, SpoolKeys.message(old.queueID))
                 if try !deleteLogBodyRef(old.queueID, in: txn) {

@@ -83,6 +83,11 @@ public final class SpoolStore: @unchecked Sendable {
     /// Cluster bodies kept in the raft log: references by queue ID and pins by log index
     /// (`SpoolStore+LogBodies.swift`).
     let dbLogBodies: MDB_dbi
+    /// Postponed messages by destination (`SpoolStore+PostponedIndex`), table 11.
+    let dbPostponed: MDB_dbi
+    /// Mail postponed by a build without the postponed table may be due up to this time (ms since
+    /// the epoch; nil: the table covers every postponed message). See `SpoolStore+PostponedIndex`.
+    public let legacyPostponedUntil: Int64?
     /// Reads bodies that stay in the raft log (set by the cluster log; nil on a single node).
     let logBodySource = Mutex<(any LogBodySource)?>(nil)
 
@@ -120,8 +125,9 @@ public final class SpoolStore: @unchecked Sendable {
         canonicalPath = canonical
         let env: OpaquePointer
         let dbis: [MDB_dbi]
+        let legacy: Int64?
         do {
-            (env, dbis) = try Self.openEnvironment(directory: directory, options: options)
+            (env, dbis, legacy) = try Self.openEnvironment(directory: directory, options: options)
         } catch {
             _ = Self.openDirectories.withLock { $0.remove(canonical) }
             throw error
@@ -131,6 +137,8 @@ public final class SpoolStore: @unchecked Sendable {
         (dbEvents, dbEventIndex, dbSuppression, dbRegistry) = (dbis[5], dbis[6], dbis[7], dbis[8])
         dbLeases = dbis[9]
         dbLogBodies = dbis[10]
+        dbPostponed = dbis[11]
+        legacyPostponedUntil = legacy
         lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
         try recountWebhookTally()
@@ -210,7 +218,7 @@ public final class SpoolStore: @unchecked Sendable {
     public func backup(to directory: String, batchBytes: Int = 8 << 20, onBatch: (() -> Void)? = nil) throws {
         var copy = LMDBChunkedCopy(tables: Array(zip(Self.tableNames, [dbMeta, dbLog, dbMessages, dbBodies, dbDue, dbEvents,
                                                                        dbEventIndex, dbSuppression, dbRegistry, dbLeases,
-                                                                       dbLogBodies])).map { (name: $0.0, dbi: $0.1) })
+                                                                       dbLogBodies, dbPostponed])).map { (name: $0.0, dbi: $0.1) })
         copy.batchBytes = batchBytes
         copy.onBatch = onBatch
         try copy.run(env: env, to: directory, growth: mapGrowth, shared: { body in try withOpenEnv(body) },
@@ -280,7 +288,7 @@ public final class SpoolStore: @unchecked Sendable {
         let tables: [(String, MDB_dbi)] = [
             ("meta", dbMeta), ("log", dbLog), ("messages", dbMessages), ("bodies", dbBodies), ("due", dbDue),
             ("events", dbEvents), ("event_index", dbEventIndex), ("suppression", dbSuppression), ("leases", dbLeases),
-            ("logbodies", dbLogBodies),
+            ("logbodies", dbLogBodies), ("postponed", dbPostponed),
         ]
         return try read { txn in
             var out: [String: Int] = [:]

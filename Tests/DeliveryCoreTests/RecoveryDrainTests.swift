@@ -202,3 +202,58 @@ struct RecoveryDrainRestartTests {
         #expect(d.pull(of: "late.test") == nil)
     }
 }
+
+/// Pulls within the scheduler's `maxInFlight` (issue 16): together at most half of it, counted
+/// with the scheduler's other attempts, with room left for them while destinations pull; and with
+/// the spool's per-destination postponed table a recovery pulls without a horizon.
+@Suite("Recovery drain within maxInFlight")
+struct RecoveryDrainBudgetTests {
+    @Test("pulls take at most half of maxInFlight, never beyond it with the other attempts; the poll leaves them what they can use")
+    func budget() {
+        var c = RecoveryDrain.Configuration()
+        c.pullAhead = 3
+        var d = RecoveryDrain(configuration: c)
+        d.postponed("a.test", until: 50_000)
+        d.postponed("b.test", until: 50_000)
+        #expect(d.claimReserve(maxInFlight: 10) == 0, "nothing pulling: nothing reserved")
+        d.recovered("a.test", now: 1_000)
+        d.recovered("b.test", now: 1_000)
+        #expect(RecoveryDrain.pullShare(maxInFlight: 10) == 5)
+        #expect(d.pullBudget(maxInFlight: 10, inFlight: 0) == 5)
+        #expect(d.claimReserve(maxInFlight: 10) == 5, "rooms 3 + 3, within the share of 5")
+        #expect(d.claimReserve(maxInFlight: 100) == 6, "within the rooms")
+        #expect(d.pullBudget(maxInFlight: 10, inFlight: 8) == 2, "the other attempts count")
+        for id in ["a1", "a2", "a3"] { d.started(id, destination: "a.test") }
+        d.started("b1", destination: "b.test")
+        // Four pulled: three being moved (not yet the scheduler's attempts), b1 claimed.
+        d.claimed("b1")
+        #expect(d.movingCount == 3 && d.pulledCount == 4)
+        #expect(d.pullBudget(maxInFlight: 10, inFlight: 1) == 1, "share 5 - 4 pulled")
+        #expect(d.pullBudget(maxInFlight: 10, inFlight: 6) == 1, "10 - 6 in flight - 3 being moved")
+        #expect(d.pullBudget(maxInFlight: 10, inFlight: 7) == 0)
+        #expect(d.claimReserve(maxInFlight: 10) == 1)
+        #expect(RecoveryDrain.pullShare(maxInFlight: 1) == 0, "one attempt in all: it is never a pull's")
+    }
+
+    @Test("with the per-destination index a recovery pulls all of the destination's postponed mail, with or without a horizon")
+    func indexedPullsWithoutHorizon() {
+        var c = RecoveryDrain.Configuration()
+        c.perDestinationIndex = true
+        var d = RecoveryDrain(configuration: c)
+        d.recovered("owned-since.test", now: 5_000)
+        #expect(d.pull(of: "owned-since.test") == RecoveryDrain.Pull(afterAt: 5_000, afterID: "", through: .max),
+                "no horizon here (another member or an earlier run postponed it): pulled all the same")
+        d.postponed("a.test", until: 9_000)
+        d.recovered("a.test", now: 6_000)
+        #expect(d.pull(of: "a.test")?.through == .max)
+        let first = d.firstDelivery("b.test"), second = d.firstDelivery("b.test"), withLane = d.firstDelivery("a.test")
+        #expect(first && !second, "looked at once per run")
+        #expect(!withLane, "a.test has a lane: its recovery pulls already")
+        c.pullAhead = 0
+        var off = RecoveryDrain(configuration: c)
+        let offFirst = off.firstDelivery("b.test")
+        #expect(!offFirst)
+        off.recovered("a.test", now: 6_000)
+        #expect(off.pull(of: "a.test") == nil, "pullAhead 0: no pull")
+    }
+}

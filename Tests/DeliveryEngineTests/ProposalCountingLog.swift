@@ -1,7 +1,8 @@
 import SpoolStore
 import Synchronization
 
-/// A log in front of the real one that counts the claims and outcomes proposed, per queue ID.
+/// A log in front of the real one that counts the claims and outcomes proposed, per queue ID, and
+/// the postpones, pulls and reschedules.
 final class ProposalCountingLog: ReplicatedLog {
     let base: any ReplicatedLog
     private let counts = Mutex<(claims: [String: Int], outcomes: [String: Int])>(([:], [:]))
@@ -10,9 +11,16 @@ final class ProposalCountingLog: ReplicatedLog {
     let postponed = Mutex<[Int]>([])
     /// The items of every postpone command proposed so far.
     let postponedItems = Mutex<[SpoolCommand.Postpone.Item]>([])
+    /// Items of each pull-forward command proposed so far, and reschedules proposed.
+    let pulls = Mutex<[Int]>([])
+    let reschedules = Mutex<Int>(0)
 
-    init(base: any ReplicatedLog) {
+    /// The log entry format the engine is told the log writes (a cluster mid-upgrade: below 6).
+    let entryFormat: UInt8
+
+    init(base: any ReplicatedLog, entryFormat: UInt8 = SpoolCommand.formatVersion) {
         self.base = base
+        self.entryFormat = entryFormat
     }
 
     func propose(_ command: SpoolCommand, completion: @escaping @Sendable (Result<UInt64, StoreError>) -> Void) {
@@ -22,6 +30,8 @@ final class ProposalCountingLog: ReplicatedLog {
         case .postpone(let p):
             postponed.withLock { $0.append(p.items.count) }
             postponedItems.withLock { $0.append(contentsOf: p.items) }
+        case .pullForward(let p): pulls.withLock { $0.append(p.items.count) }
+        case .reschedule: reschedules.withLock { $0 += 1 }
         default: break
         }
         base.propose(command, completion: completion)

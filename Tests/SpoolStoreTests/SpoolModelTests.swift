@@ -1,3 +1,4 @@
+import CLMDB
 import Testing
 @testable import SpoolStore
 import SendarixSupport
@@ -32,6 +33,17 @@ struct SpoolModelTests {
             return .outcome(.init(queueID: id, attempt: attempt, timestamp: now, results: results))
         case 8:
             return .reschedule(.init(queueID: id, at: now + Int64.random(in: -5...5, using: &rng)))
+        case 9 where Bool.random(using: &rng):
+            // A batched pull forward (some gone, some leased, some with another due time than seen).
+            let items = (0..<Int.random(in: 1...4, using: &rng)).map { _ -> SpoolCommand.PullForward.Item in
+                // Mostly messages a pull can move (no lease, due later), else any.
+                let movable = model.values.filter { $0.lease == nil && ($0.nextAttemptAt ?? now) > now }.map(\.queueID).sorted()
+                let pick = !movable.isEmpty && Int.random(in: 0..<4, using: &rng) > 0 ? movable.randomElement(using: &rng)!
+                    : "Q\(Int.random(in: 0..<7, using: &rng))"
+                let seen = model[pick]?.nextAttemptAt ?? now
+                return .init(queueID: pick, seen: Int.random(in: 0..<4, using: &rng) > 0 ? seen : seen + 1)
+            }
+            return .pullForward(.init(at: now, items: items))
         case 9:
             // A batched postpone of a few messages (some gone, some leased, some not due).
             let items = (0..<Int.random(in: 1...4, using: &rng)).map { _ in
@@ -55,6 +67,8 @@ struct SpoolModelTests {
         var accepted = 0
         var acceptedByKind: [String: Int] = [:]
         var postponedMessages = 0
+        var pulledMessages = 0
+        var postponedListed = 0
         var index: UInt64 = 0
         var now = Self.t0
         for _ in 0..<120 {
@@ -73,6 +87,14 @@ struct SpoolModelTests {
                             if let m = SpoolMachine.postponed(model[item.queueID], at: item.at, issuedAt: p.issuedAt) {
                                 model[item.queueID] = m
                                 postponedMessages += 1
+                            }
+                        }
+                    }
+                    if case .pullForward(let p) = command {
+                        for item in p.items {
+                            if let m = SpoolMachine.pulledForward(model[item.queueID], at: p.at, seen: item.seen) {
+                                model[item.queueID] = m
+                                pulledMessages += 1
                             }
                         }
                     }
@@ -110,6 +132,22 @@ struct SpoolModelTests {
                 $0 + SpoolStore.segmentCount(bodySize: $1.bodySize, segment: store.options.bodySegmentSize)
             })
             #expect(counts["due"] == model.count)
+            // Every postponed-table entry names a queued message under the key it has now: none is
+            // left behind by a claim, an outcome, a reschedule, a pull or a removal.
+            let listed: [[UInt8]] = try store.read { txn in
+                let cursor = try txn.cursor(store.dbPostponed)
+                defer { cursor.close() }
+                var out: [[UInt8]] = []
+                var item = try cursor.get(MDB_FIRST)
+                while let cur = item {
+                    out.append(Array(cur.key))
+                    item = try cursor.get(MDB_NEXT)
+                }
+                return out
+            }
+            let current = Set(model.values.compactMap { SpoolStore.postponedKey(of: $0) })
+            #expect(listed.allSatisfy { current.contains($0) }, "stale postponed entries")
+            postponedListed += listed.count
             #expect(counts["leases"] == model.values.filter { $0.lease != nil }.count)
             for owner in Set(model.values.compactMap { $0.lease?.owner }) {
                 #expect(try store.leasedMessages(owner: owner, limit: 100)
@@ -123,6 +161,8 @@ struct SpoolModelTests {
         #expect(acceptedByKind["outcome-removed", default: 0] > 0)
         #expect(acceptedByKind["delete-removed", default: 0] > 0)
         #expect(postponedMessages > 0, "some postpone moved a message")
+        #expect(pulledMessages > 0, "some pull moved a message")
+        #expect(postponedListed > 0, "some postponed message was listed")
         #expect(try store.lastApplied().index == index)
         store.close()
     }

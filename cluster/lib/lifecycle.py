@@ -34,8 +34,8 @@ from roll import BodyCheck, Cluster, Load, Receiver, check_delivery, log, tear_d
 # The newest log entry format of this build (SpoolCommand.formatVersion): 2 added an outcome's
 # pool, 3 binary webhook leases and results, 4 the batched postpone and webhook leases with batches,
 # 5 webhook leases and results per batch record and a postpone carrying the due time seen (one
-# release). The upgraded cluster must end up writing it.
-NEWEST_FORMAT = 5
+# release), 6 the batched pull forward. The upgraded cluster must end up writing it.
+NEWEST_FORMAT = 6
 
 
 def binary():
