@@ -8,9 +8,8 @@ import CLMDB
 /// Written in the same write transactions as the due index: an entry is put when a postpone
 /// moves a message, and deleted when the message's record changes so that its key (due time and
 /// destination, see `postponedKey`) is another, and when it leaves the queue. A message's
-/// destination here is the domain of its first pending recipient due at its due time (the one the
-/// scheduler parks and postpones it for); a message with recipients at several domains is listed
-/// under that one only. Entries are verified against the record when read (a reader may see a
+/// destinations here are the domains of its pending recipients due at its due time: a message with
+/// recipients at several domains is listed under each of them, so each one's pull finds it. Entries are verified against the record when read (a reader may see a
 /// record that changed after its key was written elsewhere, never an entry without its record
 /// within one transaction).
 ///
@@ -43,27 +42,33 @@ extension SpoolStore {
         return SpoolKeys.unbiased(try r.u64())
     }
 
-    /// The postponed-table key `m` is (or would be) listed under: its destination's hash, due time
-    /// and queue ID; nil for a leased message or one with nothing pending. Pure.
-    static func postponedKey(of m: StoredMessage?) -> [UInt8]? {
-        guard let m, m.lease == nil, let due = m.nextAttemptAt,
-              let first = m.recipients.first(where: { !$0.status.isFinal && $0.nextAttemptAt == due }),
-              let at = first.address.lastIndex(of: "@") else { return nil }
-        let domain = first.address[first.address.index(after: at)...]
-        return SpoolKeys.postponed(destination: SpoolKeys.destinationHash(String(domain)), due, m.queueID)
+    /// The postponed-table keys `m` is (or would be) listed under: for each distinct domain of its
+    /// pending recipients due at its due time, that domain's hash, the due time and the queue ID;
+    /// empty for a leased message or one with nothing pending. Derived from the record alone, so
+    /// every replica lists the same keys. Pure.
+    static func postponedKeys(of m: StoredMessage?) -> Set<[UInt8]> {
+        guard let m, m.lease == nil, let due = m.nextAttemptAt else { return [] }
+        var keys = Set<[UInt8]>()
+        for r in m.recipients where !r.status.isFinal && r.nextAttemptAt == due {
+            guard let at = r.address.lastIndex(of: "@") else { continue }
+            let domain = r.address[r.address.index(after: at)...]
+            keys.insert(SpoolKeys.postponed(destination: SpoolKeys.destinationHash(String(domain)), due, m.queueID))
+        }
+        return keys
     }
 
     /// The record of a message changes from `old` to `new` (nil: gone) other than by a postpone:
-    /// its postponed entry, if it had one, is deleted unless its key stays the same.
+    /// its postponed entries whose keys the new record does not keep are deleted.
     func unlistPostponed(old: StoredMessage?, new: StoredMessage?, in txn: LMDBTransaction) throws {
-        guard let key = Self.postponedKey(of: old), key != Self.postponedKey(of: new) else { return }
-        _ = try txn.delete(dbPostponed, key)
+        let before = Self.postponedKeys(of: old)
+        guard !before.isEmpty else { return }
+        for key in before.subtracting(Self.postponedKeys(of: new)) { _ = try txn.delete(dbPostponed, key) }
     }
 
-    /// A postpone moved `old` to `new`: its entry moves with it.
+    /// A postpone moved `old` to `new`: its entries move with it.
     func listPostponed(old: StoredMessage, new: StoredMessage, in txn: LMDBTransaction) throws {
         try unlistPostponed(old: old, new: new, in: txn)
-        if let key = Self.postponedKey(of: new) { try txn.put(dbPostponed, key, [UInt8]()) }
+        for key in Self.postponedKeys(of: new) { try txn.put(dbPostponed, key, [UInt8]()) }
     }
 
     /// The postponed entries of `destination` strictly after `after` (from its first when nil) and

@@ -68,6 +68,28 @@ struct PostponedIndexTests {
         #expect(try store.message(id: "g4")?.lease != nil && store.message(id: "g4")?.recipients.map(\.nextAttemptAt) == [2_000])
     }
 
+    @Test("a message to two domains, both down, is listed under each: either destination's pull finds it; a pull removes both entries")
+    func twoDomains() throws {
+        let (store, log, dir) = try PostponeSeenTests.open()
+        defer {
+            log.stop()
+            store.close()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let both = SpoolCommand.enqueue(SpoolCommand.Enqueue(
+            queueID: "m2", messageID: "m2@t", tenant: "t", sender: "s@t",
+            recipients: [SpoolCommand.Recipient(address: "a@yahoo.test"), SpoolCommand.Recipient(address: "b@Gmail.test")],
+            receivedAt: 1_000, body: Array("x\r\n".utf8)))
+        _ = try PostponeTests.commit(log, both).get()
+        _ = try PostponeTests.commit(log, Self.postpone(["m2"], from: 1_000, to: 50_000)).get()
+        #expect(try store.tableCounts()["postponed"] == 2)
+        #expect(try store.postponedEntries(destination: "gmail.test", after: nil, limit: 10).map(\.queueID) == ["m2"])
+        #expect(try store.postponedEntries(destination: "yahoo.test", after: nil, limit: 10).map(\.queueID) == ["m2"])
+        // A pull by one destination makes the message due: both entries go.
+        _ = try PostponeTests.commit(log, .pullForward(SpoolCommand.PullForward(at: 2_000, items: [.init(queueID: "m2", seen: 50_000)]))).get()
+        #expect(try store.tableCounts()["postponed"] == 0)
+    }
+
     @Test("format 6, tag 15: round-trips; below 6 a no-op for readers and refused by the format gate; tag 15 labelled 5 is refused")
     func formats() throws {
         let p = SpoolCommand.pullForward(SpoolCommand.PullForward(at: 9, items: [.init(queueID: "a", seen: 5), .init(queueID: "bb", seen: -3)]))

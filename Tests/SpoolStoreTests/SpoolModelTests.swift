@@ -145,7 +145,7 @@ struct SpoolModelTests {
                 }
                 return out
             }
-            let current = Set(model.values.compactMap { SpoolStore.postponedKey(of: $0) })
+            let current = model.values.reduce(into: Set<[UInt8]>()) { $0.formUnion(SpoolStore.postponedKeys(of: $1)) }
             #expect(listed.allSatisfy { current.contains($0) }, "stale postponed entries")
             postponedListed += listed.count
             #expect(counts["leases"] == model.values.filter { $0.lease != nil }.count)
