@@ -266,6 +266,35 @@ public struct RecoveryDrain: Sendable {
         for id in pulled.keys where !moving.contains(id) && gone(id) { ended(id) }
     }
 
+    /// Moving the due times of `items` (each with the due time its pull read) failed: the log
+    /// refused or lost the proposal (a leader change, say), so they stay postponed. Their attempts
+    /// end, and each one's destination (if it is still recovering) reads them again: its pull is set
+    /// back to the earliest of their due times, or, when it had already reached its horizon, given a
+    /// new one through the latest. Without this they would wait for their postponed times. Pure.
+    public mutating func moveFailed(_ items: [(queueID: String, seen: Int64)]) {
+        var spans: [String: (from: Int64, through: Int64)] = [:]
+        for item in items {
+            guard let destination = pulled[item.queueID] else { continue }
+            let span = spans[destination]
+            spans[destination] = (min(span?.from ?? item.seen, item.seen), max(span?.through ?? item.seen, item.seen))
+        }
+        for item in items { ended(item.queueID) }
+        for (destination, span) in spans {
+            guard var lane = lanes[destination] else { continue }
+            if var pull = lane.pull {
+                if span.from < pull.afterAt || (span.from == pull.afterAt && !pull.afterID.isEmpty) {
+                    pull.afterAt = span.from
+                    pull.afterID = ""  // before every queue ID due at `from`
+                }
+                pull.through = max(pull.through, span.through)
+                lane.pull = pull
+            } else {
+                lane.pull = Pull(afterAt: span.from, afterID: "", through: span.through)
+            }
+            lanes[destination] = lane
+        }
+    }
+
     /// The attempt of `queueID` ended (any way). Pure.
     public mutating func ended(_ queueID: String) {
         moving.remove(queueID)

@@ -128,9 +128,14 @@ extension DeliveryCoordinator {
     /// claims each once that committed. Counted in the pull's budget meanwhile.
     private func pullForward(_ taken: [(id: String, seen: Int64)], now: Int64) {
         guard !taken.isEmpty else { return }
-        let claimAll: @Sendable ([String], Bool) -> Void = { ids, committed in
+        let claimAll: @Sendable ([(id: String, seen: Int64)], Bool) -> Void = { items, committed in
             self.queue.async {
-                for id in ids {
+                guard committed else {
+                    // Still postponed: the pull reads them again (not at their postponed times).
+                    self.drain.moveFailed(items.map { (queueID: $0.id, seen: $0.seen) })
+                    return
+                }
+                for id in items.map(\.id) {
                     // Out of `moving` first: the claim counts it in `inFlight` from here.
                     self.drain.claimed(id)
                     guard committed, self.inFlight[id] == nil, self.claim(id, now: self.options.clock()) else {
@@ -142,17 +147,16 @@ extension DeliveryCoordinator {
         }
         if log.entryFormat >= 6 {
             let command = SpoolCommand.PullForward(at: now, items: taken.map { SpoolCommand.PullForward.Item(queueID: $0.id, seen: $0.seen) })
-            let ids = taken.map(\.id)
             pullCommands += 1
             log.propose(.pullForward(command)) { result in
-                if case .success = result { claimAll(ids, true) } else { claimAll(ids, false) }
+                if case .success = result { claimAll(taken, true) } else { claimAll(taken, false) }
             }
             return
         }
-        for (id, _) in taken {
+        for item in taken {
             pullCommands += 1
-            log.propose(.reschedule(SpoolCommand.Reschedule(queueID: id, at: now))) { result in
-                if case .success = result { claimAll([id], true) } else { claimAll([id], false) }
+            log.propose(.reschedule(SpoolCommand.Reschedule(queueID: item.id, at: now))) { result in
+                if case .success = result { claimAll([item], true) } else { claimAll([item], false) }
             }
         }
     }

@@ -36,6 +36,30 @@ struct RecoveryDrainTests {
         #expect(d.pulling.isEmpty && d.pullRoom("a.test") == 0)
     }
 
+    @Test("a pull whose move to now failed (a leader change) is set back to read those messages again, and a finished pull gets a new one; their attempts end")
+    func moveFailedRewinds() {
+        var d = RecoveryDrain()
+        d.postponed("a.test", until: 90_000)
+        d.postponed("b.test", until: 90_000)
+        d.recovered("a.test", now: 10_000)
+        d.recovered("b.test", now: 10_000)
+        for (id, dest) in [("a1", "a.test"), ("a2", "a.test"), ("b1", "b.test")] { d.started(id, destination: dest) }
+        d.advance("a.test", at: 60_000, queueID: "a9")
+        d.finishPull("b.test")
+        d.moveFailed([(queueID: "a1", seen: 40_000), (queueID: "a2", seen: 45_000), (queueID: "b1", seen: 50_000)])
+        #expect(d.pull(of: "a.test") == RecoveryDrain.Pull(afterAt: 40_000, afterID: "", through: 90_000))
+        #expect(d.pull(of: "b.test") == RecoveryDrain.Pull(afterAt: 50_000, afterID: "", through: 50_000))
+        #expect(d.pulledCount == 0 && !d.isPulled("a1") && d.movingCount == 0)
+        // A failure behind the cursor's position does not move it forward; a destination no longer
+        // recovering (no lane) gets no pull.
+        d.started("a3", destination: "a.test")
+        d.moveFailed([(queueID: "a3", seen: 70_000)])
+        #expect(d.pull(of: "a.test") == RecoveryDrain.Pull(afterAt: 40_000, afterID: "", through: 90_000))
+        d.started("c1", destination: "c.test")
+        d.moveFailed([(queueID: "c1", seen: 5_000)])
+        #expect(d.pull(of: "c.test") == nil && d.pulledCount == 0)
+    }
+
     @Test("down again while pulling: the pull stops and its horizon is kept for the next recovery")
     func downAgainStops() {
         var d = RecoveryDrain()
