@@ -33,6 +33,10 @@ public enum BounceClass: String, Sendable, Hashable, CaseIterable, Codable {
     case messageTooLarge = "message-too-large"
     /// Anything not recognised.
     case other
+
+    /// True for the classes that say the recipient address itself is bad (bad-mailbox, bad-domain):
+    /// the only ones that may suppress an address. Pure.
+    public var namesAddress: Bool { self == .badMailbox || self == .badDomain }
 }
 
 /// Whether a failure is permanent for this message (hard: bounce now) or worth retrying (soft).

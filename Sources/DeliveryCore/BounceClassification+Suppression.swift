@@ -8,7 +8,7 @@ extension BounceClassification {
     /// neither suppresses (`stage` nil: not from a session, e.g. a DSN's per-recipient status). Pure; any caller.
     public var suppressesRecipient: Bool {
         guard stage == nil || stage == .recipient else { return false }
-        return hardness == .hard && (bounceClass == .badMailbox || bounceClass == .badDomain)
+        return hardness == .hard && bounceClass.namesAddress
     }
 
     /// True when a soft failure of this kind, repeated until the message outlived the queue
@@ -23,6 +23,6 @@ extension BounceClassification {
     /// `BounceClassifier.classify(_:at:)`). Pure; any caller.
     public var suppressesRecipientOnExpiry: Bool {
         if let stage, BounceClassifier.isSessionStage(stage) { return false }
-        return bounceClass == .badMailbox || bounceClass == .badDomain
+        return bounceClass.namesAddress
     }
 }

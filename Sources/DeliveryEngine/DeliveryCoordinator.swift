@@ -496,7 +496,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                                                  remoteHost: recipient.lastRemoteHost, bounceClass: bounceClass),
             reply: reply, hard: true, expired: true, bounceClass: BounceClass(rawValue: bounceClass),
             // The last deferral's class (a MAIL FROM or connection reply never gets an address class).
-            suppressesRecipient: bounceClass == BounceClass.badMailbox.rawValue || bounceClass == BounceClass.badDomain.rawValue))
+            suppressesRecipient: BounceClass(rawValue: bounceClass)?.namesAddress ?? false))
     }
 
     /// Decides and records the result of `address` from `reply`.

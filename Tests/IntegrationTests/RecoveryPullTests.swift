@@ -37,6 +37,20 @@ struct RecoveryPullTests {
 
     static func metric(_ relay: RelayProcess, _ name: String) throws -> Double { try ParkingTests.metric(relay, name) ?? 0 }
 
+    /// After a kill -9 and restart mid-pull: waits until every one of `total` messages is at a
+    /// receiver (`received`) or queued, with nothing in flight; true when it got there. The message
+    /// for the caller's expectation names the counts.
+    static func accountedAfterRestart(_ relay: RelayProcess, total: Int,
+                                      received: @escaping () -> Int) throws -> (Bool, String) {
+        let accounted = try ParkingTests.wait(timeout: 30) {
+            let queued = Int(try metric(relay, "sendarix_queue_messages"))
+            let inFlight = try metric(relay, "sendarix_deliveries_in_flight")
+            return received() + queued == total && inFlight == 0
+        }
+        let queued = try metric(relay, "sendarix_queue_messages")
+        return (accounted, "received \(received()), queued \(queued) \(relay.log().suffix(2_000))")
+    }
+
     static func received(_ receiver: OutageReceiver) -> Set<String> {
         Set(receiver.journal.filter { $0.hasPrefix("msg ") }.map { String($0.dropFirst(4)) })
     }
@@ -80,13 +94,8 @@ struct RecoveryPullTests {
         try relay.launch()
         // After the restart the rest keep their postponed due times (the pull is not durable):
         // each message is at the receiver or in the queue, none is lost.
-        let accounted = try ParkingTests.wait(timeout: 30) {
-            let queued = Int(try Self.metric(relay, "sendarix_queue_messages"))
-            let inFlight = try Self.metric(relay, "sendarix_deliveries_in_flight")
-            return Self.received(receiver).count + queued == 12 && inFlight == 0
-        }
-        let queued = try Self.metric(relay, "sendarix_queue_messages")
-        #expect(accounted, "received \(Self.received(receiver).count), queued \(queued) \(relay.log().suffix(2_000))")
+        let (accounted, counts) = try Self.accountedAfterRestart(relay, total: 12) { Self.received(receiver).count }
+        #expect(accounted, "\(counts)")
         #expect(Self.received(receiver).isSubset(of: Set((0..<12).map { "k\($0)@outage.test" })))
     }
 }
