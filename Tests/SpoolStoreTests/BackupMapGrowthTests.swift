@@ -29,7 +29,7 @@ struct BackupMapGrowthTests {
         let copyDir = dir.path + "/copy"
         // A 6 MB body: more than the 4 MiB map has left, so the commit below finds it full and grows
         // it. Made before the copy starts: on a loaded machine making it took long enough for the
-        // copy's paused batches to reach their 20 s fail-safe before the enqueue was even proposed.
+        // copy's paused batches to reach the 20 s fail-safe they then had before the enqueue was even proposed.
         bodies["big"] = testBody(size: 6_000_000, seed: 99)
         // The copy holds its read transaction across batches; each pauses until the enqueue below
         // finished or a growth waits.

@@ -4,7 +4,9 @@ import Synchronization
 /// A long copy (a store's backup, made in batches with a hook at each batch boundary) run on
 /// another thread and held at its batch boundaries while the test does something that must not
 /// wait for it: each boundary pauses until `finishWork()` was called or `release()` says the copy
-/// should go on (a map growth waits, say), bounded by a 20 s fail-safe. How each pause ended is
+/// should go on (a map growth waits, say), bounded by a fail-safe: 120 s from the start for all pauses
+/// together (a hang guard: per pause, a slow enqueue on a loaded CI machine outlasted 20 s; in all, a
+/// copy that the work waits for still ends within minutes, not 20 s per batch). How each pause ended is
 /// counted (`releases`, `failSafeExpiries`), so a test can tell a copy that stepped out for the
 /// work from one that the work waited for until the fail-safe let it go on.
 public final class CopyInProgress: Sendable {
@@ -25,17 +27,17 @@ public final class CopyInProgress: Sendable {
     /// True when it did.
     public func start(release: @escaping @Sendable () -> Bool,
                       _ copy: @escaping @Sendable (_ onBatch: @escaping () -> Void) throws -> Void) -> Bool {
+        let failSafeEnd = Date().addingTimeInterval(120)
         DispatchQueue.global().async(group: group) { [self] in
             do {
                 try copy {
                     if self.batches.add(1, ordering: .relaxed).newValue == 1 { self.started.signal() }
-                    let deadline = Date().addingTimeInterval(20)
                     while !self.workDone.load(ordering: .relaxed) {
                         if release() {
                             self.releaseCount.add(1, ordering: .relaxed)
                             break
                         }
-                        if Date() >= deadline {
+                        if Date() >= failSafeEnd {
                             self.expiryCount.add(1, ordering: .relaxed)
                             break
                         }
@@ -62,7 +64,7 @@ public final class CopyInProgress: Sendable {
     /// Any thread.
     public var releases: Int { releaseCount.load(ordering: .relaxed) }
 
-    /// Pauses that ended by the 20 s fail-safe: the test's work had not finished nor asked the
+    /// Pauses that ended by the fail-safe: the test's work had not finished nor asked the
     /// copy to go on by then (work that waits for the copy ends this way). Any thread.
     public var failSafeExpiries: Int { expiryCount.load(ordering: .relaxed) }
 
