@@ -59,12 +59,14 @@ struct RaftMapLongCopyTests {
             } catch {
                 failure = "round \(round): \(error)"
             }
+            backup.workProgressed()
         }
         let backupWasRunning = backup.finishWork()
         let backupError = backup.wait()
         #expect(failure == nil, "\(failure ?? "")")
         #expect(s.lastIndex == 115)
-        #expect(backupWasRunning, "the writes finished only after the backup")
+        #expect(backupWasRunning, "the writes finished only after the backup (\(backup.failSafeExpiries) pauses ended by the fail-safe, \(backup.releases) released)")
+        #expect(backup.failSafeExpiries == 0, "a round of writes waited 120 s for the copy")
         #expect(backupError == nil, "\(backupError ?? "")")
         let usage = try s.bodyReader.spaceUsage()
         #expect(usage.mapSize <= max(4, maxMapMiB) * Self.mib)

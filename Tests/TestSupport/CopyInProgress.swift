@@ -4,9 +4,11 @@ import Synchronization
 /// A long copy (a store's backup, made in batches with a hook at each batch boundary) run on
 /// another thread and held at its batch boundaries while the test does something that must not
 /// wait for it: each boundary pauses until `finishWork()` was called or `release()` says the copy
-/// should go on (a map growth waits, say), bounded by a fail-safe: 120 s from the start for all pauses
-/// together (a hang guard: per pause, a slow enqueue on a loaded CI machine outlasted 20 s; in all, a
-/// copy that the work waits for still ends within minutes, not 20 s per batch). How each pause ended is
+/// should go on (a map growth waits, say), bounded by a fail-safe: 120 s after the start or after the
+/// work last reported progress (`workProgressed()`), for all pauses together. It is a hang guard: per
+/// pause, a slow enqueue on a loaded CI machine outlasted 20 s, and a test of 20 rounds on a CI machine
+/// running the whole suite outlasted 120 s in all; work that waits for the copy makes no progress, so
+/// the copy still ends within minutes. How each pause ended is
 /// counted (`releases`, `failSafeExpiries`), so a test can tell a copy that stepped out for the
 /// work from one that the work waited for until the fail-safe let it go on.
 public final class CopyInProgress: Sendable {
@@ -17,6 +19,9 @@ public final class CopyInProgress: Sendable {
     private let workDone = Atomic<Bool>(false)
     private let copyDone = Atomic<Bool>(false)
     private let failure = Mutex<String?>(nil)
+    /// When the pauses stop holding the copy, in `DispatchTime` nanoseconds.
+    private let failSafeEnd = Atomic<UInt64>(UInt64.max)
+    private static let failSafeNanoseconds: UInt64 = 120_000_000_000
     private let group = DispatchGroup()
 
     /// Nothing started yet. Any thread.
@@ -27,7 +32,7 @@ public final class CopyInProgress: Sendable {
     /// True when it did.
     public func start(release: @escaping @Sendable () -> Bool,
                       _ copy: @escaping @Sendable (_ onBatch: @escaping () -> Void) throws -> Void) -> Bool {
-        let failSafeEnd = Date().addingTimeInterval(120)
+        workProgressed()
         DispatchQueue.global().async(group: group) { [self] in
             do {
                 try copy {
@@ -37,7 +42,7 @@ public final class CopyInProgress: Sendable {
                             self.releaseCount.add(1, ordering: .relaxed)
                             break
                         }
-                        if Date() >= failSafeEnd {
+                        if DispatchTime.now().uptimeNanoseconds >= self.failSafeEnd.load(ordering: .relaxed) {
                             self.expiryCount.add(1, ordering: .relaxed)
                             break
                         }
@@ -50,6 +55,12 @@ public final class CopyInProgress: Sendable {
             copyDone.store(true, ordering: .relaxed)
         }
         return started.wait(timeout: .now() + 60) == .success
+    }
+
+    /// The test's work moved on (a round of it committed): the fail-safe counts its 120 s from now.
+    /// Any thread.
+    public func workProgressed() {
+        failSafeEnd.store(DispatchTime.now().uptimeNanoseconds + Self.failSafeNanoseconds, ordering: .relaxed)
     }
 
     /// Marks the test's work done and returns whether the copy was still running then; the copy

@@ -27,6 +27,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab  # noqa: E402
@@ -126,6 +127,25 @@ def probe_minority(st, nid):
     return r.stdout.strip()
 
 
+def explain_lost(st, ids):
+    """Prints, for acknowledged messages not delivered by the deadline, each live node's cluster
+    view and the events it holds for them (queue id, type, node, remote reply): late or lost can
+    then be told apart before the lab is torn down."""
+    print(f"cluster at the deadline: {json.dumps(lab.cluster_status(st))}")
+    for mid in ids:
+        seen = {}
+        for nid in sorted(st["nodes"]):
+            if not lab.alive(st["pids"].get(nid, -1)):
+                continue
+            events = []
+            for form in (mid, f"<{mid}>"):  # as the header carried it, with or without brackets
+                r = lab.admin(st, nid, "/v1/events?messageId=" + urllib.parse.quote(form) + "&limit=20", timeout=5)
+                events += (r or {}).get("events", [])
+            seen[nid] = [{k: e.get(k) for k in ("type", "queueId", "node", "timestamp", "response", "recipient")}
+                         for e in events]
+        print(f"lost {mid}: {json.dumps(seen)}")
+
+
 def scenario_partition(args):
     st = state(args)
     cut = int(args.region.lstrip("r"))
@@ -186,6 +206,8 @@ def scenario_partition(args):
           f"r{cut} users' failover {result['failoverSeconds']} s (TTL {st['ttl']} s), "
           f"other regions acknowledged {len(during)} during the cut")
     print(json.dumps(result))
+    if lost:
+        explain_lost(st, lost[:10])
     ok = not lost and failover is not None and (not majority_has_quorum or during) and \
         all(p.startswith("4") or p.startswith("error") for p in probes.values())
     return 0 if ok else 1
