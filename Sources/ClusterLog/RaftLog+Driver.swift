@@ -17,6 +17,8 @@ extension RaftLog {
         applier = SpoolApplier(store: store, metadataTag: Self.memberRecordTag, bodiesInLog: options.bodiesInLog && store.options.durable,
                                onApplied: { batch in
             me.execute { $0.applied(batch) }
+        }, onNewWork: { [weak self] in
+            self?.newWork.withLock { $0 }?()
         }, onError: { error in
             sink("error", "applying committed entries failed; retrying", ["error": "\(error)", "node": node])
         })

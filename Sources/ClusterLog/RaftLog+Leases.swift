@@ -38,6 +38,14 @@ extension RaftLog {
         Self.rendezvous(key, over: status().live)
     }
 
+    /// Sets what runs after this member applied a batch that made mail due (a new message, a
+    /// reschedule or a pull forward, accepted on any member): the delivery scheduler's wake, since
+    /// the destination's owner is often not the member that took the message. Runs on the applier
+    /// thread, at most once per applied batch; it must not block. Any thread.
+    public func onNewWork(_ handler: @escaping @Sendable () -> Void) {
+        newWork.withLock { $0 = handler }
+    }
+
     /// Highest-random-weight choice of one of `members` for `key`. Pure; any thread.
     public static func rendezvous(_ key: String, over members: [String]) -> String? {
         var best: (UInt64, String)?

@@ -68,6 +68,8 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     let loop: EventLoop
     let logSink: LogSink
     let shared = Mutex(Shared())
+    /// Called on the applier thread after a batch made mail due here (`onNewWork(_:)`).
+    let newWork = Mutex<(@Sendable () -> Void)?>(nil)
 
     // Loop-confined state.
     var raft: Raft!

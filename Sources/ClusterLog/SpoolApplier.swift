@@ -31,6 +31,10 @@ final class SpoolApplier: @unchecked Sendable {
     /// Enqueues keep their body in the log entry (`LogEntry.bodyOffset`) instead of a spool copy.
     let bodiesInLog: Bool
     private let onApplied: @Sendable ([Applied]) -> Void
+    /// Runs (applier thread) once per applied batch that made mail due on this member: a new
+    /// message, or a reschedule or pull forward. Whoever owns its destination may be another
+    /// member than the one that accepted it, and nothing else tells that member's scheduler.
+    private let onNewWork: @Sendable () -> Void
     private let onError: @Sendable (StoreError) -> Void
     private let condition = NSCondition()
     private var queue: [Raft.Entry] = []
@@ -42,11 +46,13 @@ final class SpoolApplier: @unchecked Sendable {
 
     /// Starts the applier thread. Does not block.
     init(store: SpoolStore, metadataTag: UInt8, bodiesInLog: Bool = false,
-         onApplied: @escaping @Sendable ([Applied]) -> Void, onError: @escaping @Sendable (StoreError) -> Void) {
+         onApplied: @escaping @Sendable ([Applied]) -> Void, onNewWork: @escaping @Sendable () -> Void = {},
+         onError: @escaping @Sendable (StoreError) -> Void) {
         self.store = store
         self.metadataTag = metadataTag
         self.bodiesInLog = bodiesInLog
         self.onApplied = onApplied
+        self.onNewWork = onNewWork
         self.onError = onError
         let thread = Thread { [self] in run() }
         thread.name = "raft-apply"
@@ -136,6 +142,14 @@ final class SpoolApplier: @unchecked Sendable {
         return applied
     }
 
+    /// Whether applying `command` can have made mail due now.
+    static func makesDue(_ command: SpoolCommand) -> Bool {
+        switch command {
+        case .enqueue, .reschedule, .pullForward: return true
+        default: return false
+        }
+    }
+
     /// Applies one batch; false when the spool commit failed (nothing applied).
     private func apply(_ batch: ArraySlice<Raft.Entry>, reportFull: Bool) -> Bool {
         var logEntries: [LogEntry] = []
@@ -174,17 +188,20 @@ final class SpoolApplier: @unchecked Sendable {
         var out: [Applied] = []
         out.reserveCapacity(batch.count)
         var next = 0
+        var newWork = false
         for e in batch {
             var result: Result<Void, StoreError> = .success(())
             if let f = failures[e.index] {
                 result = .failure(f)
             } else if next < logEntries.count, logEntries[next].index == e.index {
                 result = results[next]
+                if case .success = result, Self.makesDue(logEntries[next].command) { newWork = true }
                 next += 1
             }
             out.append(Applied(index: e.index, term: e.term, result: result))
         }
         onApplied(out)
+        if newWork { onNewWork() }
         return true
     }
 }

@@ -338,9 +338,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     private func scheduleTimer(now: Int64, busy: Bool) {
-        var delay = 30.0
+        let idle = max(options.idlePollSeconds, 0.005)
+        var delay = idle
         if let next = try? store.nextDueTime(after: parkCursor) {
-            delay = min(max(Double(next - now) / 1000, 0.005), 30)
+            delay = min(max(Double(next - now) / 1000, 0.005), idle)
         }
         if let event = parking.nextEvent() {
             delay = min(delay, max(event - Double(now) / 1000, 0.005))

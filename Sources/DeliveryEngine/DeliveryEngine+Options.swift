@@ -43,6 +43,11 @@ extension DeliveryEngine {
         /// Apply the message-rate limit to static routes (smart hosts) too; off by default, since
         /// the operator chose the smart host (connection and per-connection limits still apply).
         public var rateLimitStaticRoutes = false
+        /// Longest wait between scheduler passes with nothing due sooner: a safety net, since
+        /// new mail (accepted here or applied from another member), reschedules and finished
+        /// attempts wake the scheduler. `SENDARIX_IDLE_POLL_SECONDS` overrides it (tests that
+        /// check nothing relies on the poll).
+        public var idlePollSeconds = ProcessInfo.processInfo.environment["SENDARIX_IDLE_POLL_SECONDS"].flatMap { Double($0) } ?? 30
         /// Consecutive connection failures that open a host's circuit breaker.
         public var breakerThreshold = 5
         /// Seconds a host's circuit breaker stays open at first.

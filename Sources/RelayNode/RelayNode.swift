@@ -185,6 +185,9 @@ public final class RelayNode {
                 logger.log(NodeLogger.Level(name: level), event, fields: fields)
             }
             try engine.start()
+            // In a cluster the member that owns a destination is woken by every member's new mail
+            // as it applies it, not only by mail it accepted itself (else up to a 30 s idle poll).
+            raftLog?.onNewWork { [weak engine] in engine?.wake() }
             delivery = engine
             smtp.setDelivery(engine)
             feedback.delivery.withLock { $0 = engine }

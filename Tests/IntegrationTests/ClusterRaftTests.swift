@@ -10,7 +10,8 @@ struct ClusterRaftTests {
     static let ips = ["127.0.3.1", "127.0.3.2", "127.0.3.3"]
 
     /// Starts the three nodes (on `ips`) with a shared cluster secret.
-    static func startCluster(_ dir: String, ips: [String] = ClusterRaftTests.ips, extra: [String: Any] = [:]) throws -> [RelayProcess] {
+    static func startCluster(_ dir: String, ips: [String] = ClusterRaftTests.ips, extra: [String: Any] = [:],
+                             environment: [String: String]? = nil) throws -> [RelayProcess] {
         let secret = dir + "/cluster.key"
         try "raft-integration-secret-\(UUID().uuidString)".write(toFile: secret, atomically: true, encoding: .utf8)
         var nodes: [RelayProcess] = []
@@ -23,7 +24,7 @@ struct ClusterRaftTests {
                 "listen": ["peer": "\(ips[i]):7700", "submission": ["\(ips[i]):0"], "smtps": [], "relay": []],
                 "cluster": ["peers": peers, "secretFile": secret],
             ]
-            nodes.append(try RelayProcess(overlay: RelayProcess.merge(overlay, extra)))
+            nodes.append(try RelayProcess(overlay: RelayProcess.merge(overlay, extra), environment: environment))
         }
         return nodes
     }

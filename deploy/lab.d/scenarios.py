@@ -205,9 +205,9 @@ def scenario_partition(args):
     print(f"acknowledged {len(acked)}, lost {len(lost)}, duplicated {len(dups)}, "
           f"r{cut} users' failover {result['failoverSeconds']} s (TTL {st['ttl']} s), "
           f"other regions acknowledged {len(during)} during the cut")
-    print(json.dumps(result))
-    if lost:
+    if lost:  # before the figures: the test reads the last line as the figures
         explain_lost(st, lost[:10])
+    print(json.dumps(result))
     ok = not lost and failover is not None and (not majority_has_quorum or during) and \
         all(p.startswith("4") or p.startswith("error") for p in probes.values())
     return 0 if ok else 1
