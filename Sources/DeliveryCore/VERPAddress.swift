@@ -47,7 +47,7 @@ public struct VERPAddress: Sendable, Equatable {
     /// Parses and checks `address` (case-insensitive). Pure.
     public static func decode(_ address: String, mac: (_ data: [UInt8]) -> [UInt8]) -> Result<VERPAddress, Problem> {
         let lower = address.lowercased()
-        guard let at = lower.lastIndex(of: "@") else { return .failure(.notVERP) }
+        guard let at = lower.utf8.lastIndex(of: UInt8(ascii: "@")) else { return .failure(.notVERP) }
         let local = lower[..<at]
         let domain = String(lower[lower.index(after: at)...])
         let parts = local.split(separator: "-", omittingEmptySubsequences: false)

@@ -1043,7 +1043,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     /// The lowercased domain of an address ("" when it has none).
     static func domain(of address: String) -> String {
-        guard let at = address.lastIndex(of: "@") else { return "" }
+        guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return "" }
         return String(address[address.index(after: at)...]).lowercased()
     }
 

@@ -42,7 +42,7 @@ extension SMTPServer {
 
     /// `acme` for `bounces+acme@platform.example`; nil without a subaddress.
     static func subaddressTenant(_ address: String) -> String? {
-        guard let at = address.lastIndex(of: "@"), let plus = address[..<at].firstIndex(of: "+") else { return nil }
+        guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")), let plus = address[..<at].firstIndex(of: "+") else { return nil }
         let tag = address[address.index(after: plus)..<at]
         return tag.isEmpty ? nil : String(tag)
     }

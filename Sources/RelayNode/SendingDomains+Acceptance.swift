@@ -75,14 +75,14 @@ extension SendingDomains {
         if let open = text.lastIndex(of: "<"), let close = text[open...].firstIndex(of: ">") {
             text = text[text.index(after: open)..<close]
         }
-        guard let at = text.lastIndex(of: "@") else { return nil }
+        guard let at = text.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
         let domain = text[text.index(after: at)...].prefix { $0 != ">" && $0 != " " && $0 != "," && $0 != ";" && $0 != ")" }
         return domain.isEmpty ? nil : domain.lowercased()
     }
 
     /// The domain part of an envelope address (empty for the null sender).
     static func domain(ofAddress address: String) -> String {
-        guard let at = address.lastIndex(of: "@") else { return "" }
+        guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return "" }
         return address[address.index(after: at)...].lowercased()
     }
 }

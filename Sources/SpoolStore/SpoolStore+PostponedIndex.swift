@@ -50,7 +50,7 @@ extension SpoolStore {
         guard let m, m.lease == nil, let due = m.nextAttemptAt else { return [] }
         var keys = Set<[UInt8]>()
         for r in m.recipients where !r.status.isFinal && r.nextAttemptAt == due {
-            guard let at = r.address.lastIndex(of: "@") else { continue }
+            guard let at = r.address.utf8.lastIndex(of: UInt8(ascii: "@")) else { continue }
             let domain = r.address[r.address.index(after: at)...]
             keys.insert(SpoolKeys.postponed(destination: SpoolKeys.destinationHash(String(domain)), due, m.queueID))
         }
