@@ -899,7 +899,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     private func abortLocally(_ job: DeliveryJob, _ reason: LocalAbort, remoteHost: String) {
         logSink("info", "delivery.local_abort", [("queueId", job.attempt.queueID), ("attempt", String(job.attempt.number)),
                                                   ("domain", job.domain), ("reason", reason.rawValue), ("remoteHost", remoteHost)])
-        finish(job, failure: reason.reply, remoteHost: remoteHost, localAbort: true)
+        finish(job, failure: reason.reply, remoteHost: remoteHost, localClass: reason.bounceClass, localAbort: true)
     }
 
     // MARK: Outcomes

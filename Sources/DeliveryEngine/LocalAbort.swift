@@ -16,6 +16,10 @@ enum LocalAbort: String, Sendable {
     /// of data (the receiver discards the transaction).
     case leaseTooShortForBody = "lease-too-short-for-body"
 
+    /// The class of the deferral (event `bounceClass`), whatever the reply's wording: the lease ran
+    /// out, as a timeout of this node.
+    var bounceClass: BounceClass { .timeout }
+
     /// The local reply recorded for the recipients without a result (event `response`).
     var reply: SMTPReply {
         switch self {

@@ -75,6 +75,7 @@ struct DeliveryLocalAbortTests {
         #expect(first.result.response.contains("lease expired before sending"))
         #expect(first.result.response.contains("local to this relay"))
         #expect(first.result.remoteHost.isEmpty)
+        #expect(first.result.bounceClass == "timeout")
         #expect(h.logText.contains("delivery.local_abort") && h.logText.contains("reason=lease-expired-before-sending"))
         // Only the second attempt reached the receiver.
         #expect(server.connectionCount == 1)
@@ -103,6 +104,7 @@ struct DeliveryLocalAbortTests {
         #expect(first.delayMillis <= 1_000)
         #expect(first.result.response.contains("lease too short to send the body"))
         #expect(first.result.remoteHost.hasSuffix(":\(server.port)"))
+        #expect(first.result.bounceClass == "timeout")
         #expect(h.logText.contains("reason=lease-too-short-for-body"))
         // The first connection got DATA but no body; the second the message, through a closed breaker.
         #expect(server.connectionCount == 2)
