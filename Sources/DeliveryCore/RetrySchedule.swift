@@ -64,14 +64,14 @@ public struct RetrySchedule: Sendable, Equatable {
 
     /// When to try again after an attempt this node ended itself before the receiver had the
     /// message (its delivery lease ran out: a slow commit, a leader change, a partition):
-    /// `localRetryDelay` with jitter, whatever the attempts so far, since the receiver's answer
-    /// is still unknown. Never past the expiry time; once that has passed, at once (the next
-    /// attempt bounces the message for its age). Pure; any caller.
+    /// `localRetryDelay` with jitter (at least a second, as `next`), whatever the attempts so far,
+    /// since the receiver's answer is still unknown. Never past the expiry time; once that has
+    /// passed, at once (the next attempt bounces the message for its age). Pure; any caller.
     public func retryAfterLocalAbort<G: RandomNumberGenerator>(queuedAt: Double, now: Double,
                                                               using generator: inout G) -> Double {
         var delay = localRetryDelay
         if jitter > 0 { delay *= 1 + Double.random(in: -jitter...jitter, using: &generator) }
-        return min(now + delay, max(now, queuedAt + maxLifetime))
+        return min(now + max(delay, 1), max(now, queuedAt + maxLifetime))
     }
 
     /// True when a message queued at `queuedAt` has outlived its lifetime at `now`. Pure.

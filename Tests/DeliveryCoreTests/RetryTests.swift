@@ -107,6 +107,8 @@ struct RetryTests {
             seen.insert(at)
         }
         #expect(seen.count > 50)
+        let none = RetrySchedule(jitter: 0, localRetryDelay: 0)
+        #expect(none.retryAfterLocalAbort(queuedAt: 0, now: 100, using: &generator) == 101)
     }
 
     @Test("the local retry never passes the queue lifetime; past it the next attempt comes at once (and bounces for its age)")
