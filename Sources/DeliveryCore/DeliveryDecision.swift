@@ -70,6 +70,23 @@ public struct DeliveryDecision: Sendable, Equatable {
         }
     }
 
+    /// Decides for a recipient whose attempt this node ended itself before the receiver had the
+    /// message (`reply` is local and says why): deferred to `RetrySchedule.retryAfterLocalAbort`,
+    /// never bounced, whatever the reply's wording. The classification only labels the event.
+    /// Pure; the delivery shell calls it.
+    public static func localAbort<G: RandomNumberGenerator>(recipient: String, reply: SMTPReply,
+                                                            stage: SMTPClientSession.Stage? = nil,
+                                                            queuedAt: Double, now: Double,
+                                                            schedule: RetrySchedule = RetrySchedule(),
+                                                            classifier: BounceClassifier = BounceClassifier(),
+                                                            using generator: inout G) -> DeliveryDecision {
+        var classification = classifier.classify(reply, at: stage)
+        classification.hardness = .soft
+        let until = schedule.retryAfterLocalAbort(queuedAt: queuedAt, now: now, using: &generator)
+        return DeliveryDecision(recipient: recipient, verdict: .deferred(until: until), reply: reply, isLocal: true,
+                                classification: classification)
+    }
+
     /// Decides for one recipient result of an `SMTPClientSession` transaction. Pure; any caller.
     public static func decide<G: RandomNumberGenerator>(_ result: SMTPClientSession.RecipientResult, failedAttempts: Int,
                                                         queuedAt: Double, now: Double,

@@ -19,13 +19,21 @@ public struct RetrySchedule: Sendable, Equatable {
     public var maxLifetime: Double
     /// Relative jitter applied to each delay: 0.1 means +/-10%.
     public var jitter: Double
+    /// Seconds before an attempt this node ended itself is tried again (see `retryAfterLocalAbort`).
+    public var localRetryDelay: Double
 
     /// Creates a schedule. Empty `steps` fall back to the defaults. Pure; any caller.
-    public init(steps: [Double] = RetrySchedule.defaultSteps, maxLifetime: Double = 5 * 86_400, jitter: Double = 0.1) {
+    public init(steps: [Double] = RetrySchedule.defaultSteps, maxLifetime: Double = 5 * 86_400, jitter: Double = 0.1,
+                localRetryDelay: Double = RetrySchedule.defaultLocalRetryDelay) {
         self.steps = steps.isEmpty ? RetrySchedule.defaultSteps : steps
         self.maxLifetime = maxLifetime
         self.jitter = max(0, min(jitter, 0.9))
+        self.localRetryDelay = max(0, localRetryDelay)
     }
+
+    /// 5 seconds: long enough for a leader change or a short stall to pass, short enough that the
+    /// receiver, which said nothing, does not see the message late.
+    public static let defaultLocalRetryDelay: Double = 5
 
     /// 1, 5, 15, 30 minutes, 1, 2, 4 hours.
     public static let defaultSteps: [Double] = [60, 300, 900, 1_800, 3_600, 7_200, 14_400]
@@ -52,6 +60,18 @@ public struct RetrySchedule: Sendable, Equatable {
             delay *= 1 + Double.random(in: -jitter...jitter, using: &generator)
         }
         return .retry(at: min(now + max(delay, 1), expiresAt))
+    }
+
+    /// When to try again after an attempt this node ended itself before the receiver had the
+    /// message (its delivery lease ran out: a slow commit, a leader change, a partition):
+    /// `localRetryDelay` with jitter (at least a second, as `next`), whatever the attempts so far,
+    /// since the receiver's answer is still unknown. Never past the expiry time; once that has
+    /// passed, at once (the next attempt bounces the message for its age). Pure; any caller.
+    public func retryAfterLocalAbort<G: RandomNumberGenerator>(queuedAt: Double, now: Double,
+                                                              using generator: inout G) -> Double {
+        var delay = localRetryDelay
+        if jitter > 0 { delay *= 1 + Double.random(in: -jitter...jitter, using: &generator) }
+        return min(now + max(delay, 1), max(now, queuedAt + maxLifetime))
     }
 
     /// True when a message queued at `queuedAt` has outlived its lifetime at `now`. Pure.

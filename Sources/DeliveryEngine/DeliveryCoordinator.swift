@@ -106,7 +106,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
                                         timeout: Double(max(config.resolver.timeoutMs, 50)) / 1000)
         var routes = RouteResolver(config: config, resolver: resolver, mxPort: options.mxPort, ourHostname: hostname)
         self.schedule = RetrySchedule(steps: options.retrySteps, maxLifetime: Double(config.delivery.maxLifetimeSeconds),
-                                      jitter: options.retryJitter)
+                                      jitter: options.retryJitter, localRetryDelay: options.localRetrySeconds)
         self.dsnBuilder = DSNBuilder(reportingMTA: hostname)
         self.dnsLanes = (0..<max(1, options.dnsThreads)).map { DispatchQueue(label: "sendarix.delivery.dns\($0)") }
         self.plainTLS = try? TLSContext(clientVerification: .none)
@@ -501,13 +501,17 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     /// Decides and records the result of `address` from `reply`.
+    /// `localAbort`: this node ended the attempt itself (`LocalAbort`): a short local retry.
     private func record(_ address: String, _ reply: SMTPReply, isLocal: Bool, stage: SMTPClientSession.Stage? = nil,
                         remoteHost: String, attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil,
-                        notifyPassedOn: Bool = false, sendingIP: String = "", pool: String = "") {
-        var decision = DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal, stage: stage,
-                                               failedAttempts: Int(attempt.number),
-                                               queuedAt: Double(attempt.message.receivedAt) / 1000,
-                                               now: Double(now) / 1000, schedule: schedule, using: &random)
+                        notifyPassedOn: Bool = false, sendingIP: String = "", pool: String = "", localAbort: Bool = false) {
+        let queuedAt = Double(attempt.message.receivedAt) / 1000
+        var decision = localAbort
+            ? DeliveryDecision.localAbort(recipient: address, reply: reply, queuedAt: queuedAt, now: Double(now) / 1000,
+                                          schedule: schedule, using: &random)
+            : DeliveryDecision.decide(recipient: address, reply: reply, isLocal: isLocal, stage: stage,
+                                      failedAttempts: Int(attempt.number), queuedAt: queuedAt,
+                                      now: Double(now) / 1000, schedule: schedule, using: &random)
         if let localClass, isLocal, decision.classification != nil {
             // A failure we detected ourselves (connect, TLS) is classified by what happened, not by
             // the wording of the synthetic reply.
@@ -553,7 +557,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let seconds = Double(now) / 1000
         guard now + commitMarginMillis < job.attempt.leaseExpiresAt else {
             // Another node may own the message now; its outcome would be refused as stale anyway.
-            finish(job, failure: SMTPReply(451, EnhancedStatusCode(4, 3, 0), "delivery lease expired before sending"), remoteHost: "")
+            abortLocally(job, .leaseExpiredBeforeSending, remoteHost: "")
             return
         }
         let sourcePool = poolName(job, route: route)
@@ -833,10 +837,14 @@ final class DeliveryCoordinator: @unchecked Sendable {
             tryNext(job)
             return
         }
+        // The receiver took part in the whole dialogue (a body the commit gate held back included).
         breakers[breakerKey]?.recordSuccess(now: seconds)
         parkingJobSucceeded(job)
-        if let source = key.source, report.result.bodyTransmitted { warmup.recordSent(source, now: seconds) }
+        if let source = key.source, report.result.bodyTransmitted, !report.bodyHeldBack { warmup.recordSent(source, now: seconds) }
         for result in report.result.recipients {
+            // The recipients the receiver accepted end with the held-back body (the session's local
+            // "lost connection during body"): recorded by `abortLocally` below. Its other replies stay.
+            if report.bodyHeldBack, result.isLocal, result.stage == .body { continue }
             if !result.isLocal, !result.reply.isPositive {
                 let classification = BounceClassifier().classify(result.reply)
                 if classification.isThrottleSignal {
@@ -847,7 +855,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
                    attempt: job.attempt, now: now, notifyPassedOn: report.receiverDSN,
                    sendingIP: key.source ?? "", pool: job.route.map { poolName(job, route: $0) } ?? "")
         }
-        finish(job, failure: nil, remoteHost: remoteHost)
+        if report.bodyHeldBack {
+            abortLocally(job, .leaseTooShortForBody, remoteHost: remoteHost)
+        } else {
+            finish(job, failure: nil, remoteHost: remoteHost)
+        }
     }
 
     /// Reacts to a rate-limit or reputation reply (see `ProviderDeferrals`): a rate limit slows the
@@ -867,16 +879,27 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     /// Ends `job`: recipients without a result get `failure` (a local reply).
     /// `stage`: the SMTP stage `failure` was received at (a connection-level reply), nil when local.
+    /// `localAbort`: this node ended the attempt itself (see `abortLocally`).
     private func finish(_ job: DeliveryJob, failure: SMTPReply?, remoteHost: String, localClass: BounceClass? = nil,
-                        stage: SMTPClientSession.Stage? = nil) {
+                        stage: SMTPClientSession.Stage? = nil, localAbort: Bool = false) {
         let now = options.clock()
         let reply = failure ?? SMTPReply(451, EnhancedStatusCode(4, 3, 0), "no result for this recipient")
         for recipient in job.transaction.recipients where !job.attempt.hasResult(recipient.address) {
             record(recipient.address, reply, isLocal: true, stage: stage, remoteHost: remoteHost, attempt: job.attempt, now: now,
-                   localClass: localClass)
+                   localClass: localClass, localAbort: localAbort)
         }
         job.attempt.pendingJobs -= 1
         if job.attempt.pendingJobs == 0 { finish(job.attempt) }
+    }
+
+    /// Ends `job` for a reason of this node (`LocalAbort`), not the receiver's: its recipients
+    /// without a result are deferred for the short local retry, and it is logged as local. No
+    /// failure is counted against the host (breaker, parking), and no throttle signal or warm-up
+    /// send comes of it (see `tryNext` and `handle`).
+    private func abortLocally(_ job: DeliveryJob, _ reason: LocalAbort, remoteHost: String) {
+        logSink("info", "delivery.local_abort", [("queueId", job.attempt.queueID), ("attempt", String(job.attempt.number)),
+                                                  ("domain", job.domain), ("reason", reason.rawValue), ("remoteHost", remoteHost)])
+        finish(job, failure: reason.reply, remoteHost: remoteHost, localClass: reason.bounceClass, localAbort: true)
     }
 
     // MARK: Outcomes

@@ -29,6 +29,9 @@ extension DeliveryEngine {
         public var retrySteps: [Double] = RetrySchedule.defaultSteps
         /// Relative jitter of retry delays.
         public var retryJitter: Double = 0.1
+        /// Seconds before retrying an attempt this node ended itself (its delivery lease ran out
+        /// before the body could leave), whatever the retry steps: the receiver said nothing.
+        public var localRetrySeconds: Double = RetrySchedule.defaultLocalRetryDelay
         /// Node decisions per message: VERP return paths, sandbox and simulator routing.
         public var hooks = Hooks()
         /// Port used for MX hosts (25; tests point it at their fake receivers).

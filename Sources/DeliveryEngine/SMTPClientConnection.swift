@@ -58,6 +58,10 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         /// How TLS went on this connection; set on the first report of a connection whose policy
         /// asked for TLS and that got as far as deciding it (TLS reports count sessions).
         var tls: TLSSessionOutcome? = nil
+        /// True when the commit gate held the body back and this side dropped the connection: the
+        /// recipients the receiver accepted end with a local "lost connection during body"
+        /// although the receiver did nothing wrong and never got the message.
+        var bodyHeldBack = false
     }
 
     typealias Completion = @Sendable (Report) -> Void
@@ -77,6 +81,8 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
     /// Per transaction: asked at its commit point (just before the body leaves); false closes the
     /// connection instead, so the server never gets the complete message.
     private var commitGates: [UInt64: CommitGate] = [:]
+    /// The transaction whose body a commit gate held back (its report says so).
+    private var heldBack: UInt64?
     private var connected = false
     private var handshaking = false
     private var closed = false
@@ -203,7 +209,10 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
         for action in actions where !refusedCommit {
             switch action {
             case .commitPoint(let tag):
-                if let gate = commitGates.removeValue(forKey: tag), !gate() { refusedCommit = true }
+                if let gate = commitGates.removeValue(forKey: tag), !gate() {
+                    refusedCommit = true
+                    heldBack = tag
+                }
             case .send(let bytes):
                 connection?.write(bytes)
             case .startTLS(let verify):
@@ -227,9 +236,11 @@ final class SMTPClientConnection: ConnectionDelegate, @unchecked Sendable {
                 commitGates[result.tag] = nil
                 guard let completion = pending.removeValue(forKey: result.tag) else { continue }
                 let reusable = failure == nil && !closeNow && !session.isClosed
+                let held = result.tag == heldBack
+                if held { heldBack = nil }
                 completion(Report(result: result, failure: failure, connectFailure: nil, staleConnection: false,
                                   reusable: reusable, transactions: transactions, receiverDSN: session.capabilities.dsn,
-                                  tls: takeTLSOutcome()))
+                                  tls: takeTLSOutcome(), bodyHeldBack: held))
             }
         }
         if refusedCommit {

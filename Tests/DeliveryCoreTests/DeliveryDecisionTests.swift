@@ -36,6 +36,20 @@ struct DeliveryDecisionTests {
         #expect(busy.verdict == .deferred(until: 910))
     }
 
+    @Test("an attempt this node ended itself is deferred after the local delay, not the step of its attempt number, and marked local")
+    func localAbort() {
+        var generator = SplitMix64(seed: 1)
+        let schedule = RetrySchedule(maxLifetime: 86_400, jitter: 0, localRetryDelay: 5)
+        let reply = SMTPReply(451, EnhancedStatusCode(4, 3, 0), "delivery lease expired before sending")
+        let decision = DeliveryDecision.localAbort(recipient: "a@example.com", reply: reply, queuedAt: 0, now: 10,
+                                                   schedule: schedule, using: &generator)
+        #expect(decision.verdict == .deferred(until: 15))
+        #expect(decision.isLocal && decision.classification?.hardness == .soft)
+        let usual = DeliveryDecision.decide(recipient: "a@example.com", reply: reply, isLocal: true, failedAttempts: 1,
+                                            queuedAt: 0, now: 10, schedule: schedule, using: &generator)
+        #expect(usual.verdict == .deferred(until: 70))
+    }
+
     @Test("a soft failure after the queue lifetime bounces as expired and hard")
     func expiry() {
         var generator = SplitMix64(seed: 1)

@@ -92,4 +92,30 @@ struct RetryTests {
         #expect(!schedule.isExpired(queuedAt: 0, now: 3599))
         #expect(RetrySchedule().maxLifetime == 5 * 86_400)
     }
+
+    @Test("an attempt this node ended itself is retried after the local delay, whatever the attempts so far, within the jitter")
+    func localAbortDelay() {
+        let exact = RetrySchedule(maxLifetime: 3600, jitter: 0, localRetryDelay: 5)
+        var generator = SplitMix64(seed: 11)
+        #expect(exact.retryAfterLocalAbort(queuedAt: 0, now: 1000, using: &generator) == 1005)
+        #expect(RetrySchedule().localRetryDelay == 5)
+        let jittered = RetrySchedule(localRetryDelay: 10)
+        var seen = Set<Double>()
+        for _ in 0..<100 {
+            let at = jittered.retryAfterLocalAbort(queuedAt: 0, now: 100, using: &generator)
+            #expect(at >= 109 && at <= 111)
+            seen.insert(at)
+        }
+        #expect(seen.count > 50)
+        let none = RetrySchedule(jitter: 0, localRetryDelay: 0)
+        #expect(none.retryAfterLocalAbort(queuedAt: 0, now: 100, using: &generator) == 101)
+    }
+
+    @Test("the local retry never passes the queue lifetime; past it the next attempt comes at once (and bounces for its age)")
+    func localAbortLifetime() {
+        let schedule = RetrySchedule(maxLifetime: 3600, jitter: 0, localRetryDelay: 5)
+        var generator = SplitMix64(seed: 5)
+        #expect(schedule.retryAfterLocalAbort(queuedAt: 0, now: 3598, using: &generator) == 3600)
+        #expect(schedule.retryAfterLocalAbort(queuedAt: 0, now: 3700, using: &generator) == 3700)
+    }
 }
