@@ -15,11 +15,16 @@ struct LabTests {
         let prefix: String
         let summary: [String: Any]
 
+        /// A hang guard for `lab up` (it returns as soon as the lab is ready): its own limits add
+        /// up to 480 s (three nodes started one after another, 120 s each; 60 s for a leader; 60 s
+        /// for DNS), plus the namespaces' setup.
+        static let upTimeout: Double = 600
+
         init(_ args: [String]) throws {
             let prefix = "sxlab-\(getpid())-\(UUID().uuidString.prefix(4).lowercased())-"
             self.prefix = prefix
             let out = try run("/bin/bash", [LabTests.root + "/deploy/lab", "--prefix", prefix, "up", "--bin", RelayProcess.binary]
-                              + args, timeout: 150)
+                              + args, timeout: Lab.upTimeout)
             let text = String(decoding: out.stdout, as: UTF8.self)
             guard out.status == 0,
                   let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
