@@ -91,7 +91,12 @@ struct LabTests {
     func regionCutOff() throws {
         let lab = try Lab(["--layout", "3n2r", "--ttl", "5"])
         defer { lab.down() }
-        let r = try lab.scenario(["partition", "--region", "r2", "--hold", "18", "--after", "4", "--drain", "40"], timeout: 150)
+        // The scenario's own limits are hang guards: warmup 3 s + hold 18 s (the probe of the cut-off
+        // node, up to 60 s from the hold's middle, can outlast it) + after 4 s + the clients' give-up 60 s + the drain (75 s
+        // without a new delivery, 180 s at most) + the lost IDs' diagnostics; it returns as soon as
+        // everything acknowledged was delivered.
+        let r = try lab.scenario(["partition", "--region", "r2", "--hold", "18", "--after", "4", "--drain", "75",
+                                  "--drain-max", "180"], timeout: 480)
         #expect(r.status == 0, "\(r.text)")
         let acked = r.figures["acknowledged"] as? Int ?? -1
         #expect(acked > 0)
