@@ -46,7 +46,11 @@ final class ClusterHarness: @unchecked Sendable {
         // loaded machine (a spurious election fails proposals in flight). The live-set and
         // check-quorum windows (2 × the election timeout) are 3 s.
         o.electionTicks = 30
-        o.proposalTimeout = 5
+        // A hang guard: tests expect every proposal of a healthy cluster to commit (12 × 1 MiB, 120
+        // enqueues), which on a loaded machine with durable commits can take longer than the
+        // default 5 s. Tests that need proposals to fail on time (no quorum, clients that retry)
+        // set their own.
+        o.proposalTimeout = 30
         tune(&o)
         return o
     }

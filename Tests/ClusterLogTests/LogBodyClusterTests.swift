@@ -24,7 +24,8 @@ struct LogBodyClusterTests {
     }
 
     /// Proposes every command on `log` and waits for the completions (index or failure), in order.
-    static func propose(_ commands: [SpoolCommand], on log: RaftLog, timeout: Double = 20) -> [Result<UInt64, StoreError>] {
+    /// `timeout` is a hang guard beyond the harness's 30 s proposal timeout.
+    static func propose(_ commands: [SpoolCommand], on log: RaftLog, timeout: Double = 60) -> [Result<UInt64, StoreError>] {
         let results = Results()
         for (i, c) in commands.enumerated() { log.propose(c) { results.set(i, $0) } }
         let end = Date().addingTimeInterval(timeout)

@@ -5,8 +5,9 @@ import Testing
 
 @Suite("Replicated log: in-process 3-node clusters")
 struct RaftLogClusterTests {
-    /// Proposes `ids` round-robin over `logs` and waits for every completion.
-    static func proposeAll(_ ids: [String], on logs: [RaftLog], timeout: Double = 20) -> [String: Result<UInt64, StoreError>] {
+    /// Proposes `ids` round-robin over `logs` and waits for every completion (committed or failed)
+    /// or `timeout` seconds: a hang guard beyond the harness's 30 s proposal timeout.
+    static func proposeAll(_ ids: [String], on logs: [RaftLog], timeout: Double = 60) -> [String: Result<UInt64, StoreError>] {
         let results = Results()
         for (i, id) in ids.enumerated() {
             logs[i % logs.count].propose(ClusterHarness.enqueue(id)) { results.set(i, $0) }

@@ -18,7 +18,7 @@ struct RaftLogSnapshotReadAheadTests {
         for i in 0..<12 {
             c.logs[leader]!.propose(ClusterHarness.enqueue("R\(i)", size: 1 << 20)) { results.set(i, $0) }
         }
-        #expect(c.wait(30) { results.count == 12 })
+        #expect(c.wait(60) { results.count == 12 })  // a hang guard beyond the 30 s proposal timeout
         #expect(results.all.values.allSatisfy { (try? $0.get()) != nil })
         let offsets = Mutex<[UInt64]>([])
         let gate = DispatchSemaphore(value: 0)

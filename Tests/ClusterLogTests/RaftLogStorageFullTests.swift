@@ -12,6 +12,9 @@ struct RaftLogStorageFullTests {
         let lines = LogLines()
         let c = try ClusterHarness(nodes: 3, logLines: lines) { o in
             if o.nodeID == "n3" { o.mapSize = 1 << 20 }
+            // Clients retry what was not committed in time (below): the default proposal timeout,
+            // not the harness's 30 s hang guard.
+            o.proposalTimeout = 5
         }
         _ = try #require(c.awaitLeader())
         // Clients retry until acknowledged (as SMTP clients do); proposals go through n1 or n2,

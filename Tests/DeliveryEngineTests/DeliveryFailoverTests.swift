@@ -32,6 +32,11 @@ struct DeliveryFailoverTests {
 
     struct ClosedPortError: Error { var message: String }
 
+    /// How long a failover may take: at once in its own right, but a loaded machine needs room. A
+    /// failover that does not happen shows in minutes (SMTP's 5 min reply timeouts, the message's
+    /// retries at the same dead host), far beyond it.
+    static let bound: Double = 30
+
     @Test("connection refused on the first host fails over to the second at once")
     func refusedFailsOver() throws {
         let good = try FakeSMTPServer()
@@ -42,14 +47,14 @@ struct DeliveryFailoverTests {
         defer { h.shutdown() }
         let started = Date()
         h.enqueue("f1", to: ["a@dest.test"])
-        let events = h.waitForOutcome("f1")
+        let events = h.waitForOutcome("f1", timeout: Self.bound)
         #expect(events.first?.type == .delivered, "\(h.logText)")
         #expect(events.first?.remoteHost?.hasSuffix(":\(good.port)") == true)
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < Self.bound)
         #expect(h.logText.contains("delivery.failover"))
     }
 
-    @Test("a 421 greeting fails over to the next host within 10 seconds")
+    @Test("a 421 greeting fails over to the next host within the bound")
     func greeting421FailsOver() throws {
         let busy = try FakeSMTPServer(behavior: .init(script: { $0.verb == "CONNECT" ? .line("421 4.3.2 busy, try later") : nil }))
         let good = try FakeSMTPServer()
@@ -58,11 +63,11 @@ struct DeliveryFailoverTests {
         defer { h.shutdown() }
         let started = Date()
         h.enqueue("f2", to: ["a@dest.test"])
-        let events = h.waitForOutcome("f2")
+        let events = h.waitForOutcome("f2", timeout: Self.bound)
         #expect(events.first?.type == .delivered)
         #expect(events.first?.remoteHost?.hasSuffix(":\(good.port)") == true)
         #expect(busy.connectionCount == 1 && good.messages.count == 1)
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < Self.bound)
     }
 
     @Test("a 421 after MAIL (before the body) also fails over to the next host")
@@ -89,9 +94,9 @@ struct DeliveryFailoverTests {
         defer { h.shutdown() }
         let started = Date()
         h.enqueue("f4", to: ["a@dest.test"])
-        #expect(h.waitForOutcome("f4").first?.type == .delivered)
+        #expect(h.waitForOutcome("f4", timeout: Self.bound).first?.type == .delivered)
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed >= 0.9 && elapsed < 10)
+        #expect(elapsed >= 0.9 && elapsed < Self.bound)
     }
 
     @Test("when every host fails the recipients are deferred with the last failure (timeout class)")

@@ -95,17 +95,19 @@ final class EngineHarness: @unchecked Sendable {
         return box.withLock { $0! }
     }
 
-    /// Enqueues a message and wakes the engine.
+    /// Enqueues a message and wakes the engine (unless `wake` is false: a test that enqueues a
+    /// group then wakes the engine once, so that how fast the enqueues run does not matter).
     func enqueue(_ id: String, to recipients: [String], from sender: String = "sender@origin.test",
                  notify: SpoolCommand.Notify = [], receivedAt: Int64? = nil, tenant: String = "acme", authUser: String = "",
-                 body: [UInt8] = Array("From: sender@origin.test\r\nSubject: test\r\n\r\nhello\r\n.dot line\r\n".utf8)) {
+                 body: [UInt8] = Array("From: sender@origin.test\r\nSubject: test\r\n\r\nhello\r\n.dot line\r\n".utf8),
+                 wake: Bool = true) {
         let enqueue = SpoolCommand.Enqueue(
             queueID: id, messageID: "\(id)@relay.test", tenant: tenant, authUser: authUser, sender: sender,
             recipients: recipients.map { SpoolCommand.Recipient(address: $0, notify: notify) },
             receivedAt: receivedAt ?? Int64(Date().timeIntervalSince1970 * 1000), body: body)
         let result = propose(.enqueue(enqueue))
         #expect((try? result.get()) != nil, "enqueue \(id): \(result)")
-        engine.wake()
+        if wake { engine.wake() }
     }
 
     /// Outcome events (not `accepted`) of `id`, oldest first. A store error is recorded as a test

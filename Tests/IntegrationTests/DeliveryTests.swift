@@ -29,7 +29,7 @@ final class SinkProcess: @unchecked Sendable {
                                            flags + (counting ? ["-c"] : []) + ["-u", "nobody"] + dumpFlags
                                                + ["\(host):\(port)", "100"],
                                            stdoutPath: counting ? directory + "/counter.out" : nil)
-            let deadline = Date().addingTimeInterval(10)
+            let deadline = Date().addingTimeInterval(60)  // a hang guard: exits end the wait at once
             var listening = false
             while process.isRunning, Date() < deadline {
                 if SinkProcess.accepts(port, host: host) && SinkProcess.listens(port, inTreeOf: process.pid) { listening = true; break }

@@ -46,11 +46,18 @@ struct DurabilityTests {
         let outPath = relay.directory + "/load.out"
         let p = try ChildProcess("/usr/bin/python3", ["-c", Self.loadScript, host, String(port), "16", "400"],
                                  stdoutPath: outPath)
-        // Wait until at least some messages were acknowledged, then SIGKILL.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
+        // Wait until at least some messages were acknowledged (or the load ended), then SIGKILL.
+        // Hang guards, not a speed check: 60 s without a new acceptance, 300 s in all.
+        let hangGuard = Date().addingTimeInterval(300)
+        var seen = 0
+        var deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, Date() < hangGuard, p.isRunning {
             let n = (try? relay.events("type=accepted&limit=300").count) ?? 0
             if n >= 200 { break }
+            if n > seen {
+                seen = n
+                deadline = Date().addingTimeInterval(60)
+            }
             usleep(20_000)
         }
         relay.kill9()

@@ -15,11 +15,16 @@ struct LabTests {
         let prefix: String
         let summary: [String: Any]
 
+        /// A hang guard for `lab up` (it returns as soon as the lab is ready): its own limits add
+        /// up to 480 s (three nodes started one after another, 120 s each; 60 s for a leader; 60 s
+        /// for DNS), plus the namespaces' setup.
+        static let upTimeout: Double = 600
+
         init(_ args: [String]) throws {
             let prefix = "sxlab-\(getpid())-\(UUID().uuidString.prefix(4).lowercased())-"
             self.prefix = prefix
             let out = try run("/bin/bash", [LabTests.root + "/deploy/lab", "--prefix", prefix, "up", "--bin", RelayProcess.binary]
-                              + args, timeout: 150)
+                              + args, timeout: Lab.upTimeout)
             let text = String(decoding: out.stdout, as: UTF8.self)
             guard out.status == 0,
                   let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
@@ -86,7 +91,12 @@ struct LabTests {
     func regionCutOff() throws {
         let lab = try Lab(["--layout", "3n2r", "--ttl", "5"])
         defer { lab.down() }
-        let r = try lab.scenario(["partition", "--region", "r2", "--hold", "18", "--after", "4", "--drain", "40"], timeout: 150)
+        // The scenario's own limits are hang guards: warmup 3 s + hold 18 s (the probe of the cut-off
+        // node, up to 60 s from the hold's middle, can outlast it) + after 4 s + the clients' give-up 60 s + the drain (75 s
+        // without a new delivery, 180 s at most) + the lost IDs' diagnostics; it returns as soon as
+        // everything acknowledged was delivered.
+        let r = try lab.scenario(["partition", "--region", "r2", "--hold", "18", "--after", "4", "--drain", "75",
+                                  "--drain-max", "180"], timeout: 480)
         #expect(r.status == 0, "\(r.text)")
         let acked = r.figures["acknowledged"] as? Int ?? -1
         #expect(acked > 0)

@@ -240,8 +240,12 @@ struct ManagedCredentialTests {
         let sink = try ChildProcess("/usr/bin/python3", ["-c", Self.sink, "127.54.3.1", dir + "/port", dir + "/peers"],
                                     stdoutPath: dir + "/sink.out", stderrPath: dir + "/sink.err")
         defer { sink.signal(SIGKILL); _ = sink.wait() }
-        #expect(ClusterRaftTests.waitFor(10) { FileManager.default.fileExists(atPath: dir + "/port") })
-        let port = try String(contentsOfFile: dir + "/port", encoding: .utf8)
+        // Until the port file holds a whole number (it exists before it is written); a hang guard.
+        var port = ""
+        try #require(ClusterRaftTests.waitFor(60) {
+            port = (try? String(contentsOfFile: dir + "/port", encoding: .utf8)) ?? ""
+            return Int(port) != nil
+        }, "the sink did not write its port")
         let relay = try RelayProcess(overlay: [
             "node": ["id": "pool1"], "listen": ["submission": ["127.54.3.2:0"], "smtps": [], "relay": []],
             "delivery": ["enabled": true, "sourceAddresses": ["127.54.3.5"], "pools": [["name": "p7", "addresses": ["127.54.3.7"]]]],

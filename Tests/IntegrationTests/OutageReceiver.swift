@@ -81,7 +81,7 @@ final class OutageReceiver: @unchecked Sendable {
         process = try ChildProcess("/usr/bin/python3", [directory + "/receiver.py", ip, portFile, directory + "/outage",
                                                         directory + "/journal"],
                                    stdoutPath: directory + "/stderr", stderrPath: directory + "/stderr", appendOutput: true)
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)  // a hang guard: python on a loaded machine
         var port: Int?
         while port == nil && Date() < deadline && process.isRunning {
             port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }

@@ -172,7 +172,8 @@ struct PowerLossTests {
     }
 
     /// Starts `load` against `targets` and waits until `atLeast` messages were acknowledged (or the
-    /// load ended).
+    /// load ended). The limits are hang guards: 60 s without a new acknowledgement (a debug node on
+    /// the FUSE layer of a loaded machine is slow, not stuck), 300 s in all.
     static func startLoad(_ dir: String, targets: [(String, Int)], auth: Bool, threads: Int, per: Int,
                           atLeast: Int) throws -> (ChildProcess, String) {
         let out = dir + "/acked.jsonl"
@@ -180,8 +181,18 @@ struct PowerLossTests {
                                  as: UTF8.self)
         let p = try ChildProcess("/usr/bin/python3", ["-c", load, targetsJSON, auth ? "auth" : "plain", out,
                                                       "\(threads)", "\(per)"], stderrPath: dir + "/load.err")
-        let deadline = Date().addingTimeInterval(40)
-        while Date() < deadline, p.isRunning, ackedCount(out) < atLeast { usleep(20_000) }
+        let hangGuard = Date().addingTimeInterval(300)
+        var seen = 0
+        var deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, Date() < hangGuard, p.isRunning {
+            let count = ackedCount(out)
+            if count >= atLeast { break }
+            if count > seen {
+                seen = count
+                deadline = Date().addingTimeInterval(60)
+            }
+            usleep(20_000)
+        }
         return (p, out)
     }
 
@@ -336,7 +347,9 @@ struct PowerLossTests {
         for n in nodes { try n.launch() }
         for (i, n) in nodes.enumerated() {
             var last = Check()
-            let ok = try ClusterRaftTests.waitFor(30) {
+            // A hang guard (it returns as soon as the node has them all): each poll GETs every
+            // acknowledged body.
+            let ok = try ClusterRaftTests.waitFor(120) {
                 last = try Self.check(n, ackedPath)
                 return last.checked == acked && last.missing.isEmpty && last.altered.isEmpty
             }

@@ -67,19 +67,22 @@ struct BackupMapGrowthTests {
         let log = try LocalLog(store: store)
         defer { log.stop() }
         #expect(await log.proposeAndWait(makeEnqueue("small")).isSuccess)
-        // Another thread holds the env for a read until told to stop (a fail-safe ends it).
+        // A 6 MB body does not fit the 4 MiB map. Made before the read starts: on a loaded machine
+        // making it could take long enough for the read's fail-safe to end it before the enqueue.
+        let body = testBody(size: 6_000_000, seed: 5)
+        // Another thread holds the env for a read until told to stop (a 120 s fail-safe ends it: a
+        // hang guard, the signal below ends it right after the enqueue).
         let holding = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let reader = DispatchGroup()
         DispatchQueue.global().async(group: reader) {
             try? store.withOpenEnv {
                 holding.signal()
-                _ = release.wait(timeout: .now() + 20)
+                _ = release.wait(timeout: .now() + 120)
             }
         }
         holding.wait()
-        // A 6 MB body does not fit the 4 MiB map: the growth cannot get the env while the read runs.
-        let body = testBody(size: 6_000_000, seed: 5)
+        // The growth cannot get the env while the read runs.
         let held = await log.proposeAndWait(makeEnqueue("big", body: body))
         release.signal()
         reader.wait()

@@ -11,9 +11,11 @@ struct LocalLogLingerTests {
         .claim(.init(queueID: id, owner: "n1", attempt: 1, issuedAt: 1_700_000_000_000, expiresAt: 1_700_000_060_000))
     }
 
-    /// Waits (yielding) until `condition` holds; false after `limit` checks.
-    static func eventually(_ limit: Int = 2_000_000, _ condition: () -> Bool) async -> Bool {
-        for _ in 0..<limit {
+    /// Waits (yielding) until `condition` holds; false after `seconds` (a hang guard: a count of
+    /// yields is no bound of time, and a loaded machine can run many before the log's thread runs).
+    static func eventually(seconds: Int = 60, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
             if condition() { return true }
             await Task.yield()
         }

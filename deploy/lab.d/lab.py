@@ -159,19 +159,25 @@ def node_config(st, nid, region):
     return path
 
 
+START_NODE_SECONDS = 120
+
+
 def start_node(st, nid):
     n = st["nodes"][nid]
     listen = os.path.join(n["dir"], "data", "listen.json")
     if os.path.exists(listen):
         os.remove(listen)
     spawn(st, n["ns"], nid, [st["bin"], "serve", "--config", n["config"]])
-    for _ in range(600):
+    # A hang guard, left as soon as the node reports its listeners: a debug node on a loaded
+    # machine took 31 s to log its first line.
+    deadline = time.monotonic() + START_NODE_SECONDS
+    while time.monotonic() < deadline:
         if os.path.exists(listen):
             return
         if not alive(st["pids"][nid]):
             raise RuntimeError(f"node {nid} exited; see {st['dir']}/{nid}.log")
         time.sleep(0.1)
-    raise RuntimeError(f"node {nid} did not report its listeners in 60 s")
+    raise RuntimeError(f"node {nid} did not report its listeners in {START_NODE_SECONDS} s")
 
 
 def alive(pid):

@@ -185,13 +185,23 @@ def scenario_partition(args):
     failover = max(gaps) if gaps else None
     others = sorted(r["end"] for rr, rs in recs.items() if rr != cut for r in rs if r["acked"])
     during = [t for t in others if t_cut < t < t_heal]
-    # Wait for the queue to drain to the MTA.
-    deadline = time.time() + args.drain
-    while time.time() < deadline:
+    # Wait for the queue to drain to the MTA: until everything acknowledged was delivered, or
+    # --drain seconds without a new delivery (longer than one retry interval, so mail waiting for
+    # its retry still counts as late, not lost), or --drain-max seconds in all (a hang guard).
+    t_drain = time.time()
+    last_progress, delivered = t_drain, -1
+    while True:
         got = delivered_ids(st)
         if acked <= set(got):
             break
+        now = time.time()
+        count = sum(got.values())
+        if count > delivered:
+            delivered, last_progress = count, now
+        if now - last_progress >= args.drain or now - t_drain >= args.drain_max:
+            break
         time.sleep(1)
+    drain_seconds = time.time() - t_drain
     got = delivered_ids(st)
     lost = sorted(acked - set(got))
     dups = {k: v for k, v in got.items() if v > 1}
@@ -200,7 +210,7 @@ def scenario_partition(args):
         "ttl": st["ttl"], "acknowledged": len(acked), "unacknowledged": len(unacked), "delivered": len(got),
         "lost": len(lost), "duplicated": len(dups), "failoverSeconds": round(failover, 2) if failover else None,
         "majorityAcceptedDuringCut": len(during), "majorityHasQuorum": majority_has_quorum,
-        "minorityReplies": probes, "lostIDs": lost[:10],
+        "minorityReplies": probes, "lostIDs": lost[:10], "drainSeconds": round(drain_seconds, 1),
     }
     print(f"acknowledged {len(acked)}, lost {len(lost)}, duplicated {len(dups)}, "
           f"r{cut} users' failover {result['failoverSeconds']} s (TTL {st['ttl']} s), "
@@ -375,7 +385,9 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--pause", type=float, default=0.05)
     p.add_argument("--give-up", type=float, default=60)
-    p.add_argument("--drain", type=float, default=60)
+    p.add_argument("--drain", type=float, default=75,
+                   help="after the clients stop, wait this long without a new delivery before counting undelivered mail as lost")
+    p.add_argument("--drain-max", type=float, default=180, help="the drain's limit in all")
     l = sub.add_parser("latency")
     l.add_argument("--duration", type=float, default=10)
     l.add_argument("--workers", type=int, default=4)
