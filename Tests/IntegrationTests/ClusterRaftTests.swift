@@ -144,7 +144,7 @@ struct ClusterRaftTests {
             for n in nodes { n.cleanUp() }
             try? FileManager.default.removeItem(atPath: dir)
         }
-        #expect(Self.waitFor(20) { Self.leader(nodes) != nil }, "no leader: \(nodes.map { $0.log().suffix(600) })")
+        #expect(Self.waitFor(60) { Self.leader(nodes) != nil }, "no leader: \(nodes.map { $0.log().suffix(600) })")
         let targets = nodes.map { n -> [Any] in let a = n.address("submission"); return [a.0, a.1] }
         let progress = dir + "/progress", results = dir + "/results.json"
         let threads = 20, per = 60

@@ -52,7 +52,7 @@ struct PartitionTests {
             try? FileManager.default.removeItem(atPath: dir)
         }
         nodes = try ClusterRaftTests.startCluster(dir, ips: Self.ips)
-        #expect(ClusterRaftTests.waitFor(20) { ClusterRaftTests.leader(nodes) != nil })
+        #expect(ClusterRaftTests.waitFor(60) { ClusterRaftTests.leader(nodes) != nil })
         let old = try #require(ClusterRaftTests.leader(nodes))
         let (before, beforeText) = try Self.submit(nodes[old], "before")
         #expect(before == 250, "\(beforeText)")

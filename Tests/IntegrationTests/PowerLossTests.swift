@@ -335,7 +335,7 @@ struct PowerLossTests {
         nodes = try ClusterRaftTests.startCluster(dir, ips: Self.clusterIPs)
         for n in nodes { disks.append(try Self.moveOntoDisk(n)) }
         for n in nodes { try n.launch() }
-        #expect(ClusterRaftTests.waitFor(20) { ClusterRaftTests.leader(nodes) != nil })
+        #expect(ClusterRaftTests.waitFor(60) { ClusterRaftTests.leader(nodes) != nil })
         let (load, ackedPath) = try Self.startLoad(dir, targets: nodes.map { $0.address("submission") }, auth: true,
                                                    threads: 12, per: 40, atLeast: 200)
         for n in nodes { n.kill9() }

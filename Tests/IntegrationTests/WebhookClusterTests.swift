@@ -25,7 +25,7 @@ struct WebhookClusterTests {
             receiver.stop()
             try? FileManager.default.removeItem(atPath: dir)
         }
-        #expect(ClusterRaftTests.waitFor(20) { ClusterRaftTests.leader(nodes) != nil })
+        #expect(ClusterRaftTests.waitFor(60) { ClusterRaftTests.leader(nodes) != nil })
         var created: [String: Any] = [:]
         #expect(ClusterRaftTests.waitFor(20) {
             let r = try? SendingDomainTests.request(nodes[0], "POST", "/v1/webhooks",

@@ -128,7 +128,7 @@ extension WebhookClusterTests {
             if i == 2 { env["SENDARIX_TEST_FORMAT_VERSION"] = "3" }
             nodes.append(try RelayProcess(overlay: overlay, environment: env))
         }
-        #expect(ClusterRaftTests.waitFor(20) { ClusterRaftTests.leader(nodes) != nil })
+        #expect(ClusterRaftTests.waitFor(60) { ClusterRaftTests.leader(nodes) != nil })
         var created: [String: Any] = [:]
         #expect(ClusterRaftTests.waitFor(20) {
             let r = try? SendingDomainTests.request(nodes[0], "POST", "/v1/webhooks",
