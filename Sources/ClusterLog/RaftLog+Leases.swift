@@ -39,9 +39,11 @@ extension RaftLog {
     }
 
     /// Sets what runs after this member applied a batch that made mail due (a new message, a
-    /// reschedule or a pull forward, accepted on any member): the delivery scheduler's wake, since
-    /// the destination's owner is often not the member that took the message. Runs on the applier
-    /// thread, at most once per applied batch; it must not block. Any thread.
+    /// reschedule or a pull forward, accepted on any member), and when the live set changes (so
+    /// destinations change owners): the delivery scheduler's wake, since the destination's owner
+    /// is often not the member that took the message. Runs on the applier thread (once per
+    /// applied batch) or the raft loop (live set); it must not block. A later call replaces the
+    /// handler. Any thread.
     public func onNewWork(_ handler: @escaping @Sendable () -> Void) {
         newWork.withLock { $0 = handler }
     }

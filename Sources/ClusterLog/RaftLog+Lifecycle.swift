@@ -90,6 +90,13 @@ extension RaftLog {
         status.catchingUp = raft.isCatchingUp
         status.entryFormat = Int(effectiveFormat)
         status.retainedBodyEntries = storage.retainedCount
-        shared.withLock { $0.status = status }
+        let liveChanged = shared.withLock { shared -> Bool in
+            let changed = shared.status.map { $0.live != status.live } ?? !status.live.isEmpty
+            shared.status = status
+            return changed
+        }
+        // Destinations move between members with the live set: the new owner's scheduler looks
+        // now instead of at its idle poll.
+        if liveChanged { newWork.withLock { $0 }?() }
     }
 }

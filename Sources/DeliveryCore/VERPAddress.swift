@@ -49,7 +49,7 @@ public struct VERPAddress: Sendable, Equatable {
         let lower = address.lowercased()
         guard let at = lower.utf8.lastIndex(of: UInt8(ascii: "@")) else { return .failure(.notVERP) }
         let local = lower[..<at]
-        let domain = String(lower[lower.index(after: at)...])
+        let domain = String(lower[lower.utf8.index(after: at)...])
         let parts = local.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "bounce", !parts[1].isEmpty, parts[1].utf8.count <= 64,
               parts[1].utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) }),

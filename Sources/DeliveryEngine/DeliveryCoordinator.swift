@@ -338,7 +338,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     private func scheduleTimer(now: Int64, busy: Bool) {
-        let idle = max(options.idlePollSeconds, 0.005)
+        let idle = options.idlePollSeconds.isFinite ? min(max(options.idlePollSeconds, 0.05), 3_600) : 30
         var delay = idle
         if let next = try? store.nextDueTime(after: parkCursor) {
             delay = min(max(Double(next - now) / 1000, 0.005), idle)
@@ -534,7 +534,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
             reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
             bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn,
             suppressesRecipient: (decision.expired ? decision.classification?.suppressesRecipientOnExpiry
-                                                   : decision.classification?.suppressesRecipient) ?? false))
+                                                   : decision.classification?.suppressesRecipient) ?? false,
+            localAbort: localAbort))
     }
 
     // MARK: Routing and connections
@@ -557,7 +558,15 @@ final class DeliveryCoordinator: @unchecked Sendable {
         let seconds = Double(now) / 1000
         guard now + commitMarginMillis < job.attempt.leaseExpiresAt else {
             // Another node may own the message now; its outcome would be refused as stale anyway.
-            abortLocally(job, .leaseExpiredBeforeSending, remoteHost: "")
+            if let failure = job.lastFailure {
+                // Hosts already failed in this attempt (a failover was under way): their failure is
+                // the receiver's answer, recorded as such (parking and the retry schedule learn it).
+                parkingJobFailed(job, now: seconds)
+                finish(job, failure: failure.reply, remoteHost: failure.remoteHost, localClass: failure.localClass,
+                       stage: failure.stage)
+            } else {
+                abortLocally(job, .leaseExpiredBeforeSending, remoteHost: "")
+            }
             return
         }
         let sourcePool = poolName(job, route: route)
@@ -993,7 +1002,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
             switch entry.result.disposition {
             case .bounced: wanted = state.notify.contains(.failure) || (state.notify.isEmpty && options.notifyByDefault)
             case .delivered: wanted = state.notify.contains(.success) && !entry.notifyPassedOn
-            case .deferred: wanted = state.notify.contains(.delay) && attempt.number == 1
+            case .deferred: wanted = state.notify.contains(.delay) && attempt.number == 1 && !entry.localAbort
             case .suppressed: wanted = state.notify.contains(.failure)
             }
             guard wanted else { continue }
@@ -1067,7 +1076,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
     /// The lowercased domain of an address ("" when it has none).
     static func domain(of address: String) -> String {
         guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return "" }
-        return String(address[address.index(after: at)...]).lowercased()
+        return String(address[address.utf8.index(after: at)...]).lowercased()
     }
 
     static func notify(_ notify: SpoolCommand.Notify) -> [SMTPClientSession.DSNNotify]? {

@@ -22,6 +22,9 @@ final class MessageAttempt: @unchecked Sendable {
         /// class refused at RCPT TO or before any session; for an expiry,
         /// `suppressesRecipientOnExpiry`: the last deferral named the address itself).
         var suppressesRecipient = false
+        /// This node ended the attempt itself (`LocalAbort`): the receiver said nothing, so no
+        /// delay notice goes to the sender for it.
+        var localAbort = false
     }
 
     let queueID: String

@@ -184,10 +184,12 @@ public final class RelayNode {
                                         log: engineLog, loops: loops, options: options) { level, event, fields in
                 logger.log(NodeLogger.Level(name: level), event, fields: fields)
             }
-            try engine.start()
             // In a cluster the member that owns a destination is woken by every member's new mail
             // as it applies it, not only by mail it accepted itself (else up to a 30 s idle poll).
+            // Set before the start, so nothing applied in between is missed (a wake before the
+            // engine runs does nothing; its first pass sees what was applied).
             raftLog?.onNewWork { [weak engine] in engine?.wake() }
+            try engine.start()
             delivery = engine
             smtp.setDelivery(engine)
             feedback.delivery.withLock { $0 = engine }

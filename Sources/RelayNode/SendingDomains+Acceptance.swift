@@ -76,13 +76,13 @@ extension SendingDomains {
             text = text[text.index(after: open)..<close]
         }
         guard let at = text.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
-        let domain = text[text.index(after: at)...].prefix { $0 != ">" && $0 != " " && $0 != "," && $0 != ";" && $0 != ")" }
+        let domain = text[text.utf8.index(after: at)...].prefix { $0 != ">" && $0 != " " && $0 != "," && $0 != ";" && $0 != ")" }
         return domain.isEmpty ? nil : domain.lowercased()
     }
 
     /// The domain part of an envelope address (empty for the null sender).
     static func domain(ofAddress address: String) -> String {
         guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return "" }
-        return address[address.index(after: at)...].lowercased()
+        return address[address.utf8.index(after: at)...].lowercased()
     }
 }

@@ -124,7 +124,7 @@ enum SpoolKeys {
         /// The part after the last `@`, or nil.
         static func domain(of address: String) -> String? {
             guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
-            let d = address[address.index(after: at)...]
+            let d = address[address.utf8.index(after: at)...]
             return d.isEmpty ? nil : String(d)
         }
     }

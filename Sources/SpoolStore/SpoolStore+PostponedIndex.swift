@@ -51,7 +51,7 @@ extension SpoolStore {
         var keys = Set<[UInt8]>()
         for r in m.recipients where !r.status.isFinal && r.nextAttemptAt == due {
             guard let at = r.address.utf8.lastIndex(of: UInt8(ascii: "@")) else { continue }
-            let domain = r.address[r.address.index(after: at)...]
+            let domain = r.address[r.address.utf8.index(after: at)...]
             keys.insert(SpoolKeys.postponed(destination: SpoolKeys.destinationHash(String(domain)), due, m.queueID))
         }
         return keys

@@ -26,7 +26,7 @@ struct RaftLogRememberedFormatTests {
             result.set(0, r)
             done.signal()
         }
-        #expect(done.wait(timeout: .now() + 20) == .success, "the proposal did not complete")
+        #expect(done.wait(timeout: .now() + 60) == .success, "the proposal did not complete")
         return try #require(try result.all[0]?.get())
     }
 

@@ -48,6 +48,11 @@ struct DeliveryDecisionTests {
         let usual = DeliveryDecision.decide(recipient: "a@example.com", reply: reply, isLocal: true, failedAttempts: 1,
                                             queuedAt: 0, now: 10, schedule: schedule, using: &generator)
         #expect(usual.verdict == .deferred(until: 70))
+        // Whatever the wording, a local abort is deferred, never bounced.
+        let hard = DeliveryDecision.localAbort(recipient: "a@example.com", reply: SMTPReply(550, EnhancedStatusCode(5, 1, 1), "x"),
+                                               queuedAt: 0, now: 10, schedule: schedule, using: &generator)
+        #expect(hard.verdict == .deferred(until: 15))
+        #expect(hard.classification?.hardness == .soft)
     }
 
     @Test("a soft failure after the queue lifetime bounces as expired and hard")

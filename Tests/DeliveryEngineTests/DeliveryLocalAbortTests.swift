@@ -82,6 +82,53 @@ struct DeliveryLocalAbortTests {
         #expect(server.messages.count == 1)
     }
 
+    @Test("when the lease runs low during a failover, the failed host's answer is what the attempt records, on the usual retry schedule")
+    func failoverFailureKeptWhenLeaseRunsLow() throws {
+        // The first host answers EHLO with 421 after the engine's clock moved 6 s; the second is
+        // never tried: 4 s of the lease are left, below the 5 s margin.
+        let clock = TestClock()
+        let failing = try FakeSMTPServer(behavior: .init(script: { step in
+            guard step.verb == "EHLO" else { return nil }
+            clock.advance(millis: 6_000)
+            return .line("421 4.3.2 service shutting down")
+        }), ip: "127.99.0.15")
+        let spare = try FakeSMTPServer(ip: "127.99.0.15")
+        defer { failing.stop(); spare.stop() }
+        let config = EngineHarness.config(routes: [EngineHarness.route("dest.test", [failing.port, spare.port], host: "127.99.0.15")])
+        let box = Mutex<LaggingLog?>(nil)
+        let h = try EngineHarness(config: config, options: Self.options(clock), wrapLog: { base in
+            let log = LaggingLog(base: base, clock: clock)
+            box.withLock { $0 = log }
+            return log
+        })
+        defer { h.shutdown() }
+        let log = try #require(box.withLock { $0 })
+        h.enqueue("f1", to: ["a@dest.test"])
+        #expect(h.waitForOutcome("f1").first?.type == .deferred, "\(h.logText)")
+        let first = try Self.firstDeferral(log, "f1")
+        #expect(first.result.response.contains("421"), "\(first.result.response)")
+        #expect(!first.result.response.contains("local to this relay"))
+        // The first retry step (600 s), not the local delay (1 s).
+        #expect(first.delayMillis >= 500_000, "\(first.delayMillis)")
+        #expect(spare.records.withLock { $0.connections } == 0)
+    }
+
+    @Test("a sender who asked NOTIFY=DELAY gets no delay notice for an attempt this node ended itself")
+    func noDelayNoticeForLocalAbort() throws {
+        let server = try FakeSMTPServer(ip: "127.99.0.14")
+        defer { server.stop() }
+        let clock = TestClock()
+        let (h, _) = try Self.harness(server, ip: "127.99.0.14", clock: clock, options: Self.options(clock),
+                                      claimLagMillis: 6_000)
+        defer { h.shutdown() }
+        h.enqueue("n1", to: ["a@dest.test"], notify: [.delay, .failure])
+        let events = h.waitForOutcome("n1", type: .delivered)
+        #expect(events.map(\.type) == [.deferred, .delivered], "\(h.logText)")
+        h.settle()
+        #expect(try h.store.message(id: "n1-dsn1") == nil, "a delay notice was queued for a local abort")
+        #expect(h.outcomes("n1-dsn1").isEmpty)
+    }
+
     @Test("a body held back because the lease ran low is retried after the local delay; the host's breaker and its destination stay open for it")
     func heldBackBodyRetriesSoon() throws {
         let clock = TestClock()
