@@ -60,6 +60,14 @@ public struct CircuitBreaker: Sendable, Equatable {
         }
     }
 
+    /// An allowed attempt ended without telling anything about the host (a pooled connection
+    /// found closed before the server answered): its half-open probe slot is free again, with no
+    /// verdict. Without it the slot stayed taken and a half-open host was skipped for good. Pure;
+    /// the scheduler calls it.
+    public mutating func releaseProbe() {
+        probesInFlight = max(0, probesInFlight - 1)
+    }
+
     /// Records a successful attempt: closes the breaker. Pure; the scheduler calls it.
     public mutating func recordSuccess(now: Double) {
         consecutiveFailures = 0

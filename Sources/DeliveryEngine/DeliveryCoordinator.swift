@@ -777,6 +777,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
         if report.staleConnection {
             transactionsSent -= 1
             job.staleRetries += 1
+            // The host said nothing: a half-open probe that went out on it is free again.
+            breakers["\(key.address):\(key.port)"]?.releaseProbe()
             if job.staleRetries <= 5 {
                 tryNext(job)
             } else {

@@ -107,6 +107,24 @@ struct ThrottlingTests {
         #expect(result7)
     }
 
+    @Test("a half-open probe released without a verdict (its pooled connection was found closed) frees the slot for the next probe")
+    func breakerReleasedProbe() {
+        var breaker = CircuitBreaker(failureThreshold: 1, openDuration: 10)
+        breaker.recordFailure(now: 0)
+        let probe = breaker.allowAttempt(now: 10)
+        let second = breaker.allowAttempt(now: 10)
+        #expect(probe && !second, "one probe at a time")
+        breaker.releaseProbe()
+        #expect(breaker.state(now: 10) == .halfOpen, "no verdict: still half-open")
+        let again = breaker.allowAttempt(now: 10)
+        #expect(again, "the released slot is free again")
+        breaker.releaseProbe()
+        breaker.releaseProbe()
+        let once = breaker.allowAttempt(now: 11)
+        let twice = breaker.allowAttempt(now: 11)
+        #expect(once && !twice, "releasing more than was taken does not add slots")
+    }
+
     @Test("a failed probe re-opens the circuit for twice as long")
     func breakerBackoff() {
         var breaker = CircuitBreaker(failureThreshold: 1, openDuration: 10, maxOpenDuration: 25)
