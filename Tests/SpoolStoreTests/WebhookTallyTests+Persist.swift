@@ -92,9 +92,26 @@ extension WebhookTallyTests {
         try Self.writeCallsBypassingTally(store, endpoint: "ep_a", count: 5, firstSequence: 1000, done: true, failedEvery: 2,
                                           advanceApplied: true)
         try Self.writeCallsBypassingTally(store, endpoint: "ep_c", count: 2, firstSequence: 1, done: false, advanceApplied: true)
+        // … and drops every call of ep_b (its persisted count must go too).
+        try Self.rawWrite(store) { txn in
+            let prefix = Array(RegistryKeys.webhookPendingPrefix("ep_b").utf8)
+            var keys: [[UInt8]] = []
+            let cursor = try txn.cursor(store.dbRegistry)
+            var item = try cursor.seek(atLeast: prefix)
+            while let cur = item, cur.key.starts(with: prefix) {
+                keys.append(Array(cur.key))
+                item = try cursor.get(MDB_NEXT)
+            }
+            cursor.close()
+            #expect(keys.count == 3)
+            for k in keys { _ = try txn.delete(store.dbRegistry, k) }
+        }
+        try Self.writeCallsBypassingTally(store, endpoint: "ep_c", count: 0, firstSequence: 1, done: false,
+                                          advanceApplied: true)  // that commit's applied position
         store.close()
         store = try SpoolStore(directory: dir.path)
-        #expect(store.webhookTally.recounts == (1, 3 + 5 + 3 + 2), "one walk over every call")
+        #expect(store.webhookTally.recounts == (1, 3 + 5 + 2), "one walk over every call")
+        #expect(store.webhookTally.counts("ep_b") == .init())
         var full = try Self.expectMatchesFullCount(store, "after an older build wrote calls")
         #expect(full["ep_a"] == .init(pending: 3, failed: 3, delivered: 2))
         #expect(store.webhookTally.counts("ep_c") == .init(pending: 2))
@@ -129,6 +146,26 @@ extension WebhookTallyTests {
             #expect(store.webhookTally.recounts.walks == 1, "\(damage) marker")
             _ = try Self.expectMatchesFullCount(store, "after a \(damage) marker")
         }
+    }
+
+    @Test("events imported in bulk persist the counts of their calls")
+    func importedEventsPersistCounts() async throws {
+        let dir = TempDirectory()
+        try await Self.storeWithCalls(dir)
+        var store = try SpoolStore(directory: dir.path)
+        let events = (0..<4).map { i in
+            Event(id: "", type: .delivered, messageId: "m\(i)", queueId: "I\(i)", tenant: "acme", sender: "a@example.com",
+                  recipient: "r@example.org", timestampMillis: Self.t0 + Int64(i))
+        }
+        try store.importEvents(events, firstIndex: 1_000_000)
+        var full = try Self.expectMatchesFullCount(store, "after an import")
+        #expect(full["ep_a"] == .init(pending: 7))
+        store.close()
+        store = try SpoolStore(directory: dir.path)
+        defer { store.close() }
+        #expect(store.webhookTally.recounts == (0, 0))
+        full = try Self.expectMatchesFullCount(store, "reopened after an import")
+        #expect(full["ep_a"] == .init(pending: 7))
     }
 
     @Test("a backup copy (as a snapshot) opens with the counts of the copied calls, without walking them")
