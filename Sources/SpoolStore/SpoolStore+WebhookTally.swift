@@ -26,7 +26,8 @@ extension SpoolStore {
     /// Makes the persisted counts the tally when they are current (O(endpoints)); else counts
     /// every stored call (O(outbox)) and persists that. When the spool opens (no other writer).
     func loadWebhookTally() throws {
-        if let counts = try read({ txn in try persistedWebhookTally(in: txn) }) {
+        // Unreadable persisted counts are walked again, like stale ones.
+        if let counts = try? read({ txn in try persistedWebhookTally(in: txn) }) {
             webhookTally.reset(to: counts, persisted: true)
             return
         }

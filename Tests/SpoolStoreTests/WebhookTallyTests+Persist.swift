@@ -123,11 +123,11 @@ extension WebhookTallyTests {
         #expect(store.webhookTally.counts("ep_c") == .init(pending: 2))
     }
 
-    @Test("a missing or stale marker makes the open walk the calls, whatever the persisted counts say")
+    @Test("a missing or stale marker (or an unreadable count) makes the open walk the calls, whatever the persisted counts say")
     func missingOrStaleMarkerRecounts() async throws {
         let dir = TempDirectory()
         try await Self.storeWithCalls(dir)
-        for damage in ["missing", "other position", "other version"] {
+        for damage in ["missing", "other position", "other version", "unreadable count"] {
             var store = try SpoolStore(directory: dir.path)
             // Calls the persisted counts do not hold, without moving the applied position.
             try Self.writeCallsBypassingTally(store, endpoint: "ep_b", count: 1, firstSequence: 2000 + UInt64(damage.count),
@@ -137,6 +137,7 @@ extension WebhookTallyTests {
                 switch damage {
                 case "missing": _ = try txn.delete(store.dbMeta, SpoolStore.tallyMarkerKey)
                 case "other position": try txn.put(store.dbMeta, SpoolStore.tallyMarkerKey, marker.dropLast() + [marker.last! &+ 1])
+                case "unreadable count": try txn.put(store.dbMeta, SpoolStore.tallyPrefix + Array("ep_a".utf8), [1, 2, 3])
                 default: try txn.put(store.dbMeta, SpoolStore.tallyMarkerKey, [marker[0] &+ 1] + marker.dropFirst())
                 }
             }
