@@ -290,6 +290,7 @@ extension SpoolStore {
                     mark.feedKey = last
                     try setIndexWatermark(mark, in: txn)
                 }
+                try persistWebhookTally(in: txn)
             } catch {
                 mdb_txn_abort(txnPtr)
                 webhookTally.discardStaged()

@@ -67,6 +67,7 @@ extension SpoolStore {
                     w.u64(last.term)
                     try txn.put(dbMeta, SpoolKeys.applied, w.bytes)
                 }
+                try persistWebhookTally(in: txn)  // after the applied position: the marker holds it
             } catch {
                 mdb_txn_abort(txnPtr)
                 webhookRouteCache.clear()  // its log indices may be given to other commands

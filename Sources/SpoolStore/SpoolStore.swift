@@ -141,7 +141,7 @@ public final class SpoolStore: @unchecked Sendable {
         legacyPostponedUntil = legacy
         lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
-        try recountWebhookTally()
+        try loadWebhookTally()
     }
 
     deinit {

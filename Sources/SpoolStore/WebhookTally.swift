@@ -3,11 +3,13 @@ import Synchronization
 /// Stored webhook calls per endpoint (pending, failed, delivered), kept in memory so `/metrics`
 /// and `GET /v1/webhooks` cost one lookup per endpoint instead of a walk over every stored call.
 ///
-/// Counted once when the spool opens (`SpoolStore+WebhookTally`), then changed by what each write
-/// transaction puts and deletes under the call keys: the changes of a transaction are staged and
-/// kept only when it commits (a transaction that aborts or is retried after a map growth leaves
-/// the counts alone). One writer at a time stages (the spool's write transactions are serial);
-/// readers may run on any thread. Thread-safe (a mutex).
+/// Loaded when the spool opens from the counts persisted in the spool (`SpoolStore+WebhookTally`;
+/// counted by a walk over every stored call only when those are missing or stale), then changed by
+/// what each write transaction puts and deletes under the call keys: the changes of a transaction
+/// are staged, written into it (``pendingWrites()``) and kept only when it commits (a transaction
+/// that aborts or is retried after a map growth leaves the counts alone). One writer at a time
+/// stages (the spool's write transactions are serial); readers may run on any thread. Thread-safe
+/// (a mutex).
 final class WebhookTally: Sendable {
     /// Counts of one endpoint.
     struct Counts: Sendable, Equatable {
@@ -30,6 +32,10 @@ final class WebhookTally: Sendable {
     private struct State {
         var counts: [String: Counts] = [:]
         var staged: [String: Staged] = [:]
+        /// The persisted counts do not (all) equal `counts`: the next commit writes every count.
+        var needsFullWrite = false
+        var recounts = 0
+        var walkedCalls = 0
     }
 
     private let state = Mutex(State())
@@ -39,9 +45,36 @@ final class WebhookTally: Sendable {
         state.withLock { $0.counts[id] ?? Counts() }
     }
 
-    /// Replaces every count (the count when the spool opens) and drops staged changes.
-    func reset(to counts: [String: Counts]) {
-        state.withLock { $0 = State(counts: counts.filter { !$0.value.isZero }) }
+    /// Replaces every count (the counts when the spool opens) and drops staged changes.
+    /// `persisted`: the spool holds exactly these counts (else the next commit writes them all).
+    func reset(to counts: [String: Counts], persisted: Bool) {
+        state.withLock { s in
+            s.counts = counts.filter { !$0.value.isZero }
+            s.staged = [:]
+            s.needsFullWrite = !persisted
+        }
+    }
+
+    /// Records a walk over every stored call (`walked` calls) at open, for tests.
+    func noteRecount(walked: Int) {
+        state.withLock { s in
+            s.recounts += 1
+            s.walkedCalls += walked
+        }
+    }
+
+    /// Walks over every stored call since this spool opened, and the calls they walked (tests).
+    var recounts: (walks: Int, calls: Int) { state.withLock { ($0.recounts, $0.walkedCalls) } }
+
+    /// What the current write transaction must persist: the counts its staged changes lead to, of
+    /// the endpoints they change (zero: delete), or, with `full`, of every endpoint with calls
+    /// (every other persisted count goes).
+    func pendingWrites() -> (counts: [String: Counts], full: Bool) {
+        state.withLock { s in
+            var out: [String: Counts] = s.needsFullWrite ? s.counts : [:]
+            for (id, st) in s.staged { out[id] = (st.reset ? Counts() : s.counts[id] ?? Counts()) + st.delta }
+            return (out, s.needsFullWrite)
+        }
     }
 
     /// Stages a change of endpoint `id`'s counts in the current write transaction.
@@ -56,9 +89,10 @@ final class WebhookTally: Sendable {
         state.withLock { $0.staged[id] = Staged(reset: true) }
     }
 
-    /// Keeps the staged changes (the transaction committed).
+    /// Keeps the staged changes (the transaction committed, with ``pendingWrites()``).
     func commitStaged() {
         state.withLock { s in
+            s.needsFullWrite = false
             for (id, st) in s.staged {
                 let total = (st.reset ? Counts() : s.counts[id] ?? Counts()) + st.delta
                 s.counts[id] = total.isZero ? nil : total

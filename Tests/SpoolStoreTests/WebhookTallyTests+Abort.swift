@@ -7,7 +7,7 @@ extension WebhookTallyTests {
     @Test("a transaction that does not commit (the spool is full) leaves the counts alone, also after the next commit")
     func abortedTransactionLeavesTallyAlone() throws {
         let dir = TempDirectory()
-        let store = try SpoolStore(directory: dir.path, options: .init(mapSize: 2 << 20))
+        var store = try SpoolStore(directory: dir.path, options: .init(mapSize: 2 << 20))
         var index = try store.lastApplied().index
         func commit(_ commands: [SpoolCommand]) throws -> [Result<Void, StoreError>] {
             let entries = commands.map { c in
@@ -26,8 +26,16 @@ extension WebhookTallyTests {
         }
         index = committed
         #expect(store.webhookTally.counts("ep_a") == .init(pending: 1), "nothing of the failed transaction counts")
+        #expect(try store.read { try store.persistedWebhookTally(in: $0) } == ["ep_a": .init(pending: 1)],
+                "nothing of the failed transaction is persisted")
         _ = try commit([makeEnqueue("Q2")])
-        let full = try Self.expectMatchesFullCount(store, "after a failed transaction and a commit")
+        var full = try Self.expectMatchesFullCount(store, "after a failed transaction and a commit")
+        #expect(full["ep_a"] == .init(pending: 2))
+        store.close()
+        store = try SpoolStore(directory: dir.path, options: .init(mapSize: 2 << 20))
+        defer { store.close() }
+        #expect(store.webhookTally.recounts == (0, 0))
+        full = try Self.expectMatchesFullCount(store, "reopened after a failed transaction")
         #expect(full["ep_a"] == .init(pending: 2))
     }
 }

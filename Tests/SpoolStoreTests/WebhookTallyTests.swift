@@ -10,10 +10,13 @@ import Testing
 struct WebhookTallyTests {
     static let t0 = WebhookDispatchStoreTests.t0
 
-    /// The tally and `webhookStats` both equal a walk over every stored call.
+    /// The tally, the counts persisted in the spool and `webhookStats` all equal a walk over every
+    /// stored call.
     static func expectMatchesFullCount(_ store: SpoolStore, _ what: String,
                                        sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: WebhookTally.Counts] {
         let full = try store.read { try store.countWebhookCalls(in: $0) }
+        let persisted = try store.read { try store.persistedWebhookTally(in: $0) }
+        #expect(persisted == full.filter { !$0.value.isZero }, "\(what): persisted counts", sourceLocation: sourceLocation)
         let stats = try store.webhookStats()
         for e in stats.endpoints {
             let n = full[e.id] ?? .init()
@@ -73,12 +76,13 @@ struct WebhookTallyTests {
         full = try Self.expectMatchesFullCount(store, "after retention")
         #expect(full["ep_a"] == .init(pending: 4) && full["ep_b"] == .init(pending: 3))
 
-        // Reopened, the spool counts its calls again.
+        // Reopened, the spool loads the persisted counts: it does not walk the calls.
         log.stop()
         store.close()
         store = try SpoolStore(directory: dir.path)
         log = try LocalLog(store: store)
         defer { log.stop() }
+        #expect(store.webhookTally.recounts == (0, 0), "the open loaded the counts")
         #expect(store.webhookTally.counts("ep_a") == .init(pending: 4))
         full = try Self.expectMatchesFullCount(store, "after reopening")
 
