@@ -61,7 +61,8 @@ public struct BounceClassification: Sendable, Equatable {
     public var rule: String
     /// The SMTP stage whose reply was classified (`BounceClassifier.classify(_:at:)`), nil when unknown or
     /// not from an SMTP session (a DSN's per-recipient status, a corpus entry). Only nil and `.recipient`
-    /// let an address class suppress the recipient.
+    /// let an address class suppress the recipient, and `.data`/`.body` when the transaction accepted only
+    /// that recipient (`suppressesRecipient(acceptedRecipients:)`).
     public var stage: SMTPClientSession.Stage?
 
     /// Creates a classification. Pure; any caller.

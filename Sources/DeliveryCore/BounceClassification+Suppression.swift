@@ -5,10 +5,26 @@ extension BounceClassification {
     /// TO is about one recipient: a reply at connect, EHLO, STARTTLS, AUTH or MAIL FROM is about the
     /// sender or the connection (`BounceClassifier.classify(_:at:)` gives it no address class), and a
     /// reply to DATA or to the message speaks for every recipient of the transaction at once, so
-    /// neither suppresses (`stage` nil: not from a session, e.g. a DSN's per-recipient status). Pure; any caller.
-    public var suppressesRecipient: Bool {
-        guard stage == nil || stage == .recipient else { return false }
-        return hardness == .hard && bounceClass.namesAddress
+    /// neither suppresses (`stage` nil: not from a session, e.g. a DSN's per-recipient status). When the
+    /// number of recipients the transaction accepted is known, see `suppressesRecipient(acceptedRecipients:)`.
+    /// Pure; any caller.
+    public var suppressesRecipient: Bool { suppressesRecipient(acceptedRecipients: 0) }
+
+    /// `suppressesRecipient` for a reply of a transaction whose RCPT TO the receiver accepted for
+    /// `acceptedRecipients` recipients (0 when unknown). A hard bad-mailbox or bad-domain reply to DATA or
+    /// to the message (end of data, BDAT) of a transaction with exactly one accepted recipient can only
+    /// be about that recipient or the message as a whole (receivers that check the mailbox only after
+    /// DATA answer "550 5.1.1 User unknown" there), so it suppresses as at RCPT TO; with two or more it
+    /// speaks for the transaction and suppresses nobody. Only the address classes count: a reply with an
+    /// X.7.X code never gets one, and a policy, spam-content or reputation refusal never suppresses.
+    /// Pure; any caller.
+    public func suppressesRecipient(acceptedRecipients: Int) -> Bool {
+        guard hardness == .hard, bounceClass.namesAddress else { return false }
+        switch stage {
+        case nil, .recipient?: return true
+        case .data?, .body?: return acceptedRecipients == 1
+        default: return false
+        }
     }
 
     /// True when a soft failure of this kind, repeated until the message outlived the queue

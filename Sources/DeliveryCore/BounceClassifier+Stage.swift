@@ -7,7 +7,9 @@ extension BounceClassifier {
     /// bad-mailbox and bad-domain become `policy` (the class of sender address and domain rules) and
     /// mailbox-full becomes `other` (the server's own storage), with the hardness of the reply code. The
     /// rule name then ends in "@<stage>". Replies at RCPT, DATA and after the message keep their class;
-    /// the result carries `stage`, and `suppressesRecipient` holds only at RCPT (or with no stage).
+    /// the result carries `stage`, and `suppressesRecipient` holds only at RCPT (or with no stage), or at
+    /// DATA and after the message when the transaction accepted one recipient
+    /// (`suppressesRecipient(acceptedRecipients:)`).
     /// Pure; any caller.
     public func classify(_ reply: SMTPReply, at stage: SMTPClientSession.Stage?) -> BounceClassification {
         BounceClassifier.atStage(classify(reply), code: reply.code, stage: stage)

@@ -218,8 +218,9 @@ extension SMTPClientSession {
         /// The stage whose reply decided this recipient: `.recipient` for a RCPT reply, `.mail` for a MAIL
         /// FROM refusal (or a refusal of the message before MAIL), `.data`/`.body` for a reply to DATA or to
         /// the message, which in SMTP speaks for every accepted recipient at once; the failing stage when
-        /// the session ended early; nil when unknown. Only a `.recipient` reply is about this address alone
-        /// (`BounceClassification.suppressesRecipient`).
+        /// the session ended early; nil when unknown. Only a `.recipient` reply is about this address alone,
+        /// or a `.data`/`.body` one when this was the transaction's only accepted recipient
+        /// (`BounceClassification.suppressesRecipient(acceptedRecipients:)`).
         public var stage: Stage?
 
         /// Creates a result. Pure; any caller.
@@ -247,13 +248,19 @@ extension SMTPClientSession {
         /// True when the body (or part of it) was transmitted: a failure after this point may still
         /// have delivered the message (duplicate risk on retry).
         public var bodyTransmitted: Bool
+        /// How many recipients the receiver accepted at RCPT TO (after an accepted MAIL FROM): the
+        /// recipients a reply to DATA or to the message speaks for
+        /// (`BounceClassification.suppressesRecipient(acceptedRecipients:)`); 0 when none or unknown.
+        public var acceptedRecipients: Int
 
         /// Creates a result. Pure; any caller.
-        public init(tag: UInt64, recipients: [RecipientResult], convertedTo7Bit: Bool = false, bodyTransmitted: Bool = false) {
+        public init(tag: UInt64, recipients: [RecipientResult], convertedTo7Bit: Bool = false, bodyTransmitted: Bool = false,
+                    acceptedRecipients: Int = 0) {
             self.tag = tag
             self.recipients = recipients
             self.convertedTo7Bit = convertedTo7Bit
             self.bodyTransmitted = bodyTransmitted
+            self.acceptedRecipients = acceptedRecipients
         }
     }
 

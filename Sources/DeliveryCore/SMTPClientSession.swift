@@ -617,8 +617,10 @@ public struct SMTPClientSession: Sendable {
                                                isLocal: true))
             }
         }
+        let accepted = current.mailFailure == nil ? current.accepted.lazy.filter { $0 }.count : 0
         actions.append(.finished(TransactionResult(tag: current.transaction.tag, recipients: results,
-                                                   convertedTo7Bit: current.converted, bodyTransmitted: current.bodyTransmitted)))
+                                                   convertedTo7Bit: current.converted, bodyTransmitted: current.bodyTransmitted,
+                                                   acceptedRecipients: accepted)))
         if phase == .transaction {
             phase = .idle
             advance(into: &actions)

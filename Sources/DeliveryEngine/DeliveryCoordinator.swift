@@ -502,8 +502,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     /// Decides and records the result of `address` from `reply`.
     /// `localAbort`: this node ended the attempt itself (`LocalAbort`): a short local retry.
+    /// `acceptedRecipients`: how many recipients the receiver accepted in the transaction `reply` came
+    /// from (`SMTPClientSession.TransactionResult.acceptedRecipients`; 0 when none or not from one).
     private func record(_ address: String, _ reply: SMTPReply, isLocal: Bool, stage: SMTPClientSession.Stage? = nil,
-                        remoteHost: String, attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil,
+                        acceptedRecipients: Int = 0, remoteHost: String, attempt: MessageAttempt, now: Int64, localClass: BounceClass? = nil,
                         notifyPassedOn: Bool = false, sendingIP: String = "", pool: String = "", localAbort: Bool = false) {
         let queuedAt = Double(attempt.message.receivedAt) / 1000
         var decision = localAbort
@@ -534,7 +536,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
             reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
             bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn,
             suppressesRecipient: (decision.expired ? decision.classification?.suppressesRecipientOnExpiry
-                                                   : decision.classification?.suppressesRecipient) ?? false,
+                                                   : decision.classification?.suppressesRecipient(acceptedRecipients: acceptedRecipients))
+                                 ?? false,
             localAbort: localAbort))
     }
 
@@ -862,7 +865,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
                     throttleSignal(classification, host: key.hostName, source: key.source, provider: job.route?.provider ?? .other, now: seconds)
                 }
             }
-            record(result.address, result.reply, isLocal: result.isLocal, stage: result.stage, remoteHost: remoteHost,
+            record(result.address, result.reply, isLocal: result.isLocal, stage: result.stage,
+                   acceptedRecipients: report.result.acceptedRecipients, remoteHost: remoteHost,
                    attempt: job.attempt, now: now, notifyPassedOn: report.receiverDSN,
                    sendingIP: key.source ?? "", pool: job.route.map { poolName(job, route: $0) } ?? "")
         }
@@ -973,7 +977,8 @@ final class DeliveryCoordinator: @unchecked Sendable {
     }
 
     /// Bounces that say something about the address put it on the tenant's list: an unknown mailbox
-    /// or domain refused at RCPT TO or before any session (`BounceClassification.suppressesRecipient`),
+    /// or domain refused at RCPT TO, before any session, or at DATA or after the message of a transaction
+    /// that accepted only that recipient (`BounceClassification.suppressesRecipient(acceptedRecipients:)`),
     /// or a temporary refusal of the address itself that lasted the whole queue lifetime
     /// (`suppressesRecipientOnExpiry`). Any other expiry (an outage, a rate limit, an IP block) bounces
     /// the message and suppresses nobody.

@@ -18,8 +18,9 @@ final class MessageAttempt: @unchecked Sendable {
         var bounceClass: BounceClass?
         /// Delivered to a receiver that supports DSN: NOTIFY went along, so it reports success.
         var notifyPassedOn = false
-        /// The failure may suppress the address (`BounceClassification.suppressesRecipient`: an address
-        /// class refused at RCPT TO or before any session; for an expiry,
+        /// The failure may suppress the address (`BounceClassification.suppressesRecipient(acceptedRecipients:)`:
+        /// an address class refused at RCPT TO, before any session, or at DATA or after the message of a
+        /// transaction that accepted only this recipient; for an expiry,
         /// `suppressesRecipientOnExpiry`: the last deferral named the address itself).
         var suppressesRecipient = false
         /// This node ended the attempt itself (`LocalAbort`): the receiver said nothing, so no
