@@ -11,20 +11,31 @@ extension BounceClassification {
     public var suppressesRecipient: Bool { suppressesRecipient(acceptedRecipients: 0) }
 
     /// `suppressesRecipient` for a reply of a transaction whose RCPT TO the receiver accepted for
-    /// `acceptedRecipients` recipients (0 when unknown). A hard bad-mailbox or bad-domain reply to DATA or
-    /// to the message (end of data, BDAT) of a transaction with exactly one accepted recipient can only
-    /// be about that recipient or the message as a whole (receivers that check the mailbox only after
-    /// DATA answer "550 5.1.1 User unknown" there), so it suppresses as at RCPT TO; with two or more it
+    /// `acceptedRecipients` recipients (0 when unknown), whose enhanced status code was `enhancedCode`.
+    /// A hard bad-mailbox or bad-domain reply to DATA or to the message (end of data, BDAT) of a
+    /// transaction with exactly one accepted recipient can only be about that recipient or the message as
+    /// a whole (receivers that check the mailbox only after DATA answer "550 5.1.1 User unknown" there),
+    /// so it suppresses as at RCPT TO, but only when its enhanced code names a recipient address
+    /// (`namesRecipientAddress`: X.1.1, X.1.2, X.1.3, X.1.6, X.1.10): at the end of data a reply whose
+    /// class comes from wording alone (a bare 553, "header From domain does not exist") is as likely to
+    /// be about a header or the sender, and a suppression lasts. With two or more accepted recipients it
     /// speaks for the transaction and suppresses nobody. Only the address classes count: a reply with an
-    /// X.7.X code never gets one, and a policy, spam-content or reputation refusal never suppresses.
-    /// Pure; any caller.
-    public func suppressesRecipient(acceptedRecipients: Int) -> Bool {
+    /// X.7.X code never gets one. Pure; any caller.
+    public func suppressesRecipient(acceptedRecipients: Int, enhancedCode: EnhancedStatusCode? = nil) -> Bool {
         guard hardness == .hard, bounceClass.namesAddress else { return false }
         switch stage {
         case nil, .recipient?: return true
-        case .data?, .body?: return acceptedRecipients == 1
+        case .data?, .body?: return acceptedRecipients == 1 && Self.namesRecipientAddress(enhancedCode)
         default: return false
         }
+    }
+
+    /// Whether an enhanced status code is about a recipient address (RFC 3463 X.1.1 bad destination
+    /// mailbox, X.1.2 bad destination system, X.1.3 bad destination mailbox syntax, X.1.6 mailbox moved,
+    /// X.1.10 recipient address has null MX). Pure; any caller.
+    public static func namesRecipientAddress(_ code: EnhancedStatusCode?) -> Bool {
+        guard let code, code.subject == 1 else { return false }
+        return [1, 2, 3, 6, 10].contains(code.detail)
     }
 
     /// True when a soft failure of this kind, repeated until the message outlived the queue

@@ -536,7 +536,9 @@ final class DeliveryCoordinator: @unchecked Sendable {
             reply: reply, hard: decision.classification?.hardness == .hard, expired: decision.expired,
             bounceClass: decision.classification?.bounceClass, notifyPassedOn: notifyPassedOn,
             suppressesRecipient: (decision.expired ? decision.classification?.suppressesRecipientOnExpiry
-                                                   : decision.classification?.suppressesRecipient(acceptedRecipients: acceptedRecipients))
+                                                   : decision.classification?.suppressesRecipient(
+                                                       acceptedRecipients: isLocal ? 0 : acceptedRecipients,
+                                                       enhancedCode: reply.enhancedCode))
                                  ?? false,
             localAbort: localAbort))
     }

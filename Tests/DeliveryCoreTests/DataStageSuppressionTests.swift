@@ -15,11 +15,12 @@ struct DataStageSuppressionTests {
     @Test("550 5.1.1 at DATA or after the message: one accepted recipient suppresses; none known, two or more do not")
     func countDecides() {
         for stage in [SMTPClientSession.Stage.data, .body] {
-            let c = classifier.classify(reply(Self.unknownUser), at: stage)
+            let r = reply(Self.unknownUser)
+            let c = classifier.classify(r, at: stage)
             #expect(c.bounceClass == .badMailbox && c.hardness == .hard, "the premise at \(stage): \(c.rule)")
-            #expect(c.suppressesRecipient(acceptedRecipients: 1), "\(stage)")
+            #expect(c.suppressesRecipient(acceptedRecipients: 1, enhancedCode: r.enhancedCode), "\(stage)")
             for count in [0, 2, 3, 50] {
-                #expect(!c.suppressesRecipient(acceptedRecipients: count), "\(stage), \(count) accepted")
+                #expect(!c.suppressesRecipient(acceptedRecipients: count, enhancedCode: r.enhancedCode), "\(stage), \(count) accepted")
             }
             #expect(!c.suppressesRecipient, "without a count the reply speaks for the transaction")
         }
@@ -27,10 +28,32 @@ struct DataStageSuppressionTests {
 
     @Test("a bad domain at the end of data with one accepted recipient suppresses too")
     func badDomain() {
-        let c = classifier.classify(reply("550 5.1.2 <gone@nowhere.example>: Recipient address rejected: Domain not found"), at: .body)
+        let r = reply("550 5.1.2 <gone@nowhere.example>: Recipient address rejected: Domain not found")
+        let c = classifier.classify(r, at: .body)
         #expect(c.bounceClass == .badDomain && c.hardness == .hard, "the premise: \(c.rule)")
-        #expect(c.suppressesRecipient(acceptedRecipients: 1))
-        #expect(!c.suppressesRecipient(acceptedRecipients: 2))
+        #expect(c.suppressesRecipient(acceptedRecipients: 1, enhancedCode: r.enhancedCode))
+        #expect(!c.suppressesRecipient(acceptedRecipients: 2, enhancedCode: r.enhancedCode))
+    }
+
+    @Test("at the end of data an address class from wording alone (no X.1.x code naming a recipient) does not suppress a lone recipient")
+    func wordingAloneDoesNot() {
+        let texts = ["553 sorry, that domain isn't in my list of allowed rcpthosts",
+                     "550 header From domain does not exist",
+                     "550 5.5.0 Mailbox unavailable: header address does not exist",
+                     "550 User unknown"]
+        for text in texts {
+            let r = reply(text)
+            for stage in [SMTPClientSession.Stage.data, .body] {
+                let c = classifier.classify(r, at: stage)
+                #expect(!c.suppressesRecipient(acceptedRecipients: 1, enhancedCode: r.enhancedCode),
+                        "\(stage): \(text) -> \(c.bounceClass) \(c.hardness) [\(c.rule)]")
+            }
+        }
+        #expect(BounceClassification.namesRecipientAddress(EnhancedStatusCode(5, 1, 1)))
+        #expect(BounceClassification.namesRecipientAddress(EnhancedStatusCode(5, 1, 10)))
+        #expect(!BounceClassification.namesRecipientAddress(EnhancedStatusCode(5, 1, 7)), "X.1.7: the sender's address")
+        #expect(!BounceClassification.namesRecipientAddress(EnhancedStatusCode(5, 7, 1)))
+        #expect(!BounceClassification.namesRecipientAddress(nil))
     }
 
     @Test("with one accepted recipient a 5.7.X, spam, reputation, policy or soft DATA reply does not suppress")
@@ -44,7 +67,8 @@ struct DataStageSuppressionTests {
         for text in texts {
             for stage in [SMTPClientSession.Stage.data, .body] {
                 let c = classifier.classify(reply(text), at: stage)
-                #expect(!c.suppressesRecipient(acceptedRecipients: 1), "\(stage): \(text) -> \(c.bounceClass) \(c.hardness) [\(c.rule)]")
+                #expect(!c.suppressesRecipient(acceptedRecipients: 1, enhancedCode: reply(text).enhancedCode),
+                        "\(stage): \(text) -> \(c.bounceClass) \(c.hardness) [\(c.rule)]")
             }
         }
     }
