@@ -75,12 +75,11 @@ public struct DeliveryDecision: Sendable, Equatable {
     /// never bounced, whatever the reply's wording. The classification only labels the event.
     /// Pure; the delivery shell calls it.
     public static func localAbort<G: RandomNumberGenerator>(recipient: String, reply: SMTPReply,
-                                                            stage: SMTPClientSession.Stage? = nil,
                                                             queuedAt: Double, now: Double,
                                                             schedule: RetrySchedule = RetrySchedule(),
                                                             classifier: BounceClassifier = BounceClassifier(),
                                                             using generator: inout G) -> DeliveryDecision {
-        var classification = classifier.classify(reply, at: stage)
+        var classification = classifier.classify(reply)
         classification.hardness = .soft
         let until = schedule.retryAfterLocalAbort(queuedAt: queuedAt, now: now, using: &generator)
         return DeliveryDecision(recipient: recipient, verdict: .deferred(until: until), reply: reply, isLocal: true,

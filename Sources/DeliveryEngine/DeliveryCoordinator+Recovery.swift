@@ -138,7 +138,7 @@ extension DeliveryCoordinator {
                 for id in items.map(\.id) {
                     // Out of `moving` first: the claim counts it in `inFlight` from here.
                     self.drain.claimed(id)
-                    guard committed, self.inFlight[id] == nil, self.claim(id, now: self.options.clock()) else {
+                    guard self.inFlight[id] == nil, self.claim(id, now: self.options.clock()) else {
                         self.drain.ended(id)
                         continue
                     }

@@ -651,8 +651,10 @@ final class DeliveryCoordinator: @unchecked Sendable {
             var breaker = breakers[breakerKey] ?? CircuitBreaker(failureThreshold: options.breakerThreshold,
                                                                  openDuration: options.breakerOpenSeconds,
                                                                  maxOpenDuration: options.breakerMaxOpenSeconds)
+            let probing = breaker.state(now: seconds) == .halfOpen
             let allowed = breaker.allowAttempt(now: seconds)
             breakers[breakerKey] = breaker
+            job.probeHost = allowed && probing ? breakerKey : nil
             guard allowed else {
                 if job.lastFailure == nil { job.lastFailure = circuitOpen() }
                 job.candidateIndex += 1
@@ -782,8 +784,11 @@ final class DeliveryCoordinator: @unchecked Sendable {
         if report.staleConnection {
             transactionsSent -= 1
             job.staleRetries += 1
-            // The host said nothing: a half-open probe that went out on it is free again.
-            breakers["\(key.address):\(key.port)"]?.releaseProbe()
+            // The host said nothing: the half-open probe this job took for it is free again.
+            if let probe = job.probeHost {
+                breakers[probe]?.releaseProbe()
+                job.probeHost = nil
+            }
             if job.staleRetries <= 5 {
                 tryNext(job)
             } else {

@@ -50,9 +50,8 @@ extension DeliveryEngine {
         /// new mail (accepted here or applied from another member), reschedules and finished
         /// attempts wake the scheduler. `SENDARIX_IDLE_POLL_SECONDS` overrides it (tests that
         /// check nothing relies on the poll).
-        /// Values outside 0.05–3,600 s (or not a number) are clamped or ignored.
-        public var idlePollSeconds = ProcessInfo.processInfo.environment["SENDARIX_IDLE_POLL_SECONDS"]
-            .flatMap { Double($0) }.flatMap { $0.isFinite ? min(max($0, 0.05), 3_600) : nil } ?? 30
+        /// The scheduler clamps it to 0.05–3,600 s (30 when not a finite number).
+        public var idlePollSeconds = ProcessInfo.processInfo.environment["SENDARIX_IDLE_POLL_SECONDS"].flatMap { Double($0) } ?? 30
         /// Consecutive connection failures that open a host's circuit breaker.
         public var breakerThreshold = 5
         /// Seconds a host's circuit breaker stays open at first.

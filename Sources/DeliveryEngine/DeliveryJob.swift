@@ -21,6 +21,9 @@ final class DeliveryJob: @unchecked Sendable {
     var candidates: [Candidate] = []
     var candidateIndex = 0
     var staleRetries = 0
+    /// The breaker key of the host whose half-open probe this job's current attempt took (nil:
+    /// none): a pooled connection found closed gives that slot back (`CircuitBreaker.releaseProbe`).
+    var probeHost: String?
     /// Host keys (`name:port`) to contact without STARTTLS after an opportunistic TLS failure.
     var plaintextHosts: Set<String> = []
     /// The last connection-level failure (reply, remote host, class of a locally detected

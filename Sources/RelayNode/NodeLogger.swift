@@ -92,13 +92,6 @@ public final class NodeLogger: Sendable {
         return out
     }
 
-    /// RFC 3339 UTC timestamp with milliseconds.
-    static func timestamp() -> String {
-        var out: [UInt8] = []
-        appendTimestamp(now(), to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// Appends `ts` as an RFC 3339 UTC timestamp with milliseconds (`2026-12-05T18:36:44.815Z`).
     static func appendTimestamp(_ ts: timespec, to out: inout [UInt8]) {
         var t = ts.tv_sec

@@ -168,7 +168,7 @@ extension SpoolStore {
     }
 
     /// Runs `body` in a write transaction and commits it (fsynced when the store is durable).
-    private func withWriteTransaction(_ body: (LMDBTransaction) throws -> Void) throws {
+    func withWriteTransaction(_ body: (LMDBTransaction) throws -> Void) throws {
         try withOpenEnv {
             var txnp: OpaquePointer?
             let rc = mdb_txn_begin(env, nil, 0, &txnp)

@@ -31,30 +31,13 @@ extension SpoolStore {
             webhookTally.reset(to: counts, persisted: true)
             return
         }
-        do {
-            try withOpenEnv {
-                var txnp: OpaquePointer?
-                let rc = mdb_txn_begin(env, nil, 0, &txnp)
-                guard rc == 0, let txnPtr = txnp else { throw StoreError.lmdb(rc, "mdb_txn_begin (webhook tally)") }
-                let txn = LMDBTransaction(txn: txnPtr)
-                do {
-                    let counts = try countWebhookCalls(in: txn)
-                    webhookTally.noteRecount(walked: counts.values.reduce(0) { $0 + $1.pending + $1.failed + $1.delivered })
-                    webhookTally.reset(to: counts, persisted: false)
-                    try persistWebhookTally(in: txn)
-                } catch {
-                    mdb_txn_abort(txnPtr)
-                    throw error
-                }
-                let crc = mdb_txn_commit(txnPtr)
-                guard crc == 0 else { throw StoreError.lmdb(crc, "mdb_txn_commit (webhook tally)") }
-                webhookTally.commitStaged()
-            }
-        } catch {
-            // Not persisted (the map is full, …): counted in a read; the next commit writes every count.
-            let counts = try read { txn in try countWebhookCalls(in: txn) }
-            webhookTally.noteRecount(walked: counts.values.reduce(0) { $0 + $1.pending + $1.failed + $1.delivered })
-            webhookTally.reset(to: counts, persisted: false)
+        // One walk; then the counts and the marker in one write (the next commit writes every
+        // count when that fails, e.g. the map is full).
+        let counts = try read { txn in try countWebhookCalls(in: txn) }
+        webhookTally.noteRecount(walked: counts.values.reduce(0) { $0 + $1.pending + $1.failed + $1.delivered })
+        webhookTally.reset(to: counts, persisted: false)
+        if (try? withWriteTransaction({ try persistWebhookTally(in: $0) })) != nil {
+            webhookTally.commitStaged()
         }
     }
 
@@ -105,10 +88,8 @@ extension SpoolStore {
                 try txn.put(dbMeta, key, w.bytes)
             }
         }
-        let marker = try tallyMarker(in: txn)
-        if try txn.get(dbMeta, Self.tallyMarkerKey).map({ Array($0) != marker }) ?? true {
-            try txn.put(dbMeta, Self.tallyMarkerKey, marker)
-        }
+        // The applied position moves with almost every commit: put it without reading the old one.
+        try txn.put(dbMeta, Self.tallyMarkerKey, try tallyMarker(in: txn))
     }
 
     /// The marker for the applied position stored in `txn` (none yet: the version byte alone).
