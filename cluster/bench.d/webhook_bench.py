@@ -30,7 +30,14 @@ first, and every pair gives its own figures (same background load within a pair)
   webhook_cpu_s_per_1000_added_paired         each pair's (the spread)
   webhook_pairs                          pairs measured Before the next accept
 size (and before a relay round ends) the webhook-on server gets time to send its backlog, so one
-phase's calls are not charged to the next."""
+phase's calls are not charged to the next.
+
+With --webhook-off-bin PATH the webhook-off side runs another build (for issue 10: the code from
+before webhooks, event search and metrics existed), so every pair compares "before the feature"
+with "now, webhooks and metrics on" under the same background load, and the two ratios against
+Postfix (ratio_msgs_per_s, ratio_msgs_per_s_webhook) are the issue's check in one run. The
+webhook-on side's wrapper also scrapes /metrics every SENDARIX_BENCH_SCRAPE_SECONDS (default 5;
+0 turns it off), as a Prometheus server would."""
 import glob
 import os
 import statistics
@@ -45,6 +52,11 @@ def add_arguments(p):
     p.add_argument("--webhook", action="store_true",
                    help="also measure Sendarix with a webhook on every event (target sendarix-webhook) "
                         "and report webhook-on/off ratios (bench.d/webhook_bench.py)")
+    p.add_argument("--webhook-off-bin", metavar="PATH",
+                   help="with --webhook: the webhook-off side runs this binary instead of --sendarix-bin "
+                        "(e.g. a build of the code before webhooks existed), so each pair compares that "
+                        "build with the binary under test with webhooks and metrics on; "
+                        "ratio_msgs_per_s is then that build's ratio against Postfix")
     p.add_argument("--webhook-pairs", type=int, default=3, metavar="N",
                    help="with --webhook: webhook-off/on server pairs per round, alternating which "
                         "goes first; ratios are medians over pairs (default 3)")
@@ -140,7 +152,9 @@ def _median(values, digits=3):
 
 def binary(a, target):
     """The executable a Sendarix target is started with."""
-    return WRAPPER if target == TARGET else a.sendarix_bin
+    if target == TARGET:
+        return WRAPPER
+    return getattr(a, "webhook_off_bin", None) or a.sendarix_bin
 
 
 def wait_registered(server, target, unavailable, timeout=30.0):
