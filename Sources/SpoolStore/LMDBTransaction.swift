@@ -55,6 +55,15 @@ struct LMDBTransaction {
         guard rc == 0, let c else { throw StoreError.lmdb(rc, "mdb_cursor_open") }
         return LMDBCursor(cursor: c)
     }
+
+    /// The number of entries in table `dbi` as this transaction sees it (`mdb_stat`: O(1), reads
+    /// the table's root record only).
+    func entries(_ dbi: MDB_dbi) throws -> Int {
+        var stat = MDB_stat()
+        let rc = mdb_stat(txn, dbi, &stat)
+        guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_stat") }
+        return stat.ms_entries
+    }
 }
 
 /// A positioned LMDB cursor; returned key/value buffers are borrowed (see ``LMDBTransaction``).

@@ -58,8 +58,11 @@ extension SpoolStore {
     }
 
     /// The record of a message changes from `old` to `new` (nil: gone) other than by a postpone:
-    /// its postponed entries whose keys the new record does not keep are deleted.
+    /// its postponed entries whose keys the new record does not keep are deleted. Nothing to do
+    /// (and no keys built) while the table is empty, as it is unless a destination was postponed:
+    /// this runs for every claim, delivery and retry.
     func unlistPostponed(old: StoredMessage?, new: StoredMessage?, in txn: LMDBTransaction) throws {
+        guard try txn.entries(dbPostponed) > 0 else { return }
         let before = Self.postponedKeys(of: old)
         guard !before.isEmpty else { return }
         for key in before.subtracting(Self.postponedKeys(of: new)) { _ = try txn.delete(dbPostponed, key) }

@@ -275,12 +275,7 @@ public final class SpoolStore: @unchecked Sendable {
 
     /// Number of messages in the queue. Any thread; O(1).
     public func queueCount() throws -> Int {
-        try read { txn in
-            var stat = MDB_stat()
-            let rc = mdb_stat(txn.txn, dbMessages, &stat)
-            guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_stat") }
-            return stat.ms_entries
-        }
+        try read { try $0.entries(dbMessages) }
     }
 
     /// Entry counts of every table, by table name (diagnostics and tests). Any thread.
@@ -292,12 +287,7 @@ public final class SpoolStore: @unchecked Sendable {
         ]
         return try read { txn in
             var out: [String: Int] = [:]
-            for (name, dbi) in tables {
-                var stat = MDB_stat()
-                let rc = mdb_stat(txn.txn, dbi, &stat)
-                guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_stat \(name)") }
-                out[name] = stat.ms_entries
-            }
+            for (name, dbi) in tables { out[name] = try txn.entries(dbi) }
             return out
         }
     }
