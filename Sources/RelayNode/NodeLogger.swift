@@ -108,6 +108,9 @@ public final class NodeLogger: Sendable {
     /// it is remade whenever a line's second differs from the cached one (a clock step either way
     /// included), so it never goes stale; one entry. The buffer keeps its capacity between lines
     /// unless a line made it larger than `keptCapacity`, so a huge line does not pin its memory.
+    ///
+    /// Only the logger makes and owns one; a caller gets it, under the logger's lock, in the
+    /// closure of `log(_:_:_:)` and only appends fields. Never blocks.
     public struct Line: Sendable {
         /// The bytes built so far.
         var bytes: [UInt8] = []
@@ -120,7 +123,7 @@ public final class NodeLogger: Sendable {
 
         init() { bytes.reserveCapacity(512) }
 
-        /// Appends `,"key":"value"`, both escaped as JSON strings. Pure; the logger's caller.
+        /// Appends `,"key":"value"`, both escaped as JSON strings. Pure; from `log`'s closure.
         public mutating func field(_ key: String, _ value: String) {
             bytes.append(UInt8(ascii: ","))
             NodeLogger.appendJSONString(key, to: &bytes)
@@ -129,7 +132,7 @@ public final class NodeLogger: Sendable {
         }
 
         /// Appends `,"key":"value"` with `value` in decimal, as `String(value)` writes it.
-        /// Pure; the logger's caller.
+        /// Pure; from `log`'s closure.
         public mutating func field(_ key: String, _ value: Int) {
             bytes.append(UInt8(ascii: ","))
             NodeLogger.appendJSONString(key, to: &bytes)
