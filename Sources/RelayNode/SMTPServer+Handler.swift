@@ -61,8 +61,11 @@ extension SMTPServer {
 
         func begin(_ connection: Connection) {
             self.connection = connection
-            server.logger.log(.info, "connect", ["session": sessionID, "client": remote.description,
-                                                 "service": kind.rawValue])
+            server.logger.log(.info, "connect") { line in
+                line.field("session", sessionID)
+                line.field("client", remote.description)
+                line.field("service", kind.rawValue)
+            }
             if kind == .smtps {
                 guard let ctx = server.tls.context else { connection.abort(); return }
                 connection.startTLS(context: ctx)

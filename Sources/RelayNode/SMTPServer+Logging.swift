@@ -4,48 +4,82 @@ extension SMTPServer {
     /// Writes one structured log line for a session event. Passwords never reach here
     /// (`AuthRequest` is not logged; AUTH events carry the user name only).
     func logSessionEvent(_ event: SMTPSession.LogEvent, sessionID: String) {
-        var fields: [(String, String)] = [("session", sessionID)]
-        let name: String
-        var level = NodeLogger.Level.info
+        Self.logSessionEvent(event, sessionID: sessionID, to: logger)
+    }
+
+    /// Writes the line for `event` to `logger`: fields go straight into the line (no field
+    /// array), and nothing is built below the logger's level. Blocks only for the logger's
+    /// write; any thread.
+    static func logSessionEvent(_ event: SMTPSession.LogEvent, sessionID: String, to logger: NodeLogger) {
         switch event {
         case .connected:
             // The shell's "connect" line already names the client and the service.
             return
         case .helo(let helo, let extended):
-            name = extended ? "ehlo" : "helo"
-            fields.append(("helo", helo))
+            logger.log(.info, extended ? "ehlo" : "helo") { line in
+                line.field("session", sessionID)
+                line.field("helo", helo)
+            }
         case .tlsEstablished(let info):
-            name = "starttls"
-            fields += [("tls", info.version), ("cipher", info.cipher)]
+            logger.log(.info, "starttls") { line in
+                line.field("session", sessionID)
+                line.field("tls", info.version)
+                line.field("cipher", info.cipher)
+            }
         case .authSucceeded(let user, let tenant, let mechanism):
-            name = "auth"
-            fields += [("user", user), ("tenant", tenant ?? ""), ("mechanism", mechanism)]
+            logger.log(.info, "auth") { line in
+                line.field("session", sessionID)
+                line.field("user", user)
+                line.field("tenant", tenant ?? "")
+                line.field("mechanism", mechanism)
+            }
         case .authFailed(let user, let mechanism, let result):
-            name = "auth failed"
-            level = .warning
-            fields += [("user", user), ("mechanism", mechanism), ("result", "\(result)")]
+            logger.log(.warning, "auth failed") { line in
+                line.field("session", sessionID)
+                line.field("user", user)
+                line.field("mechanism", mechanism)
+                line.field("result", "\(result)")
+            }
         case .reply(let code, let enhanced, let text):
             guard logger.enabled(.debug) || code >= 400 else { return }
-            name = "reply"
-            fields += [("code", String(code)), ("enhanced", enhanced ?? ""), ("text", text)]
+            logger.log(.info, "reply") { line in
+                line.field("session", sessionID)
+                line.field("code", code)
+                line.field("enhanced", enhanced ?? "")
+                line.field("text", text)
+            }
         case .messageReceived(let queueID, let sender, let recipients, let size):
-            name = "message"
-            fields += [("queueId", queueID), ("from", sender), ("recipients", String(recipients)), ("size", String(size))]
+            logger.log(.info, "message") { line in
+                line.field("session", sessionID)
+                line.field("queueId", queueID)
+                line.field("from", sender)
+                line.field("recipients", recipients)
+                line.field("size", size)
+            }
         case .queued(let queueID):
-            name = "queued"
-            fields.append(("queueId", queueID))
+            logger.log(.info, "queued") { line in
+                line.field("session", sessionID)
+                line.field("queueId", queueID)
+            }
         case .enqueueFailed(let queueID, let reason):
-            name = "enqueue failed"
-            level = .error
-            fields += [("queueId", queueID), ("reason", reason)]
+            logger.log(.error, "enqueue failed") { line in
+                line.field("session", sessionID)
+                line.field("queueId", queueID)
+                line.field("reason", reason)
+            }
         case .messageRejected(let queueID, let code, let enhanced, let reason):
-            name = "message rejected"
-            level = .warning
-            fields += [("queueId", queueID), ("code", String(code)), ("enhanced", enhanced), ("reason", reason)]
+            logger.log(.warning, "message rejected") { line in
+                line.field("session", sessionID)
+                line.field("queueId", queueID)
+                line.field("code", code)
+                line.field("enhanced", enhanced)
+                line.field("reason", reason)
+            }
         case .disconnected(let reason):
-            name = "session end"
-            fields.append(("reason", reason))
+            logger.log(.info, "session end") { line in
+                line.field("session", sessionID)
+                line.field("reason", reason)
+            }
         }
-        logger.log(level, name, fields: fields)
     }
 }
