@@ -9,12 +9,15 @@ extension SpoolStore {
     /// The same bytes and tally either way.
     func retire(_ r: CallRetirement, in txn: LMDBTransaction) throws {
         let tail = WebhookCall.retiredTail(history: r.history, batch: r.batch)
+        // The tally's change, as `tallyWebhookWrite` would stage it for each delete and put.
+        var delta = WebhookTally.Counts()
         for seq in r.sequences {
             let pending = RegistryKeys.webhookPendingKey(r.endpoint, seq)
             let done = RegistryKeys.webhookDoneKey(r.endpoint, seq)
             // No pending record: an earlier result of this command retired the same call, and the
             // finished record it wrote has the same fields to copy.
-            guard let stored = try txn.get(dbRegistry, pending) ?? txn.get(dbRegistry, done) else { continue }
+            let pendingStored = try txn.get(dbRegistry, pending), doneStored = try txn.get(dbRegistry, done)
+            guard let stored = pendingStored ?? doneStored else { continue }
             let record: [UInt8]
             if let l = WebhookCall.binaryLayout(stored), l.stringsAreValidUTF8 {
                 record = WebhookCall.retiredRecord(stored, layout: l, status: r.status, attempts: r.attempts,
@@ -24,11 +27,15 @@ extension SpoolStore {
                 guard let call = try RegistryRecord(decoding: stored).webhookCall else { continue }
                 record = RegistryRecord.webhookCall(r.finished(call)).encoded()
             }
-            try tallyWebhookWrite(key: pending, value: nil, in: txn)
+            if pendingStored != nil { delta.pending -= 1 }
+            if let doneStored {
+                if Self.isFailedCall(doneStored) { delta.failed -= 1 } else { delta.delivered -= 1 }
+            }
+            if r.status == .failed { delta.failed += 1 } else { delta.delivered += 1 }
             _ = try txn.delete(dbRegistry, pending)
-            try tallyWebhookWrite(key: done, value: record, in: txn)
             try txn.put(dbRegistry, done, record)
         }
+        if !delta.isZero { webhookTally.stage(r.endpoint, delta) }
     }
 
     /// Whether `command` reads only the header fields of the pending calls it names (batch

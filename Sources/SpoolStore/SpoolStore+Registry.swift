@@ -11,9 +11,11 @@ extension SpoolStore {
     /// `CallRetirement`), kept as the oracle of the tests that compare the stored bytes.
     func applyRegistry(_ command: RegistryCommand, index: UInt64, in txn: LMDBTransaction,
                        byRecords: Bool = false) throws -> Result<Void, StoreError> {
+        let keys = command.keys
         var current: [String: RegistryRecord] = [:]
+        current.reserveCapacity(keys.count)
         let heads = !byRecords && Self.readsCallHeads(command)
-        for key in command.keys {
+        for key in keys {
             guard let v = try txn.get(dbRegistry, Array(key.utf8)) else { continue }
             if heads, key.utf8.starts(with: Self.pendingCallPrefix), let layout = WebhookCall.binaryLayout(v) {
                 current[key] = .webhookCall(WebhookCall(head: v, layout: layout))
@@ -31,7 +33,7 @@ extension SpoolStore {
             return .failure(error)
         }
         let t = RegistryMachine.apply(command, current: current)
-        if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: command.keys.first ?? "")) }
+        if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: keys.first ?? "")) }
         for (key, record) in byRecords ? t.allWrites(current: current) : t.writes {
             let k = Array(key.utf8)
             if let record {
