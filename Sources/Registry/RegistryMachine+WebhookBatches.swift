@@ -2,7 +2,8 @@ extension RegistryMachine {
     /// Applies a batch lease (log entry format 5): formed batches are leased as they are; new ones
     /// are formed from calls never leased that lie above the endpoint's batch mark, and the mark
     /// moves past them, so a call joins at most one batch record. The calls' own records are not
-    /// written. Pure; any thread.
+    /// written, and only their header fields are read (the store passes them without event
+    /// records). Pure; any thread.
     static func applyBatchLease(_ l: WebhookCommand.BatchLease, endpoint: WebhookEndpoint?,
                                 current: [String: RegistryRecord]) -> Transition {
         let id = l.endpoint
@@ -43,8 +44,10 @@ extension RegistryMachine {
 
     /// Applies batch results (log entry format 5): a result under the batch's current lease
     /// updates the batch record (a retry, a 410), or retires it (delivered, or the schedule used
-    /// up): its calls move to the finished calls with the batch's attempts and history. Stale
-    /// results (the lease moved on, or the calls differ) are ignored. Pure; any thread.
+    /// up): its calls move to the finished calls with the batch's attempts and history
+    /// (`Transition.retirements`). Stale results (the lease moved on, or the calls differ) are
+    /// ignored. Reads only the header fields of the pending calls in `current` (the store passes
+    /// them without event records). Pure; any thread.
     static func applyBatchResults(_ r: WebhookCommand.BatchResults, endpoint: WebhookEndpoint?,
                                   current: [String: RegistryRecord]) -> Transition {
         let id = r.endpoint
@@ -123,19 +126,14 @@ extension RegistryMachine {
         return out
     }
 
-    /// Moves a batch's calls to the finished calls, each with the batch's attempts and history.
+    /// Moves a batch's calls found pending in `current` to the finished calls, each with the
+    /// batch's attempts and history (the store rewrites their records: `CallRetirement`).
     private static func retire(_ b: WebhookBatch, status: WebhookCall.Status, current: [String: RegistryRecord],
                                into t: inout Transition) {
-        for seq in b.sequences {
-            let key = RegistryKeys.webhookPending(b.endpoint, seq)
-            guard var call = current[key]?.webhookCall else { continue }
-            call.status = status
-            call.attempts = b.attempts
-            call.history = b.history
-            call.lease = nil
-            call.batch = b.array ? WebhookCall.Batch(id: b.id, size: UInt32(b.sequences.count)) : nil
-            t.writes.append((key, nil))
-            t.writes.append((RegistryKeys.webhookDone(b.endpoint, seq), .webhookCall(call)))
-        }
+        let found = b.sequences.filter { current[RegistryKeys.webhookPending(b.endpoint, $0)]?.webhookCall != nil }
+        guard !found.isEmpty else { return }
+        t.retirements.append(CallRetirement(endpoint: b.endpoint, sequences: found, status: status, attempts: b.attempts,
+                                            history: b.history,
+                                            batch: b.array ? WebhookCall.Batch(id: b.id, size: UInt32(b.sequences.count)) : nil))
     }
 }

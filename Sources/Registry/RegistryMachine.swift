@@ -10,10 +10,13 @@ public enum RegistryMachine {
         public var notices: [Notice] = []
         /// Set when the command was refused; then nothing else changes.
         public var rejection: String? = nil
+        /// Pending calls moved to the finished calls (batch results), after `writes`: their
+        /// records are rewritten by the store from the stored bytes (`CallRetirement`).
+        public var retirements: [CallRetirement] = []
 
         public static func == (a: Transition, b: Transition) -> Bool {
             a.writes.map(\.key) == b.writes.map(\.key) && a.writes.map(\.record) == b.writes.map(\.record)
-                && a.notices == b.notices && a.rejection == b.rejection
+                && a.notices == b.notices && a.rejection == b.rejection && a.retirements == b.retirements
         }
 
         static func rejected(_ reason: String) -> Transition {

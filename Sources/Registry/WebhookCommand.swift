@@ -189,6 +189,14 @@ extension RegistryKeys {
     public static func webhookPending(_ id: String, _ sequence: UInt64) -> String {
         sequenceKey("hookcall/", id, sequence)
     }
+    /// `webhookPending(id, sequence)` as bytes (no string).
+    public static func webhookPendingKey(_ id: String, _ sequence: UInt64) -> [UInt8] {
+        sequenceKeyBytes("hookcall/", id, sequence)
+    }
+    /// `webhookDone(id, sequence)` as bytes (no string).
+    public static func webhookDoneKey(_ id: String, _ sequence: UInt64) -> [UInt8] {
+        sequenceKeyBytes("hookdone/", id, sequence)
+    }
     /// `hookdone/<id>/<sequence>`: a delivered or failed call, kept for replays and `attempts`.
     public static func webhookDone(_ id: String, _ sequence: UInt64) -> String { sequenceKey("hookdone/", id, sequence) }
     /// The prefix of an endpoint's pending calls.
@@ -201,19 +209,38 @@ extension RegistryKeys {
     static func sequenceKey(_ head: StaticString, _ id: String, _ n: UInt64) -> String {
         var id = id
         return id.withUTF8 { idBytes in
-            let count = head.utf8CodeUnitCount + idBytes.count + 1 + 20
-            return String(unsafeUninitializedCapacity: count) { buf in
-                var at = 0
-                for i in 0..<head.utf8CodeUnitCount { buf[at] = head.utf8Start[i]; at += 1 }
-                for b in idBytes { buf[at] = b; at += 1 }
-                buf[at] = UInt8(ascii: "/")
-                var v = n
-                for i in stride(from: count - 1, through: at + 1, by: -1) {
-                    buf[i] = 0x30 &+ UInt8(v % 10)
-                    v /= 10
-                }
-                return count
+            String(unsafeUninitializedCapacity: sequenceKeyCount(head, idBytes)) { writeSequenceKey(head, idBytes, n, into: $0) }
+        }
+    }
+
+    /// `sequenceKey` as bytes.
+    static func sequenceKeyBytes(_ head: StaticString, _ id: String, _ n: UInt64) -> [UInt8] {
+        var id = id
+        return id.withUTF8 { idBytes in
+            let count = sequenceKeyCount(head, idBytes)
+            return [UInt8](unsafeUninitializedCapacity: count) { buf, written in
+                written = writeSequenceKey(head, idBytes, n, into: buf)
             }
         }
+    }
+
+    private static func sequenceKeyCount(_ head: StaticString, _ idBytes: UnsafeBufferPointer<UInt8>) -> Int {
+        head.utf8CodeUnitCount + idBytes.count + 1 + 20
+    }
+
+    /// Writes the key into `buf` (`sequenceKeyCount` bytes); returns the count.
+    private static func writeSequenceKey(_ head: StaticString, _ idBytes: UnsafeBufferPointer<UInt8>, _ n: UInt64,
+                                         into buf: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let count = sequenceKeyCount(head, idBytes)
+        var at = 0
+        for i in 0..<head.utf8CodeUnitCount { buf[at] = head.utf8Start[i]; at += 1 }
+        for b in idBytes { buf[at] = b; at += 1 }
+        buf[at] = UInt8(ascii: "/")
+        var v = n
+        for i in stride(from: count - 1, through: at + 1, by: -1) {
+            buf[i] = 0x30 &+ UInt8(v % 10)
+            v /= 10
+        }
+        return count
     }
 }

@@ -62,6 +62,44 @@ public enum WebhookOutbox {
         return out
     }
 
+    /// What `calls(routes:…)` stores, written directly: for each endpoint that wants the event,
+    /// in route order, `body` gets the endpoint id, the call's key (`RegistryKeys.webhookPending`)
+    /// and its binary record, byte for byte `RegistryRecord.webhookCall(call).encoded()` (no
+    /// `WebhookCall` or key string built, the webhook id once per event: this runs for every
+    /// recorded event).
+    public static func pendingRecords(routes: [WebhookRoute], type: String, tenant: String, index: UInt64, ordinal: Int,
+                                      at: Int64, eventRecord: () -> [UInt8],
+                                      _ body: (_ endpoint: String, _ key: [UInt8], _ record: [UInt8]) throws -> Void) rethrows {
+        var event: [UInt8]?
+        var id = ""
+        let seq = sequence(index: index, ordinal: ordinal)
+        for e in routes where e.wants(type: type, tenant: tenant) {
+            if event == nil {
+                event = eventRecord()
+                id = webhookID(index: index, ordinal: ordinal)
+            }
+            let record = event!
+            // The fields of `WebhookCall.binaryEncoded()` for a new pending call holding the event.
+            var w = CallWriter(capacity: 52 + e.id.utf8.count + id.utf8.count + type.utf8.count + record.count)
+            w.u8(WebhookCall.binaryMagic)
+            w.u8(WebhookCall.binaryVersion)
+            w.string(e.id)
+            w.u64(seq)
+            w.string(id)
+            w.string(type)
+            w.i64(at)  // createdAt
+            w.u32(0)  // payload: none, rendered at send time
+            w.u8(1)
+            w.blob(record)
+            w.u8(WebhookCall.Status.pending.code)
+            w.u32(0)  // attempts
+            w.i64(at)  // nextAttemptAt
+            w.lease(nil)
+            w.u32(0)  // history
+            try body(e.id, RegistryKeys.webhookPendingKey(e.id, seq), w.bytes)
+        }
+    }
+
     /// The calls to store (key, call) for an event of `type` and `tenant`, with the body
     /// rendered now (`payload`).
     public static func calls(endpoints: [WebhookEndpoint], type: String, tenant: String, index: UInt64, ordinal: Int,

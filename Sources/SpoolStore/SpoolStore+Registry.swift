@@ -2,13 +2,25 @@ import CLMDB
 import Registry
 
 extension SpoolStore {
-    /// Applies a control-plane command inside `txn`: reads the records it names, runs
-    /// `RegistryMachine`, writes its changes and records its notices as events (`sender` holds
+    /// Applies a control-plane command inside `txn`: reads the records it names (the pending
+    /// calls of batch leases and results without their events), runs `RegistryMachine`, writes
+    /// its changes, moves the calls it retires and records its notices as events (`sender` holds
     /// the domain, `response` the reason). Throws only for storage failures.
-    func applyRegistry(_ command: RegistryCommand, index: UInt64, in txn: LMDBTransaction) throws -> Result<Void, StoreError> {
+    ///
+    /// `byRecords`: every record decoded whole and retired calls encoded again (the way before
+    /// `CallRetirement`), kept as the oracle of the tests that compare the stored bytes.
+    func applyRegistry(_ command: RegistryCommand, index: UInt64, in txn: LMDBTransaction,
+                       byRecords: Bool = false) throws -> Result<Void, StoreError> {
+        let keys = command.keys
         var current: [String: RegistryRecord] = [:]
-        for key in command.keys {
+        current.reserveCapacity(keys.count)
+        let heads = !byRecords && Self.readsCallHeads(command)
+        for key in keys {
             guard let v = try txn.get(dbRegistry, Array(key.utf8)) else { continue }
+            if heads, key.utf8.starts(with: Self.pendingCallPrefix), let layout = WebhookCall.binaryLayout(v) {
+                current[key] = .webhookCall(WebhookCall(head: v, layout: layout))
+                continue
+            }
             do {
                 current[key] = try Self.registryRecord(key: key, stored: v)
             } catch {
@@ -21,8 +33,8 @@ extension SpoolStore {
             return .failure(error)
         }
         let t = RegistryMachine.apply(command, current: current)
-        if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: command.keys.first ?? "")) }
-        for (key, record) in t.writes {
+        if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: keys.first ?? "")) }
+        for (key, record) in byRecords ? t.allWrites(current: current) : t.writes {
             let k = Array(key.utf8)
             if let record {
                 let v = record.encoded()
@@ -33,6 +45,7 @@ extension SpoolStore {
                 try txn.delete(dbRegistry, k)
             }
         }
+        if !byRecords { for r in t.retirements { try retire(r, in: txn) } }
         try afterRegistry(command, in: txn)
         try bumpWebhookRoutes(after: command, index: index, in: txn)
         for (ordinal, notice) in t.notices.enumerated() {

@@ -44,13 +44,11 @@ extension SpoolStore {
         guard !event.type.rawValue.hasPrefix("webhook.") else { return }
         let routes = try webhookRoutes(in: txn)
         guard !routes.isEmpty else { return }
-        let calls = WebhookOutbox.calls(routes: routes, type: event.type.rawValue, tenant: event.tenant,
-                                        index: index, ordinal: ordinal, at: event.timestampMillis,
-                                        eventRecord: { record })
-        for (key, call) in calls {
+        try WebhookOutbox.pendingRecords(routes: routes, type: event.type.rawValue, tenant: event.tenant, index: index,
+                                         ordinal: ordinal, at: event.timestampMillis, eventRecord: { record }) { endpoint, key, value in
             // A new sequence: no call was stored under this key.
-            webhookTally.stage(call.endpoint, .init(pending: 1))
-            try txn.put(dbRegistry, Array(key.utf8), RegistryRecord.webhookCall(call).encoded())
+            webhookTally.stage(endpoint, .init(pending: 1))
+            try txn.put(dbRegistry, key, value)
         }
     }
 

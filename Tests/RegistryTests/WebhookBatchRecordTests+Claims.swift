@@ -12,7 +12,7 @@ extension WebhookBatchRecordTests {
         for (k, r) in s.records where k.hasPrefix(RegistryKeys.webhookBatchPrefix("ep_1")) { current[k] = r }
         let t = RegistryMachine.apply(command, current: current)
         if let r = t.rejection { return r }
-        for (k, r) in t.writes { s.records[k] = r }
+        for (k, r) in t.allWrites(current: current) { s.records[k] = r }
         return nil
     }
 

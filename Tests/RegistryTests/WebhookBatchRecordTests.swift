@@ -30,7 +30,7 @@ struct WebhookBatchRecordTests {
         var current: [String: RegistryRecord] = [:]
         for k in command.keys { current[k] = s.records[k] }
         var out: [String: Int] = [:]
-        for (k, _) in RegistryMachine.apply(command, current: current).writes {
+        for (k, _) in RegistryMachine.apply(command, current: current).allWrites(current: current) {
             out[String(k.prefix { $0 != "/" }), default: 0] += 1
         }
         return out

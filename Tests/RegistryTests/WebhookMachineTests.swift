@@ -23,7 +23,7 @@ struct WebhookMachineTests {
             for k in command.keys { current[k] = records[k] }
             let t = RegistryMachine.apply(command, current: current)
             if let r = t.rejection { return r }
-            for (k, r) in t.writes { records[k] = r }
+            for (k, r) in t.allWrites(current: current) { records[k] = r }
             notices += t.notices
             return nil
         }
