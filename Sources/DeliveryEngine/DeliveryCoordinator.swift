@@ -419,7 +419,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     private func start(_ attempt: MessageAttempt) {
         let now = options.clock()
-        guard let message = try? store.message(id: attempt.queueID), let body = try? store.messageBody(id: attempt.queueID) else {
+        guard let (message, body) = (try? store.messageAndBody(id: attempt.queueID)) ?? nil else {
             inFlight[attempt.queueID] = nil
             checkDrained()
             return

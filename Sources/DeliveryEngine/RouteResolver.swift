@@ -17,10 +17,22 @@ struct RouteResolver: Sendable {
     let ourHostname: String
     /// MTA-STS policies for MX routes (nil: disabled or no resolver).
     var mtaSTS: MTASTSService? = nil
+    /// Answers of `resolveWithoutDNS` already computed from `config` (shared by copies, which
+    /// have the same `config`).
+    let staticAnswers = StaticAnswers()
 
     /// The route for `domain` when it needs no DNS (a static route whose hosts are IP literals).
-    /// Never blocks; any thread.
+    /// Asked for every delivery attempt; the answer is computed once per domain and remembered
+    /// (see `StaticAnswers`). Never blocks; any thread.
     func resolveWithoutDNS(domain: String) -> DeliveryRoute.Resolution? {
+        if let known = staticAnswers.answer(for: domain) { return known }
+        let answer = computeWithoutDNS(domain: domain)
+        staticAnswers.remember(answer, for: domain)
+        return answer
+    }
+
+    /// `resolveWithoutDNS` without the remembered answers. Pure.
+    func computeWithoutDNS(domain: String) -> DeliveryRoute.Resolution? {
         guard let route = config.route(forDomain: domain) else { return nil }
         var hosts: [DeliveryRoute.Host] = []
         for hostPort in route.hosts {

@@ -164,15 +164,36 @@ public enum RegistryMachine {
     }
 
     /// A host name: dot-separated LDH labels, 1-253 bytes, at least two labels.
+    /// One pass over the UTF-8 bytes, no allocation (it runs for every accepted message): the same
+    /// answer as splitting at dots and checking each label with `isLabel`, because any byte that
+    /// is not ASCII fails `isLabel` wherever a split would have put it.
     public static func isDomainName(_ s: String) -> Bool {
-        guard !s.isEmpty, s.utf8.count <= maxDomainLength else { return false }
-        let labels = s.split(separator: ".", omittingEmptySubsequences: false)
-        return labels.count >= 2 && labels.allSatisfy { isLabel(String($0)) }
+        let utf8 = s.utf8
+        guard !utf8.isEmpty, utf8.count <= maxDomainLength else { return false }
+        var labels = 1, length = 0, last: UInt8 = 0
+        for b in utf8 {
+            if b == 0x2E {
+                guard length > 0, last != 0x2D else { return false }
+                labels += 1
+                length = 0
+                continue
+            }
+            guard isLabelByte(b), length < 63, length > 0 || b != 0x2D else { return false }
+            length += 1
+            last = b
+        }
+        return labels >= 2 && length > 0 && last != 0x2D
+    }
+
+    /// A letter, digit, hyphen or underscore.
+    @inline(__always)
+    static func isLabelByte(_ b: UInt8) -> Bool {
+        (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x5F
     }
 
     static func isLabel(_ s: String) -> Bool {
         let u = Array(s.utf8)
         guard !u.isEmpty, u.count <= 63, u.first != 0x2D, u.last != 0x2D else { return false }
-        return u.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }
+        return u.allSatisfy(isLabelByte)
     }
 }

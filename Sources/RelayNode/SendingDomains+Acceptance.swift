@@ -71,6 +71,12 @@ extension SendingDomains {
     /// The domain of the (last) address in a From header value: `Name <a@b.example>` or
     /// `a@b.example`, lower-cased; nil when there is none.
     static func addressDomain(inHeader value: String) -> String? {
+        // Runs for every accepted message. ASCII text (nearly every From) is scanned as bytes:
+        // there every character is one byte (CR LF aside, which is no delimiter here), so the
+        // answer is the same as the character scan below, which keeps the other text.
+        if let ascii = value.utf8.withContiguousStorageIfAvailable({ asciiAddressDomain($0) }), let answer = ascii {
+            return answer
+        }
         var text = Substring(value)
         if let open = text.lastIndex(of: "<"), let close = text[open...].firstIndex(of: ">") {
             text = text[text.index(after: open)..<close]
@@ -78,6 +84,32 @@ extension SendingDomains {
         guard let at = text.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
         let domain = text[text.utf8.index(after: at)...].prefix { $0 != ">" && $0 != " " && $0 != "," && $0 != ";" && $0 != ")" }
         return domain.isEmpty ? nil : domain.lowercased()
+    }
+
+    /// `addressDomain` on ASCII bytes: nil when `bytes` are not all ASCII (the caller then scans
+    /// characters), else the answer (`.some(nil)`: no domain).
+    static func asciiAddressDomain(_ bytes: UnsafeBufferPointer<UInt8>) -> String?? {
+        var start = 0, end = bytes.count
+        for b in bytes where b >= 0x80 { return nil }
+        if let open = bytes.lastIndex(of: UInt8(ascii: "<")),
+           let close = bytes[open...].firstIndex(of: UInt8(ascii: ">")) {
+            start = open + 1
+            end = close
+        }
+        guard let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")) else { return .some(nil) }
+        var stop = at + 1
+        while stop < end {
+            let b = bytes[stop]
+            if b == UInt8(ascii: ">") || b == UInt8(ascii: " ") || b == UInt8(ascii: ",") || b == UInt8(ascii: ";")
+                || b == UInt8(ascii: ")") { break }
+            stop += 1
+        }
+        let domain = bytes[(at + 1)..<stop]
+        guard !domain.isEmpty else { return .some(nil) }
+        return .some(String(unsafeUninitializedCapacity: domain.count) { out in
+            for (i, b) in domain.enumerated() { out[i] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+            return domain.count
+        })
     }
 
     /// The domain part of an envelope address (empty for the null sender).

@@ -181,17 +181,19 @@ final class SendingDomains: Sendable {
     /// domain itself or, when the tenant allows subdomains, its nearest verified parent. Empty when
     /// none.
     func identities(forFromDomain fromDomain: String) -> (domain: SendingDomain, identities: [DKIMSigner.Identity])? {
-        var name = fromDomain.lowercased()
+        let lowered = fromDomain.lowercased()
+        var name = lowered
         while RegistryMachine.isDomainName(name) {
             let entry = cached(name)
             if let d = entry.domain, d.signs, !entry.identities.isEmpty {
-                if d.name == fromDomain.lowercased() || tenantSettings(d.tenant).allowSubdomains {
+                if d.name == lowered || tenantSettings(d.tenant).allowSubdomains {
                     return (d, entry.identities)
                 }
                 return nil
             }
-            guard let dot = name.firstIndex(of: ".") else { break }
-            name = String(name[name.index(after: dot)...])
+            // A domain name is ASCII, so its first dot byte is its first "." character.
+            guard let dot = name.utf8.firstIndex(of: UInt8(ascii: ".")) else { break }
+            name = String(name[name.utf8.index(after: dot)...])
         }
         return nil
     }

@@ -300,6 +300,22 @@ public final class SpoolStore: @unchecked Sendable {
         return found ? out : nil
     }
 
+    /// A queued message's metadata and its body (copied), read in one transaction with one decode
+    /// of the record: what a delivery attempt starts from, instead of `message(id:)` then
+    /// `messageBody(id:)` (two transactions, the record decoded twice). nil when the message is
+    /// not queued. Any thread; a brief read plus the body copy.
+    public func messageAndBody(id: String) throws -> (message: StoredMessage, body: [UInt8])? {
+        guard SpoolKeys.isValidQueueID(id) else { return nil }
+        return try read { txn in
+            guard let v = try txn.get(dbMessages, SpoolKeys.message(id)) else { return nil }
+            let m = try StoredMessage(decoding: v)
+            var body: [UInt8] = []
+            body.reserveCapacity(m.bodySize)
+            guard try bodyChunks(id, of: m, in: txn, { body.append(contentsOf: $0) }) else { return nil }
+            return (m, body)
+        }
+    }
+
     /// Streams the body in its stored segments (see `SpoolStore+Bodies.swift`) to `chunk`, in
     /// order, without copying: each buffer is valid only during its call.
     /// Returns false when the message is not queued. Runs in one read
@@ -316,10 +332,17 @@ public final class SpoolStore: @unchecked Sendable {
             guard let v = try txn.get(dbMessages, SpoolKeys.message(id)) else { return false }
             let m = try StoredMessage(decoding: v)
             reserve(m.bodySize)
-            if let ref = try logBodyRef(id, in: txn) { return try readLogBody(ref, queueID: id, chunk) }
-            try forEachBodySegment(id, bodySize: m.bodySize, in: txn, chunk)
-            return true
+            return try bodyChunks(id, of: m, in: txn, chunk)
         }
+    }
+
+    /// The body of queued message `m` to `chunk`, from the log or the body table; false when the
+    /// log no longer holds it.
+    private func bodyChunks(_ id: String, of m: StoredMessage, in txn: LMDBTransaction,
+                            _ chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        if let ref = try logBodyRef(id, in: txn) { return try readLogBody(ref, queueID: id, chunk) }
+        try forEachBodySegment(id, bodySize: m.bodySize, in: txn, chunk)
+        return true
     }
 
     /// Queue IDs due for delivery at `now` (ms since epoch), earliest first:
