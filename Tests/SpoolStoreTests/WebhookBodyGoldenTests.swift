@@ -111,6 +111,8 @@ struct WebhookBodyGoldenTests {
             lone.add(bytes)
             if let record = c.eventRecord, let event = try? record.withUnsafeBytes({ try Event(decoding: $0) }) {
                 json.add(event.webhookJSON(sequence: c.sequence))
+                // Rendered from the record's bytes, as from the decoded event.
+                #expect(bytes == event.webhookJSON(sequence: c.sequence), "\(event)")
             }
         }
         var rng = SplitMix64(seed: 77)
