@@ -91,6 +91,7 @@ extension WebhookCall {
         }
     }
 
+    /// Decodes what `reader` reads (an array, or the store's bytes in place).
     private init<B>(reader: CallReader<B>) throws {
         var r = reader
         guard try r.u8() == Self.binaryMagic else { throw WebhookCallDecodingError(reason: "not a binary call record") }

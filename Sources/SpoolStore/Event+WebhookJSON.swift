@@ -1,7 +1,8 @@
 extension Event {
     /// The webhook body: the event's JSON object as `JSONEncoder` with `.sortedKeys` writes it
     /// (`/` escaped as `\/`, absent optionals left out), with `"sequence":N` added last. Written
-    /// by hand because it runs for every webhook call: a few µs instead of Foundation's tens.
+    /// by hand: a few µs instead of Foundation's tens. The dispatcher renders calls from the stored
+    /// record instead (`appendWebhookJSON(record:…)`, no decoded event), checked against this one.
     /// Pure; any thread.
     public func webhookJSON(sequence: UInt64) -> [UInt8] {
         var out: [UInt8] = []
