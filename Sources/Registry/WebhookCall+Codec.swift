@@ -83,7 +83,17 @@ extension WebhookCall {
 
     /// Decodes `binaryEncoded()`'s bytes; throws `WebhookCallDecodingError` on malformed input.
     public init(binary bytes: some Collection<UInt8>) throws {
-        var r = CallReader(Array(bytes))
+        // A record read from the store is decoded where it lies (no copy of it first).
+        if let raw = bytes as? UnsafeRawBufferPointer {
+            try self.init(reader: CallReader(raw))
+        } else {
+            try self.init(reader: CallReader(Array(bytes)))
+        }
+    }
+
+    /// Decodes what `reader` reads (an array, or the store's bytes in place).
+    private init<B>(reader: CallReader<B>) throws {
+        var r = reader
         guard try r.u8() == Self.binaryMagic else { throw WebhookCallDecodingError(reason: "not a binary call record") }
         let version = try r.u8()
         guard version == Self.binaryVersion || version == Self.batchedVersion else {
@@ -143,23 +153,27 @@ struct CallWriter {
     }
 }
 
-/// Reads what `CallWriter` wrote; throws at the end of the input. Pure value; not shared.
-struct CallReader {
-    let bytes: [UInt8]
-    var at = 0
+/// Reads what `CallWriter` wrote; throws at the end of the input. Reads an array, or bytes in
+/// place (then valid only while they are). Pure value; not shared.
+struct CallReader<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int {
+    let bytes: Bytes
+    var at: Int
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: Bytes) {
+        self.bytes = bytes
+        at = bytes.startIndex
+    }
 
-    var atEnd: Bool { at == bytes.count }
+    var atEnd: Bool { at == bytes.endIndex }
 
-    private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+    private mutating func take(_ n: Int) throws -> Bytes.SubSequence {
         try need(n)
         defer { at += n }
         return bytes[at..<(at + n)]
     }
 
     private func need(_ n: Int) throws {
-        guard n >= 0, bytes.count - at >= n else { throw WebhookCallDecodingError(reason: "truncated call record") }
+        guard n >= 0, bytes.endIndex - at >= n else { throw WebhookCallDecodingError(reason: "truncated call record") }
     }
 
     // Integers read in place (no slice per field: every outbox record read goes through here).
@@ -187,7 +201,7 @@ struct CallReader {
     /// A count of elements of at least `minBytesEach` bytes, refused when the rest cannot hold them.
     mutating func count(minBytesEach: Int) throws -> Int {
         let n = Int(try u32())
-        guard n <= (bytes.count - at) / max(1, minBytesEach) else { throw WebhookCallDecodingError(reason: "count \(n) past the end") }
+        guard n <= (bytes.endIndex - at) / max(1, minBytesEach) else { throw WebhookCallDecodingError(reason: "count \(n) past the end") }
         return n
     }
     mutating func string() throws -> String { String(decoding: try take(Int(try u32())), as: UTF8.self) }

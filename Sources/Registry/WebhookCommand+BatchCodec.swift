@@ -27,7 +27,7 @@ extension WebhookCommand {
         return w.bytes
     }
 
-    static func decodeBatchLease(_ r: inout CallReader) throws -> BatchLease {
+    static func decodeBatchLease(_ r: inout CallReader<[UInt8]>) throws -> BatchLease {
         let endpoint = try r.string(), owner = try r.string(), incarnation = try r.u64()
         let issuedAt = try r.i64(), expiresAt = try r.i64()
         let formed = try u64s(&r)
@@ -60,7 +60,7 @@ extension WebhookCommand {
         return w.bytes
     }
 
-    static func decodeBatchResults(_ r: inout CallReader) throws -> BatchResults {
+    static func decodeBatchResults(_ r: inout CallReader<[UInt8]>) throws -> BatchResults {
         let endpoint = try r.string(), owner = try r.string(), incarnation = try r.u64()
         var results: [BatchResult] = []
         for _ in 0..<(try r.count(minBytesEach: 49)) {
@@ -71,7 +71,7 @@ extension WebhookCommand {
         return BatchResults(endpoint: endpoint, owner: owner, incarnation: incarnation, results: results)
     }
 
-    private static func u64s(_ r: inout CallReader) throws -> [UInt64] {
+    private static func u64s(_ r: inout CallReader<[UInt8]>) throws -> [UInt64] {
         let n = try r.count(minBytesEach: 8)
         var out: [UInt64] = []
         out.reserveCapacity(n)

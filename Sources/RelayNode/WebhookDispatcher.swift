@@ -165,20 +165,24 @@ final class WebhookDispatcher: @unchecked Sendable {
         for (id, r) in batchPosts { postsByEndpoint[id, default: []].append(r) }
         var commands: [(String, WebhookCommand)] = []
         for (id, results) in byEndpoint {
-            for r in results {
-                state[id]?.inFlight.remove(r.sequence)
-                state[id]?.inFlightPosts.remove(r.sequence)
-                state[id]?.recording.insert(r.sequence)
+            updateState(id) { s in
+                for r in results {
+                    s.inFlight.remove(r.sequence)
+                    s.inFlightPosts.remove(r.sequence)
+                    s.recording.insert(r.sequence)
+                }
             }
             commands.append((id, .results(WebhookCommand.Results(endpoint: id, owner: nodeID, incarnation: incarnation,
                                                                  results: results))))
         }
         for (id, results) in postsByEndpoint {
-            for r in results {
-                state[id]?.inFlightPosts.remove(r.first)
-                for seq in r.sequences {
-                    state[id]?.inFlight.remove(seq)
-                    state[id]?.recording.insert(seq)
+            updateState(id) { s in
+                for r in results {
+                    s.inFlightPosts.remove(r.first)
+                    for seq in r.sequences {
+                        s.inFlight.remove(seq)
+                        s.recording.insert(seq)
+                    }
                 }
             }
             commands.append((id, .batchResults(WebhookCommand.BatchResults(endpoint: id, owner: nodeID, incarnation: incarnation,
@@ -208,12 +212,21 @@ final class WebhookDispatcher: @unchecked Sendable {
             _ = committed.wait(timeout: .now() + 10)
             // Recorded or stale (or timed out: the lease expires): either way no longer ours.
             for (id, results) in byEndpoint {
-                for r in results { state[id]?.recording.remove(r.sequence) }
+                updateState(id) { s in for r in results { s.recording.remove(r.sequence) } }
             }
             for (id, results) in postsByEndpoint {
-                for r in results { for seq in r.sequences { state[id]?.recording.remove(seq) } }
+                updateState(id) { s in for r in results { for seq in r.sequences { s.recording.remove(seq) } } }
             }
         }
+    }
+
+    /// Changes endpoint `id`'s state, if it has one, in place: taken out of `state` while it
+    /// changes, so that its sets are not copied (a copy read out of the dictionary shares them,
+    /// and the first change would copy each one whole). Dispatcher thread.
+    private func updateState(_ id: String, _ change: (inout EndpointState) -> Void) {
+        guard var s = state.removeValue(forKey: id) else { return }
+        change(&s)
+        state[id] = s
     }
 
     /// Puts batch results back to be proposed again (their proposal was refused below format 5).
@@ -242,7 +255,8 @@ final class WebhookDispatcher: @unchecked Sendable {
             state[id] = nil
         }
         for e in endpoints where !e.paused && !e.disabled {
-            var s = state[e.id] ?? EndpointState()
+            // Taken out while it changes (see `updateState`).
+            var s = state.removeValue(forKey: e.id) ?? EndpointState()
             defer { state[e.id] = s }
             guard preferredOwner("webhook:" + e.id) == nodeID else {
                 s.queue = []  // another member sends them once these leases expired

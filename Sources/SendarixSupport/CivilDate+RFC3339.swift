@@ -2,17 +2,22 @@ extension CivilDate {
     /// Formats `millis` since the Unix epoch as an RFC 3339 UTC timestamp
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` (years outside 0...9999 keep their digits). Pure; any caller.
     public static func rfc3339(millis: Int64) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        appendRFC3339(millis: millis, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `rfc3339(millis:)`'s bytes to `out` (no string in between). Pure; any caller.
+    public static func appendRFC3339(millis: Int64, to out: inout [UInt8]) {
         let (secs, ms) = floorDivide(millis, 1000)
         let (days, secondOfDay) = floorDivide(secs, 86_400)
         let date = CivilDate(days: days)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
         appendDigits(date.year, width: 4, to: &out); out.append(0x2D)
         appendDigits(Int64(date.month), width: 2, to: &out); out.append(0x2D)
         appendDigits(Int64(date.day), width: 2, to: &out); out.append(0x54)
         appendClock(secondOfDay, to: &out)
         out.append(0x2E); appendDigits(ms, width: 3, to: &out); out.append(0x5A)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses RFC 3339 `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (also `t`, `z`, or a space as

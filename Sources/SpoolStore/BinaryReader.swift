@@ -51,8 +51,13 @@ struct BinaryReader {
     mutating func bool() throws -> Bool { try u8() != 0 }
 
     mutating func string() throws -> String {
+        String(decoding: try run(), as: UTF8.self)
+    }
+
+    /// The bytes of a length-prefixed run (what `string()` decodes), without a copy.
+    mutating func run() throws -> UnsafeRawBufferPointer {
         let n = Int(try u32())
-        return String(decoding: try take(n), as: UTF8.self)
+        return try take(n)
     }
 
     mutating func blob() throws -> [UInt8] {

@@ -1,7 +1,8 @@
 extension Event {
     /// The webhook body: the event's JSON object as `JSONEncoder` with `.sortedKeys` writes it
     /// (`/` escaped as `\/`, absent optionals left out), with `"sequence":N` added last. Written
-    /// by hand because it runs for every webhook call: a few µs instead of Foundation's tens.
+    /// by hand: a few µs instead of Foundation's tens. The dispatcher renders calls from the stored
+    /// record instead (`appendWebhookJSON(record:…)`, no decoded event), checked against this one.
     /// Pure; any thread.
     public func webhookJSON(sequence: UInt64) -> [UInt8] {
         var out: [UInt8] = []
@@ -56,32 +57,36 @@ extension Event {
 
     /// Appends `s` as a JSON string literal, escaped as Foundation's `JSONEncoder` does.
     static func appendJSONString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
         var s = s
-        s.withUTF8 { utf8 in
-            // Runs that need no escaping are copied whole (most strings are one run).
-            var run = 0
-            for i in 0..<utf8.count {
-                let b = utf8[i]
-                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == UInt8(ascii: "/") else { continue }
-                if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<i])) }
-                run = i + 1
-                switch b {
-                case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-                case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-                case UInt8(ascii: "/"): out.append(contentsOf: [0x5C, 0x2F])
-                case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                default:
-                    let hex: StaticString = "0123456789abcdef"
-                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)]])
-                }
+        s.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0), to: &out) }
+    }
+
+    /// Appends valid UTF-8 bytes as a JSON string literal (quotes included), escaped as
+    /// `JSONEncoder` does. Pure; any thread.
+    static func appendEscaped(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        // Runs that need no escaping are copied whole (most strings are one run).
+        var run = 0
+        for i in 0..<utf8.count {
+            let b = utf8[i]
+            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == UInt8(ascii: "/") else { continue }
+            if run < i { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[run..<i])) }
+            run = i + 1
+            switch b {
+            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+            case UInt8(ascii: "/"): out.append(contentsOf: [0x5C, 0x2F])
+            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)]])
             }
-            if run < utf8.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...])) }
         }
+        if run < utf8.count { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[run...])) }
         out.append(UInt8(ascii: "\""))
     }
 }

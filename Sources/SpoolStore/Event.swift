@@ -46,9 +46,13 @@ public struct Event: Sendable, Equatable, Codable {
         }
 
         init?(code: UInt8) {
-            guard Int(code) < Kind.allCases.count else { return nil }
-            self = Kind.allCases[Int(code)]
+            guard Int(code) < Kind.byCode.count else { return nil }
+            self = Kind.byCode[Int(code)]
         }
+
+        /// `allCases` built once (the synthesized `allCases` builds an array at every call, and
+        /// every stored event read decodes its kind); index = `code`.
+        private static let byCode = allCases
     }
 
     /// Unique, deterministic ID: `<log index>-<ordinal within the command>`.

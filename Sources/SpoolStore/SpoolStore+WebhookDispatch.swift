@@ -13,6 +13,7 @@ extension SpoolStore {
     /// `webhookBody(call)` as bytes (what is sent), without a string in between. Pure; any thread.
     public static func webhookBodyBytes(_ call: WebhookCall) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(320 + (call.eventRecord?.count ?? call.payload.utf8.count))
         appendWebhookBody(call, open: false, to: &out)
         return out
     }
@@ -31,13 +32,12 @@ extension SpoolStore {
             out += payload.dropLast()
             return true
         }
-        guard let event = try? record.withUnsafeBytes({ try Event(decoding: $0) }) else {
+        // Rendered from the record's bytes: no decoded event, no string per field.
+        guard record.withUnsafeBytes({ Event.appendWebhookJSON(record: $0, sequence: call.sequence, open: open, to: &out) }) else {
             let empty = Array(WebhookOutbox.payload(eventJSON: Array("{}".utf8), sequence: call.sequence).utf8)
             out += open ? empty.dropLast() : empty[...]
             return open
         }
-        out.reserveCapacity(out.count + 320 + (event.response?.utf8.count ?? 0))
-        event.appendWebhookJSON(sequence: call.sequence, open: open, to: &out)
         return open
     }
 

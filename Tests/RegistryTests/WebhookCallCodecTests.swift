@@ -52,6 +52,29 @@ struct WebhookCallCodecTests {
         #expect(throws: WebhookCallDecodingError.self) { try WebhookCall(binary: bytes + [0]) }
     }
 
+    @Test("A record read in place (the store's bytes, not an array) decodes as its array does, with and without batch; truncated, longer or foreign bytes are refused the same way")
+    func inPlaceAsArray() throws {
+        var withBatch = Self.call()
+        withBatch.batch = WebhookCall.Batch(id: "batch_77_3_2_00000000000000ab", size: 2)
+        var old = WebhookCall(endpoint: "e", sequence: 1, webhookID: "msg_0_1", eventType: "accepted", createdAt: 5,
+                              payload: "{\"id\":\"0-1\"}")
+        old.status = .delivered
+        for c in [Self.call(), withBatch, old] {
+            let bytes = c.binaryEncoded()
+            #expect(try bytes.withUnsafeBytes { try WebhookCall(binary: $0) } == c)
+            #expect(try bytes.withUnsafeBytes { try RegistryRecord(decoding: $0) } == .webhookCall(c))
+            for cut in [0, 1, 2, 10, bytes.count / 2, bytes.count - 1] {
+                #expect(throws: WebhookCallDecodingError.self) {
+                    try Array(bytes.prefix(cut)).withUnsafeBytes { try WebhookCall(binary: $0) }
+                }
+            }
+            #expect(throws: WebhookCallDecodingError.self) { try (bytes + [0]).withUnsafeBytes { try WebhookCall(binary: $0) } }
+            // A slice of a larger buffer (indices not starting at 0 in the parent) reads the same.
+            let padded = [0xEE, 0xEE] + bytes
+            #expect(try padded.withUnsafeBytes { try WebhookCall(binary: UnsafeRawBufferPointer(rebasing: $0[2...])) } == c)
+        }
+    }
+
     @Test("The status read by skipping fields (the tally's) equals the decoded one for every status, with or without event record, history and batch; foreign or truncated records give nil")
     func statusWithoutDecoding() throws {
         var withBatch = Self.call()
