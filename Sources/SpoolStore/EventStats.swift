@@ -95,15 +95,17 @@ public enum EventStats {
         return w.bytes
     }
 
-    static func countKey(_ resolution: UInt8, bucket: Int64, _ dim: Dimension, _ value: String, _ type: Event.Kind) -> [UInt8] {
-        let v = Array(SpoolMachine.asciiLowercased(value).utf8.prefix(SpoolKeys.maxIndexedField))
-        var w = BinaryWriter(capacity: 14 + v.count)
-        w.raw(countPrefix(resolution, bucket: bucket))
-        w.u8(dim.code)
-        w.u16(UInt16(v.count))
-        w.raw(v)
-        w.u8(type.code)
-        return w.bytes
+    /// Appends the count key `[tag][resolution][bucket u64][dimension][len u16][value][type]` to
+    /// `out`: `value` ASCII-lowercased and cut at ``SpoolKeys/maxIndexedField`` bytes, written
+    /// straight from its UTF-8 bytes (no lowercased copy, no key array per count). Pure.
+    static func appendCountKey<C: Collection<UInt8>>(_ resolution: UInt8, bucket: Int64, _ dim: Dimension, _ value: C,
+                                                     _ type: Event.Kind, to out: inout [UInt8]) {
+        out.append(countTag)
+        out.append(resolution)
+        SpoolKeys.appendU64(SpoolKeys.biased(bucket), to: &out)
+        out.append(dim.code)
+        SpoolKeys.appendField(value, to: &out)
+        out.append(type.code)
     }
 
     static func latencyKey(bucket: Int64, index: UInt8) -> [UInt8] {
