@@ -162,7 +162,12 @@ enum SpoolKeys {
         let n = min(field.count, maxIndexedField)
         out.append(UInt8(truncatingIfNeeded: n >> 8))
         out.append(UInt8(truncatingIfNeeded: n))
-        for b in field.prefix(n) { out.append((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b) }
+        let start = out.count
+        let copied = field.withContiguousStorageIfAvailable { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0.prefix(n))) }
+        if copied == nil { out.append(contentsOf: field.prefix(n)) }
+        out.withUnsafeMutableBufferPointer { o in
+            for i in start..<o.count where o[i] >= 0x41 && o[i] <= 0x5A { o[i] |= 0x20 }
+        }
     }
 
     /// Appends `v` big-endian.

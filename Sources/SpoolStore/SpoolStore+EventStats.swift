@@ -8,14 +8,15 @@ extension SpoolStore {
         let minute = EventStats.floor(event.timestampMillis, 60_000)
         let hour = EventStats.floor(event.timestampMillis, 3_600_000)
         let type = event.type
+        let tenant = event.tenant.utf8  // the closures below capture this, not a copy of the event
         // The counts in one buffer, in the pending-value format `addCounts` merges (SpoolStore+PendingStats.swift).
         var counts: [UInt8] = []
-        counts.reserveCapacity(8 * 40 + event.tenant.utf8.count * 2)
+        counts.reserveCapacity(9 * 32 + 2 * tenant.count + event.recipient.utf8.count)
         let none = EmptyCollection<UInt8>()
         Self.appendCount(to: &counts) { EventStats.appendCountKey(1, bucket: minute, .all, none, type, to: &$0) }
-        Self.appendCount(to: &counts) { EventStats.appendCountKey(1, bucket: minute, .tenant, event.tenant.utf8, type, to: &$0) }
+        Self.appendCount(to: &counts) { EventStats.appendCountKey(1, bucket: minute, .tenant, tenant, type, to: &$0) }
         Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .all, none, type, to: &$0) }
-        Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .tenant, event.tenant.utf8, type, to: &$0) }
+        Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .tenant, tenant, type, to: &$0) }
         if let domain = SpoolKeys.EventIndex.domainUTF8(of: event.recipient) {
             Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .recipientDomain, domain, type, to: &$0) }
         }
