@@ -95,19 +95,6 @@ public enum EventStats {
         return w.bytes
     }
 
-    /// Appends the count key `[tag][resolution][bucket u64][dimension][len u16][value][type]` to
-    /// `out`: `value` ASCII-lowercased and cut at ``SpoolKeys/maxIndexedField`` bytes, written
-    /// straight from its UTF-8 bytes (no lowercased copy, no key array per count). Pure.
-    static func appendCountKey<C: Collection<UInt8>>(_ resolution: UInt8, bucket: Int64, _ dim: Dimension, _ value: C,
-                                                     _ type: Event.Kind, to out: inout [UInt8]) {
-        out.append(countTag)
-        out.append(resolution)
-        SpoolKeys.appendU64(SpoolKeys.biased(bucket), to: &out)
-        out.append(dim.code)
-        SpoolKeys.appendField(value, to: &out)
-        out.append(type.code)
-    }
-
     static func latencyKey(bucket: Int64, index: UInt8) -> [UInt8] {
         var w = BinaryWriter(capacity: 10)
         w.u8(latencyTag)

@@ -8,35 +8,30 @@ extension SpoolStore {
         let minute = EventStats.floor(event.timestampMillis, 60_000)
         let hour = EventStats.floor(event.timestampMillis, 3_600_000)
         let type = event.type
-        let tenant = event.tenant.utf8  // the closures below capture this, not a copy of the event
+        let tenant = event.tenant.utf8
         // The counts in one buffer, in the pending-value format `addCounts` merges (SpoolStore+PendingStats.swift).
         var counts: [UInt8] = []
         counts.reserveCapacity(9 * 32 + 2 * tenant.count + event.recipient.utf8.count)
         let none = EmptyCollection<UInt8>()
-        Self.appendCount(to: &counts) { EventStats.appendCountKey(1, bucket: minute, .all, none, type, to: &$0) }
-        Self.appendCount(to: &counts) { EventStats.appendCountKey(1, bucket: minute, .tenant, tenant, type, to: &$0) }
-        Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .all, none, type, to: &$0) }
-        Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .tenant, tenant, type, to: &$0) }
+        Self.appendCount(1, bucket: minute, .all, none, type, to: &counts)
+        Self.appendCount(1, bucket: minute, .tenant, tenant, type, to: &counts)
+        Self.appendCount(2, bucket: hour, .all, none, type, to: &counts)
+        Self.appendCount(2, bucket: hour, .tenant, tenant, type, to: &counts)
         if let domain = SpoolKeys.EventIndex.domainUTF8(of: event.recipient) {
-            Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .recipientDomain, domain, type, to: &$0) }
+            Self.appendCount(2, bucket: hour, .recipientDomain, domain, type, to: &counts)
         }
         if let ip = message?.clientIP, !ip.isEmpty {
-            Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .sourceIP, ip.utf8, type, to: &$0) }
+            Self.appendCount(2, bucket: hour, .sourceIP, ip.utf8, type, to: &counts)
         }
         if let pool = event.pool, !pool.isEmpty {
-            Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .pool, pool.utf8, type, to: &$0) }
+            Self.appendCount(2, bucket: hour, .pool, pool.utf8, type, to: &counts)
         }
         if let ip = event.sendingIP, !ip.isEmpty {
-            Self.appendCount(to: &counts) { EventStats.appendCountKey(2, bucket: hour, .sendingIP, ip.utf8, type, to: &$0) }
+            Self.appendCount(2, bucket: hour, .sendingIP, ip.utf8, type, to: &counts)
         }
         if event.type == .delivered, let received = message?.receivedAt {
             let latency = max(0, event.timestampMillis - received)
-            let bucket = EventStats.latencyBucket(latency)
-            Self.appendCount(to: &counts) {  // the bytes of EventStats.latencyKey
-                $0.append(EventStats.latencyTag)
-                SpoolKeys.appendU64(SpoolKeys.biased(hour), to: &$0)
-                $0.append(bucket)
-            }
+            Self.appendLatencyCount(bucket: hour, index: EventStats.latencyBucket(latency), to: &counts)
         }
         try addCounts(counts, in: txn)  // SpoolStore+PendingStats.swift
     }

@@ -22,21 +22,50 @@ extension SpoolStore {
     /// so it never becomes an overflow page that would be copied whole in every commit.
     static let pendingStatsLimit = 1536
 
-    /// Appends one count to `out` in the pending-value format, `[key len u32][count key][delta u64 = 1]`:
-    /// `key` writes the count key (``EventStats/appendCountKey(_:bucket:_:_:_:to:)``). Pure.
-    static func appendCount(to out: inout [UInt8], key: (inout [UInt8]) -> Void) {
+    /// Appends one count to `out` in the pending-value format, `[key len u32][count key][delta u64 = 1]`,
+    /// with the count key `[tag][resolution][bucket u64][dimension][len u16][value][type]` of
+    /// ``EventStats``: `value` ASCII-lowercased and cut at ``SpoolKeys/maxIndexedField`` bytes.
+    /// Written in place into bytes appended at once (no key array, no append per field). Pure.
+    static func appendCount<C: Collection<UInt8>>(_ resolution: UInt8, bucket: Int64, _ dim: EventStats.Dimension,
+                                                  _ value: C, _ type: Event.Kind, to out: inout [UInt8]) {
+        let n = min(value.count, SpoolKeys.maxIndexedField)
         let start = out.count
-        out.append(contentsOf: repeatElement(0, count: 4))
-        key(&out)
-        let n = UInt32(out.count - start - 4)
-        out[start] = UInt8(truncatingIfNeeded: n >> 24)
-        out[start + 1] = UInt8(truncatingIfNeeded: n >> 16)
-        out[start + 2] = UInt8(truncatingIfNeeded: n >> 8)
-        out[start + 3] = UInt8(truncatingIfNeeded: n)
-        SpoolKeys.appendU64(1, to: &out)
+        out.append(contentsOf: repeatElement(0, count: 26 + n))
+        out.withUnsafeMutableBytes { raw in
+            let e = UnsafeMutableRawBufferPointer(rebasing: raw[start...])
+            e.storeBytes(of: UInt32(14 + n).bigEndian, toByteOffset: 0, as: UInt32.self)
+            e[4] = EventStats.countTag
+            e[5] = resolution
+            e.storeBytes(of: SpoolKeys.biased(bucket).bigEndian, toByteOffset: 6, as: UInt64.self)
+            e[14] = dim.code
+            e[15] = UInt8(truncatingIfNeeded: n >> 8)
+            e[16] = UInt8(truncatingIfNeeded: n)
+            let field = UnsafeMutableRawBufferPointer(rebasing: e[17..<(17 + n)])
+            if value.withContiguousStorageIfAvailable({ field.copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0.prefix(n)))) }) == nil {
+                for (i, b) in value.prefix(n).enumerated() { field[i] = b }
+            }
+            for i in 0..<n where field[i] >= 0x41 && field[i] <= 0x5A { field[i] |= 0x20 }
+            e[17 + n] = type.code
+            e.storeBytes(of: UInt64(1).bigEndian, toByteOffset: 18 + n, as: UInt64.self)
+        }
     }
 
-    /// Adds 1 to each count of `counts` (entries made by ``appendCount(to:key:)``): to the
+    /// Appends one delivery-latency count (key ``EventStats/latencyKey(bucket:index:)``) to
+    /// `out` in the pending-value format. Pure.
+    static func appendLatencyCount(bucket: Int64, index: UInt8, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 22))
+        out.withUnsafeMutableBytes { raw in
+            let e = UnsafeMutableRawBufferPointer(rebasing: raw[start...])
+            e.storeBytes(of: UInt32(10).bigEndian, toByteOffset: 0, as: UInt32.self)
+            e[4] = EventStats.latencyTag
+            e.storeBytes(of: SpoolKeys.biased(bucket).bigEndian, toByteOffset: 5, as: UInt64.self)
+            e[13] = index
+            e.storeBytes(of: UInt64(1).bigEndian, toByteOffset: 14, as: UInt64.self)
+        }
+    }
+
+    /// Adds 1 to each count of `counts` (entries made by ``appendCount(_:bucket:_:_:_:to:)``): to the
     /// pending deltas when deferring, else to the stored counts. The pending value is updated in
     /// one copy of its bytes (a known key's delta in place, a new key appended), so it stays
     /// byte for byte what decoding, bumping and re-encoding it gave.
