@@ -60,6 +60,12 @@ struct BinaryReader {
         return try take(n)
     }
 
+    /// A length-prefixed string's (or blob's) bytes, borrowed from the buffer (no copy).
+    mutating func stringBytes() throws -> UnsafeRawBufferPointer {
+        let n = Int(try u32())
+        return try take(n)
+    }
+
     mutating func blob() throws -> [UInt8] {
         let n = Int(try u32())
         return Array(try take(n))

@@ -3,7 +3,7 @@ extension Event {
 
     /// Binary form stored in LMDB (the JSON form is only for the API). Pure.
     func encoded() -> [UInt8] {
-        var w = BinaryWriter(capacity: 160 + (response?.utf8.count ?? 0))
+        var w = BinaryWriter(capacity: encodedSize)  // exact: no regrowth while writing
         w.u8(Self.recordVersion)
         w.string(id)
         w.u8(type.code)
@@ -33,6 +33,19 @@ extension Event {
         if let pool { w.string(pool) }
         return w.bytes
     }
+
+    /// The length of ``encoded()``.
+    var encodedSize: Int {
+        var n = 1 + 1 + 8 + 1 + 6 * 4 + id.utf8.count + messageId.utf8.count + queueId.utf8.count + tenant.utf8.count
+            + sender.utf8.count + recipient.utf8.count
+        if smtpCode != nil { n += 4 }
+        if attempt != nil { n += 4 }
+        n += Self.size(enhancedCode) + Self.size(response) + Self.size(remoteHost) + Self.size(bounceClass)
+            + Self.size(sendingIP) + Self.size(pool)
+        return n
+    }
+
+    private static func size(_ s: String?) -> Int { s.map { 4 + $0.utf8.count } ?? 0 }
 
     /// Decodes the stored binary form; throws `.corrupt`. Any thread.
     init(decoding buffer: UnsafeRawBufferPointer) throws {

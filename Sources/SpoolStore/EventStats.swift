@@ -95,17 +95,6 @@ public enum EventStats {
         return w.bytes
     }
 
-    static func countKey(_ resolution: UInt8, bucket: Int64, _ dim: Dimension, _ value: String, _ type: Event.Kind) -> [UInt8] {
-        let v = Array(SpoolMachine.asciiLowercased(value).utf8.prefix(SpoolKeys.maxIndexedField))
-        var w = BinaryWriter(capacity: 14 + v.count)
-        w.raw(countPrefix(resolution, bucket: bucket))
-        w.u8(dim.code)
-        w.u16(UInt16(v.count))
-        w.raw(v)
-        w.u8(type.code)
-        return w.bytes
-    }
-
     static func latencyKey(bucket: Int64, index: UInt8) -> [UInt8] {
         var w = BinaryWriter(capacity: 10)
         w.u8(latencyTag)

@@ -21,13 +21,26 @@ struct LMDBTransaction {
         return UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
     }
 
+    /// Looks up the key in the buffer `key` (no array); nil when absent.
+    func get(_ dbi: MDB_dbi, key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var value = MDB_val()
+        let rc = mdb_get(txn, dbi, &kv, &value)
+        if rc == MDB_NOTFOUND { return nil }
+        guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_get") }
+        return UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+    }
+
     /// Stores `value` under `key`, replacing any existing value.
     func put(_ dbi: MDB_dbi, _ key: [UInt8], _ value: UnsafeRawBufferPointer, flags: Int32 = 0) throws {
-        let rc = key.withUnsafeBytes { k -> Int32 in
-            var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
-            var vv = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-            return mdb_put(txn, dbi, &kv, &vv, UInt32(flags))
-        }
+        try key.withUnsafeBytes { try put(dbi, key: $0, value, flags: flags) }
+    }
+
+    /// Stores `value` under the key in the buffer `key` (no array), replacing any existing value.
+    func put(_ dbi: MDB_dbi, key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, flags: Int32 = 0) throws {
+        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var vv = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_put(txn, dbi, &kv, &vv, UInt32(flags))
         guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_put") }
     }
 

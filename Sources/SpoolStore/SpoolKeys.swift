@@ -95,7 +95,11 @@ enum SpoolKeys {
     /// Commit-order feed key: `[5][log index][ordinal]` (the tail of the event
     /// key); its value is the event key.
     static func feed(eventKey: [UInt8]) -> [UInt8] {
-        [feedTag] + eventKey[8...]
+        var out: [UInt8] = []
+        out.reserveCapacity(13)
+        out.append(feedTag)
+        out.append(contentsOf: eventKey[8...])
+        return out
     }
 
     static let feedTag: UInt8 = 5
@@ -123,21 +127,52 @@ enum SpoolKeys {
 
         /// The part after the last `@`, or nil.
         static func domain(of address: String) -> String? {
+            domainUTF8(of: address).map { String(Substring($0)) }
+        }
+
+        /// The UTF-8 bytes after the last `@` of `address` (no copy), or nil when there is no
+        /// `@` or nothing after it: the bytes of ``domain(of:)``.
+        static func domainUTF8(of address: String) -> Substring.UTF8View? {
             guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
-            let d = address[address.utf8.index(after: at)...]
-            return d.isEmpty ? nil : String(d)
+            let d = address.utf8[address.utf8.index(after: at)...]
+            return d.isEmpty ? nil : d
+        }
+
+        /// The bytes after the last `@` in UTF-8 `address`, or nil (see ``domainUTF8(of:)``).
+        static func domainBytes(of address: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+            guard let at = address.lastIndex(of: UInt8(ascii: "@")), at + 1 < address.count else { return nil }
+            return UnsafeRawBufferPointer(rebasing: address[(at + 1)...])
         }
     }
 
     /// Prefix of a secondary event index key (all indexes share one table):
     /// `[index kind][len u16][lowercased field, truncated]`; the event key follows.
     static func indexPrefix(_ index: EventIndex, _ field: String) -> [UInt8] {
-        let lower = Array(SpoolMachine.asciiLowercased(field).utf8.prefix(maxIndexedField))
-        var w = BinaryWriter(capacity: lower.count + 3 + eventKeySize)
-        w.u8(index.rawValue)
-        w.u16(UInt16(lower.count))
-        w.raw(lower)
-        return w.bytes
+        var out: [UInt8] = []
+        out.reserveCapacity(min(field.utf8.count, maxIndexedField) + 3 + eventKeySize)
+        out.append(index.rawValue)
+        appendField(field.utf8, to: &out)
+        return out
+    }
+
+    /// Appends `[len u16][field]`: the UTF-8 `field` ASCII-lowercased and cut at
+    /// ``maxIndexedField`` bytes, as index and count keys hold it (the bytes of
+    /// `SpoolMachine.asciiLowercased(field).utf8.prefix(maxIndexedField)`). Pure.
+    static func appendField<C: Collection<UInt8>>(_ field: C, to out: inout [UInt8]) {
+        let n = min(field.count, maxIndexedField)
+        out.append(UInt8(truncatingIfNeeded: n >> 8))
+        out.append(UInt8(truncatingIfNeeded: n))
+        let start = out.count
+        let copied = field.withContiguousStorageIfAvailable { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0.prefix(n))) }
+        if copied == nil { out.append(contentsOf: field.prefix(n)) }
+        out.withUnsafeMutableBufferPointer { o in
+            for i in start..<o.count where o[i] >= 0x41 && o[i] <= 0x5A { o[i] |= 0x20 }
+        }
+    }
+
+    /// Appends `v` big-endian.
+    static func appendU64(_ v: UInt64, to out: inout [UInt8]) {
+        withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) }
     }
 
     /// `[tenant len u16][tenant][lowercased address]`.

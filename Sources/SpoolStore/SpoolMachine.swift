@@ -161,6 +161,7 @@ public enum SpoolMachine {
                              + (m.lease.map { String($0.attempt) } ?? "none"), o.queueID)
         }
         var t = Transition()
+        t.events.reserveCapacity(o.results.count)
         var ordinal = 0
         for result in o.results {
             guard let i = recipientIndex(result.recipient, in: m.recipients), !m.recipients[i].status.isFinal else {

@@ -55,33 +55,124 @@ extension SpoolStore {
         return [SpoolKeys.feedTag] + [UInt8](repeating: 0, count: 12)
     }
 
-    /// Writes the secondary index entries of the event stored under `key`.
-    func putIndexEntries(_ event: Event, key: [UInt8], in txn: LMDBTransaction) throws {
-        let empty = [UInt8]()
-        for i in SpoolKeys.EventIndex.allCases {
-            guard let field = i.field(of: event) else { continue }
-            try txn.put(dbEventIndex, SpoolKeys.indexPrefix(i, field) + key, empty)
+    /// Writes the secondary index entries of the event stored as `record` (``Event/encoded()``)
+    /// under `key`.
+    func putIndexEntries(record: [UInt8], key: [UInt8], in txn: LMDBTransaction) throws {
+        var keys: [UInt8] = []
+        keys.reserveCapacity(record.count + 8 * (3 + 2 + SpoolKeys.eventKeySize))
+        try record.withUnsafeBytes { r in try key.withUnsafeBytes { k in try Self.appendIndexKeys(record: r, eventKey: k, to: &keys) } }
+        try putIndexKeys(keys, in: txn)
+    }
+
+    /// Puts each key of `keys` (`[len u16][key]`…) with an empty value, in order.
+    private func putIndexKeys(_ keys: [UInt8], in txn: LMDBTransaction) throws {
+        try keys.withUnsafeBytes { all in
+            var offset = 0
+            while offset < all.count {
+                let n = Int(all[offset]) << 8 | Int(all[offset + 1])
+                try txn.put(dbEventIndex, key: UnsafeRawBufferPointer(rebasing: all[(offset + 2)..<(offset + 2 + n)]),
+                            UnsafeRawBufferPointer(start: nil, count: 0))
+                offset += 2 + n
+            }
         }
+    }
+
+    /// Appends, as `[len u16][key]`, the secondary index keys of the event stored as `record`
+    /// under `eventKey`, in ``SpoolKeys/EventIndex`` order: the keys `SpoolKeys.indexPrefix(i,
+    /// i.field(of: event)) + eventKey` of the decoded event, read from the record's fields in
+    /// place (no `Event`, no strings). Throws `.corrupt` where decoding the record throws. Pure.
+    static func appendIndexKeys(record: UnsafeRawBufferPointer, eventKey: UnsafeRawBufferPointer,
+                                to out: inout [UInt8]) throws {
+        var r = BinaryReader(record, what: "event record")
+        guard try r.u8() == Event.recordVersion else { throw StoreError.corrupt("event record version") }
+        _ = try r.stringBytes()  // id
+        guard let type = Event.Kind(code: try r.u8()) else { throw StoreError.corrupt("event type") }
+        let messageID = try r.stringBytes()
+        let queueID = try r.stringBytes()
+        let tenant = try r.stringBytes()
+        let sender = try r.stringBytes()
+        let recipient = try r.stringBytes()
+        _ = try r.i64()
+        let present = try r.u8()
+        var bounceClass: UnsafeRawBufferPointer? = nil
+        if present & 1 != 0 { _ = try r.u32() }
+        if present & 2 != 0 { _ = try r.stringBytes() }
+        if present & 4 != 0 { _ = try r.stringBytes() }
+        if present & 8 != 0 { _ = try r.stringBytes() }
+        if present & 16 != 0 { _ = try r.u32() }
+        if present & 32 != 0 { bounceClass = try r.stringBytes() }
+        if present & 64 != 0 { _ = try r.stringBytes() }
+        if present & 128 != 0 { _ = try r.stringBytes() }
+        guard r.isAtEnd else { throw StoreError.corrupt("event record (trailing bytes)") }
+
+        func add<C: Collection<UInt8>>(_ index: SpoolKeys.EventIndex, _ field: C) {
+            let n = 3 + min(field.count, SpoolKeys.maxIndexedField) + eventKey.count
+            out.append(UInt8(truncatingIfNeeded: n >> 8))
+            out.append(UInt8(truncatingIfNeeded: n))
+            out.append(index.rawValue)
+            SpoolKeys.appendField(field, to: &out)
+            out.append(contentsOf: eventKey)
+        }
+        // The order and the nil cases of SpoolKeys.EventIndex.field(of:).
+        add(.recipient, recipient)
+        add(.sender, sender)
+        add(.queueID, queueID)
+        add(.type, type.rawValue.utf8)
+        add(.tenant, tenant)
+        if let domain = SpoolKeys.EventIndex.domainBytes(of: recipient) { add(.recipientDomain, domain) }
+        if !messageID.isEmpty { add(.messageID, messageID) }
+        if let bounceClass, !bounceClass.isEmpty { add(.bounceClass, bounceClass) }
     }
 
     /// Records that the event whose feed entry is about to be written is not indexed yet. Call
     /// before its feed entry is put (a store without a watermark gets one at the current feed end).
     func deferIndexing(in txn: LMDBTransaction) throws {
+        if let v = try txn.get(dbMeta, Self.indexedKey), v.count == 16 {
+            // The common case, without building the watermark: its pending count (the last u32) + 1.
+            var mark: (UInt64, UInt32, UInt32) = (0, 0, 0)
+            try withUnsafeMutableBytes(of: &mark) { m in
+                m.copyMemory(from: v)
+                let pending = UInt32(bigEndian: m.load(fromByteOffset: 12, as: UInt32.self)) &+ 1
+                m.storeBytes(of: pending.bigEndian, toByteOffset: 12, as: UInt32.self)
+                try txn.put(dbMeta, Self.indexedKey, UnsafeRawBufferPointer(m))
+            }
+            return
+        }
         var mark = try indexWatermark(in: txn) ?? IndexWatermark(feedKey: try lastFeedKey(in: txn), pending: 0)
         mark.pending &+= 1
         try setIndexWatermark(mark, in: txn)
     }
 
     /// Indexes the tail when it holds at least `options.eventIndexBatch` events (every event when
-    /// `force`). Called at the end of each write transaction.
+    /// `force`). Called at the end of each write transaction. The index keys are built from the
+    /// stored records (not decoded events) into one buffer, then put in commit order.
     func indexTailIfDue(in txn: LMDBTransaction, force: Bool = false) throws {
         guard let mark = try indexWatermark(in: txn), mark.pending > 0 else { return }
         guard force || Int(mark.pending) >= max(1, options.eventIndexBatch) else { return }
         var last = mark.feedKey
-        for (key, event) in try unindexedTail(in: txn, after: mark.feedKey) {
-            try putIndexEntries(event, key: key, in: txn)
-            last = SpoolKeys.feed(eventKey: key)
+        var keys: [UInt8] = []
+        keys.reserveCapacity(Int(mark.pending) * 8 * 64)
+        let cursor = try txn.cursor(dbEventIndex)
+        do {  // no writes while the cursor's and the records' borrowed buffers are used
+            var item = try cursor.seek(atLeast: mark.feedKey)
+            if let cur = item, cur.key.elementsEqual(mark.feedKey) { item = try cursor.get(MDB_NEXT) }
+            while let cur = item, cur.key.count == 13, cur.key.first == SpoolKeys.feedTag {
+                let key = cur.value
+                guard let record = try txn.get(dbEvents, key: key) else {
+                    throw StoreError(.corrupt, "event feed points at a missing event", context: "unindexedTail")
+                }
+                try Self.appendIndexKeys(record: record, eventKey: key, to: &keys)
+                last.removeAll(keepingCapacity: true)
+                last.append(SpoolKeys.feedTag)
+                last.append(contentsOf: key.dropFirst(8))  // SpoolKeys.feed(eventKey:)
+                item = try cursor.get(MDB_NEXT)
+            }
+        } catch {
+            cursor.close()
+            throw error
         }
+        cursor.close()
+        try putIndexKeys(keys, in: txn)
         try setIndexWatermark(IndexWatermark(feedKey: last, pending: 0), in: txn)
         try flushPendingStats(in: txn)  // the counts' batch rides along (SpoolStore+PendingStats.swift)
     }

@@ -7,29 +7,33 @@ extension SpoolStore {
     func recordEventStats(_ event: Event, message: StoredMessage?, in txn: LMDBTransaction) throws {
         let minute = EventStats.floor(event.timestampMillis, 60_000)
         let hour = EventStats.floor(event.timestampMillis, 3_600_000)
-        var keys: [[UInt8]] = [
-            EventStats.countKey(1, bucket: minute, .all, "", event.type),
-            EventStats.countKey(1, bucket: minute, .tenant, event.tenant, event.type),
-            EventStats.countKey(2, bucket: hour, .all, "", event.type),
-            EventStats.countKey(2, bucket: hour, .tenant, event.tenant, event.type),
-        ]
-        if let domain = SpoolKeys.EventIndex.domain(of: event.recipient) {
-            keys.append(EventStats.countKey(2, bucket: hour, .recipientDomain, domain, event.type))
+        let type = event.type
+        let tenant = event.tenant.utf8
+        // The counts in one buffer, in the pending-value format `addCounts` merges (SpoolStore+PendingStats.swift).
+        var counts: [UInt8] = []
+        counts.reserveCapacity(9 * 32 + 2 * tenant.count + event.recipient.utf8.count)
+        let none = EmptyCollection<UInt8>()
+        Self.appendCount(1, bucket: minute, .all, none, type, to: &counts)
+        Self.appendCount(1, bucket: minute, .tenant, tenant, type, to: &counts)
+        Self.appendCount(2, bucket: hour, .all, none, type, to: &counts)
+        Self.appendCount(2, bucket: hour, .tenant, tenant, type, to: &counts)
+        if let domain = SpoolKeys.EventIndex.domainUTF8(of: event.recipient) {
+            Self.appendCount(2, bucket: hour, .recipientDomain, domain, type, to: &counts)
         }
         if let ip = message?.clientIP, !ip.isEmpty {
-            keys.append(EventStats.countKey(2, bucket: hour, .sourceIP, ip, event.type))
+            Self.appendCount(2, bucket: hour, .sourceIP, ip.utf8, type, to: &counts)
         }
         if let pool = event.pool, !pool.isEmpty {
-            keys.append(EventStats.countKey(2, bucket: hour, .pool, pool, event.type))
+            Self.appendCount(2, bucket: hour, .pool, pool.utf8, type, to: &counts)
         }
         if let ip = event.sendingIP, !ip.isEmpty {
-            keys.append(EventStats.countKey(2, bucket: hour, .sendingIP, ip, event.type))
+            Self.appendCount(2, bucket: hour, .sendingIP, ip.utf8, type, to: &counts)
         }
         if event.type == .delivered, let received = message?.receivedAt {
             let latency = max(0, event.timestampMillis - received)
-            keys.append(EventStats.latencyKey(bucket: hour, index: EventStats.latencyBucket(latency)))
+            Self.appendLatencyCount(bucket: hour, index: EventStats.latencyBucket(latency), to: &counts)
         }
-        try addCounts(keys, in: txn)  // SpoolStore+PendingStats.swift
+        try addCounts(counts, in: txn)  // SpoolStore+PendingStats.swift
     }
 
     /// Deletes counts and latency buckets that end before `before` (at most `max` keys).

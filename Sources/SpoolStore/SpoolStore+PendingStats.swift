@@ -1,4 +1,5 @@
 import CLMDB
+import Glibc
 
 /// Deferred event counts.
 ///
@@ -21,39 +22,94 @@ extension SpoolStore {
     /// so it never becomes an overflow page that would be copied whole in every commit.
     static let pendingStatsLimit = 1536
 
-    /// Adds 1 to each count key: to the pending deltas when deferring, else to the stored counts.
-    func addCounts(_ keys: [[UInt8]], in txn: LMDBTransaction) throws {
+    /// Appends one count to `out` in the pending-value format, `[key len u32][count key][delta u64 = 1]`,
+    /// with the count key `[tag][resolution][bucket u64][dimension][len u16][value][type]` of
+    /// ``EventStats``: `value` ASCII-lowercased and cut at ``SpoolKeys/maxIndexedField`` bytes.
+    /// Written in place into bytes appended at once (no key array, no append per field). Pure.
+    static func appendCount<C: Collection<UInt8>>(_ resolution: UInt8, bucket: Int64, _ dim: EventStats.Dimension,
+                                                  _ value: C, _ type: Event.Kind, to out: inout [UInt8]) {
+        let n = min(value.count, SpoolKeys.maxIndexedField)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 26 + n))
+        out.withUnsafeMutableBytes { raw in
+            let e = UnsafeMutableRawBufferPointer(rebasing: raw[start...])
+            e.storeBytes(of: UInt32(14 + n).bigEndian, toByteOffset: 0, as: UInt32.self)
+            e[4] = EventStats.countTag
+            e[5] = resolution
+            e.storeBytes(of: SpoolKeys.biased(bucket).bigEndian, toByteOffset: 6, as: UInt64.self)
+            e[14] = dim.code
+            e[15] = UInt8(truncatingIfNeeded: n >> 8)
+            e[16] = UInt8(truncatingIfNeeded: n)
+            let field = UnsafeMutableRawBufferPointer(rebasing: e[17..<(17 + n)])
+            if value.withContiguousStorageIfAvailable({ field.copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0.prefix(n)))) }) == nil {
+                for (i, b) in value.prefix(n).enumerated() { field[i] = b }
+            }
+            for i in 0..<n where field[i] >= 0x41 && field[i] <= 0x5A { field[i] |= 0x20 }
+            e[17 + n] = type.code
+            e.storeBytes(of: UInt64(1).bigEndian, toByteOffset: 18 + n, as: UInt64.self)
+        }
+    }
+
+    /// Appends one delivery-latency count (key ``EventStats/latencyKey(bucket:index:)``) to
+    /// `out` in the pending-value format. Pure.
+    static func appendLatencyCount(bucket: Int64, index: UInt8, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 22))
+        out.withUnsafeMutableBytes { raw in
+            let e = UnsafeMutableRawBufferPointer(rebasing: raw[start...])
+            e.storeBytes(of: UInt32(10).bigEndian, toByteOffset: 0, as: UInt32.self)
+            e[4] = EventStats.latencyTag
+            e.storeBytes(of: SpoolKeys.biased(bucket).bigEndian, toByteOffset: 5, as: UInt64.self)
+            e[13] = index
+            e.storeBytes(of: UInt64(1).bigEndian, toByteOffset: 14, as: UInt64.self)
+        }
+    }
+
+    /// Adds 1 to each count of `counts` (entries made by ``appendCount(_:bucket:_:_:_:to:)``): to the
+    /// pending deltas when deferring, else to the stored counts. The pending value is updated in
+    /// one copy of its bytes (a known key's delta in place, a new key appended), so it stays
+    /// byte for byte what decoding, bumping and re-encoding it gave.
+    func addCounts(_ counts: [UInt8], in txn: LMDBTransaction) throws {
         guard options.deferEventCounts else {
-            for key in keys { try bumpStoredCount(key, by: 1, in: txn) }
+            try counts.withUnsafeBytes { c in
+                try Self.forEachCount(in: c) { key, _ in try bumpStoredCount(key, by: 1, in: txn) }
+            }
             return
         }
-        var pending = try pendingStats(in: txn)
-        for key in keys {
-            if let i = pending.firstIndex(where: { $0.key == key }) {
-                pending[i].delta += 1
-            } else {
-                pending.append((key, 1))
+        var pending: [UInt8] = []
+        let stored = try txn.get(dbMeta, Self.pendingStatsKey)
+        pending.reserveCapacity((stored?.count ?? 0) + counts.count)
+        if let stored {
+            try Self.forEachCount(in: stored) { _, _ in }  // throws for a malformed value, as decoding it did
+            pending.append(contentsOf: stored)
+        }
+        try counts.withUnsafeBytes { c in
+            try Self.forEachCount(in: c) { key, _ in
+                if let at = try pending.withUnsafeBytes({ try Self.deltaOffset(of: key, in: $0) }) {
+                    var n: UInt64 = 0
+                    for i in at..<(at + 8) { n = n << 8 | UInt64(pending[i]) }
+                    n += 1
+                    for i in 0..<8 { pending[at + i] = UInt8(truncatingIfNeeded: n >> (56 - 8 * i)) }
+                } else {
+                    var n = UInt32(key.count).bigEndian
+                    withUnsafeBytes(of: &n) { pending.append(contentsOf: $0) }
+                    pending.append(contentsOf: key)
+                    SpoolKeys.appendU64(1, to: &pending)
+                }
             }
         }
-        let size = pending.reduce(0) { $0 + 12 + $1.key.count }
-        if size > Self.pendingStatsLimit {
-            for (key, delta) in pending { try bumpStoredCount(key, by: delta, in: txn) }
+        if pending.count > Self.pendingStatsLimit {  // the size is the sum of 12 + key length
+            try bumpStoredCounts(pending, in: txn)
             try txn.delete(dbMeta, Self.pendingStatsKey)
             return
         }
-        var w = BinaryWriter(capacity: size)
-        for (key, delta) in pending {
-            w.blob(key)
-            w.u64(delta)
-        }
-        try txn.put(dbMeta, Self.pendingStatsKey, w.bytes)
+        try txn.put(dbMeta, Self.pendingStatsKey, pending)
     }
 
     /// Adds the pending deltas to the stored counts and clears them.
     func flushPendingStats(in txn: LMDBTransaction) throws {
-        let pending = try pendingStats(in: txn)
-        guard !pending.isEmpty else { return }
-        for (key, delta) in pending { try bumpStoredCount(key, by: delta, in: txn) }
+        guard let stored = try txn.get(dbMeta, Self.pendingStatsKey), stored.count > 0 else { return }
+        try bumpStoredCounts(Array(stored), in: txn)  // a copy: the writes move the map's pages
         try txn.delete(dbMeta, Self.pendingStatsKey)
     }
 
@@ -69,15 +125,47 @@ extension SpoolStore {
         return out
     }
 
+    /// Calls `body` with each count key of `entries` (pending-value format) and the offset of its
+    /// delta; throws `.corrupt` for a truncated entry.
+    static func forEachCount(in entries: UnsafeRawBufferPointer,
+                             _ body: (_ key: UnsafeRawBufferPointer, _ deltaOffset: Int) throws -> Void) throws {
+        var r = BinaryReader(entries, what: "pending event counts")
+        while !r.isAtEnd {
+            let key = try r.stringBytes()
+            let deltaOffset = r.offset
+            _ = try r.u64()
+            try body(key, deltaOffset)
+        }
+    }
+
+    /// The offset of the delta of the first entry of `entries` (pending-value format) whose key is `key`.
+    private static func deltaOffset(of key: UnsafeRawBufferPointer, in entries: UnsafeRawBufferPointer) throws -> Int? {
+        var r = BinaryReader(entries, what: "pending event counts")
+        while !r.isAtEnd {
+            let k = try r.stringBytes()
+            if k.count == key.count, key.isEmpty || memcmp(k.baseAddress!, key.baseAddress!, key.count) == 0 { return r.offset }
+            _ = try r.u64()
+        }
+        return nil
+    }
+
+    /// Adds each delta of `entries` (pending-value format) to its stored count, in order.
+    private func bumpStoredCounts(_ entries: [UInt8], in txn: LMDBTransaction) throws {
+        try entries.withUnsafeBytes { e in
+            try Self.forEachCount(in: e) { key, at in
+                var r = BinaryReader(UnsafeRawBufferPointer(rebasing: e[at..<(at + 8)]), what: "pending event counts")
+                try bumpStoredCount(key, by: try r.u64(), in: txn)
+            }
+        }
+    }
+
     /// Adds `delta` to the stored count under `key`.
-    private func bumpStoredCount(_ key: [UInt8], by delta: UInt64, in txn: LMDBTransaction) throws {
+    private func bumpStoredCount(_ key: UnsafeRawBufferPointer, by delta: UInt64, in txn: LMDBTransaction) throws {
         var n: UInt64 = 0
-        if let v = try txn.get(dbEventIndex, key), v.count == 8 {
+        if let v = try txn.get(dbEventIndex, key: key), v.count == 8 {
             var r = BinaryReader(v, what: "event count")
             n = try r.u64()
         }
-        var w = BinaryWriter(capacity: 8)
-        w.u64(n + delta)
-        try txn.put(dbEventIndex, key, w.bytes)
+        try withUnsafeBytes(of: (n + delta).bigEndian) { try txn.put(dbEventIndex, key: key, $0) }
     }
 }

@@ -175,7 +175,7 @@ extension SpoolStore {
         let key = SpoolKeys.event(event, index: index, ordinal: ordinal)
         let record = event.encoded()
         try txn.put(dbEvents, key, record)
-        if deferIndex { try deferIndexing(in: txn) } else { try putIndexEntries(event, key: key, in: txn) }
+        if deferIndex { try deferIndexing(in: txn) } else { try putIndexEntries(record: record, key: key, in: txn) }
         try txn.put(dbEventIndex, SpoolKeys.feed(eventKey: key), key)
         try recordWebhookCalls(event, record: record, index: index, ordinal: ordinal, in: txn)
         try recordEventStats(event, message: message, in: txn)
