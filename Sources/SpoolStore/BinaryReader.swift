@@ -54,14 +54,9 @@ struct BinaryReader {
         String(decoding: try run(), as: UTF8.self)
     }
 
-    /// The bytes of a length-prefixed run (what `string()` decodes), without a copy.
+    /// The bytes of a length-prefixed run (what `string()` and `blob()` decode), borrowed from
+    /// the buffer (no copy).
     mutating func run() throws -> UnsafeRawBufferPointer {
-        let n = Int(try u32())
-        return try take(n)
-    }
-
-    /// A length-prefixed string's (or blob's) bytes, borrowed from the buffer (no copy).
-    mutating func stringBytes() throws -> UnsafeRawBufferPointer {
         let n = Int(try u32())
         return try take(n)
     }

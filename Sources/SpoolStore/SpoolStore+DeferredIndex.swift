@@ -85,28 +85,31 @@ extension SpoolStore {
                                 to out: inout [UInt8]) throws {
         var r = BinaryReader(record, what: "event record")
         guard try r.u8() == Event.recordVersion else { throw StoreError.corrupt("event record version") }
-        _ = try r.stringBytes()  // id
+        _ = try r.run()  // id
         guard let type = Event.Kind(code: try r.u8()) else { throw StoreError.corrupt("event type") }
-        let messageID = try r.stringBytes()
-        let queueID = try r.stringBytes()
-        let tenant = try r.stringBytes()
-        let sender = try r.stringBytes()
-        let recipient = try r.stringBytes()
+        let messageID = try r.run()
+        let queueID = try r.run()
+        let tenant = try r.run()
+        let sender = try r.run()
+        let recipient = try r.run()
         _ = try r.i64()
         let present = try r.u8()
         var bounceClass: UnsafeRawBufferPointer? = nil
         if present & 1 != 0 { _ = try r.u32() }
-        if present & 2 != 0 { _ = try r.stringBytes() }
-        if present & 4 != 0 { _ = try r.stringBytes() }
-        if present & 8 != 0 { _ = try r.stringBytes() }
+        if present & 2 != 0 { _ = try r.run() }
+        if present & 4 != 0 { _ = try r.run() }
+        if present & 8 != 0 { _ = try r.run() }
         if present & 16 != 0 { _ = try r.u32() }
-        if present & 32 != 0 { bounceClass = try r.stringBytes() }
-        if present & 64 != 0 { _ = try r.stringBytes() }
-        if present & 128 != 0 { _ = try r.stringBytes() }
+        if present & 32 != 0 { bounceClass = try r.run() }
+        if present & 64 != 0 { _ = try r.run() }
+        if present & 128 != 0 { _ = try r.run() }
         guard r.isAtEnd else { throw StoreError.corrupt("event record (trailing bytes)") }
 
-        func add<C: Collection<UInt8>>(_ index: SpoolKeys.EventIndex, _ field: C) {
+        func add<C: Collection<UInt8>>(_ index: SpoolKeys.EventIndex, _ field: C) throws {
             let n = 3 + min(field.count, SpoolKeys.maxIndexedField) + eventKey.count
+            // The length is written in two bytes: only a damaged feed value (an event key is 20
+            // bytes) could overflow it, and a wrapped length would misframe every later key.
+            guard n <= Int(UInt16.max) else { throw StoreError.corrupt("event index key of \(n) bytes") }
             out.append(UInt8(truncatingIfNeeded: n >> 8))
             out.append(UInt8(truncatingIfNeeded: n))
             out.append(index.rawValue)
@@ -114,14 +117,14 @@ extension SpoolStore {
             out.append(contentsOf: eventKey)
         }
         // The order and the nil cases of SpoolKeys.EventIndex.field(of:).
-        add(.recipient, recipient)
-        add(.sender, sender)
-        add(.queueID, queueID)
-        add(.type, type.rawValue.utf8)
-        add(.tenant, tenant)
-        if let domain = SpoolKeys.EventIndex.domainBytes(of: recipient) { add(.recipientDomain, domain) }
-        if !messageID.isEmpty { add(.messageID, messageID) }
-        if let bounceClass, !bounceClass.isEmpty { add(.bounceClass, bounceClass) }
+        try add(.recipient, recipient)
+        try add(.sender, sender)
+        try add(.queueID, queueID)
+        try add(.type, type.rawValue.utf8)
+        try add(.tenant, tenant)
+        if let domain = SpoolKeys.EventIndex.domainBytes(of: recipient) { try add(.recipientDomain, domain) }
+        if !messageID.isEmpty { try add(.messageID, messageID) }
+        if let bounceClass, !bounceClass.isEmpty { try add(.bounceClass, bounceClass) }
     }
 
     /// Records that the event whose feed entry is about to be written is not indexed yet. Call
@@ -151,7 +154,9 @@ extension SpoolStore {
         guard force || Int(mark.pending) >= max(1, options.eventIndexBatch) else { return }
         var last = mark.feedKey
         var keys: [UInt8] = []
-        keys.reserveCapacity(Int(mark.pending) * 8 * 64)
+        // A hint only, and bounded: the stored count may be damaged (the walk below reads what is
+        // really there and resets it).
+        keys.reserveCapacity(min(Int(mark.pending), 4_096) * 8 * 64)
         let cursor = try txn.cursor(dbEventIndex)
         do {  // no writes while the cursor's and the records' borrowed buffers are used
             var item = try cursor.seek(atLeast: mark.feedKey)

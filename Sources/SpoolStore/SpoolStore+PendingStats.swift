@@ -131,7 +131,7 @@ extension SpoolStore {
                              _ body: (_ key: UnsafeRawBufferPointer, _ deltaOffset: Int) throws -> Void) throws {
         var r = BinaryReader(entries, what: "pending event counts")
         while !r.isAtEnd {
-            let key = try r.stringBytes()
+            let key = try r.run()
             let deltaOffset = r.offset
             _ = try r.u64()
             try body(key, deltaOffset)
@@ -142,7 +142,7 @@ extension SpoolStore {
     private static func deltaOffset(of key: UnsafeRawBufferPointer, in entries: UnsafeRawBufferPointer) throws -> Int? {
         var r = BinaryReader(entries, what: "pending event counts")
         while !r.isAtEnd {
-            let k = try r.stringBytes()
+            let k = try r.run()
             if k.count == key.count, key.isEmpty || memcmp(k.baseAddress!, key.baseAddress!, key.count) == 0 { return r.offset }
             _ = try r.u64()
         }
