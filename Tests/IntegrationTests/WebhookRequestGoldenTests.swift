@@ -1,5 +1,6 @@
 import SendarixSupport
 import Testing
+import TestSupport
 @testable import RelayNode
 
 /// The request bytes of a webhook POST (head, Standard Webhooks headers, signature, body) must not
@@ -7,22 +8,6 @@ import Testing
 /// bytes the issue-10 code wrote over seeded random requests, captured before it was replaced.
 @Suite("Webhook request bytes stay the same")
 struct WebhookRequestGoldenTests {
-    /// FNV-1a 64 over every request, each preceded by its length.
-    struct Digest {
-        var value: UInt64 = 0xCBF2_9CE4_8422_2325
-        var bytes = 0
-        mutating func add(_ data: [UInt8]) {
-            var n = UInt64(data.count)
-            for _ in 0..<8 { mix(UInt8(truncatingIfNeeded: n)); n >>= 8 }
-            for b in data { mix(b) }
-            bytes += data.count
-        }
-        private mutating func mix(_ b: UInt8) {
-            value ^= UInt64(b)
-            value = value &* 0x0000_0100_0000_01B3
-        }
-    }
-
     static let urls = ["http://127.104.0.1:8080/hook", "https://hooks.example.test/a/b?x=1&y=%2F", "http://[::1]:9000?q",
                        "https://h.example.test:443/", "http://h.example.test:80", "HTTPS://Upper.Example.Test/Path",
                        "http://h.example.test/é/😀"]
@@ -32,7 +17,7 @@ struct WebhookRequestGoldenTests {
     @Test("Signed requests for 600 seeded random targets, ids, timestamps, secret lists (none, one, rotated, invalid) and bodies (empty to 40 KB, any bytes) are the bytes the issue-10 code wrote")
     func sameBytesAsBefore() throws {
         var rng = SplitMix64(seed: 0x5EED_0011)
-        var digest = Digest()
+        var digest = ByteDigest()
         for i in 0..<600 {
             let target = try #require(WebhookTarget(url: Self.urls[i % Self.urls.count]))
             let id = i % 7 == 0 ? "" : "msg_\(rng.next() % 1_000_000)_\(i)" + (i % 5 == 0 ? "é" : "")

@@ -1,6 +1,7 @@
 import Registry
 import SendarixSupport
 import Testing
+import TestSupport
 @testable import SpoolStore
 
 /// The webhook bodies are the bytes receivers verify signatures over: a faster renderer must write
@@ -8,22 +9,6 @@ import Testing
 /// renderer's output over seeded random events, captured before it was replaced.
 @Suite("Webhook body bytes stay the same")
 struct WebhookBodyGoldenTests {
-    /// FNV-1a 64 over every output, each preceded by its length: any changed byte changes it.
-    struct Digest {
-        var value: UInt64 = 0xCBF2_9CE4_8422_2325
-        var bytes = 0
-        mutating func add(_ data: [UInt8]) {
-            var n = UInt64(data.count)
-            for _ in 0..<8 { mix(UInt8(truncatingIfNeeded: n)); n >>= 8 }
-            for b in data { mix(b) }
-            bytes += data.count
-        }
-        private mutating func mix(_ b: UInt8) {
-            value ^= UInt64(b)
-            value = value &* 0x0000_0100_0000_01B3
-        }
-    }
-
     /// Pieces strings are made of: empty, ASCII, JSON escapes, control characters, `/`, unicode
     /// (2-, 3- and 4-byte, combining, separators, BOM), a long run.
     static let pieces = ["", "a", "plain", " ", "x@acme.test", "550 5.1.1 <bob@example.test>: user unknown", "é", "ü", "😀",
@@ -104,7 +89,7 @@ struct WebhookBodyGoldenTests {
     @Test("Lone bodies, batch bodies (shuffled calls, batches of 1 to 60) and event JSON of 3,000 seeded random calls are the bytes the issue-10 renderer wrote")
     func sameBytesAsBefore() throws {
         let calls = Self.calls(seed: 0x5EED_0010, count: 3000)
-        var lone = Digest(), batch = Digest(), json = Digest()
+        var lone = ByteDigest(), batch = ByteDigest(), json = ByteDigest()
         for c in calls {
             let bytes = SpoolStore.webhookBodyBytes(c)
             #expect(Array(SpoolStore.webhookBody(c).utf8) == bytes)
