@@ -72,7 +72,7 @@ let package = Package(
 
         .testTarget(name: "SendarixSupportTests", dependencies: ["SendarixSupport"]),
         .testTarget(name: "SendarixCryptoTests", dependencies: ["SendarixCrypto", "SendarixSupport"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "SendarixSupport"]),
         .testTarget(name: "DKIMTests", dependencies: ["DKIM", "SendarixCrypto", "SendarixSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore", "SendarixSupport"]),

@@ -11,6 +11,19 @@ extension CallWriter {
         i64(lease.expiresAt)
     }
 
+    /// What follows `nextAttemptAt` in a call record: the lease, the history, and the batch
+    /// (a presence byte, id and size; nothing at all when there is none, as older records end).
+    mutating func callTail(lease: WebhookCall.Lease?, history: [WebhookCall.Attempt], batch: WebhookCall.Batch?) {
+        self.lease(lease)
+        u32(UInt32(history.count))
+        for a in history { attempt(a) }
+        if let batch {
+            u8(1)
+            string(batch.id)
+            u32(batch.size)
+        }
+    }
+
     mutating func attempt(_ a: WebhookCall.Attempt) {
         u32(a.attempt)
         i64(a.at)

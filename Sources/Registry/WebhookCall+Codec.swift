@@ -38,14 +38,7 @@ extension WebhookCall {
         w.u8(statusCode)
         w.u32(attempts)
         w.i64(nextAttemptAt)
-        w.lease(lease)
-        w.u32(UInt32(history.count))
-        for a in history { w.attempt(a) }
-        if let batch {
-            w.u8(1)
-            w.string(batch.id)
-            w.u32(batch.size)
-        }
+        w.callTail(lease: lease, history: history, batch: batch)
         return w.bytes
     }
 

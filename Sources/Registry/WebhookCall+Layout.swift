@@ -121,14 +121,7 @@ extension WebhookCall {
     /// (the same for every call of a batch, so encoded once per batch).
     public static func retiredTail(history: [Attempt], batch: Batch?) -> [UInt8] {
         var w = CallWriter(capacity: 5 + history.count * 64 + (batch.map { $0.id.utf8.count + 9 } ?? 0))
-        w.lease(nil)
-        w.u32(UInt32(history.count))
-        for a in history { w.attempt(a) }
-        if let batch {
-            w.u8(1)
-            w.string(batch.id)
-            w.u32(batch.size)
-        }
+        w.callTail(lease: nil, history: history, batch: batch)
         return w.bytes
     }
 }

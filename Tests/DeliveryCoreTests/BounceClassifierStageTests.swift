@@ -132,23 +132,16 @@ struct BounceClassifierStageTests {
 /// The session reports, per recipient, the stage whose reply decided it.
 @Suite("SMTP client session: the stage of each recipient's reply")
 struct SMTPClientSessionStageTests {
-    let standard = ["PIPELINING", "SIZE 10485760", "8BITMIME", "ENHANCEDSTATUSCODES"]
-
-    func transaction(_ recipients: [String]) -> Session.Transaction {
-        Session.Transaction(tag: 1, mailFrom: "sender@relay.test", recipients: recipients.map { Session.Recipient($0) },
-                            message: message("Subject: hi\r\n\r\nHello\r\n"))
-    }
-
     @Test("a MAIL FROM refusal gives every recipient stage mail; RCPT replies give recipient; the end-of-data reply gives body")
     func stagesPerRecipient() {
-        var (session, _) = connectedSession(standard)
-        _ = session.submit(transaction(["a@example.com", "b@example.com"]))
+        var (session, _) = connectedSession(standardKeywords)
+        _ = session.submit(plainTransaction(["a@example.com", "b@example.com"]))
         let refused = session.server("550 5.1.1 <sender@relay.test>: unknown user\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n")
         let mailResult = try! #require(finishedResults(refused).first)
         #expect(mailResult.recipients.map(\.stage) == [.mail, .mail])
 
-        var (second, _) = connectedSession(standard)
-        _ = second.submit(transaction(["a@example.com", "b@example.com"]))
+        var (second, _) = connectedSession(standardKeywords)
+        _ = second.submit(plainTransaction(["a@example.com", "b@example.com"]))
         _ = second.server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <b@example.com>: User unknown\r\n354 go\r\n")
         let done = second.server("550 5.7.1 message content rejected\r\n")
         let result = try! #require(finishedResults(done).first)
@@ -158,12 +151,12 @@ struct SMTPClientSessionStageTests {
     @Test("a rejected greeting gives the queued recipients stage greeting; a refused DATA gives data")
     func greetingAndData() {
         var session = Session(configuration: .init(heloName: "relay.test"))
-        _ = session.submit(transaction(["a@example.com"]))
+        _ = session.submit(plainTransaction(["a@example.com"]))
         let actions = session.server("554 5.1.1 no mail service for you\r\n")
         #expect(finishedResults(actions).first?.recipients.map(\.stage) == [.greeting])
 
         var (lockstep, _) = connectedSession(["SIZE 1000"])
-        _ = lockstep.submit(transaction(["a@example.com"]))
+        _ = lockstep.submit(plainTransaction(["a@example.com"]))
         _ = lockstep.server("250 ok\r\n")
         _ = lockstep.server("250 ok\r\n")
         let refused = lockstep.server("554 5.5.1 no valid recipients\r\n")

@@ -100,17 +100,10 @@ struct DataStageSuppressionTests {
 /// The session counts the recipients the receiver accepted in each transaction.
 @Suite("SMTP client session: accepted recipients of a transaction")
 struct SMTPClientSessionAcceptedTests {
-    let standard = ["PIPELINING", "SIZE 10485760", "8BITMIME", "ENHANCEDSTATUSCODES"]
-
-    func transaction(_ recipients: [String]) -> Session.Transaction {
-        Session.Transaction(tag: 1, mailFrom: "sender@relay.test", recipients: recipients.map { Session.Recipient($0) },
-                            message: message("Subject: hi\r\n\r\nHello\r\n"))
-    }
-
     @Test("two recipients, one refused at RCPT: one accepted; the end-of-data 550 5.1.1 reaches it at stage body")
     func oneOfTwoAccepted() {
-        var (session, _) = connectedSession(standard)
-        _ = session.submit(transaction(["a@example.com", "b@example.com"]))
+        var (session, _) = connectedSession(standardKeywords)
+        _ = session.submit(plainTransaction(["a@example.com", "b@example.com"]))
         _ = session.server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <b@example.com>: User unknown\r\n354 go\r\n")
         let done = session.server("550 5.1.1 <a@example.com>: User unknown\r\n")
         let result = try! #require(finishedResults(done).first)
@@ -120,19 +113,19 @@ struct SMTPClientSessionAcceptedTests {
 
     @Test("two accepted recipients count two; a refused MAIL FROM counts none; a refused DATA keeps the count")
     func counts() {
-        var (both, _) = connectedSession(standard)
-        _ = both.submit(transaction(["a@example.com", "b@example.com"]))
+        var (both, _) = connectedSession(standardKeywords)
+        _ = both.submit(plainTransaction(["a@example.com", "b@example.com"]))
         _ = both.server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n")
         let done = both.server("550 5.1.1 User unknown\r\n")
         #expect(finishedResults(done).first?.acceptedRecipients == 2)
 
-        var (mail, _) = connectedSession(standard)
-        _ = mail.submit(transaction(["a@example.com"]))
+        var (mail, _) = connectedSession(standardKeywords)
+        _ = mail.submit(plainTransaction(["a@example.com"]))
         let refused = mail.server("550 5.1.8 sender refused\r\n250 2.1.5 Ok\r\n503 5.5.1 need MAIL\r\n")
         #expect(finishedResults(refused).first?.acceptedRecipients == 0)
 
         var (lockstep, _) = connectedSession(["SIZE 1000", "ENHANCEDSTATUSCODES"])
-        _ = lockstep.submit(transaction(["a@example.com"]))
+        _ = lockstep.submit(plainTransaction(["a@example.com"]))
         _ = lockstep.server("250 ok\r\n")
         _ = lockstep.server("250 ok\r\n")
         let data = lockstep.server("550 5.1.1 <a@example.com>: User unknown\r\n")
@@ -143,7 +136,7 @@ struct SMTPClientSessionAcceptedTests {
     @Test("BDAT LAST refused with 550 5.1.1 for the one accepted recipient: count one, stage body")
     func bdat() {
         var (session, _) = connectedSession(["PIPELINING", "CHUNKING", "ENHANCEDSTATUSCODES"])
-        _ = session.submit(transaction(["a@example.com"]))
+        _ = session.submit(plainTransaction(["a@example.com"]))
         _ = session.server("250 ok\r\n250 ok\r\n")
         let done = session.server("550 5.1.1 <a@example.com>: User unknown\r\n")
         let result = try! #require(finishedResults(done).first)

@@ -37,6 +37,15 @@ func ehloReply(_ keywords: [String]) -> String {
     }.joined()
 }
 
+/// The extensions most receivers advertise.
+let standardKeywords = ["PIPELINING", "SIZE 10485760", "8BITMIME", "ENHANCEDSTATUSCODES"]
+
+/// A transaction (tag 1) from sender@relay.test to `recipients` carrying a small message.
+func plainTransaction(_ recipients: [String]) -> Session.Transaction {
+    Session.Transaction(tag: 1, mailFrom: "sender@relay.test", recipients: recipients.map { Session.Recipient($0) },
+                        message: message("Subject: hi\r\n\r\nHello\r\n"))
+}
+
 /// A session driven through greeting and EHLO with `keywords`; returns it and the actions of the EHLO reply.
 func connectedSession(_ keywords: [String], configuration: Session.Configuration = .init(heloName: "relay.test", tlsPolicy: .none))
     -> (Session, [Session.Action]) {

@@ -1,3 +1,4 @@
+import SendarixSupport
 import Testing
 @testable import Registry
 
@@ -6,17 +7,8 @@ import Testing
 /// written in): both must agree with decoding the whole record and encoding it again.
 @Suite("Webhook call records read in place")
 struct WebhookCallLayoutTests {
-    /// SplitMix64: the same sequence for the same seed.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// The same sequence for the same seed (the project's SplitMix64).
+    typealias Seeded = SplitMix64
 
     static let pieces = ["", "a", "ep_1", "é", "日本語", "\"q\\b\"", "\u{0}\u{1F}", "msg_12_3", String(repeating: "x", count: 300), "🙂"]
 

@@ -1,6 +1,7 @@
 import CLMDB
 import Foundation
 import Registry
+import SendarixSupport
 import Testing
 @testable import SpoolStore
 
@@ -11,7 +12,7 @@ import Testing
 /// each way, and every stored record, event and count must match after each.
 @Suite("Webhook batch apply: same bytes as record by record")
 struct WebhookBatchApplyEquivalenceTests {
-    typealias Seeded = SeededGenerator
+    typealias Seeded = SplitMix64
 
     /// Two spools fed the same commands: `fast` applies registry commands as the spool does,
     /// `oracle` record by record.
@@ -250,18 +251,5 @@ struct WebhookBatchApplyEquivalenceTests {
                     && finished.contains { $0.batch != nil } && finished.contains { $0.batch == nil })
             #expect(Set(planted).isSubset(of: finished.map(\.sequence)), "the older build's calls were retired too")
         }
-    }
-}
-
-/// SplitMix64: the same sequence for the same seed. Pure value.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
