@@ -3,6 +3,7 @@ import Foundation
 import Registry
 import SendarixSupport
 import Testing
+import TestSupport
 @testable import SpoolStore
 
 /// Batch leases read pending calls without their events, and batch results move calls by
@@ -21,6 +22,8 @@ struct WebhookBatchApplyEquivalenceTests {
         let fast: SpoolStore
         let oracle: SpoolStore
         var index: UInt64 = 0
+        /// Every apply's result, in order (for the golden digest).
+        var results: [String] = []
 
         init() throws {
             fast = try SpoolStore(directory: dirs.0.path)
@@ -40,8 +43,10 @@ struct WebhookBatchApplyEquivalenceTests {
         @discardableResult
         func apply(_ command: RegistryCommand) throws -> (String, String) {
             index += 1
-            return (try Self.apply(command, index: index, to: fast, byRecords: false),
-                    try Self.apply(command, index: index, to: oracle, byRecords: true))
+            let out = (try Self.apply(command, index: index, to: fast, byRecords: false),
+                       try Self.apply(command, index: index, to: oracle, byRecords: true))
+            results.append(out.0)
+            return out
         }
 
         static func apply(_ command: RegistryCommand, index: UInt64, to store: SpoolStore, byRecords: Bool) throws -> String {
@@ -180,7 +185,7 @@ struct WebhookBatchApplyEquivalenceTests {
         return [old.sequence - 1, old.sequence]
     }
 
-    @Test("Seeded random events, batch leases and batch results (delivered, retry, gone, exhausted, stale, repeated) store the same records, events and counts as record by record, with calls of older builds (JSON), strings that are not UTF-8, and a damaged record")
+    @Test("Seeded random events, batch leases and batch results (delivered, retry, gone, exhausted, stale, repeated) store the same records, events and counts as record by record and as the code before typed batch reads (golden digests), with calls of older builds (JSON), strings that are not UTF-8, and a damaged record")
     func sameBytesAsRecordByRecord() throws {
         for seed in [1, 2, 3] as [UInt64] {
             var g = Seeded(seed: seed)
@@ -250,6 +255,27 @@ struct WebhookBatchApplyEquivalenceTests {
             #expect(finished.contains { $0.status == .failed } && finished.contains { $0.status == .delivered }
                     && finished.contains { $0.batch != nil } && finished.contains { $0.batch == nil })
             #expect(Set(planted).isSubset(of: finished.map(\.sequence)), "the older build's calls were retired too")
+            let digest = try Self.digest(pair)
+            #expect(digest.value == Self.golden[seed], "seed \(seed): digest \(digest.value) (\(digest.bytes) bytes)")
         }
     }
+
+    /// The registry records, events and tally of `fast` and every result, in key order.
+    static func digest(_ pair: Pair) throws -> ByteDigest {
+        var d = ByteDigest()
+        let contents = try Pair.contents(pair.fast)
+        for name in ["registry", "events", "tally/ep_a", "tally/ep_b"] {
+            d.add(Array(name.utf8))
+            for (k, v) in (contents[name] ?? [:]).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                d.add(k)
+                d.add(v)
+            }
+        }
+        for r in pair.results { d.add(Array(r.utf8)) }
+        return d
+    }
+
+    /// `digest` of each seed's run, taken from the code before the batch commands read typed
+    /// records (commit 4679896): the faster reads must store the same bytes and give the same results.
+    static let golden: [UInt64: UInt64] = [1: 225_453_739_091_578_410, 2: 7_365_521_237_214_440_117, 3: 3_486_306_917_756_931_219]
 }
