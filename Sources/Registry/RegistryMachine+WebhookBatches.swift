@@ -4,10 +4,10 @@ extension RegistryMachine {
     /// moves past them, so a call joins at most one batch record. The calls' own records are not
     /// written, and only their header fields are read (the store passes them without event
     /// records). Pure; any thread.
-    static func applyBatchLease(_ l: WebhookCommand.BatchLease, endpoint: WebhookEndpoint?,
-                                current: [String: RegistryRecord]) -> Transition {
+    /// `reads`: what `l` reads (`WebhookBatchReads`).
+    public static func applyBatchLease(_ l: WebhookCommand.BatchLease, reads: WebhookBatchReads) -> Transition {
         let id = l.endpoint
-        guard endpoint != nil else { return .rejected("no webhook \(id)") }
+        guard reads.endpoint != nil else { return .rejected("no webhook \(id)") }
         guard l.expiresAt > l.issuedAt else { return .rejected("lease must expire after it is issued") }
         guard let groups = l.freshGroups, l.array || l.sizes.allSatisfy({ $0 == 1 }) else {
             return .rejected("bad batch sizes for webhook \(id)")
@@ -15,23 +15,29 @@ extension RegistryMachine {
         var t = Transition()
         for first in l.formed {
             let key = RegistryKeys.webhookBatch(id, first)
-            guard var b = current[key]?.webhookBatch, b.isDue(at: l.issuedAt) else { continue }
+            guard var b = reads.batches[first], b.isDue(at: l.issuedAt) else { continue }
             b.lease = WebhookCall.Lease(owner: l.owner, incarnation: l.incarnation, attempt: b.attempts &+ 1, expiresAt: l.expiresAt)
             t.writes.append((key, .webhookBatch(b)))
         }
-        let mark = current[RegistryKeys.webhookMark(id)]?.webhookMark
+        let mark = reads.mark
         var newMark = mark
         groups: for group in groups {
-            var calls: [WebhookCall] = []
+            var calls: [WebhookBatchReads.CallHead] = []
+            calls.reserveCapacity(group.count)
             for seq in group {
                 // Ascending, above the mark, pending, never leased nor attempted nor batched, due.
                 guard newMark.map({ seq > $0 }) ?? true, calls.last.map({ seq > $0.sequence }) ?? true,
-                      let call = current[RegistryKeys.webhookPending(id, seq)]?.webhookCall, call.status == .pending,
+                      let call = reads.calls[seq], call.status == .pending,
                       call.attempts == 0, call.lease == nil, call.batch == nil, call.nextAttemptAt <= l.issuedAt else { continue groups }
                 calls.append(call)
             }
-            var b = WebhookBatch(endpoint: id, sequences: calls.map(\.sequence),
-                                 id: l.array ? WebhookOutbox.batchID(calls) : calls[0].webhookID, array: l.array,
+            // `batchID` reads the calls' sequences and the first one's id only.
+            let batchID = l.array && calls.count > 1
+                ? WebhookOutbox.batchID(calls.map {
+                    WebhookCall(endpoint: id, sequence: $0.sequence, webhookID: $0.webhookID, eventType: "", createdAt: 0, payload: "")
+                })
+                : calls[0].webhookID
+            var b = WebhookBatch(endpoint: id, sequences: calls.map(\.sequence), id: batchID, array: l.array,
                                  nextAttemptAt: l.issuedAt)
             b.lease = WebhookCall.Lease(owner: l.owner, incarnation: l.incarnation, attempt: 1, expiresAt: l.expiresAt)
             t.writes.append((RegistryKeys.webhookBatch(id, b.first), .webhookBatch(b)))
@@ -48,16 +54,16 @@ extension RegistryMachine {
     /// (`Transition.retirements`). Stale results (the lease moved on, or the calls differ) are
     /// ignored. Reads only the header fields of the pending calls in `current` (the store passes
     /// them without event records). Pure; any thread.
-    static func applyBatchResults(_ r: WebhookCommand.BatchResults, endpoint: WebhookEndpoint?,
-                                  current: [String: RegistryRecord]) -> Transition {
+    /// `reads`: what `r` reads (`WebhookBatchReads`).
+    public static func applyBatchResults(_ r: WebhookCommand.BatchResults, reads: WebhookBatchReads) -> Transition {
         let id = r.endpoint
-        guard var e = endpoint else { return .rejected("no webhook \(id)") }
+        guard var e = reads.endpoint else { return .rejected("no webhook \(id)") }
         var t = Transition()
         let wasFailing = e.failing, wasDisabled = e.disabled
         var recorded = 0
         for result in r.results {
             let key = RegistryKeys.webhookBatch(id, result.first)
-            guard var b = current[key]?.webhookBatch, b.sequences == result.sequences, let lease = b.lease,
+            guard var b = reads.batches[result.first], b.sequences == result.sequences, let lease = b.lease,
                   lease.owner == r.owner, lease.incarnation == r.incarnation, lease.attempt == result.attempt.attempt else { continue }
             recorded += 1
             b.lease = nil
@@ -68,7 +74,7 @@ extension RegistryMachine {
             switch result.verdict {
             case .delivered:
                 t.writes.append((key, nil))
-                retire(b, status: .delivered, current: current, into: &t)
+                retire(b, status: .delivered, calls: reads.calls, into: &t)
             case .retry(let at):
                 b.nextAttemptAt = at
                 t.writes.append((key, .webhookBatch(b)))
@@ -78,7 +84,7 @@ extension RegistryMachine {
                 t.writes.append((key, .webhookBatch(b)))
             case .exhausted:
                 t.writes.append((key, nil))
-                retire(b, status: .failed, current: current, into: &t)
+                retire(b, status: .failed, calls: reads.calls, into: &t)
             }
         }
         guard recorded > 0 else { return .rejected("stale results for webhook \(id)") }
@@ -126,11 +132,11 @@ extension RegistryMachine {
         return out
     }
 
-    /// Moves a batch's calls found pending in `current` to the finished calls, each with the
+    /// Moves a batch's calls found pending (`calls`) to the finished calls, each with the
     /// batch's attempts and history (the store rewrites their records: `CallRetirement`).
-    private static func retire(_ b: WebhookBatch, status: WebhookCall.Status, current: [String: RegistryRecord],
+    private static func retire(_ b: WebhookBatch, status: WebhookCall.Status, calls: [UInt64: WebhookBatchReads.CallHead],
                                into t: inout Transition) {
-        let found = b.sequences.filter { current[RegistryKeys.webhookPending(b.endpoint, $0)]?.webhookCall != nil }
+        let found = b.sequences.filter { calls[$0] != nil }
         guard !found.isEmpty else { return }
         t.retirements.append(CallRetirement(endpoint: b.endpoint, sequences: found, status: status, attempts: b.attempts,
                                             history: b.history,

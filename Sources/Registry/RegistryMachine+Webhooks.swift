@@ -135,9 +135,9 @@ extension RegistryMachine {
             t.writes.insert((key, .webhookEndpoint(e)), at: 0)
             return t
         case .leaseBatches(let l):
-            return applyBatchLease(l, endpoint: existing, current: current)
+            return applyBatchLease(l, reads: WebhookBatchReads(command: command, current: current))
         case .batchResults(let r):
-            return applyBatchResults(r, endpoint: existing, current: current)
+            return applyBatchResults(r, reads: WebhookBatchReads(command: command, current: current))
         case .replay(_, let seqs, let at):
             guard existing != nil else { return .rejected("no webhook \(id)") }
             var t = Transition()

@@ -11,40 +11,50 @@ extension SpoolStore {
         let tail = WebhookCall.retiredTail(history: r.history, batch: r.batch)
         // The tally's change, as `tallyWebhookWrite` would stage it for each delete and put.
         var delta = WebhookTally.Counts()
+        let finished: WebhookTally.Counts = r.status == .failed ? .init(failed: 1) : .init(delivered: 1)
+        // One buffer for every key: `hookcall/` and `hookdone/` have the same length.
+        var key = SequenceKeyBuffer(head: "hookcall/", endpoint: r.endpoint)
         for seq in r.sequences {
-            let pending = RegistryKeys.webhookPendingKey(r.endpoint, seq)
-            let done = RegistryKeys.webhookDoneKey(r.endpoint, seq)
-            // No pending record: an earlier result of this command retired the same call, and the
-            // finished record it wrote has the same fields to copy.
-            let pendingStored = try txn.get(dbRegistry, pending), doneStored = try txn.get(dbRegistry, done)
-            guard let stored = pendingStored ?? doneStored else { continue }
+            key.set(seq)
+            key.setHead("hookcall/")
             let record: [UInt8]
-            if let l = WebhookCall.binaryLayout(stored), l.stringsAreValidUTF8 {
-                record = WebhookCall.retiredRecord(stored, layout: l, status: r.status, attempts: r.attempts,
-                                                   batched: r.batch != nil, tail: tail)
+            if let stored = try txn.get(dbRegistry, key.bytes) {
+                guard let made = try Self.retiredRecord(stored, r, tail: tail) else { continue }
+                record = made
+                try txn.delete(dbRegistry, key.bytes)
+                delta.pending -= 1
+                key.setHead("hookdone/")
+                // Usually no finished record yet: one put that reports one already there.
+                if let old = try key.bytes.withUnsafeBytes({ k in try record.withUnsafeBytes { try txn.putIfAbsent(dbRegistry, key: k, $0) } }) {
+                    if Self.isFailedCall(old) { delta.failed -= 1 } else { delta.delivered -= 1 }
+                    try txn.put(dbRegistry, key.bytes, record)
+                }
             } else {
-                // The command's read decoded this record, so it decodes.
-                guard let call = try RegistryRecord(decoding: stored).webhookCall else { continue }
-                record = RegistryRecord.webhookCall(r.finished(call)).encoded()
+                // No pending record: an earlier result of this command retired the same call, and the
+                // finished record it wrote has the same fields to copy.
+                key.setHead("hookdone/")
+                guard let stored = try txn.get(dbRegistry, key.bytes),
+                      let made = try Self.retiredRecord(stored, r, tail: tail) else { continue }
+                record = made
+                if Self.isFailedCall(stored) { delta.failed -= 1 } else { delta.delivered -= 1 }
+                try txn.put(dbRegistry, key.bytes, record)
             }
-            if pendingStored != nil { delta.pending -= 1 }
-            if let doneStored {
-                if Self.isFailedCall(doneStored) { delta.failed -= 1 } else { delta.delivered -= 1 }
-            }
-            if r.status == .failed { delta.failed += 1 } else { delta.delivered += 1 }
-            _ = try txn.delete(dbRegistry, pending)
-            try txn.put(dbRegistry, done, record)
+            delta = delta + finished
         }
         if !delta.isZero { webhookTally.stage(r.endpoint, delta) }
     }
 
-    /// Whether `command` reads only the header fields of the pending calls it names (batch
-    /// leases and results): those are read without their event records (`WebhookCall(head:)`).
-    static func readsCallHeads(_ command: RegistryCommand) -> Bool {
-        guard case .webhook(let w) = command else { return false }
-        switch w {
-        case .leaseBatches, .batchResults: return true
-        default: return false
+    /// The finished record of the call stored as `stored` retired by `r` (`tail`: its
+    /// `retiredTail`): the stored bytes with the retired fields written in, or for a record this
+    /// build would not write byte for byte the same way, decoded and encoded again; nil when it
+    /// is not a call.
+    private static func retiredRecord(_ stored: UnsafeRawBufferPointer, _ r: CallRetirement, tail: [UInt8]) throws -> [UInt8]? {
+        if let l = WebhookCall.binaryLayout(stored), l.stringsAreValidUTF8 {
+            return WebhookCall.retiredRecord(stored, layout: l, status: r.status, attempts: r.attempts,
+                                             batched: r.batch != nil, tail: tail)
         }
+        // The command's read decoded this record, so it decodes.
+        guard let call = try RegistryRecord(decoding: stored).webhookCall else { return nil }
+        return RegistryRecord.webhookCall(r.finished(call)).encoded()
     }
 }

@@ -2,8 +2,8 @@ import CLMDB
 import Registry
 
 extension SpoolStore {
-    /// Applies a control-plane command inside `txn`: reads the records it names (the pending
-    /// calls of batch leases and results without their events), runs `RegistryMachine`, writes
+    /// Applies a control-plane command inside `txn`: reads the records it names (batch leases and
+    /// results read only what they use: `webhookBatchReads`), runs `RegistryMachine`, writes
     /// its changes, moves the calls it retires and records its notices as events (`sender` holds
     /// the domain, `response` the reason). Throws only for storage failures.
     ///
@@ -11,29 +11,40 @@ extension SpoolStore {
     /// `CallRetirement`), kept as the oracle of the tests that compare the stored bytes.
     func applyRegistry(_ command: RegistryCommand, index: UInt64, in txn: LMDBTransaction,
                        byRecords: Bool = false) throws -> Result<Void, StoreError> {
-        let keys = command.keys
+        let t: RegistryMachine.Transition
         var current: [String: RegistryRecord] = [:]
-        current.reserveCapacity(keys.count)
-        let heads = !byRecords && Self.readsCallHeads(command)
-        for key in keys {
-            guard let v = try txn.get(dbRegistry, Array(key.utf8)) else { continue }
-            if heads, key.utf8.starts(with: Self.pendingCallPrefix), let layout = WebhookCall.binaryLayout(v) {
-                current[key] = .webhookCall(WebhookCall(head: v, layout: layout))
-                continue
+        if !byRecords, case .webhook(let w) = command, let read = try webhookBatchReads(w, in: txn) {
+            switch read {
+            case .failure(let error): return .failure(error)
+            case .success(let reads):
+                t = switch w {
+                case .leaseBatches(let l): RegistryMachine.applyBatchLease(l, reads: reads)
+                case .batchResults(let r): RegistryMachine.applyBatchResults(r, reads: reads)
+                default: preconditionFailure("webhookBatchReads reads batch commands only")
+                }
+                if let rejection = t.rejection {
+                    return .failure(StoreError(.invalidCommand, rejection, context: RegistryKeys.webhook(w.endpointID)))
+                }
+            }
+        } else {
+            let keys = command.keys
+            current.reserveCapacity(keys.count)
+            for key in keys {
+                guard let v = try txn.get(dbRegistry, Array(key.utf8)) else { continue }
+                do {
+                    current[key] = try Self.registryRecord(key: key, stored: v)
+                } catch {
+                    return .failure(StoreError(.corrupt, "registry record \(key): \(error)", context: key))
+                }
             }
             do {
-                current[key] = try Self.registryRecord(key: key, stored: v)
-            } catch {
-                return .failure(StoreError(.corrupt, "registry record \(key): \(error)", context: key))
+                current.merge(try batchRecordsCovering(command, in: txn)) { a, _ in a }
+            } catch let error as StoreError where error.code == .corrupt {
+                return .failure(error)
             }
+            t = RegistryMachine.apply(command, current: current)
+            if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: keys.first ?? "")) }
         }
-        do {
-            current.merge(try batchRecordsCovering(command, in: txn)) { a, _ in a }
-        } catch let error as StoreError where error.code == .corrupt {
-            return .failure(error)
-        }
-        let t = RegistryMachine.apply(command, current: current)
-        if let rejection = t.rejection { return .failure(StoreError(.invalidCommand, rejection, context: keys.first ?? "")) }
         for (key, record) in byRecords ? t.allWrites(current: current) : t.writes {
             let k = Array(key.utf8)
             if let record {
