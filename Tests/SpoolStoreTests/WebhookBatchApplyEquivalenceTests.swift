@@ -260,6 +260,42 @@ struct WebhookBatchApplyEquivalenceTests {
         }
     }
 
+    @Test("A pending call whose finished record is already there (delivered or failed, e.g. planted by an older build) is retired over it with the same bytes and counts as record by record")
+    func retireOverFinishedRecord() throws {
+        let pair = try Pair()
+        try pair.commit(.registry(.webhook(.create(WebhookEndpoint(id: "ep_a", tenant: "acme", url: "https://h.example/",
+                                                                   events: [], secret: WebhookDispatchStoreTests.secret,
+                                                                   createdAt: Self.t0)))))
+        for i in 0..<6 { try pair.commit(makeEnqueue("Q\(i)", at: Self.t0)) }
+        let calls = try pair.fast.pendingWebhookCalls("ep_a", limit: 100)
+        #expect(calls.count >= 6)
+        // Finished records under the keys of some pending calls: one delivered, one failed.
+        for (call, status) in zip(calls.prefix(4), [WebhookCall.Status.delivered, .failed, .delivered, .failed]) {
+            var done = call
+            done.status = status
+            done.attempts = 3
+            try pair.plant(RegistryKeys.webhookDone("ep_a", call.sequence), done.binaryEncoded())
+        }
+        try pair.expectSame("planted")
+        let now = Self.t0 + 1000
+        let seqs = calls.map(\.sequence)
+        let (a, b) = try pair.apply(.webhook(.leaseBatches(.init(endpoint: "ep_a", owner: "n1", incarnation: 1, issuedAt: now,
+                                                                 expiresAt: now + 1000, formed: [], fresh: seqs,
+                                                                 sizes: [3, UInt32(seqs.count - 3)], array: true))))
+        #expect(a == b && a.hasPrefix("success"), "\(a) vs \(b)")
+        let batches = try pair.fast.webhookBatches("ep_a")
+        #expect(batches.count == 2)
+        for (batch, verdict) in zip(batches, [WebhookCommand.Verdict.delivered, .exhausted]) {
+            let attempt = WebhookCall.Attempt(attempt: 1, at: now, status: 200, latencyMillis: 5, response: "ok", node: "n1")
+            let (c, d) = try pair.apply(.webhook(.batchResults(.init(endpoint: "ep_a", owner: "n1", incarnation: 1, results: [
+                .init(first: batch.first, sequences: batch.sequences, attempt: attempt, verdict: verdict)]))))
+            #expect(c == d && c.hasPrefix("success"), "\(c) vs \(d)")
+            try pair.expectSame("after \(verdict)")
+        }
+        let n = pair.fast.webhookTally.counts("ep_a")
+        #expect(n.pending == 0 && n.delivered + n.failed == seqs.count, "\(n)")
+    }
+
     /// The registry records, events and tally of `fast` and every result, in key order.
     static func digest(_ pair: Pair) throws -> ByteDigest {
         var d = ByteDigest()
