@@ -14,18 +14,24 @@ extension SpoolStore {
         let finished: WebhookTally.Counts = r.status == .failed ? .init(failed: 1) : .init(delivered: 1)
         // One buffer for every key: `hookcall/` and `hookdone/` have the same length.
         var key = SequenceKeyBuffer(head: "hookcall/", endpoint: r.endpoint)
+        // One cursor on the pending calls and one on the finished ones: each stays on its page
+        // from one call to the next.
+        let pendingCursor = try txn.cursor(dbRegistry)
+        defer { pendingCursor.close() }
+        let doneCursor = try txn.cursor(dbRegistry)
+        defer { doneCursor.close() }
         for seq in r.sequences {
             key.set(seq)
             key.setHead("hookcall/")
             let record: [UInt8]
-            if let stored = try txn.get(dbRegistry, key.bytes) {
+            if let stored = try pendingCursor.find(key.bytes) {
                 guard let made = try Self.retiredRecord(stored, r, tail: tail) else { continue }
                 record = made
-                try txn.delete(dbRegistry, key.bytes)
+                try pendingCursor.deleteCurrent()
                 delta.pending -= 1
                 key.setHead("hookdone/")
                 // Usually no finished record yet: one put that reports one already there.
-                if let old = try key.bytes.withUnsafeBytes({ k in try record.withUnsafeBytes { try txn.putIfAbsent(dbRegistry, key: k, $0) } }) {
+                if let old = try doneCursor.putIfAbsent(key.bytes, record) {
                     if Self.isFailedCall(old) { delta.failed -= 1 } else { delta.delivered -= 1 }
                     try txn.put(dbRegistry, key.bytes, record)
                 }
