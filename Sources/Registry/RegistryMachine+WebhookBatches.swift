@@ -2,9 +2,8 @@ extension RegistryMachine {
     /// Applies a batch lease (log entry format 5): formed batches are leased as they are; new ones
     /// are formed from calls never leased that lie above the endpoint's batch mark, and the mark
     /// moves past them, so a call joins at most one batch record. The calls' own records are not
-    /// written, and only their header fields are read (the store passes them without event
-    /// records). Pure; any thread.
-    /// `reads`: what `l` reads (`WebhookBatchReads`).
+    /// written, and only their header fields are read (`reads`: the records `l` names, as
+    /// `WebhookBatchReads`). Pure; any thread.
     public static func applyBatchLease(_ l: WebhookCommand.BatchLease, reads: WebhookBatchReads) -> Transition {
         let id = l.endpoint
         guard reads.endpoint != nil else { return .rejected("no webhook \(id)") }
@@ -52,9 +51,8 @@ extension RegistryMachine {
     /// updates the batch record (a retry, a 410), or retires it (delivered, or the schedule used
     /// up): its calls move to the finished calls with the batch's attempts and history
     /// (`Transition.retirements`). Stale results (the lease moved on, or the calls differ) are
-    /// ignored. Reads only the header fields of the pending calls in `current` (the store passes
-    /// them without event records). Pure; any thread.
-    /// `reads`: what `r` reads (`WebhookBatchReads`).
+    /// ignored. Looks only at which calls are pending (`reads`: the records `r` names, as
+    /// `WebhookBatchReads`). Pure; any thread.
     public static func applyBatchResults(_ r: WebhookCommand.BatchResults, reads: WebhookBatchReads) -> Transition {
         let id = r.endpoint
         guard var e = reads.endpoint else { return .rejected("no webhook \(id)") }
@@ -62,9 +60,9 @@ extension RegistryMachine {
         let wasFailing = e.failing, wasDisabled = e.disabled
         var recorded = 0
         for result in r.results {
-            let key = RegistryKeys.webhookBatch(id, result.first)
             guard var b = reads.batches[result.first], b.sequences == result.sequences, let lease = b.lease,
                   lease.owner == r.owner, lease.incarnation == r.incarnation, lease.attempt == result.attempt.attempt else { continue }
+            let key = RegistryKeys.webhookBatch(id, result.first)
             recorded += 1
             b.lease = nil
             b.attempts = lease.attempt
@@ -136,7 +134,7 @@ extension RegistryMachine {
     /// batch's attempts and history (the store rewrites their records: `CallRetirement`).
     private static func retire(_ b: WebhookBatch, status: WebhookCall.Status, calls: [UInt64: WebhookBatchReads.CallHead],
                                into t: inout Transition) {
-        let found = b.sequences.filter { calls[$0] != nil }
+        let found = b.sequences.filter { calls.index(forKey: $0) != nil }
         guard !found.isEmpty else { return }
         t.retirements.append(CallRetirement(endpoint: b.endpoint, sequences: found, status: status, attempts: b.attempts,
                                             history: b.history,
