@@ -173,10 +173,24 @@ private struct RawCallReader {
     func string(_ run: Range<Int>) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[run]), as: UTF8.self)
     }
+    /// True when every byte of `raw` is below 0x80, looked at eight bytes at a time.
+    static func isASCII(_ raw: UnsafeRawBufferPointer) -> Bool {
+        var at = 0
+        while at + 8 <= raw.count {
+            if raw.loadUnaligned(fromByteOffset: at, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            at += 8
+        }
+        while at < raw.count {
+            if raw[at] >= 0x80 { return false }
+            at += 1
+        }
+        return true
+    }
+
     /// Whether `run` decodes to a string whose UTF-8 is `run` itself (ASCII at once).
     func isValidUTF8(_ run: Range<Int>) -> Bool {
         let raw = UnsafeRawBufferPointer(rebasing: bytes[run])
-        if raw.allSatisfy({ $0 < 0x80 }) { return true }
+        if Self.isASCII(raw) { return true }
         return String(decoding: raw, as: UTF8.self).utf8.elementsEqual(raw)
     }
 }

@@ -94,4 +94,24 @@ struct WebhookCallLayoutTests {
         bad[at] = 0xC3
         bad.withUnsafeBytes { #expect(WebhookCall.binaryLayout($0)?.stringsAreValidUTF8 == false) }
     }
+
+    @Test("Seeded random payloads of 0-40 bytes with a non-ASCII byte (valid UTF-8 or not) at a random position, or none: the layout flags the strings as valid UTF-8 exactly when decoding gives the same bytes (the eight-bytes-at-a-time ASCII test)")
+    func utf8FlagAtEveryPosition() {
+        var g = Seeded(seed: 11)
+        for _ in 0..<300 {
+            let n = Int.random(in: 0...40, using: &g)
+            var payload = (0..<n).map { _ in UInt8.random(in: 0x20...0x7E, using: &g) }
+            if n > 0, Bool.random(using: &g) {
+                let at = Int.random(in: 0..<n, using: &g)
+                payload[at] = [0x80, 0xC3, 0xFF, 0xE6].randomElement(using: &g)!
+                if payload[at] == 0xC3, at + 1 < n, Bool.random(using: &g) { payload[at + 1] = 0xA9 }  // "é"
+            }
+            var raw = WebhookCall(endpoint: "ep", sequence: 1, webhookID: "msg_1_0", eventType: "ok", createdAt: 0,
+                                  payload: String(repeating: "p", count: n)).binaryEncoded()
+            let run = raw.withUnsafeBytes { WebhookCall.binaryLayout($0)!.payload }
+            raw.replaceSubrange(run, with: payload)
+            let valid = String(decoding: payload, as: UTF8.self).utf8.elementsEqual(payload)
+            raw.withUnsafeBytes { #expect(WebhookCall.binaryLayout($0)?.stringsAreValidUTF8 == valid, "\(payload)") }
+        }
+    }
 }
