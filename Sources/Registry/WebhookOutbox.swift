@@ -10,6 +10,32 @@ public enum WebhookOutbox {
     /// The `webhook-id` of that event (the same for every endpoint, every retry, every replay).
     public static func webhookID(index: UInt64, ordinal: Int) -> String { "msg_\(index)_\(ordinal)" }
 
+    /// ``webhookID(index:ordinal:)`` as UTF-8 bytes, written without building the string
+    /// (recording an event writes it into every endpoint's call).
+    static func webhookIDBytes(index: UInt64, ordinal: Int) -> [UInt8] {
+        var out: [UInt8] = Array("msg_".utf8)
+        out.reserveCapacity(4 + 20 + 1 + 21)
+        appendDecimal(index, to: &out)
+        out.append(UInt8(ascii: "_"))
+        if ordinal < 0 { out.append(UInt8(ascii: "-")) }
+        appendDecimal(UInt64(ordinal.magnitude), to: &out)
+        return out
+    }
+
+    /// Appends `v` in decimal, as `"\(v)"` writes it.
+    private static func appendDecimal(_ v: UInt64, to out: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
+        withUnsafeMutableBytes(of: &digits) { d in
+            var n = v, at = d.count
+            repeat {
+                at -= 1
+                d[at] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+            } while n > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[at...]))
+        }
+    }
+
     /// The `webhook-id` of a batch of `calls` (in sequence order): a batch of one keeps the call's
     /// own id; a larger one is `batch_<first event>_<count>_<hash of the sequences>`, the same
     /// on every node and every retry, and different for any other composition.
@@ -71,21 +97,21 @@ public enum WebhookOutbox {
                                       at: Int64, eventRecord: () -> [UInt8],
                                       _ body: (_ endpoint: String, _ key: [UInt8], _ record: [UInt8]) throws -> Void) rethrows {
         var event: [UInt8]?
-        var id = ""
+        var id: [UInt8] = []
         let seq = sequence(index: index, ordinal: ordinal)
         for e in routes where e.wants(type: type, tenant: tenant) {
             if event == nil {
                 event = eventRecord()
-                id = webhookID(index: index, ordinal: ordinal)
+                id = webhookIDBytes(index: index, ordinal: ordinal)
             }
             let record = event!
             // The fields of `WebhookCall.binaryEncoded()` for a new pending call holding the event.
-            var w = CallWriter(capacity: 52 + e.id.utf8.count + id.utf8.count + type.utf8.count + record.count)
+            var w = CallWriter(capacity: 52 + e.id.utf8.count + id.count + type.utf8.count + record.count)
             w.u8(WebhookCall.binaryMagic)
             w.u8(WebhookCall.binaryVersion)
             w.string(e.id)
             w.u64(seq)
-            w.string(id)
+            w.blob(id)
             w.string(type)
             w.i64(at)  // createdAt
             w.u32(0)  // payload: none, rendered at send time

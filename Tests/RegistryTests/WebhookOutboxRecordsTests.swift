@@ -34,3 +34,17 @@ struct WebhookOutboxRecordsTests {
         }
     }
 }
+
+extension WebhookOutboxRecordsTests {
+    @Test("For seeded random and edge log indices and ordinals (0, 9, 10, maxima, negative), the webhook id written as bytes equals the id string")
+    func webhookIDBytesEqualString() {
+        var g = WebhookCallLayoutTests.Seeded(state: 11)
+        let edges: [(UInt64, Int)] = [(0, 0), (9, 9), (10, 10), (UInt64.max, Int.max), (UInt64.max >> 16, 65_535), (1, -1), (7, Int.min)]
+        let random = (0..<5000).map { _ in (UInt64.random(in: 0...UInt64.max, using: &g) >> UInt64.random(in: 0...63, using: &g),
+                                           Int.random(in: 0...70_000, using: &g)) }
+        for (index, ordinal) in edges + random {
+            #expect(WebhookOutbox.webhookIDBytes(index: index, ordinal: ordinal)
+                    == Array(WebhookOutbox.webhookID(index: index, ordinal: ordinal).utf8))
+        }
+    }
+}
