@@ -139,12 +139,20 @@ extension SpoolStore {
     }
 
     /// The offset of the delta of the first entry of `entries` (pending-value format) whose key is `key`.
+    /// Reads the lengths in place (it runs for every count of every event, over up to ~60 entries);
+    /// throws where reading the entries with a ``BinaryReader`` throws.
     private static func deltaOffset(of key: UnsafeRawBufferPointer, in entries: UnsafeRawBufferPointer) throws -> Int? {
-        var r = BinaryReader(entries, what: "pending event counts")
-        while !r.isAtEnd {
-            let k = try r.run()
-            if k.count == key.count, key.isEmpty || memcmp(k.baseAddress!, key.baseAddress!, key.count) == 0 { return r.offset }
-            _ = try r.u64()
+        let end = entries.count
+        var at = 0
+        while at < end {
+            guard end - at >= 4 else { throw StoreError.corrupt("pending event counts") }
+            let n = Int(UInt32(bigEndian: entries.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            at += 4
+            guard end - at >= n else { throw StoreError.corrupt("pending event counts") }
+            if n == key.count, n == 0 || memcmp(entries.baseAddress! + at, key.baseAddress!, n) == 0 { return at + n }
+            at += n
+            guard end - at >= 8 else { throw StoreError.corrupt("pending event counts") }
+            at += 8
         }
         return nil
     }
