@@ -13,27 +13,34 @@ public enum WebhookOutbox {
     /// ``webhookID(index:ordinal:)`` as UTF-8 bytes, written without building the string
     /// (recording an event writes it into every endpoint's call).
     static func webhookIDBytes(index: UInt64, ordinal: Int) -> [UInt8] {
-        var out: [UInt8] = Array("msg_".utf8)
-        out.reserveCapacity(4 + 20 + 1 + 21)
-        appendDecimal(index, to: &out)
-        out.append(UInt8(ascii: "_"))
-        if ordinal < 0 { out.append(UInt8(ascii: "-")) }
-        appendDecimal(UInt64(ordinal.magnitude), to: &out)
-        return out
+        // "msg_" + 20 digits + "_" + "-" + 19 digits at most.
+        [UInt8](unsafeUninitializedCapacity: 45) { buf, written in
+            var at = 0
+            for b in "msg_".utf8 { buf[at] = b; at += 1 }
+            at = writeDecimal(index, into: buf, at: at)
+            buf[at] = UInt8(ascii: "_")
+            at += 1
+            if ordinal < 0 {
+                buf[at] = UInt8(ascii: "-")
+                at += 1
+            }
+            written = writeDecimal(UInt64(ordinal.magnitude), into: buf, at: at)
+        }
     }
 
-    /// Appends `v` in decimal, as `"\(v)"` writes it.
-    private static func appendDecimal(_ v: UInt64, to out: inout [UInt8]) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
-        withUnsafeMutableBytes(of: &digits) { d in
-            var n = v, at = d.count
-            repeat {
-                at -= 1
-                d[at] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-            } while n > 0
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[at...]))
+    /// Writes `v` in decimal, as `"\(v)"` does, into `buf` at `at`; returns the end.
+    private static func writeDecimal(_ v: UInt64, into buf: UnsafeMutableBufferPointer<UInt8>, at: Int) -> Int {
+        var digits = 1, rest = v / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
         }
+        var n = v
+        for i in stride(from: at + digits - 1, through: at, by: -1) {
+            buf[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n % 10)
+            n /= 10
+        }
+        return at + digits
     }
 
     /// The `webhook-id` of a batch of `calls` (in sequence order): a batch of one keeps the call's
