@@ -72,7 +72,7 @@ extension RegistryMachine {
             switch result.verdict {
             case .delivered:
                 t.writes.append((key, nil))
-                retire(b, status: .delivered, calls: reads.calls, into: &t)
+                retire(b, of: id, status: .delivered, calls: reads.calls, into: &t)
             case .retry(let at):
                 b.nextAttemptAt = at
                 t.writes.append((key, .webhookBatch(b)))
@@ -82,7 +82,7 @@ extension RegistryMachine {
                 t.writes.append((key, .webhookBatch(b)))
             case .exhausted:
                 t.writes.append((key, nil))
-                retire(b, status: .failed, calls: reads.calls, into: &t)
+                retire(b, of: id, status: .failed, calls: reads.calls, into: &t)
             }
         }
         guard recorded > 0 else { return .rejected("stale results for webhook \(id)") }
@@ -130,10 +130,13 @@ extension RegistryMachine {
         return out
     }
 
-    /// Moves a batch's calls found pending (`calls`) to the finished calls, each with the
-    /// batch's attempts and history (the store rewrites their records: `CallRetirement`).
-    private static func retire(_ b: WebhookBatch, status: WebhookCall.Status, calls: [UInt64: WebhookBatchReads.CallHead],
-                               into t: inout Transition) {
+    /// Moves a batch's calls found pending (`calls`: those of endpoint `id`, the command's) to the
+    /// finished calls, each with the batch's attempts and history (the store rewrites their
+    /// records: `CallRetirement`). A batch record naming another endpoint (damaged) retires
+    /// nothing: its calls were looked up under `id`, not under the endpoint it names.
+    private static func retire(_ b: WebhookBatch, of id: String, status: WebhookCall.Status,
+                               calls: [UInt64: WebhookBatchReads.CallHead], into t: inout Transition) {
+        guard b.endpoint == id else { return }
         let found = b.sequences.filter { calls.index(forKey: $0) != nil }
         guard !found.isEmpty else { return }
         t.retirements.append(CallRetirement(endpoint: b.endpoint, sequences: found, status: status, attempts: b.attempts,

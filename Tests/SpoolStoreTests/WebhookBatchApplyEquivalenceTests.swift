@@ -296,6 +296,81 @@ struct WebhookBatchApplyEquivalenceTests {
         #expect(n.pending == 0 && n.delivered + n.failed == seqs.count, "\(n)")
     }
 
+    @Test("Damaged batch records: a batch record naming another endpoint retires none of that endpoint's calls (as before typed reads); a truncated batch record, a truncated batch mark and a record that is not a call under a call's key are refused or passed over the same way on both paths, and nothing changes")
+    func damagedBatchRecords() throws {
+        let pair = try Pair()
+        for id in ["ep_a", "ep_b"] {
+            try pair.commit(.registry(.webhook(.create(WebhookEndpoint(id: id, tenant: "*", url: "https://h.example/",
+                                                                       events: [], secret: WebhookDispatchStoreTests.secret,
+                                                                       createdAt: Self.t0)))))
+        }
+        for i in 0..<3 { try pair.commit(makeEnqueue("D\(i)", at: Self.t0)) }
+        let seqs = try pair.fast.pendingWebhookCalls("ep_a", limit: 100).map(\.sequence)
+        let seqsB = try pair.fast.pendingWebhookCalls("ep_b", limit: 100).map(\.sequence)
+        #expect(!seqs.isEmpty && seqs == seqsB)
+        let now = Self.t0 + 1000
+        let (a, b) = try pair.apply(.webhook(.leaseBatches(.init(endpoint: "ep_a", owner: "n1", incarnation: 1, issuedAt: now,
+                                                                 expiresAt: now + 1000, formed: [], fresh: seqs,
+                                                                 sizes: [UInt32(seqs.count)], array: true))))
+        #expect(a == b && a.hasPrefix("success"), "\(a) vs \(b)")
+        let batch = try #require(try pair.fast.webhookBatches("ep_a").first)
+        let batchKey = RegistryKeys.webhookBatch("ep_a", batch.first)
+        let batchBytes = try #require(try WebhookBatchRecordStoreTests.raw(pair.fast, batchKey))
+        let attempt = WebhookCall.Attempt(attempt: 1, at: now, status: 200, latencyMillis: 5, response: "ok", node: "n1")
+        let delivered = WebhookCommand.batchResults(.init(endpoint: "ep_a", owner: "n1", incarnation: 1, results: [
+            .init(first: batch.first, sequences: batch.sequences, attempt: attempt, verdict: .delivered)]))
+        let lease = WebhookCommand.leaseBatches(.init(endpoint: "ep_a", owner: "n2", incarnation: 1, issuedAt: now + 5000,
+                                                      expiresAt: now + 6000, formed: [batch.first], fresh: [], sizes: [],
+                                                      array: true))
+
+        // A damaged batch record (leases and results read it), then a damaged mark (leases read
+        // it): refused as corrupt by both paths, nothing written.
+        let markKey = RegistryKeys.webhookMark("ep_a")
+        let markBytes = try #require(try WebhookBatchRecordStoreTests.raw(pair.fast, markKey))
+        // A new group starting at the damaged batch's first call reads that record too.
+        let groupAtBatch = WebhookCommand.leaseBatches(.init(endpoint: "ep_a", owner: "n2", incarnation: 1, issuedAt: now + 5000,
+                                                             expiresAt: now + 6000, formed: [], fresh: [batch.first], sizes: [1],
+                                                             array: true))
+        for (key, bytes, commands) in [(batchKey, batchBytes, [lease, groupAtBatch, delivered]), (markKey, markBytes, [lease])] {
+            try pair.plant(key, Array(bytes.prefix(3)))
+            let before = try Pair.contents(pair.fast)
+            for command in commands {
+                let (x, y) = try pair.apply(.webhook(command))
+                #expect(x == y && x.contains("corrupt"), "\(key): \(x) vs \(y)")
+            }
+            let after = try Pair.contents(pair.fast)
+            #expect(after == before, "\(key): a refused command wrote")
+            try pair.plant(key, bytes)
+        }
+
+        // A record that is not a call under the key of ep_a's first call: both paths agree.
+        let callKey = RegistryKeys.webhookPending("ep_a", seqs[0])
+        let callBytes = try #require(try WebhookBatchRecordStoreTests.raw(pair.fast, callKey))
+        try pair.plant(callKey, RegistryRecord.webhookMark(7).encoded())
+        for command in [WebhookCommand.leaseBatches(.init(endpoint: "ep_a", owner: "n1", incarnation: 1, issuedAt: now,
+                                                          expiresAt: now + 1000, formed: [], fresh: [seqs[0]], sizes: [1],
+                                                          array: true)), delivered] {
+            let (x, y) = try pair.apply(.webhook(command))
+            #expect(x == y, "\(x) vs \(y)")
+        }
+        try pair.expectSame("not a call")
+        try pair.plant(callKey, callBytes)
+
+        // The batch record of ep_a names ep_b: its results retire none of ep_b's calls.
+        var foreign = batch
+        foreign.endpoint = "ep_b"
+        try pair.plant(batchKey, RegistryRecord.webhookBatch(foreign).encoded())
+        let pendingB = pair.fast.webhookTally.counts("ep_b").pending
+        let (x, y) = try pair.apply(.webhook(delivered))
+        #expect(x == y, "\(x) vs \(y)")
+        let stillPending = try pair.fast.pendingWebhookCalls("ep_b", limit: 100).map(\.sequence)
+        let finishedB = try pair.fast.finishedWebhookCalls("ep_b", limit: 100)
+        #expect(stillPending == seqs)
+        #expect(finishedB.isEmpty)
+        #expect(pair.fast.webhookTally.counts("ep_b").pending == pendingB)
+        try pair.expectSame("foreign batch")
+    }
+
     /// The registry records, events and tally of `fast` and every result, in key order.
     static func digest(_ pair: Pair) throws -> ByteDigest {
         var d = ByteDigest()
