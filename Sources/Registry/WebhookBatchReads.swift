@@ -28,6 +28,14 @@ public struct WebhookBatchReads: Sendable, Equatable {
             self.batch = batch
         }
 
+        /// The head of the call stored as `bytes` (laid out as `layout`), read in place: the fields
+        /// `init(binary:)` decodes; the webhook id only `withID` (else empty).
+        public init(head bytes: UnsafeRawBufferPointer, layout l: WebhookCall.BinaryLayout, withID: Bool) {
+            let webhookID = withID ? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[l.webhookID]), as: UTF8.self) : ""
+            self.init(sequence: l.sequence, webhookID: webhookID, status: l.status, attempts: l.attempts,
+                      nextAttemptAt: l.nextAttemptAt, lease: l.lease, batch: l.batch)
+        }
+
         /// The head of `call`.
         public init(_ call: WebhookCall) {
             self.init(sequence: call.sequence, webhookID: call.webhookID, status: call.status, attempts: call.attempts,

@@ -80,20 +80,6 @@ extension WebhookCall {
                             stringsAreValidUTF8: [endpoint, webhookID, eventType, payload].allSatisfy(r.isValidUTF8))
     }
 
-    /// The call stored as `bytes` (laid out as `layout`) without its event record and history
-    /// (nil and empty): its header fields, as `init(binary:)` decodes them, for deciding about a
-    /// pending call without copying its event.
-    public init(head bytes: UnsafeRawBufferPointer, layout l: BinaryLayout) {
-        func string(_ run: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[run]), as: UTF8.self) }
-        self.init(endpoint: string(l.endpoint), sequence: l.sequence, webhookID: string(l.webhookID),
-                  eventType: string(l.eventType), createdAt: l.createdAt, payload: string(l.payload))
-        status = l.status
-        attempts = l.attempts
-        nextAttemptAt = l.nextAttemptAt
-        lease = l.lease
-        batch = l.batch
-    }
-
     /// The binary record of the call stored as `bytes` (laid out as `layout`) once retired:
     /// `status`, `attempts`, no lease and the `tail` of `retiredTail(history:batch:)`, every
     /// other field copied from `bytes`. The same bytes as decoding `bytes`, changing those fields

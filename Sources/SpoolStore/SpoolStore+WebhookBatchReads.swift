@@ -38,10 +38,7 @@ extension SpoolStore {
             callKey.set(seq)
             guard let v = try txn.get(dbRegistry, callKey.bytes) else { return nil }
             if let l = WebhookCall.binaryLayout(v) {
-                let webhookID = withIDs ? String(decoding: UnsafeRawBufferPointer(rebasing: v[l.webhookID]), as: UTF8.self) : ""
-                reads.calls[seq] = WebhookBatchReads.CallHead(sequence: l.sequence, webhookID: webhookID, status: l.status,
-                                                              attempts: l.attempts, nextAttemptAt: l.nextAttemptAt,
-                                                              lease: l.lease, batch: l.batch)
+                reads.calls[seq] = WebhookBatchReads.CallHead(head: v, layout: l, withID: withIDs)
                 return nil
             }
             let key = RegistryKeys.webhookPending(id, seq)
