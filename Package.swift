@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Module map (one module per concern; pure cores have no dependencies):
-//   SendarixSupport pure shared helpers: civil dates (RFC 3339/5322), IP text, SplitMix64
+//   SendarixSupport pure shared helpers: civil dates (RFC 3339/5322), IP text, SplitMix64; metrics;
+//                 thread names and priorities (ThreadPriority, through CSystemShims)
 //   SMTPCore      pure SMTP protocol: parser, session state machine, addresses, DATA decoding
 //   DNSCore       pure DNS wire codec, authoritative responder logic, resolver logic
 //   RaftCore      pure Raft state machine (Ready-style), no I/O
@@ -31,7 +32,7 @@ let package = Package(
                        providers: [.apt(["liblmdb-dev"])]),
         .target(name: "CSystemShims", path: "Sources/CSystemShims"),
 
-        .target(name: "SendarixSupport"),
+        .target(name: "SendarixSupport", dependencies: ["CSystemShims"]),
         .target(name: "SendarixCrypto", dependencies: ["COpenSSL"]),
         .target(name: "DKIM", dependencies: ["SendarixCrypto", "SendarixSupport"]),
         .target(name: "Registry"),
@@ -43,7 +44,7 @@ let package = Package(
         .target(name: "DNSService", dependencies: ["DNSCore"]),
         .target(name: "RelayConfig", dependencies: ["SendarixSupport", "COpenSSL", "Registry"]),
         .target(name: "SpoolStore", dependencies: ["SendarixSupport", "CLMDB", "Registry", "CSystemShims"]),
-        .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL"]),
+        .target(name: "NetworkIO", dependencies: ["CSystemShims", "COpenSSL", "SendarixSupport"]),
         .target(name: "DeliveryEngine", dependencies: [
             "DeliveryCore", "DNSCore", "DNSService", "HTTPCore", "NetworkIO", "RelayConfig", "SpoolStore", "SendarixSupport",
         ]),

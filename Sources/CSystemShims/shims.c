@@ -37,3 +37,6 @@ int sx_reexec(char *const argv[]) {
 int sx_rwlock_wrlock_monotonic(pthread_rwlock_t *lock, const struct timespec *deadline) {
     return pthread_rwlock_clockwrlock(lock, CLOCK_MONOTONIC, deadline);
 }
+
+int sx_gettid(void) { return (int)gettid(); }
+int sx_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }

@@ -14,7 +14,8 @@ extension RaftLog {
         let me = LoopBound(self, loop: loop)
         let sink = logSink
         let node = options.nodeID
-        applier = SpoolApplier(store: store, metadataTag: Self.memberRecordTag, bodiesInLog: options.bodiesInLog && store.options.durable,
+        applier = SpoolApplier(store: store, metadataTag: Self.memberRecordTag,
+                               bodiesInLog: options.bodiesInLog && store.options.durable, threadNice: options.commitNice,
                                onApplied: { batch in
             me.execute { $0.applied(batch) }
         }, onNewWork: { [weak self] in

@@ -37,6 +37,9 @@ extension RaftLog {
         /// its committed log entry instead of copying it; compaction keeps such entries while their
         /// message is queued (`RaftLogStorage+Pins.swift`). Off: the spool copies every body.
         public var bodiesInLog: Bool = true
+        /// Nice value of the raft loop and applier threads (`spool.writerNice`; 0: as inherited):
+        /// every accept waits on both, one after the other. Check it with `ThreadPriority.probe`.
+        public var commitNice: Int32 = 0
         /// Retained entries (kept for queued bodies) one sweep checks, deleting those whose message
         /// left in one synced write, on the raft loop (`RaftLog+BodyPins.swift`). Bounded so a sweep
         /// does not hold up heartbeats: at 10^5 retained 5 KB entries one slice of 65,536 took 33 ms

@@ -232,7 +232,7 @@ public final class RaftLog: ReplicatedLog, @unchecked Sendable {
     /// Blocks until listening; call once, not from a completion.
     @discardableResult
     public func start() throws -> String {
-        loop.start()
+        loop.start(nice: options.commitNice)
         let result = Mutex<Result<String, Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let me = LoopBound(self, loop: loop)

@@ -1,5 +1,6 @@
 import Foundation
 import RaftCore
+import SendarixSupport
 import SpoolStore
 
 /// Applies committed raft entries to the `SpoolStore` on a dedicated thread, so the raft loop
@@ -45,7 +46,7 @@ final class SpoolApplier: @unchecked Sendable {
     private var lastFailure: StoreError?
 
     /// Starts the applier thread. Does not block.
-    init(store: SpoolStore, metadataTag: UInt8, bodiesInLog: Bool = false,
+    init(store: SpoolStore, metadataTag: UInt8, bodiesInLog: Bool = false, threadNice: Int32 = 0,
          onApplied: @escaping @Sendable ([Applied]) -> Void, onNewWork: @escaping @Sendable () -> Void = {},
          onError: @escaping @Sendable (StoreError) -> Void) {
         self.store = store
@@ -54,7 +55,11 @@ final class SpoolApplier: @unchecked Sendable {
         self.onApplied = onApplied
         self.onNewWork = onNewWork
         self.onError = onError
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            ThreadPriority.name("raft-apply")
+            if threadNice != 0 { ThreadPriority.setNice(threadNice) }
+            run()
+        }
         thread.name = "raft-apply"
         thread.stackSize = 1 << 20
         thread.start()

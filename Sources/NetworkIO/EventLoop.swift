@@ -1,6 +1,7 @@
 import CSystemShims
 import Foundation
 import Glibc
+import SendarixSupport
 import Synchronization
 
 /// Something registered with an `EventLoop` for readiness events on a file descriptor.
@@ -76,9 +77,15 @@ public final class EventLoop: @unchecked Sendable {
         _ = write(wakeFD, &one, 8)
     }
 
-    /// Starts the loop on a new thread. Returns immediately.
-    public func start() {
-        let thread = Thread { [self] in self.run() }
+    /// Starts the loop on a new thread, named after the loop (first 15 bytes) and at nice value
+    /// `nice` when not 0 (a value the process may not set is left alone: check it with
+    /// `ThreadPriority.probe`). Returns immediately.
+    public func start(nice: Int32 = 0) {
+        let thread = Thread { [self] in
+            ThreadPriority.name(name)
+            if nice != 0 { ThreadPriority.setNice(nice) }
+            self.run()
+        }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()

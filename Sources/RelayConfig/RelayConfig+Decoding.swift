@@ -216,6 +216,7 @@ extension RelayConfig {
             c.spool.mapSizeMB = o.int("mapSizeMB", default: c.spool.mapSizeMB)
             if o.raw("maxMapSizeMB") != nil { c.spool.maxMapSizeMB = o.int("maxMapSizeMB", default: c.spool.mapSizeMB) }
             c.spool.fsync = o.bool("fsync", default: c.spool.fsync)
+            c.spool.writerNice = o.int("writerNice", default: c.spool.writerNice)
             c.spool.eventRetentionHours = o.int("eventRetentionHours", default: c.spool.eventRetentionHours)
             if var t = o.object("tenantEventRetentionHours") {
                 for tenant in t.fields.keys.sorted() { c.spool.tenantEventRetentionHours[tenant] = max(1, t.int(tenant, default: 1)) }

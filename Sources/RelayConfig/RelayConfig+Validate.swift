@@ -260,6 +260,7 @@ extension RelayConfig {
             RelayConfig.checkRange(max, Swift.max(16, cluster.raftMapSizeMB)...16_777_216, "cluster.raftMaxMapSizeMB", p)
         }
         RelayConfig.checkRange(spool.eventRetentionHours, 1...87_600, "spool.eventRetentionHours", p)
+        RelayConfig.checkRange(spool.writerNice, -20...19, "spool.writerNice", p)
         if let reserve = spool.reserveMB, spool.mapSizeMB >= 16 {
             RelayConfig.checkRange(reserve, 1...max(1, spool.mapSizeMB / 2), "spool.reserveMB", p)
         }

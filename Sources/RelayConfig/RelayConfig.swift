@@ -362,6 +362,11 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var effectiveMaxMapSizeMB: Int { max(mapSizeMB, maxMapSizeMB ?? 1_048_576) }
         /// fsync each commit; turning it off can lose accepted mail on power failure.
         public var fsync = true
+        /// Nice value of the threads every accept waits on in turn (the single-node spool writer;
+        /// in a cluster the raft loop and the raft applier), so that on a busy machine they run as
+        /// soon as they can. Below 0 needs CAP_SYS_NICE or `LimitNICE=` (systemd); without it the
+        /// node warns once and leaves them at 0. 0: left alone.
+        public var writerNice = -10
         /// Events older than this many hours are pruned (in bounded batches, once a minute).
         public var eventRetentionHours = 168
         /// Per-tenant event retention in hours (shorter or longer than `eventRetentionHours`; the

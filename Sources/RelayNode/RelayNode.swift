@@ -120,14 +120,16 @@ public final class RelayNode {
         store.onMapGrown(SpoolAdmission.mapGrown(logger, maxMB: config.spool.effectiveMaxMapSizeMB))
         let log: any ReplicatedLog
         var raftPeer: String?
+        let commitNice = commitThreadNice()
         if config.cluster.peers.isEmpty {
-            let local = try LocalLog(store: store)
+            let local = try LocalLog(store: store, options: LocalLog.Options(writerNice: commitNice))
             self.log = local
             log = local
         } else {
             let logger = self.logger
             var raftOptions = try RaftLog.Options(config: config)
             raftOptions.onSnapshotReady = { kill(getpid(), SIGUSR1) }
+            raftOptions.commitNice = commitNice
             let raft = try RaftLog(options: raftOptions, store: store) { level, event, fields in
                 logger.log(NodeLogger.Level(name: level), event, fields: fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             }

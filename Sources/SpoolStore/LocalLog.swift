@@ -1,5 +1,6 @@
 import Foundation
 import Registry
+import SendarixSupport
 
 /// The single-node ``ReplicatedLog``: a dedicated writer thread that commits
 /// proposals to the ``SpoolStore`` with group commit.
@@ -35,14 +36,19 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
         /// Longest wait, seconds, for more proposals while only claims and outcomes are pending
         /// (0: commit at once).
         public var backgroundLinger: Double
+        /// The writer thread's nice value (`spool.writerNice`; 0: left as inherited). Every accept
+        /// waits for this thread's commit, so on a busy machine it should run first. A value the
+        /// process may not set is left alone (check with `ThreadPriority.probe` first).
+        public var writerNice: Int32
 
         /// Creates options. Any thread.
         public init(maxBatchCount: Int = 1024, maxBatchBytes: Int = 64 << 20, retainedLogEntries: UInt64 = 1_000_000,
-                    backgroundLinger: Double = 0.005) {
+                    backgroundLinger: Double = 0.005, writerNice: Int32 = 0) {
             self.maxBatchCount = maxBatchCount
             self.maxBatchBytes = maxBatchBytes
             self.retainedLogEntries = retainedLogEntries
             self.backgroundLinger = backgroundLinger
+            self.writerNice = writerNice
         }
     }
 
@@ -168,6 +174,8 @@ public final class LocalLog: ReplicatedLog, @unchecked Sendable {
     }
 
     private func writerLoop() {
+        ThreadPriority.name("spool-writer")
+        if options.writerNice != 0 { ThreadPriority.setNice(options.writerNice) }
         var batch: [Pending] = []
         while true {
             condition.lock()

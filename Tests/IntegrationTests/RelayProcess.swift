@@ -16,6 +16,9 @@ final class RelayProcess: @unchecked Sendable {
     let config: [String: Any]
     /// The node's environment (nil: the test runner's).
     let environment: [String: String]?
+    /// A program that runs the binary (it and its arguments come before the binary's path), e.g.
+    /// `setpriv` with capabilities dropped; it must exec the binary, so the process is the node.
+    let launcher: [String]
 
     static var binary: String {
         if let env = ProcessInfo.processInfo.environment["SENDARIX_BINARY"], !env.isEmpty { return env }
@@ -26,7 +29,8 @@ final class RelayProcess: @unchecked Sendable {
 
     /// Writes a config (defaults below, deep-merged with `overlay`) and starts the node.
     init(overlay: [String: Any] = [:], users: [(String, String)] = [("alice", "s3cret-pass")], dataDir: String? = nil,
-         environment: [String: String]? = nil) throws {
+         environment: [String: String]? = nil, launcher: [String] = []) throws {
+        self.launcher = launcher
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sx-it-\(UUID().uuidString)").path
         self.dataDir = dataDir ?? directory + "/data"
         self.environment = environment
@@ -63,7 +67,8 @@ final class RelayProcess: @unchecked Sendable {
     /// build beside) a debug node once took more than 30 s to get that far.
     func launch() throws {
         try? FileManager.default.removeItem(atPath: dataDir + "/listen.json")
-        let p = try ChildProcess(RelayProcess.binary, ["serve", "--config", configPath], environment: environment,
+        let command = launcher + [RelayProcess.binary, "serve", "--config", configPath]
+        let p = try ChildProcess(command[0], Array(command.dropFirst()), environment: environment,
                                  stdoutPath: stderrPath, stderrPath: stderrPath, appendOutput: true)
         process = p
         let deadline = Date().addingTimeInterval(120)

@@ -17,4 +17,14 @@ struct ObservabilityConfigTests {
         #expect(try parseConfig("{}").metricsToken == nil)
         #expect(!problems(#"{"spool": {"tenantEventRetentionHours": {"acme": "soon"}}}"#).isEmpty)
     }
+
+    @Test("spool.writerNice: -10 by default, -20...19 accepted, anything else refused with the key and range named")
+    func writerNice() throws {
+        #expect(try parseConfig("{}").spool.writerNice == -10)
+        #expect(try parseConfig(#"{"spool": {"writerNice": 0}}"#).spool.writerNice == 0)
+        #expect(problems(#"{"spool": {"writerNice": -20}}"#).isEmpty)
+        #expect(problems(#"{"spool": {"writerNice": 19}}"#).isEmpty)
+        #expect(problems(#"{"spool": {"writerNice": -21}}"#) == ["spool.writerNice: -21 is out of range (-20...19)"])
+        #expect(problems(#"{"spool": {"writerNice": 20}}"#) == ["spool.writerNice: 20 is out of range (-20...19)"])
+    }
 }

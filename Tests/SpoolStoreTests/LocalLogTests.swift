@@ -1,4 +1,5 @@
 import Foundation
+import SendarixSupport
 import Synchronization
 import Testing
 @testable import SpoolStore
@@ -42,6 +43,30 @@ struct LocalLogTests {
         #expect(stats.largestBatch > 1)
         #expect(try store.queueCount() == 500)
         log.stop()
+    }
+
+    @Test("the writer thread is named spool-writer and runs at options.writerNice; the thread that opened the log keeps its nice value")
+    func writerNice() async throws {
+        let dir = TempDirectory()
+        let store = try SpoolStore(directory: dir.path)
+        let before = ThreadPriority.nice()
+        let log = try LocalLog(store: store, options: LocalLog.Options(writerNice: before + 5))
+        defer { log.stop() }
+        // A committed proposal: the writer thread has started.
+        let results = await Self.load(log, proposers: 1, perProposer: 1, prefix: "N")
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        var writers: [Int] = []
+        for tid in try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") {
+            let path = "/proc/self/task/\(tid)"
+            guard (try? String(contentsOfFile: path + "/comm", encoding: .utf8))?.hasPrefix("spool-writer") == true,
+                  let stat = try? String(contentsOfFile: path + "/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Field 19 (nice) is the 17th after "pid (comm)".
+            if let nice = Int(stat[stat.index(after: close)...].split(separator: " ")[16]) { writers.append(nice) }
+        }
+        // Other tests may run logs of their own at the default (inherited) value at the same time.
+        #expect(writers.contains(Int(before) + 5), "spool-writer threads' nice values: \(writers)")
+        #expect(ThreadPriority.nice() == before)
     }
 
     @Test("every proposal waiting when the writer wakes goes into one transaction")

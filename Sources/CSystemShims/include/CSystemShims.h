@@ -27,4 +27,9 @@ int sx_reexec(char *const argv[]);
 /* pthread_rwlock_clockwrlock(lock, CLOCK_MONOTONIC, deadline) (glibc >= 2.30; needs _GNU_SOURCE): a timed
    exclusive lock whose deadline a change of the wall clock does not move. */
 int sx_rwlock_wrlock_monotonic(pthread_rwlock_t *lock, const struct timespec *deadline);
+
+/* The calling thread's kernel id (gettid(2)). */
+int sx_gettid(void);
+/* Names the calling thread (pthread_setname_np; at most 15 bytes, longer fails with ERANGE); 0 or an errno. */
+int sx_set_thread_name(const char *name);
 #endif

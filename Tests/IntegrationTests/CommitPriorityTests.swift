@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `spool.writerNice` through the binary: the threads every accept waits on in turn (the spool
+/// writer of a single node; the raft loop and applier of a cluster node) run at the configured
+/// nice value and carry names an operator sees in `top -H`; the event loops keep the process's;
+/// and a node that may not raise priority says how to allow it and runs on at nice 0.
+@Suite("commit thread priority (spool.writerNice)", .serialized)
+struct CommitPriorityTests {
+    /// The process's threads by name (`/proc/<pid>/task/<tid>/comm`), each with its nice value
+    /// (field 19 of `stat`).
+    static func threads(of pid: Int32) -> [(name: String, nice: Int)] {
+        let dir = "/proc/\(pid)/task"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).compactMap { tid in
+            guard let comm = try? String(contentsOfFile: "\(dir)/\(tid)/comm", encoding: .utf8),
+                  let stat = try? String(contentsOfFile: "\(dir)/\(tid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (comm) ": state is field 3, nice is field 19.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 16, let nice = Int(fields[16]) else { return nil }
+            return (comm.trimmingCharacters(in: .newlines), nice)
+        }
+    }
+
+    /// Waits (a hang guard) until every name in `names` is a thread of `pid`, then returns them.
+    static func waitForThreads(_ names: Set<String>, of pid: Int32) -> [(name: String, nice: Int)] {
+        var found = threads(of: pid)
+        _ = ClusterRaftTests.waitFor(30) {
+            found = threads(of: pid)
+            return names.isSubset(of: Set(found.map(\.name)))
+        }
+        return found
+    }
+
+    /// Sends one message through the node's submission port with smtplib (STARTTLS, AUTH PLAIN)
+    /// and returns how many messages the node's queue then holds (1: it was accepted and stored).
+    static func submit(_ relay: RelayProcess) throws -> Int {
+        let (host, port) = relay.address("submission")
+        let script = """
+        import smtplib, ssl, sys
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=60)
+        s.starttls(context=ctx)
+        s.login("alice", "s3cret-pass")
+        refused = s.sendmail("a@example.com", ["b@example.net"], "Subject: nice\\r\\n\\r\\nhello\\r\\n")
+        s.quit()
+        print(len(refused))
+        """
+        let out = try python(script, [host, String(port)])
+        guard out.status == 0, String(decoding: out.stdout, as: UTF8.self).hasPrefix("0") else {
+            throw HarnessError("smtplib: \(out.stderr)")
+        }
+        return (try relay.adminJSON("/v1/queue")["messages"] as? [[String: Any]])?.count ?? -1
+    }
+
+    @Test("a single node: the spool writer thread runs at spool.writerNice, the SMTP event loops at the process's nice value")
+    func singleNodeWriter() throws {
+        let relay = try RelayProcess(overlay: ["spool": ["writerNice": -7]])
+        defer { relay.cleanUp() }
+        let threads = Self.waitForThreads(["spool-writer", "loop-0"], of: relay.process.pid)
+        let writer = threads.filter { $0.name == "spool-writer" }
+        #expect(writer.count == 1, "\(threads)")
+        #expect(writer.allSatisfy { $0.nice == -7 }, "\(threads)")
+        let loops = threads.filter { $0.name.hasPrefix("loop-") }
+        #expect(!loops.isEmpty && loops.allSatisfy { $0.nice == 0 }, "\(threads)")
+        #expect(!relay.log().contains("spool.writerNice is not permitted"))
+        #expect(try Self.submit(relay) == 1, "\(relay.log().suffix(2000))")
+    }
+
+    @Test("a cluster node: the raft loop and the raft applier run at spool.writerNice; no thread is named spool-writer")
+    func clusterNodeThreads() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sx-nice-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let secret = dir + "/cluster.key"
+        try "nice-test-secret-\(UUID().uuidString)".write(toFile: secret, atomically: true, encoding: .utf8)
+        // Peers on port 9 (discard) of loopback: nothing listens; the node's own threads are what is checked.
+        let relay = try RelayProcess(overlay: [
+            "node": ["id": "n1"],
+            "listen": ["peer": "127.0.0.1:0"],
+            "cluster": ["peers": [["id": "n2", "address": "127.0.0.1:9"], ["id": "n3", "address": "127.0.0.1:9"]],
+                        "secretFile": secret],
+            "spool": ["writerNice": -4],
+        ])
+        defer { relay.cleanUp() }
+        let threads = Self.waitForThreads(["raft-n1", "raft-apply", "loop-0"], of: relay.process.pid)
+        for name in ["raft-n1", "raft-apply"] {
+            let t = threads.filter { $0.name == name }
+            #expect(t.count == 1 && t[0].nice == -4, "\(name): \(threads)")
+        }
+        #expect(!threads.contains { $0.name == "spool-writer" }, "\(threads)")
+        #expect(threads.filter { $0.name.hasPrefix("loop-") }.allSatisfy { $0.nice == 0 }, "\(threads)")
+    }
+
+    @Test("without CAP_SYS_NICE (setpriv drops it) the node warns once with what to grant, keeps nice 0 and accepts mail")
+    func notPermitted() throws {
+        // Root without CAP_SYS_NICE in its bounding set, RLIMIT_NICE left at 0: setpriority(-10) fails.
+        let relay = try RelayProcess(overlay: ["spool": ["writerNice": -10]],
+                                     launcher: ["/usr/bin/setpriv", "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--"])
+        defer { relay.cleanUp() }
+        let threads = Self.waitForThreads(["spool-writer"], of: relay.process.pid)
+        #expect(threads.filter { $0.name == "spool-writer" }.map(\.nice) == [0], "\(threads)")
+        let warnings = relay.log().split(separator: "\n").filter { $0.contains("spool.writerNice is not permitted") }
+        #expect(warnings.count == 1, "\(relay.log().suffix(2000))")
+        #expect(warnings.first?.contains("LimitNICE=-10") == true, "\(warnings)")
+        #expect(warnings.first?.contains("CAP_SYS_NICE") == true, "\(warnings)")
+        #expect(try Self.submit(relay) == 1, "\(relay.log().suffix(2000))")
+    }
+}
