@@ -100,9 +100,12 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
     }
 
-    /// Starts the dispatcher thread.
+    /// Starts the dispatcher thread (named `webhooks` in `top -H`).
     func start() {
-        let t = Thread { [self] in run() }
+        let t = Thread { [self] in
+            ThreadPriority.name("webhooks")
+            run()
+        }
         t.name = "sendarix-webhooks"
         t.start()
     }

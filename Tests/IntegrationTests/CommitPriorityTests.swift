@@ -56,11 +56,12 @@ struct CommitPriorityTests {
         return (try relay.adminJSON("/v1/queue")["messages"] as? [[String: Any]])?.count ?? -1
     }
 
-    @Test("a single node: the spool writer thread runs at spool.writerNice, the SMTP event loops at the process's nice value")
+    @Test("a single node: the spool writer thread runs at spool.writerNice, the SMTP event loops and the webhook dispatcher at the process's nice value")
     func singleNodeWriter() throws {
         let relay = try RelayProcess(overlay: ["spool": ["writerNice": -7]])
         defer { relay.cleanUp() }
-        let threads = Self.waitForThreads(["spool-writer", "loop-0"], of: relay.process.pid)
+        let threads = Self.waitForThreads(["spool-writer", "loop-0", "webhooks"], of: relay.process.pid)
+        #expect(threads.filter { $0.name == "webhooks" }.map(\.nice) == [0], "\(threads)")
         let writer = threads.filter { $0.name == "spool-writer" }
         #expect(writer.count == 1, "\(threads)")
         #expect(writer.allSatisfy { $0.nice == -7 }, "\(threads)")
