@@ -1,6 +1,7 @@
 import Foundation
 import NetworkIO
 import RaftCore
+import SendarixSupport
 import SpoolStore
 
 /// Peer frames: raft messages, forwarded proposals and their results, compaction hints.
@@ -221,6 +222,7 @@ extension RaftLog {
         let path = store.directory + "/data.mdb"
         let me = LoopBound(self, loop: loop)
         Thread.detachNewThread {
+            ThreadPriority.resetToProcessNice()  // started by the raft loop, which may run raised
             let error = Self.fsyncFile(path)
             me.execute { log in
                 log.spoolFlushInFlight = false

@@ -1,6 +1,7 @@
 import Foundation
 import NetworkIO
 import RaftCore
+import SendarixSupport
 import SpoolStore
 
 /// Spool snapshots for members behind the compacted log (a new member, a long-lagging learner).
@@ -69,6 +70,9 @@ extension RaftLog {
         let bodies = storage.bodyReader
         let me = LoopBound(self, loop: loop)
         Thread.detachNewThread {
+            // Started by the raft loop, which may run raised (`spool.writerNice`): a snapshot copy
+            // is long and must not take the CPU before the SMTP loops.
+            ThreadPriority.resetToProcessNice()
             let result = Result { () throws -> (UInt64, UInt64, UInt64) in
                 try? FileManager.default.removeItem(atPath: dir)
                 try store.backup(to: dir)

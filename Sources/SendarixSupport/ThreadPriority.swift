@@ -33,6 +33,18 @@ public enum ThreadPriority {
         return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(sx_gettid()))
     }
 
+    /// Gives the calling thread the process's nice value (its main thread's) again: for a thread
+    /// started by one of the raised threads, which inherits their value, when its work is not on
+    /// every accept's path (a snapshot copy, a flush before compaction). Raising a nice value is
+    /// always permitted. Returns 0 or the errno.
+    @discardableResult
+    public static func resetToProcessNice() -> Int32 {
+        errno = 0
+        let base = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(getpid()))
+        guard errno == 0 else { return errno }
+        return setNice(base)
+    }
+
     /// The calling thread's kernel id (what `/proc/<pid>/task/` lists).
     public static func threadID() -> Int32 { sx_gettid() }
 

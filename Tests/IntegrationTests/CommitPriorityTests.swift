@@ -69,6 +69,9 @@ struct CommitPriorityTests {
         #expect(!loops.isEmpty && loops.allSatisfy { $0.nice == 0 }, "\(threads)")
         #expect(!relay.log().contains("spool.writerNice is not permitted"))
         #expect(try Self.submit(relay) == 1, "\(relay.log().suffix(2000))")
+        // After the commit, no thread the writer started (or libdispatch started for it) runs raised.
+        let after = Self.threads(of: relay.process.pid)
+        #expect(after.filter { $0.nice == -7 }.map(\.name) == ["spool-writer"], "\(after)")
     }
 
     @Test("a cluster node: the raft loop and the raft applier run at spool.writerNice; no thread is named spool-writer")

@@ -43,6 +43,28 @@ struct ThreadPriorityTests {
         #expect(Self.thread(ThreadPriority.threadID())?.nice == Int(before))
     }
 
+    @Test("a thread started by a raised thread inherits its value; resetToProcessNice gives it the main thread's again")
+    func resetInherited() {
+        let base = Self.thread(Int32(getpid()))?.nice ?? 0
+        let seen = Mutex<(inherited: Int32, reset: Int32, rc: Int32)>((0, 0, -1))
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            ThreadPriority.setNice(Int32(base) + 4)
+            // pthread_create copies the creator's nice value.
+            Thread {
+                let inherited = ThreadPriority.nice()
+                let rc = ThreadPriority.resetToProcessNice()
+                seen.withLock { $0 = (inherited, ThreadPriority.nice(), rc) }
+                done.signal()
+            }.start()
+        }.start()
+        done.wait()
+        let s = seen.withLock { $0 }
+        #expect(s.inherited == Int32(base) + 4)
+        #expect(s.rc == 0)
+        #expect(s.reset == Int32(base))
+    }
+
     @Test("probe answers whether a value may be set and changes no thread of the caller")
     func probeChangesNothing() {
         let before = ThreadPriority.nice()
