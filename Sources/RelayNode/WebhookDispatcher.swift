@@ -106,7 +106,7 @@ final class WebhookDispatcher: @unchecked Sendable {
             ThreadPriority.name("webhooks")
             run()
         }
-        t.name = "sendarix-webhooks"
+        t.name = "webhooks"
         t.start()
     }
 

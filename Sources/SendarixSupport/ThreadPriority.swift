@@ -15,7 +15,13 @@ public enum ThreadPriority {
     /// Names the calling thread, as `top -H`, `ps -L`, `/proc/<pid>/task/<tid>/comm` and `perf`
     /// show it. Linux keeps the first 15 bytes.
     public static func name(_ name: String) {
-        let bytes = Array(name.utf8.prefix(15)).map { CChar(bitPattern: $0) } + [0]
+        // Cut at a character boundary: at most 15 bytes of whole characters.
+        var kept = 0
+        for c in name.unicodeScalars {
+            guard kept + c.utf8.count <= 15 else { break }
+            kept += c.utf8.count
+        }
+        let bytes = Array(name.utf8.prefix(kept)).map { CChar(bitPattern: $0) } + [0]
         _ = sx_set_thread_name(bytes)
     }
 
@@ -35,8 +41,9 @@ public enum ThreadPriority {
 
     /// Gives the calling thread the process's nice value (its main thread's) again: for a thread
     /// started by one of the raised threads, which inherits their value, when its work is not on
-    /// every accept's path (a snapshot copy, a flush before compaction). Raising a nice value is
-    /// always permitted. Returns 0 or the errno.
+    /// every accept's path (a snapshot copy, a flush before compaction). Going back up to the
+    /// process's value is always permitted when the raised value was below it (the usual case);
+    /// going down needs the same privilege as `setNice`. Returns 0 or the errno.
     @discardableResult
     public static func resetToProcessNice() -> Int32 {
         errno = 0
