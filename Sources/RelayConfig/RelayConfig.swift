@@ -364,8 +364,8 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var fsync = true
         /// Nice value of the threads every accept waits on in turn (the single-node spool writer;
         /// in a cluster the raft loop and the raft applier), so that on a busy machine they run as
-        /// soon as they can. Below 0 needs CAP_SYS_NICE or `LimitNICE=` (systemd); without it the
-        /// node warns once and leaves them at 0. 0: left alone.
+        /// soon as they can. Below the process's nice value needs CAP_SYS_NICE or `LimitNICE=`
+        /// (systemd); without it the node warns once and leaves them at the process's value. 0: left alone.
         public var writerNice = -10
         /// Events older than this many hours are pruned (in bounded batches, once a minute).
         public var eventRetentionHours = 168
