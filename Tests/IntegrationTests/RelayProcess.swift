@@ -44,6 +44,10 @@ final class RelayProcess: @unchecked Sendable {
             "policy": ["localDomains": ["local.test"], "trustedNetworks": []],
             "adminToken": adminToken,
             "delivery": ["enabled": false],
+            // Dozens of nodes share the test machine with the test runner: their commit threads keep
+            // the runner's priority instead of the default -10, which is for one node per machine
+            // (CommitPriorityTests sets its own values).
+            "spool": ["writerNice": 0],
         ]
         base = RelayProcess.merge(base, overlay)
         config = base
