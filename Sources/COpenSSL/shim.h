@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/core_names.h>
 #include <openssl/rsa.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -111,6 +112,24 @@ done:
     if (x) X509_free(x);
     if (pkey) EVP_PKEY_free(pkey);
     return ok;
+}
+
+/* The HMAC implementation (EVP_MAC_fetch(NULL, "HMAC", NULL)); NULL when unavailable. Each call
+   fetches: callers keep the result (EVP_MAC_free when done). */
+static inline EVP_MAC *sx_hmac_fetch(void) { return EVP_MAC_fetch(NULL, "HMAC", NULL); }
+
+/* A new HMAC-SHA256 context of `mac` keyed with `key` (`keylen` bytes, may be 0 with key NULL),
+   ready for EVP_MAC_update; NULL on failure. OSSL_PARAM arrays are built here, not in Swift. */
+static inline EVP_MAC_CTX *sx_hmac_sha256_new(EVP_MAC *mac, const unsigned char *key, size_t keylen) {
+    static const unsigned char empty[1] = { 0 };
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    if (!ctx) return NULL;
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    /* A NULL key would mean "keep the current key" (there is none yet): an empty key is passed as "". */
+    if (EVP_MAC_init(ctx, key ? key : empty, keylen, params) != 1) { EVP_MAC_CTX_free(ctx); return NULL; }
+    return ctx;
 }
 
 /* A new RSA key of `bits` bits (EVP_RSA_gen is a variadic macro Swift cannot call). */

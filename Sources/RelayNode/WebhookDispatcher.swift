@@ -18,7 +18,8 @@ import Synchronization
 /// the same `webhook-id`: at most the calls in flight are sent twice. Runs on its own thread
 /// (claims wait for commits; DNS lookups block); HTTP I/O runs on the loops (`HTTPClientExchange`).
 final class WebhookDispatcher: @unchecked Sendable {
-    // Safe: `state` is touched only on the dispatcher thread; results cross threads through `done`.
+    // Safe: `state` and `signingKeys` are touched only on the dispatcher thread; results cross
+    // threads through `done`.
     let config: RelayConfig.Webhooks
     let store: SpoolStore
     let log: any ReplicatedLog
@@ -39,6 +40,8 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let doneBatches = Mutex<[(String, WebhookCommand.BatchResult)]>([])
     private var state: [String: EndpointState] = [:]
     private var loopIndex = 0
+    /// The endpoints' signing keys, made once per secret. Dispatcher thread only.
+    private var signingKeys = WebhookSigningKeys()
     /// When a round must run at the latest (ms since the epoch): the deadline of calls waiting
     /// for their batch to fill. Dispatcher thread only.
     var wakeBy = Int64.max
@@ -254,6 +257,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         let now = WallClock.nowMillis()
         let endpoints = try store.webhookEndpoints()
         let known = Set(endpoints.map(\.id))
+        signingKeys.keep(only: known)
         for id in state.keys where !known.contains(id) && state[id]!.inFlight.isEmpty && state[id]!.recording.isEmpty {
             state[id] = nil
         }
@@ -401,7 +405,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         let body = post.batchID == nil ? SpoolStore.webhookBodyBytes(calls[0]) : SpoolStore.webhookBatchBody(calls)
         let webhookID = post.batchID ?? calls[0].webhookID
         let timestamp = started / 1000
-        let signature = WebhookSigner.header(secrets: e.signingSecrets(at: started), id: webhookID,
+        let signature = WebhookSigner.header(keys: signingKeys.keys(e, at: started), id: webhookID,
                                              timestamp: timestamp, body: body)
         let request = WebhookHTTPCall.request(target: target, webhookID: webhookID, timestamp: timestamp,
                                               signature: signature, body: body)

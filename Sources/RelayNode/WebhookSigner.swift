@@ -20,12 +20,23 @@ enum WebhookSigner {
     /// One `v1,` signature of `body` for message `id` sent at `timestamp` (seconds).
     static func signature(secret: String, id: String, timestamp: Int64, body: [UInt8]) -> String? {
         guard let key = key(secret) else { return nil }
-        let signed = Array("\(id).\(timestamp).".utf8) + body
-        return "v1," + String(decoding: Base64Codec.encode(Digest.hmacSHA256(key: key, signed)), as: UTF8.self)
+        return signature(key: HMACSHA256Key(key: key), id: id, timestamp: timestamp, body: body)
+    }
+
+    /// One `v1,` signature under a key made from a secret (`key(_:)`) once: `"id.timestamp."` and
+    /// `body` are hashed in turn, not joined.
+    static func signature(key: HMACSHA256Key, id: String, timestamp: Int64, body: [UInt8]) -> String {
+        let code = key.authenticationCode("\(id).\(timestamp).".utf8, body)
+        return "v1," + String(decoding: Base64Codec.encode(code), as: UTF8.self)
     }
 
     /// The `webhook-signature` header value: one signature per secret, space-separated.
     static func header(secrets: [String], id: String, timestamp: Int64, body: [UInt8]) -> String {
         secrets.compactMap { signature(secret: $0, id: id, timestamp: timestamp, body: body) }.joined(separator: " ")
+    }
+
+    /// `header(secrets:…)` with keys made once per secret (`WebhookSigningKeys`).
+    static func header(keys: [HMACSHA256Key], id: String, timestamp: Int64, body: [UInt8]) -> String {
+        keys.map { signature(key: $0, id: id, timestamp: timestamp, body: body) }.joined(separator: " ")
     }
 }
