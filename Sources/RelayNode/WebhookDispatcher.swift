@@ -18,8 +18,8 @@ import Synchronization
 /// the same `webhook-id`: at most the calls in flight are sent twice. Runs on its own thread
 /// (claims wait for commits; DNS lookups block); HTTP I/O runs on the loops (`HTTPClientExchange`).
 final class WebhookDispatcher: @unchecked Sendable {
-    // Safe: `state` and `signingKeys` are touched only on the dispatcher thread; results cross
-    // threads through `done`.
+    // Safe: `state`, `signingKeys` and `targets` are touched only on the dispatcher thread;
+    // results cross threads through `done`.
     let config: RelayConfig.Webhooks
     let store: SpoolStore
     let log: any ReplicatedLog
@@ -42,6 +42,8 @@ final class WebhookDispatcher: @unchecked Sendable {
     private var loopIndex = 0
     /// The endpoints' signing keys, made once per secret. Dispatcher thread only.
     private var signingKeys = WebhookSigningKeys()
+    /// The endpoints' URLs, parsed once per URL. Dispatcher thread only.
+    private var targets = WebhookTargetCache()
     /// When a round must run at the latest (ms since the epoch): the deadline of calls waiting
     /// for their batch to fill. Dispatcher thread only.
     var wakeBy = Int64.max
@@ -376,7 +378,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         let finish: @Sendable (WebhookHTTPCall.Answer) -> Void = { [self] answer in
             record(calls, attempt: attempt, batchRecord: batchRecord, endpoint: id, started: started, answer: answer)
         }
-        guard let target = WebhookTarget(url: e.url) else {
+        guard let target = targets.target(e.url) else {
             return finish(.init(status: 0, snippet: "not an http(s) URL: \(e.url)"))
         }
         let addresses: [String]
