@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "SendarixSupport", dependencies: ["CSystemShims"]),
         .target(name: "SendarixCrypto", dependencies: ["COpenSSL"]),
         .target(name: "DKIM", dependencies: ["SendarixCrypto", "SendarixSupport"]),
-        .target(name: "Registry"),
+        .target(name: "Registry", dependencies: ["SendarixSupport"]),
         .target(name: "SMTPCore", dependencies: ["SendarixSupport"]),
         .target(name: "DNSCore", dependencies: ["SendarixSupport"]),
         .target(name: "RaftCore", dependencies: ["SendarixSupport"]),

@@ -1,3 +1,5 @@
+import SendarixSupport
+
 /// Maps the string node ids of the configuration (`node.id`, `cluster.peers[].id`) to the non-zero
 /// `UInt64` ids Raft uses, and back.
 ///
@@ -30,11 +32,7 @@ public struct NodeIDMap: Sendable, Equatable {
 
     /// The raft id of a string node id (FNV-1a 64, never 0). Pure; any thread.
     public static func raftID(_ name: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in name.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
-        }
+        let h = FNV1a64.hash(name.utf8)
         return h == 0 ? 1 : h
     }
 

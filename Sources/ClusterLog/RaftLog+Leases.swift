@@ -52,10 +52,11 @@ extension RaftLog {
     public static func rendezvous(_ key: String, over members: [String]) -> String? {
         var best: (UInt64, String)?
         for m in members {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            h = (h ^ 0xff) &* 0x0000_0100_0000_01b3
-            for b in m.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            var fnv = FNV1a64()
+            fnv.add(key.utf8)
+            fnv.add(0xff)
+            fnv.add(m.utf8)
+            var h = fnv.value
             h ^= h >> 29
             h = h &* 0xbf58_476d_1ce4_e5b9
             h ^= h >> 32

@@ -1,3 +1,5 @@
+import SendarixSupport
+
 extension BounceClassifier {
     /// The learned model of `BounceClassifier+Model.swift` decoded once: feature hashes (ascending) and
     /// their Int16 class weights, then the bias row. Immutable after first use; any thread.
@@ -75,14 +77,14 @@ extension BounceClassifier {
     }()
 
     /// FNV-1a 64 offset basis and prime, as the training script hashes features.
-    static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
-    static let fnvPrime: UInt64 = 0x0000_0100_0000_01b3
+    static let fnvOffset = FNV1a64.offsetBasis
+    static let fnvPrime = FNV1a64.prime
 
     /// FNV-1a 64 of `bytes`, continuing from `hash`. Pure; any caller.
     static func fnv1a64<Bytes: Sequence>(_ bytes: Bytes, from hash: UInt64 = fnvOffset) -> UInt64 where Bytes.Element == UInt8 {
-        var hash = hash
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* fnvPrime }
-        return hash
+        var h = FNV1a64(value: hash)
+        h.add(bytes)
+        return h.value
     }
 
     /// The learned model's class scores for a reply (in 1/`modelScale` units, bias included), and how many

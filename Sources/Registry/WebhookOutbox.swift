@@ -1,4 +1,5 @@
 import Foundation
+import SendarixSupport
 
 /// Derives the outbox entries of one recorded event: one pending call per endpoint that wants
 /// it. Run by the spool while it applies the command that records the event, so every node
@@ -49,12 +50,11 @@ public enum WebhookOutbox {
     public static func batchID(_ calls: [WebhookCall]) -> String {
         guard let first = calls.first else { return "batch_empty" }
         if calls.count == 1 { return first.webhookID }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
+        var hash = FNV1a64()
         for c in calls {
-            var s = c.sequence.bigEndian
-            withUnsafeBytes(of: &s) { for b in $0 { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 } }
+            withUnsafeBytes(of: c.sequence.bigEndian) { hash.add($0) }
         }
-        let hex = String(hash, radix: 16)
+        let hex = String(hash.value, radix: 16)
         let head = first.webhookID.hasPrefix("msg_") ? String(first.webhookID.dropFirst(4)) : first.webhookID
         return "batch_\(head)_\(calls.count)_" + String(repeating: "0", count: 16 - hex.count) + hex
     }

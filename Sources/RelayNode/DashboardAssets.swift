@@ -1,5 +1,6 @@
 import DeliveryCore
 import Foundation
+import SendarixSupport
 
 /// The operator dashboard's static files (`/ui/` on the admin listener), compiled into the binary
 /// so every node serves the same page with no files beside it and no network access.
@@ -57,12 +58,7 @@ enum DashboardAssets {
 
     /// 64-bit FNV-1a of `bytes` as 16 hex digits: a version tag, not a security measure.
     static func fingerprint(_ bytes: [UInt8]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            hash ^= UInt64(b)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
+        let hex = String(FNV1a64.hash(bytes), radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 

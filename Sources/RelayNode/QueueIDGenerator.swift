@@ -1,4 +1,5 @@
 import Glibc
+import SendarixSupport
 import Synchronization
 
 /// Makes queue IDs that are unique across nodes and restarts: 9 characters of milliseconds since
@@ -14,8 +15,7 @@ public final class QueueIDGenerator: Sendable {
 
     /// Creates a generator for the node `nodeID`.
     public init(nodeID: String) {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in nodeID.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        let h = FNV1a64.hash(nodeID.utf8)
         nodeTag = QueueIDGenerator.encode(h, digits: 4)
         var rng = SystemRandomNumberGenerator()
         let r = rng.next()

@@ -30,11 +30,7 @@ public final class MetricLabelSlots: Sendable {
     /// A cell holds the hash's upper 56 bits and the slot in the low byte, so one atomic load
     /// answers a lookup.
     public func slot(_ value: String) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in value.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
-        }
+        var h = FNV1a64.hash(value.utf8)
         h &= ~0xFF
         if h == 0 { h = 0x100 }
         let n = cells.count

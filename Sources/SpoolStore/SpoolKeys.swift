@@ -1,3 +1,5 @@
+import SendarixSupport
+
 /// Builds the LMDB keys of the spool's tables. Integers are big-endian and
 /// signed times are biased (sign bit flipped) so byte order equals time order.
 /// Pure; any thread.
@@ -63,12 +65,9 @@ enum SpoolKeys {
     /// FNV-1a (64 bits) of the ASCII-lowercased destination domain: stable across builds and
     /// nodes (the postponed table is written by the state machine on every member). Pure.
     static func destinationHash(_ domain: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in domain.utf8 {
-            h ^= UInt64((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b)
-            h &*= 0x0000_0100_0000_01B3
-        }
-        return h
+        var h = FNV1a64()
+        for b in domain.utf8 { h.add((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b) }
+        return h.value
     }
 
     /// `[owner len u8][owner][queueID]`: the lease table's key (owner IDs are cut at 255 bytes).
