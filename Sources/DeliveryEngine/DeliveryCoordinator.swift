@@ -18,7 +18,8 @@ import Synchronization
 final class DeliveryCoordinator: @unchecked Sendable {
     // Safe: every mutable property is touched only on `queue` (entry points hop onto it).
 
-    let queue = DispatchQueue(label: "sendarix.delivery.scheduler")
+    /// Runs at `options.schedulerQoS` (by default below the SMTP listeners' priority).
+    let queue: DispatchQueue
     let config: RelayConfig
     let nodeID: String
     let hostname: String
@@ -93,6 +94,7 @@ final class DeliveryCoordinator: @unchecked Sendable {
 
     init(config: RelayConfig, nodeID: String, hostname: String, store: SpoolStore, log: any ReplicatedLog,
          loops: [EventLoop], options: DeliveryEngine.Options, logSink: @escaping DeliveryEngine.LogSink) {
+        self.queue = DispatchQueue(label: "sendarix.delivery.scheduler", qos: options.schedulerQoS)
         self.config = config
         self.nodeID = nodeID
         self.hostname = hostname

@@ -23,6 +23,9 @@ extension DeliveryEngine {
         public var incarnation: UInt64? = nil
         /// Most messages in flight (claimed and not yet recorded) at once.
         public var maxInFlight = 2_000
+        /// The scheduler queue's quality of service: libdispatch runs it at nice 10 (`.background`),
+        /// 2 (`.utility`) or 0 (`.default`) on Linux (`delivery.schedulerPriority`).
+        public var schedulerQoS: DispatchQoS = .background
         /// Messages fetched from the due index per scheduler pass.
         public var batchSize = 500
         /// Retry steps in seconds after the 1st, 2nd, … failure (the last repeats).

@@ -177,6 +177,7 @@ extension RelayConfig {
         d.caFile = o.string("caFile")
         d.mxPort = o.int("mxPort", default: d.mxPort)
         d.maxInFlight = o.int("maxInFlight", default: d.maxInFlight)
+        d.schedulerPriority = o.string("schedulerPriority") ?? d.schedulerPriority
         d.rateLimitStaticRoutes = o.bool("rateLimitStaticRoutes", default: d.rateLimitStaticRoutes)
         d.brokenTLSSeconds = o.int("brokenTLSSeconds", default: d.brokenTLSSeconds)
         if var m = o.object("mtaSts") {
@@ -291,6 +292,9 @@ extension RelayConfig {
         if let f = d.caFile { RelayConfig.checkFile(f, "delivery.caFile", p) }
         RelayConfig.checkRange(d.mxPort, 1...65_535, "delivery.mxPort", p)
         RelayConfig.checkRange(d.maxInFlight, 1...1_000_000, "delivery.maxInFlight", p)
+        if !["background", "utility", "default"].contains(d.schedulerPriority) {
+            p.error("delivery.schedulerPriority", "'\(d.schedulerPriority)' is not one of background, utility, default")
+        }
         RelayConfig.checkRange(d.brokenTLSSeconds, 0...604_800, "delivery.brokenTLSSeconds", p)
         RelayConfig.checkRange(d.mtaSts.cacheMaxAgeSeconds, 60...31_557_600, "delivery.mtaSts.cacheMaxAgeSeconds", p)
         RelayConfig.checkRange(d.mtaSts.fetchTimeoutSeconds, 0.5...120, "delivery.mtaSts.fetchTimeoutSeconds", p)

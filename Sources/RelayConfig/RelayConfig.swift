@@ -414,6 +414,11 @@ public struct RelayConfig: Sendable, Codable, Equatable {
         public var mxPort = 25
         /// Most messages in delivery (claimed, not yet recorded) at once on this node.
         public var maxInFlight = 2_000
+        /// The delivery scheduler's CPU priority against the SMTP listeners when the CPU is short:
+        /// `background` (nice 10, the default), `utility` (nice 2) or `default` (nice 0, an equal
+        /// share). Clients waiting on an SMTP session come first; queued mail is already durable
+        /// and goes out as CPU frees up. SMTP I/O of deliveries runs on the event loops either way.
+        public var schedulerPriority = "background"
         /// Apply the provider message rate to static routes (smart hosts) too.
         public var rateLimitStaticRoutes = false
         /// Per-host circuit breaker.

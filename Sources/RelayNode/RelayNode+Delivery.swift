@@ -23,6 +23,7 @@ extension RelayNode {
         if let ca = d.caFile { options.caFile = ca }
         options.mxPort = UInt16(clamping: d.mxPort)
         options.maxInFlight = d.maxInFlight
+        options.schedulerQoS = d.schedulerPriority == "default" ? .default : d.schedulerPriority == "utility" ? .utility : .background
         options.rateLimitStaticRoutes = d.rateLimitStaticRoutes
         options.breakerThreshold = d.circuitBreaker.failureThreshold
         options.breakerOpenSeconds = Double(d.circuitBreaker.openSeconds)

@@ -15,7 +15,7 @@ struct DeliveryConfigTests {
           "sourceAddresses": ["192.0.2.10"],
           "connectTimeoutSeconds": 2.5, "commandTimeoutSeconds": 120, "idleTimeoutSeconds": 0,
           "leaseSeconds": 600, "retrySchedule": [2, 30, 600], "retryJitter": 0,
-          "notifyByDefault": true, "caFile": "ca.pem", "mxPort": 2525, "maxInFlight": 50,
+          "notifyByDefault": true, "caFile": "ca.pem", "mxPort": 2525, "maxInFlight": 50, "schedulerPriority": "utility",
           "rateLimitStaticRoutes": true, "brokenTLSSeconds": 60,
           "circuitBreaker": {"failureThreshold": 3, "openSeconds": 30},
           "shaping": {"default": {"maxConnections": 4, "messagesPerSecond": 12.5},
@@ -33,6 +33,7 @@ struct DeliveryConfigTests {
         #expect(d.leaseSeconds == 600 && d.retrySchedule == [2, 30, 600] && d.retryJitter == 0)
         #expect(d.notifyByDefault && d.caFile == dir.path + "/ca.pem")
         #expect(d.mxPort == 2525 && d.maxInFlight == 50 && d.rateLimitStaticRoutes && d.brokenTLSSeconds == 60)
+        #expect(d.schedulerPriority == "utility")
         #expect(d.circuitBreaker.failureThreshold == 3 && d.circuitBreaker.openSeconds == 30)
         #expect(d.shaping.all == .init(maxConnections: 4, messagesPerSecond: 12.5))
         #expect(d.shaping.providers == ["google": .init(maxConnections: 2, maxMessagesPerConnection: 10,
@@ -67,6 +68,9 @@ struct DeliveryConfigTests {
             "delivery.maxInFlight: 0 is out of range (1...1000000)",
             "delivery.brokenTLSSeconds: -5 is out of range (0...604800)",
         ])
+        #expect(RelayConfig.Delivery().schedulerPriority == "background")
+        #expect(problems(#"{"delivery": {"schedulerPriority": "realtime"}}"#)
+                == ["delivery.schedulerPriority: 'realtime' is not one of background, utility, default"])
         #expect(problems(#"{"delivery": {"retrySchedule": []}}"#)
                 == ["delivery.retrySchedule: must list at least one delay in seconds"])
         #expect(problems(#"{"delivery": {"retrySchedule": [60, 0], "retryJitter": 1.5}}"#) == [
